@@ -1,0 +1,71 @@
+//! Object identity (`apiVersion`, `kind`, namespace, name) and source location.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// What identifies a Kubernetes object: its type and its name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ObjectId {
+    /// `apiVersion` as declared, e.g. `apps/v1` or `v1`.
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    /// `kind`, e.g. `Deployment`.
+    pub kind: String,
+    /// `metadata.namespace`, `None` when the manifest leaves it unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// `metadata.name` (or `generateName` followed by `*`).
+    pub name: String,
+}
+
+impl ObjectId {
+    /// The API group (`""` for the core group).
+    pub fn group(&self) -> &str {
+        split_api_version(&self.api_version).0
+    }
+
+    /// The version part of `apiVersion`, e.g. `v1beta1`.
+    pub fn version(&self) -> &str {
+        split_api_version(&self.api_version).1
+    }
+}
+
+/// Splits `group/version` into its two parts; the core group is `""`.
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    api_version.split_once('/').unwrap_or(("", api_version))
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// Where an object (or one of its values) was found.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Origin {
+    /// The file, as given on the command line or found below a given directory.
+    pub file: Arc<str>,
+    /// 1-based index of the YAML document within the file.
+    pub document: u32,
+    /// 1-based line of the object's first value.
+    pub line: u32,
+}
+
+impl Origin {
+    /// The same file and document, at another line.
+    pub fn at_line(&self, line: u32) -> Origin {
+        Origin { file: self.file.clone(), document: self.document, line }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}

@@ -1,0 +1,40 @@
+//! Kubernetes objects as ferry sees them, and loading them from manifest files.
+//!
+//! An [`Object`] is a parsed document tree ([`Node`]) that remembers, for every
+//! value, the line it came from, plus the object's identity ([`ObjectId`]) and
+//! where it was found ([`Origin`]). The [`load`] module turns files and
+//! directories into objects one document at a time so that large inputs are
+//! never held in memory twice.
+//!
+//! This crate does no analysis and never prints: problems with the input are
+//! returned as data ([`load::Issue`]) for the caller to report.
+
+pub mod id;
+pub mod load;
+pub mod node;
+
+pub use id::{ObjectId, Origin};
+pub use node::{Node, Scalar, Value};
+
+/// One Kubernetes object read from the input.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// API version, kind, namespace and name.
+    pub id: ObjectId,
+    /// File, document and line where the object starts.
+    pub origin: Origin,
+    /// The whole object, with a line number on every value.
+    pub root: Node,
+}
+
+impl Object {
+    /// The object's `metadata.labels` as key/value pairs (empty when absent).
+    pub fn labels(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.root.at(&["metadata", "labels"]).into_iter().flat_map(Node::string_entries)
+    }
+
+    /// The object's `metadata.annotations` as key/value pairs (empty when absent).
+    pub fn annotations(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.root.at(&["metadata", "annotations"]).into_iter().flat_map(Node::string_entries)
+    }
+}

@@ -1,0 +1,119 @@
+use std::fs;
+
+use super::*;
+
+fn load_dir(files: &[(&str, &[u8])]) -> (Vec<Object>, LoadReport, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        let path = dir.path().join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, content).unwrap();
+    }
+    let (objects, report) = load_paths(&[dir.path().to_path_buf()], |o| o).unwrap();
+    (objects, report, dir)
+}
+
+fn names(objects: &[Object]) -> Vec<String> {
+    objects.iter().map(|o| format!("{}/{}", o.id.kind, o.id.name)).collect()
+}
+
+const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: NAME\n";
+
+#[test]
+fn multi_document_files_keep_document_and_line() {
+    let text = format!("---\n{}---\n# comment only\n---\n{}", CM.replace("NAME", "a"), CM.replace("NAME", "b"));
+    let (objects, report, _dir) = load_dir(&[("app.yaml", text.as_bytes())]);
+    assert_eq!(names(&objects), ["ConfigMap/a", "ConfigMap/b"]);
+    assert_eq!((objects[1].origin.document, objects[1].origin.line), (3, 9));
+    assert_eq!(report.documents, 2);
+    assert!(report.issues.is_empty(), "{:?}", report.issues);
+}
+
+#[test]
+fn malformed_document_is_an_error_and_the_rest_loads() {
+    let text = format!("{}---\nkind: [unclosed\n---\n{}", CM.replace("NAME", "a"), CM.replace("NAME", "c"));
+    let (objects, report, _dir) = load_dir(&[("bad.yaml", text.as_bytes())]);
+    assert_eq!(names(&objects), ["ConfigMap/a", "ConfigMap/c"]);
+    let err = &report.issues[0];
+    assert_eq!((err.severity, err.document), (Severity::Error, Some(2)));
+    assert!(err.line.unwrap() >= 6, "{err}");
+    assert!(err.to_string().contains("bad.yaml:"), "{err}");
+}
+
+#[test]
+fn lists_expand_into_items_with_their_own_lines() {
+    let json = r#"{"apiVersion": "v1", "kind": "List", "items": [
+  {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}},
+  {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "x"}}
+]}"#;
+    let (objects, _, _dir) = load_dir(&[("list.json", json.as_bytes())]);
+    assert_eq!(names(&objects), ["Service/s", "Deployment/d"]);
+    assert_eq!(objects[1].origin.line, 3);
+    assert_eq!(objects[1].id.namespace.as_deref(), Some("x"));
+}
+
+#[test]
+fn typed_lists_expand_too() {
+    let text = format!("apiVersion: v1\nkind: ConfigMapList\nitems:\n- {}", CM.replace("NAME", "z").replace('\n', "\n  "));
+    let (objects, _, _dir) = load_dir(&[("l.yaml", text.as_bytes())]);
+    assert_eq!(names(&objects), ["ConfigMap/z"]);
+}
+
+#[test]
+fn non_kubernetes_yaml_is_skipped_with_a_note() {
+    let (objects, report, _dir) = load_dir(&[
+        ("kustomization.yaml", b"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n"),
+        ("values.yaml", b"replicaCount: 2\nimage:\n  tag: 1.0\n"),
+        ("empty.yaml", b""),
+        ("list-top.yaml", b"- a\n- b\n"),
+    ]);
+    assert!(objects.is_empty());
+    assert_eq!(report.issues.len(), 3, "{:?}", report.issues);
+    assert!(report.issues.iter().all(|i| i.severity == Severity::Note));
+    assert!(!report.has_errors());
+}
+
+#[test]
+fn helm_templates_are_skipped_not_parsed() {
+    let (objects, report, _dir) = load_dir(&[
+        ("chart/Chart.yaml", b"apiVersion: v2\nname: demo\nversion: 0.1.0\n"),
+        ("chart/templates/dep.yaml", b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"),
+    ]);
+    assert!(objects.is_empty());
+    assert!(!report.has_errors(), "{:?}", report.issues);
+    assert!(report.issues.iter().any(|i| i.message.contains("helm template")));
+}
+
+#[test]
+fn binary_and_non_utf8_files_are_errors() {
+    let (_, report, _dir) = load_dir(&[("blob.yaml", b"\x89PNG\r\n\x1a\n\0\0"), ("latin1.yml", b"name: caf\xe9\n")]);
+    let messages: Vec<_> = report.issues.iter().map(|i| i.message.as_str()).collect();
+    assert!(messages.iter().any(|m| m.contains("not a text file")), "{messages:?}");
+    assert!(messages.iter().any(|m| m.contains("not UTF-8")), "{messages:?}");
+}
+
+#[test]
+fn missing_name_names_the_field() {
+    let (objects, report, _dir) = load_dir(&[("x.yaml", b"apiVersion: v1\nkind: Secret\nmetadata:\n  labels: {}\n")]);
+    assert!(objects.is_empty());
+    assert_eq!(report.issues[0].field.as_deref(), Some("metadata.name"));
+}
+
+#[test]
+fn unknown_kinds_are_kept() {
+    let (objects, _, _dir) = load_dir(&[("cr.yaml", b"apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n")]);
+    assert_eq!(names(&objects), ["Widget/w"]);
+}
+
+#[test]
+fn hidden_directories_and_other_extensions_are_ignored() {
+    let cm = CM.replace("NAME", "a");
+    let (objects, _, _dir) = load_dir(&[(".git/x.yaml", cm.as_bytes()), ("notes.txt", cm.as_bytes())]);
+    assert!(objects.is_empty());
+}
+
+#[test]
+fn missing_path_is_fatal() {
+    let err = load_paths(&[PathBuf::from("/nonexistent/ferry")], |o| o).unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/ferry"));
+}

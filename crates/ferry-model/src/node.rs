@@ -1,0 +1,183 @@
+//! A YAML/JSON document tree in which every value remembers its line.
+//!
+//! Scalars keep their source text and whether they were quoted; the typed
+//! reading (`null`, booleans, numbers) is decided only when asked for, with the
+//! same rules Kubernetes' own YAML reader applies.
+
+/// One value of a document and the line it starts on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// 1-based line in the source file.
+    pub line: u32,
+    /// The value itself.
+    pub value: Value,
+}
+
+/// The three shapes a YAML value can take.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A string, number, boolean or null, as written.
+    Scalar(Scalar),
+    /// A sequence (JSON array).
+    Seq(Vec<Node>),
+    /// A mapping (JSON object), in source order.
+    Map(Vec<(String, Node)>),
+}
+
+/// A scalar as written in the source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scalar {
+    /// The text after YAML escape processing.
+    pub text: String,
+    /// `true` for plain (unquoted, non-block) scalars, whose type is resolved by content.
+    pub plain: bool,
+}
+
+impl Scalar {
+    /// Whether this scalar reads as null (`~`, `null`, or nothing at all when unquoted).
+    pub fn is_null(&self) -> bool {
+        self.plain && matches!(self.text.as_str(), "" | "~" | "null" | "Null" | "NULL")
+    }
+
+    /// The boolean this scalar reads as, for unquoted `true`/`false` in any common case.
+    pub fn as_bool(&self) -> Option<bool> {
+        if !self.plain {
+            return None;
+        }
+        match self.text.as_str() {
+            "true" | "True" | "TRUE" => Some(true),
+            "false" | "False" | "FALSE" => Some(false),
+            _ => None,
+        }
+    }
+}
+
+impl Node {
+    /// A scalar node.
+    pub fn scalar(line: u32, text: impl Into<String>, plain: bool) -> Node {
+        Node { line, value: Value::Scalar(Scalar { text: text.into(), plain }) }
+    }
+
+    /// The value under `key` when this node is a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The value at a path of mapping keys, e.g. `["spec", "template"]`.
+    pub fn at(&self, path: &[&str]) -> Option<&Node> {
+        path.iter().try_fold(self, |node, key| node.get(key))
+    }
+
+    /// The text of a non-null scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar(s) if !s.is_null() => Some(&s.text),
+            _ => None,
+        }
+    }
+
+    /// The text of the scalar at `key`, if any.
+    pub fn str_at(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Node::as_str)
+    }
+
+    /// The items of a sequence (empty for anything else).
+    pub fn items(&self) -> &[Node] {
+        match &self.value {
+            Value::Seq(items) => items,
+            _ => &[],
+        }
+    }
+
+    /// The entries of a mapping (empty for anything else).
+    pub fn entries(&self) -> &[(String, Node)] {
+        match &self.value {
+            Value::Map(entries) => entries,
+            _ => &[],
+        }
+    }
+
+    /// Entries of a mapping whose values are scalars, as string pairs.
+    pub fn string_entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries().iter().filter_map(|(k, v)| v.as_str().map(|v| (k.as_str(), v)))
+    }
+
+    /// Whether this is a mapping.
+    pub fn is_map(&self) -> bool {
+        matches!(self.value, Value::Map(_))
+    }
+
+    /// Converts the tree to JSON, resolving plain scalars the way Kubernetes'
+    /// YAML reader does (null, booleans, integers, floats; everything else a string).
+    pub fn to_json(&self) -> serde_json::Value {
+        match &self.value {
+            Value::Scalar(s) => scalar_to_json(s),
+            Value::Seq(items) => serde_json::Value::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => serde_json::Value::Object(
+                entries.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+            ),
+        }
+    }
+}
+
+fn scalar_to_json(s: &Scalar) -> serde_json::Value {
+    if s.is_null() {
+        return serde_json::Value::Null;
+    }
+    if let Some(b) = s.as_bool() {
+        return serde_json::Value::Bool(b);
+    }
+    if s.plain {
+        if let Ok(i) = s.text.parse::<i64>() {
+            return serde_json::Value::from(i);
+        }
+        if looks_like_float(&s.text) {
+            if let Some(n) = s.text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                return serde_json::Value::Number(n);
+            }
+        }
+    }
+    serde_json::Value::String(s.text.clone())
+}
+
+/// YAML 1.2 core-schema floats; Rust would also accept `inf` or `nan` as words.
+fn looks_like_float(text: &str) -> bool {
+    let digits = text.trim_start_matches(['-', '+']);
+    digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(text: &str) -> Node {
+        Node::scalar(1, text, true)
+    }
+
+    #[test]
+    fn plain_scalars_resolve_like_kubernetes() {
+        assert_eq!(plain("~").to_json(), serde_json::Value::Null);
+        assert_eq!(plain("true").to_json(), serde_json::json!(true));
+        assert_eq!(plain("5672").to_json(), serde_json::json!(5672));
+        assert_eq!(plain("1.5").to_json(), serde_json::json!(1.5));
+        assert_eq!(plain("inf").to_json(), serde_json::json!("inf"));
+        assert_eq!(plain("rabbitmq").to_json(), serde_json::json!("rabbitmq"));
+    }
+
+    #[test]
+    fn quoted_scalars_stay_strings() {
+        let quoted = Node::scalar(1, "true", false);
+        assert_eq!(quoted.to_json(), serde_json::json!("true"));
+        assert_eq!(quoted.as_str(), Some("true"));
+    }
+
+    #[test]
+    fn null_scalar_has_no_text() {
+        assert_eq!(plain("null").as_str(), None);
+        assert_eq!(Node::scalar(1, "null", false).as_str(), Some("null"));
+    }
+}
