@@ -1,1 +1,180 @@
-//! placeholder
+//! Pure analysis of Kubernetes objects for a migration: inventory, dependency
+//! matrix, managed-cloud dependencies with counterparts, deprecated APIs and
+//! migration waves.
+//!
+//! Nothing here does I/O beyond handing paths to the loader: objects are
+//! reduced to [`facts::Facts`] as they stream in, and the [`Assessment`] is
+//! computed from facts alone.
+//!
+//! ```no_run
+//! use ferry_analysis::{assess_paths, Options};
+//! let assessment = assess_paths(&["manifests/".into()], &Options::default()).unwrap();
+//! println!("{} objects, {} removed APIs", assessment.inventory.total, assessment.removed_apis().count());
+//! ```
+
+pub mod assessment;
+pub mod facts;
+pub mod hosts;
+pub mod inventory;
+pub mod knowledge;
+mod resolve;
+pub mod selector;
+pub mod waves;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+pub use assessment::*;
+use facts::{Class, Facts};
+use ferry_model::load::{LoadError, LoadReport, load_paths};
+pub use knowledge::{Knowledge, KubeVersion};
+
+/// The Kubernetes version assessed against when none is given: the newest
+/// release whose removals the deprecation table covers.
+pub const DEFAULT_TARGET_VERSION: KubeVersion = KubeVersion { major: 1, minor: 36 };
+
+/// Target profiles that have counterparts in the knowledge table.
+pub const PROFILES: &[&str] = &["oss", "aks", "eks", "gke"];
+
+/// What to assess against.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Target Kubernetes version.
+    pub target_version: KubeVersion,
+    /// Target profile for counterparts (one of [`PROFILES`]).
+    pub profile: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { target_version: DEFAULT_TARGET_VERSION, profile: "oss".into() }
+    }
+}
+
+/// Loads everything below `paths` and assesses it.
+pub fn assess_paths(paths: &[PathBuf], options: &Options) -> Result<Assessment, LoadError> {
+    let knowledge = Knowledge::builtin();
+    let (facts, report) = load_paths(paths, |object| facts::extract(&object, knowledge))?;
+    Ok(assess(facts, &report, options, knowledge))
+}
+
+/// Assesses facts already extracted.
+pub fn assess(facts: Vec<Facts>, report: &LoadReport, options: &Options, knowledge: &Knowledge) -> Assessment {
+    let resolved = resolve::resolve(&facts);
+    let waves = waves::waves(&facts, &resolved.workload_needs, &resolved.dependencies);
+    let cloud = cloud_findings(&facts, &resolved.users, options, knowledge);
+    let deprecations = deprecation_findings(&facts, options.target_version, knowledge);
+    let warnings = warnings(&facts, report, &resolved.empty_selections);
+    Assessment {
+        schema: SCHEMA,
+        target: Target { kubernetes: options.target_version, profile: options.profile.clone() },
+        input: InputSummary { files: report.files, documents: report.documents, objects: report.objects, bytes: report.bytes },
+        inventory: inventory::inventory(&facts),
+        dependencies: resolved.dependencies,
+        cloud,
+        deprecations,
+        waves,
+        warnings,
+    }
+}
+
+fn evidence(f: &Facts, line: u32, path: &str) -> Evidence {
+    Evidence { file: f.origin.file.to_string(), line, path: path.to_owned() }
+}
+
+fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: &Options, kb: &Knowledge) -> Vec<CloudFinding> {
+    let services: HashMap<&str, &knowledge::cloud::Service> = kb.cloud.services().iter().map(|s| (s.id.as_str(), s)).collect();
+    let rule_source: HashMap<&str, &str> = kb.cloud.rules().iter().map(|r| (r.service.as_str(), r.source.as_str())).collect();
+    let mut out = Vec::new();
+    for (i, f) in facts.iter().enumerate() {
+        for hit in &f.cloud {
+            let service = services[hit.service_id.as_str()];
+            let mut used_by: Vec<ObjRef> = match f.class {
+                Class::Workload => vec![ObjRef::of(&f.id)],
+                _ => users.get(&i).into_iter().flatten().map(|&w| ObjRef::of(&facts[w].id)).collect(),
+            };
+            used_by.sort();
+            used_by.dedup();
+            out.push(CloudFinding {
+                provider: service.provider.clone(),
+                service_id: service.id.clone(),
+                service: service.name.clone(),
+                category: service.category.clone(),
+                subject: hit.subject,
+                matched: hit.matched.clone(),
+                object: ObjRef::of(&f.id),
+                evidence: evidence(f, hit.line, &hit.path),
+                used_by,
+                counterpart: service.counterparts.for_profile(&options.profile).unwrap_or_default().to_owned(),
+                rule_source: rule_source.get(service.id.as_str()).copied().unwrap_or(&service.source).to_owned(),
+            });
+        }
+    }
+    out
+}
+
+fn deprecation_findings(facts: &[Facts], target: KubeVersion, kb: &Knowledge) -> Vec<DeprecationFinding> {
+    let mut out = Vec::new();
+    for f in facts {
+        let declared = std::iter::once((f.id.api_version.as_str(), f.id.kind.as_str(), f.origin.line, "apiVersion", false));
+        let referred = f.api_refs.iter().map(|r| (r.api_version.as_str(), r.kind.as_str(), r.line, r.path.as_str(), true));
+        for (api_version, kind, line, path, reference) in declared.chain(referred) {
+            let Some((status, row)) = kb.deprecations.status(api_version, kind, target) else { continue };
+            out.push(DeprecationFinding {
+                object: ObjRef::of(&f.id),
+                api_version: api_version.to_owned(),
+                kind: kind.to_owned(),
+                status,
+                component: row.component.clone(),
+                deprecated_in: row.deprecated_in,
+                removed_in: row.removed_in,
+                replacement: row.replacement.clone(),
+                note: row.note.clone().filter(|n| !n.is_empty()),
+                reference,
+                evidence: evidence(f, line, path),
+            });
+        }
+    }
+    out
+}
+
+fn warnings(facts: &[Facts], report: &LoadReport, empty_selections: &[usize]) -> Vec<Warning> {
+    let mut out: Vec<Warning> = report
+        .issues
+        .iter()
+        .map(|issue| Warning {
+            severity: issue.severity.into(),
+            code: if issue.severity == ferry_model::load::Severity::Error { "input-error" } else { "input-skipped" }.into(),
+            message: issue.message.clone(),
+            object: None,
+            file: Some(issue.file.to_string()),
+            document: issue.document,
+            line: issue.line,
+            field: issue.field.clone(),
+        })
+        .collect();
+    for f in facts {
+        for finding in &f.findings {
+            out.push(object_warning(f, finding.code, finding.message.clone(), finding.line, &finding.path));
+        }
+    }
+    for &i in empty_selections {
+        let f = &facts[i];
+        let message = format!("{} selects no workload in the input", ObjRef::of(&f.id));
+        out.push(object_warning(f, "selects-nothing", message, f.origin.line, "selector"));
+    }
+    out
+}
+
+fn object_warning(f: &Facts, code: &str, message: String, line: u32, path: &str) -> Warning {
+    Warning {
+        severity: WarningLevel::Warning,
+        code: code.to_owned(),
+        message,
+        object: Some(ObjRef::of(&f.id)),
+        file: Some(f.origin.file.to_string()),
+        document: Some(f.origin.document),
+        line: Some(line),
+        field: Some(path.to_owned()),
+    }
+}

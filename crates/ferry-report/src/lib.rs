@@ -1,1 +1,47 @@
-//! placeholder
+//! Renders an [`Assessment`] for people and pipelines: a terminal summary,
+//! JSON (the documented schema), Markdown, and one self-contained HTML file
+//! with the dependency graph drawn as SVG.
+//!
+//! Renderers write to any [`std::io::Write`] and never print on their own.
+
+mod checklist;
+mod html;
+mod markdown;
+mod matrix;
+mod sanitize;
+mod summary;
+mod svg;
+mod table;
+
+use std::io::{self, Write};
+
+use ferry_analysis::Assessment;
+
+pub use checklist::{ChecklistItem, checklist};
+pub use matrix::{MatrixRow, matrix};
+
+/// Output formats of `ferry assess`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Readable terminal summary.
+    Table,
+    /// The JSON schema `ferry.assessment/v1`.
+    Json,
+    /// Markdown, for pull requests and wikis.
+    Markdown,
+    /// A single self-contained HTML page.
+    Html,
+}
+
+/// Writes the assessment in `format`.
+pub fn render(assessment: &Assessment, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Table => table::write(assessment, out),
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, assessment)?;
+            writeln!(out)
+        }
+        Format::Markdown => markdown::write(assessment, out),
+        Format::Html => html::write(assessment, out),
+    }
+}

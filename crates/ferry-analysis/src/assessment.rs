@@ -1,0 +1,256 @@
+//! The assessment: what `ferry assess` reports, as plain serialisable data.
+//!
+//! This is the documented JSON schema (`docs/assessment-schema.md`); field
+//! names and meanings are stable within a schema version.
+
+use ferry_model::load::Severity;
+use ferry_model::ObjectId;
+use serde::Serialize;
+
+use crate::facts::Relation;
+use crate::knowledge::deprecations::ApiStatus;
+use crate::knowledge::{KubeVersion, Subject};
+
+/// Schema identifier written at the top of the JSON output.
+pub const SCHEMA: &str = "ferry.assessment/v1";
+
+/// The complete assessment of one input.
+#[derive(Debug, Clone, Serialize)]
+pub struct Assessment {
+    /// Always [`SCHEMA`].
+    pub schema: &'static str,
+    /// What the migration targets.
+    pub target: Target,
+    /// What was read.
+    pub input: InputSummary,
+    /// What there is.
+    pub inventory: crate::inventory::Inventory,
+    /// What needs what.
+    pub dependencies: Vec<Dependency>,
+    /// Dependencies on managed cloud services, with counterparts.
+    pub cloud: Vec<CloudFinding>,
+    /// Deprecated and removed API versions.
+    pub deprecations: Vec<DeprecationFinding>,
+    /// Migration order.
+    pub waves: crate::waves::Waves,
+    /// Everything else the user should know, input problems included.
+    pub warnings: Vec<Warning>,
+}
+
+/// The migration target.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// Target Kubernetes version.
+    pub kubernetes: KubeVersion,
+    /// Target profile for counterparts: `oss`, `aks`, `eks` or `gke`.
+    pub profile: String,
+}
+
+/// Counts of what was read.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputSummary {
+    /// Files read.
+    pub files: u64,
+    /// Non-empty YAML/JSON documents.
+    pub documents: u64,
+    /// Kubernetes objects.
+    pub objects: u64,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+/// An object named in a finding.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ObjRef {
+    /// Kind.
+    pub kind: String,
+    /// Namespace (absent when unset or cluster-scoped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+}
+
+impl ObjRef {
+    /// The reference for an object id.
+    pub fn of(id: &ObjectId) -> ObjRef {
+        ObjRef { kind: id.kind.clone(), namespace: id.namespace.clone(), name: id.name.clone() }
+    }
+}
+
+impl std::fmt::Display for ObjRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {ns}/{}", self.kind, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// Where something was seen: file, line and field path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Evidence {
+    /// File.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// Field path within the object, e.g. `spec.template.spec.containers[0].env[2].value`.
+    pub path: String,
+}
+
+impl std::fmt::Display for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{} {}", self.file, self.line, self.path)
+    }
+}
+
+/// Whether a dependency's target was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Resolution {
+    /// The target is in the input.
+    Resolved,
+    /// The target should be in the input but is not.
+    Dangling,
+    /// The target is normally provided by the cluster (StorageClass, ClusterRole) and is not in the input.
+    ClusterProvided,
+}
+
+/// One edge of the dependency matrix.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dependency {
+    /// The object that needs something.
+    pub from: ObjRef,
+    /// What it needs.
+    pub to: ObjRef,
+    /// How.
+    pub kind: Relation,
+    /// Whether `to` was found.
+    pub resolution: Resolution,
+    /// Where the reference is written.
+    pub evidence: Evidence,
+    /// The ConfigMap or Secret that carries the reference, when not the object itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<ObjRef>,
+    /// The address as written (`amqp://rabbitmq:5672`), for network edges; never from a Secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// A caveat, e.g. an assumed namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A dependency on a managed cloud service.
+#[derive(Debug, Clone, Serialize)]
+pub struct CloudFinding {
+    /// `azure`, `aws` or `gcp`.
+    pub provider: String,
+    /// Service id from the knowledge table.
+    pub service_id: String,
+    /// Service name.
+    pub service: String,
+    /// Category (messaging, database, ...).
+    pub category: String,
+    /// What kind of marker matched.
+    pub subject: Subject,
+    /// The text that matched (withheld for Secret values).
+    pub matched: String,
+    /// The object carrying the marker.
+    pub object: ObjRef,
+    /// Where.
+    pub evidence: Evidence,
+    /// Workloads that depend on it through this object.
+    pub used_by: Vec<ObjRef>,
+    /// Replacement on the target profile.
+    pub counterpart: String,
+    /// Source of the rule.
+    pub rule_source: String,
+}
+
+/// A deprecated or removed API version.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeprecationFinding {
+    /// The object.
+    pub object: ObjRef,
+    /// apiVersion found.
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    /// Kind it applies to.
+    pub kind: String,
+    /// On the target version.
+    pub status: ApiStatus,
+    /// `k8s` or the component whose versions are given.
+    pub component: String,
+    /// Deprecated in.
+    pub deprecated_in: Option<KubeVersion>,
+    /// Removed in.
+    pub removed_in: Option<KubeVersion>,
+    /// The apiVersion to use instead; `None` when the kind has no successor.
+    pub replacement: Option<String>,
+    /// Field-level changes or caveats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// `true` when the version is referred to inside the object (e.g. `scaleTargetRef.apiVersion`) rather than declared by it.
+    pub reference: bool,
+    /// Where.
+    pub evidence: Evidence,
+}
+
+/// Anything else worth knowing.
+#[derive(Debug, Clone, Serialize)]
+pub struct Warning {
+    /// Note, warning or error.
+    pub severity: WarningLevel,
+    /// Machine-readable code.
+    pub code: String,
+    /// For the user.
+    pub message: String,
+    /// Object concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjRef>,
+    /// File concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Document index in the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<u32>,
+    /// Line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// Field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Severity of a [`Warning`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WarningLevel {
+    /// Informational.
+    Note,
+    /// Needs attention before migrating.
+    Warning,
+    /// Input that could not be read.
+    Error,
+}
+
+impl From<Severity> for WarningLevel {
+    fn from(s: Severity) -> Self {
+        match s {
+            Severity::Note => WarningLevel::Note,
+            Severity::Error => WarningLevel::Error,
+        }
+    }
+}
+
+impl Assessment {
+    /// Removed APIs: objects that cannot be applied to the target as written.
+    pub fn removed_apis(&self) -> impl Iterator<Item = &DeprecationFinding> {
+        self.deprecations.iter().filter(|d| d.status == ApiStatus::Removed)
+    }
+
+    /// Whether some input could not be read.
+    pub fn has_input_errors(&self) -> bool {
+        self.warnings.iter().any(|w| w.severity == WarningLevel::Error)
+    }
+}

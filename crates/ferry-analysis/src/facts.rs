@@ -1,0 +1,868 @@
+//! Per-object fact extraction: the only place that walks object trees.
+//!
+//! Each [`Object`] is reduced to a compact [`Facts`] record (references,
+//! host mentions, images, selectors, cloud markers) right after it is parsed,
+//! and the tree is dropped. Everything later works on facts only, which keeps
+//! memory proportional to what matters rather than to the input.
+
+use base64::Engine;
+use ferry_model::{Node, Object, ObjectId, Origin};
+use serde::Serialize;
+
+use crate::hosts::{HostToken, host_tokens};
+use crate::knowledge::{Knowledge, Subject};
+use crate::selector::{Selector, owned_pairs};
+
+/// The broad role of an object in a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// Runs pods: Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob, Pod, and custom kinds with a pod template.
+    Workload,
+    /// A Service.
+    Service,
+    /// An Ingress.
+    Ingress,
+    /// A ConfigMap.
+    ConfigMap,
+    /// A Secret (values are never kept).
+    Secret,
+    /// A PersistentVolumeClaim.
+    PersistentVolumeClaim,
+    /// A PersistentVolume.
+    PersistentVolume,
+    /// A StorageClass.
+    StorageClass,
+    /// A ServiceAccount.
+    ServiceAccount,
+    /// Roles, ClusterRoles and their bindings.
+    Rbac,
+    /// A CustomResourceDefinition.
+    CustomResourceDefinition,
+    /// A Namespace.
+    Namespace,
+    /// HPA, KEDA ScaledObject, VPA.
+    Autoscaler,
+    /// A PodDisruptionBudget.
+    DisruptionBudget,
+    /// A NetworkPolicy.
+    NetworkPolicy,
+    /// Anything else built into Kubernetes.
+    Other,
+    /// An object of a custom (non-Kubernetes) API group.
+    Custom,
+}
+
+/// How one object refers to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Relation {
+    /// `envFrom` of a ConfigMap or Secret.
+    EnvFrom,
+    /// `env[].valueFrom` of a ConfigMap or Secret key.
+    EnvValueFrom,
+    /// A `configMap`, `secret` or `persistentVolumeClaim` volume.
+    Volume,
+    /// A source of a `projected` volume.
+    ProjectedVolume,
+    /// A CSI Secrets Store volume's SecretProviderClass.
+    SecretProviderClass,
+    /// `serviceAccountName` (or the deprecated `serviceAccount`).
+    ServiceAccount,
+    /// `imagePullSecrets`.
+    ImagePullSecret,
+    /// A network address (DNS name) in env, args, command or configuration.
+    Network,
+    /// A selector choosing pods (Service, PodDisruptionBudget, NetworkPolicy).
+    Selects,
+    /// An Ingress rule or default backend.
+    IngressBackend,
+    /// An Ingress TLS certificate.
+    TlsSecret,
+    /// An autoscaler's target.
+    ScaleTarget,
+    /// A binding's role.
+    RoleRef,
+    /// A binding's subject.
+    RoleSubject,
+    /// A claim's or template's storage class.
+    StorageClass,
+    /// A claim bound to a named volume.
+    VolumeName,
+}
+
+/// A reference by name from one object to another.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ref {
+    /// Kind of the target.
+    pub kind: String,
+    /// Namespace of the target; `None` means the referrer's own.
+    pub namespace: Option<String>,
+    /// Name of the target.
+    pub name: String,
+    /// How it is referred to.
+    pub relation: Relation,
+    /// The key, for single-key references.
+    pub key: Option<String>,
+    /// Whether the target is expected among the input (ConfigMaps, Secrets...) rather than provided by the cluster (StorageClasses, ClusterRoles).
+    pub expected_in_input: bool,
+    /// Whether Kubernetes tolerates its absence (`optional: true`).
+    pub optional: bool,
+    /// Line of the reference.
+    pub line: u32,
+    /// Field path of the reference.
+    pub path: String,
+}
+
+/// A host name found in a string of the object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mention {
+    /// Host, lower-case.
+    pub host: String,
+    /// Port, if written.
+    pub port: Option<u16>,
+    /// URL scheme, if written.
+    pub scheme: Option<String>,
+    /// Scheme or port present.
+    pub explicit: bool,
+    /// The ConfigMap key or env var name the value sits under.
+    pub key: Option<String>,
+    /// Found in a Secret: never shown, and never reported as dangling.
+    pub secret: bool,
+    /// Line of the value.
+    pub line: u32,
+    /// Field path of the value.
+    pub path: String,
+}
+
+/// A container image.
+#[derive(Debug, Clone, Serialize)]
+pub struct Image {
+    /// The image reference as written.
+    pub reference: String,
+    /// Its registry host (`docker.io` when none is written).
+    pub registry: String,
+    /// Line.
+    pub line: u32,
+    /// Field path.
+    pub path: String,
+}
+
+/// A cloud rule that matched something in this object.
+#[derive(Debug, Clone, Serialize)]
+pub struct CloudHit {
+    /// Index of the matched rule in the knowledge table.
+    pub service_id: String,
+    /// What was looked at.
+    pub subject: Subject,
+    /// The text that matched (withheld for Secret values).
+    pub matched: String,
+    /// The ConfigMap key or env var name the value sits under.
+    pub key: Option<String>,
+    /// Line.
+    pub line: u32,
+    /// Field path.
+    pub path: String,
+}
+
+/// A reference to another API version inside the object (e.g. an HPA's `scaleTargetRef.apiVersion`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiRef {
+    /// The referenced apiVersion.
+    pub api_version: String,
+    /// The referenced kind.
+    pub kind: String,
+    /// Line.
+    pub line: u32,
+    /// Field path.
+    pub path: String,
+}
+
+/// Something worth telling the user about one object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Short machine-readable code, e.g. `plain-credential`.
+    pub code: &'static str,
+    /// What it means, for the user (never contains secret values).
+    pub message: String,
+    /// Line.
+    pub line: u32,
+    /// Field path.
+    pub path: String,
+}
+
+/// Pod-level facts of a workload.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PodFacts {
+    /// Labels of the pod template (or of the Pod).
+    pub labels: Vec<(String, String)>,
+    /// Every container image (init containers included).
+    pub images: Vec<Image>,
+    /// The service account, when set.
+    pub service_account: Option<String>,
+    /// `spec.replicas`, when set.
+    pub replicas: Option<u64>,
+}
+
+/// Per-kind details for the inventory.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Detail {
+    /// Service type, Secret type, StorageClass provisioner, Ingress class...
+    pub r#type: Option<String>,
+    /// Service ports (`80/TCP`), Ingress hosts, PVC size.
+    pub items: Vec<String>,
+    /// Number of keys (ConfigMap, Secret).
+    pub keys: usize,
+}
+
+/// Everything ferry keeps about one object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Facts {
+    /// Identity.
+    pub id: ObjectId,
+    /// Where it starts.
+    pub origin: Origin,
+    /// Broad role.
+    pub class: Class,
+    /// Pod facts, for workloads.
+    pub pod: Option<PodFacts>,
+    /// The pods it selects (Service, PDB, NetworkPolicy).
+    pub selector: Option<Selector>,
+    /// Named references.
+    pub refs: Vec<Ref>,
+    /// Host names found in strings.
+    pub mentions: Vec<Mention>,
+    /// Cloud markers.
+    pub cloud: Vec<CloudHit>,
+    /// apiVersions referred to inside the object.
+    pub api_refs: Vec<ApiRef>,
+    /// Per-object findings (hygiene, legacy settings).
+    pub findings: Vec<Finding>,
+    /// Inventory details.
+    pub detail: Detail,
+}
+
+/// Reduces an object to its facts.
+pub fn extract(object: &Object, knowledge: &Knowledge) -> Facts {
+    let mut facts = Facts {
+        id: object.id.clone(),
+        origin: object.origin.clone(),
+        class: classify(&object.id, &object.root),
+        pod: None,
+        selector: None,
+        refs: Vec::new(),
+        mentions: Vec::new(),
+        cloud: Vec::new(),
+        api_refs: Vec::new(),
+        findings: Vec::new(),
+        detail: Detail::default(),
+    };
+    let mut x = Extractor { kb: knowledge, facts: &mut facts };
+    x.metadata(&object.root, "metadata");
+    x.api_group(&object.root);
+    x.field_rules(&object.root);
+    x.by_kind(&object.root);
+    facts
+}
+
+const BUILTIN_GROUPS: &[&str] = &[
+    "", "apps", "batch", "extensions", "policy", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io",
+    "storage.k8s.io", "apiextensions.k8s.io", "admissionregistration.k8s.io", "scheduling.k8s.io",
+    "coordination.k8s.io", "node.k8s.io", "discovery.k8s.io", "certificates.k8s.io", "events.k8s.io",
+    "flowcontrol.apiserver.k8s.io", "apiregistration.k8s.io", "authentication.k8s.io", "authorization.k8s.io",
+    "resource.k8s.io", "storagemigration.k8s.io", "internal.apiserver.k8s.io", "audit.k8s.io",
+];
+
+fn classify(id: &ObjectId, root: &Node) -> Class {
+    match id.kind.as_str() {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" | "CronJob"
+        | "Pod" => Class::Workload,
+        "Service" => Class::Service,
+        "Ingress" => Class::Ingress,
+        "ConfigMap" => Class::ConfigMap,
+        "Secret" => Class::Secret,
+        "PersistentVolumeClaim" => Class::PersistentVolumeClaim,
+        "PersistentVolume" => Class::PersistentVolume,
+        "StorageClass" => Class::StorageClass,
+        "ServiceAccount" => Class::ServiceAccount,
+        "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" => Class::Rbac,
+        "CustomResourceDefinition" => Class::CustomResourceDefinition,
+        "Namespace" => Class::Namespace,
+        "HorizontalPodAutoscaler" | "VerticalPodAutoscaler" | "ScaledObject" => Class::Autoscaler,
+        "PodDisruptionBudget" => Class::DisruptionBudget,
+        "NetworkPolicy" => Class::NetworkPolicy,
+        _ if root.at(&["spec", "template", "spec", "containers"]).is_some() => Class::Workload,
+        _ if BUILTIN_GROUPS.contains(&id.group()) => Class::Other,
+        _ => Class::Custom,
+    }
+}
+
+/// Where the pod spec and pod labels of a workload kind live.
+fn pod_template_path(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "Pod" => &[],
+        "CronJob" => &["spec", "jobTemplate", "spec", "template"],
+        _ => &["spec", "template"],
+    }
+}
+
+fn dotted(path: &[&str]) -> String {
+    path.join(".")
+}
+
+struct Extractor<'a> {
+    kb: &'a Knowledge,
+    facts: &'a mut Facts,
+}
+
+impl Extractor<'_> {
+    fn by_kind(&mut self, root: &Node) {
+        match self.facts.class {
+            Class::Workload => self.workload(root),
+            Class::Service => self.service(root),
+            Class::Ingress => self.ingress(root),
+            Class::ConfigMap => self.config_map(root),
+            Class::Secret => self.secret(root),
+            Class::PersistentVolumeClaim => self.claim(root.get("spec"), "spec"),
+            Class::PersistentVolume => self.volume_source_drivers(root.get("spec"), "spec"),
+            Class::StorageClass => self.storage_class(root),
+            Class::Rbac => self.binding(root),
+            Class::Autoscaler => self.autoscaler(root),
+            Class::DisruptionBudget => self.selector_at(root, &["spec", "selector"], false),
+            Class::NetworkPolicy => self.selector_at(root, &["spec", "podSelector"], false),
+            Class::Namespace => self.namespace(root),
+            Class::CustomResourceDefinition => self.crd(root),
+            Class::ServiceAccount | Class::Other | Class::Custom => {
+                self.selector_at(root, &["spec", "podSelector"], false);
+                if root.str_at("kind") == Some("IngressClass") {
+                    self.scalar_subject(root.at(&["spec", "controller"]), Subject::IngressClass, "spec.controller");
+                }
+            }
+        }
+    }
+
+    // ----- generic -----
+
+    fn metadata(&mut self, owner: &Node, path: &str) {
+        let Some(meta) = owner.get("metadata") else { return };
+        for (subject, field) in [(Subject::Annotation, "annotations"), (Subject::Label, "labels")] {
+            for (key, node) in meta.get(field).map(Node::entries).unwrap_or_default() {
+                let value = node.as_str();
+                if let Some(hit) = self.kb.cloud.find(subject, key, value) {
+                    let matched = match value {
+                        Some(v) if hit.rule.value.is_some() => format!("{key}: {v}"),
+                        _ => key.clone(),
+                    };
+                    self.hit(hit.service.id.clone(), subject, matched, None, node.line, format!("{path}.{field}.{key}"));
+                }
+                if subject == Subject::Annotation && key == "kubernetes.io/ingress.class" {
+                    self.scalar_subject(Some(node), Subject::IngressClass, &format!("{path}.{field}.{key}"));
+                }
+            }
+        }
+    }
+
+    fn api_group(&mut self, root: &Node) {
+        let group = self.facts.id.group().to_owned();
+        if group.is_empty() {
+            return;
+        }
+        if let Some(hit) = self.kb.cloud.find(Subject::ApiGroup, &group, None) {
+            let line = root.get("apiVersion").map_or(root.line, |n| n.line);
+            self.hit(hit.service.id.clone(), Subject::ApiGroup, self.facts.id.api_version.clone(), None, line, "apiVersion".into());
+        }
+    }
+
+    fn field_rules(&mut self, root: &Node) {
+        let kind = self.facts.id.kind.clone();
+        let rules: Vec<_> = self.kb.cloud.field_rules(&kind).collect();
+        for rule in rules {
+            let Some(path) = rule.path.as_deref() else { continue };
+            let segments: Vec<&str> = path.split('.').collect();
+            let Some(node) = root.at(&segments) else { continue };
+            let Some(value) = node.as_str() else { continue };
+            if let Some(hit) = self.kb.cloud.field_match(rule, value) {
+                self.hit(hit.service.id.clone(), Subject::Field, format!("{path}: {value}"), None, node.line, path.to_owned());
+            }
+        }
+    }
+
+    fn hit(&mut self, service_id: String, subject: Subject, matched: String, key: Option<String>, line: u32, path: String) {
+        self.facts.cloud.push(CloudHit { service_id, subject, matched, key, line, path });
+    }
+
+    fn scalar_subject(&mut self, node: Option<&Node>, subject: Subject, path: &str) {
+        let Some(node) = node else { return };
+        let Some(value) = node.as_str() else { return };
+        if let Some(hit) = self.kb.cloud.find(subject, value, None) {
+            self.hit(hit.service.id.clone(), subject, value.to_owned(), None, node.line, path.to_owned());
+        }
+    }
+
+    fn reference(&mut self, kind: &str, name: Option<&Node>, relation: Relation, path: String) -> Option<&mut Ref> {
+        let node = name?;
+        let name = node.as_str()?.to_owned();
+        let expected_in_input = !matches!(kind, "StorageClass" | "ClusterRole" | "PersistentVolume" | "IngressClass");
+        self.facts.refs.push(Ref {
+            kind: kind.to_owned(),
+            namespace: None,
+            name,
+            relation,
+            key: None,
+            expected_in_input,
+            optional: false,
+            line: node.line,
+            path,
+        });
+        self.facts.refs.last_mut()
+    }
+
+    /// Host names in a string value: cloud hosts become cloud hits, the rest mentions.
+    fn text(&mut self, node: &Node, key: Option<&str>, path: &str, standalone_words: bool) {
+        let Some(text) = node.as_str() else { return };
+        self.scan_text(text, node.line, key, path, standalone_words, false);
+    }
+
+    fn scan_text(&mut self, text: &str, line: u32, key: Option<&str>, path: &str, standalone_words: bool, secret: bool) {
+        let whole_value = text.trim();
+        for token in host_tokens(text) {
+            if let Some(hit) = self.kb.cloud.find(Subject::Host, &token.host, None) {
+                let matched = if secret { "(secret value withheld)".to_owned() } else { token.host.clone() };
+                self.hit(hit.service.id.clone(), Subject::Host, matched, key.map(str::to_owned), line, path.to_owned());
+                continue;
+            }
+            let standalone = standalone_words || (token.host == whole_value && key.is_none_or(key_names_an_address));
+            if is_service_candidate(&token, standalone) {
+                self.facts.mentions.push(Mention {
+                    host: token.host.clone(),
+                    port: token.port,
+                    scheme: token.scheme.map(str::to_owned),
+                    explicit: token.is_explicit(),
+                    key: key.map(str::to_owned),
+                    secret,
+                    line,
+                    path: path.to_owned(),
+                });
+            }
+        }
+    }
+
+    fn config_key(&mut self, key: &str, line: u32, path: &str) {
+        if let Some(hit) = self.kb.cloud.find(Subject::ConfigKey, key, None) {
+            self.hit(hit.service.id.clone(), Subject::ConfigKey, key.to_owned(), Some(key.to_owned()), line, path.to_owned());
+        }
+    }
+
+    fn selector_at(&mut self, root: &Node, path: &[&str], plain_map: bool) {
+        if let Some(node) = root.at(path) {
+            let selector = if plain_map { Selector::from_map(node) } else { Selector::from_label_selector(node) };
+            self.facts.selector = Some(selector);
+        }
+    }
+
+    // ----- workloads -----
+
+    fn workload(&mut self, root: &Node) {
+        let template_path = pod_template_path(&self.facts.id.kind);
+        let template = if template_path.is_empty() { Some(root) } else { root.at(template_path) };
+        let Some(template) = template else { return };
+        let prefix = if template_path.is_empty() { String::new() } else { format!("{}.", dotted(template_path)) };
+        let mut pod = PodFacts {
+            labels: template.at(&["metadata", "labels"]).map(owned_pairs).unwrap_or_default(),
+            replicas: root.at(&["spec", "replicas"]).and_then(Node::as_str).and_then(|r| r.parse().ok()),
+            ..PodFacts::default()
+        };
+        if !prefix.is_empty() {
+            self.metadata(template, &format!("{prefix}metadata").replace(".metadata", ""));
+        }
+        if let Some(spec) = template.get("spec") {
+            self.pod_spec(spec, &format!("{prefix}spec"), &mut pod);
+        }
+        for (i, claim) in root.at(&["spec", "volumeClaimTemplates"]).map(Node::items).unwrap_or_default().iter().enumerate() {
+            self.claim(claim.get("spec"), &format!("spec.volumeClaimTemplates[{i}].spec"));
+        }
+        self.facts.pod = Some(pod);
+    }
+
+    fn pod_spec(&mut self, spec: &Node, path: &str, pod: &mut PodFacts) {
+        for field in ["initContainers", "containers", "ephemeralContainers"] {
+            for (i, container) in spec.get(field).map(Node::items).unwrap_or_default().iter().enumerate() {
+                self.container(container, &format!("{path}.{field}[{i}]"), pod);
+            }
+        }
+        for (i, volume) in spec.get("volumes").map(Node::items).unwrap_or_default().iter().enumerate() {
+            self.volume(volume, &format!("{path}.volumes[{i}]"));
+        }
+        for field in ["serviceAccountName", "serviceAccount"] {
+            let node = spec.get(field);
+            if pod.service_account.is_none() && node.and_then(Node::as_str).is_some_and(|sa| sa != "default") {
+                pod.service_account = node.and_then(Node::as_str).map(str::to_owned);
+                self.reference("ServiceAccount", node, Relation::ServiceAccount, format!("{path}.{field}"));
+            }
+        }
+        for (i, secret) in spec.get("imagePullSecrets").map(Node::items).unwrap_or_default().iter().enumerate() {
+            self.reference("Secret", secret.get("name"), Relation::ImagePullSecret, format!("{path}.imagePullSecrets[{i}].name"));
+        }
+        self.node_labels(spec, path);
+    }
+
+    fn node_labels(&mut self, spec: &Node, path: &str) {
+        for (key, node) in spec.get("nodeSelector").map(Node::entries).unwrap_or_default() {
+            self.node_label(key, node.as_str(), node.line, format!("{path}.nodeSelector.{key}"));
+        }
+        let Some(affinity) = spec.at(&["affinity", "nodeAffinity"]) else { return };
+        let required = affinity.at(&["requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]);
+        let preferred = affinity.get("preferredDuringSchedulingIgnoredDuringExecution");
+        let terms = required.map(Node::items).unwrap_or_default().iter();
+        let preferences = preferred.map(Node::items).unwrap_or_default().iter().filter_map(|p| p.get("preference"));
+        for term in terms.chain(preferences) {
+            for expr in term.get("matchExpressions").map(Node::items).unwrap_or_default() {
+                if let Some(key) = expr.str_at("key") {
+                    self.node_label(key, None, expr.line, format!("{path}.affinity.nodeAffinity"));
+                }
+            }
+        }
+    }
+
+    fn node_label(&mut self, key: &str, value: Option<&str>, line: u32, path: String) {
+        if let Some(hit) = self.kb.cloud.find(Subject::NodeLabel, key, value) {
+            self.hit(hit.service.id.clone(), Subject::NodeLabel, key.to_owned(), None, line, path);
+        }
+    }
+
+    fn container(&mut self, container: &Node, path: &str, pod: &mut PodFacts) {
+        if let Some(node) = container.get("image") {
+            self.image(node, &format!("{path}.image"), pod);
+        }
+        for (j, env) in container.get("env").map(Node::items).unwrap_or_default().iter().enumerate() {
+            self.env(env, &format!("{path}.env[{j}]"));
+        }
+        for (j, from) in container.get("envFrom").map(Node::items).unwrap_or_default().iter().enumerate() {
+            for (field, kind) in [("configMapRef", "ConfigMap"), ("secretRef", "Secret")] {
+                let Some(source) = from.get(field) else { continue };
+                let optional = source.get("optional").and_then(|o| o.as_str()) == Some("true");
+                if let Some(r) = self.reference(kind, source.get("name"), Relation::EnvFrom, format!("{path}.envFrom[{j}].{field}.name")) {
+                    r.optional = optional;
+                }
+            }
+        }
+        for field in ["command", "args"] {
+            for (k, arg) in container.get(field).map(Node::items).unwrap_or_default().iter().enumerate() {
+                self.text(arg, None, &format!("{path}.{field}[{k}]"), true);
+            }
+        }
+    }
+
+    fn image(&mut self, node: &Node, path: &str, pod: &mut PodFacts) {
+        let Some(reference) = node.as_str() else { return };
+        let (registry, repository) = split_image(reference);
+        if let Some(hit) = self.kb.cloud.find(Subject::ImagePath, &repository, None) {
+            self.hit(hit.service.id.clone(), Subject::ImagePath, reference.to_owned(), None, node.line, path.to_owned());
+        } else if !self.kb.cloud.is_public_image(&repository) {
+            if let Some(hit) = self.kb.cloud.find(Subject::Image, &registry, None) {
+                self.hit(hit.service.id.clone(), Subject::Image, reference.to_owned(), None, node.line, path.to_owned());
+            }
+        }
+        pod.images.push(Image { reference: reference.to_owned(), registry, line: node.line, path: path.to_owned() });
+    }
+
+    fn env(&mut self, env: &Node, path: &str) {
+        let name = env.str_at("name");
+        if let Some(name) = name {
+            self.config_key(name, env.line, &format!("{path}.name"));
+        }
+        if let Some(value) = env.get("value") {
+            self.text(value, name, &format!("{path}.value"), false);
+            if name.is_some_and(looks_like_credential) && value.as_str().is_some_and(|v| !v.is_empty()) {
+                self.facts.findings.push(Finding {
+                    code: "plain-credential",
+                    message: format!("env `{}` holds a literal value that looks like a credential; move it to a Secret", name.unwrap_or_default()),
+                    line: value.line,
+                    path: format!("{path}.value"),
+                });
+            }
+        }
+        for (field, kind) in [("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")] {
+            let Some(source) = env.at(&["valueFrom", field]) else { continue };
+            let key = source.str_at("key").map(str::to_owned);
+            let optional = source.str_at("optional") == Some("true");
+            if let Some(r) = self.reference(kind, source.get("name"), Relation::EnvValueFrom, format!("{path}.valueFrom.{field}.name")) {
+                r.key = key;
+                r.optional = optional;
+            }
+        }
+    }
+
+    fn volume(&mut self, volume: &Node, path: &str) {
+        let optional = |n: &Node| n.str_at("optional") == Some("true");
+        if let Some(cm) = volume.get("configMap") {
+            if let Some(r) = self.reference("ConfigMap", cm.get("name"), Relation::Volume, format!("{path}.configMap.name")) {
+                r.optional = optional(cm);
+            }
+        }
+        if let Some(secret) = volume.get("secret") {
+            if let Some(r) = self.reference("Secret", secret.get("secretName"), Relation::Volume, format!("{path}.secret.secretName")) {
+                r.optional = optional(secret);
+            }
+        }
+        self.reference("PersistentVolumeClaim", volume.at(&["persistentVolumeClaim", "claimName"]), Relation::Volume, format!("{path}.persistentVolumeClaim.claimName"));
+        for (k, source) in volume.at(&["projected", "sources"]).map(Node::items).unwrap_or_default().iter().enumerate() {
+            for (field, kind) in [("configMap", "ConfigMap"), ("secret", "Secret")] {
+                self.reference(kind, source.at(&[field, "name"]), Relation::ProjectedVolume, format!("{path}.projected.sources[{k}].{field}.name"));
+            }
+        }
+        if let Some(csi) = volume.get("csi") {
+            if csi.str_at("driver") == Some("secrets-store.csi.k8s.io") {
+                self.reference("SecretProviderClass", csi.at(&["volumeAttributes", "secretProviderClass"]), Relation::SecretProviderClass, format!("{path}.csi.volumeAttributes.secretProviderClass"));
+            }
+        }
+        self.claim(volume.at(&["ephemeral", "volumeClaimTemplate", "spec"]), &format!("{path}.ephemeral.volumeClaimTemplate.spec"));
+        self.volume_source_drivers(Some(volume), path);
+    }
+
+    /// CSI drivers and in-tree cloud volume types (pods' volumes and PV specs share this shape).
+    fn volume_source_drivers(&mut self, source: Option<&Node>, path: &str) {
+        let Some(source) = source else { return };
+        self.scalar_subject(source.at(&["csi", "driver"]), Subject::StorageDriver, &format!("{path}.csi.driver"));
+        for (field, driver) in IN_TREE_VOLUMES {
+            if let Some(node) = source.get(field) {
+                if let Some(hit) = self.kb.cloud.find(Subject::StorageDriver, driver, None) {
+                    self.hit(hit.service.id.clone(), Subject::StorageDriver, (*driver).to_owned(), None, node.line, format!("{path}.{field}"));
+                }
+            }
+        }
+        if self.facts.class == Class::PersistentVolume {
+            self.reference("StorageClass", source.get("storageClassName"), Relation::StorageClass, format!("{path}.storageClassName"));
+        }
+    }
+
+    fn claim(&mut self, spec: Option<&Node>, path: &str) {
+        let Some(spec) = spec else { return };
+        let class_path = format!("{path}.storageClassName");
+        self.scalar_subject(spec.get("storageClassName"), Subject::StorageClass, &class_path);
+        self.reference("StorageClass", spec.get("storageClassName"), Relation::StorageClass, class_path);
+        self.reference("PersistentVolume", spec.get("volumeName"), Relation::VolumeName, format!("{path}.volumeName"));
+        if let Some(size) = spec.at(&["resources", "requests", "storage"]).and_then(Node::as_str) {
+            self.facts.detail.items.push(size.to_owned());
+        }
+    }
+
+    // ----- networking -----
+
+    fn service(&mut self, root: &Node) {
+        self.selector_at(root, &["spec", "selector"], true);
+        let spec = root.get("spec");
+        self.facts.detail.r#type = Some(spec.and_then(|s| s.str_at("type")).unwrap_or("ClusterIP").to_owned());
+        for port in spec.and_then(|s| s.get("ports")).map(Node::items).unwrap_or_default() {
+            if let Some(number) = port.str_at("port") {
+                self.facts.detail.items.push(format!("{number}/{}", port.str_at("protocol").unwrap_or("TCP")));
+            }
+        }
+        if let Some(external) = spec.and_then(|s| s.get("externalName")) {
+            self.text(external, None, "spec.externalName", true);
+        }
+    }
+
+    fn ingress(&mut self, root: &Node) {
+        let Some(spec) = root.get("spec") else { return };
+        self.scalar_subject(spec.get("ingressClassName"), Subject::IngressClass, "spec.ingressClassName");
+        self.reference("IngressClass", spec.get("ingressClassName"), Relation::IngressBackend, "spec.ingressClassName".into());
+        for field in ["backend", "defaultBackend"] {
+            if let Some(backend) = spec.get(field) {
+                self.backend(backend, &format!("spec.{field}"));
+            }
+        }
+        for (i, rule) in spec.get("rules").map(Node::items).unwrap_or_default().iter().enumerate() {
+            if let Some(host) = rule.str_at("host") {
+                self.facts.detail.items.push(host.to_owned());
+            }
+            for (j, p) in rule.at(&["http", "paths"]).map(Node::items).unwrap_or_default().iter().enumerate() {
+                if let Some(backend) = p.get("backend") {
+                    self.backend(backend, &format!("spec.rules[{i}].http.paths[{j}].backend"));
+                }
+            }
+        }
+        for (i, tls) in spec.get("tls").map(Node::items).unwrap_or_default().iter().enumerate() {
+            self.reference("Secret", tls.get("secretName"), Relation::TlsSecret, format!("spec.tls[{i}].secretName"));
+        }
+    }
+
+    /// Both Ingress backend shapes: `serviceName` (v1beta1) and `service.name` (v1).
+    fn backend(&mut self, backend: &Node, path: &str) {
+        if backend.get("serviceName").is_some() {
+            self.reference("Service", backend.get("serviceName"), Relation::IngressBackend, format!("{path}.serviceName"));
+        } else {
+            self.reference("Service", backend.at(&["service", "name"]), Relation::IngressBackend, format!("{path}.service.name"));
+        }
+    }
+
+    // ----- configuration -----
+
+    fn config_map(&mut self, root: &Node) {
+        let entries = root.get("data").map(Node::entries).unwrap_or_default();
+        self.facts.detail.keys = entries.len() + root.get("binaryData").map_or(0, |b| b.entries().len());
+        for (key, value) in entries {
+            let path = format!("data.{key}");
+            self.config_key(key, value.line, &path);
+            self.text(value, Some(key), &path, false);
+        }
+    }
+
+    /// Secrets: only names, types and key counts are kept. Values are decoded
+    /// in memory to find cloud hosts and Service addresses; the text is never kept.
+    fn secret(&mut self, root: &Node) {
+        self.facts.detail.r#type = Some(root.str_at("type").unwrap_or("Opaque").to_owned());
+        let data = root.get("data").map(Node::entries).unwrap_or_default();
+        let string_data = root.get("stringData").map(Node::entries).unwrap_or_default();
+        self.facts.detail.keys = data.len() + string_data.len();
+        let engine = base64::engine::general_purpose::STANDARD;
+        for (field, entries, encoded) in [("data", data, true), ("stringData", string_data, false)] {
+            for (key, node) in entries {
+                let Some(raw) = node.as_str() else { continue };
+                let decoded = if encoded { engine.decode(raw.trim()).ok().and_then(|b| String::from_utf8(b).ok()) } else { Some(raw.to_owned()) };
+                if let Some(text) = decoded {
+                    self.scan_text(&text, node.line, Some(key), &format!("{field}.{key}"), false, true);
+                }
+            }
+        }
+    }
+
+    fn storage_class(&mut self, root: &Node) {
+        self.facts.detail.r#type = root.str_at("provisioner").map(str::to_owned);
+        self.scalar_subject(root.get("provisioner"), Subject::StorageDriver, "provisioner");
+    }
+
+    fn binding(&mut self, root: &Node) {
+        let Some(role_ref) = root.get("roleRef") else { return };
+        let kind = role_ref.str_at("kind").unwrap_or("Role").to_owned();
+        self.reference(&kind, role_ref.get("name"), Relation::RoleRef, "roleRef.name".into());
+        for (i, subject) in root.get("subjects").map(Node::items).unwrap_or_default().iter().enumerate() {
+            if subject.str_at("kind") != Some("ServiceAccount") || subject.str_at("name") == Some("default") {
+                continue;
+            }
+            let namespace = subject.str_at("namespace").map(str::to_owned);
+            if let Some(r) = self.reference("ServiceAccount", subject.get("name"), Relation::RoleSubject, format!("subjects[{i}].name")) {
+                r.namespace = namespace;
+            }
+        }
+    }
+
+    fn autoscaler(&mut self, root: &Node) {
+        let target = root.at(&["spec", "scaleTargetRef"]).or_else(|| root.at(&["spec", "targetRef"]));
+        let Some(target) = target else { return };
+        let field = if root.at(&["spec", "scaleTargetRef"]).is_some() { "scaleTargetRef" } else { "targetRef" };
+        let kind = target.str_at("kind").unwrap_or("Deployment").to_owned();
+        self.reference(&kind, target.get("name"), Relation::ScaleTarget, format!("spec.{field}.name"));
+        if let Some(api) = target.get("apiVersion") {
+            if let Some(api_version) = api.as_str() {
+                let path = format!("spec.{field}.apiVersion");
+                self.facts.api_refs.push(ApiRef { api_version: api_version.to_owned(), kind, line: api.line, path });
+            }
+        }
+    }
+
+    fn namespace(&mut self, root: &Node) {
+        let Some(node) = root.at(&["metadata", "annotations", "net.beta.kubernetes.io/network-policy"]) else { return };
+        self.facts.findings.push(Finding {
+            code: "legacy-network-policy-annotation",
+            message: "`net.beta.kubernetes.io/network-policy` has been ignored since Kubernetes 1.7 and isolates nothing; use a default-deny NetworkPolicy".into(),
+            line: node.line,
+            path: "metadata.annotations.net.beta.kubernetes.io/network-policy".into(),
+        });
+    }
+
+    fn crd(&mut self, root: &Node) {
+        let group = root.at(&["spec", "group"]).and_then(Node::as_str).unwrap_or_default();
+        let kind = root.at(&["spec", "names", "kind"]).and_then(Node::as_str).unwrap_or_default();
+        self.facts.detail.r#type = Some(format!("{group}/{kind}"));
+    }
+}
+
+/// In-tree volume types and the provisioner names the cloud table uses for them.
+const IN_TREE_VOLUMES: &[(&str, &str)] = &[
+    ("azureDisk", "kubernetes.io/azure-disk"),
+    ("azureFile", "kubernetes.io/azure-file"),
+    ("awsElasticBlockStore", "kubernetes.io/aws-ebs"),
+    ("gcePersistentDisk", "kubernetes.io/gce-pd"),
+];
+
+/// Whether a host token may name a Service: cluster-style names always, and a
+/// single-label word only when it stands alone or comes with a scheme or port.
+fn is_service_candidate(token: &HostToken<'_>, standalone: bool) -> bool {
+    if token.host == "localhost" {
+        return false;
+    }
+    let labels: Vec<&str> = token.host.split('.').collect();
+    match labels.len() {
+        1 => token.is_explicit() || standalone,
+        2 => true,
+        _ => labels[2] == "svc",
+    }
+}
+
+/// Suffixes of env/config keys that name a place or an identifier, not a value to protect or dial.
+const NON_VALUE_SUFFIXES: &[&str] = &["_FILE", "_PATH", "_DIR", "_NAME", "_MOUNT", "_LOCATION", "_REF", "_ENABLED"];
+
+fn has_non_value_suffix(upper: &str) -> bool {
+    NON_VALUE_SUFFIXES.iter().any(|s| upper.ends_with(s))
+}
+
+fn looks_like_credential(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY"]
+        .iter()
+        .any(|marker| upper.contains(marker))
+        && !has_non_value_suffix(&upper)
+}
+
+/// Whether a key (`REDIS`, `ORDER_QUEUE_HOSTNAME`, `CATALOG_ADDR`) suggests its
+/// value is an address, so that a bare word like `rabbitmq` may be read as a Service.
+fn key_names_an_address(key: &str) -> bool {
+    let upper = key.to_ascii_uppercase();
+    let hints = [
+        "HOST", "ADDR", "SERVER", "ENDPOINT", "URL", "URI", "SERVICE", "BROKER", "REDIS", "MONGO", "MYSQL",
+        "POSTGRES", "RABBIT", "AMQP", "KAFKA", "NATS", "MEMCACHE", "ELASTIC", "ZIPKIN", "JAEGER", "UPSTREAM", "BACKEND",
+    ];
+    hints.iter().any(|h| upper.contains(h)) && !has_non_value_suffix(&upper)
+}
+
+/// Splits an image reference into its registry host and `registry/repository` (no tag or digest).
+pub fn split_image(reference: &str) -> (String, String) {
+    let without_digest = reference.split('@').next().unwrap_or(reference);
+    let (first, rest) = without_digest.split_once('/').unwrap_or(("", without_digest));
+    let is_registry = first.contains(['.', ':']) || first == "localhost";
+    let (registry, path) = if is_registry { (first, rest) } else { ("docker.io", without_digest) };
+    let path = match path.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => path,
+    };
+    (registry.to_ascii_lowercase(), format!("{}/{}", registry.to_ascii_lowercase(), path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references_split_into_registry_and_path() {
+        assert_eq!(split_image("nginx:1.25"), ("docker.io".into(), "docker.io/nginx".into()));
+        assert_eq!(split_image("acr1.azurecr.io/shop/web:4.2"), ("acr1.azurecr.io".into(), "acr1.azurecr.io/shop/web".into()));
+        assert_eq!(split_image("localhost:5000/app@sha256:abc"), ("localhost:5000".into(), "localhost:5000/app".into()));
+    }
+
+    #[test]
+    fn address_keys() {
+        assert!(key_names_an_address("REDIS"));
+        assert!(key_names_an_address("ORDER_QUEUE_HOSTNAME"));
+        assert!(!key_names_an_address("QUEUE_NAME"));
+        assert!(!key_names_an_address("DB_NAME"));
+    }
+
+    #[test]
+    fn credential_names() {
+        assert!(!looks_like_credential("PSP_SECRETS_DIR"));
+        assert!(looks_like_credential("ORDER_DB_PASSWORD"));
+        assert!(!looks_like_credential("PASSWORD_FILE"));
+        assert!(!looks_like_credential("ORDER_QUEUE_HOSTNAME"));
+    }
+}

@@ -1,0 +1,158 @@
+//! Finds host names in free text: env values, args, commands, config files.
+//!
+//! Recognises `host`, `host:port`, `scheme://user:pass@host:port/path`,
+//! `KEY=value` and connection-string pieces such as `Endpoint=sb://host/`.
+//! Each token says whether it was *explicit* (had a scheme or a port), which
+//! is what lets a bare word like `rabbitmq` count only where it stands alone.
+
+/// A host name found in text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostToken<'a> {
+    /// The host, lower-cased, without a trailing dot.
+    pub host: String,
+    /// The port, if written.
+    pub port: Option<u16>,
+    /// The URL scheme, if written (`amqp`, `https`, ...).
+    pub scheme: Option<&'a str>,
+    /// Whether the whole word was nothing but the host.
+    pub bare: bool,
+}
+
+impl HostToken<'_> {
+    /// Whether a scheme or port marks this as a network address.
+    pub fn is_explicit(&self) -> bool {
+        self.scheme.is_some() || self.port.is_some()
+    }
+
+    /// Whether the host has a single label (`rabbitmq`, not `db.example.com`).
+    pub fn is_single_label(&self) -> bool {
+        !self.host.contains('.')
+    }
+}
+
+const SEPARATORS: &[char] = &[',', ';', '"', '\'', '(', ')', '[', ']', '{', '}', '<', '>', '|', '`', '\\'];
+
+/// Every host token in `text`, in order.
+pub fn host_tokens(text: &str) -> Vec<HostToken<'_>> {
+    let words: Vec<&str> =
+        text.split(|c: char| c.is_whitespace() || SEPARATORS.contains(&c)).filter(|w| !w.is_empty()).collect();
+    let mut tokens = Vec::new();
+    for (i, word) in words.iter().enumerate() {
+        if let Some(mut token) = parse_word(word) {
+            let next_is_port = words.get(i + 1).is_some_and(|w| is_port(w));
+            if token.bare && token.port.is_none() && next_is_port {
+                token.port = words[i + 1].parse().ok();
+            }
+            tokens.push(token);
+        }
+    }
+    tokens
+}
+
+fn is_port(word: &str) -> bool {
+    !word.is_empty() && word.len() <= 5 && word.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn parse_word(word: &str) -> Option<HostToken<'_>> {
+    let original = word;
+    let word = strip_assignment(word);
+    let (scheme, rest) = match word.find("://") {
+        Some(i) if is_scheme(&word[..i]) => (Some(&word[..i]), &word[i + 3..]),
+        _ => (None, word),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let (host, port_text) = match host_port.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (host_port, None),
+    };
+    let port = match port_text {
+        Some(p) if is_port(p) => p.parse().ok(),
+        Some(_) => return None,
+        None => None,
+    };
+    let host = host.trim_end_matches('.');
+    if !is_host_name(host) {
+        return None;
+    }
+    let bare = scheme.is_none() && port.is_none() && host.len() == original.trim_end_matches('.').len();
+    Some(HostToken { host: host.to_ascii_lowercase(), port, scheme, bare })
+}
+
+/// `KEY=value` and `--flag=value` become `value`, unless the `=` is inside a URL.
+fn strip_assignment(word: &str) -> &str {
+    match word.find('=') {
+        Some(eq) if !word[..eq].contains([':', '/']) => &word[eq + 1..],
+        _ => word,
+    }
+}
+
+fn is_scheme(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+}
+
+/// RFC 1123 host names with at least one letter (so IP addresses and numbers are not hosts).
+fn is_host_name(host: &str) -> bool {
+    host.len() <= 253
+        && host.bytes().any(|b| b.is_ascii_alphabetic())
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(text: &str) -> Vec<(String, Option<u16>, bool)> {
+        host_tokens(text).into_iter().map(|t| (t.host.clone(), t.port, t.is_explicit())).collect()
+    }
+
+    #[test]
+    fn urls_with_credentials_ports_and_paths() {
+        assert_eq!(hosts("amqp://user:pa55@rabbitmq:5672/vhost"), [("rabbitmq".into(), Some(5672), true)]);
+        assert_eq!(hosts("mongodb://documentdb:10260/?tls=true&x=y"), [("documentdb".into(), Some(10260), true)]);
+        assert_eq!(hosts("http://ai-service:5001/"), [("ai-service".into(), Some(5001), true)]);
+    }
+
+    #[test]
+    fn assignments_and_host_port_pairs() {
+        assert_eq!(hosts("FOO_SERVICE_ADDR=cart:7070"), [("cart".into(), Some(7070), true)]);
+        assert_eq!(hosts("user-db:27017"), [("user-db".into(), Some(27017), true)]);
+    }
+
+    #[test]
+    fn cluster_dns_forms() {
+        assert_eq!(hosts("zipkin.jaeger.svc.cluster.local."), [("zipkin.jaeger.svc.cluster.local".into(), None, false)]);
+        assert_eq!(hosts("http://catalog.catalog.svc:80"), [("catalog.catalog.svc".into(), Some(80), true)]);
+    }
+
+    #[test]
+    fn shell_commands_pair_a_host_with_a_following_port() {
+        let found = hosts("until nc -zv rabbitmq 5672; do echo waiting; done");
+        assert!(found.contains(&("rabbitmq".into(), Some(5672), true)), "{found:?}");
+    }
+
+    #[test]
+    fn connection_strings() {
+        let found = hosts("Endpoint=sb://sb-demo.servicebus.windows.net/;SharedAccessKeyName=x");
+        assert_eq!(found[0], ("sb-demo.servicebus.windows.net".into(), None, true));
+    }
+
+    #[test]
+    fn paths_numbers_and_addresses_are_not_hosts() {
+        assert!(hosts("/api/v1 10.0.0.1:8080 8080 -zv").is_empty());
+    }
+
+    #[test]
+    fn bare_words_are_marked_bare() {
+        let tokens = host_tokens("azure-vote-back");
+        assert!(tokens[0].bare && !tokens[0].is_explicit());
+        assert!(!host_tokens("http://x")[0].bare);
+    }
+}

@@ -1,0 +1,153 @@
+//! The inventory: counts by kind and namespace, workloads with their images,
+//! and every other object by class (Secrets by name, type and key count only).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::assessment::ObjRef;
+use crate::facts::{Class, Facts};
+
+/// What the input contains.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inventory {
+    /// Number of objects.
+    pub total: usize,
+    /// Counts by apiVersion and kind, largest first.
+    pub by_kind: Vec<KindCount>,
+    /// Counts by namespace (`""` for objects whose manifest sets none).
+    pub by_namespace: Vec<NamespaceCount>,
+    /// Workloads with their images.
+    pub workloads: Vec<Workload>,
+    /// Image registries and how many image references use each.
+    pub registries: Vec<RegistryCount>,
+    /// Every other object, grouped by class (`service`, `ingress`, `secret`, ...).
+    pub resources: BTreeMap<Class, Vec<Resource>>,
+}
+
+/// A kind and how many objects have it.
+#[derive(Debug, Clone, Serialize)]
+pub struct KindCount {
+    /// apiVersion.
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    /// Kind.
+    pub kind: String,
+    /// Count.
+    pub count: usize,
+}
+
+/// A namespace and how many objects it holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct NamespaceCount {
+    /// Namespace, `""` when unset.
+    pub namespace: String,
+    /// Count.
+    pub count: usize,
+}
+
+/// A workload.
+#[derive(Debug, Clone, Serialize)]
+pub struct Workload {
+    /// The object.
+    pub object: ObjRef,
+    /// Replicas, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u64>,
+    /// Images, init containers included.
+    pub images: Vec<String>,
+    /// Service account, when not `default`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    /// `file:line`.
+    pub location: String,
+}
+
+/// A registry and its number of image references.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistryCount {
+    /// Registry host.
+    pub registry: String,
+    /// Image references using it.
+    pub images: usize,
+}
+
+/// Any non-workload object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resource {
+    /// The object.
+    pub object: ObjRef,
+    /// apiVersion.
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    /// Service type, Secret type, provisioner, CRD group/kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Ports, hosts, sizes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+    /// Number of data keys (ConfigMaps and Secrets).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub keys: usize,
+    /// `file:line`.
+    pub location: String,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Builds the inventory.
+pub(crate) fn inventory(facts: &[Facts]) -> Inventory {
+    let mut kinds: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut namespaces: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut registries: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut workloads = Vec::new();
+    let mut resources: BTreeMap<Class, Vec<Resource>> = BTreeMap::new();
+    for f in facts {
+        *kinds.entry((&f.id.api_version, &f.id.kind)).or_default() += 1;
+        *namespaces.entry(f.id.namespace.as_deref().unwrap_or("")).or_default() += 1;
+        let location = f.origin.to_string();
+        match &f.pod {
+            Some(pod) => {
+                for image in &pod.images {
+                    *registries.entry(&image.registry).or_default() += 1;
+                }
+                workloads.push(Workload {
+                    object: ObjRef::of(&f.id),
+                    replicas: pod.replicas,
+                    images: pod.images.iter().map(|i| i.reference.clone()).collect(),
+                    service_account: pod.service_account.clone(),
+                    location,
+                });
+            }
+            None => resources.entry(f.class).or_default().push(Resource {
+                object: ObjRef::of(&f.id),
+                api_version: f.id.api_version.clone(),
+                r#type: f.detail.r#type.clone(),
+                details: f.detail.items.clone(),
+                keys: f.detail.keys,
+                location,
+            }),
+        }
+    }
+    Inventory {
+        total: facts.len(),
+        by_kind: sorted_counts(kinds, |(api_version, kind), count| KindCount {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            count,
+        }),
+        by_namespace: sorted_counts(namespaces, |ns, count| NamespaceCount { namespace: ns.to_owned(), count }),
+        workloads,
+        registries: sorted_counts(registries, |registry, images| RegistryCount { registry: registry.to_owned(), images }),
+        resources,
+    }
+}
+
+/// Turns a count map into rows, largest count first, then by key.
+fn sorted_counts<K: Ord + Copy, T>(counts: BTreeMap<K, usize>, row: impl Fn(K, usize) -> T) -> Vec<T> {
+    let mut pairs: Vec<(K, usize)> = counts.into_iter().collect();
+    pairs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    pairs.into_iter().map(|(k, n)| row(k, n)).collect()
+}

@@ -1,0 +1,278 @@
+//! Managed-cloud markers (`data/cloud.yaml`) and the matcher built from them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use regex::{Regex, RegexSet, RegexSetBuilder};
+use serde::{Deserialize, Serialize};
+
+/// What part of a manifest a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subject {
+    /// A host name inside a string value (env, args, command, ConfigMap or Secret data).
+    Host,
+    /// The registry host of a container image.
+    Image,
+    /// Registry host and repository of a container image, without tag.
+    ImagePath,
+    /// An annotation key (and optionally its value).
+    Annotation,
+    /// A label key (and optionally its value).
+    Label,
+    /// A node label key used by a nodeSelector or node affinity.
+    NodeLabel,
+    /// The API group of the object itself.
+    ApiGroup,
+    /// A storage provisioner or CSI driver.
+    StorageDriver,
+    /// A storage class name used by a claim.
+    StorageClass,
+    /// An ingress class or ingress controller name.
+    IngressClass,
+    /// An env var name or ConfigMap key.
+    ConfigKey,
+    /// A value at `path` in objects of `kind`.
+    Field,
+}
+
+/// Replacements for a service, by target profile.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counterparts {
+    /// Open-source / sovereign target (e.g. Compliant Kubernetes).
+    pub oss: String,
+    /// Azure AKS.
+    pub aks: String,
+    /// AWS EKS.
+    pub eks: String,
+    /// Google GKE.
+    pub gke: String,
+}
+
+impl Counterparts {
+    /// The counterpart for a target profile name (`oss`, `aks`, `eks`, `gke`).
+    pub fn for_profile(&self, profile: &str) -> Option<&str> {
+        match profile {
+            "oss" => Some(&self.oss),
+            "aks" => Some(&self.aks),
+            "eks" => Some(&self.eks),
+            "gke" => Some(&self.gke),
+            _ => None,
+        }
+    }
+}
+
+/// A managed cloud service.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// Stable identifier, e.g. `azure-service-bus`.
+    pub id: String,
+    /// `azure`, `aws` or `gcp`.
+    pub provider: String,
+    /// Human name.
+    pub name: String,
+    /// Category such as `messaging` or `database`.
+    pub category: String,
+    /// Replacements by target profile.
+    pub counterparts: Counterparts,
+    /// Where the facts come from.
+    pub source: String,
+}
+
+/// A detection rule.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// The service this rule detects.
+    pub service: String,
+    /// What it looks at.
+    pub on: Subject,
+    /// Glob on the subject (case-insensitive, `*` matches anything).
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// Glob on the value, for annotations, labels and fields.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Kind, for `field` rules.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Dotted path, for `field` rules.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Where the marker is documented.
+    pub source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    services: Vec<Service>,
+    rules: Vec<Rule>,
+    #[serde(default)]
+    public_images: Vec<String>,
+}
+
+/// The compiled rule set.
+pub struct CloudRules {
+    services: Vec<Service>,
+    rules: Vec<Rule>,
+    service_index: HashMap<String, usize>,
+    by_subject: BTreeMap<Subject, SubjectMatcher>,
+    public_images: RegexSet,
+}
+
+/// All rules for one subject, compiled into one set; the first rule in file order wins.
+struct SubjectMatcher {
+    keys: RegexSet,
+    rule_ids: Vec<usize>,
+    values: Vec<Option<Regex>>,
+}
+
+/// A rule that matched.
+#[derive(Debug, Clone, Copy)]
+pub struct Match<'a> {
+    /// The rule.
+    pub rule: &'a Rule,
+    /// Its service.
+    pub service: &'a Service,
+}
+
+impl CloudRules {
+    /// Parses and compiles the YAML table.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let table: Table = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+        let service_index: HashMap<String, usize> =
+            table.services.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        if service_index.len() != table.services.len() {
+            return Err("duplicate service id".into());
+        }
+        if let Some(rule) = table.rules.iter().find(|r| !service_index.contains_key(&r.service)) {
+            return Err(format!("rule `{}` names unknown service `{}`", rule.pattern, rule.service));
+        }
+        let mut grouped: BTreeMap<Subject, Vec<usize>> = BTreeMap::new();
+        for (i, rule) in table.rules.iter().enumerate() {
+            grouped.entry(rule.on).or_default().push(i);
+        }
+        let mut by_subject = BTreeMap::new();
+        for (subject, ids) in grouped {
+            by_subject.insert(subject, SubjectMatcher::compile(&table.rules, ids)?);
+        }
+        let public_images = glob_set(table.public_images.iter())?;
+        Ok(CloudRules { services: table.services, rules: table.rules, service_index, by_subject, public_images })
+    }
+
+    /// Every service.
+    pub fn services(&self) -> &[Service] {
+        &self.services
+    }
+
+    /// Every rule.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The first rule for `subject` whose pattern matches `key` (and whose value glob, if any, matches `value`).
+    pub fn find(&self, subject: Subject, key: &str, value: Option<&str>) -> Option<Match<'_>> {
+        let matcher = self.by_subject.get(&subject)?;
+        let hits = matcher.keys.matches(key);
+        let pos = hits.iter().find(|&pos| match &matcher.values[pos] {
+            None => true,
+            Some(re) => value.is_some_and(|v| re.is_match(v)),
+        })?;
+        let rule = &self.rules[matcher.rule_ids[pos]];
+        Some(Match { rule, service: &self.services[self.service_index[&rule.service]] })
+    }
+
+    /// Rules of the `field` subject that apply to `kind`.
+    pub fn field_rules<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
+        self.rules.iter().filter(move |r| r.on == Subject::Field && r.kind.as_deref() == Some(kind))
+    }
+
+    /// The match for a `field` rule whose value glob matches `value`.
+    pub fn field_match<'a>(&'a self, rule: &'a Rule, value: &str) -> Option<Match<'a>> {
+        let matches = glob_regex(&rule.pattern).ok()?.is_match(value);
+        matches.then(|| Match { rule, service: &self.services[self.service_index[&rule.service]] })
+    }
+
+    /// Whether an image (registry/path) is on a known public registry path.
+    pub fn is_public_image(&self, image_path: &str) -> bool {
+        self.public_images.is_match(image_path)
+    }
+}
+
+impl SubjectMatcher {
+    fn compile(rules: &[Rule], rule_ids: Vec<usize>) -> Result<Self, String> {
+        let keys = glob_set(rule_ids.iter().map(|&i| &rules[i].pattern))?;
+        let values = rule_ids
+            .iter()
+            .map(|&i| rules[i].value.as_deref().map(glob_regex).transpose())
+            .collect::<Result<_, _>>()?;
+        Ok(SubjectMatcher { keys, rule_ids, values })
+    }
+}
+
+fn glob_to_regex(glob: &str) -> String {
+    let body: Vec<String> = glob.split('*').map(regex::escape).collect();
+    format!("^{}$", body.join(".*"))
+}
+
+fn glob_regex(glob: &str) -> Result<Regex, String> {
+    regex::RegexBuilder::new(&glob_to_regex(glob)).case_insensitive(true).build().map_err(|e| e.to_string())
+}
+
+fn glob_set<'a>(globs: impl Iterator<Item = &'a String>) -> Result<RegexSet, String> {
+    RegexSetBuilder::new(globs.map(|g| glob_to_regex(g)))
+        .case_insensitive(true)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &str = r#"
+services:
+  - id: bus
+    provider: azure
+    name: Bus
+    category: messaging
+    counterparts: {oss: RabbitMQ, aks: keep, eks: SQS, gke: Pub/Sub}
+    source: doc
+rules:
+  - {service: bus, on: host, match: "*.special.windows.net", source: doc}
+  - {service: bus, on: host, match: "*.windows.net", source: doc}
+  - {service: bus, on: annotation, match: "kubernetes.io/ingress.class", value: "azure/*", source: doc}
+public_images: ["gcr.io/google_containers/*"]
+"#;
+
+    #[test]
+    fn first_rule_in_file_order_wins() {
+        let rules = CloudRules::parse(TABLE).unwrap();
+        let hit = rules.find(Subject::Host, "x.special.windows.net", None).unwrap();
+        assert_eq!(hit.rule.pattern, "*.special.windows.net");
+        assert!(rules.find(Subject::Host, "windows.net.example", None).is_none());
+    }
+
+    #[test]
+    fn value_globs_must_match_too() {
+        let rules = CloudRules::parse(TABLE).unwrap();
+        let key = "kubernetes.io/ingress.class";
+        assert!(rules.find(Subject::Annotation, key, Some("azure/application-gateway")).is_some());
+        assert!(rules.find(Subject::Annotation, key, Some("nginx")).is_none());
+    }
+
+    #[test]
+    fn public_images_are_recognised() {
+        let rules = CloudRules::parse(TABLE).unwrap();
+        assert!(rules.is_public_image("gcr.io/google_containers/heapster"));
+        assert!(!rules.is_public_image("gcr.io/acme/app"));
+    }
+
+    #[test]
+    fn unknown_service_is_rejected() {
+        let bad = TABLE.replace("{service: bus, on: host, match: \"*.windows.net\"", "{service: nope, on: host, match: \"*.windows.net\"");
+        assert!(CloudRules::parse(&bad).unwrap_err().contains("nope"));
+    }
+}

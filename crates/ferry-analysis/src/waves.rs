@@ -1,0 +1,260 @@
+//! Migration waves: workloads grouped into applications, cycles condensed,
+//! and applications ordered so that what others need moves first.
+//!
+//! An application is the set of workloads in one namespace sharing the
+//! `app.kubernetes.io/name` label (or a single workload without it). Wave 1
+//! holds applications that need no other application; wave N those whose
+//! needs are all in earlier waves. Applications in a dependency cycle form one
+//! group, move in the same wave, and the cycle is explained edge by edge.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::Serialize;
+
+use crate::assessment::{Dependency, ObjRef};
+use crate::facts::Facts;
+
+/// The migration order.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Waves {
+    /// Waves in order; wave 1 first.
+    pub waves: Vec<Wave>,
+    /// Dependency cycles, each moved as one unit.
+    pub cycles: Vec<Cycle>,
+    /// Applications others depend on most, most depended-on first.
+    pub central: Vec<Centrality>,
+}
+
+/// One wave.
+#[derive(Debug, Clone, Serialize)]
+pub struct Wave {
+    /// 1-based number.
+    pub number: usize,
+    /// Applications in this wave.
+    pub applications: Vec<Application>,
+}
+
+/// An application and why it sits in its wave.
+#[derive(Debug, Clone, Serialize)]
+pub struct Application {
+    /// Application name.
+    pub name: String,
+    /// Namespace (absent when the manifests set none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Its workloads.
+    pub workloads: Vec<ObjRef>,
+    /// Applications it needs.
+    pub depends_on: Vec<String>,
+    /// Why it is in this wave.
+    pub reason: String,
+}
+
+/// A cycle of applications.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cycle {
+    /// Applications in the cycle.
+    pub members: Vec<String>,
+    /// The edges that close it, with evidence.
+    pub edges: Vec<String>,
+    /// What to do about it.
+    pub advice: String,
+}
+
+/// How many applications depend on one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Centrality {
+    /// Application.
+    pub application: String,
+    /// Applications that need it directly.
+    pub direct_dependents: usize,
+    /// Applications that need it directly or through others.
+    pub all_dependents: usize,
+}
+
+struct App {
+    name: String,
+    namespace: Option<String>,
+    workloads: Vec<usize>,
+}
+
+impl App {
+    fn label(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// Computes the waves from workload-to-workload needs `(from, to, edge)`.
+pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[Dependency]) -> Waves {
+    let (apps, app_of) = group_applications(facts);
+    let mut graph: DiGraph<usize, usize> = DiGraph::new();
+    let nodes: Vec<NodeIndex> = (0..apps.len()).map(|a| graph.add_node(a)).collect();
+    let mut edges: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for &(from, to, edge) in needs {
+        let (a, b) = (app_of[&from], app_of[&to]);
+        if a != b {
+            edges.entry((a, b)).or_insert(edge);
+        }
+    }
+    for (&(a, b), &edge) in &edges {
+        graph.add_edge(nodes[a], nodes[b], edge);
+    }
+    // Tarjan yields components dependencies-first (reverse topological order).
+    let components = tarjan_scc(&graph);
+    let mut component_of = vec![0; apps.len()];
+    for (c, members) in components.iter().enumerate() {
+        for n in members {
+            component_of[graph[*n]] = c;
+        }
+    }
+    let mut wave_of = vec![0usize; components.len()];
+    for (c, members) in components.iter().enumerate() {
+        let needed = members
+            .iter()
+            .flat_map(|n| graph.neighbors(*n))
+            .map(|m| component_of[graph[m]])
+            .filter(|&d| d != c);
+        wave_of[c] = 1 + needed.map(|d| wave_of[d]).max().unwrap_or(0);
+    }
+    let mut result = Waves::default();
+    let mut by_wave: BTreeMap<usize, Vec<Application>> = BTreeMap::new();
+    for (c, members) in components.iter().enumerate() {
+        let member_apps: Vec<usize> = members.iter().map(|n| graph[*n]).collect();
+        if member_apps.len() > 1 {
+            result.cycles.push(explain_cycle(&apps, &member_apps, &edges, deps));
+        }
+        for &a in &member_apps {
+            let mut app = describe(&apps, a, &edges, &component_of, &wave_of, c, &member_apps);
+            app.workloads = apps[a].workloads.iter().map(|&w| ObjRef::of(&facts[w].id)).collect();
+            by_wave.entry(wave_of[c]).or_default().push(app);
+        }
+    }
+    result.waves = by_wave
+        .into_iter()
+        .map(|(number, mut applications)| {
+            applications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+            Wave { number, applications }
+        })
+        .collect();
+    result.central = centrality(&apps, &edges, &components, &component_of, &graph);
+    result
+}
+
+fn group_applications(facts: &[Facts]) -> (Vec<App>, HashMap<usize, usize>) {
+    let mut apps: Vec<App> = Vec::new();
+    let mut by_key: HashMap<(Option<String>, String), usize> = HashMap::new();
+    let mut app_of = HashMap::new();
+    for (i, f) in facts.iter().enumerate() {
+        let Some(pod) = &f.pod else { continue };
+        let label = pod.labels.iter().find(|(k, _)| k == "app.kubernetes.io/name").map(|(_, v)| v.clone());
+        let name = label.unwrap_or_else(|| f.id.name.clone());
+        let key = (f.id.namespace.clone(), name.clone());
+        let a = *by_key.entry(key).or_insert_with(|| {
+            apps.push(App { name, namespace: f.id.namespace.clone(), workloads: Vec::new() });
+            apps.len() - 1
+        });
+        apps[a].workloads.push(i);
+        app_of.insert(i, a);
+    }
+    (apps, app_of)
+}
+
+fn describe(
+    apps: &[App],
+    a: usize,
+    edges: &BTreeMap<(usize, usize), usize>,
+    component_of: &[usize],
+    wave_of: &[usize],
+    component: usize,
+    cycle: &[usize],
+) -> Application {
+    let needs: Vec<usize> = edges.range((a, 0)..(a + 1, 0)).map(|(&(_, b), _)| b).collect();
+    let outside: Vec<String> = needs
+        .iter()
+        .filter(|&&b| component_of[b] != component)
+        .map(|&b| format!("{} (wave {})", apps[b].label(), wave_of[component_of[b]]))
+        .collect();
+    let mut reason = if outside.is_empty() && cycle.len() > 1 {
+        "needs only the applications of its cycle".to_owned()
+    } else if outside.is_empty() {
+        "needs no other application in the input: it can move first".to_owned()
+    } else {
+        format!("needs {}", outside.join(", "))
+    };
+    if cycle.len() > 1 {
+        let others: Vec<String> = cycle.iter().filter(|&&b| b != a).map(|&b| apps[b].label()).collect();
+        reason.push_str(&format!("; in a cycle with {}: they move together", others.join(", ")));
+    }
+    Application {
+        name: apps[a].name.clone(),
+        namespace: apps[a].namespace.clone(),
+        workloads: Vec::new(),
+        depends_on: needs.iter().map(|&b| apps[b].label()).collect(),
+        reason,
+    }
+}
+
+fn explain_cycle(apps: &[App], members: &[usize], edges: &BTreeMap<(usize, usize), usize>, deps: &[Dependency]) -> Cycle {
+    let set: BTreeSet<usize> = members.iter().copied().collect();
+    let closing: Vec<String> = edges
+        .iter()
+        .filter(|((a, b), _)| set.contains(a) && set.contains(b))
+        .map(|(&(a, b), &edge)| {
+            let d = &deps[edge];
+            let address = d.address.as_deref().map(|s| format!(" `{s}`")).unwrap_or_default();
+            format!("{} → {} via{address} at {}", apps[a].label(), apps[b].label(), d.evidence)
+        })
+        .collect();
+    let mut names: Vec<String> = members.iter().map(|&a| apps[a].label()).collect();
+    names.sort();
+    Cycle {
+        members: names,
+        edges: closing,
+        advice: "move these applications in the same wave, or keep the source side reachable from the target until all of them have moved".into(),
+    }
+}
+
+fn centrality(
+    apps: &[App],
+    edges: &BTreeMap<(usize, usize), usize>,
+    components: &[Vec<NodeIndex>],
+    component_of: &[usize],
+    graph: &DiGraph<usize, usize>,
+) -> Vec<Centrality> {
+    let mut direct = vec![0usize; apps.len()];
+    for &(_, b) in edges.keys() {
+        direct[b] += 1;
+    }
+    // Dependents through others: walk components from dependents to dependencies,
+    // accumulating each component's set of dependent components.
+    let mut dependents: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); components.len()];
+    for c in (0..components.len()).rev() {
+        let inherited = dependents[c].clone();
+        for n in &components[c] {
+            for m in graph.neighbors(*n) {
+                let d = component_of[graph[m]];
+                if d != c {
+                    dependents[d].insert(c);
+                    dependents[d].extend(inherited.iter().copied());
+                }
+            }
+        }
+    }
+    let size = |c: usize| components[c].len();
+    let mut rows: Vec<Centrality> = (0..apps.len())
+        .filter(|&a| direct[a] > 0)
+        .map(|a| {
+            let c = component_of[a];
+            let all = dependents[c].iter().map(|&d| size(d)).sum::<usize>() + size(c) - 1;
+            Centrality { application: apps[a].label(), direct_dependents: direct[a], all_dependents: all }
+        })
+        .collect();
+    rows.sort_by(|x, y| y.all_dependents.cmp(&x.all_dependents).then(y.direct_dependents.cmp(&x.direct_dependents)).then(x.application.cmp(&y.application)));
+    rows.truncate(10);
+    rows
+}

@@ -1,0 +1,79 @@
+//! Errors and exit codes of the command line.
+
+use std::process::ExitCode;
+
+/// Exit codes: stable, documented in the README, for CI pipelines to act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: done, nothing blocking found.
+    Success,
+    /// 1: ferry could not do its job (unreadable path, cannot write output).
+    Failure,
+    /// 2: the command line is wrong.
+    Usage,
+    /// 3: blocking findings: API versions removed in the target version (or deprecated ones with `--fail-on deprecated`).
+    Blockers,
+    /// 4: some input could not be read; the assessment is incomplete.
+    IncompleteInput,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        ExitCode::from(match s {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Usage => 2,
+            ExitStatus::Blockers => 3,
+            ExitStatus::IncompleteInput => 4,
+        })
+    }
+}
+
+/// An error for the user, with what caused it and what to do.
+#[derive(Debug)]
+pub struct CliError {
+    message: String,
+    causes: Vec<String>,
+    hint: Option<String>,
+    status: ExitStatus,
+}
+
+impl CliError {
+    /// A usage error (exit code 2).
+    pub fn usage(message: impl Into<String>, hint: Option<String>) -> Self {
+        CliError { message: message.into(), causes: Vec::new(), hint, status: ExitStatus::Usage }
+    }
+
+    /// A failure with its chain of causes (exit code 1).
+    pub fn failure(message: impl Into<String>, source: &(dyn std::error::Error + 'static)) -> Self {
+        let mut causes = Vec::new();
+        let mut next = Some(source);
+        while let Some(err) = next {
+            causes.push(err.to_string());
+            next = err.source();
+        }
+        CliError { message: message.into(), causes, hint: None, status: ExitStatus::Failure }
+    }
+
+    /// Adds a hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The exit status this error maps to.
+    pub fn status(&self) -> ExitStatus {
+        self.status
+    }
+
+    /// Prints the error to stderr.
+    pub fn print(&self) {
+        eprintln!("error: {}", self.message);
+        for cause in &self.causes {
+            eprintln!("  Caused by: {cause}");
+        }
+        if let Some(hint) = &self.hint {
+            eprintln!("hint: {hint}");
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The ferry command line: argument parsing, settings, and dispatch to
+//! commands. Commands receive plain settings (never clap types) and return an
+//! [`ExitStatus`]; errors are printed here, once, as `error:` / `Caused by:` / `hint:`.
+
+mod args;
+mod commands;
+mod error;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use error::{CliError, ExitStatus};
+
+/// Runs ferry with the given arguments (the first is the program name).
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match args::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { ExitStatus::Usage.into() } else { ExitStatus::Success.into() };
+        }
+    };
+    let result = match cli.command {
+        args::Command::Assess(assess) => args::AssessSettings::resolve(assess).and_then(commands::assess::run),
+    };
+    match result {
+        Ok(status) => status.into(),
+        Err(err) => {
+            err.print();
+            err.status().into()
+        }
+    }
+}

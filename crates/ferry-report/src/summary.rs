@@ -1,0 +1,190 @@
+//! The sections of the terminal and Markdown summaries, built once from the
+//! assessment so that both renderers show the same content.
+
+use ferry_analysis::{Assessment, Resolution, WarningLevel};
+
+use crate::matrix::{cell, matrix};
+
+/// A titled block: a table and/or lines of text.
+pub(crate) struct Section {
+    /// Heading.
+    pub title: String,
+    /// Column headers (empty when the section has no table).
+    pub headers: Vec<&'static str>,
+    /// Table rows.
+    pub rows: Vec<Vec<String>>,
+    /// Rows left out because of the limit.
+    pub omitted: usize,
+    /// Text lines after the table.
+    pub lines: Vec<String>,
+}
+
+impl Section {
+    fn new(title: impl Into<String>, headers: Vec<&'static str>) -> Self {
+        Section { title: title.into(), headers, rows: Vec::new(), omitted: 0, lines: Vec::new() }
+    }
+
+    fn push(&mut self, row: Vec<String>, limit: usize) {
+        if self.rows.len() < limit {
+            self.rows.push(row);
+        } else {
+            self.omitted += 1;
+        }
+    }
+}
+
+/// The headline: target and input counts.
+pub(crate) fn headline(a: &Assessment) -> String {
+    let notes = a.warnings.iter().filter(|w| w.severity == WarningLevel::Note).count();
+    let errors = a.warnings.iter().filter(|w| w.severity == WarningLevel::Error).count();
+    format!(
+        "Target Kubernetes {} (profile `{}`). Read {} files, {} documents, {} objects; {} notes, {} unreadable documents.",
+        a.target.kubernetes, a.target.profile, a.input.files, a.input.documents, a.input.objects, notes, errors
+    )
+}
+
+/// Every section, tables capped at `limit` rows.
+pub(crate) fn sections(a: &Assessment, limit: usize) -> Vec<Section> {
+    vec![
+        inventory(a, limit),
+        dependency_matrix(a, limit),
+        dangling(a, limit),
+        cloud(a, limit),
+        deprecations(a, limit),
+        waves(a),
+        warnings(a, limit),
+    ]
+}
+
+fn inventory(a: &Assessment, limit: usize) -> Section {
+    let mut s = Section::new(format!("Inventory: {} objects", a.inventory.total), vec!["Kind", "apiVersion", "Count"]);
+    for k in &a.inventory.by_kind {
+        s.push(vec![k.kind.clone(), k.api_version.clone(), k.count.to_string()], limit);
+    }
+    let namespaces: Vec<String> = a
+        .inventory
+        .by_namespace
+        .iter()
+        .map(|n| format!("{} ({})", if n.namespace.is_empty() { "(unset)" } else { &n.namespace }, n.count))
+        .collect();
+    s.lines.push(format!("Namespaces: {}", namespaces.join(", ")));
+    let registries: Vec<String> = a.inventory.registries.iter().map(|r| format!("{} ({})", r.registry, r.images)).collect();
+    s.lines.push(format!("Workloads: {}; image registries: {}", a.inventory.workloads.len(), if registries.is_empty() { "none".into() } else { registries.join(", ") }));
+    s
+}
+
+fn dependency_matrix(a: &Assessment, limit: usize) -> Section {
+    let headers = vec!["Workload", "Services", "ConfigMaps", "Secrets", "Volumes", "ServiceAccount", "Cloud"];
+    let mut s = Section::new("Dependency matrix", headers);
+    for row in matrix(a) {
+        let workload = format!("{} {}", row.workload.kind, qualified(&row.workload.namespace, &row.workload.name));
+        let cells = [&row.services, &row.config_maps, &row.secrets, &row.volumes, &row.service_account].map(|c| cell(c));
+        let mut r = vec![workload];
+        r.extend(cells);
+        r.push(row.cloud.join(", "));
+        s.push(r, limit);
+    }
+    s
+}
+
+fn dangling(a: &Assessment, limit: usize) -> Section {
+    let mut s = Section::new("References to objects missing from the input", vec!["From", "Needs", "How", "Where"]);
+    for d in a.dependencies.iter().filter(|d| d.resolution == Resolution::Dangling) {
+        let how = serde_json::to_value(d.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        s.push(vec![d.from.to_string(), d.to.to_string(), how, d.evidence.to_string()], limit);
+    }
+    if s.rows.is_empty() {
+        s.lines.push("None: every reference resolves within the input.".into());
+    }
+    s
+}
+
+fn cloud(a: &Assessment, limit: usize) -> Section {
+    let title = format!("Managed cloud dependencies (counterparts for `{}`)", a.target.profile);
+    let mut s = Section::new(title, vec!["Service", "Marker", "Object", "Where", "Used by", "Counterpart"]);
+    for c in &a.cloud {
+        let users: Vec<&str> = c.used_by.iter().map(|u| u.name.as_str()).collect();
+        s.push(
+            vec![format!("{} ({})", c.service, c.provider), c.matched.clone(), c.object.to_string(), format!("{}:{}", c.evidence.file, c.evidence.line), users.join(", "), c.counterpart.clone()],
+            limit,
+        );
+    }
+    if s.rows.is_empty() {
+        s.lines.push("None: no managed-cloud marker found; the input looks cloud-neutral.".into());
+    }
+    s
+}
+
+fn deprecations(a: &Assessment, limit: usize) -> Section {
+    let title = format!("Deprecated and removed APIs for Kubernetes {}", a.target.kubernetes);
+    let mut s = Section::new(title, vec!["Status", "Object", "apiVersion", "Removed in", "Replacement", "Where"]);
+    for d in &a.deprecations {
+        let status = serde_json::to_value(d.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let status = if d.reference { format!("{status} (referenced)") } else { status };
+        let removed = match (d.removed_in, d.component.as_str()) {
+            (Some(v), "k8s") => v.to_string(),
+            (Some(v), component) => format!("{component} {v}"),
+            (None, _) => "not scheduled".into(),
+        };
+        s.push(
+            vec![status, d.object.to_string(), d.api_version.clone(), removed, d.replacement.clone().unwrap_or_else(|| "none".into()), format!("{}:{}", d.evidence.file, d.evidence.line)],
+            limit,
+        );
+    }
+    if s.rows.is_empty() {
+        s.lines.push("None.".into());
+    }
+    s
+}
+
+fn waves(a: &Assessment) -> Section {
+    let mut s = Section::new("Migration waves", Vec::new());
+    for wave in &a.waves.waves {
+        s.lines.push(format!("Wave {}:", wave.number));
+        for app in &wave.applications {
+            s.lines.push(format!("  - {}: {}", qualified(&app.namespace, &app.name), app.reason));
+        }
+    }
+    for cycle in &a.waves.cycles {
+        s.lines.push(format!("Cycle: {}", cycle.members.join(" ↔ ")));
+        for edge in &cycle.edges {
+            s.lines.push(format!("  - {edge}"));
+        }
+    }
+    if !a.waves.central.is_empty() {
+        let central: Vec<String> = a.waves.central.iter().take(5).map(|c| format!("{} ({} dependents)", c.application, c.all_dependents)).collect();
+        s.lines.push(format!("Most depended on: {}", central.join(", ")));
+    }
+    if a.waves.waves.is_empty() {
+        s.lines.push("No workloads.".into());
+    }
+    s
+}
+
+fn warnings(a: &Assessment, limit: usize) -> Section {
+    let mut s = Section::new("Warnings", vec!["Severity", "Where", "Message"]);
+    let mut sorted: Vec<_> = a.warnings.iter().collect();
+    sorted.sort_by_key(|w| std::cmp::Reverse(w.severity));
+    for w in sorted {
+        let severity = serde_json::to_value(w.severity).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let mut place = w.file.clone().unwrap_or_default();
+        if let Some(line) = w.line {
+            place.push_str(&format!(":{line}"));
+        }
+        if let Some(doc) = w.document {
+            place.push_str(&format!(" (doc {doc})"));
+        }
+        s.push(vec![severity, place, w.message.clone()], limit);
+    }
+    if s.rows.is_empty() {
+        s.lines.push("None.".into());
+    }
+    s
+}
+
+fn qualified(namespace: &Option<String>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_owned(),
+    }
+}

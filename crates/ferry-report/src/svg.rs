@@ -1,0 +1,1 @@
+//! SVG drawing of the dependency graph (placeholder).
