@@ -138,7 +138,13 @@ pub struct Dependency {
     /// A caveat, e.g. an assumed namespace.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Further places where the same dependency is written (at most [`MAX_EXTRA_EVIDENCE`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Evidence>,
 }
+
+/// How many extra evidence locations a dependency keeps.
+pub const MAX_EXTRA_EVIDENCE: usize = 4;
 
 /// A dependency on a managed cloud service.
 #[derive(Debug, Clone, Serialize)]

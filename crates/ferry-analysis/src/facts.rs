@@ -387,7 +387,11 @@ impl Extractor<'_> {
         }
     }
 
+    /// Records a cloud marker; a second marker of the same service on the same line adds nothing.
     fn hit(&mut self, service_id: String, subject: Subject, matched: String, key: Option<String>, line: u32, path: String) {
+        if self.facts.cloud.iter().any(|h| h.service_id == service_id && h.line == line) {
+            return;
+        }
         self.facts.cloud.push(CloudHit { service_id, subject, matched, key, line, path });
     }
 
@@ -568,9 +572,6 @@ impl Extractor<'_> {
 
     fn env(&mut self, env: &Node, path: &str) {
         let name = env.str_at("name");
-        if let Some(name) = name {
-            self.config_key(name, env.line, &format!("{path}.name"));
-        }
         if let Some(value) = env.get("value") {
             self.text(value, name, &format!("{path}.value"), false);
             if name.is_some_and(looks_like_credential) && value.as_str().is_some_and(|v| !v.is_empty()) {
@@ -581,6 +582,9 @@ impl Extractor<'_> {
                     path: format!("{path}.value"),
                 });
             }
+        }
+        if let Some(name) = name {
+            self.config_key(name, env.line, &format!("{path}.name"));
         }
         for (field, kind) in [("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")] {
             let Some(source) = env.at(&["valueFrom", field]) else { continue };
@@ -703,8 +707,8 @@ impl Extractor<'_> {
         self.facts.detail.keys = entries.len() + root.get("binaryData").map_or(0, |b| b.entries().len());
         for (key, value) in entries {
             let path = format!("data.{key}");
-            self.config_key(key, value.line, &path);
             self.text(value, Some(key), &path, false);
+            self.config_key(key, value.line, &path);
         }
     }
 

@@ -16,12 +16,15 @@ pub struct HostToken<'a> {
     pub scheme: Option<&'a str>,
     /// Whether the whole word was nothing but the host.
     pub bare: bool,
+    /// Whether the port came from the next word (`nc rabbitmq 5672`) rather than `host:port`.
+    pub port_from_next_word: bool,
 }
 
 impl HostToken<'_> {
-    /// Whether a scheme or port marks this as a network address.
+    /// Whether a scheme or a `host:port` form marks this as a network address.
+    /// A number in the next word (`sleep 2`) is too weak to count.
     pub fn is_explicit(&self) -> bool {
-        self.scheme.is_some() || self.port.is_some()
+        self.scheme.is_some() || (self.port.is_some() && !self.port_from_next_word)
     }
 
     /// Whether the host has a single label (`rabbitmq`, not `db.example.com`).
@@ -42,6 +45,7 @@ pub fn host_tokens(text: &str) -> Vec<HostToken<'_>> {
             let next_is_port = words.get(i + 1).is_some_and(|w| is_port(w));
             if token.bare && token.port.is_none() && next_is_port {
                 token.port = words[i + 1].parse().ok();
+                token.port_from_next_word = true;
             }
             tokens.push(token);
         }
@@ -77,7 +81,7 @@ fn parse_word(word: &str) -> Option<HostToken<'_>> {
         return None;
     }
     let bare = scheme.is_none() && port.is_none() && host.len() == original.trim_end_matches('.').len();
-    Some(HostToken { host: host.to_ascii_lowercase(), port, scheme, bare })
+    Some(HostToken { host: host.to_ascii_lowercase(), port, scheme, bare, port_from_next_word: false })
 }
 
 /// `KEY=value` and `--flag=value` become `value`, unless the `=` is inside a URL.
@@ -134,8 +138,9 @@ mod tests {
 
     #[test]
     fn shell_commands_pair_a_host_with_a_following_port() {
-        let found = hosts("until nc -zv rabbitmq 5672; do echo waiting; done");
-        assert!(found.contains(&("rabbitmq".into(), Some(5672), true)), "{found:?}");
+        let found = hosts("until nc -zv rabbitmq 5672; do sleep 2; done");
+        assert!(found.contains(&("rabbitmq".into(), Some(5672), false)), "{found:?}");
+        assert!(found.contains(&("sleep".into(), Some(2), false)), "a number after a word is no proof of an address");
     }
 
     #[test]

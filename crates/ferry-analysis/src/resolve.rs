@@ -5,7 +5,7 @@
 //! linear in the number of references: no name is matched against every
 //! Service.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::assessment::{Dependency, Evidence, ObjRef, Resolution};
 use crate::facts::{Class, Facts, Mention, Ref, Relation};
@@ -91,7 +91,7 @@ pub(crate) struct Resolved {
 /// Builds the dependency matrix.
 pub(crate) fn resolve(facts: &[Facts]) -> Resolved {
     let index = Index::new(facts);
-    let mut builder = Builder { facts, index: &index, out: Vec::new(), seen: HashSet::new(), users: HashMap::new(), targets: Vec::new() };
+    let mut builder = Builder { facts, index: &index, out: Vec::new(), seen: HashMap::new(), users: HashMap::new(), targets: Vec::new() };
     let mut selections: HashMap<usize, Vec<usize>> = HashMap::new();
     let mut empty_selections = Vec::new();
     for (i, f) in facts.iter().enumerate() {
@@ -128,7 +128,7 @@ struct Builder<'a> {
     facts: &'a [Facts],
     index: &'a Index<'a>,
     out: Vec<Dependency>,
-    seen: HashSet<(usize, ObjRef, Relation)>,
+    seen: HashMap<(usize, ObjRef, Relation), usize>,
     users: HashMap<usize, Vec<usize>>,
     /// Network edges that resolved to a Service: (from, service, edge index).
     targets: Vec<(usize, usize, usize)>,
@@ -139,11 +139,16 @@ impl Builder<'_> {
         Evidence { file: self.facts[owner].origin.file.to_string(), line, path: path.to_owned() }
     }
 
-    /// Records an edge unless the same (from, to, relation) exists; returns its index.
+    /// Records an edge, or adds its evidence to the same (from, to, relation) edge; returns the index of a new edge.
     fn push(&mut self, from: usize, to: ObjRef, dep: Dependency, target: Option<usize>) -> Option<usize> {
-        if !self.seen.insert((from, to, dep.kind)) {
+        if let Some(&existing) = self.seen.get(&(from, to.clone(), dep.kind)) {
+            let edge = &mut self.out[existing];
+            if edge.also.len() < crate::assessment::MAX_EXTRA_EVIDENCE && edge.evidence != dep.evidence && !edge.also.contains(&dep.evidence) {
+                edge.also.push(dep.evidence);
+            }
             return None;
         }
+        self.seen.insert((from, to, dep.kind), self.out.len());
         if let Some(t) = target {
             if self.facts[from].pod.is_some() {
                 self.users.entry(t).or_default().push(from);
@@ -184,6 +189,7 @@ impl Builder<'_> {
             via: None,
             address: None,
             note,
+            also: Vec::new(),
         };
         self.push(from, to, dep, found.map(|(t, _)| t));
     }
@@ -205,6 +211,7 @@ impl Builder<'_> {
             via: None,
             address: None,
             note: None,
+            also: Vec::new(),
         };
         self.push(owner, to, dep, None);
         self.users.entry(owner).or_default().push(workload);
@@ -259,6 +266,7 @@ impl Builder<'_> {
             via: via.map(|v| ObjRef::of(&self.facts[v].id)),
             address,
             note,
+            also: Vec::new(),
         };
         if let Some(edge) = self.push(from, to, dep, found.map(|(t, _)| t)) {
             if let Some((t, _)) = found {

@@ -1,1 +1,714 @@
-//! SVG drawing of the dependency graph (placeholder).
+//! The dependency graph of the HTML report, drawn as inline SVG with a
+//! deterministic, pure-Rust layered layout (no Graphviz).
+//!
+//! Nodes are the applications of the migration waves, one column per wave
+//! (wave 1 leftmost), plus a column left of wave 1 for what lies outside the
+//! input: managed cloud services and Services referred to but missing.
+//! Edges point from an application to what it needs. Within a column, nodes
+//! are ordered by a few barycenter sweeps to reduce crossings; every sort is
+//! stable and tie-broken by the previous order, so the same assessment
+//! always yields the same drawing.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+
+use ferry_analysis::facts::Relation;
+use ferry_analysis::{Assessment, Resolution};
+
+use crate::sanitize;
+
+/// Applications drawn at most; the rest are summarised in a caption.
+pub const MAX_APPLICATIONS: usize = 300;
+
+/// Estimated width of one character of a node title (13px font).
+const CHAR_W: f64 = 7.0;
+/// Estimated width of one character of a node subtitle (11px font).
+const SUB_CHAR_W: f64 = 6.0;
+/// Longest title drawn in full; longer ones are cut (the tooltip keeps all).
+const MAX_TITLE: usize = 44;
+const NODE_H: f64 = 42.0;
+const PITCH: f64 = 58.0;
+const COL_GAP: f64 = 130.0;
+const MARGIN: f64 = 24.0;
+const HEADER_H: f64 = 54.0;
+const FONT: &str = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
+
+/// Ordinary dependency between applications.
+const NEEDS: &str = "#7b8797";
+/// Edges (and members) of a dependency cycle.
+const CYCLE: &str = "#9c36b5";
+/// Missing Services.
+const MISSING: &str = "#d03a3a";
+const TEXT: &str = "#1f2933";
+const MUTED: &str = "#5f6b7a";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NodeKind {
+    App,
+    Cloud,
+    Missing,
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    kind: NodeKind,
+    /// Stable identifier (`ns/name` label for applications).
+    id: String,
+    title: String,
+    subtitle: String,
+    tooltip: String,
+    /// Cloud provider, for cloud nodes.
+    provider: String,
+    /// Member of a cycle (applications only).
+    in_cycle: bool,
+    /// Wave number; 0 for the outside column.
+    wave: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum EdgeKind {
+    Needs,
+    Cycle,
+    Cloud,
+    Missing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Edge {
+    from: usize,
+    to: usize,
+    kind: EdgeKind,
+}
+
+/// Display colours of a provider: (stroke, fill, name).
+fn provider_style(provider: &str) -> (&'static str, &'static str, &'static str) {
+    match provider {
+        "azure" => ("#0a6ebd", "#e6f1fb", "Azure"),
+        "aws" => ("#c76b00", "#fff3e0", "AWS"),
+        "gcp" => ("#1e8e3e", "#e7f5eb", "Google Cloud"),
+        _ => ("#6b7280", "#f1f3f5", "cloud"),
+    }
+}
+
+/// The human name of a cloud provider id (`azure` → `Azure`).
+pub fn provider_name(provider: &str) -> &str {
+    match provider_style(provider).2 {
+        "cloud" => provider,
+        name => name,
+    }
+}
+
+fn app_label(namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_owned(),
+    }
+}
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The graph before layout: nodes, edges and how many applications were left out.
+struct Graph {
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+    omitted: usize,
+}
+
+fn build(a: &Assessment) -> Graph {
+    let mut nodes: Vec<Node> = Vec::new();
+    let cycle_of: HashMap<&str, usize> =
+        a.waves.cycles.iter().enumerate().flat_map(|(i, c)| c.members.iter().map(move |m| (m.as_str(), i))).collect();
+    let mut app_by_label: HashMap<String, usize> = HashMap::new();
+    let mut app_by_workload = HashMap::new();
+    for wave in &a.waves.waves {
+        for app in &wave.applications {
+            let label = app_label(app.namespace.as_deref(), &app.name);
+            let i = nodes.len();
+            let workloads = match app.workloads.len() {
+                1 => String::new(),
+                n => format!(" · {n} workloads"),
+            };
+            let names: Vec<String> = app.workloads.iter().map(ToString::to_string).collect();
+            nodes.push(Node {
+                kind: NodeKind::App,
+                id: label.clone(),
+                title: app.name.clone(),
+                subtitle: format!("{}{workloads}", app.namespace.as_deref().unwrap_or("no namespace")),
+                tooltip: format!("{label} (wave {})\n{}", wave.number, names.join("\n")),
+                provider: String::new(),
+                in_cycle: cycle_of.contains_key(label.as_str()),
+                wave: wave.number,
+            });
+            for w in &app.workloads {
+                app_by_workload.insert(w.clone(), i);
+            }
+            app_by_label.insert(label, i);
+        }
+    }
+    let mut edges: BTreeSet<Edge> = BTreeSet::new();
+    for wave in &a.waves.waves {
+        for app in &wave.applications {
+            let from = app_by_label[&app_label(app.namespace.as_deref(), &app.name)];
+            for dep in &app.depends_on {
+                let Some(&to) = app_by_label.get(dep) else { continue };
+                let same_cycle = cycle_of.get(nodes[from].id.as_str()).is_some_and(|c| cycle_of.get(dep.as_str()) == Some(c));
+                edges.insert(Edge { from, to, kind: if same_cycle { EdgeKind::Cycle } else { EdgeKind::Needs } });
+            }
+        }
+    }
+    let apps = nodes.len();
+    // Cloud services, ordered by provider and name.
+    let mut services: BTreeMap<(&str, &str, &str), Vec<usize>> = BTreeMap::new();
+    for c in &a.cloud {
+        let users = services.entry((&c.provider, &c.service, &c.service_id)).or_default();
+        users.extend(c.used_by.iter().filter_map(|w| app_by_workload.get(w).copied()));
+    }
+    for ((provider, service, id), users) in services {
+        let i = nodes.len();
+        let category = a.cloud.iter().find(|c| c.service_id == id).map(|c| c.category.as_str()).unwrap_or_default();
+        nodes.push(Node {
+            kind: NodeKind::Cloud,
+            id: format!("cloud:{id}"),
+            title: service.to_owned(),
+            subtitle: format!("{} · {category}", provider_name(provider)),
+            tooltip: format!("{service} ({}, {category})", provider_name(provider)),
+            provider: provider.to_owned(),
+            in_cycle: false,
+            wave: 0,
+        });
+        for from in users {
+            edges.insert(Edge { from, to: i, kind: EdgeKind::Cloud });
+        }
+    }
+    // Services referred to over the network but missing from the input.
+    let mut missing: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for d in &a.dependencies {
+        if d.kind == Relation::Network && d.resolution == Resolution::Dangling && d.to.kind == "Service" {
+            let users = missing.entry(app_label(d.to.namespace.as_deref(), &d.to.name)).or_default();
+            users.extend(app_by_workload.get(&d.from).copied());
+        }
+    }
+    for (label, users) in missing {
+        let i = nodes.len();
+        let name = label.rsplit('/').next().unwrap_or(&label).to_owned();
+        nodes.push(Node {
+            kind: NodeKind::Missing,
+            id: format!("missing:{label}"),
+            title: name,
+            subtitle: "Service not in input".to_owned(),
+            tooltip: format!("Service {label}: referred to, not in the input"),
+            provider: String::new(),
+            in_cycle: false,
+            wave: 0,
+        });
+        for from in users {
+            edges.insert(Edge { from, to: i, kind: EdgeKind::Missing });
+        }
+    }
+    let mut graph = Graph { nodes, edges: edges.into_iter().collect(), omitted: 0 };
+    if apps > MAX_APPLICATIONS {
+        truncate(&mut graph, apps);
+    }
+    graph
+}
+
+/// Keeps the [`MAX_APPLICATIONS`] applications with the most edges, and the
+/// outside nodes still connected to one of them (or never connected at all).
+fn truncate(g: &mut Graph, apps: usize) {
+    let mut degree = vec![0usize; g.nodes.len()];
+    for e in &g.edges {
+        degree[e.from] += 1;
+        degree[e.to] += 1;
+    }
+    let mut ranked: Vec<usize> = (0..apps).collect();
+    ranked.sort_by(|&x, &y| degree[y].cmp(&degree[x]).then(x.cmp(&y)));
+    let mut keep = vec![true; g.nodes.len()];
+    for &i in &ranked[MAX_APPLICATIONS..] {
+        keep[i] = false;
+    }
+    let edges: Vec<Edge> = g.edges.iter().copied().filter(|e| keep[e.from] && keep[e.to]).collect();
+    for i in apps..g.nodes.len() {
+        keep[i] = degree[i] == 0 || edges.iter().any(|e| e.to == i);
+    }
+    let mut remap = vec![usize::MAX; g.nodes.len()];
+    let mut nodes = Vec::new();
+    for (i, n) in g.nodes.drain(..).enumerate() {
+        if keep[i] {
+            remap[i] = nodes.len();
+            nodes.push(n);
+        }
+    }
+    g.nodes = nodes;
+    g.edges = edges.into_iter().map(|e| Edge { from: remap[e.from], to: remap[e.to], ..e }).collect();
+    g.omitted = apps - MAX_APPLICATIONS;
+}
+
+/// A column of the layout.
+struct Column {
+    header: Vec<String>,
+    nodes: Vec<usize>,
+    x: f64,
+    width: f64,
+}
+
+/// Computed positions: per node its column, top-left corner and width.
+struct Layout {
+    columns: Vec<Column>,
+    column_of: Vec<usize>,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    width: Vec<f64>,
+    height: f64,
+    width_total: f64,
+}
+
+fn node_width(n: &Node) -> f64 {
+    let title = cut(&n.title, MAX_TITLE).chars().count() as f64 * CHAR_W;
+    let sub = n.subtitle.chars().count() as f64 * SUB_CHAR_W;
+    (title.max(sub) + 28.0).max(96.0)
+}
+
+fn layout(g: &Graph) -> Layout {
+    let mut columns: Vec<Column> = Vec::new();
+    let outside: Vec<usize> = (0..g.nodes.len()).filter(|&i| g.nodes[i].wave == 0).collect();
+    if !outside.is_empty() {
+        columns.push(Column {
+            header: vec!["outside the cluster".into(), "/ not in input".into()],
+            nodes: outside,
+            x: 0.0,
+            width: 0.0,
+        });
+    }
+    let mut by_wave: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, n) in g.nodes.iter().enumerate().filter(|(_, n)| n.wave > 0) {
+        by_wave.entry(n.wave).or_default().push(i);
+    }
+    for (wave, nodes) in by_wave {
+        columns.push(Column { header: vec![format!("Wave {wave}")], nodes, x: 0.0, width: 0.0 });
+    }
+    let mut column_of = vec![0; g.nodes.len()];
+    for (c, col) in columns.iter().enumerate() {
+        for &n in &col.nodes {
+            column_of[n] = c;
+        }
+    }
+    let tallest = columns.iter().map(|c| c.nodes.len()).max().unwrap_or(0);
+    let top = MARGIN + HEADER_H;
+    let place = |col: &Column, y: &mut [f64]| {
+        let offset = (tallest - col.nodes.len()) as f64 * PITCH / 2.0;
+        for (k, &n) in col.nodes.iter().enumerate() {
+            y[n] = top + offset + k as f64 * PITCH;
+        }
+    };
+    let mut y = vec![0.0; g.nodes.len()];
+    for col in &columns {
+        place(col, &mut y);
+    }
+    // Neighbours in other columns, for the barycenter sweeps.
+    let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); g.nodes.len()];
+    for e in &g.edges {
+        if column_of[e.from] != column_of[e.to] {
+            neighbours[e.from].push(e.to);
+            neighbours[e.to].push(e.from);
+        }
+    }
+    let order: Vec<usize> = (0..columns.len()).collect();
+    for sweep in 0..4 {
+        let sequence: Vec<usize> = if sweep % 2 == 0 { order.clone() } else { order.iter().rev().copied().collect() };
+        for c in sequence {
+            let col = &mut columns[c];
+            let mut keyed: Vec<(f64, usize, usize)> = col
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(k, &n)| {
+                    let ns = &neighbours[n];
+                    let key = if ns.is_empty() { y[n] } else { ns.iter().map(|&m| y[m]).sum::<f64>() / ns.len() as f64 };
+                    (key, k, n)
+                })
+                .collect();
+            keyed.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
+            col.nodes = keyed.into_iter().map(|(_, _, n)| n).collect();
+            place(col, &mut y);
+        }
+    }
+    let mut x_pos = MARGIN;
+    let mut x = vec![0.0; g.nodes.len()];
+    let mut width = vec![0.0; g.nodes.len()];
+    for col in &mut columns {
+        let header = col.header.iter().map(|h| h.chars().count() as f64 * 7.0 + 8.0).fold(0.0, f64::max);
+        col.width = col.nodes.iter().map(|&n| node_width(&g.nodes[n])).fold(header, f64::max);
+        col.x = x_pos;
+        for &n in &col.nodes {
+            x[n] = x_pos;
+            width[n] = col.width;
+        }
+        x_pos += col.width + COL_GAP;
+    }
+    let width_total = x_pos - COL_GAP + MARGIN;
+    let height = top + tallest as f64 * PITCH - (PITCH - NODE_H);
+    Layout { columns, column_of, x, y, width, height, width_total }
+}
+
+/// Which side of a node an edge end attaches to.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Side {
+    Left,
+    Right,
+}
+
+fn sides(l: &Layout, e: &Edge) -> (Side, Side) {
+    use std::cmp::Ordering::*;
+    match l.column_of[e.from].cmp(&l.column_of[e.to]) {
+        Greater => (Side::Left, Side::Right),
+        Less => (Side::Right, Side::Left),
+        Equal => (Side::Right, Side::Right),
+    }
+}
+
+/// Vertical offsets of each edge end, spreading the ends that share a node side.
+fn ports(g: &Graph, l: &Layout) -> Vec<(f64, f64)> {
+    let mut at: BTreeMap<(usize, Side), Vec<(f64, usize, bool)>> = BTreeMap::new();
+    for (k, e) in g.edges.iter().enumerate() {
+        let (s_from, s_to) = sides(l, e);
+        at.entry((e.from, s_from)).or_default().push((l.y[e.to], k, true));
+        at.entry((e.to, s_to)).or_default().push((l.y[e.from], k, false));
+    }
+    let mut out = vec![(0.0, 0.0); g.edges.len()];
+    for ends in at.values_mut() {
+        ends.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)).then(p.2.cmp(&q.2)));
+        let n = ends.len() as f64;
+        for (i, &(_, k, is_from)) in ends.iter().enumerate() {
+            let offset = NODE_H * 0.7 * ((i as f64 + 1.0) / (n + 1.0) - 0.5);
+            if is_from {
+                out[k].0 = offset;
+            } else {
+                out[k].1 = offset;
+            }
+        }
+    }
+    out
+}
+
+fn edge_style(g: &Graph, e: &Edge) -> (&'static str, &'static str, f64, &'static str, String) {
+    match e.kind {
+        EdgeKind::Needs => ("needs", NEEDS, 1.5, "", "ferry-arrow-needs".into()),
+        EdgeKind::Cycle => ("cycle", CYCLE, 2.4, "", "ferry-arrow-cycle".into()),
+        EdgeKind::Missing => ("missing", MISSING, 1.5, "5 4", "ferry-arrow-missing".into()),
+        EdgeKind::Cloud => {
+            let provider = g.nodes[e.to].provider.as_str();
+            let (stroke, _, _) = provider_style(provider);
+            let key = match provider {
+                "azure" | "aws" | "gcp" => provider,
+                _ => "other",
+            };
+            ("cloud", stroke, 1.3, "", format!("ferry-arrow-{key}"))
+        }
+    }
+}
+
+/// Draws the dependency graph of the assessment as an inline `<svg>` element.
+///
+/// Applications sit in one column per migration wave; managed cloud services
+/// and missing Services in a column left of wave 1. Edges point from an
+/// application to what it needs; edges inside a dependency cycle are purple.
+/// Nodes are `<g class="node app|cloud|missing">`, edges
+/// `<path class="edge needs|cycle|cloud|missing">`, both with `data-*`
+/// identifiers. All input text is escaped.
+pub fn dependency_graph(a: &Assessment) -> String {
+    let g = build(a);
+    if !g.nodes.iter().any(|n| n.kind == NodeKind::App) {
+        return empty();
+    }
+    let l = layout(&g);
+    let ports = ports(&g, &l);
+    let legend_y = l.height + 34.0;
+    let caption_h = if g.omitted > 0 { 26.0 } else { 0.0 };
+    let total_h = legend_y + 22.0 + caption_h + MARGIN / 2.0;
+    let total_w = l.width_total.max(720.0);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="ferry-graph" viewBox="0 0 {total_w:.0} {total_h:.0}" width="{total_w:.0}" height="{total_h:.0}" role="img" aria-label="Dependency graph of the applications by migration wave" font-family="{FONT}" font-size="13">"#
+    );
+    s.push_str("<defs>");
+    let markers: [(&str, &str); 7] = [
+        ("needs", NEEDS),
+        ("cycle", CYCLE),
+        ("missing", MISSING),
+        ("azure", provider_style("azure").0),
+        ("aws", provider_style("aws").0),
+        ("gcp", provider_style("gcp").0),
+        ("other", provider_style("other").0),
+    ];
+    for (id, colour) in markers {
+        let _ = write!(
+            s,
+            r#"<marker id="ferry-arrow-{id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0.5 L10,5 L0,9.5 z" fill="{colour}"/></marker>"#
+        );
+    }
+    s.push_str("</defs>");
+    // Column backgrounds and headers.
+    for col in &l.columns {
+        let outside = col.header.len() > 1;
+        if outside {
+            let _ = write!(
+                s,
+                r##"<rect class="outside" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="8" fill="#f6f7f9" stroke="#d5dae1" stroke-dasharray="4 4"/>"##,
+                col.x - 10.0,
+                MARGIN - 8.0,
+                col.width + 20.0,
+                l.height - MARGIN + 22.0
+            );
+        }
+        let cx = col.x + col.width / 2.0;
+        for (k, line) in col.header.iter().enumerate() {
+            let (weight, size, colour) = if outside { ("600", 12, MUTED) } else { ("700", 14, TEXT) };
+            let _ = write!(
+                s,
+                r#"<text class="column-header" x="{cx:.1}" y="{:.1}" text-anchor="middle" font-weight="{weight}" font-size="{size}" fill="{colour}">{}</text>"#,
+                MARGIN + 14.0 + k as f64 * 16.0,
+                sanitize::html(line)
+            );
+        }
+    }
+    // Edges below nodes.
+    s.push_str(r#"<g class="edges">"#);
+    for (k, e) in g.edges.iter().enumerate() {
+        let (class, colour, width, dash, marker) = edge_style(&g, e);
+        let (side_from, side_to) = sides(&l, e);
+        let end_x = |n: usize, side: Side| if side == Side::Left { l.x[n] } else { l.x[n] + l.width[n] };
+        let (sx, sy) = (end_x(e.from, side_from), l.y[e.from] + NODE_H / 2.0 + ports[k].0);
+        let (ex, ey) = (end_x(e.to, side_to), l.y[e.to] + NODE_H / 2.0 + ports[k].1);
+        let (c1, c2) = if side_from == side_to {
+            let bulge = 36.0 + 0.22 * (ey - sy).abs();
+            (sx + bulge, ex + bulge)
+        } else {
+            let reach = ((ex - sx).abs() * 0.45).max(40.0);
+            let dir = if side_from == Side::Left { -1.0 } else { 1.0 };
+            (sx + dir * reach, ex - dir * reach)
+        };
+        let dash_attr = if dash.is_empty() { String::new() } else { format!(r#" stroke-dasharray="{dash}""#) };
+        let _ = write!(
+            s,
+            r#"<path class="edge {class}" data-from="{}" data-to="{}" d="M{sx:.1},{sy:.1} C{c1:.1},{sy:.1} {c2:.1},{ey:.1} {ex:.1},{ey:.1}" fill="none" stroke="{colour}" stroke-width="{width}"{dash_attr} marker-end="url(#{marker})"><title>{} → {}</title></path>"#,
+            sanitize::html(&g.nodes[e.from].id),
+            sanitize::html(&g.nodes[e.to].id),
+            sanitize::html(&g.nodes[e.from].id),
+            sanitize::html(&g.nodes[e.to].title),
+        );
+    }
+    s.push_str("</g>");
+    // Nodes.
+    s.push_str(r#"<g class="nodes">"#);
+    for (i, n) in g.nodes.iter().enumerate() {
+        let (class, stroke, fill, dash, stroke_w) = match n.kind {
+            NodeKind::App if n.in_cycle => ("app", CYCLE, "#ffffff", "", 2.0),
+            NodeKind::App => ("app", "#8795a8", "#ffffff", "", 1.2),
+            NodeKind::Cloud => {
+                let (stroke, fill, _) = provider_style(&n.provider);
+                ("cloud", stroke, fill, "", 1.4)
+            }
+            NodeKind::Missing => ("missing", MISSING, "#fff4f4", "5 3", 1.4),
+        };
+        let dash_attr = if dash.is_empty() { String::new() } else { format!(r#" stroke-dasharray="{dash}""#) };
+        let (x, y, w) = (l.x[i], l.y[i], l.width[i]);
+        let _ = write!(
+            s,
+            r#"<g class="node {class}" data-id="{}" transform="translate({x:.1},{y:.1})"><title>{}</title><rect width="{w:.1}" height="{NODE_H}" rx="6" fill="{fill}" stroke="{stroke}" stroke-width="{stroke_w}"{dash_attr}/>"#,
+            sanitize::html(&n.id),
+            sanitize::html(&n.tooltip),
+        );
+        let title_colour = if n.kind == NodeKind::Missing { MISSING } else { TEXT };
+        let _ = write!(
+            s,
+            r#"<text x="{:.1}" y="18" text-anchor="middle" font-weight="600" fill="{title_colour}">{}</text><text x="{:.1}" y="33" text-anchor="middle" font-size="11" fill="{MUTED}">{}</text></g>"#,
+            w / 2.0,
+            sanitize::html(&cut(&n.title, MAX_TITLE)),
+            w / 2.0,
+            sanitize::html(&n.subtitle),
+        );
+    }
+    s.push_str("</g>");
+    legend(&mut s, &g, MARGIN, legend_y);
+    if g.omitted > 0 {
+        let _ = write!(
+            s,
+            r#"<text class="caption" x="{MARGIN}" y="{:.1}" font-size="12" fill="{MUTED}">{} more applications are not drawn: the {MAX_APPLICATIONS} with the most dependencies are shown. The tables below list all of them.</text>"#,
+            legend_y + 30.0,
+            g.omitted
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// The legend: one sample per kind of edge and node present.
+fn legend(s: &mut String, g: &Graph, x0: f64, y: f64) {
+    let mut x = x0;
+    let _ = write!(s, r#"<g class="legend" font-size="12" fill="{MUTED}">"#);
+    let mut line = |s: &mut String, label: &str, colour: &str, width: f64, dash: &str, marker: &str| {
+        let dash_attr = if dash.is_empty() { String::new() } else { format!(r#" stroke-dasharray="{dash}""#) };
+        let _ = write!(
+            s,
+            r#"<path d="M{x:.1},{y:.1} L{:.1},{y:.1}" stroke="{colour}" stroke-width="{width}"{dash_attr} marker-end="url(#{marker})"/><text x="{:.1}" y="{:.1}">{label}</text>"#,
+            x + 34.0,
+            x + 42.0,
+            y + 4.0
+        );
+        x += 50.0 + label.chars().count() as f64 * 6.4 + 18.0;
+    };
+    line(s, "needs (points to what is needed)", NEEDS, 1.5, "", "ferry-arrow-needs");
+    if g.edges.iter().any(|e| e.kind == EdgeKind::Cycle) {
+        line(s, "dependency cycle: move together", CYCLE, 2.4, "", "ferry-arrow-cycle");
+    }
+    if g.nodes.iter().any(|n| n.kind == NodeKind::Missing) {
+        line(s, "Service missing from the input", MISSING, 1.5, "5 4", "ferry-arrow-missing");
+    }
+    let mut providers: Vec<&str> = g.nodes.iter().filter(|n| n.kind == NodeKind::Cloud).map(|n| n.provider.as_str()).collect();
+    providers.dedup();
+    for p in providers {
+        let (stroke, fill, _) = provider_style(p);
+        let label = format!("{} service", provider_name(p));
+        let _ = write!(
+            s,
+            r#"<rect x="{x:.1}" y="{:.1}" width="26" height="14" rx="3" fill="{fill}" stroke="{stroke}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+            y - 7.0,
+            x + 34.0,
+            y + 4.0,
+            sanitize::html(&label)
+        );
+        x += 42.0 + label.chars().count() as f64 * 6.4 + 18.0;
+    }
+    s.push_str("</g>");
+}
+
+fn empty() -> String {
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" class="ferry-graph" viewBox="0 0 320 72" width="320" height="72" role="img" aria-label="Dependency graph" font-family="{FONT}" font-size="14"><rect x="1" y="1" width="318" height="70" rx="8" fill="#f6f7f9" stroke="#d5dae1"/><text x="160" y="41" text-anchor="middle" fill="{MUTED}">no workloads</text></svg>"##
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use ferry_analysis::{Assessment, Options, assess_paths};
+
+    use super::*;
+
+    fn shop() -> Assessment {
+        let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/aks-shop"));
+        assess_paths(&[path], &Options::default()).expect("example loads")
+    }
+
+    fn count(haystack: &str, needle: &str) -> usize {
+        haystack.matches(needle).count()
+    }
+
+    #[test]
+    fn every_application_is_a_node_and_every_need_an_edge() {
+        let a = shop();
+        let svg = dependency_graph(&a);
+        let apps: Vec<_> = a.waves.waves.iter().flat_map(|w| &w.applications).collect();
+        assert!(apps.len() >= 5, "example has applications");
+        assert_eq!(count(&svg, r#"<g class="node app""#), apps.len());
+        for app in &apps {
+            let label = app_label(app.namespace.as_deref(), &app.name);
+            assert!(svg.contains(&format!(r#"data-id="{label}""#)), "node for {label}");
+            for dep in &app.depends_on {
+                assert!(svg.contains(&format!(r#"data-from="{label}" data-to="{dep}""#)), "edge {label} -> {dep}");
+            }
+        }
+        let needs: usize = apps.iter().map(|a| a.depends_on.len()).sum();
+        assert_eq!(count(&svg, r#"class="edge needs""#) + count(&svg, r#"class="edge cycle""#), needs);
+        for wave in &a.waves.waves {
+            assert!(svg.contains(&format!(">Wave {}<", wave.number)));
+        }
+    }
+
+    #[test]
+    fn cycle_edges_use_the_cycle_style() {
+        let a = shop();
+        let svg = dependency_graph(&a);
+        assert!(!a.waves.cycles.is_empty(), "the example has the orders/payments cycle");
+        assert!(svg.contains(r#"<path class="edge cycle" data-from="shop/orders" data-to="shop/payments""#));
+        assert!(svg.contains(r#"<path class="edge cycle" data-from="shop/payments" data-to="shop/orders""#));
+        assert_eq!(count(&svg, r#"class="edge cycle""#), 2);
+    }
+
+    #[test]
+    fn cloud_services_are_nodes_in_the_outside_column() {
+        let a = shop();
+        let svg = dependency_graph(&a);
+        assert!(svg.contains("outside the cluster"));
+        let services: BTreeSet<&str> = a.cloud.iter().map(|c| c.service.as_str()).collect();
+        assert!(!services.is_empty());
+        for s in &services {
+            assert!(svg.contains(&format!(">{}<", sanitize::html(&cut(s, MAX_TITLE)))), "node for {s}");
+        }
+        assert_eq!(count(&svg, r#"<g class="node cloud""#), a.cloud.iter().map(|c| &c.service_id).collect::<BTreeSet<_>>().len());
+        assert!(services.iter().any(|s| s.contains("Service Bus")), "{services:?}");
+        // orders uses Service Bus.
+        let bus = a.cloud.iter().find(|c| c.service.contains("Service Bus")).unwrap();
+        assert!(svg.contains(&format!(r#"class="edge cloud" data-from="shop/orders" data-to="cloud:{}""#, bus.service_id)));
+    }
+
+    #[test]
+    fn layout_is_deterministic_and_labels_do_not_overlap() {
+        let a = shop();
+        let svg = dependency_graph(&a);
+        assert_eq!(svg, dependency_graph(&a));
+        let g = build(&a);
+        let l = layout(&g);
+        for i in 0..g.nodes.len() {
+            assert!(node_width(&g.nodes[i]) <= l.width[i]);
+            for j in i + 1..g.nodes.len() {
+                if l.column_of[i] == l.column_of[j] {
+                    assert!((l.y[i] - l.y[j]).abs() >= NODE_H, "{} and {} overlap", g.nodes[i].id, g.nodes[j].id);
+                } else {
+                    let (a, b) = if l.x[i] < l.x[j] { (i, j) } else { (j, i) };
+                    assert!(l.x[a] + l.width[a] < l.x[b], "columns overlap");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_assessment_says_no_workloads() {
+        let mut a = shop();
+        a.waves = Default::default();
+        a.cloud.clear();
+        a.dependencies.clear();
+        let svg = dependency_graph(&a);
+        assert!(svg.starts_with("<svg") && svg.contains("no workloads"));
+    }
+
+    #[test]
+    fn large_graphs_are_capped() {
+        let mut a = shop();
+        let template = a.waves.waves[0].applications[0].clone();
+        let wave = &mut a.waves.waves[0];
+        for i in 0..(MAX_APPLICATIONS + 25) {
+            let mut app = template.clone();
+            app.name = format!("bulk-{i:04}");
+            app.depends_on.clear();
+            app.workloads.clear();
+            wave.applications.push(app);
+        }
+        let total: usize = a.waves.waves.iter().map(|w| w.applications.len()).sum();
+        let svg = dependency_graph(&a);
+        assert_eq!(count(&svg, r#"<g class="node app""#), MAX_APPLICATIONS);
+        assert!(svg.contains(&format!(">{} more applications are not drawn", total - MAX_APPLICATIONS)));
+        // Applications with edges are kept over isolated ones.
+        assert!(svg.contains(r#"data-id="shop/orders""#));
+    }
+}

@@ -33,3 +33,57 @@ impl Knowledge {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_deprecation_row_is_sourced_and_consistent() {
+        let table = &Knowledge::builtin().deprecations;
+        assert!(table.rows().len() > 50);
+        for row in table.rows() {
+            assert!(!row.source.trim().is_empty(), "{} {} has no source", row.api_version, row.kind);
+            if let (Some(d), Some(r)) = (row.deprecated_in, row.removed_in) {
+                assert!(d <= r, "{} {} removed before deprecated", row.api_version, row.kind);
+            }
+            assert_ne!(row.replacement.as_deref(), Some(row.api_version.as_str()));
+        }
+    }
+
+    #[test]
+    fn removals_cover_every_release_that_removed_apis() {
+        let removed: HashSet<String> =
+            Knowledge::builtin().deprecations.rows().iter().filter(|r| r.component == "k8s").filter_map(|r| r.removed_in).map(|v| v.to_string()).collect();
+        for version in ["1.16", "1.22", "1.25", "1.26", "1.27", "1.29", "1.32"] {
+            assert!(removed.contains(version), "no removal recorded for {version}");
+        }
+    }
+
+    #[test]
+    fn every_cloud_rule_and_service_is_sourced_and_unique() {
+        let cloud = &Knowledge::builtin().cloud;
+        for service in cloud.services() {
+            assert!(!service.source.trim().is_empty(), "{} has no source", service.id);
+            for profile in ["oss", "aks", "eks", "gke"] {
+                assert!(!service.counterparts.for_profile(profile).unwrap().trim().is_empty(), "{} lacks {profile}", service.id);
+            }
+        }
+        let mut seen = HashSet::new();
+        for rule in cloud.rules() {
+            assert!(!rule.source.trim().is_empty(), "rule {} has no source", rule.pattern);
+            let key = (rule.on, rule.pattern.to_lowercase(), rule.value.clone(), rule.kind.clone(), rule.path.clone());
+            assert!(seen.insert(key), "duplicate rule {:?} {}", rule.on, rule.pattern);
+        }
+    }
+
+    #[test]
+    fn public_registries_are_never_cloud_dependencies() {
+        let cloud = &Knowledge::builtin().cloud;
+        for registry in ["public.ecr.aws", "mcr.microsoft.com", "ghcr.io", "docker.io", "quay.io", "registry.k8s.io"] {
+            assert!(cloud.find(Subject::Image, registry, None).is_none(), "{registry}");
+        }
+    }
+}

@@ -11,6 +11,7 @@
 //! errors naming file, document and line while the rest of the input loads.
 
 mod split;
+mod template;
 mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -121,21 +122,28 @@ where
     Ok((out, report))
 }
 
-fn collect_files(paths: &[PathBuf], report: &mut LoadReport) -> Result<Vec<PathBuf>, LoadError> {
+/// A file to read, and whether it is an unrendered Helm template.
+struct InputFile {
+    path: PathBuf,
+    helm_template: bool,
+}
+
+fn collect_files(paths: &[PathBuf], report: &mut LoadReport) -> Result<Vec<InputFile>, LoadError> {
     let mut files = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|source| LoadError::Unreadable { path: path.clone(), source })?;
         if meta.is_dir() {
             walk_dir(path, &mut files, report);
         } else {
-            files.push(path.clone());
+            files.push(InputFile { path: path.clone(), helm_template: false });
         }
     }
     Ok(files)
 }
 
-fn walk_dir(root: &Path, files: &mut Vec<PathBuf>, report: &mut LoadReport) {
+fn walk_dir(root: &Path, files: &mut Vec<InputFile>, report: &mut LoadReport) {
     let mut walker = walkdir::WalkDir::new(root).sort_by_file_name().into_iter();
+    let mut templates: Option<PathBuf> = None;
     while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(entry) => entry,
@@ -154,15 +162,17 @@ fn walk_dir(root: &Path, files: &mut Vec<PathBuf>, report: &mut LoadReport) {
         }
         if entry.file_type().is_dir() {
             if is_helm_templates_dir(path) {
-                let msg = "Helm chart templates are not manifests: render them with `helm template` and assess the output";
-                report.issues.push(file_issue(Severity::Note, &path.display().to_string(), msg.into()));
-                walker.skip_current_dir();
+                report.issues.push(file_issue(Severity::Note, &path.display().to_string(), HELM_NOTE.into()));
+                templates = Some(path.to_path_buf());
             }
         } else if has_manifest_extension(path) {
-            files.push(path.to_path_buf());
+            let helm_template = templates.as_ref().is_some_and(|t| path.starts_with(t));
+            files.push(InputFile { path: path.to_path_buf(), helm_template });
         }
     }
 }
+
+const HELM_NOTE: &str = "Helm chart templates read without rendering: templated documents count only by their `apiVersion`, `kind` and name; render with `helm template` to assess dependencies";
 
 fn is_hidden(path: &Path) -> bool {
     path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'))
@@ -181,11 +191,12 @@ fn file_issue(severity: Severity, file: &str, message: String) -> Issue {
     Issue { severity, file: file.into(), document: None, line: None, field: None, message }
 }
 
-fn load_file<T, F>(path: &Path, map: &F, out: &mut Vec<T>, report: &mut LoadReport)
+fn load_file<T, F>(input: &InputFile, map: &F, out: &mut Vec<T>, report: &mut LoadReport)
 where
     T: Send,
     F: Fn(Object) -> T + Sync,
 {
+    let path = input.path.as_path();
     let file: Arc<str> = path.display().to_string().into();
     let text = match read_text(path) {
         Ok(text) => text,
@@ -203,7 +214,7 @@ where
         split::split_documents(text)
     };
     let results: Vec<DocResult<T>> =
-        chunks.par_iter().map(|chunk| load_chunk(chunk, &file, map)).collect();
+        chunks.par_iter().map(|chunk| load_chunk(chunk, &file, input.helm_template, map)).collect();
     for result in results {
         report.documents += result.documents;
         report.objects += result.objects.len() as u64;
@@ -226,7 +237,7 @@ struct DocResult<T> {
     issues: Vec<Issue>,
 }
 
-fn load_chunk<T, F>(chunk: &split::Chunk<'_>, file: &Arc<str>, map: &F) -> DocResult<T>
+fn load_chunk<T, F>(chunk: &split::Chunk<'_>, file: &Arc<str>, helm_template: bool, map: &F) -> DocResult<T>
 where
     F: Fn(Object) -> T,
 {
@@ -239,7 +250,9 @@ where
         field: field.map(str::to_owned),
         message,
     };
-    let documents = match yaml::parse_documents(chunk.text, chunk.first_line) {
+    let templated = helm_template && chunk.text.contains("{{");
+    let parsed = if templated { Ok(vec![template::header(chunk.text, chunk.first_line)]) } else { yaml::parse_documents(chunk.text, chunk.first_line) };
+    let documents = match parsed {
         Ok(documents) => documents,
         Err(err) => {
             result.documents = 1;
@@ -252,9 +265,15 @@ where
         result.documents += 1;
         let origin = Origin { file: file.clone(), document: chunk.index, line: root.line };
         for outcome in classify(root, origin) {
-            match outcome {
-                Ok(object) => result.objects.push(map(object)),
-                Err(skip) => result.issues.push(issue(skip.severity, skip.line, skip.field, skip.message)),
+            let (object, problem) = match outcome {
+                Ok(found) => (Some(found.0), found.1),
+                Err(skip) => (None, Some(skip)),
+            };
+            if let Some(skip) = problem {
+                result.issues.push(issue(skip.severity, skip.line, skip.field, skip.message));
+            }
+            if let Some(object) = object {
+                result.objects.push(map(object));
             }
         }
     }
@@ -269,7 +288,7 @@ struct Skip {
 }
 
 /// Turns one document into objects: a single object, a `List`'s items, or a skip.
-fn classify(root: Node, origin: Origin) -> Vec<Result<Object, Skip>> {
+fn classify(root: Node, origin: Origin) -> Vec<Result<(Object, Option<Skip>), Skip>> {
     let note = |message: &str| Skip { severity: Severity::Note, line: root.line, field: None, message: message.into() };
     if !root.is_map() {
         return vec![Err(note("skipped: not a Kubernetes object (the document is not a mapping)"))];
@@ -283,14 +302,14 @@ fn classify(root: Node, origin: Origin) -> Vec<Result<Object, Skip>> {
     if is_list(kind, &root) {
         return expand_list(root, &origin);
     }
-    vec![object(root, origin)]
+    vec![Ok(object(root, origin))]
 }
 
 fn is_list(kind: &str, root: &Node) -> bool {
     kind.ends_with("List") && matches!(root.get("items").map(|n| &n.value), Some(crate::Value::Seq(_)))
 }
 
-fn expand_list(root: Node, origin: &Origin) -> Vec<Result<Object, Skip>> {
+fn expand_list(root: Node, origin: &Origin) -> Vec<Result<(Object, Option<Skip>), Skip>> {
     let crate::Value::Map(entries) = root.value else { return Vec::new() };
     let items = entries.into_iter().find(|(k, _)| k == "items").map(|(_, v)| v);
     let Some(Node { value: crate::Value::Seq(items), .. }) = items else { return Vec::new() };
@@ -306,30 +325,40 @@ fn expand_list(root: Node, origin: &Origin) -> Vec<Result<Object, Skip>> {
                 });
             }
             let line = item.line;
-            object(item, origin.at_line(line))
+            Ok(object(item, origin.at_line(line)))
         })
         .collect()
 }
 
-fn object(root: Node, origin: Origin) -> Result<Object, Skip> {
+/// Kinds the API server never stores, which therefore need no name.
+const UNNAMED_KINDS: &[&str] = &[
+    "TokenReview", "SubjectAccessReview", "LocalSubjectAccessReview", "SelfSubjectAccessReview",
+    "SelfSubjectRulesReview", "SelfSubjectReview", "TokenRequest",
+];
+
+/// Builds the object; a missing name is reported (except for review kinds) but the object is kept,
+/// so that its API version is still assessed.
+fn object(root: Node, origin: Origin) -> (Object, Option<Skip>) {
+    let kind = root.str_at("kind").unwrap_or_default().to_owned();
     let name = root.at(&["metadata", "name"]).and_then(Node::as_str).map(str::to_owned).or_else(|| {
         root.at(&["metadata", "generateName"]).and_then(Node::as_str).map(|prefix| format!("{prefix}*"))
     });
-    let Some(name) = name else {
-        return Err(Skip {
+    let problem = match &name {
+        None if !UNNAMED_KINDS.contains(&kind.as_str()) => Some(Skip {
             severity: Severity::Error,
             line: root.get("metadata").map_or(root.line, |m| m.line),
             field: Some("metadata.name"),
-            message: format!("{} has no `metadata.name`", root.str_at("kind").unwrap_or("object")),
-        });
+            message: format!("{kind} has no `metadata.name`; kept as `(unnamed)` but it cannot be applied as written"),
+        }),
+        _ => None,
     };
     let id = ObjectId {
         api_version: root.str_at("apiVersion").unwrap_or_default().to_owned(),
-        kind: root.str_at("kind").unwrap_or_default().to_owned(),
+        kind,
         namespace: root.at(&["metadata", "namespace"]).and_then(Node::as_str).map(str::to_owned),
-        name,
+        name: name.unwrap_or_else(|| "(unnamed)".to_owned()),
     };
-    Ok(Object { id, origin: Origin { line: root.line, ..origin }, root })
+    (Object { id, origin: Origin { line: root.line, ..origin }, root }, problem)
 }
 
 #[cfg(test)]

@@ -74,12 +74,13 @@ fn non_kubernetes_yaml_is_skipped_with_a_note() {
 }
 
 #[test]
-fn helm_templates_are_skipped_not_parsed() {
+fn helm_templates_count_by_their_header_without_errors() {
     let (objects, report, _dir) = load_dir(&[
         ("chart/Chart.yaml", b"apiVersion: v2\nname: demo\nversion: 0.1.0\n"),
-        ("chart/templates/dep.yaml", b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"),
+        ("chart/templates/dep.yaml", b"apiVersion: apps/v1beta1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.n }}\n"),
     ]);
-    assert!(objects.is_empty());
+    assert_eq!(names(&objects), ["Deployment/{{ .Release.Name }}"]);
+    assert_eq!(objects[0].id.api_version, "apps/v1beta1");
     assert!(!report.has_errors(), "{:?}", report.issues);
     assert!(report.issues.iter().any(|i| i.message.contains("helm template")));
 }
@@ -94,9 +95,14 @@ fn binary_and_non_utf8_files_are_errors() {
 
 #[test]
 fn missing_name_names_the_field() {
-    let (objects, report, _dir) = load_dir(&[("x.yaml", b"apiVersion: v1\nkind: Secret\nmetadata:\n  labels: {}\n")]);
-    assert!(objects.is_empty());
+    let (objects, report, _dir) = load_dir(&[
+        ("x.yaml", b"apiVersion: v1\nkind: Secret\nmetadata:\n  labels: {}\n"),
+        ("y.yaml", b"apiVersion: authorization.k8s.io/v1beta1\nkind: SubjectAccessReview\nspec: {}\n"),
+    ]);
+    assert_eq!(names(&objects), ["Secret/(unnamed)", "SubjectAccessReview/(unnamed)"]);
+    assert_eq!(report.issues.len(), 1, "review kinds need no name: {:?}", report.issues);
     assert_eq!(report.issues[0].field.as_deref(), Some("metadata.name"));
+    assert_eq!(report.issues[0].severity, Severity::Error);
 }
 
 #[test]

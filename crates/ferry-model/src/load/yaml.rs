@@ -35,7 +35,7 @@ pub(crate) fn parse_documents(text: &str, first_line: u32) -> Result<Vec<Option<
 
 enum Frame {
     Seq { line: u32, anchor: usize, items: Vec<Node> },
-    Map { line: u32, anchor: usize, entries: Vec<(String, Node)>, key: Option<String> },
+    Map { line: u32, anchor: usize, entries: Vec<(String, Node)>, key: Option<(String, u32)> },
 }
 
 struct Builder {
@@ -114,11 +114,22 @@ impl Builder {
             None => self.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { entries, key, .. }) => match key.take() {
-                None => *key = Some(key_text(node)),
-                Some(k) => entries.push((k, node)),
+                None => {
+                    let line = node.line;
+                    *key = Some((key_text(node), line));
+                }
+                Some((k, key_line)) => entries.push((k, scalar_at_key_line(node, key_line))),
             },
         }
     }
+}
+
+/// A block scalar (`key: |`) starts below its key; its evidence line is the key's.
+fn scalar_at_key_line(mut node: Node, key_line: u32) -> Node {
+    if matches!(node.value, Value::Scalar(_)) && node.line > key_line {
+        node.line = key_line;
+    }
+    node
 }
 
 fn is_empty_scalar(node: &Node) -> bool {
@@ -178,6 +189,12 @@ mod tests {
         assert_eq!(doc.get("a").unwrap().line, 1);
         assert_eq!(doc.at(&["b", "c"]).unwrap().line, 3);
         assert_eq!(doc.at(&["b", "d"]).unwrap().items()[1].line, 6);
+    }
+
+    #[test]
+    fn block_scalars_are_located_at_their_key() {
+        let doc = one("a: 1\nscript: |\n  echo hi\n  echo there\n");
+        assert_eq!(doc.get("script").unwrap().line, 2);
     }
 
     #[test]
