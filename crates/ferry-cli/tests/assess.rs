@@ -1,0 +1,160 @@
+//! `ferry assess` as users run it: exit codes, formats, bad input, secrets.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn ferry() -> Command {
+    let mut cmd = Command::cargo_bin("ferry").unwrap();
+    cmd.current_dir(repo_root());
+    cmd
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = ferry().args(["assess"]).args(args).args(["-o", "json"]).output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn example_shop_reports_removed_apis_with_exit_code_3() {
+    ferry()
+        .args(["assess", "examples/aks-shop"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("Dependency matrix"))
+        .stdout(predicate::str::contains("Azure Service Bus"))
+        .stdout(predicate::str::contains("storefront-flags (missing)"));
+}
+
+#[test]
+fn json_has_the_documented_top_level_schema() {
+    let a = json(&["examples/aks-shop"]);
+    assert_eq!(a["schema"], "ferry.assessment/v1");
+    for key in ["target", "input", "inventory", "dependencies", "cloud", "deprecations", "waves", "warnings"] {
+        assert!(a.get(key).is_some(), "missing `{key}`");
+    }
+    let dep = &a["dependencies"][0];
+    for key in ["from", "to", "kind", "evidence"] {
+        assert!(dep.get(key).is_some(), "dependency lacks `{key}`");
+    }
+    let cycles = a["waves"]["cycles"].as_array().unwrap();
+    assert_eq!(cycles.len(), 1);
+    assert_eq!(cycles[0]["members"], serde_json::json!(["shop/orders", "shop/payments"]));
+}
+
+#[test]
+fn target_version_changes_the_verdict() {
+    ferry().args(["assess", "examples/aks-shop", "--target-version", "1.20", "-o", "json"]).assert().code(0);
+    ferry().args(["assess", "examples/aks-shop", "--fail-on", "never"]).assert().code(0);
+    let old = json(&["examples/aks-shop", "--target-version", "1.21"]);
+    let statuses: Vec<&str> = old["deprecations"].as_array().unwrap().iter().map(|d| d["status"].as_str().unwrap()).collect();
+    assert!(statuses.contains(&"deprecated") && !statuses.contains(&"removed"), "{statuses:?}");
+}
+
+#[test]
+fn profile_selects_the_counterparts() {
+    let eks = json(&["examples/aks-shop", "--profile", "eks"]);
+    let oss = json(&["examples/aks-shop", "--profile", "oss"]);
+    let bus = |a: &serde_json::Value| {
+        a["cloud"].as_array().unwrap().iter().find(|c| c["service_id"] == "azure-service-bus").unwrap()["counterpart"].as_str().unwrap().to_owned()
+    };
+    assert_ne!(bus(&eks), bus(&oss));
+    assert!(bus(&oss).contains("RabbitMQ"), "{}", bus(&oss));
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_hint() {
+    ferry()
+        .args(["assess", "examples/aks-shop", "--target-version", "latest"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--target-version").and(predicate::str::contains("hint:")));
+    ferry().args(["assess", "examples/aks-shop", "--profile", "moon"]).assert().code(2);
+    ferry().args(["assess"]).assert().code(2);
+}
+
+#[test]
+fn missing_path_exits_1_naming_it() {
+    ferry().args(["assess", "no/such/dir"]).assert().code(1).stderr(predicate::str::contains("no/such/dir"));
+}
+
+#[test]
+fn malformed_yaml_names_file_line_and_document_and_the_rest_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n";
+    fs::write(dir.path().join("mixed.yaml"), format!("{good}---\nkind: [broken\n---\n{}", good.replace("ok", "also-ok"))).unwrap();
+    fs::write(dir.path().join("empty.yaml"), "").unwrap();
+    fs::write(dir.path().join("binary.yaml"), [0u8, 159, 146, 150]).unwrap();
+    fs::write(dir.path().join("widget.yaml"), "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n").unwrap();
+    let out = ferry().args(["assess"]).arg(dir.path()).args(["-o", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["inventory"]["total"], 3, "both ConfigMaps and the unknown Widget are kept");
+    let errors: Vec<&serde_json::Value> = a["warnings"].as_array().unwrap().iter().filter(|w| w["severity"] == "error").collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    let yaml_error = errors.iter().find(|w| w["file"].as_str().unwrap().ends_with("mixed.yaml")).unwrap();
+    assert_eq!(yaml_error["document"], 2);
+    assert!(yaml_error["line"].as_u64().unwrap() >= 6);
+    assert!(errors.iter().any(|w| w["message"].as_str().unwrap().contains("not a text file")));
+}
+
+#[test]
+fn huge_documents_and_many_documents_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let big_value = "x".repeat(8 * 1024 * 1024);
+    let mut text = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  blob: {big_value}\n");
+    for i in 0..5000 {
+        text.push_str(&format!("---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s{i}\nspec:\n  selector:\n    app: a{i}\n"));
+    }
+    fs::write(dir.path().join("big.yaml"), text).unwrap();
+    let out = ferry().args(["assess"]).arg(dir.path()).args(["-o", "json", "--fail-on", "never"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["inventory"]["total"], 5001);
+}
+
+#[test]
+fn secret_values_never_reach_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n  password: aHVudGVyMi1zdXBlcnNlY3JldA==\n  url: cG9zdGdyZXM6Ly9hZG1pbjpodW50ZXIyQHNlY3JldGRiLnBvc3RncmVzLmRhdGFiYXNlLmF6dXJlLmNvbTo1NDMyL2FwcA==\nstringData:\n  token: hunter2-plain-token\n";
+    fs::write(dir.path().join("secret.yaml"), manifest).unwrap();
+    for format in ["table", "json", "markdown", "html"] {
+        let out = ferry().args(["assess"]).arg(dir.path()).args(["-o", format]).output().unwrap();
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        for secret in ["hunter2", "aHVudGVyMi", "secretdb", "admin"] {
+            assert!(!all.contains(secret), "{format} output leaks `{secret}`");
+        }
+    }
+    let a = json(&[dir.path().to_str().unwrap()]);
+    let finding = &a["cloud"][0];
+    assert_eq!(finding["service_id"], "azure-postgresql", "the host is detected even inside a Secret: {a:#}");
+    assert_eq!(finding["matched"], "(secret value withheld)");
+}
+
+#[test]
+fn out_file_is_written_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.md");
+    ferry().args(["assess", "examples/aks-shop", "-o", "markdown", "--fail-on", "never", "--out"]).arg(&report).assert().code(0).stdout("");
+    let text = fs::read_to_string(&report).unwrap();
+    assert!(text.starts_with("# ferry assessment"));
+    assert!(text.contains("## Migration checklist"));
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left behind");
+}
+
+#[test]
+fn help_shows_examples_and_exit_codes() {
+    ferry().args(["assess", "--help"]).assert().success().stdout(predicate::str::contains("Examples:").and(predicate::str::contains("Exit codes:")));
+}
+
+#[test]
+fn markdown_report_of_the_example_is_stable() {
+    let out = ferry().args(["assess", "examples/aks-shop", "-o", "markdown"]).output().unwrap();
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Renders the examples/aks-shop assessment as HTML and takes a screenshot of
+# it with headless Chromium, to check how the report looks.
+#
+# Usage: scripts/screenshot-report.sh OUT.png [REPORT.html]
+#
+# Without REPORT.html the report is generated with the built CLI
+# (target/debug/ferry: build it with `cargo build -p ferry-cli`). Chromium
+# comes from Debian's `chromium` package (apt-get install -y chromium); set
+# CHROMIUM to use another binary.
+set -euo pipefail
+
+if [[ $# -lt 1 || $# -gt 2 || $1 == -h || $1 == --help ]]; then
+    echo "usage: $0 OUT.png [REPORT.html]" >&2
+    exit 2
+fi
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=$1
+chromium=${CHROMIUM:-/usr/bin/chromium}
+if [[ ! -x $chromium ]]; then
+    echo "error: Chromium not found at $chromium; install it with: apt-get update && apt-get install -y chromium" >&2
+    exit 1
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+if [[ $# -eq 2 ]]; then
+    html=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+else
+    ferry=$root/target/debug/ferry
+    if [[ ! -x $ferry ]]; then
+        echo "error: $ferry not found; build it with: cargo build -p ferry-cli" >&2
+        exit 1
+    fi
+    html=$work/report.html
+    "$ferry" assess "$root/examples/aks-shop" -o html --out "$html"
+fi
+if [[ ! -s $html ]]; then
+    echo "error: no report at $html" >&2
+    exit 1
+fi
+
+case $out in
+    /*) ;;
+    *) out=$PWD/$out ;;
+esac
+rm -f "$out"
+# Chromium's output is noisy (D-Bus, GPU probing); keep it for errors only.
+if ! timeout 180 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars \
+    --user-data-dir="$work/profile" --window-size=1400,2400 --screenshot="$out" "file://$html" \
+    >"$work/chromium.log" 2>&1; then
+    cat "$work/chromium.log" >&2
+    echo "error: Chromium failed" >&2
+    exit 1
+fi
+if [[ ! -s $out ]]; then
+    cat "$work/chromium.log" >&2
+    echo "error: Chromium wrote no screenshot" >&2
+    exit 1
+fi
+echo "$out ($(wc -c <"$out") bytes)"
