@@ -10,6 +10,7 @@ use ferry_model::{Node, Object, ObjectId, Origin};
 use serde::Serialize;
 
 use crate::hosts::{HostToken, host_tokens};
+use crate::knowledge::cloud::Match;
 use crate::knowledge::{Knowledge, Subject};
 use crate::selector::{Selector, owned_pairs};
 
@@ -151,8 +152,10 @@ pub struct Image {
 /// A cloud rule that matched something in this object.
 #[derive(Debug, Clone, Serialize)]
 pub struct CloudHit {
-    /// Index of the matched rule in the knowledge table.
+    /// Id of the matched service in the knowledge table.
     pub service_id: String,
+    /// Source of the rule that matched.
+    pub rule_source: String,
     /// What was looked at.
     pub subject: Subject,
     /// The text that matched (withheld for Secret values).
@@ -353,7 +356,7 @@ impl Extractor<'_> {
                         Some(v) if hit.rule.value.is_some() => format!("{key}: {v}"),
                         _ => key.clone(),
                     };
-                    self.hit(hit.service.id.clone(), subject, matched, None, node.line, format!("{path}.{field}.{key}"));
+                    self.hit(hit, subject, matched, None, node.line, format!("{path}.{field}.{key}"));
                 }
                 if subject == Subject::Annotation && key == "kubernetes.io/ingress.class" {
                     self.scalar_subject(Some(node), Subject::IngressClass, &format!("{path}.{field}.{key}"));
@@ -369,37 +372,39 @@ impl Extractor<'_> {
         }
         if let Some(hit) = self.kb.cloud.find(Subject::ApiGroup, &group, None) {
             let line = root.get("apiVersion").map_or(root.line, |n| n.line);
-            self.hit(hit.service.id.clone(), Subject::ApiGroup, self.facts.id.api_version.clone(), None, line, "apiVersion".into());
+            self.hit(hit, Subject::ApiGroup, self.facts.id.api_version.clone(), None, line, "apiVersion".into());
         }
     }
 
     fn field_rules(&mut self, root: &Node) {
         let kind = self.facts.id.kind.clone();
-        let rules: Vec<_> = self.kb.cloud.field_rules(&kind).collect();
-        for rule in rules {
+        let kb = self.kb;
+        for (index, rule) in kb.cloud.field_rules(&kind) {
             let Some(path) = rule.path.as_deref() else { continue };
             let segments: Vec<&str> = path.split('.').collect();
             let Some(node) = root.at(&segments) else { continue };
             let Some(value) = node.as_str() else { continue };
-            if let Some(hit) = self.kb.cloud.field_match(rule, value) {
-                self.hit(hit.service.id.clone(), Subject::Field, format!("{path}: {value}"), None, node.line, path.to_owned());
+            if let Some(hit) = kb.cloud.field_match(index, value) {
+                self.hit(hit, Subject::Field, format!("{path}: {value}"), None, node.line, path.to_owned());
             }
         }
     }
 
     /// Records a cloud marker; a second marker of the same service on the same line adds nothing.
-    fn hit(&mut self, service_id: String, subject: Subject, matched: String, key: Option<String>, line: u32, path: String) {
-        if self.facts.cloud.iter().any(|h| h.service_id == service_id && h.line == line) {
+    fn hit(&mut self, m: Match<'_>, subject: Subject, matched: String, key: Option<String>, line: u32, path: String) {
+        let service_id = &m.service.id;
+        if self.facts.cloud.iter().any(|h| &h.service_id == service_id && h.line == line) {
             return;
         }
-        self.facts.cloud.push(CloudHit { service_id, subject, matched, key, line, path });
+        let rule_source = m.rule.source.clone();
+        self.facts.cloud.push(CloudHit { service_id: service_id.clone(), rule_source, subject, matched, key, line, path });
     }
 
     fn scalar_subject(&mut self, node: Option<&Node>, subject: Subject, path: &str) {
         let Some(node) = node else { return };
         let Some(value) = node.as_str() else { return };
         if let Some(hit) = self.kb.cloud.find(subject, value, None) {
-            self.hit(hit.service.id.clone(), subject, value.to_owned(), None, node.line, path.to_owned());
+            self.hit(hit, subject, value.to_owned(), None, node.line, path.to_owned());
         }
     }
 
@@ -432,7 +437,7 @@ impl Extractor<'_> {
         for token in host_tokens(text) {
             if let Some(hit) = self.kb.cloud.find(Subject::Host, &token.host, None) {
                 let matched = if secret { "(secret value withheld)".to_owned() } else { token.host.clone() };
-                self.hit(hit.service.id.clone(), Subject::Host, matched, key.map(str::to_owned), line, path.to_owned());
+                self.hit(hit, Subject::Host, matched, key.map(str::to_owned), line, path.to_owned());
                 continue;
             }
             let standalone = standalone_words || (token.host == whole_value && key.is_none_or(key_names_an_address));
@@ -453,7 +458,7 @@ impl Extractor<'_> {
 
     fn config_key(&mut self, key: &str, line: u32, path: &str) {
         if let Some(hit) = self.kb.cloud.find(Subject::ConfigKey, key, None) {
-            self.hit(hit.service.id.clone(), Subject::ConfigKey, key.to_owned(), Some(key.to_owned()), line, path.to_owned());
+            self.hit(hit, Subject::ConfigKey, key.to_owned(), Some(key.to_owned()), line, path.to_owned());
         }
     }
 
@@ -530,7 +535,7 @@ impl Extractor<'_> {
 
     fn node_label(&mut self, key: &str, value: Option<&str>, line: u32, path: String) {
         if let Some(hit) = self.kb.cloud.find(Subject::NodeLabel, key, value) {
-            self.hit(hit.service.id.clone(), Subject::NodeLabel, key.to_owned(), None, line, path);
+            self.hit(hit, Subject::NodeLabel, key.to_owned(), None, line, path);
         }
     }
 
@@ -561,10 +566,10 @@ impl Extractor<'_> {
         let Some(reference) = node.as_str() else { return };
         let (registry, repository) = split_image(reference);
         if let Some(hit) = self.kb.cloud.find(Subject::ImagePath, &repository, None) {
-            self.hit(hit.service.id.clone(), Subject::ImagePath, reference.to_owned(), None, node.line, path.to_owned());
+            self.hit(hit, Subject::ImagePath, reference.to_owned(), None, node.line, path.to_owned());
         } else if !self.kb.cloud.is_public_image(&repository) {
             if let Some(hit) = self.kb.cloud.find(Subject::Image, &registry, None) {
-                self.hit(hit.service.id.clone(), Subject::Image, reference.to_owned(), None, node.line, path.to_owned());
+                self.hit(hit, Subject::Image, reference.to_owned(), None, node.line, path.to_owned());
             }
         }
         pod.images.push(Image { reference: reference.to_owned(), registry, line: node.line, path: path.to_owned() });
@@ -631,7 +636,7 @@ impl Extractor<'_> {
         for (field, driver) in IN_TREE_VOLUMES {
             if let Some(node) = source.get(field) {
                 if let Some(hit) = self.kb.cloud.find(Subject::StorageDriver, driver, None) {
-                    self.hit(hit.service.id.clone(), Subject::StorageDriver, (*driver).to_owned(), None, node.line, format!("{path}.{field}"));
+                    self.hit(hit, Subject::StorageDriver, (*driver).to_owned(), None, node.line, format!("{path}.{field}"));
                 }
             }
         }

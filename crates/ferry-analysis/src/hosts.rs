@@ -33,6 +33,9 @@ impl HostToken<'_> {
     }
 }
 
+/// URL schemes whose authority part names a bucket or a path, not a host to connect to.
+const NON_HOST_SCHEMES: &[&str] = &["s3", "s3a", "s3n", "gs", "gcs", "file", "memory", "mem", "classpath"];
+
 const SEPARATORS: &[char] = &[',', ';', '"', '\'', '(', ')', '[', ']', '{', '}', '<', '>', '|', '`', '\\'];
 
 /// Every host token in `text`, in order.
@@ -61,9 +64,19 @@ fn parse_word(word: &str) -> Option<HostToken<'_>> {
     let original = word;
     let word = strip_assignment(word);
     let (scheme, rest) = match word.find("://") {
-        Some(i) if is_scheme(&word[..i]) => (Some(&word[..i]), &word[i + 3..]),
-        _ => (None, word),
+        // `jdbc:postgresql://db:5432/app`: the scheme is the last part before `://`.
+        Some(i) => {
+            let scheme = word[..i].rsplit(':').next().unwrap_or_default();
+            if !is_scheme(scheme) {
+                return None;
+            }
+            (Some(scheme), &word[i + 3..])
+        }
+        None => (None, word),
     };
+    if scheme.is_some_and(|s| NON_HOST_SCHEMES.contains(&s.to_ascii_lowercase().as_str())) {
+        return None;
+    }
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
@@ -147,6 +160,12 @@ mod tests {
     fn connection_strings() {
         let found = hosts("Endpoint=sb://sb-demo.servicebus.windows.net/;SharedAccessKeyName=x");
         assert_eq!(found[0], ("sb-demo.servicebus.windows.net".into(), None, true));
+    }
+
+    #[test]
+    fn jdbc_urls_and_bucket_urls() {
+        assert_eq!(hosts("jdbc:postgresql://orders-db:5432/orders"), [("orders-db".into(), Some(5432), true)]);
+        assert!(hosts("s3://local-bucket/data gs://bucket/x").is_empty());
     }
 
     #[test]

@@ -84,7 +84,6 @@ fn evidence(f: &Facts, line: u32, path: &str) -> Evidence {
 
 fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: &Options, kb: &Knowledge) -> Vec<CloudFinding> {
     let services: HashMap<&str, &knowledge::cloud::Service> = kb.cloud.services().iter().map(|s| (s.id.as_str(), s)).collect();
-    let rule_source: HashMap<&str, &str> = kb.cloud.rules().iter().map(|r| (r.service.as_str(), r.source.as_str())).collect();
     let mut out = Vec::new();
     for (i, f) in facts.iter().enumerate() {
         for hit in &f.cloud {
@@ -106,7 +105,7 @@ fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: 
                 evidence: evidence(f, hit.line, &hit.path),
                 used_by,
                 counterpart: service.counterparts.for_profile(&options.profile).unwrap_or_default().to_owned(),
-                rule_source: rule_source.get(service.id.as_str()).copied().unwrap_or(&service.source).to_owned(),
+                rule_source: hit.rule_source.clone(),
             });
         }
     }

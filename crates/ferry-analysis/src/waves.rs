@@ -141,7 +141,7 @@ pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[De
             Wave { number, applications }
         })
         .collect();
-    result.central = centrality(&apps, &edges, &components, &component_of, &graph);
+    result.central = centrality(&apps, &edges);
     result
 }
 
@@ -187,8 +187,7 @@ fn describe(
         format!("needs {}", outside.join(", "))
     };
     if cycle.len() > 1 {
-        let others: Vec<String> = cycle.iter().filter(|&&b| b != a).map(|&b| apps[b].label()).collect();
-        reason.push_str(&format!("; in a cycle with {}: they move together", others.join(", ")));
+        reason.push_str(&format!("; {}: they move together", cycle_peers(apps, a, cycle)));
     }
     Application {
         name: apps[a].name.clone(),
@@ -199,11 +198,22 @@ fn describe(
     }
 }
 
+/// Names the other members of a cycle, or counts them when there are many.
+fn cycle_peers(apps: &[App], a: usize, cycle: &[usize]) -> String {
+    const SHOWN: usize = 5;
+    if cycle.len() - 1 > SHOWN {
+        return format!("in a cycle with {} other applications (see `cycles`)", cycle.len() - 1);
+    }
+    let others: Vec<String> = cycle.iter().filter(|&&b| b != a).map(|&b| apps[b].label()).collect();
+    format!("in a cycle with {}", others.join(", "))
+}
+
 fn explain_cycle(apps: &[App], members: &[usize], edges: &BTreeMap<(usize, usize), usize>, deps: &[Dependency]) -> Cycle {
     let set: BTreeSet<usize> = members.iter().copied().collect();
-    let closing: Vec<String> = edges
+    let closing: Vec<String> = members
         .iter()
-        .filter(|((a, b), _)| set.contains(a) && set.contains(b))
+        .flat_map(|&a| edges.range((a, 0)..(a + 1, 0)))
+        .filter(|((_, b), _)| set.contains(b))
         .map(|(&(a, b), &edge)| {
             let d = &deps[edge];
             let address = d.address.as_deref().map(|s| format!(" `{s}`")).unwrap_or_default();
@@ -219,42 +229,43 @@ fn explain_cycle(apps: &[App], members: &[usize], edges: &BTreeMap<(usize, usize
     }
 }
 
-fn centrality(
-    apps: &[App],
-    edges: &BTreeMap<(usize, usize), usize>,
-    components: &[Vec<NodeIndex>],
-    component_of: &[usize],
-    graph: &DiGraph<usize, usize>,
-) -> Vec<Centrality> {
+/// The most depended-on applications: direct dependents counted for all,
+/// transitive dependents (a breadth-first walk back along the edges) for the
+/// leading candidates only, so that the cost stays linear in the graph size.
+fn centrality(apps: &[App], edges: &BTreeMap<(usize, usize), usize>) -> Vec<Centrality> {
+    const CANDIDATES: usize = 20;
     let mut direct = vec![0usize; apps.len()];
-    for &(_, b) in edges.keys() {
+    let mut dependents_of: Vec<Vec<usize>> = vec![Vec::new(); apps.len()];
+    for &(a, b) in edges.keys() {
         direct[b] += 1;
+        dependents_of[b].push(a);
     }
-    // Dependents through others: walk components from dependents to dependencies,
-    // accumulating each component's set of dependent components.
-    let mut dependents: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); components.len()];
-    for c in (0..components.len()).rev() {
-        let inherited = dependents[c].clone();
-        for n in &components[c] {
-            for m in graph.neighbors(*n) {
-                let d = component_of[graph[m]];
-                if d != c {
-                    dependents[d].insert(c);
-                    dependents[d].extend(inherited.iter().copied());
-                }
-            }
-        }
-    }
-    let size = |c: usize| components[c].len();
-    let mut rows: Vec<Centrality> = (0..apps.len())
-        .filter(|&a| direct[a] > 0)
-        .map(|a| {
-            let c = component_of[a];
-            let all = dependents[c].iter().map(|&d| size(d)).sum::<usize>() + size(c) - 1;
-            Centrality { application: apps[a].label(), direct_dependents: direct[a], all_dependents: all }
-        })
+    let mut candidates: Vec<usize> = (0..apps.len()).filter(|&a| direct[a] > 0).collect();
+    candidates.sort_by(|&x, &y| direct[y].cmp(&direct[x]).then(x.cmp(&y)));
+    candidates.truncate(CANDIDATES);
+    let mut rows: Vec<Centrality> = candidates
+        .into_iter()
+        .map(|a| Centrality { application: apps[a].label(), direct_dependents: direct[a], all_dependents: reachable(a, &dependents_of) })
         .collect();
     rows.sort_by(|x, y| y.all_dependents.cmp(&x.all_dependents).then(y.direct_dependents.cmp(&x.direct_dependents)).then(x.application.cmp(&y.application)));
     rows.truncate(10);
     rows
+}
+
+/// How many nodes can be reached from `start` (itself excluded).
+fn reachable(start: usize, next: &[Vec<usize>]) -> usize {
+    let mut seen = vec![false; next.len()];
+    seen[start] = true;
+    let mut queue = std::collections::VecDeque::from([start]);
+    let mut count = 0;
+    while let Some(n) = queue.pop_front() {
+        for &m in &next[n] {
+            if !seen[m] {
+                seen[m] = true;
+                count += 1;
+                queue.push_back(m);
+            }
+        }
+    }
+    count
 }

@@ -94,7 +94,7 @@ fn aks_helm_render_finds_every_azure_dependency() {
     assert!(at("ai-service-configs", 8).is_some_and(|s| s.contains("openai")), "{found:#?}");
     assert!(at("ai-service-configs", 13).is_some_and(|s| s.contains("openai")), "{found:#?}");
     for line in [38, 128, 208, 276, 345, 410, 475, 524] {
-        assert!(found.iter().any(|(s, _, l)| *l == line && s == "azure-container-registry"), "ACR image at l.{line}: {found:#?}");
+        assert!(found.iter().any(|(s, _, l)| *l == line && s == "azure-acr"), "ACR image at l.{line}: {found:#?}");
     }
     for line in [31, 121, 201, 324] {
         assert!(found.iter().any(|(s, _, l)| *l == line && s.contains("workload-identity")), "workload identity at l.{line}: {found:#?}");

@@ -1,1 +1,135 @@
-fn main() {}
+//! Benchmarks for `ferry assess`, printed as figures for BENCHMARKS.md.
+//!
+//! `ferry-bench assess [SIZES...]` generates synthetic corpora of SIZES objects
+//! (default 10000 and 100000), then measures, each in its own process so that
+//! peak memory is measured per run:
+//! - the baseline: reading the same files and running the same YAML parser
+//!   (granit-parser) over every document, building nothing;
+//! - `ferry assess DIR -o json` on the same files.
+//!
+//! It prints wall time, objects/s, peak RSS, and the ratios the targets are
+//! stated in: assess / parse-only time, peak RSS / input size, and growth from
+//! the smallest to the largest size.
+
+mod corpus;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("parse-only") => parse_only(Path::new(&args[1]), args.get(2).and_then(|t| t.parse().ok()).unwrap_or(1)),
+        Some("assess") => bench_assess(&args[1..]),
+        _ => {
+            eprintln!("usage: ferry-bench assess [OBJECTS...]   (e.g. ferry-bench assess 10000 100000)");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// One measured run of a child process.
+struct Run {
+    seconds: f64,
+    peak_rss_mb: f64,
+}
+
+fn bench_assess(sizes: &[String]) {
+    let sizes: Vec<usize> = if sizes.is_empty() { vec![10_000, 100_000] } else { sizes.iter().map(|s| s.parse().expect("size")).collect() };
+    let ferry = sibling_binary("ferry");
+    let me = std::env::current_exe().expect("own path");
+    let root = std::env::var_os("FERRY_BENCH_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".bench"));
+    println!("machine: {} cores, {}", cores(), cpu_model());
+    println!("| objects | input MB | parse-only 1 thread s | parse-only 2 threads s | ferry assess s | objects/s | assess / parse-only (2 threads) | assess / parse-only (1 thread) | peak RSS parse-only MB | peak RSS assess MB | assess RSS / input |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut per_object = Vec::new();
+    for size in sizes {
+        let dir = root.join(format!("corpus-{size}"));
+        let bytes = corpus::generate(&dir, size);
+        let mb = bytes as f64 / 1e6;
+        let dir_arg = dir.to_str().expect("utf-8 path");
+        let parse1 = best_of(3, || measure(&me, &["parse-only", dir_arg, "1"]));
+        let parse2 = best_of(3, || measure(&me, &["parse-only", dir_arg, "2"]));
+        let assess = best_of(3, || measure(&ferry, &["assess", dir_arg, "-o", "json", "--out", "/dev/null", "--fail-on", "never"]));
+        per_object.push((size, assess.seconds / size as f64));
+        println!(
+            "| {size} | {mb:.1} | {:.3} | {:.3} | {:.3} | {:.0} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} |",
+            parse1.seconds,
+            parse2.seconds,
+            assess.seconds,
+            size as f64 / assess.seconds,
+            assess.seconds / parse2.seconds,
+            assess.seconds / parse1.seconds,
+            parse2.peak_rss_mb,
+            assess.peak_rss_mb,
+            assess.peak_rss_mb / mb,
+        );
+    }
+    if let (Some(first), Some(last)) = (per_object.first(), per_object.last()) {
+        if first.0 != last.0 {
+            println!(
+                "\ngrowth: {}x more objects took {:.2}x the time ({:.2}x the time per object; 1.00 = linear)",
+                last.0 / first.0,
+                last.1 * last.0 as f64 / (first.1 * first.0 as f64),
+                last.1 / first.1
+            );
+        }
+    }
+}
+
+fn best_of(n: usize, mut run: impl FnMut() -> Run) -> Run {
+    (0..n).map(|_| run()).min_by(|a, b| a.seconds.total_cmp(&b.seconds)).expect("n > 0")
+}
+
+/// Runs a command, returning its wall time and peak RSS (from `wait4`).
+fn measure(program: &Path, args: &[&str]) -> Run {
+    let start = Instant::now();
+    let child = Command::new(program).args(args).stdout(std::process::Stdio::null()).spawn().expect("spawn");
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child with valid pointers.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let seconds = start.elapsed().as_secs_f64();
+    assert!(pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{} {args:?} failed", program.display());
+    Run { seconds, peak_rss_mb: usage.ru_maxrss as f64 / 1024.0 }
+}
+
+fn sibling_binary(name: &str) -> PathBuf {
+    let me = std::env::current_exe().expect("own path");
+    let path = me.with_file_name(name);
+    assert!(path.exists(), "build it first: cargo build --release -p ferry-cli ({} missing)", path.display());
+    path
+}
+
+/// The baseline: read every file and run the YAML parser over it, building nothing.
+fn parse_only(dir: &Path, threads: usize) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).expect("corpus dir").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    let events: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let files = &files;
+                scope.spawn(move || files.iter().skip(t).step_by(threads).map(|f| count_events(f)).sum::<usize>())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("worker")).sum()
+    });
+    println!("{events} events");
+}
+
+fn count_events(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).expect("read");
+    granit_parser::Parser::new_from_str(&text).map(|e| e.expect("valid YAML")).count()
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .unwrap_or_else(|| "unknown CPU".into())
+}

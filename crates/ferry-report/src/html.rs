@@ -59,7 +59,7 @@ h3{margin:22px 0 8px;font-size:16px}
 h4{margin:16px 0 6px;font-size:14px}
 p{margin:6px 0}
 .muted,.kind{color:var(--muted)}
-.kind{font-size:12px;margin-right:4px}
+.kind{font-size:12px}
 .small{font-size:12px}
 .empty{color:var(--muted);font-style:italic}
 .badges{display:flex;flex-wrap:wrap;gap:8px;margin-top:14px}
@@ -74,7 +74,13 @@ th,td{padding:6px 10px;border-bottom:1px solid var(--border);vertical-align:top}
 tbody tr:nth-child(even){background:var(--zebra)}
 tbody tr:last-child td{border-bottom:0}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;overflow-wrap:anywhere}
+code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;overflow-wrap:break-word}
+.long{min-width:12em;overflow-wrap:anywhere}
+.long.short{min-width:8em}
+.long code{overflow-wrap:anywhere}
+.nowrap{white-space:nowrap}
+table.compact{width:auto;min-width:22em}
+.table-wrap.inline{display:inline-block;max-width:100%}
 .path{display:block;color:var(--muted);font-size:11px}
 ul.plain{margin:0;padding:0;list-style:none}
 .pill{display:inline-block;padding:0 8px;border-radius:999px;font-size:12px;font-weight:600;white-space:nowrap;border:1px solid var(--border);background:#fff;color:var(--muted)}
@@ -88,7 +94,8 @@ ul.plain{margin:0;padding:0;list-style:none}
 .omitted{margin:6px 0 0;color:var(--muted);font-style:italic}
 .graph{overflow:auto;max-height:85vh;border:1px solid var(--border);border-radius:8px;padding:8px;background:#fff}
 .graph svg{display:block;max-width:none}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:16px;align-items:start}
+.cards{display:flex;flex-wrap:wrap;gap:8px 28px;align-items:flex-start}
+.cards>div{flex:0 1 auto;max-width:100%}
 .service{margin:14px 0;padding:12px 14px;border:1px solid var(--border);border-radius:8px}
 .service h4{margin:0 0 4px;font-size:15px}
 .service .meta{margin:0 0 8px;color:var(--muted);font-size:13px}
@@ -136,7 +143,7 @@ fn n(x: usize) -> String {
     let digits = x.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -162,12 +169,27 @@ fn obj(o: &ObjRef) -> String {
         Some(ns) => format!("{ns}/{}", o.name),
         None => o.name.clone(),
     };
-    format!(r#"<span class="kind">{}</span>{}"#, e(&o.kind), e(&name))
+    format!(r#"<span class="kind">{}</span> {}"#, e(&o.kind), e(&name))
 }
 
 /// `file:line` with the field path below it.
 fn evidence(ev: &Evidence) -> String {
-    format!(r#"<code>{}:{}</code><span class="path">{}</span>"#, e(&ev.file), ev.line, e(&ev.path))
+    format!(r#"<div class="long"><code>{}:{}</code><span class="path">{}</span></div>"#, e(&ev.file), ev.line, e(&ev.path))
+}
+
+/// Escapes text and shows its `backticked` spans as code (messages and
+/// reasons are written that way for the Markdown report).
+fn ticks(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len() < 3 || parts.len().is_multiple_of(2) {
+        return e(s);
+    }
+    parts.iter().enumerate().map(|(i, p)| if i % 2 == 1 { format!("<code>{}</code>", e(p)) } else { e(p) }).collect()
+}
+
+/// Long machine text (addresses, matched text) that may break anywhere.
+fn long_code(s: &str) -> String {
+    format!(r#"<div class="long"><code>{}</code></div>"#, e(s))
 }
 
 fn version(component: &str, v: Option<KubeVersion>) -> String {
@@ -182,9 +204,19 @@ fn or_dash(s: String) -> String {
     if s.is_empty() { r#"<span class="muted">—</span>"#.into() } else { s }
 }
 
-/// Opens a table with its header row.
+/// Opens a table with its header row; a `#` before a header right-aligns the column.
 fn table(s: &mut String, headers: &[&str]) -> fmt::Result {
-    s.push_str(r#"<div class="table-wrap"><table><thead><tr>"#);
+    table_with(s, "", headers)
+}
+
+/// Opens a table of class `class` (`compact`: as wide as its content).
+fn table_with(s: &mut String, class: &str, headers: &[&str]) -> fmt::Result {
+    if class == "compact" {
+        s.push_str(r#"<div class="table-wrap inline">"#);
+    } else {
+        s.push_str(r#"<div class="table-wrap">"#);
+    }
+    write!(s, r#"<table class="{class}"><thead><tr>"#)?;
     for h in headers {
         match h.strip_prefix('#') {
             Some(h) => write!(s, r#"<th class="num">{h}</th>"#)?,
@@ -451,8 +483,15 @@ fn cloud(a: &Assessment, s: &mut String) -> fmt::Result {
             table(s, &["Object", "Marker", "Matched", "Evidence", "Used by"])?;
             for f in &list[..take] {
                 let used: Vec<String> = f.used_by.iter().map(|u| format!("<li>{}</li>", obj(u))).collect();
-                let used = if used.is_empty() { r#"<span class="muted">no workload in the input</span>"#.to_owned() } else { format!(r#"<ul class="plain">{}</ul>"#, used.concat()) };
-                row(s, &[obj(&f.object), e(&word(&f.subject)), format!("<code>{}</code>", e(&f.matched)), evidence(&f.evidence), used]);
+                let used = if used.is_empty() {
+                    r#"<span class="muted">no workload in the input</span>"#.to_owned()
+                } else {
+                    format!(r#"<ul class="plain">{}</ul>"#, used.concat())
+                };
+                row(
+                    s,
+                    &[obj(&f.object), format!(r#"<span class="nowrap">{}</span>"#, e(&word(&f.subject))), long_code(&f.matched), evidence(&f.evidence), used],
+                );
             }
             end_table(s, list.len() - take, "findings")?;
             write!(s, r#"<p class="muted small">Rule source: {}</p></div>"#, e(&first.rule_source))?;
@@ -487,19 +526,19 @@ fn apis(a: &Assessment, s: &mut String) -> fmt::Result {
         };
         let reference = if d.reference { r#"<span class="path">referenced (not declared)</span>"# } else { "" };
         let replacement = match &d.replacement {
-            Some(r) => format!("<code>{}</code>", e(r)),
+            Some(r) => format!(r#"<code class="nowrap">{}</code>"#, e(r)),
             None => r#"<span class="muted">no successor</span>"#.into(),
         };
         row(
             s,
             &[
                 obj(&d.object),
-                format!("<code>{}</code>{reference}", e(&d.api_version)),
+                format!(r#"<code class="nowrap">{}</code>{reference}"#, e(&d.api_version)),
                 e(&d.kind),
-                format!("{status}{since}"),
+                format!(r#"<span class="nowrap">{status}{since}</span>"#),
                 version(&d.component, d.removed_in),
                 replacement,
-                or_dash(d.note.as_deref().map(e).unwrap_or_default()),
+                or_dash(d.note.as_deref().map(ticks).unwrap_or_default()),
                 evidence(&d.evidence),
             ],
         );
@@ -537,7 +576,7 @@ fn waves(a: &Assessment, s: &mut String) -> fmt::Result {
                     format!("<b>{}</b>{cycle}", e(&label)),
                     format!(r#"<ul class="plain">{}</ul>"#, workloads.concat()),
                     or_dash(if deps.is_empty() { String::new() } else { format!(r#"<ul class="plain">{}</ul>"#, deps.concat()) }),
-                    e(&app.reason),
+                    ticks(&app.reason),
                 ],
             );
         }
@@ -546,13 +585,13 @@ fn waves(a: &Assessment, s: &mut String) -> fmt::Result {
     for cycle in &a.waves.cycles {
         write!(s, r#"<div class="callout"><h3>Dependency cycle: {}</h3><ul>"#, e(&cycle.members.join(" + ")))?;
         for edge in &cycle.edges {
-            write!(s, "<li>{}</li>", e(edge))?;
+            write!(s, "<li>{}</li>", ticks(edge))?;
         }
-        write!(s, "</ul><p><b>Advice:</b> {}</p></div>", e(&cycle.advice))?;
+        write!(s, "</ul><p><b>Advice:</b> {}</p></div>", ticks(&cycle.advice))?;
     }
     if !a.waves.central.is_empty() {
         s.push_str(r#"<h3>Most central applications</h3><p class="muted">Applications others depend on most: move them early and keep them reachable.</p>"#);
-        table(s, &["Application", "#Direct dependents", "#All dependents"])?;
+        table_with(s, "compact", &["Application", "#Direct dependents", "#All dependents"])?;
         for c in &a.waves.central {
             s.push_str("<tr>");
             write!(s, r#"<td>{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#, e(&c.application), n(c.direct_dependents), n(c.all_dependents))?;
@@ -572,14 +611,19 @@ fn migration_checklist(a: &Assessment, s: &mut String) -> fmt::Result {
     }
     items.sort_by_key(|i| !i.blocking);
     let blocking = items.iter().filter(|i| i.blocking).count();
-    write!(s, r#"<p class="muted">{} ({} blocking). The boxes can be ticked in the browser; they are not saved.</p><ol class="checklist">"#, plural(items.len(), "item", "items"), n(blocking))?;
+    write!(
+        s,
+        r#"<p class="muted">{} ({} blocking). The boxes can be ticked in the browser; they are not saved.</p><ol class="checklist">"#,
+        plural(items.len(), "item", "items"),
+        n(blocking)
+    )?;
     for item in &items {
         let (class, tag) = if item.blocking { (r#" class="blocking""#, r#" <span class="pill bad">blocking</span>"#) } else { ("", "") };
         write!(
             s,
             r#"<li{class}><label><input type="checkbox"> <span>{}{tag}</span></label><p class="detail">{}</p></li>"#,
-            e(&item.title),
-            e(&item.detail)
+            ticks(&item.title),
+            ticks(&item.detail)
         )?;
     }
     s.push_str("</ol></section>\n");
@@ -620,7 +664,7 @@ fn inventory(a: &Assessment, s: &mut String) -> fmt::Result {
     s.push_str("<div><h4>By kind</h4>");
     table(s, &["Kind", "apiVersion", "#Count"])?;
     for k in inv.by_kind.iter().take(LIMIT) {
-        write!(s, r#"<tr><td>{}</td><td><code>{}</code></td><td class="num">{}</td></tr>"#, e(&k.kind), e(&k.api_version), n(k.count))?;
+        write!(s, r#"<tr><td>{}</td><td><code class="nowrap">{}</code></td><td class="num">{}</td></tr>"#, e(&k.kind), e(&k.api_version), n(k.count))?;
     }
     end_table(s, inv.by_kind.len().saturating_sub(LIMIT), "kinds")?;
     s.push_str("</div><div><h4>By namespace</h4>");
@@ -655,7 +699,7 @@ fn inventory(a: &Assessment, s: &mut String) -> fmt::Result {
             s.push_str("<tr>");
             write!(
                 s,
-                r#"<td>{}</td><td class="num">{}</td><td><ul class="plain">{}</ul></td><td>{}</td><td><code>{}</code></td></tr>"#,
+                r#"<td>{}</td><td class="num">{}</td><td><ul class="plain long">{}</ul></td><td>{}</td><td><div class="long"><code>{}</code></div></td></tr>"#,
                 obj(&w.object),
                 w.replicas.map(|r| r.to_string()).unwrap_or_else(|| "—".into()),
                 images.concat(),
@@ -670,7 +714,12 @@ fn inventory(a: &Assessment, s: &mut String) -> fmt::Result {
         let take = budget.min(resources.len());
         budget -= take;
         if take == 0 {
-            write!(s, r#"<p class="omitted">{} not shown (the first {} inventory rows are listed); the JSON output (<code>-o json</code>) has everything.</p>"#, plural(resources.len(), "object", "objects"), n(LIMIT))?;
+            write!(
+                s,
+                r#"<p class="omitted">{} not shown (the first {} inventory rows are listed); the JSON output (<code>-o json</code>) has everything.</p>"#,
+                plural(resources.len(), "object", "objects"),
+                n(LIMIT)
+            )?;
             continue;
         }
         table(s, &["Object", "apiVersion", "Type", "Details", "#Keys", "Location"])?;
@@ -679,7 +728,7 @@ fn inventory(a: &Assessment, s: &mut String) -> fmt::Result {
             s.push_str("<tr>");
             write!(
                 s,
-                r#"<td>{}</td><td><code>{}</code></td><td>{}</td><td><ul class="plain">{}</ul></td><td class="num">{}</td><td><code>{}</code></td></tr>"#,
+                r#"<td>{}</td><td><code class="nowrap">{}</code></td><td>{}</td><td><ul class="plain">{}</ul></td><td class="num">{}</td><td><div class="long"><code>{}</code></div></td></tr>"#,
                 obj(&r.object),
                 e(&r.api_version),
                 or_dash(r.r#type.as_deref().map(e).unwrap_or_default()),
@@ -706,7 +755,7 @@ fn dependencies(a: &Assessment, s: &mut String) -> fmt::Result {
         let resolution = match d.resolution {
             Resolution::Resolved => "resolved".to_owned(),
             Resolution::Dangling => r#"<span class="missing">missing</span>"#.to_owned(),
-            Resolution::ClusterProvided => r#"<span class="muted">cluster-provided</span>"#.to_owned(),
+            Resolution::ClusterProvided => r#"<span class="muted nowrap">cluster-provided</span>"#.to_owned(),
         };
         row(
             s,
@@ -717,8 +766,8 @@ fn dependencies(a: &Assessment, s: &mut String) -> fmt::Result {
                 resolution,
                 evidence(&d.evidence),
                 d.via.as_ref().map(obj).unwrap_or_default(),
-                d.address.as_deref().map(|x| format!("<code>{}</code>", e(x))).unwrap_or_default(),
-                d.note.as_deref().map(e).unwrap_or_default(),
+                d.address.as_deref().map(|x| format!(r#"<div class="long short"><code>{}</code></div>"#, e(x))).unwrap_or_default(),
+                d.note.as_deref().map(ticks).unwrap_or_default(),
             ],
         );
     }
@@ -743,8 +792,8 @@ fn warnings(a: &Assessment, s: &mut String) -> fmt::Result {
             WarningLevel::Note => r#"<span class="pill">note</span>"#,
         };
         let location = match (&w.file, w.line) {
-            (Some(f), Some(l)) => format!("<code>{}:{l}</code>", e(f)),
-            (Some(f), None) => format!("<code>{}</code>", e(f)),
+            (Some(f), Some(l)) => format!(r#"<div class="long"><code>{}:{l}</code></div>"#, e(f)),
+            (Some(f), None) => format!(r#"<div class="long"><code>{}</code></div>"#, e(f)),
             (None, _) => String::new(),
         };
         let document = match w.document {
@@ -756,7 +805,7 @@ fn warnings(a: &Assessment, s: &mut String) -> fmt::Result {
             &[
                 severity.to_owned(),
                 format!("<code>{}</code>", e(&w.code)),
-                e(&w.message),
+                ticks(&w.message),
                 w.object.as_ref().map(obj).unwrap_or_default(),
                 format!("{location}{document}"),
                 w.field.as_deref().map(|f| format!("<code>{}</code>", e(f))).unwrap_or_default(),
@@ -872,7 +921,17 @@ mod tests {
             assert!(html.contains(&format!(r##"href="#{id}""##)), "nav link to {id}");
         }
         assert!(html.contains(r#"id="summary""#));
-        for heading in ["Dependency graph", "Dependency matrix", "Cloud dependencies", "Deprecated and removed APIs", "Migration waves", "Migration checklist", "Inventory", "All dependencies", "Warnings"] {
+        for heading in [
+            "Dependency graph",
+            "Dependency matrix",
+            "Cloud dependencies",
+            "Deprecated and removed APIs",
+            "Migration waves",
+            "Migration checklist",
+            "Inventory",
+            "All dependencies",
+            "Warnings",
+        ] {
             assert!(html.contains(&format!(">{heading}</h2>")), "heading {heading}");
         }
     }
@@ -972,10 +1031,10 @@ mod tests {
         let html = render(&a);
         let section = &html[html.find(r#"<section id="apis">"#).unwrap()..html.find(r#"<section id="waves">"#).unwrap()];
         assert!(a.removed_apis().count() >= 3);
-        assert_eq!(section.matches(r#"<td><span class="pill bad">removed</span>"#).count(), a.removed_apis().count());
-        assert!(section.contains("<code>policy/v1beta1</code>"));
-        assert!(section.contains("<code>batch/v1beta1</code>"));
-        assert!(section.contains("<code>extensions/v1beta1</code>"));
+        assert_eq!(section.matches(r#"<td><span class="nowrap"><span class="pill bad">removed</span>"#).count(), a.removed_apis().count());
+        assert!(section.contains(r#"<code class="nowrap">policy/v1beta1</code>"#));
+        assert!(section.contains(r#"<code class="nowrap">batch/v1beta1</code>"#));
+        assert!(section.contains(r#"<code class="nowrap">extensions/v1beta1</code>"#));
     }
 
     #[test]
@@ -1020,6 +1079,13 @@ mod tests {
         // The placeholder certificate of storefront-tls, base64 or decoded, never appears.
         assert!(!html.contains("LS0tLS1CRUdJTi"));
         assert!(!html.contains("NOT A REAL"));
+    }
+
+    #[test]
+    fn backticks_become_code() {
+        assert_eq!(ticks("render it with `kubectl kustomize` first"), "render it with <code>kubectl kustomize</code> first");
+        assert_eq!(ticks("odd ` tick"), "odd ` tick");
+        assert_eq!(ticks("`<b>`"), "<code>&lt;b&gt;</code>");
     }
 
     #[test]

@@ -26,9 +26,11 @@ const CHAR_W: f64 = 7.0;
 const SUB_CHAR_W: f64 = 6.0;
 /// Longest title drawn in full; longer ones are cut (the tooltip keeps all).
 const MAX_TITLE: usize = 44;
-const NODE_H: f64 = 42.0;
-const PITCH: f64 = 58.0;
-const COL_GAP: f64 = 130.0;
+const NODE_H: f64 = 40.0;
+const PITCH: f64 = 62.0;
+const COL_GAP: f64 = 140.0;
+/// Horizontal padding inside a node box, both sides together.
+const PADDING: f64 = 32.0;
 const MARGIN: f64 = 24.0;
 const HEADER_H: f64 = 54.0;
 const FONT: &str = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
@@ -105,6 +107,26 @@ fn app_label(namespace: Option<&str>, name: &str) -> String {
     }
 }
 
+/// Longest title of a node in the outside column.
+const MAX_SERVICE_TITLE: usize = 36;
+
+/// The title of a cloud node: the service name without a trailing
+/// parenthesis (`Azure Disk (Azure Disk CSI / ...)` → `Azure Disk`) and,
+/// when still long, only its first alternative (`A / B` → `A`). The tooltip
+/// and the tables keep the full name.
+fn short_service(name: &str) -> String {
+    let mut short = match name.find(" (") {
+        Some(at) if at > 0 && name.ends_with(')') => &name[..at],
+        _ => name,
+    };
+    if short.chars().count() > MAX_SERVICE_TITLE
+        && let Some(at) = short.find(" / ").filter(|&at| at > 0)
+    {
+        short = &short[..at];
+    }
+    cut(short, MAX_SERVICE_TITLE)
+}
+
 fn cut(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_owned()
@@ -124,8 +146,7 @@ struct Graph {
 
 fn build(a: &Assessment) -> Graph {
     let mut nodes: Vec<Node> = Vec::new();
-    let cycle_of: HashMap<&str, usize> =
-        a.waves.cycles.iter().enumerate().flat_map(|(i, c)| c.members.iter().map(move |m| (m.as_str(), i))).collect();
+    let cycle_of: HashMap<&str, usize> = a.waves.cycles.iter().enumerate().flat_map(|(i, c)| c.members.iter().map(move |m| (m.as_str(), i))).collect();
     let mut app_by_label: HashMap<String, usize> = HashMap::new();
     let mut app_by_workload = HashMap::new();
     for wave in &a.waves.waves {
@@ -177,7 +198,7 @@ fn build(a: &Assessment) -> Graph {
         nodes.push(Node {
             kind: NodeKind::Cloud,
             id: format!("cloud:{id}"),
-            title: service.to_owned(),
+            title: short_service(service),
             subtitle: format!("{} · {category}", provider_name(provider)),
             tooltip: format!("{service} ({}, {category})", provider_name(provider)),
             provider: provider.to_owned(),
@@ -189,21 +210,27 @@ fn build(a: &Assessment) -> Graph {
         }
     }
     // Services referred to over the network but missing from the input.
-    let mut missing: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut missing: BTreeMap<(Option<&str>, &str), Vec<usize>> = BTreeMap::new();
     for d in &a.dependencies {
         if d.kind == Relation::Network && d.resolution == Resolution::Dangling && d.to.kind == "Service" {
-            let users = missing.entry(app_label(d.to.namespace.as_deref(), &d.to.name)).or_default();
+            let users = missing.entry((d.to.namespace.as_deref(), &d.to.name)).or_default();
             users.extend(app_by_workload.get(&d.from).copied());
         }
     }
-    for (label, users) in missing {
+    for ((namespace, name), mut users) in missing {
+        users.sort_unstable();
+        users.dedup();
         let i = nodes.len();
-        let name = label.rsplit('/').next().unwrap_or(&label).to_owned();
+        let label = app_label(namespace, name);
+        let subtitle = match namespace {
+            Some(ns) => format!("missing Service · {ns}"),
+            None => "missing Service".to_owned(),
+        };
         nodes.push(Node {
             kind: NodeKind::Missing,
             id: format!("missing:{label}"),
-            title: name,
-            subtitle: "Service not in input".to_owned(),
+            title: name.to_owned(),
+            subtitle,
             tooltip: format!("Service {label}: referred to, not in the input"),
             provider: String::new(),
             in_cycle: false,
@@ -273,19 +300,14 @@ struct Layout {
 fn node_width(n: &Node) -> f64 {
     let title = cut(&n.title, MAX_TITLE).chars().count() as f64 * CHAR_W;
     let sub = n.subtitle.chars().count() as f64 * SUB_CHAR_W;
-    (title.max(sub) + 28.0).max(96.0)
+    (title.max(sub) + PADDING).max(96.0)
 }
 
 fn layout(g: &Graph) -> Layout {
     let mut columns: Vec<Column> = Vec::new();
     let outside: Vec<usize> = (0..g.nodes.len()).filter(|&i| g.nodes[i].wave == 0).collect();
     if !outside.is_empty() {
-        columns.push(Column {
-            header: vec!["outside the cluster".into(), "/ not in input".into()],
-            nodes: outside,
-            x: 0.0,
-            width: 0.0,
-        });
+        columns.push(Column { header: vec!["outside the cluster".into(), "/ not in input".into()], nodes: outside, x: 0.0, width: 0.0 });
     }
     let mut by_wave: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, n) in g.nodes.iter().enumerate().filter(|(_, n)| n.wave > 0) {
@@ -300,16 +322,29 @@ fn layout(g: &Graph) -> Layout {
             column_of[n] = c;
         }
     }
-    let tallest = columns.iter().map(|c| c.nodes.len()).max().unwrap_or(0);
+    // Nodes without any edge go to the bottom of their column, out of the
+    // way; the connected parts of the columns are centred on each other.
+    let mut connected = vec![false; g.nodes.len()];
+    for e in &g.edges {
+        connected[e.from] = true;
+        connected[e.to] = true;
+    }
+    let linked = |col: &Column| col.nodes.iter().filter(|&&n| connected[n]).count();
+    let tallest = columns.iter().map(linked).max().unwrap_or(0);
     let top = MARGIN + HEADER_H;
     let place = |col: &Column, y: &mut [f64]| {
-        let offset = (tallest - col.nodes.len()) as f64 * PITCH / 2.0;
+        let offset = (tallest - linked(col)) as f64 * PITCH / 2.0;
         for (k, &n) in col.nodes.iter().enumerate() {
             y[n] = top + offset + k as f64 * PITCH;
         }
     };
+    let sink_isolated = |col: &mut Column| {
+        let (linked, isolated): (Vec<usize>, Vec<usize>) = col.nodes.iter().partition(|&&n| connected[n]);
+        col.nodes = linked.into_iter().chain(isolated).collect();
+    };
     let mut y = vec![0.0; g.nodes.len()];
-    for col in &columns {
+    for col in &mut columns {
+        sink_isolated(col);
         place(col, &mut y);
     }
     // Neighbours in other columns, for the barycenter sweeps.
@@ -337,6 +372,7 @@ fn layout(g: &Graph) -> Layout {
                 .collect();
             keyed.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
             col.nodes = keyed.into_iter().map(|(_, _, n)| n).collect();
+            sink_isolated(col);
             place(col, &mut y);
         }
     }
@@ -354,7 +390,8 @@ fn layout(g: &Graph) -> Layout {
         x_pos += col.width + COL_GAP;
     }
     let width_total = x_pos - COL_GAP + MARGIN;
-    let height = top + tallest as f64 * PITCH - (PITCH - NODE_H);
+    let bottom = g.nodes.iter().enumerate().map(|(n, _)| y[n] + NODE_H).fold(top + NODE_H, f64::max);
+    let height = bottom;
     Layout { columns, column_of, x, y, width, height, width_total }
 }
 
@@ -374,28 +411,133 @@ fn sides(l: &Layout, e: &Edge) -> (Side, Side) {
     }
 }
 
-/// Vertical offsets of each edge end, spreading the ends that share a node side.
-fn ports(g: &Graph, l: &Layout) -> Vec<(f64, f64)> {
-    let mut at: BTreeMap<(usize, Side), Vec<(f64, usize, bool)>> = BTreeMap::new();
+/// An edge crossing a column: where a straight line would cross, which edge,
+/// and which point of its route.
+struct Crossing {
+    straight: f64,
+    edge: usize,
+    at: usize,
+}
+
+/// Edge ends attached to one node side, grouped into ports: leaving ends one
+/// port each (keyed by edge), arriving ends one port per edge kind. Each end
+/// is `(edge, y it comes from or goes to)`.
+type Ports = BTreeMap<(bool, usize, EdgeKind), Vec<(usize, f64)>>;
+
+/// Where an edge crosses the columns between its ends: one point per column
+/// (x of the column centre, y of the crossing), in travel order. A crossing
+/// that would run through a node is moved to the gap above or below it, and
+/// crossings sharing a gap are spread apart.
+fn routes(g: &Graph, l: &Layout) -> Vec<Vec<(usize, f64)>> {
+    let centre = |n: usize| l.y[n] + NODE_H / 2.0;
+    let mut routes: Vec<Vec<(usize, f64)>> = vec![Vec::new(); g.edges.len()];
+    // (column, slot y in tenths of a pixel) -> crossings there.
+    let mut slots: BTreeMap<(usize, i64), Vec<Crossing>> = BTreeMap::new();
+    for (k, e) in g.edges.iter().enumerate() {
+        let (cf, ct) = (l.column_of[e.from], l.column_of[e.to]);
+        if cf.abs_diff(ct) < 2 {
+            continue;
+        }
+        let (xs, ys, xe, ye) = (l.columns[cf].x, centre(e.from), l.columns[ct].x, centre(e.to));
+        let between: Vec<usize> = if cf > ct { (ct + 1..cf).rev().collect() } else { (cf + 1..ct).collect() };
+        for c in between {
+            let col = &l.columns[c];
+            let t = (col.x - xs) / (xe - xs);
+            let straight = ys + t * (ye - ys);
+            let mut y = straight;
+            for &n in &col.nodes {
+                if y > l.y[n] - 8.0 && y < l.y[n] + NODE_H + 8.0 {
+                    let above = l.y[n] - (PITCH - NODE_H) / 2.0;
+                    let below = l.y[n] + NODE_H + (PITCH - NODE_H) / 2.0;
+                    y = if straight - above <= below - straight { above } else { below };
+                    break;
+                }
+            }
+            let slot = (c, (y * 10.0).round() as i64);
+            slots.entry(slot).or_default().push(Crossing { straight, edge: k, at: routes[k].len() });
+            routes[k].push((c, y));
+        }
+    }
+    for ((_, y10), mut users) in slots {
+        if users.len() < 2 {
+            continue;
+        }
+        users.sort_by(|p, q| p.straight.total_cmp(&q.straight).then(p.edge.cmp(&q.edge)));
+        let spacing = ((PITCH - NODE_H - 6.0) / (users.len() - 1) as f64).min(5.0);
+        let middle = (users.len() - 1) as f64 / 2.0;
+        for (i, c) in users.iter().enumerate() {
+            routes[c.edge][c.at].1 = y10 as f64 / 10.0 + (i as f64 - middle) * spacing;
+        }
+    }
+    routes
+}
+
+/// Vertical offsets of each edge end. Ends leaving a node side are spread
+/// in the order of where the edges go next; edges of one kind arriving at a
+/// node side meet in one point, so their arrowheads coincide.
+fn ports(g: &Graph, l: &Layout, routes: &[Vec<(usize, f64)>]) -> Vec<(f64, f64)> {
+    // (node, side) -> ports; a port is a group of edge ends: (edge, is_from) with the y they come from.
+    let mut at: BTreeMap<(usize, Side), Ports> = BTreeMap::new();
     for (k, e) in g.edges.iter().enumerate() {
         let (s_from, s_to) = sides(l, e);
-        at.entry((e.from, s_from)).or_default().push((l.y[e.to], k, true));
-        at.entry((e.to, s_to)).or_default().push((l.y[e.from], k, false));
+        let next = routes[k].first().map_or(l.y[e.to] + NODE_H / 2.0, |p| p.1);
+        let previous = routes[k].last().map_or(l.y[e.from] + NODE_H / 2.0, |p| p.1);
+        at.entry((e.from, s_from)).or_default().entry((true, k, e.kind)).or_default().push((k, next));
+        at.entry((e.to, s_to)).or_default().entry((false, usize::MAX, e.kind)).or_default().push((k, previous));
     }
     let mut out = vec![(0.0, 0.0); g.edges.len()];
-    for ends in at.values_mut() {
-        ends.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)).then(p.2.cmp(&q.2)));
-        let n = ends.len() as f64;
-        for (i, &(_, k, is_from)) in ends.iter().enumerate() {
+    for groups in at.values() {
+        let mean = |ends: &[(usize, f64)]| ends.iter().map(|e| e.1).sum::<f64>() / ends.len() as f64;
+        let mut ports: Vec<_> = groups.iter().collect();
+        ports.sort_by(|p, q| mean(p.1).total_cmp(&mean(q.1)).then(p.0.cmp(q.0)));
+        let n = ports.len() as f64;
+        for (i, &(&(is_from, _, _), ends)) in ports.iter().enumerate() {
             let offset = NODE_H * 0.7 * ((i as f64 + 1.0) / (n + 1.0) - 0.5);
-            if is_from {
-                out[k].0 = offset;
-            } else {
-                out[k].1 = offset;
+            for &(k, _) in ends.iter() {
+                if is_from {
+                    out[k].0 = offset;
+                } else {
+                    out[k].1 = offset;
+                }
             }
         }
     }
     out
+}
+
+/// The SVG path of an edge: horizontal-tangent cubic segments between the
+/// ends and the column crossings, straight across each crossed column.
+fn edge_path(g: &Graph, l: &Layout, k: usize, route: &[(usize, f64)], port: (f64, f64)) -> String {
+    let e = &g.edges[k];
+    let (side_from, side_to) = sides(l, e);
+    let end_x = |n: usize, side: Side| if side == Side::Left { l.x[n] } else { l.x[n] + l.width[n] };
+    let (sx, sy) = (end_x(e.from, side_from), l.y[e.from] + NODE_H / 2.0 + port.0);
+    let (ex, ey) = (end_x(e.to, side_to), l.y[e.to] + NODE_H / 2.0 + port.1);
+    if side_from == side_to {
+        let bulge = 40.0 + 0.25 * (ey - sy).abs();
+        return format!("M{sx:.1},{sy:.1} C{:.1},{sy:.1} {:.1},{ey:.1} {ex:.1},{ey:.1}", sx + bulge, ex + bulge);
+    }
+    let leftwards = side_from == Side::Left;
+    let mut points = vec![(sx, sy)];
+    for &(c, y) in route {
+        let col = &l.columns[c];
+        let (enter, leave) = if leftwards { (col.x + col.width + 6.0, col.x - 6.0) } else { (col.x - 6.0, col.x + col.width + 6.0) };
+        points.push((enter, y));
+        points.push((leave, y));
+    }
+    points.push((ex, ey));
+    let mut d = format!("M{sx:.1},{sy:.1}");
+    for (i, pair) in points.windows(2).enumerate() {
+        let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
+        if i % 2 == 1 {
+            // Straight through a crossed column.
+            let _ = write!(d, " L{x1:.1},{y1:.1}");
+        } else {
+            let mx = (x0 + x1) / 2.0;
+            let _ = write!(d, " C{mx:.1},{y0:.1} {mx:.1},{y1:.1} {x1:.1},{y1:.1}");
+        }
+    }
+    d
 }
 
 fn edge_style(g: &Graph, e: &Edge) -> (&'static str, &'static str, f64, &'static str, String) {
@@ -429,7 +571,8 @@ pub fn dependency_graph(a: &Assessment) -> String {
         return empty();
     }
     let l = layout(&g);
-    let ports = ports(&g, &l);
+    let routes = routes(&g, &l);
+    let ports = ports(&g, &l, &routes);
     let legend_y = l.height + 34.0;
     let caption_h = if g.omitted > 0 { 26.0 } else { 0.0 };
     let total_h = legend_y + 22.0 + caption_h + MARGIN / 2.0;
@@ -484,22 +627,12 @@ pub fn dependency_graph(a: &Assessment) -> String {
     s.push_str(r#"<g class="edges">"#);
     for (k, e) in g.edges.iter().enumerate() {
         let (class, colour, width, dash, marker) = edge_style(&g, e);
-        let (side_from, side_to) = sides(&l, e);
-        let end_x = |n: usize, side: Side| if side == Side::Left { l.x[n] } else { l.x[n] + l.width[n] };
-        let (sx, sy) = (end_x(e.from, side_from), l.y[e.from] + NODE_H / 2.0 + ports[k].0);
-        let (ex, ey) = (end_x(e.to, side_to), l.y[e.to] + NODE_H / 2.0 + ports[k].1);
-        let (c1, c2) = if side_from == side_to {
-            let bulge = 36.0 + 0.22 * (ey - sy).abs();
-            (sx + bulge, ex + bulge)
-        } else {
-            let reach = ((ex - sx).abs() * 0.45).max(40.0);
-            let dir = if side_from == Side::Left { -1.0 } else { 1.0 };
-            (sx + dir * reach, ex - dir * reach)
-        };
+        let d = edge_path(&g, &l, k, &routes[k], ports[k]);
+        let opacity = if e.kind == EdgeKind::Cloud { r#" stroke-opacity="0.55""# } else { "" };
         let dash_attr = if dash.is_empty() { String::new() } else { format!(r#" stroke-dasharray="{dash}""#) };
         let _ = write!(
             s,
-            r#"<path class="edge {class}" data-from="{}" data-to="{}" d="M{sx:.1},{sy:.1} C{c1:.1},{sy:.1} {c2:.1},{ey:.1} {ex:.1},{ey:.1}" fill="none" stroke="{colour}" stroke-width="{width}"{dash_attr} marker-end="url(#{marker})"><title>{} → {}</title></path>"#,
+            r#"<path class="edge {class}" data-from="{}" data-to="{}" d="{d}" fill="none" stroke="{colour}" stroke-width="{width}"{opacity}{dash_attr} marker-end="url(#{marker})"><title>{} → {}</title></path>"#,
             sanitize::html(&g.nodes[e.from].id),
             sanitize::html(&g.nodes[e.to].id),
             sanitize::html(&g.nodes[e.from].id),
@@ -530,7 +663,7 @@ pub fn dependency_graph(a: &Assessment) -> String {
         let title_colour = if n.kind == NodeKind::Missing { MISSING } else { TEXT };
         let _ = write!(
             s,
-            r#"<text x="{:.1}" y="18" text-anchor="middle" font-weight="600" fill="{title_colour}">{}</text><text x="{:.1}" y="33" text-anchor="middle" font-size="11" fill="{MUTED}">{}</text></g>"#,
+            r#"<text x="{:.1}" y="17" text-anchor="middle" font-size="12.5" font-weight="600" fill="{title_colour}">{}</text><text x="{:.1}" y="31" text-anchor="middle" font-size="11" fill="{MUTED}">{}</text></g>"#,
             w / 2.0,
             sanitize::html(&cut(&n.title, MAX_TITLE)),
             w / 2.0,
@@ -653,7 +786,8 @@ mod tests {
         let services: BTreeSet<&str> = a.cloud.iter().map(|c| c.service.as_str()).collect();
         assert!(!services.is_empty());
         for s in &services {
-            assert!(svg.contains(&format!(">{}<", sanitize::html(&cut(s, MAX_TITLE)))), "node for {s}");
+            assert!(svg.contains(&format!(">{}<", sanitize::html(&short_service(s)))), "node for {s}");
+            assert!(svg.contains(&format!("<title>{} (", sanitize::html(s))), "tooltip for {s}");
         }
         assert_eq!(count(&svg, r#"<g class="node cloud""#), a.cloud.iter().map(|c| &c.service_id).collect::<BTreeSet<_>>().len());
         assert!(services.iter().any(|s| s.contains("Service Bus")), "{services:?}");
@@ -680,6 +814,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn missing_services_are_dashed_nodes() {
+        let dir = std::env::temp_dir().join(format!("ferry-report-svg-missing-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let manifest = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: recommendations, namespace: shop}
+spec:
+  selector: {matchLabels: {app: recommendations}}
+  template:
+    metadata: {labels: {app: recommendations}}
+    spec:
+      containers:
+        - name: app
+          image: registry.example/reco:1
+          env:
+            - {name: INVENTORY_URL, value: "http://inventory:8080"}
+            - {name: BILLING, value: "http://billing.finance.svc.cluster.local:80"}
+"#;
+        std::fs::write(dir.join("reco.yaml"), manifest).expect("manifest");
+        let a = assess_paths(std::slice::from_ref(&dir), &Options::default());
+        let _ = std::fs::remove_dir_all(&dir);
+        let svg = dependency_graph(&a.expect("loads"));
+        assert_eq!(count(&svg, r#"<g class="node missing""#), 2, "{svg}");
+        assert!(svg.contains(r#"<g class="node missing" data-id="missing:shop/inventory""#));
+        assert!(svg.contains(r#"<g class="node missing" data-id="missing:finance/billing""#));
+        assert!(svg.contains(r#"class="edge missing" data-from="shop/recommendations" data-to="missing:shop/inventory""#));
+        assert!(svg.contains(r#"stroke-dasharray="5 3""#), "dashed border");
+        assert!(svg.contains("missing Service · finance"));
+        assert!(svg.contains("outside the cluster"));
+    }
+
+    #[test]
+    fn long_service_names_are_shortened() {
+        assert_eq!(short_service("Azure Disk (Azure Disk CSI / AKS managed-* storage classes)"), "Azure Disk");
+        assert_eq!(short_service("Azure Application Gateway (AGIC) / Application Gateway for Containers"), "Azure Application Gateway (AGIC)");
+        assert_eq!(short_service("Azure Cache for Redis / Azure Managed Redis"), "Azure Cache for Redis");
+        assert_eq!(short_service("Azure Service Bus"), "Azure Service Bus");
+        assert_eq!(
+            short_service("Azure resources declared in Kubernetes (Azure Service Operator and other *.azure.com CRDs)"),
+            "Azure resources declared in Kuberne…"
+        );
+        assert_eq!(short_service(&"x".repeat(50)).chars().count(), MAX_SERVICE_TITLE);
     }
 
     #[test]

@@ -13,14 +13,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ferry_analysis::{Assessment, Options, Resolution, assess_paths};
 use ferry_analysis::facts::Relation;
+use ferry_analysis::{Assessment, Options, Resolution, assess_paths};
 use ferry_report::{Format, render};
 
 const TIMEOUT: Duration = Duration::from_secs(180);
 
 fn shop() -> Assessment {
     let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/aks-shop"));
+    let path = path.canonicalize().expect("example directory");
     assess_paths(&[path], &Options::default()).expect("example loads")
 }
 
@@ -29,9 +30,13 @@ fn chromium() -> PathBuf {
     if let Some(path) = std::env::var_os("CHROMIUM") {
         return PathBuf::from(path);
     }
-    for candidate in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"] {
-        if Path::new(candidate).exists() {
-            return PathBuf::from(candidate);
+    let path_dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    for dir in path_dirs.iter().map(PathBuf::as_path).chain([Path::new("/usr/bin")]) {
+        for name in ["chromium", "chromium-browser"] {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return candidate;
+            }
         }
     }
     panic!("Chromium not found: install it with `apt-get install -y chromium` (the project's CI does), or set CHROMIUM=/path/to/chromium");

@@ -119,6 +119,7 @@ pub struct CloudRules {
     rules: Vec<Rule>,
     service_index: HashMap<String, usize>,
     by_subject: BTreeMap<Subject, SubjectMatcher>,
+    field_values: HashMap<usize, Regex>,
     public_images: RegexSet,
 }
 
@@ -159,7 +160,14 @@ impl CloudRules {
             by_subject.insert(subject, SubjectMatcher::compile(&table.rules, ids)?);
         }
         let public_images = glob_set(table.public_images.iter())?;
-        Ok(CloudRules { services: table.services, rules: table.rules, service_index, by_subject, public_images })
+        let field_values = table
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.on == Subject::Field)
+            .map(|(i, r)| glob_regex(&r.pattern).map(|re| (i, re)))
+            .collect::<Result<_, _>>()?;
+        Ok(CloudRules { services: table.services, rules: table.rules, service_index, by_subject, field_values, public_images })
     }
 
     /// Every service.
@@ -175,6 +183,10 @@ impl CloudRules {
     /// The first rule for `subject` whose pattern matches `key` (and whose value glob, if any, matches `value`).
     pub fn find(&self, subject: Subject, key: &str, value: Option<&str>) -> Option<Match<'_>> {
         let matcher = self.by_subject.get(&subject)?;
+        // Most subjects match nothing: one pass of the set's DFA says so cheaply.
+        if !matcher.keys.is_match(key) {
+            return None;
+        }
         let hits = matcher.keys.matches(key);
         let pos = hits.iter().find(|&pos| match &matcher.values[pos] {
             None => true,
@@ -184,14 +196,15 @@ impl CloudRules {
         Some(Match { rule, service: &self.services[self.service_index[&rule.service]] })
     }
 
-    /// Rules of the `field` subject that apply to `kind`.
-    pub fn field_rules<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
-        self.rules.iter().filter(move |r| r.on == Subject::Field && r.kind.as_deref() == Some(kind))
+    /// Rules of the `field` subject that apply to `kind`, as (rule index, rule).
+    pub fn field_rules<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (usize, &'a Rule)> + 'a {
+        self.rules.iter().enumerate().filter(move |(_, r)| r.on == Subject::Field && r.kind.as_deref() == Some(kind))
     }
 
-    /// The match for a `field` rule whose value glob matches `value`.
-    pub fn field_match<'a>(&'a self, rule: &'a Rule, value: &str) -> Option<Match<'a>> {
-        let matches = glob_regex(&rule.pattern).ok()?.is_match(value);
+    /// The match for the `field` rule at `index` when its value glob matches `value`.
+    pub fn field_match(&self, index: usize, value: &str) -> Option<Match<'_>> {
+        let rule = &self.rules[index];
+        let matches = self.field_values.get(&index)?.is_match(value);
         matches.then(|| Match { rule, service: &self.services[self.service_index[&rule.service]] })
     }
 
