@@ -567,11 +567,10 @@ impl Extractor<'_> {
         let (registry, repository) = split_image(reference);
         if let Some(hit) = self.kb.cloud.find(Subject::ImagePath, &repository, None) {
             self.hit(hit, Subject::ImagePath, reference.to_owned(), None, node.line, path.to_owned());
-        } else if !self.kb.cloud.is_public_image(&repository) {
-            if let Some(hit) = self.kb.cloud.find(Subject::Image, &registry, None) {
+        } else if !self.kb.cloud.is_public_image(&repository)
+            && let Some(hit) = self.kb.cloud.find(Subject::Image, &registry, None) {
                 self.hit(hit, Subject::Image, reference.to_owned(), None, node.line, path.to_owned());
             }
-        }
         pod.images.push(Image { reference: reference.to_owned(), registry, line: node.line, path: path.to_owned() });
     }
 
@@ -604,27 +603,24 @@ impl Extractor<'_> {
 
     fn volume(&mut self, volume: &Node, path: &str) {
         let optional = |n: &Node| n.str_at("optional") == Some("true");
-        if let Some(cm) = volume.get("configMap") {
-            if let Some(r) = self.reference("ConfigMap", cm.get("name"), Relation::Volume, format!("{path}.configMap.name")) {
+        if let Some(cm) = volume.get("configMap")
+            && let Some(r) = self.reference("ConfigMap", cm.get("name"), Relation::Volume, format!("{path}.configMap.name")) {
                 r.optional = optional(cm);
             }
-        }
-        if let Some(secret) = volume.get("secret") {
-            if let Some(r) = self.reference("Secret", secret.get("secretName"), Relation::Volume, format!("{path}.secret.secretName")) {
+        if let Some(secret) = volume.get("secret")
+            && let Some(r) = self.reference("Secret", secret.get("secretName"), Relation::Volume, format!("{path}.secret.secretName")) {
                 r.optional = optional(secret);
             }
-        }
         self.reference("PersistentVolumeClaim", volume.at(&["persistentVolumeClaim", "claimName"]), Relation::Volume, format!("{path}.persistentVolumeClaim.claimName"));
         for (k, source) in volume.at(&["projected", "sources"]).map(Node::items).unwrap_or_default().iter().enumerate() {
             for (field, kind) in [("configMap", "ConfigMap"), ("secret", "Secret")] {
                 self.reference(kind, source.at(&[field, "name"]), Relation::ProjectedVolume, format!("{path}.projected.sources[{k}].{field}.name"));
             }
         }
-        if let Some(csi) = volume.get("csi") {
-            if csi.str_at("driver") == Some("secrets-store.csi.k8s.io") {
+        if let Some(csi) = volume.get("csi")
+            && csi.str_at("driver") == Some("secrets-store.csi.k8s.io") {
                 self.reference("SecretProviderClass", csi.at(&["volumeAttributes", "secretProviderClass"]), Relation::SecretProviderClass, format!("{path}.csi.volumeAttributes.secretProviderClass"));
             }
-        }
         self.claim(volume.at(&["ephemeral", "volumeClaimTemplate", "spec"]), &format!("{path}.ephemeral.volumeClaimTemplate.spec"));
         self.volume_source_drivers(Some(volume), path);
     }
@@ -634,11 +630,10 @@ impl Extractor<'_> {
         let Some(source) = source else { return };
         self.scalar_subject(source.at(&["csi", "driver"]), Subject::StorageDriver, &format!("{path}.csi.driver"));
         for (field, driver) in IN_TREE_VOLUMES {
-            if let Some(node) = source.get(field) {
-                if let Some(hit) = self.kb.cloud.find(Subject::StorageDriver, driver, None) {
+            if let Some(node) = source.get(field)
+                && let Some(hit) = self.kb.cloud.find(Subject::StorageDriver, driver, None) {
                     self.hit(hit, Subject::StorageDriver, (*driver).to_owned(), None, node.line, format!("{path}.{field}"));
                 }
-            }
         }
         if self.facts.class == Class::PersistentVolume {
             self.reference("StorageClass", source.get("storageClassName"), Relation::StorageClass, format!("{path}.storageClassName"));
@@ -762,12 +757,11 @@ impl Extractor<'_> {
         let field = if root.at(&["spec", "scaleTargetRef"]).is_some() { "scaleTargetRef" } else { "targetRef" };
         let kind = target.str_at("kind").unwrap_or("Deployment").to_owned();
         self.reference(&kind, target.get("name"), Relation::ScaleTarget, format!("spec.{field}.name"));
-        if let Some(api) = target.get("apiVersion") {
-            if let Some(api_version) = api.as_str() {
+        if let Some(api) = target.get("apiVersion")
+            && let Some(api_version) = api.as_str() {
                 let path = format!("spec.{field}.apiVersion");
                 self.facts.api_refs.push(ApiRef { api_version: api_version.to_owned(), kind, line: api.line, path });
             }
-        }
     }
 
     fn namespace(&mut self, root: &Node) {

@@ -149,11 +149,10 @@ impl Builder<'_> {
             return None;
         }
         self.seen.insert((from, to, dep.kind), self.out.len());
-        if let Some(t) = target {
-            if self.facts[from].pod.is_some() {
+        if let Some(t) = target
+            && self.facts[from].pod.is_some() {
                 self.users.entry(t).or_default().push(from);
             }
-        }
         self.out.push(dep);
         Some(self.out.len() - 1)
     }
@@ -268,11 +267,10 @@ impl Builder<'_> {
             note,
             also: Vec::new(),
         };
-        if let Some(edge) = self.push(from, to, dep, found.map(|(t, _)| t)) {
-            if let Some((t, _)) = found {
+        if let Some(edge) = self.push(from, to, dep, found.map(|(t, _)| t))
+            && let Some((t, _)) = found {
                 self.targets.push((from, t, edge));
             }
-        }
     }
 }
 

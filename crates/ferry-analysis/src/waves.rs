@@ -210,7 +210,7 @@ fn cycle_peers(apps: &[App], a: usize, cycle: &[usize]) -> String {
 
 fn explain_cycle(apps: &[App], members: &[usize], edges: &BTreeMap<(usize, usize), usize>, deps: &[Dependency]) -> Cycle {
     let set: BTreeSet<usize> = members.iter().copied().collect();
-    let closing: Vec<String> = members
+    let mut closing: Vec<String> = members
         .iter()
         .flat_map(|&a| edges.range((a, 0)..(a + 1, 0)))
         .filter(|((_, b), _)| set.contains(b))
@@ -220,6 +220,7 @@ fn explain_cycle(apps: &[App], members: &[usize], edges: &BTreeMap<(usize, usize
             format!("{} → {} via{address} at {}", apps[a].label(), apps[b].label(), d.evidence)
         })
         .collect();
+    closing.sort();
     let mut names: Vec<String> = members.iter().map(|&a| apps[a].label()).collect();
     names.sort();
     Cycle {

@@ -38,9 +38,9 @@ fn application(out: &mut String, app: usize, apps: usize) {
     let callee_ns = format!("team-{}", ((app * 7 + 3) % apps) % 50);
     let other = format!("svc-{}", (app + 1) % apps);
     let other_ns = format!("team-{}", ((app + 1) % apps) % 50);
-    let api = if app % 20 == 0 { "extensions/v1beta1" } else { "apps/v1" };
-    let cloud = if app % 10 == 0 { format!("https://acct{app}.blob.core.windows.net/data") } else { "s3://local-bucket/data".into() };
-    let image = if app % 3 == 0 { format!("shop{}.azurecr.io/{name}:1.0.{app}", app % 7) } else { format!("ghcr.io/example/{name}:1.0.{app}") };
+    let api = if app.is_multiple_of(20) { "extensions/v1beta1" } else { "apps/v1" };
+    let cloud = if app.is_multiple_of(10) { format!("https://acct{app}.blob.core.windows.net/data") } else { "s3://local-bucket/data".into() };
+    let image = if app.is_multiple_of(3) { format!("shop{}.azurecr.io/{name}:1.0.{app}", app % 7) } else { format!("ghcr.io/example/{name}:1.0.{app}") };
     let _ = write!(
         out,
         "---

@@ -66,8 +66,8 @@ fn bench_assess(sizes: &[String]) {
             assess.peak_rss_mb / mb,
         );
     }
-    if let (Some(first), Some(last)) = (per_object.first(), per_object.last()) {
-        if first.0 != last.0 {
+    if let (Some(first), Some(last)) = (per_object.first(), per_object.last())
+        && first.0 != last.0 {
             println!(
                 "\ngrowth: {}x more objects took {:.2}x the time ({:.2}x the time per object; 1.00 = linear)",
                 last.0 / first.0,
@@ -75,7 +75,6 @@ fn bench_assess(sizes: &[String]) {
                 last.1 / first.1
             );
         }
-    }
 }
 
 fn best_of(n: usize, mut run: impl FnMut() -> Run) -> Run {
@@ -83,6 +82,7 @@ fn best_of(n: usize, mut run: impl FnMut() -> Run) -> Run {
 }
 
 /// Runs a command, returning its wall time and peak RSS (from `wait4`).
+#[allow(clippy::zombie_processes)] // reaped by `wait4` below, which also yields the child's peak RSS
 fn measure(program: &Path, args: &[&str]) -> Run {
     let start = Instant::now();
     let child = Command::new(program).args(args).stdout(std::process::Stdio::null()).spawn().expect("spawn");
@@ -120,7 +120,10 @@ fn parse_only(dir: &Path, threads: usize) {
 
 fn count_events(path: &Path) -> usize {
     let text = std::fs::read_to_string(path).expect("read");
-    granit_parser::Parser::new_from_str(&text).map(|e| e.expect("valid YAML")).count()
+    granit_parser::Parser::new_from_str(&text).fold(0, |n, event| {
+        event.expect("valid YAML");
+        n + 1
+    })
 }
 
 fn cores() -> usize {

@@ -134,11 +134,10 @@ fn scalar_to_json(s: &Scalar) -> serde_json::Value {
         if let Ok(i) = s.text.parse::<i64>() {
             return serde_json::Value::from(i);
         }
-        if looks_like_float(&s.text) {
-            if let Some(n) = s.text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+        if looks_like_float(&s.text)
+            && let Some(n) = s.text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
                 return serde_json::Value::Number(n);
             }
-        }
     }
     serde_json::Value::String(s.text.clone())
 }

@@ -804,7 +804,7 @@ fn warnings(a: &Assessment, s: &mut String) -> fmt::Result {
             s,
             &[
                 severity.to_owned(),
-                format!("<code>{}</code>", e(&w.code)),
+                format!(r#"<code class="nowrap">{}</code>"#, e(&w.code)),
                 ticks(&w.message),
                 w.object.as_ref().map(obj).unwrap_or_default(),
                 format!("{location}{document}"),
@@ -1096,6 +1096,23 @@ mod tests {
         a.dependencies.extend(std::iter::repeat_n(template, extra));
         let html = render(&a);
         assert!(html.contains("123 more dependencies not shown"));
+    }
+
+    #[test]
+    fn inventory_rows_share_one_budget() {
+        let mut a = shop();
+        let workloads = a.inventory.workloads.len();
+        let config_maps = a.inventory.resources[&Class::ConfigMap].clone();
+        let template = config_maps[0].clone();
+        let list = a.inventory.resources.get_mut(&Class::ConfigMap).unwrap();
+        list.extend(std::iter::repeat_n(template, LIMIT));
+        let total: usize = workloads + a.inventory.resources.values().map(Vec::len).sum::<usize>();
+        let html = render(&a);
+        let section = &html[html.find(r#"<section id="inventory">"#).unwrap()..html.find(r#"<section id="dependencies">"#).unwrap()];
+        let shown = section.matches("<tr><td><span class=\"kind\">").count();
+        assert_eq!(shown, LIMIT, "workload and resource rows shown");
+        assert!(total > LIMIT);
+        assert!(section.contains("more objects not shown") || section.contains("objects not shown"), "says what was left out");
     }
 
     #[test]

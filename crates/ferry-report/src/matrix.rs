@@ -49,10 +49,10 @@ pub fn matrix(a: &Assessment) -> Vec<MatrixRow> {
     }
     for c in &a.cloud {
         for user in &c.used_by {
-            if let Some(row) = rows.get_mut(user) {
-                if !row.cloud.contains(&c.service) {
-                    row.cloud.push(c.service.clone());
-                }
+            if let Some(row) = rows.get_mut(user)
+                && !row.cloud.contains(&c.service)
+            {
+                row.cloud.push(c.service.clone());
             }
         }
     }

@@ -90,7 +90,7 @@ fn dependency_matrix(a: &Assessment, limit: usize) -> Section {
 fn dangling(a: &Assessment, limit: usize) -> Section {
     let mut s = Section::new("References to objects missing from the input", vec!["From", "Needs", "How", "Where"]);
     for d in a.dependencies.iter().filter(|d| d.resolution == Resolution::Dangling) {
-        let how = serde_json::to_value(d.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let how = serialized_name(d.kind);
         s.push(vec![d.from.to_string(), d.to.to_string(), how, d.evidence.to_string()], limit);
     }
     if s.rows.is_empty() {
@@ -119,7 +119,7 @@ fn deprecations(a: &Assessment, limit: usize) -> Section {
     let title = format!("Deprecated and removed APIs for Kubernetes {}", a.target.kubernetes);
     let mut s = Section::new(title, vec!["Status", "Object", "apiVersion", "Removed in", "Replacement", "Where"]);
     for d in &a.deprecations {
-        let status = serde_json::to_value(d.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let status = serialized_name(d.status);
         let status = if d.reference { format!("{status} (referenced)") } else { status };
         let removed = match (d.removed_in, d.component.as_str()) {
             (Some(v), "k8s") => v.to_string(),
@@ -166,7 +166,7 @@ fn warnings(a: &Assessment, limit: usize) -> Section {
     let mut sorted: Vec<_> = a.warnings.iter().collect();
     sorted.sort_by_key(|w| std::cmp::Reverse(w.severity));
     for w in sorted {
-        let severity = serde_json::to_value(w.severity).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let severity = serialized_name(w.severity);
         let mut place = w.file.clone().unwrap_or_default();
         if let Some(line) = w.line {
             place.push_str(&format!(":{line}"));
@@ -187,4 +187,9 @@ fn qualified(namespace: &Option<String>, name: &str) -> String {
         Some(ns) => format!("{ns}/{name}"),
         None => name.to_owned(),
     }
+}
+
+/// The name an enum variant has in the JSON output (`env-from`, `removed`, `warning`).
+fn serialized_name(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }

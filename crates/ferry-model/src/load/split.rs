@@ -19,11 +19,10 @@ pub(crate) fn split_documents(text: &str) -> Vec<Chunk<'_>> {
     let mut chunks = Vec::new();
     let mut start = 0;
     let mut first_line = 1;
-    let mut line_no = 1;
     let mut offset = 0;
     let mut index = 1;
     let mut seen_separator = false;
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (1u32..).zip(text.split_inclusive('\n')) {
         let leading_separator = !seen_separator && text[start..offset].trim().is_empty();
         if is_separator(line) {
             seen_separator = true;
@@ -38,7 +37,6 @@ pub(crate) fn split_documents(text: &str) -> Vec<Chunk<'_>> {
             first_line = line_no + 1;
         }
         offset += line.len();
-        line_no += 1;
     }
     chunks.push(Chunk { text: &text[start..], index, first_line });
     chunks.retain(|c| !c.text.trim().is_empty());
