@@ -38,7 +38,8 @@ else
     # Exit codes 3 (blocking findings) and 4 (unreadable input) still write
     # the report; only 1 and 2 mean ferry could not run.
     status=0
-    "$ferry" assess "$root/examples/aks-shop" -o html --out "$html" || status=$?
+    # Relative input path, so that the report shows `examples/aks-shop/...`.
+    (cd "$root" && "$ferry" assess examples/aks-shop -o html --out "$html") || status=$?
     if [[ $status -ne 0 && $status -ne 3 && $status -ne 4 ]]; then
         echo "error: ferry assess failed with exit code $status" >&2
         exit 1

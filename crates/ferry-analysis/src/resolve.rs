@@ -91,7 +91,7 @@ pub(crate) struct Resolved {
 /// Builds the dependency matrix.
 pub(crate) fn resolve(facts: &[Facts]) -> Resolved {
     let index = Index::new(facts);
-    let mut builder = Builder { facts, index: &index, out: Vec::new(), seen: HashMap::new(), users: HashMap::new(), targets: Vec::new() };
+    let mut builder = Builder { facts, index: &index, out: Vec::new(), seen: HashMap::new(), users: HashMap::new(), targets: Vec::new(), backends: Vec::new() };
     let mut selections: HashMap<usize, Vec<usize>> = HashMap::new();
     let mut empty_selections = Vec::new();
     for (i, f) in facts.iter().enumerate() {
@@ -115,6 +115,11 @@ pub(crate) fn resolve(facts: &[Facts]) -> Resolved {
         }
         builder.config_mentions(i);
     }
+    // An Ingress is used by the workloads behind the Services it routes to.
+    for &(ingress, service) in &builder.backends {
+        let behind = selections.get(&service).cloned().unwrap_or_default();
+        builder.users.entry(ingress).or_default().extend(behind);
+    }
     let workload_needs = builder
         .targets
         .iter()
@@ -132,6 +137,8 @@ struct Builder<'a> {
     users: HashMap<usize, Vec<usize>>,
     /// Network edges that resolved to a Service: (from, service, edge index).
     targets: Vec<(usize, usize, usize)>,
+    /// Ingress backends that resolved to a Service: (ingress, service).
+    backends: Vec<(usize, usize)>,
 }
 
 impl Builder<'_> {
@@ -190,6 +197,9 @@ impl Builder<'_> {
             note,
             also: Vec::new(),
         };
+        if let (Some((t, _)), Relation::IngressBackend) = (found, r.relation) {
+            self.backends.push((from, t));
+        }
         self.push(from, to, dep, found.map(|(t, _)| t));
     }
 

@@ -78,6 +78,7 @@ fn aks_ingress_quickstart_needs_the_app_routing_ingress_class() {
     assert!(has_dep(&a, "store-front", "Service", "store-front"), "Ingress → Service");
     let class = a.cloud.iter().find(|c| c.matched == "webapprouting.kubernetes.azure.com").expect("AKS app routing");
     assert_eq!((class.provider.as_str(), class.evidence.line), ("azure", 304));
+    assert_eq!(class.used_by.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["store-front"], "the workload behind the Ingress");
     let ai = edge(&network(&a), "product-service", "ai-service").clone();
     assert_eq!(ai.2, Resolution::Dangling);
 }
