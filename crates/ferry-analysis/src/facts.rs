@@ -80,6 +80,8 @@ pub enum Relation {
     IngressBackend,
     /// An Ingress TLS certificate.
     TlsSecret,
+    /// An Ingress's class.
+    IngressClass,
     /// An autoscaler's target.
     ScaleTarget,
     /// A binding's role.
@@ -93,7 +95,7 @@ pub enum Relation {
 }
 
 /// A reference by name from one object to another.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Ref {
     /// Kind of the target.
     pub kind: String,
@@ -116,7 +118,7 @@ pub struct Ref {
 }
 
 /// A host name found in a string of the object.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Mention {
     /// Host, lower-case.
     pub host: String,
@@ -137,20 +139,16 @@ pub struct Mention {
 }
 
 /// A container image.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Image {
     /// The image reference as written.
     pub reference: String,
     /// Its registry host (`docker.io` when none is written).
     pub registry: String,
-    /// Line.
-    pub line: u32,
-    /// Field path.
-    pub path: String,
 }
 
 /// A cloud rule that matched something in this object.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CloudHit {
     /// Id of the matched service in the knowledge table.
     pub service_id: String,
@@ -160,8 +158,6 @@ pub struct CloudHit {
     pub subject: Subject,
     /// The text that matched (withheld for Secret values).
     pub matched: String,
-    /// The ConfigMap key or env var name the value sits under.
-    pub key: Option<String>,
     /// Line.
     pub line: u32,
     /// Field path.
@@ -169,7 +165,7 @@ pub struct CloudHit {
 }
 
 /// A reference to another API version inside the object (e.g. an HPA's `scaleTargetRef.apiVersion`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ApiRef {
     /// The referenced apiVersion.
     pub api_version: String,
@@ -182,7 +178,7 @@ pub struct ApiRef {
 }
 
 /// Something worth telling the user about one object.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Finding {
     /// Short machine-readable code, e.g. `plain-credential`.
     pub code: &'static str,
@@ -195,7 +191,7 @@ pub struct Finding {
 }
 
 /// Pod-level facts of a workload.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct PodFacts {
     /// Labels of the pod template (or of the Pod).
     pub labels: Vec<(String, String)>,
@@ -207,8 +203,19 @@ pub struct PodFacts {
     pub replicas: Option<u64>,
 }
 
+/// A value with the line and field path it was read from.
+#[derive(Debug, Clone)]
+pub struct Located<T> {
+    /// The value.
+    pub value: T,
+    /// Line.
+    pub line: u32,
+    /// Field path.
+    pub path: &'static str,
+}
+
 /// Per-kind details for the inventory.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Detail {
     /// Service type, Secret type, StorageClass provisioner, Ingress class...
     pub r#type: Option<String>,
@@ -219,7 +226,7 @@ pub struct Detail {
 }
 
 /// Everything ferry keeps about one object.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Facts {
     /// Identity.
     pub id: ObjectId,
@@ -229,8 +236,8 @@ pub struct Facts {
     pub class: Class,
     /// Pod facts, for workloads.
     pub pod: Option<PodFacts>,
-    /// The pods it selects (Service, PDB, NetworkPolicy).
-    pub selector: Option<Selector>,
+    /// The pods it selects (Service, PDB, NetworkPolicy), where the selector is written.
+    pub selector: Option<Located<Selector>>,
     /// Named references.
     pub refs: Vec<Ref>,
     /// Host names found in strings.
@@ -261,7 +268,7 @@ pub fn extract(object: &Object, knowledge: &Knowledge) -> Facts {
         detail: Detail::default(),
     };
     let mut x = Extractor { kb: knowledge, facts: &mut facts };
-    x.metadata(&object.root, "metadata");
+    x.metadata(&object.root, "");
     x.api_group(&object.root);
     x.field_rules(&object.root);
     x.by_kind(&object.root);
@@ -327,7 +334,7 @@ impl Extractor<'_> {
             Class::ConfigMap => self.config_map(root),
             Class::Secret => self.secret(root),
             Class::PersistentVolumeClaim => self.claim(root.get("spec"), "spec"),
-            Class::PersistentVolume => self.volume_source_drivers(root.get("spec"), "spec"),
+            Class::PersistentVolume => self.persistent_volume(root),
             Class::StorageClass => self.storage_class(root),
             Class::Rbac => self.binding(root),
             Class::Autoscaler => self.autoscaler(root),
@@ -346,8 +353,10 @@ impl Extractor<'_> {
 
     // ----- generic -----
 
-    fn metadata(&mut self, owner: &Node, path: &str) {
+    /// Cloud markers in the labels and annotations of `owner`, whose own path is `prefix` (`""` or `spec.template.`).
+    fn metadata(&mut self, owner: &Node, prefix: &str) {
         let Some(meta) = owner.get("metadata") else { return };
+        let path = format!("{prefix}metadata");
         for (subject, field) in [(Subject::Annotation, "annotations"), (Subject::Label, "labels")] {
             for (key, node) in meta.get(field).map(Node::entries).unwrap_or_default() {
                 let value = node.as_str();
@@ -356,7 +365,7 @@ impl Extractor<'_> {
                         Some(v) if hit.rule.value.is_some() => format!("{key}: {v}"),
                         _ => key.clone(),
                     };
-                    self.hit(hit, subject, matched, None, node.line, format!("{path}.{field}.{key}"));
+                    self.hit(hit, subject, matched, node.line, format!("{path}.{field}.{key}"));
                 }
                 if subject == Subject::Annotation && key == "kubernetes.io/ingress.class" {
                     self.scalar_subject(Some(node), Subject::IngressClass, &format!("{path}.{field}.{key}"));
@@ -372,7 +381,7 @@ impl Extractor<'_> {
         }
         if let Some(hit) = self.kb.cloud.find(Subject::ApiGroup, &group, None) {
             let line = root.get("apiVersion").map_or(root.line, |n| n.line);
-            self.hit(hit, Subject::ApiGroup, self.facts.id.api_version.clone(), None, line, "apiVersion".into());
+            self.hit(hit, Subject::ApiGroup, self.facts.id.api_version.clone(), line, "apiVersion".into());
         }
     }
 
@@ -385,26 +394,26 @@ impl Extractor<'_> {
             let Some(node) = root.at(&segments) else { continue };
             let Some(value) = node.as_str() else { continue };
             if let Some(hit) = kb.cloud.field_match(index, value) {
-                self.hit(hit, Subject::Field, format!("{path}: {value}"), None, node.line, path.to_owned());
+                self.hit(hit, Subject::Field, format!("{path}: {value}"), node.line, path.to_owned());
             }
         }
     }
 
     /// Records a cloud marker; a second marker of the same service on the same line adds nothing.
-    fn hit(&mut self, m: Match<'_>, subject: Subject, matched: String, key: Option<String>, line: u32, path: String) {
+    fn hit(&mut self, m: Match<'_>, subject: Subject, matched: String, line: u32, path: String) {
         let service_id = &m.service.id;
         if self.facts.cloud.iter().any(|h| &h.service_id == service_id && h.line == line) {
             return;
         }
         let rule_source = m.rule.source.clone();
-        self.facts.cloud.push(CloudHit { service_id: service_id.clone(), rule_source, subject, matched, key, line, path });
+        self.facts.cloud.push(CloudHit { service_id: service_id.clone(), rule_source, subject, matched, line, path });
     }
 
     fn scalar_subject(&mut self, node: Option<&Node>, subject: Subject, path: &str) {
         let Some(node) = node else { return };
         let Some(value) = node.as_str() else { return };
         if let Some(hit) = self.kb.cloud.find(subject, value, None) {
-            self.hit(hit, subject, value.to_owned(), None, node.line, path.to_owned());
+            self.hit(hit, subject, value.to_owned(), node.line, path.to_owned());
         }
     }
 
@@ -437,7 +446,7 @@ impl Extractor<'_> {
         for token in host_tokens(text) {
             if let Some(hit) = self.kb.cloud.find(Subject::Host, &token.host, None) {
                 let matched = if secret { "(secret value withheld)".to_owned() } else { token.host.clone() };
-                self.hit(hit, Subject::Host, matched, key.map(str::to_owned), line, path.to_owned());
+                self.hit(hit, Subject::Host, matched, line, path.to_owned());
                 continue;
             }
             let standalone = standalone_words || (token.host == whole_value && key.is_none_or(key_names_an_address));
@@ -458,14 +467,18 @@ impl Extractor<'_> {
 
     fn config_key(&mut self, key: &str, line: u32, path: &str) {
         if let Some(hit) = self.kb.cloud.find(Subject::ConfigKey, key, None) {
-            self.hit(hit, Subject::ConfigKey, key.to_owned(), Some(key.to_owned()), line, path.to_owned());
+            self.hit(hit, Subject::ConfigKey, key.to_owned(), line, path.to_owned());
         }
     }
 
-    fn selector_at(&mut self, root: &Node, path: &[&str], plain_map: bool) {
+    fn selector_at(&mut self, root: &Node, path: &[&'static str], plain_map: bool) {
         if let Some(node) = root.at(path) {
-            let selector = if plain_map { Selector::from_map(node) } else { Selector::from_label_selector(node) };
-            self.facts.selector = Some(selector);
+            let value = if plain_map { Selector::from_map(node) } else { Selector::from_label_selector(node) };
+            let path = match path {
+                ["spec", "selector"] => "spec.selector",
+                _ => "spec.podSelector",
+            };
+            self.facts.selector = Some(Located { value, line: node.line, path });
         }
     }
 
@@ -482,7 +495,7 @@ impl Extractor<'_> {
             ..PodFacts::default()
         };
         if !prefix.is_empty() {
-            self.metadata(template, &format!("{prefix}metadata").replace(".metadata", ""));
+            self.metadata(template, &prefix);
         }
         if let Some(spec) = template.get("spec") {
             self.pod_spec(spec, &format!("{prefix}spec"), &mut pod);
@@ -535,7 +548,7 @@ impl Extractor<'_> {
 
     fn node_label(&mut self, key: &str, value: Option<&str>, line: u32, path: String) {
         if let Some(hit) = self.kb.cloud.find(Subject::NodeLabel, key, value) {
-            self.hit(hit, Subject::NodeLabel, key.to_owned(), None, line, path);
+            self.hit(hit, Subject::NodeLabel, key.to_owned(), line, path);
         }
     }
 
@@ -566,12 +579,12 @@ impl Extractor<'_> {
         let Some(reference) = node.as_str() else { return };
         let (registry, repository) = split_image(reference);
         if let Some(hit) = self.kb.cloud.find(Subject::ImagePath, &repository, None) {
-            self.hit(hit, Subject::ImagePath, reference.to_owned(), None, node.line, path.to_owned());
+            self.hit(hit, Subject::ImagePath, reference.to_owned(), node.line, path.to_owned());
         } else if !self.kb.cloud.is_public_image(&repository)
             && let Some(hit) = self.kb.cloud.find(Subject::Image, &registry, None) {
-                self.hit(hit, Subject::Image, reference.to_owned(), None, node.line, path.to_owned());
+                self.hit(hit, Subject::Image, reference.to_owned(), node.line, path.to_owned());
             }
-        pod.images.push(Image { reference: reference.to_owned(), registry, line: node.line, path: path.to_owned() });
+        pod.images.push(Image { reference: reference.to_owned(), registry });
     }
 
     fn env(&mut self, env: &Node, path: &str) {
@@ -632,12 +645,14 @@ impl Extractor<'_> {
         for (field, driver) in IN_TREE_VOLUMES {
             if let Some(node) = source.get(field)
                 && let Some(hit) = self.kb.cloud.find(Subject::StorageDriver, driver, None) {
-                    self.hit(hit, Subject::StorageDriver, (*driver).to_owned(), None, node.line, format!("{path}.{field}"));
+                    self.hit(hit, Subject::StorageDriver, (*driver).to_owned(), node.line, format!("{path}.{field}"));
                 }
         }
-        if self.facts.class == Class::PersistentVolume {
-            self.reference("StorageClass", source.get("storageClassName"), Relation::StorageClass, format!("{path}.storageClassName"));
-        }
+    }
+
+    fn persistent_volume(&mut self, root: &Node) {
+        self.volume_source_drivers(root.get("spec"), "spec");
+        self.reference("StorageClass", root.at(&["spec", "storageClassName"]), Relation::StorageClass, "spec.storageClassName".into());
     }
 
     fn claim(&mut self, spec: Option<&Node>, path: &str) {
@@ -670,7 +685,7 @@ impl Extractor<'_> {
     fn ingress(&mut self, root: &Node) {
         let Some(spec) = root.get("spec") else { return };
         self.scalar_subject(spec.get("ingressClassName"), Subject::IngressClass, "spec.ingressClassName");
-        self.reference("IngressClass", spec.get("ingressClassName"), Relation::IngressBackend, "spec.ingressClassName".into());
+        self.reference("IngressClass", spec.get("ingressClassName"), Relation::IngressClass, "spec.ingressClassName".into());
         for field in ["backend", "defaultBackend"] {
             if let Some(backend) = spec.get(field) {
                 self.backend(backend, &format!("spec.{field}"));

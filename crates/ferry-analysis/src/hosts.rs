@@ -26,11 +26,6 @@ impl HostToken<'_> {
     pub fn is_explicit(&self) -> bool {
         self.scheme.is_some() || (self.port.is_some() && !self.port_from_next_word)
     }
-
-    /// Whether the host has a single label (`rabbitmq`, not `db.example.com`).
-    pub fn is_single_label(&self) -> bool {
-        !self.host.contains('.')
-    }
 }
 
 /// URL schemes whose authority part names a bucket or a path, not a host to connect to.

@@ -83,11 +83,10 @@ fn evidence(f: &Facts, line: u32, path: &str) -> Evidence {
 }
 
 fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: &Options, kb: &Knowledge) -> Vec<CloudFinding> {
-    let services: HashMap<&str, &knowledge::cloud::Service> = kb.cloud.services().iter().map(|s| (s.id.as_str(), s)).collect();
     let mut out = Vec::new();
     for (i, f) in facts.iter().enumerate() {
         for hit in &f.cloud {
-            let service = services[hit.service_id.as_str()];
+            let Some(service) = kb.cloud.service(&hit.service_id) else { continue };
             let mut used_by: Vec<ObjRef> = match f.class {
                 Class::Workload => vec![ObjRef::of(&f.id)],
                 _ => users.get(&i).into_iter().flatten().map(|&w| ObjRef::of(&facts[w].id)).collect(),
@@ -159,8 +158,9 @@ fn warnings(facts: &[Facts], report: &LoadReport, empty_selections: &[usize]) ->
     }
     for &i in empty_selections {
         let f = &facts[i];
+        let Some(selector) = &f.selector else { continue };
         let message = format!("{} selects no workload in the input", ObjRef::of(&f.id));
-        out.push(object_warning(f, "selects-nothing", message, f.origin.line, "selector"));
+        out.push(object_warning(f, "selects-nothing", message, selector.line, selector.path));
     }
     out
 }

@@ -61,7 +61,7 @@ impl<'a> Index<'a> {
     /// Workloads whose pod labels satisfy a selector, in the selector's namespace.
     fn selected(&self, selector_owner: usize) -> Vec<usize> {
         let owner = &self.facts[selector_owner];
-        let Some(selector) = owner.selector.as_ref().filter(|s| !s.is_empty()) else { return Vec::new() };
+        let Some(selector) = owner.selector.as_ref().map(|s| &s.value).filter(|s| !s.is_empty()) else { return Vec::new() };
         let ns = owner.id.namespace.as_deref();
         let candidates = match selector.labels.first() {
             Some((k, v)) => self.workloads_by_label.get(&(ns, k.as_str(), v.as_str())),
@@ -98,7 +98,7 @@ pub(crate) fn resolve(facts: &[Facts]) -> Resolved {
         for r in &f.refs {
             builder.reference(i, r);
         }
-        if f.selector.as_ref().is_some_and(|s| !s.is_empty()) {
+        if f.selector.as_ref().is_some_and(|s| !s.value.is_empty()) {
             let chosen = index.selected(i);
             if chosen.is_empty() && f.class != Class::Custom {
                 empty_selections.push(i);
@@ -205,18 +205,14 @@ impl Builder<'_> {
 
     fn selects(&mut self, owner: usize, workload: usize) {
         let f = &self.facts[owner];
-        let path = match f.class {
-            Class::Service => "spec.selector",
-            Class::NetworkPolicy => "spec.podSelector",
-            _ => "spec.selector",
-        };
+        let Some(selector) = &f.selector else { return };
         let to = ObjRef::of(&self.facts[workload].id);
         let dep = Dependency {
             from: ObjRef::of(&f.id),
             to: to.clone(),
             kind: Relation::Selects,
             resolution: Resolution::Resolved,
-            evidence: self.evidence(owner, f.origin.line, path),
+            evidence: self.evidence(owner, selector.line, selector.path),
             via: None,
             address: None,
             note: None,

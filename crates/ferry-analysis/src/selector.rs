@@ -2,10 +2,9 @@
 //! plain map form Services use.
 
 use ferry_model::Node;
-use serde::Serialize;
 
 /// A parsed label selector.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Selector {
     /// Labels that must be equal.
     pub labels: Vec<(String, String)>,
@@ -14,7 +13,7 @@ pub struct Selector {
 }
 
 /// One `matchExpressions` entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Requirement {
     /// Label key.
     pub key: String,

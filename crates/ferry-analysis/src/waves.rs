@@ -92,7 +92,7 @@ impl App {
 /// Computes the waves from workload-to-workload needs `(from, to, edge)`.
 pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[Dependency]) -> Waves {
     let (apps, app_of) = group_applications(facts);
-    let mut graph: DiGraph<usize, usize> = DiGraph::new();
+    let mut graph: DiGraph<usize, ()> = DiGraph::new();
     let nodes: Vec<NodeIndex> = (0..apps.len()).map(|a| graph.add_node(a)).collect();
     let mut edges: BTreeMap<(usize, usize), usize> = BTreeMap::new();
     for &(from, to, edge) in needs {
@@ -101,8 +101,8 @@ pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[De
             edges.entry((a, b)).or_insert(edge);
         }
     }
-    for (&(a, b), &edge) in &edges {
-        graph.add_edge(nodes[a], nodes[b], edge);
+    for &(a, b) in edges.keys() {
+        graph.add_edge(nodes[a], nodes[b], ());
     }
     // Tarjan yields components dependencies-first (reverse topological order).
     let components = tarjan_scc(&graph);
@@ -128,10 +128,9 @@ pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[De
         if member_apps.len() > 1 {
             result.cycles.push(explain_cycle(&apps, &member_apps, &edges, deps));
         }
+        let layering = Layering { apps: &apps, edges: &edges, component_of: &component_of, wave_of: &wave_of };
         for &a in &member_apps {
-            let mut app = describe(&apps, a, &edges, &component_of, &wave_of, c, &member_apps);
-            app.workloads = apps[a].workloads.iter().map(|&w| ObjRef::of(&facts[w].id)).collect();
-            by_wave.entry(wave_of[c]).or_default().push(app);
+            by_wave.entry(wave_of[c]).or_default().push(layering.describe(a, &member_apps, facts));
         }
     }
     result.waves = by_wave
@@ -164,37 +163,41 @@ fn group_applications(facts: &[Facts]) -> (Vec<App>, HashMap<usize, usize>) {
     (apps, app_of)
 }
 
-fn describe(
-    apps: &[App],
-    a: usize,
-    edges: &BTreeMap<(usize, usize), usize>,
-    component_of: &[usize],
-    wave_of: &[usize],
-    component: usize,
-    cycle: &[usize],
-) -> Application {
-    let needs: Vec<usize> = edges.range((a, 0)..(a + 1, 0)).map(|(&(_, b), _)| b).collect();
-    let outside: Vec<String> = needs
-        .iter()
-        .filter(|&&b| component_of[b] != component)
-        .map(|&b| format!("{} (wave {})", apps[b].label(), wave_of[component_of[b]]))
-        .collect();
-    let mut reason = if outside.is_empty() && cycle.len() > 1 {
-        "needs only the applications of its cycle".to_owned()
-    } else if outside.is_empty() {
-        "needs no other application in the input: it can move first".to_owned()
-    } else {
-        format!("needs {}", outside.join(", "))
-    };
-    if cycle.len() > 1 {
-        reason.push_str(&format!("; {}: they move together", cycle_peers(apps, a, cycle)));
-    }
-    Application {
-        name: apps[a].name.clone(),
-        namespace: apps[a].namespace.clone(),
-        workloads: Vec::new(),
-        depends_on: needs.iter().map(|&b| apps[b].label()).collect(),
-        reason,
+/// Applications with their strongly connected component and wave.
+struct Layering<'a> {
+    apps: &'a [App],
+    edges: &'a BTreeMap<(usize, usize), usize>,
+    component_of: &'a [usize],
+    wave_of: &'a [usize],
+}
+
+impl Layering<'_> {
+    /// Application `a` (a member of `cycle`, which is just `[a]` outside cycles) and why it is in its wave.
+    fn describe(&self, a: usize, cycle: &[usize], facts: &[Facts]) -> Application {
+        let apps = self.apps;
+        let needs: Vec<usize> = self.edges.range((a, 0)..(a + 1, 0)).map(|(&(_, b), _)| b).collect();
+        let outside: Vec<String> = needs
+            .iter()
+            .filter(|&&b| self.component_of[b] != self.component_of[a])
+            .map(|&b| format!("{} (wave {})", apps[b].label(), self.wave_of[self.component_of[b]]))
+            .collect();
+        let mut reason = if outside.is_empty() && cycle.len() > 1 {
+            "needs only the applications of its cycle".to_owned()
+        } else if outside.is_empty() {
+            "needs no other application in the input: it can move first".to_owned()
+        } else {
+            format!("needs {}", outside.join(", "))
+        };
+        if cycle.len() > 1 {
+            reason.push_str(&format!("; {}: they move together", cycle_peers(apps, a, cycle)));
+        }
+        Application {
+            name: apps[a].name.clone(),
+            namespace: apps[a].namespace.clone(),
+            workloads: apps[a].workloads.iter().map(|&w| ObjRef::of(&facts[w].id)).collect(),
+            depends_on: needs.iter().map(|&b| apps[b].label()).collect(),
+            reason,
+        }
     }
 }
 

@@ -25,11 +25,6 @@ impl ObjectId {
     pub fn group(&self) -> &str {
         split_api_version(&self.api_version).0
     }
-
-    /// The version part of `apiVersion`, e.g. `v1beta1`.
-    pub fn version(&self) -> &str {
-        split_api_version(&self.api_version).1
-    }
 }
 
 /// Splits `group/version` into its two parts; the core group is `""`.

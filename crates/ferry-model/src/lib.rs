@@ -26,15 +26,3 @@ pub struct Object {
     /// The whole object, with a line number on every value.
     pub root: Node,
 }
-
-impl Object {
-    /// The object's `metadata.labels` as key/value pairs (empty when absent).
-    pub fn labels(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.root.at(&["metadata", "labels"]).into_iter().flat_map(Node::string_entries)
-    }
-
-    /// The object's `metadata.annotations` as key/value pairs (empty when absent).
-    pub fn annotations(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.root.at(&["metadata", "annotations"]).into_iter().flat_map(Node::string_entries)
-    }
-}

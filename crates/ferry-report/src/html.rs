@@ -132,10 +132,7 @@ fn e(s: &str) -> String {
 
 /// The name a value has in the JSON output (`env-from`, `image_path`), spaced for reading.
 fn word<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s.replace(['-', '_'], " "),
-        _ => String::new(),
-    }
+    crate::serialized_name(v).replace(['-', '_'], " ")
 }
 
 /// Formats a count with thousands separators.

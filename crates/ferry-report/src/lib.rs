@@ -33,6 +33,11 @@ pub enum Format {
     Html,
 }
 
+/// The name an enum variant has in the JSON output (`env-from`, `removed`, `warning`).
+pub(crate) fn serialized_name(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
 /// Writes the assessment in `format`.
 pub fn render(assessment: &Assessment, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {

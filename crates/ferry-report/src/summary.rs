@@ -4,6 +4,7 @@
 use ferry_analysis::{Assessment, Resolution, WarningLevel};
 
 use crate::matrix::{cell, matrix};
+use crate::serialized_name;
 
 /// A titled block: a table and/or lines of text.
 pub(crate) struct Section {
@@ -187,9 +188,4 @@ fn qualified(namespace: &Option<String>, name: &str) -> String {
         Some(ns) => format!("{ns}/{name}"),
         None => name.to_owned(),
     }
-}
-
-/// The name an enum variant has in the JSON output (`env-from`, `removed`, `warning`).
-fn serialized_name(value: impl serde::Serialize) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }

@@ -175,6 +175,11 @@ impl CloudRules {
         &self.services
     }
 
+    /// The service with this id.
+    pub fn service(&self, id: &str) -> Option<&Service> {
+        self.service_index.get(id).map(|&i| &self.services[i])
+    }
+
     /// Every rule.
     pub fn rules(&self) -> &[Rule] {
         &self.rules

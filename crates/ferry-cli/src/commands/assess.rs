@@ -37,13 +37,18 @@ fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
 
 /// Writes to a temporary file beside `path` and renames it, so a failed run never leaves half a report.
 fn write_file(path: &Path, assessment: &Assessment, format: Format) -> Result<(), CliError> {
-    let fail = |e: io::Error| CliError::failure(format!("cannot write `{}`", path.display()), &e);
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".{}.ferry-tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")));
-    let mut file = io::BufWriter::new(fs::File::create(&tmp).map_err(fail)?);
-    render(assessment, format, &mut file).and_then(|()| file.flush()).map_err(fail)?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(fail)
+    let written = fs::File::create(&tmp).and_then(|file| {
+        let mut file = io::BufWriter::new(file);
+        render(assessment, format, &mut file)?;
+        file.flush()
+    });
+    let result = written.and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(|e| CliError::failure(format!("cannot write `{}`", path.display()), &e))
 }
 
 fn one_line_summary(a: &Assessment) -> String {
