@@ -57,6 +57,9 @@ pub struct InputSummary {
     pub objects: u64,
     /// Bytes read.
     pub bytes: u64,
+    /// The cluster read, when the input was a live cluster (context, server, version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// An object named in a finding.
@@ -98,9 +101,16 @@ pub struct Evidence {
     pub path: String,
 }
 
+impl Evidence {
+    /// `file:line`, or just the object's address when it was read from a cluster (no lines).
+    pub fn location(&self) -> String {
+        if self.line == 0 { self.file.clone() } else { format!("{}:{}", self.file, self.line) }
+    }
+}
+
 impl std::fmt::Display for Evidence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{} {}", self.file, self.line, self.path)
+        write!(f, "{} {}", self.location(), self.path)
     }
 }
 
@@ -198,8 +208,38 @@ pub struct DeprecationFinding {
     pub note: Option<String>,
     /// `true` when the version is referred to inside the object (e.g. `scaleTargetRef.apiVersion`) rather than declared by it.
     pub reference: bool,
+    /// Where the version was seen: declared by the object, referred to by a field, recorded in
+    /// `last-applied-configuration` (how the object was applied; live clusters only), or inside a Helm release.
+    pub via: Via,
     /// Where.
     pub evidence: Evidence,
+}
+
+/// How an object carries an API version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// The object's own `apiVersion`.
+    Declared,
+    /// A field that names another object's apiVersion (e.g. `scaleTargetRef.apiVersion`).
+    Reference,
+    /// `kubectl.kubernetes.io/last-applied-configuration`: how the object was last applied.
+    /// Evidence about the manifests that produced it, not a property of the object; never blocking.
+    LastApplied,
+    /// The stored manifest of a Helm release; `helm upgrade` on the target must not use it as is.
+    HelmRelease,
+}
+
+impl Via {
+    /// How reports qualify a finding seen this way; `None` for the object's own `apiVersion`.
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            Via::Declared => None,
+            Via::Reference => Some("referenced (not declared)"),
+            Via::LastApplied => Some("as last applied (evidence of the manifests, not blocking)"),
+            Via::HelmRelease => Some("in a Helm release manifest"),
+        }
+    }
 }
 
 /// Anything else worth knowing.
@@ -252,7 +292,7 @@ impl From<Severity> for WarningLevel {
 impl Assessment {
     /// Removed APIs: objects that cannot be applied to the target as written.
     pub fn removed_apis(&self) -> impl Iterator<Item = &DeprecationFinding> {
-        self.deprecations.iter().filter(|d| d.status == ApiStatus::Removed)
+        self.deprecations.iter().filter(|d| d.status == ApiStatus::Removed && d.via != Via::LastApplied)
     }
 
     /// Whether some input could not be read.

@@ -9,9 +9,11 @@ use base64::Engine;
 use ferry_model::{Node, Object, ObjectId, Origin};
 use serde::Serialize;
 
+use crate::assessment::Via;
+use crate::helm;
 use crate::hosts::{HostToken, host_tokens};
 use crate::knowledge::cloud::Match;
-use crate::knowledge::{Knowledge, Subject};
+use crate::knowledge::{Generated, Knowledge, Subject};
 use crate::selector::{Selector, owned_pairs};
 
 /// The broad role of an object in a migration.
@@ -173,8 +175,10 @@ pub struct ApiRef {
     pub kind: String,
     /// Line.
     pub line: u32,
-    /// Field path.
+    /// Field path, or where in a Helm release manifest.
     pub path: String,
+    /// How the object refers to it.
+    pub via: Via,
 }
 
 /// Something worth telling the user about one object.
@@ -250,6 +254,8 @@ pub struct Facts {
     pub findings: Vec<Finding>,
     /// Inventory details.
     pub detail: Detail,
+    /// Set when Kubernetes made this object itself: counted, not migrated.
+    pub generated: Option<Generated>,
 }
 
 /// Reduces an object to its facts.
@@ -266,9 +272,11 @@ pub fn extract(object: &Object, knowledge: &Knowledge) -> Facts {
         api_refs: Vec::new(),
         findings: Vec::new(),
         detail: Detail::default(),
+        generated: knowledge.generated.classify(&object.id, &object.root),
     };
     let mut x = Extractor { kb: knowledge, facts: &mut facts };
     x.metadata(&object.root, "");
+    x.last_applied(&object.root);
     x.api_group(&object.root);
     x.field_rules(&object.root);
     x.by_kind(&object.root);
@@ -718,6 +726,9 @@ impl Extractor<'_> {
     // ----- configuration -----
 
     fn config_map(&mut self, root: &Node) {
+        if helm::is_release("ConfigMap", root) {
+            return self.helm_release("ConfigMap", root);
+        }
         let entries = root.get("data").map(Node::entries).unwrap_or_default();
         self.facts.detail.keys = entries.len() + root.get("binaryData").map_or(0, |b| b.entries().len());
         for (key, value) in entries {
@@ -731,6 +742,9 @@ impl Extractor<'_> {
     /// in memory to find cloud hosts and Service addresses; the text is never kept.
     fn secret(&mut self, root: &Node) {
         self.facts.detail.r#type = Some(root.str_at("type").unwrap_or("Opaque").to_owned());
+        if helm::is_release("Secret", root) {
+            return self.helm_release("Secret", root);
+        }
         let data = root.get("data").map(Node::entries).unwrap_or_default();
         let string_data = root.get("stringData").map(Node::entries).unwrap_or_default();
         self.facts.detail.keys = data.len() + string_data.len();
@@ -743,6 +757,42 @@ impl Extractor<'_> {
                     self.scan_text(&text, node.line, Some(key), &format!("{field}.{key}"), false, true);
                 }
             }
+        }
+    }
+
+    /// A Helm release record: the API versions of its stored manifest; the data itself is never kept.
+    fn helm_release(&mut self, kind: &str, root: &Node) {
+        self.facts.detail.keys = root.get("data").map_or(0, |d| d.entries().len());
+        match helm::decode(kind, root) {
+            Ok(release) => {
+                self.facts.detail.items.push(format!("helm release {}", release.label));
+                self.facts.api_refs.extend(release.api_refs);
+            }
+            Err(why) => self.facts.findings.push(Finding {
+                code: "helm-release-unreadable",
+                message: format!("Helm release record could not be decoded ({why}); its manifest's API versions are not assessed"),
+                line: root.get("data").map_or(0, |d| d.line),
+                path: "data.release".into(),
+            }),
+        }
+    }
+
+    /// The apiVersion recorded by `kubectl apply` when it differs from the one
+    /// read: evidence of how the object was applied, never of what it is.
+    fn last_applied(&mut self, root: &Node) {
+        const KEY: &str = "kubectl.kubernetes.io/last-applied-configuration";
+        let Some(node) = root.at(&["metadata", "annotations", KEY]) else { return };
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Applied {
+            api_version: Option<String>,
+            kind: Option<String>,
+        }
+        let Some(applied) = node.as_str().and_then(|text| serde_json::from_str::<Applied>(text).ok()) else { return };
+        let (Some(api_version), Some(kind)) = (applied.api_version, applied.kind) else { return };
+        if api_version != self.facts.id.api_version && kind == self.facts.id.kind {
+            let path = format!("metadata.annotations.{KEY}");
+            self.facts.api_refs.push(ApiRef { api_version, kind, line: node.line, path, via: Via::LastApplied });
         }
     }
 
@@ -775,7 +825,7 @@ impl Extractor<'_> {
         if let Some(api) = target.get("apiVersion")
             && let Some(api_version) = api.as_str() {
                 let path = format!("spec.{field}.apiVersion");
-                self.facts.api_refs.push(ApiRef { api_version: api_version.to_owned(), kind, line: api.line, path });
+                self.facts.api_refs.push(ApiRef { api_version: api_version.to_owned(), kind, line: api.line, path, via: Via::Reference });
             }
     }
 

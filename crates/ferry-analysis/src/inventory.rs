@@ -11,8 +11,11 @@ use crate::facts::{Class, Facts};
 /// What the input contains.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inventory {
-    /// Number of objects.
+    /// Number of objects to migrate (objects Kubernetes made itself are not counted here).
     pub total: usize,
+    /// Objects Kubernetes made itself (ReplicaSets of Deployments, token Secrets,
+    /// default RBAC...): counted by kind and rule, not migrated.
+    pub generated: Vec<GeneratedCount>,
     /// Counts by apiVersion and kind, largest first.
     pub by_kind: Vec<KindCount>,
     /// Counts by namespace (`""` for objects whose manifest sets none).
@@ -33,6 +36,19 @@ pub struct KindCount {
     pub api_version: String,
     /// Kind.
     pub kind: String,
+    /// Count.
+    pub count: usize,
+}
+
+/// Objects of one kind that one rule of `data/generated.yaml` recognised.
+#[derive(Debug, Clone, Serialize)]
+pub struct GeneratedCount {
+    /// Kind.
+    pub kind: String,
+    /// The rule's id.
+    pub rule: String,
+    /// Why they are not migrated (the first object's reason).
+    pub reason: String,
     /// Count.
     pub count: usize,
 }
@@ -97,8 +113,8 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// Builds the inventory.
-pub(crate) fn inventory(facts: &[Facts]) -> Inventory {
+/// Builds the inventory of the objects to migrate, and counts the generated ones.
+pub(crate) fn inventory(facts: &[Facts], generated: &[Facts]) -> Inventory {
     let mut kinds: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut namespaces: BTreeMap<&str, usize> = BTreeMap::new();
     let mut registries: BTreeMap<&str, usize> = BTreeMap::new();
@@ -133,6 +149,7 @@ pub(crate) fn inventory(facts: &[Facts]) -> Inventory {
     }
     Inventory {
         total: facts.len(),
+        generated: generated_counts(generated),
         by_kind: sorted_counts(kinds, |(api_version, kind), count| KindCount {
             api_version: api_version.to_owned(),
             kind: kind.to_owned(),
@@ -143,6 +160,20 @@ pub(crate) fn inventory(facts: &[Facts]) -> Inventory {
         registries: sorted_counts(registries, |registry, images| RegistryCount { registry: registry.to_owned(), images }),
         resources,
     }
+}
+
+fn generated_counts(generated: &[Facts]) -> Vec<GeneratedCount> {
+    let mut counts: BTreeMap<(&str, &str), (usize, &str)> = BTreeMap::new();
+    for f in generated {
+        let Some(g) = &f.generated else { continue };
+        counts.entry((&f.id.kind, &g.rule)).or_insert((0, &g.reason)).0 += 1;
+    }
+    let mut rows: Vec<GeneratedCount> = counts
+        .into_iter()
+        .map(|((kind, rule), (count, reason))| GeneratedCount { kind: kind.into(), rule: rule.into(), reason: reason.into(), count })
+        .collect();
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| (&a.kind, &a.rule).cmp(&(&b.kind, &b.rule))));
+    rows
 }
 
 /// Turns a count map into rows, largest count first, then by key.

@@ -14,6 +14,7 @@
 
 pub mod assessment;
 pub mod facts;
+mod helm;
 pub mod hosts;
 pub mod inventory;
 pub mod knowledge;
@@ -43,11 +44,24 @@ pub struct Options {
     pub target_version: KubeVersion,
     /// Target profile for counterparts (one of [`PROFILES`]).
     pub profile: String,
+    /// Where the objects came from.
+    pub source: Source,
+}
+
+/// Where the assessed objects came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// Manifest files: each object's `apiVersion` is what its author wrote.
+    #[default]
+    Manifests,
+    /// A live cluster: `apiVersion` is the version ferry chose to read, so the
+    /// version recorded by `kubectl apply` is reported as evidence of how it was applied.
+    Cluster,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { target_version: DEFAULT_TARGET_VERSION, profile: "oss".into() }
+        Options { target_version: DEFAULT_TARGET_VERSION, profile: "oss".into(), source: Source::Manifests }
     }
 }
 
@@ -58,23 +72,49 @@ pub fn assess_paths(paths: &[PathBuf], options: &Options) -> Result<Assessment, 
     Ok(assess(facts, &report, options, knowledge))
 }
 
-/// Assesses facts already extracted.
-pub fn assess(facts: Vec<Facts>, report: &LoadReport, options: &Options, knowledge: &Knowledge) -> Assessment {
+/// Assesses objects read elsewhere (from a cluster, say); `report` describes the reading.
+pub fn assess_objects(objects: Vec<ferry_model::Object>, report: &LoadReport, options: &Options) -> Assessment {
+    use rayon::prelude::*;
+    let knowledge = Knowledge::builtin();
+    let facts: Vec<Facts> = objects.par_iter().map(|object| facts::extract(object, knowledge)).collect();
+    drop(objects);
+    assess(facts, report, options, knowledge)
+}
+
+/// Assesses facts already extracted. Objects Kubernetes made itself are
+/// counted in the inventory and otherwise left out.
+pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, knowledge: &Knowledge) -> Assessment {
+    mark_controller_endpoints(&mut facts, knowledge);
+    let (generated, facts): (Vec<Facts>, Vec<Facts>) = facts.into_iter().partition(|f| f.generated.is_some());
     let resolved = resolve::resolve(&facts);
     let waves = waves::waves(&facts, &resolved.workload_needs, &resolved.dependencies);
     let cloud = cloud_findings(&facts, &resolved.users, options, knowledge);
-    let deprecations = deprecation_findings(&facts, options.target_version, knowledge);
+    let deprecations = deprecation_findings(&facts, options, knowledge);
     let warnings = warnings(&facts, report, &resolved.empty_selections);
     Assessment {
         schema: SCHEMA,
         target: Target { kubernetes: options.target_version, profile: options.profile.clone() },
-        input: InputSummary { files: report.files, documents: report.documents, objects: report.objects, bytes: report.bytes },
-        inventory: inventory::inventory(&facts),
+        input: InputSummary { files: report.files, documents: report.documents, objects: report.objects, bytes: report.bytes, cluster: None },
+        inventory: inventory::inventory(&facts, &generated),
         dependencies: resolved.dependencies,
         cloud,
         deprecations,
         waves,
         warnings,
+    }
+}
+
+/// Endpoints named like a Service with a selector are the endpoints controller's, not the user's.
+fn mark_controller_endpoints(facts: &mut [Facts], knowledge: &Knowledge) {
+    let selecting: std::collections::HashSet<(Option<String>, String)> = facts
+        .iter()
+        .filter(|f| f.class == Class::Service && f.selector.is_some())
+        .map(|f| (f.id.namespace.clone(), f.id.name.clone()))
+        .collect();
+    for f in facts.iter_mut().filter(|f| f.generated.is_none() && f.id.kind == "Endpoints") {
+        if selecting.contains(&(f.id.namespace.clone(), f.id.name.clone())) {
+            f.generated = knowledge.generated.endpoints_rule(&f.id);
+        }
     }
 }
 
@@ -111,13 +151,17 @@ fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: 
     out
 }
 
-fn deprecation_findings(facts: &[Facts], target: KubeVersion, kb: &Knowledge) -> Vec<DeprecationFinding> {
+fn deprecation_findings(facts: &[Facts], options: &Options, kb: &Knowledge) -> Vec<DeprecationFinding> {
     let mut out = Vec::new();
     for f in facts {
-        let declared = std::iter::once((f.id.api_version.as_str(), f.id.kind.as_str(), f.origin.line, "apiVersion", false));
-        let referred = f.api_refs.iter().map(|r| (r.api_version.as_str(), r.kind.as_str(), r.line, r.path.as_str(), true));
-        for (api_version, kind, line, path, reference) in declared.chain(referred) {
-            let Some((status, row)) = kb.deprecations.status(api_version, kind, target) else { continue };
+        let declared = std::iter::once((f.id.api_version.as_str(), f.id.kind.as_str(), f.origin.line, "apiVersion", Via::Declared));
+        let referred = f
+            .api_refs
+            .iter()
+            .filter(|r| r.via != Via::LastApplied || options.source == Source::Cluster)
+            .map(|r| (r.api_version.as_str(), r.kind.as_str(), r.line, r.path.as_str(), r.via));
+        for (api_version, kind, line, path, via) in declared.chain(referred) {
+            let Some((status, row)) = kb.deprecations.status(api_version, kind, options.target_version) else { continue };
             out.push(DeprecationFinding {
                 object: ObjRef::of(&f.id),
                 api_version: api_version.to_owned(),
@@ -128,7 +172,8 @@ fn deprecation_findings(facts: &[Facts], target: KubeVersion, kb: &Knowledge) ->
                 removed_in: row.removed_in,
                 replacement: row.replacement.clone(),
                 note: row.note.clone().filter(|n| !n.is_empty()),
-                reference,
+                reference: via != Via::Declared,
+                via,
                 evidence: evidence(f, line, path),
             });
         }

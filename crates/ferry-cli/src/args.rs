@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ferry_analysis::{KubeVersion, Options, PROFILES};
+use ferry_analysis::{KubeVersion, Options, PROFILES, Source};
 use ferry_report::Format;
 
 use crate::error::CliError;
@@ -28,6 +28,8 @@ pub enum Command {
 const ASSESS_EXAMPLES: &str = "\
 Examples:
   ferry assess examples/aks-shop
+  ferry assess --context prod-aks -n shop -n payments -o html --out report.html
+  ferry assess --kubeconfig ~/.kube/old-cluster --context admin -l app.kubernetes.io/part-of=shop
   ferry assess rendered/ --target-version 1.29 -o json --out assessment.json
   ferry assess manifests/ --profile eks -o html --out report.html
   helm template shop ./chart | tee /tmp/shop.yaml >/dev/null && ferry assess /tmp/shop.yaml -o markdown
@@ -37,7 +39,8 @@ Exit codes:
   1  ferry could not run (unreadable path, cannot write output)
   2  wrong command line
   3  blocking findings (API versions removed in the target version; deprecated too with --fail-on deprecated)
-  4  some input could not be read: the assessment is incomplete (takes precedence over 3)";
+  4  some input could not be read: the assessment is incomplete (takes precedence over 3);
+     on a cluster: a resource was forbidden or an API group did not answer (each is listed)";
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,10 +68,26 @@ pub enum FailOn {
 
 /// Arguments of `ferry assess`.
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("live").args(["context", "kubeconfig"]).multiple(true))]
 pub struct AssessArgs {
     /// Manifest files or directories (searched recursively for *.yaml, *.yml, *.json).
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(value_name = "PATH", required_unless_present_any = ["context", "kubeconfig"], conflicts_with_all = ["context", "kubeconfig"])]
     pub paths: Vec<PathBuf>,
+    /// Assess a live cluster through this kubeconfig context (instead of PATHs).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Kubeconfig file (default: $KUBECONFIG, a list of files, or ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Only these namespaces (repeat or separate with commas); cluster-scoped objects are always read.
+    #[arg(short, long = "namespace", value_name = "NS", value_delimiter = ',', requires = "live")]
+    pub namespaces: Vec<String>,
+    /// Only objects matching this label selector, e.g. `app.kubernetes.io/part-of=shop`.
+    #[arg(short = 'l', long, value_name = "SELECTOR", requires = "live")]
+    pub selector: Option<String>,
+    /// Lists in flight at once when reading a cluster.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
     /// Kubernetes version of the target cluster, e.g. 1.29.
     #[arg(long, value_name = "X.Y", default_value_t = ferry_analysis::DEFAULT_TARGET_VERSION.to_string())]
     pub target_version: String,
@@ -86,11 +105,25 @@ pub struct AssessArgs {
     pub fail_on: FailOn,
 }
 
+/// Where `ferry assess` reads objects from.
+#[derive(Debug)]
+pub enum Input {
+    /// Manifest files and directories.
+    Paths(Vec<PathBuf>),
+    /// A live cluster.
+    Cluster {
+        /// Kubeconfig and context.
+        connect: ferry_cluster::ConnectOptions,
+        /// Namespaces, selector, concurrency.
+        read: ferry_cluster::ReadOptions,
+    },
+}
+
 /// Settings for the assess command, validated.
 #[derive(Debug)]
 pub struct AssessSettings {
     /// Inputs.
-    pub paths: Vec<PathBuf>,
+    pub input: Input,
     /// Analysis options.
     pub options: Options,
     /// Output format.
@@ -104,7 +137,7 @@ pub struct AssessSettings {
 impl AssessSettings {
     /// Validates the arguments.
     pub fn resolve(args: AssessArgs) -> Result<Self, CliError> {
-        let AssessArgs { paths, target_version, profile, output, out, fail_on } = args;
+        let AssessArgs { paths, context, kubeconfig, namespaces, selector, concurrency, target_version, profile, output, out, fail_on } = args;
         let target_version: KubeVersion = target_version
             .parse()
             .map_err(|e: String| CliError::usage(format!("invalid `--target-version`: {e}"), Some("use MAJOR.MINOR, e.g. `--target-version 1.29`".into())))?;
@@ -117,6 +150,13 @@ impl AssessSettings {
             OutputFormat::Markdown => Format::Markdown,
             OutputFormat::Html => Format::Html,
         };
-        Ok(AssessSettings { paths, options: Options { target_version, profile }, format, out, fail_on })
+        let (input, source) = if paths.is_empty() {
+            let connect = ferry_cluster::ConnectOptions { kubeconfig, context };
+            let read = ferry_cluster::ReadOptions { namespaces, selector, concurrency: usize::from(concurrency), ..Default::default() };
+            (Input::Cluster { connect, read }, Source::Cluster)
+        } else {
+            (Input::Paths(paths), Source::Manifests)
+        };
+        Ok(AssessSettings { input, options: Options { target_version, profile, source }, format, out, fail_on })
     }
 }

@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod error;
+mod progress;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -7,7 +7,7 @@
 /// One value of a document and the line it starts on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
-    /// 1-based line in the source file.
+    /// 1-based line in the source file; 0 when the source has no lines (JSON read from a cluster).
     pub line: u32,
     /// The value itself.
     pub value: Value,
@@ -75,6 +75,14 @@ impl Node {
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::Scalar(s) if !s.is_null() => Some(&s.text),
+            _ => None,
+        }
+    }
+
+    /// The boolean an unquoted `true`/`false` scalar reads as.
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Scalar(s) => s.as_bool(),
             _ => None,
         }
     }
@@ -149,6 +157,69 @@ fn looks_like_float(text: &str) -> bool {
         && digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
 }
 
+/// Reads JSON (an API server's response) into a tree. JSON carries no line
+/// numbers, so every node gets line 0; strings are quoted scalars, and
+/// numbers, booleans and null are plain scalars that resolve as written.
+impl<'de> serde::Deserialize<'de> for Node {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Node, D::Error> {
+        deserializer.deserialize_any(JsonNodeVisitor)
+    }
+}
+
+struct JsonNodeVisitor;
+
+impl<'de> serde::de::Visitor<'de> for JsonNodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::scalar(0, if v { "true" } else { "false" }, true))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::scalar(0, v.to_string(), true))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+        Ok(Node::scalar(0, v.to_string(), true))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::scalar(0, v.to_string(), true))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::scalar(0, v, false))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Node, E> {
+        Ok(Node::scalar(0, v, false))
+    }
+
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::scalar(0, "null", true))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node { line: 0, value: Value::Seq(items) })
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        while let Some(entry) = map.next_entry::<String, Node>()? {
+            entries.push(entry);
+        }
+        Ok(Node { line: 0, value: Value::Map(entries) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +243,14 @@ mod tests {
         let quoted = Node::scalar(1, "true", false);
         assert_eq!(quoted.to_json(), serde_json::json!("true"));
         assert_eq!(quoted.as_str(), Some("true"));
+    }
+
+    #[test]
+    fn json_round_trips_through_the_tree() {
+        let json = serde_json::json!({"a": [1, 2.5, true, null, "x"], "b": {"c": "5672"}});
+        let node: Node = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(node.to_json(), json);
+        assert_eq!(node.at(&["b", "c"]).and_then(Node::as_str), Some("5672"));
     }
 
     #[test]

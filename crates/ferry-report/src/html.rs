@@ -171,7 +171,7 @@ fn obj(o: &ObjRef) -> String {
 
 /// `file:line` with the field path below it.
 fn evidence(ev: &Evidence) -> String {
-    format!(r#"<div class="long"><code>{}:{}</code><span class="path">{}</span></div>"#, e(&ev.file), ev.line, e(&ev.path))
+    format!(r#"<div class="long"><code>{}</code><span class="path">{}</span></div>"#, e(&ev.location()), e(&ev.path))
 }
 
 /// Escapes text and shows its `backticked` spans as code (messages and
@@ -314,15 +314,21 @@ fn counts(a: &Assessment) -> Counts {
 fn header(a: &Assessment, s: &mut String) -> fmt::Result {
     let c = counts(a);
     let i = &a.input;
+    let read = match &i.cluster {
+        Some(cluster) => format!("read {} from {} ({})", plural(i.objects as usize, "object", "objects"), e(cluster), bytes(i.bytes)),
+        None => format!(
+            "read {}, {}, {} ({})",
+            plural(i.files as usize, "file", "files"),
+            plural(i.documents as usize, "document", "documents"),
+            plural(i.objects as usize, "object", "objects"),
+            bytes(i.bytes)
+        ),
+    };
     write!(
         s,
-        r#"<header class="top" id="summary"><h1>ferry assessment</h1><p class="subtitle">Target Kubernetes <b>{}</b> · profile <b>{}</b> · read {}, {}, {} ({})</p>"#,
+        r#"<header class="top" id="summary"><h1>ferry assessment</h1><p class="subtitle">Target Kubernetes <b>{}</b> · profile <b>{}</b> · {read}</p>"#,
         a.target.kubernetes,
         e(&a.target.profile),
-        plural(i.files as usize, "file", "files"),
-        plural(i.documents as usize, "document", "documents"),
-        plural(i.objects as usize, "object", "objects"),
-        bytes(i.bytes)
     )?;
     s.push_str(r#"<div class="badges">"#);
     let warn_label = if c.errors > 0 { format!("warnings, {} unreadable", n(c.errors)) } else { "warnings".into() };
@@ -521,7 +527,7 @@ fn apis(a: &Assessment, s: &mut String) -> fmt::Result {
             Some(_) => format!(r#"<span class="path">deprecated in {}</span>"#, version(&d.component, d.deprecated_in)),
             None => String::new(),
         };
-        let reference = if d.reference { r#"<span class="path">referenced (not declared)</span>"# } else { "" };
+        let reference = d.via.label().map(|label| format!(r#"<span class="path">{label}</span>"#)).unwrap_or_default();
         let replacement = match &d.replacement {
             Some(r) => format!(r#"<code class="nowrap">{}</code>"#, e(r)),
             None => r#"<span class="muted">no successor</span>"#.into(),
@@ -1039,10 +1045,14 @@ mod tests {
         let mut a = shop();
         let mut d = a.deprecations[0].clone();
         d.reference = true;
+        d.via = ferry_analysis::Via::Reference;
         d.status = ApiStatus::Deprecated;
-        a.deprecations.push(d);
+        let mut applied = d.clone();
+        applied.via = ferry_analysis::Via::LastApplied;
+        a.deprecations.extend([d, applied]);
         let html = render(&a);
         assert!(html.contains("referenced (not declared)"));
+        assert!(html.contains("as last applied (evidence of the manifests, not blocking)"));
         assert!(html.contains(r#"<span class="pill warn">deprecated</span>"#));
     }
 

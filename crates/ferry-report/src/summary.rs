@@ -38,10 +38,11 @@ impl Section {
 pub(crate) fn headline(a: &Assessment) -> String {
     let notes = a.warnings.iter().filter(|w| w.severity == WarningLevel::Note).count();
     let errors = a.warnings.iter().filter(|w| w.severity == WarningLevel::Error).count();
-    format!(
-        "Target Kubernetes {} (profile `{}`). Read {} files, {} documents, {} objects; {} notes, {} unreadable documents.",
-        a.target.kubernetes, a.target.profile, a.input.files, a.input.documents, a.input.objects, notes, errors
-    )
+    let read = match &a.input.cluster {
+        Some(cluster) => format!("Read {} objects from {cluster}; {notes} notes, {errors} unreadable resources.", a.input.objects),
+        None => format!("Read {} files, {} documents, {} objects; {notes} notes, {errors} unreadable documents.", a.input.files, a.input.documents, a.input.objects),
+    };
+    format!("Target Kubernetes {} (profile `{}`). {read}", a.target.kubernetes, a.target.profile)
 }
 
 /// Every section, tables capped at `limit` rows.
@@ -71,6 +72,10 @@ fn inventory(a: &Assessment, limit: usize) -> Section {
     s.lines.push(format!("Namespaces: {}", namespaces.join(", ")));
     let registries: Vec<String> = a.inventory.registries.iter().map(|r| format!("{} ({})", r.registry, r.images)).collect();
     s.lines.push(format!("Workloads: {}; image registries: {}", a.inventory.workloads.len(), if registries.is_empty() { "none".into() } else { registries.join(", ") }));
+    if !a.inventory.generated.is_empty() {
+        let generated: Vec<String> = a.inventory.generated.iter().map(|g| format!("{} {} ({})", g.count, g.kind, g.rule)).collect();
+        s.lines.push(format!("Made by Kubernetes itself, not migrated: {}", generated.join(", ")));
+    }
     s
 }
 
@@ -106,7 +111,7 @@ fn cloud(a: &Assessment, limit: usize) -> Section {
     for c in &a.cloud {
         let users: Vec<&str> = c.used_by.iter().map(|u| u.name.as_str()).collect();
         s.push(
-            vec![format!("{} ({})", c.service, c.provider), c.matched.clone(), c.object.to_string(), format!("{}:{}", c.evidence.file, c.evidence.line), users.join(", "), c.counterpart.clone()],
+            vec![format!("{} ({})", c.service, c.provider), c.matched.clone(), c.object.to_string(), c.evidence.location(), users.join(", "), c.counterpart.clone()],
             limit,
         );
     }
@@ -121,14 +126,17 @@ fn deprecations(a: &Assessment, limit: usize) -> Section {
     let mut s = Section::new(title, vec!["Status", "Object", "apiVersion", "Removed in", "Replacement", "Where"]);
     for d in &a.deprecations {
         let status = serialized_name(d.status);
-        let status = if d.reference { format!("{status} (referenced)") } else { status };
+        let status = match d.via.label() {
+            Some(label) => format!("{status} ({label})"),
+            None => status,
+        };
         let removed = match (d.removed_in, d.component.as_str()) {
             (Some(v), "k8s") => v.to_string(),
             (Some(v), component) => format!("{component} {v}"),
             (None, _) => "not scheduled".into(),
         };
         s.push(
-            vec![status, d.object.to_string(), d.api_version.clone(), removed, d.replacement.clone().unwrap_or_else(|| "none".into()), format!("{}:{}", d.evidence.file, d.evidence.line)],
+            vec![status, d.object.to_string(), d.api_version.clone(), removed, d.replacement.clone().unwrap_or_else(|| "none".into()), d.evidence.location()],
             limit,
         );
     }

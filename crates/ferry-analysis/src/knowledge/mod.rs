@@ -5,11 +5,13 @@
 
 pub mod cloud;
 pub mod deprecations;
+pub mod generated;
 
 use std::sync::OnceLock;
 
 pub use cloud::{CloudRules, Subject};
 pub use deprecations::{Deprecations, KubeVersion};
+pub use generated::{Generated, GeneratedRules};
 
 /// Everything ferry knows, loaded once.
 pub struct Knowledge {
@@ -17,6 +19,8 @@ pub struct Knowledge {
     pub deprecations: Deprecations,
     /// Managed-cloud markers and counterparts.
     pub cloud: CloudRules,
+    /// Objects Kubernetes makes itself.
+    pub generated: GeneratedRules,
 }
 
 impl Knowledge {
@@ -30,6 +34,7 @@ impl Knowledge {
             deprecations: Deprecations::parse(include_str!("../../data/deprecations.yaml"))
                 .expect("embedded data/deprecations.yaml is valid"),
             cloud: CloudRules::parse(include_str!("../../data/cloud.yaml")).expect("embedded data/cloud.yaml is valid"),
+            generated: GeneratedRules::parse(include_str!("../../data/generated.yaml")).expect("embedded data/generated.yaml is valid"),
         })
     }
 }
@@ -76,6 +81,18 @@ mod tests {
             assert!(!rule.source.trim().is_empty(), "rule {} has no source", rule.pattern);
             let key = (rule.on, rule.pattern.to_lowercase(), rule.value.clone(), rule.kind.clone(), rule.path.clone());
             assert!(seen.insert(key), "duplicate rule {:?} {}", rule.on, rule.pattern);
+        }
+    }
+
+    #[test]
+    fn every_generated_rule_is_sourced_unique_and_narrow() {
+        let mut seen = HashSet::new();
+        for rule in Knowledge::builtin().generated.rules() {
+            assert!(!rule.source.trim().is_empty(), "{} has no source", rule.id);
+            assert!(seen.insert(rule.id.clone()), "duplicate rule {}", rule.id);
+            let w = &rule.when;
+            let narrowed = w.kind.is_some() || !w.namespaces.is_empty() || w.label.is_some() || w.annotation.is_some() || w.controller_owner;
+            assert!(narrowed, "{} would match every object", rule.id);
         }
     }
 

@@ -4,16 +4,24 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
-use ferry_analysis::{Assessment, assess_paths};
+use std::sync::Arc;
+
+use ferry_analysis::{Assessment, Options, assess_objects, assess_paths};
+use ferry_cluster::{ClusterError, ConnectOptions, ReadOptions};
+use ferry_model::load::{Issue, LoadReport, Severity};
 use ferry_report::{Format, render};
 
-use crate::args::{AssessSettings, FailOn};
+use crate::args::{AssessSettings, FailOn, Input};
 use crate::error::{CliError, ExitStatus};
+use crate::progress::ReadBar;
 
 /// Runs the assessment and writes it where asked.
 pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
-    let assessment = assess_paths(&settings.paths, &settings.options)
-        .map_err(|e| CliError::failure("cannot load the input", &e).with_hint("check that every PATH exists and is readable"))?;
+    let assessment = match &settings.input {
+        Input::Paths(paths) => assess_paths(paths, &settings.options)
+            .map_err(|e| CliError::failure("cannot load the input", &e).with_hint("check that every PATH exists and is readable"))?,
+        Input::Cluster { connect, read } => assess_cluster(connect, read, &settings.options)?,
+    };
     match &settings.out {
         Some(path) => write_file(path, &assessment, settings.format)?,
         None => {
@@ -29,6 +37,50 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
         eprintln!("{}", one_line_summary(&assessment));
     }
     Ok(exit_status(&assessment, settings.fail_on))
+}
+
+/// Reads the cluster and assesses what it holds; unreadable resources become errors in the report.
+fn assess_cluster(connect: &ConnectOptions, read: &ReadOptions, options: &Options) -> Result<Assessment, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::failure("cannot start the async runtime", &e))?;
+    let (connection, discovery, snapshot) = runtime.block_on(async {
+        let connection = ferry_cluster::connect(connect).await.map_err(|e| cluster_error(&e, connect))?;
+        let discovery = ferry_cluster::discover(&connection).await.map_err(|e| cluster_error(&e, connect))?;
+        let bar = ReadBar::stderr();
+        let snapshot = ferry_cluster::read(&connection, &discovery, read, &bar).await;
+        bar.finish();
+        Ok::<_, CliError>((connection, discovery, snapshot))
+    })?;
+    let origin: Arc<str> = format!("cluster `{}`", connection.context).into();
+    let mut report = LoadReport { objects: snapshot.objects.len() as u64, documents: snapshot.objects.len() as u64, bytes: snapshot.bytes, ..Default::default() };
+    let unreadable = |message: String| Issue { severity: Severity::Error, file: origin.clone(), document: None, line: None, field: None, message };
+    for failure in &discovery.failures {
+        report.issues.push(unreadable(format!("API group not read, its resources are missing from the assessment: {failure}")));
+    }
+    for failure in &snapshot.failures {
+        let scope = failure.namespace.as_deref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
+        let why = if failure.error.is_forbidden() { "forbidden for this user" } else { "could not be listed" };
+        report.issues.push(unreadable(format!("`{}`{scope} {why}, left out: {}", failure.resource, failure.error.message)));
+    }
+    let mut assessment = assess_objects(snapshot.objects, &report, options);
+    assessment.input.cluster = Some(format!("context `{}` ({}, Kubernetes {})", connection.context, connection.server, connection.server_version));
+    Ok(assessment)
+}
+
+/// A cluster that cannot be read at all, explained for the user; credentials are never shown.
+fn cluster_error(error: &ClusterError, connect: &ConnectOptions) -> CliError {
+    let context = connect.context.as_deref().unwrap_or("the current context");
+    match error {
+        ClusterError::Kubeconfig(_) => CliError::failure("cannot use the kubeconfig", error)
+            .with_hint("check `--kubeconfig`/`KUBECONFIG` and `--context` (list contexts with `kubectl config get-contexts`)"),
+        ClusterError::Request(e) if e.is_unreachable() => CliError::failure(format!("cannot reach the API server of {context}"), error)
+            .with_hint("check the network path to the server (VPN, proxy, firewall) and that the context points at the right cluster"),
+        ClusterError::Request(e) if e.is_unauthorized() => CliError::failure(format!("the API server rejected the credentials of {context}"), error)
+            .with_hint("refresh the credentials (token, certificate or exec plugin login) and retry"),
+        ClusterError::Request(_) => CliError::failure(format!("cannot read the cluster of {context}"), error),
+    }
 }
 
 fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
@@ -54,8 +106,9 @@ fn write_file(path: &Path, assessment: &Assessment, format: Format) -> Result<()
 fn one_line_summary(a: &Assessment) -> String {
     let dangling = a.dependencies.iter().filter(|d| d.resolution == ferry_analysis::Resolution::Dangling).count();
     let errors = a.warnings.iter().filter(|w| w.severity == ferry_analysis::WarningLevel::Error).count();
+    let generated: usize = a.inventory.generated.iter().map(|g| g.count).sum();
     format!(
-        "ferry: {} objects, {} dependencies ({} dangling), {} cloud findings, {} removed / {} deprecated APIs for {}, {} waves, {} unreadable documents",
+        "ferry: {} objects (+{generated} made by Kubernetes), {} dependencies ({} dangling), {} cloud findings, {} removed / {} deprecated APIs for {}, {} waves, {} unreadable documents",
         a.inventory.total,
         a.dependencies.len(),
         dangling,

@@ -206,15 +206,31 @@ where
         }
     };
     report.files += 1;
+    let json = path.extension().is_some_and(|e| e == "json");
+    load_source(&file, &text, json, input.helm_template, map, out, report);
+}
+
+/// Loads the objects of text that did not come from a file of its own (a Helm
+/// release's stored manifest, say); `name` stands for the file in evidence and issues.
+pub fn load_text<T, F>(name: &str, text: &str, map: F) -> (Vec<T>, LoadReport)
+where
+    T: Send,
+    F: Fn(Object) -> T + Sync,
+{
+    let (mut out, mut report) = (Vec::new(), LoadReport::default());
+    load_source(&Arc::from(name), text, false, false, &map, &mut out, &mut report);
+    (out, report)
+}
+
+fn load_source<T, F>(file: &Arc<str>, text: &str, json: bool, helm_template: bool, map: &F, out: &mut Vec<T>, report: &mut LoadReport)
+where
+    T: Send,
+    F: Fn(Object) -> T + Sync,
+{
     report.bytes += text.len() as u64;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let chunks = if path.extension().is_some_and(|e| e == "json") {
-        vec![split::Chunk { text, index: 1, first_line: 1 }]
-    } else {
-        split::split_documents(text)
-    };
-    let results: Vec<DocResult<T>> =
-        chunks.par_iter().map(|chunk| load_chunk(chunk, &file, input.helm_template, map)).collect();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let chunks = if json { vec![split::Chunk { text, index: 1, first_line: 1 }] } else { split::split_documents(text) };
+    let results: Vec<DocResult<T>> = chunks.par_iter().map(|chunk| load_chunk(chunk, file, helm_template, map)).collect();
     for result in results {
         report.documents += result.documents;
         report.objects += result.objects.len() as u64;
@@ -335,6 +351,14 @@ const UNNAMED_KINDS: &[&str] = &[
     "TokenReview", "SubjectAccessReview", "LocalSubjectAccessReview", "SelfSubjectAccessReview",
     "SelfSubjectRulesReview", "SelfSubjectReview", "TokenRequest",
 ];
+
+impl Object {
+    /// An object from a document tree that already has its `apiVersion` and
+    /// `kind` (an item read from a cluster, say); without a name it is `(unnamed)`.
+    pub fn from_root(root: Node, origin: Origin) -> Object {
+        object(root, origin).0
+    }
+}
 
 /// Builds the object; a missing name is reported (except for review kinds) but the object is kept,
 /// so that its API version is still assessed.

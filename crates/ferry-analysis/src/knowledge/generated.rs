@@ -1,0 +1,122 @@
+//! Rules that recognise objects Kubernetes made itself (`data/generated.yaml`).
+
+use ferry_model::{Node, ObjectId, Value};
+use serde::Deserialize;
+
+/// One rule: conditions, and what to tell the user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedRule {
+    /// Stable identifier.
+    pub id: String,
+    /// Conditions, all of which must hold.
+    pub when: When,
+    /// Why such objects are not migrated; `{owner}` stands for the controlling owner.
+    pub reason: String,
+    /// Where this is documented.
+    pub source: String,
+}
+
+/// Conditions of a [`GeneratedRule`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct When {
+    /// Kind.
+    pub kind: Option<String>,
+    /// API group (`""` for the core group).
+    pub group: Option<String>,
+    /// Names, any of.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Namespaces, any of.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// A label key, or `key=value`.
+    pub label: Option<String>,
+    /// An annotation key, or `key=value`.
+    pub annotation: Option<String>,
+    /// `path=value` for a top-level scalar field.
+    pub field: Option<String>,
+    /// An ownerReference with `controller: true`.
+    #[serde(default)]
+    pub controller_owner: bool,
+    /// Endpoints named like a Service with a selector (decided across objects).
+    #[serde(default)]
+    pub selecting_service: bool,
+}
+
+/// Why an object is not migrated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// The rule's id.
+    pub rule: String,
+    /// For the user.
+    pub reason: String,
+}
+
+/// The generated-object rules.
+#[derive(Debug)]
+pub struct GeneratedRules {
+    rules: Vec<GeneratedRule>,
+}
+
+impl GeneratedRules {
+    /// Parses the table.
+    pub fn parse(text: &str) -> Result<GeneratedRules, String> {
+        let rules: Vec<GeneratedRule> = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+        Ok(GeneratedRules { rules })
+    }
+
+    /// The rules, in table order.
+    pub fn rules(&self) -> &[GeneratedRule] {
+        &self.rules
+    }
+
+    /// The first rule (not needing other objects) that says this object was made by Kubernetes.
+    pub fn classify(&self, id: &ObjectId, root: &Node) -> Option<Generated> {
+        let rule = self.rules.iter().find(|r| !r.when.selecting_service && r.when.holds(id, root))?;
+        let owner = controlling_owner(root).unwrap_or_default();
+        Some(Generated { rule: rule.id.clone(), reason: rule.reason.replace("{owner}", &owner) })
+    }
+
+    /// The rule for Endpoints kept by the endpoints controller, when an object with
+    /// this identity could be one (the caller checks for the selecting Service).
+    pub fn endpoints_rule(&self, id: &ObjectId) -> Option<Generated> {
+        const NO_CONTENT: Node = Node { line: 0, value: Value::Map(Vec::new()) };
+        let rule = self.rules.iter().find(|r| r.when.selecting_service && r.when.holds(id, &NO_CONTENT))?;
+        Some(Generated { rule: rule.id.clone(), reason: rule.reason.clone() })
+    }
+}
+
+impl When {
+    fn holds(&self, id: &ObjectId, root: &Node) -> bool {
+        let meta = root.get("metadata");
+        let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        let one_of = |list: &[String], have: Option<&str>| list.is_empty() || have.is_some_and(|h| list.iter().any(|l| l == h));
+        is(&self.kind, &id.kind)
+            && is(&self.group, id.group())
+            && one_of(&self.names, Some(&id.name))
+            && one_of(&self.namespaces, id.namespace.as_deref())
+            && self.label.as_deref().is_none_or(|l| has_entry(meta.and_then(|m| m.get("labels")), l))
+            && self.annotation.as_deref().is_none_or(|a| has_entry(meta.and_then(|m| m.get("annotations")), a))
+            && self.field.as_deref().is_none_or(|f| has_entry(Some(root), f))
+            && (!self.controller_owner || controlling_owner(root).is_some())
+    }
+}
+
+/// Whether `map` has `key`, or `key` with `value` when the condition is `key=value`.
+fn has_entry(map: Option<&Node>, condition: &str) -> bool {
+    let Some(map) = map else { return false };
+    match condition.split_once('=') {
+        Some((key, value)) => map.str_at(key) == Some(value),
+        None => map.get(condition).is_some(),
+    }
+}
+
+/// `Kind name` of the ownerReference marked `controller: true`.
+fn controlling_owner(root: &Node) -> Option<String> {
+    let owners = root.at(&["metadata", "ownerReferences"])?;
+    owners.items().iter().find(|o| o.get("controller").and_then(Node::as_bool) == Some(true)).map(|o| {
+        format!("{} {}", o.str_at("kind").unwrap_or("owner"), o.str_at("name").unwrap_or("?"))
+    })
+}

@@ -1,0 +1,47 @@
+//! Progress on the terminal while a cluster is read: one bar over the lists,
+//! with the resource being read and the objects so far. Hidden when stderr is
+//! not a terminal, so logs and CI output stay clean.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ferry_cluster::{Progress, Resource};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A progress bar for [`ferry_cluster::read`].
+pub struct ReadBar {
+    bar: ProgressBar,
+    objects: AtomicU64,
+}
+
+impl ReadBar {
+    /// A bar on stderr (drawn only on a terminal).
+    pub fn stderr() -> ReadBar {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} reading {pos}/{len} resource lists [{bar:30}] {msg} ({elapsed})")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        ReadBar { bar, objects: AtomicU64::new(0) }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Progress for ReadBar {
+    fn started(&self, lists: usize) {
+        self.bar.set_length(lists as u64);
+    }
+
+    fn page(&self, resource: &Resource, objects: usize) {
+        let total = self.objects.fetch_add(objects as u64, Ordering::Relaxed) + objects as u64;
+        self.bar.set_message(format!("{total} objects, now {}", resource.qualified()));
+    }
+
+    fn list_done(&self, _resource: &Resource) {
+        self.bar.inc(1);
+    }
+}

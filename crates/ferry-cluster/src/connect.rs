@@ -1,0 +1,87 @@
+//! Opening a cluster from a kubeconfig, with kubectl's rules.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use crate::ClusterError;
+use crate::request::get_json;
+
+/// Which cluster to open, as kubectl's `--kubeconfig` and `--context` say it.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// A kubeconfig file; `None` means `KUBECONFIG` (a list of files, merged) or `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+    /// A context; `None` means the kubeconfig's `current-context`.
+    pub context: Option<String>,
+}
+
+/// An open cluster.
+#[derive(Clone)]
+pub struct Connection {
+    /// The client, with ferry's bounded retries instead of kube's default ones.
+    pub client: kube::Client,
+    /// The context used.
+    pub context: String,
+    /// The API server's URL (never its credentials).
+    pub server: String,
+    /// The server's `gitVersion`, e.g. `v1.20.2`.
+    pub server_version: String,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("context", &self.context).field("server", &self.server).finish_non_exhaustive()
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VersionInfo {
+    git_version: String,
+}
+
+/// Opens the cluster and checks that it answers (`GET /version`).
+pub async fn connect(options: &ConnectOptions) -> Result<Connection, ClusterError> {
+    install_crypto_provider();
+    let kubeconfig = match &options.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path).map_err(|e| ClusterError::Kubeconfig(format!("{}: {e}", path.display())))?,
+        None => Kubeconfig::read().map_err(|e| ClusterError::Kubeconfig(e.to_string()))?,
+    };
+    let context = resolve_context(&kubeconfig, options.context.as_deref())?;
+    let kube_options = KubeConfigOptions { context: Some(context.clone()), ..Default::default() };
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube_options)
+        .await
+        .map_err(|e| ClusterError::Kubeconfig(format!("context `{context}`: {e}")))?;
+    config.default_retry = false;
+    config.connect_timeout = Some(Duration::from_secs(10));
+    config.read_timeout = Some(Duration::from_secs(120));
+    let server = config.cluster_url.to_string().trim_end_matches('/').to_owned();
+    let client = kube::Client::try_from(config).map_err(|e| ClusterError::Kubeconfig(format!("context `{context}`: {e}")))?;
+    let version: VersionInfo = get_json(&client, "/version").await?;
+    Ok(Connection { client, context, server, server_version: version.git_version })
+}
+
+/// The context to use: the one asked for, else `current-context`; names the available ones when it is missing.
+fn resolve_context(kubeconfig: &Kubeconfig, wanted: Option<&str>) -> Result<String, ClusterError> {
+    let available: Vec<&str> = kubeconfig.contexts.iter().map(|c| c.name.as_str()).collect();
+    let name = match wanted.or(kubeconfig.current_context.as_deref()) {
+        Some(name) => name,
+        None => return Err(ClusterError::Kubeconfig(format!("no context given and no current-context set; available: {}", list(&available)))),
+    };
+    if available.contains(&name) {
+        Ok(name.to_owned())
+    } else {
+        Err(ClusterError::Kubeconfig(format!("context `{name}` not found; available: {}", list(&available))))
+    }
+}
+
+fn list(names: &[&str]) -> String {
+    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+}
+
+/// Installs the one TLS crypto provider the workspace links (aws-lc-rs); idempotent.
+fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}

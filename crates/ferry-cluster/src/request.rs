@@ -1,0 +1,119 @@
+//! GET requests with a bounded retry policy and errors that say what failed.
+
+use std::time::Duration;
+
+use http::StatusCode;
+use http_body_util::BodyExt as _;
+use serde::de::DeserializeOwned;
+
+/// Attempts per request, the first included.
+const ATTEMPTS: u32 = 4;
+/// Delay before the first retry; doubled each time.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// The longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// A request that failed, after retries where retrying made sense.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("GET {path}: {message}")]
+pub struct RequestError {
+    /// The API path requested.
+    pub path: String,
+    /// The HTTP status, when the server answered.
+    pub status: Option<u16>,
+    /// The server's own message (from its `Status` object) or the transport error.
+    pub message: String,
+}
+
+impl RequestError {
+    /// Whether the server refused the credentials (401).
+    pub fn is_unauthorized(&self) -> bool {
+        self.status == Some(401)
+    }
+
+    /// Whether RBAC forbids the request (403).
+    pub fn is_forbidden(&self) -> bool {
+        self.status == Some(403)
+    }
+
+    /// Whether the server never answered (connection refused, TLS failure, timeout).
+    pub fn is_unreachable(&self) -> bool {
+        self.status.is_none()
+    }
+}
+
+/// GETs `path` and decodes the JSON body, retrying throttling, unavailability and transport errors.
+pub(crate) async fn get_json<T: DeserializeOwned>(client: &kube::Client, path: &str) -> Result<T, RequestError> {
+    let bytes = get_bytes(client, path).await?;
+    serde_json::from_slice(&bytes).map_err(|e| RequestError { path: path.to_owned(), status: None, message: format!("invalid JSON in the response: {e}") })
+}
+
+/// GETs `path` and returns the body, with the same retry policy as [`get_json`].
+pub(crate) async fn get_bytes(client: &kube::Client, path: &str) -> Result<bytes::Bytes, RequestError> {
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match get_once(client, path).await {
+            Ok(bytes) => return Ok(bytes),
+            Err((error, retry_after)) if attempt < ATTEMPTS && is_retryable(&error) => {
+                tokio::time::sleep(retry_after.unwrap_or(backoff).min(MAX_RETRY_AFTER)).await;
+                backoff *= 2;
+                attempt += 1;
+            }
+            Err((error, _)) => return Err(error),
+        }
+    }
+}
+
+fn is_retryable(error: &RequestError) -> bool {
+    match error.status {
+        None => true,
+        Some(status) => matches!(status, 429 | 500 | 502 | 503 | 504),
+    }
+}
+
+async fn get_once(client: &kube::Client, path: &str) -> Result<bytes::Bytes, (RequestError, Option<Duration>)> {
+    let fail = |status: Option<u16>, message: String| RequestError { path: path.to_owned(), status, message };
+    let request = http::Request::get(path)
+        .header(http::header::ACCEPT, "application/json")
+        .body(kube::client::Body::empty())
+        .map_err(|e| (fail(None, e.to_string()), None))?;
+    let response = client.send(request).await.map_err(|e| (fail(None, transport_message(&e)), None))?;
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = response.into_body().collect().await.map_err(|e| (fail(Some(status.as_u16()), e.to_string()), None))?.to_bytes();
+    if status.is_success() {
+        Ok(body)
+    } else {
+        Err((fail(Some(status.as_u16()), status_message(status, &body)), retry_after))
+    }
+}
+
+/// The `message` of a Kubernetes `Status` body, else the status line.
+fn status_message(status: StatusCode, body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Status {
+        message: Option<String>,
+    }
+    let reason = status.canonical_reason().unwrap_or("error");
+    match serde_json::from_slice::<Status>(body).ok().and_then(|s| s.message) {
+        Some(message) => format!("{} {reason}: {message}", status.as_u16()),
+        None => format!("{} {reason}", status.as_u16()),
+    }
+}
+
+/// The innermost cause of a transport error, which is the one that says what happened.
+fn transport_message(error: &kube::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message = cause.to_string();
+        source = cause.source();
+    }
+    message
+}

@@ -1,0 +1,407 @@
+//! Real Kubernetes control planes for ferry's tests and benchmarks.
+//!
+//! [`TestCluster::start`] runs a genuine upstream etcd, kube-apiserver and
+//! (optionally) kube-controller-manager on 127.0.0.1 with free ports and a
+//! private temporary directory, writes a kubeconfig, and waits until the
+//! server is ready and the `default` namespace exists. Dropping the cluster
+//! kills every process by PID, also when a test panics; the processes are
+//! additionally tied to the thread that started them (`PR_SET_PDEATHSIG`) so
+//! that a killed test binary leaves nothing behind.
+//!
+//! The binaries come from `scripts/install-k8s.sh` (kube-apiserver and
+//! kube-controller-manager v1.20.2 built from Debian's source package and
+//! cached under `~/.cache/ferry/k8s-v1.20.2/`; etcd from Debian's
+//! `etcd-server`). Set `FERRY_K8S_BIN` to use binaries from elsewhere.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+/// The Kubernetes version the project's test binaries are built from.
+pub const KUBERNETES_VERSION: &str = "1.20.2";
+
+const ADMIN_TOKEN: &str = "ferry-admin-token";
+const READY_TIMEOUT: Duration = Duration::from_secs(90);
+const START_ATTEMPTS: usize = 3;
+
+/// Why a test cluster could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A binary is not installed.
+    #[error("`{0}` not found; run scripts/install-k8s.sh (or set FERRY_K8S_BIN)")]
+    MissingBinary(String),
+    /// Running a helper program or writing a file failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A process exited or the server did not become ready in time.
+    #[error("{0}")]
+    NotReady(String),
+    /// The kubeconfig the harness wrote could not be used.
+    #[error("kubeconfig: {0}")]
+    Kubeconfig(String),
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
+    let what = what.into();
+    move |source| Error::Io { what, source }
+}
+
+/// An extra API user with a bearer token (the admin is always present).
+#[derive(Debug, Clone)]
+pub struct User {
+    /// User name; also the name of its context in the kubeconfig.
+    pub name: String,
+    /// Groups the user belongs to.
+    pub groups: Vec<String>,
+}
+
+/// How to start a cluster.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Also run kube-controller-manager (Deployments get ReplicaSets and Pods,
+    /// namespaces get their default ServiceAccount, garbage collection works).
+    pub controllers: bool,
+    /// Extra token users, without any RBAC permission until a test grants some.
+    pub users: Vec<User>,
+}
+
+/// A running control plane; killed when dropped.
+pub struct TestCluster {
+    dir: tempfile::TempDir,
+    children: Vec<(&'static str, Child)>,
+    server: String,
+}
+
+impl TestCluster {
+    /// Starts etcd and kube-apiserver, and kube-controller-manager if asked.
+    pub async fn start(options: Options) -> Result<TestCluster, Error> {
+        let binaries = Binaries::locate()?;
+        let mut last = None;
+        for _ in 0..START_ATTEMPTS {
+            match TestCluster::start_once(&binaries, &options).await {
+                Ok(cluster) => return Ok(cluster),
+                // A port picked as free can be taken by a parallel test before the server binds it.
+                Err(Error::NotReady(msg)) if msg.contains("address already in use") => last = Some(Error::NotReady(msg)),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::NotReady("cluster did not start".into())))
+    }
+
+    async fn start_once(binaries: &Binaries, options: &Options) -> Result<TestCluster, Error> {
+        let dir = tempfile::Builder::new().prefix("ferry-cluster-").tempdir().map_err(io_err("creating the cluster directory"))?;
+        let mut cluster = TestCluster { server: String::new(), children: Vec::new(), dir };
+        cluster.write_credentials(options)?;
+        let (etcd_port, peer_port, api_port) = (free_port()?, free_port()?, free_port()?);
+        cluster.server = format!("https://127.0.0.1:{api_port}");
+        cluster.spawn("etcd", &binaries.etcd, &etcd_args(cluster.path(), etcd_port, peer_port))?;
+        cluster.spawn("kube-apiserver", &binaries.apiserver, &apiserver_args(cluster.path(), etcd_port, api_port))?;
+        cluster.wait_for_file("certs/apiserver.crt").await?;
+        cluster.write_kubeconfig(options)?;
+        let client = cluster.client().await?;
+        cluster.wait_until(&client, "/readyz").await?;
+        cluster.wait_until(&client, "/api/v1/namespaces/default").await?;
+        if options.controllers {
+            cluster.spawn("kube-controller-manager", &binaries.controller_manager, &controller_manager_args(cluster.path()))?;
+            cluster.wait_until(&client, "/api/v1/namespaces/default/serviceaccounts/default").await?;
+        }
+        Ok(cluster)
+    }
+
+    /// The cluster's private directory (logs, certificates, kubeconfig).
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The kubeconfig file, with context `admin` and one context per extra user.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.path().join("kubeconfig")
+    }
+
+    /// The API server's URL.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// The bearer token of the `admin` context (in `system:masters`).
+    pub fn admin_token(&self) -> &'static str {
+        ADMIN_TOKEN
+    }
+
+    /// A client for the `admin` context.
+    pub async fn client(&self) -> Result<kube::Client, Error> {
+        self.client_for("admin").await
+    }
+
+    /// A client for the named context.
+    pub async fn client_for(&self, context: &str) -> Result<kube::Client, Error> {
+        install_crypto_provider();
+        let kubeconfig = Kubeconfig::read_from(self.kubeconfig()).map_err(|e| Error::Kubeconfig(e.to_string()))?;
+        let options = KubeConfigOptions { context: Some(context.to_owned()), ..Default::default() };
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| Error::Kubeconfig(e.to_string()))?;
+        kube::Client::try_from(config).map_err(|e| Error::Kubeconfig(e.to_string()))
+    }
+
+    /// Runs `kubectl` against this cluster's `admin` context; returns stdout, or stderr as the error.
+    pub fn kubectl(&self, args: &[&str]) -> Result<String, Error> {
+        let output = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(self.kubeconfig())
+            .args(args)
+            .output()
+            .map_err(io_err("running kubectl (install it with scripts/install-k8s.sh)"))?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        } else {
+            Err(Error::NotReady(format!("kubectl {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim())))
+        }
+    }
+
+    /// Kills the API server only (etcd keeps its data), as a fault for tests.
+    pub fn kill_apiserver(&mut self) {
+        for (name, child) in &mut self.children {
+            if *name == "kube-apiserver" {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+
+    fn spawn(&mut self, name: &'static str, program: &Path, args: &[String]) -> Result<(), Error> {
+        let log = fs::File::create(self.path().join(format!("{name}.log"))).map_err(io_err(format!("creating {name}.log")))?;
+        let stderr = log.try_clone().map_err(io_err(format!("opening {name}.log")))?;
+        let mut command = Command::new(program);
+        command.args(args).stdin(Stdio::null()).stdout(log).stderr(stderr);
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+            });
+        }
+        let child = command.spawn().map_err(io_err(format!("starting {}", program.display())))?;
+        self.children.push((name, child));
+        Ok(())
+    }
+
+    async fn wait_for_file(&mut self, relative: &str) -> Result<(), Error> {
+        let path = self.path().join(relative);
+        let deadline = Instant::now() + READY_TIMEOUT;
+        while !path.exists() {
+            self.check_alive()?;
+            if Instant::now() > deadline {
+                return Err(self.not_ready(&format!("{relative} was not written")));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // The certificate and its key are written one after the other.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Ok(())
+    }
+
+    async fn wait_until(&mut self, client: &kube::Client, path: &str) -> Result<(), Error> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            self.check_alive()?;
+            let request = http::Request::get(path).body(Vec::new()).expect("static request");
+            if client.request_text(request).await.is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(self.not_ready(&format!("GET {path} did not succeed within {READY_TIMEOUT:?}")));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn check_alive(&mut self) -> Result<(), Error> {
+        let exited = self.children.iter_mut().find_map(|(name, child)| match child.try_wait() {
+            Ok(Some(status)) => Some((*name, status)),
+            _ => None,
+        });
+        match exited {
+            Some((name, status)) => Err(self.not_ready(&format!("{name} exited ({status})"))),
+            None => Ok(()),
+        }
+    }
+
+    fn not_ready(&self, what: &str) -> Error {
+        let mut message = format!("test cluster in {}: {what}", self.path().display());
+        for (name, _) in &self.children {
+            let log = fs::read_to_string(self.path().join(format!("{name}.log"))).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(8).collect();
+            let _ = write!(message, "\n--- {name}.log (last lines) ---");
+            for line in tail.iter().rev() {
+                let _ = write!(message, "\n{line}");
+            }
+        }
+        Error::NotReady(message)
+    }
+
+    fn write_credentials(&self, options: &Options) -> Result<(), Error> {
+        let dir = self.path();
+        run("openssl", &["genrsa", "-out", "sa.key", "2048"], dir)?;
+        run("openssl", &["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir)?;
+        let mut tokens = format!("{ADMIN_TOKEN},admin,admin,system:masters\n");
+        for user in &options.users {
+            let _ = writeln!(tokens, "{},{},{},\"{}\"", user_token(&user.name), user.name, user.name, user.groups.join(","));
+        }
+        fs::write(dir.join("tokens.csv"), tokens).map_err(io_err("writing tokens.csv"))
+    }
+
+    fn write_kubeconfig(&self, options: &Options) -> Result<(), Error> {
+        let ca = fs::read(self.path().join("certs/apiserver.crt")).map_err(io_err("reading the server certificate"))?;
+        let ca = base64::engine::general_purpose::STANDARD.encode(ca);
+        let users = std::iter::once(("admin".to_owned(), ADMIN_TOKEN.to_owned()))
+            .chain(options.users.iter().map(|u| (u.name.clone(), user_token(&u.name))));
+        let (mut contexts, mut credentials) = (String::new(), String::new());
+        for (name, token) in users {
+            let _ = write!(contexts, "- name: {name}\n  context: {{cluster: test, user: {name}}}\n");
+            let _ = write!(credentials, "- name: {name}\n  user: {{token: {token}}}\n");
+        }
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\ncontexts:\n{contexts}users:\n{credentials}current-context: admin\n",
+            self.server
+        );
+        fs::write(self.kubeconfig(), text).map_err(io_err("writing the kubeconfig"))
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        for (_, child) in self.children.iter_mut().rev() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The bearer token the harness gives an extra user.
+pub fn user_token(name: &str) -> String {
+    format!("{name}-token")
+}
+
+/// Installs the one TLS crypto provider the workspace uses (idempotent).
+fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+struct Binaries {
+    etcd: PathBuf,
+    apiserver: PathBuf,
+    controller_manager: PathBuf,
+}
+
+impl Binaries {
+    fn locate() -> Result<Binaries, Error> {
+        let dir = match std::env::var_os("FERRY_K8S_BIN") {
+            Some(dir) => PathBuf::from(dir),
+            None => cache_dir().join(format!("k8s-v{KUBERNETES_VERSION}")),
+        };
+        let in_dir = |name: &str| {
+            let path = dir.join(name);
+            if path.is_file() { Ok(path) } else { Err(Error::MissingBinary(path.display().to_string())) }
+        };
+        let etcd = [dir.join("etcd"), PathBuf::from("/usr/bin/etcd")]
+            .into_iter()
+            .find(|p| p.is_file())
+            .ok_or_else(|| Error::MissingBinary("etcd".into()))?;
+        Ok(Binaries { etcd, apiserver: in_dir("kube-apiserver")?, controller_manager: in_dir("kube-controller-manager")? })
+    }
+}
+
+fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("FERRY_K8S_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+    home.join(".cache/ferry")
+}
+
+fn free_port() -> Result<u16, Error> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(io_err("finding a free port"))?;
+    listener.local_addr().map(|a| a.port()).map_err(io_err("finding a free port"))
+}
+
+fn run(program: &str, args: &[&str], dir: &Path) -> Result<(), Error> {
+    let output = Command::new(program).args(args).current_dir(dir).output().map_err(io_err(format!("running {program}")))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(Error::NotReady(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim())))
+    }
+}
+
+fn etcd_args(dir: &Path, port: u16, peer_port: u16) -> Vec<String> {
+    let client = format!("http://127.0.0.1:{port}");
+    let peer = format!("http://127.0.0.1:{peer_port}");
+    vec![
+        "--data-dir".into(),
+        dir.join("etcd").display().to_string(),
+        "--listen-client-urls".into(),
+        client.clone(),
+        "--advertise-client-urls".into(),
+        client,
+        "--listen-peer-urls".into(),
+        peer.clone(),
+        "--initial-advertise-peer-urls".into(),
+        peer.clone(),
+        "--initial-cluster".into(),
+        format!("default={peer}"),
+        "--unsafe-no-fsync".into(),
+    ]
+}
+
+fn apiserver_args(dir: &Path, etcd_port: u16, port: u16) -> Vec<String> {
+    let file = |name: &str| dir.join(name).display().to_string();
+    [
+        ("--etcd-servers", format!("http://127.0.0.1:{etcd_port}")),
+        ("--bind-address", "127.0.0.1".into()),
+        ("--secure-port", port.to_string()),
+        ("--insecure-port", "0".into()),
+        ("--cert-dir", file("certs")),
+        ("--token-auth-file", file("tokens.csv")),
+        ("--authorization-mode", "RBAC".into()),
+        ("--service-account-key-file", file("sa.pub")),
+        ("--service-account-signing-key-file", file("sa.key")),
+        ("--service-account-issuer", "https://kubernetes.default.svc".into()),
+        ("--service-cluster-ip-range", "10.96.0.0/16".into()),
+        ("--advertise-address", "127.0.0.1".into()),
+    ]
+    .into_iter()
+    .flat_map(|(flag, value)| [flag.to_owned(), value])
+    .collect()
+}
+
+fn controller_manager_args(dir: &Path) -> Vec<String> {
+    let file = |name: &str| dir.join(name).display().to_string();
+    [
+        ("--kubeconfig", file("kubeconfig")),
+        ("--bind-address", "127.0.0.1".into()),
+        ("--secure-port", "0".into()),
+        ("--port", "0".into()),
+        ("--service-account-private-key-file", file("sa.key")),
+        ("--root-ca-file", file("certs/apiserver.crt")),
+        ("--use-service-account-credentials", "false".into()),
+        ("--leader-elect", "false".into()),
+        (
+            "--controllers",
+            "*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service,-route,-attachdetach,-persistentvolume-binder,-persistentvolume-expander,-ttl".into(),
+        ),
+    ]
+    .into_iter()
+    .flat_map(|(flag, value)| [flag.to_owned(), value])
+    .collect()
+}
