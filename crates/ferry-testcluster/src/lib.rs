@@ -241,6 +241,10 @@ impl TestCluster {
         let mut message = format!("test cluster in {}: {what}", self.path().display());
         for (name, _) in &self.children {
             let log = fs::read_to_string(self.path().join(format!("{name}.log"))).unwrap_or_default();
+            // The first error line says why a process refused to start; the tail says what it did last.
+            if let Some(first_error) = log.lines().find(|l| l.starts_with("Error:") || l.starts_with("F1") || l.contains("invalid argument")) {
+                let _ = write!(message, "\n--- {name}.log (first error) ---\n{first_error}");
+            }
             let tail: Vec<&str> = log.lines().rev().take(8).collect();
             let _ = write!(message, "\n--- {name}.log (last lines) ---");
             for line in tail.iter().rev() {
@@ -381,7 +385,7 @@ fn apiserver_args(dir: &Path, etcd_port: u16, port: u16) -> Vec<String> {
         ("--advertise-address", "127.0.0.1".into()),
     ]
     .into_iter()
-    .flat_map(|(flag, value)| [flag.to_owned(), value])
+    .map(|(flag, value)| format!("{flag}={value}"))
     .collect()
 }
 
@@ -402,6 +406,6 @@ fn controller_manager_args(dir: &Path) -> Vec<String> {
         ),
     ]
     .into_iter()
-    .flat_map(|(flag, value)| [flag.to_owned(), value])
+    .map(|(flag, value)| format!("{flag}={value}"))
     .collect()
 }
