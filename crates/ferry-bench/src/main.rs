@@ -10,8 +10,11 @@
 //! It prints wall time, objects/s, peak RSS, and the ratios the targets are
 //! stated in: assess / parse-only time, peak RSS / input size, and growth from
 //! the smallest to the largest size.
+//!
+//! `ferry-bench live [OBJECTS]` measures reading a live cluster (see `live.rs`).
 
 mod corpus;
+mod live;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,8 +25,10 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("parse-only") => parse_only(Path::new(&args[1]), args.get(2).and_then(|t| t.parse().ok()).unwrap_or(1)),
         Some("assess") => bench_assess(&args[1..]),
+        Some("live") => live::bench_live(&args[1..]),
         _ => {
             eprintln!("usage: ferry-bench assess [OBJECTS...]   (e.g. ferry-bench assess 10000 100000)");
+            eprintln!("       ferry-bench live [OBJECTS]        (e.g. ferry-bench live 20000; needs scripts/install-k8s.sh)");
             std::process::exit(2);
         }
     }
@@ -95,7 +100,7 @@ fn measure(program: &Path, args: &[&str]) -> Run {
     Run { seconds, peak_rss_mb: usage.ru_maxrss as f64 / 1024.0 }
 }
 
-fn sibling_binary(name: &str) -> PathBuf {
+pub(crate) fn sibling_binary(name: &str) -> PathBuf {
     let me = std::env::current_exe().expect("own path");
     let path = me.with_file_name(name);
     assert!(path.exists(), "build it first: cargo build --release -p ferry-cli ({} missing)", path.display());
@@ -126,11 +131,11 @@ fn count_events(path: &Path) -> usize {
     })
 }
 
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
