@@ -210,3 +210,36 @@ fn an_unreachable_cluster_is_a_clear_error() {
     assert!(stderr.contains("hint:"), "{stderr}");
     assert!(!stderr.contains("s3cr3t-token"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubeconfig_lists_and_exec_plugins_work_like_kubectl() {
+    let cluster = TestCluster::start(Options::default()).await.unwrap();
+    cluster.kubectl(&["create", "configmap", "from-exec", "--from-literal=k=v"]).unwrap();
+    let original = std::fs::read_to_string(cluster.kubeconfig()).unwrap();
+    let ca = original.lines().find_map(|l| l.trim().strip_prefix("certificate-authority-data: ")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The cluster and an exec-plugin user in one file, the context in another: KUBECONFIG merges them.
+    let credential = format!(
+        r#"{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"{}"}}}}"#,
+        cluster.admin_token()
+    );
+    let users = dir.path().join("users.yaml");
+    std::fs::write(
+        &users,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster: {{server: '{}', certificate-authority-data: {ca}}}\nusers:\n- name: plugin\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: /bin/sh\n      args: ['-c', 'echo ''{credential}''']\n",
+            cluster.server()
+        ),
+    )
+    .unwrap();
+    let contexts = dir.path().join("contexts.yaml");
+    std::fs::write(&contexts, "apiVersion: v1\nkind: Config\ncontexts:\n- name: via-plugin\n  context: {cluster: test, user: plugin}\n").unwrap();
+    let list = format!("{}:{}", users.display(), contexts.display());
+    let out = Command::cargo_bin("ferry").unwrap().env("KUBECONFIG", list).args(["assess", "--context", "via-plugin", "-n", "default", "-o", "json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let a: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = a["inventory"]["resources"]["config-map"].as_array().unwrap().iter().map(|r| r["object"]["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"from-exec"), "{names:?}");
+    assert!(!stderr.contains(cluster.admin_token()) && !a.to_string().contains(cluster.admin_token()), "the plugin's token is never printed");
+}
