@@ -206,8 +206,6 @@ pub struct DeprecationFinding {
     /// Field-level changes or caveats.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// `true` when the version is referred to inside the object (e.g. `scaleTargetRef.apiVersion`) rather than declared by it.
-    pub reference: bool,
     /// Where the version was seen: declared by the object, referred to by a field, recorded in
     /// `last-applied-configuration` (how the object was applied; live clusters only), or inside a Helm release.
     pub via: Via,

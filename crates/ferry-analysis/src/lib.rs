@@ -73,11 +73,11 @@ pub fn assess_paths(paths: &[PathBuf], options: &Options) -> Result<Assessment, 
 }
 
 /// Assesses objects read elsewhere (from a cluster, say); `report` describes the reading.
+/// Each object is dropped as soon as its facts are extracted.
 pub fn assess_objects(objects: Vec<ferry_model::Object>, report: &LoadReport, options: &Options) -> Assessment {
     use rayon::prelude::*;
     let knowledge = Knowledge::builtin();
-    let facts: Vec<Facts> = objects.par_iter().map(|object| facts::extract(object, knowledge)).collect();
-    drop(objects);
+    let facts: Vec<Facts> = objects.into_par_iter().map(|object| facts::extract(&object, knowledge)).collect();
     assess(facts, report, options, knowledge)
 }
 
@@ -106,15 +106,19 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
 
 /// Endpoints named like a Service with a selector are the endpoints controller's, not the user's.
 fn mark_controller_endpoints(facts: &mut [Facts], knowledge: &Knowledge) {
-    let selecting: std::collections::HashSet<(Option<String>, String)> = facts
+    let selecting: std::collections::HashSet<(Option<&str>, &str)> = facts
         .iter()
         .filter(|f| f.class == Class::Service && f.selector.is_some())
-        .map(|f| (f.id.namespace.clone(), f.id.name.clone()))
+        .map(|f| (f.id.namespace.as_deref(), f.id.name.as_str()))
         .collect();
-    for f in facts.iter_mut().filter(|f| f.generated.is_none() && f.id.kind == "Endpoints") {
-        if selecting.contains(&(f.id.namespace.clone(), f.id.name.clone())) {
-            f.generated = knowledge.generated.endpoints_rule(&f.id);
-        }
+    let mirrored: Vec<usize> = facts
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.generated.is_none() && selecting.contains(&(f.id.namespace.as_deref(), f.id.name.as_str())))
+        .map(|(i, _)| i)
+        .collect();
+    for i in mirrored {
+        facts[i].generated = knowledge.generated.selected_by_service(&facts[i].id);
     }
 }
 
@@ -172,7 +176,6 @@ fn deprecation_findings(facts: &[Facts], options: &Options, kb: &Knowledge) -> V
                 removed_in: row.removed_in,
                 replacement: row.replacement.clone(),
                 note: row.note.clone().filter(|n| !n.is_empty()),
-                reference: via != Via::Declared,
                 via,
                 evidence: evidence(f, line, path),
             });

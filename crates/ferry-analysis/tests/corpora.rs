@@ -165,7 +165,7 @@ fn retail_store_defaults_are_cloud_neutral_without_service_edges() {
 #[test]
 fn sock_shop_2019_reports_every_deprecated_object() {
     let a = assess(&["sock-shop-2019/deploy/kubernetes"]);
-    let count = |api: &str, kind: &str| a.deprecations.iter().filter(|d| !d.reference && d.api_version == api && d.kind == kind).count();
+    let count = |api: &str, kind: &str| a.deprecations.iter().filter(|d| d.via == ferry_analysis::Via::Declared && d.api_version == api && d.kind == kind).count();
     assert!(count("extensions/v1beta1", "Deployment") >= 46);
     assert_eq!(count("extensions/v1beta1", "DaemonSet"), 2);
     assert_eq!(count("extensions/v1beta1", "NetworkPolicy"), 13);
@@ -175,7 +175,7 @@ fn sock_shop_2019_reports_every_deprecated_object() {
     assert!(a.deprecations.iter().all(|d| d.status == ApiStatus::Removed));
     let complete = a.deprecations.iter().filter(|d| d.evidence.file.ends_with("complete-demo.yaml") && d.kind == "Deployment").count();
     assert_eq!(complete, 13);
-    let hpa_refs: Vec<_> = a.deprecations.iter().filter(|d| d.reference).collect();
+    let hpa_refs: Vec<_> = a.deprecations.iter().filter(|d| d.via == ferry_analysis::Via::Reference).collect();
     assert!(hpa_refs.iter().any(|d| d.api_version == "apps/v1beta1" && d.evidence.path == "spec.scaleTargetRef.apiVersion" && d.evidence.line == 9));
     assert!(a.cloud.is_empty(), "sock-shop uses public images only: {:#?}", a.cloud);
     assert!(a.warnings.iter().any(|w| w.code == "legacy-network-policy-annotation" && w.line == Some(7)));

@@ -1044,7 +1044,6 @@ mod tests {
     fn referenced_api_versions_are_labelled() {
         let mut a = shop();
         let mut d = a.deprecations[0].clone();
-        d.reference = true;
         d.via = ferry_analysis::Via::Reference;
         d.status = ApiStatus::Deprecated;
         let mut applied = d.clone();

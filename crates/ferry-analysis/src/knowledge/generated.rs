@@ -1,6 +1,6 @@
 //! Rules that recognise objects Kubernetes made itself (`data/generated.yaml`).
 
-use ferry_model::{Node, ObjectId, Value};
+use ferry_model::{Node, ObjectId};
 use serde::Deserialize;
 
 /// One rule: conditions, and what to tell the user.
@@ -74,30 +74,36 @@ impl GeneratedRules {
 
     /// The first rule (not needing other objects) that says this object was made by Kubernetes.
     pub fn classify(&self, id: &ObjectId, root: &Node) -> Option<Generated> {
-        let rule = self.rules.iter().find(|r| !r.when.selecting_service && r.when.holds(id, root))?;
+        let rule = self.rules.iter().find(|r| !r.when.selecting_service && r.when.matches_identity(id) && r.when.matches_content(root))?;
         let owner = controlling_owner(root).unwrap_or_default();
         Some(Generated { rule: rule.id.clone(), reason: rule.reason.replace("{owner}", &owner) })
     }
 
-    /// The rule for Endpoints kept by the endpoints controller, when an object with
-    /// this identity could be one (the caller checks for the selecting Service).
-    pub fn endpoints_rule(&self, id: &ObjectId) -> Option<Generated> {
-        const NO_CONTENT: Node = Node { line: 0, value: Value::Map(Vec::new()) };
-        let rule = self.rules.iter().find(|r| r.when.selecting_service && r.when.holds(id, &NO_CONTENT))?;
+    /// The `selecting_service` rule for an object named like a Service that has a selector
+    /// (those rules look at identity only, which the table tests check).
+    pub fn selected_by_service(&self, id: &ObjectId) -> Option<Generated> {
+        let rule = self.rules.iter().find(|r| r.when.selecting_service && r.when.matches_identity(id))?;
         Some(Generated { rule: rule.id.clone(), reason: rule.reason.clone() })
     }
 }
 
 impl When {
-    fn holds(&self, id: &ObjectId, root: &Node) -> bool {
-        let meta = root.get("metadata");
+    /// Kind, group, name and namespace conditions.
+    fn matches_identity(&self, id: &ObjectId) -> bool {
         let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
         let one_of = |list: &[String], have: Option<&str>| list.is_empty() || have.is_some_and(|h| list.iter().any(|l| l == h));
-        is(&self.kind, &id.kind)
-            && is(&self.group, id.group())
-            && one_of(&self.names, Some(&id.name))
-            && one_of(&self.namespaces, id.namespace.as_deref())
-            && self.label.as_deref().is_none_or(|l| has_entry(meta.and_then(|m| m.get("labels")), l))
+        is(&self.kind, &id.kind) && is(&self.group, id.group()) && one_of(&self.names, Some(&id.name)) && one_of(&self.namespaces, id.namespace.as_deref())
+    }
+
+    /// Whether any condition looks inside the object.
+    pub fn looks_at_content(&self) -> bool {
+        self.label.is_some() || self.annotation.is_some() || self.field.is_some() || self.controller_owner
+    }
+
+    /// Label, annotation, field and owner conditions.
+    fn matches_content(&self, root: &Node) -> bool {
+        let meta = root.get("metadata");
+        self.label.as_deref().is_none_or(|l| has_entry(meta.and_then(|m| m.get("labels")), l))
             && self.annotation.as_deref().is_none_or(|a| has_entry(meta.and_then(|m| m.get("annotations")), a))
             && self.field.as_deref().is_none_or(|f| has_entry(Some(root), f))
             && (!self.controller_owner || controlling_owner(root).is_some())

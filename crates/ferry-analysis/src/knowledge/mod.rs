@@ -91,8 +91,9 @@ mod tests {
             assert!(!rule.source.trim().is_empty(), "{} has no source", rule.id);
             assert!(seen.insert(rule.id.clone()), "duplicate rule {}", rule.id);
             let w = &rule.when;
-            let narrowed = w.kind.is_some() || !w.names.is_empty() || !w.namespaces.is_empty() || w.label.is_some() || w.annotation.is_some() || w.controller_owner;
+            let narrowed = w.kind.is_some() || !w.names.is_empty() || !w.namespaces.is_empty() || w.looks_at_content();
             assert!(narrowed, "{} would match every object", rule.id);
+            assert!(!(w.selecting_service && w.looks_at_content()), "{}: a selecting_service rule is decided across objects, by identity only", rule.id);
         }
     }
 
