@@ -220,7 +220,7 @@ mod tests {
 
     #[test]
     fn broken_groups_are_reported_not_fatal() {
-        let broken = RequestError { path: "/apis/metrics.k8s.io/v1beta1".into(), status: Some(503), message: "503 Service Unavailable".into() };
+        let broken = RequestError { path: "/apis/metrics.k8s.io/v1beta1".into(), cause: crate::Cause::Status(503), message: "503 Service Unavailable".into() };
         let discovery = choose(vec![(GroupVersion { group: "metrics.k8s.io".into(), version: "v1beta1".into(), preferred: true }, Err(broken))]);
         assert!(discovery.resources.is_empty());
         assert_eq!(discovery.failures.len(), 1);

@@ -21,7 +21,7 @@ mod resources;
 pub use connect::{ConnectOptions, Connection, connect};
 pub use discovery::{Discovery, Resource, discover};
 pub use read::{Failure, Progress, ReadOptions, Snapshot, read};
-pub use request::RequestError;
+pub use request::{Cause, RequestError};
 
 /// Why a cluster could not be read at all.
 #[derive(Debug, thiserror::Error)]

@@ -139,7 +139,7 @@ async fn list_all(connection: &Connection, task: &Task<'_>, options: &ReadOption
             let path = page_path(task, options, token.as_deref());
             let body = match get_bytes(&connection.client, &path).await {
                 Ok(body) => body,
-                Err(error) if error.status == Some(410) && !restarted => {
+                Err(error) if error.status() == Some(410) && !restarted => {
                     restarted = true;
                     continue 'list;
                 }
@@ -147,7 +147,7 @@ async fn list_all(connection: &Connection, task: &Task<'_>, options: &ReadOption
             };
             result.bytes += body.len() as u64;
             let page: Page = serde_json::from_slice(&body)
-                .map_err(|e| fail(RequestError { path: path.clone(), status: None, message: format!("invalid list response: {e}") }))?;
+                .map_err(|e| fail(RequestError::invalid_response(&path, format!("invalid list response: {e}"))))?;
             progress.page(task.resource, page.items.len());
             result.objects.extend(page.items.into_iter().map(|item| to_object(item, task.resource, &connection.context)));
             token = page.metadata.continue_token.filter(|t| !t.is_empty());

@@ -19,33 +19,57 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 pub struct RequestError {
     /// The API path requested.
     pub path: String,
-    /// The HTTP status, when the server answered.
-    pub status: Option<u16>,
-    /// The server's own message (from its `Status` object) or the transport error.
+    /// What went wrong.
+    pub cause: Cause,
+    /// The server's own message (from its `Status` object), the transport error, or the decoding error.
     pub message: String,
 }
 
+/// What went wrong with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// No complete answer: connection refused, TLS failure, timeout, body cut off.
+    Transport,
+    /// The server answered with this non-success HTTP status.
+    Status(u16),
+    /// The request could not be formed, or a 2xx answer is not what the API promises.
+    Invalid,
+}
+
 impl RequestError {
+    /// A 2xx answer that could not be decoded.
+    pub(crate) fn invalid_response(path: &str, message: String) -> RequestError {
+        RequestError { path: path.to_owned(), cause: Cause::Invalid, message }
+    }
+
+    /// The HTTP status, when the server answered with an error status.
+    pub fn status(&self) -> Option<u16> {
+        match self.cause {
+            Cause::Status(status) => Some(status),
+            Cause::Transport | Cause::Invalid => None,
+        }
+    }
+
     /// Whether the server refused the credentials (401).
     pub fn is_unauthorized(&self) -> bool {
-        self.status == Some(401)
+        self.status() == Some(401)
     }
 
     /// Whether RBAC forbids the request (403).
     pub fn is_forbidden(&self) -> bool {
-        self.status == Some(403)
+        self.status() == Some(403)
     }
 
-    /// Whether the server never answered (connection refused, TLS failure, timeout).
+    /// Whether the server never answered completely (connection refused, TLS failure, timeout).
     pub fn is_unreachable(&self) -> bool {
-        self.status.is_none()
+        self.cause == Cause::Transport
     }
 }
 
 /// GETs `path` and decodes the JSON body, retrying throttling, unavailability and transport errors.
 pub(crate) async fn get_json<T: DeserializeOwned>(client: &kube::Client, path: &str) -> Result<T, RequestError> {
     let bytes = get_bytes(client, path).await?;
-    serde_json::from_slice(&bytes).map_err(|e| RequestError { path: path.to_owned(), status: None, message: format!("invalid JSON in the response: {e}") })
+    serde_json::from_slice(&bytes).map_err(|e| RequestError::invalid_response(path, format!("invalid JSON in the response: {e}")))
 }
 
 /// GETs `path` and returns the body, with the same retry policy as [`get_json`].
@@ -66,19 +90,20 @@ pub(crate) async fn get_bytes(client: &kube::Client, path: &str) -> Result<bytes
 }
 
 fn is_retryable(error: &RequestError) -> bool {
-    match error.status {
-        None => true,
-        Some(status) => matches!(status, 429 | 500 | 502 | 503 | 504),
+    match error.cause {
+        Cause::Transport => true,
+        Cause::Status(status) => matches!(status, 429 | 500 | 502 | 503 | 504),
+        Cause::Invalid => false,
     }
 }
 
 async fn get_once(client: &kube::Client, path: &str) -> Result<bytes::Bytes, (RequestError, Option<Duration>)> {
-    let fail = |status: Option<u16>, message: String| RequestError { path: path.to_owned(), status, message };
+    let fail = |cause: Cause, message: String| RequestError { path: path.to_owned(), cause, message };
     let request = http::Request::get(path)
         .header(http::header::ACCEPT, "application/json")
         .body(kube::client::Body::empty())
-        .map_err(|e| (fail(None, e.to_string()), None))?;
-    let response = client.send(request).await.map_err(|e| (fail(None, transport_message(&e)), None))?;
+        .map_err(|e| (fail(Cause::Invalid, e.to_string()), None))?;
+    let response = client.send(request).await.map_err(|e| (fail(Cause::Transport, transport_message(&e)), None))?;
     let status = response.status();
     let retry_after = response
         .headers()
@@ -86,11 +111,11 @@ async fn get_once(client: &kube::Client, path: &str) -> Result<bytes::Bytes, (Re
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = response.into_body().collect().await.map_err(|e| (fail(Some(status.as_u16()), e.to_string()), None))?.to_bytes();
+    let body = response.into_body().collect().await.map_err(|e| (fail(Cause::Transport, e.to_string()), None))?.to_bytes();
     if status.is_success() {
         Ok(body)
     } else {
-        Err((fail(Some(status.as_u16()), status_message(status, &body)), retry_after))
+        Err((fail(Cause::Status(status.as_u16()), status_message(status, &body)), retry_after))
     }
 }
 

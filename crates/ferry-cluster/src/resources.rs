@@ -12,7 +12,7 @@ struct Row {
     skip: Option<String>,
     #[serde(default)]
     same_as: Option<String>,
-    #[allow(dead_code)] // Required in every row so the table stays sourced; read by the tests only.
+    #[cfg_attr(not(test), expect(dead_code, reason = "required in every row so the table stays sourced; checked by the tests"))]
     source: String,
 }
 
@@ -25,18 +25,23 @@ pub(crate) enum Rule {
     SameAs(String),
 }
 
-fn table() -> &'static HashMap<String, Rule> {
-    static TABLE: OnceLock<HashMap<String, Rule>> = OnceLock::new();
+fn rows() -> &'static [Row] {
+    static ROWS: OnceLock<Vec<Row>> = OnceLock::new();
+    ROWS.get_or_init(|| serde_saphyr::from_str(include_str!("../data/resources.yaml")).expect("embedded data/resources.yaml is valid"))
+}
+
+fn table() -> &'static HashMap<&'static str, Rule> {
+    static TABLE: OnceLock<HashMap<&'static str, Rule>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let rows: Vec<Row> = serde_saphyr::from_str(include_str!("../data/resources.yaml")).expect("embedded data/resources.yaml is valid");
-        rows.into_iter()
+        rows()
+            .iter()
             .map(|row| {
-                let rule = match (row.skip, row.same_as) {
-                    (Some(reason), None) => Rule::Skip(reason),
-                    (None, Some(other)) => Rule::SameAs(other),
+                let rule = match (&row.skip, &row.same_as) {
+                    (Some(reason), None) => Rule::Skip(reason.clone()),
+                    (None, Some(other)) => Rule::SameAs(other.clone()),
                     _ => panic!("data/resources.yaml: `{}` needs exactly one of `skip` and `same_as`", row.resource),
                 };
-                (row.resource, rule)
+                (row.resource.as_str(), rule)
             })
             .collect()
     })
@@ -52,18 +57,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_is_valid_and_aliases_point_at_readable_resources() {
-        for (resource, rule) in table() {
-            if let Rule::SameAs(other) = rule {
-                assert!(rule_for_target_is_readable(other), "{resource} points at {other}, which is skipped or aliased");
+    fn every_row_is_sourced_unique_and_aliases_point_at_readable_resources() {
+        for row in rows() {
+            assert!(!row.source.trim().is_empty(), "{} has no source", row.resource);
+        }
+        assert_eq!(table().len(), rows().len(), "a resource is listed twice");
+        for (resource, found) in table() {
+            if let Rule::SameAs(other) = found {
+                assert_eq!(rule(other), None, "{resource} points at {other}, which is skipped or aliased");
             }
         }
         assert_eq!(rule("ingresses.extensions"), Some(&Rule::SameAs("ingresses.networking.k8s.io".into())));
         assert!(matches!(rule("events"), Some(Rule::Skip(_))));
         assert_eq!(rule("deployments.apps"), None);
-    }
-
-    fn rule_for_target_is_readable(qualified: &str) -> bool {
-        rule(qualified).is_none()
     }
 }
