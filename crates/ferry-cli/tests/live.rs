@@ -74,10 +74,7 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_assessment_agrees_with_the_applied_manifests() {
     let cluster = TestCluster::start(Options { controllers: true, ..Default::default() }).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let crd = dir.path().join("crd.yaml");
-    std::fs::write(&crd, SECURITY_GROUP_POLICY_CRD).unwrap();
-    cluster.kubectl(&["apply", "-f", crd.to_str().unwrap()]).unwrap();
+    cluster.apply(None, SECURITY_GROUP_POLICY_CRD).unwrap();
     cluster.kubectl(&["wait", "--for=condition=Established", "crd/securitygrouppolicies.vpcresources.k8s.aws", "--timeout=60s"]).unwrap();
 
     let c = corpora();
@@ -140,14 +137,9 @@ fn helm_release_secret(name: &str, manifest: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn last_applied_versions_and_helm_releases_are_labelled_evidence() {
     let cluster = TestCluster::start(Options::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ingress = dir.path().join("ingress.yaml");
-    std::fs::write(
-        &ingress,
-        "apiVersion: networking.k8s.io/v1beta1\nkind: Ingress\nmetadata: {name: web}\nspec:\n  rules:\n  - http:\n      paths:\n      - path: /\n        backend: {serviceName: web, servicePort: 80}\n",
-    )
-    .unwrap();
-    apply(&cluster, "applied", &[ingress]);
+    cluster.kubectl(&["create", "namespace", "applied"]).unwrap();
+    let ingress = "apiVersion: networking.k8s.io/v1beta1\nkind: Ingress\nmetadata: {name: web}\nspec:\n  rules:\n  - http:\n      paths:\n      - path: /\n        backend: {serviceName: web, servicePort: 80}\n";
+    cluster.apply(Some("applied"), ingress).unwrap();
     let (a, code) = live(&cluster, &["-n", "applied", "--target-version", "1.25"]);
     let findings: Vec<&Value> = a["deprecations"].as_array().unwrap().iter().filter(|d| d["object"]["name"] == "web").collect();
     assert_eq!(findings.len(), 1, "{findings:?}");
@@ -156,9 +148,8 @@ async fn last_applied_versions_and_helm_releases_are_labelled_evidence() {
     assert_eq!(code, 0, "how an object was applied is evidence, never a blocker");
 
     let manifest = "---\n# Source: legacy/templates/ingress.yaml\napiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: legacy\n";
-    let secret = dir.path().join("release.yaml");
-    std::fs::write(&secret, helm_release_secret("legacy", manifest)).unwrap();
-    apply(&cluster, "legacy", &[secret]);
+    cluster.kubectl(&["create", "namespace", "legacy"]).unwrap();
+    cluster.apply(Some("legacy"), &helm_release_secret("legacy", manifest)).unwrap();
     let (a, code) = live(&cluster, &["-n", "legacy", "--target-version", "1.25"]);
     let release = a["deprecations"]
         .as_array()

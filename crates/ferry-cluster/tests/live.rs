@@ -8,13 +8,6 @@ async fn open(cluster: &TestCluster, context: &str) -> Connection {
     connect(&options).await.expect("connect")
 }
 
-fn apply(cluster: &TestCluster, yaml: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("objects.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    cluster.kubectl(&["apply", "-f", file.to_str().unwrap()]).expect("kubectl apply");
-}
-
 const CRD: &str = r#"
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -33,7 +26,7 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_everything_paginated_with_custom_resources_and_preferred_versions() {
     let cluster = TestCluster::start(Options::default()).await.unwrap();
-    apply(&cluster, CRD);
+    cluster.apply(None, CRD).unwrap();
     cluster.kubectl(&["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=60s"]).unwrap();
     cluster.kubectl(&["create", "namespace", "shop"]).unwrap();
     let mut many = String::new();
@@ -42,7 +35,7 @@ async fn reads_everything_paginated_with_custom_resources_and_preferred_versions
     }
     many.push_str("---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: shop}\nspec: {size: 3}\n");
     many.push_str("---\napiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: nightly, namespace: shop}\nspec:\n  schedule: '0 1 * * *'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers: [{name: c, image: busybox}]\n");
-    apply(&cluster, &many);
+    cluster.apply(None, &many).unwrap();
 
     let connection = open(&cluster, "admin").await;
     assert_eq!(connection.server_version, "v1.20.2");
@@ -78,8 +71,7 @@ async fn reads_everything_paginated_with_custom_resources_and_preferred_versions
 async fn forbidden_resources_are_listed_and_the_rest_is_read() {
     let viewer = User { name: "viewer".into(), groups: vec!["viewers".into()] };
     let cluster = TestCluster::start(Options { users: vec![viewer], ..Default::default() }).await.unwrap();
-    apply(
-        &cluster,
+    cluster.apply(None,
         r#"
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
@@ -110,7 +102,8 @@ rules:
 - nonResourceURLs: ["*"]
   verbs: [get]
 "#,
-    );
+    )
+    .unwrap();
     cluster.kubectl(&["create", "configmap", "settings", "--from-literal=mode=fast"]).unwrap();
     let connection = open(&cluster, "viewer").await;
     let discovery = discover(&connection).await.unwrap();
@@ -124,8 +117,7 @@ rules:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_aggregated_api_does_not_stop_discovery() {
     let cluster = TestCluster::start(Options::default()).await.unwrap();
-    apply(
-        &cluster,
+    cluster.apply(None,
         r#"
 apiVersion: v1
 kind: Service
@@ -144,7 +136,8 @@ spec:
   insecureSkipTLSVerify: true
   service: {name: metrics-server, namespace: kube-system}
 "#,
-    );
+    )
+    .unwrap();
     let connection = open(&cluster, "admin").await;
     for _ in 0..50 {
         if cluster.kubectl(&["get", "--raw", "/apis"]).unwrap().contains("metrics.k8s.io") {
@@ -156,7 +149,7 @@ spec:
     let discovery = discover(&connection).await.unwrap();
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "bounded retries, not kube's 15");
     assert!(
-        discovery.failures.iter().any(|f| f.path == "/apis/metrics.k8s.io/v1beta1" && f.status.is_some_and(|s| s >= 400)),
+        discovery.failures.iter().any(|f| f.path == "/apis/metrics.k8s.io/v1beta1" && f.status().is_some_and(|s| s >= 400)),
         "the broken group is reported: {:?}",
         discovery.failures
     );

@@ -14,6 +14,7 @@
 //! `etcd-server`). Set `FERRY_K8S_BIN` to use binaries from elsewhere.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::fs;
 use std::io;
 use std::net::TcpListener;
@@ -143,40 +144,47 @@ impl TestCluster {
 
     /// A client for the `admin` context.
     pub async fn client(&self) -> Result<kube::Client, Error> {
-        self.client_for("admin").await
-    }
-
-    /// A client for the named context.
-    pub async fn client_for(&self, context: &str) -> Result<kube::Client, Error> {
         install_crypto_provider();
         let kubeconfig = Kubeconfig::read_from(self.kubeconfig()).map_err(|e| Error::Kubeconfig(e.to_string()))?;
-        let options = KubeConfigOptions { context: Some(context.to_owned()), ..Default::default() };
+        let options = KubeConfigOptions { context: Some("admin".to_owned()), ..Default::default() };
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| Error::Kubeconfig(e.to_string()))?;
         kube::Client::try_from(config).map_err(|e| Error::Kubeconfig(e.to_string()))
     }
 
     /// Runs `kubectl` against this cluster's `admin` context; returns stdout, or stderr as the error.
     pub fn kubectl(&self, args: &[&str]) -> Result<String, Error> {
-        let output = Command::new("kubectl")
+        self.kubectl_with_input(args, &[])
+    }
+
+    /// `kubectl apply` of YAML (several documents allowed), into `namespace` when given.
+    pub fn apply(&self, namespace: Option<&str>, yaml: &str) -> Result<String, Error> {
+        let mut args = vec!["apply", "-f", "-"];
+        if let Some(ns) = namespace {
+            args.extend(["-n", ns]);
+        }
+        self.kubectl_with_input(&args, yaml.as_bytes())
+    }
+
+    fn kubectl_with_input(&self, args: &[&str], input: &[u8]) -> Result<String, Error> {
+        let mut child = Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(self.kubeconfig())
             .args(args)
-            .output()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(io_err("running kubectl (install it with scripts/install-k8s.sh)"))?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        // Written from a thread so that a large input cannot deadlock against kubectl's output.
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
+        let output = child.wait_with_output().map_err(io_err("running kubectl"))?;
+        writer.join().expect("stdin writer").map_err(io_err("writing to kubectl"))?;
         if output.status.success() {
             Ok(String::from_utf8_lossy(&output.stdout).into_owned())
         } else {
             Err(Error::NotReady(format!("kubectl {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim())))
-        }
-    }
-
-    /// Kills the API server only (etcd keeps its data), as a fault for tests.
-    pub fn kill_apiserver(&mut self) {
-        for (name, child) in &mut self.children {
-            if *name == "kube-apiserver" {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
         }
     }
 
@@ -348,29 +356,32 @@ fn run(program: &str, args: &[&str], dir: &Path) -> Result<(), Error> {
     }
 }
 
+/// `--flag=value` arguments (Go's flag parser needs `=` for booleans).
+fn flags<const N: usize>(pairs: [(&str, String); N]) -> Vec<String> {
+    pairs.into_iter().map(|(flag, value)| format!("{flag}={value}")).collect()
+}
+
+fn file(dir: &Path, name: &str) -> String {
+    dir.join(name).display().to_string()
+}
+
 fn etcd_args(dir: &Path, port: u16, peer_port: u16) -> Vec<String> {
     let client = format!("http://127.0.0.1:{port}");
     let peer = format!("http://127.0.0.1:{peer_port}");
-    vec![
-        "--data-dir".into(),
-        dir.join("etcd").display().to_string(),
-        "--listen-client-urls".into(),
-        client.clone(),
-        "--advertise-client-urls".into(),
-        client,
-        "--listen-peer-urls".into(),
-        peer.clone(),
-        "--initial-advertise-peer-urls".into(),
-        peer.clone(),
-        "--initial-cluster".into(),
-        format!("default={peer}"),
-        "--unsafe-no-fsync".into(),
-    ]
+    flags([
+        ("--data-dir", file(dir, "etcd")),
+        ("--listen-client-urls", client.clone()),
+        ("--advertise-client-urls", client),
+        ("--listen-peer-urls", peer.clone()),
+        ("--initial-advertise-peer-urls", peer.clone()),
+        ("--initial-cluster", format!("default={peer}")),
+        ("--unsafe-no-fsync", "true".into()),
+    ])
 }
 
 fn apiserver_args(dir: &Path, etcd_port: u16, port: u16) -> Vec<String> {
-    let file = |name: &str| dir.join(name).display().to_string();
-    [
+    let file = |name: &str| file(dir, name);
+    flags([
         ("--etcd-servers", format!("http://127.0.0.1:{etcd_port}")),
         ("--bind-address", "127.0.0.1".into()),
         ("--secure-port", port.to_string()),
@@ -383,15 +394,12 @@ fn apiserver_args(dir: &Path, etcd_port: u16, port: u16) -> Vec<String> {
         ("--service-account-issuer", "https://kubernetes.default.svc".into()),
         ("--service-cluster-ip-range", "10.96.0.0/16".into()),
         ("--advertise-address", "127.0.0.1".into()),
-    ]
-    .into_iter()
-    .map(|(flag, value)| format!("{flag}={value}"))
-    .collect()
+    ])
 }
 
 fn controller_manager_args(dir: &Path) -> Vec<String> {
-    let file = |name: &str| dir.join(name).display().to_string();
-    [
+    let file = |name: &str| file(dir, name);
+    flags([
         ("--kubeconfig", file("kubeconfig")),
         ("--bind-address", "127.0.0.1".into()),
         ("--secure-port", "0".into()),
@@ -404,8 +412,5 @@ fn controller_manager_args(dir: &Path) -> Vec<String> {
             "--controllers",
             "*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service,-route,-attachdetach,-persistentvolume-binder,-persistentvolume-expander,-ttl".into(),
         ),
-    ]
-    .into_iter()
-    .map(|(flag, value)| format!("{flag}={value}"))
-    .collect()
+    ])
 }
