@@ -3,7 +3,7 @@
 //! This is the documented JSON schema (`docs/assessment-schema.md`); field
 //! names and meanings are stable within a schema version.
 
-use ferry_model::load::Severity;
+use ferry_model::load::{Location, Severity};
 use ferry_model::ObjectId;
 use serde::Serialize;
 
@@ -252,18 +252,9 @@ pub struct Warning {
     /// Object concerned, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<ObjRef>,
-    /// File concerned.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    /// Document index in the file.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub document: Option<u32>,
-    /// Line.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-    /// Field.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+    /// Where: file, document, line and field, as known.
+    #[serde(flatten)]
+    pub location: Option<Location>,
 }
 
 /// Severity of a [`Warning`].

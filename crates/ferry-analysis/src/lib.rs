@@ -27,7 +27,7 @@ use std::path::PathBuf;
 
 pub use assessment::*;
 use facts::{Class, Facts};
-use ferry_model::load::{LoadError, LoadReport, load_paths};
+use ferry_model::load::{LoadError, LoadReport, Location, load_paths};
 pub use knowledge::{Knowledge, KubeVersion};
 
 /// The Kubernetes version assessed against when none is given: the newest
@@ -193,10 +193,7 @@ fn warnings(facts: &[Facts], report: &LoadReport, empty_selections: &[usize]) ->
             code: if issue.severity == ferry_model::load::Severity::Error { "input-error" } else { "input-skipped" }.into(),
             message: issue.message.clone(),
             object: None,
-            file: Some(issue.file.to_string()),
-            document: issue.document,
-            line: issue.line,
-            field: issue.field.clone(),
+            location: Some(issue.location.clone()),
         })
         .collect();
     for f in facts {
@@ -219,9 +216,6 @@ fn object_warning(f: &Facts, code: &str, message: String, line: u32, path: &str)
         code: code.to_owned(),
         message,
         object: Some(ObjRef::of(&f.id)),
-        file: Some(f.origin.file.to_string()),
-        document: Some(f.origin.document),
-        line: Some(line),
-        field: Some(path.to_owned()),
+        location: Some(Location::at(f.origin.file.clone(), f.origin.document, line, Some(path.to_owned()))),
     }
 }

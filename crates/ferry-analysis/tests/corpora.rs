@@ -178,7 +178,7 @@ fn sock_shop_2019_reports_every_deprecated_object() {
     let hpa_refs: Vec<_> = a.deprecations.iter().filter(|d| d.via == ferry_analysis::Via::Reference).collect();
     assert!(hpa_refs.iter().any(|d| d.api_version == "apps/v1beta1" && d.evidence.path == "spec.scaleTargetRef.apiVersion" && d.evidence.line == 9));
     assert!(a.cloud.is_empty(), "sock-shop uses public images only: {:#?}", a.cloud);
-    assert!(a.warnings.iter().any(|w| w.code == "legacy-network-policy-annotation" && w.line == Some(7)));
+    assert!(a.warnings.iter().any(|w| w.code == "legacy-network-policy-annotation" && w.location.as_ref().and_then(|l| l.line) == Some(7)));
 }
 
 // §7b

@@ -86,7 +86,7 @@ pub struct AssessArgs {
     #[arg(short = 'l', long, value_name = "SELECTOR", requires = "live")]
     pub selector: Option<String>,
     /// Lists in flight at once when reading a cluster.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64), requires = "live")]
     pub concurrency: u16,
     /// Kubernetes version of the target cluster, e.g. 1.29.
     #[arg(long, value_name = "X.Y", default_value_t = ferry_analysis::DEFAULT_TARGET_VERSION.to_string())]

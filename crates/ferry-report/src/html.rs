@@ -663,7 +663,12 @@ fn class_title(class: Class) -> String {
 fn inventory(a: &Assessment, s: &mut String) -> fmt::Result {
     let inv = &a.inventory;
     section_start(s, "inventory", "Inventory")?;
-    write!(s, r#"<p class="muted">{}, {} of them workloads.</p><div class="cards">"#, plural(inv.total, "object", "objects"), n(inv.workloads.len()))?;
+    write!(s, r#"<p class="muted">{}, {} of them workloads.</p>"#, plural(inv.total, "object", "objects"), n(inv.workloads.len()))?;
+    if !inv.generated.is_empty() {
+        let kinds: Vec<String> = inv.generated.iter().map(|g| format!("{} {} ({})", n(g.count), e(&g.kind), e(&g.reason))).collect();
+        write!(s, r#"<p class="muted">Made by Kubernetes itself, counted apart and not migrated: {}.</p>"#, kinds.join(", "))?;
+    }
+    s.push_str(r#"<div class="cards">"#);
     s.push_str("<div><h4>By kind</h4>");
     table(s, &["Kind", "apiVersion", "#Count"])?;
     for k in inv.by_kind.iter().take(LIMIT) {
@@ -794,15 +799,13 @@ fn warnings(a: &Assessment, s: &mut String) -> fmt::Result {
             WarningLevel::Warning => r#"<span class="pill warn">warning</span>"#,
             WarningLevel::Note => r#"<span class="pill">note</span>"#,
         };
-        let location = match (&w.file, w.line) {
-            (Some(f), Some(l)) => format!(r#"<div class="long"><code>{}:{l}</code></div>"#, e(f)),
-            (Some(f), None) => format!(r#"<div class="long"><code>{}</code></div>"#, e(f)),
-            (None, _) => String::new(),
-        };
-        let document = match w.document {
+        let location = w.location.as_ref();
+        let place = location.map(|l| format!(r#"<div class="long"><code>{}</code></div>"#, e(&l.file_and_line()))).unwrap_or_default();
+        let document = match location.and_then(|l| l.document) {
             Some(d) => format!(r#"<span class="path">document {d}</span>"#),
             None => String::new(),
         };
+        let field = location.and_then(|l| l.field.as_deref()).map(|f| format!("<code>{}</code>", e(f))).unwrap_or_default();
         row(
             s,
             &[
@@ -810,8 +813,8 @@ fn warnings(a: &Assessment, s: &mut String) -> fmt::Result {
                 format!(r#"<code class="nowrap">{}</code>"#, e(&w.code)),
                 ticks(&w.message),
                 w.object.as_ref().map(obj).unwrap_or_default(),
-                format!("{location}{document}"),
-                w.field.as_deref().map(|f| format!("<code>{}</code>", e(f))).unwrap_or_default(),
+                format!("{place}{document}"),
+                field,
             ],
         );
     }
@@ -1053,6 +1056,19 @@ mod tests {
         assert!(html.contains("referenced (not declared)"));
         assert!(html.contains("as last applied (evidence of the manifests, not blocking)"));
         assert!(html.contains(r#"<span class="pill warn">deprecated</span>"#));
+    }
+
+    #[test]
+    fn objects_made_by_kubernetes_are_counted_apart() {
+        let mut a = shop();
+        a.inventory.generated.push(ferry_analysis::inventory::GeneratedCount {
+            kind: "ReplicaSet".into(),
+            rule: "controller-owned".into(),
+            reason: "created by its controller (Deployment orders)".into(),
+            count: 7,
+        });
+        let html = render(&a);
+        assert!(html.contains("not migrated: 7 ReplicaSet (created by its controller (Deployment orders))."), "generated objects are listed");
     }
 
     #[test]

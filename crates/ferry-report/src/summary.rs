@@ -176,13 +176,7 @@ fn warnings(a: &Assessment, limit: usize) -> Section {
     sorted.sort_by_key(|w| std::cmp::Reverse(w.severity));
     for w in sorted {
         let severity = serialized_name(w.severity);
-        let mut place = w.file.clone().unwrap_or_default();
-        if let Some(line) = w.line {
-            place.push_str(&format!(":{line}"));
-        }
-        if let Some(doc) = w.document {
-            place.push_str(&format!(" (doc {doc})"));
-        }
+        let place = w.location.as_ref().map(ToString::to_string).unwrap_or_default();
         s.push(vec![severity, place, w.message.clone()], limit);
     }
     if s.rows.is_empty() {

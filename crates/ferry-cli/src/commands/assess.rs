@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use ferry_analysis::{Assessment, Options, assess_objects, assess_paths};
 use ferry_cluster::{ClusterError, ConnectOptions, ReadOptions};
-use ferry_model::load::{Issue, LoadReport, Severity};
+use ferry_model::load::{Issue, LoadReport, Location, Severity};
 use ferry_report::{Format, render};
 
 use crate::args::{AssessSettings, FailOn, Input};
@@ -55,7 +55,7 @@ fn assess_cluster(connect: &ConnectOptions, read: &ReadOptions, options: &Option
     })?;
     let origin: Arc<str> = format!("cluster `{}`", connection.context).into();
     let mut report = LoadReport { objects: snapshot.objects.len() as u64, documents: snapshot.objects.len() as u64, bytes: snapshot.bytes, ..Default::default() };
-    let unreadable = |message: String| Issue { severity: Severity::Error, file: origin.clone(), document: None, line: None, field: None, message };
+    let unreadable = |message: String| Issue { severity: Severity::Error, location: Location::file(origin.clone()), message };
     for failure in &discovery.failures {
         report.issues.push(unreadable(format!("API group not read, its resources are missing from the assessment: {failure}")));
     }

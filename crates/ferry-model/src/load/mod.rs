@@ -34,12 +34,10 @@ pub enum Severity {
     Error,
 }
 
-/// A problem or a skipped part of the input, located as precisely as known.
+/// Where in the input something is, as precisely as known.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Issue {
-    /// Note or error.
-    pub severity: Severity,
-    /// The file concerned.
+pub struct Location {
+    /// The file concerned (for objects read from a cluster, the object's address).
     pub file: Arc<str>,
     /// 1-based document index within the file, when it concerns one document.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,23 +48,56 @@ pub struct Issue {
     /// The field concerned, e.g. `metadata.name`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// What happened, written for the user.
-    pub message: String,
 }
 
-impl std::fmt::Display for Issue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
+impl Location {
+    /// A whole file (or source).
+    pub fn file(file: Arc<str>) -> Location {
+        Location { file, document: None, line: None, field: None }
+    }
+
+    /// A place in one document; line 0 (a source without lines, such as a cluster) is left unknown.
+    pub fn at(file: Arc<str>, document: u32, line: u32, field: Option<String>) -> Location {
+        Location { file, document: Some(document), line: (line > 0).then_some(line), field }
+    }
+
+    /// `file:line`, or `file` when the line is unknown.
+    pub fn file_and_line(&self) -> String {
+        match self.line {
+            Some(line) => format!("{}:{line}", self.file),
+            None => self.file.to_string(),
         }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.file_and_line())?;
         if let Some(doc) = self.document {
             write!(f, " (document {doc})")?;
         }
         if let Some(field) = &self.field {
             write!(f, " `{field}`")?;
         }
-        write!(f, ": {}", self.message)
+        Ok(())
+    }
+}
+
+/// A problem or a skipped part of the input, located as precisely as known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issue {
+    /// Note or error.
+    pub severity: Severity,
+    /// Where.
+    #[serde(flatten)]
+    pub location: Location,
+    /// What happened, written for the user.
+    pub message: String,
+}
+
+impl std::fmt::Display for Issue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
     }
 }
 
@@ -188,7 +219,7 @@ fn has_manifest_extension(path: &Path) -> bool {
 }
 
 fn file_issue(severity: Severity, file: &str, message: String) -> Issue {
-    Issue { severity, file: file.into(), document: None, line: None, field: None, message }
+    Issue { severity, location: Location::file(file.into()), message }
 }
 
 fn load_file<T, F>(input: &InputFile, map: &F, out: &mut Vec<T>, report: &mut LoadReport)
@@ -260,10 +291,7 @@ where
     let mut result = DocResult { documents: 0, objects: Vec::new(), issues: Vec::new() };
     let issue = |severity, line, field: Option<&str>, message: String| Issue {
         severity,
-        file: file.clone(),
-        document: Some(chunk.index),
-        line: Some(line),
-        field: field.map(str::to_owned),
+        location: Location::at(file.clone(), chunk.index, line, field.map(str::to_owned)),
         message,
     };
     let templated = helm_template && chunk.text.contains("{{");

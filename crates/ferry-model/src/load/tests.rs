@@ -35,8 +35,8 @@ fn malformed_document_is_an_error_and_the_rest_loads() {
     let (objects, report, _dir) = load_dir(&[("bad.yaml", text.as_bytes())]);
     assert_eq!(names(&objects), ["ConfigMap/a", "ConfigMap/c"]);
     let err = &report.issues[0];
-    assert_eq!((err.severity, err.document), (Severity::Error, Some(2)));
-    assert!(err.line.unwrap() >= 6, "{err}");
+    assert_eq!((err.severity, err.location.document), (Severity::Error, Some(2)));
+    assert!(err.location.line.unwrap() >= 6, "{err}");
     assert!(err.to_string().contains("bad.yaml:"), "{err}");
 }
 
@@ -101,7 +101,7 @@ fn missing_name_names_the_field() {
     ]);
     assert_eq!(names(&objects), ["Secret/(unnamed)", "SubjectAccessReview/(unnamed)"]);
     assert_eq!(report.issues.len(), 1, "review kinds need no name: {:?}", report.issues);
-    assert_eq!(report.issues[0].field.as_deref(), Some("metadata.name"));
+    assert_eq!(report.issues[0].location.field.as_deref(), Some("metadata.name"));
     assert_eq!(report.issues[0].severity, Severity::Error);
 }
 
