@@ -18,7 +18,7 @@ use crate::{ClusterError, Connection};
 const CONCURRENCY: usize = 8;
 
 /// A resource type ferry can list.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Resource {
     /// API group (`""` for the core group).
     pub group: String,
@@ -58,6 +58,8 @@ impl Resource {
 pub struct Discovery {
     /// Listable resources, sorted by group and name.
     pub resources: Vec<Resource>,
+    /// Every resource at every version served, including the ones `resources` leaves out.
+    pub served: Vec<Resource>,
     /// Group-versions that could not be read, with why.
     pub failures: Vec<RequestError>,
     /// Resources left out on purpose (`data/resources.yaml`), with why.
@@ -148,6 +150,7 @@ fn choose(fetched: Vec<(GroupVersion, Result<ResourceList, RequestError>)>) -> D
         };
         for r in list.resources.into_iter().filter(|r| !r.name.contains('/') && r.verbs.iter().any(|v| v == "list")) {
             let resource = Resource { group: gv.group.clone(), version: gv.version.clone(), plural: r.name, kind: r.kind, namespaced: r.namespaced };
+            discovery.served.push(resource.clone());
             let rank = (gv.preferred, VersionRank::of(&gv.version));
             let key = (resource.group.clone(), resource.plural.clone());
             if best.get(&key).is_none_or(|(_, current)| rank > *current) {
@@ -220,7 +223,7 @@ mod tests {
 
     #[test]
     fn broken_groups_are_reported_not_fatal() {
-        let broken = RequestError { path: "/apis/metrics.k8s.io/v1beta1".into(), cause: crate::Cause::Status(503), message: "503 Service Unavailable".into() };
+        let broken = RequestError { method: http::Method::GET, path: "/apis/metrics.k8s.io/v1beta1".into(), cause: crate::Cause::Status(503), message: "503 Service Unavailable".into() };
         let discovery = choose(vec![(GroupVersion { group: "metrics.k8s.io".into(), version: "v1beta1".into(), preferred: true }, Err(broken))]);
         assert!(discovery.resources.is_empty());
         assert_eq!(discovery.failures.len(), 1);

@@ -12,6 +12,7 @@
 //! partial failures (a forbidden resource, an unreachable API group) come back
 //! as data with the objects that could be read.
 
+pub mod apply;
 mod connect;
 mod discovery;
 mod read;

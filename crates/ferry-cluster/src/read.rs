@@ -147,7 +147,7 @@ async fn list_all(connection: &Connection, task: &Task<'_>, options: &ReadOption
             };
             result.bytes += body.len() as u64;
             let page: Page = serde_json::from_slice(&body)
-                .map_err(|e| fail(RequestError::invalid_response(&path, format!("invalid list response: {e}"))))?;
+                .map_err(|e| fail(RequestError::invalid_response(http::Method::GET, &path, format!("invalid list response: {e}"))))?;
             progress.page(task.resource, page.items.len());
             result.objects.extend(page.items.into_iter().map(|item| to_object(item, task.resource, &connection.context)));
             token = page.metadata.continue_token.filter(|t| !t.is_empty());

@@ -1,4 +1,4 @@
-//! GET requests with a bounded retry policy and errors that say what failed.
+//! Requests with a bounded retry policy and errors that say what failed.
 
 use std::time::Duration;
 
@@ -15,8 +15,10 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// A request that failed, after retries where retrying made sense.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("GET {path}: {message}")]
+#[error("{method} {path}: {message}")]
 pub struct RequestError {
+    /// The HTTP method, e.g. `GET` or `PATCH`.
+    pub method: http::Method,
     /// The API path requested.
     pub path: String,
     /// What went wrong.
@@ -38,8 +40,8 @@ pub enum Cause {
 
 impl RequestError {
     /// A 2xx answer that could not be decoded.
-    pub(crate) fn invalid_response(path: &str, message: String) -> RequestError {
-        RequestError { path: path.to_owned(), cause: Cause::Invalid, message }
+    pub(crate) fn invalid_response(method: http::Method, path: &str, message: String) -> RequestError {
+        RequestError { method, path: path.to_owned(), cause: Cause::Invalid, message }
     }
 
     /// The HTTP status, when the server answered with an error status.
@@ -69,15 +71,39 @@ impl RequestError {
 /// GETs `path` and decodes the JSON body, retrying throttling, unavailability and transport errors.
 pub(crate) async fn get_json<T: DeserializeOwned>(client: &kube::Client, path: &str) -> Result<T, RequestError> {
     let bytes = get_bytes(client, path).await?;
-    serde_json::from_slice(&bytes).map_err(|e| RequestError::invalid_response(path, format!("invalid JSON in the response: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| RequestError::invalid_response(http::Method::GET, path, format!("invalid JSON in the response: {e}")))
 }
 
 /// GETs `path` and returns the body, with the same retry policy as [`get_json`].
 pub(crate) async fn get_bytes(client: &kube::Client, path: &str) -> Result<bytes::Bytes, RequestError> {
+    send(client, http::Method::GET, path, JSON, None).await
+}
+
+/// The usual `Accept` header: JSON.
+pub(crate) const JSON: &str = "application/json";
+
+/// A request body and its content type.
+pub(crate) struct Payload<'a> {
+    /// e.g. `application/apply-patch+yaml`.
+    pub content_type: &'static str,
+    /// The encoded body.
+    pub bytes: &'a [u8],
+}
+
+/// Sends one request and returns the body of a successful answer, retrying
+/// throttling, unavailability and transport errors. Only idempotent requests
+/// (GET, server-side apply) are sent through here.
+pub(crate) async fn send(
+    client: &kube::Client,
+    method: http::Method,
+    path: &str,
+    accept: &str,
+    payload: Option<&Payload<'_>>,
+) -> Result<bytes::Bytes, RequestError> {
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1;
     loop {
-        match get_once(client, path).await {
+        match send_once(client, &method, path, accept, payload).await {
             Ok(bytes) => return Ok(bytes),
             Err((error, retry_after)) if attempt < ATTEMPTS && is_retryable(&error) => {
                 tokio::time::sleep(retry_after.unwrap_or(backoff).min(MAX_RETRY_AFTER)).await;
@@ -97,12 +123,20 @@ fn is_retryable(error: &RequestError) -> bool {
     }
 }
 
-async fn get_once(client: &kube::Client, path: &str) -> Result<bytes::Bytes, (RequestError, Option<Duration>)> {
-    let fail = |cause: Cause, message: String| RequestError { path: path.to_owned(), cause, message };
-    let request = http::Request::get(path)
-        .header(http::header::ACCEPT, "application/json")
-        .body(kube::client::Body::empty())
-        .map_err(|e| (fail(Cause::Invalid, e.to_string()), None))?;
+async fn send_once(
+    client: &kube::Client,
+    method: &http::Method,
+    path: &str,
+    accept: &str,
+    payload: Option<&Payload<'_>>,
+) -> Result<bytes::Bytes, (RequestError, Option<Duration>)> {
+    let fail = |cause: Cause, message: String| RequestError { method: method.clone(), path: path.to_owned(), cause, message };
+    let builder = http::Request::builder().method(method.clone()).uri(path).header(http::header::ACCEPT, accept);
+    let request = match payload {
+        Some(payload) => builder.header(http::header::CONTENT_TYPE, payload.content_type).body(kube::client::Body::from(payload.bytes.to_vec())),
+        None => builder.body(kube::client::Body::empty()),
+    }
+    .map_err(|e| (fail(Cause::Invalid, e.to_string()), None))?;
     let response = client.send(request).await.map_err(|e| (fail(Cause::Transport, transport_message(&e)), None))?;
     let status = response.status();
     let retry_after = response

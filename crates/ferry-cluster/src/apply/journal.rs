@@ -1,0 +1,216 @@
+//! The apply journal: one line per object applied, so that an interrupted run
+//! can be finished with `--resume` without applying anything twice.
+//!
+//! The file is JSON lines: a header naming the run (archive and target), one
+//! line per finished object, and a `complete` line at the end. Each line is
+//! written with one `write` call, so a killed ferry leaves at most a partial
+//! last line, which is ignored on resume (that object is applied again, which
+//! server-side apply makes harmless). The file is synced at the end of every
+//! step, so a machine crash loses at most the current step's records.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Why the journal cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// An earlier run of the same apply stopped before the end.
+    #[error("an interrupted apply was found in {path} ({done} objects applied)")]
+    Interrupted {
+        /// The journal file.
+        path: PathBuf,
+        /// Objects the earlier run recorded as done.
+        done: usize,
+    },
+    /// `--resume` was given but there is nothing to resume.
+    #[error("nothing to resume: {0}")]
+    NothingToResume(String),
+    /// The journal belongs to another archive or another target.
+    #[error("{path} records an apply of another archive or to another cluster ({recorded}); this run is {wanted}")]
+    OtherRun {
+        /// The journal file.
+        path: PathBuf,
+        /// The run the journal records.
+        recorded: String,
+        /// The run asked for.
+        wanted: String,
+    },
+    /// The file could not be read or written.
+    #[error("journal {path}: {error}")]
+    Io {
+        /// The journal file.
+        path: PathBuf,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Line {
+    Header { ferry_journal: u32, run: String },
+    Done { object: String, outcome: String },
+    Complete,
+}
+
+/// An open journal (or none, for dry runs).
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: Option<File>,
+    done: HashSet<String>,
+}
+
+impl Journal {
+    /// A journal that records nothing (dry runs).
+    pub fn disabled() -> Journal {
+        Journal { path: PathBuf::new(), file: None, done: HashSet::new() }
+    }
+
+    /// Opens the journal at `path` for the run named `run` (archive digest and target).
+    /// Without `resume`, a finished or absent journal is started afresh and an
+    /// interrupted one is an error; with `resume`, an interrupted journal of the
+    /// same run is continued and anything else is an error.
+    pub fn open(path: &Path, run: &str, resume: bool) -> Result<Journal, JournalError> {
+        let io = |error| JournalError::Io { path: path.to_owned(), error };
+        let previous = match File::open(path) {
+            Ok(file) => Some(read_previous(file).map_err(io)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io(e)),
+        };
+        let done = match (previous, resume) {
+            (None, true) => return Err(JournalError::NothingToResume(format!("{} does not exist", path.display()))),
+            (Some(p), true) if p.complete => return Err(JournalError::NothingToResume(format!("the apply recorded in {} finished", path.display()))),
+            (Some(p), true) if p.run != run => return Err(JournalError::OtherRun { path: path.to_owned(), recorded: p.run, wanted: run.to_owned() }),
+            (Some(p), true) => p.done,
+            (Some(p), false) if !p.complete => return Err(JournalError::Interrupted { path: path.to_owned(), done: p.done.len() }),
+            (_, false) => HashSet::new(),
+        };
+        let file = if resume { append(path) } else { start(path, run) }.map_err(io)?;
+        Ok(Journal { path: path.to_owned(), file: Some(file), done })
+    }
+
+    /// Whether an earlier run recorded `object` as applied.
+    pub fn is_done(&self, object: &str) -> bool {
+        self.done.contains(object)
+    }
+
+    /// Objects an earlier run recorded as applied.
+    pub fn done_before(&self) -> usize {
+        self.done.len()
+    }
+
+    /// Records `object` as finished with `outcome`.
+    pub fn record(&mut self, object: &str, outcome: &str) -> Result<(), JournalError> {
+        self.write(&Line::Done { object: object.to_owned(), outcome: outcome.to_owned() })
+    }
+
+    /// Flushes the records to disk (at the end of a step).
+    pub fn sync(&mut self) -> Result<(), JournalError> {
+        match &self.file {
+            Some(file) => file.sync_data().map_err(|error| JournalError::Io { path: self.path.clone(), error }),
+            None => Ok(()),
+        }
+    }
+
+    /// Marks the run complete: a later run starts afresh.
+    pub fn complete(mut self) -> Result<(), JournalError> {
+        self.write(&Line::Complete)?;
+        self.sync()
+    }
+
+    /// The journal file (empty for a disabled journal).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write(&mut self, line: &Line) -> Result<(), JournalError> {
+        let Some(file) = &mut self.file else { return Ok(()) };
+        let mut text = serde_json::to_string(line).expect("journal lines serialize");
+        text.push('\n');
+        file.write_all(text.as_bytes()).map_err(|error| JournalError::Io { path: self.path.clone(), error })
+    }
+}
+
+struct Previous {
+    run: String,
+    done: HashSet<String>,
+    complete: bool,
+}
+
+/// Reads an earlier journal; a line that does not parse (cut off by a kill) is skipped.
+fn read_previous(file: File) -> std::io::Result<Previous> {
+    let mut previous = Previous { run: String::new(), done: HashSet::new(), complete: false };
+    for line in BufReader::new(file).lines() {
+        match serde_json::from_str::<Line>(&line?) {
+            Ok(Line::Header { run, .. }) => previous.run = run,
+            Ok(Line::Done { object, .. }) => {
+                previous.done.insert(object);
+            }
+            Ok(Line::Complete) => previous.complete = true,
+            Err(_) => continue,
+        }
+    }
+    Ok(previous)
+}
+
+fn start(path: &Path, run: &str) -> std::io::Result<File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = File::create(path)?;
+    let mut header = serde_json::to_string(&Line::Header { ferry_journal: 1, run: run.to_owned() }).expect("journal lines serialize");
+    header.push('\n');
+    file.write_all(header.as_bytes())?;
+    Ok(file)
+}
+
+/// Reopens for appending; a partial last line is first ended so that the next record starts cleanly.
+fn append(path: &Path) -> std::io::Result<File> {
+    let text = std::fs::read(path)?;
+    let mut file = OpenOptions::new().append(true).open(path)?;
+    if text.last().is_some_and(|&b| b != b'\n') {
+        file.write_all(b"\n")?;
+    }
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupted_run_is_refused_without_resume_and_continued_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j/apply.journal");
+        let mut journal = Journal::open(&path, "run-a", false).unwrap();
+        journal.record("apps/Deployment/shop/cart", "created").unwrap();
+        journal.record("Service/shop/cart", "created").unwrap();
+        drop(journal);
+        // A kill in the middle of a write leaves a partial line.
+        OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"done\":{\"obj").unwrap();
+
+        assert!(matches!(Journal::open(&path, "run-a", false), Err(JournalError::Interrupted { done: 2, .. })));
+        assert!(matches!(Journal::open(&path, "run-b", true), Err(JournalError::OtherRun { .. })));
+        let mut resumed = Journal::open(&path, "run-a", true).unwrap();
+        assert!(resumed.is_done("Service/shop/cart"));
+        assert!(!resumed.is_done("ConfigMap/shop/x"));
+        resumed.record("ConfigMap/shop/x", "created").unwrap();
+        resumed.complete().unwrap();
+
+        assert!(matches!(Journal::open(&path, "run-a", true), Err(JournalError::NothingToResume(_))));
+        let fresh = Journal::open(&path, "run-a", false).unwrap();
+        assert_eq!(fresh.done_before(), 0);
+    }
+
+    #[test]
+    fn resume_without_a_journal_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = Journal::open(&dir.path().join("none"), "run", true).unwrap_err();
+        assert!(error.to_string().contains("does not exist"), "{error}");
+    }
+}

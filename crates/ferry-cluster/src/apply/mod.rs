@@ -1,0 +1,451 @@
+//! Applying objects to a target cluster: in dependency order, server-side
+//! apply with field manager `ferry`, bounded concurrency and retries, a
+//! journal for `--resume`, and every outcome collected.
+//!
+//! Steps come from `data/apply-order.yaml` ([`order`]). Before the first step
+//! the target is discovered and the collections the objects go to are listed
+//! (metadata only) so that each outcome can be told apart: created, updated,
+//! unchanged (server-side apply of identical content keeps the
+//! resourceVersion), skipped, failed. If the target stops answering, the run
+//! ends after the current step and the rest is reported as not attempted; the
+//! journal then lets `--resume` finish the job.
+
+pub mod journal;
+pub mod order;
+mod target;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Duration;
+
+use ferry_model::ObjectId;
+use futures::StreamExt as _;
+use serde_json::{Value, json};
+
+use crate::discovery::{Discovery, discover};
+use crate::request::{JSON, Payload, RequestError, get_json, send};
+use crate::{ClusterError, Connection};
+pub use journal::{Journal, JournalError};
+pub use order::{Step, Wait, plan};
+use target::{Existing as Present, FIELD_MANAGER, Key, existing, resource_for};
+
+/// One object to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyObject {
+    /// Its identity (as it will be on the target).
+    pub id: ObjectId,
+    /// The object, already transformed for the target.
+    pub object: Value,
+}
+
+/// What to do with objects that exist on the target already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IfExists {
+    /// Leave them as they are.
+    Skip,
+    /// Server-side apply over them (fields others manage are kept).
+    #[default]
+    Update,
+    /// Refuse to start if any exists that ferry did not apply itself.
+    Fail,
+}
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Server-side dry run: the server validates and defaults, nothing is stored.
+    pub dry_run: bool,
+    /// What to do with objects that exist already.
+    pub if_exists: IfExists,
+    /// Requests in flight at once within a step.
+    pub concurrency: usize,
+    /// How long to wait for a CustomResourceDefinition to be Established.
+    pub establish_timeout: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { dry_run: false, if_exists: IfExists::Update, concurrency: 16, establish_timeout: Duration::from_secs(60) }
+    }
+}
+
+/// What happened to one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It did not exist and was created (or would be, in a dry run).
+    Created,
+    /// It existed and changed (in a dry run: it exists and would be applied).
+    Updated,
+    /// It existed with the same content.
+    Unchanged,
+    /// Not applied, for this reason.
+    Skipped(String),
+    /// The server refused it, with this message.
+    Failed(String),
+    /// An earlier, interrupted run applied it (recorded in the journal).
+    DoneBefore,
+    /// The run stopped before reaching it.
+    NotAttempted,
+}
+
+impl Outcome {
+    /// A one-word label: `created`, `updated`, `unchanged`, `skipped`, `failed`, `done-before`, `not-attempted`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Updated => "updated",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Skipped(_) => "skipped",
+            Outcome::Failed(_) => "failed",
+            Outcome::DoneBefore => "done-before",
+            Outcome::NotAttempted => "not-attempted",
+        }
+    }
+
+    /// Whether the object is on the target as wanted (or was deliberately left alone).
+    pub fn is_settled(&self) -> bool {
+        !matches!(self, Outcome::Failed(_) | Outcome::NotAttempted)
+    }
+}
+
+/// One object's result.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The object.
+    pub id: ObjectId,
+    /// The step it belonged to.
+    pub step: String,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// The result of a whole apply.
+#[derive(Debug, Default)]
+pub struct ApplyReport {
+    /// Every object, in the order applied.
+    pub results: Vec<Applied>,
+    /// Namespaces that were missing on the target and not in the input, created by ferry.
+    pub created_namespaces: Vec<String>,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<String>,
+}
+
+impl ApplyReport {
+    /// How many objects had each outcome label, in a fixed order.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        let labels = ["created", "updated", "unchanged", "skipped", "done-before", "failed", "not-attempted"];
+        labels.iter().map(|&l| (l, self.results.iter().filter(|r| r.outcome.label() == l).count())).collect()
+    }
+
+    /// Whether every object is settled and the run was not stopped.
+    pub fn is_complete(&self) -> bool {
+        self.stopped.is_none() && self.results.iter().all(|r| r.outcome.is_settled())
+    }
+}
+
+/// Receives progress while objects are applied.
+pub trait ApplyProgress: Sync {
+    /// Applying starts with `total` objects.
+    fn started(&self, _total: usize) {}
+    /// A step starts.
+    fn step(&self, _name: &str, _objects: usize) {}
+    /// One object finished.
+    fn applied(&self, _id: &ObjectId, _outcome: &Outcome) {}
+}
+
+impl ApplyProgress for () {}
+
+/// Why an apply could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The target could not be discovered or listed.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// The journal could not be used.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// `--existing fail` and objects exist already.
+    #[error("{} object(s) already exist on the target, e.g. {}", .0.len(), .0.iter().take(5).map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    Exists(Vec<ObjectId>),
+}
+
+/// Applies `objects` to the target in plan order. `wave_of(i)` gives the
+/// migration wave of `objects[i]` (workloads of earlier waves go first).
+/// Namespaces the objects need that neither the input nor the target has are
+/// created first. Outcomes are recorded in `journal` as they arrive; it is
+/// marked complete only if every object settled.
+pub async fn apply(
+    connection: &Connection,
+    mut objects: Vec<ApplyObject>,
+    wave_of: &dyn Fn(usize) -> Option<usize>,
+    options: &ApplyOptions,
+    journal: &mut Journal,
+    progress: &dyn ApplyProgress,
+) -> Result<ApplyReport, ApplyError> {
+    let mut discovery = discover(connection).await?;
+    let mut report = ApplyReport::default();
+    let present = present_objects(connection, &discovery, &objects, options).await?;
+    report.created_namespaces = add_missing_namespaces(&mut objects, &present);
+    if options.if_exists == IfExists::Fail {
+        refuse_existing(&discovery, &objects, &present)?;
+    }
+    let ids: Vec<ObjectId> = objects.iter().map(|o| o.id.clone()).collect();
+    let steps = plan(&ids, wave_of);
+    progress.started(objects.len());
+    let run = Run { connection, options, present, created_in_run: created_in_run(&objects) };
+    for step in &steps {
+        progress.step(&step.name, step.objects.len());
+        if report.stopped.is_some() {
+            record_all(&mut report, step, &ids, Outcome::NotAttempted, progress);
+            continue;
+        }
+        let outcomes = run.step(&discovery, step, &objects, journal).await;
+        for (index, outcome) in outcomes {
+            if let Outcome::Failed(message) = &outcome
+                && report.stopped.is_none()
+                && is_unreachable(message)
+            {
+                report.stopped = Some(format!("the target stopped answering: {message}"));
+            }
+            if !matches!(outcome, Outcome::Failed(_) | Outcome::DoneBefore | Outcome::NotAttempted) {
+                journal.record(&journal_key(&ids[index]), outcome.label())?;
+            }
+            progress.applied(&ids[index], &outcome);
+            report.results.push(Applied { id: ids[index].clone(), step: step.name.clone(), outcome });
+        }
+        journal.sync()?;
+        if step.wait == Some(Wait::Established) && !options.dry_run && report.stopped.is_none() {
+            wait_established(connection, step, &ids, &mut report, options.establish_timeout).await;
+            discovery = discover(connection).await?;
+        }
+    }
+    Ok(report)
+}
+
+/// The marker the run puts on transport failures, so that it can stop.
+const UNREACHABLE: &str = "(target unreachable)";
+
+fn is_unreachable(message: &str) -> bool {
+    message.ends_with(UNREACHABLE)
+}
+
+fn record_all(report: &mut ApplyReport, step: &Step, ids: &[ObjectId], outcome: Outcome, progress: &dyn ApplyProgress) {
+    for &index in &step.objects {
+        progress.applied(&ids[index], &outcome);
+        report.results.push(Applied { id: ids[index].clone(), step: step.name.clone(), outcome: outcome.clone() });
+    }
+}
+
+/// The journal's name for an object: `group/Kind/namespace/name`.
+pub fn journal_key(id: &ObjectId) -> String {
+    format!("{}/{}/{}/{}", id.group(), id.kind, id.namespace.as_deref().unwrap_or(""), id.name)
+}
+
+/// Objects this run creates that others need: CRDs (group/kind they define) and namespaces.
+struct CreatedInRun {
+    kinds: HashSet<(String, String)>,
+    namespaces: HashSet<String>,
+}
+
+fn created_in_run(objects: &[ApplyObject]) -> CreatedInRun {
+    let defined_kind = |crd: &Value| {
+        let group = crd.pointer("/spec/group").and_then(Value::as_str)?;
+        let kind = crd.pointer("/spec/names/kind").and_then(Value::as_str)?;
+        Some((group.to_owned(), kind.to_owned()))
+    };
+    CreatedInRun {
+        kinds: objects.iter().filter(|o| o.id.kind == "CustomResourceDefinition").filter_map(|o| defined_kind(&o.object)).collect(),
+        namespaces: objects.iter().filter(|o| o.id.kind == "Namespace" && o.id.group().is_empty()).map(|o| o.id.name.clone()).collect(),
+    }
+}
+
+/// What a step needs from the run.
+struct Run<'a> {
+    connection: &'a Connection,
+    options: &'a ApplyOptions,
+    present: HashMap<Key, Present>,
+    created_in_run: CreatedInRun,
+}
+
+impl Run<'_> {
+    /// Applies one step's objects in parallel; results come back in completion order.
+    async fn step(&self, discovery: &Discovery, step: &Step, objects: &[ApplyObject], journal: &Journal) -> Vec<(usize, Outcome)> {
+        futures::stream::iter(step.objects.iter().copied())
+            .map(|index| async move {
+                let object = &objects[index];
+                if journal.is_done(&journal_key(&object.id)) {
+                    return (index, Outcome::DoneBefore);
+                }
+                (index, self.apply_one(discovery, object).await)
+            })
+            .buffer_unordered(self.options.concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    async fn apply_one(&self, discovery: &Discovery, object: &ApplyObject) -> Outcome {
+        let resource = match resource_for(discovery, &object.id) {
+            Ok(resource) => resource,
+            Err(_) if self.options.dry_run && self.defined_in_run(&object.id) => {
+                return Outcome::Skipped("its CustomResourceDefinition is created by this run, which a dry run does not do".into());
+            }
+            Err(why) => return Outcome::Failed(why),
+        };
+        let namespace = resource.namespaced.then(|| object.id.namespace.clone().unwrap_or_else(|| "default".to_owned()));
+        let key = (resource.qualified(), namespace.clone(), object.id.name.clone());
+        let before = self.present.get(&key);
+        if before.is_some() && self.options.if_exists == IfExists::Skip {
+            return Outcome::Skipped("exists on the target (--existing skip)".into());
+        }
+        if self.options.dry_run && namespace.as_ref().is_some_and(|ns| self.created_in_run.namespaces.contains(ns)) && !self.namespace_exists(namespace.as_deref()) {
+            return Outcome::Skipped(format!("namespace {} is created by this run, which a dry run does not do", namespace.unwrap_or_default()));
+        }
+        let path = format!(
+            "{}/{}?fieldManager={FIELD_MANAGER}&force=true{}",
+            resource.list_path(namespace.as_deref()),
+            object.id.name,
+            if self.options.dry_run { "&dryRun=All" } else { "" }
+        );
+        let body = request_body(&object.object, &object.id, namespace.as_deref());
+        let payload = Payload { content_type: "application/apply-patch+yaml", bytes: &body };
+        match send(&self.connection.client, http::Method::PATCH, &path, JSON, Some(&payload)).await {
+            Ok(response) => outcome_of(&response, before, self.options.dry_run),
+            Err(error) => Outcome::Failed(failure_message(&error)),
+        }
+    }
+
+    fn defined_in_run(&self, id: &ObjectId) -> bool {
+        self.created_in_run.kinds.contains(&(id.group().to_owned(), id.kind.clone()))
+    }
+
+    fn namespace_exists(&self, namespace: Option<&str>) -> bool {
+        namespace.is_some_and(|ns| self.present.contains_key(&("namespaces".to_owned(), None, ns.to_owned())))
+    }
+}
+
+fn failure_message(error: &RequestError) -> String {
+    if error.is_unreachable() { format!("{error} {UNREACHABLE}") } else { error.message.clone() }
+}
+
+/// created / updated / unchanged, from what was there before and the response.
+fn outcome_of(response: &[u8], before: Option<&Present>, dry_run: bool) -> Outcome {
+    let Some(before) = before else { return Outcome::Created };
+    if dry_run {
+        return Outcome::Updated;
+    }
+    let after = serde_json::from_slice::<Value>(response)
+        .ok()
+        .and_then(|v| v.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_owned));
+    if after.as_deref() == Some(before.resource_version.as_str()) { Outcome::Unchanged } else { Outcome::Updated }
+}
+
+/// The request body: the object with the fields server-side apply must not
+/// carry removed, its namespace set, and the 1.20 Service-port workaround.
+fn request_body(object: &Value, id: &ObjectId, namespace: Option<&str>) -> Vec<u8> {
+    let mut object = object.clone();
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        // A stale resourceVersion or uid turns the apply into a failed precondition.
+        for field in ["resourceVersion", "uid", "managedFields"] {
+            meta.remove(field);
+        }
+        if let Some(ns) = namespace {
+            meta.insert("namespace".into(), Value::String(ns.to_owned()));
+        }
+    }
+    if id.kind == "Service" && id.group().is_empty() {
+        default_port_protocols(&mut object);
+    }
+    serde_json::to_vec(&object).expect("JSON values serialize")
+}
+
+/// Kubernetes before 1.21 rejects a server-side apply of a Service whose
+/// ports omit `protocol` (kubernetes#89324, an HTTP 500 about an associative
+/// list key); `TCP` is the default the server would fill in anyway.
+fn default_port_protocols(service: &mut Value) {
+    let Some(ports) = service.pointer_mut("/spec/ports").and_then(Value::as_array_mut) else { return };
+    for port in ports.iter_mut().filter_map(Value::as_object_mut) {
+        port.entry("protocol").or_insert_with(|| Value::String("TCP".into()));
+    }
+}
+
+/// Lists what is on the target in every collection the objects go to, plus namespaces.
+async fn present_objects(connection: &Connection, discovery: &Discovery, objects: &[ApplyObject], options: &ApplyOptions) -> Result<HashMap<Key, Present>, ApplyError> {
+    let mut collections = BTreeSet::new();
+    for object in objects {
+        if let Ok(resource) = resource_for(discovery, &object.id) {
+            let namespace = resource.namespaced.then(|| object.id.namespace.clone().unwrap_or_else(|| "default".to_owned()));
+            collections.insert((resource.clone(), namespace));
+        }
+    }
+    let namespaces = ObjectId { api_version: "v1".into(), kind: "Namespace".into(), namespace: None, name: String::new() };
+    if let Ok(resource) = resource_for(discovery, &namespaces) {
+        collections.insert((resource.clone(), None));
+    }
+    existing(connection, collections, options.concurrency).await.map_err(|e| ApplyError::Cluster(e.into()))
+}
+
+/// Adds a Namespace object for every namespace the objects use that neither
+/// they nor the target have; returns the names.
+fn add_missing_namespaces(objects: &mut Vec<ApplyObject>, present: &HashMap<Key, Present>) -> Vec<String> {
+    let declared: HashSet<&str> = objects.iter().filter(|o| o.id.kind == "Namespace" && o.id.group().is_empty()).map(|o| o.id.name.as_str()).collect();
+    let used: BTreeSet<String> = objects.iter().filter_map(|o| o.id.namespace.clone()).collect();
+    let missing: Vec<String> = used
+        .into_iter()
+        .filter(|ns| !declared.contains(ns.as_str()) && !present.contains_key(&("namespaces".to_owned(), None, ns.clone())))
+        .collect();
+    for ns in &missing {
+        let id = ObjectId { api_version: "v1".into(), kind: "Namespace".into(), namespace: None, name: ns.clone() };
+        objects.push(ApplyObject { id, object: json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}) });
+    }
+    missing
+}
+
+/// `--existing fail`: objects on the target that ferry did not put there stop the run before it starts.
+fn refuse_existing(discovery: &Discovery, objects: &[ApplyObject], present: &HashMap<Key, Present>) -> Result<(), ApplyError> {
+    let clashes: Vec<ObjectId> = objects
+        .iter()
+        .filter(|o| {
+            resource_for(discovery, &o.id).is_ok_and(|r| {
+                let namespace = r.namespaced.then(|| o.id.namespace.clone().unwrap_or_else(|| "default".to_owned()));
+                present.get(&(r.qualified(), namespace, o.id.name.clone())).is_some_and(|p| !p.applied_by_ferry)
+            })
+        })
+        .map(|o| o.id.clone())
+        .collect();
+    if clashes.is_empty() { Ok(()) } else { Err(ApplyError::Exists(clashes)) }
+}
+
+/// Waits until every CRD the step created reports Established; one that does
+/// not in time has its outcome turned into a failure.
+async fn wait_established(connection: &Connection, step: &Step, ids: &[ObjectId], report: &mut ApplyReport, timeout: Duration) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let settled: HashSet<ObjectId> =
+        report.results.iter().filter(|r| r.outcome.is_settled() && !matches!(r.outcome, Outcome::Skipped(_))).map(|r| r.id.clone()).collect();
+    for &index in step.objects.iter().filter(|&&i| settled.contains(&ids[i])) {
+        let name = &ids[index].name;
+        let path = format!("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}");
+        let last = loop {
+            let status = get_json::<Value>(&connection.client, &path).await.map(|crd| established(&crd));
+            match status {
+                Ok(Ok(())) => break None,
+                Ok(Err(why)) | Err(RequestError { message: why, .. }) if tokio::time::Instant::now() >= deadline => break Some(why),
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        if let Some(why) = last
+            && let Some(result) = report.results.iter_mut().rev().find(|r| r.id == ids[index])
+        {
+            result.outcome = Outcome::Failed(format!("not Established after {}s: {why}", timeout.as_secs()));
+        }
+    }
+}
+
+/// Ok when the CRD's `Established` condition is `True`, else the condition's message.
+fn established(crd: &Value) -> Result<(), String> {
+    let conditions = crd.pointer("/status/conditions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let condition = conditions.iter().find(|c| c.get("type").and_then(Value::as_str) == Some("Established"));
+    match condition {
+        Some(c) if c.get("status").and_then(Value::as_str) == Some("True") => Ok(()),
+        Some(c) => Err(c.get("message").and_then(Value::as_str).unwrap_or("not established yet").to_owned()),
+        None => Err("no Established condition yet".to_owned()),
+    }
+}
