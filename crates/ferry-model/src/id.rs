@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 /// What identifies a Kubernetes object: its type and its name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct ObjectId {
     /// `apiVersion` as declared, e.g. `apps/v1` or `v1`.
     #[serde(rename = "apiVersion")]
@@ -24,6 +24,17 @@ impl ObjectId {
     /// The API group (`""` for the core group).
     pub fn group(&self) -> &str {
         split_api_version(&self.api_version).0
+    }
+
+    /// The identity of a JSON object; `None` when apiVersion, kind or metadata.name is missing.
+    pub fn from_json(object: &serde_json::Value) -> Option<ObjectId> {
+        let text = |pointer: &str| object.pointer(pointer).and_then(serde_json::Value::as_str).map(str::to_owned);
+        Some(ObjectId {
+            api_version: text("/apiVersion")?,
+            kind: text("/kind")?,
+            namespace: text("/metadata/namespace"),
+            name: text("/metadata/name")?,
+        })
     }
 }
 

@@ -1,0 +1,263 @@
+//! Reading an archive back, verifying everything: the format version, that every member path is
+//! safe, that every manifest entry is present with its size and sha256, and that nothing else is
+//! there. Single-file and S3 archives are unpacked by one synchronous pipeline (decrypt →
+//! zstd → tar) on a blocking thread; directory archives are walked.
+
+use std::collections::HashMap;
+use std::io::{self, Cursor, Read};
+use std::path::Path;
+
+use ferry_model::ObjectId;
+
+use crate::member::{MANIFEST, is_safe, printable, sha256_hex};
+use crate::seal::{self, Opener, Problem};
+use crate::{ArchiveError, Destination, ZSTD_MAGIC, EncryptionKey, Manifest, S3Location, manifest, s3};
+
+/// One object read from an archive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Its identity, as the manifest records it.
+    pub id: ObjectId,
+    /// The resource it was read through, `plural.group`.
+    pub resource: String,
+    /// The object.
+    pub object: serde_json::Value,
+}
+
+/// Member paths and their bytes, before they are checked against the manifest.
+type Members = HashMap<String, Vec<u8>>;
+
+/// Reads and verifies a whole archive; the entries come in manifest order.
+///
+/// `key` is needed for an encrypted archive and ignored for a plain one.
+pub async fn read(dest: &Destination, key: Option<&EncryptionKey>) -> Result<(Manifest, Vec<Entry>), ArchiveError> {
+    let archive = dest.to_string();
+    let key = key.cloned();
+    match dest {
+        Destination::Directory(root) => {
+            let root = root.clone();
+            blocking(archive, move |archive| verified(archive, read_directory(archive, &root)?)).await
+        }
+        Destination::File(path) => {
+            let path = path.to_path_buf();
+            blocking(archive, move |archive| {
+                let file = std::fs::File::open(&path).map_err(|source| match source.kind() {
+                    io::ErrorKind::NotFound => ArchiveError::NotFound { archive: archive.to_owned() },
+                    _ => ArchiveError::Io { archive: archive.to_owned(), action: "open", source },
+                })?;
+                verified(archive, read_stream(archive, None, io::BufReader::new(file), key.as_ref())?)
+            })
+            .await
+        }
+        Destination::S3(location) => {
+            let download = s3::download(location).await?;
+            let location = location.clone();
+            blocking(archive, move |archive| verified(archive, read_stream(archive, Some(&location), download, key.as_ref())?)).await
+        }
+    }
+}
+
+/// Runs synchronous reading and verification on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    archive: String,
+    work: impl FnOnce(&str) -> Result<T, ArchiveError> + Send + 'static,
+) -> Result<T, ArchiveError> {
+    let shown = archive.clone();
+    tokio::task::spawn_blocking(move || work(&archive))
+        .await
+        .map_err(|e| ArchiveError::Io { archive: shown, action: "read", source: io::Error::other(e) })?
+}
+
+/// Every member's bytes must match the manifest; returns the parsed objects in manifest order.
+fn verified(archive: &str, (manifest, mut members): (Manifest, Members)) -> Result<(Manifest, Vec<Entry>), ArchiveError> {
+    let mut entries = Vec::with_capacity(manifest.objects.len());
+    for listed in &manifest.objects {
+        let described = || (archive.to_owned(), listed.path.clone(), listed.id.to_string());
+        let Some(bytes) = members.remove(&listed.path) else {
+            let (archive, member, object) = described();
+            return Err(ArchiveError::MissingMember { archive, member, object });
+        };
+        if bytes.len() as u64 != listed.size || sha256_hex(&bytes) != listed.sha256 {
+            let (archive, member, object) = described();
+            return Err(ArchiveError::DigestMismatch { archive, member, object });
+        }
+        let object = serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Damaged {
+            archive: archive.to_owned(),
+            problem: format!("member `{}` ({}) is not valid JSON ({e})", listed.path, listed.id),
+        })?;
+        entries.push(Entry { id: listed.id.clone(), resource: listed.resource.clone(), object });
+    }
+    match members.into_keys().min() {
+        Some(extra) => Err(ArchiveError::UnexpectedMember { archive: archive.to_owned(), member: printable(&extra) }),
+        None => Ok((manifest, entries)),
+    }
+}
+
+/// Reads a single-file or S3 archive: sniffs encryption, decompresses, unpacks the tar.
+fn read_stream(
+    archive: &str,
+    location: Option<&S3Location>,
+    mut raw: impl Read + Send,
+    key: Option<&EncryptionKey>,
+) -> Result<(Manifest, Members), ArchiveError> {
+    let fail = |member: Option<&str>, err: io::Error| stream_failure(archive, location, member, err);
+    let mut head = [0u8; seal::MAGIC.len()];
+    let read = seal::fill(&mut raw, &mut head).map_err(|e| fail(None, e))?;
+    let head = &head[..read];
+    let stream = Cursor::new(head.to_vec()).chain(raw);
+    let compressed: Box<dyn Read + Send> = if head == seal::MAGIC {
+        let key = key.ok_or_else(|| ArchiveError::KeyRequired { archive: archive.to_owned() })?;
+        Box::new(Opener::new(stream, key).map_err(|e| fail(None, e))?)
+    } else if head.starts_with(&ZSTD_MAGIC) {
+        Box::new(stream)
+    } else {
+        return Err(unrecognised(archive, head));
+    };
+    let decoder = zstd::stream::read::Decoder::new(compressed).map_err(|e| fail(None, e))?;
+    unpack(archive, decoder, &fail)
+}
+
+/// Why the first bytes are not those of an archive.
+fn unrecognised(archive: &str, head: &[u8]) -> ArchiveError {
+    let archive = archive.to_owned();
+    if head.is_empty() {
+        ArchiveError::Truncated { archive, problem: "it is empty (0 bytes)".to_owned() }
+    } else if seal::MAGIC.starts_with(head) || ZSTD_MAGIC.starts_with(head) {
+        ArchiveError::Truncated { archive, problem: format!("it ends after {} bytes", head.len()) }
+    } else {
+        ArchiveError::NotAnArchive { archive, problem: "it starts with neither zstd's magic number nor ferry's encryption header".to_owned() }
+    }
+}
+
+/// Reads the tar members: object members, then `manifest.json` last, then the end of the stream.
+fn unpack(
+    archive: &str,
+    stream: impl Read,
+    fail: &dyn Fn(Option<&str>, io::Error) -> ArchiveError,
+) -> Result<(Manifest, Members), ArchiveError> {
+    let mut tar = tar::Archive::new(stream);
+    let mut members = Members::new();
+    let mut manifest_bytes = None;
+    let mut last_member: Option<String> = None;
+    for entry in tar.entries().map_err(|e| fail(None, e))? {
+        let mut entry = entry.map_err(|e| fail(last_member.as_deref(), e))?;
+        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        check_member(archive, &path, entry.header().entry_type(), manifest_bytes.is_some(), &members)?;
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(|e| fail(Some(&path), e))?;
+        if path == MANIFEST {
+            manifest_bytes = Some(bytes);
+        } else {
+            members.insert(path.clone(), bytes);
+        }
+        last_member = Some(path);
+    }
+    // Read to the end so the zstd checksum and the final encrypted chunk are verified too.
+    io::copy(&mut tar.into_inner(), &mut io::sink()).map_err(|e| fail(last_member.as_deref(), e))?;
+    let Some(bytes) = manifest_bytes else {
+        let problem = match last_member {
+            Some(last) => format!("no `{MANIFEST}` at its end (the last member is `{}`)", printable(&last)),
+            None => format!("it holds no members and no `{MANIFEST}`"),
+        };
+        return Err(ArchiveError::Truncated { archive: archive.to_owned(), problem });
+    };
+    Ok((manifest::parse(archive, &bytes)?, members))
+}
+
+/// A member must have a safe path, be a regular file, be new, and not follow the manifest.
+fn check_member(archive: &str, path: &str, kind: tar::EntryType, after_manifest: bool, members: &Members) -> Result<(), ArchiveError> {
+    if !is_safe(path) {
+        return Err(ArchiveError::UnsafeMember { archive: archive.to_owned(), member: printable(path) });
+    }
+    let problem = if !kind.is_file() {
+        "is not a regular file"
+    } else if after_manifest {
+        "follows `manifest.json`, which must be the last member"
+    } else if members.contains_key(path) {
+        "appears twice"
+    } else {
+        return Ok(());
+    };
+    Err(ArchiveError::Damaged { archive: archive.to_owned(), problem: format!("member `{}` {problem}", printable(path)) })
+}
+
+/// Turns an error from the decrypt → zstd → tar pipeline into what the user needs to know.
+fn stream_failure(archive: &str, location: Option<&S3Location>, member: Option<&str>, err: io::Error) -> ArchiveError {
+    let archive = archive.to_owned();
+    let at = member.map(|m| format!(" (at member `{}`)", printable(m))).unwrap_or_default();
+    if let Some(problem) = err.get_ref().and_then(|e| e.downcast_ref::<Problem>()) {
+        return match problem {
+            Problem::Truncated(text) => ArchiveError::Truncated { archive, problem: format!("{text}{at}") },
+            Problem::Damaged(text) => ArchiveError::Damaged { archive, problem: format!("{text}{at}") },
+            Problem::WrongKey => ArchiveError::WrongKey { archive },
+            Problem::NewerVersion(v) => ArchiveError::NewerFormat { archive, format: format!("encryption version {v}"), known: "encryption version 1" },
+        };
+    }
+    let err = match location {
+        Some(location) => match s3::transfer_error(err) {
+            Ok(source) => return s3::storage_error(location, "download", source),
+            Err(err) => err,
+        },
+        None => err,
+    };
+    let text = err.to_string();
+    if err.kind() == io::ErrorKind::UnexpectedEof || text.contains("incomplete") || text.contains("entire block") {
+        ArchiveError::Truncated { archive, problem: format!("its compressed data ends early{at}") }
+    } else {
+        ArchiveError::Damaged { archive, problem: format!("it cannot be decompressed or unpacked{at}: {text}") }
+    }
+}
+
+/// Reads a directory archive: `manifest.json` and every file below `objects/`.
+fn read_directory(archive: &str, root: &Path) -> Result<(Manifest, Members), ArchiveError> {
+    let io_error = |action, source| ArchiveError::Io { archive: archive.to_owned(), action, source };
+    let bytes = match std::fs::read(root.join(MANIFEST)) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(missing_manifest(archive, root)),
+        Err(err) => return Err(io_error("read the manifest of", err)),
+    };
+    let manifest = manifest::parse(archive, &bytes)?;
+    let mut members = Members::new();
+    collect_files(archive, root, "", &mut members)?;
+    members.remove(MANIFEST);
+    Ok((manifest, members))
+}
+
+/// Why a directory has no manifest: it does not exist, is empty, or holds an interrupted export.
+fn missing_manifest(archive: &str, root: &Path) -> ArchiveError {
+    let archive = archive.to_owned();
+    if root.join("objects").is_dir() {
+        ArchiveError::Truncated { archive, problem: format!("the directory has objects but no `{MANIFEST}`") }
+    } else if root.is_dir() && std::fs::read_dir(root).is_ok_and(|mut entries| entries.next().is_some()) {
+        ArchiveError::NotAnArchive { archive, problem: format!("the directory has no `{MANIFEST}`") }
+    } else {
+        ArchiveError::NotFound { archive }
+    }
+}
+
+/// Reads every regular file below `dir` into `members`, keyed by `/`-separated relative path.
+/// Symbolic links and other special files are refused: an archive holds plain files only.
+fn collect_files(archive: &str, dir: &Path, prefix: &str, members: &mut Members) -> Result<(), ArchiveError> {
+    let io_error = |source| ArchiveError::Io { archive: archive.to_owned(), action: "read", source };
+    for entry in std::fs::read_dir(dir).map_err(io_error)? {
+        let entry = entry.map_err(io_error)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let relative = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let kind = entry.file_type().map_err(io_error)?;
+        if !is_safe(&relative) {
+            return Err(ArchiveError::UnsafeMember { archive: archive.to_owned(), member: printable(&relative) });
+        }
+        if kind.is_dir() {
+            collect_files(archive, &entry.path(), &relative, members)?;
+        } else if kind.is_file() {
+            let bytes = std::fs::read(entry.path()).map_err(io_error)?;
+            members.insert(relative, bytes);
+        } else {
+            return Err(ArchiveError::Damaged {
+                archive: archive.to_owned(),
+                problem: format!("`{}` is a symbolic link or special file; an archive holds regular files only", printable(&relative)),
+            });
+        }
+    }
+    Ok(())
+}

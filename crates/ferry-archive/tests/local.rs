@@ -1,0 +1,421 @@
+//! Archives on local disk: directory and single-file forms, encryption, and every kind of
+//! damage a reader must catch (altered bytes, truncation, missing or extra members, hostile
+//! paths, a newer format, a wrong or missing key) — always with a clear error, never a panic.
+
+mod support;
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use ferry_archive::{ArchiveError, Destination, EncryptionKey, S3Settings, Writer, read};
+use serde_json::json;
+use support::{SECRET_VALUE, assert_reported, assert_round_trip, header, sample, write};
+
+fn dest(path: &Path) -> Destination {
+    Destination::parse(&path.to_string_lossy(), &S3Settings::default()).expect("destination")
+}
+
+fn file_dest(path: &Path) -> Destination {
+    Destination::File(path.to_path_buf())
+}
+
+/// Writes the sample as a single-file archive and returns its path.
+async fn sample_file(dir: &Path, key: Option<&EncryptionKey>) -> PathBuf {
+    let path = dir.join("backup.tar.zst");
+    write(&file_dest(&path), key, &sample()).await.expect("write");
+    path
+}
+
+/// Reads `path` and returns the error it must give.
+async fn read_error(path: &Path, key: Option<&EncryptionKey>) -> ArchiveError {
+    let err = read(&file_dest(path), key).await.expect_err("the archive must be refused");
+    assert_reported(&err, &path.display().to_string());
+    err
+}
+
+#[tokio::test]
+async fn directory_round_trip_keeps_every_object_and_the_header() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("export/");
+    let dest = dest(&root);
+    assert!(matches!(dest, Destination::Directory(_)));
+    let manifest = write(&dest, None, &sample()).await.expect("write");
+    assert_round_trip(&dest, None, &sample()).await;
+
+    assert!(root.join("manifest.json").is_file());
+    assert!(root.join("objects/core/Secret/shop/db.json").is_file());
+    assert!(root.join("objects/rbac.authorization.k8s.io/ClusterRole/_cluster/system%3Acontroller%3Ashop.json").is_file());
+    assert!(!root.join(".manifest.json.partial").exists());
+    for entry in &manifest.objects {
+        assert!(root.join(&entry.path).is_file(), "{}", entry.path);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(root.join("objects/core/Secret/shop/db.json")).expect("secret").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "members are readable by their owner only");
+    }
+}
+
+#[tokio::test]
+async fn single_file_round_trip_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("backup.tar.zst");
+    let dest = dest(&path);
+    assert!(matches!(dest, Destination::File(_)));
+    let manifest = write(&dest, None, &sample()).await.expect("write");
+    assert_eq!(manifest.objects.len(), sample().len());
+    assert_round_trip(&dest, None, &sample()).await;
+    assert!(!dir.path().join("backup.tar.zst.partial").exists());
+    let bytes = std::fs::read(&path).expect("archive");
+    assert_eq!(bytes[..4], [0x28, 0xB5, 0x2F, 0xFD], "a zstd stream");
+    let members = unpack(&bytes);
+    assert_eq!(members.last().map(|(p, _)| p.as_str()), Some("manifest.json"), "the manifest comes last");
+}
+
+#[tokio::test]
+async fn encrypted_round_trip_hides_the_contents() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (generated, text) = EncryptionKey::generate();
+    let key_file = dir.path().join("archive.key");
+    std::fs::write(&key_file, &text).expect("key file");
+    let path = sample_file(dir.path(), Some(&generated)).await;
+    let key = EncryptionKey::from_file(&key_file).expect("key reads back");
+    assert_round_trip(&file_dest(&path), Some(&key), &sample()).await;
+    let bytes = std::fs::read(&path).expect("archive");
+    assert!(bytes.starts_with(b"FERRYENC"));
+    let plain = zstd::decode_all(bytes.as_slice());
+    assert!(plain.is_err(), "the compressed stream is not readable without the key");
+    assert!(!bytes.windows(SECRET_VALUE.len()).any(|w| w == SECRET_VALUE.as_bytes()));
+}
+
+#[tokio::test]
+async fn an_encrypted_archive_needs_its_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (key, _) = EncryptionKey::generate();
+    let path = sample_file(dir.path(), Some(&key)).await;
+
+    let missing = read_error(&path, None).await;
+    assert!(matches!(missing, ArchiveError::KeyRequired { .. }), "{missing}");
+    assert!(missing.to_string().contains("is encrypted; pass --encryption-key-file"), "{missing}");
+
+    let (other, _) = EncryptionKey::generate();
+    let wrong = read_error(&path, Some(&other)).await;
+    assert!(matches!(wrong, ArchiveError::WrongKey { .. }), "{wrong}");
+    assert!(wrong.to_string().contains("encryption key does not fit"), "{wrong}");
+}
+
+#[tokio::test]
+async fn key_files_that_hold_no_key_are_explained() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bad.key");
+    std::fs::write(&path, "hunter2\n").expect("key file");
+    let err = EncryptionKey::from_file(&path).expect_err("not a key");
+    assert!(matches!(err, ArchiveError::KeyFileInvalid { .. }), "{err}");
+    assert!(err.to_string().contains(&path.display().to_string()) && !err.to_string().contains("hunter2"), "{err}");
+    let err = EncryptionKey::from_file(&dir.path().join("missing.key")).expect_err("missing");
+    assert!(matches!(err, ArchiveError::KeyFileUnreadable { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn directories_cannot_be_encrypted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (key, _) = EncryptionKey::generate();
+    let err = Writer::create(&Destination::Directory(dir.path().join("out")), header(), Some(&key)).await.err().expect("refused");
+    assert!(matches!(err, ArchiveError::EncryptedDirectory { .. }), "{err}");
+    assert!(!dir.path().join("out").exists());
+}
+
+#[tokio::test]
+async fn a_directory_with_other_files_is_refused_but_an_earlier_archive_is_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("notes.txt"), "mine").expect("file");
+    let err = Writer::create(&dest(dir.path()), header(), None).await.err().expect("refused");
+    assert!(matches!(err, ArchiveError::DirectoryNotEmpty { .. }), "{err}");
+    assert!(dir.path().join("notes.txt").exists());
+
+    let root = dir.path().join("archive");
+    write(&Destination::Directory(root.clone()), None, &sample()).await.expect("first export");
+    let smaller = &sample()[..2];
+    write(&Destination::Directory(root.clone()), None, smaller).await.expect("second export");
+    assert_round_trip(&Destination::Directory(root), None, smaller).await;
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_an_archive_is_not_replaced_but_an_archive_is() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let precious = dir.path().join("thesis.txt");
+    std::fs::write(&precious, "years of work").expect("file");
+    let err = Writer::create(&file_dest(&precious), header(), None).await.err().expect("refused");
+    assert!(matches!(err, ArchiveError::FileNotArchive { .. }), "{err}");
+    assert_eq!(std::fs::read_to_string(&precious).expect("still there"), "years of work");
+
+    let path = sample_file(dir.path(), None).await;
+    write(&file_dest(&path), None, &sample()[..1]).await.expect("replaces");
+    assert_round_trip(&file_dest(&path), None, &sample()[..1]).await;
+}
+
+#[tokio::test]
+async fn an_interrupted_export_leaves_no_archive() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("backup.tar.zst");
+    let (id, resource, object) = &sample()[1];
+
+    let mut writer = Writer::create(&file_dest(&path), header(), None).await.expect("create");
+    writer.add(id, resource, object).await.expect("add");
+    assert!(dir.path().join("backup.tar.zst.partial").exists());
+    writer.abort().await;
+    assert!(!dir.path().join("backup.tar.zst.partial").exists());
+    assert!(matches!(read(&file_dest(&path), None).await, Err(ArchiveError::NotFound { .. })));
+
+    let mut dropped = Writer::create(&file_dest(&path), header(), None).await.expect("create");
+    dropped.add(id, resource, object).await.expect("add");
+    drop(dropped);
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "dropping the writer removes the partial file");
+
+    let root = dir.path().join("tree");
+    let mut writer = Writer::create(&Destination::Directory(root.clone()), header(), None).await.expect("create");
+    writer.add(id, resource, object).await.expect("add");
+    drop(writer);
+    let err = read(&Destination::Directory(root.clone()), None).await.expect_err("no manifest");
+    assert!(matches!(err, ArchiveError::Truncated { .. }), "{err}");
+    assert!(err.to_string().contains("the export was probably interrupted"), "{err}");
+
+    let writer = Writer::create(&Destination::Directory(root.clone()), header(), None).await.expect("create again");
+    writer.abort().await;
+    assert!(!root.join("objects").exists());
+}
+
+#[tokio::test]
+async fn the_same_object_twice_is_refused_and_the_writer_goes_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("backup.tar.zst");
+    let (id, resource, object) = &sample()[1];
+    let mut writer = Writer::create(&file_dest(&path), header(), None).await.expect("create");
+    writer.add(id, resource, object).await.expect("add");
+    let err = writer.add(id, resource, object).await.expect_err("duplicate");
+    assert!(matches!(err, ArchiveError::InvalidObject { .. }) && err.to_string().contains("Deployment shop/web"), "{err}");
+    writer.finish().await.expect("an invalid object does not break the writer");
+    assert_round_trip(&file_dest(&path), None, &sample()[1..2]).await;
+}
+
+#[tokio::test]
+async fn a_flipped_byte_inside_an_object_is_a_digest_error_naming_the_member() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = sample_file(dir.path(), None).await;
+    let mut members = unpack(&std::fs::read(&path).expect("archive"));
+    let (member, bytes) = members.iter_mut().find(|(p, _)| p.ends_with("Secret/shop/db.json")).expect("secret member");
+    let member = member.clone();
+    let at = bytes.windows(SECRET_VALUE.len()).position(|w| w == SECRET_VALUE.as_bytes()).expect("value");
+    bytes[at] ^= 0x01;
+    std::fs::write(&path, pack(&members)).expect("write");
+
+    let err = read_error(&path, None).await;
+    assert!(matches!(&err, ArchiveError::DigestMismatch { member: m, .. } if *m == member), "{err}");
+    assert!(err.to_string().contains("objects/core/Secret/shop/db.json") && err.to_string().contains("Secret shop/db"), "{err}");
+}
+
+#[tokio::test]
+async fn a_flipped_byte_anywhere_in_the_file_is_caught() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = sample_file(dir.path(), None).await;
+    let good = std::fs::read(&path).expect("archive");
+    for at in [0, 4, 10, good.len() / 3, good.len() / 2, good.len() - 10, good.len() - 1] {
+        let mut bad = good.clone();
+        bad[at] ^= 0x40;
+        std::fs::write(&path, &bad).expect("write");
+        let err = read_error(&path, None).await;
+        assert!(
+            matches!(err, ArchiveError::Damaged { .. } | ArchiveError::DigestMismatch { .. } | ArchiveError::NotAnArchive { .. } | ArchiveError::Truncated { .. }),
+            "byte {at}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_truncated_file_is_reported_as_truncated() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = sample_file(dir.path(), None).await;
+    let good = std::fs::read(&path).expect("archive");
+    for cut in [0, 2, 4, 10, 100, good.len() / 2, good.len() - 30, good.len() - 1] {
+        std::fs::write(&path, &good[..cut]).expect("write");
+        let err = read_error(&path, None).await;
+        assert!(matches!(err, ArchiveError::Truncated { .. }), "cut at {cut}: {err}");
+        assert!(err.to_string().contains("run `ferry export` again"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_truncated_or_altered_encrypted_file_is_caught() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (key, _) = EncryptionKey::generate();
+    let path = sample_file(dir.path(), Some(&key)).await;
+    let good = std::fs::read(&path).expect("archive");
+    for cut in [0, 3, 8, 20, 44, 60, good.len() / 2, good.len() - 1] {
+        std::fs::write(&path, &good[..cut]).expect("write");
+        let err = read_error(&path, Some(&key)).await;
+        assert!(matches!(err, ArchiveError::Truncated { .. } | ArchiveError::Damaged { .. }), "cut at {cut}: {err}");
+    }
+    for at in [50, good.len() / 2, good.len() - 1] {
+        let mut bad = good.clone();
+        bad[at] ^= 0x01;
+        std::fs::write(&path, &bad).expect("write");
+        let err = read_error(&path, Some(&key)).await;
+        assert!(matches!(err, ArchiveError::Damaged { .. }), "byte {at}: {err}");
+        assert!(err.to_string().contains("fails authentication"), "{err}");
+    }
+}
+
+/// Rewrites the sample archive's members with `change` and returns the error reading it gives.
+async fn forged(change: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) -> ArchiveError {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = sample_file(dir.path(), None).await;
+    let mut members = unpack(&std::fs::read(&path).expect("archive"));
+    change(&mut members);
+    std::fs::write(&path, pack(&members)).expect("write");
+    read_error(&path, None).await
+}
+
+#[tokio::test]
+async fn a_missing_manifest_means_an_interrupted_export() {
+    let err = forged(|members| {
+        members.pop();
+    })
+    .await;
+    assert!(matches!(err, ArchiveError::Truncated { .. }), "{err}");
+    assert!(err.to_string().contains("no `manifest.json` at its end"), "{err}");
+}
+
+#[tokio::test]
+async fn a_member_the_manifest_does_not_list_is_refused() {
+    let err = forged(|members| {
+        let at = members.len() - 1;
+        members.insert(at, ("objects/core/ConfigMap/shop/planted.json".into(), b"{}\n".to_vec()));
+    })
+    .await;
+    assert!(matches!(&err, ArchiveError::UnexpectedMember { member, .. } if member == "objects/core/ConfigMap/shop/planted.json"), "{err}");
+}
+
+#[tokio::test]
+async fn a_member_the_manifest_lists_must_be_there() {
+    let err = forged(|members| {
+        members.retain(|(p, _)| !p.ends_with("Deployment/shop/web.json"));
+    })
+    .await;
+    assert!(matches!(&err, ArchiveError::MissingMember { member, .. } if member == "objects/apps/Deployment/shop/web.json"), "{err}");
+}
+
+#[tokio::test]
+async fn member_paths_that_could_escape_are_refused() {
+    for hostile in ["../evil.json", "/etc/cron.d/evil", "objects/../../evil.json", "objects//x.json"] {
+        let err = forged(|members| members.insert(0, (hostile.to_owned(), b"{}".to_vec()))).await;
+        assert!(matches!(&err, ArchiveError::UnsafeMember { member, .. } if member == hostile), "{hostile}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn members_after_the_manifest_are_refused() {
+    let err = forged(|members| members.push(("objects/core/ConfigMap/shop/late.json".into(), b"{}".to_vec()))).await;
+    assert!(matches!(err, ArchiveError::Damaged { .. }) && err.to_string().contains("must be the last member"), "{err}");
+}
+
+#[tokio::test]
+async fn a_newer_format_asks_for_a_newer_ferry() {
+    let err = forged(|members| {
+        let (_, manifest) = members.last_mut().expect("manifest");
+        let mut value: serde_json::Value = serde_json::from_slice(manifest).expect("json");
+        value["format"] = json!("ferry.archive/v2");
+        *manifest = serde_json::to_vec(&value).expect("json");
+    })
+    .await;
+    assert!(matches!(err, ArchiveError::NewerFormat { .. }), "{err}");
+    assert!(err.to_string().contains("written by a newer ferry"), "{err}");
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_an_archive_says_so() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "just some text").expect("file");
+    let err = read_error(&path, None).await;
+    assert!(matches!(err, ArchiveError::NotAnArchive { .. }), "{err}");
+    let err = read(&file_dest(&dir.path().join("absent.tar.zst")), None).await.expect_err("absent");
+    assert!(matches!(err, ArchiveError::NotFound { .. }) && err.to_string().contains("there is no archive at"), "{err}");
+}
+
+#[tokio::test]
+async fn a_damaged_directory_archive_is_caught() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("archive");
+    let dest = Destination::Directory(root.clone());
+    write(&dest, None, &sample()).await.expect("write");
+    let secret = root.join("objects/core/Secret/shop/db.json");
+    let good = std::fs::read(&secret).expect("member");
+
+    let mut bad = good.clone();
+    bad[20] ^= 0x01;
+    std::fs::write(&secret, &bad).expect("write");
+    let err = read(&dest, None).await.expect_err("digest");
+    assert_reported(&err, &root.display().to_string());
+    assert!(matches!(&err, ArchiveError::DigestMismatch { member, .. } if member == "objects/core/Secret/shop/db.json"), "{err}");
+    std::fs::write(&secret, &good).expect("restore");
+
+    std::fs::write(root.join("objects/core/Secret/shop/planted.json"), "{}").expect("plant");
+    let err = read(&dest, None).await.expect_err("extra");
+    assert!(matches!(&err, ArchiveError::UnexpectedMember { member, .. } if member == "objects/core/Secret/shop/planted.json"), "{err}");
+    std::fs::remove_file(root.join("objects/core/Secret/shop/planted.json")).expect("unplant");
+
+    #[cfg(unix)]
+    {
+        std::fs::remove_file(&secret).expect("remove");
+        std::os::unix::fs::symlink("/etc/hostname", &secret).expect("symlink");
+        let err = read(&dest, None).await.expect_err("symlink");
+        assert!(matches!(err, ArchiveError::Damaged { .. }) && err.to_string().contains("symbolic link"), "{err}");
+    }
+    std::fs::remove_file(&secret).expect("remove");
+    let err = read(&dest, None).await.expect_err("missing");
+    assert!(matches!(err, ArchiveError::MissingMember { .. }), "{err}");
+}
+
+#[test]
+fn writers_can_move_between_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Writer>();
+}
+
+/// The members of an unencrypted single-file archive, in order.
+pub fn unpack(compressed: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let decoder = zstd::stream::read::Decoder::new(compressed).expect("zstd");
+    let mut tar = tar::Archive::new(decoder);
+    let mut members = Vec::new();
+    for entry in tar.entries().expect("entries") {
+        let mut entry = entry.expect("entry");
+        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).expect("member");
+        members.push((path, bytes));
+    }
+    members
+}
+
+/// Packs members as a single-file archive; short paths are stored verbatim, even unsafe ones.
+pub fn pack(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, bytes) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o600);
+        header.set_entry_type(tar::EntryType::Regular);
+        if path.len() < 100 {
+            let name = &mut header.as_old_mut().name;
+            name.fill(0);
+            name[..path.len()].copy_from_slice(path.as_bytes());
+            header.set_cksum();
+            tar.append(&header, bytes.as_slice()).expect("append");
+        } else {
+            tar.append_data(&mut header, path, bytes.as_slice()).expect("append");
+        }
+    }
+    let tar = tar.into_inner().expect("tar");
+    zstd::encode_all(tar.as_slice(), 3).expect("zstd")
+}
