@@ -81,6 +81,16 @@ pub fn assess_objects(objects: Vec<ferry_model::Object>, report: &LoadReport, op
     assess(facts, report, options, knowledge)
 }
 
+/// For each object, whether Kubernetes made it itself (and by which rule of
+/// `data/generated.yaml`): what `ferry export` leaves out unless asked.
+pub fn generated(objects: &[ferry_model::Object]) -> Vec<Option<knowledge::Generated>> {
+    use rayon::prelude::*;
+    let knowledge = Knowledge::builtin();
+    let mut facts: Vec<Facts> = objects.par_iter().map(|object| facts::extract(object, knowledge)).collect();
+    mark_controller_endpoints(&mut facts, knowledge);
+    facts.into_iter().map(|f| f.generated).collect()
+}
+
 /// Assesses facts already extracted. Objects Kubernetes made itself are
 /// counted in the inventory and otherwise left out.
 pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, knowledge: &Knowledge) -> Assessment {

@@ -19,7 +19,8 @@ use ferry_testcluster::{Options, TestCluster};
 use futures::StreamExt as _;
 use http_body_util::BodyExt as _;
 
-const NAMESPACES: usize = 20;
+/// Namespaces the objects are spread over.
+pub(crate) const NAMESPACES: usize = 20;
 const CREATE_CONCURRENCY: usize = 32;
 
 /// Runs the live benchmark and prints a Markdown table.
@@ -74,7 +75,7 @@ fn process(program: &Path, args: &[&str]) -> f64 {
 }
 
 /// The raw limit: the same LISTs as ferry's read, as plain HTTP, keeping only `continue`.
-async fn raw_lists(connection: &Connection, discovery: &Discovery) {
+pub(crate) async fn raw_lists(connection: &Connection, discovery: &Discovery) {
     #[derive(serde::Deserialize)]
     struct Page {
         metadata: Meta,
@@ -119,7 +120,8 @@ async fn fill(client: &kube::Client, objects: usize) {
         .await;
 }
 
-fn object(i: usize) -> (String, serde_json::Value) {
+/// The `i`th benchmark object and the collection path it is created under.
+pub(crate) fn object(i: usize) -> (String, serde_json::Value) {
     let ns = format!("bench-{}", i % NAMESPACES);
     let name = format!("app-{i}");
     let labels = serde_json::json!({"app.kubernetes.io/name": format!("app-{}", i / 10)});

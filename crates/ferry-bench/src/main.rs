@@ -12,9 +12,11 @@
 //! the smallest to the largest size.
 //!
 //! `ferry-bench live [OBJECTS]` measures reading a live cluster (see `live.rs`).
+//! `ferry-bench move [OBJECTS]` measures export and apply (see `moving.rs`).
 
 mod corpus;
 mod live;
+mod moving;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,9 +28,11 @@ fn main() {
         Some("parse-only") => parse_only(Path::new(&args[1]), args.get(2).and_then(|t| t.parse().ok()).unwrap_or(1)),
         Some("assess") => bench_assess(&args[1..]),
         Some("live") => live::bench_live(&args[1..]),
+        Some("move") => moving::bench_move(&args[1..]),
         _ => {
             eprintln!("usage: ferry-bench assess [OBJECTS...]   (e.g. ferry-bench assess 10000 100000)");
             eprintln!("       ferry-bench live [OBJECTS]        (e.g. ferry-bench live 20000; needs scripts/install-k8s.sh)");
+            eprintln!("       ferry-bench move [OBJECTS]        (e.g. ferry-bench move 10000; export and apply against kubectl)");
             std::process::exit(2);
         }
     }

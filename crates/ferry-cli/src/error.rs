@@ -7,13 +7,14 @@ use std::process::ExitCode;
 pub enum ExitStatus {
     /// 0: done, nothing blocking found.
     Success,
-    /// 1: ferry could not do its job (unreadable path, cannot write output).
+    /// 1: ferry could not do its job (unreadable path, cluster unreachable, corrupt archive, cannot write output).
     Failure,
     /// 2: the command line is wrong.
     Usage,
-    /// 3: blocking findings: API versions removed in the target version (or deprecated ones with `--fail-on deprecated`).
+    /// 3: blocking findings: API versions removed in the target version (or deprecated ones with
+    /// `--fail-on deprecated`); for transform/apply, objects that cannot go to the target.
     Blockers,
-    /// 4: some input could not be read; the assessment is incomplete.
+    /// 4: incomplete: some input could not be read, or some objects were not applied (`--resume` finishes them).
     IncompleteInput,
 }
 

@@ -25,6 +25,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     let result = match cli.command {
         args::Command::Assess(assess) => args::AssessSettings::resolve(assess).and_then(commands::assess::run),
+        args::Command::Export(export) => args::ExportSettings::resolve(export).and_then(commands::export::run),
+        args::Command::Transform(transform) => args::TransformCommand::resolve(transform).and_then(commands::transform::run),
+        args::Command::Apply(apply) => args::ApplyCommand::resolve(apply).and_then(commands::apply::run),
+        args::Command::Migrate(migrate) => args::MigrateCommand::resolve(migrate).and_then(commands::migrate::run),
     };
     match result {
         Ok(status) => status.into(),

@@ -1,9 +1,11 @@
-//! Progress on the terminal while a cluster is read: one bar over the lists,
-//! with the resource being read and the objects so far. Hidden when stderr is
+//! Progress on the terminal while a cluster is read (one bar over the lists,
+//! with the resource being read and the objects so far) and while objects are
+//! applied (one bar over the objects, with the step). Hidden when stderr is
 //! not a terminal, so logs and CI output stay clean.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use ferry_cluster::apply::{ApplyProgress, Outcome};
 use ferry_cluster::{Progress, Resource};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -42,6 +44,43 @@ impl Progress for ReadBar {
     }
 
     fn list_done(&self, _resource: &Resource) {
+        self.bar.inc(1);
+    }
+}
+
+/// A progress bar for [`ferry_cluster::apply::apply`]: objects done of all, and the step.
+pub struct ApplyBar {
+    bar: ProgressBar,
+}
+
+impl ApplyBar {
+    /// A bar on stderr (drawn only on a terminal).
+    pub fn stderr() -> ApplyBar {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} applying {pos}/{len} objects [{bar:30}] {msg} ({elapsed})")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        ApplyBar { bar }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl ApplyProgress for ApplyBar {
+    fn started(&self, total: usize) {
+        self.bar.set_length(total as u64);
+    }
+
+    fn step(&self, name: &str, _objects: usize) {
+        self.bar.set_message(name.to_owned());
+    }
+
+    fn applied(&self, _id: &ferry_model::ObjectId, _outcome: &Outcome) {
         self.bar.inc(1);
     }
 }

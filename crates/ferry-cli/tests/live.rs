@@ -180,7 +180,7 @@ async fn forbidden_resources_make_the_assessment_incomplete_not_failed() {
         .unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("`secrets` forbidden for this user, left out"), "{stdout}");
+    assert!(stdout.contains("left out of the assessment: `secrets` forbidden for this user"), "{stdout}");
     assert!(stdout.contains("ConfigMap"), "what is allowed is still assessed: {stdout}");
     assert!(!stdout.contains(&ferry_testcluster::user_token("viewer")), "tokens never printed");
 }

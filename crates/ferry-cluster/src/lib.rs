@@ -15,6 +15,7 @@
 pub mod apply;
 mod connect;
 mod discovery;
+pub mod export;
 mod read;
 mod request;
 mod resources;

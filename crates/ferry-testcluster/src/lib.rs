@@ -84,6 +84,8 @@ pub struct TestCluster {
     dir: tempfile::TempDir,
     children: Vec<(&'static str, Child)>,
     server: String,
+    /// How kube-apiserver was started, to start it again after [`TestCluster::kill_apiserver`].
+    apiserver: (PathBuf, Vec<String>),
 }
 
 impl TestCluster {
@@ -104,12 +106,13 @@ impl TestCluster {
 
     async fn start_once(binaries: &Binaries, options: &Options) -> Result<TestCluster, Error> {
         let dir = tempfile::Builder::new().prefix("ferry-cluster-").tempdir().map_err(io_err("creating the cluster directory"))?;
-        let mut cluster = TestCluster { server: String::new(), children: Vec::new(), dir };
+        let mut cluster = TestCluster { server: String::new(), children: Vec::new(), dir, apiserver: (PathBuf::new(), Vec::new()) };
         cluster.write_credentials(options)?;
         let (etcd_port, peer_port, api_port) = (free_port()?, free_port()?, free_port()?);
         cluster.server = format!("https://127.0.0.1:{api_port}");
         cluster.spawn("etcd", &binaries.etcd, &etcd_args(cluster.path(), etcd_port, peer_port))?;
-        cluster.spawn("kube-apiserver", &binaries.apiserver, &apiserver_args(cluster.path(), etcd_port, api_port))?;
+        cluster.apiserver = (binaries.apiserver.clone(), apiserver_args(cluster.path(), etcd_port, api_port));
+        cluster.spawn("kube-apiserver", &binaries.apiserver, &cluster.apiserver.1.clone())?;
         cluster.wait_for_file("certs/apiserver.crt").await?;
         cluster.write_kubeconfig(options)?;
         let client = cluster.client().await?;
@@ -120,6 +123,23 @@ impl TestCluster {
             cluster.wait_until(&client, "/api/v1/namespaces/default/serviceaccounts/default").await?;
         }
         Ok(cluster)
+    }
+
+    /// Kills kube-apiserver with SIGKILL, as a crash would; etcd (and the data) stay.
+    pub fn kill_apiserver(&mut self) {
+        if let Some(index) = self.children.iter().position(|(name, _)| *name == "kube-apiserver") {
+            let (_, mut child) = self.children.remove(index);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts kube-apiserver again, on the same port with the same certificates, and waits until it is ready.
+    pub async fn restart_apiserver(&mut self) -> Result<(), Error> {
+        let (program, args) = self.apiserver.clone();
+        self.spawn("kube-apiserver", &program, &args)?;
+        let client = self.client().await?;
+        self.wait_until(&client, "/readyz").await
     }
 
     /// The cluster's private directory (logs, certificates, kubeconfig).

@@ -8,6 +8,9 @@ use ferry_report::Format;
 
 use crate::error::CliError;
 
+mod moving;
+pub use moving::*;
+
 /// ferry: carry Kubernetes workloads from one cluster to another.
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, about, long_about = None, propagate_version = true)]
@@ -23,6 +26,18 @@ pub enum Command {
     /// Assess manifests before a migration: inventory, dependencies, cloud services, deprecated APIs, waves.
     #[command(after_help = ASSESS_EXAMPLES)]
     Assess(AssessArgs),
+    /// Export a cluster's objects to an archive (a file, a directory or s3://bucket/key).
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Export(ExportArgs),
+    /// Transform an archive for the target: strip cluster state, convert API versions, apply rules.
+    #[command(after_help = TRANSFORM_EXAMPLES)]
+    Transform(TransformArgs),
+    /// Apply an archive to the target cluster in dependency order (server-side apply, resumable).
+    #[command(after_help = APPLY_EXAMPLES)]
+    Apply(ApplyArgs),
+    /// Export, transform and apply in one step, from one cluster to another.
+    #[command(after_help = MIGRATE_EXAMPLES)]
+    Migrate(MigrateArgs),
 }
 
 const ASSESS_EXAMPLES: &str = "\

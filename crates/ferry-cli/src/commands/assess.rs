@@ -7,11 +7,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ferry_analysis::{Assessment, Options, assess_objects, assess_paths};
-use ferry_cluster::{ClusterError, ConnectOptions, ReadOptions};
+use ferry_cluster::{ConnectOptions, ReadOptions};
 use ferry_model::load::{Issue, LoadReport, Location, Severity};
 use ferry_report::{Format, render};
 
 use crate::args::{AssessSettings, FailOn, Input};
+use crate::commands::cluster;
 use crate::error::{CliError, ExitStatus};
 use crate::progress::ReadBar;
 
@@ -41,13 +42,9 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
 
 /// Reads the cluster and assesses what it holds; unreadable resources become errors in the report.
 fn assess_cluster(connect: &ConnectOptions, read: &ReadOptions, options: &Options) -> Result<Assessment, CliError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::failure("cannot start the async runtime", &e))?;
-    let (connection, discovery, snapshot) = runtime.block_on(async {
-        let connection = ferry_cluster::connect(connect).await.map_err(|e| cluster_error(&e, connect))?;
-        let discovery = ferry_cluster::discover(&connection).await.map_err(|e| cluster_error(&e, connect))?;
+    let (connection, discovery, snapshot) = cluster::runtime()?.block_on(async {
+        let connection = cluster::connect(connect).await?;
+        let discovery = cluster::discover(&connection, connect).await?;
         let bar = ReadBar::stderr();
         let snapshot = ferry_cluster::read(&connection, &discovery, read, &bar).await;
         bar.finish();
@@ -55,32 +52,12 @@ fn assess_cluster(connect: &ConnectOptions, read: &ReadOptions, options: &Option
     })?;
     let origin: Arc<str> = format!("cluster `{}`", connection.context).into();
     let mut report = LoadReport { objects: snapshot.objects.len() as u64, documents: snapshot.objects.len() as u64, bytes: snapshot.bytes, ..Default::default() };
-    let unreadable = |message: String| Issue { severity: Severity::Error, location: Location::file(origin.clone()), message };
-    for failure in &discovery.failures {
-        report.issues.push(unreadable(format!("API group not read, its resources are missing from the assessment: {failure}")));
-    }
-    for failure in &snapshot.failures {
-        let scope = failure.namespace.as_deref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
-        let why = if failure.error.is_forbidden() { "forbidden for this user" } else { "could not be listed" };
-        report.issues.push(unreadable(format!("`{}`{scope} {why}, left out: {}", failure.resource, failure.error.message)));
+    for line in cluster::unreadable(&discovery, &snapshot) {
+        report.issues.push(Issue { severity: Severity::Error, location: Location::file(origin.clone()), message: format!("left out of the assessment: {line}") });
     }
     let mut assessment = assess_objects(snapshot.objects, &report, options);
     assessment.input.cluster = Some(format!("context `{}` ({}, Kubernetes {})", connection.context, connection.server, connection.server_version));
     Ok(assessment)
-}
-
-/// A cluster that cannot be read at all, explained for the user; credentials are never shown.
-fn cluster_error(error: &ClusterError, connect: &ConnectOptions) -> CliError {
-    let context = connect.context.as_deref().unwrap_or("the current context");
-    match error {
-        ClusterError::Kubeconfig(_) => CliError::failure("cannot use the kubeconfig", error)
-            .with_hint("check `--kubeconfig`/`KUBECONFIG` and `--context` (list contexts with `kubectl config get-contexts`)"),
-        ClusterError::Request(e) if e.is_unreachable() => CliError::failure(format!("cannot reach the API server of {context}"), error)
-            .with_hint("check the network path to the server (VPN, proxy, firewall) and that the context points at the right cluster"),
-        ClusterError::Request(e) if e.is_unauthorized() => CliError::failure(format!("the API server rejected the credentials of {context}"), error)
-            .with_hint("refresh the credentials (token, certificate or exec plugin login) and retry"),
-        ClusterError::Request(_) => CliError::failure(format!("cannot read the cluster of {context}"), error),
-    }
 }
 
 fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {

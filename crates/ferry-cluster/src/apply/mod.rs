@@ -195,23 +195,38 @@ pub async fn apply(
     for step in &steps {
         progress.step(&step.name, step.objects.len());
         if report.stopped.is_some() {
-            record_all(&mut report, step, &ids, Outcome::NotAttempted, progress);
+            record_all(&mut report, &step.name, step.objects.iter().map(|&i| &ids[i]), Outcome::NotAttempted, progress);
             continue;
         }
-        let outcomes = run.step(&discovery, step, &objects, journal).await;
-        for (index, outcome) in outcomes {
-            if let Outcome::Failed(message) = &outcome
-                && report.stopped.is_none()
-                && is_unreachable(message)
-            {
-                report.stopped = Some(format!("the target stopped answering: {message}"));
-            }
-            if !matches!(outcome, Outcome::Failed(_) | Outcome::DoneBefore | Outcome::NotAttempted) {
-                journal.record(&journal_key(&ids[index]), outcome.label())?;
-            }
-            progress.applied(&ids[index], &outcome);
-            report.results.push(Applied { id: ids[index].clone(), step: step.name.clone(), outcome });
+        let (done, pending): (Vec<usize>, Vec<usize>) = step.objects.iter().partition(|&&i| journal.is_done(&journal_key(&ids[i])));
+        for index in done {
+            progress.applied(&ids[index], &Outcome::DoneBefore);
+            report.results.push(Applied { id: ids[index].clone(), step: step.name.clone(), outcome: Outcome::DoneBefore });
         }
+        let mut unanswered: HashSet<usize> = pending.iter().copied().collect();
+        {
+            // Each outcome is journaled as it arrives, so a kill loses at most the requests in flight.
+            let mut outcomes = std::pin::pin!(run.step(&discovery, pending, &objects));
+            while let Some((index, outcome)) = outcomes.next().await {
+                unanswered.remove(&index);
+                if let Outcome::Failed(message) = &outcome
+                    && is_unreachable(message)
+                {
+                    report.stopped = Some(format!("the target stopped answering: {message}"));
+                }
+                if outcome.is_settled() {
+                    journal.record(&journal_key(&ids[index]), outcome.label())?;
+                }
+                progress.applied(&ids[index], &outcome);
+                report.results.push(Applied { id: ids[index].clone(), step: step.name.clone(), outcome });
+                if report.stopped.is_some() {
+                    break;
+                }
+            }
+        }
+        let mut unanswered: Vec<usize> = unanswered.into_iter().collect();
+        unanswered.sort_unstable();
+        record_all(&mut report, &step.name, unanswered.iter().map(|&i| &ids[i]), Outcome::NotAttempted, progress);
         journal.sync()?;
         if step.wait == Some(Wait::Established) && !options.dry_run && report.stopped.is_none() {
             wait_established(connection, step, &ids, &mut report, options.establish_timeout).await;
@@ -228,10 +243,10 @@ fn is_unreachable(message: &str) -> bool {
     message.ends_with(UNREACHABLE)
 }
 
-fn record_all(report: &mut ApplyReport, step: &Step, ids: &[ObjectId], outcome: Outcome, progress: &dyn ApplyProgress) {
-    for &index in &step.objects {
-        progress.applied(&ids[index], &outcome);
-        report.results.push(Applied { id: ids[index].clone(), step: step.name.clone(), outcome: outcome.clone() });
+fn record_all<'a>(report: &mut ApplyReport, step: &str, ids: impl Iterator<Item = &'a ObjectId>, outcome: Outcome, progress: &dyn ApplyProgress) {
+    for id in ids {
+        progress.applied(id, &outcome);
+        report.results.push(Applied { id: id.clone(), step: step.to_owned(), outcome: outcome.clone() });
     }
 }
 
@@ -267,19 +282,11 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Applies one step's objects in parallel; results come back in completion order.
-    async fn step(&self, discovery: &Discovery, step: &Step, objects: &[ApplyObject], journal: &Journal) -> Vec<(usize, Outcome)> {
-        futures::stream::iter(step.objects.iter().copied())
-            .map(|index| async move {
-                let object = &objects[index];
-                if journal.is_done(&journal_key(&object.id)) {
-                    return (index, Outcome::DoneBefore);
-                }
-                (index, self.apply_one(discovery, object).await)
-            })
+    /// Applies objects in parallel; outcomes come out in completion order.
+    fn step<'s>(&'s self, discovery: &'s Discovery, indices: Vec<usize>, objects: &'s [ApplyObject]) -> impl futures::Stream<Item = (usize, Outcome)> + 's {
+        futures::stream::iter(indices)
+            .map(move |index| async move { (index, self.apply_one(discovery, &objects[index]).await) })
             .buffer_unordered(self.options.concurrency.max(1))
-            .collect()
-            .await
     }
 
     async fn apply_one(&self, discovery: &Discovery, object: &ApplyObject) -> Outcome {

@@ -1,0 +1,466 @@
+//! Arguments of the commands that move objects (`export`, `transform`,
+//! `apply`, `migrate`) and the settings resolved from them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use ferry_analysis::KubeVersion;
+use ferry_archive::S3Settings;
+use ferry_cluster::apply::{ApplyOptions, IfExists};
+use ferry_cluster::export::ExportFilter;
+use ferry_cluster::{ConnectOptions, ReadOptions};
+
+use crate::error::CliError;
+
+pub(super) const EXPORT_EXAMPLES: &str = "\
+Examples:
+  ferry export --context old-aks -n shop --to shop.ferry
+  ferry export --context old-aks -n shop,payments --exclude secrets --to backup/
+  AWS_ENDPOINT_URL=https://s3.example.com AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \\
+    ferry export --context old-aks -l app.kubernetes.io/part-of=shop --to s3://migrations/shop/
+  ferry export --context old-aks -n shop --encryption-key-file key.txt --to shop.ferry
+
+The archive holds a manifest (source, filters, every object with its SHA-256)
+and one JSON document per object; see docs/archive-format.md. Objects Kubernetes
+makes itself (ReplicaSets of Deployments, token Secrets, ...) are left out unless
+--include-generated. Secrets are exported but never printed.
+
+Exit codes:
+  0  exported
+  1  ferry could not run (cluster unreachable, archive not writable)
+  2  wrong command line
+  4  some resources could not be read (forbidden, API group down): the archive is incomplete";
+
+pub(super) const TRANSFORM_EXAMPLES: &str = "\
+Examples:
+  ferry transform --from shop.ferry --rules ferry.yaml --to shop-target.ferry
+  ferry transform --from shop.ferry --rules ferry.yaml --target-version 1.29 --diff
+  ferry transform --from s3://migrations/shop/ --to shop-target/ --diff
+
+Every object is sanitised (uid, resourceVersion, status, managedFields, cluster IPs,
+auto-assigned node ports, ...), API versions removed in --target-version are converted,
+then the rules of ferry.yaml apply (docs/transform-rules.md). --diff prints what changes
+per object, with Secret values masked.
+
+Exit codes:
+  0  transformed
+  1  ferry could not run (archive unreadable or corrupt, rules invalid)
+  2  wrong command line
+  3  some objects cannot go to the target (no successor API, a rule failed): listed on stderr";
+
+pub(super) const APPLY_EXAMPLES: &str = "\
+Examples:
+  ferry apply --context new-cluster --from shop.ferry --dry-run
+  ferry apply --context new-cluster --from shop.ferry --rules ferry.yaml
+  ferry apply --context new-cluster --from shop.ferry --existing skip
+  ferry apply --context new-cluster --from shop.ferry --resume     # after an interruption
+
+Objects are transformed as by `ferry transform` (for the target's version unless
+--target-version), then applied with server-side apply (field manager `ferry`) in
+dependency order: CRDs (waited for until Established), namespaces, storage, volumes,
+claims, identities and RBAC, configuration, quotas and classes, custom resources,
+workloads by migration wave, Services, Ingresses, NetworkPolicies, PDBs and
+autoscalers, admission webhooks last. A journal records every object applied, so an
+interrupted run is finished with --resume without applying anything twice.
+
+Exit codes:
+  0  every object applied (created, updated, unchanged or skipped as asked)
+  1  ferry could not run (cluster unreachable, archive corrupt, objects exist with --existing fail)
+  2  wrong command line
+  3  applied, but some objects cannot go to the target (no successor API, a rule failed)
+  4  some objects failed or were not attempted: fix the cause, then run again with --resume";
+
+pub(super) const MIGRATE_EXAMPLES: &str = "\
+Examples:
+  ferry migrate --context old-aks --to-context new-ck8s -n shop --rules ferry.yaml --dry-run
+  ferry migrate --context old-aks --to-context new-ck8s -n shop --rules ferry.yaml --archive shop.ferry
+  ferry migrate --context old-aks --to-context new-ck8s -n shop --rules ferry.yaml --resume
+
+`ferry export`, `ferry transform` and `ferry apply` in one step, with the same options;
+--archive also keeps what was read as an archive. Exit codes as for `ferry apply`.";
+
+/// Where objects are read from, and which.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// The source cluster's kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The source's kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Only these namespaces (repeat or separate with commas), with the cluster-scoped objects they need.
+    #[arg(short, long = "namespace", value_name = "NS", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// Only objects matching this label selector.
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Only these kinds or resources (`Deployment`, `deployments`, `deployments.apps`; repeat or separate with commas).
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    pub include: Vec<String>,
+    /// Never these kinds or resources.
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Also export objects Kubernetes made itself (ReplicaSets of Deployments, token Secrets, ...).
+    #[arg(long)]
+    pub include_generated: bool,
+}
+
+/// How archives are opened.
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    /// Encrypt (export) or decrypt (read) the archive with the 256-bit key in FILE (hex or base64).
+    #[arg(long, value_name = "FILE")]
+    pub encryption_key_file: Option<PathBuf>,
+    /// S3-compatible endpoint for s3:// archives (default: $AWS_ENDPOINT_URL; credentials from $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY).
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region (default: $AWS_REGION, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    pub s3_region: Option<String>,
+}
+
+/// How objects are changed for the target.
+#[derive(Debug, Args)]
+pub struct TransformOpts {
+    /// Transformation rules (docs/transform-rules.md).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Convert API versions removed in this Kubernetes version (default for apply: the target's version).
+    #[arg(long, value_name = "X.Y")]
+    pub target_version: Option<String>,
+}
+
+/// `--dry-run` values, as kubectl names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Plan and transform only; the target is asked for its version and what exists.
+    Client,
+    /// Send every object with the server's dry run: validated and defaulted, not stored.
+    Server,
+}
+
+/// Output of the apply summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// Counts and problems, for a terminal.
+    Table,
+    /// Every object's outcome as JSON.
+    Json,
+}
+
+/// How objects are applied.
+#[derive(Debug, Args)]
+pub struct ApplyOpts {
+    /// Do not change the target: `server` (the default for a bare --dry-run) or `client`.
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "server", require_equals = true)]
+    pub dry_run: Option<DryRun>,
+    /// What to do with objects that exist on the target already.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = Existing::Update)]
+    pub existing: Existing,
+    /// Finish an interrupted run recorded in the journal.
+    #[arg(long)]
+    pub resume: bool,
+    /// The journal file (default: ~/.local/state/ferry/journal/CONTEXT-RUN.jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Summary format.
+    #[arg(short, long, value_enum, default_value_t = SummaryFormat::Table)]
+    pub output: SummaryFormat,
+}
+
+/// `--existing` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Existing {
+    /// Leave existing objects alone.
+    Skip,
+    /// Server-side apply over them.
+    Update,
+    /// Refuse to start if any exists that ferry did not apply.
+    Fail,
+}
+
+/// Arguments of `ferry export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Lists in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// The archive: a file (default form), a directory (ending in `/` or existing), or s3://bucket/key.
+    #[arg(long, value_name = "DEST")]
+    pub to: String,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+}
+
+/// Arguments of `ferry transform`.
+#[derive(Debug, Args)]
+pub struct TransformArgs {
+    /// The archive to read.
+    #[arg(long, value_name = "SRC")]
+    pub from: String,
+    /// Where to write the transformed archive (omit with --diff to preview only).
+    #[arg(long, value_name = "DEST", required_unless_present = "diff")]
+    pub to: Option<String>,
+    /// Print what changes, object by object (Secret values masked).
+    #[arg(long)]
+    pub diff: bool,
+    #[command(flatten)]
+    pub transform: TransformOpts,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+}
+
+/// Arguments of `ferry apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The target cluster's kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The target's kubeconfig file.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The archive to apply.
+    #[arg(long, value_name = "SRC")]
+    pub from: String,
+    #[command(flatten)]
+    pub transform: TransformOpts,
+    #[command(flatten)]
+    pub apply: ApplyOpts,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+}
+
+/// Arguments of `ferry migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The target cluster's kubeconfig context.
+    #[arg(long, value_name = "NAME")]
+    pub to_context: String,
+    /// The target's kubeconfig file (default: the source's).
+    #[arg(long, value_name = "FILE")]
+    pub to_kubeconfig: Option<PathBuf>,
+    /// Also keep what was read as an archive here.
+    #[arg(long, value_name = "DEST")]
+    pub archive_to: Option<String>,
+    #[command(flatten)]
+    pub transform: TransformOpts,
+    #[command(flatten)]
+    pub apply: ApplyOpts,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+}
+
+/// The source side, resolved.
+#[derive(Debug)]
+pub struct SourceSettings {
+    /// Kubeconfig and context.
+    pub connect: ConnectOptions,
+    /// Namespaces, selector, concurrency.
+    pub read: ReadOptions,
+    /// Kinds and generated objects.
+    pub filter: ExportFilter,
+}
+
+impl SourceSettings {
+    fn resolve(args: SourceArgs, concurrency: u16) -> SourceSettings {
+        let SourceArgs { context, kubeconfig, namespaces, selector, include, exclude, include_generated } = args;
+        SourceSettings {
+            connect: ConnectOptions { kubeconfig, context },
+            read: ReadOptions { namespaces: namespaces.clone(), selector, concurrency: usize::from(concurrency), ..Default::default() },
+            filter: ExportFilter { namespaces, include, exclude, include_generated },
+        }
+    }
+}
+
+/// How archives are opened, resolved.
+#[derive(Debug)]
+pub struct ArchiveSettings {
+    /// The encryption key file, if any.
+    pub key_file: Option<PathBuf>,
+    /// S3 endpoint, region and credentials.
+    pub s3: S3Settings,
+}
+
+impl ArchiveSettings {
+    fn resolve(args: ArchiveArgs) -> ArchiveSettings {
+        let mut s3 = S3Settings::from_env();
+        if let Some(endpoint) = args.s3_endpoint {
+            s3.allow_http = endpoint.starts_with("http://");
+            s3.path_style = true;
+            s3.endpoint = Some(endpoint);
+        }
+        if let Some(region) = args.s3_region {
+            s3.region = Some(region);
+        }
+        ArchiveSettings { key_file: args.encryption_key_file, s3 }
+    }
+}
+
+/// The transformation, resolved (the rules file is read by the command).
+#[derive(Debug)]
+pub struct TransformSettings {
+    /// The rules file.
+    pub rules: Option<PathBuf>,
+    /// The version to convert for; `None` means the target's own.
+    pub target_version: Option<KubeVersion>,
+}
+
+impl TransformSettings {
+    fn resolve(args: TransformOpts) -> Result<TransformSettings, CliError> {
+        let target_version = args.target_version.map(|v| parse_version(&v)).transpose()?;
+        Ok(TransformSettings { rules: args.rules, target_version })
+    }
+}
+
+fn parse_version(text: &str) -> Result<KubeVersion, CliError> {
+    text.parse()
+        .map_err(|e: String| CliError::usage(format!("invalid `--target-version`: {e}"), Some("use MAJOR.MINOR, e.g. `--target-version 1.29`".into())))
+}
+
+/// The apply side, resolved.
+#[derive(Debug)]
+pub struct ApplySettings {
+    /// The target's kubeconfig and context.
+    pub connect: ConnectOptions,
+    /// Engine options.
+    pub options: ApplyOptions,
+    /// `--dry-run=client`: stop before sending anything.
+    pub plan_only: bool,
+    /// `--resume`.
+    pub resume: bool,
+    /// `--journal`.
+    pub journal: Option<PathBuf>,
+    /// Summary format.
+    pub output: SummaryFormat,
+}
+
+impl ApplySettings {
+    fn resolve(args: ApplyOpts, connect: ConnectOptions) -> Result<ApplySettings, CliError> {
+        if args.resume && args.dry_run.is_some() {
+            return Err(CliError::usage("`--resume` and `--dry-run` do not go together", Some("a dry run records nothing to resume".into())));
+        }
+        let if_exists = match args.existing {
+            Existing::Skip => IfExists::Skip,
+            Existing::Update => IfExists::Update,
+            Existing::Fail => IfExists::Fail,
+        };
+        let options = ApplyOptions {
+            dry_run: args.dry_run == Some(DryRun::Server),
+            if_exists,
+            concurrency: usize::from(args.concurrency),
+            establish_timeout: Duration::from_secs(60),
+        };
+        Ok(ApplySettings { connect, options, plan_only: args.dry_run == Some(DryRun::Client), resume: args.resume, journal: args.journal, output: args.output })
+    }
+}
+
+/// `ferry export`, resolved.
+#[derive(Debug)]
+pub struct ExportSettings {
+    /// What to read.
+    pub source: SourceSettings,
+    /// The archive to write.
+    pub to: String,
+    /// Key and S3 settings.
+    pub archive: ArchiveSettings,
+}
+
+impl ExportSettings {
+    /// Validates the arguments.
+    pub fn resolve(args: ExportArgs) -> Result<ExportSettings, CliError> {
+        Ok(ExportSettings { source: SourceSettings::resolve(args.source, args.concurrency), to: args.to, archive: ArchiveSettings::resolve(args.archive) })
+    }
+}
+
+/// `ferry transform`, resolved.
+#[derive(Debug)]
+pub struct TransformCommand {
+    /// The archive to read.
+    pub from: String,
+    /// The archive to write, if any.
+    pub to: Option<String>,
+    /// Print diffs.
+    pub diff: bool,
+    /// Rules and version.
+    pub transform: TransformSettings,
+    /// Key and S3 settings.
+    pub archive: ArchiveSettings,
+}
+
+impl TransformCommand {
+    /// Validates the arguments.
+    pub fn resolve(args: TransformArgs) -> Result<TransformCommand, CliError> {
+        Ok(TransformCommand {
+            from: args.from,
+            to: args.to,
+            diff: args.diff,
+            transform: TransformSettings::resolve(args.transform)?,
+            archive: ArchiveSettings::resolve(args.archive),
+        })
+    }
+}
+
+/// `ferry apply`, resolved.
+#[derive(Debug)]
+pub struct ApplyCommand {
+    /// The archive to apply.
+    pub from: String,
+    /// Rules and version.
+    pub transform: TransformSettings,
+    /// Target and engine options.
+    pub apply: ApplySettings,
+    /// Key and S3 settings.
+    pub archive: ArchiveSettings,
+}
+
+impl ApplyCommand {
+    /// Validates the arguments.
+    pub fn resolve(args: ApplyArgs) -> Result<ApplyCommand, CliError> {
+        let connect = ConnectOptions { kubeconfig: args.kubeconfig, context: args.context };
+        Ok(ApplyCommand {
+            from: args.from,
+            transform: TransformSettings::resolve(args.transform)?,
+            apply: ApplySettings::resolve(args.apply, connect)?,
+            archive: ArchiveSettings::resolve(args.archive),
+        })
+    }
+}
+
+/// `ferry migrate`, resolved.
+#[derive(Debug)]
+pub struct MigrateCommand {
+    /// What to read.
+    pub source: SourceSettings,
+    /// An archive copy to keep.
+    pub archive_to: Option<String>,
+    /// Rules and version.
+    pub transform: TransformSettings,
+    /// Target and engine options.
+    pub apply: ApplySettings,
+    /// Key and S3 settings.
+    pub archive: ArchiveSettings,
+}
+
+impl MigrateCommand {
+    /// Validates the arguments.
+    pub fn resolve(args: MigrateArgs) -> Result<MigrateCommand, CliError> {
+        let kubeconfig = args.to_kubeconfig.or_else(|| args.source.kubeconfig.clone());
+        let connect = ConnectOptions { kubeconfig, context: Some(args.to_context) };
+        let concurrency = args.apply.concurrency.min(64);
+        Ok(MigrateCommand {
+            source: SourceSettings::resolve(args.source, concurrency),
+            archive_to: args.archive_to,
+            transform: TransformSettings::resolve(args.transform)?,
+            apply: ApplySettings::resolve(args.apply, connect)?,
+            archive: ArchiveSettings::resolve(args.archive),
+        })
+    }
+}

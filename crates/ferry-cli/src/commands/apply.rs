@@ -1,0 +1,20 @@
+//! `ferry apply`: archive in, transformed for the target, applied in dependency order.
+
+use crate::args::ApplyCommand;
+use crate::commands::{archive, cluster, pipeline};
+use crate::error::{CliError, ExitStatus};
+
+/// Applies the archive to the target.
+pub fn run(command: ApplyCommand) -> Result<ExitStatus, CliError> {
+    let rules = pipeline::rules(&command.transform)?;
+    cluster::runtime()?.block_on(async {
+        let (_, entries) = archive::read(&command.from, &command.archive).await?;
+        let connection = cluster::connect(&command.apply.connect).await?;
+        let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &connection.server_version)?, rules };
+        let prepared = pipeline::transform_all(entries.into_iter().map(|e| e.object), &options, None)?;
+        if command.apply.plan_only {
+            return Ok(pipeline::print_plan(&prepared));
+        }
+        pipeline::apply_prepared(&connection, prepared, &command.apply, "ferry apply").await
+    })
+}

@@ -1,0 +1,53 @@
+//! Opening, reading and writing archives for the commands.
+
+use ferry_archive::{ArchiveError, Destination, EncryptionKey, Entry, Header, Manifest, Writer};
+use ferry_model::ObjectId;
+use serde_json::Value;
+
+use crate::args::ArchiveSettings;
+use crate::error::CliError;
+
+/// Where an archive is (or goes), parsed.
+pub fn destination(text: &str, settings: &ArchiveSettings) -> Result<Destination, CliError> {
+    Destination::parse(text, &settings.s3).map_err(|e| archive_error(&e))
+}
+
+/// The encryption key, if a key file was given.
+pub fn key(settings: &ArchiveSettings) -> Result<Option<EncryptionKey>, CliError> {
+    settings
+        .key_file
+        .as_deref()
+        .map(|path| EncryptionKey::from_file(path).map_err(|e| CliError::failure("cannot use the encryption key", &e)))
+        .transpose()
+}
+
+/// An archive error for the user (its message names the archive and says what to do).
+fn archive_error(error: &ArchiveError) -> CliError {
+    CliError::failure("cannot use the archive", error)
+}
+
+/// Reads and verifies a whole archive.
+pub async fn read(text: &str, settings: &ArchiveSettings) -> Result<(Manifest, Vec<Entry>), CliError> {
+    let destination = destination(text, settings)?;
+    let key = key(settings)?;
+    ferry_archive::read(&destination, key.as_ref()).await.map_err(|e| archive_error(&e))
+}
+
+/// Writes objects as an archive; a failure aborts the archive so that nothing partial is left.
+pub async fn write<'a>(
+    text: &str,
+    settings: &ArchiveSettings,
+    header: Header,
+    objects: impl IntoIterator<Item = (ObjectId, &'a str, Value)>,
+) -> Result<Manifest, CliError> {
+    let destination = destination(text, settings)?;
+    let key = key(settings)?;
+    let mut writer = Writer::create(&destination, header, key.as_ref()).await.map_err(|e| archive_error(&e))?;
+    for (id, resource, object) in objects {
+        if let Err(error) = writer.add(&id, resource, &object).await {
+            writer.abort().await;
+            return Err(archive_error(&error));
+        }
+    }
+    writer.finish().await.map_err(|e| archive_error(&e))
+}

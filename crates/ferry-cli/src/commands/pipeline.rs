@@ -1,0 +1,267 @@
+//! The shared back half of `transform`, `apply` and `migrate`: transforming
+//! objects with notes for the user, ordering by migration wave, applying with
+//! a journal, and the summary.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ferry_analysis::{KubeVersion, Options, Source};
+use ferry_cluster::Connection;
+use ferry_cluster::apply::{ApplyObject, ApplyReport, Journal, JournalError, Outcome, apply, journal_key};
+use ferry_model::load::LoadReport;
+use ferry_model::{Node, Object, ObjectId, Origin};
+use ferry_transform::{Rules, Severity, Transformed};
+use serde::Deserialize as _;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+use crate::args::{ApplySettings, SummaryFormat, TransformSettings};
+use crate::error::{CliError, ExitStatus};
+use crate::progress::ApplyBar;
+
+/// Reads the rules file, if any.
+pub fn rules(settings: &TransformSettings) -> Result<Rules, CliError> {
+    let Some(path) = &settings.rules else { return Ok(Rules::default()) };
+    let text = std::fs::read_to_string(path).map_err(|e| CliError::failure(format!("cannot read the rules file `{}`", path.display()), &e))?;
+    Rules::parse(&text, &path.display().to_string()).map_err(|e| CliError::failure("invalid transformation rules", &e))
+}
+
+/// The version to convert for: the one asked for, else the target server's.
+pub fn target_version(settings: &TransformSettings, server_version: &str) -> Result<KubeVersion, CliError> {
+    if let Some(version) = settings.target_version {
+        return Ok(version);
+    }
+    let trimmed = server_version.trim_start_matches('v');
+    let major_minor: String = trimmed.split(['.', '-', '+']).take(2).collect::<Vec<_>>().join(".");
+    major_minor.parse().map_err(|e: String| {
+        CliError::usage(format!("cannot read the target's Kubernetes version `{server_version}`: {e}"), Some("pass `--target-version X.Y`".into()))
+    })
+}
+
+/// Objects transformed for the target, and what the user must hear about.
+#[derive(Default)]
+pub struct Prepared {
+    /// Objects to apply.
+    pub objects: Vec<ApplyObject>,
+    /// Objects that cannot go to the target, with why.
+    pub blocked: Vec<String>,
+    /// Objects left out on purpose (made by Kubernetes, ...), with why.
+    pub left_out: usize,
+    /// Objects changed by the transformation.
+    pub changed: usize,
+}
+
+/// Transforms every object, printing warnings and errors to stderr (never object values).
+pub fn transform_all(objects: impl IntoIterator<Item = Value>, options: &ferry_transform::Options, diff: Option<&mut dyn std::io::Write>) -> Result<Prepared, CliError> {
+    let mut prepared = Prepared::default();
+    let mut diff = diff;
+    for before in objects {
+        let label = ObjectId::from_json(&before).map_or_else(|| "an object without a name".to_owned(), |id| id.to_string());
+        let Transformed { object, notes } = ferry_transform::transform(before.clone(), options);
+        let mut blocked = false;
+        for note in &notes {
+            let field = note.field.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
+            match note.severity {
+                Severity::Error => {
+                    blocked = true;
+                    prepared.blocked.push(format!("{label}: {}{field}", note.message));
+                }
+                Severity::Warning => eprintln!("warning: {label}: {}{field}", note.message),
+                Severity::Info => {}
+            }
+        }
+        let Some(after) = object else {
+            if !blocked {
+                prepared.left_out += 1;
+            }
+            continue;
+        };
+        if after != before {
+            prepared.changed += 1;
+            if let Some(out) = diff.as_deref_mut() {
+                let text = ferry_transform::diff(&redact_secret(&before), &redact_secret(&after));
+                writeln!(out, "--- {label}\n{text}").map_err(|e| CliError::failure("cannot write the diff", &e))?;
+            }
+        }
+        match ObjectId::from_json(&after) {
+            Some(id) => prepared.objects.push(ApplyObject { id, object: after }),
+            None => prepared.blocked.push(format!("{label}: has no apiVersion, kind or metadata.name after transformation")),
+        }
+    }
+    Ok(prepared)
+}
+
+/// A copy of a Secret with every value replaced by its length and a digest
+/// prefix, so diffs show that a value changed but never what it is. The
+/// last-applied annotation holds the whole Secret as `kubectl apply` sent it,
+/// so it is masked too.
+fn redact_secret(object: &Value) -> Value {
+    if object.get("kind").and_then(Value::as_str) != Some("Secret") || object.get("apiVersion").and_then(Value::as_str) != Some("v1") {
+        return object.clone();
+    }
+    let mut copy = object.clone();
+    for field in ["data", "stringData"] {
+        if let Some(map) = copy.get_mut(field).and_then(Value::as_object_mut) {
+            map.values_mut().for_each(mask);
+        }
+    }
+    if let Some(annotations) = copy.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+        annotations.get_mut("kubectl.kubernetes.io/last-applied-configuration").into_iter().for_each(mask);
+    }
+    copy
+}
+
+fn mask(value: &mut Value) {
+    let text = value.as_str().unwrap_or_default();
+    let digest = Sha256::digest(text.as_bytes());
+    *value = Value::String(format!("<redacted: {} bytes, sha256 {:02x}{:02x}{:02x}{:02x}>", text.len(), digest[0], digest[1], digest[2], digest[3]));
+}
+
+/// The migration wave of each object (workloads only), from ferry's assessment of the objects themselves.
+pub fn waves(objects: &[ApplyObject]) -> Vec<Option<usize>> {
+    let file: Arc<str> = "archive".into();
+    let parsed: Vec<Object> = objects
+        .iter()
+        .filter_map(|o| Node::deserialize(&o.object).ok().map(|root| Object::from_root(root, Origin { file: file.clone(), document: 1, line: 0 })))
+        .collect();
+    let options = Options { source: Source::Cluster, ..Default::default() };
+    let assessment = ferry_analysis::assess_objects(parsed, &LoadReport::default(), &options);
+    let mut wave_of: HashMap<(String, Option<String>, String), usize> = HashMap::new();
+    for (index, wave) in assessment.waves.waves.iter().enumerate() {
+        for workload in wave.applications.iter().flat_map(|a| &a.workloads) {
+            wave_of.insert((workload.kind.clone(), workload.namespace.clone(), workload.name.clone()), index);
+        }
+    }
+    objects.iter().map(|o| wave_of.get(&(o.id.kind.clone(), o.id.namespace.clone(), o.id.name.clone())).copied()).collect()
+}
+
+/// A name for this apply (objects, target), so that `--resume` continues the same run and not another.
+pub fn run_key(objects: &[ApplyObject], connection: &Connection) -> String {
+    let mut digests: Vec<(String, Vec<u8>)> = objects
+        .iter()
+        .map(|o| (journal_key(&o.id), Sha256::digest(serde_json::to_vec(&o.object).unwrap_or_default()).to_vec()))
+        .collect();
+    digests.sort();
+    let mut hasher = Sha256::new();
+    hasher.update(connection.server.as_bytes());
+    for (key, digest) in digests {
+        hasher.update(key.as_bytes());
+        hasher.update(digest);
+    }
+    hasher.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// `--journal`, else `$XDG_STATE_HOME/ferry/journal/CONTEXT-RUN.jsonl` (or `~/.local/state/...`).
+fn journal_path(settings: &ApplySettings, context: &str, run: &str) -> PathBuf {
+    if let Some(path) = &settings.journal {
+        return path.clone();
+    }
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let context: String = context.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    state.join("ferry/journal").join(format!("{context}-{run}.jsonl"))
+}
+
+fn open_journal(settings: &ApplySettings, connection: &Connection, run: &str, command: &str) -> Result<Journal, CliError> {
+    if settings.options.dry_run {
+        return Ok(Journal::disabled());
+    }
+    let path = journal_path(settings, &connection.context, run);
+    Journal::open(&path, run, settings.resume).map_err(|e| match &e {
+        JournalError::Interrupted { path, .. } => CliError::failure("an earlier run of this apply was interrupted", &e).with_hint(format!(
+            "finish it with `{command} --resume` (the same command plus --resume), or delete {} to start over",
+            path.display()
+        )),
+        JournalError::NothingToResume(_) | JournalError::OtherRun { .. } => {
+            CliError::failure("cannot resume", &e).with_hint("run without --resume to start a new apply (an apply of the same objects is safe to repeat)")
+        }
+        JournalError::Io { .. } => CliError::failure("cannot use the apply journal", &e).with_hint("choose another file with --journal"),
+    })
+}
+
+/// Applies prepared objects to the target, prints the summary, and picks the exit status.
+pub async fn apply_prepared(connection: &Connection, prepared: Prepared, settings: &ApplySettings, command: &str) -> Result<ExitStatus, CliError> {
+    for line in &prepared.blocked {
+        eprintln!("error: not applied: {line}");
+    }
+    let wave_of = waves(&prepared.objects);
+    let run = run_key(&prepared.objects, connection);
+    let mut journal = open_journal(settings, connection, &run, command)?;
+    if journal.done_before() > 0 {
+        eprintln!("resuming: {} objects were applied by the interrupted run", journal.done_before());
+    }
+    let bar = ApplyBar::stderr();
+    let started = std::time::Instant::now();
+    let report = apply(connection, prepared.objects, &|i| wave_of.get(i).copied().flatten(), &settings.options, &mut journal, &bar).await;
+    bar.finish();
+    let report = report.map_err(|e| CliError::failure(format!("cannot apply to context `{}`", connection.context), &e))?;
+    print_summary(&report, connection, settings, started.elapsed())?;
+    if report.is_complete() {
+        journal.complete().map_err(|e| CliError::failure("cannot finish the apply journal", &e))?;
+        Ok(if prepared.blocked.is_empty() { ExitStatus::Success } else { ExitStatus::Blockers })
+    } else {
+        eprintln!("hint: fix the cause, then run `{command} --resume` to apply what is missing (journal: {})", journal.path().display());
+        Ok(ExitStatus::IncompleteInput)
+    }
+}
+
+fn print_summary(report: &ApplyReport, connection: &Connection, settings: &ApplySettings, elapsed: std::time::Duration) -> Result<(), CliError> {
+    let counts: BTreeMap<&str, usize> = report.counts().into_iter().filter(|(_, n)| *n > 0).collect();
+    let mode = if settings.options.dry_run { " (server dry run: nothing stored)" } else { "" };
+    let target = format!("context `{}` ({}, Kubernetes {})", connection.context, connection.server, connection.server_version);
+    match settings.output {
+        SummaryFormat::Json => {
+            let objects: Vec<Value> = report
+                .results
+                .iter()
+                .map(|r| {
+                    let message = match &r.outcome {
+                        Outcome::Skipped(m) | Outcome::Failed(m) => Some(m.clone()),
+                        _ => None,
+                    };
+                    json!({"apiVersion": r.id.api_version, "kind": r.id.kind, "namespace": r.id.namespace, "name": r.id.name,
+                           "step": r.step, "outcome": r.outcome.label(), "message": message})
+                })
+                .collect();
+            let summary = json!({"target": target, "dryRun": settings.options.dry_run, "seconds": elapsed.as_secs_f64(), "counts": counts,
+                                 "createdNamespaces": report.created_namespaces, "stopped": report.stopped, "objects": objects});
+            println!("{}", serde_json::to_string_pretty(&summary).expect("JSON values serialize"));
+        }
+        SummaryFormat::Table => {
+            println!("applied {} objects to {target} in {:.1}s{mode}", report.results.len(), elapsed.as_secs_f64());
+            let line: Vec<String> = counts.iter().map(|(label, n)| format!("{label} {n}")).collect();
+            println!("  {}", line.join(", "));
+            if !report.created_namespaces.is_empty() {
+                println!("  namespaces created because the input uses them: {}", report.created_namespaces.join(", "));
+            }
+            for result in &report.results {
+                if let Outcome::Failed(message) = &result.outcome {
+                    println!("  failed: {} ({}): {message}", result.id, result.step);
+                }
+            }
+            if let Some(why) = &report.stopped {
+                println!("  stopped early: {why}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `--dry-run=client`: prints the steps and their objects; nothing is sent.
+pub fn print_plan(prepared: &Prepared) -> ExitStatus {
+    let ids: Vec<ObjectId> = prepared.objects.iter().map(|o| o.id.clone()).collect();
+    let wave_of = waves(&prepared.objects);
+    for (number, step) in ferry_cluster::apply::plan(&ids, &|i| wave_of[i]).iter().enumerate() {
+        println!("{}. {} ({} objects)", number + 1, step.name, step.objects.len());
+        for &index in &step.objects {
+            println!("     {}", ids[index]);
+        }
+    }
+    for line in &prepared.blocked {
+        eprintln!("error: not applied: {line}");
+    }
+    if prepared.blocked.is_empty() { ExitStatus::Success } else { ExitStatus::Blockers }
+}

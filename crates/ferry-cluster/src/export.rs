@@ -1,0 +1,153 @@
+//! Choosing what to export from a snapshot: kind filters, objects Kubernetes
+//! made itself, and the cluster-scoped objects that namespaced ones need.
+//!
+//! With namespaces given, cluster-scoped objects are exported only when the
+//! namespaces need them, as Velero does with `--include-namespaces`: the
+//! Namespace objects themselves, the CustomResourceDefinitions of exported
+//! custom resources, PersistentVolumes bound to claims in those namespaces,
+//! ClusterRoleBindings naming their ServiceAccounts, and the ClusterRoles those
+//! bindings (or the namespaces' RoleBindings) refer to.
+
+use std::collections::HashSet;
+
+use ferry_model::id::split_api_version;
+use ferry_model::{Node, Object};
+
+use crate::discovery::{Discovery, Resource};
+
+/// What to export.
+#[derive(Debug, Clone, Default)]
+pub struct ExportFilter {
+    /// Only these namespaces (all when empty).
+    pub namespaces: Vec<String>,
+    /// Only these kinds or resources (all when empty): `Deployment`, `deployments`, `deployments.apps`, `Deployment.apps`.
+    pub include: Vec<String>,
+    /// Never these kinds or resources, in the same forms.
+    pub exclude: Vec<String>,
+    /// Also objects Kubernetes made itself (ReplicaSets of Deployments, token Secrets, ...).
+    pub include_generated: bool,
+}
+
+/// One object chosen for export.
+#[derive(Debug)]
+pub struct Selected {
+    /// The object.
+    pub object: Object,
+    /// Its resource, `plural.group` (`plural` for the core group).
+    pub resource: String,
+}
+
+/// The outcome of [`select`].
+#[derive(Debug, Default)]
+pub struct Selection {
+    /// Objects to export, in snapshot order.
+    pub objects: Vec<Selected>,
+    /// Objects left out as made by Kubernetes.
+    pub generated: usize,
+    /// Objects left out by the kind and namespace filters.
+    pub filtered: usize,
+}
+
+/// Chooses the objects of a snapshot to export; `generated[i]` says whether
+/// `objects[i]` was made by Kubernetes.
+pub fn select(objects: Vec<Object>, generated: &[bool], discovery: &Discovery, filter: &ExportFilter) -> Selection {
+    let mut selection = Selection::default();
+    let mut kept: Vec<(Object, &Resource)> = Vec::new();
+    let mut cluster_scoped: Vec<(Object, &Resource)> = Vec::new();
+    for (object, &made_by_kubernetes) in objects.into_iter().zip(generated) {
+        let Some(resource) = resource_of(discovery, &object) else { continue };
+        if made_by_kubernetes && !filter.include_generated {
+            selection.generated += 1;
+        } else if !kind_wanted(filter, resource) {
+            selection.filtered += 1;
+        } else if resource.namespaced || filter.namespaces.is_empty() {
+            kept.push((object, resource));
+        } else {
+            cluster_scoped.push((object, resource));
+        }
+    }
+    if !filter.namespaces.is_empty() {
+        let mut needs = Needs::of(&kept, &filter.namespaces);
+        // A kept ClusterRoleBinding adds its role, so ClusterRoles are decided last.
+        cluster_scoped.sort_by_key(|(object, _)| object.id.kind == "ClusterRole");
+        for (object, resource) in cluster_scoped {
+            if needs.wants(&object) {
+                if object.id.kind == "ClusterRoleBinding" {
+                    needs.add_cluster_role(&object.root);
+                }
+                kept.push((object, resource));
+            } else {
+                selection.filtered += 1;
+            }
+        }
+    }
+    selection.objects = kept.into_iter().map(|(object, resource)| Selected { object, resource: resource.qualified() }).collect();
+    selection
+}
+
+/// The resource that served `object` (objects read from a cluster always have one).
+fn resource_of<'a>(discovery: &'a Discovery, object: &Object) -> Option<&'a Resource> {
+    let (group, version) = split_api_version(&object.id.api_version);
+    discovery.resources.iter().find(|r| r.group == group && r.version == version && r.kind == object.id.kind)
+}
+
+fn kind_wanted(filter: &ExportFilter, resource: &Resource) -> bool {
+    let matches = |pattern: &String| {
+        let pattern = pattern.to_ascii_lowercase();
+        let kind = resource.kind.to_ascii_lowercase();
+        [kind.clone(), resource.plural.clone(), resource.qualified(), format!("{kind}.{}", resource.group)].contains(&pattern)
+    };
+    (filter.include.is_empty() || filter.include.iter().any(matches)) && !filter.exclude.iter().any(matches)
+}
+
+/// Cluster-scoped objects the exported namespaces need.
+struct Needs {
+    namespaces: HashSet<String>,
+    /// (group, kind) of every kept object: a CRD defining one of them is needed.
+    custom_kinds: HashSet<(String, String)>,
+    cluster_roles: HashSet<String>,
+}
+
+impl Needs {
+    fn of(kept: &[(Object, &Resource)], namespaces: &[String]) -> Needs {
+        let mut needs = Needs { namespaces: namespaces.iter().cloned().collect(), custom_kinds: HashSet::new(), cluster_roles: HashSet::new() };
+        for (object, resource) in kept {
+            needs.custom_kinds.insert((resource.group.clone(), resource.kind.clone()));
+            if object.id.kind == "RoleBinding" {
+                needs.add_cluster_role(&object.root);
+            }
+        }
+        needs
+    }
+
+    fn add_cluster_role(&mut self, binding: &Node) {
+        if binding.at(&["roleRef", "kind"]).and_then(Node::as_str) == Some("ClusterRole")
+            && let Some(name) = binding.at(&["roleRef", "name"]).and_then(Node::as_str)
+        {
+            self.cluster_roles.insert(name.to_owned());
+        }
+    }
+
+    /// Whether a cluster-scoped object is needed.
+    fn wants(&self, object: &Object) -> bool {
+        let root = &object.root;
+        match object.id.kind.as_str() {
+            "Namespace" => self.namespaces.contains(&object.id.name),
+            "CustomResourceDefinition" => {
+                let group = root.at(&["spec", "group"]).and_then(Node::as_str).unwrap_or_default();
+                let kind = root.at(&["spec", "names", "kind"]).and_then(Node::as_str).unwrap_or_default();
+                self.custom_kinds.contains(&(group.to_owned(), kind.to_owned()))
+            }
+            "PersistentVolume" => root.at(&["spec", "claimRef", "namespace"]).and_then(Node::as_str).is_some_and(|ns| self.namespaces.contains(ns)),
+            "ClusterRoleBinding" => self.binds_service_account_here(root),
+            "ClusterRole" => self.cluster_roles.contains(&object.id.name),
+            _ => false,
+        }
+    }
+
+    fn binds_service_account_here(&self, binding: &Node) -> bool {
+        binding.get("subjects").map(Node::items).unwrap_or_default().iter().any(|subject| {
+            subject.str_at("kind") == Some("ServiceAccount") && subject.str_at("namespace").is_some_and(|ns| self.namespaces.contains(ns))
+        })
+    }
+}
