@@ -187,7 +187,7 @@ const KINDS: &str = "configmaps,secrets,services,deployments,statefulsets,servic
 
 /// The objects of `namespace`, by `Kind/name`, with what the servers set themselves removed.
 fn objects(cluster: &TestCluster, namespace: &str) -> BTreeMap<String, Value> {
-    let text = cluster.kubectl(&["get", KINDS, "-n", namespace, "-o", "json"]).unwrap();
+    let text = cluster.kubectl(&["get", KINDS, "-n", namespace, "-o", "json", "--show-managed-fields"]).unwrap();
     let list: Value = serde_json::from_str(&text).unwrap();
     list["items"]
         .as_array()
@@ -246,6 +246,16 @@ async fn export_transform_apply_moves_an_application_with_namespace_mapping() {
     let extra: Vec<&String> = actual.keys().filter(|k| !expected.contains_key(*k)).collect();
     assert!(missing.is_empty() && extra.is_empty(), "missing on the target: {missing:?}; extra: {extra:?}");
     assert!(expected.len() >= 25, "the comparison covers the application: {:?}", expected.keys());
+    // Content: each source object, transformed with the same rules, is what the target holds.
+    let options = ferry_transform::Options {
+        target_version: "1.20".parse().unwrap(),
+        rules: ferry_transform::Rules::parse(RULES, "ferry.yaml").unwrap(),
+    };
+    for (key, source_object) in &expected {
+        let transformed = ferry_transform::transform(source_object.clone(), &options).object.unwrap_or_else(|| panic!("{key} is migrated"));
+        let want = ferry_transform::normalise_for_compare(&transformed);
+        assert_eq!(want, actual[key], "{key} differs on the target:\n{}", ferry_transform::diff(&want, &actual[key]));
+    }
 
     let image = target.kubectl(&["get", "deployment", "order-service", "-n", "store", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]).unwrap();
     assert_eq!(image, "harbor.example.com/shop/aks-store-demo/order-service:2.2.0");
