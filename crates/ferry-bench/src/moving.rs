@@ -97,7 +97,7 @@ fn write_manifests(dir: &Path, objects: usize) {
     let all: Vec<serde_json::Value> = (0..objects)
         .map(|i| {
             let (path, mut body) = object(i);
-            let namespace = path.split('/').nth(4).expect("namespaced path").to_owned();
+            let namespace = path.split('/').skip_while(|segment| *segment != "namespaces").nth(1).expect("namespaced path").to_owned();
             body["metadata"]["namespace"] = serde_json::Value::String(namespace);
             body
         })

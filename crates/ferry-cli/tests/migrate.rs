@@ -178,7 +178,7 @@ fn wait_for(mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !ready() {
         assert!(Instant::now() < deadline, "timed out");
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -343,7 +343,7 @@ async fn load_archive(path: &Path, objects: usize) {
 /// Starts `ferry apply` as a child and returns it once its journal has `lines` lines.
 fn apply_until(dst: &str, archive: &str, journal: &Path, lines: usize) -> std::process::Child {
     let child = Process::new(assert_cmd::cargo::cargo_bin("ferry"))
-        .args(["apply", "--kubeconfig", dst, "--context", "admin", "--from", archive, "--concurrency", "4", "--journal", journal.to_str().unwrap()])
+        .args(["apply", "--kubeconfig", dst, "--context", "admin", "--from", archive, "--concurrency", "2", "--journal", journal.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -358,7 +358,7 @@ fn config_maps(cluster: &TestCluster) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_apply_is_finished_by_resume_after_ferry_or_the_target_is_killed() {
-    const OBJECTS: usize = 3000;
+    const OBJECTS: usize = 5000;
     let work = tempfile::tempdir().unwrap();
     let archive = work.path().join("load.ferry");
     load_archive(&archive, OBJECTS).await;
@@ -387,7 +387,7 @@ async fn an_interrupted_apply_is_finished_by_resume_after_ferry_or_the_target_is
     std::fs::write(&rules, "apiVersion: ferry.dev/v1alpha1\nkind: TransformRules\nnamespaces: {load: load2}\n").unwrap();
     let journal2 = work.path().join("journal2.jsonl");
     let apply2 = |extra: &[&str]| {
-        let mut args = vec!["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--rules", rules.to_str().unwrap(), "--journal", journal2.to_str().unwrap()];
+        let mut args = vec!["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--rules", rules.to_str().unwrap(), "--journal", journal2.to_str().unwrap(), "--concurrency", "4"];
         args.extend_from_slice(extra);
         Process::new(assert_cmd::cargo::cargo_bin("ferry")).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
     };

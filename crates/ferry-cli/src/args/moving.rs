@@ -165,7 +165,7 @@ pub struct ApplyOpts {
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
     /// Requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// Summary format.
     #[arg(short, long, value_enum, default_value_t = SummaryFormat::Table)]

@@ -13,7 +13,7 @@ pub fn run(command: ApplyCommand) -> Result<ExitStatus, CliError> {
         let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &connection.server_version)?, rules };
         let prepared = pipeline::transform_all(entries.into_iter().map(|e| e.object), &options, None)?;
         if command.apply.plan_only {
-            return Ok(pipeline::print_plan(&prepared));
+            return pipeline::print_plan(&prepared);
         }
         pipeline::apply_prepared(&connection, prepared, &command.apply, "ferry apply").await
     })

@@ -20,7 +20,7 @@ pub fn run(command: MigrateCommand) -> Result<ExitStatus, CliError> {
         let objects = source.selection.objects.into_iter().map(|s| s.object.root.to_json());
         let prepared = pipeline::transform_all(objects, &options, None)?;
         if command.apply.plan_only {
-            return Ok(pipeline::print_plan(&prepared));
+            return pipeline::print_plan(&prepared);
         }
         let status = pipeline::apply_prepared(&target, prepared, &command.apply, "ferry migrate").await?;
         Ok(if status == ExitStatus::Success { read_status } else { status })

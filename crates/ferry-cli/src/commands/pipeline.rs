@@ -3,10 +3,12 @@
 //! a journal, and the summary.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ferry_analysis::{KubeVersion, Options, Source};
+use ferry_analysis::facts::{self, Facts};
+use ferry_analysis::{Knowledge, KubeVersion, Options, Source};
 use ferry_cluster::Connection;
 use ferry_cluster::apply::{ApplyObject, ApplyReport, Journal, JournalError, Outcome, apply, journal_key};
 use ferry_model::load::LoadReport;
@@ -121,12 +123,15 @@ fn mask(value: &mut Value) {
 /// The migration wave of each object (workloads only), from ferry's assessment of the objects themselves.
 pub fn waves(objects: &[ApplyObject]) -> Vec<Option<usize>> {
     let file: Arc<str> = "archive".into();
-    let parsed: Vec<Object> = objects
+    let knowledge = Knowledge::builtin();
+    // One object tree at a time, reduced to its facts at once, so that the trees are never all in memory.
+    let facts: Vec<Facts> = objects
         .iter()
-        .filter_map(|o| Node::deserialize(&o.object).ok().map(|root| Object::from_root(root, Origin { file: file.clone(), document: 1, line: 0 })))
+        .filter_map(|o| Node::deserialize(&o.object).ok())
+        .map(|root| facts::extract(&Object::from_root(root, Origin { file: file.clone(), document: 1, line: 0 }), knowledge))
         .collect();
     let options = Options { source: Source::Cluster, ..Default::default() };
-    let assessment = ferry_analysis::assess_objects(parsed, &LoadReport::default(), &options);
+    let assessment = ferry_analysis::assess(facts, &LoadReport::default(), &options, knowledge);
     let mut wave_of: HashMap<(String, Option<String>, String), usize> = HashMap::new();
     for (index, wave) in assessment.waves.waves.iter().enumerate() {
         for workload in wave.applications.iter().flat_map(|a| &a.workloads) {
@@ -198,7 +203,7 @@ pub async fn apply_prepared(connection: &Connection, prepared: Prepared, setting
     let report = apply(connection, prepared.objects, &|i| wave_of.get(i).copied().flatten(), &settings.options, &mut journal, &bar).await;
     bar.finish();
     let report = report.map_err(|e| CliError::failure(format!("cannot apply to context `{}`", connection.context), &e))?;
-    print_summary(&report, connection, settings, started.elapsed())?;
+    to_stdout(|out| print_summary(out, &report, connection, settings, started.elapsed()))?;
     if report.is_complete() {
         journal.complete().map_err(|e| CliError::failure("cannot finish the apply journal", &e))?;
         Ok(if prepared.blocked.is_empty() { ExitStatus::Success } else { ExitStatus::Blockers })
@@ -208,7 +213,7 @@ pub async fn apply_prepared(connection: &Connection, prepared: Prepared, setting
     }
 }
 
-fn print_summary(report: &ApplyReport, connection: &Connection, settings: &ApplySettings, elapsed: std::time::Duration) -> Result<(), CliError> {
+fn print_summary(out: &mut dyn Write, report: &ApplyReport, connection: &Connection, settings: &ApplySettings, elapsed: std::time::Duration) -> std::io::Result<()> {
     let counts: BTreeMap<&str, usize> = report.counts().into_iter().filter(|(_, n)| *n > 0).collect();
     let mode = if settings.options.dry_run { " (server dry run: nothing stored)" } else { "" };
     let target = format!("context `{}` ({}, Kubernetes {})", connection.context, connection.server, connection.server_version);
@@ -228,22 +233,22 @@ fn print_summary(report: &ApplyReport, connection: &Connection, settings: &Apply
                 .collect();
             let summary = json!({"target": target, "dryRun": settings.options.dry_run, "seconds": elapsed.as_secs_f64(), "counts": counts,
                                  "createdNamespaces": report.created_namespaces, "stopped": report.stopped, "objects": objects});
-            println!("{}", serde_json::to_string_pretty(&summary).expect("JSON values serialize"));
+            writeln!(out, "{}", serde_json::to_string_pretty(&summary).expect("JSON values serialize"))?;
         }
         SummaryFormat::Table => {
-            println!("applied {} objects to {target} in {:.1}s{mode}", report.results.len(), elapsed.as_secs_f64());
+            writeln!(out, "applied {} objects to {target} in {:.1}s{mode}", report.results.len(), elapsed.as_secs_f64())?;
             let line: Vec<String> = counts.iter().map(|(label, n)| format!("{label} {n}")).collect();
-            println!("  {}", line.join(", "));
+            writeln!(out, "  {}", line.join(", "))?;
             if !report.created_namespaces.is_empty() {
-                println!("  namespaces created because the input uses them: {}", report.created_namespaces.join(", "));
+                writeln!(out, "  namespaces created because the input uses them: {}", report.created_namespaces.join(", "))?;
             }
             for result in &report.results {
                 if let Outcome::Failed(message) = &result.outcome {
-                    println!("  failed: {} ({}): {message}", result.id, result.step);
+                    writeln!(out, "  failed: {} ({}): {message}", result.id, result.step)?;
                 }
             }
             if let Some(why) = &report.stopped {
-                println!("  stopped early: {why}");
+                writeln!(out, "  stopped early: {why}")?;
             }
         }
     }
@@ -251,17 +256,31 @@ fn print_summary(report: &ApplyReport, connection: &Connection, settings: &Apply
 }
 
 /// `--dry-run=client`: prints the steps and their objects; nothing is sent.
-pub fn print_plan(prepared: &Prepared) -> ExitStatus {
+pub fn print_plan(prepared: &Prepared) -> Result<ExitStatus, CliError> {
     let ids: Vec<ObjectId> = prepared.objects.iter().map(|o| o.id.clone()).collect();
     let wave_of = waves(&prepared.objects);
-    for (number, step) in ferry_cluster::apply::plan(&ids, &|i| wave_of[i]).iter().enumerate() {
-        println!("{}. {} ({} objects)", number + 1, step.name, step.objects.len());
-        for &index in &step.objects {
-            println!("     {}", ids[index]);
+    let steps = ferry_cluster::apply::plan(&ids, &|i| wave_of[i]);
+    to_stdout(|out| {
+        for (number, step) in steps.iter().enumerate() {
+            writeln!(out, "{}. {} ({} objects)", number + 1, step.name, step.objects.len())?;
+            for &index in &step.objects {
+                writeln!(out, "     {}", ids[index])?;
+            }
         }
-    }
+        Ok(())
+    })?;
     for line in &prepared.blocked {
         eprintln!("error: not applied: {line}");
     }
-    if prepared.blocked.is_empty() { ExitStatus::Success } else { ExitStatus::Blockers }
+    Ok(if prepared.blocked.is_empty() { ExitStatus::Success } else { ExitStatus::Blockers })
+}
+
+/// Writes to standard output; a closed pipe (`| head`) is not an error.
+fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), CliError> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::failure("cannot write to standard output", &e)),
+        _ => Ok(()),
+    }
 }

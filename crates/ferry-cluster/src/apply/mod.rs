@@ -64,7 +64,7 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { dry_run: false, if_exists: IfExists::Update, concurrency: 16, establish_timeout: Duration::from_secs(60) }
+        ApplyOptions { dry_run: false, if_exists: IfExists::Update, concurrency: 32, establish_timeout: Duration::from_secs(60) }
     }
 }
 
