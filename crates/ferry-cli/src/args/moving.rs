@@ -134,7 +134,7 @@ pub struct TransformOpts {
 /// `--dry-run` values, as kubectl names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DryRun {
-    /// Plan and transform only; the target is asked for its version and what exists.
+    /// Transform and print the plan; the target is only asked for its version.
     Client,
     /// Send every object with the server's dry run: validated and defaulted, not stored.
     Server,
