@@ -405,3 +405,32 @@ async fn an_interrupted_apply_is_finished_by_resume_after_ferry_or_the_target_is
     let in_load2 = target.kubectl(&["get", "configmaps", "-n", "load2", "--no-headers", "--chunk-size=500"]).unwrap().lines().count();
     assert_eq!(in_load2, OBJECTS, "complete after the restart, no duplicates");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encrypted_archive_needs_its_key_and_holds_no_plain_secret() {
+    let source = TestCluster::start(Options::default()).await.unwrap();
+    let target = TestCluster::start(Options::default()).await.unwrap();
+    source.kubectl(&["create", "namespace", "vault"]).unwrap();
+    source.kubectl(&["create", "secret", "generic", "db", "-n", "vault", "--from-literal=password=correct-horse-battery-staple"]).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let key = work.path().join("key.txt");
+    std::fs::write(&key, "7f".repeat(32)).unwrap();
+    let archive = work.path().join("vault.ferry");
+    let (key, archive) = (key.to_str().unwrap(), archive.to_str().unwrap());
+
+    let (code, _, stderr) = ferry(&["export", "--kubeconfig", &kubeconfig(&source), "--context", "admin", "-n", "vault", "--encryption-key-file", key, "--to", archive]);
+    assert_eq!(code, 0, "{stderr}");
+    let bytes = std::fs::read(archive).unwrap();
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "correct-horse-battery-staple");
+    assert!(!bytes.windows(encoded.len()).any(|w| w == encoded.as_bytes()), "the Secret is not readable in the archive");
+
+    let dst = kubeconfig(&target);
+    let (code, _, stderr) = ferry(&["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--journal", work.path().join("j").to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("--encryption-key-file"), "says what is missing: {stderr}");
+    let (code, stdout, stderr) =
+        ferry(&["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--encryption-key-file", key, "--journal", work.path().join("j").to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let password = target.kubectl(&["get", "secret", "db", "-n", "vault", "-o", "jsonpath={.data.password}"]).unwrap();
+    assert_eq!(password, encoded);
+}

@@ -19,7 +19,7 @@ Examples:
   ferry export --context old-aks -n shop,payments --exclude secrets --to backup/
   AWS_ENDPOINT_URL=https://s3.example.com AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \\
     ferry export --context old-aks -l app.kubernetes.io/part-of=shop --to s3://migrations/shop/
-  ferry export --context old-aks -n shop --encryption-key-file key.txt --to shop.ferry
+  openssl rand -hex 32 > key.txt && ferry export --context old-aks -n shop --encryption-key-file key.txt --to shop.ferry
 
 The archive holds a manifest (source, filters, every object with its SHA-256)
 and one JSON document per object; see docs/archive-format.md. Objects Kubernetes
