@@ -29,6 +29,7 @@ fn main() {
         Some("assess") => bench_assess(&args[1..]),
         Some("live") => live::bench_live(&args[1..]),
         Some("move") => moving::bench_move(&args[1..]),
+        Some("raw-lists") => moving::raw_lists_process(&args[1]),
         _ => {
             eprintln!("usage: ferry-bench assess [OBJECTS...]   (e.g. ferry-bench assess 10000 100000)");
             eprintln!("       ferry-bench live [OBJECTS]        (e.g. ferry-bench live 20000; needs scripts/install-k8s.sh)");
