@@ -8,7 +8,7 @@ use futures::StreamExt as _;
 use serde::Deserialize;
 
 use crate::discovery::{Discovery, Resource};
-use crate::request::{RequestError, get_bytes};
+use crate::request::{JSON, RequestError, send};
 use crate::Connection;
 
 /// What to read and how hard to push the server.
@@ -117,10 +117,11 @@ struct Page {
     items: Vec<Node>,
 }
 
+/// The list metadata ferry reads: the `continue` token.
 #[derive(Deserialize, Default)]
-struct PageMeta {
+pub(crate) struct PageMeta {
     #[serde(rename = "continue", default)]
-    continue_token: Option<String>,
+    pub(crate) continue_token: Option<String>,
 }
 
 struct ListResult {
@@ -131,43 +132,53 @@ struct ListResult {
 /// Follows `continue` tokens to the end; an expired token (410) restarts the list once.
 async fn list_all(connection: &Connection, task: &Task<'_>, options: &ReadOptions, progress: &dyn Progress) -> Result<ListResult, Failure> {
     let fail = |error| Failure { resource: task.resource.qualified(), namespace: task.namespace.map(str::to_owned), error };
-    let mut restarted = false;
-    'list: loop {
-        let mut result = ListResult { objects: Vec::new(), bytes: 0 };
-        let mut token: Option<String> = None;
-        loop {
-            let path = page_path(task, options, token.as_deref());
-            let body = match get_bytes(&connection.client, &path).await {
-                Ok(body) => body,
-                Err(error) if error.status() == Some(410) && !restarted => {
-                    restarted = true;
-                    continue 'list;
-                }
-                Err(error) => return Err(fail(error)),
-            };
-            result.bytes += body.len() as u64;
-            let page: Page = serde_json::from_slice(&body)
-                .map_err(|e| fail(RequestError::invalid_response(http::Method::GET, &path, format!("invalid list response: {e}"))))?;
-            progress.page(task.resource, page.items.len());
-            result.objects.extend(page.items.into_iter().map(|item| to_object(item, task.resource, &connection.context)));
-            token = page.metadata.continue_token.filter(|t| !t.is_empty());
-            if token.is_none() {
-                return Ok(result);
-            }
-        }
-    }
-}
-
-fn page_path(task: &Task<'_>, options: &ReadOptions, token: Option<&str>) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     query.append_pair("limit", &options.page_size.to_string());
     if let Some(selector) = &options.selector {
         query.append_pair("labelSelector", selector);
     }
-    if let Some(token) = token {
-        query.append_pair("continue", token);
+    let base = format!("{}?{}", task.resource.list_path(task.namespace), query.finish());
+    let mut restarted = false;
+    loop {
+        let mut result = ListResult { objects: Vec::new(), bytes: 0 };
+        let pages = paginate(&connection.client, &base, JSON, |path, body| {
+            result.bytes += body.len() as u64;
+            let page: Page = serde_json::from_slice(body).map_err(|e| invalid_list(path, &e))?;
+            progress.page(task.resource, page.items.len());
+            result.objects.extend(page.items.into_iter().map(|item| to_object(item, task.resource, &connection.context)));
+            Ok(page.metadata.continue_token)
+        })
+        .await;
+        match pages {
+            Ok(()) => return Ok(result),
+            Err(error) if error.status() == Some(410) && !restarted => restarted = true,
+            Err(error) => return Err(fail(error)),
+        }
     }
-    format!("{}?{}", task.resource.list_path(task.namespace), query.finish())
+}
+
+/// GETs the collection at `base` (a path with a query, `limit` included)
+/// page by page, handing each page's path and body to `page`, which returns
+/// the page's `continue` token; stops at the first page without one.
+pub(crate) async fn paginate(
+    client: &kube::Client,
+    base: &str,
+    accept: &str,
+    mut page: impl FnMut(&str, &[u8]) -> Result<Option<String>, RequestError>,
+) -> Result<(), RequestError> {
+    let mut path = base.to_owned();
+    loop {
+        let body = send(client, http::Method::GET, &path, accept, None).await?;
+        match page(&path, &body)?.filter(|t| !t.is_empty()) {
+            Some(token) => path = format!("{base}&continue={}", form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// A 2xx list answer that is not a list.
+pub(crate) fn invalid_list(path: &str, error: &serde_json::Error) -> RequestError {
+    RequestError::invalid_response(http::Method::GET, path, format!("invalid list response: {error}"))
 }
 
 /// A list item as an object: items of built-in lists carry no `apiVersion`

@@ -70,13 +70,8 @@ impl RequestError {
 
 /// GETs `path` and decodes the JSON body, retrying throttling, unavailability and transport errors.
 pub(crate) async fn get_json<T: DeserializeOwned>(client: &kube::Client, path: &str) -> Result<T, RequestError> {
-    let bytes = get_bytes(client, path).await?;
+    let bytes = send(client, http::Method::GET, path, JSON, None).await?;
     serde_json::from_slice(&bytes).map_err(|e| RequestError::invalid_response(http::Method::GET, path, format!("invalid JSON in the response: {e}")))
-}
-
-/// GETs `path` and returns the body, with the same retry policy as [`get_json`].
-pub(crate) async fn get_bytes(client: &kube::Client, path: &str) -> Result<bytes::Bytes, RequestError> {
-    send(client, http::Method::GET, path, JSON, None).await
 }
 
 /// The usual `Accept` header: JSON.

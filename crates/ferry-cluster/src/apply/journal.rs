@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -77,20 +77,24 @@ impl Journal {
     /// same run is continued and anything else is an error.
     pub fn open(path: &Path, run: &str, resume: bool) -> Result<Journal, JournalError> {
         let io = |error| JournalError::Io { path: path.to_owned(), error };
-        let previous = match File::open(path) {
-            Ok(file) => Some(read_previous(file).map_err(io)?),
+        let previous = match std::fs::read_to_string(path) {
+            Ok(text) => Some(read_previous(&text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io(e)),
         };
+        let mut cut_off = false;
         let done = match (previous, resume) {
             (None, true) => return Err(JournalError::NothingToResume(format!("{} does not exist", path.display()))),
             (Some(p), true) if p.complete => return Err(JournalError::NothingToResume(format!("the apply recorded in {} finished", path.display()))),
             (Some(p), true) if p.run != run => return Err(JournalError::OtherRun { path: path.to_owned(), recorded: p.run, wanted: run.to_owned() }),
-            (Some(p), true) => p.done,
+            (Some(p), true) => {
+                cut_off = p.cut_off;
+                p.done
+            }
             (Some(p), false) if !p.complete => return Err(JournalError::Interrupted { path: path.to_owned(), done: p.done.len() }),
             (_, false) => HashSet::new(),
         };
-        let file = if resume { append(path) } else { start(path, run) }.map_err(io)?;
+        let file = if resume { append(path, cut_off) } else { start(path, run) }.map_err(io)?;
         Ok(Journal { path: path.to_owned(), file: Some(file), done })
     }
 
@@ -140,13 +144,16 @@ struct Previous {
     run: String,
     done: HashSet<String>,
     complete: bool,
+    /// The last line has no newline: a kill cut it off.
+    cut_off: bool,
 }
 
 /// Reads an earlier journal; a line that does not parse (cut off by a kill) is skipped.
-fn read_previous(file: File) -> std::io::Result<Previous> {
-    let mut previous = Previous { run: String::new(), done: HashSet::new(), complete: false };
-    for line in BufReader::new(file).lines() {
-        match serde_json::from_str::<Line>(&line?) {
+fn read_previous(text: &str) -> Previous {
+    let cut_off = !text.is_empty() && !text.ends_with('\n');
+    let mut previous = Previous { run: String::new(), done: HashSet::new(), complete: false, cut_off };
+    for line in text.lines() {
+        match serde_json::from_str::<Line>(line) {
             Ok(Line::Header { run, .. }) => previous.run = run,
             Ok(Line::Done { object, .. }) => {
                 previous.done.insert(object);
@@ -155,7 +162,7 @@ fn read_previous(file: File) -> std::io::Result<Previous> {
             Err(_) => continue,
         }
     }
-    Ok(previous)
+    previous
 }
 
 fn start(path: &Path, run: &str) -> std::io::Result<File> {
@@ -169,11 +176,10 @@ fn start(path: &Path, run: &str) -> std::io::Result<File> {
     Ok(file)
 }
 
-/// Reopens for appending; a partial last line is first ended so that the next record starts cleanly.
-fn append(path: &Path) -> std::io::Result<File> {
-    let text = std::fs::read(path)?;
+/// Reopens for appending; a cut-off last line is first ended so that the next record starts cleanly.
+fn append(path: &Path, cut_off: bool) -> std::io::Result<File> {
     let mut file = OpenOptions::new().append(true).open(path)?;
-    if text.last().is_some_and(|&b| b != b'\n') {
+    if cut_off {
         file.write_all(b"\n")?;
     }
     Ok(file)

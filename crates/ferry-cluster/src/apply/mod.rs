@@ -26,7 +26,7 @@ use crate::request::{JSON, Payload, RequestError, get_json, send};
 use crate::{ClusterError, Connection};
 pub use journal::{Journal, JournalError};
 pub use order::{Step, Wait, plan};
-use target::{Existing as Present, FIELD_MANAGER, Key, existing, resource_for};
+use target::{Existing as Present, FIELD_MANAGER, Key, existing, key, locate, namespace_key};
 
 /// One object to apply.
 #[derive(Debug, Clone)]
@@ -183,6 +183,9 @@ pub async fn apply(
 ) -> Result<ApplyReport, ApplyError> {
     let mut discovery = discover(connection).await?;
     let mut report = ApplyReport::default();
+    for object in &mut objects {
+        prepare(object);
+    }
     let present = present_objects(connection, &discovery, &objects, options).await?;
     report.created_namespaces = add_missing_namespaces(&mut objects, &present);
     if options.if_exists == IfExists::Fail {
@@ -290,16 +293,14 @@ impl Run<'_> {
     }
 
     async fn apply_one(&self, discovery: &Discovery, object: &ApplyObject) -> Outcome {
-        let resource = match resource_for(discovery, &object.id) {
-            Ok(resource) => resource,
+        let (resource, namespace) = match locate(discovery, &object.id) {
+            Ok(location) => location,
             Err(_) if self.options.dry_run && self.defined_in_run(&object.id) => {
                 return Outcome::Skipped("its CustomResourceDefinition is created by this run, which a dry run does not do".into());
             }
             Err(why) => return Outcome::Failed(why),
         };
-        let namespace = resource.namespaced.then(|| object.id.namespace.clone().unwrap_or_else(|| "default".to_owned()));
-        let key = (resource.qualified(), namespace.clone(), object.id.name.clone());
-        let before = self.present.get(&key);
+        let before = self.present.get(&key(resource, namespace.clone(), &object.id.name));
         if before.is_some() && self.options.if_exists == IfExists::Skip {
             return Outcome::Skipped("exists on the target (--existing skip)".into());
         }
@@ -312,7 +313,7 @@ impl Run<'_> {
             object.id.name,
             if self.options.dry_run { "&dryRun=All" } else { "" }
         );
-        let body = request_body(&object.object, &object.id, namespace.as_deref());
+        let body = request_body(&object.object, namespace.as_deref());
         let payload = Payload { content_type: "application/apply-patch+yaml", bytes: &body };
         match send(&self.connection.client, http::Method::PATCH, &path, JSON, Some(&payload)).await {
             Ok(response) => outcome_of(&response, before, self.options.dry_run),
@@ -325,7 +326,7 @@ impl Run<'_> {
     }
 
     fn namespace_exists(&self, namespace: Option<&str>) -> bool {
-        namespace.is_some_and(|ns| self.present.contains_key(&("namespaces".to_owned(), None, ns.to_owned())))
+        namespace.is_some_and(|ns| self.present.contains_key(&namespace_key(ns)))
     }
 }
 
@@ -345,23 +346,34 @@ fn outcome_of(response: &[u8], before: Option<&Present>, dry_run: bool) -> Outco
     if after.as_deref() == Some(before.resource_version.as_str()) { Outcome::Unchanged } else { Outcome::Updated }
 }
 
-/// The request body: the object with the fields server-side apply must not
-/// carry removed, its namespace set, and the 1.20 Service-port workaround.
-fn request_body(object: &Value, id: &ObjectId, namespace: Option<&str>) -> Vec<u8> {
-    let mut object = object.clone();
-    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-        // A stale resourceVersion or uid turns the apply into a failed precondition.
+/// Readies an object for server-side apply once, before any request: the
+/// fields that would make it a failed precondition (a stale resourceVersion
+/// or uid) go, and the 1.20 Service-port workaround is applied.
+fn prepare(object: &mut ApplyObject) {
+    if let Some(meta) = object.object.get_mut("metadata").and_then(Value::as_object_mut) {
         for field in ["resourceVersion", "uid", "managedFields"] {
             meta.remove(field);
         }
-        if let Some(ns) = namespace {
-            meta.insert("namespace".into(), Value::String(ns.to_owned()));
+    }
+    if object.id.kind == "Service" && object.id.group().is_empty() {
+        default_port_protocols(&mut object.object);
+    }
+}
+
+/// The request body; a copy is made only for an object of a namespaced kind that names no namespace.
+fn request_body(object: &Value, namespace: Option<&str>) -> Vec<u8> {
+    let declared = object.pointer("/metadata/namespace").and_then(Value::as_str);
+    match namespace {
+        Some(ns) if declared != Some(ns) => {
+            let mut copy = object.clone();
+            if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("namespace".into(), Value::String(ns.to_owned()));
+            }
+            serde_json::to_vec(&copy)
         }
+        _ => serde_json::to_vec(object),
     }
-    if id.kind == "Service" && id.group().is_empty() {
-        default_port_protocols(&mut object);
-    }
-    serde_json::to_vec(&object).expect("JSON values serialize")
+    .expect("JSON values serialize")
 }
 
 /// Kubernetes before 1.21 rejects a server-side apply of a Service whose
@@ -377,15 +389,11 @@ fn default_port_protocols(service: &mut Value) {
 /// Lists what is on the target in every collection the objects go to, plus namespaces.
 async fn present_objects(connection: &Connection, discovery: &Discovery, objects: &[ApplyObject], options: &ApplyOptions) -> Result<HashMap<Key, Present>, ApplyError> {
     let mut collections = BTreeSet::new();
-    for object in objects {
-        if let Ok(resource) = resource_for(discovery, &object.id) {
-            let namespace = resource.namespaced.then(|| object.id.namespace.clone().unwrap_or_else(|| "default".to_owned()));
+    let namespaces = ObjectId { api_version: "v1".into(), kind: "Namespace".into(), namespace: None, name: String::new() };
+    for id in objects.iter().map(|o| &o.id).chain([&namespaces]) {
+        if let Ok((resource, namespace)) = locate(discovery, id) {
             collections.insert((resource.clone(), namespace));
         }
-    }
-    let namespaces = ObjectId { api_version: "v1".into(), kind: "Namespace".into(), namespace: None, name: String::new() };
-    if let Ok(resource) = resource_for(discovery, &namespaces) {
-        collections.insert((resource.clone(), None));
     }
     existing(connection, collections, options.concurrency).await.map_err(|e| ApplyError::Cluster(e.into()))
 }
@@ -397,7 +405,7 @@ fn add_missing_namespaces(objects: &mut Vec<ApplyObject>, present: &HashMap<Key,
     let used: BTreeSet<String> = objects.iter().filter_map(|o| o.id.namespace.clone()).collect();
     let missing: Vec<String> = used
         .into_iter()
-        .filter(|ns| !declared.contains(ns.as_str()) && !present.contains_key(&("namespaces".to_owned(), None, ns.clone())))
+        .filter(|ns| !declared.contains(ns.as_str()) && !present.contains_key(&namespace_key(ns)))
         .collect();
     for ns in &missing {
         let id = ObjectId { api_version: "v1".into(), kind: "Namespace".into(), namespace: None, name: ns.clone() };
@@ -411,10 +419,7 @@ fn refuse_existing(discovery: &Discovery, objects: &[ApplyObject], present: &Has
     let clashes: Vec<ObjectId> = objects
         .iter()
         .filter(|o| {
-            resource_for(discovery, &o.id).is_ok_and(|r| {
-                let namespace = r.namespaced.then(|| o.id.namespace.clone().unwrap_or_else(|| "default".to_owned()));
-                present.get(&(r.qualified(), namespace, o.id.name.clone())).is_some_and(|p| !p.applied_by_ferry)
-            })
+            locate(discovery, &o.id).is_ok_and(|(resource, namespace)| present.get(&key(resource, namespace, &o.id.name)).is_some_and(|p| !p.applied_by_ferry))
         })
         .map(|o| o.id.clone())
         .collect();

@@ -9,7 +9,8 @@ use futures::StreamExt as _;
 use serde::Deserialize;
 
 use crate::discovery::{Discovery, Resource};
-use crate::request::{RequestError, send};
+use crate::read::{PageMeta, invalid_list, paginate};
+use crate::request::RequestError;
 use crate::Connection;
 
 /// The field manager's name in `metadata.managedFields`.
@@ -19,7 +20,7 @@ pub(crate) const FIELD_MANAGER: &str = "ferry";
 const METADATA_ONLY: &str = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 
 /// The resource serving `id`'s apiVersion and kind, or why there is none.
-pub(crate) fn resource_for<'a>(discovery: &'a Discovery, id: &ObjectId) -> Result<&'a Resource, String> {
+fn resource_for<'a>(discovery: &'a Discovery, id: &ObjectId) -> Result<&'a Resource, String> {
     let (group, version) = split_api_version(&id.api_version);
     let same_kind = || discovery.served.iter().filter(move |r| r.group == group && r.kind == id.kind);
     if let Some(resource) = same_kind().find(|r| r.version == version) {
@@ -40,6 +41,24 @@ pub(crate) fn resource_for<'a>(discovery: &'a Discovery, id: &ObjectId) -> Resul
     }
 }
 
+/// Where an object goes: the resource serving it and, for a namespaced
+/// resource, its namespace (`default` when the object names none, as kubectl does).
+pub(crate) fn locate<'a>(discovery: &'a Discovery, id: &ObjectId) -> Result<(&'a Resource, Option<String>), String> {
+    let resource = resource_for(discovery, id)?;
+    let namespace = resource.namespaced.then(|| id.namespace.clone().unwrap_or_else(|| "default".to_owned()));
+    Ok((resource, namespace))
+}
+
+/// The key of an object in [`existing`]'s answer.
+pub(crate) fn key(resource: &Resource, namespace: Option<String>, name: &str) -> Key {
+    (resource.qualified(), namespace, name.to_owned())
+}
+
+/// The key of a Namespace object in [`existing`]'s answer.
+pub(crate) fn namespace_key(name: &str) -> Key {
+    ("namespaces".to_owned(), None, name.to_owned())
+}
+
 /// An object already on the target.
 #[derive(Debug, Clone)]
 pub(crate) struct Existing {
@@ -54,16 +73,10 @@ pub(crate) type Key = (String, Option<String>, String);
 #[derive(Deserialize)]
 struct MetadataList {
     #[serde(default)]
-    metadata: ListMeta,
+    metadata: PageMeta,
     /// `null` when the list is empty.
     #[serde(default)]
     items: Option<Vec<MetadataItem>>,
-}
-
-#[derive(Deserialize, Default)]
-struct ListMeta {
-    #[serde(rename = "continue", default)]
-    continue_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -110,24 +123,16 @@ pub(crate) async fn existing(
 
 async fn list_metadata(connection: &Connection, resource: &Resource, namespace: Option<&str>) -> Result<Vec<(Key, Existing)>, RequestError> {
     let mut found = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut path = format!("{}?limit=500", resource.list_path(namespace));
-        if let Some(token) = &token {
-            path.push_str("&continue=");
-            path.push_str(&form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>());
-        }
-        let body = send(&connection.client, http::Method::GET, &path, METADATA_ONLY, None).await?;
-        let page: MetadataList = serde_json::from_slice(&body)
-            .map_err(|e| RequestError::invalid_response(http::Method::GET, &path, format!("invalid list response: {e}")))?;
+    let base = format!("{}?limit=500", resource.list_path(namespace));
+    paginate(&connection.client, &base, METADATA_ONLY, |path, body| {
+        let page: MetadataList = serde_json::from_slice(body).map_err(|e| invalid_list(path, &e))?;
         found.extend(page.items.unwrap_or_default().into_iter().map(|item| {
             let meta = item.metadata;
             let applied_by_ferry = meta.managed_fields.iter().flatten().any(|f| f.manager == FIELD_MANAGER);
-            ((resource.qualified(), meta.namespace, meta.name), Existing { resource_version: meta.resource_version, applied_by_ferry })
+            (key(resource, meta.namespace, &meta.name), Existing { resource_version: meta.resource_version, applied_by_ferry })
         }));
-        token = page.metadata.continue_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(found);
-        }
-    }
+        Ok(page.metadata.continue_token)
+    })
+    .await?;
+    Ok(found)
 }
