@@ -5,18 +5,12 @@
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 use base64::Engine as _;
-use ferry_testcluster::{Options, TestCluster};
+use ferry_testcluster::{Options, TestCluster, corpora};
 use serde_json::Value;
-
-fn corpora() -> PathBuf {
-    std::env::var_os("FERRY_CORPORA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"))
-}
 
 fn assess(args: &[&str]) -> (Value, i32) {
     let out = Command::cargo_bin("ferry").unwrap().arg("assess").args(args).args(["-o", "json"]).output().unwrap();
@@ -74,8 +68,7 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_assessment_agrees_with_the_applied_manifests() {
     let cluster = TestCluster::start(Options { controllers: true, ..Default::default() }).await.unwrap();
-    cluster.apply(None, SECURITY_GROUP_POLICY_CRD).unwrap();
-    cluster.kubectl(&["wait", "--for=condition=Established", "crd/securitygrouppolicies.vpcresources.k8s.aws", "--timeout=60s"]).unwrap();
+    cluster.apply_crd("securitygrouppolicies.vpcresources.k8s.aws", SECURITY_GROUP_POLICY_CRD).unwrap();
 
     let c = corpora();
     // Each retail service lives in its own namespace, as its DNS names (`carts.carts.svc`) say.

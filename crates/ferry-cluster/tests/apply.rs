@@ -3,7 +3,7 @@
 use ferry_cluster::apply::{ApplyObject, ApplyOptions, IfExists, Journal, Outcome, apply};
 use ferry_cluster::{ConnectOptions, Connection, connect};
 use ferry_model::ObjectId;
-use ferry_testcluster::{Options, TestCluster};
+use ferry_testcluster::{Options, TestCluster, WIDGET_CRD};
 use serde_json::{Value, json};
 
 async fn open(cluster: &TestCluster) -> Connection {
@@ -33,9 +33,7 @@ fn shop() -> Vec<ApplyObject> {
         object(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "cart", "namespace": "shop"},
             "spec": {"selector": {"app": "cart"}, "ports": [{"port": 80, "targetPort": 8080}]}})),
         object(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cart", "namespace": "shop"}, "data": {"MODE": "prod"}})),
-        object(json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "widgets.example.com"},
-            "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})),
+        object(serde_saphyr::from_str(WIDGET_CRD).unwrap()),
     ]
 }
 

@@ -1,33 +1,17 @@
 //! ferry-cluster against a real kube-apiserver v1.20.2 (see ferry-testcluster).
 
 use ferry_cluster::{ConnectOptions, Connection, ReadOptions, connect, discover, read};
-use ferry_testcluster::{Options, TestCluster, User};
+use ferry_testcluster::{Options, TestCluster, User, WIDGET_CRD};
 
 async fn open(cluster: &TestCluster, context: &str) -> Connection {
     let options = ConnectOptions { kubeconfig: Some(cluster.kubeconfig()), context: Some(context.into()) };
     connect(&options).await.expect("connect")
 }
 
-const CRD: &str = r#"
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  scope: Namespaced
-  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_everything_paginated_with_custom_resources_and_preferred_versions() {
     let cluster = TestCluster::start(Options::default()).await.unwrap();
-    cluster.apply(None, CRD).unwrap();
-    cluster.kubectl(&["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=60s"]).unwrap();
+    cluster.apply_crd("widgets.example.com", WIDGET_CRD).unwrap();
     cluster.kubectl(&["create", "namespace", "shop"]).unwrap();
     let mut many = String::new();
     for i in 0..1203 {

@@ -60,6 +60,37 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
     move |source| Error::Io { what, source }
 }
 
+/// A namespaced CustomResourceDefinition, `widgets.example.com` (kind `Widget`,
+/// version `v1`, a structural schema with `spec.size` and `spec.color`), for
+/// tests that need custom resources.
+pub const WIDGET_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer}
+              color: {type: string}
+"#;
+
+/// The shared third-party test corpora: `$FERRY_CORPORA`, else `../shared/corpora` beside the repository.
+pub fn corpora() -> PathBuf {
+    std::env::var_os("FERRY_CORPORA").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"))
+}
+
 /// An extra API user with a bearer token (the admin is always present).
 #[derive(Debug, Clone)]
 pub struct User {
@@ -183,6 +214,12 @@ impl TestCluster {
             args.extend(["-n", ns]);
         }
         self.kubectl_with_input(&args, yaml.as_bytes())
+    }
+
+    /// Applies a CustomResourceDefinition (YAML) and waits until `crd/NAME` is Established.
+    pub fn apply_crd(&self, name: &str, yaml: &str) -> Result<(), Error> {
+        self.apply(None, yaml)?;
+        self.kubectl(&["wait", "--for=condition=Established", &format!("crd/{name}"), "--timeout=60s"]).map(drop)
     }
 
     fn kubectl_with_input(&self, args: &[&str], input: &[u8]) -> Result<String, Error> {
