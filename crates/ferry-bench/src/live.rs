@@ -26,7 +26,7 @@ const CREATE_CONCURRENCY: usize = 32;
 /// Runs the live benchmark and prints a Markdown table.
 pub fn bench_live(args: &[String]) {
     let objects: usize = args.first().map_or(20_000, |s| s.parse().expect("object count"));
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime = crate::runtime();
     runtime.block_on(run(objects));
 }
 

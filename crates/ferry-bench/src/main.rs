@@ -146,3 +146,8 @@ pub(crate) fn cpu_model() -> String {
         .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
         .unwrap_or_else(|| "unknown CPU".into())
 }
+
+/// The async runtime of the live benchmarks: two workers, like the machine's two cores.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+}

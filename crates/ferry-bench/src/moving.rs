@@ -29,7 +29,7 @@ const OBJECTS_PER_FILE: usize = 1000;
 /// Runs the move benchmark and prints a Markdown table.
 pub fn bench_move(args: &[String]) {
     let objects: usize = args.first().map_or(10_000, |s| s.parse().expect("object count"));
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime = crate::runtime();
     runtime.block_on(run(objects));
 }
 
@@ -95,7 +95,7 @@ async fn run(objects: usize) {
 
 /// `ferry-bench raw-lists KUBECONFIG`: the raw LISTs as a whole process (start, connect, discover, list).
 pub fn raw_lists_process(kubeconfig: &str) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime = crate::runtime();
     runtime.block_on(async {
         let connect = ConnectOptions { kubeconfig: Some(kubeconfig.into()), context: Some("admin".into()) };
         let connection = ferry_cluster::connect(&connect).await.expect("connect");

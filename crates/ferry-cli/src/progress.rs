@@ -9,6 +9,14 @@ use ferry_cluster::apply::{ApplyProgress, Outcome};
 use ferry_cluster::{Progress, Resource};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// A bar on stderr, drawn only on a terminal: a spinner, `what`, the bar, the message, the time.
+fn stderr_bar(what: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let template = format!("{{spinner}} {what} [{{bar:30}}] {{msg}} ({{elapsed}})");
+    bar.set_style(ProgressStyle::with_template(&template).expect("valid template").progress_chars("=> "));
+    bar
+}
+
 /// A progress bar for [`ferry_cluster::read`].
 pub struct ReadBar {
     bar: ProgressBar,
@@ -18,13 +26,7 @@ pub struct ReadBar {
 impl ReadBar {
     /// A bar on stderr (drawn only on a terminal).
     pub fn stderr() -> ReadBar {
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} reading {pos}/{len} resource lists [{bar:30}] {msg} ({elapsed})")
-                .expect("static template")
-                .progress_chars("=> "),
-        );
-        ReadBar { bar, objects: AtomicU64::new(0) }
+        ReadBar { bar: stderr_bar("reading {pos}/{len} resource lists"), objects: AtomicU64::new(0) }
     }
 
     /// Removes the bar.
@@ -56,13 +58,7 @@ pub struct ApplyBar {
 impl ApplyBar {
     /// A bar on stderr (drawn only on a terminal).
     pub fn stderr() -> ApplyBar {
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} applying {pos}/{len} objects [{bar:30}] {msg} ({elapsed})")
-                .expect("static template")
-                .progress_chars("=> "),
-        );
-        ApplyBar { bar }
+        ApplyBar { bar: stderr_bar("applying {pos}/{len} objects") }
     }
 
     /// Removes the bar.

@@ -151,3 +151,33 @@ impl Needs {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(group: &str, plural: &str, kind: &str) -> Resource {
+        Resource { group: group.into(), version: "v1".into(), plural: plural.into(), kind: kind.into(), namespaced: true }
+    }
+
+    #[test]
+    fn kinds_are_named_as_kubectl_names_them() {
+        let deployments = resource("apps", "deployments", "Deployment");
+        let secrets = resource("", "secrets", "Secret");
+        let wanted = |include: &[&str], exclude: &[&str], r: &Resource| {
+            let filter = ExportFilter {
+                include: include.iter().map(|s| s.to_string()).collect(),
+                exclude: exclude.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            };
+            kind_wanted(&filter, r)
+        };
+        for name in ["Deployment", "deployment", "deployments", "deployments.apps", "Deployment.apps"] {
+            assert!(wanted(&[name], &[], &deployments), "{name}");
+            assert!(!wanted(&[], &[name], &deployments), "{name}");
+        }
+        assert!(!wanted(&["deployments.extensions"], &[], &deployments));
+        assert!(wanted(&[], &["secrets"], &deployments) && !wanted(&[], &["secrets"], &secrets));
+        assert!(wanted(&[], &[], &secrets), "no filter keeps everything");
+    }
+}

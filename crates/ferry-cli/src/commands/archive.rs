@@ -1,5 +1,7 @@
 //! Opening, reading and writing archives for the commands.
 
+use std::borrow::Borrow;
+
 use ferry_archive::{ArchiveError, Destination, EncryptionKey, Entry, Header, Manifest, Writer};
 use ferry_model::ObjectId;
 use serde_json::Value;
@@ -33,18 +35,19 @@ pub async fn read(text: &str, settings: &ArchiveSettings) -> Result<(Manifest, V
     ferry_archive::read(&destination, key.as_ref()).await.map_err(|e| archive_error(&e))
 }
 
-/// Writes objects as an archive; a failure aborts the archive so that nothing partial is left.
-pub async fn write<'a>(
+/// Writes objects (owned or borrowed) as an archive; a failure aborts the
+/// archive so that nothing partial is left.
+pub async fn write<'a, V: Borrow<Value>>(
     text: &str,
     settings: &ArchiveSettings,
     header: Header,
-    objects: impl IntoIterator<Item = (ObjectId, &'a str, Value)>,
+    objects: impl IntoIterator<Item = (ObjectId, &'a str, V)>,
 ) -> Result<Manifest, CliError> {
     let destination = destination(text, settings)?;
     let key = key(settings)?;
     let mut writer = Writer::create(&destination, header, key.as_ref()).await.map_err(|e| archive_error(&e))?;
     for (id, resource, object) in objects {
-        if let Err(error) = writer.add(&id, resource, &object).await {
+        if let Err(error) = writer.add(&id, resource, object.borrow()).await {
             writer.abort().await;
             return Err(archive_error(&error));
         }

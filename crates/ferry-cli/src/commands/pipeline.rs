@@ -46,21 +46,26 @@ pub fn target_version(settings: &TransformSettings, server_version: &str) -> Res
 pub struct Prepared {
     /// Objects to apply.
     pub objects: Vec<ApplyObject>,
+    /// For each of `objects`, its position in the input.
+    pub origins: Vec<usize>,
     /// Objects that cannot go to the target, with why.
     pub blocked: Vec<String>,
     /// Objects left out on purpose (made by Kubernetes, ...), with why.
     pub left_out: usize,
-    /// Objects changed by the transformation.
+    /// Objects the transformation changed (counted only while diffing, which needs the object before).
     pub changed: usize,
 }
 
-/// Transforms every object, printing warnings and errors to stderr (never object values).
-pub fn transform_all(objects: impl IntoIterator<Item = Value>, options: &ferry_transform::Options, diff: Option<&mut dyn std::io::Write>) -> Result<Prepared, CliError> {
+/// Transforms every object, printing warnings and errors to stderr (never
+/// object values) and, given a writer, a diff per changed object (a closed
+/// pipe ends the diffs, not the transformation).
+pub fn transform_all(objects: impl IntoIterator<Item = Value>, options: &ferry_transform::Options, diff: Option<&mut dyn Write>) -> Result<Prepared, CliError> {
     let mut prepared = Prepared::default();
     let mut diff = diff;
-    for before in objects {
-        let label = ObjectId::from_json(&before).map_or_else(|| "an object without a name".to_owned(), |id| id.to_string());
-        let Transformed { object, notes } = ferry_transform::transform(before.clone(), options);
+    for (origin, input) in objects.into_iter().enumerate() {
+        let label = ObjectId::from_json(&input).map_or_else(|| "an object without a name".to_owned(), |id| id.to_string());
+        let before = diff.is_some().then(|| input.clone());
+        let Transformed { object, notes } = ferry_transform::transform(input, options);
         let mut blocked = false;
         for note in &notes {
             let field = note.field.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
@@ -79,15 +84,21 @@ pub fn transform_all(objects: impl IntoIterator<Item = Value>, options: &ferry_t
             }
             continue;
         };
-        if after != before {
+        if let (Some(before), Some(out)) = (before, diff.as_deref_mut())
+            && before != after
+        {
             prepared.changed += 1;
-            if let Some(out) = diff.as_deref_mut() {
-                let text = ferry_transform::diff(&redact_secret(&before), &redact_secret(&after));
-                writeln!(out, "--- {label}\n{text}").map_err(|e| CliError::failure("cannot write the diff", &e))?;
+            let text = ferry_transform::diff(&redact_secret(&before), &redact_secret(&after));
+            match writeln!(out, "--- {label}\n{text}") {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => diff = None,
+                written => written.map_err(|e| CliError::failure("cannot write the diff", &e))?,
             }
         }
         match ObjectId::from_json(&after) {
-            Some(id) => prepared.objects.push(ApplyObject { id, object: after }),
+            Some(id) => {
+                prepared.objects.push(ApplyObject { id, object: after });
+                prepared.origins.push(origin);
+            }
             None => prepared.blocked.push(format!("{label}: has no apiVersion, kind or metadata.name after transformation")),
         }
     }

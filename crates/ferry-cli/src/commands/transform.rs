@@ -1,6 +1,6 @@
 //! `ferry transform`: archive in, transformed archive (and/or a diff) out.
 
-use std::io::Write as _;
+use std::io::Write;
 
 use ferry_analysis::DEFAULT_TARGET_VERSION;
 
@@ -14,27 +14,28 @@ pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
     let options = ferry_transform::Options { target_version: command.transform.target_version.unwrap_or(DEFAULT_TARGET_VERSION), rules };
     cluster::runtime()?.block_on(async {
         let (manifest, entries) = archive::read(&command.from, &command.archive).await?;
-        let resources: std::collections::HashMap<ferry_model::ObjectId, String> = entries.iter().map(|e| (e.id.clone(), e.resource.clone())).collect();
+        let (resources, objects): (Vec<String>, Vec<serde_json::Value>) = entries.into_iter().map(|e| (e.resource, e.object)).unzip();
         let stdout = std::io::stdout();
-        let mut lock = stdout.lock();
-        let diff: Option<&mut dyn std::io::Write> = if command.diff { Some(&mut lock) } else { None };
-        let prepared = pipeline::transform_all(entries.into_iter().map(|e| e.object), &options, diff)?;
-        lock.flush().map_err(|e| CliError::failure("cannot write to standard output", &e))?;
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        let diff: Option<&mut dyn Write> = if command.diff { Some(&mut out) } else { None };
+        let prepared = pipeline::transform_all(objects, &options, diff)?;
+        match out.flush() {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(CliError::failure("cannot write to standard output", &e)),
+            _ => {}
+        }
         for line in &prepared.blocked {
             eprintln!("error: cannot go to the target: {line}");
         }
         if let Some(to) = &command.to {
-            let objects = prepared.objects.iter().map(|o| {
-                let resource = resources.get(&o.id).map_or("", String::as_str);
-                (o.id.clone(), resource, o.object.clone())
-            });
+            // The resource each object was exported from, as the source archive records it.
+            let objects = prepared.objects.iter().zip(&prepared.origins).map(|(o, &origin)| (o.id.clone(), resources[origin].as_str(), &o.object));
             archive::write(to, &command.archive, manifest.header, objects).await?;
         }
+        let changed = if command.diff { format!(" ({} changed)", prepared.changed) } else { String::new() };
         eprintln!(
-            "transformed {} objects for Kubernetes {}: {} changed, {} left out, {} cannot go to the target",
+            "transformed {} objects for Kubernetes {}{changed}: {} left out, {} cannot go to the target",
             prepared.objects.len() + prepared.left_out + prepared.blocked.len(),
             options.target_version,
-            prepared.changed,
             prepared.left_out,
             prepared.blocked.len()
         );
