@@ -110,7 +110,10 @@ impl Evidence {
 
 impl std::fmt::Display for Evidence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.location(), self.path)
+        match self.line {
+            0 => write!(f, "{} {}", self.file, self.path),
+            line => write!(f, "{}:{line} {}", self.file, self.path),
+        }
     }
 }
 

@@ -1,20 +1,27 @@
 //! Per-object fact extraction: the only place that walks object trees.
 //!
-//! Each [`Object`] is reduced to a compact [`Facts`] record (references,
+//! Each object is reduced to a compact [`Facts`] record (references,
 //! host mentions, images, selectors, cloud markers) right after it is parsed,
 //! and the tree is dropped. Everything later works on facts only, which keeps
-//! memory proportional to what matters rather than to the input.
+//! memory proportional to what matters rather than to the input: values are
+//! stored at their exact size, and strings that repeat from object to object
+//! (field paths, keys, registries) are shared through [`Strings`].
+
+use std::sync::Arc;
 
 use base64::Engine;
-use ferry_model::{Node, Object, ObjectId, Origin};
+use ferry_model::load::{Document, DocumentId};
+use ferry_model::{Doc, DocNode, Object, Origin};
 use serde::Serialize;
 
-use crate::assessment::Via;
+use crate::assessment::{ObjRef, Via};
 use crate::helm;
 use crate::hosts::{HostToken, host_tokens};
 use crate::knowledge::cloud::Match;
+use crate::knowledge::generated::Identity;
 use crate::knowledge::{Generated, Knowledge, Subject};
-use crate::selector::{Selector, owned_pairs};
+use crate::selector::Selector;
+pub use crate::strings::Strings;
 
 /// The broad role of an object in a migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -100,15 +107,15 @@ pub enum Relation {
 #[derive(Debug, Clone)]
 pub struct Ref {
     /// Kind of the target.
-    pub kind: String,
+    pub kind: Arc<str>,
     /// Namespace of the target; `None` means the referrer's own.
-    pub namespace: Option<String>,
+    pub namespace: Option<Arc<str>>,
     /// Name of the target.
-    pub name: String,
+    pub name: Box<str>,
     /// How it is referred to.
     pub relation: Relation,
     /// The key, for single-key references.
-    pub key: Option<String>,
+    pub key: Option<Arc<str>>,
     /// Whether the target is expected among the input (ConfigMaps, Secrets...) rather than provided by the cluster (StorageClasses, ClusterRoles).
     pub expected_in_input: bool,
     /// Whether Kubernetes tolerates its absence (`optional: true`).
@@ -116,28 +123,28 @@ pub struct Ref {
     /// Line of the reference.
     pub line: u32,
     /// Field path of the reference.
-    pub path: String,
+    pub path: Arc<str>,
 }
 
 /// A host name found in a string of the object.
 #[derive(Debug, Clone)]
 pub struct Mention {
     /// Host, lower-case.
-    pub host: String,
+    pub host: Box<str>,
     /// Port, if written.
     pub port: Option<u16>,
     /// URL scheme, if written.
-    pub scheme: Option<String>,
+    pub scheme: Option<Arc<str>>,
     /// Scheme or port present.
     pub explicit: bool,
     /// The ConfigMap key or env var name the value sits under.
-    pub key: Option<String>,
+    pub key: Option<Arc<str>>,
     /// Found in a Secret: never shown, and never reported as dangling.
     pub secret: bool,
     /// Line of the value.
     pub line: u32,
     /// Field path of the value.
-    pub path: String,
+    pub path: Arc<str>,
 }
 
 /// A container image.
@@ -146,7 +153,7 @@ pub struct Image {
     /// The image reference as written.
     pub reference: String,
     /// Its registry host (`docker.io` when none is written).
-    pub registry: String,
+    pub registry: Arc<str>,
 }
 
 /// A cloud rule that matched something in this object.
@@ -198,7 +205,7 @@ pub struct Finding {
 #[derive(Debug, Clone, Default)]
 pub struct PodFacts {
     /// Labels of the pod template (or of the Pod).
-    pub labels: Vec<(String, String)>,
+    pub labels: Box<[(Arc<str>, Box<str>)]>,
     /// Every container image (init containers included).
     pub images: Vec<Image>,
     /// The service account, when set.
@@ -224,63 +231,161 @@ pub struct Detail {
     /// Service type, Secret type, StorageClass provisioner, Ingress class...
     pub r#type: Option<String>,
     /// Service ports (`80/TCP`), Ingress hosts, PVC size.
-    pub items: Vec<String>,
+    pub items: Box<[String]>,
     /// Number of keys (ConfigMap, Secret).
     pub keys: usize,
+}
+
+/// An object's identity, as in [`ferry_model::ObjectId`], with the API version, kind and
+/// namespace shared between the objects that have the same.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Id {
+    /// `apiVersion` as declared.
+    pub api_version: Arc<str>,
+    /// `kind`.
+    pub kind: Arc<str>,
+    /// `metadata.namespace`, `None` when the manifest leaves it unset.
+    pub namespace: Option<Arc<str>>,
+    /// `metadata.name` (or `generateName` followed by `*`).
+    pub name: Box<str>,
+}
+
+impl Id {
+    fn new(id: DocumentId<'_>, strings: &Strings) -> Id {
+        Id {
+            api_version: strings.get(id.api_version),
+            kind: strings.get(id.kind),
+            namespace: id.namespace.map(|ns| strings.get(ns)),
+            name: id.name.into(),
+        }
+    }
+
+    /// The API group (`""` for the core group).
+    pub fn group(&self) -> &str {
+        ferry_model::id::split_api_version(&self.api_version).0
+    }
+
+    /// The reference a report names the object by.
+    pub fn obj_ref(&self) -> ObjRef {
+        ObjRef { kind: self.kind.to_string(), namespace: self.namespace.as_deref().map(str::to_owned), name: self.name.to_string() }
+    }
+
+    pub(crate) fn identity(&self) -> Identity<'_> {
+        Identity { kind: &self.kind, group: self.group(), namespace: self.namespace.as_deref(), name: &self.name }
+    }
 }
 
 /// Everything ferry keeps about one object.
 #[derive(Debug, Clone)]
 pub struct Facts {
     /// Identity.
-    pub id: ObjectId,
+    pub id: Id,
     /// Where it starts.
     pub origin: Origin,
     /// Broad role.
     pub class: Class,
     /// Pod facts, for workloads.
-    pub pod: Option<PodFacts>,
+    pub pod: Option<Box<PodFacts>>,
     /// The pods it selects (Service, PDB, NetworkPolicy), where the selector is written.
-    pub selector: Option<Located<Selector>>,
+    pub selector: Option<Box<Located<Selector>>>,
     /// Named references.
-    pub refs: Vec<Ref>,
+    pub refs: Box<[Ref]>,
     /// Host names found in strings.
-    pub mentions: Vec<Mention>,
+    pub mentions: Box<[Mention]>,
     /// Cloud markers.
-    pub cloud: Vec<CloudHit>,
+    pub cloud: Box<[CloudHit]>,
     /// apiVersions referred to inside the object.
-    pub api_refs: Vec<ApiRef>,
+    pub api_refs: Box<[ApiRef]>,
     /// Per-object findings (hygiene, legacy settings).
-    pub findings: Vec<Finding>,
+    pub findings: Box<[Finding]>,
     /// Inventory details.
     pub detail: Detail,
     /// Set when Kubernetes made this object itself: counted, not migrated.
-    pub generated: Option<Generated>,
+    pub generated: Option<Box<Generated>>,
 }
 
 /// Reduces an object to its facts.
 pub fn extract(object: &Object, knowledge: &Knowledge) -> Facts {
-    let mut facts = Facts {
-        id: object.id.clone(),
-        origin: object.origin.clone(),
-        class: classify(&object.id, &object.root),
-        pod: None,
-        selector: None,
-        refs: Vec::new(),
-        mentions: Vec::new(),
-        cloud: Vec::new(),
-        api_refs: Vec::new(),
-        findings: Vec::new(),
-        detail: Detail::default(),
-        generated: knowledge.generated.classify(&object.id, &object.root),
-    };
-    let mut x = Extractor { kb: knowledge, facts: &mut facts };
-    x.metadata(&object.root, "");
-    x.last_applied(&object.root);
-    x.api_group(&object.root);
-    x.field_rules(&object.root);
-    x.by_kind(&object.root);
-    facts
+    let doc = Doc::from_node(&object.root);
+    let root = doc.root().expect("a node is a root");
+    extract_document(Document { id: DocumentId::of(&object.id), origin: object.origin.clone(), root }, knowledge, &Strings::default())
+}
+
+/// Reduces a document read by the loader to its facts, sharing repeated strings through `strings`.
+pub fn extract_document(document: Document<'_>, knowledge: &Knowledge, strings: &Strings) -> Facts {
+    let Document { id, origin, root } = document;
+    let generated = knowledge.generated.classify_document(&id, root).map(Box::new);
+    let class = classify(id.kind, id.group(), root);
+    let mut x = Extractor { kb: knowledge, strings, facts: Draft::new(class, Id::new(id, strings)) };
+    x.metadata(root, "");
+    x.last_applied(root);
+    x.api_group(root);
+    x.field_rules(root);
+    x.by_kind(root);
+    let f = x.facts;
+    Facts {
+        id: f.id,
+        origin,
+        class: f.class,
+        pod: f.pod.map(Box::new),
+        selector: f.selector.map(Box::new),
+        refs: f.refs.into_boxed_slice(),
+        mentions: f.mentions.into_boxed_slice(),
+        cloud: f.cloud.into_boxed_slice(),
+        api_refs: f.api_refs.into_boxed_slice(),
+        findings: f.findings.into_boxed_slice(),
+        detail: Detail { r#type: f.detail_type, items: f.detail_items.into_boxed_slice(), keys: f.detail_keys },
+        generated,
+    }
+}
+
+/// Facts while they are being gathered.
+struct Draft {
+    id: Id,
+    class: Class,
+    pod: Option<PodFacts>,
+    selector: Option<Located<Selector>>,
+    refs: Vec<Ref>,
+    mentions: Vec<Mention>,
+    cloud: Vec<CloudHit>,
+    api_refs: Vec<ApiRef>,
+    findings: Vec<Finding>,
+    detail_type: Option<String>,
+    detail_items: Vec<String>,
+    detail_keys: usize,
+}
+
+impl Draft {
+    fn new(class: Class, id: Id) -> Draft {
+        Draft {
+            id,
+            class,
+            pod: None,
+            selector: None,
+            refs: Vec::new(),
+            mentions: Vec::new(),
+            cloud: Vec::new(),
+            api_refs: Vec::new(),
+            findings: Vec::new(),
+            detail_type: None,
+            detail_items: Vec::new(),
+            detail_keys: 0,
+        }
+    }
+}
+
+/// The items of a sequence that may be absent.
+fn items<'d>(node: Option<DocNode<'d>>) -> impl Iterator<Item = DocNode<'d>> + 'd {
+    node.into_iter().flat_map(DocNode::items)
+}
+
+/// The entries of a mapping that may be absent.
+fn entries<'d>(node: Option<DocNode<'d>>) -> impl Iterator<Item = (&'d str, DocNode<'d>)> + 'd {
+    node.into_iter().flat_map(DocNode::entries)
+}
+
+fn entry_count(node: Option<DocNode<'_>>) -> usize {
+    node.map_or(0, |n| n.entries().len())
 }
 
 const BUILTIN_GROUPS: &[&str] = &[
@@ -291,8 +396,8 @@ const BUILTIN_GROUPS: &[&str] = &[
     "resource.k8s.io", "storagemigration.k8s.io", "internal.apiserver.k8s.io", "audit.k8s.io",
 ];
 
-fn classify(id: &ObjectId, root: &Node) -> Class {
-    match id.kind.as_str() {
+fn classify(kind: &str, group: &str, root: DocNode<'_>) -> Class {
+    match kind {
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" | "CronJob"
         | "Pod" => Class::Workload,
         "Service" => Class::Service,
@@ -310,7 +415,7 @@ fn classify(id: &ObjectId, root: &Node) -> Class {
         "PodDisruptionBudget" => Class::DisruptionBudget,
         "NetworkPolicy" => Class::NetworkPolicy,
         _ if root.at(&["spec", "template", "spec", "containers"]).is_some() => Class::Workload,
-        _ if BUILTIN_GROUPS.contains(&id.group()) => Class::Other,
+        _ if BUILTIN_GROUPS.contains(&group) => Class::Other,
         _ => Class::Custom,
     }
 }
@@ -330,11 +435,12 @@ fn dotted(path: &[&str]) -> String {
 
 struct Extractor<'a> {
     kb: &'a Knowledge,
-    facts: &'a mut Facts,
+    strings: &'a Strings,
+    facts: Draft,
 }
 
-impl Extractor<'_> {
-    fn by_kind(&mut self, root: &Node) {
+impl<'a> Extractor<'a> {
+    fn by_kind(&mut self, root: DocNode<'_>) {
         match self.facts.class {
             Class::Workload => self.workload(root),
             Class::Service => self.service(root),
@@ -362,49 +468,58 @@ impl Extractor<'_> {
     // ----- generic -----
 
     /// Cloud markers in the labels and annotations of `owner`, whose own path is `prefix` (`""` or `spec.template.`).
-    fn metadata(&mut self, owner: &Node, prefix: &str) {
+    fn metadata(&mut self, owner: DocNode<'_>, prefix: &str) {
         let Some(meta) = owner.get("metadata") else { return };
-        let path = format!("{prefix}metadata");
         for (subject, field) in [(Subject::Annotation, "annotations"), (Subject::Label, "labels")] {
-            for (key, node) in meta.get(field).map(Node::entries).unwrap_or_default() {
+            for (key, node) in entries(meta.get(field)) {
                 let value = node.as_str();
-                if let Some(hit) = self.kb.cloud.find(subject, key, value) {
+                if let Some(hit) = self.find(subject, key, value) {
                     let matched = match value {
                         Some(v) if hit.rule.value.is_some() => format!("{key}: {v}"),
-                        _ => key.clone(),
+                        _ => key.to_owned(),
                     };
-                    self.hit(hit, subject, matched, node.line, format!("{path}.{field}.{key}"));
+                    self.hit(hit, subject, matched, node.line(), format!("{prefix}metadata.{field}.{key}"));
                 }
                 if subject == Subject::Annotation && key == "kubernetes.io/ingress.class" {
-                    self.scalar_subject(Some(node), Subject::IngressClass, &format!("{path}.{field}.{key}"));
+                    self.scalar_subject(Some(node), Subject::IngressClass, &format!("{prefix}metadata.{field}.{key}"));
                 }
             }
         }
     }
 
-    fn api_group(&mut self, root: &Node) {
-        let group = self.facts.id.group().to_owned();
+    fn api_group(&mut self, root: DocNode<'_>) {
+        let group = self.facts.id.group();
         if group.is_empty() {
             return;
         }
-        if let Some(hit) = self.kb.cloud.find(Subject::ApiGroup, &group, None) {
-            let line = root.get("apiVersion").map_or(root.line, |n| n.line);
-            self.hit(hit, Subject::ApiGroup, self.facts.id.api_version.clone(), line, "apiVersion".into());
+        if let Some(hit) = self.find(Subject::ApiGroup, group, None) {
+            let line = root.get("apiVersion").map_or(root.line(), |n| n.line());
+            self.hit(hit, Subject::ApiGroup, self.facts.id.api_version.to_string(), line, "apiVersion".into());
         }
     }
 
-    fn field_rules(&mut self, root: &Node) {
-        let kind = self.facts.id.kind.clone();
+    fn field_rules(&mut self, root: DocNode<'_>) {
         let kb = self.kb;
-        for (index, rule) in kb.cloud.field_rules(&kind) {
+        for (index, rule) in kb.cloud.field_rules(&self.facts.id.kind) {
             let Some(path) = rule.path.as_deref() else { continue };
             let segments: Vec<&str> = path.split('.').collect();
             let Some(node) = root.at(&segments) else { continue };
             let Some(value) = node.as_str() else { continue };
             if let Some(hit) = kb.cloud.field_match(index, value) {
-                self.hit(hit, Subject::Field, format!("{path}: {value}"), node.line, path.to_owned());
+                self.hit(hit, Subject::Field, format!("{path}: {value}"), node.line(), path.to_owned());
             }
         }
+    }
+
+    /// The cloud rule that matches `key` (and `value`). Keys that come back from object to object
+    /// (label keys, env names, registries) are looked up once; host names and image paths,
+    /// which mostly do not, go straight to the rules.
+    fn find(&self, subject: Subject, key: &str, value: Option<&str>) -> Option<Match<'a>> {
+        let cloud = &self.kb.cloud;
+        if !self.strings.may_match(subject as u32, key, || cloud.may_match(subject, key)) {
+            return None;
+        }
+        cloud.find(subject, key, value)
     }
 
     /// Records a cloud marker; a second marker of the same service on the same line adds nothing.
@@ -417,89 +532,94 @@ impl Extractor<'_> {
         self.facts.cloud.push(CloudHit { service_id: service_id.clone(), rule_source, subject, matched, line, path });
     }
 
-    fn scalar_subject(&mut self, node: Option<&Node>, subject: Subject, path: &str) {
+    fn scalar_subject(&mut self, node: Option<DocNode<'_>>, subject: Subject, path: &str) {
         let Some(node) = node else { return };
         let Some(value) = node.as_str() else { return };
-        if let Some(hit) = self.kb.cloud.find(subject, value, None) {
-            self.hit(hit, subject, value.to_owned(), node.line, path.to_owned());
+        if let Some(hit) = self.find(subject, value, None) {
+            self.hit(hit, subject, value.to_owned(), node.line(), path.to_owned());
         }
     }
 
-    fn reference(&mut self, kind: &str, name: Option<&Node>, relation: Relation, path: String) -> Option<&mut Ref> {
+    fn reference(&mut self, kind: &str, name: Option<DocNode<'_>>, relation: Relation, path: String) -> Option<&mut Ref> {
         let node = name?;
-        let name = node.as_str()?.to_owned();
+        let name = node.as_str()?.into();
         let expected_in_input = !matches!(kind, "StorageClass" | "ClusterRole" | "PersistentVolume" | "IngressClass");
         self.facts.refs.push(Ref {
-            kind: kind.to_owned(),
+            kind: self.strings.get(kind),
             namespace: None,
             name,
             relation,
             key: None,
             expected_in_input,
             optional: false,
-            line: node.line,
-            path,
+            line: node.line(),
+            path: self.strings.get(&path),
         });
         self.facts.refs.last_mut()
     }
 
     /// Host names in a string value: cloud hosts become cloud hits, the rest mentions.
-    fn text(&mut self, node: &Node, key: Option<&str>, path: &str, standalone_words: bool) {
+    /// The field path is only spelled out (by `path`) for what is kept.
+    fn text(&mut self, node: DocNode<'_>, key: Option<&str>, path: impl Fn() -> String, standalone_words: bool) {
         let Some(text) = node.as_str() else { return };
-        self.scan_text(text, node.line, key, path, standalone_words, false);
+        self.scan_text(text, node.line(), key, path, standalone_words, false);
     }
 
-    fn scan_text(&mut self, text: &str, line: u32, key: Option<&str>, path: &str, standalone_words: bool, secret: bool) {
+    fn scan_text(&mut self, text: &str, line: u32, key: Option<&str>, path: impl Fn() -> String, standalone_words: bool, secret: bool) {
         let whole_value = text.trim();
         for token in host_tokens(text) {
             if let Some(hit) = self.kb.cloud.find(Subject::Host, &token.host, None) {
-                let matched = if secret { "(secret value withheld)".to_owned() } else { token.host.clone() };
-                self.hit(hit, Subject::Host, matched, line, path.to_owned());
+                let matched = if secret { "(secret value withheld)".to_owned() } else { token.host.to_string() };
+                self.hit(hit, Subject::Host, matched, line, path());
                 continue;
             }
             let standalone = standalone_words || (token.host == whole_value && key.is_none_or(key_names_an_address));
             if is_service_candidate(&token, standalone) {
+                let explicit = token.is_explicit();
                 self.facts.mentions.push(Mention {
-                    host: token.host.clone(),
+                    host: token.host.into(),
                     port: token.port,
-                    scheme: token.scheme.map(str::to_owned),
-                    explicit: token.is_explicit(),
-                    key: key.map(str::to_owned),
+                    scheme: token.scheme.map(|s| self.strings.get(s)),
+                    explicit,
+                    key: key.map(|k| self.strings.get(k)),
                     secret,
                     line,
-                    path: path.to_owned(),
+                    path: self.strings.get(&path()),
                 });
             }
         }
     }
 
-    fn config_key(&mut self, key: &str, line: u32, path: &str) {
-        if let Some(hit) = self.kb.cloud.find(Subject::ConfigKey, key, None) {
-            self.hit(hit, Subject::ConfigKey, key.to_owned(), line, path.to_owned());
+    fn config_key(&mut self, key: &str, line: u32, path: impl FnOnce() -> String) {
+        if let Some(hit) = self.find(Subject::ConfigKey, key, None) {
+            self.hit(hit, Subject::ConfigKey, key.to_owned(), line, path());
         }
     }
 
-    fn selector_at(&mut self, root: &Node, path: &[&'static str], plain_map: bool) {
+    fn selector_at(&mut self, root: DocNode<'_>, path: &[&'static str], plain_map: bool) {
         if let Some(node) = root.at(path) {
-            let value = if plain_map { Selector::from_map(node) } else { Selector::from_label_selector(node) };
+            let value = if plain_map { Selector::from_map_document(node) } else { Selector::from_label_selector_document(node) };
             let path = match path {
                 ["spec", "selector"] => "spec.selector",
                 _ => "spec.podSelector",
             };
-            self.facts.selector = Some(Located { value, line: node.line, path });
+            self.facts.selector = Some(Located { value, line: node.line(), path });
         }
     }
 
     // ----- workloads -----
 
-    fn workload(&mut self, root: &Node) {
+    fn workload(&mut self, root: DocNode<'_>) {
         let template_path = pod_template_path(&self.facts.id.kind);
         let template = if template_path.is_empty() { Some(root) } else { root.at(template_path) };
         let Some(template) = template else { return };
         let prefix = if template_path.is_empty() { String::new() } else { format!("{}.", dotted(template_path)) };
         let mut pod = PodFacts {
-            labels: template.at(&["metadata", "labels"]).map(owned_pairs).unwrap_or_default(),
-            replicas: root.at(&["spec", "replicas"]).and_then(Node::as_str).and_then(|r| r.parse().ok()),
+            labels: template
+                .at(&["metadata", "labels"])
+                .map(|labels| labels.string_entries().map(|(k, v)| (self.strings.get(k), v.into())).collect())
+                .unwrap_or_default(),
+            replicas: root.at(&["spec", "replicas"]).and_then(DocNode::as_str).and_then(|r| r.parse().ok()),
             ..PodFacts::default()
         };
         if !prefix.is_empty() {
@@ -508,66 +628,66 @@ impl Extractor<'_> {
         if let Some(spec) = template.get("spec") {
             self.pod_spec(spec, &format!("{prefix}spec"), &mut pod);
         }
-        for (i, claim) in root.at(&["spec", "volumeClaimTemplates"]).map(Node::items).unwrap_or_default().iter().enumerate() {
+        for (i, claim) in items(root.at(&["spec", "volumeClaimTemplates"])).enumerate() {
             self.claim(claim.get("spec"), &format!("spec.volumeClaimTemplates[{i}].spec"));
         }
         self.facts.pod = Some(pod);
     }
 
-    fn pod_spec(&mut self, spec: &Node, path: &str, pod: &mut PodFacts) {
+    fn pod_spec(&mut self, spec: DocNode<'_>, path: &str, pod: &mut PodFacts) {
         for field in ["initContainers", "containers", "ephemeralContainers"] {
-            for (i, container) in spec.get(field).map(Node::items).unwrap_or_default().iter().enumerate() {
+            for (i, container) in items(spec.get(field)).enumerate() {
                 self.container(container, &format!("{path}.{field}[{i}]"), pod);
             }
         }
-        for (i, volume) in spec.get("volumes").map(Node::items).unwrap_or_default().iter().enumerate() {
+        for (i, volume) in items(spec.get("volumes")).enumerate() {
             self.volume(volume, &format!("{path}.volumes[{i}]"));
         }
         for field in ["serviceAccountName", "serviceAccount"] {
             let node = spec.get(field);
-            if pod.service_account.is_none() && node.and_then(Node::as_str).is_some_and(|sa| sa != "default") {
-                pod.service_account = node.and_then(Node::as_str).map(str::to_owned);
+            if pod.service_account.is_none() && node.and_then(DocNode::as_str).is_some_and(|sa| sa != "default") {
+                pod.service_account = node.and_then(DocNode::as_str).map(str::to_owned);
                 self.reference("ServiceAccount", node, Relation::ServiceAccount, format!("{path}.{field}"));
             }
         }
-        for (i, secret) in spec.get("imagePullSecrets").map(Node::items).unwrap_or_default().iter().enumerate() {
+        for (i, secret) in items(spec.get("imagePullSecrets")).enumerate() {
             self.reference("Secret", secret.get("name"), Relation::ImagePullSecret, format!("{path}.imagePullSecrets[{i}].name"));
         }
         self.node_labels(spec, path);
     }
 
-    fn node_labels(&mut self, spec: &Node, path: &str) {
-        for (key, node) in spec.get("nodeSelector").map(Node::entries).unwrap_or_default() {
-            self.node_label(key, node.as_str(), node.line, format!("{path}.nodeSelector.{key}"));
+    fn node_labels(&mut self, spec: DocNode<'_>, path: &str) {
+        for (key, node) in entries(spec.get("nodeSelector")) {
+            self.node_label(key, node.as_str(), node.line(), format!("{path}.nodeSelector.{key}"));
         }
         let Some(affinity) = spec.at(&["affinity", "nodeAffinity"]) else { return };
         let required = affinity.at(&["requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]);
         let preferred = affinity.get("preferredDuringSchedulingIgnoredDuringExecution");
-        let terms = required.map(Node::items).unwrap_or_default().iter();
-        let preferences = preferred.map(Node::items).unwrap_or_default().iter().filter_map(|p| p.get("preference"));
+        let terms = items(required);
+        let preferences = items(preferred).filter_map(|p| p.get("preference"));
         for term in terms.chain(preferences) {
-            for expr in term.get("matchExpressions").map(Node::items).unwrap_or_default() {
+            for expr in items(term.get("matchExpressions")) {
                 if let Some(key) = expr.str_at("key") {
-                    self.node_label(key, None, expr.line, format!("{path}.affinity.nodeAffinity"));
+                    self.node_label(key, None, expr.line(), format!("{path}.affinity.nodeAffinity"));
                 }
             }
         }
     }
 
     fn node_label(&mut self, key: &str, value: Option<&str>, line: u32, path: String) {
-        if let Some(hit) = self.kb.cloud.find(Subject::NodeLabel, key, value) {
+        if let Some(hit) = self.find(Subject::NodeLabel, key, value) {
             self.hit(hit, Subject::NodeLabel, key.to_owned(), line, path);
         }
     }
 
-    fn container(&mut self, container: &Node, path: &str, pod: &mut PodFacts) {
+    fn container(&mut self, container: DocNode<'_>, path: &str, pod: &mut PodFacts) {
         if let Some(node) = container.get("image") {
             self.image(node, &format!("{path}.image"), pod);
         }
-        for (j, env) in container.get("env").map(Node::items).unwrap_or_default().iter().enumerate() {
+        for (j, env) in items(container.get("env")).enumerate() {
             self.env(env, &format!("{path}.env[{j}]"));
         }
-        for (j, from) in container.get("envFrom").map(Node::items).unwrap_or_default().iter().enumerate() {
+        for (j, from) in items(container.get("envFrom")).enumerate() {
             for (field, kind) in [("configMapRef", "ConfigMap"), ("secretRef", "Secret")] {
                 let Some(source) = from.get(field) else { continue };
                 let optional = source.get("optional").and_then(|o| o.as_str()) == Some("true");
@@ -577,43 +697,43 @@ impl Extractor<'_> {
             }
         }
         for field in ["command", "args"] {
-            for (k, arg) in container.get(field).map(Node::items).unwrap_or_default().iter().enumerate() {
-                self.text(arg, None, &format!("{path}.{field}[{k}]"), true);
+            for (k, arg) in items(container.get(field)).enumerate() {
+                self.text(arg, None, || format!("{path}.{field}[{k}]"), true);
             }
         }
     }
 
-    fn image(&mut self, node: &Node, path: &str, pod: &mut PodFacts) {
+    fn image(&mut self, node: DocNode<'_>, path: &str, pod: &mut PodFacts) {
         let Some(reference) = node.as_str() else { return };
         let (registry, repository) = split_image(reference);
         if let Some(hit) = self.kb.cloud.find(Subject::ImagePath, &repository, None) {
-            self.hit(hit, Subject::ImagePath, reference.to_owned(), node.line, path.to_owned());
+            self.hit(hit, Subject::ImagePath, reference.to_owned(), node.line(), path.to_owned());
         } else if !self.kb.cloud.is_public_image(&repository)
-            && let Some(hit) = self.kb.cloud.find(Subject::Image, &registry, None) {
-                self.hit(hit, Subject::Image, reference.to_owned(), node.line, path.to_owned());
+            && let Some(hit) = self.find(Subject::Image, &registry, None) {
+                self.hit(hit, Subject::Image, reference.to_owned(), node.line(), path.to_owned());
             }
-        pod.images.push(Image { reference: reference.to_owned(), registry });
+        pod.images.push(Image { reference: reference.to_owned(), registry: self.strings.get(&registry) });
     }
 
-    fn env(&mut self, env: &Node, path: &str) {
+    fn env(&mut self, env: DocNode<'_>, path: &str) {
         let name = env.str_at("name");
         if let Some(value) = env.get("value") {
-            self.text(value, name, &format!("{path}.value"), false);
+            self.text(value, name, || format!("{path}.value"), false);
             if name.is_some_and(looks_like_credential) && value.as_str().is_some_and(|v| !v.is_empty()) {
                 self.facts.findings.push(Finding {
                     code: "plain-credential",
                     message: format!("env `{}` holds a literal value that looks like a credential; move it to a Secret", name.unwrap_or_default()),
-                    line: value.line,
+                    line: value.line(),
                     path: format!("{path}.value"),
                 });
             }
         }
         if let Some(name) = name {
-            self.config_key(name, env.line, &format!("{path}.name"));
+            self.config_key(name, env.line(), || format!("{path}.name"));
         }
         for (field, kind) in [("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")] {
             let Some(source) = env.at(&["valueFrom", field]) else { continue };
-            let key = source.str_at("key").map(str::to_owned);
+            let key = source.str_at("key").map(|k| self.strings.get(k));
             let optional = source.str_at("optional") == Some("true");
             if let Some(r) = self.reference(kind, source.get("name"), Relation::EnvValueFrom, format!("{path}.valueFrom.{field}.name")) {
                 r.key = key;
@@ -622,8 +742,8 @@ impl Extractor<'_> {
         }
     }
 
-    fn volume(&mut self, volume: &Node, path: &str) {
-        let optional = |n: &Node| n.str_at("optional") == Some("true");
+    fn volume(&mut self, volume: DocNode<'_>, path: &str) {
+        let optional = |n: DocNode<'_>| n.str_at("optional") == Some("true");
         if let Some(cm) = volume.get("configMap")
             && let Some(r) = self.reference("ConfigMap", cm.get("name"), Relation::Volume, format!("{path}.configMap.name")) {
                 r.optional = optional(cm);
@@ -633,7 +753,7 @@ impl Extractor<'_> {
                 r.optional = optional(secret);
             }
         self.reference("PersistentVolumeClaim", volume.at(&["persistentVolumeClaim", "claimName"]), Relation::Volume, format!("{path}.persistentVolumeClaim.claimName"));
-        for (k, source) in volume.at(&["projected", "sources"]).map(Node::items).unwrap_or_default().iter().enumerate() {
+        for (k, source) in items(volume.at(&["projected", "sources"])).enumerate() {
             for (field, kind) in [("configMap", "ConfigMap"), ("secret", "Secret")] {
                 self.reference(kind, source.at(&[field, "name"]), Relation::ProjectedVolume, format!("{path}.projected.sources[{k}].{field}.name"));
             }
@@ -647,50 +767,50 @@ impl Extractor<'_> {
     }
 
     /// CSI drivers and in-tree cloud volume types (pods' volumes and PV specs share this shape).
-    fn volume_source_drivers(&mut self, source: Option<&Node>, path: &str) {
+    fn volume_source_drivers(&mut self, source: Option<DocNode<'_>>, path: &str) {
         let Some(source) = source else { return };
         self.scalar_subject(source.at(&["csi", "driver"]), Subject::StorageDriver, &format!("{path}.csi.driver"));
         for (field, driver) in IN_TREE_VOLUMES {
             if let Some(node) = source.get(field)
-                && let Some(hit) = self.kb.cloud.find(Subject::StorageDriver, driver, None) {
-                    self.hit(hit, Subject::StorageDriver, (*driver).to_owned(), node.line, format!("{path}.{field}"));
+                && let Some(hit) = self.find(Subject::StorageDriver, driver, None) {
+                    self.hit(hit, Subject::StorageDriver, (*driver).to_owned(), node.line(), format!("{path}.{field}"));
                 }
         }
     }
 
-    fn persistent_volume(&mut self, root: &Node) {
+    fn persistent_volume(&mut self, root: DocNode<'_>) {
         self.volume_source_drivers(root.get("spec"), "spec");
         self.reference("StorageClass", root.at(&["spec", "storageClassName"]), Relation::StorageClass, "spec.storageClassName".into());
     }
 
-    fn claim(&mut self, spec: Option<&Node>, path: &str) {
+    fn claim(&mut self, spec: Option<DocNode<'_>>, path: &str) {
         let Some(spec) = spec else { return };
         let class_path = format!("{path}.storageClassName");
         self.scalar_subject(spec.get("storageClassName"), Subject::StorageClass, &class_path);
         self.reference("StorageClass", spec.get("storageClassName"), Relation::StorageClass, class_path);
         self.reference("PersistentVolume", spec.get("volumeName"), Relation::VolumeName, format!("{path}.volumeName"));
-        if let Some(size) = spec.at(&["resources", "requests", "storage"]).and_then(Node::as_str) {
-            self.facts.detail.items.push(size.to_owned());
+        if let Some(size) = spec.at(&["resources", "requests", "storage"]).and_then(DocNode::as_str) {
+            self.facts.detail_items.push(size.to_owned());
         }
     }
 
     // ----- networking -----
 
-    fn service(&mut self, root: &Node) {
+    fn service(&mut self, root: DocNode<'_>) {
         self.selector_at(root, &["spec", "selector"], true);
         let spec = root.get("spec");
-        self.facts.detail.r#type = Some(spec.and_then(|s| s.str_at("type")).unwrap_or("ClusterIP").to_owned());
-        for port in spec.and_then(|s| s.get("ports")).map(Node::items).unwrap_or_default() {
+        self.facts.detail_type = Some(spec.and_then(|s| s.str_at("type")).unwrap_or("ClusterIP").to_owned());
+        for port in items(spec.and_then(|s| s.get("ports"))) {
             if let Some(number) = port.str_at("port") {
-                self.facts.detail.items.push(format!("{number}/{}", port.str_at("protocol").unwrap_or("TCP")));
+                self.facts.detail_items.push(format!("{number}/{}", port.str_at("protocol").unwrap_or("TCP")));
             }
         }
         if let Some(external) = spec.and_then(|s| s.get("externalName")) {
-            self.text(external, None, "spec.externalName", true);
+            self.text(external, None, || "spec.externalName".to_owned(), true);
         }
     }
 
-    fn ingress(&mut self, root: &Node) {
+    fn ingress(&mut self, root: DocNode<'_>) {
         let Some(spec) = root.get("spec") else { return };
         self.scalar_subject(spec.get("ingressClassName"), Subject::IngressClass, "spec.ingressClassName");
         self.reference("IngressClass", spec.get("ingressClassName"), Relation::IngressClass, "spec.ingressClassName".into());
@@ -699,23 +819,23 @@ impl Extractor<'_> {
                 self.backend(backend, &format!("spec.{field}"));
             }
         }
-        for (i, rule) in spec.get("rules").map(Node::items).unwrap_or_default().iter().enumerate() {
+        for (i, rule) in items(spec.get("rules")).enumerate() {
             if let Some(host) = rule.str_at("host") {
-                self.facts.detail.items.push(host.to_owned());
+                self.facts.detail_items.push(host.to_owned());
             }
-            for (j, p) in rule.at(&["http", "paths"]).map(Node::items).unwrap_or_default().iter().enumerate() {
+            for (j, p) in items(rule.at(&["http", "paths"])).enumerate() {
                 if let Some(backend) = p.get("backend") {
                     self.backend(backend, &format!("spec.rules[{i}].http.paths[{j}].backend"));
                 }
             }
         }
-        for (i, tls) in spec.get("tls").map(Node::items).unwrap_or_default().iter().enumerate() {
+        for (i, tls) in items(spec.get("tls")).enumerate() {
             self.reference("Secret", tls.get("secretName"), Relation::TlsSecret, format!("spec.tls[{i}].secretName"));
         }
     }
 
     /// Both Ingress backend shapes: `serviceName` (v1beta1) and `service.name` (v1).
-    fn backend(&mut self, backend: &Node, path: &str) {
+    fn backend(&mut self, backend: DocNode<'_>, path: &str) {
         if backend.get("serviceName").is_some() {
             self.reference("Service", backend.get("serviceName"), Relation::IngressBackend, format!("{path}.serviceName"));
         } else {
@@ -725,53 +845,51 @@ impl Extractor<'_> {
 
     // ----- configuration -----
 
-    fn config_map(&mut self, root: &Node) {
+    fn config_map(&mut self, root: DocNode<'_>) {
         if helm::is_release("ConfigMap", root) {
             return self.helm_release("ConfigMap", root);
         }
-        let entries = root.get("data").map(Node::entries).unwrap_or_default();
-        self.facts.detail.keys = entries.len() + root.get("binaryData").map_or(0, |b| b.entries().len());
-        for (key, value) in entries {
-            let path = format!("data.{key}");
-            self.text(value, Some(key), &path, false);
-            self.config_key(key, value.line, &path);
+        self.facts.detail_keys = entry_count(root.get("data")) + entry_count(root.get("binaryData"));
+        for (key, value) in entries(root.get("data")) {
+            self.text(value, Some(key), || format!("data.{key}"), false);
+            self.config_key(key, value.line(), || format!("data.{key}"));
         }
     }
 
     /// Secrets: only names, types and key counts are kept. Values are decoded
     /// in memory to find cloud hosts and Service addresses; the text is never kept.
-    fn secret(&mut self, root: &Node) {
-        self.facts.detail.r#type = Some(root.str_at("type").unwrap_or("Opaque").to_owned());
+    fn secret(&mut self, root: DocNode<'_>) {
+        self.facts.detail_type = Some(root.str_at("type").unwrap_or("Opaque").to_owned());
         if helm::is_release("Secret", root) {
             return self.helm_release("Secret", root);
         }
-        let data = root.get("data").map(Node::entries).unwrap_or_default();
-        let string_data = root.get("stringData").map(Node::entries).unwrap_or_default();
-        self.facts.detail.keys = data.len() + string_data.len();
+        let data = entries(root.get("data"));
+        let string_data = entries(root.get("stringData"));
+        self.facts.detail_keys = entry_count(root.get("data")) + entry_count(root.get("stringData"));
         let engine = base64::engine::general_purpose::STANDARD;
         for (field, entries, encoded) in [("data", data, true), ("stringData", string_data, false)] {
             for (key, node) in entries {
                 let Some(raw) = node.as_str() else { continue };
                 let decoded = if encoded { engine.decode(raw.trim()).ok().and_then(|b| String::from_utf8(b).ok()) } else { Some(raw.to_owned()) };
                 if let Some(text) = decoded {
-                    self.scan_text(&text, node.line, Some(key), &format!("{field}.{key}"), false, true);
+                    self.scan_text(&text, node.line(), Some(key), || format!("{field}.{key}"), false, true);
                 }
             }
         }
     }
 
     /// A Helm release record: the API versions of its stored manifest; the data itself is never kept.
-    fn helm_release(&mut self, kind: &str, root: &Node) {
-        self.facts.detail.keys = root.get("data").map_or(0, |d| d.entries().len());
+    fn helm_release(&mut self, kind: &str, root: DocNode<'_>) {
+        self.facts.detail_keys = root.get("data").map_or(0, |d| d.entries().len());
         match helm::decode(kind, root) {
             Ok(release) => {
-                self.facts.detail.items.push(format!("helm release {}", release.label));
+                self.facts.detail_items.push(format!("helm release {}", release.label));
                 self.facts.api_refs.extend(release.api_refs);
             }
             Err(why) => self.facts.findings.push(Finding {
                 code: "helm-release-unreadable",
                 message: format!("Helm release record could not be decoded ({why}); its manifest's API versions are not assessed"),
-                line: root.get("data").map_or(0, |d| d.line),
+                line: root.get("data").map_or(0, |d| d.line()),
                 path: "data.release".into(),
             }),
         }
@@ -779,7 +897,7 @@ impl Extractor<'_> {
 
     /// The apiVersion recorded by `kubectl apply` when it differs from the one
     /// read: evidence of how the object was applied, never of what it is.
-    fn last_applied(&mut self, root: &Node) {
+    fn last_applied(&mut self, root: DocNode<'_>) {
         const KEY: &str = "kubectl.kubernetes.io/last-applied-configuration";
         let Some(node) = root.at(&["metadata", "annotations", KEY]) else { return };
         #[derive(serde::Deserialize)]
@@ -790,33 +908,33 @@ impl Extractor<'_> {
         }
         let Some(applied) = node.as_str().and_then(|text| serde_json::from_str::<Applied>(text).ok()) else { return };
         let (Some(api_version), Some(kind)) = (applied.api_version, applied.kind) else { return };
-        if api_version != self.facts.id.api_version && kind == self.facts.id.kind {
+        if *api_version != *self.facts.id.api_version && *kind == *self.facts.id.kind {
             let path = format!("metadata.annotations.{KEY}");
-            self.facts.api_refs.push(ApiRef { api_version, kind, line: node.line, path, via: Via::LastApplied });
+            self.facts.api_refs.push(ApiRef { api_version, kind, line: node.line(), path, via: Via::LastApplied });
         }
     }
 
-    fn storage_class(&mut self, root: &Node) {
-        self.facts.detail.r#type = root.str_at("provisioner").map(str::to_owned);
+    fn storage_class(&mut self, root: DocNode<'_>) {
+        self.facts.detail_type = root.str_at("provisioner").map(str::to_owned);
         self.scalar_subject(root.get("provisioner"), Subject::StorageDriver, "provisioner");
     }
 
-    fn binding(&mut self, root: &Node) {
+    fn binding(&mut self, root: DocNode<'_>) {
         let Some(role_ref) = root.get("roleRef") else { return };
         let kind = role_ref.str_at("kind").unwrap_or("Role").to_owned();
         self.reference(&kind, role_ref.get("name"), Relation::RoleRef, "roleRef.name".into());
-        for (i, subject) in root.get("subjects").map(Node::items).unwrap_or_default().iter().enumerate() {
+        for (i, subject) in items(root.get("subjects")).enumerate() {
             if subject.str_at("kind") != Some("ServiceAccount") || subject.str_at("name") == Some("default") {
                 continue;
             }
-            let namespace = subject.str_at("namespace").map(str::to_owned);
+            let namespace = subject.str_at("namespace").map(|ns| self.strings.get(ns));
             if let Some(r) = self.reference("ServiceAccount", subject.get("name"), Relation::RoleSubject, format!("subjects[{i}].name")) {
                 r.namespace = namespace;
             }
         }
     }
 
-    fn autoscaler(&mut self, root: &Node) {
+    fn autoscaler(&mut self, root: DocNode<'_>) {
         let target = root.at(&["spec", "scaleTargetRef"]).or_else(|| root.at(&["spec", "targetRef"]));
         let Some(target) = target else { return };
         let field = if root.at(&["spec", "scaleTargetRef"]).is_some() { "scaleTargetRef" } else { "targetRef" };
@@ -825,24 +943,24 @@ impl Extractor<'_> {
         if let Some(api) = target.get("apiVersion")
             && let Some(api_version) = api.as_str() {
                 let path = format!("spec.{field}.apiVersion");
-                self.facts.api_refs.push(ApiRef { api_version: api_version.to_owned(), kind, line: api.line, path, via: Via::Reference });
+                self.facts.api_refs.push(ApiRef { api_version: api_version.to_owned(), kind, line: api.line(), path, via: Via::Reference });
             }
     }
 
-    fn namespace(&mut self, root: &Node) {
+    fn namespace(&mut self, root: DocNode<'_>) {
         let Some(node) = root.at(&["metadata", "annotations", "net.beta.kubernetes.io/network-policy"]) else { return };
         self.facts.findings.push(Finding {
             code: "legacy-network-policy-annotation",
             message: "`net.beta.kubernetes.io/network-policy` has been ignored since Kubernetes 1.7 and isolates nothing; use a default-deny NetworkPolicy".into(),
-            line: node.line,
+            line: node.line(),
             path: "metadata.annotations.net.beta.kubernetes.io/network-policy".into(),
         });
     }
 
-    fn crd(&mut self, root: &Node) {
-        let group = root.at(&["spec", "group"]).and_then(Node::as_str).unwrap_or_default();
-        let kind = root.at(&["spec", "names", "kind"]).and_then(Node::as_str).unwrap_or_default();
-        self.facts.detail.r#type = Some(format!("{group}/{kind}"));
+    fn crd(&mut self, root: DocNode<'_>) {
+        let group = root.at(&["spec", "group"]).and_then(DocNode::as_str).unwrap_or_default();
+        let kind = root.at(&["spec", "names", "kind"]).and_then(DocNode::as_str).unwrap_or_default();
+        self.facts.detail_type = Some(format!("{group}/{kind}"));
     }
 }
 
@@ -860,38 +978,41 @@ fn is_service_candidate(token: &HostToken<'_>, standalone: bool) -> bool {
     if token.host == "localhost" {
         return false;
     }
-    let labels: Vec<&str> = token.host.split('.').collect();
-    match labels.len() {
-        1 => token.is_explicit() || standalone,
-        2 => true,
-        _ => labels[2] == "svc",
+    let mut labels = token.host.split('.');
+    match (labels.next(), labels.next(), labels.next()) {
+        (_, None, _) => token.is_explicit() || standalone,
+        (_, Some(_), None) => true,
+        (_, Some(_), Some(third)) => third == "svc",
     }
 }
 
 /// Suffixes of env/config keys that name a place or an identifier, not a value to protect or dial.
 const NON_VALUE_SUFFIXES: &[&str] = &["_FILE", "_PATH", "_DIR", "_NAME", "_MOUNT", "_LOCATION", "_REF", "_ENABLED"];
 
-fn has_non_value_suffix(upper: &str) -> bool {
-    NON_VALUE_SUFFIXES.iter().any(|s| upper.ends_with(s))
+fn has_non_value_suffix(name: &str) -> bool {
+    NON_VALUE_SUFFIXES.iter().any(|s| name.len() >= s.len() && name.as_bytes()[name.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes()))
 }
 
 fn looks_like_credential(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
     ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY"]
         .iter()
-        .any(|marker| upper.contains(marker))
-        && !has_non_value_suffix(&upper)
+        .any(|marker| contains_ignoring_case(name, marker))
+        && !has_non_value_suffix(name)
+}
+
+/// Whether `text` contains `upper` (an upper-case ASCII word), in any case.
+fn contains_ignoring_case(text: &str, upper: &str) -> bool {
+    text.len() >= upper.len() && text.as_bytes().windows(upper.len()).any(|w| w.eq_ignore_ascii_case(upper.as_bytes()))
 }
 
 /// Whether a key (`REDIS`, `ORDER_QUEUE_HOSTNAME`, `CATALOG_ADDR`) suggests its
 /// value is an address, so that a bare word like `rabbitmq` may be read as a Service.
 fn key_names_an_address(key: &str) -> bool {
-    let upper = key.to_ascii_uppercase();
     let hints = [
         "HOST", "ADDR", "SERVER", "ENDPOINT", "URL", "URI", "SERVICE", "BROKER", "REDIS", "MONGO", "MYSQL",
         "POSTGRES", "RABBIT", "AMQP", "KAFKA", "NATS", "MEMCACHE", "ELASTIC", "ZIPKIN", "JAEGER", "UPSTREAM", "BACKEND",
     ];
-    hints.iter().any(|h| upper.contains(h)) && !has_non_value_suffix(&upper)
+    hints.iter().any(|h| contains_ignoring_case(key, h)) && !has_non_value_suffix(key)
 }
 
 /// Splits an image reference into its registry host and `registry/repository` (no tag or digest).

@@ -6,8 +6,8 @@
 use std::io::Read as _;
 
 use base64::Engine as _;
-use ferry_model::Node;
-use ferry_model::load::load_text;
+use ferry_model::DocNode;
+use ferry_model::load::load_text_documents;
 
 use crate::assessment::Via;
 use crate::facts::ApiRef;
@@ -25,17 +25,17 @@ pub(crate) struct Release {
 }
 
 /// Whether a Secret or ConfigMap is a Helm v3 release record.
-pub(crate) fn is_release(kind: &str, root: &Node) -> bool {
+pub(crate) fn is_release(kind: &str, root: DocNode<'_>) -> bool {
     match kind {
         "Secret" => root.str_at("type") == Some("helm.sh/release.v1"),
-        "ConfigMap" => root.at(&["metadata", "labels", "OWNER"]).and_then(Node::as_str) == Some("helm"),
+        "ConfigMap" => root.at(&["metadata", "labels", "OWNER"]).and_then(DocNode::as_str) == Some("helm"),
         _ => false,
     }
 }
 
 /// Decodes the release in `data.release`; the error says what is wrong, never what the data holds.
-pub(crate) fn decode(kind: &str, root: &Node) -> Result<Release, String> {
-    let encoded = root.at(&["data", "release"]).and_then(Node::as_str).ok_or("no `data.release`")?;
+pub(crate) fn decode(kind: &str, root: DocNode<'_>) -> Result<Release, String> {
+    let encoded = root.at(&["data", "release"]).and_then(DocNode::as_str).ok_or("no `data.release`")?;
     let mut bytes = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| "`data.release` is not base64")?;
     if kind == "Secret" {
         // Secret data is base64 on the wire, and Helm base64-encodes the release once more.
@@ -52,7 +52,7 @@ pub(crate) fn decode(kind: &str, root: &Node) -> Result<Release, String> {
     let stored: Stored = serde_json::from_slice(&json).map_err(|e| format!("the release is not Helm's JSON: {e}"))?;
     let label = format!("{} v{}", stored.name, stored.version);
     let source = format!("helm release {label}");
-    let (objects, _) = load_text(&source, &stored.manifest, |o| (o.id, o.origin.line));
+    let (objects, _) = load_text_documents(&source, &stored.manifest, |d| (d.id.to_object_id(), d.origin.line));
     let api_refs = objects
         .into_iter()
         .map(|(id, line)| ApiRef {
@@ -85,6 +85,8 @@ fn gunzip_if_needed(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
 mod tests {
     use std::io::Write as _;
 
+    use ferry_model::{Doc, Node};
+
     use super::*;
 
     fn release_secret(manifest: &str) -> Node {
@@ -100,9 +102,11 @@ mod tests {
     #[test]
     fn api_versions_inside_a_stored_release_are_found() {
         let manifest = "---\n# Source: shop/templates/ingress.yaml\napiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: web\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n";
-        let root = release_secret(manifest);
-        assert!(is_release("Secret", &root));
-        let release = decode("Secret", &root).unwrap();
+        let node = release_secret(manifest);
+        let doc = Doc::from_node(&node);
+        let root = doc.root().unwrap();
+        assert!(is_release("Secret", root));
+        let release = decode("Secret", root).unwrap();
         assert_eq!(release.label, "shop v3");
         let found: Vec<(&str, &str)> = release.api_refs.iter().map(|r| (r.api_version.as_str(), r.kind.as_str())).collect();
         assert_eq!(found, [("extensions/v1beta1", "Ingress"), ("apps/v1", "Deployment")]);
@@ -112,7 +116,7 @@ mod tests {
     #[test]
     fn a_corrupt_release_is_an_error_not_a_panic() {
         let root: Node = serde_json::from_value(serde_json::json!({"type": "helm.sh/release.v1", "data": {"release": "bm90IGJhc2U2NA=="}})).unwrap();
-        let error = decode("Secret", &root).unwrap_err();
+        let error = decode("Secret", Doc::from_node(&root).root().unwrap()).unwrap_err();
         assert!(error.contains("not base64"), "{error}");
     }
 }

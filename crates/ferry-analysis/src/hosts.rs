@@ -5,11 +5,13 @@
 //! Each token says whether it was *explicit* (had a scheme or a port), which
 //! is what lets a bare word like `rabbitmq` count only where it stands alone.
 
+use std::borrow::Cow;
+
 /// A host name found in text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostToken<'a> {
-    /// The host, lower-cased, without a trailing dot.
-    pub host: String,
+    /// The host, lower-cased, without a trailing dot (borrowed from the text when it is written in lower case).
+    pub host: Cow<'a, str>,
     /// The port, if written.
     pub port: Option<u16>,
     /// The URL scheme, if written (`amqp`, `https`, ...).
@@ -31,24 +33,83 @@ impl HostToken<'_> {
 /// URL schemes whose authority part names a bucket or a path, not a host to connect to.
 const NON_HOST_SCHEMES: &[&str] = &["s3", "s3a", "s3n", "gs", "gcs", "file", "memory", "mem", "classpath"];
 
-const SEPARATORS: &[char] = &[',', ';', '"', '\'', '(', ')', '[', ']', '{', '}', '<', '>', '|', '`', '\\'];
 
 /// Every host token in `text`, in order.
 pub fn host_tokens(text: &str) -> Vec<HostToken<'_>> {
-    let words: Vec<&str> =
-        text.split(|c: char| c.is_whitespace() || SEPARATORS.contains(&c)).filter(|w| !w.is_empty()).collect();
+    let mut words = Words { text, at: 0 }.peekable();
     let mut tokens = Vec::new();
-    for (i, word) in words.iter().enumerate() {
+    while let Some(word) = words.next() {
         if let Some(mut token) = parse_word(word) {
-            let next_is_port = words.get(i + 1).is_some_and(|w| is_port(w));
-            if token.bare && token.port.is_none() && next_is_port {
-                token.port = words[i + 1].parse().ok();
+            let next = words.peek().copied();
+            if token.bare && token.port.is_none() && next.is_some_and(is_port) {
+                token.port = next.and_then(|w| w.parse().ok());
                 token.port_from_next_word = true;
             }
             tokens.push(token);
         }
     }
     tokens
+}
+
+/// Whether `c` separates words: white space, and quotes, brackets and list punctuation.
+const fn is_separator(c: char) -> bool {
+    match c {
+        ',' | ';' | '"' | '\'' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>' | '|' | '`' | '\\' => true,
+        c => c.is_whitespace(),
+    }
+}
+
+/// [`is_separator`] for every ASCII character, looked up rather than worked out.
+const ASCII_SEPARATORS: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = is_separator(b as u8 as char);
+        b += 1;
+    }
+    table
+};
+
+/// The non-empty words of a text, split at [`is_separator`] characters.
+struct Words<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Words<'a> {
+    /// Whether the character at byte `i` separates words, and its length.
+    fn separator_at(&self, i: usize) -> (bool, usize) {
+        let b = self.text.as_bytes()[i];
+        if b.is_ascii() {
+            return (ASCII_SEPARATORS[usize::from(b)], 1);
+        }
+        let c = self.text[i..].chars().next().expect("a character starts here");
+        (is_separator(c), c.len_utf8())
+    }
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let len = self.text.len();
+        while self.at < len {
+            let (separator, width) = self.separator_at(self.at);
+            if !separator {
+                break;
+            }
+            self.at += width;
+        }
+        let start = self.at;
+        while self.at < len {
+            let (separator, width) = self.separator_at(self.at);
+            if separator {
+                break;
+            }
+            self.at += width;
+        }
+        (self.at > start).then(|| &self.text[start..self.at])
+    }
 }
 
 fn is_port(word: &str) -> bool {
@@ -69,7 +130,7 @@ fn parse_word(word: &str) -> Option<HostToken<'_>> {
         }
         None => (None, word),
     };
-    if scheme.is_some_and(|s| NON_HOST_SCHEMES.contains(&s.to_ascii_lowercase().as_str())) {
+    if scheme.is_some_and(|s| NON_HOST_SCHEMES.iter().any(|n| n.eq_ignore_ascii_case(s))) {
         return None;
     }
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -89,7 +150,8 @@ fn parse_word(word: &str) -> Option<HostToken<'_>> {
         return None;
     }
     let bare = scheme.is_none() && port.is_none() && host.len() == original.trim_end_matches('.').len();
-    Some(HostToken { host: host.to_ascii_lowercase(), port, scheme, bare, port_from_next_word: false })
+    let host = if host.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(host.to_ascii_lowercase()) } else { Cow::Borrowed(host) };
+    Some(HostToken { host, port, scheme, bare, port_from_next_word: false })
 }
 
 /// `KEY=value` and `--flag=value` become `value`, unless the `=` is inside a URL.
@@ -122,7 +184,7 @@ mod tests {
     use super::*;
 
     fn hosts(text: &str) -> Vec<(String, Option<u16>, bool)> {
-        host_tokens(text).into_iter().map(|t| (t.host.clone(), t.port, t.is_explicit())).collect()
+        host_tokens(text).into_iter().map(|t| (t.host.to_string(), t.port, t.is_explicit())).collect()
     }
 
     #[test]
@@ -173,5 +235,13 @@ mod tests {
         let tokens = host_tokens("azure-vote-back");
         assert!(tokens[0].bare && !tokens[0].is_explicit());
         assert!(!host_tokens("http://x")[0].bare);
+    }
+
+    #[test]
+    fn words_split_like_the_separator_rule_says() {
+        let text = "a\u{a0}b\u{3000}c\u{b}d,,e \té [f] ü\u{85}g";
+        let expected: Vec<&str> = text.split(is_separator).filter(|w| !w.is_empty()).collect();
+        assert_eq!(Words { text, at: 0 }.collect::<Vec<_>>(), expected);
+        assert_eq!(expected, ["a", "b", "c", "d", "e", "é", "f", "ü", "g"]);
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::assessment::ObjRef;
-use crate::facts::{Class, Facts};
+use crate::facts::{Class, Facts, Id, PodFacts};
 
 /// What the input contains.
 #[derive(Debug, Clone, Serialize)]
@@ -114,51 +114,89 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// Builds the inventory of the objects to migrate, and counts the generated ones.
-pub(crate) fn inventory(facts: &[Facts], generated: &[Facts]) -> Inventory {
+/// The names, images and details it lists are moved out of `facts`, not copied.
+pub(crate) fn inventory(mut facts: Vec<Facts>, generated: &[Facts]) -> Inventory {
     let mut kinds: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut namespaces: BTreeMap<&str, usize> = BTreeMap::new();
     let mut registries: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut workloads = Vec::new();
-    let mut resources: BTreeMap<Class, Vec<Resource>> = BTreeMap::new();
-    for f in facts {
+    let mut workload_count = 0;
+    let mut class_counts: BTreeMap<Class, usize> = BTreeMap::new();
+    for f in &facts {
         *kinds.entry((&f.id.api_version, &f.id.kind)).or_default() += 1;
         *namespaces.entry(f.id.namespace.as_deref().unwrap_or("")).or_default() += 1;
-        let location = f.origin.to_string();
         match &f.pod {
             Some(pod) => {
+                workload_count += 1;
                 for image in &pod.images {
                     *registries.entry(&image.registry).or_default() += 1;
                 }
-                workloads.push(Workload {
-                    object: ObjRef::of(&f.id),
-                    replicas: pod.replicas,
-                    images: pod.images.iter().map(|i| i.reference.clone()).collect(),
-                    service_account: pod.service_account.clone(),
-                    location,
-                });
             }
-            None => resources.entry(f.class).or_default().push(Resource {
-                object: ObjRef::of(&f.id),
-                api_version: f.id.api_version.clone(),
-                r#type: f.detail.r#type.clone(),
-                details: f.detail.items.clone(),
-                keys: f.detail.keys,
-                location,
-            }),
+            None => *class_counts.entry(f.class).or_default() += 1,
         }
     }
+    let total = facts.len();
+    let by_kind = sorted_counts(kinds, |(api_version, kind), count| KindCount {
+        api_version: api_version.to_owned(),
+        kind: kind.to_owned(),
+        count,
+    });
+    let by_namespace = sorted_counts(namespaces, |ns, count| NamespaceCount { namespace: ns.to_owned(), count });
+    let registries = sorted_counts(registries, |registry, images| RegistryCount { registry: registry.to_owned(), images });
+    let mut workloads = Vec::with_capacity(workload_count);
+    let mut resources: BTreeMap<Class, Vec<Resource>> =
+        class_counts.into_iter().map(|(class, count)| (class, Vec::with_capacity(count))).collect();
+    // Taken from the back, so that the facts' memory is given back while the inventory grows.
+    const GIVE_BACK: usize = 4096;
+    while let Some(f) = facts.pop() {
+        if facts.len().is_multiple_of(GIVE_BACK) {
+            facts.shrink_to_fit();
+        }
+        match listed(f) {
+            Listed::Workload(workload) => workloads.push(workload),
+            Listed::Resource(class, resource) => resources.entry(class).or_default().push(resource),
+        }
+    }
+    workloads.reverse();
+    for listed in resources.values_mut() {
+        listed.reverse();
+    }
     Inventory {
-        total: facts.len(),
+        total,
         generated: generated_counts(generated),
-        by_kind: sorted_counts(kinds, |(api_version, kind), count| KindCount {
-            api_version: api_version.to_owned(),
-            kind: kind.to_owned(),
-            count,
-        }),
-        by_namespace: sorted_counts(namespaces, |ns, count| NamespaceCount { namespace: ns.to_owned(), count }),
+        by_kind,
+        by_namespace,
         workloads,
-        registries: sorted_counts(registries, |registry, images| RegistryCount { registry: registry.to_owned(), images }),
+        registries,
         resources,
+    }
+}
+
+/// An object as the inventory lists it.
+enum Listed {
+    Workload(Workload),
+    Resource(Class, Resource),
+}
+
+fn listed(f: Facts) -> Listed {
+    let location = f.origin.to_string();
+    let Id { api_version, kind, namespace, name } = f.id;
+    let object = ObjRef { kind: kind.to_string(), namespace: namespace.as_deref().map(str::to_owned), name: name.into_string() };
+    match f.pod {
+        Some(pod) => {
+            let PodFacts { images, service_account, replicas, .. } = *pod;
+            Listed::Workload(Workload { object, replicas, images: images.into_iter().map(|i| i.reference).collect(), service_account, location })
+        }
+        None => Listed::Resource(
+            f.class,
+            Resource {
+                object,
+                api_version: api_version.to_string(),
+                r#type: f.detail.r#type,
+                details: f.detail.items.into_vec(),
+                keys: f.detail.keys,
+                location,
+            },
+        ),
     }
 }
 

@@ -20,14 +20,17 @@ pub mod inventory;
 pub mod knowledge;
 mod resolve;
 pub mod selector;
+mod strings;
 pub mod waves;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub use assessment::*;
-use facts::{Class, Facts};
-use ferry_model::load::{LoadError, LoadReport, Location, load_paths};
+use facts::{Class, Facts, Strings};
+use ferry_model::load::{Document, DocumentId, LoadError, LoadReport, Location, load_documents};
+use ferry_model::{Doc, Object};
+use rayon::prelude::*;
 pub use knowledge::{Knowledge, KubeVersion};
 
 /// The Kubernetes version assessed against when none is given: the newest
@@ -66,46 +69,79 @@ impl Default for Options {
 }
 
 /// Loads everything below `paths` and assesses it.
+///
+/// Each document is reduced to its facts while the loader reads it, with its
+/// tree still borrowing the file's text; only the facts are kept.
 pub fn assess_paths(paths: &[PathBuf], options: &Options) -> Result<Assessment, LoadError> {
     let knowledge = Knowledge::builtin();
-    let (facts, report) = load_paths(paths, |object| facts::extract(&object, knowledge))?;
+    let strings = Strings::default();
+    let (mut facts, report) = load_documents(paths, |document| facts::extract_document(document, knowledge, &strings))?;
+    facts.shrink_to_fit();
+    drop(strings);
     Ok(assess(facts, &report, options, knowledge))
 }
 
 /// Assesses objects read elsewhere (from a cluster, say); `report` describes the reading.
 /// Each object is dropped as soon as its facts are extracted.
-pub fn assess_objects(objects: Vec<ferry_model::Object>, report: &LoadReport, options: &Options) -> Assessment {
-    use rayon::prelude::*;
+pub fn assess_objects(objects: Vec<Object>, report: &LoadReport, options: &Options) -> Assessment {
     let knowledge = Knowledge::builtin();
-    let facts: Vec<Facts> = objects.into_par_iter().map(|object| facts::extract(&object, knowledge)).collect();
+    let strings = Strings::default();
+    let facts: Vec<Facts> = objects.into_par_iter().map(|object| extract_object(object, knowledge, &strings)).collect();
+    drop(strings);
     assess(facts, report, options, knowledge)
+}
+
+fn extract_object(object: Object, knowledge: &Knowledge, strings: &Strings) -> Facts {
+    let Object { id, origin, root } = object;
+    let doc = Doc::from_node(&root);
+    let root = doc.root().expect("a node is a root");
+    facts::extract_document(Document { id: DocumentId::of(&id), origin, root }, knowledge, strings)
 }
 
 /// For each object, whether Kubernetes made it itself (and by which rule of
 /// `data/generated.yaml`): what `ferry export` leaves out unless asked.
-pub fn generated(objects: &[ferry_model::Object]) -> Vec<Option<knowledge::Generated>> {
-    use rayon::prelude::*;
+pub fn generated(objects: &[Object]) -> Vec<Option<knowledge::Generated>> {
     let knowledge = Knowledge::builtin();
-    let mut facts: Vec<Facts> = objects.par_iter().map(|object| facts::extract(object, knowledge)).collect();
+    let strings = Strings::default();
+    let mut facts: Vec<Facts> = objects
+        .par_iter()
+        .map(|object| {
+            let doc = Doc::from_node(&object.root);
+            let root = doc.root().expect("a node is a root");
+            let id = DocumentId::of(&object.id);
+            facts::extract_document(Document { id, origin: object.origin.clone(), root }, knowledge, &strings)
+        })
+        .collect();
     mark_controller_endpoints(&mut facts, knowledge);
-    facts.into_iter().map(|f| f.generated).collect()
+    facts.into_iter().map(|f| f.generated.map(|g| *g)).collect()
 }
 
 /// Assesses facts already extracted. Objects Kubernetes made itself are
 /// counted in the inventory and otherwise left out.
+///
+/// Independent sections are computed in parallel; facts are given up as soon
+/// as nothing needs them (references and mentions once the matrix is built),
+/// and the inventory takes the names and images it lists from the facts
+/// rather than copying them.
 pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, knowledge: &Knowledge) -> Assessment {
     mark_controller_endpoints(&mut facts, knowledge);
-    let (generated, facts): (Vec<Facts>, Vec<Facts>) = facts.into_iter().partition(|f| f.generated.is_some());
-    let resolved = resolve::resolve(&facts);
-    let waves = waves::waves(&facts, &resolved.workload_needs, &resolved.dependencies);
-    let cloud = cloud_findings(&facts, &resolved.users, options, knowledge);
-    let deprecations = deprecation_findings(&facts, options, knowledge);
-    let warnings = warnings(&facts, report, &resolved.empty_selections);
+    let generated: Vec<Facts> = facts.extract_if(.., |f| f.generated.is_some()).collect();
+    let (resolved, deprecations) =
+        rayon::join(|| resolve::resolve(&facts), || deprecation_findings(&facts, options, knowledge));
+    for f in &mut facts {
+        f.refs = Box::default();
+        f.mentions = Box::default();
+    }
+    let (waves, (cloud, warnings)) = rayon::join(
+        || waves::waves(&facts, &resolved.workload_needs, &resolved.dependencies),
+        || (cloud_findings(&facts, &resolved.users, options, knowledge), warnings(&facts, report, &resolved.empty_selections)),
+    );
+    let inventory = inventory::inventory(facts, &generated);
     Assessment {
         schema: SCHEMA,
         target: Target { kubernetes: options.target_version, profile: options.profile.clone() },
         input: InputSummary { files: report.files, documents: report.documents, objects: report.objects, bytes: report.bytes, cluster: None },
-        inventory: inventory::inventory(&facts, &generated),
+        inventory,
         dependencies: resolved.dependencies,
         cloud,
         deprecations,
@@ -116,19 +152,19 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
 
 /// Endpoints named like a Service with a selector are the endpoints controller's, not the user's.
 fn mark_controller_endpoints(facts: &mut [Facts], knowledge: &Knowledge) {
-    let selecting: std::collections::HashSet<(Option<&str>, &str)> = facts
+    let selecting: std::collections::HashSet<(Option<&str>, &str), strings::FastHash> = facts
         .iter()
         .filter(|f| f.class == Class::Service && f.selector.is_some())
-        .map(|f| (f.id.namespace.as_deref(), f.id.name.as_str()))
+        .map(|f| (f.id.namespace.as_deref(), &*f.id.name))
         .collect();
-    let mirrored: Vec<usize> = facts
-        .iter()
+    let mirrored: Vec<(usize, Option<Box<knowledge::Generated>>)> = facts
+        .par_iter()
         .enumerate()
-        .filter(|(_, f)| f.generated.is_none() && selecting.contains(&(f.id.namespace.as_deref(), f.id.name.as_str())))
-        .map(|(i, _)| i)
+        .filter(|(_, f)| f.generated.is_none() && selecting.contains(&(f.id.namespace.as_deref(), &*f.id.name)))
+        .map(|(i, f)| (i, knowledge.generated.selected_by_service_identity(&f.id.identity()).map(Box::new)))
         .collect();
-    for i in mirrored {
-        facts[i].generated = knowledge.generated.selected_by_service(&facts[i].id);
+    for (i, generated) in mirrored {
+        facts[i].generated = generated;
     }
 }
 
@@ -142,8 +178,8 @@ fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: 
         for hit in &f.cloud {
             let Some(service) = kb.cloud.service(&hit.service_id) else { continue };
             let mut used_by: Vec<ObjRef> = match f.class {
-                Class::Workload => vec![ObjRef::of(&f.id)],
-                _ => users.get(&i).into_iter().flatten().map(|&w| ObjRef::of(&facts[w].id)).collect(),
+                Class::Workload => vec![f.id.obj_ref()],
+                _ => users.get(&i).into_iter().flatten().map(|&w| facts[w].id.obj_ref()).collect(),
             };
             used_by.sort();
             used_by.dedup();
@@ -154,7 +190,7 @@ fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: 
                 category: service.category.clone(),
                 subject: hit.subject,
                 matched: hit.matched.clone(),
-                object: ObjRef::of(&f.id),
+                object: f.id.obj_ref(),
                 evidence: evidence(f, hit.line, &hit.path),
                 used_by,
                 counterpart: service.counterparts.for_profile(&options.profile).unwrap_or_default().to_owned(),
@@ -168,7 +204,7 @@ fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: 
 fn deprecation_findings(facts: &[Facts], options: &Options, kb: &Knowledge) -> Vec<DeprecationFinding> {
     let mut out = Vec::new();
     for f in facts {
-        let declared = std::iter::once((f.id.api_version.as_str(), f.id.kind.as_str(), f.origin.line, "apiVersion", Via::Declared));
+        let declared = std::iter::once((&*f.id.api_version, &*f.id.kind, f.origin.line, "apiVersion", Via::Declared));
         let referred = f
             .api_refs
             .iter()
@@ -177,7 +213,7 @@ fn deprecation_findings(facts: &[Facts], options: &Options, kb: &Knowledge) -> V
         for (api_version, kind, line, path, via) in declared.chain(referred) {
             let Some((status, row)) = kb.deprecations.status(api_version, kind, options.target_version) else { continue };
             out.push(DeprecationFinding {
-                object: ObjRef::of(&f.id),
+                object: f.id.obj_ref(),
                 api_version: api_version.to_owned(),
                 kind: kind.to_owned(),
                 status,
@@ -214,7 +250,7 @@ fn warnings(facts: &[Facts], report: &LoadReport, empty_selections: &[usize]) ->
     for &i in empty_selections {
         let f = &facts[i];
         let Some(selector) = &f.selector else { continue };
-        let message = format!("{} selects no workload in the input", ObjRef::of(&f.id));
+        let message = format!("{} selects no workload in the input", f.id.obj_ref());
         out.push(object_warning(f, "selects-nothing", message, selector.line, selector.path));
     }
     out
@@ -225,7 +261,7 @@ fn object_warning(f: &Facts, code: &str, message: String, line: u32, path: &str)
         severity: WarningLevel::Warning,
         code: code.to_owned(),
         message,
-        object: Some(ObjRef::of(&f.id)),
+        object: Some(f.id.obj_ref()),
         location: Some(Location::at(f.origin.file.clone(), f.origin.document, line, Some(path.to_owned()))),
     }
 }

@@ -3,12 +3,21 @@
 //!
 //! Everything is looked up through hash indices built once, so resolving is
 //! linear in the number of references: no name is matched against every
-//! Service.
+//! Service. The work runs in three steps so that the expensive parts use every
+//! core while the result stays in input order: candidate edges are found per
+//! object in parallel, holding only indices and borrowed names; one pass in
+//! input order merges repeated edges; the surviving edges are then written out
+//! in parallel, straight into a vector of their exact size.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
-use crate::assessment::{Dependency, Evidence, ObjRef, Resolution};
-use crate::facts::{Class, Facts, Mention, Ref, Relation};
+use rayon::prelude::*;
+
+use crate::assessment::{Dependency, Evidence, MAX_EXTRA_EVIDENCE, ObjRef, Resolution};
+use crate::facts::{Class, Facts, Located, Mention, Ref, Relation};
+use crate::selector::Selector;
+use crate::strings::FastHash;
 
 /// Kinds without a namespace.
 const CLUSTER_SCOPED: &[&str] = &[
@@ -22,30 +31,39 @@ type Key<'a> = (&'a str, Option<&'a str>, &'a str);
 /// Look-up tables over all facts.
 pub(crate) struct Index<'a> {
     facts: &'a [Facts],
-    by_key: HashMap<Key<'a>, usize>,
-    workloads_by_label: HashMap<(Option<&'a str>, &'a str, &'a str), Vec<usize>>,
-    workloads_by_namespace: HashMap<Option<&'a str>, Vec<usize>>,
+    by_key: HashMap<Key<'a>, usize, FastHash>,
+    workloads_by_label: HashMap<(Option<&'a str>, &'a str, &'a str), Vec<usize>, FastHash>,
+    workloads_by_namespace: HashMap<Option<&'a str>, Vec<usize>, FastHash>,
+}
+
+fn key_of(f: &Facts) -> Key<'_> {
+    (&f.id.kind, f.id.namespace.as_deref(), &f.id.name)
 }
 
 impl<'a> Index<'a> {
     pub(crate) fn new(facts: &'a [Facts]) -> Self {
-        let mut index = Index {
-            facts,
-            by_key: HashMap::with_capacity(facts.len()),
-            workloads_by_label: HashMap::new(),
-            workloads_by_namespace: HashMap::new(),
+        let by_name = || {
+            let mut by_key: HashMap<Key<'a>, usize, FastHash> = HashMap::with_capacity_and_hasher(facts.len(), FastHash::default());
+            for (i, f) in facts.iter().enumerate() {
+                by_key.entry(key_of(f)).or_insert(i);
+            }
+            by_key
         };
-        for (i, f) in facts.iter().enumerate() {
-            let ns = f.id.namespace.as_deref();
-            index.by_key.entry((f.id.kind.as_str(), ns, f.id.name.as_str())).or_insert(i);
-            if let Some(pod) = &f.pod {
-                index.workloads_by_namespace.entry(ns).or_default().push(i);
+        let by_labels = || {
+            let mut by_label: HashMap<(Option<&'a str>, &'a str, &'a str), Vec<usize>, FastHash> = HashMap::default();
+            let mut by_namespace: HashMap<Option<&'a str>, Vec<usize>, FastHash> = HashMap::default();
+            for (i, f) in facts.iter().enumerate() {
+                let Some(pod) = &f.pod else { continue };
+                let ns = f.id.namespace.as_deref();
+                by_namespace.entry(ns).or_default().push(i);
                 for (k, v) in &pod.labels {
-                    index.workloads_by_label.entry((ns, k.as_str(), v.as_str())).or_default().push(i);
+                    by_label.entry((ns, &**k, &**v)).or_default().push(i);
                 }
             }
-        }
-        index
+            (by_label, by_namespace)
+        };
+        let (by_key, (workloads_by_label, workloads_by_namespace)) = rayon::join(by_name, by_labels);
+        Index { facts, by_key, workloads_by_label, workloads_by_namespace }
     }
 
     /// Finds an object, falling back to one whose manifest leaves the namespace unset.
@@ -56,6 +74,12 @@ impl<'a> Index<'a> {
             return Some((i, false));
         }
         namespace.and_then(|_| self.by_key.get(&(kind, None, name))).map(|&i| (i, true))
+    }
+
+    /// The first object with the same kind, namespace and name as object `i`:
+    /// objects that would be named alike in a report are one target.
+    fn canonical(&self, i: usize) -> usize {
+        self.by_key[&key_of(&self.facts[i])]
     }
 
     /// Workloads whose pod labels satisfy a selector, in the selector's namespace.
@@ -71,7 +95,7 @@ impl<'a> Index<'a> {
             .into_iter()
             .flatten()
             .copied()
-            .filter(|&w| self.facts[w].pod.as_ref().is_some_and(|p| selector.matches(&p.labels)))
+            .filter(|&w| self.facts[w].pod.as_ref().is_some_and(|p| selector.matches_labels(&p.labels[..])))
             .collect()
     }
 }
@@ -80,7 +104,8 @@ impl<'a> Index<'a> {
 pub(crate) struct Resolved {
     /// Every dependency edge.
     pub dependencies: Vec<Dependency>,
-    /// For each object, the workloads that depend on it directly (by reference or because it selects them).
+    /// For each object with cloud markers, the workloads that depend on it directly
+    /// (by reference or because it selects them).
     pub users: HashMap<usize, Vec<usize>>,
     /// Workload-to-workload needs: (from, to, index of the network edge in `dependencies`).
     pub workload_needs: Vec<(usize, usize, usize)>,
@@ -88,52 +113,301 @@ pub(crate) struct Resolved {
     pub empty_selections: Vec<usize>,
 }
 
+/// An index that stands for no object.
+const NONE: u32 = u32::MAX;
+
+/// Where a candidate edge comes from: everything else about it is read from there.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Reference(&'a Ref),
+    Selects(&'a Located<Selector>),
+    /// A host mention, in the object itself or in the configuration object `via`.
+    Mention(&'a Mention, u32),
+}
+
+/// An edge found for one object, before repeated edges are merged: indices into
+/// the facts and a reference to what it was found from, nothing copied.
+#[derive(Clone, Copy)]
+struct Candidate<'a> {
+    from: u32,
+    /// The object it points at, or [`NONE`] when the input does not hold it.
+    target: u32,
+    /// Whether the target was found through the no-namespace fallback.
+    fallback: bool,
+    relation: Relation,
+    source: Source<'a>,
+}
+
+impl<'a> Candidate<'a> {
+    fn found(&self) -> Option<usize> {
+        (self.target != NONE).then_some(self.target as usize)
+    }
+
+    fn via(&self) -> Option<usize> {
+        match self.source {
+            Source::Mention(_, via) if via != NONE => Some(via as usize),
+            _ => None,
+        }
+    }
+
+    /// The object in whose manifest the evidence is written.
+    fn owner(&self) -> usize {
+        self.via().unwrap_or(self.from as usize)
+    }
+
+    fn line_and_path(&self) -> (u32, &'a str) {
+        match self.source {
+            Source::Reference(r) => (r.line, &r.path),
+            Source::Selects(selector) => (selector.line, selector.path),
+            Source::Mention(m, _) => (m.line, &m.path),
+        }
+    }
+
+    /// Kind, namespace and name of a target the input does not hold.
+    fn missing(&self, facts: &'a [Facts]) -> (&'a str, Option<&'a str>, &'a str) {
+        let own_namespace = facts[self.from as usize].id.namespace.as_deref();
+        match self.source {
+            Source::Reference(r) => {
+                let namespace = if CLUSTER_SCOPED.contains(&&*r.kind) { None } else { r.namespace.as_deref().or(own_namespace) };
+                (&r.kind, namespace, &r.name)
+            }
+            Source::Mention(m, _) => {
+                let (namespace, name, _) = service_address(&m.host, own_namespace, m.explicit).expect("a mention becomes an edge only as an address");
+                ("Service", namespace, name)
+            }
+            Source::Selects(_) => unreachable!("selections only find workloads"),
+        }
+    }
+
+    fn evidence(&self, facts: &[Facts]) -> Evidence {
+        let (line, path) = self.line_and_path();
+        Evidence { file: facts[self.owner()].origin.file.to_string(), line, path: path.to_owned() }
+    }
+
+    fn same_evidence(&self, facts: &[Facts], evidence: &Evidence) -> bool {
+        let (line, path) = self.line_and_path();
+        *facts[self.owner()].origin.file == *evidence.file && line == evidence.line && path == evidence.path
+    }
+
+    /// The dependency as reported.
+    fn dependency(&self, facts: &[Facts]) -> Dependency {
+        let found = self.found().map(|_| self.fallback);
+        let to = match self.found() {
+            Some(t) => facts[t].id.obj_ref(),
+            None => {
+                let (kind, namespace, name) = self.missing(facts);
+                ObjRef { kind: kind.to_owned(), namespace: namespace.map(str::to_owned), name: name.to_owned() }
+            }
+        };
+        let (resolution, note, address) = match self.source {
+            Source::Reference(r) => {
+                let resolution = match found {
+                    Some(_) => Resolution::Resolved,
+                    None if r.expected_in_input && !r.optional => Resolution::Dangling,
+                    None => Resolution::ClusterProvided,
+                };
+                let note = match found {
+                    Some(true) => Some("target's manifest sets no namespace; assumed to be deployed alongside".to_owned()),
+                    None if r.optional => Some("marked optional".to_owned()),
+                    _ => None,
+                };
+                (resolution, note, None)
+            }
+            Source::Selects(_) => (Resolution::Resolved, None, None),
+            Source::Mention(mention, _) => {
+                let note = match found {
+                    Some(true) => {
+                        let own_namespace = facts[self.from as usize].id.namespace.as_deref();
+                        let service_namespace = service_address(&mention.host, own_namespace, mention.explicit).and_then(|(ns, _, _)| ns);
+                        Some(format!("Service's manifest sets no namespace; assumed to be in `{}`", service_namespace.unwrap_or_default()))
+                    }
+                    None => Some("no Service of this name in the input".to_owned()),
+                    _ => None,
+                };
+                let resolution = if found.is_some() { Resolution::Resolved } else { Resolution::Dangling };
+                let address = (!mention.secret).then(|| format_address(mention));
+                (resolution, note, address)
+            }
+        };
+        Dependency {
+            from: facts[self.from as usize].id.obj_ref(),
+            to,
+            kind: self.relation,
+            resolution,
+            evidence: self.evidence(facts),
+            via: self.via().map(|v| facts[v].id.obj_ref()),
+            address,
+            note,
+            also: Vec::new(),
+        }
+    }
+}
+
+/// Candidate edges of a run of objects, with what their selectors chose.
+#[derive(Default)]
+struct Found<'a> {
+    /// References and selections (first pass of the matrix).
+    named: Vec<Candidate<'a>>,
+    /// Network edges, the objects' own and those of the configuration they read (second pass).
+    network: Vec<Candidate<'a>>,
+    /// The workloads each object with a non-empty selector chose.
+    selections: Vec<(usize, Vec<usize>)>,
+}
+
+/// Objects handled together when finding candidates: enough to make each task worth scheduling.
+const RUN: usize = 512;
+
 /// Builds the dependency matrix.
 pub(crate) fn resolve(facts: &[Facts]) -> Resolved {
     let index = Index::new(facts);
-    let mut builder = Builder { facts, index: &index, out: Vec::new(), seen: HashMap::new(), users: HashMap::new(), targets: Vec::new(), backends: Vec::new() };
-    let mut selections: HashMap<usize, Vec<usize>> = HashMap::new();
-    let mut empty_selections = Vec::new();
-    for (i, f) in facts.iter().enumerate() {
-        for r in &f.refs {
-            builder.reference(i, r);
-        }
-        if f.selector.as_ref().is_some_and(|s| !s.value.is_empty()) {
-            let chosen = index.selected(i);
-            if chosen.is_empty() && f.class != Class::Custom {
-                empty_selections.push(i);
+    let found: Vec<Found<'_>> = facts
+        .par_chunks(RUN)
+        .enumerate()
+        .map(|(run, objects)| {
+            let mut found = Found::default();
+            for (k, f) in objects.iter().enumerate() {
+                candidates(&index, run * RUN + k, f, &mut found);
             }
-            for &w in &chosen {
-                builder.selects(i, w);
-            }
-            selections.insert(i, chosen);
+            found
+        })
+        .collect();
+    // Merge repeated edges in input order: references and selections of every object first, then network edges.
+    let count: usize = found.iter().map(|f| f.named.len() + f.network.len()).sum();
+    let mut merge = Merge {
+        index: &index,
+        edges: Vec::with_capacity(count),
+        extra: Vec::new(),
+        seen: HashMap::with_capacity_and_hasher(count, FastHash::default()),
+        missing: HashMap::default(),
+        users: HashMap::new(),
+        targets: Vec::new(),
+        backends: Vec::new(),
+    };
+    for run in &found {
+        for candidate in &run.named {
+            merge.add(candidate, facts);
         }
     }
-    for (i, f) in facts.iter().enumerate().filter(|(_, f)| f.pod.is_some()) {
-        for m in &f.mentions {
-            builder.mention(i, m, None);
+    for run in &found {
+        for candidate in &run.network {
+            merge.add(candidate, facts);
         }
-        builder.config_mentions(i);
+    }
+    let mut selections: HashMap<usize, Vec<usize>, FastHash> = HashMap::default();
+    let mut empty_selections = Vec::new();
+    for (i, chosen) in found.into_iter().flat_map(|run| run.selections) {
+        if chosen.is_empty() && facts[i].class != Class::Custom {
+            empty_selections.push(i);
+        }
+        selections.insert(i, chosen);
+    }
+    let Merge { edges, extra, mut users, targets, backends, seen, missing, .. } = merge;
+    drop((seen, missing));
+    let mut dependencies: Vec<Dependency> = edges.par_iter().map(|c| c.dependency(facts)).collect();
+    drop(edges);
+    for (edge, candidate) in extra {
+        let dep = &mut dependencies[edge];
+        if dep.also.len() < MAX_EXTRA_EVIDENCE
+            && !candidate.same_evidence(facts, &dep.evidence)
+            && !dep.also.iter().any(|e| candidate.same_evidence(facts, e))
+        {
+            dep.also.push(candidate.evidence(facts));
+        }
     }
     // An Ingress is used by the workloads behind the Services it routes to.
-    for &(ingress, service) in &builder.backends {
+    for &(ingress, service) in backends.iter().filter(|(ingress, _)| has_cloud_markers(facts, *ingress)) {
         let behind = selections.get(&service).cloned().unwrap_or_default();
-        builder.users.entry(ingress).or_default().extend(behind);
+        users.entry(ingress).or_default().extend(behind);
     }
-    let workload_needs = builder
-        .targets
+    let workload_needs = targets
         .iter()
         .filter_map(|&(from, to, edge)| selections.get(&to).map(|ws| (from, ws, edge)))
         .flat_map(|(from, ws, edge)| ws.iter().filter(move |&&w| w != from).map(move |&w| (from, w, edge)))
         .collect();
-    Resolved { dependencies: builder.out, users: builder.users, workload_needs, empty_selections }
+    Resolved { dependencies, users, workload_needs, empty_selections }
 }
 
-struct Builder<'a> {
-    facts: &'a [Facts],
-    index: &'a Index<'a>,
-    out: Vec<Dependency>,
-    seen: HashMap<(usize, ObjRef, Relation), usize>,
+/// Whether an object's users are asked for: only to say who uses its cloud markers.
+fn has_cloud_markers(facts: &[Facts], i: usize) -> bool {
+    !facts[i].cloud.is_empty()
+}
+
+/// Adds every candidate edge of object `i`, in the order the matrix lists them.
+fn candidates<'a>(index: &Index<'a>, i: usize, f: &'a Facts, out: &mut Found<'a>) {
+    for r in &f.refs {
+        out.named.push(reference(index, i, f, r));
+    }
+    if let Some(selector) = f.selector.as_deref().filter(|s| !s.value.is_empty()) {
+        let chosen = index.selected(i);
+        for &w in &chosen {
+            out.named.push(Candidate {
+                from: i as u32,
+                target: w as u32,
+                fallback: false,
+                relation: Relation::Selects,
+                source: Source::Selects(selector),
+            });
+        }
+        out.selections.push((i, chosen));
+    }
+    if f.pod.is_some() {
+        for m in f.mentions.iter() {
+            out.network.extend(mention(index, i, f, m, None));
+        }
+        config_mentions(index, i, f, &mut out.network);
+    }
+}
+
+fn reference<'a>(index: &Index<'a>, from: usize, f: &'a Facts, r: &'a Ref) -> Candidate<'a> {
+    let ns = r.namespace.as_deref().or(f.id.namespace.as_deref());
+    let (target, fallback) = match index.find(&r.kind, ns, &r.name) {
+        Some((t, fallback)) => (t as u32, fallback),
+        None => (NONE, false),
+    };
+    Candidate { from: from as u32, target, fallback, relation: r.relation, source: Source::Reference(r) }
+}
+
+/// Host mentions inside the ConfigMaps and Secrets a workload reads.
+fn config_mentions<'a>(index: &Index<'a>, workload: usize, f: &'a Facts, out: &mut Vec<Candidate<'a>>) {
+    let refs = f
+        .refs
+        .iter()
+        .filter(|r| matches!(&*r.kind, "ConfigMap" | "Secret"))
+        .filter(|r| r.relation != Relation::ImagePullSecret && r.relation != Relation::TlsSecret)
+        .filter_map(|r| index.find(&r.kind, f.id.namespace.as_deref(), &r.name).map(|(t, _)| (t, r.key.as_deref())));
+    for (config, key) in refs {
+        for m in index.facts[config].mentions.iter().filter(|m| key.is_none() || m.key.as_deref() == key) {
+            out.extend(mention(index, workload, f, m, Some(config)));
+        }
+    }
+}
+
+fn mention<'a>(index: &Index<'a>, from: usize, f: &'a Facts, m: &'a Mention, via: Option<usize>) -> Option<Candidate<'a>> {
+    let (service_ns, name, dangling_if_missing) = service_address(&m.host, f.id.namespace.as_deref(), m.explicit)?;
+    let found = index.find("Service", service_ns, name);
+    if found.is_none() && (!dangling_if_missing || m.secret) {
+        return None;
+    }
+    let (target, fallback) = match found {
+        Some((t, fallback)) => (t as u32, fallback),
+        None => (NONE, false),
+    };
+    let via = via.map_or(NONE, |v| v as u32);
+    Some(Candidate { from: from as u32, target, fallback, relation: Relation::Network, source: Source::Mention(m, via) })
+}
+
+/// Merges repeated edges, in input order, and records who uses what.
+struct Merge<'i, 'a> {
+    index: &'i Index<'a>,
+    /// The edges of the matrix, in order.
+    edges: Vec<Candidate<'a>>,
+    /// Repeats of an edge, as (edge, repeat): further evidence for it.
+    extra: Vec<(usize, Candidate<'a>)>,
+    /// Edges by (from, target, relation); a target is an object's first index when
+    /// the input holds it (objects named alike are one target), a number after the
+    /// objects' when it does not.
+    seen: HashMap<(u32, u32, Relation), usize, FastHash>,
+    missing: HashMap<(&'a str, Option<&'a str>, &'a str), u32, FastHash>,
     users: HashMap<usize, Vec<usize>>,
     /// Network edges that resolved to a Service: (from, service, edge index).
     targets: Vec<(usize, usize, usize)>,
@@ -141,142 +415,56 @@ struct Builder<'a> {
     backends: Vec<(usize, usize)>,
 }
 
-impl Builder<'_> {
-    fn evidence(&self, owner: usize, line: u32, path: &str) -> Evidence {
-        Evidence { file: self.facts[owner].origin.file.to_string(), line, path: path.to_owned() }
-    }
-
-    /// Records an edge, or adds its evidence to the same (from, to, relation) edge; returns the index of a new edge.
-    fn push(&mut self, from: usize, to: ObjRef, dep: Dependency, target: Option<usize>) -> Option<usize> {
-        if let Some(&existing) = self.seen.get(&(from, to.clone(), dep.kind)) {
-            let edge = &mut self.out[existing];
-            if edge.also.len() < crate::assessment::MAX_EXTRA_EVIDENCE && edge.evidence != dep.evidence && !edge.also.contains(&dep.evidence) {
-                edge.also.push(dep.evidence);
+impl<'a> Merge<'_, 'a> {
+    fn target_key(&mut self, candidate: &Candidate<'a>, facts: &'a [Facts]) -> u32 {
+        match (candidate.found(), candidate.source) {
+            // Selections reach workloads through the label index, not by name.
+            (Some(w), Source::Selects(_)) => self.index.canonical(w) as u32,
+            (Some(t), _) => t as u32,
+            (None, _) => {
+                let next = (facts.len() + self.missing.len()) as u32;
+                *self.missing.entry(candidate.missing(facts)).or_insert(next)
             }
-            return None;
         }
-        self.seen.insert((from, to, dep.kind), self.out.len());
-        if let Some(t) = target
-            && self.facts[from].pod.is_some() {
-                self.users.entry(t).or_default().push(from);
-            }
-        self.out.push(dep);
-        Some(self.out.len() - 1)
     }
 
-    fn reference(&mut self, from: usize, r: &Ref) {
-        let f = &self.facts[from];
-        let ns = r.namespace.as_deref().or(f.id.namespace.as_deref());
-        let found = self.index.find(&r.kind, ns, &r.name);
-        let to = match found {
-            Some((t, _)) => ObjRef::of(&self.facts[t].id),
-            None => ObjRef {
-                kind: r.kind.clone(),
-                namespace: if CLUSTER_SCOPED.contains(&r.kind.as_str()) { None } else { ns.map(str::to_owned) },
-                name: r.name.clone(),
-            },
-        };
-        let resolution = match found {
-            Some(_) => Resolution::Resolved,
-            None if r.expected_in_input && !r.optional => Resolution::Dangling,
-            None => Resolution::ClusterProvided,
-        };
-        let note = match found {
-            Some((_, true)) => Some("target's manifest sets no namespace; assumed to be deployed alongside".to_owned()),
-            None if r.optional => Some("marked optional".to_owned()),
-            _ => None,
-        };
-        let dep = Dependency {
-            from: ObjRef::of(&f.id),
-            to: to.clone(),
-            kind: r.relation,
-            resolution,
-            evidence: self.evidence(from, r.line, &r.path),
-            via: None,
-            address: None,
-            note,
-            also: Vec::new(),
-        };
-        if let (Some((t, _)), Relation::IngressBackend) = (found, r.relation) {
+    fn add(&mut self, candidate: &Candidate<'a>, facts: &'a [Facts]) {
+        let found = candidate.found();
+        let from = candidate.from as usize;
+        if let (Source::Reference(_), Some(t), Relation::IngressBackend) = (candidate.source, found, candidate.relation) {
             self.backends.push((from, t));
         }
-        self.push(from, to, dep, found.map(|(t, _)| t));
-    }
-
-    fn selects(&mut self, owner: usize, workload: usize) {
-        let f = &self.facts[owner];
-        let Some(selector) = &f.selector else { return };
-        let to = ObjRef::of(&self.facts[workload].id);
-        let dep = Dependency {
-            from: ObjRef::of(&f.id),
-            to: to.clone(),
-            kind: Relation::Selects,
-            resolution: Resolution::Resolved,
-            evidence: self.evidence(owner, selector.line, selector.path),
-            via: None,
-            address: None,
-            note: None,
-            also: Vec::new(),
+        let key = (candidate.from, self.target_key(candidate, facts), candidate.relation);
+        let edge = match self.seen.entry(key) {
+            Entry::Occupied(existing) => {
+                self.extra.push((*existing.get(), *candidate));
+                None
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(self.edges.len());
+                self.edges.push(*candidate);
+                Some(self.edges.len() - 1)
+            }
         };
-        self.push(owner, to, dep, None);
-        self.users.entry(owner).or_default().push(workload);
-    }
-
-    /// Host mentions inside the ConfigMaps and Secrets a workload reads.
-    fn config_mentions(&mut self, workload: usize) {
-        let refs: Vec<(usize, Option<String>)> = self.facts[workload]
-            .refs
-            .iter()
-            .filter(|r| matches!(r.kind.as_str(), "ConfigMap" | "Secret"))
-            .filter(|r| r.relation != Relation::ImagePullSecret && r.relation != Relation::TlsSecret)
-            .filter_map(|r| {
-                let ns = self.facts[workload].id.namespace.as_deref();
-                self.index.find(&r.kind, ns, &r.name).map(|(t, _)| (t, r.key.clone()))
-            })
-            .collect();
-        for (config, key) in refs {
-            let facts = self.facts;
-            for m in facts[config].mentions.iter().filter(|m| key.is_none() || m.key == key) {
-                self.mention(workload, m, Some(config));
+        match candidate.source {
+            Source::Selects(_) => {
+                let workload = found.expect("selections find their workloads");
+                if has_cloud_markers(facts, from) {
+                    self.users.entry(from).or_default().push(workload);
+                }
+            }
+            _ => {
+                if let (Some(_), Some(t)) = (edge, found)
+                    && facts[from].pod.is_some()
+                    && has_cloud_markers(facts, t)
+                {
+                    self.users.entry(t).or_default().push(from);
+                }
+                if let (Some(edge), Some(t), Source::Mention(..)) = (edge, found, candidate.source) {
+                    self.targets.push((from, t, edge));
+                }
             }
         }
-    }
-
-    fn mention(&mut self, from: usize, m: &Mention, via: Option<usize>) {
-        let f = &self.facts[from];
-        let owner = via.unwrap_or(from);
-        let Some((service_ns, name, dangling_if_missing)) = service_address(&m.host, f.id.namespace.as_deref(), m.explicit) else {
-            return;
-        };
-        let found = self.index.find("Service", service_ns, name);
-        if found.is_none() && (!dangling_if_missing || m.secret) {
-            return;
-        }
-        let to = match found {
-            Some((t, _)) => ObjRef::of(&self.facts[t].id),
-            None => ObjRef { kind: "Service".into(), namespace: service_ns.map(str::to_owned), name: name.to_owned() },
-        };
-        let address = (!m.secret).then(|| format_address(m));
-        let note = match found {
-            Some((_, true)) => Some(format!("Service's manifest sets no namespace; assumed to be in `{}`", service_ns.unwrap_or_default())),
-            None => Some("no Service of this name in the input".to_owned()),
-            _ => None,
-        };
-        let dep = Dependency {
-            from: ObjRef::of(&f.id),
-            to: to.clone(),
-            kind: Relation::Network,
-            resolution: if found.is_some() { Resolution::Resolved } else { Resolution::Dangling },
-            evidence: self.evidence(owner, m.line, &m.path),
-            via: via.map(|v| ObjRef::of(&self.facts[v].id)),
-            address,
-            note,
-            also: Vec::new(),
-        };
-        if let Some(edge) = self.push(from, to, dep, found.map(|(t, _)| t))
-            && let Some((t, _)) = found {
-                self.targets.push((from, t, edge));
-            }
     }
 }
 
@@ -285,11 +473,12 @@ impl Builder<'_> {
 /// Service name and whether a miss is a dangling reference (the name is
 /// unmistakably in-cluster) rather than an external host.
 fn service_address<'a>(host: &'a str, own_ns: Option<&'a str>, explicit: bool) -> Option<(Option<&'a str>, &'a str, bool)> {
-    let labels: Vec<&str> = host.split('.').collect();
-    match labels.as_slice() {
-        [name] => Some((own_ns, name, explicit)),
-        [name, ns] => Some((Some(ns), name, false)),
-        [name, ns, "svc", ..] => Some((Some(ns), name, true)),
+    let mut labels = host.split('.');
+    let name = labels.next()?;
+    match (labels.next(), labels.next()) {
+        (None, _) => Some((own_ns, name, explicit)),
+        (Some(ns), None) => Some((Some(ns), name, false)),
+        (Some(ns), Some("svc")) => Some((Some(ns), name, true)),
         _ => None,
     }
 }

@@ -1,7 +1,7 @@
 //! Kubernetes label selectors: `matchLabels`, `matchExpressions`, and the
 //! plain map form Services use.
 
-use ferry_model::Node;
+use ferry_model::{Doc, DocNode, Node};
 
 /// A parsed label selector.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,16 +26,23 @@ pub struct Requirement {
 impl Selector {
     /// The plain map form (`Service.spec.selector`).
     pub fn from_map(node: &Node) -> Selector {
-        Selector { labels: owned_pairs(node), expressions: Vec::new() }
+        Selector::from_map_document(Doc::from_node(node).root().expect("a node is a root"))
     }
 
     /// The `LabelSelector` form (`matchLabels` + `matchExpressions`).
     pub fn from_label_selector(node: &Node) -> Selector {
-        let labels = node.get("matchLabels").map(owned_pairs).unwrap_or_default();
-        let expressions = node
-            .get("matchExpressions")
-            .map(|n| n.items().iter().filter_map(requirement).collect())
-            .unwrap_or_default();
+        Selector::from_label_selector_document(Doc::from_node(node).root().expect("a node is a root"))
+    }
+
+    /// [`Selector::from_map`] for a node of a loaded document.
+    pub fn from_map_document(node: DocNode<'_>) -> Selector {
+        Selector { labels: document_pairs(node), expressions: Vec::new() }
+    }
+
+    /// [`Selector::from_label_selector`] for a node of a loaded document.
+    pub fn from_label_selector_document(node: DocNode<'_>) -> Selector {
+        let labels = node.get("matchLabels").map(document_pairs).unwrap_or_default();
+        let expressions = node.get("matchExpressions").map(|n| n.items().filter_map(requirement).collect()).unwrap_or_default();
         Selector { labels, expressions }
     }
 
@@ -46,7 +53,12 @@ impl Selector {
 
     /// Whether a set of labels satisfies the selector.
     pub fn matches(&self, labels: &[(String, String)]) -> bool {
-        let value = |key: &str| labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        self.matches_labels(labels)
+    }
+
+    /// [`Selector::matches`] for labels held in any string type.
+    pub fn matches_labels<K: AsRef<str>, V: AsRef<str>>(&self, labels: &[(K, V)]) -> bool {
+        let value = |key: &str| labels.iter().find(|(k, _)| k.as_ref() == key).map(|(_, v)| v.as_ref());
         self.labels.iter().all(|(k, v)| value(k) == Some(v))
             && self.expressions.iter().all(|r| match r.operator.as_str() {
                 "In" => value(&r.key).is_some_and(|v| r.values.iter().any(|x| x == v)),
@@ -63,13 +75,17 @@ pub fn owned_pairs(node: &Node) -> Vec<(String, String)> {
     node.string_entries().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
 }
 
-fn requirement(node: &Node) -> Option<Requirement> {
+fn document_pairs(node: DocNode<'_>) -> Vec<(String, String)> {
+    node.string_entries().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+}
+
+fn requirement(node: DocNode<'_>) -> Option<Requirement> {
     Some(Requirement {
         key: node.str_at("key")?.to_owned(),
         operator: node.str_at("operator")?.to_owned(),
         values: node
             .get("values")
-            .map(|v| v.items().iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
+            .map(|v| v.items().filter_map(|i| i.as_str().map(str::to_owned)).collect())
             .unwrap_or_default(),
     })
 }

@@ -7,14 +7,17 @@
 //! needs are all in earlier waves. Applications in a dependency cycle form one
 //! group, move in the same wave, and the cycle is explained edge by edge.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::assessment::{Dependency, ObjRef};
 use crate::facts::Facts;
+use crate::strings::FastHash;
 
 /// The migration order.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -74,20 +77,30 @@ pub struct Centrality {
     pub all_dependents: usize,
 }
 
-struct App {
-    name: String,
-    namespace: Option<String>,
+struct App<'a> {
+    name: &'a str,
+    namespace: Option<&'a str>,
     workloads: Vec<usize>,
 }
 
-impl App {
+impl App<'_> {
     fn label(&self) -> String {
-        match &self.namespace {
-            Some(ns) => format!("{ns}/{}", self.name),
-            None => self.name.clone(),
+        self.to_string()
+    }
+}
+
+/// `namespace/name`, or `name` when the manifests set no namespace.
+impl std::fmt::Display for App<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.namespace {
+            Some(ns) => write!(f, "{ns}/{}", self.name),
+            None => f.write_str(self.name),
         }
     }
 }
+
+/// Components with more members than this are described in parallel.
+const PARALLEL_MEMBERS: usize = 256;
 
 /// Computes the waves from workload-to-workload needs `(from, to, edge)`.
 pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[Dependency]) -> Waves {
@@ -96,7 +109,7 @@ pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[De
     let nodes: Vec<NodeIndex> = (0..apps.len()).map(|a| graph.add_node(a)).collect();
     let mut edges: BTreeMap<(usize, usize), usize> = BTreeMap::new();
     for &(from, to, edge) in needs {
-        let (a, b) = (app_of[&from], app_of[&to]);
+        let (a, b) = (app_of[from], app_of[to]);
         if a != b {
             edges.entry((a, b)).or_insert(edge);
         }
@@ -123,14 +136,18 @@ pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[De
     }
     let mut result = Waves::default();
     let mut by_wave: BTreeMap<usize, Vec<Application>> = BTreeMap::new();
+    let layering = Layering { apps: &apps, edges: &edges, component_of: &component_of, wave_of: &wave_of };
     for (c, members) in components.iter().enumerate() {
         let member_apps: Vec<usize> = members.iter().map(|n| graph[*n]).collect();
         if member_apps.len() > 1 {
-            result.cycles.push(explain_cycle(&apps, &member_apps, &edges, deps));
+            result.cycles.push(explain_cycle(&layering, c, &member_apps, deps));
         }
-        let layering = Layering { apps: &apps, edges: &edges, component_of: &component_of, wave_of: &wave_of };
-        for &a in &member_apps {
-            by_wave.entry(wave_of[c]).or_default().push(layering.describe(a, &member_apps, facts));
+        let wave = by_wave.entry(wave_of[c]).or_default();
+        if member_apps.len() > PARALLEL_MEMBERS {
+            let described: Vec<Application> = member_apps.par_iter().map(|&a| layering.describe(a, &member_apps, facts)).collect();
+            wave.extend(described);
+        } else {
+            wave.extend(member_apps.iter().map(|&a| layering.describe(a, &member_apps, facts)));
         }
     }
     result.waves = by_wave
@@ -144,28 +161,29 @@ pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[De
     result
 }
 
-fn group_applications(facts: &[Facts]) -> (Vec<App>, HashMap<usize, usize>) {
-    let mut apps: Vec<App> = Vec::new();
-    let mut by_key: HashMap<(Option<String>, String), usize> = HashMap::new();
-    let mut app_of = HashMap::new();
+/// The applications, and for each object the application it belongs to (`usize::MAX` for non-workloads).
+fn group_applications(facts: &[Facts]) -> (Vec<App<'_>>, Vec<usize>) {
+    let mut apps: Vec<App<'_>> = Vec::new();
+    let mut by_key: HashMap<(Option<&str>, &str), usize, FastHash> = HashMap::default();
+    let mut app_of = vec![usize::MAX; facts.len()];
     for (i, f) in facts.iter().enumerate() {
         let Some(pod) = &f.pod else { continue };
-        let label = pod.labels.iter().find(|(k, _)| k == "app.kubernetes.io/name").map(|(_, v)| v.clone());
-        let name = label.unwrap_or_else(|| f.id.name.clone());
-        let key = (f.id.namespace.clone(), name.clone());
-        let a = *by_key.entry(key).or_insert_with(|| {
-            apps.push(App { name, namespace: f.id.namespace.clone(), workloads: Vec::new() });
+        let label = pod.labels.iter().find(|(k, _)| &**k == "app.kubernetes.io/name").map(|(_, v)| &**v);
+        let name = label.unwrap_or(&f.id.name);
+        let namespace = f.id.namespace.as_deref();
+        let a = *by_key.entry((namespace, name)).or_insert_with(|| {
+            apps.push(App { name, namespace, workloads: Vec::new() });
             apps.len() - 1
         });
         apps[a].workloads.push(i);
-        app_of.insert(i, a);
+        app_of[i] = a;
     }
     (apps, app_of)
 }
 
 /// Applications with their strongly connected component and wave.
 struct Layering<'a> {
-    apps: &'a [App],
+    apps: &'a [App<'a>],
     edges: &'a BTreeMap<(usize, usize), usize>,
     component_of: &'a [usize],
     wave_of: &'a [usize],
@@ -176,25 +194,26 @@ impl Layering<'_> {
     fn describe(&self, a: usize, cycle: &[usize], facts: &[Facts]) -> Application {
         let apps = self.apps;
         let needs: Vec<usize> = self.edges.range((a, 0)..(a + 1, 0)).map(|(&(_, b), _)| b).collect();
-        let outside: Vec<String> = needs
-            .iter()
-            .filter(|&&b| self.component_of[b] != self.component_of[a])
-            .map(|&b| format!("{} (wave {})", apps[b].label(), self.wave_of[self.component_of[b]]))
-            .collect();
-        let mut reason = if outside.is_empty() && cycle.len() > 1 {
+        let mut outside = needs.iter().filter(|&&b| self.component_of[b] != self.component_of[a]).peekable();
+        let mut reason = if outside.peek().is_none() && cycle.len() > 1 {
             "needs only the applications of its cycle".to_owned()
-        } else if outside.is_empty() {
+        } else if outside.peek().is_none() {
             "needs no other application in the input: it can move first".to_owned()
         } else {
-            format!("needs {}", outside.join(", "))
+            let mut reason = "needs ".to_owned();
+            for (k, &b) in outside.enumerate() {
+                let separator = if k == 0 { "" } else { ", " };
+                let _ = write!(reason, "{separator}{} (wave {})", apps[b], self.wave_of[self.component_of[b]]);
+            }
+            reason
         };
         if cycle.len() > 1 {
-            reason.push_str(&format!("; {}: they move together", cycle_peers(apps, a, cycle)));
+            let _ = write!(reason, "; {}: they move together", cycle_peers(apps, a, cycle));
         }
         Application {
-            name: apps[a].name.clone(),
-            namespace: apps[a].namespace.clone(),
-            workloads: apps[a].workloads.iter().map(|&w| ObjRef::of(&facts[w].id)).collect(),
+            name: apps[a].name.to_owned(),
+            namespace: apps[a].namespace.map(str::to_owned),
+            workloads: apps[a].workloads.iter().map(|&w| facts[w].id.obj_ref()).collect(),
             depends_on: needs.iter().map(|&b| apps[b].label()).collect(),
             reason,
         }
@@ -211,21 +230,29 @@ fn cycle_peers(apps: &[App], a: usize, cycle: &[usize]) -> String {
     format!("in a cycle with {}", others.join(", "))
 }
 
-fn explain_cycle(apps: &[App], members: &[usize], edges: &BTreeMap<(usize, usize), usize>, deps: &[Dependency]) -> Cycle {
-    let set: BTreeSet<usize> = members.iter().copied().collect();
-    let mut closing: Vec<String> = members
-        .iter()
-        .flat_map(|&a| edges.range((a, 0)..(a + 1, 0)))
-        .filter(|((_, b), _)| set.contains(b))
-        .map(|(&(a, b), &edge)| {
+/// The cycle formed by the members of component `c`, explained by the edges that close it.
+fn explain_cycle(layering: &Layering<'_>, c: usize, members: &[usize], deps: &[Dependency]) -> Cycle {
+    let (apps, edges) = (layering.apps, layering.edges);
+    let closing_edges = |&a: &usize| {
+        edges.range((a, 0)..(a + 1, 0)).filter(|((_, b), _)| layering.component_of[*b] == c).map(|(&(a, b), &edge)| {
             let d = &deps[edge];
-            let address = d.address.as_deref().map(|s| format!(" `{s}`")).unwrap_or_default();
-            format!("{} → {} via{address} at {}", apps[a].label(), apps[b].label(), d.evidence)
+            let mut line = String::new();
+            let _ = write!(line, "{} → {} via", apps[a], apps[b]);
+            if let Some(address) = &d.address {
+                let _ = write!(line, " `{address}`");
+            }
+            let _ = write!(line, " at {}", d.evidence);
+            line
         })
-        .collect();
-    closing.sort();
+    };
+    let mut closing: Vec<String> = if members.len() > PARALLEL_MEMBERS {
+        members.par_iter().flat_map_iter(closing_edges).collect()
+    } else {
+        members.iter().flat_map(closing_edges).collect()
+    };
+    closing.par_sort_unstable();
     let mut names: Vec<String> = members.iter().map(|&a| apps[a].label()).collect();
-    names.sort();
+    names.par_sort_unstable();
     Cycle {
         members: names,
         edges: closing,

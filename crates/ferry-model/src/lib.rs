@@ -4,15 +4,19 @@
 //! value, the line it came from, plus the object's identity ([`ObjectId`]) and
 //! where it was found ([`Origin`]). The [`load`] module turns files and
 //! directories into objects one document at a time so that large inputs are
-//! never held in memory twice.
+//! never held in memory twice. Callers that only read objects can take them
+//! as [`load::Document`]s instead, whose tree ([`DocNode`] in a [`Doc`])
+//! borrows its text from the input and costs a few allocations per document.
 //!
 //! This crate does no analysis and never prints: problems with the input are
 //! returned as data ([`load::Issue`]) for the caller to report.
 
+pub mod doc;
 pub mod id;
 pub mod load;
 pub mod node;
 
+pub use doc::{Doc, DocNode};
 pub use id::{ObjectId, Origin};
 pub use node::{Node, Scalar, Value};
 

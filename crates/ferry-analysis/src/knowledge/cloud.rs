@@ -120,11 +120,16 @@ pub struct CloudRules {
     service_index: HashMap<String, usize>,
     by_subject: BTreeMap<Subject, SubjectMatcher>,
     field_values: HashMap<usize, Regex>,
+    /// Indices of the `field` rules for each kind, in file order.
+    field_rules_by_kind: HashMap<String, Vec<usize>>,
     public_images: RegexSet,
 }
 
 /// All rules for one subject, compiled into one set; the first rule in file order wins.
 struct SubjectMatcher {
+    /// A character every pattern of the set holds literally (and so every text it matches):
+    /// text without it is ruled out before the set is run.
+    required: Option<u8>,
     keys: RegexSet,
     rule_ids: Vec<usize>,
     values: Vec<Option<Regex>>,
@@ -155,19 +160,41 @@ impl CloudRules {
         for (i, rule) in table.rules.iter().enumerate() {
             grouped.entry(rule.on).or_default().push(i);
         }
-        let mut by_subject = BTreeMap::new();
-        for (subject, ids) in grouped {
-            by_subject.insert(subject, SubjectMatcher::compile(&table.rules, ids)?);
+        // Compiling the matchers is most of the start-up time: half of the subjects (by number of
+        // rules) are compiled on a thread of their own. Not on rayon's pool: this runs inside a
+        // `OnceLock`, which a pool thread could re-enter while it waits for stolen work.
+        let rules = &table.rules;
+        let mut groups: Vec<(Subject, Vec<usize>)> = grouped.into_iter().collect();
+        groups.sort_by_key(|(_, ids)| std::cmp::Reverse(ids.len()));
+        let (theirs, mine): (Vec<_>, Vec<_>) = groups.into_iter().enumerate().partition(|(k, _)| k % 2 == 0);
+        let compile = |groups: Vec<(usize, (Subject, Vec<usize>))>| {
+            groups
+                .into_iter()
+                .map(|(_, (subject, ids))| SubjectMatcher::compile(rules, ids).map(|matcher| (subject, matcher)))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let (theirs, mine, public_images, field_values) = std::thread::scope(|scope| {
+            let theirs = scope.spawn(|| compile(theirs));
+            let mine = compile(mine);
+            let field_values = rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.on == Subject::Field)
+                .map(|(i, r)| glob_regex(&r.pattern).map(|re| (i, re)))
+                .collect::<Result<HashMap<_, _>, _>>();
+            let public_images = glob_set(table.public_images.iter());
+            let theirs = theirs.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (theirs, mine, public_images, field_values)
+        });
+        let by_subject: BTreeMap<Subject, SubjectMatcher> = theirs?.into_iter().chain(mine?).collect();
+        let (public_images, field_values) = (public_images?, field_values?);
+        let mut field_rules_by_kind: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, rule) in table.rules.iter().enumerate().filter(|(_, r)| r.on == Subject::Field) {
+            if let Some(kind) = &rule.kind {
+                field_rules_by_kind.entry(kind.clone()).or_default().push(i);
+            }
         }
-        let public_images = glob_set(table.public_images.iter())?;
-        let field_values = table
-            .rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.on == Subject::Field)
-            .map(|(i, r)| glob_regex(&r.pattern).map(|re| (i, re)))
-            .collect::<Result<_, _>>()?;
-        Ok(CloudRules { services: table.services, rules: table.rules, service_index, by_subject, field_values, public_images })
+        Ok(CloudRules { services: table.services, rules: table.rules, service_index, by_subject, field_values, field_rules_by_kind, public_images })
     }
 
     /// Every service.
@@ -185,13 +212,20 @@ impl CloudRules {
         &self.rules
     }
 
+    /// Whether some rule for `subject` has a pattern that matches `key` (values aside):
+    /// when not, [`CloudRules::find`] finds nothing for `key` whatever the value.
+    pub fn may_match(&self, subject: Subject, key: &str) -> bool {
+        let Some(matcher) = self.by_subject.get(&subject) else { return false };
+        // Most subjects match nothing: one pass of the set's DFA says so cheaply.
+        matcher.required.is_none_or(|c| key.as_bytes().contains(&c)) && matcher.keys.is_match(key)
+    }
+
     /// The first rule for `subject` whose pattern matches `key` (and whose value glob, if any, matches `value`).
     pub fn find(&self, subject: Subject, key: &str, value: Option<&str>) -> Option<Match<'_>> {
-        let matcher = self.by_subject.get(&subject)?;
-        // Most subjects match nothing: one pass of the set's DFA says so cheaply.
-        if !matcher.keys.is_match(key) {
+        if !self.may_match(subject, key) {
             return None;
         }
+        let matcher = &self.by_subject[&subject];
         let hits = matcher.keys.matches(key);
         let pos = hits.iter().find(|&pos| match &matcher.values[pos] {
             None => true,
@@ -202,8 +236,8 @@ impl CloudRules {
     }
 
     /// Rules of the `field` subject that apply to `kind`, as (rule index, rule).
-    pub fn field_rules<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (usize, &'a Rule)> + 'a {
-        self.rules.iter().enumerate().filter(move |(_, r)| r.on == Subject::Field && r.kind.as_deref() == Some(kind))
+    pub fn field_rules<'a>(&'a self, kind: &str) -> impl Iterator<Item = (usize, &'a Rule)> + use<'a> {
+        self.field_rules_by_kind.get(kind).into_iter().flatten().map(|&i| (i, &self.rules[i]))
     }
 
     /// The match for the `field` rule at `index` when its value glob matches `value`.
@@ -222,11 +256,13 @@ impl CloudRules {
 impl SubjectMatcher {
     fn compile(rules: &[Rule], rule_ids: Vec<usize>) -> Result<Self, String> {
         let keys = glob_set(rule_ids.iter().map(|&i| &rules[i].pattern))?;
+        // Punctuation only: it has no other case for the case-insensitive match to accept.
+        let required = b"./:@_-".iter().copied().find(|&c| rule_ids.iter().all(|&i| rules[i].pattern.as_bytes().contains(&c)));
         let values = rule_ids
             .iter()
             .map(|&i| rules[i].value.as_deref().map(glob_regex).transpose())
             .collect::<Result<_, _>>()?;
-        Ok(SubjectMatcher { keys, rule_ids, values })
+        Ok(SubjectMatcher { required, keys, rule_ids, values })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Rules that recognise objects Kubernetes made itself (`data/generated.yaml`).
 
-use ferry_model::{Node, ObjectId};
+use ferry_model::load::DocumentId;
+use ferry_model::{Doc, DocNode, Node, ObjectId};
 use serde::Deserialize;
 
 /// One rule: conditions, and what to tell the user.
@@ -74,7 +75,13 @@ impl GeneratedRules {
 
     /// The first rule (not needing other objects) that says this object was made by Kubernetes.
     pub fn classify(&self, id: &ObjectId, root: &Node) -> Option<Generated> {
-        let rule = self.rules.iter().find(|r| !r.when.selecting_service && r.when.matches_identity(id) && r.when.matches_content(root))?;
+        self.classify_document(&DocumentId::of(id), Doc::from_node(root).root().expect("a node is a root"))
+    }
+
+    /// [`GeneratedRules::classify`] for a loaded document.
+    pub fn classify_document(&self, id: &DocumentId<'_>, root: DocNode<'_>) -> Option<Generated> {
+        let id = Identity { kind: id.kind, group: id.group(), namespace: id.namespace, name: &id.name };
+        let rule = self.rules.iter().find(|r| !r.when.selecting_service && r.when.matches_identity(&id) && r.when.matches_content(root))?;
         let owner = controlling_owner(root).unwrap_or_default();
         Some(Generated { rule: rule.id.clone(), reason: rule.reason.replace("{owner}", &owner) })
     }
@@ -82,17 +89,35 @@ impl GeneratedRules {
     /// The `selecting_service` rule for an object named like a Service that has a selector
     /// (those rules look at identity only, which the table tests check).
     pub fn selected_by_service(&self, id: &ObjectId) -> Option<Generated> {
+        self.selected_by_service_identity(&Identity::of(id))
+    }
+
+    pub(crate) fn selected_by_service_identity(&self, id: &Identity<'_>) -> Option<Generated> {
         let rule = self.rules.iter().find(|r| r.when.selecting_service && r.when.matches_identity(id))?;
         Some(Generated { rule: rule.id.clone(), reason: rule.reason.clone() })
     }
 }
 
+/// What the identity conditions of a rule look at, borrowed.
+pub(crate) struct Identity<'a> {
+    pub kind: &'a str,
+    pub group: &'a str,
+    pub namespace: Option<&'a str>,
+    pub name: &'a str,
+}
+
+impl<'a> Identity<'a> {
+    fn of(id: &'a ObjectId) -> Identity<'a> {
+        Identity { kind: &id.kind, group: id.group(), namespace: id.namespace.as_deref(), name: &id.name }
+    }
+}
+
 impl When {
     /// Kind, group, name and namespace conditions.
-    fn matches_identity(&self, id: &ObjectId) -> bool {
+    fn matches_identity(&self, id: &Identity<'_>) -> bool {
         let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
         let one_of = |list: &[String], have: Option<&str>| list.is_empty() || have.is_some_and(|h| list.iter().any(|l| l == h));
-        is(&self.kind, &id.kind) && is(&self.group, id.group()) && one_of(&self.names, Some(&id.name)) && one_of(&self.namespaces, id.namespace.as_deref())
+        is(&self.kind, id.kind) && is(&self.group, id.group) && one_of(&self.names, Some(id.name)) && one_of(&self.namespaces, id.namespace)
     }
 
     /// Whether any condition looks inside the object.
@@ -101,7 +126,7 @@ impl When {
     }
 
     /// Label, annotation, field and owner conditions.
-    fn matches_content(&self, root: &Node) -> bool {
+    fn matches_content(&self, root: DocNode<'_>) -> bool {
         let meta = root.get("metadata");
         self.label.as_deref().is_none_or(|l| has_entry(meta.and_then(|m| m.get("labels")), l))
             && self.annotation.as_deref().is_none_or(|a| has_entry(meta.and_then(|m| m.get("annotations")), a))
@@ -111,7 +136,7 @@ impl When {
 }
 
 /// Whether `map` has `key`, or `key` with `value` when the condition is `key=value`.
-fn has_entry(map: Option<&Node>, condition: &str) -> bool {
+fn has_entry(map: Option<DocNode<'_>>, condition: &str) -> bool {
     let Some(map) = map else { return false };
     match condition.split_once('=') {
         Some((key, value)) => map.str_at(key) == Some(value),
@@ -120,9 +145,9 @@ fn has_entry(map: Option<&Node>, condition: &str) -> bool {
 }
 
 /// `Kind name` of the ownerReference marked `controller: true`.
-fn controlling_owner(root: &Node) -> Option<String> {
+fn controlling_owner(root: DocNode<'_>) -> Option<String> {
     let owners = root.at(&["metadata", "ownerReferences"])?;
-    owners.items().iter().find(|o| o.get("controller").and_then(Node::as_bool) == Some(true)).map(|o| {
+    owners.items().find(|o| o.get("controller").and_then(DocNode::as_bool) == Some(true)).map(|o| {
         format!("{} {}", o.str_at("kind").unwrap_or("owner"), o.str_at("name").unwrap_or("?"))
     })
 }

@@ -5,6 +5,8 @@
 //! Each file is split into documents, documents are parsed in parallel, and
 //! each object is handed to the caller's `map` function at once, so that only
 //! what the caller keeps stays in memory. `List` documents are expanded.
+//! [`load_documents`] hands out [`Document`]s, whose tree borrows the file's
+//! text; [`load_paths`] hands out owned [`Object`]s.
 //!
 //! Anything that is not a Kubernetes object (Kustomization, Chart.yaml, values
 //! files, empty documents) is skipped with a note; malformed documents become
@@ -14,15 +16,70 @@ mod split;
 mod template;
 mod yaml;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::doc::{Doc, DocNode};
 use crate::id::{ObjectId, Origin};
 use crate::node::Node;
 use crate::Object;
+
+/// One object of the input, its tree borrowed from the text being loaded.
+#[derive(Debug, Clone)]
+pub struct Document<'d> {
+    /// API version, kind, namespace and name.
+    pub id: DocumentId<'d>,
+    /// File, document and line where the object starts.
+    pub origin: Origin,
+    /// The whole object, with a line number on every value.
+    pub root: DocNode<'d>,
+}
+
+impl Document<'_> {
+    /// An owned object with a copy of the tree, for callers that keep or change it.
+    pub fn into_object(self) -> Object {
+        Object { id: self.id.to_object_id(), origin: self.origin, root: self.root.to_node() }
+    }
+}
+
+/// An [`ObjectId`] borrowed from the document it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentId<'d> {
+    /// `apiVersion` as declared.
+    pub api_version: &'d str,
+    /// `kind`.
+    pub kind: &'d str,
+    /// `metadata.namespace`, `None` when the manifest leaves it unset.
+    pub namespace: Option<&'d str>,
+    /// `metadata.name` (or `generateName` followed by `*`, or `(unnamed)`).
+    pub name: Cow<'d, str>,
+}
+
+impl<'d> DocumentId<'d> {
+    /// A borrowed view of an owned identity.
+    pub fn of(id: &'d ObjectId) -> DocumentId<'d> {
+        DocumentId { api_version: &id.api_version, kind: &id.kind, namespace: id.namespace.as_deref(), name: Cow::Borrowed(&id.name) }
+    }
+
+    /// The owned identity.
+    pub fn to_object_id(&self) -> ObjectId {
+        ObjectId {
+            api_version: self.api_version.to_owned(),
+            kind: self.kind.to_owned(),
+            namespace: self.namespace.map(str::to_owned),
+            name: self.name.clone().into_owned(),
+        }
+    }
+
+    /// The API group (`""` for the core group).
+    pub fn group(&self) -> &'d str {
+        crate::id::split_api_version(self.api_version).0
+    }
+}
 
 /// How serious an [`Issue`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -144,13 +201,64 @@ where
     T: Send,
     F: Fn(Object) -> T + Sync,
 {
+    load_documents(paths, |document| map(document.into_object()))
+}
+
+/// Like [`load_paths`], but hands `map` each object as a [`Document`] that
+/// borrows the text being read: nothing is copied that `map` does not keep.
+pub fn load_documents<T, F>(paths: &[PathBuf], map: F) -> Result<(Vec<T>, LoadReport), LoadError>
+where
+    T: Send,
+    F: Fn(Document<'_>) -> T + Sync,
+{
     let mut report = LoadReport::default();
     let mut out = Vec::new();
     let files = collect_files(paths, &mut report)?;
-    for file in files {
-        load_file(&file, &map, &mut out, &mut report);
+    // One file at a time, its documents in parallel; the next file is read meanwhile.
+    let mut next = files.first().map(read_file);
+    for (i, file) in files.iter().enumerate() {
+        let text = next.take().expect("read ahead");
+        let (loaded, following) = rayon::join(|| load_file(file, text, &map), || files.get(i + 1).map(read_file));
+        next = following;
+        loaded.add_to(&mut out, &mut report);
     }
     Ok((out, report))
+}
+
+/// What part of the input yielded, in input order.
+struct Loaded<T> {
+    files: u64,
+    bytes: u64,
+    documents: u64,
+    objects: Vec<T>,
+    issues: Vec<Issue>,
+}
+
+impl<T> Default for Loaded<T> {
+    fn default() -> Self {
+        Loaded { files: 0, bytes: 0, documents: 0, objects: Vec::new(), issues: Vec::new() }
+    }
+}
+
+impl<T> Loaded<T> {
+    /// `self` followed by `next`.
+    fn append(mut self, mut next: Loaded<T>) -> Loaded<T> {
+        self.files += next.files;
+        self.bytes += next.bytes;
+        self.documents += next.documents;
+        self.objects.append(&mut next.objects);
+        self.issues.append(&mut next.issues);
+        self
+    }
+
+    fn add_to(self, out: &mut Vec<T>, report: &mut LoadReport) {
+        report.files += self.files;
+        report.bytes += self.bytes;
+        report.documents += self.documents;
+        report.objects += self.objects.len() as u64;
+        out.extend(self.objects);
+        report.issues.extend(self.issues);
+    }
 }
 
 /// A file to read, and whether it is an unrendered Helm template.
@@ -222,23 +330,53 @@ fn file_issue(severity: Severity, file: &str, message: String) -> Issue {
     Issue { severity, location: Location::file(file.into()), message }
 }
 
-fn load_file<T, F>(input: &InputFile, map: &F, out: &mut Vec<T>, report: &mut LoadReport)
+/// A file's text, split into documents.
+struct Source {
+    text: String,
+    /// Each document as (start, end, index, first line), the text's byte-order mark left out.
+    documents: Vec<(usize, usize, u32, u32)>,
+}
+
+impl Source {
+    fn new(text: String, json: bool) -> Source {
+        let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let chunks = if json { vec![split::Chunk { text: body, index: 1, first_line: 1 }] } else { split::split_documents(body) };
+        let base = text.as_ptr() as usize;
+        let documents = chunks
+            .iter()
+            .map(|c| {
+                let start = c.text.as_ptr() as usize - base;
+                (start, start + c.text.len(), c.index, c.first_line)
+            })
+            .collect();
+        Source { text, documents }
+    }
+
+    fn chunks(&self) -> Vec<split::Chunk<'_>> {
+        self.documents.iter().map(|&(start, end, index, first_line)| split::Chunk { text: &self.text[start..end], index, first_line }).collect()
+    }
+}
+
+/// Reads and splits a file (while the documents of the one before are being loaded).
+fn read_file(input: &InputFile) -> Result<Source, String> {
+    let json = input.path.extension().is_some_and(|e| e == "json");
+    read_text(&input.path).map(|text| Source::new(text, json))
+}
+
+fn load_file<T, F>(input: &InputFile, source: Result<Source, String>, map: &F) -> Loaded<T>
 where
     T: Send,
-    F: Fn(Object) -> T + Sync,
+    F: Fn(Document<'_>) -> T + Sync,
 {
-    let path = input.path.as_path();
-    let file: Arc<str> = path.display().to_string().into();
-    let text = match read_text(path) {
-        Ok(text) => text,
+    let file: Arc<str> = input.path.display().to_string().into();
+    let source = match source {
+        Ok(source) => source,
         Err(message) => {
-            report.issues.push(file_issue(Severity::Error, &file, message));
-            return;
+            return Loaded { issues: vec![file_issue(Severity::Error, &file, message)], ..Loaded::default() };
         }
     };
-    report.files += 1;
-    let json = path.extension().is_some_and(|e| e == "json");
-    load_source(&file, &text, json, input.helm_template, map, out, report);
+    let loaded = load_source(&file, &source, input.helm_template, map);
+    Loaded { files: 1, ..loaded }
 }
 
 /// Loads the objects of text that did not come from a file of its own (a Helm
@@ -248,76 +386,84 @@ where
     T: Send,
     F: Fn(Object) -> T + Sync,
 {
+    load_text_documents(name, text, |document| map(document.into_object()))
+}
+
+/// Like [`load_text`], handing out [`Document`]s as [`load_documents`] does.
+pub fn load_text_documents<T, F>(name: &str, text: &str, map: F) -> (Vec<T>, LoadReport)
+where
+    T: Send,
+    F: Fn(Document<'_>) -> T + Sync,
+{
     let (mut out, mut report) = (Vec::new(), LoadReport::default());
-    load_source(&Arc::from(name), text, false, false, &map, &mut out, &mut report);
+    let source = Source::new(text.to_owned(), false);
+    load_source(&Arc::from(name), &source, false, &map).add_to(&mut out, &mut report);
     (out, report)
 }
 
-fn load_source<T, F>(file: &Arc<str>, text: &str, json: bool, helm_template: bool, map: &F, out: &mut Vec<T>, report: &mut LoadReport)
+fn load_source<T, F>(file: &Arc<str>, source: &Source, helm_template: bool, map: &F) -> Loaded<T>
 where
     T: Send,
-    F: Fn(Object) -> T + Sync,
+    F: Fn(Document<'_>) -> T + Sync,
 {
-    report.bytes += text.len() as u64;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let chunks = if json { vec![split::Chunk { text, index: 1, first_line: 1 }] } else { split::split_documents(text) };
-    let results: Vec<DocResult<T>> = chunks.par_iter().map(|chunk| load_chunk(chunk, file, helm_template, map)).collect();
-    for result in results {
-        report.documents += result.documents;
-        report.objects += result.objects.len() as u64;
-        out.extend(result.objects);
-        report.issues.extend(result.issues);
-    }
+    let bytes = source.text.len() as u64;
+    let loaded = source
+        .chunks()
+        .par_iter()
+        .fold(Loaded::default, |loaded, chunk| load_chunk(loaded, chunk, file, helm_template, map))
+        .reduce(Loaded::default, Loaded::append);
+    Loaded { bytes, ..loaded }
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+    if bytes.contains(&0)
+        && let Some(pos) = bytes.iter().position(|&b| b == 0)
+    {
         return Err(format!("not a text file (NUL byte at offset {pos})"));
     }
     String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
 }
 
-struct DocResult<T> {
-    documents: u64,
-    objects: Vec<T>,
-    issues: Vec<Issue>,
-}
-
-fn load_chunk<T, F>(chunk: &split::Chunk<'_>, file: &Arc<str>, helm_template: bool, map: &F) -> DocResult<T>
+/// Adds what one chunk of a file holds to what the chunks before it in the same range yielded.
+fn load_chunk<T, F>(mut result: Loaded<T>, chunk: &split::Chunk<'_>, file: &Arc<str>, helm_template: bool, map: &F) -> Loaded<T>
 where
-    F: Fn(Object) -> T,
+    F: Fn(Document<'_>) -> T,
 {
-    let mut result = DocResult { documents: 0, objects: Vec::new(), issues: Vec::new() };
     let issue = |severity, line, field: Option<&str>, message: String| Issue {
         severity,
         location: Location::at(file.clone(), chunk.index, line, field.map(str::to_owned)),
         message,
     };
     let templated = helm_template && chunk.text.contains("{{");
-    let parsed = if templated { Ok(vec![template::header(chunk.text, chunk.first_line)]) } else { yaml::parse_documents(chunk.text, chunk.first_line) };
-    let documents = match parsed {
-        Ok(documents) => documents,
+    let header = if templated { template::header(chunk.text, chunk.first_line) } else { None };
+    let parsed = match (&header, templated) {
+        (Some(node), _) => Ok(Doc::from_node(node)),
+        (None, true) => Ok(Doc::default()),
+        (None, false) => yaml::parse_documents(chunk.text, chunk.first_line),
+    };
+    let doc = match parsed {
+        Ok(doc) => doc,
         Err(err) => {
-            result.documents = 1;
+            result.documents += 1;
             let hint = if chunk.text.contains("{{") { " (this looks like an unrendered template)" } else { "" };
             result.issues.push(issue(Severity::Error, err.line, None, format!("invalid YAML: {}{hint}", err.message)));
             return result;
         }
     };
-    for root in documents.into_iter().flatten() {
+    for root in doc.roots().flatten() {
         result.documents += 1;
-        let origin = Origin { file: file.clone(), document: chunk.index, line: root.line };
-        for outcome in classify(root, origin) {
+        let origin = Origin { file: file.clone(), document: chunk.index, line: root.line() };
+        for outcome in classify(root, &origin) {
             let (object, problem) = match outcome {
-                Ok(found) => (Some(found.0), found.1),
+                Ok((object, problem)) => (Some(object), problem),
                 Err(skip) => (None, Some(skip)),
             };
             if let Some(skip) = problem {
                 result.issues.push(issue(skip.severity, skip.line, skip.field, skip.message));
             }
-            if let Some(object) = object {
-                result.objects.push(map(object));
+            if let Some((id, origin, root)) = object {
+                result.objects.push(map(Document { id, origin, root }));
             }
         }
     }
@@ -331,9 +477,12 @@ struct Skip {
     message: String,
 }
 
+/// An object found in a document: its identity, where it starts, and its tree.
+type Found<'d> = (DocumentId<'d>, Origin, DocNode<'d>);
+
 /// Turns one document into objects: a single object, a `List`'s items, or a skip.
-fn classify(root: Node, origin: Origin) -> Vec<Result<(Object, Option<Skip>), Skip>> {
-    let note = |message: &str| Skip { severity: Severity::Note, line: root.line, field: None, message: message.into() };
+fn classify<'d>(root: DocNode<'d>, origin: &Origin) -> Vec<Result<(Found<'d>, Option<Skip>), Skip>> {
+    let note = |message: &str| Skip { severity: Severity::Note, line: root.line(), field: None, message: message.into() };
     if !root.is_map() {
         return vec![Err(note("skipped: not a Kubernetes object (the document is not a mapping)"))];
     }
@@ -343,33 +492,31 @@ fn classify(root: Node, origin: Origin) -> Vec<Result<(Object, Option<Skip>), Sk
     if api_version.starts_with("kustomize.config.k8s.io/") {
         return vec![Err(note("skipped: Kustomize configuration; render it with `kubectl kustomize` to assess the result"))];
     }
-    if is_list(kind, &root) {
-        return expand_list(root, &origin);
+    if is_list(kind, root) {
+        return expand_list(root, origin);
     }
-    vec![Ok(object(root, origin))]
+    vec![Ok(found(root, origin.clone()))]
 }
 
-fn is_list(kind: &str, root: &Node) -> bool {
-    kind.ends_with("List") && matches!(root.get("items").map(|n| &n.value), Some(crate::Value::Seq(_)))
+fn is_list(kind: &str, root: DocNode<'_>) -> bool {
+    kind.ends_with("List") && root.get("items").is_some_and(DocNode::is_seq)
 }
 
-fn expand_list(root: Node, origin: &Origin) -> Vec<Result<(Object, Option<Skip>), Skip>> {
-    let crate::Value::Map(entries) = root.value else { return Vec::new() };
-    let items = entries.into_iter().find(|(k, _)| k == "items").map(|(_, v)| v);
-    let Some(Node { value: crate::Value::Seq(items), .. }) = items else { return Vec::new() };
+fn expand_list<'d>(root: DocNode<'d>, origin: &Origin) -> Vec<Result<(Found<'d>, Option<Skip>), Skip>> {
+    // The first `items` entry, as a mapping's look-up finds it.
+    let Some(items) = root.get("items") else { return Vec::new() };
     items
-        .into_iter()
+        .items()
         .map(|item| {
             if item.str_at("apiVersion").is_none() || item.str_at("kind").is_none() {
                 return Err(Skip {
                     severity: Severity::Error,
-                    line: item.line,
+                    line: item.line(),
                     field: Some("items[].kind"),
                     message: "List item has no `apiVersion` and `kind`".into(),
                 });
             }
-            let line = item.line;
-            Ok(object(item, origin.at_line(line)))
+            Ok(found(item, origin.at_line(item.line())))
         })
         .collect()
 }
@@ -384,33 +531,39 @@ impl Object {
     /// An object from a document tree that already has its `apiVersion` and
     /// `kind` (an item read from a cluster, say); without a name it is `(unnamed)`.
     pub fn from_root(root: Node, origin: Origin) -> Object {
-        object(root, origin).0
+        let id = identity(Doc::from_node(&root).root().expect("a node is a root")).0.to_object_id();
+        Object { id, origin: Origin { line: root.line, ..origin }, root }
     }
 }
 
-/// Builds the object; a missing name is reported (except for review kinds) but the object is kept,
+fn found(root: DocNode<'_>, origin: Origin) -> (Found<'_>, Option<Skip>) {
+    let (id, problem) = identity(root);
+    ((id, Origin { line: root.line(), ..origin }, root), problem)
+}
+
+/// The object's identity; a missing name is reported (except for review kinds) but the object is kept,
 /// so that its API version is still assessed.
-fn object(root: Node, origin: Origin) -> (Object, Option<Skip>) {
-    let kind = root.str_at("kind").unwrap_or_default().to_owned();
-    let name = root.at(&["metadata", "name"]).and_then(Node::as_str).map(str::to_owned).or_else(|| {
-        root.at(&["metadata", "generateName"]).and_then(Node::as_str).map(|prefix| format!("{prefix}*"))
+fn identity(root: DocNode<'_>) -> (DocumentId<'_>, Option<Skip>) {
+    let kind = root.str_at("kind").unwrap_or_default();
+    let name = root.at(&["metadata", "name"]).and_then(DocNode::as_str).map(Cow::Borrowed).or_else(|| {
+        root.at(&["metadata", "generateName"]).and_then(DocNode::as_str).map(|prefix| Cow::Owned(format!("{prefix}*")))
     });
     let problem = match &name {
-        None if !UNNAMED_KINDS.contains(&kind.as_str()) => Some(Skip {
+        None if !UNNAMED_KINDS.contains(&kind) => Some(Skip {
             severity: Severity::Error,
-            line: root.get("metadata").map_or(root.line, |m| m.line),
+            line: root.get("metadata").map_or(root.line(), DocNode::line),
             field: Some("metadata.name"),
             message: format!("{kind} has no `metadata.name`; kept as `(unnamed)` but it cannot be applied as written"),
         }),
         _ => None,
     };
-    let id = ObjectId {
-        api_version: root.str_at("apiVersion").unwrap_or_default().to_owned(),
+    let id = DocumentId {
+        api_version: root.str_at("apiVersion").unwrap_or_default(),
         kind,
-        namespace: root.at(&["metadata", "namespace"]).and_then(Node::as_str).map(str::to_owned),
-        name: name.unwrap_or_else(|| "(unnamed)".to_owned()),
+        namespace: root.at(&["metadata", "namespace"]).and_then(DocNode::as_str),
+        name: name.unwrap_or(Cow::Borrowed("(unnamed)")),
     };
-    (Object { id, origin: Origin { line: root.line, ..origin }, root }, problem)
+    (id, problem)
 }
 
 #[cfg(test)]

@@ -23,14 +23,16 @@ pub(crate) fn split_documents(text: &str) -> Vec<Chunk<'_>> {
     let mut index = 1;
     let mut seen_separator = false;
     for (line_no, line) in (1u32..).zip(text.split_inclusive('\n')) {
-        let leading_separator = !seen_separator && text[start..offset].trim().is_empty();
-        if is_separator(line) {
-            seen_separator = true;
+        if !is_separator(line) {
+            offset += line.len();
+            continue;
         }
-        if is_separator(line) && leading_separator {
+        let leading_separator = !seen_separator && text[start..offset].trim().is_empty();
+        seen_separator = true;
+        if leading_separator {
             start = offset + line.len();
             first_line = line_no + 1;
-        } else if is_separator(line) {
+        } else {
             chunks.push(Chunk { text: &text[start..offset], index, first_line });
             index += 1;
             start = offset + line.len();

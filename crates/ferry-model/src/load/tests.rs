@@ -123,3 +123,26 @@ fn missing_path_is_fatal() {
     let err = load_paths(&[PathBuf::from("/nonexistent/ferry")], |o| o).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/ferry"));
 }
+
+#[test]
+fn documents_read_like_objects() {
+    let text = format!("{}---\napiVersion: v1\nkind: List\nitems:\n- {}", CM.replace("NAME", "a"), CM.replace("NAME", "b").replace('\n', "\n  "));
+    let (objects, report, dir) = load_dir(&[("app.yaml", text.as_bytes())]);
+    let (documents, again) = load_documents(&[dir.path().to_path_buf()], |d| {
+        assert!(matches!(d.id.name, std::borrow::Cow::Borrowed(_)), "the name is read in place");
+        d.into_object()
+    })
+    .unwrap();
+    assert_eq!(names(&documents), ["ConfigMap/a", "ConfigMap/b"]);
+    for (document, object) in documents.iter().zip(&objects) {
+        assert_eq!((&document.id, &document.origin, &document.root), (&object.id, &object.origin, &object.root));
+    }
+    assert_eq!((again.documents, again.objects, again.bytes), (report.documents, report.objects, report.bytes));
+}
+
+#[test]
+fn generate_name_stands_in_for_a_name() {
+    let (objects, report, _dir) = load_dir(&[("j.yaml", b"apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: run-\n")]);
+    assert_eq!(names(&objects), ["Job/run-*"]);
+    assert!(report.issues.is_empty(), "{:?}", report.issues);
+}

@@ -1,16 +1,21 @@
-//! Builds [`Node`] trees from granit-parser events, keeping line numbers.
+//! Builds [`Doc`] trees from granit-parser events, keeping line numbers and
+//! borrowing keys and scalars from the input text.
 //!
 //! Aliases are expanded (with a budget, so that an alias bomb is an error and
 //! not an out-of-memory) and `<<` merge keys are applied.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use granit_parser::{Event, Parser, ScalarStyle, Span};
+use granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError, Span};
 
-use crate::node::{Node, Scalar, Value};
+use crate::doc::{Doc, DocNode, Slot, SlotKind};
 
 /// The most values one document may expand to through aliases.
 const ALIAS_BUDGET: usize = 1_000_000;
+
+/// How many under-indented quoted-scalar lines one document may have re-indented.
+const MAX_REINDENTED_LINES: usize = 1_000;
 
 /// A syntax error, located by line within the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,60 +25,149 @@ pub(crate) struct SyntaxError {
 }
 
 /// Parses one chunk of a file into its documents. `first_line` is the file
-/// line on which the chunk starts; `None` stands for an empty document.
-pub(crate) fn parse_documents(text: &str, first_line: u32) -> Result<Vec<Option<Node>>, SyntaxError> {
-    let mut builder = Builder::new(first_line);
-    for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| SyntaxError {
-            line: builder.file_line(e.marker().line()),
-            message: e.info(),
-        })?;
-        builder.handle(event, span)?;
+/// line on which the chunk starts; an empty document has no root.
+///
+/// kubectl's YAML reader (like libyaml and PyYAML) accepts continuation lines of
+/// a quoted scalar that are indented no deeper than the key they belong to,
+/// which YAML 1.2 forbids and granit-parser rejects. Leading blanks of such a
+/// line are not part of the value, so the line is indented further and the
+/// chunk parsed again: the value, and every line number, come out as kubectl reads them.
+pub(crate) fn parse_documents(text: &str, first_line: u32) -> Result<Doc<'_>, SyntaxError> {
+    let error = match parse(text, first_line) {
+        Ok(doc) => return Ok(doc),
+        Err(error) => error,
+    };
+    let mut error = match error {
+        Failure::Scan(e) if *e.kind() == ErrorKind::InvalidQuotedScalarIndent => e,
+        other => return Err(other.into_syntax_error(first_line)),
+    };
+    let mut fixed = text.to_owned();
+    for _ in 0..MAX_REINDENTED_LINES {
+        let Some(reindented) = reindent_line(&fixed, error.marker().line()) else { break };
+        fixed = reindented;
+        match parse(&fixed, first_line) {
+            Ok(doc) => return Ok(doc.into_owned()),
+            Err(Failure::Scan(e)) if *e.kind() == ErrorKind::InvalidQuotedScalarIndent => error = e,
+            Err(other) => return Err(other.into_syntax_error(first_line)),
+        }
     }
-    Ok(builder.documents)
+    Err(Failure::Scan(error).into_syntax_error(first_line))
 }
 
-enum Frame {
-    Seq { line: u32, anchor: usize, items: Vec<Node> },
-    Map { line: u32, anchor: usize, entries: Vec<(String, Node)>, key: Option<(String, u32)> },
+/// `text` with its 1-based line `line` indented past every line before it (so
+/// past whatever block encloses it); `None` if there is no such line.
+fn reindent_line(text: &str, line: usize) -> Option<String> {
+    let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let target = line.checked_sub(1).filter(|&i| i < lines.len())?;
+    let deepest = lines[..target].iter().map(|l| indent(l)).max().unwrap_or(0);
+    let pad = " ".repeat(deepest + 1);
+    let original = lines[target];
+    let mut out = String::with_capacity(text.len() + pad.len());
+    lines.truncate(target);
+    for l in lines {
+        out.push_str(l);
+    }
+    out.push_str(&pad);
+    out.push_str(original.trim_start_matches(' '));
+    let consumed: usize = text.split_inclusive('\n').take(target + 1).map(str::len).sum();
+    out.push_str(&text[consumed..]);
+    Some(out)
 }
 
-struct Builder {
+enum Failure {
+    Scan(ScanError),
+    Syntax(SyntaxError),
+}
+
+impl Failure {
+    fn into_syntax_error(self, first_line: u32) -> SyntaxError {
+        match self {
+            Failure::Scan(e) => SyntaxError { line: file_line(first_line, e.marker().line()), message: e.info() },
+            Failure::Syntax(e) => e,
+        }
+    }
+}
+
+fn file_line(first_line: u32, chunk_line: usize) -> u32 {
+    first_line + (chunk_line.max(1) as u32) - 1
+}
+
+fn parse(text: &str, first_line: u32) -> Result<Doc<'_>, Failure> {
+    let mut builder = Builder::new(first_line, text.len());
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(Failure::Scan)?;
+        builder.handle(event, span).map_err(Failure::Syntax)?;
+    }
+    Ok(builder.doc)
+}
+
+enum Frame<'a> {
+    Seq { line: u32, anchor: usize, start: usize },
+    Map { line: u32, anchor: usize, start: usize, key: Option<(Cow<'a, str>, u32)> },
+}
+
+/// What an anchor stands for: its node, the line it had when anchored, and its size.
+struct Anchor {
+    index: u32,
+    line: u32,
+    size: usize,
+}
+
+struct Builder<'a> {
     first_line: u32,
-    stack: Vec<Frame>,
-    anchors: HashMap<usize, (Node, usize)>,
-    documents: Vec<Option<Node>>,
-    root: Option<Node>,
+    doc: Doc<'a>,
+    stack: Vec<Frame<'a>>,
+    /// Items and entries of the open collections; moved into `doc` when a collection closes.
+    open_items: Vec<u32>,
+    open_entries: Vec<(Cow<'a, str>, u32)>,
+    anchors: HashMap<usize, Anchor>,
+    root: Option<u32>,
     expanded: usize,
 }
 
-impl Builder {
-    fn new(first_line: u32) -> Self {
-        Builder { first_line, stack: Vec::new(), anchors: HashMap::new(), documents: Vec::new(), root: None, expanded: 0 }
+impl<'a> Builder<'a> {
+    /// A builder for `len` bytes of YAML, its arrays sized for Kubernetes manifests
+    /// (a value in 16 bytes or more, a mapping entry in 20, a sequence item in 64).
+    fn new(first_line: u32, len: usize) -> Self {
+        let doc = Doc {
+            slots: Vec::with_capacity(len / 16 + 4),
+            items: Vec::with_capacity(len / 64 + 4),
+            entries: Vec::with_capacity(len / 20 + 4),
+            roots: Vec::with_capacity(1),
+        };
+        Builder {
+            first_line,
+            doc,
+            stack: Vec::with_capacity(16),
+            open_items: Vec::with_capacity(16),
+            open_entries: Vec::with_capacity(64),
+            anchors: HashMap::new(),
+            root: None,
+            expanded: 0,
+        }
     }
 
-    fn file_line(&self, chunk_line: usize) -> u32 {
-        self.first_line + (chunk_line.max(1) as u32) - 1
-    }
-
-    fn handle(&mut self, event: Event<'_>, span: Span) -> Result<(), SyntaxError> {
-        let line = self.file_line(span.start.line());
+    fn handle(&mut self, event: Event<'a>, span: Span) -> Result<(), SyntaxError> {
+        let line = file_line(self.first_line, span.start.line());
         match event {
             Event::DocumentStart(..) => {
                 self.anchors.clear();
                 self.expanded = 0;
             }
             Event::DocumentEnd => {
-                let root = self.root.take().filter(|n| !is_empty_scalar(n));
-                self.documents.push(root);
+                let root = self.root.take().filter(|&r| !self.view(r).is_null());
+                self.doc.roots.push(root);
             }
             Event::Scalar(text, style, anchor, _tag) => {
-                let node = Node::scalar(line, text.into_owned(), style == ScalarStyle::Plain);
-                self.complete(node, anchor);
+                let index = self.push(line, SlotKind::Scalar { text, plain: style == ScalarStyle::Plain });
+                self.complete(index, anchor);
             }
-            Event::SequenceStart(_, anchor, _) => self.stack.push(Frame::Seq { line, anchor, items: Vec::new() }),
+            Event::SequenceStart(_, anchor, _) => {
+                self.stack.push(Frame::Seq { line, anchor, start: self.open_items.len() })
+            }
             Event::MappingStart(_, anchor, _) => {
-                self.stack.push(Frame::Map { line, anchor, entries: Vec::new(), key: None })
+                self.stack.push(Frame::Map { line, anchor, start: self.open_entries.len(), key: None })
             }
             Event::SequenceEnd | Event::MappingEnd => self.close_collection(),
             Event::Alias(id) => self.expand_alias(id, line)?,
@@ -82,105 +176,137 @@ impl Builder {
         Ok(())
     }
 
+    fn push(&mut self, line: u32, kind: SlotKind<'a>) -> u32 {
+        self.doc.slots.push(Slot { line, kind });
+        (self.doc.slots.len() - 1) as u32
+    }
+
+    fn view(&self, index: u32) -> DocNode<'_> {
+        DocNode::new(&self.doc, index)
+    }
+
     fn close_collection(&mut self) {
         match self.stack.pop() {
-            Some(Frame::Seq { line, anchor, items }) => self.complete(Node { line, value: Value::Seq(items) }, anchor),
-            Some(Frame::Map { line, anchor, entries, .. }) => {
-                let node = Node { line, value: Value::Map(apply_merge_keys(entries)) };
-                self.complete(node, anchor)
+            Some(Frame::Seq { line, anchor, start }) => {
+                let at = self.doc.items.len() as u32;
+                self.doc.items.extend(self.open_items.drain(start..));
+                let len = self.doc.items.len() as u32 - at;
+                let index = self.push(line, SlotKind::Seq { start: at, len });
+                self.complete(index, anchor)
+            }
+            Some(Frame::Map { line, anchor, start, .. }) => {
+                let at = self.doc.entries.len() as u32;
+                if self.open_entries[start..].iter().any(|(k, _)| k == "<<") {
+                    let entries: Vec<_> = self.open_entries.drain(start..).collect();
+                    let merged = self.apply_merge_keys(entries);
+                    self.doc.entries.extend(merged);
+                } else {
+                    self.doc.entries.extend(self.open_entries.drain(start..));
+                }
+                let len = self.doc.entries.len() as u32 - at;
+                let index = self.push(line, SlotKind::Map { start: at, len });
+                self.complete(index, anchor)
             }
             None => {}
         }
     }
 
     fn expand_alias(&mut self, id: usize, line: u32) -> Result<(), SyntaxError> {
-        let Some((node, size)) = self.anchors.get(&id) else {
+        let Some(anchor) = self.anchors.get(&id) else {
             return Err(SyntaxError { line, message: "alias refers to an unknown anchor".into() });
         };
-        self.expanded += size;
+        self.expanded += anchor.size;
         if self.expanded > ALIAS_BUDGET {
             return Err(SyntaxError { line, message: format!("aliases expand to more than {ALIAS_BUDGET} values") });
         }
-        let node = node.clone();
-        self.complete(node, 0);
+        // Collections are never changed once closed, so an alias shares its anchor's;
+        // a scalar gets a slot of its own, as its line may be moved to its key's.
+        let (index, anchored_line) = (anchor.index, anchor.line);
+        let index = match &self.doc.slots[index as usize].kind {
+            SlotKind::Scalar { text, plain } => {
+                let kind = SlotKind::Scalar { text: text.clone(), plain: *plain };
+                self.push(anchored_line, kind)
+            }
+            _ => index,
+        };
+        self.complete(index, 0);
         Ok(())
     }
 
-    fn complete(&mut self, node: Node, anchor: usize) {
+    fn complete(&mut self, index: u32, anchor: usize) {
         if anchor != 0 {
-            self.anchors.insert(anchor, (node.clone(), count_values(&node)));
+            let anchored = Anchor { index, line: self.doc.slots[index as usize].line, size: self.view(index).count_values() };
+            self.anchors.insert(anchor, anchored);
         }
         match self.stack.last_mut() {
-            None => self.root = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
-                None => {
-                    let line = node.line;
-                    *key = Some((key_text(node), line));
+            None => self.root = Some(index),
+            Some(Frame::Seq { .. }) => self.open_items.push(index),
+            Some(Frame::Map { key: None, .. }) => {
+                let line = self.doc.slots[index as usize].line;
+                let text = self.key_text(index, anchor != 0);
+                if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
+                    *key = Some((text, line));
                 }
-                Some((k, key_line)) => entries.push((k, scalar_at_key_line(node, key_line))),
-            },
+            }
+            Some(Frame::Map { key: key @ Some(_), .. }) => {
+                let (k, key_line) = key.take().expect("matched Some");
+                // A block scalar (`key: |`) starts below its key; its evidence line is the key's.
+                let slot = &mut self.doc.slots[index as usize];
+                if matches!(slot.kind, SlotKind::Scalar { .. }) && slot.line > key_line {
+                    slot.line = key_line;
+                }
+                self.open_entries.push((k, index));
+            }
         }
     }
-}
 
-/// A block scalar (`key: |`) starts below its key; its evidence line is the key's.
-fn scalar_at_key_line(mut node: Node, key_line: u32) -> Node {
-    if matches!(node.value, Value::Scalar(_)) && node.line > key_line {
-        node.line = key_line;
+    /// A key's text; a scalar key's slot is reclaimed when nothing else refers to it.
+    fn key_text(&mut self, index: u32, anchored: bool) -> Cow<'a, str> {
+        let last = index as usize + 1 == self.doc.slots.len();
+        if let SlotKind::Scalar { text, .. } = &self.doc.slots[index as usize].kind {
+            if last && !anchored {
+                let Some(Slot { kind: SlotKind::Scalar { text, .. }, .. }) = self.doc.slots.pop() else { unreachable!() };
+                return text;
+            }
+            return text.clone();
+        }
+        Cow::Owned(self.view(index).to_node().to_json().to_string())
     }
-    node
-}
 
-fn is_empty_scalar(node: &Node) -> bool {
-    matches!(&node.value, Value::Scalar(s) if s.is_null())
-}
-
-fn key_text(node: Node) -> String {
-    match node.value {
-        Value::Scalar(Scalar { text, .. }) => text,
-        _ => node.to_json().to_string(),
-    }
-}
-
-fn count_values(node: &Node) -> usize {
-    1 + match &node.value {
-        Value::Scalar(_) => 0,
-        Value::Seq(items) => items.iter().map(count_values).sum(),
-        Value::Map(entries) => entries.iter().map(|(_, v)| count_values(v)).sum(),
-    }
-}
-
-/// Applies YAML `<<` merge keys: merged entries never override explicit ones.
-fn apply_merge_keys(entries: Vec<(String, Node)>) -> Vec<(String, Node)> {
-    if !entries.iter().any(|(k, _)| k == "<<") {
-        return entries;
-    }
-    let (merges, mut own): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _)| k == "<<");
-    for (_, merge) in merges {
-        let sources = match merge.value {
-            Value::Seq(items) => items,
-            other => vec![Node { line: merge.line, value: other }],
-        };
-        for source in sources {
-            if let Value::Map(inherited) = source.value {
-                for (k, v) in inherited {
-                    if !own.iter().any(|(existing, _)| *existing == k) {
-                        own.push((k, v));
+    /// Applies YAML `<<` merge keys: merged entries never override explicit ones.
+    fn apply_merge_keys(&self, entries: Vec<(Cow<'a, str>, u32)>) -> Vec<(Cow<'a, str>, u32)> {
+        let (merges, mut own): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _)| k == "<<");
+        for (_, merge) in merges {
+            let sources: Vec<u32> = match &self.doc.slots[merge as usize].kind {
+                SlotKind::Seq { start, len } => self.doc.items[*start as usize..(*start + *len) as usize].to_vec(),
+                _ => vec![merge],
+            };
+            for source in sources {
+                if let SlotKind::Map { start, len } = self.doc.slots[source as usize].kind {
+                    for (k, v) in &self.doc.entries[start as usize..(start + len) as usize] {
+                        if !own.iter().any(|(existing, _)| existing == k) {
+                            own.push((k.clone(), *v));
+                        }
                     }
                 }
             }
         }
+        own
     }
-    own
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::Node;
+
+    /// The documents of a chunk as owned trees.
+    fn nodes(text: &str, first_line: u32) -> Result<Vec<Option<Node>>, SyntaxError> {
+        Ok(parse_documents(text, first_line)?.roots().map(|r| r.map(DocNode::to_node)).collect())
+    }
 
     fn one(text: &str) -> Node {
-        parse_documents(text, 1).unwrap().into_iter().next().flatten().unwrap()
+        nodes(text, 1).unwrap().into_iter().next().flatten().unwrap()
     }
 
     #[test]
@@ -200,7 +326,7 @@ mod tests {
     #[test]
     fn first_line_offsets_every_line() {
         let doc = one("a: 1\nb: 2\n");
-        let shifted = parse_documents("a: 1\nb: 2\n", 41).unwrap()[0].clone().unwrap();
+        let shifted = nodes("a: 1\nb: 2\n", 41).unwrap()[0].clone().unwrap();
         assert_eq!(shifted.get("b").unwrap().line, doc.get("b").unwrap().line + 40);
     }
 
@@ -219,20 +345,20 @@ mod tests {
             let refs = vec![format!("*a{}", i - 1); 10].join(", ");
             text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
         }
-        let err = parse_documents(&text, 1).unwrap_err();
+        let err = nodes(&text, 1).unwrap_err();
         assert!(err.message.contains("aliases expand"), "{err:?}");
     }
 
     #[test]
     fn syntax_error_names_the_file_line() {
-        let err = parse_documents("a: 1\nb: [unclosed\nc: 3\n", 10).unwrap_err();
+        let err = nodes("a: 1\nb: [unclosed\nc: 3\n", 10).unwrap_err();
         assert!(err.line >= 11, "{err:?}");
     }
 
     #[test]
     fn empty_and_comment_only_documents_are_none() {
-        assert_eq!(parse_documents("# only a comment\n", 1).unwrap(), Vec::<Option<Node>>::new());
-        assert_eq!(parse_documents("---\n", 1).unwrap(), vec![None]);
+        assert_eq!(nodes("# only a comment\n", 1).unwrap(), Vec::<Option<Node>>::new());
+        assert_eq!(nodes("---\n", 1).unwrap(), vec![None]);
     }
 
     #[test]
@@ -240,5 +366,40 @@ mod tests {
         let doc = one("{\n\t\"kind\": \"List\",\n\t\"items\": [ {\"a\": \"b\"} ]\n}\n");
         assert_eq!(doc.str_at("kind"), Some("List"));
         assert_eq!(doc.get("items").unwrap().items()[0].line, 3);
+    }
+
+    #[test]
+    fn quoted_scalars_indented_like_their_key_read_as_kubectl_reads_them() {
+        // sock-shop's grafana-import-dash-batch.yaml: kubectl, libyaml and PyYAML accept
+        // the closing line at the key's indentation; YAML 1.2 asks for one more space.
+        let text = "metadata:\n  annotations:\n    init: '[\n      {\n        \"name\": \"x\"\n      }\n    ]'\n    next: \"a\n  b\n   c\"\n  name: job\n";
+        let doc = one(text);
+        assert_eq!(doc.at(&["metadata", "annotations", "init"]).and_then(Node::as_str), Some("[ { \"name\": \"x\" } ]"));
+        assert_eq!(doc.at(&["metadata", "annotations", "next"]).and_then(Node::as_str), Some("a b c"));
+        assert_eq!(doc.at(&["metadata", "annotations", "next"]).unwrap().line, 8);
+        assert_eq!(doc.at(&["metadata", "name"]).unwrap().line, 11);
+    }
+
+    #[test]
+    fn other_indentation_errors_stay_errors() {
+        let err = nodes("a:\n  b: 1\n c: 2\n", 1).unwrap_err();
+        assert_eq!(err.line, 3, "{err:?}");
+    }
+
+    #[test]
+    fn aliased_block_scalars_keep_the_anchor_line() {
+        let doc = one("a: &x |\n  text\nb:\n  *x\nc: &y [1]\nd: *y\n");
+        assert_eq!(doc.get("a").unwrap().line, 1);
+        assert_eq!(doc.get("b").unwrap().line, 2, "the alias is the anchored value, as written");
+        assert_eq!(doc.get("d").unwrap(), doc.get("c").unwrap());
+    }
+
+    #[test]
+    fn merge_key_lists_and_complex_keys() {
+        let doc = one("a: &a {x: 1}\nb: &b {y: 2, x: 9}\nc:\n  <<: [*a, *b]\n  z: 3\n? [k]\n: v\n");
+        let c = doc.get("c").unwrap();
+        assert_eq!(c.entries().iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["z", "x", "y"]);
+        assert_eq!(c.str_at("x"), Some("1"));
+        assert_eq!(doc.str_at("[\"k\"]"), Some("v"));
     }
 }
