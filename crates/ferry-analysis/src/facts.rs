@@ -306,9 +306,14 @@ pub struct Facts {
 
 /// Reduces an object to its facts.
 pub fn extract(object: &Object, knowledge: &Knowledge) -> Facts {
+    extract_sharing(object, knowledge, &Strings::default())
+}
+
+/// Reduces an object to its facts, sharing repeated strings through `strings`.
+pub(crate) fn extract_sharing(object: &Object, knowledge: &Knowledge, strings: &Strings) -> Facts {
     let doc = Doc::from_node(&object.root);
     let root = doc.root().expect("a node is a root");
-    extract_document(Document { id: DocumentId::of(&object.id), origin: object.origin.clone(), root }, knowledge, &Strings::default())
+    extract_document(Document { id: DocumentId::of(&object.id), origin: object.origin.clone(), root }, knowledge, strings)
 }
 
 /// Reduces a document read by the loader to its facts, sharing repeated strings through `strings`.

@@ -28,8 +28,8 @@ use std::path::PathBuf;
 
 pub use assessment::*;
 use facts::{Class, Facts, Strings};
-use ferry_model::load::{Document, DocumentId, LoadError, LoadReport, Location, load_documents};
-use ferry_model::{Doc, Object};
+use ferry_model::load::{LoadError, LoadReport, Location, load_documents};
+use ferry_model::Object;
 use rayon::prelude::*;
 pub use knowledge::{Knowledge, KubeVersion};
 
@@ -86,16 +86,9 @@ pub fn assess_paths(paths: &[PathBuf], options: &Options) -> Result<Assessment, 
 pub fn assess_objects(objects: Vec<Object>, report: &LoadReport, options: &Options) -> Assessment {
     let knowledge = Knowledge::builtin();
     let strings = Strings::default();
-    let facts: Vec<Facts> = objects.into_par_iter().map(|object| extract_object(object, knowledge, &strings)).collect();
+    let facts: Vec<Facts> = objects.into_par_iter().map(|object| facts::extract_sharing(&object, knowledge, &strings)).collect();
     drop(strings);
     assess(facts, report, options, knowledge)
-}
-
-fn extract_object(object: Object, knowledge: &Knowledge, strings: &Strings) -> Facts {
-    let Object { id, origin, root } = object;
-    let doc = Doc::from_node(&root);
-    let root = doc.root().expect("a node is a root");
-    facts::extract_document(Document { id: DocumentId::of(&id), origin, root }, knowledge, strings)
 }
 
 /// For each object, whether Kubernetes made it itself (and by which rule of
@@ -103,15 +96,7 @@ fn extract_object(object: Object, knowledge: &Knowledge, strings: &Strings) -> F
 pub fn generated(objects: &[Object]) -> Vec<Option<knowledge::Generated>> {
     let knowledge = Knowledge::builtin();
     let strings = Strings::default();
-    let mut facts: Vec<Facts> = objects
-        .par_iter()
-        .map(|object| {
-            let doc = Doc::from_node(&object.root);
-            let root = doc.root().expect("a node is a root");
-            let id = DocumentId::of(&object.id);
-            facts::extract_document(Document { id, origin: object.origin.clone(), root }, knowledge, &strings)
-        })
-        .collect();
+    let mut facts: Vec<Facts> = objects.par_iter().map(|object| facts::extract_sharing(object, knowledge, &strings)).collect();
     mark_controller_endpoints(&mut facts, knowledge);
     facts.into_iter().map(|f| f.generated.map(|g| *g)).collect()
 }
