@@ -23,7 +23,7 @@ pub mod selector;
 mod strings;
 pub mod waves;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 pub use assessment::*;
@@ -93,12 +93,24 @@ pub fn assess_objects(objects: Vec<Object>, report: &LoadReport, options: &Optio
 
 /// For each object, whether Kubernetes made it itself (and by which rule of
 /// `data/generated.yaml`): what `ferry export` leaves out unless asked.
+///
+/// The same decision as the assessment's, without extracting every object's facts.
 pub fn generated(objects: &[Object]) -> Vec<Option<knowledge::Generated>> {
-    let knowledge = Knowledge::builtin();
-    let strings = Strings::default();
-    let mut facts: Vec<Facts> = objects.par_iter().map(|object| facts::extract_sharing(object, knowledge, &strings)).collect();
-    mark_controller_endpoints(&mut facts, knowledge);
-    facts.into_iter().map(|f| f.generated.map(|g| *g)).collect()
+    let rules = &Knowledge::builtin().generated;
+    let selecting: HashSet<(Option<&str>, &str)> = objects
+        .iter()
+        .filter(|o| o.id.kind == "Service" && o.root.at(&["spec", "selector"]).is_some())
+        .map(|o| (o.id.namespace.as_deref(), o.id.name.as_str()))
+        .collect();
+    objects
+        .par_iter()
+        .map(|o| {
+            rules.classify(&o.id, &o.root).or_else(|| {
+                let selected = selecting.contains(&(o.id.namespace.as_deref(), o.id.name.as_str()));
+                if selected { rules.selected_by_service(&o.id) } else { None }
+            })
+        })
+        .collect()
 }
 
 /// Assesses facts already extracted. Objects Kubernetes made itself are

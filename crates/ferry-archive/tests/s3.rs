@@ -188,8 +188,8 @@ async fn s3_settings_without_credentials_or_server_fail_cleanly() {
     let err = read(&dest, None).await.expect_err("no credentials");
     assert!(matches!(err, ArchiveError::S3Settings { .. }) && err.to_string().contains("AWS_ACCESS_KEY_ID"), "{err}");
 
-    // An https endpoint builds a TLS client: the one crypto provider, aws-lc-rs, must be found
-    // without a panic. Nothing listens on the port, so the request fails cleanly.
+    // An https endpoint builds a TLS client: its crypto provider must be found without a panic
+    // although two are linked (aws-lc-rs for reqwest, ring for the cluster client). Nothing listens on the port, so the request fails cleanly.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
     let err = Writer::create(&https_dest(closed), header(), None).await.err().expect("nothing listens");
     assert!(matches!(err, ArchiveError::Storage { .. }) && err.to_string().contains("did not answer"), "{err}");

@@ -81,7 +81,8 @@ fn list(names: &[&str]) -> String {
     if names.is_empty() { "none".to_owned() } else { names.join(", ") }
 }
 
-/// Installs the one TLS crypto provider the workspace links (aws-lc-rs); idempotent.
+/// Installs ring as the process's TLS crypto provider; idempotent. (aws-lc-rs is linked too,
+/// through object_store, but its first random numbers cost ~50 ms of entropy seeding per process.)
 fn install_crypto_provider() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

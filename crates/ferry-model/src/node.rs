@@ -132,22 +132,75 @@ impl Node {
 }
 
 fn scalar_to_json(s: &Scalar) -> serde_json::Value {
-    if s.is_null() {
-        return serde_json::Value::Null;
+    match s.resolve() {
+        Resolved::Null => serde_json::Value::Null,
+        Resolved::Bool(b) => serde_json::Value::Bool(b),
+        Resolved::Int(i) => serde_json::Value::from(i),
+        Resolved::Float(n) => serde_json::Value::Number(n),
+        Resolved::Str(text) => serde_json::Value::String(text.to_owned()),
     }
-    if let Some(b) = s.as_bool() {
-        return serde_json::Value::Bool(b);
-    }
-    if s.plain {
-        if let Ok(i) = s.text.parse::<i64>() {
-            return serde_json::Value::from(i);
+}
+
+/// A scalar's JSON reading.
+enum Resolved<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(serde_json::Number),
+    Str(&'a str),
+}
+
+impl Scalar {
+    /// How Kubernetes' YAML reader types this scalar: null, boolean, integer, float, or string.
+    fn resolve(&self) -> Resolved<'_> {
+        if self.is_null() {
+            return Resolved::Null;
         }
-        if looks_like_float(&s.text)
-            && let Some(n) = s.text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
-                return serde_json::Value::Number(n);
+        if let Some(b) = self.as_bool() {
+            return Resolved::Bool(b);
+        }
+        if self.plain {
+            if let Ok(i) = self.text.parse::<i64>() {
+                return Resolved::Int(i);
             }
+            if looks_like_float(&self.text)
+                && let Some(n) = self.text.parse::<f64>().ok().and_then(serde_json::Number::from_f64)
+            {
+                return Resolved::Float(n);
+            }
+        }
+        Resolved::Str(&self.text)
     }
-    serde_json::Value::String(s.text.clone())
+}
+
+/// Writes the tree as JSON directly (the same reading as [`Node::to_json`], without building it).
+impl serde::Serialize for Node {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap as _, SerializeSeq as _};
+        match &self.value {
+            Value::Scalar(s) => match s.resolve() {
+                Resolved::Null => serializer.serialize_unit(),
+                Resolved::Bool(b) => serializer.serialize_bool(b),
+                Resolved::Int(i) => serializer.serialize_i64(i),
+                Resolved::Float(n) => n.serialize(serializer),
+                Resolved::Str(text) => serializer.serialize_str(text),
+            },
+            Value::Seq(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Value::Map(entries) => {
+                let mut map = serializer.serialize_map(Some(entries.len()))?;
+                for (key, value) in entries {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+        }
+    }
 }
 
 /// YAML 1.2 core-schema floats; Rust would also accept `inf` or `nan` as words.
@@ -251,6 +304,16 @@ mod tests {
         let node: Node = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(node.to_json(), json);
         assert_eq!(node.at(&["b", "c"]).and_then(Node::as_str), Some("5672"));
+    }
+
+    #[test]
+    fn serializing_writes_what_to_json_builds() {
+        let mut node: Node = serde_json::from_value(serde_json::json!({"a": [1, 2.5, true, null, "x"], "b": {"c": "5672"}, "e": []})).unwrap();
+        let Value::Map(entries) = &mut node.value else { unreachable!("a map") };
+        for (key, text, is_plain) in [("p", "1e3", true), ("q", "TRUE", true), ("r", "~", true), ("s", "007", false), ("t", "nan", true)] {
+            entries.push((key.into(), Node::scalar(1, text, is_plain)));
+        }
+        assert_eq!(serde_json::to_string(&node).unwrap(), serde_json::to_string(&node.to_json()).unwrap());
     }
 
     #[test]

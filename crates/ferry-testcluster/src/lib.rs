@@ -364,7 +364,7 @@ pub fn user_token(name: &str) -> String {
 
 /// Installs the one TLS crypto provider the workspace uses (idempotent).
 fn install_crypto_provider() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 struct Binaries {

@@ -75,6 +75,11 @@ impl GeneratedRules {
 
     /// The first rule (not needing other objects) that says this object was made by Kubernetes.
     pub fn classify(&self, id: &ObjectId, root: &Node) -> Option<Generated> {
+        // Most objects match no rule by identity; only the others need a document view.
+        let identity = Identity::of(id);
+        if !self.rules.iter().any(|r| !r.when.selecting_service && r.when.matches_identity(&identity)) {
+            return None;
+        }
         self.classify_document(&DocumentId::of(id), Doc::from_node(root).root().expect("a node is a root"))
     }
 

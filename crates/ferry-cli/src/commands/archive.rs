@@ -1,10 +1,9 @@
 //! Opening, reading and writing archives for the commands.
 
-use std::borrow::Borrow;
-
 use ferry_archive::{ArchiveError, Destination, EncryptionKey, Entry, Header, Manifest, Writer};
+use ferry_cluster::export::Selection;
 use ferry_model::ObjectId;
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::args::ArchiveSettings;
 use crate::error::CliError;
@@ -35,9 +34,12 @@ pub async fn read(text: &str, settings: &ArchiveSettings) -> Result<(Manifest, V
     ferry_archive::read(&destination, key.as_ref()).await.map_err(|e| archive_error(&e))
 }
 
+/// Objects encoded together on all cores before they are written, in order.
+const BATCH: usize = 512;
+
 /// Writes objects (owned or borrowed) as an archive; a failure aborts the
 /// archive so that nothing partial is left.
-pub async fn write<'a, V: Borrow<Value>>(
+pub async fn write<'a, V: Serialize + Sync>(
     text: &str,
     settings: &ArchiveSettings,
     header: Header,
@@ -46,11 +48,22 @@ pub async fn write<'a, V: Borrow<Value>>(
     let destination = destination(text, settings)?;
     let key = key(settings)?;
     let mut writer = Writer::create(&destination, header, key.as_ref()).await.map_err(|e| archive_error(&e))?;
-    for (id, resource, object) in objects {
-        if let Err(error) = writer.add(&id, resource, object.borrow()).await {
+    let mut objects = objects.into_iter();
+    loop {
+        let batch: Vec<_> = objects.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
+        if let Err(error) = writer.add_all(&batch).await {
             writer.abort().await;
             return Err(archive_error(&error));
         }
     }
     writer.finish().await.map_err(|e| archive_error(&e))
+}
+
+/// Writes the objects selected from a cluster as an archive, each under the resource it was read from.
+pub async fn write_selection(text: &str, settings: &ArchiveSettings, header: Header, selection: &Selection) -> Result<Manifest, CliError> {
+    let objects = selection.objects.iter().map(|s| (s.object.id.clone(), s.resource.as_str(), &s.object.root));
+    write(text, settings, header, objects).await
 }

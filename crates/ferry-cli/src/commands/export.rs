@@ -11,8 +11,7 @@ pub fn run(settings: ExportSettings) -> Result<ExitStatus, CliError> {
     cluster::runtime()?.block_on(async {
         let source = cluster::read_source(&settings.source).await?;
         let header = header(&settings.source, &source.connection);
-        let objects = source.selection.objects.iter().map(|s| (s.object.id.clone(), s.resource.as_str(), s.object.root.to_json()));
-        let manifest = archive::write(&settings.to, &settings.archive, header, objects).await?;
+        let manifest = archive::write_selection(&settings.to, &settings.archive, header, &source.selection).await?;
         eprintln!(
             "exported {} objects from context `{}` to {} ({} made by Kubernetes and {} filtered out were left out)",
             manifest.objects.len(),
@@ -21,7 +20,10 @@ pub fn run(settings: ExportSettings) -> Result<ExitStatus, CliError> {
             source.selection.generated,
             source.selection.filtered
         );
-        Ok(incomplete_if_unreadable(&source.unreadable))
+        let status = incomplete_if_unreadable(&source.unreadable);
+        // The process ends next: freeing every object tree one by one would only delay it.
+        std::mem::forget(source);
+        Ok(status)
     })
 }
 

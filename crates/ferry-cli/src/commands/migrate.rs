@@ -12,8 +12,7 @@ pub fn run(command: MigrateCommand) -> Result<ExitStatus, CliError> {
         let read_status = export::incomplete_if_unreadable(&source.unreadable);
         if let Some(to) = &command.archive_to {
             let header = export::header(&command.source, &source.connection);
-            let objects = source.selection.objects.iter().map(|s| (s.object.id.clone(), s.resource.as_str(), s.object.root.to_json()));
-            archive::write(to, &command.archive, header, objects).await?;
+            archive::write_selection(to, &command.archive, header, &source.selection).await?;
         }
         let target = cluster::connect(&command.apply.connect).await?;
         let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &target.server_version)?, rules };
