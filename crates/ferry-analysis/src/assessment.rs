@@ -3,6 +3,8 @@
 //! This is the documented JSON schema (`docs/assessment-schema.md`); field
 //! names and meanings are stable within a schema version.
 
+use std::sync::Arc;
+
 use ferry_model::load::{Location, Severity};
 use ferry_model::ObjectId;
 use serde::Serialize;
@@ -62,22 +64,114 @@ pub struct InputSummary {
     pub cluster: Option<String>,
 }
 
-/// An object named in a finding.
+/// A shared, immutable string: cloning it costs a reference count, not an allocation.
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Text(Arc<str>);
+
+impl Text {
+    /// The string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl From<Arc<str>> for Text {
+    fn from(text: Arc<str>) -> Text {
+        Text(text)
+    }
+}
+
+impl From<&str> for Text {
+    fn from(text: &str) -> Text {
+        Text(text.into())
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Text {
+        Text(text.into())
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+/// An object named in a finding: a shared handle, so that the matrix, the inventory and the
+/// findings name an object without copying its kind, namespace and name. Reads like the
+/// [`Named`] it points to (`r.kind`, `r.name`).
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ObjRef(Arc<Named>);
+
+/// Kind, namespace and name of an object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct ObjRef {
+pub struct Named {
     /// Kind.
-    pub kind: String,
+    pub kind: Text,
     /// Namespace (absent when unset or cluster-scoped).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<Text>,
     /// Name.
-    pub name: String,
+    pub name: Text,
 }
 
 impl ObjRef {
+    /// A reference to the object of this kind, namespace and name.
+    pub fn new(kind: impl Into<Text>, namespace: Option<impl Into<Text>>, name: impl Into<Text>) -> ObjRef {
+        ObjRef(Arc::new(Named { kind: kind.into(), namespace: namespace.map(Into::into), name: name.into() }))
+    }
+
     /// The reference for an object id.
     pub fn of(id: &ObjectId) -> ObjRef {
-        ObjRef { kind: id.kind.clone(), namespace: id.namespace.clone(), name: id.name.clone() }
+        ObjRef::new(id.kind.as_str(), id.namespace.as_deref(), id.name.as_str())
+    }
+}
+
+impl std::ops::Deref for ObjRef {
+    type Target = Named;
+    fn deref(&self) -> &Named {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ObjRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
     }
 }
 
@@ -90,21 +184,21 @@ impl std::fmt::Display for ObjRef {
     }
 }
 
-/// Where something was seen: file, line and field path.
+/// Where something was seen: file, line and field path (strings shared, as in [`ObjRef`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Evidence {
     /// File.
-    pub file: String,
+    pub file: Text,
     /// 1-based line.
     pub line: u32,
     /// Field path within the object, e.g. `spec.template.spec.containers[0].env[2].value`.
-    pub path: String,
+    pub path: Text,
 }
 
 impl Evidence {
     /// `file:line`, or just the object's address when it was read from a cluster (no lines).
     pub fn location(&self) -> String {
-        if self.line == 0 { self.file.clone() } else { format!("{}:{}", self.file, self.line) }
+        if self.line == 0 { self.file.to_string() } else { format!("{}:{}", self.file, self.line) }
     }
 }
 

@@ -14,7 +14,7 @@ use ferry_model::load::{Document, DocumentId};
 use ferry_model::{Doc, DocNode, Object, Origin};
 use serde::Serialize;
 
-use crate::assessment::{ObjRef, Via};
+use crate::assessment::{Named, ObjRef, Via};
 use crate::helm;
 use crate::hosts::{HostToken, host_tokens};
 use crate::knowledge::cloud::Match;
@@ -237,27 +237,21 @@ pub struct Detail {
 }
 
 /// An object's identity, as in [`ferry_model::ObjectId`], with the API version, kind and
-/// namespace shared between the objects that have the same.
+/// namespace shared between the objects that have the same. Reads like [`Named`]
+/// (`id.kind`, `id.namespace`, `id.name`); [`Id::obj_ref`] shares it with the report.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Id {
     /// `apiVersion` as declared.
     pub api_version: Arc<str>,
-    /// `kind`.
-    pub kind: Arc<str>,
-    /// `metadata.namespace`, `None` when the manifest leaves it unset.
-    pub namespace: Option<Arc<str>>,
+    /// Kind, `metadata.namespace` (`None` when the manifest leaves it unset) and
     /// `metadata.name` (or `generateName` followed by `*`).
-    pub name: Box<str>,
+    object: ObjRef,
 }
 
 impl Id {
     fn new(id: DocumentId<'_>, strings: &Strings) -> Id {
-        Id {
-            api_version: strings.get(id.api_version),
-            kind: strings.get(id.kind),
-            namespace: id.namespace.map(|ns| strings.get(ns)),
-            name: id.name.into(),
-        }
+        let object = ObjRef::new(strings.get(id.kind), id.namespace.map(|ns| strings.get(ns)), &*id.name);
+        Id { api_version: strings.get(id.api_version), object }
     }
 
     /// The API group (`""` for the core group).
@@ -265,13 +259,20 @@ impl Id {
         ferry_model::id::split_api_version(&self.api_version).0
     }
 
-    /// The reference a report names the object by.
+    /// The reference a report names the object by (shared, not copied).
     pub fn obj_ref(&self) -> ObjRef {
-        ObjRef { kind: self.kind.to_string(), namespace: self.namespace.as_deref().map(str::to_owned), name: self.name.to_string() }
+        self.object.clone()
     }
 
     pub(crate) fn identity(&self) -> Identity<'_> {
         Identity { kind: &self.kind, group: self.group(), namespace: self.namespace.as_deref(), name: &self.name }
+    }
+}
+
+impl std::ops::Deref for Id {
+    type Target = Named;
+    fn deref(&self) -> &Named {
+        &self.object
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::assessment::ObjRef;
-use crate::facts::{Class, Facts, Id, PodFacts};
+use crate::facts::{Class, Facts, PodFacts};
 
 /// What the input contains.
 #[derive(Debug, Clone, Serialize)]
@@ -179,8 +179,8 @@ enum Listed {
 
 fn listed(f: Facts) -> Listed {
     let location = f.origin.to_string();
-    let Id { api_version, kind, namespace, name } = f.id;
-    let object = ObjRef { kind: kind.to_string(), namespace: namespace.as_deref().map(str::to_owned), name: name.into_string() };
+    let object = f.id.obj_ref();
+    let api_version = f.id.api_version;
     match f.pod {
         Some(pod) => {
             let PodFacts { images, service_account, replicas, .. } = *pod;

@@ -166,7 +166,7 @@ fn mark_controller_endpoints(facts: &mut [Facts], knowledge: &Knowledge) {
 }
 
 fn evidence(f: &Facts, line: u32, path: &str) -> Evidence {
-    Evidence { file: f.origin.file.to_string(), line, path: path.to_owned() }
+    Evidence { file: f.origin.file.clone().into(), line, path: path.into() }
 }
 
 fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: &Options, kb: &Knowledge) -> Vec<CloudFinding> {

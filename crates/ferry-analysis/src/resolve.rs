@@ -14,7 +14,7 @@ use std::collections::hash_map::Entry;
 
 use rayon::prelude::*;
 
-use crate::assessment::{Dependency, Evidence, MAX_EXTRA_EVIDENCE, ObjRef, Resolution};
+use crate::assessment::{Dependency, Evidence, MAX_EXTRA_EVIDENCE, ObjRef, Resolution, Text};
 use crate::facts::{Class, Facts, Located, Mention, Ref, Relation};
 use crate::selector::Selector;
 use crate::strings::FastHash;
@@ -179,14 +179,23 @@ impl<'a> Candidate<'a> {
         }
     }
 
+    /// The field path as a shared string (the facts' own, except for selectors' static paths).
+    fn shared_path(&self) -> Text {
+        match self.source {
+            Source::Reference(r) => r.path.clone().into(),
+            Source::Selects(selector) => selector.path.into(),
+            Source::Mention(m, _) => m.path.clone().into(),
+        }
+    }
+
     fn evidence(&self, facts: &[Facts]) -> Evidence {
-        let (line, path) = self.line_and_path();
-        Evidence { file: facts[self.owner()].origin.file.to_string(), line, path: path.to_owned() }
+        let (line, _) = self.line_and_path();
+        Evidence { file: facts[self.owner()].origin.file.clone().into(), line, path: self.shared_path() }
     }
 
     fn same_evidence(&self, facts: &[Facts], evidence: &Evidence) -> bool {
         let (line, path) = self.line_and_path();
-        *facts[self.owner()].origin.file == *evidence.file && line == evidence.line && path == evidence.path
+        *facts[self.owner()].origin.file == *evidence.file && line == evidence.line && path == &*evidence.path
     }
 
     /// The dependency as reported.
@@ -196,7 +205,7 @@ impl<'a> Candidate<'a> {
             Some(t) => facts[t].id.obj_ref(),
             None => {
                 let (kind, namespace, name) = self.missing(facts);
-                ObjRef { kind: kind.to_owned(), namespace: namespace.map(str::to_owned), name: name.to_owned() }
+                ObjRef::new(kind, namespace, name)
             }
         };
         let (resolution, note, address) = match self.source {

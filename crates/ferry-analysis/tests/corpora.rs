@@ -30,7 +30,7 @@ fn network(a: &Assessment) -> Vec<(String, String, Resolution, Vec<u32>)> {
         .map(|d| {
             let mut lines = vec![d.evidence.line];
             lines.extend(d.also.iter().map(|e| e.line));
-            (d.from.name.clone(), d.to.name.clone(), d.resolution, lines)
+            (d.from.name.to_string(), d.to.name.to_string(), d.resolution, lines)
         })
         .collect()
 }
@@ -44,7 +44,7 @@ fn has_dep(a: &Assessment, from: &str, kind: &str, to: &str) -> bool {
 }
 
 fn cloud_services(a: &Assessment) -> Vec<(String, String, u32)> {
-    a.cloud.iter().map(|c| (c.service_id.clone(), c.object.name.clone(), c.evidence.line)).collect()
+    a.cloud.iter().map(|c| (c.service_id.clone(), c.object.name.to_string(), c.evidence.line)).collect()
 }
 
 // §1a: the negative control, with exactly the M edges.

@@ -34,7 +34,7 @@ pub fn checklist(a: &Assessment) -> Vec<ChecklistItem> {
     let mut by_service: BTreeMap<&str, (Vec<String>, &str)> = BTreeMap::new();
     for c in &a.cloud {
         let entry = by_service.entry(&c.service).or_insert_with(|| (Vec::new(), &c.counterpart));
-        entry.0.extend(c.used_by.iter().map(|u| u.name.clone()));
+        entry.0.extend(c.used_by.iter().map(|u| u.name.to_string()));
     }
     for (service, (mut users, counterpart)) in by_service {
         users.sort();

@@ -164,7 +164,7 @@ fn plural(count: usize, one: &str, many: &str) -> String {
 fn obj(o: &ObjRef) -> String {
     let name = match &o.namespace {
         Some(ns) => format!("{ns}/{}", o.name),
-        None => o.name.clone(),
+        None => o.name.to_string(),
     };
     format!(r#"<span class="kind">{}</span> {}"#, e(&o.kind), e(&name))
 }

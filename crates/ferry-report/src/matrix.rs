@@ -34,7 +34,7 @@ pub fn matrix(a: &Assessment) -> Vec<MatrixRow> {
         .collect();
     for d in &a.dependencies {
         let Some(row) = rows.get_mut(&d.from) else { continue };
-        let cell = (d.to.name.clone(), d.resolution == Resolution::Dangling);
+        let cell = (d.to.name.to_string(), d.resolution == Resolution::Dangling);
         let column = match (d.to.kind.as_str(), d.kind) {
             ("Service", Relation::Network) => &mut row.services,
             ("ConfigMap", _) => &mut row.config_maps,

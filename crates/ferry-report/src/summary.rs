@@ -83,7 +83,7 @@ fn dependency_matrix(a: &Assessment, limit: usize) -> Section {
     let headers = vec!["Workload", "Services", "ConfigMaps", "Secrets", "Volumes", "ServiceAccount", "Cloud"];
     let mut s = Section::new("Dependency matrix", headers);
     for row in matrix(a) {
-        let workload = format!("{} {}", row.workload.kind, qualified(&row.workload.namespace, &row.workload.name));
+        let workload = format!("{} {}", row.workload.kind, qualified(row.workload.namespace.as_deref(), &row.workload.name));
         let cells = [&row.services, &row.config_maps, &row.secrets, &row.volumes, &row.service_account].map(|c| cell(c));
         let mut r = vec![workload];
         r.extend(cells);
@@ -151,7 +151,7 @@ fn waves(a: &Assessment) -> Section {
     for wave in &a.waves.waves {
         s.lines.push(format!("Wave {}:", wave.number));
         for app in &wave.applications {
-            s.lines.push(format!("  - {}: {}", qualified(&app.namespace, &app.name), app.reason));
+            s.lines.push(format!("  - {}: {}", qualified(app.namespace.as_deref(), &app.name), app.reason));
         }
     }
     for cycle in &a.waves.cycles {
@@ -185,7 +185,7 @@ fn warnings(a: &Assessment, limit: usize) -> Section {
     s
 }
 
-fn qualified(namespace: &Option<String>, name: &str) -> String {
+fn qualified(namespace: Option<&str>, name: &str) -> String {
     match namespace {
         Some(ns) => format!("{ns}/{name}"),
         None => name.to_owned(),

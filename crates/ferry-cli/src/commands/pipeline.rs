@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ferry_analysis::facts::{self, Facts};
-use ferry_analysis::{Knowledge, KubeVersion, Options, Source};
+use ferry_analysis::{Knowledge, KubeVersion, ObjRef, Options, Source};
 use ferry_cluster::Connection;
 use ferry_cluster::apply::{ApplyObject, ApplyReport, Journal, JournalError, Outcome, apply, journal_key};
 use ferry_model::load::LoadReport;
@@ -143,13 +143,13 @@ pub fn waves(objects: &[ApplyObject]) -> Vec<Option<usize>> {
         .collect();
     let options = Options { source: Source::Cluster, ..Default::default() };
     let assessment = ferry_analysis::assess(facts, &LoadReport::default(), &options, knowledge);
-    let mut wave_of: HashMap<(String, Option<String>, String), usize> = HashMap::new();
+    let mut wave_of: HashMap<&ObjRef, usize> = HashMap::new();
     for (index, wave) in assessment.waves.waves.iter().enumerate() {
         for workload in wave.applications.iter().flat_map(|a| &a.workloads) {
-            wave_of.insert((workload.kind.clone(), workload.namespace.clone(), workload.name.clone()), index);
+            wave_of.insert(workload, index);
         }
     }
-    objects.iter().map(|o| wave_of.get(&(o.id.kind.clone(), o.id.namespace.clone(), o.id.name.clone())).copied()).collect()
+    objects.iter().map(|o| wave_of.get(&ObjRef::of(&o.id)).copied()).collect()
 }
 
 /// A name for this apply (objects, target), so that `--resume` continues the same run and not another.
