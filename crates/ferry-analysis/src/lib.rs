@@ -96,7 +96,7 @@ pub fn assess_objects(objects: Vec<Object>, report: &LoadReport, options: &Optio
 ///
 /// The same decision as the assessment's, without extracting every object's facts.
 pub fn generated(objects: &[Object]) -> Vec<Option<knowledge::Generated>> {
-    let rules = &Knowledge::builtin().generated;
+    let rules = knowledge::GeneratedRules::builtin();
     let selecting: HashSet<(Option<&str>, &str)> = objects
         .iter()
         .filter(|o| o.id.kind == "Service" && o.root.at(&["spec", "selector"]).is_some())

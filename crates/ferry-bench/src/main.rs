@@ -15,6 +15,7 @@
 //! `ferry-bench move [OBJECTS]` measures export and apply (see `moving.rs`).
 
 mod corpus;
+mod delay;
 mod live;
 mod moving;
 

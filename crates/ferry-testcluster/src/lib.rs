@@ -156,6 +156,14 @@ impl TestCluster {
         Ok(cluster)
     }
 
+    /// CPU time (user and system, seconds) the cluster's processes have used so far, from
+    /// `/proc` (Linux): what a benchmark charges to the server rather than to its client.
+    pub fn cpu_seconds(&self) -> f64 {
+        // SAFETY: sysconf only reads a configuration value.
+        let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        self.children.iter().map(|(_, child)| process_cpu_ticks(child.id()).unwrap_or(0) as f64 / ticks_per_second).sum()
+    }
+
     /// Kills kube-apiserver with SIGKILL, as a crash would; etcd (and the data) stay.
     pub fn kill_apiserver(&mut self) {
         if let Some(index) = self.children.iter().position(|(name, _)| *name == "kube-apiserver") {
@@ -365,6 +373,14 @@ pub fn user_token(name: &str) -> String {
 /// Installs the one TLS crypto provider the workspace uses (idempotent).
 fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// utime + stime of a process, in clock ticks (`/proc/PID/stat` fields 14 and 15).
+fn process_cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces; count from after it.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
 struct Binaries {

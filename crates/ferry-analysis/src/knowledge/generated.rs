@@ -1,5 +1,7 @@
 //! Rules that recognise objects Kubernetes made itself (`data/generated.yaml`).
 
+use std::sync::OnceLock;
+
 use ferry_model::load::DocumentId;
 use ferry_model::{Doc, DocNode, Node, ObjectId};
 use serde::Deserialize;
@@ -62,6 +64,13 @@ pub struct GeneratedRules {
 }
 
 impl GeneratedRules {
+    /// The table built into this binary, parsed on first use: on its own, so that a command
+    /// that only classifies objects (`ferry export`) does not compile the other tables.
+    pub fn builtin() -> &'static GeneratedRules {
+        static RULES: OnceLock<GeneratedRules> = OnceLock::new();
+        RULES.get_or_init(|| GeneratedRules::parse(include_str!("../../data/generated.yaml")).expect("embedded data/generated.yaml is valid"))
+    }
+
     /// Parses the table.
     pub fn parse(text: &str) -> Result<GeneratedRules, String> {
         let rules: Vec<GeneratedRule> = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;

@@ -20,7 +20,7 @@ pub struct Knowledge {
     /// Managed-cloud markers and counterparts.
     pub cloud: CloudRules,
     /// Objects Kubernetes makes itself.
-    pub generated: GeneratedRules,
+    pub generated: &'static GeneratedRules,
 }
 
 impl Knowledge {
@@ -34,7 +34,7 @@ impl Knowledge {
             deprecations: Deprecations::parse(include_str!("../../data/deprecations.yaml"))
                 .expect("embedded data/deprecations.yaml is valid"),
             cloud: CloudRules::parse(include_str!("../../data/cloud.yaml")).expect("embedded data/cloud.yaml is valid"),
-            generated: GeneratedRules::parse(include_str!("../../data/generated.yaml")).expect("embedded data/generated.yaml is valid"),
+            generated: GeneratedRules::builtin(),
         })
     }
 }
