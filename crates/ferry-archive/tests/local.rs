@@ -419,3 +419,25 @@ pub fn pack(members: &[(String, Vec<u8>)]) -> Vec<u8> {
     let tar = tar.into_inner().expect("tar");
     zstd::encode_all(tar.as_slice(), 3).expect("zstd")
 }
+
+#[tokio::test]
+async fn the_same_objects_make_the_same_bytes_one_by_one_or_in_batches() {
+    // Enough data (~20 MB of JSON) for zstd to compress it as several jobs on its threads.
+    let objects: Vec<_> = (0..5000)
+        .map(|i| {
+            let noise: String = (0..4000).map(|j| char::from(b'a' + ((i * 31 + j * j * 7) % 26) as u8)).collect();
+            support::object("v1", "ConfigMap", "configmaps", Some("shop"), &format!("cm-{i}"), json!({"data": {"noise": noise}}))
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (one, batched) = (dir.path().join("one.tar.zst"), dir.path().join("batched.tar.zst"));
+    let manifest = write(&file_dest(&one), None, &objects).await.expect("write one by one");
+    let json_bytes: u64 = manifest.objects.iter().map(|entry| entry.size).sum();
+    assert!(json_bytes > 16 << 20, "the objects span several compression jobs ({json_bytes} bytes)");
+    let mut writer = Writer::create(&file_dest(&batched), header(), None).await.expect("create");
+    let batch: Vec<_> = objects.iter().map(|(id, resource, object)| (id.clone(), resource.as_str(), object)).collect();
+    writer.add_all(&batch).await.expect("add all");
+    writer.finish().await.expect("finish");
+    let (one, batched) = (std::fs::read(&one).expect("archive"), std::fs::read(&batched).expect("archive"));
+    assert!(one == batched, "two archives of the same objects differ");
+}
