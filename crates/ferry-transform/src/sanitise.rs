@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use ferry_analysis::Knowledge;
+use ferry_analysis::knowledge::GeneratedRules;
 use ferry_model::{Node, ObjectId};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -22,6 +22,7 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 #[serde(deny_unknown_fields)]
 struct Table {
     strip: Vec<StripRow>,
+    prune: Vec<PruneRow>,
     drop: Vec<DropRow>,
 }
 
@@ -38,6 +39,37 @@ struct StripRow {
     reason: String,
     #[cfg_attr(not(test), expect(dead_code, reason = "required in every row so the table stays sourced; checked by the tests"))]
     source: String,
+}
+
+/// Items removed from a list: those naming something of the source cluster's own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PruneRow {
+    #[cfg_attr(not(test), expect(dead_code, reason = "names the row in the data file; uniqueness checked by the tests"))]
+    id: String,
+    kinds: Vec<KindPattern>,
+    /// JSON pointer to the list.
+    list: String,
+    /// Items whose `name` starts with this go; `{name}` stands for the object's own name.
+    name_prefix: String,
+    #[cfg_attr(not(test), expect(dead_code, reason = "required in every row so the table stays sourced; checked by the tests"))]
+    reason: String,
+    #[cfg_attr(not(test), expect(dead_code, reason = "required in every row so the table stays sourced; checked by the tests"))]
+    source: String,
+}
+
+impl PruneRow {
+    /// Removes the matching items; a list left empty goes too.
+    fn apply(&self, object: &mut Value, name: &str) {
+        let prefix = self.name_prefix.replace("{name}", name);
+        let Some(items) = object.pointer_mut(&self.list).and_then(Value::as_array_mut) else { return };
+        items.retain(|item| !item.get("name").and_then(Value::as_str).is_some_and(|n| n.starts_with(&prefix)));
+        if items.is_empty()
+            && let Some((parent, key)) = self.list.rsplit_once('/')
+        {
+            remove_key(object, parent, key);
+        }
+    }
 }
 
 /// Objects that are not migrated.
@@ -112,6 +144,9 @@ pub(crate) fn strip(object: &mut Value, notes: &mut Vec<Note>) {
             }
         }
     }
+    for row in table().prune.iter().filter(|row| row.kinds.iter().any(|k| k.matches(&id.group, &id.kind))) {
+        row.apply(object, &id.name);
+    }
 }
 
 fn remove_path(object: &mut Value, path: &[Step]) {
@@ -147,7 +182,7 @@ impl DropRow {
 /// The generated-object rules of ferry-analysis, applied to this object's identity,
 /// metadata and top-level scalars (the only things those rules look at).
 fn made_by_kubernetes(object: &Value) -> Option<&'static str> {
-    let generated = &Knowledge::builtin().generated;
+    let generated = GeneratedRules::builtin();
     let id = Identity::of(object);
     let object_id = ObjectId {
         api_version: crate::object::api_version(object).to_owned(),
@@ -155,6 +190,9 @@ fn made_by_kubernetes(object: &Value) -> Option<&'static str> {
         namespace: id.namespace,
         name: id.name,
     };
+    if !generated.may_classify(&object_id) {
+        return None;
+    }
     let top: Map<String, Value> = object
         .as_object()?
         .iter()
@@ -171,8 +209,7 @@ fn made_by_kubernetes(object: &Value) -> Option<&'static str> {
 fn generated_reasons() -> &'static HashMap<String, String> {
     static REASONS: OnceLock<HashMap<String, String>> = OnceLock::new();
     REASONS.get_or_init(|| {
-        Knowledge::builtin()
-            .generated
+        GeneratedRules::builtin()
             .rules()
             .iter()
             .map(|rule| (rule.id.clone(), rule.reason.replace(" ({owner})", "").replace("{owner}", "its owner")))
@@ -306,6 +343,26 @@ mod tests {
             assert!(!row.kinds.is_empty(), "{} would drop every kind", row.id);
             assert!(row.label.as_deref().is_none_or(|l| l.contains('=')), "{}: label is key=value", row.id);
         }
+        for row in &table.prune {
+            assert!(!row.source.trim().is_empty() && !row.reason.trim().is_empty(), "{}", row.id);
+            assert!(ids.insert(row.id.as_str()), "duplicate {}", row.id);
+            assert!(!row.kinds.is_empty() && row.list.starts_with('/') && !row.name_prefix.is_empty(), "{}", row.id);
+        }
+    }
+
+    #[test]
+    fn service_accounts_lose_references_to_their_token_secrets_only() {
+        let mut account = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "api", "namespace": "shop", "uid": "u-1"},
+            "secrets": [{"name": "api-token-x7k2p"}, {"name": "api-extra"}, {"name": "other-token-abcde"}],
+            "imagePullSecrets": [{"name": "api-token-registry"}]});
+        assert_eq!(sanitise(&mut account), None);
+        assert_eq!(account["secrets"], json!([{"name": "api-extra"}, {"name": "other-token-abcde"}]), "only its own token goes");
+        assert_eq!(account["imagePullSecrets"], json!([{"name": "api-token-registry"}]), "pull secrets are the user's");
+
+        let mut only_token = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "worker", "namespace": "shop"},
+            "secrets": [{"name": "worker-token-4f9qz"}]});
+        sanitise(&mut only_token);
+        assert_eq!(only_token, json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "worker", "namespace": "shop"}}), "an emptied list goes");
     }
 
     /// A NodePort/LoadBalancer Service as the v1.20.2 test server returned it after

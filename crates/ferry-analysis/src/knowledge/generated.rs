@@ -85,11 +85,17 @@ impl GeneratedRules {
     /// The first rule (not needing other objects) that says this object was made by Kubernetes.
     pub fn classify(&self, id: &ObjectId, root: &Node) -> Option<Generated> {
         // Most objects match no rule by identity; only the others need a document view.
-        let identity = Identity::of(id);
-        if !self.rules.iter().any(|r| !r.when.selecting_service && r.when.matches_identity(&identity)) {
+        if !self.may_classify(id) {
             return None;
         }
         self.classify_document(&DocumentId::of(id), Doc::from_node(root).root().expect("a node is a root"))
+    }
+
+    /// Whether some rule (not needing other objects) could say this object was made by
+    /// Kubernetes, judging by its identity alone: `false` settles it without the content.
+    pub fn may_classify(&self, id: &ObjectId) -> bool {
+        let identity = Identity::of(id);
+        self.rules.iter().any(|r| !r.when.selecting_service && r.when.matches_identity(&identity))
     }
 
     /// [`GeneratedRules::classify`] for a loaded document.
