@@ -115,6 +115,8 @@ pub struct TestCluster {
     dir: tempfile::TempDir,
     children: Vec<(&'static str, Child)>,
     server: String,
+    /// etcd's client address, `127.0.0.1:PORT`.
+    etcd: String,
     /// How kube-apiserver was started, to start it again after [`TestCluster::kill_apiserver`].
     apiserver: (PathBuf, Vec<String>),
 }
@@ -137,10 +139,11 @@ impl TestCluster {
 
     async fn start_once(binaries: &Binaries, options: &Options) -> Result<TestCluster, Error> {
         let dir = tempfile::Builder::new().prefix("ferry-cluster-").tempdir().map_err(io_err("creating the cluster directory"))?;
-        let mut cluster = TestCluster { server: String::new(), children: Vec::new(), dir, apiserver: (PathBuf::new(), Vec::new()) };
+        let mut cluster = TestCluster { server: String::new(), etcd: String::new(), children: Vec::new(), dir, apiserver: (PathBuf::new(), Vec::new()) };
         cluster.write_credentials(options)?;
         let (etcd_port, peer_port, api_port) = (free_port()?, free_port()?, free_port()?);
         cluster.server = format!("https://127.0.0.1:{api_port}");
+        cluster.etcd = format!("127.0.0.1:{etcd_port}");
         cluster.spawn("etcd", &binaries.etcd, &etcd_args(cluster.path(), etcd_port, peer_port))?;
         cluster.apiserver = (binaries.apiserver.clone(), apiserver_args(cluster.path(), etcd_port, api_port));
         cluster.spawn("kube-apiserver", &binaries.apiserver, &cluster.apiserver.1.clone())?;
@@ -154,6 +157,20 @@ impl TestCluster {
             cluster.wait_until(&client, "/api/v1/namespaces/default/serviceaccounts/default").await?;
         }
         Ok(cluster)
+    }
+
+    /// Compacts etcd's history up to its current revision, as the API server does every five
+    /// minutes: `continue` tokens and resource versions issued before now expire (410 Gone).
+    /// Returns the revision compacted to.
+    pub fn compact_etcd(&self) -> Result<u64, Error> {
+        let range = etcd_post(&self.etcd, "/v3/kv/range", r#"{"key":"AA=="}"#)?;
+        let revision = json_number_after(&range, "\"revision\":\"")
+            .ok_or_else(|| Error::NotReady(format!("etcd gave no revision: {range}")))?;
+        let compacted = etcd_post(&self.etcd, "/v3/kv/compaction", &format!(r#"{{"revision":"{revision}","physical":true}}"#))?;
+        if !compacted.starts_with("HTTP/1.1 200") {
+            return Err(Error::NotReady(format!("etcd refused the compaction: {compacted}")));
+        }
+        Ok(revision)
     }
 
     /// CPU time (user and system, seconds) the cluster's processes have used so far, from
@@ -373,6 +390,25 @@ pub fn user_token(name: &str) -> String {
 /// Installs the one TLS crypto provider the workspace uses (idempotent).
 fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// POSTs JSON to etcd's gRPC gateway and returns the whole HTTP response as text.
+fn etcd_post(address: &str, path: &str, body: &str) -> Result<String, Error> {
+    use std::io::Read as _;
+    let exchange = || -> io::Result<String> {
+        let mut stream = std::net::TcpStream::connect(address)?;
+        write!(stream, "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        Ok(response)
+    };
+    exchange().map_err(io_err(format!("POST {path} to etcd")))
+}
+
+/// The decimal number right after `marker` in `text`.
+fn json_number_after(text: &str, marker: &str) -> Option<u64> {
+    let rest = &text[text.find(marker)? + marker.len()..];
+    rest[..rest.find(|c: char| !c.is_ascii_digit())?].parse().ok()
 }
 
 /// utime + stime of a process, in clock ticks (`/proc/PID/stat` fields 14 and 15).
