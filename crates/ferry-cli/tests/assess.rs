@@ -149,6 +149,30 @@ fn out_file_is_written_whole() {
 }
 
 #[test]
+fn out_never_replaces_a_link_or_a_pipe_with_a_plain_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("kept.md");
+    fs::write(&target, "old").unwrap();
+    let link = dir.path().join("link.md");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    ferry().args(["assess", "examples/aks-shop", "-o", "markdown", "--fail-on", "never", "--out"]).arg(&link).assert().code(0);
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link is still a link");
+    assert!(fs::read_to_string(&target).unwrap().starts_with("# ferry assessment"), "the report went through the link");
+
+    // A named pipe (like /dev/null or /dev/stdout, not a regular file) is written, not replaced.
+    let pipe = dir.path().join("pipe");
+    assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success());
+    let reader = std::thread::spawn({
+        let pipe = pipe.clone();
+        move || fs::read_to_string(pipe).unwrap()
+    });
+    ferry().args(["assess", "examples/aks-shop", "-o", "markdown", "--fail-on", "never", "--out"]).arg(&pipe).assert().code(0);
+    use std::os::unix::fs::FileTypeExt as _;
+    assert!(fs::symlink_metadata(&pipe).unwrap().file_type().is_fifo(), "the pipe is still a pipe");
+    assert!(reader.join().unwrap().starts_with("# ferry assessment"), "the report came through the pipe");
+}
+
+#[test]
 fn help_shows_examples_and_exit_codes() {
     ferry().args(["assess", "--help"]).assert().success().stdout(predicate::str::contains("Examples:").and(predicate::str::contains("Exit codes:")));
 }

@@ -64,19 +64,28 @@ fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
     if e.kind() == io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) }
 }
 
-/// Writes to a temporary file beside `path` and renames it, so a failed run never leaves half a report.
+/// Writes the report to `path`. A regular file (or a new one) is replaced atomically, through
+/// a temporary file beside it renamed into place, so a failed run never leaves half a report;
+/// anything else (`/dev/null`, a named pipe, a symbolic link) is written in place, so that it
+/// is never replaced by a plain file.
 fn write_file(path: &Path, assessment: &Assessment, format: Format) -> Result<(), CliError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.ferry-tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")));
-    let written = fs::File::create(&tmp).and_then(|file| {
+    let write_to = |file: fs::File| {
         let mut file = io::BufWriter::new(file);
         render(assessment, format, &mut file)?;
         file.flush()
-    });
-    let result = written.and_then(|()| fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
+    };
+    let plain_file_or_new = fs::symlink_metadata(path).map_or(true, |m| m.file_type().is_file());
+    let result = if plain_file_or_new {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let tmp = dir.join(format!(".{}.ferry-tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")));
+        let result = fs::File::create(&tmp).and_then(write_to).and_then(|()| fs::rename(&tmp, path));
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    } else {
+        fs::OpenOptions::new().write(true).truncate(true).open(path).and_then(write_to)
+    };
     result.map_err(|e| CliError::failure(format!("cannot write `{}`", path.display()), &e))
 }
 
