@@ -125,20 +125,22 @@ pub(crate) fn sanitise_noting(object: &mut Value, notes: &mut Vec<Note>) -> Opti
 /// Removes every field the strip rows name, except those a `keep` condition protects.
 pub(crate) fn strip(object: &mut Value, notes: &mut Vec<Note>) {
     let id = Identity::of(object);
-    let intent = Intent::of(object);
+    let rows: Vec<&StripRow> = table().strip.iter().filter(|row| row.kinds.iter().any(|k| k.matches(&id.group, &id.kind))).collect();
+    // Read before any row strips the records it comes from, and only for kinds that need it.
+    let intent = rows.iter().any(|row| row.keep == Some(Keep::UserSet)).then(|| Intent::of(object));
     let manual_selector = object.pointer("/spec/manualSelector") == Some(&Value::Bool(true));
-    for row in table().strip.iter().filter(|row| row.kinds.iter().any(|k| k.matches(&id.group, &id.kind))) {
+    for row in rows {
         for pattern in &row.fields {
             for path in pattern.find(object) {
                 let kept = match row.keep {
                     None => false,
                     Some(Keep::Headless) => is_headless(object, &path),
                     Some(Keep::ManualSelector) => manual_selector,
-                    Some(Keep::UserSet) => intent.user_set(object, &path),
+                    Some(Keep::UserSet) => intent.as_ref().is_some_and(|intent| intent.user_set(object, &path)),
                 };
                 if !kept {
                     remove_path(object, &path);
-                } else if row.keep == Some(Keep::UserSet) && !matches!(intent, Intent::Authored) {
+                } else if row.keep == Some(Keep::UserSet) && !matches!(intent, Some(Intent::Authored)) {
                     notes.push(Note::info("kept-user-set", format!("kept: a client set it in the source cluster, so it is not {}", row.reason)).at(pointer(&path)));
                 }
             }
@@ -193,13 +195,15 @@ fn made_by_kubernetes(object: &Value) -> Option<&'static str> {
     if !generated.may_classify(&object_id) {
         return None;
     }
-    let top: Map<String, Value> = object
+    // The tree is read from the JSON in place: metadata and top-level scalars, nothing cloned first.
+    let top = object
         .as_object()?
         .iter()
         .filter(|(key, value)| *key == "metadata" || !(value.is_object() || value.is_array()))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    let root = Node::deserialize(&Value::Object(top)).ok()?;
+        .map(|(key, value)| Node::deserialize(value).map(|node| (key.clone(), node)))
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    let root = Node { line: 0, value: ferry_model::node::Value::Map(top) };
     let rule = generated.classify(&object_id, &root)?.rule;
     generated_reasons().get(&rule).map(String::as_str)
 }
