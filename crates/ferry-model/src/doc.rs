@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use crate::node::{Node, Scalar, Value};
+use crate::node::{Node, Scalar, Value, bool_text, null_text};
 
 /// All values of one YAML chunk (usually one document), in flat arrays.
 #[derive(Debug, Clone, Default)]
@@ -164,7 +164,7 @@ impl<'d> DocNode<'d> {
     /// The text of a non-null scalar.
     pub fn as_str(self) -> Option<&'d str> {
         match &self.slot().kind {
-            SlotKind::Scalar { text, plain } if !is_null(text, *plain) => Some(text),
+            SlotKind::Scalar { text, plain } if !null_text(text, *plain) => Some(text),
             _ => None,
         }
     }
@@ -172,11 +172,7 @@ impl<'d> DocNode<'d> {
     /// The boolean an unquoted `true`/`false` scalar reads as.
     pub fn as_bool(self) -> Option<bool> {
         match &self.slot().kind {
-            SlotKind::Scalar { text, plain: true } => match &**text {
-                "true" | "True" | "TRUE" => Some(true),
-                "false" | "False" | "FALSE" => Some(false),
-                _ => None,
-            },
+            SlotKind::Scalar { text, plain } => bool_text(text, *plain),
             _ => None,
         }
     }
@@ -198,7 +194,7 @@ impl<'d> DocNode<'d> {
 
     /// Whether this is a scalar that reads as null.
     pub fn is_null(self) -> bool {
-        matches!(&self.slot().kind, SlotKind::Scalar { text, plain } if is_null(text, *plain))
+        matches!(&self.slot().kind, SlotKind::Scalar { text, plain } if null_text(text, *plain))
     }
 
     fn entry_slice(self) -> &'d [(Cow<'d, str>, u32)] {
@@ -247,10 +243,6 @@ impl<'d> DocNode<'d> {
             SlotKind::Map { .. } => self.entries().map(|(_, v)| v.count_values()).sum(),
         }
     }
-}
-
-fn is_null(text: &str, plain: bool) -> bool {
-    plain && matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
 
 #[cfg(test)]

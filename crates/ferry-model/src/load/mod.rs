@@ -6,7 +6,7 @@
 //! each object is handed to the caller's `map` function at once, so that only
 //! what the caller keeps stays in memory. `List` documents are expanded.
 //! [`load_documents`] hands out [`Document`]s, whose tree borrows the file's
-//! text; [`load_paths`] hands out owned [`Object`]s.
+//! text; [`Document::into_object`] makes an owned [`Object`] of one.
 //!
 //! Anything that is not a Kubernetes object (Kustomization, Chart.yaml, values
 //! files, empty documents) is skipped with a note; malformed documents become
@@ -194,18 +194,10 @@ pub enum LoadError {
     },
 }
 
-/// Loads every object below `paths`, handing each to `map` (in parallel) and
-/// keeping what it returns, in input order.
-pub fn load_paths<T, F>(paths: &[PathBuf], map: F) -> Result<(Vec<T>, LoadReport), LoadError>
-where
-    T: Send,
-    F: Fn(Object) -> T + Sync,
-{
-    load_documents(paths, |document| map(document.into_object()))
-}
-
-/// Like [`load_paths`], but hands `map` each object as a [`Document`] that
-/// borrows the text being read: nothing is copied that `map` does not keep.
+/// Loads every object below `paths`, handing each to `map` (in parallel) as a
+/// [`Document`] that borrows the text being read, and keeping what `map` returns,
+/// in input order: nothing is copied that `map` does not keep
+/// ([`Document::into_object`] makes an owned [`Object`]).
 pub fn load_documents<T, F>(paths: &[PathBuf], map: F) -> Result<(Vec<T>, LoadReport), LoadError>
 where
     T: Send,
@@ -380,16 +372,8 @@ where
 }
 
 /// Loads the objects of text that did not come from a file of its own (a Helm
-/// release's stored manifest, say); `name` stands for the file in evidence and issues.
-pub fn load_text<T, F>(name: &str, text: &str, map: F) -> (Vec<T>, LoadReport)
-where
-    T: Send,
-    F: Fn(Object) -> T + Sync,
-{
-    load_text_documents(name, text, |document| map(document.into_object()))
-}
-
-/// Like [`load_text`], handing out [`Document`]s as [`load_documents`] does.
+/// release's stored manifest, say), handing out [`Document`]s as [`load_documents`]
+/// does; `name` stands for the file in evidence and issues.
 pub fn load_text_documents<T, F>(name: &str, text: &str, map: F) -> (Vec<T>, LoadReport)
 where
     T: Send,
@@ -531,7 +515,7 @@ impl Object {
     /// An object from a document tree that already has its `apiVersion` and
     /// `kind` (an item read from a cluster, say); without a name it is `(unnamed)`.
     pub fn from_root(root: Node, origin: Origin) -> Object {
-        let id = identity(Doc::from_node(&root).root().expect("a node is a root")).0.to_object_id();
+        let id = identity(&root).0.to_object_id();
         Object { id, origin: Origin { line: root.line, ..origin }, root }
     }
 }
@@ -541,26 +525,61 @@ fn found(root: DocNode<'_>, origin: Origin) -> (Found<'_>, Option<Skip>) {
     ((id, Origin { line: root.line(), ..origin }, root), problem)
 }
 
+/// The reads [`identity`] needs, so that it works on an owned tree and a borrowed one alike.
+trait IdentityTree<'a>: Copy {
+    fn child(self, key: &str) -> Option<Self>;
+    fn text(self) -> Option<&'a str>;
+    fn start_line(self) -> u32;
+    fn text_at(self, path: &[&str]) -> Option<&'a str> {
+        path.iter().try_fold(self, |node, key| node.child(key))?.text()
+    }
+}
+
+impl<'a> IdentityTree<'a> for &'a Node {
+    fn child(self, key: &str) -> Option<Self> {
+        self.get(key)
+    }
+    fn text(self) -> Option<&'a str> {
+        self.as_str()
+    }
+    fn start_line(self) -> u32 {
+        self.line
+    }
+}
+
+impl<'a> IdentityTree<'a> for DocNode<'a> {
+    fn child(self, key: &str) -> Option<Self> {
+        self.get(key)
+    }
+    fn text(self) -> Option<&'a str> {
+        self.as_str()
+    }
+    fn start_line(self) -> u32 {
+        self.line()
+    }
+}
+
 /// The object's identity; a missing name is reported (except for review kinds) but the object is kept,
 /// so that its API version is still assessed.
-fn identity(root: DocNode<'_>) -> (DocumentId<'_>, Option<Skip>) {
-    let kind = root.str_at("kind").unwrap_or_default();
-    let name = root.at(&["metadata", "name"]).and_then(DocNode::as_str).map(Cow::Borrowed).or_else(|| {
-        root.at(&["metadata", "generateName"]).and_then(DocNode::as_str).map(|prefix| Cow::Owned(format!("{prefix}*")))
-    });
+fn identity<'a>(root: impl IdentityTree<'a>) -> (DocumentId<'a>, Option<Skip>) {
+    let kind = root.text_at(&["kind"]).unwrap_or_default();
+    let name = root
+        .text_at(&["metadata", "name"])
+        .map(Cow::Borrowed)
+        .or_else(|| root.text_at(&["metadata", "generateName"]).map(|prefix| Cow::Owned(format!("{prefix}*"))));
     let problem = match &name {
         None if !UNNAMED_KINDS.contains(&kind) => Some(Skip {
             severity: Severity::Error,
-            line: root.get("metadata").map_or(root.line(), DocNode::line),
+            line: root.child("metadata").unwrap_or(root).start_line(),
             field: Some("metadata.name"),
             message: format!("{kind} has no `metadata.name`; kept as `(unnamed)` but it cannot be applied as written"),
         }),
         _ => None,
     };
     let id = DocumentId {
-        api_version: root.str_at("apiVersion").unwrap_or_default(),
+        api_version: root.text_at(&["apiVersion"]).unwrap_or_default(),
         kind,
-        namespace: root.at(&["metadata", "namespace"]).and_then(DocNode::as_str),
+        namespace: root.text_at(&["metadata", "namespace"]),
         name: name.unwrap_or(Cow::Borrowed("(unnamed)")),
     };
     (id, problem)
