@@ -305,13 +305,9 @@ pub struct Facts {
     pub generated: Option<Box<Generated>>,
 }
 
-/// Reduces an object to its facts.
-pub fn extract(object: &Object, knowledge: &Knowledge) -> Facts {
-    extract_sharing(object, knowledge, &Strings::default())
-}
-
-/// Reduces an object to its facts, sharing repeated strings through `strings`.
-pub(crate) fn extract_sharing(object: &Object, knowledge: &Knowledge, strings: &Strings) -> Facts {
+/// Reduces an object to its facts, sharing repeated strings through `strings` (one set for
+/// all the objects of a run).
+pub fn extract(object: &Object, knowledge: &Knowledge, strings: &Strings) -> Facts {
     let doc = Doc::from_node(&object.root);
     let root = doc.root().expect("a node is a root");
     extract_document(Document { id: DocumentId::of(&object.id), origin: object.origin.clone(), root }, knowledge, strings)
@@ -604,7 +600,7 @@ impl<'a> Extractor<'a> {
 
     fn selector_at(&mut self, root: DocNode<'_>, path: &[&'static str], plain_map: bool) {
         if let Some(node) = root.at(path) {
-            let value = if plain_map { Selector::from_map_document(node) } else { Selector::from_label_selector_document(node) };
+            let value = if plain_map { Selector::from_map(node) } else { Selector::from_label_selector(node) };
             let path = match path {
                 ["spec", "selector"] => "spec.selector",
                 _ => "spec.podSelector",

@@ -27,11 +27,12 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 pub use assessment::*;
-use facts::{Class, Facts, Strings};
+use facts::{Class, Facts};
 use ferry_model::load::{LoadError, LoadReport, Location, load_documents};
 use ferry_model::Object;
 use rayon::prelude::*;
 pub use knowledge::{Knowledge, KubeVersion};
+pub use strings::Strings;
 
 /// The Kubernetes version assessed against when none is given: the newest
 /// release whose removals the deprecation table covers.
@@ -86,7 +87,7 @@ pub fn assess_paths(paths: &[PathBuf], options: &Options) -> Result<Assessment, 
 pub fn assess_objects(objects: Vec<Object>, report: &LoadReport, options: &Options) -> Assessment {
     let knowledge = Knowledge::builtin();
     let strings = Strings::default();
-    let facts: Vec<Facts> = objects.into_par_iter().map(|object| facts::extract_sharing(&object, knowledge, &strings)).collect();
+    let facts: Vec<Facts> = objects.into_par_iter().map(|object| facts::extract(&object, knowledge, &strings)).collect();
     drop(strings);
     assess(facts, report, options, knowledge)
 }

@@ -95,7 +95,7 @@ impl<'a> Index<'a> {
             .into_iter()
             .flatten()
             .copied()
-            .filter(|&w| self.facts[w].pod.as_ref().is_some_and(|p| selector.matches_labels(&p.labels[..])))
+            .filter(|&w| self.facts[w].pod.as_ref().is_some_and(|p| selector.matches(&p.labels[..])))
             .collect()
     }
 }

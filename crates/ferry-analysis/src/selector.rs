@@ -1,7 +1,7 @@
 //! Kubernetes label selectors: `matchLabels`, `matchExpressions`, and the
 //! plain map form Services use.
 
-use ferry_model::{Doc, DocNode, Node};
+use ferry_model::DocNode;
 
 /// A parsed label selector.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -25,23 +25,13 @@ pub struct Requirement {
 
 impl Selector {
     /// The plain map form (`Service.spec.selector`).
-    pub fn from_map(node: &Node) -> Selector {
-        Selector::from_map_document(Doc::from_node(node).root().expect("a node is a root"))
+    pub fn from_map(node: DocNode<'_>) -> Selector {
+        Selector { labels: pairs(node), expressions: Vec::new() }
     }
 
     /// The `LabelSelector` form (`matchLabels` + `matchExpressions`).
-    pub fn from_label_selector(node: &Node) -> Selector {
-        Selector::from_label_selector_document(Doc::from_node(node).root().expect("a node is a root"))
-    }
-
-    /// [`Selector::from_map`] for a node of a loaded document.
-    pub fn from_map_document(node: DocNode<'_>) -> Selector {
-        Selector { labels: document_pairs(node), expressions: Vec::new() }
-    }
-
-    /// [`Selector::from_label_selector`] for a node of a loaded document.
-    pub fn from_label_selector_document(node: DocNode<'_>) -> Selector {
-        let labels = node.get("matchLabels").map(document_pairs).unwrap_or_default();
+    pub fn from_label_selector(node: DocNode<'_>) -> Selector {
+        let labels = node.get("matchLabels").map(pairs).unwrap_or_default();
         let expressions = node.get("matchExpressions").map(|n| n.items().filter_map(requirement).collect()).unwrap_or_default();
         Selector { labels, expressions }
     }
@@ -51,13 +41,8 @@ impl Selector {
         self.labels.is_empty() && self.expressions.is_empty()
     }
 
-    /// Whether a set of labels satisfies the selector.
-    pub fn matches(&self, labels: &[(String, String)]) -> bool {
-        self.matches_labels(labels)
-    }
-
-    /// [`Selector::matches`] for labels held in any string type.
-    pub fn matches_labels<K: AsRef<str>, V: AsRef<str>>(&self, labels: &[(K, V)]) -> bool {
+    /// Whether a set of labels (held in any string type) satisfies the selector.
+    pub fn matches<K: AsRef<str>, V: AsRef<str>>(&self, labels: &[(K, V)]) -> bool {
         let value = |key: &str| labels.iter().find(|(k, _)| k.as_ref() == key).map(|(_, v)| v.as_ref());
         self.labels.iter().all(|(k, v)| value(k) == Some(v))
             && self.expressions.iter().all(|r| match r.operator.as_str() {
@@ -70,12 +55,7 @@ impl Selector {
     }
 }
 
-/// String pairs of a mapping node.
-pub fn owned_pairs(node: &Node) -> Vec<(String, String)> {
-    node.string_entries().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
-}
-
-fn document_pairs(node: DocNode<'_>) -> Vec<(String, String)> {
+fn pairs(node: DocNode<'_>) -> Vec<(String, String)> {
     node.string_entries().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
 }
 

@@ -9,7 +9,6 @@
 //! rule saves running the rule set on it again.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Shared strings and remembered look-ups, safe to use from the loader's threads.
@@ -76,67 +75,10 @@ impl std::fmt::Debug for Strings {
     }
 }
 
-/// Builds [`FastHasher`]s: for maps keyed by strings and indices built from the input itself.
-pub(crate) type FastHash = BuildHasherDefault<FastHasher>;
-
-/// The multiply-rotate hash rustc uses internally ("FxHash"): much faster than
-/// SipHash on short keys. The analysis' maps are rebuilt for every run and keyed
-/// by the input's own names, so hash flooding is not a concern here.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FastHasher {
-    hash: u64,
-}
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FastHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for FastHasher {
-    #[inline]
-    fn write(&mut self, mut bytes: &[u8]) {
-        while let Some((word, rest)) = bytes.split_first_chunk::<8>() {
-            self.add(u64::from_le_bytes(*word));
-            bytes = rest;
-        }
-        if let Some((word, rest)) = bytes.split_first_chunk::<4>() {
-            self.add(u64::from(u32::from_le_bytes(*word)));
-            bytes = rest;
-        }
-        for &byte in bytes {
-            self.add(u64::from(byte));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-}
+/// The hash of rustc's own maps ("FxHash"): much faster than SipHash on short keys. The
+/// analysis' maps are rebuilt for every run and keyed by the input's own names and indices,
+/// so hash flooding is not a concern here.
+pub(crate) type FastHash = rustc_hash::FxBuildHasher;
 
 #[cfg(test)]
 mod tests {
@@ -148,6 +90,10 @@ mod tests {
         let a = strings.get("spec.template.spec.containers[0].env[1].value");
         let b = strings.get(&format!("spec.template.spec.containers[{}].env[1].value", 0));
         assert!(Arc::ptr_eq(&a, &b));
-        assert_ne!(&*strings.get("x"), &*a);
+        // Pool threads have slots of their own; within one, equal strings share a copy too.
+        let (c, d) = rayon::join(|| strings.get("metadata.name"), || strings.get("metadata.name"));
+        let in_pool = rayon::scope(|_| (strings.get("kind"), strings.get("kind")));
+        assert_eq!((&*c, &*d), ("metadata.name", "metadata.name"));
+        assert!(Arc::ptr_eq(&in_pool.0, &in_pool.1), "one copy per pool thread");
     }
 }

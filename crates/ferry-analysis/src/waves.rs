@@ -99,7 +99,7 @@ impl std::fmt::Display for App<'_> {
     }
 }
 
-/// Components with more members than this are described in parallel.
+/// Members described on one thread before the work is split between threads.
 const PARALLEL_MEMBERS: usize = 256;
 
 /// Computes the waves from workload-to-workload needs `(from, to, edge)`.
@@ -143,12 +143,7 @@ pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[De
             result.cycles.push(explain_cycle(&layering, c, &member_apps, deps));
         }
         let wave = by_wave.entry(wave_of[c]).or_default();
-        if member_apps.len() > PARALLEL_MEMBERS {
-            let described: Vec<Application> = member_apps.par_iter().map(|&a| layering.describe(a, &member_apps, facts)).collect();
-            wave.extend(described);
-        } else {
-            wave.extend(member_apps.iter().map(|&a| layering.describe(a, &member_apps, facts)));
-        }
+        wave.par_extend(member_apps.par_iter().with_min_len(PARALLEL_MEMBERS).map(|&a| layering.describe(a, &member_apps, facts)));
     }
     result.waves = by_wave
         .into_iter()
@@ -245,11 +240,7 @@ fn explain_cycle(layering: &Layering<'_>, c: usize, members: &[usize], deps: &[D
             line
         })
     };
-    let mut closing: Vec<String> = if members.len() > PARALLEL_MEMBERS {
-        members.par_iter().flat_map_iter(closing_edges).collect()
-    } else {
-        members.iter().flat_map(closing_edges).collect()
-    };
+    let mut closing: Vec<String> = members.par_iter().with_min_len(PARALLEL_MEMBERS).flat_map_iter(closing_edges).collect();
     closing.par_sort_unstable();
     let mut names: Vec<String> = members.iter().map(|&a| apps[a].label()).collect();
     names.par_sort_unstable();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ferry_analysis::facts::{self, Facts};
-use ferry_analysis::{Knowledge, KubeVersion, ObjRef, Options, Source};
+use ferry_analysis::{Knowledge, KubeVersion, ObjRef, Options, Source, Strings};
 use ferry_cluster::Connection;
 use ferry_cluster::apply::{ApplyObject, ApplyReport, Journal, JournalError, Outcome, apply, journal_key};
 use ferry_model::load::LoadReport;
@@ -135,11 +135,12 @@ fn mask(value: &mut Value) {
 pub fn waves(objects: &[ApplyObject]) -> Vec<Option<usize>> {
     let file: Arc<str> = "archive".into();
     let knowledge = Knowledge::builtin();
+    let strings = Strings::default();
     // One object tree at a time, reduced to its facts at once, so that the trees are never all in memory.
     let facts: Vec<Facts> = objects
         .iter()
         .filter_map(|o| Node::deserialize(&o.object).ok())
-        .map(|root| facts::extract(&Object::from_root(root, Origin { file: file.clone(), document: 1, line: 0 }), knowledge))
+        .map(|root| facts::extract(&Object::from_root(root, Origin { file: file.clone(), document: 1, line: 0 }), knowledge, &strings))
         .collect();
     let options = Options { source: Source::Cluster, ..Default::default() };
     let assessment = ferry_analysis::assess(facts, &LoadReport::default(), &options, knowledge);
