@@ -163,13 +163,11 @@ impl TestCluster {
     /// minutes: `continue` tokens and resource versions issued before now expire (410 Gone).
     /// Returns the revision compacted to.
     pub fn compact_etcd(&self) -> Result<u64, Error> {
-        let range = etcd_post(&self.etcd, "/v3/kv/range", r#"{"key":"AA=="}"#)?;
-        let revision = json_number_after(&range, "\"revision\":\"")
-            .ok_or_else(|| Error::NotReady(format!("etcd gave no revision: {range}")))?;
-        let compacted = etcd_post(&self.etcd, "/v3/kv/compaction", &format!(r#"{{"revision":"{revision}","physical":true}}"#))?;
-        if !compacted.starts_with("HTTP/1.1 200") {
-            return Err(Error::NotReady(format!("etcd refused the compaction: {compacted}")));
-        }
+        let range = etcd_post(&self.etcd, "/v3/kv/range", &serde_json::json!({"key": "AA=="}))?;
+        // The gateway writes 64-bit integers as JSON strings.
+        let revision = range.pointer("/header/revision").and_then(serde_json::Value::as_str).and_then(|r| r.parse::<u64>().ok());
+        let revision = revision.ok_or_else(|| Error::NotReady(format!("etcd gave no revision: {range}")))?;
+        etcd_post(&self.etcd, "/v3/kv/compaction", &serde_json::json!({"revision": revision.to_string(), "physical": true}))?;
         Ok(revision)
     }
 
@@ -392,9 +390,11 @@ fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// POSTs JSON to etcd's gRPC gateway and returns the whole HTTP response as text.
-fn etcd_post(address: &str, path: &str, body: &str) -> Result<String, Error> {
+/// POSTs JSON to etcd's gRPC gateway and returns the JSON it answers; an answer other
+/// than `200 OK` is an error quoting it.
+fn etcd_post(address: &str, path: &str, body: &serde_json::Value) -> Result<serde_json::Value, Error> {
     use std::io::Read as _;
+    let body = body.to_string();
     let exchange = || -> io::Result<String> {
         let mut stream = std::net::TcpStream::connect(address)?;
         write!(stream, "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
@@ -402,13 +402,12 @@ fn etcd_post(address: &str, path: &str, body: &str) -> Result<String, Error> {
         stream.read_to_string(&mut response)?;
         Ok(response)
     };
-    exchange().map_err(io_err(format!("POST {path} to etcd")))
-}
-
-/// The decimal number right after `marker` in `text`.
-fn json_number_after(text: &str, marker: &str) -> Option<u64> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    rest[..rest.find(|c: char| !c.is_ascii_digit())?].parse().ok()
+    let response = exchange().map_err(io_err(format!("POST {path} to etcd")))?;
+    let answer = response
+        .split_once("\r\n\r\n")
+        .filter(|(head, _)| head.starts_with("HTTP/1.1 200"))
+        .and_then(|(_, json)| serde_json::from_str(json).ok());
+    answer.ok_or_else(|| Error::NotReady(format!("etcd answered POST {path} with: {response}")))
 }
 
 /// utime + stime of a process, in clock ticks (`/proc/PID/stat` fields 14 and 15).

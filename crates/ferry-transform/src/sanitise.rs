@@ -115,21 +115,31 @@ pub fn sanitise(object: &mut Value) -> Option<&'static str> {
 
 /// [`sanitise`], recording fields it kept on purpose.
 pub(crate) fn sanitise_noting(object: &mut Value, notes: &mut Vec<Note>) -> Option<&'static str> {
-    if let Some(reason) = not_migrated(object) {
+    let id = Identity::of(object);
+    if let Some(reason) = not_migrated(object, &id) {
         return Some(reason);
     }
-    strip(object, notes);
+    strip_identified(object, &id, notes);
     None
 }
 
 /// Removes every field the strip rows name, except those a `keep` condition protects.
 pub(crate) fn strip(object: &mut Value, notes: &mut Vec<Note>) {
     let id = Identity::of(object);
-    let rows: Vec<&StripRow> = table().strip.iter().filter(|row| row.kinds.iter().any(|k| k.matches(&id.group, &id.kind))).collect();
+    strip_identified(object, &id, notes);
+}
+
+/// Whether a row listing `kinds` applies to the object.
+fn applies(kinds: &[KindPattern], id: &Identity) -> bool {
+    kinds.iter().any(|k| k.matches(&id.group, &id.kind))
+}
+
+fn strip_identified(object: &mut Value, id: &Identity, notes: &mut Vec<Note>) {
+    let rows = || table().strip.iter().filter(|row| applies(&row.kinds, id));
     // Read before any row strips the records it comes from, and only for kinds that need it.
-    let intent = rows.iter().any(|row| row.keep == Some(Keep::UserSet)).then(|| Intent::of(object));
+    let intent = rows().any(|row| row.keep == Some(Keep::UserSet)).then(|| Intent::of(object));
     let manual_selector = object.pointer("/spec/manualSelector") == Some(&Value::Bool(true));
-    for row in rows {
+    for row in rows() {
         for pattern in &row.fields {
             for path in pattern.find(object) {
                 let kept = match row.keep {
@@ -146,7 +156,7 @@ pub(crate) fn strip(object: &mut Value, notes: &mut Vec<Note>) {
             }
         }
     }
-    for row in table().prune.iter().filter(|row| row.kinds.iter().any(|k| k.matches(&id.group, &id.kind))) {
+    for row in table().prune.iter().filter(|row| applies(&row.kinds, id)) {
         row.apply(object, &id.name);
     }
 }
@@ -163,17 +173,14 @@ fn is_headless(object: &Value, path: &[Step]) -> bool {
 }
 
 /// Why an object is not migrated, if it is not.
-fn not_migrated(object: &Value) -> Option<&'static str> {
-    made_by_kubernetes(object).or_else(|| {
-        let id = Identity::of(object);
-        table().drop.iter().find(|row| row.matches(&id, object)).map(|row| row.reason.as_str())
-    })
+fn not_migrated(object: &Value, id: &Identity) -> Option<&'static str> {
+    made_by_kubernetes(object).or_else(|| table().drop.iter().find(|row| row.matches(id, object)).map(|row| row.reason.as_str()))
 }
 
 impl DropRow {
     fn matches(&self, id: &Identity, object: &Value) -> bool {
         let annotations = object.pointer("/metadata/annotations");
-        self.kinds.iter().any(|k| k.matches(&id.group, &id.kind))
+        applies(&self.kinds, id)
             && self.annotation.as_deref().is_none_or(|key| annotations.and_then(|a| a.get(key)).is_some())
             && self.label.as_deref().is_none_or(|label| {
                 label.split_once('=').is_some_and(|(key, value)| id.labels.iter().any(|(k, v)| k == key && v == value))
@@ -185,13 +192,7 @@ impl DropRow {
 /// metadata and top-level scalars (the only things those rules look at).
 fn made_by_kubernetes(object: &Value) -> Option<&'static str> {
     let generated = GeneratedRules::builtin();
-    let id = Identity::of(object);
-    let object_id = ObjectId {
-        api_version: crate::object::api_version(object).to_owned(),
-        kind: id.kind,
-        namespace: id.namespace,
-        name: id.name,
-    };
+    let object_id = ObjectId::from_json(object)?;
     if !generated.may_classify(&object_id) {
         return None;
     }

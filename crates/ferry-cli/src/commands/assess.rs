@@ -38,8 +38,7 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
         eprintln!("{}", one_line_summary(&assessment));
     }
     let status = exit_status(&assessment, settings.fail_on);
-    // The process ends next: freeing the report piece by piece would only delay it.
-    std::mem::forget(assessment);
+    super::leave_to_exit(assessment);
     Ok(status)
 }
 

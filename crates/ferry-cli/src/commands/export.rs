@@ -21,8 +21,7 @@ pub fn run(settings: ExportSettings) -> Result<ExitStatus, CliError> {
             source.selection.filtered
         );
         let status = incomplete_if_unreadable(&source.unreadable);
-        // The process ends next: freeing every object tree one by one would only delay it.
-        std::mem::forget(source);
+        super::leave_to_exit(source);
         Ok(status)
     })
 }
