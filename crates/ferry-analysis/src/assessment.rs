@@ -241,13 +241,13 @@ pub struct Dependency {
     pub via: Option<ObjRef>,
     /// The address as written (`amqp://rabbitmq:5672`), for network edges; never from a Secret.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
+    pub address: Option<Text>,
     /// A caveat, e.g. an assumed namespace.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<Box<str>>,
     /// Further places where the same dependency is written (at most [`MAX_EXTRA_EVIDENCE`]).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub also: Vec<Evidence>,
+    #[serde(skip_serializing_if = "<[Evidence]>::is_empty")]
+    pub also: Box<[Evidence]>,
 }
 
 /// How many extra evidence locations a dependency keeps.

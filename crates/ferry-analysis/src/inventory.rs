@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::assessment::ObjRef;
+use ferry_model::Origin;
+
+use crate::assessment::{ObjRef, Text};
 use crate::facts::{Class, Facts, PodFacts};
 
 /// What the input contains.
@@ -75,8 +77,9 @@ pub struct Workload {
     /// Service account, when not `default`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
-    /// `file:line`.
-    pub location: String,
+    /// Where it is written, shown as `file:line`.
+    #[serde(serialize_with = "as_file_line")]
+    pub location: Origin,
 }
 
 /// A registry and its number of image references.
@@ -95,7 +98,7 @@ pub struct Resource {
     pub object: ObjRef,
     /// apiVersion.
     #[serde(rename = "apiVersion")]
-    pub api_version: String,
+    pub api_version: Text,
     /// Service type, Secret type, provisioner, CRD group/kind.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
@@ -105,8 +108,14 @@ pub struct Resource {
     /// Number of data keys (ConfigMaps and Secrets).
     #[serde(skip_serializing_if = "is_zero")]
     pub keys: usize,
-    /// `file:line`.
-    pub location: String,
+    /// Where it is written, shown as `file:line`.
+    #[serde(serialize_with = "as_file_line")]
+    pub location: Origin,
+}
+
+/// An origin as `file:line`, the file shared with the facts rather than copied into a string per object.
+fn as_file_line<S: serde::Serializer>(origin: &Origin, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(origin)
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -178,7 +187,7 @@ enum Listed {
 }
 
 fn listed(f: Facts) -> Listed {
-    let location = f.origin.to_string();
+    let location = f.origin;
     let object = f.id.obj_ref();
     let api_version = f.id.api_version;
     match f.pod {
@@ -190,7 +199,7 @@ fn listed(f: Facts) -> Listed {
             f.class,
             Resource {
                 object,
-                api_version: api_version.to_string(),
+                api_version: api_version.into(),
                 r#type: f.detail.r#type,
                 details: f.detail.items.into_vec(),
                 keys: f.detail.keys,

@@ -118,7 +118,7 @@ pub fn generated(objects: &[Object]) -> Vec<Option<knowledge::Generated>> {
 /// counted in the inventory and otherwise left out.
 ///
 /// Independent sections are computed in parallel; facts are given up as soon
-/// as nothing needs them (references and mentions once the matrix is built),
+/// as nothing needs them (references, mentions and selectors once the matrix is built),
 /// and the inventory takes the names and images it lists from the facts
 /// rather than copying them.
 pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, knowledge: &Knowledge) -> Assessment {
@@ -129,6 +129,10 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
     for f in &mut facts {
         f.refs = Box::default();
         f.mentions = Box::default();
+        // The warnings still name where a selector is written, not what it selects.
+        if let Some(selector) = &mut f.selector {
+            selector.value = selector::Selector::default();
+        }
     }
     let (waves, (cloud, warnings)) = rayon::join(
         || waves::waves(&facts, &resolved.workload_needs, &resolved.dependencies),

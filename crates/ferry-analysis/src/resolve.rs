@@ -245,9 +245,9 @@ impl<'a> Candidate<'a> {
             resolution,
             evidence: self.evidence(facts),
             via: self.via().map(|v| facts[v].id.obj_ref()),
-            address,
-            note,
-            also: Vec::new(),
+            address: address.map(|a| Text::from(a.as_str())),
+            note: note.map(String::into_boxed_str),
+            also: Box::default(),
         }
     }
 }
@@ -320,7 +320,9 @@ pub(crate) fn resolve(facts: &[Facts]) -> Resolved {
             && !candidate.same_evidence(facts, &dep.evidence)
             && !dep.also.iter().any(|e| candidate.same_evidence(facts, e))
         {
-            dep.also.push(candidate.evidence(facts));
+            let mut also = std::mem::take(&mut dep.also).into_vec();
+            also.push(candidate.evidence(facts));
+            dep.also = also.into_boxed_slice();
         }
     }
     // An Ingress is used by the workloads behind the Services it routes to.

@@ -15,7 +15,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::assessment::{Dependency, ObjRef};
+use crate::assessment::{Dependency, Evidence, ObjRef, Text};
 use crate::facts::Facts;
 use crate::strings::FastHash;
 
@@ -49,8 +49,8 @@ pub struct Application {
     pub namespace: Option<String>,
     /// Its workloads.
     pub workloads: Vec<ObjRef>,
-    /// Applications it needs.
-    pub depends_on: Vec<String>,
+    /// Applications it needs (`namespace/name`), each label shared with the application's own.
+    pub depends_on: Vec<Text>,
     /// Why it is in this wave.
     pub reason: String,
 }
@@ -61,9 +61,46 @@ pub struct Cycle {
     /// Applications in the cycle.
     pub members: Vec<String>,
     /// The edges that close it, with evidence.
-    pub edges: Vec<String>,
+    pub edges: Vec<ClosingEdge>,
     /// What to do about it.
     pub advice: String,
+}
+
+/// A dependency between two applications of a cycle, shown (and written to JSON) as
+/// ``from → to via `address` at file:line path``.
+#[derive(Debug, Clone)]
+pub struct ClosingEdge {
+    /// The application that needs the other.
+    pub from: Text,
+    /// The application needed.
+    pub to: Text,
+    /// The address as written, for network dependencies.
+    pub address: Option<Text>,
+    /// Where the dependency is written.
+    pub evidence: Evidence,
+}
+
+impl ClosingEdge {
+    /// The order edges are listed in: by application, then address and place.
+    fn sort_key(&self) -> (&str, &str, Option<&str>, &str, u32, &str) {
+        (&self.from, &self.to, self.address.as_deref(), &self.evidence.file, self.evidence.line, &self.evidence.path)
+    }
+}
+
+impl std::fmt::Display for ClosingEdge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} → {} via", self.from, self.to)?;
+        if let Some(address) = &self.address {
+            write!(f, " `{address}`")?;
+        }
+        write!(f, " at {}", self.evidence)
+    }
+}
+
+impl Serialize for ClosingEdge {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// How many applications depend on one.
@@ -81,21 +118,14 @@ struct App<'a> {
     name: &'a str,
     namespace: Option<&'a str>,
     workloads: Vec<usize>,
-}
-
-impl App<'_> {
-    fn label(&self) -> String {
-        self.to_string()
-    }
+    /// `namespace/name`, made once and shared by every application that needs this one.
+    label: Text,
 }
 
 /// `namespace/name`, or `name` when the manifests set no namespace.
 impl std::fmt::Display for App<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.namespace {
-            Some(ns) => write!(f, "{ns}/{}", self.name),
-            None => f.write_str(self.name),
-        }
+        f.write_str(&self.label)
     }
 }
 
@@ -167,7 +197,11 @@ fn group_applications(facts: &[Facts]) -> (Vec<App<'_>>, Vec<usize>) {
         let name = label.unwrap_or(&f.id.name);
         let namespace = f.id.namespace.as_deref();
         let a = *by_key.entry((namespace, name)).or_insert_with(|| {
-            apps.push(App { name, namespace, workloads: Vec::new() });
+            let label = match namespace {
+                Some(ns) => format!("{ns}/{name}"),
+                None => name.to_owned(),
+            };
+            apps.push(App { name, namespace, workloads: Vec::new(), label: Text::from(label.as_str()) });
             apps.len() - 1
         });
         apps[a].workloads.push(i);
@@ -209,7 +243,7 @@ impl Layering<'_> {
             name: apps[a].name.to_owned(),
             namespace: apps[a].namespace.map(str::to_owned),
             workloads: apps[a].workloads.iter().map(|&w| facts[w].id.obj_ref()).collect(),
-            depends_on: needs.iter().map(|&b| apps[b].label()).collect(),
+            depends_on: needs.iter().map(|&b| apps[b].label.clone()).collect(),
             reason,
         }
     }
@@ -221,7 +255,7 @@ fn cycle_peers(apps: &[App], a: usize, cycle: &[usize]) -> String {
     if cycle.len() - 1 > SHOWN {
         return format!("in a cycle with {} other applications (see `cycles`)", cycle.len() - 1);
     }
-    let others: Vec<String> = cycle.iter().filter(|&&b| b != a).map(|&b| apps[b].label()).collect();
+    let others: Vec<String> = cycle.iter().filter(|&&b| b != a).map(|&b| apps[b].label.to_string()).collect();
     format!("in a cycle with {}", others.join(", "))
 }
 
@@ -231,18 +265,12 @@ fn explain_cycle(layering: &Layering<'_>, c: usize, members: &[usize], deps: &[D
     let closing_edges = |&a: &usize| {
         edges.range((a, 0)..(a + 1, 0)).filter(|((_, b), _)| layering.component_of[*b] == c).map(|(&(a, b), &edge)| {
             let d = &deps[edge];
-            let mut line = String::new();
-            let _ = write!(line, "{} → {} via", apps[a], apps[b]);
-            if let Some(address) = &d.address {
-                let _ = write!(line, " `{address}`");
-            }
-            let _ = write!(line, " at {}", d.evidence);
-            line
+            ClosingEdge { from: apps[a].label.clone(), to: apps[b].label.clone(), address: d.address.clone(), evidence: d.evidence.clone() }
         })
     };
-    let mut closing: Vec<String> = members.par_iter().with_min_len(PARALLEL_MEMBERS).flat_map_iter(closing_edges).collect();
-    closing.par_sort_unstable();
-    let mut names: Vec<String> = members.iter().map(|&a| apps[a].label()).collect();
+    let mut closing: Vec<ClosingEdge> = members.par_iter().with_min_len(PARALLEL_MEMBERS).flat_map_iter(closing_edges).collect();
+    closing.par_sort_unstable_by(|x, y| x.sort_key().cmp(&y.sort_key()));
+    let mut names: Vec<String> = members.iter().map(|&a| apps[a].label.to_string()).collect();
     names.par_sort_unstable();
     Cycle {
         members: names,
@@ -267,7 +295,7 @@ fn centrality(apps: &[App], edges: &BTreeMap<(usize, usize), usize>) -> Vec<Cent
     candidates.truncate(CANDIDATES);
     let mut rows: Vec<Centrality> = candidates
         .into_iter()
-        .map(|a| Centrality { application: apps[a].label(), direct_dependents: direct[a], all_dependents: reachable(a, &dependents_of) })
+        .map(|a| Centrality { application: apps[a].label.to_string(), direct_dependents: direct[a], all_dependents: reachable(a, &dependents_of) })
         .collect();
     rows.sort_by(|x, y| y.all_dependents.cmp(&x.all_dependents).then(y.direct_dependents.cmp(&x.direct_dependents)).then(x.application.cmp(&y.application)));
     rows.truncate(10);

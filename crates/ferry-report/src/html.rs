@@ -588,7 +588,7 @@ fn waves(a: &Assessment, s: &mut String) -> fmt::Result {
     for cycle in &a.waves.cycles {
         write!(s, r#"<div class="callout"><h3>Dependency cycle: {}</h3><ul>"#, e(&cycle.members.join(" + ")))?;
         for edge in &cycle.edges {
-            write!(s, "<li>{}</li>", ticks(edge))?;
+            write!(s, "<li>{}</li>", ticks(&edge.to_string()))?;
         }
         write!(s, "</ul><p><b>Advice:</b> {}</p></div>", ticks(&cycle.advice))?;
     }
@@ -712,7 +712,7 @@ fn inventory(a: &Assessment, s: &mut String) -> fmt::Result {
                 w.replicas.map(|r| r.to_string()).unwrap_or_else(|| "—".into()),
                 images.concat(),
                 or_dash(w.service_account.as_deref().map(e).unwrap_or_default()),
-                e(&w.location)
+                e(&w.location.to_string())
             )?;
         }
         end_table(s, inv.workloads.len() - take, "workloads")?;
@@ -742,7 +742,7 @@ fn inventory(a: &Assessment, s: &mut String) -> fmt::Result {
                 or_dash(r.r#type.as_deref().map(e).unwrap_or_default()),
                 details.concat(),
                 if r.keys > 0 { n(r.keys) } else { String::new() },
-                e(&r.location)
+                e(&r.location.to_string())
             )?;
         }
         end_table(s, resources.len() - take, "objects")?;

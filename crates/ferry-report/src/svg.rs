@@ -179,7 +179,7 @@ fn build(a: &Assessment) -> Graph {
         for app in &wave.applications {
             let from = app_by_label[&app_label(app.namespace.as_deref(), &app.name)];
             for dep in &app.depends_on {
-                let Some(&to) = app_by_label.get(dep) else { continue };
+                let Some(&to) = app_by_label.get(dep.as_str()) else { continue };
                 let same_cycle = cycle_of.get(nodes[from].id.as_str()).is_some_and(|c| cycle_of.get(dep.as_str()) == Some(c));
                 edges.insert(Edge { from, to, kind: if same_cycle { EdgeKind::Cycle } else { EdgeKind::Needs } });
             }
