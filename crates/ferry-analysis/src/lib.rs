@@ -29,7 +29,7 @@ use std::path::PathBuf;
 pub use assessment::*;
 use facts::{Class, Facts};
 use ferry_model::load::{LoadError, LoadReport, Location, load_documents};
-use ferry_model::Object;
+use ferry_model::{Manifest, Object};
 use rayon::prelude::*;
 pub use knowledge::{Knowledge, KubeVersion};
 pub use strings::Strings;
@@ -96,19 +96,21 @@ pub fn assess_objects(objects: Vec<Object>, report: &LoadReport, options: &Optio
 /// `data/generated.yaml`): what `ferry export` leaves out unless asked.
 ///
 /// The same decision as the assessment's, without extracting every object's facts.
-pub fn generated(objects: &[Object]) -> Vec<Option<knowledge::Generated>> {
+pub fn generated<M: Manifest + Sync>(objects: &[M]) -> Vec<Option<knowledge::Generated>> {
     let rules = knowledge::GeneratedRules::builtin();
     let selecting: HashSet<(Option<&str>, &str)> = objects
         .iter()
-        .filter(|o| o.id.kind == "Service" && o.root.at(&["spec", "selector"]).is_some())
-        .map(|o| (o.id.namespace.as_deref(), o.id.name.as_str()))
+        .filter(|o| o.id().kind == "Service" && o.tree().is_some_and(|root| root.at(&["spec", "selector"]).is_some()))
+        .map(|o| (o.id().namespace.as_deref(), o.id().name.as_str()))
         .collect();
     objects
         .par_iter()
         .map(|o| {
-            rules.classify(&o.id, &o.root).or_else(|| {
-                let selected = selecting.contains(&(o.id.namespace.as_deref(), o.id.name.as_str()));
-                if selected { rules.selected_by_service(&o.id) } else { None }
+            let id = o.id();
+            let by_content = rules.classify(id, o.outline());
+            by_content.or_else(|| {
+                let selected = selecting.contains(&(id.namespace.as_deref(), id.name.as_str()));
+                if selected { rules.selected_by_service(id) } else { None }
             })
         })
         .collect()

@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 
 use ferry_model::id::split_api_version;
-use ferry_model::{Node, Object};
+use ferry_model::{Manifest, Node, Object};
 
 use crate::discovery::{Discovery, Resource};
 
@@ -28,20 +28,20 @@ pub struct ExportFilter {
     pub include_generated: bool,
 }
 
-/// One object chosen for export.
+/// One object chosen for export: a tree ([`Object`]) or JSON text ([`ferry_model::RawObject`]).
 #[derive(Debug)]
-pub struct Selected {
+pub struct Selected<T = Object> {
     /// The object.
-    pub object: Object,
+    pub object: T,
     /// Its resource, `plural.group` (`plural` for the core group).
     pub resource: String,
 }
 
 /// The outcome of [`select`].
-#[derive(Debug, Default)]
-pub struct Selection {
+#[derive(Debug)]
+pub struct Selection<T = Object> {
     /// Objects to export, in snapshot order.
-    pub objects: Vec<Selected>,
+    pub objects: Vec<Selected<T>>,
     /// Objects left out as made by Kubernetes.
     pub generated: usize,
     /// Objects left out by the kind and namespace filters.
@@ -50,12 +50,12 @@ pub struct Selection {
 
 /// Chooses the objects of a snapshot to export; `generated[i]` says whether
 /// `objects[i]` was made by Kubernetes.
-pub fn select(objects: Vec<Object>, generated: &[bool], discovery: &Discovery, filter: &ExportFilter) -> Selection {
-    let mut selection = Selection::default();
-    let mut kept: Vec<(Object, &Resource)> = Vec::new();
-    let mut cluster_scoped: Vec<(Object, &Resource)> = Vec::new();
+pub fn select<T: Manifest>(objects: Vec<T>, generated: &[bool], discovery: &Discovery, filter: &ExportFilter) -> Selection<T> {
+    let mut selection = Selection { objects: Vec::new(), generated: 0, filtered: 0 };
+    let mut kept: Vec<(T, &Resource)> = Vec::new();
+    let mut cluster_scoped: Vec<(T, &Resource)> = Vec::new();
     for (object, &made_by_kubernetes) in objects.into_iter().zip(generated) {
-        let Some(resource) = resource_of(discovery, &object) else { continue };
+        let Some(resource) = resource_of(discovery, object.id()) else { continue };
         if made_by_kubernetes && !filter.include_generated {
             selection.generated += 1;
         } else if !kind_wanted(filter, resource) {
@@ -69,11 +69,11 @@ pub fn select(objects: Vec<Object>, generated: &[bool], discovery: &Discovery, f
     if !filter.namespaces.is_empty() {
         let mut needs = Needs::of(&kept, &filter.namespaces);
         // A kept ClusterRoleBinding adds its role, so ClusterRoles are decided last.
-        cluster_scoped.sort_by_key(|(object, _)| object.id.kind == "ClusterRole");
+        cluster_scoped.sort_by_key(|(object, _)| object.id().kind == "ClusterRole");
         for (object, resource) in cluster_scoped {
             if needs.wants(&object) {
-                if object.id.kind == "ClusterRoleBinding" {
-                    needs.add_cluster_role(&object.root);
+                if object.id().kind == "ClusterRoleBinding" {
+                    needs.add_cluster_role(&object);
                 }
                 kept.push((object, resource));
             } else {
@@ -85,10 +85,10 @@ pub fn select(objects: Vec<Object>, generated: &[bool], discovery: &Discovery, f
     selection
 }
 
-/// The resource that served `object` (objects read from a cluster always have one).
-fn resource_of<'a>(discovery: &'a Discovery, object: &Object) -> Option<&'a Resource> {
-    let (group, version) = split_api_version(&object.id.api_version);
-    discovery.resources.iter().find(|r| r.group == group && r.version == version && r.kind == object.id.kind)
+/// The resource that served the object `id` (objects read from a cluster always have one).
+fn resource_of<'a>(discovery: &'a Discovery, id: &ferry_model::ObjectId) -> Option<&'a Resource> {
+    let (group, version) = split_api_version(&id.api_version);
+    discovery.resources.iter().find(|r| r.group == group && r.version == version && r.kind == id.kind)
 }
 
 fn kind_wanted(filter: &ExportFilter, resource: &Resource) -> bool {
@@ -109,18 +109,19 @@ struct Needs {
 }
 
 impl Needs {
-    fn of(kept: &[(Object, &Resource)], namespaces: &[String]) -> Needs {
+    fn of<T: Manifest>(kept: &[(T, &Resource)], namespaces: &[String]) -> Needs {
         let mut needs = Needs { namespaces: namespaces.iter().cloned().collect(), custom_kinds: HashSet::new(), cluster_roles: HashSet::new() };
         for (object, resource) in kept {
             needs.custom_kinds.insert((resource.group.clone(), resource.kind.clone()));
-            if object.id.kind == "RoleBinding" {
-                needs.add_cluster_role(&object.root);
+            if object.id().kind == "RoleBinding" {
+                needs.add_cluster_role(object);
             }
         }
         needs
     }
 
-    fn add_cluster_role(&mut self, binding: &Node) {
+    fn add_cluster_role(&mut self, binding: &impl Manifest) {
+        let Some(binding) = binding.tree() else { return };
         if binding.at(&["roleRef", "kind"]).and_then(Node::as_str) == Some("ClusterRole")
             && let Some(name) = binding.at(&["roleRef", "name"]).and_then(Node::as_str)
         {
@@ -128,20 +129,29 @@ impl Needs {
         }
     }
 
-    /// Whether a cluster-scoped object is needed.
-    fn wants(&self, object: &Object) -> bool {
-        let root = &object.root;
-        match object.id.kind.as_str() {
-            "Namespace" => self.namespaces.contains(&object.id.name),
+    /// Whether a cluster-scoped object is needed (kept, when its content cannot be read).
+    fn wants(&self, object: &impl Manifest) -> bool {
+        let id = object.id();
+        match id.kind.as_str() {
+            "Namespace" => self.namespaces.contains(&id.name),
+            "ClusterRole" => self.cluster_roles.contains(&id.name),
+            "CustomResourceDefinition" | "PersistentVolume" | "ClusterRoleBinding" => {
+                object.tree().is_none_or(|root| self.wants_content(&id.kind, &root))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a CustomResourceDefinition, PersistentVolume or ClusterRoleBinding is needed.
+    fn wants_content(&self, kind: &str, root: &Node) -> bool {
+        match kind {
             "CustomResourceDefinition" => {
                 let group = root.at(&["spec", "group"]).and_then(Node::as_str).unwrap_or_default();
                 let kind = root.at(&["spec", "names", "kind"]).and_then(Node::as_str).unwrap_or_default();
                 self.custom_kinds.contains(&(group.to_owned(), kind.to_owned()))
             }
             "PersistentVolume" => root.at(&["spec", "claimRef", "namespace"]).and_then(Node::as_str).is_some_and(|ns| self.namespaces.contains(ns)),
-            "ClusterRoleBinding" => self.binds_service_account_here(root),
-            "ClusterRole" => self.cluster_roles.contains(&object.id.name),
-            _ => false,
+            _ => self.binds_service_account_here(root),
         }
     }
 

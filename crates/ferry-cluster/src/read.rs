@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ferry_model::{Node, Object, Origin, Value};
+use ferry_model::{Node, Object, Origin, RawObject};
 use futures::StreamExt as _;
 use serde::Deserialize;
 
@@ -41,11 +41,11 @@ pub struct Failure {
     pub error: RequestError,
 }
 
-/// Everything read from the cluster.
-#[derive(Debug, Default)]
-pub struct Snapshot {
+/// Everything read from the cluster, as trees ([`Object`]) or as JSON text ([`RawObject`]).
+#[derive(Debug)]
+pub struct Snapshot<T = Object> {
     /// The objects, in discovery order, then in the server's order.
-    pub objects: Vec<Object>,
+    pub objects: Vec<T>,
     /// Lists that failed (forbidden, unavailable), after retries.
     pub failures: Vec<Failure>,
     /// Response bytes received.
@@ -70,11 +70,51 @@ struct Task<'a> {
     namespace: Option<&'a str>,
 }
 
-/// Lists every resource in `discovery`, `options.concurrency` lists at a time.
+impl<T> Default for Snapshot<T> {
+    fn default() -> Self {
+        Snapshot { objects: Vec::new(), failures: Vec::new(), bytes: 0 }
+    }
+}
+
+/// What list items are read into.
+pub trait ListItem: Sized + Send {
+    /// Reads the body of one page of `resource`'s list: its items and its `continue` token.
+    fn page(body: &[u8], resource: &Resource, context: &str) -> Result<(Vec<Self>, Option<String>), serde_json::Error>;
+}
+
+impl ListItem for Object {
+    fn page(body: &[u8], resource: &Resource, context: &str) -> Result<(Vec<Object>, Option<String>), serde_json::Error> {
+        let page: Page = serde_json::from_slice(body)?;
+        let objects = page.items.into_iter().map(|item| to_object(item, resource, context)).collect();
+        Ok((objects, page.metadata.continue_token))
+    }
+}
+
+impl ListItem for RawObject {
+    fn page(body: &[u8], resource: &Resource, _context: &str) -> Result<(Vec<RawObject>, Option<String>), serde_json::Error> {
+        let page: RawPage<'_> = serde_json::from_slice(body)?;
+        let api_version = resource.api_version();
+        let objects = page.items.iter().map(|item| RawObject::from_list_item(item.get(), &api_version, &resource.kind)).collect::<Result<_, _>>()?;
+        Ok((objects, page.metadata.continue_token))
+    }
+}
+
+/// Lists every resource in `discovery`, `options.concurrency` lists at a time, each item
+/// parsed into ferry's tree.
 pub async fn read(connection: &Connection, discovery: &Discovery, options: &ReadOptions, progress: &dyn Progress) -> Snapshot {
+    read_as(connection, discovery, options, progress).await
+}
+
+/// [`read`], each item kept as the JSON text the server sent (for an export): only its
+/// identity is parsed.
+pub async fn read_raw(connection: &Connection, discovery: &Discovery, options: &ReadOptions, progress: &dyn Progress) -> Snapshot<RawObject> {
+    read_as(connection, discovery, options, progress).await
+}
+
+async fn read_as<T: ListItem>(connection: &Connection, discovery: &Discovery, options: &ReadOptions, progress: &dyn Progress) -> Snapshot<T> {
     let tasks = tasks(discovery, options);
     progress.started(tasks.len());
-    let mut results: Vec<(usize, Result<ListResult, Failure>)> = futures::stream::iter(tasks.into_iter().enumerate())
+    let mut results: Vec<(usize, Result<ListResult<T>, Failure>)> = futures::stream::iter(tasks.into_iter().enumerate())
         .map(|(index, task)| async move {
             let result = list_all(connection, &task, options, progress).await;
             progress.list_done(task.resource);
@@ -117,6 +157,15 @@ struct Page {
     items: Vec<Node>,
 }
 
+/// A page whose items are left as text.
+#[derive(Deserialize)]
+struct RawPage<'a> {
+    #[serde(default)]
+    metadata: PageMeta,
+    #[serde(borrow, default)]
+    items: Vec<&'a serde_json::value::RawValue>,
+}
+
 /// The list metadata ferry reads: the `continue` token.
 #[derive(Deserialize, Default)]
 pub(crate) struct PageMeta {
@@ -124,13 +173,13 @@ pub(crate) struct PageMeta {
     pub(crate) continue_token: Option<String>,
 }
 
-struct ListResult {
-    objects: Vec<Object>,
+struct ListResult<T> {
+    objects: Vec<T>,
     bytes: u64,
 }
 
 /// Follows `continue` tokens to the end; an expired token (410) restarts the list once.
-async fn list_all(connection: &Connection, task: &Task<'_>, options: &ReadOptions, progress: &dyn Progress) -> Result<ListResult, Failure> {
+async fn list_all<T: ListItem>(connection: &Connection, task: &Task<'_>, options: &ReadOptions, progress: &dyn Progress) -> Result<ListResult<T>, Failure> {
     let fail = |error| Failure { resource: task.resource.qualified(), namespace: task.namespace.map(str::to_owned), error };
     let mut query = form_urlencoded::Serializer::new(String::new());
     query.append_pair("limit", &options.page_size.to_string());
@@ -143,10 +192,10 @@ async fn list_all(connection: &Connection, task: &Task<'_>, options: &ReadOption
         let mut result = ListResult { objects: Vec::new(), bytes: 0 };
         let pages = paginate(&connection.client, &base, JSON, |path, body| {
             result.bytes += body.len() as u64;
-            let page: Page = serde_json::from_slice(body).map_err(|e| invalid_list(path, &e))?;
-            progress.page(task.resource, page.items.len());
-            result.objects.extend(page.items.into_iter().map(|item| to_object(item, task.resource, &connection.context)));
-            Ok(page.metadata.continue_token)
+            let (objects, token) = T::page(body, task.resource, &connection.context).map_err(|e| invalid_list(path, &e))?;
+            progress.page(task.resource, objects.len());
+            result.objects.extend(objects);
+            Ok(token)
         })
         .await;
         match pages {
@@ -185,14 +234,7 @@ pub(crate) fn invalid_list(path: &str, error: &serde_json::Error) -> RequestErro
 /// and `kind`, so they are added from the resource; evidence points at the
 /// object in the cluster (`CONTEXT:RESOURCE/NAMESPACE/NAME`, no line).
 fn to_object(mut item: Node, resource: &Resource, context: &str) -> Object {
-    if let Value::Map(entries) = &mut item.value {
-        if !entries.iter().any(|(k, _)| k == "kind") {
-            entries.insert(0, ("kind".to_owned(), Node::scalar(0, resource.kind.as_str(), false)));
-        }
-        if !entries.iter().any(|(k, _)| k == "apiVersion") {
-            entries.insert(0, ("apiVersion".to_owned(), Node::scalar(0, resource.api_version(), false)));
-        }
-    }
+    ferry_model::raw::complete_list_item(&mut item, &resource.api_version(), &resource.kind);
     let namespace = item.at(&["metadata", "namespace"]).and_then(Node::as_str).unwrap_or("-");
     let name = item.at(&["metadata", "name"]).and_then(Node::as_str).unwrap_or("(unnamed)");
     let file: Arc<str> = format!("{context}:{}/{namespace}/{name}", resource.qualified()).into();

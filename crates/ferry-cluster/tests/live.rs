@@ -1,6 +1,6 @@
 //! ferry-cluster against a real kube-apiserver v1.20.2 (see ferry-testcluster).
 
-use ferry_cluster::{ConnectOptions, Connection, ReadOptions, connect, discover, read};
+use ferry_cluster::{ConnectOptions, Connection, ReadOptions, connect, discover, read, read_raw};
 use ferry_testcluster::{Options, TestCluster, User, WIDGET_CRD};
 
 async fn open(cluster: &TestCluster, context: &str) -> Connection {
@@ -45,6 +45,20 @@ async fn reads_everything_paginated_with_custom_resources_and_preferred_versions
     assert_eq!(config_map.id.api_version, "v1", "list items get apiVersion and kind from the resource");
     assert!(snapshot.objects.iter().any(|o| o.id.kind == "Namespace"), "cluster-scoped objects are read even with -n");
     assert!(!snapshot.objects.iter().any(|o| o.id.kind == "ServiceAccount" && o.id.namespace.as_deref() == Some("default")));
+
+    // The same lists kept as text (what an export writes): the same objects, the same content.
+    let raw = read_raw(&connection, &discovery, &options, &()).await;
+    assert!(raw.failures.is_empty(), "{:?}", raw.failures);
+    let mut trees: Vec<_> = snapshot.objects.iter().map(|o| (o.id.clone(), o.root.to_json())).collect();
+    let mut texts: Vec<_> = raw.objects.iter().map(|o| (o.id.clone(), o.to_value().expect("valid JSON"))).collect();
+    trees.sort_by(|a, b| a.0.cmp(&b.0));
+    texts.sort_by(|a, b| a.0.cmp(&b.0));
+    // Objects that change between the two reads (leases, the controllers' status) may differ.
+    let stable = |(id, _): &&(ferry_model::ObjectId, serde_json::Value)| id.namespace.as_deref() == Some("shop");
+    assert_eq!(trees.iter().filter(stable).collect::<Vec<_>>(), texts.iter().filter(stable).collect::<Vec<_>>());
+    assert_eq!(trees.len(), texts.len());
+    let c7 = raw.objects.iter().find(|o| o.id.name == "c7").unwrap();
+    assert!(c7.json().starts_with(br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"#), "the type first, as a GET returns it");
 
     let selected = ReadOptions { selector: Some("batch=x".into()), ..Default::default() };
     let snapshot = read(&connection, &discovery, &selected, &()).await;

@@ -7,6 +7,7 @@
 //! never held in memory twice. Callers that only read objects can take them
 //! as [`load::Document`]s instead, whose tree ([`DocNode`] in a [`Doc`])
 //! borrows its text from the input and costs a few allocations per document.
+//! Objects copied from a cluster unchanged can stay JSON text ([`RawObject`]).
 //!
 //! This crate does no analysis and never prints: problems with the input are
 //! returned as data ([`load::Issue`]) for the caller to report.
@@ -15,10 +16,12 @@ pub mod doc;
 pub mod id;
 pub mod load;
 pub mod node;
+pub mod raw;
 
 pub use doc::{Doc, DocNode};
 pub use id::{ObjectId, Origin};
 pub use node::{Node, Scalar, Value};
+pub use raw::{Manifest, RawObject};
 
 /// One Kubernetes object read from the input.
 #[derive(Debug, Clone)]

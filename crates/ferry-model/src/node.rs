@@ -210,7 +210,7 @@ impl<'de> serde::Deserialize<'de> for Node {
     }
 }
 
-struct JsonNodeVisitor;
+pub(crate) struct JsonNodeVisitor;
 
 impl<'de> serde::de::Visitor<'de> for JsonNodeVisitor {
     type Value = Node;

@@ -2,7 +2,7 @@
 
 use ferry_archive::{ArchiveError, Destination, EncryptionKey, Entry, Header, Manifest, Writer};
 use ferry_cluster::export::Selection;
-use ferry_model::ObjectId;
+use ferry_model::{ObjectId, RawObject};
 use serde::Serialize;
 
 use crate::args::ArchiveSettings;
@@ -45,25 +45,46 @@ pub async fn write<'a, V: Serialize + Sync>(
     header: Header,
     objects: impl IntoIterator<Item = (ObjectId, &'a str, V)>,
 ) -> Result<Manifest, CliError> {
-    let destination = destination(text, settings)?;
-    let key = key(settings)?;
-    let mut writer = Writer::create(&destination, header, key.as_ref()).await.map_err(|e| archive_error(&e))?;
+    let mut writer = create(text, settings, header).await?;
     let mut objects = objects.into_iter();
-    loop {
+    let mut result = Ok(());
+    while result.is_ok() {
         let batch: Vec<_> = objects.by_ref().take(BATCH).collect();
         if batch.is_empty() {
             break;
         }
-        if let Err(error) = writer.add_all(&batch).await {
-            writer.abort().await;
-            return Err(archive_error(&error));
-        }
+        result = writer.add_all(&batch).await;
     }
-    writer.finish().await.map_err(|e| archive_error(&e))
+    complete(writer, result).await
 }
 
-/// Writes the objects selected from a cluster as an archive, each under the resource it was read from.
-pub async fn write_selection(text: &str, settings: &ArchiveSettings, header: Header, selection: &Selection) -> Result<Manifest, CliError> {
-    let objects = selection.objects.iter().map(|s| (s.object.id.clone(), s.resource.as_str(), &s.object.root));
-    write(text, settings, header, objects).await
+/// Writes the objects selected from a cluster as an archive, each as the server sent it and
+/// under the resource it was read from.
+pub async fn write_selection(text: &str, settings: &ArchiveSettings, header: Header, selection: &Selection<RawObject>) -> Result<Manifest, CliError> {
+    let mut writer = create(text, settings, header).await?;
+    let mut result = Ok(());
+    for batch in selection.objects.chunks(BATCH) {
+        let batch: Vec<(&RawObject, &str)> = batch.iter().map(|s| (&s.object, s.resource.as_str())).collect();
+        result = writer.add_raw_all(&batch).await;
+        if result.is_err() {
+            break;
+        }
+    }
+    complete(writer, result).await
+}
+
+/// Starts writing an archive.
+async fn create(text: &str, settings: &ArchiveSettings, header: Header) -> Result<Writer, CliError> {
+    let destination = destination(text, settings)?;
+    let key = key(settings)?;
+    Writer::create(&destination, header, key.as_ref()).await.map_err(|e| archive_error(&e))
+}
+
+/// Completes the archive, or aborts it (leaving nothing partial) after an error in adding objects.
+async fn complete(writer: Writer, added: Result<(), ArchiveError>) -> Result<Manifest, CliError> {
+    if let Err(error) = added {
+        writer.abort().await;
+        return Err(archive_error(&error));
+    }
+    writer.finish().await.map_err(|e| archive_error(&e))
 }

@@ -3,6 +3,7 @@
 
 use ferry_cluster::export::{Selection, select};
 use ferry_cluster::{ClusterError, ConnectOptions, Connection, Discovery, Snapshot};
+use ferry_model::RawObject;
 
 use crate::args::SourceSettings;
 use crate::error::CliError;
@@ -38,7 +39,7 @@ pub fn cluster_error(error: &ClusterError, connect: &ConnectOptions) -> CliError
 }
 
 /// Lists, for the user, what could not be read (forbidden resources, groups that did not answer).
-pub fn unreadable(discovery: &Discovery, snapshot: &Snapshot) -> Vec<String> {
+pub fn unreadable<T>(discovery: &Discovery, snapshot: &Snapshot<T>) -> Vec<String> {
     let groups = discovery.failures.iter().map(|f| format!("API group not read: {f}"));
     let lists = snapshot.failures.iter().map(|f| {
         let scope = f.namespace.as_deref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
@@ -52,8 +53,8 @@ pub fn unreadable(discovery: &Discovery, snapshot: &Snapshot) -> Vec<String> {
 pub struct SourceRead {
     /// The source connection.
     pub connection: Connection,
-    /// The objects to move.
-    pub selection: Selection,
+    /// The objects to move, as the server sent them.
+    pub selection: Selection<RawObject>,
     /// What could not be read.
     pub unreadable: Vec<String>,
 }
@@ -63,7 +64,7 @@ pub async fn read_source(settings: &SourceSettings) -> Result<SourceRead, CliErr
     let connection = connect(&settings.connect).await?;
     let discovery = discover(&connection, &settings.connect).await?;
     let bar = ReadBar::stderr();
-    let mut snapshot = ferry_cluster::read(&connection, &discovery, &settings.read, &bar).await;
+    let mut snapshot = ferry_cluster::read_raw(&connection, &discovery, &settings.read, &bar).await;
     bar.finish();
     let unreadable = unreadable(&discovery, &snapshot);
     let generated: Vec<bool> = ferry_analysis::generated(&snapshot.objects).iter().map(Option::is_some).collect();

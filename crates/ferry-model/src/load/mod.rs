@@ -515,9 +515,13 @@ impl Object {
     /// An object from a document tree that already has its `apiVersion` and
     /// `kind` (an item read from a cluster, say); without a name it is `(unnamed)`.
     pub fn from_root(root: Node, origin: Origin) -> Object {
-        let id = identity(&root).0.to_object_id();
-        Object { id, origin: Origin { line: root.line, ..origin }, root }
+        Object { id: object_id(&root), origin: Origin { line: root.line, ..origin }, root }
     }
+}
+
+/// The identity of an object tree that has its `apiVersion` and `kind`; `(unnamed)` without a name.
+pub(crate) fn object_id(root: &Node) -> ObjectId {
+    identity(root).0.to_object_id()
 }
 
 fn found(root: DocNode<'_>, origin: Origin) -> (Found<'_>, Option<Skip>) {
