@@ -106,7 +106,7 @@ pub async fn read(connection: &Connection, discovery: &Discovery, options: &Read
 }
 
 /// [`read`], each item kept as the JSON text the server sent (for an export): only its
-/// identity is parsed.
+/// identity and outline are parsed.
 pub async fn read_raw(connection: &Connection, discovery: &Discovery, options: &ReadOptions, progress: &dyn Progress) -> Snapshot<RawObject> {
     read_as(connection, discovery, options, progress).await
 }
