@@ -52,7 +52,7 @@ pub(crate) fn decode(kind: &str, root: DocNode<'_>) -> Result<Release, String> {
     let stored: Stored = serde_json::from_slice(&json).map_err(|e| format!("the release is not Helm's JSON: {e}"))?;
     let label = format!("{} v{}", stored.name, stored.version);
     let source = format!("helm release {label}");
-    let (objects, _) = load_text_documents(&source, &stored.manifest, |d| (d.id.to_object_id(), d.origin.line));
+    let (objects, _) = load_text_documents(&source, stored.manifest, |d| (d.id.to_object_id(), d.origin.line));
     let api_refs = objects
         .into_iter()
         .map(|(id, line)| ApiRef {

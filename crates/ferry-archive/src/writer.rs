@@ -23,6 +23,9 @@ use crate::{ArchiveError, Destination, EncryptionKey, Header, Manifest, Manifest
 /// smaller too (789 kB against 948 kB).
 const ZSTD_LEVEL: i32 = 1;
 
+/// Objects encoded together on all cores before they are written, in order.
+const BATCH: usize = 512;
+
 /// zstd's own worker threads: compression runs beside the encoding of the next objects.
 const COMPRESSION_THREADS: u32 = 2;
 
@@ -87,25 +90,34 @@ impl Writer {
     }
 
     /// Adds objects in order, as [`Writer::add`] does one by one, encoding them (JSON and
-    /// digest) on all cores first; stops at the first error.
-    pub async fn add_all<T: Serialize + Sync>(&mut self, objects: &[(ObjectId, &str, T)]) -> Result<(), ArchiveError> {
-        let members: Vec<Result<Member, Refused>> = objects.par_iter().map(|(id, resource, object)| encode(id, resource, object)).collect();
-        self.add_members(members).await
+    /// digest) on all cores a batch at a time; stops at the first error.
+    pub async fn add_all<'a, T: Serialize + Send + Sync>(&mut self, objects: impl IntoIterator<Item = (ObjectId, &'a str, T)>) -> Result<(), ArchiveError> {
+        self.add_in_batches(objects, |(id, resource, object)| encode(id, resource, object)).await
     }
 
     /// Adds objects kept as JSON text, each under the resource it was read from, as
     /// [`Writer::add_all`] does: their text is written as it is, not encoded again.
-    pub async fn add_raw_all(&mut self, objects: &[(&RawObject, &str)]) -> Result<(), ArchiveError> {
-        let members: Vec<Result<Member, Refused>> =
-            objects.par_iter().map(|(object, resource)| member(&object.id, resource, copy_with_room_for_newline(object.json()))).collect();
-        self.add_members(members).await
+    pub async fn add_raw_all<'a>(&mut self, objects: impl IntoIterator<Item = (&'a RawObject, &'a str)>) -> Result<(), ArchiveError> {
+        self.add_in_batches(objects, |(object, resource)| member(&object.id, resource, copy_with_room_for_newline(object.json()))).await
     }
 
-    async fn add_members(&mut self, members: Vec<Result<Member, Refused>>) -> Result<(), ArchiveError> {
-        for member in members {
-            self.add_encoded(member).await?;
+    /// Encodes the items of each batch on all cores, then adds them in order.
+    async fn add_in_batches<I: Send + Sync>(
+        &mut self,
+        items: impl IntoIterator<Item = I>,
+        encode: impl Fn(&I) -> Result<Member, Refused> + Sync,
+    ) -> Result<(), ArchiveError> {
+        let mut items = items.into_iter();
+        loop {
+            let batch: Vec<I> = items.by_ref().take(BATCH).collect();
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let members: Vec<Result<Member, Refused>> = batch.par_iter().map(&encode).collect();
+            for member in members {
+                self.add_encoded(member).await?;
+            }
         }
-        Ok(())
     }
 
     async fn add_encoded(&mut self, member: Result<Member, Refused>) -> Result<(), ArchiveError> {

@@ -435,8 +435,7 @@ async fn the_same_objects_make_the_same_bytes_one_by_one_or_in_batches() {
     let json_bytes: u64 = manifest.objects.iter().map(|entry| entry.size).sum();
     assert!(json_bytes > 16 << 20, "the objects span several compression jobs ({json_bytes} bytes)");
     let mut writer = Writer::create(&file_dest(&batched), header(), None).await.expect("create");
-    let batch: Vec<_> = objects.iter().map(|(id, resource, object)| (id.clone(), resource.as_str(), object)).collect();
-    writer.add_all(&batch).await.expect("add all");
+    writer.add_all(objects.iter().map(|(id, resource, object)| (id.clone(), resource.as_str(), object))).await.expect("add all");
     writer.finish().await.expect("finish");
     let (one, batched) = (std::fs::read(&one).expect("archive"), std::fs::read(&batched).expect("archive"));
     assert!(one == batched, "two archives of the same objects differ");

@@ -158,6 +158,7 @@ fn out_never_replaces_a_link_or_a_pipe_with_a_plain_file() {
     ferry().args(["assess", "examples/aks-shop", "-o", "markdown", "--fail-on", "never", "--out"]).arg(&link).assert().code(0);
     assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link is still a link");
     assert!(fs::read_to_string(&target).unwrap().starts_with("# ferry assessment"), "the report went through the link");
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2, "the link's target replaced whole, no temporary file left");
 
     // A named pipe (like /dev/null or /dev/stdout, not a regular file) is written, not replaced.
     let pipe = dir.path().join("pipe");

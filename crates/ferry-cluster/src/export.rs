@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 
 use ferry_model::id::split_api_version;
-use ferry_model::{Manifest, Node, Object};
+use ferry_model::{Manifest, Node};
 
 use crate::discovery::{Discovery, Resource};
 
@@ -28,9 +28,9 @@ pub struct ExportFilter {
     pub include_generated: bool,
 }
 
-/// One object chosen for export: a tree ([`Object`]) or JSON text ([`ferry_model::RawObject`]).
+/// One object chosen for export: a tree ([`ferry_model::Object`]) or JSON text ([`ferry_model::RawObject`]).
 #[derive(Debug)]
-pub struct Selected<T = Object> {
+pub struct Selected<T> {
     /// The object.
     pub object: T,
     /// Its resource, `plural.group` (`plural` for the core group).
@@ -39,7 +39,7 @@ pub struct Selected<T = Object> {
 
 /// The outcome of [`select`].
 #[derive(Debug)]
-pub struct Selection<T = Object> {
+pub struct Selection<T> {
     /// Objects to export, in snapshot order.
     pub objects: Vec<Selected<T>>,
     /// Objects left out as made by Kubernetes.
@@ -71,10 +71,7 @@ pub fn select<T: Manifest>(objects: Vec<T>, generated: &[bool], discovery: &Disc
         // A kept ClusterRoleBinding adds its role, so ClusterRoles are decided last.
         cluster_scoped.sort_by_key(|(object, _)| object.id().kind == "ClusterRole");
         for (object, resource) in cluster_scoped {
-            if needs.wants(&object) {
-                if object.id().kind == "ClusterRoleBinding" {
-                    needs.add_cluster_role(&object);
-                }
+            if needs.take(&object) {
                 kept.push((object, resource));
             } else {
                 selection.filtered += 1;
@@ -113,15 +110,16 @@ impl Needs {
         let mut needs = Needs { namespaces: namespaces.iter().cloned().collect(), custom_kinds: HashSet::new(), cluster_roles: HashSet::new() };
         for (object, resource) in kept {
             needs.custom_kinds.insert((resource.group.clone(), resource.kind.clone()));
-            if object.id().kind == "RoleBinding" {
-                needs.add_cluster_role(object);
+            if object.id().kind == "RoleBinding"
+                && let Some(binding) = object.tree()
+            {
+                needs.add_cluster_role(&binding);
             }
         }
         needs
     }
 
-    fn add_cluster_role(&mut self, binding: &impl Manifest) {
-        let Some(binding) = binding.tree() else { return };
+    fn add_cluster_role(&mut self, binding: &Node) {
         if binding.at(&["roleRef", "kind"]).and_then(Node::as_str) == Some("ClusterRole")
             && let Some(name) = binding.at(&["roleRef", "name"]).and_then(Node::as_str)
         {
@@ -129,30 +127,36 @@ impl Needs {
         }
     }
 
-    /// Whether a cluster-scoped object is needed (kept, when its content cannot be read).
-    fn wants(&self, object: &impl Manifest) -> bool {
+    /// Whether a cluster-scoped object is needed (kept, when its content cannot be read); a
+    /// ClusterRoleBinding taken adds its ClusterRole to what is needed.
+    fn take(&mut self, object: &impl Manifest) -> bool {
         let id = object.id();
+        let by_content = |wanted: &dyn Fn(&Node) -> bool| object.tree().is_none_or(|root| wanted(&root));
         match id.kind.as_str() {
             "Namespace" => self.namespaces.contains(&id.name),
             "ClusterRole" => self.cluster_roles.contains(&id.name),
-            "CustomResourceDefinition" | "PersistentVolume" | "ClusterRoleBinding" => {
-                object.tree().is_none_or(|root| self.wants_content(&id.kind, &root))
-            }
+            "CustomResourceDefinition" => by_content(&|root| self.defines_kept_kind(root)),
+            "PersistentVolume" => by_content(&|root| self.bound_here(root)),
+            "ClusterRoleBinding" => match object.tree() {
+                Some(binding) if self.binds_service_account_here(&binding) => {
+                    self.add_cluster_role(&binding);
+                    true
+                }
+                Some(_) => false,
+                None => true,
+            },
             _ => false,
         }
     }
 
-    /// Whether a CustomResourceDefinition, PersistentVolume or ClusterRoleBinding is needed.
-    fn wants_content(&self, kind: &str, root: &Node) -> bool {
-        match kind {
-            "CustomResourceDefinition" => {
-                let group = root.at(&["spec", "group"]).and_then(Node::as_str).unwrap_or_default();
-                let kind = root.at(&["spec", "names", "kind"]).and_then(Node::as_str).unwrap_or_default();
-                self.custom_kinds.contains(&(group.to_owned(), kind.to_owned()))
-            }
-            "PersistentVolume" => root.at(&["spec", "claimRef", "namespace"]).and_then(Node::as_str).is_some_and(|ns| self.namespaces.contains(ns)),
-            _ => self.binds_service_account_here(root),
-        }
+    fn defines_kept_kind(&self, crd: &Node) -> bool {
+        let group = crd.at(&["spec", "group"]).and_then(Node::as_str).unwrap_or_default();
+        let kind = crd.at(&["spec", "names", "kind"]).and_then(Node::as_str).unwrap_or_default();
+        self.custom_kinds.contains(&(group.to_owned(), kind.to_owned()))
+    }
+
+    fn bound_here(&self, volume: &Node) -> bool {
+        volume.at(&["spec", "claimRef", "namespace"]).and_then(Node::as_str).is_some_and(|ns| self.namespaces.contains(ns))
     }
 
     fn binds_service_account_here(&self, binding: &Node) -> bool {

@@ -77,7 +77,7 @@ impl<T> Default for Snapshot<T> {
 }
 
 /// What list items are read into.
-pub trait ListItem: Sized + Send {
+pub(crate) trait ListItem: Sized + Send {
     /// Reads the body of one page of `resource`'s list: its items and its `continue` token.
     fn page(body: &[u8], resource: &Resource, context: &str) -> Result<(Vec<Self>, Option<String>), serde_json::Error>;
 }
@@ -85,7 +85,8 @@ pub trait ListItem: Sized + Send {
 impl ListItem for Object {
     fn page(body: &[u8], resource: &Resource, context: &str) -> Result<(Vec<Object>, Option<String>), serde_json::Error> {
         let page: Page = serde_json::from_slice(body)?;
-        let objects = page.items.into_iter().map(|item| to_object(item, resource, context)).collect();
+        let (api_version, qualified) = (resource.api_version(), resource.qualified());
+        let objects = page.items.into_iter().map(|item| to_object(item, &api_version, &resource.kind, &qualified, context)).collect();
         Ok((objects, page.metadata.continue_token))
     }
 }
@@ -233,10 +234,10 @@ pub(crate) fn invalid_list(path: &str, error: &serde_json::Error) -> RequestErro
 /// A list item as an object: items of built-in lists carry no `apiVersion`
 /// and `kind`, so they are added from the resource; evidence points at the
 /// object in the cluster (`CONTEXT:RESOURCE/NAMESPACE/NAME`, no line).
-fn to_object(mut item: Node, resource: &Resource, context: &str) -> Object {
-    ferry_model::raw::complete_list_item(&mut item, &resource.api_version(), &resource.kind);
+fn to_object(mut item: Node, api_version: &str, kind: &str, resource: &str, context: &str) -> Object {
+    ferry_model::raw::complete_list_item(&mut item, api_version, kind);
     let namespace = item.at(&["metadata", "namespace"]).and_then(Node::as_str).unwrap_or("-");
     let name = item.at(&["metadata", "name"]).and_then(Node::as_str).unwrap_or("(unnamed)");
-    let file: Arc<str> = format!("{context}:{}/{namespace}/{name}", resource.qualified()).into();
+    let file: Arc<str> = format!("{context}:{resource}/{namespace}/{name}").into();
     Object::from_root(item, Origin { file, document: 1, line: 0 })
 }

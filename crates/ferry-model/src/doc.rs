@@ -2,7 +2,8 @@
 //!
 //! [`Node`] owns every key and scalar, which is what code that edits objects
 //! needs. Reading manifests only to reduce them to facts needs much less: a
-//! [`Doc`] keeps all the values of a document in three flat arrays, with keys
+//! [`Doc`] keeps all the values of a document in flat arrays (values, sequence
+//! items, mapping entries, document roots), with keys
 //! and scalars borrowed from the input text wherever YAML escapes leave them
 //! unchanged, and a [`DocNode`] is a copyable handle into it with the same
 //! read methods as [`Node`]. The loader builds a `Doc` per document, so that a
@@ -103,7 +104,7 @@ impl<'a> Doc<'a> {
     }
 
     /// The same values, owning their text (for input that does not outlive the parse).
-    pub fn into_owned(self) -> Doc<'static> {
+    pub(crate) fn into_owned(self) -> Doc<'static> {
         let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
         Doc {
             slots: self
@@ -141,14 +142,6 @@ impl<'d> DocNode<'d> {
     /// 1-based line in the source file; 0 when the source has no lines.
     pub fn line(self) -> u32 {
         self.slot().line
-    }
-
-    /// The text and plainness of a scalar (null included).
-    pub fn scalar(self) -> Option<(&'d str, bool)> {
-        match &self.slot().kind {
-            SlotKind::Scalar { text, plain } => Some((text, *plain)),
-            _ => None,
-        }
     }
 
     /// The value under `key` when this node is a mapping.

@@ -1,6 +1,6 @@
 //! Objects kept as the JSON text a server sent, for copying them unchanged (an export)
-//! without building a tree for each: only the identity is read, and a tree is parsed for
-//! the few objects whose content is looked at.
+//! without building a tree for each: only an outline (what says what the object is) is
+//! read, and a whole tree is parsed for the few objects whose content is looked at.
 
 use std::borrow::Cow;
 
@@ -50,7 +50,9 @@ impl RawObject {
     /// no `apiVersion` and `kind`: those given here are then written at the front of the
     /// object, as a single GET would return it.
     pub fn from_list_item(item: &str, api_version: &str, kind: &str) -> Result<RawObject, serde_json::Error> {
-        let Outline(mut outline) = serde_json::from_str(item)?;
+        let mut text = serde_json::Deserializer::from_str(item);
+        let mut outline = outline(&mut text)?;
+        text.end()?;
         let added = complete_list_item(&mut outline, api_version, kind);
         let json = with_fields_first(item, &added);
         Ok(RawObject { id: object_id(&outline), outline, json })
@@ -95,15 +97,11 @@ pub fn complete_list_item<'a>(item: &mut Node, api_version: &'a str, kind: &'a s
     added
 }
 
-/// What says what an object is, read without building the rest: its names, labels,
+/// Reads what says what an object is, without building the rest: its names, labels,
 /// annotations and owners in `metadata`, and the top-level scalars (`apiVersion`, `kind`, a
-/// Secret's `type`).
-struct Outline(Node);
-
-impl<'de> Deserialize<'de> for Outline {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Outline, D::Error> {
-        deserializer.deserialize_map(OutlineVisitor { top: true }).map(Outline)
-    }
+/// Secret's `type`). This is all the generated-object rules look at.
+pub fn outline<'de, D: serde::Deserializer<'de>>(object: D) -> Result<Node, D::Error> {
+    object.deserialize_map(OutlineVisitor { top: true })
 }
 
 /// The metadata fields an outline keeps.
@@ -206,7 +204,7 @@ fn with_fields_first(object: &str, fields: &[(&str, &str)]) -> Box<[u8]> {
         return object.as_bytes().into();
     }
     // `object` is a valid JSON object, so it starts with `{`; an empty one takes no comma.
-    let rest = object[1..].trim_start();
+    let rest = object.trim_start().strip_prefix('{').unwrap_or(object).trim_start();
     if rest.starts_with('}') {
         front.pop();
     }
@@ -248,7 +246,7 @@ mod tests {
         assert_eq!(outline.at(&["metadata", "labels", "a"]).and_then(Node::as_str), Some("b"));
         assert!(outline.at(&["metadata", "ownerReferences"]).is_some());
         assert!(outline.at(&["metadata", "managedFields"]).is_none());
-        assert!(!String::from_utf8_lossy(raw.json()).is_empty() && raw.tree().unwrap().at(&["metadata", "managedFields"]).is_some());
+        assert!(raw.tree().unwrap().at(&["metadata", "managedFields"]).is_some(), "the text keeps everything");
     }
 
     #[test]

@@ -5,9 +5,8 @@
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
-
 use ferry_analysis::knowledge::GeneratedRules;
-use ferry_model::{Node, ObjectId};
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -188,24 +187,11 @@ impl DropRow {
     }
 }
 
-/// The generated-object rules of ferry-analysis, applied to this object's identity,
-/// metadata and top-level scalars (the only things those rules look at).
+/// The generated-object rules of ferry-analysis, applied to the object's outline (the only
+/// thing those rules look at), with its identity read as the loader and the export read it.
 fn made_by_kubernetes(object: &Value) -> Option<&'static str> {
-    let generated = GeneratedRules::builtin();
-    let object_id = ObjectId::from_json(object)?;
-    if !generated.may_classify(&object_id) {
-        return None;
-    }
-    // The tree is read from the JSON in place: metadata and top-level scalars, nothing cloned first.
-    let top = object
-        .as_object()?
-        .iter()
-        .filter(|(key, value)| *key == "metadata" || !(value.is_object() || value.is_array()))
-        .map(|(key, value)| Node::deserialize(value).map(|node| (key.clone(), node)))
-        .collect::<Result<Vec<_>, _>>()
-        .ok()?;
-    let root = Node { line: 0, value: ferry_model::node::Value::Map(top) };
-    let rule = generated.classify(&object_id, &root)?.rule;
+    let outline = ferry_model::raw::outline(object).ok()?;
+    let rule = GeneratedRules::builtin().classify(&ferry_model::load::object_id(&outline), &outline)?.rule;
     generated_reasons().get(&rule).map(String::as_str)
 }
 

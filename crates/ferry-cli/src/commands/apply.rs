@@ -11,7 +11,7 @@ pub fn run(command: ApplyCommand) -> Result<ExitStatus, CliError> {
         let (_, entries) = archive::read(&command.from, &command.archive).await?;
         let connection = cluster::connect(&command.apply.connect).await?;
         let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &connection.server_version)?, rules };
-        let prepared = pipeline::transform_all(entries.into_iter().map(|e| e.object), &options, None)?;
+        let prepared = pipeline::transform_all(entries.into_iter().map(|e| Ok(e.object)), &options, None)?;
         if command.apply.plan_only {
             return pipeline::print_plan(&prepared);
         }

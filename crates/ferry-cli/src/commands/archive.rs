@@ -34,43 +34,25 @@ pub async fn read(text: &str, settings: &ArchiveSettings) -> Result<(Manifest, V
     ferry_archive::read(&destination, key.as_ref()).await.map_err(|e| archive_error(&e))
 }
 
-/// Objects encoded together on all cores before they are written, in order.
-const BATCH: usize = 512;
-
 /// Writes objects (owned or borrowed) as an archive; a failure aborts the
 /// archive so that nothing partial is left.
-pub async fn write<'a, V: Serialize + Sync>(
+pub async fn write<'a, V: Serialize + Send + Sync>(
     text: &str,
     settings: &ArchiveSettings,
     header: Header,
     objects: impl IntoIterator<Item = (ObjectId, &'a str, V)>,
 ) -> Result<Manifest, CliError> {
     let mut writer = create(text, settings, header).await?;
-    let mut objects = objects.into_iter();
-    let mut result = Ok(());
-    while result.is_ok() {
-        let batch: Vec<_> = objects.by_ref().take(BATCH).collect();
-        if batch.is_empty() {
-            break;
-        }
-        result = writer.add_all(&batch).await;
-    }
-    complete(writer, result).await
+    let added = writer.add_all(objects).await;
+    complete(writer, added).await
 }
 
 /// Writes the objects selected from a cluster as an archive, each as the server sent it and
 /// under the resource it was read from.
 pub async fn write_selection(text: &str, settings: &ArchiveSettings, header: Header, selection: &Selection<RawObject>) -> Result<Manifest, CliError> {
     let mut writer = create(text, settings, header).await?;
-    let mut result = Ok(());
-    for batch in selection.objects.chunks(BATCH) {
-        let batch: Vec<(&RawObject, &str)> = batch.iter().map(|s| (&s.object, s.resource.as_str())).collect();
-        result = writer.add_raw_all(&batch).await;
-        if result.is_err() {
-            break;
-        }
-    }
-    complete(writer, result).await
+    let added = writer.add_raw_all(selection.objects.iter().map(|s| (&s.object, s.resource.as_str()))).await;
+    complete(writer, added).await
 }
 
 /// Starts writing an archive.

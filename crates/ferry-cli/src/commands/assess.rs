@@ -66,29 +66,35 @@ fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
     if e.kind() == io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) }
 }
 
-/// Writes the report to `path`. A regular file (or a new one) is replaced atomically, through
-/// a temporary file beside it renamed into place, so a failed run never leaves half a report;
-/// anything else (`/dev/null`, a named pipe, a symbolic link) is written in place, so that it
-/// is never replaced by a plain file.
+/// Writes the report to `path`. A regular file (or a new one), also when reached through a
+/// symbolic link, is replaced atomically, through a temporary file beside it renamed into
+/// place, so a failed run never leaves half a report and the link stays a link; anything
+/// else (`/dev/null`, a named pipe, a dangling link) is written in place, so that it is never
+/// replaced by a plain file.
 fn write_file(path: &Path, assessment: &Assessment, format: Format) -> Result<(), CliError> {
     let write_to = |file: fs::File| {
         let mut file = io::BufWriter::new(file);
         render(assessment, format, &mut file)?;
         file.flush()
     };
-    let plain_file_or_new = fs::symlink_metadata(path).map_or(true, |m| m.file_type().is_file());
-    let result = if plain_file_or_new {
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let tmp = dir.join(format!(".{}.ferry-tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")));
-        let result = fs::File::create(&tmp).and_then(write_to).and_then(|()| fs::rename(&tmp, path));
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
-    } else {
-        fs::OpenOptions::new().write(true).truncate(true).open(path).and_then(write_to)
+    let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    let target = if is_link { fs::canonicalize(path).ok() } else { Some(path.to_path_buf()) };
+    let result = match target {
+        Some(target) if fs::metadata(&target).map_or(true, |m| m.is_file()) => replace_atomically(&target, write_to),
+        _ => fs::OpenOptions::new().write(true).create(true).truncate(true).open(path).and_then(write_to),
     };
     result.map_err(|e| CliError::failure(format!("cannot write `{}`", path.display()), &e))
+}
+
+/// Writes a temporary file beside `path` and renames it into place; on failure removes it.
+fn replace_atomically(path: &Path, write_to: impl FnOnce(fs::File) -> io::Result<()>) -> io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.ferry-tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")));
+    let result = fs::File::create(&tmp).and_then(write_to).and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 fn one_line_summary(a: &Assessment) -> String {

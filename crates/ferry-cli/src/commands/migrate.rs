@@ -16,13 +16,10 @@ pub fn run(command: MigrateCommand) -> Result<ExitStatus, CliError> {
         }
         let target = cluster::connect(&command.apply.connect).await?;
         let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &target.server_version)?, rules };
-        let objects = source.selection.objects.iter().map(|s| s.object.to_value().map_err(|e| (s.object.id.to_string(), e)));
-        let mut unreadable = None;
-        let objects = objects.map_while(|read| read.map_err(|e| unreadable = Some(e)).ok());
+        let objects = source.selection.objects.into_iter().map(|s| {
+            s.object.to_value().map_err(|e| CliError::failure(format!("cannot read {} as the source cluster sent it; nothing was applied", s.object.id), &e))
+        });
         let prepared = pipeline::transform_all(objects, &options, None)?;
-        if let Some((object, error)) = unreadable {
-            return Err(CliError::failure(format!("cannot read {object} as the source cluster sent it; nothing was applied"), &error));
-        }
         if command.apply.plan_only {
             return pipeline::print_plan(&prepared);
         }

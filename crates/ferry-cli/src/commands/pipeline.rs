@@ -58,13 +58,20 @@ pub struct Prepared {
 
 /// Transforms every object, printing warnings and errors to stderr (never
 /// object values) and, given a writer, a diff per changed object (a closed
-/// pipe ends the diffs, not the transformation).
-pub fn transform_all(objects: impl IntoIterator<Item = Value>, options: &ferry_transform::Options, diff: Option<&mut dyn Write>) -> Result<Prepared, CliError> {
+/// pipe ends the diffs, not the transformation nor the count of changes).
+/// The first object that cannot be read stops it, before anything is applied.
+pub fn transform_all(
+    objects: impl IntoIterator<Item = Result<Value, CliError>>,
+    options: &ferry_transform::Options,
+    diff: Option<&mut dyn Write>,
+) -> Result<Prepared, CliError> {
     let mut prepared = Prepared::default();
+    let counting = diff.is_some();
     let mut diff = diff;
     for (origin, input) in objects.into_iter().enumerate() {
+        let input = input?;
         let label = ObjectId::from_json(&input).map_or_else(|| "an object without a name".to_owned(), |id| id.to_string());
-        let before = diff.is_some().then(|| input.clone());
+        let before = counting.then(|| input.clone());
         let Transformed { object, notes } = ferry_transform::transform(input, options);
         let mut blocked = false;
         for note in &notes {
@@ -84,14 +91,16 @@ pub fn transform_all(objects: impl IntoIterator<Item = Value>, options: &ferry_t
             }
             continue;
         };
-        if let (Some(before), Some(out)) = (before, diff.as_deref_mut())
+        if let Some(before) = before
             && before != after
         {
             prepared.changed += 1;
-            let text = ferry_transform::diff(&redact_secret(&before), &redact_secret(&after));
-            match writeln!(out, "--- {label}\n{text}") {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => diff = None,
-                written => written.map_err(|e| CliError::failure("cannot write the diff", &e))?,
+            if let Some(out) = diff.as_deref_mut() {
+                let text = ferry_transform::diff(&redact_secret(&before), &redact_secret(&after));
+                match writeln!(out, "--- {label}\n{text}") {
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => diff = None,
+                    written => written.map_err(|e| CliError::failure("cannot write the diff", &e))?,
+                }
             }
         }
         match ObjectId::from_json(&after) {
@@ -294,5 +303,31 @@ fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Resul
     match write(&mut out).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::failure("cannot write to standard output", &e)),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A standard output whose reader has gone away (`ferry transform --diff | head`).
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn changes_are_still_counted_after_the_diff_reader_is_gone() {
+        let changed = |name: &str| Ok(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "uid": "u"}}));
+        let options = ferry_transform::Options { target_version: ferry_transform::KubeVersion { major: 1, minor: 30 }, rules: Default::default() };
+        let prepared = transform_all([changed("a"), changed("b"), changed("c")], &options, Some(&mut ClosedPipe)).unwrap();
+        assert_eq!(prepared.objects.len(), 3);
+        assert_eq!(prepared.changed, 3, "each object lost its uid");
     }
 }

@@ -18,7 +18,7 @@ pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         let diff: Option<&mut dyn Write> = if command.diff { Some(&mut out) } else { None };
-        let prepared = pipeline::transform_all(objects, &options, diff)?;
+        let prepared = pipeline::transform_all(objects.into_iter().map(Ok), &options, diff)?;
         match out.flush() {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(CliError::failure("cannot write to standard output", &e)),
             _ => {}

@@ -374,13 +374,13 @@ where
 /// Loads the objects of text that did not come from a file of its own (a Helm
 /// release's stored manifest, say), handing out [`Document`]s as [`load_documents`]
 /// does; `name` stands for the file in evidence and issues.
-pub fn load_text_documents<T, F>(name: &str, text: &str, map: F) -> (Vec<T>, LoadReport)
+pub fn load_text_documents<T, F>(name: &str, text: String, map: F) -> (Vec<T>, LoadReport)
 where
     T: Send,
     F: Fn(Document<'_>) -> T + Sync,
 {
     let (mut out, mut report) = (Vec::new(), LoadReport::default());
-    let source = Source::new(text.to_owned(), false);
+    let source = Source::new(text, false);
     load_source(&Arc::from(name), &source, false, &map).add_to(&mut out, &mut report);
     (out, report)
 }
@@ -519,8 +519,9 @@ impl Object {
     }
 }
 
-/// The identity of an object tree that has its `apiVersion` and `kind`; `(unnamed)` without a name.
-pub(crate) fn object_id(root: &Node) -> ObjectId {
+/// The identity of an object tree, read as the loader reads it: `generateName` followed by `*`
+/// without a name, `(unnamed)` without either.
+pub fn object_id(root: &Node) -> ObjectId {
     identity(root).0.to_object_id()
 }
 
