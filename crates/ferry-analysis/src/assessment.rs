@@ -204,10 +204,7 @@ impl Evidence {
 
 impl std::fmt::Display for Evidence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.line {
-            0 => write!(f, "{} {}", self.file, self.path),
-            line => write!(f, "{}:{line} {}", self.file, self.path),
-        }
+        write!(f, "{} {}", self.location(), self.path)
     }
 }
 

@@ -7,6 +7,7 @@
 //! stored at their exact size, and strings that repeat from object to object
 //! (field paths, keys, registries) are shared through [`Strings`].
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -16,12 +17,11 @@ use serde::Serialize;
 
 use crate::assessment::{Named, ObjRef, Via};
 use crate::helm;
-use crate::hosts::{HostToken, host_tokens};
+use crate::hosts::{HostToken, ServiceHost, host_tokens, service_host};
 use crate::knowledge::cloud::Match;
-use crate::knowledge::generated::Identity;
 use crate::knowledge::{Generated, Knowledge, Subject};
 use crate::selector::Selector;
-pub use crate::strings::Strings;
+use crate::strings::Strings;
 
 /// The broad role of an object in a migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -264,8 +264,9 @@ impl Id {
         self.object.clone()
     }
 
-    pub(crate) fn identity(&self) -> Identity<'_> {
-        Identity { kind: &self.kind, group: self.group(), namespace: self.namespace.as_deref(), name: &self.name }
+    /// The identity as the loader's [`DocumentId`], borrowed.
+    pub(crate) fn document_id(&self) -> DocumentId<'_> {
+        DocumentId { api_version: &self.api_version, kind: &self.kind, namespace: self.namespace.as_deref(), name: Cow::Borrowed(&self.name) }
     }
 }
 
@@ -318,17 +319,17 @@ pub fn extract_document(document: Document<'_>, knowledge: &Knowledge, strings: 
     let Document { id, origin, root } = document;
     let generated = knowledge.generated.classify_document(&id, root).map(Box::new);
     let class = classify(id.kind, id.group(), root);
-    let mut x = Extractor { kb: knowledge, strings, facts: Draft::new(class, Id::new(id, strings)) };
+    let mut x = Extractor { kb: knowledge, strings, id: Id::new(id, strings), class, facts: Draft::default() };
     x.metadata(root, "");
     x.last_applied(root);
     x.api_group(root);
     x.field_rules(root);
     x.by_kind(root);
-    let f = x.facts;
+    let Extractor { id, class, facts: f, .. } = x;
     Facts {
-        id: f.id,
+        id,
         origin,
-        class: f.class,
+        class,
         pod: f.pod.map(Box::new),
         selector: f.selector.map(Box::new),
         refs: f.refs.into_boxed_slice(),
@@ -342,9 +343,8 @@ pub fn extract_document(document: Document<'_>, knowledge: &Knowledge, strings: 
 }
 
 /// Facts while they are being gathered.
+#[derive(Default)]
 struct Draft {
-    id: Id,
-    class: Class,
     pod: Option<PodFacts>,
     selector: Option<Located<Selector>>,
     refs: Vec<Ref>,
@@ -355,25 +355,6 @@ struct Draft {
     detail_type: Option<String>,
     detail_items: Vec<String>,
     detail_keys: usize,
-}
-
-impl Draft {
-    fn new(class: Class, id: Id) -> Draft {
-        Draft {
-            id,
-            class,
-            pod: None,
-            selector: None,
-            refs: Vec::new(),
-            mentions: Vec::new(),
-            cloud: Vec::new(),
-            api_refs: Vec::new(),
-            findings: Vec::new(),
-            detail_type: None,
-            detail_items: Vec::new(),
-            detail_keys: 0,
-        }
-    }
 }
 
 /// The items of a sequence that may be absent.
@@ -438,12 +419,14 @@ fn dotted(path: &[&str]) -> String {
 struct Extractor<'a> {
     kb: &'a Knowledge,
     strings: &'a Strings,
+    id: Id,
+    class: Class,
     facts: Draft,
 }
 
 impl<'a> Extractor<'a> {
     fn by_kind(&mut self, root: DocNode<'_>) {
-        match self.facts.class {
+        match self.class {
             Class::Workload => self.workload(root),
             Class::Service => self.service(root),
             Class::Ingress => self.ingress(root),
@@ -490,19 +473,19 @@ impl<'a> Extractor<'a> {
     }
 
     fn api_group(&mut self, root: DocNode<'_>) {
-        let group = self.facts.id.group();
+        let group = self.id.group();
         if group.is_empty() {
             return;
         }
         if let Some(hit) = self.find(Subject::ApiGroup, group, None) {
             let line = root.get("apiVersion").map_or(root.line(), |n| n.line());
-            self.hit(hit, Subject::ApiGroup, self.facts.id.api_version.to_string(), line, "apiVersion".into());
+            self.hit(hit, Subject::ApiGroup, self.id.api_version.to_string(), line, "apiVersion".into());
         }
     }
 
     fn field_rules(&mut self, root: DocNode<'_>) {
         let kb = self.kb;
-        for (index, rule) in kb.cloud.field_rules(&self.facts.id.kind) {
+        for (index, rule) in kb.cloud.field_rules(&self.id.kind) {
             let Some(path) = rule.path.as_deref() else { continue };
             let segments: Vec<&str> = path.split('.').collect();
             let Some(node) = root.at(&segments) else { continue };
@@ -521,7 +504,7 @@ impl<'a> Extractor<'a> {
         if !self.strings.may_match(subject as u32, key, || cloud.may_match(subject, key)) {
             return None;
         }
-        cloud.find(subject, key, value)
+        cloud.first_match(subject, key, value)
     }
 
     /// Records a cloud marker; a second marker of the same service on the same line adds nothing.
@@ -612,7 +595,7 @@ impl<'a> Extractor<'a> {
     // ----- workloads -----
 
     fn workload(&mut self, root: DocNode<'_>) {
-        let template_path = pod_template_path(&self.facts.id.kind);
+        let template_path = pod_template_path(&self.id.kind);
         let template = if template_path.is_empty() { Some(root) } else { root.at(template_path) };
         let Some(template) = template else { return };
         let prefix = if template_path.is_empty() { String::new() } else { format!("{}.", dotted(template_path)) };
@@ -910,7 +893,7 @@ impl<'a> Extractor<'a> {
         }
         let Some(applied) = node.as_str().and_then(|text| serde_json::from_str::<Applied>(text).ok()) else { return };
         let (Some(api_version), Some(kind)) = (applied.api_version, applied.kind) else { return };
-        if *api_version != *self.facts.id.api_version && *kind == *self.facts.id.kind {
+        if *api_version != *self.id.api_version && *kind == *self.id.kind {
             let path = format!("metadata.annotations.{KEY}");
             self.facts.api_refs.push(ApiRef { api_version, kind, line: node.line(), path, via: Via::LastApplied });
         }
@@ -980,11 +963,10 @@ fn is_service_candidate(token: &HostToken<'_>, standalone: bool) -> bool {
     if token.host == "localhost" {
         return false;
     }
-    let mut labels = token.host.split('.');
-    match (labels.next(), labels.next(), labels.next()) {
-        (_, None, _) => token.is_explicit() || standalone,
-        (_, Some(_), None) => true,
-        (_, Some(_), Some(third)) => third == "svc",
+    match service_host(&token.host) {
+        Some(ServiceHost::Bare(_)) => token.is_explicit() || standalone,
+        Some(_) => true,
+        None => false,
     }
 }
 

@@ -52,6 +52,29 @@ pub fn host_tokens(text: &str) -> Vec<HostToken<'_>> {
 }
 
 /// Whether `c` separates words: white space, and quotes, brackets and list punctuation.
+/// How a host reads as the address of an in-cluster Service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ServiceHost<'a> {
+    /// `svc`: a Service of the caller's namespace, or any single-label host.
+    Bare(&'a str),
+    /// `svc.ns`: a Service of another namespace, or an external host such as `example.com`.
+    Namespaced { name: &'a str, namespace: &'a str },
+    /// `svc.ns.svc` or `svc.ns.svc.<cluster-domain>`: unmistakably in-cluster.
+    Qualified { name: &'a str, namespace: &'a str },
+}
+
+/// Reads `host` as a Service address; `None` for names of three or more labels whose third is not `svc`.
+pub(crate) fn service_host(host: &str) -> Option<ServiceHost<'_>> {
+    let mut labels = host.split('.');
+    let name = labels.next()?;
+    match (labels.next(), labels.next()) {
+        (None, _) => Some(ServiceHost::Bare(name)),
+        (Some(namespace), None) => Some(ServiceHost::Namespaced { name, namespace }),
+        (Some(namespace), Some("svc")) => Some(ServiceHost::Qualified { name, namespace }),
+        _ => None,
+    }
+}
+
 fn is_separator(c: char) -> bool {
     match c {
         ',' | ';' | '"' | '\'' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>' | '|' | '`' | '\\' => true,

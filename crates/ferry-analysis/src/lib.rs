@@ -23,12 +23,12 @@ pub mod selector;
 mod strings;
 pub mod waves;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub use assessment::*;
 use facts::{Class, Facts};
-use ferry_model::load::{LoadError, LoadReport, Location, load_documents};
+use ferry_model::load::{DocumentId, LoadError, LoadReport, Location, load_documents};
 use ferry_model::{Manifest, Object};
 use rayon::prelude::*;
 pub use knowledge::{Knowledge, KubeVersion};
@@ -98,22 +98,9 @@ pub fn assess_objects(objects: Vec<Object>, report: &LoadReport, options: &Optio
 /// The same decision as the assessment's, without extracting every object's facts.
 pub fn generated<M: Manifest + Sync>(objects: &[M]) -> Vec<Option<knowledge::Generated>> {
     let rules = knowledge::GeneratedRules::builtin();
-    let selecting: HashSet<(Option<&str>, &str)> = objects
-        .iter()
-        .filter(|o| o.id().kind == "Service" && o.tree().is_some_and(|root| root.at(&["spec", "selector"]).is_some()))
-        .map(|o| (o.id().namespace.as_deref(), o.id().name.as_str()))
-        .collect();
-    objects
-        .par_iter()
-        .map(|o| {
-            let id = o.id();
-            let by_content = rules.classify(id, o.outline());
-            by_content.or_else(|| {
-                let selected = selecting.contains(&(id.namespace.as_deref(), id.name.as_str()));
-                if selected { rules.selected_by_service(id) } else { None }
-            })
-        })
-        .collect()
+    let selects_pods = |o: &M| o.id().kind == "Service" && o.tree().is_some_and(|root| root.at(&["spec", "selector"]).is_some());
+    let by_services = rules.selected_by_services(objects, |o| DocumentId::of(o.id()), selects_pods);
+    objects.par_iter().zip(by_services).map(|(o, by_service)| rules.classify(o.id(), o.outline()).or(by_service)).collect()
 }
 
 /// Assesses facts already extracted. Objects Kubernetes made itself are
@@ -156,19 +143,12 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
 
 /// Endpoints named like a Service with a selector are the endpoints controller's, not the user's.
 fn mark_controller_endpoints(facts: &mut [Facts], knowledge: &Knowledge) {
-    let selecting: std::collections::HashSet<(Option<&str>, &str), strings::FastHash> = facts
-        .iter()
-        .filter(|f| f.class == Class::Service && f.selector.is_some())
-        .map(|f| (f.id.namespace.as_deref(), &*f.id.name))
-        .collect();
-    let mirrored: Vec<(usize, Option<Box<knowledge::Generated>>)> = facts
-        .par_iter()
-        .enumerate()
-        .filter(|(_, f)| f.generated.is_none() && selecting.contains(&(f.id.namespace.as_deref(), &*f.id.name)))
-        .map(|(i, f)| (i, knowledge.generated.selected_by_service_identity(&f.id.identity()).map(Box::new)))
-        .collect();
-    for (i, generated) in mirrored {
-        facts[i].generated = generated;
+    let selects_pods = |f: &Facts| f.class == Class::Service && f.selector.is_some();
+    let by_services = knowledge.generated.selected_by_services(facts, |f| f.id.document_id(), selects_pods);
+    for (f, by_service) in facts.iter_mut().zip(by_services) {
+        if f.generated.is_none() {
+            f.generated = by_service.map(Box::new);
+        }
     }
 }
 

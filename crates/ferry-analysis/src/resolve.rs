@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use crate::assessment::{Dependency, Evidence, MAX_EXTRA_EVIDENCE, ObjRef, Resolution, Text};
 use crate::facts::{Class, Facts, Located, Mention, Ref, Relation};
+use crate::hosts::{ServiceHost, service_host};
 use crate::selector::Selector;
 use crate::strings::FastHash;
 
@@ -193,11 +194,6 @@ impl<'a> Candidate<'a> {
         Evidence { file: facts[self.owner()].origin.file.clone().into(), line, path: self.shared_path() }
     }
 
-    fn same_evidence(&self, facts: &[Facts], evidence: &Evidence) -> bool {
-        let (line, path) = self.line_and_path();
-        *facts[self.owner()].origin.file == *evidence.file && line == evidence.line && path == &*evidence.path
-    }
-
     /// The dependency as reported.
     fn dependency(&self, facts: &[Facts]) -> Dependency {
         let found = self.found().map(|_| self.fallback);
@@ -316,12 +312,13 @@ pub(crate) fn resolve(facts: &[Facts]) -> Resolved {
     drop(edges);
     for (edge, candidate) in extra {
         let dep = &mut dependencies[edge];
-        if dep.also.len() < MAX_EXTRA_EVIDENCE
-            && !candidate.same_evidence(facts, &dep.evidence)
-            && !dep.also.iter().any(|e| candidate.same_evidence(facts, e))
-        {
+        if dep.also.len() >= MAX_EXTRA_EVIDENCE {
+            continue;
+        }
+        let evidence = candidate.evidence(facts);
+        if evidence != dep.evidence && !dep.also.contains(&evidence) {
             let mut also = std::mem::take(&mut dep.also).into_vec();
-            also.push(candidate.evidence(facts));
+            also.push(evidence);
             dep.also = also.into_boxed_slice();
         }
     }
@@ -484,14 +481,11 @@ impl<'a> Merge<'_, 'a> {
 /// Service name and whether a miss is a dangling reference (the name is
 /// unmistakably in-cluster) rather than an external host.
 fn service_address<'a>(host: &'a str, own_ns: Option<&'a str>, explicit: bool) -> Option<(Option<&'a str>, &'a str, bool)> {
-    let mut labels = host.split('.');
-    let name = labels.next()?;
-    match (labels.next(), labels.next()) {
-        (None, _) => Some((own_ns, name, explicit)),
-        (Some(ns), None) => Some((Some(ns), name, false)),
-        (Some(ns), Some("svc")) => Some((Some(ns), name, true)),
-        _ => None,
-    }
+    Some(match service_host(host)? {
+        ServiceHost::Bare(name) => (own_ns, name, explicit),
+        ServiceHost::Namespaced { name, namespace } => (Some(namespace), name, false),
+        ServiceHost::Qualified { name, namespace } => (Some(namespace), name, true),
+    })
 }
 
 fn format_address(m: &Mention) -> String {

@@ -11,6 +11,8 @@ use ferry_analysis::facts::Relation;
 use ferry_analysis::knowledge::deprecations::ApiStatus;
 use ferry_analysis::{Assessment, Options, Resolution, assess_paths};
 
+/// The rule of `ferry_testcluster::corpora`, repeated so that these tests build without the
+/// cluster crates.
 fn corpora() -> PathBuf {
     std::env::var_os("FERRY_CORPORA")
         .map(PathBuf::from)

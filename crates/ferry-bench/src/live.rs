@@ -61,7 +61,8 @@ async fn run(objects: usize) {
     println!("| {count} | {raw:.3} | {read:.3} | {assess:.3} | {kubectl:.3} | {:.2} | {:.2} | {:.2} |", read / raw, kubectl / read, kubectl / assess);
 }
 
-async fn timed(work: impl std::future::Future<Output = ()>) -> f64 {
+/// The seconds `work` takes.
+pub(crate) async fn timed(work: impl std::future::Future<Output = ()>) -> f64 {
     let started = Instant::now();
     work.await;
     started.elapsed().as_secs_f64()

@@ -22,13 +22,13 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferry_cluster::ConnectOptions;
 use ferry_testcluster::{Options, TestCluster};
 
 use crate::delay::DelayRelay;
-use crate::live::{NAMESPACES, object, raw_lists};
+use crate::live::{NAMESPACES, object, raw_lists, timed};
 use crate::{Run, measure, sibling_binary};
 
 /// Objects per `List` file given to kubectl.
@@ -164,9 +164,7 @@ async fn bench_export(source: &TestCluster, ferry: &Path, archive: &str) -> Expo
     let me = std::env::current_exe().expect("own path");
     let mut best = Export { raw: f64::MAX, raw_process: f64::MAX, ferry: Run { seconds: f64::MAX, peak_rss_mb: 0.0 }, kubectl: f64::MAX };
     for _ in 0..5 {
-        let started = Instant::now();
-        raw_lists(&connection, &discovery).await;
-        best.raw = best.raw.min(started.elapsed().as_secs_f64());
+        best.raw = best.raw.min(timed(raw_lists(&connection, &discovery)).await);
         best.raw_process = best.raw_process.min(measure(&me, &["raw-lists", kubeconfig]).seconds);
         let run = measure(ferry, &["export", "--kubeconfig", kubeconfig, "--context", "admin", "--to", archive]);
         if run.seconds < best.ferry.seconds {

@@ -225,7 +225,12 @@ impl CloudRules {
         if !self.may_match(subject, key) {
             return None;
         }
-        let matcher = &self.by_subject[&subject];
+        self.first_match(subject, key, value)
+    }
+
+    /// [`CloudRules::find`] for a key [`CloudRules::may_match`] has already let through.
+    pub(crate) fn first_match(&self, subject: Subject, key: &str, value: Option<&str>) -> Option<Match<'_>> {
+        let matcher = self.by_subject.get(&subject)?;
         let hits = matcher.keys.matches(key);
         let pos = hits.iter().find(|&pos| match &matcher.values[pos] {
             None => true,

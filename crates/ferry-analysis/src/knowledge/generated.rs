@@ -1,10 +1,15 @@
 //! Rules that recognise objects Kubernetes made itself (`data/generated.yaml`).
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use ferry_model::load::DocumentId;
+use rayon::prelude::*;
 use ferry_model::{Doc, DocNode, Node, ObjectId};
 use serde::Deserialize;
+
+use crate::strings::FastHash;
 
 /// One rule: conditions, and what to tell the user.
 #[derive(Debug, Clone, Deserialize)]
@@ -94,50 +99,46 @@ impl GeneratedRules {
     /// Whether some rule (not needing other objects) could say this object was made by
     /// Kubernetes, judging by its identity alone: `false` settles it without the content.
     pub fn may_classify(&self, id: &ObjectId) -> bool {
-        let identity = Identity::of(id);
-        self.rules.iter().any(|r| !r.when.selecting_service && r.when.matches_identity(&identity))
+        let id = DocumentId::of(id);
+        self.rules.iter().any(|r| !r.when.selecting_service && r.when.matches_identity(&id))
     }
 
     /// [`GeneratedRules::classify`] for a loaded document.
     pub fn classify_document(&self, id: &DocumentId<'_>, root: DocNode<'_>) -> Option<Generated> {
-        let id = Identity { kind: id.kind, group: id.group(), namespace: id.namespace, name: &id.name };
-        let rule = self.rules.iter().find(|r| !r.when.selecting_service && r.when.matches_identity(&id) && r.when.matches_content(root))?;
+        let rule = self.rules.iter().find(|r| !r.when.selecting_service && r.when.matches_identity(id) && r.when.matches_content(root))?;
         let owner = controlling_owner(root).unwrap_or_default();
         Some(Generated { rule: rule.id.clone(), reason: rule.reason.replace("{owner}", &owner) })
     }
 
-    /// The `selecting_service` rule for an object named like a Service that has a selector
-    /// (those rules look at identity only, which the table tests check).
-    pub fn selected_by_service(&self, id: &ObjectId) -> Option<Generated> {
-        self.selected_by_service_identity(&Identity::of(id))
-    }
-
-    pub(crate) fn selected_by_service_identity(&self, id: &Identity<'_>) -> Option<Generated> {
-        let rule = self.rules.iter().find(|r| r.when.selecting_service && r.when.matches_identity(id))?;
-        Some(Generated { rule: rule.id.clone(), reason: rule.reason.clone() })
-    }
-}
-
-/// What the identity conditions of a rule look at, borrowed.
-pub(crate) struct Identity<'a> {
-    pub kind: &'a str,
-    pub group: &'a str,
-    pub namespace: Option<&'a str>,
-    pub name: &'a str,
-}
-
-impl<'a> Identity<'a> {
-    fn of(id: &'a ObjectId) -> Identity<'a> {
-        Identity { kind: &id.kind, group: id.group(), namespace: id.namespace.as_deref(), name: &id.name }
+    /// For each object, the `selecting_service` rule that applies because a Service that
+    /// selects pods (`selects_pods`) has its namespace and name: the endpoints controller's
+    /// objects. Those rules look at identity only, which the table tests check.
+    pub fn selected_by_services<'a, T: Sync>(
+        &self,
+        objects: &'a [T],
+        id: impl Fn(&'a T) -> DocumentId<'a> + Sync,
+        selects_pods: impl Fn(&'a T) -> bool,
+    ) -> Vec<Option<Generated>> {
+        let services: HashSet<(Option<&str>, Cow<'_, str>), FastHash> =
+            objects.iter().filter(|&o| selects_pods(o)).map(&id).map(|id| (id.namespace, id.name)).collect();
+        objects
+            .par_iter()
+            .map(|o| {
+                let id = id(o);
+                let named_like_one = services.contains(&(id.namespace, Cow::Borrowed(&*id.name)));
+                let rule = self.rules.iter().find(|r| r.when.selecting_service && r.when.matches_identity(&id)).filter(|_| named_like_one)?;
+                Some(Generated { rule: rule.id.clone(), reason: rule.reason.clone() })
+            })
+            .collect()
     }
 }
 
 impl When {
     /// Kind, group, name and namespace conditions.
-    fn matches_identity(&self, id: &Identity<'_>) -> bool {
+    fn matches_identity(&self, id: &DocumentId<'_>) -> bool {
         let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
         let one_of = |list: &[String], have: Option<&str>| list.is_empty() || have.is_some_and(|h| list.iter().any(|l| l == h));
-        is(&self.kind, id.kind) && is(&self.group, id.group) && one_of(&self.names, Some(id.name)) && one_of(&self.namespaces, id.namespace)
+        is(&self.kind, id.kind) && is(&self.group, id.group()) && one_of(&self.names, Some(&id.name)) && one_of(&self.namespaces, id.namespace)
     }
 
     /// Whether any condition looks inside the object.
