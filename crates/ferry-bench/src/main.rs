@@ -43,6 +43,7 @@ fn main() {
 /// One measured run of a child process.
 struct Run {
     seconds: f64,
+    /// Peak resident memory in MB of 10^6 bytes.
     peak_rss_mb: f64,
 }
 
@@ -103,7 +104,8 @@ fn measure(program: &Path, args: &[&str]) -> Run {
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     let seconds = start.elapsed().as_secs_f64();
     assert!(pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{} {args:?} failed", program.display());
-    Run { seconds, peak_rss_mb: usage.ru_maxrss as f64 / 1024.0 }
+    // ru_maxrss is in KiB; MB here are 10^6 bytes, the unit the input sizes are given in.
+    Run { seconds, peak_rss_mb: usage.ru_maxrss as f64 * 1024.0 / 1e6 }
 }
 
 pub(crate) fn sibling_binary(name: &str) -> PathBuf {
