@@ -254,13 +254,13 @@ pub const MAX_EXTRA_EVIDENCE: usize = 4;
 #[derive(Debug, Clone, Serialize)]
 pub struct CloudFinding {
     /// `azure`, `aws` or `gcp`.
-    pub provider: String,
+    pub provider: Text,
     /// Service id from the knowledge table.
-    pub service_id: String,
+    pub service_id: Text,
     /// Service name.
-    pub service: String,
+    pub service: Text,
     /// Category (messaging, database, ...).
-    pub category: String,
+    pub category: Text,
     /// What kind of marker matched.
     pub subject: Subject,
     /// The text that matched (withheld for Secret values).
@@ -272,9 +272,9 @@ pub struct CloudFinding {
     /// Workloads that depend on it through this object.
     pub used_by: Vec<ObjRef>,
     /// Replacement on the target profile.
-    pub counterpart: String,
+    pub counterpart: Text,
     /// Source of the rule.
-    pub rule_source: String,
+    pub rule_source: Text,
 }
 
 /// A deprecated or removed API version.

@@ -14,6 +14,7 @@ use base64::Engine;
 use ferry_model::load::{Document, DocumentId};
 use ferry_model::{Doc, DocNode, Object, Origin};
 use serde::Serialize;
+use thin_vec::ThinVec;
 
 use crate::assessment::{Named, ObjRef, Via};
 use crate::helm;
@@ -291,15 +292,15 @@ pub struct Facts {
     /// The pods it selects (Service, PDB, NetworkPolicy), where the selector is written.
     pub selector: Option<Box<Located<Selector>>>,
     /// Named references.
-    pub refs: Box<[Ref]>,
+    pub refs: ThinVec<Ref>,
     /// Host names found in strings.
-    pub mentions: Box<[Mention]>,
+    pub mentions: ThinVec<Mention>,
     /// Cloud markers.
-    pub cloud: Box<[CloudHit]>,
+    pub cloud: ThinVec<CloudHit>,
     /// apiVersions referred to inside the object.
-    pub api_refs: Box<[ApiRef]>,
+    pub api_refs: ThinVec<ApiRef>,
     /// Per-object findings (hygiene, legacy settings).
-    pub findings: Box<[Finding]>,
+    pub findings: ThinVec<Finding>,
     /// Inventory details.
     pub detail: Detail,
     /// Set when Kubernetes made this object itself: counted, not migrated.
@@ -332,11 +333,11 @@ pub fn extract_document(document: Document<'_>, knowledge: &Knowledge, strings: 
         class,
         pod: f.pod.map(Box::new),
         selector: f.selector.map(Box::new),
-        refs: f.refs.into_boxed_slice(),
-        mentions: f.mentions.into_boxed_slice(),
-        cloud: f.cloud.into_boxed_slice(),
-        api_refs: f.api_refs.into_boxed_slice(),
-        findings: f.findings.into_boxed_slice(),
+        refs: f.refs.into(),
+        mentions: f.mentions.into(),
+        cloud: f.cloud.into(),
+        api_refs: f.api_refs.into(),
+        findings: f.findings.into(),
         detail: Detail { r#type: f.detail_type, items: f.detail_items.into_boxed_slice(), keys: f.detail_keys },
         generated,
     }

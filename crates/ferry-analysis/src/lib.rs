@@ -31,6 +31,7 @@ use facts::{Class, Facts};
 use ferry_model::load::{DocumentId, LoadError, LoadReport, Location, load_documents};
 use ferry_model::{Manifest, Object};
 use rayon::prelude::*;
+use thin_vec::ThinVec;
 pub use knowledge::{Knowledge, KubeVersion};
 pub use strings::Strings;
 
@@ -116,8 +117,8 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
     let (resolved, deprecations) =
         rayon::join(|| resolve::resolve(&facts), || deprecation_findings(&facts, options, knowledge));
     for f in &mut facts {
-        f.refs = Box::default();
-        f.mentions = Box::default();
+        f.refs = ThinVec::new();
+        f.mentions = ThinVec::new();
         // The warnings still name where a selector is written, not what it selects.
         if let Some(selector) = &mut f.selector {
             selector.value = selector::Selector::default();
@@ -156,11 +157,29 @@ fn evidence(f: &Facts, line: u32, path: &str) -> Evidence {
     Evidence { file: f.origin.file.clone().into(), line, path: path.into() }
 }
 
+/// A cloud service's texts, shared by all its findings.
+struct ServiceTexts {
+    provider: Text,
+    id: Text,
+    name: Text,
+    category: Text,
+    counterpart: Text,
+}
+
 fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: &Options, kb: &Knowledge) -> Vec<CloudFinding> {
     let mut out = Vec::new();
+    let mut services: HashMap<&str, ServiceTexts> = HashMap::new();
+    let mut sources: HashMap<&str, Text> = HashMap::new();
     for (i, f) in facts.iter().enumerate() {
         for hit in &f.cloud {
             let Some(service) = kb.cloud.service(&hit.service_id) else { continue };
+            let texts = services.entry(&service.id).or_insert_with(|| ServiceTexts {
+                provider: service.provider.as_str().into(),
+                id: service.id.as_str().into(),
+                name: service.name.as_str().into(),
+                category: service.category.as_str().into(),
+                counterpart: service.counterparts.for_profile(&options.profile).unwrap_or_default().into(),
+            });
             let mut used_by: Vec<ObjRef> = match f.class {
                 Class::Workload => vec![f.id.obj_ref()],
                 _ => users.get(&i).into_iter().flatten().map(|&w| facts[w].id.obj_ref()).collect(),
@@ -168,17 +187,17 @@ fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: 
             used_by.sort();
             used_by.dedup();
             out.push(CloudFinding {
-                provider: service.provider.clone(),
-                service_id: service.id.clone(),
-                service: service.name.clone(),
-                category: service.category.clone(),
+                provider: texts.provider.clone(),
+                service_id: texts.id.clone(),
+                service: texts.name.clone(),
+                category: texts.category.clone(),
                 subject: hit.subject,
                 matched: hit.matched.clone(),
                 object: f.id.obj_ref(),
                 evidence: evidence(f, hit.line, &hit.path),
                 used_by,
-                counterpart: service.counterparts.for_profile(&options.profile).unwrap_or_default().to_owned(),
-                rule_source: hit.rule_source.clone(),
+                counterpart: texts.counterpart.clone(),
+                rule_source: sources.entry(&hit.rule_source).or_insert_with(|| hit.rule_source.as_str().into()).clone(),
             });
         }
     }

@@ -11,7 +11,9 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::hash::BuildHasher as _;
 
+use hashbrown::HashTable;
 use rayon::prelude::*;
 
 use crate::assessment::{Dependency, Evidence, MAX_EXTRA_EVIDENCE, ObjRef, Resolution, Text};
@@ -32,7 +34,7 @@ type Key<'a> = (&'a str, Option<&'a str>, &'a str);
 /// Look-up tables over all facts.
 pub(crate) struct Index<'a> {
     facts: &'a [Facts],
-    by_key: HashMap<Key<'a>, usize, FastHash>,
+    by_key: ByKey,
     workloads_by_label: HashMap<(Option<&'a str>, &'a str, &'a str), Vec<usize>, FastHash>,
     workloads_by_namespace: HashMap<Option<&'a str>, Vec<usize>, FastHash>,
 }
@@ -41,15 +43,36 @@ fn key_of(f: &Facts) -> Key<'_> {
     (&f.id.kind, f.id.namespace.as_deref(), &f.id.name)
 }
 
+/// The first object of each kind, namespace and name. The table holds only object indices
+/// (4 bytes a slot, where the borrowed names would take 56) and reads the names from the facts.
+struct ByKey {
+    table: HashTable<u32>,
+    hasher: FastHash,
+}
+
+impl ByKey {
+    fn new(facts: &[Facts]) -> ByKey {
+        let mut by_key = ByKey { table: HashTable::with_capacity(facts.len()), hasher: FastHash::default() };
+        for (i, f) in facts.iter().enumerate() {
+            let key = key_of(f);
+            let hash = by_key.hasher.hash_one(key);
+            let rehash = |&j: &u32| by_key.hasher.hash_one(key_of(&facts[j as usize]));
+            if let hashbrown::hash_table::Entry::Vacant(slot) = by_key.table.entry(hash, |&j| key_of(&facts[j as usize]) == key, rehash) {
+                slot.insert(i as u32);
+            }
+        }
+        by_key
+    }
+
+    fn get(&self, facts: &[Facts], key: Key<'_>) -> Option<usize> {
+        let hash = self.hasher.hash_one(key);
+        self.table.find(hash, |&j| key_of(&facts[j as usize]) == key).map(|&j| j as usize)
+    }
+}
+
 impl<'a> Index<'a> {
     pub(crate) fn new(facts: &'a [Facts]) -> Self {
-        let by_name = || {
-            let mut by_key: HashMap<Key<'a>, usize, FastHash> = HashMap::with_capacity_and_hasher(facts.len(), FastHash::default());
-            for (i, f) in facts.iter().enumerate() {
-                by_key.entry(key_of(f)).or_insert(i);
-            }
-            by_key
-        };
+        let by_name = || ByKey::new(facts);
         let by_labels = || {
             let mut by_label: HashMap<(Option<&'a str>, &'a str, &'a str), Vec<usize>, FastHash> = HashMap::default();
             let mut by_namespace: HashMap<Option<&'a str>, Vec<usize>, FastHash> = HashMap::default();
@@ -71,16 +94,16 @@ impl<'a> Index<'a> {
     /// The flag says whether the fallback was used.
     fn find(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<(usize, bool)> {
         let namespace = if CLUSTER_SCOPED.contains(&kind) { None } else { namespace };
-        if let Some(&i) = self.by_key.get(&(kind, namespace, name)) {
+        if let Some(i) = self.by_key.get(self.facts, (kind, namespace, name)) {
             return Some((i, false));
         }
-        namespace.and_then(|_| self.by_key.get(&(kind, None, name))).map(|&i| (i, true))
+        namespace.and_then(|_| self.by_key.get(self.facts, (kind, None, name))).map(|i| (i, true))
     }
 
     /// The first object with the same kind, namespace and name as object `i`:
     /// objects that would be named alike in a report are one target.
     fn canonical(&self, i: usize) -> usize {
-        self.by_key[&key_of(&self.facts[i])]
+        self.by_key.get(self.facts, key_of(&self.facts[i])).expect("every object is indexed")
     }
 
     /// Workloads whose pod labels satisfy a selector, in the selector's namespace.
@@ -307,7 +330,8 @@ pub(crate) fn resolve(facts: &[Facts]) -> Resolved {
         selections.insert(i, chosen);
     }
     let Merge { edges, extra, mut users, targets, backends, seen, missing, .. } = merge;
-    drop((seen, missing));
+    // Writing the dependencies out is the peak of the assessment: free the look-ups first.
+    drop((seen, missing, index));
     let mut dependencies: Vec<Dependency> = edges.par_iter().map(|c| c.dependency(facts)).collect();
     drop(edges);
     for (edge, candidate) in extra {

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -43,23 +44,24 @@ pub struct Wave {
 #[derive(Debug, Clone, Serialize)]
 pub struct Application {
     /// Application name.
-    pub name: String,
-    /// Namespace (absent when the manifests set none).
+    pub name: Text,
+    /// Namespace (absent when the manifests set none), shared with its objects'.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<Text>,
     /// Its workloads.
-    pub workloads: Vec<ObjRef>,
+    pub workloads: Box<[ObjRef]>,
     /// Applications it needs (`namespace/name`), each label shared with the application's own.
-    pub depends_on: Vec<Text>,
-    /// Why it is in this wave.
-    pub reason: String,
+    pub depends_on: Box<[Text]>,
+    /// Why it is in this wave (one text shared by the members of a large cycle that need
+    /// nothing outside it).
+    pub reason: Text,
 }
 
 /// A cycle of applications.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cycle {
-    /// Applications in the cycle.
-    pub members: Vec<String>,
+    /// Applications in the cycle (`namespace/name`, shared with the waves).
+    pub members: Vec<Text>,
     /// The edges that close it, with evidence.
     pub edges: Vec<ClosingEdge>,
     /// What to do about it.
@@ -116,7 +118,7 @@ pub struct Centrality {
 
 struct App<'a> {
     name: &'a str,
-    namespace: Option<&'a str>,
+    namespace: Option<&'a Text>,
     workloads: Vec<usize>,
     /// `namespace/name`, made once and shared by every application that needs this one.
     label: Text,
@@ -137,14 +139,9 @@ pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[De
     let (apps, app_of) = group_applications(facts);
     let mut graph: DiGraph<usize, ()> = DiGraph::new();
     let nodes: Vec<NodeIndex> = (0..apps.len()).map(|a| graph.add_node(a)).collect();
-    let mut edges: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-    for &(from, to, edge) in needs {
-        let (a, b) = (app_of[from], app_of[to]);
-        if a != b {
-            edges.entry((a, b)).or_insert(edge);
-        }
-    }
-    for &(a, b) in edges.keys() {
+    let edges = AppEdges::new(needs, &app_of);
+    drop(app_of);
+    for (a, b, _) in edges.all() {
         graph.add_edge(nodes[a], nodes[b], ());
     }
     // Tarjan yields components dependencies-first (reverse topological order).
@@ -173,12 +170,16 @@ pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[De
             result.cycles.push(explain_cycle(&layering, c, &member_apps, deps));
         }
         let wave = by_wave.entry(wave_of[c]).or_default();
-        wave.par_extend(member_apps.par_iter().with_min_len(PARALLEL_MEMBERS).map(|&a| layering.describe(a, &member_apps, facts)));
+        let shared_reason = OnceLock::new();
+        wave.par_extend(
+            member_apps.par_iter().with_min_len(PARALLEL_MEMBERS).map(|&a| layering.describe(a, &member_apps, &shared_reason, facts)),
+        );
     }
     result.waves = by_wave
         .into_iter()
         .map(|(number, mut applications)| {
-            applications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+            // An application is one (namespace, name), so the order is total and the sort need not be stable.
+            applications.par_sort_unstable_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
             Wave { number, applications }
         })
         .collect();
@@ -195,8 +196,8 @@ fn group_applications(facts: &[Facts]) -> (Vec<App<'_>>, Vec<usize>) {
         let Some(pod) = &f.pod else { continue };
         let label = pod.labels.iter().find(|(k, _)| &**k == "app.kubernetes.io/name").map(|(_, v)| &**v);
         let name = label.unwrap_or(&f.id.name);
-        let namespace = f.id.namespace.as_deref();
-        let a = *by_key.entry((namespace, name)).or_insert_with(|| {
+        let namespace = f.id.namespace.as_ref();
+        let a = *by_key.entry((namespace.map(Text::as_str), name)).or_insert_with(|| {
             let label = match namespace {
                 Some(ns) => format!("{ns}/{name}"),
                 None => name.to_owned(),
@@ -213,16 +214,37 @@ fn group_applications(facts: &[Facts]) -> (Vec<App<'_>>, Vec<usize>) {
 /// Applications with their strongly connected component and wave.
 struct Layering<'a> {
     apps: &'a [App<'a>],
-    edges: &'a BTreeMap<(usize, usize), usize>,
+    edges: &'a AppEdges,
     component_of: &'a [usize],
     wave_of: &'a [usize],
 }
 
 impl Layering<'_> {
-    /// Application `a` (a member of `cycle`, which is just `[a]` outside cycles) and why it is in its wave.
-    fn describe(&self, a: usize, cycle: &[usize], facts: &[Facts]) -> Application {
+    /// Application `a` (a member of `cycle`, which is just `[a]` outside cycles) and why it is
+    /// in its wave; `shared_reason` keeps the one reason of the members of a large cycle that
+    /// need nothing outside it.
+    fn describe(&self, a: usize, cycle: &[usize], shared_reason: &OnceLock<Text>, facts: &[Facts]) -> Application {
         let apps = self.apps;
-        let needs: Vec<usize> = self.edges.range((a, 0)..(a + 1, 0)).map(|(&(_, b), _)| b).collect();
+        let needs: Vec<usize> = self.edges.from(a).map(|(_, b, _)| b).collect();
+        let needs_outside = needs.iter().any(|&b| self.component_of[b] != self.component_of[a]);
+        let reason = if !needs_outside && cycle.len() > SHOWN_PEERS + 1 {
+            shared_reason.get_or_init(|| self.reason(a, &needs, cycle).into()).clone()
+        } else {
+            self.reason(a, &needs, cycle).into()
+        };
+        Application {
+            name: apps[a].name.into(),
+            namespace: apps[a].namespace.cloned(),
+            workloads: apps[a].workloads.iter().map(|&w| facts[w].id.obj_ref()).collect(),
+            depends_on: needs.iter().map(|&b| apps[b].label.clone()).collect(),
+            reason,
+        }
+    }
+
+    /// Why application `a`, which needs `needs`, is in its wave. For the members of a cycle of
+    /// more than [`SHOWN_PEERS`] + 1 applications that need nothing outside it, the same text.
+    fn reason(&self, a: usize, needs: &[usize], cycle: &[usize]) -> String {
+        let apps = self.apps;
         let mut outside = needs.iter().filter(|&&b| self.component_of[b] != self.component_of[a]).peekable();
         let mut reason = if outside.peek().is_none() && cycle.len() > 1 {
             "needs only the applications of its cycle".to_owned()
@@ -239,20 +261,44 @@ impl Layering<'_> {
         if cycle.len() > 1 {
             let _ = write!(reason, "; {}: they move together", cycle_peers(apps, a, cycle));
         }
-        Application {
-            name: apps[a].name.to_owned(),
-            namespace: apps[a].namespace.map(str::to_owned),
-            workloads: apps[a].workloads.iter().map(|&w| facts[w].id.obj_ref()).collect(),
-            depends_on: needs.iter().map(|&b| apps[b].label.clone()).collect(),
-            reason,
-        }
+        reason
     }
 }
 
-/// Names the other members of a cycle, or counts them when there are many.
+/// Application-to-application edges `(from, to, dependency)`, sorted by `(from, to)`, one per
+/// pair (the first dependency found for it).
+struct AppEdges(Vec<(usize, usize, usize)>);
+
+impl AppEdges {
+    /// The edges between different applications from workload-to-workload needs.
+    fn new(needs: &[(usize, usize, usize)], app_of: &[usize]) -> AppEdges {
+        let mut edges: Vec<(usize, usize, usize)> =
+            needs.iter().map(|&(from, to, edge)| (app_of[from], app_of[to], edge)).filter(|&(a, b, _)| a != b).collect();
+        // Stable: of the needs between two applications, the first one found stays.
+        edges.sort_by_key(|&(a, b, _)| (a, b));
+        edges.dedup_by_key(|&mut (a, b, _)| (a, b));
+        AppEdges(edges)
+    }
+
+    /// Every edge, in order.
+    fn all(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        self.0.iter().copied()
+    }
+
+    /// The edges from application `a`, by the application they lead to.
+    fn from(&self, a: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        let start = self.0.partition_point(|&(x, _, _)| x < a);
+        self.0[start..].iter().copied().take_while(move |&(x, _, _)| x == a)
+    }
+}
+
+/// How many other members of its cycle an application's reason names; beyond, it counts them.
+const SHOWN_PEERS: usize = 5;
+
+/// Names the other members of a cycle, or counts them when there are more than [`SHOWN_PEERS`]
+/// (the same text for every member then).
 fn cycle_peers(apps: &[App], a: usize, cycle: &[usize]) -> String {
-    const SHOWN: usize = 5;
-    if cycle.len() - 1 > SHOWN {
+    if cycle.len() - 1 > SHOWN_PEERS {
         return format!("in a cycle with {} other applications (see `cycles`)", cycle.len() - 1);
     }
     let others: Vec<String> = cycle.iter().filter(|&&b| b != a).map(|&b| apps[b].label.to_string()).collect();
@@ -263,14 +309,14 @@ fn cycle_peers(apps: &[App], a: usize, cycle: &[usize]) -> String {
 fn explain_cycle(layering: &Layering<'_>, c: usize, members: &[usize], deps: &[Dependency]) -> Cycle {
     let (apps, edges) = (layering.apps, layering.edges);
     let closing_edges = |&a: &usize| {
-        edges.range((a, 0)..(a + 1, 0)).filter(|((_, b), _)| layering.component_of[*b] == c).map(|(&(a, b), &edge)| {
+        edges.from(a).filter(|&(_, b, _)| layering.component_of[b] == c).map(|(a, b, edge)| {
             let d = &deps[edge];
             ClosingEdge { from: apps[a].label.clone(), to: apps[b].label.clone(), address: d.address.clone(), evidence: d.evidence.clone() }
         })
     };
     let mut closing: Vec<ClosingEdge> = members.par_iter().with_min_len(PARALLEL_MEMBERS).flat_map_iter(closing_edges).collect();
     closing.par_sort_unstable_by(|x, y| x.sort_key().cmp(&y.sort_key()));
-    let mut names: Vec<String> = members.iter().map(|&a| apps[a].label.to_string()).collect();
+    let mut names: Vec<Text> = members.iter().map(|&a| apps[a].label.clone()).collect();
     names.par_sort_unstable();
     Cycle {
         members: names,
@@ -282,11 +328,11 @@ fn explain_cycle(layering: &Layering<'_>, c: usize, members: &[usize], deps: &[D
 /// The most depended-on applications: direct dependents counted for all,
 /// transitive dependents (a breadth-first walk back along the edges) for the
 /// leading candidates only, so that the cost stays linear in the graph size.
-fn centrality(apps: &[App], edges: &BTreeMap<(usize, usize), usize>) -> Vec<Centrality> {
+fn centrality(apps: &[App], edges: &AppEdges) -> Vec<Centrality> {
     const CANDIDATES: usize = 20;
     let mut direct = vec![0usize; apps.len()];
     let mut dependents_of: Vec<Vec<usize>> = vec![Vec::new(); apps.len()];
-    for &(a, b) in edges.keys() {
+    for (a, b, _) in edges.all() {
         direct[b] += 1;
         dependents_of[b].push(a);
     }
@@ -318,4 +364,21 @@ fn reachable(start: usize, next: &[Vec<usize>]) -> usize {
         }
     }
     count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn application_edges_keep_the_first_dependency_of_each_pair() {
+        // Workloads 0 and 1 form application 0, workload 2 application 1, workload 3 application 2.
+        let app_of = [0, 0, 1, 2];
+        let needs = [(1, 3, 7), (0, 2, 5), (0, 3, 4), (2, 0, 9), (0, 1, 8)];
+        let edges = AppEdges::new(&needs, &app_of);
+        assert_eq!(edges.all().collect::<Vec<_>>(), [(0, 1, 5), (0, 2, 7), (1, 0, 9)], "sorted, first dependency kept, none within an application");
+        assert_eq!(edges.from(0).map(|(_, b, _)| b).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(edges.from(1).map(|(_, b, _)| b).collect::<Vec<_>>(), [0]);
+        assert_eq!(edges.from(2).count(), 0);
+    }
 }

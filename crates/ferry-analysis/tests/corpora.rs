@@ -46,7 +46,7 @@ fn has_dep(a: &Assessment, from: &str, kind: &str, to: &str) -> bool {
 }
 
 fn cloud_services(a: &Assessment) -> Vec<(String, String, u32)> {
-    a.cloud.iter().map(|c| (c.service_id.clone(), c.object.name.to_string(), c.evidence.line)).collect()
+    a.cloud.iter().map(|c| (c.service_id.to_string(), c.object.name.to_string(), c.evidence.line)).collect()
 }
 
 // §1a: the negative control, with exactly the M edges.

@@ -59,7 +59,7 @@ pub fn checklist(a: &Assessment) -> Vec<ChecklistItem> {
         items.push(item(format!("Move {} together", cycle.members.join(" + ")), cycle.advice.clone(), false));
     }
     for wave in &a.waves.waves {
-        let names: Vec<String> = wave.applications.iter().map(|app| app.name.clone()).collect();
+        let names: Vec<&str> = wave.applications.iter().map(|app| app.name.as_str()).collect();
         items.push(item(format!("Wave {}: move {}", wave.number, names.join(", ")), "Apply, verify, then shift traffic before the next wave.".into(), false));
     }
     items

@@ -558,7 +558,7 @@ fn waves(a: &Assessment, s: &mut String) -> fmt::Result {
         return Ok(());
     }
     s.push_str(r#"<p class="muted">Applications move in waves: each wave needs only what earlier waves have moved. Applications in a dependency cycle move together.</p>"#);
-    let in_cycle: std::collections::HashSet<&str> = a.waves.cycles.iter().flat_map(|c| c.members.iter().map(String::as_str)).collect();
+    let in_cycle: std::collections::HashSet<&str> = a.waves.cycles.iter().flat_map(|c| c.members.iter().map(|m| m.as_str())).collect();
     let mut shown = 0;
     for wave in &a.waves.waves {
         write!(s, r#"<h3>Wave {} <span class="muted small">{}</span></h3>"#, wave.number, plural(wave.applications.len(), "application", "applications"))?;
@@ -568,7 +568,7 @@ fn waves(a: &Assessment, s: &mut String) -> fmt::Result {
         for app in &wave.applications[..take] {
             let label = match &app.namespace {
                 Some(ns) => format!("{ns}/{}", app.name),
-                None => app.name.clone(),
+                None => app.name.to_string(),
             };
             let cycle = if in_cycle.contains(label.as_str()) { r#" <span class="pill cycle">cycle</span>"# } else { "" };
             let workloads: Vec<String> = app.workloads.iter().map(|w| format!("<li>{}</li>", obj(w))).collect();
@@ -992,7 +992,7 @@ mod tests {
         let w = a.inventory.workloads.iter().find(|w| w.object.name == workload).expect("workload").object.clone();
         CloudFinding {
             provider: provider.into(),
-            service_id: service.to_lowercase().replace(' ', "-"),
+            service_id: service.to_lowercase().replace(' ', "-").into(),
             service: service.into(),
             category: "messaging".into(),
             subject: Subject::Host,

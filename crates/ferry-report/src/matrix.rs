@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use ferry_analysis::facts::Relation;
-use ferry_analysis::{Assessment, ObjRef, Resolution};
+use ferry_analysis::{Assessment, ObjRef, Resolution, Text};
 
 /// What one workload needs, by column.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -21,7 +21,7 @@ pub struct MatrixRow {
     /// Its ServiceAccount.
     pub service_account: Vec<(String, bool)>,
     /// Managed cloud services it depends on.
-    pub cloud: Vec<String>,
+    pub cloud: Vec<Text>,
 }
 
 /// Builds the matrix from the assessment's dependencies and cloud findings.

@@ -111,7 +111,7 @@ fn cloud(a: &Assessment, limit: usize) -> Section {
     for c in &a.cloud {
         let users: Vec<&str> = c.used_by.iter().map(|u| u.name.as_str()).collect();
         s.push(
-            vec![format!("{} ({})", c.service, c.provider), c.matched.clone(), c.object.to_string(), c.evidence.location(), users.join(", "), c.counterpart.clone()],
+            vec![format!("{} ({})", c.service, c.provider), c.matched.clone(), c.object.to_string(), c.evidence.location(), users.join(", "), c.counterpart.to_string()],
             limit,
         );
     }

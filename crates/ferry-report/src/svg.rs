@@ -161,7 +161,7 @@ fn build(a: &Assessment) -> Graph {
             nodes.push(Node {
                 kind: NodeKind::App,
                 id: label.clone(),
-                title: app.name.clone(),
+                title: app.name.to_string(),
                 subtitle: format!("{}{workloads}", app.namespace.as_deref().unwrap_or("no namespace")),
                 tooltip: format!("{label} (wave {})\n{}", wave.number, names.join("\n")),
                 provider: String::new(),
@@ -879,9 +879,9 @@ spec:
         let wave = &mut a.waves.waves[0];
         for i in 0..(MAX_APPLICATIONS + 25) {
             let mut app = template.clone();
-            app.name = format!("bulk-{i:04}");
-            app.depends_on.clear();
-            app.workloads.clear();
+            app.name = format!("bulk-{i:04}").into();
+            app.depends_on = Box::default();
+            app.workloads = Box::default();
             wave.applications.push(app);
         }
         let total: usize = a.waves.waves.iter().map(|w| w.applications.len()).sum();
