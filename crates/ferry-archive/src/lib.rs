@@ -28,7 +28,7 @@
 //! assert_eq!(manifest.objects[0].path, "objects/core/ConfigMap/shop/settings.json");
 //!
 //! let (_, entries) = read(&dest, None).await?;
-//! assert_eq!(entries[0].object, object);
+//! assert_eq!(entries[0].object()?, object);
 //! # Ok::<_, Box<dyn std::error::Error>>(())
 //! # })
 //! # }

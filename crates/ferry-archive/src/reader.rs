@@ -13,15 +13,23 @@ use crate::member::{MANIFEST, is_safe, printable, sha256_hex};
 use crate::seal::{self, Opener, Problem};
 use crate::{ArchiveError, Destination, ZSTD_MAGIC, EncryptionKey, Manifest, S3Location, manifest, s3};
 
-/// One object read from an archive.
+/// One object read from an archive, kept as the JSON text stored (checked to be JSON), so
+/// that a whole archive in memory costs its size, not the size of its parsed trees.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// Its identity, as the manifest records it.
     pub id: ObjectId,
     /// The resource it was read through, `plural.group`.
     pub resource: String,
-    /// The object.
-    pub object: serde_json::Value,
+    /// The object's JSON text.
+    pub text: Box<[u8]>,
+}
+
+impl Entry {
+    /// The object, parsed from its text (which [`read`] has checked to be JSON).
+    pub fn object(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_slice(&self.text)
+    }
 }
 
 /// Member paths and their bytes, before they are checked against the manifest.
@@ -81,11 +89,12 @@ fn verified(archive: &str, (manifest, mut members): (Manifest, Members)) -> Resu
             let (archive, member, object) = described();
             return Err(ArchiveError::DigestMismatch { archive, member, object });
         }
-        let object = serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Damaged {
+        // Checked without building a tree: the objects are parsed one at a time where they are used.
+        serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).map_err(|e| ArchiveError::Damaged {
             archive: archive.to_owned(),
             problem: format!("member `{}` ({}) is not valid JSON ({e})", listed.path, listed.id),
         })?;
-        entries.push(Entry { id: listed.id.clone(), resource: listed.resource.clone(), object });
+        entries.push(Entry { id: listed.id.clone(), resource: listed.resource.clone(), text: bytes.into_boxed_slice() });
     }
     match members.into_keys().min() {
         Some(extra) => Err(ArchiveError::UnexpectedMember { archive: archive.to_owned(), member: printable(&extra) }),

@@ -18,7 +18,7 @@ fn object(value: Value) -> ApplyObject {
         namespace: value["metadata"]["namespace"].as_str().map(str::to_owned),
         name: value["metadata"]["name"].as_str().unwrap().into(),
     };
-    ApplyObject { id, object: value }
+    ApplyObject::new(id, value)
 }
 
 /// A CRD and its custom resource, a namespace the input does not declare, a
@@ -66,7 +66,9 @@ async fn applies_in_order_creates_missing_namespaces_then_reports_unchanged_and_
     assert_eq!(managers, "ferry");
 
     let mut changed = shop();
-    changed[3].object["data"]["MODE"] = json!("canary");
+    let mut config = changed[3].object().unwrap();
+    config["data"]["MODE"] = json!("canary");
+    changed[3] = object(config);
     let report = apply(&connection, changed, &|_| None, &ApplyOptions::default(), &mut Journal::disabled(), &()).await.unwrap();
     let results = outcomes(&report);
     assert!(results.contains(&("ConfigMap/cart".into(), "updated".into())), "{results:?}");

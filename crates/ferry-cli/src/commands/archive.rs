@@ -34,6 +34,11 @@ pub async fn read(text: &str, settings: &ArchiveSettings) -> Result<(Manifest, V
     ferry_archive::read(&destination, key.as_ref()).await.map_err(|e| archive_error(&e))
 }
 
+/// An archive entry's object, or an error that names it (nothing has been applied or written yet).
+pub fn parsed(entry: &Entry) -> Result<serde_json::Value, CliError> {
+    entry.object().map_err(|e| CliError::failure(format!("cannot read {} from the archive; nothing was applied or written", entry.id), &e))
+}
+
 /// Writes objects (owned or borrowed) as an archive; a failure aborts the
 /// archive so that nothing partial is left.
 pub async fn write<'a, V: Serialize + Send + Sync>(

@@ -1,5 +1,7 @@
 //! `ferry migrate`: export, transform and apply in one step.
 
+use ferry_cluster::apply::ApplyObject;
+
 use crate::args::MigrateCommand;
 use crate::commands::{archive, cluster, export, pipeline};
 use crate::error::{CliError, ExitStatus};
@@ -19,7 +21,7 @@ pub fn run(command: MigrateCommand) -> Result<ExitStatus, CliError> {
         let objects = source.selection.objects.into_iter().map(|s| {
             s.object.to_value().map_err(|e| CliError::failure(format!("cannot read {} as the source cluster sent it; nothing was applied", s.object.id), &e))
         });
-        let prepared = pipeline::transform_all(objects, &options, None)?;
+        let prepared = pipeline::transform_all(objects, &options, None, ApplyObject::new)?;
         if command.apply.plan_only {
             return pipeline::print_plan(&prepared);
         }

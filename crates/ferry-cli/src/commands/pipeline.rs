@@ -14,7 +14,6 @@ use ferry_cluster::apply::{ApplyObject, ApplyReport, Journal, JournalError, Outc
 use ferry_model::load::LoadReport;
 use ferry_model::{Node, Object, ObjectId, Origin};
 use ferry_transform::{Rules, Severity, Transformed};
-use serde::Deserialize as _;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
@@ -41,11 +40,11 @@ pub fn target_version(settings: &TransformSettings, server_version: &str) -> Res
     })
 }
 
-/// Objects transformed for the target, and what the user must hear about.
-#[derive(Default)]
-pub struct Prepared {
-    /// Objects to apply.
-    pub objects: Vec<ApplyObject>,
+/// Objects transformed for the target (kept as `T`: objects to apply, or trees to write to
+/// an archive), and what the user must hear about.
+pub struct Prepared<T = ApplyObject> {
+    /// Objects for the target.
+    pub objects: Vec<T>,
     /// For each of `objects`, its position in the input.
     pub origins: Vec<usize>,
     /// Objects that cannot go to the target, with why.
@@ -59,13 +58,16 @@ pub struct Prepared {
 /// Transforms every object, printing warnings and errors to stderr (never
 /// object values) and, given a writer, a diff per changed object (a closed
 /// pipe ends the diffs, not the transformation nor the count of changes).
-/// The first object that cannot be read stops it, before anything is applied.
-pub fn transform_all(
+/// The first object that cannot be read stops it, before anything is applied. Each object
+/// for the target is handed to `keep` as soon as it is transformed (`ApplyObject::new` keeps
+/// its text only).
+pub fn transform_all<T>(
     objects: impl IntoIterator<Item = Result<Value, CliError>>,
     options: &ferry_transform::Options,
     diff: Option<&mut dyn Write>,
-) -> Result<Prepared, CliError> {
-    let mut prepared = Prepared::default();
+    keep: impl Fn(ObjectId, Value) -> T,
+) -> Result<Prepared<T>, CliError> {
+    let mut prepared = Prepared { objects: Vec::new(), origins: Vec::new(), blocked: Vec::new(), left_out: 0, changed: 0 };
     let counting = diff.is_some();
     let mut diff = diff;
     for (origin, input) in objects.into_iter().enumerate() {
@@ -105,7 +107,7 @@ pub fn transform_all(
         }
         match ObjectId::from_json(&after) {
             Some(id) => {
-                prepared.objects.push(ApplyObject { id, object: after });
+                prepared.objects.push(keep(id, after));
                 prepared.origins.push(origin);
             }
             None => prepared.blocked.push(format!("{label}: has no apiVersion, kind or metadata.name after transformation")),
@@ -148,7 +150,7 @@ pub fn waves(objects: &[ApplyObject]) -> Vec<Option<usize>> {
     // One object tree at a time, reduced to its facts at once, so that the trees are never all in memory.
     let facts: Vec<Facts> = objects
         .iter()
-        .filter_map(|o| Node::deserialize(&o.object).ok())
+        .filter_map(|o| serde_json::from_slice::<Node>(o.body()).ok())
         .map(|root| facts::extract(&Object::from_root(root, Origin { file: file.clone(), document: 1, line: 0 }), knowledge, &strings))
         .collect();
     let options = Options { source: Source::Cluster, ..Default::default() };
@@ -166,7 +168,7 @@ pub fn waves(objects: &[ApplyObject]) -> Vec<Option<usize>> {
 pub fn run_key(objects: &[ApplyObject], connection: &Connection) -> String {
     let mut digests: Vec<(String, Vec<u8>)> = objects
         .iter()
-        .map(|o| (journal_key(&o.id), Sha256::digest(serde_json::to_vec(&o.object).unwrap_or_default()).to_vec()))
+        .map(|o| (journal_key(&o.id), Sha256::digest(o.body()).to_vec()))
         .collect();
     digests.sort();
     let mut hasher = Sha256::new();
@@ -326,7 +328,7 @@ mod tests {
     fn changes_are_still_counted_after_the_diff_reader_is_gone() {
         let changed = |name: &str| Ok(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "uid": "u"}}));
         let options = ferry_transform::Options { target_version: ferry_transform::KubeVersion { major: 1, minor: 30 }, rules: Default::default() };
-        let prepared = transform_all([changed("a"), changed("b"), changed("c")], &options, Some(&mut ClosedPipe)).unwrap();
+        let prepared = transform_all([changed("a"), changed("b"), changed("c")], &options, Some(&mut ClosedPipe), ApplyObject::new).unwrap();
         assert_eq!(prepared.objects.len(), 3);
         assert_eq!(prepared.changed, 3, "each object lost its uid");
     }

@@ -14,11 +14,10 @@ pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
     let options = ferry_transform::Options { target_version: command.transform.target_version.unwrap_or(DEFAULT_TARGET_VERSION), rules };
     cluster::runtime()?.block_on(async {
         let (manifest, entries) = archive::read(&command.from, &command.archive).await?;
-        let (resources, objects): (Vec<String>, Vec<serde_json::Value>) = entries.into_iter().map(|e| (e.resource, e.object)).unzip();
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         let diff: Option<&mut dyn Write> = if command.diff { Some(&mut out) } else { None };
-        let prepared = pipeline::transform_all(objects.into_iter().map(Ok), &options, diff)?;
+        let prepared = pipeline::transform_all(entries.iter().map(archive::parsed), &options, diff, |id, object| (id, object))?;
         match out.flush() {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(CliError::failure("cannot write to standard output", &e)),
             _ => {}
@@ -28,7 +27,7 @@ pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
         }
         if let Some(to) = &command.to {
             // The resource each object was exported from, as the source archive records it.
-            let objects = prepared.objects.iter().zip(&prepared.origins).map(|(o, &origin)| (o.id.clone(), resources[origin].as_str(), &o.object));
+            let objects = prepared.objects.iter().zip(&prepared.origins).map(|((id, object), &origin)| (id.clone(), entries[origin].resource.as_str(), object));
             archive::write(to, &command.archive, manifest.header, objects).await?;
         }
         let changed = if command.diff { format!(" ({} changed)", prepared.changed) } else { String::new() };

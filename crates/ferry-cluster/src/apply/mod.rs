@@ -14,6 +14,7 @@ pub mod journal;
 pub mod order;
 mod target;
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
@@ -28,13 +29,43 @@ pub use journal::{Journal, JournalError};
 pub use order::{Step, Wait, plan};
 use target::{Existing as Present, FIELD_MANAGER, Key, existing, key, locate, namespace_key};
 
-/// One object to apply.
+/// One object to apply, kept as the JSON text of its request, so that a whole run in
+/// memory costs about the size of its objects' text, not of their parsed trees.
 #[derive(Debug, Clone)]
 pub struct ApplyObject {
     /// Its identity (as it will be on the target).
     pub id: ObjectId,
-    /// The object, already transformed for the target.
-    pub object: Value,
+    /// The object as JSON, readied for server-side apply.
+    body: Box<[u8]>,
+}
+
+impl ApplyObject {
+    /// An object transformed for the target (`id` is its identity), readied for server-side apply once, before any
+    /// request: the fields that would make it a failed precondition (a stale resourceVersion
+    /// or uid) go, and the 1.20 Service-port workaround is applied.
+    pub fn new(id: ObjectId, mut object: Value) -> ApplyObject {
+        if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            for field in ["resourceVersion", "uid", "managedFields"] {
+                meta.remove(field);
+            }
+        }
+        if id.kind == "Service" && id.group().is_empty() {
+            default_port_protocols(&mut object);
+        }
+        let body = serde_json::to_vec(&object).expect("JSON values serialize").into_boxed_slice();
+        ApplyObject { id, body }
+    }
+
+    /// The object's JSON text, as it is sent.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The object, parsed from its text (which fails only for objects nested deeper than
+    /// serde_json reads, 128 levels).
+    pub fn object(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
 }
 
 /// What to do with objects that exist on the target already.
@@ -183,9 +214,6 @@ pub async fn apply(
 ) -> Result<ApplyReport, ApplyError> {
     let mut discovery = discover(connection).await?;
     let mut report = ApplyReport::default();
-    for object in &mut objects {
-        prepare(object);
-    }
     let present = present_objects(connection, &discovery, &objects, options).await?;
     report.created_namespaces = add_missing_namespaces(&mut objects, &present);
     if options.if_exists == IfExists::Fail {
@@ -271,7 +299,7 @@ fn created_in_run(objects: &[ApplyObject]) -> CreatedInRun {
         Some((group.to_owned(), kind.to_owned()))
     };
     CreatedInRun {
-        kinds: objects.iter().filter(|o| o.id.kind == "CustomResourceDefinition").filter_map(|o| defined_kind(&o.object)).collect(),
+        kinds: objects.iter().filter(|o| o.id.kind == "CustomResourceDefinition").filter_map(|o| defined_kind(&o.object().ok()?)).collect(),
         namespaces: objects.iter().filter(|o| o.id.kind == "Namespace" && o.id.group().is_empty()).map(|o| o.id.name.clone()).collect(),
     }
 }
@@ -313,7 +341,10 @@ impl Run<'_> {
             object.id.name,
             if self.options.dry_run { "&dryRun=All" } else { "" }
         );
-        let body = request_body(&object.object, namespace.as_deref());
+        let body = match request_body(object, namespace.as_deref()) {
+            Ok(body) => body,
+            Err(e) => return Outcome::Failed(format!("cannot name its namespace in the request: {e}")),
+        };
         let payload = Payload { content_type: "application/apply-patch+yaml", bytes: &body };
         match send(&self.connection.client, http::Method::PATCH, &path, JSON, Some(&payload)).await {
             Ok(response) => outcome_of(&response, before, self.options.dry_run),
@@ -346,34 +377,19 @@ fn outcome_of(response: &[u8], before: Option<&Present>, dry_run: bool) -> Outco
     if after.as_deref() == Some(before.resource_version.as_str()) { Outcome::Unchanged } else { Outcome::Updated }
 }
 
-/// Readies an object for server-side apply once, before any request: the
-/// fields that would make it a failed precondition (a stale resourceVersion
-/// or uid) go, and the 1.20 Service-port workaround is applied.
-fn prepare(object: &mut ApplyObject) {
-    if let Some(meta) = object.object.get_mut("metadata").and_then(Value::as_object_mut) {
-        for field in ["resourceVersion", "uid", "managedFields"] {
-            meta.remove(field);
-        }
-    }
-    if object.id.kind == "Service" && object.id.group().is_empty() {
-        default_port_protocols(&mut object.object);
-    }
-}
-
-/// The request body; a copy is made only for an object of a namespaced kind that names no namespace.
-fn request_body(object: &Value, namespace: Option<&str>) -> Vec<u8> {
-    let declared = object.pointer("/metadata/namespace").and_then(Value::as_str);
+/// The request body: the object's text, or, for an object of a namespaced kind that names
+/// no namespace, a copy that names the one it goes to.
+fn request_body<'a>(object: &'a ApplyObject, namespace: Option<&str>) -> Result<Cow<'a, [u8]>, serde_json::Error> {
     match namespace {
-        Some(ns) if declared != Some(ns) => {
-            let mut copy = object.clone();
+        Some(ns) if object.id.namespace.as_deref() != Some(ns) => {
+            let mut copy = object.object()?;
             if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.insert("namespace".into(), Value::String(ns.to_owned()));
             }
-            serde_json::to_vec(&copy)
+            serde_json::to_vec(&copy).map(Cow::Owned)
         }
-        _ => serde_json::to_vec(object),
+        _ => Ok(Cow::Borrowed(object.body())),
     }
-    .expect("JSON values serialize")
 }
 
 /// Kubernetes before 1.21 rejects a server-side apply of a Service whose
@@ -409,7 +425,7 @@ fn add_missing_namespaces(objects: &mut Vec<ApplyObject>, present: &HashMap<Key,
         .collect();
     for ns in &missing {
         let id = ObjectId { api_version: "v1".into(), kind: "Namespace".into(), namespace: None, name: ns.clone() };
-        objects.push(ApplyObject { id, object: json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}) });
+        objects.push(ApplyObject::new(id, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})));
     }
     missing
 }
@@ -459,5 +475,33 @@ fn established(crd: &Value) -> Result<(), String> {
         Some(c) if c.get("status").and_then(Value::as_str) == Some("True") => Ok(()),
         Some(c) => Err(c.get("message").and_then(Value::as_str).unwrap_or("not established yet").to_owned()),
         None => Err("no Established condition yet".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(kind: &str, namespace: Option<&str>, name: &str) -> ObjectId {
+        ObjectId { api_version: "v1".into(), kind: kind.into(), namespace: namespace.map(str::to_owned), name: name.into() }
+    }
+
+    #[test]
+    fn objects_are_kept_readied_for_server_side_apply() {
+        let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "cart", "namespace": "shop", "uid": "u-1", "resourceVersion": "7"},
+            "spec": {"ports": [{"port": 80}, {"port": 53, "protocol": "UDP"}]}});
+        let object = ApplyObject::new(id("Service", Some("shop"), "cart"), service).object().unwrap();
+        assert_eq!(object["metadata"], json!({"name": "cart", "namespace": "shop"}), "precondition fields go");
+        assert_eq!(object["spec"]["ports"], json!([{"port": 80, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}]));
+    }
+
+    #[test]
+    fn the_request_names_the_namespace_only_where_the_object_does_not() {
+        let named = ApplyObject::new(id("ConfigMap", Some("shop"), "a"), json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "shop"}}));
+        assert!(matches!(request_body(&named, Some("shop")).unwrap(), Cow::Borrowed(body) if body == named.body()));
+        let unnamed = ApplyObject::new(id("ConfigMap", None, "b"), json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}}));
+        let body: Value = serde_json::from_slice(&request_body(&unnamed, Some("default")).unwrap()).unwrap();
+        assert_eq!(body["metadata"], json!({"name": "b", "namespace": "default"}));
+        assert!(matches!(request_body(&unnamed, None).unwrap(), Cow::Borrowed(_)), "cluster-scoped: sent as it is");
     }
 }
