@@ -1,9 +1,12 @@
 //! What the commands share about clusters: the async runtime, connecting with
 //! errors written for users, and reading a source cluster into an export selection.
 
+use std::pin::pin;
+
 use ferry_cluster::export::{Selection, select};
-use ferry_cluster::{ClusterError, ConnectOptions, Connection, Discovery, Snapshot};
+use ferry_cluster::{ClusterError, ConnectOptions, Connection, Discovery, Failure, Resource};
 use ferry_model::RawObject;
+use futures::StreamExt as _;
 
 use crate::args::SourceSettings;
 use crate::error::CliError;
@@ -39,9 +42,9 @@ pub fn cluster_error(error: &ClusterError, connect: &ConnectOptions) -> CliError
 }
 
 /// Lists, for the user, what could not be read (forbidden resources, groups that did not answer).
-pub fn unreadable<T>(discovery: &Discovery, snapshot: &Snapshot<T>) -> Vec<String> {
+pub fn unreadable(discovery: &Discovery, failures: &[Failure]) -> Vec<String> {
     let groups = discovery.failures.iter().map(|f| format!("API group not read: {f}"));
-    let lists = snapshot.failures.iter().map(|f| {
+    let lists = failures.iter().map(|f| {
         let scope = f.namespace.as_deref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
         let why = if f.error.is_forbidden() { "forbidden for this user" } else { "could not be listed" };
         format!("`{}`{scope} {why}: {}", f.resource, f.error.message)
@@ -64,10 +67,20 @@ pub async fn read_source(settings: &SourceSettings) -> Result<SourceRead, CliErr
     let connection = connect(&settings.connect).await?;
     let discovery = discover(&connection, &settings.connect).await?;
     let bar = ReadBar::stderr();
-    let mut snapshot = ferry_cluster::read_raw(&connection, &discovery, &settings.read, &bar).await;
+    let keep = |_: &Resource, objects: Vec<RawObject>| objects;
+    let (mut objects, mut failures) = (Vec::new(), Vec::new());
+    {
+        let mut lists = pin!(ferry_cluster::read_raw(&connection, &discovery, &settings.read, &bar, &keep));
+        while let Some(list) = lists.next().await {
+            match list.pages {
+                Ok(pages) => objects.extend(pages.into_iter().flatten()),
+                Err(failure) => failures.push(failure),
+            }
+        }
+    }
     bar.finish();
-    let unreadable = unreadable(&discovery, &snapshot);
-    let generated: Vec<bool> = ferry_analysis::generated(&snapshot.objects).iter().map(Option::is_some).collect();
-    let selection = select(std::mem::take(&mut snapshot.objects), &generated, &discovery, &settings.filter);
+    let unreadable = unreadable(&discovery, &failures);
+    let generated: Vec<bool> = ferry_analysis::generated(&objects).iter().map(Option::is_some).collect();
+    let selection = select(objects, &generated, &discovery, &settings.filter);
     Ok(SourceRead { connection, selection, unreadable })
 }
