@@ -93,18 +93,6 @@ pub fn assess_objects(objects: Vec<Object>, report: &LoadReport, options: &Optio
     assess(facts, report, options, knowledge)
 }
 
-/// For each object, whether Kubernetes made it itself (and by which rule of
-/// `data/generated.yaml`): what `ferry export` leaves out unless asked.
-pub fn generated<M: Manifest>(objects: &[M]) -> Vec<Option<knowledge::Generated>> {
-    let mut provenance = Provenance::default();
-    let verdicts: Vec<Verdict> = objects.iter().map(|o| provenance.judge(o)).collect();
-    let decide = |(o, verdict)| match verdict {
-        Verdict::Known(generated) => generated,
-        Verdict::AwaitsServices => provenance.decide(o),
-    };
-    objects.iter().zip(verdicts).map(decide).collect()
-}
-
 /// Tells, object by object as a cluster is read, whether Kubernetes made an object (what
 /// `ferry export` leaves out unless asked): the same decision as the assessment's, without
 /// extracting facts. Most objects are told from themselves at once; objects named like a

@@ -114,17 +114,6 @@ impl Writer {
         }
     }
 
-    /// Adds objects kept as JSON text, each under the resource it was read from, in batches
-    /// made by [`Writer::encoder`]: their text is written as it is, not encoded again.
-    pub async fn add_raw_all<'a>(&mut self, objects: impl IntoIterator<Item = (&'a RawObject, &'a str)>) -> Result<(), ArchiveError> {
-        let encoder = self.encoder();
-        let mut objects = objects.into_iter().peekable();
-        while objects.peek().is_some() {
-            self.add_batch(encoder.raw(objects.by_ref().take(BATCH))).await?;
-        }
-        Ok(())
-    }
-
     /// Adds a batch made by this writer's [`Encoder`] after everything added before, as
     /// [`Writer::add`] does: a batch holding an object that cannot be a member (or one already
     /// in the archive) is refused whole with [`ArchiveError::InvalidObject`].

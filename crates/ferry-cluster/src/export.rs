@@ -11,10 +11,9 @@
 
 use std::collections::HashSet;
 
-use ferry_model::id::split_api_version;
 use ferry_model::{Manifest, Node};
 
-use crate::discovery::{Discovery, Resource};
+use crate::discovery::Resource;
 
 /// What to export.
 #[derive(Debug, Clone, Default)]
@@ -27,40 +26,6 @@ pub struct ExportFilter {
     pub exclude: Vec<String>,
     /// Also objects Kubernetes made itself (ReplicaSets of Deployments, token Secrets, ...).
     pub include_generated: bool,
-}
-
-/// One object chosen for export: a tree ([`ferry_model::Object`]) or JSON text ([`ferry_model::RawObject`]).
-#[derive(Debug)]
-pub struct Selected<T> {
-    /// The object.
-    pub object: T,
-    /// Its resource, `plural.group` (`plural` for the core group).
-    pub resource: String,
-}
-
-/// The outcome of [`select`].
-#[derive(Debug)]
-pub struct Selection<T> {
-    /// Objects to export, in snapshot order.
-    pub objects: Vec<Selected<T>>,
-    /// Objects left out as made by Kubernetes.
-    pub generated: usize,
-    /// Objects left out by the kind and namespace filters.
-    pub filtered: usize,
-}
-
-/// Chooses the objects of a snapshot to export; `generated[i]` says whether
-/// `objects[i]` was made by Kubernetes.
-pub fn select<T: Manifest>(objects: Vec<T>, generated: &[bool], discovery: &Discovery, filter: &ExportFilter) -> Selection<T> {
-    let mut choice = Choice::new(filter);
-    let mut now = Vec::new();
-    for (object, &made_by_kubernetes) in objects.into_iter().zip(generated) {
-        let Some(resource) = resource_of(discovery, object.id()) else { continue };
-        now.extend(choice.offer(object, resource, made_by_kubernetes).map(|object| (object, resource)));
-    }
-    let last = choice.finish();
-    let objects = now.into_iter().chain(last.objects).map(|(object, resource)| Selected { object, resource: resource.qualified() }).collect();
-    Selection { objects, generated: last.generated, filtered: last.filtered }
 }
 
 /// Chooses objects for export as they are offered, one at a time: whether Kubernetes made an
@@ -137,12 +102,6 @@ impl<'a, T: Manifest> Choice<'a, T> {
         }
         Chosen { objects, generated, filtered }
     }
-}
-
-/// The resource that served the object `id` (objects read from a cluster always have one).
-fn resource_of<'a>(discovery: &'a Discovery, id: &ferry_model::ObjectId) -> Option<&'a Resource> {
-    let (group, version) = split_api_version(&id.api_version);
-    discovery.resources.iter().find(|r| r.group == group && r.version == version && r.kind == id.kind)
 }
 
 fn kind_wanted(filter: &ExportFilter, resource: &Resource) -> bool {

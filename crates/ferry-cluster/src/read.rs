@@ -78,9 +78,9 @@ pub trait Progress: Sync {
 impl Progress for () {}
 
 /// One collection to list.
-struct Task<'a> {
-    resource: &'a Resource,
-    namespace: Option<&'a str>,
+struct Task<'r, 's> {
+    resource: &'r Resource,
+    namespace: Option<&'s str>,
 }
 
 /// What list items are read into.
@@ -130,23 +130,23 @@ pub async fn read(connection: &Connection, discovery: &Discovery, options: &Read
 /// as soon as the page arrives. Each list comes out once it and every list before it (in
 /// discovery order) are complete, while later lists go on being read. A list restarted because
 /// its `continue` token expired starts over: what `page` made of its earlier pages is dropped.
-pub fn read_raw<'a, U: 'a>(
-    connection: &'a Connection,
-    discovery: &'a Discovery,
-    options: &'a ReadOptions,
-    progress: &'a dyn Progress,
-    page: &'a impl Fn(&'a Resource, Vec<RawObject>) -> U,
-) -> impl Stream<Item = Listed<'a, U>> + 'a {
+pub fn read_raw<'r: 's, 's, U: 's>(
+    connection: &'s Connection,
+    discovery: &'r Discovery,
+    options: &'s ReadOptions,
+    progress: &'s dyn Progress,
+    page: &'s impl Fn(&'r Resource, Vec<RawObject>) -> U,
+) -> impl Stream<Item = Listed<'r, U>> + 's {
     lists(connection, discovery, options, progress, page)
 }
 
-fn lists<'a, T: ListItem, U: 'a>(
-    connection: &'a Connection,
-    discovery: &'a Discovery,
-    options: &'a ReadOptions,
-    progress: &'a dyn Progress,
-    page: &'a impl Fn(&'a Resource, Vec<T>) -> U,
-) -> impl Stream<Item = Listed<'a, U>> + 'a {
+fn lists<'r: 's, 's, T: ListItem, U: 's>(
+    connection: &'s Connection,
+    discovery: &'r Discovery,
+    options: &'s ReadOptions,
+    progress: &'s dyn Progress,
+    page: &'s impl Fn(&'r Resource, Vec<T>) -> U,
+) -> impl Stream<Item = Listed<'r, U>> + 's {
     let tasks = tasks(discovery, options);
     progress.started(tasks.len());
     let completed = futures::stream::iter(tasks.into_iter().enumerate())
@@ -178,7 +178,7 @@ fn in_order<T>(tagged: impl Stream<Item = (usize, T)>) -> impl Stream<Item = T> 
     })
 }
 
-fn tasks<'a>(discovery: &'a Discovery, options: &'a ReadOptions) -> Vec<Task<'a>> {
+fn tasks<'r, 's>(discovery: &'r Discovery, options: &'s ReadOptions) -> Vec<Task<'r, 's>> {
     let mut tasks = Vec::new();
     for resource in &discovery.resources {
         if resource.namespaced && !options.namespaces.is_empty() {
@@ -216,12 +216,12 @@ pub(crate) struct PageMeta {
 
 /// Follows `continue` tokens to the end, handing each page's items to `page`; an expired token
 /// (410) restarts the list once. Returns what `page` made of each page, and the bytes received.
-async fn list_all<'a, T: ListItem, U>(
+async fn list_all<'r, T: ListItem, U>(
     connection: &Connection,
-    task: &Task<'a>,
+    task: &Task<'r, '_>,
     options: &ReadOptions,
     progress: &dyn Progress,
-    page: &impl Fn(&'a Resource, Vec<T>) -> U,
+    page: &impl Fn(&'r Resource, Vec<T>) -> U,
 ) -> Result<(Vec<U>, u64), Failure> {
     let fail = |error| Failure { resource: task.resource.qualified(), namespace: task.namespace.map(str::to_owned), error };
     let mut query = form_urlencoded::Serializer::new(String::new());

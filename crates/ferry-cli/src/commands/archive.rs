@@ -1,9 +1,11 @@
 //! Opening, reading and writing archives for the commands.
 
-use ferry_archive::{ArchiveError, Destination, EncryptionKey, Entry, Header, Manifest, Writer};
-use ferry_cluster::export::Selection;
+use ferry_archive::{ArchiveError, Batch, Destination, Encoder, EncryptionKey, Entry, Header, Manifest, Writer};
+use ferry_cluster::Resource;
 use ferry_model::{ObjectId, RawObject};
 use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::args::ArchiveSettings;
 use crate::error::CliError;
@@ -52,12 +54,50 @@ pub async fn write<'a, V: Serialize + Send + Sync>(
     complete(writer, added).await
 }
 
-/// Writes the objects selected from a cluster as an archive, each as the server sent it and
-/// under the resource it was read from.
-pub async fn write_selection(text: &str, settings: &ArchiveSettings, header: Header, selection: &Selection<RawObject>) -> Result<Manifest, CliError> {
-    let mut writer = create(text, settings, header).await?;
-    let added = writer.add_raw_all(selection.objects.iter().map(|s| (&s.object, s.resource.as_str()))).await;
-    complete(writer, added).await
+/// An archive written by a task of its own, batch after batch, while the caller reads on.
+pub struct Streamed {
+    encoder: Encoder,
+    batches: mpsc::UnboundedSender<Batch>,
+    writing: JoinHandle<Result<Manifest, CliError>>,
+}
+
+impl Streamed {
+    /// Starts writing an archive.
+    pub async fn create(text: &str, settings: &ArchiveSettings, header: Header) -> Result<Streamed, CliError> {
+        let mut writer = create(text, settings, header).await?;
+        let encoder = writer.encoder();
+        let (batches, mut received) = mpsc::unbounded_channel();
+        let writing = tokio::spawn(async move {
+            let mut added = Ok(());
+            while added.is_ok()
+                && let Some(batch) = received.recv().await
+            {
+                added = writer.add_batch(batch).await;
+            }
+            drop(received);
+            complete(writer, added).await
+        });
+        Ok(Streamed { encoder, batches, writing })
+    }
+
+    /// Encodes objects chosen from a cluster (digests, tar, compression) on the calling thread,
+    /// each as the server sent it, under the resource it was read from.
+    pub fn encode(&self, objects: &[(RawObject, &Resource)]) -> Batch {
+        let resources: Vec<String> = objects.iter().map(|(_, resource)| resource.qualified()).collect();
+        self.encoder.raw(objects.iter().zip(&resources).map(|((object, _), resource)| (object, resource.as_str())))
+    }
+
+    /// Hands a batch to the writing task, after the batches before it; `false` once writing failed.
+    pub fn add(&self, batch: Batch) -> bool {
+        self.batches.send(batch).is_ok()
+    }
+
+    /// Waits for every batch to be written and completes the archive; after a failure, the
+    /// archive was aborted (nothing partial is left) and the error is returned.
+    pub async fn finish(self) -> Result<Manifest, CliError> {
+        drop(self.batches);
+        self.writing.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
 }
 
 /// Starts writing an archive.
