@@ -85,25 +85,39 @@ struct Task<'r, 's> {
 
 /// What list items are read into.
 pub(crate) trait ListItem: Sized + Send {
-    /// Reads the body of one page of `resource`'s list: its items and its `continue` token.
-    fn page(body: &[u8], resource: &Resource, context: &str) -> Result<(Vec<Self>, Option<String>), serde_json::Error>;
+    /// A page's items as first read, before each is made into `Self`.
+    type Items<'b>;
+    /// Reads the body of one page: its items, as they are, and its `continue` token.
+    fn split(body: &[u8]) -> Result<(Self::Items<'_>, Option<String>), serde_json::Error>;
+    /// Makes the items of a page of `resource`'s list.
+    fn items(items: Self::Items<'_>, resource: &Resource, context: &str) -> Result<Vec<Self>, serde_json::Error>;
 }
 
 impl ListItem for Object {
-    fn page(body: &[u8], resource: &Resource, context: &str) -> Result<(Vec<Object>, Option<String>), serde_json::Error> {
+    type Items<'b> = Vec<Node>;
+
+    fn split(body: &[u8]) -> Result<(Vec<Node>, Option<String>), serde_json::Error> {
         let page: Page = serde_json::from_slice(body)?;
+        Ok((page.items, page.metadata.continue_token))
+    }
+
+    fn items(items: Vec<Node>, resource: &Resource, context: &str) -> Result<Vec<Object>, serde_json::Error> {
         let (api_version, qualified) = (resource.api_version(), resource.qualified());
-        let objects = page.items.into_iter().map(|item| to_object(item, &api_version, &resource.kind, &qualified, context)).collect();
-        Ok((objects, page.metadata.continue_token))
+        Ok(items.into_iter().map(|item| to_object(item, &api_version, &resource.kind, &qualified, context)).collect())
     }
 }
 
 impl ListItem for RawObject {
-    fn page(body: &[u8], resource: &Resource, _context: &str) -> Result<(Vec<RawObject>, Option<String>), serde_json::Error> {
+    type Items<'b> = Vec<&'b serde_json::value::RawValue>;
+
+    fn split(body: &[u8]) -> Result<(Self::Items<'_>, Option<String>), serde_json::Error> {
         let page: RawPage<'_> = serde_json::from_slice(body)?;
+        Ok((page.items, page.metadata.continue_token))
+    }
+
+    fn items(items: Self::Items<'_>, resource: &Resource, _context: &str) -> Result<Vec<RawObject>, serde_json::Error> {
         let api_version = resource.api_version();
-        let objects = page.items.iter().map(|item| RawObject::from_list_item(item.get(), &api_version, &resource.kind)).collect::<Result<_, _>>()?;
-        Ok((objects, page.metadata.continue_token))
+        items.iter().map(|item| RawObject::from_list_item(item.get(), &api_version, &resource.kind)).collect()
     }
 }
 
@@ -232,21 +246,67 @@ async fn list_all<'r, T: ListItem, U>(
     let base = format!("{}?{}", task.resource.list_path(task.namespace), query.finish());
     let mut restarted = false;
     loop {
-        let (mut made, mut bytes) = (Vec::new(), 0);
-        let pages = paginate(&connection.client, &base, JSON, |path, body| {
-            bytes += body.len() as u64;
-            let (objects, token) = T::page(body, task.resource, &connection.context).map_err(|e| invalid_list(path, &e))?;
-            progress.page(task.resource, objects.len());
-            made.push(page(task.resource, objects));
-            Ok(token)
-        })
-        .await;
-        match pages {
-            Ok(()) => return Ok((made, bytes)),
+        match list_once(connection, &base, task.resource, progress, page).await {
+            Ok(done) => return Ok(done),
             Err(error) if error.status() == Some(410) && !restarted => restarted = true,
             Err(error) => return Err(fail(error)),
         }
     }
+}
+
+/// Reads the collection at `base` page by page: each page is asked for as soon as the page
+/// before has given its `continue` token, so that the server works on it while the page
+/// before is made into objects and handed to `page`.
+async fn list_once<'r, T: ListItem, U>(
+    connection: &Connection,
+    base: &str,
+    resource: &'r Resource,
+    progress: &dyn Progress,
+    page: &impl Fn(&'r Resource, Vec<T>) -> U,
+) -> Result<(Vec<U>, u64), RequestError> {
+    let (mut made, mut bytes) = (Vec::new(), 0);
+    let mut next = Some(Fetch::start(&connection.client, base.to_owned()));
+    while let Some(fetch) = next.take() {
+        let (path, body) = fetch.finish().await?;
+        bytes += body.len() as u64;
+        let (items, token) = T::split(&body).map_err(|e| invalid_list(&path, &e))?;
+        next = token.filter(|t| !t.is_empty()).map(|token| Fetch::start(&connection.client, continued(base, &token)));
+        let objects = T::items(items, resource, &connection.context).map_err(|e| invalid_list(&path, &e))?;
+        progress.page(resource, objects.len());
+        made.push(page(resource, objects));
+    }
+    Ok((made, bytes))
+}
+
+/// A GET sent at once from a task of its own, so that it goes on while its sender works;
+/// aborted when dropped before it is finished.
+struct Fetch {
+    path: String,
+    task: tokio::task::JoinHandle<Result<bytes::Bytes, RequestError>>,
+}
+
+impl Fetch {
+    fn start(client: &kube::Client, path: String) -> Fetch {
+        let (client, sent) = (client.clone(), path.clone());
+        Fetch { path, task: tokio::spawn(async move { send(&client, http::Method::GET, &sent, JSON, None).await }) }
+    }
+
+    /// The path asked for and the body of the answer.
+    async fn finish(mut self) -> Result<(String, bytes::Bytes), RequestError> {
+        let body = (&mut self.task).await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        Ok((std::mem::take(&mut self.path), body))
+    }
+}
+
+impl Drop for Fetch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The path of the page after the one that gave `token`.
+fn continued(base: &str, token: &str) -> String {
+    format!("{base}&continue={}", form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>())
 }
 
 /// GETs the collection at `base` (a path with a query, `limit` included)
@@ -262,7 +322,7 @@ pub(crate) async fn paginate(
     loop {
         let body = send(client, http::Method::GET, &path, accept, None).await?;
         match page(&path, &body)?.filter(|t| !t.is_empty()) {
-            Some(token) => path = format!("{base}&continue={}", form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()),
+            Some(token) => path = continued(base, &token),
             None => return Ok(()),
         }
     }
