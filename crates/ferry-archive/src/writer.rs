@@ -206,28 +206,30 @@ impl Encoder {
         Batch(self.encode(objects.into_iter().map(|(object, resource)| (&object.id, resource, object.json()))))
     }
 
-    fn encode<'a>(&self, members: impl Iterator<Item = (&'a ObjectId, &'a str, &'a [u8])>) -> Result<Encoded, Refused> {
-        let mut entries = Vec::new();
-        let mut files = Vec::new();
-        let mut tar = tar::Builder::new(Vec::new());
-        for (id, resource, json) in members {
-            let entry = entry(id, resource, json)?;
-            if self.frames {
-                append(&mut tar, &entry.path, entry.size, io::Read::chain(json, &b"\n"[..]))
-                    .map_err(|e| Refused { object: id.to_string(), problem: format!("it cannot be written as a tar member ({e})") })?;
-            } else {
-                files.push(with_newline(json));
-            }
-            entries.push(entry);
-        }
+    fn encode<'a>(&self, objects: impl Iterator<Item = (&'a ObjectId, &'a str, &'a [u8])>) -> Result<Encoded, Refused> {
+        let members: Vec<(ManifestEntry, &[u8])> = objects.map(|(id, resource, json)| Ok((entry(id, resource, json)?, json))).collect::<Result<_, _>>()?;
         let body = if self.frames {
+            let size = members.iter().map(|(entry, _)| tar_size(&entry.path, entry.size)).sum();
+            let mut tar = tar::Builder::new(Vec::with_capacity(size));
+            for (entry, json) in &members {
+                append(&mut tar, &entry.path, entry.size, io::Read::chain(*json, &b"\n"[..]))
+                    .map_err(|e| Refused { object: entry.id.to_string(), problem: format!("it cannot be written as a tar member ({e})") })?;
+            }
             // Taken before the builder is dropped, which ends its tar stream: the archive's goes on.
             Body::Frame(compress(&std::mem::take(tar.get_mut())))
         } else {
-            Body::Members(files)
+            Body::Members(members.iter().map(|(_, json)| with_newline(json)).collect())
         };
-        Ok(Encoded { entries, body })
+        Ok(Encoded { entries: members.into_iter().map(|(entry, _)| entry).collect(), body })
     }
+}
+
+/// The bytes of a member in a tar stream: its header, its content padded to 512-byte blocks,
+/// and before them, for a path over 100 bytes, a GNU long-name entry.
+fn tar_size(path: &str, size: u64) -> usize {
+    let blocks = |bytes: usize| bytes.div_ceil(512) * 512;
+    let long_name = if path.len() > 100 { 512 + blocks(path.len() + 1) } else { 0 };
+    long_name + 512 + blocks(size as usize)
 }
 
 /// Objects encoded by an [`Encoder`], to be added with [`Writer::add_batch`].

@@ -83,8 +83,14 @@ impl Streamed {
     /// Encodes objects chosen from a cluster (digests, tar, compression) on the calling thread,
     /// each as the server sent it, under the resource it was read from.
     pub fn encode(&self, objects: &[(RawObject, &Resource)]) -> Batch {
-        let resources: Vec<String> = objects.iter().map(|(_, resource)| resource.qualified()).collect();
-        self.encoder.raw(objects.iter().zip(&resources).map(|((object, _), resource)| (object, resource.as_str())))
+        let mut names: Vec<(&Resource, String)> = Vec::new();
+        for &(_, resource) in objects {
+            if !names.iter().any(|&(named, _)| named == resource) {
+                names.push((resource, resource.qualified()));
+            }
+        }
+        let name = |resource: &Resource| names.iter().find(|&&(named, _)| named == resource).map_or("", |(_, name)| name.as_str());
+        self.encoder.raw(objects.iter().map(|(object, resource)| (object, name(resource))))
     }
 
     /// Hands a batch to the writing task, after the batches before it; `false` once writing failed.
