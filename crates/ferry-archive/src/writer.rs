@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::manifest::FORMAT;
+use crate::manifest::{FORMAT, ManifestText};
 use crate::member::{MANIFEST, line_sha256_hex, path_for};
 use crate::seal::{self, Sealer};
 use crate::s3::Upload;
@@ -71,15 +71,16 @@ impl Writer {
                 if key.is_some() {
                     return Err(ArchiveError::EncryptedDirectory { archive });
                 }
-                Form::Directory(DirectoryOut::prepare(&archive, root).await?)
+                let manifest = ManifestText::start(Vec::new(), &header).map_err(io_error(&archive, "write the manifest of"))?;
+                Form::Directory(DirectoryOut::prepare(&archive, root, manifest).await?)
             }
             Destination::File(path) => {
-                let layer = layer(&archive, key)?;
-                Form::Stream(Box::new(StreamOut::new(layer, Sink::File(FileSink::create(&archive, path).await?))))
+                let (layer, manifest) = (layer(&archive, key)?, compressed_manifest(&archive, &header)?);
+                Form::Stream(Box::new(StreamOut::new(layer, manifest, Sink::File(FileSink::create(&archive, path).await?))))
             }
             Destination::S3(location) => {
-                let layer = layer(&archive, key)?;
-                Form::Stream(Box::new(StreamOut::new(layer, Sink::S3(Upload::start(location).await?))))
+                let (layer, manifest) = (layer(&archive, key)?, compressed_manifest(&archive, &header)?);
+                Form::Stream(Box::new(StreamOut::new(layer, manifest, Sink::S3(Upload::start(location).await?))))
             }
         };
         Ok(Writer { archive, header, objects: Vec::new(), paths: HashSet::new(), form, broken: false })
@@ -160,6 +161,11 @@ impl Writer {
             (Form::Stream(out), Body::Frame(frame)) => out.add_frame(&self.archive, frame).await?,
             (Form::Directory(_), Body::Frame(_)) => panic!("a batch encoded for a stream archive was added to a directory archive"),
         }
+        let noted = match &mut self.form {
+            Form::Directory(out) => entries.iter().try_for_each(|entry| out.manifest.add(entry)),
+            Form::Stream(out) => entries.iter().try_for_each(|entry| out.manifest.add(entry)),
+        };
+        noted.map_err(io_error(&self.archive, "write the manifest of"))?;
         self.paths.extend(entries.iter().map(|e| e.path.clone()));
         self.objects.extend(entries);
         Ok(())
@@ -173,14 +179,11 @@ impl Writer {
             abort(form).await;
             return Err(ArchiveError::Broken { archive });
         }
-        let manifest = Manifest { format: FORMAT.to_owned(), header, objects };
-        let mut json = serde_json::to_vec_pretty(&manifest).map_err(|e| io_error(&archive, "write the manifest of")(e.into()))?;
-        json.push(b'\n');
         match form {
-            Form::Directory(out) => out.finish(&archive, &json).await?,
-            Form::Stream(out) => out.finish(&archive, &json).await?,
+            Form::Directory(out) => out.finish(&archive).await?,
+            Form::Stream(out) => out.finish(&archive).await?,
         }
-        Ok(manifest)
+        Ok(Manifest { format: FORMAT.to_owned(), header, objects })
     }
 
     /// Abandons the archive: removes what was written to a directory, deletes the `.partial`
@@ -314,17 +317,18 @@ struct DirectoryOut {
     root: PathBuf,
     created_root: bool,
     made: HashSet<PathBuf>,
+    manifest: ManifestText<Vec<u8>>,
 }
 
 impl DirectoryOut {
     /// Creates the directory, or empties an earlier archive in it (manifest first, so an
     /// interruption never leaves a manifest over missing objects); refuses other contents.
-    async fn prepare(archive: &str, root: &Path) -> Result<DirectoryOut, ArchiveError> {
+    async fn prepare(archive: &str, root: &Path, manifest: ManifestText<Vec<u8>>) -> Result<DirectoryOut, ArchiveError> {
         let names = match list_directory(root).await {
             Ok(names) => names,
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
                 tokio::fs::create_dir_all(root).await.map_err(io_error(archive, "create"))?;
-                return Ok(DirectoryOut { root: root.to_path_buf(), created_root: true, made: HashSet::new() });
+                return Ok(DirectoryOut { root: root.to_path_buf(), created_root: true, made: HashSet::new(), manifest });
             }
             Err(err) => return Err(io_error(archive, "open")(err)),
         };
@@ -338,7 +342,7 @@ impl DirectoryOut {
         if names.iter().any(|n| n == "objects") {
             tokio::fs::remove_dir_all(root.join("objects")).await.map_err(io_error(archive, "replace the earlier archive in"))?;
         }
-        Ok(DirectoryOut { root: root.to_path_buf(), created_root: false, made: HashSet::new() })
+        Ok(DirectoryOut { root: root.to_path_buf(), created_root: false, made: HashSet::new(), manifest })
     }
 
     /// Writes one member file.
@@ -356,10 +360,11 @@ impl DirectoryOut {
     }
 
     /// Writes the manifest under a temporary name and renames it into place.
-    async fn finish(self, archive: &str, json: &[u8]) -> Result<(), ArchiveError> {
+    async fn finish(self, archive: &str) -> Result<(), ArchiveError> {
+        let (json, _) = self.manifest.end().map_err(io_error(archive, "write the manifest of"))?;
         let partial = self.root.join(MANIFEST_PARTIAL);
         let mut file = create_private(&partial).await.map_err(io_error(archive, "write the manifest of"))?;
-        file.write_all(json).await.map_err(io_error(archive, "write the manifest of"))?;
+        file.write_all(&json).await.map_err(io_error(archive, "write the manifest of"))?;
         file.flush().await.map_err(io_error(archive, "write the manifest of"))?;
         file.sync_all().await.map_err(io_error(archive, "write the manifest of"))?;
         drop(file);
@@ -458,13 +463,25 @@ impl Write for Layer {
 struct StreamOut {
     /// Members added one by one since the last frame, compressed once [`FRAME`] bytes collect.
     open: Tar,
+    /// The manifest's text so far, compressed as it grows.
+    manifest: ManifestText<Compressing>,
     layer: Layer,
     sink: Sink,
 }
 
+/// A zstd frame being compressed as its bytes come.
+type Compressing = zstd::stream::write::Encoder<'static, Vec<u8>>;
+
+/// A manifest written into a zstd frame of its own as objects are added.
+fn compressed_manifest(archive: &str, header: &Header) -> Result<ManifestText<Compressing>, ArchiveError> {
+    let mut frame = zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL).map_err(io_error(archive, "compress"))?;
+    frame.include_checksum(true).map_err(io_error(archive, "compress"))?;
+    ManifestText::start(frame, header).map_err(io_error(archive, "write the manifest of"))
+}
+
 impl StreamOut {
-    fn new(layer: Layer, sink: Sink) -> StreamOut {
-        StreamOut { open: tar::Builder::new(Vec::new()), layer, sink }
+    fn new(layer: Layer, manifest: ManifestText<Compressing>, sink: Sink) -> StreamOut {
+        StreamOut { open: tar::Builder::new(Vec::new()), manifest, layer, sink }
     }
 
     /// Appends one member to the open frame, and compresses the frame once it is large enough.
@@ -502,14 +519,15 @@ impl StreamOut {
         Ok(())
     }
 
-    /// Appends the manifest and the end of the tar stream in a last frame, ends the encryption,
-    /// and completes the sink.
-    async fn finish(self: Box<Self>, archive: &str, json: &[u8]) -> Result<(), ArchiveError> {
-        let StreamOut { mut open, mut layer, sink } = *self;
-        let tail = append(&mut open, MANIFEST, json.len() as u64, json)
-            .and_then(|()| open.into_inner())
-            .and_then(|tar| layer.write_all(&compress(&tar)))
-            .and_then(|()| layer.finish());
+    /// Compresses the members still open, ends the tar stream with the manifest, ends the
+    /// encryption, and completes the sink.
+    async fn finish(mut self: Box<Self>, archive: &str) -> Result<(), ArchiveError> {
+        if let Err(error) = self.close_frame(archive).await {
+            self.sink.abort().await;
+            return Err(error);
+        }
+        let StreamOut { manifest, mut layer, sink, .. } = *self;
+        let tail = last_frames(manifest).and_then(|frames| layer.write_all(&frames)).and_then(|()| layer.finish());
         match tail {
             Ok(tail) => sink.finish(archive, tail).await,
             Err(err) => {
@@ -520,15 +538,34 @@ impl StreamOut {
     }
 }
 
-/// Appends a regular file member of `size` bytes: owner-only mode, time 0 (archives of the same
-/// objects are byte-identical when not encrypted), GNU long names for paths over 100 bytes.
-fn append(tar: &mut Tar, member: &str, size: u64, content: impl io::Read) -> io::Result<()> {
+/// The manifest as the last member, and the end of the tar stream: its header in a frame, its
+/// text in the frame compressed as it was written, and the padding and end-of-archive blocks.
+fn last_frames(manifest: ManifestText<Compressing>) -> io::Result<Vec<u8>> {
+    let (text, size) = manifest.end()?;
+    let mut header = member_header(size);
+    header.set_path(MANIFEST)?;
+    header.set_cksum();
+    let mut frames = compress(header.as_bytes());
+    frames.extend(text.finish()?);
+    let padding = (512 - size % 512) % 512;
+    frames.extend(compress(&vec![0; padding as usize + 1024]));
+    Ok(frames)
+}
+
+/// The header of a regular file member of `size` bytes: owner-only mode, time 0 (archives of the
+/// same objects are byte-identical when not encrypted).
+fn member_header(size: u64) -> tar::Header {
     let mut header = tar::Header::new_gnu();
     header.set_entry_type(tar::EntryType::Regular);
     header.set_size(size);
     header.set_mode(0o600);
     header.set_mtime(0);
-    tar.append_data(&mut header, member, content)
+    header
+}
+
+/// Appends a regular file member of `size` bytes, with a GNU long name for a path over 100 bytes.
+fn append(tar: &mut Tar, member: &str, size: u64, content: impl io::Read) -> io::Result<()> {
+    tar.append_data(&mut member_header(size), member, content)
 }
 
 /// Where a stream archive's bytes go.
