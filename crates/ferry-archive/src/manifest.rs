@@ -102,18 +102,12 @@ impl<W: Write> ManifestText<W> {
         Ok(text)
     }
 
-    /// Adds the entry of the next object.
-    pub(crate) fn add(&mut self, entry: &ManifestEntry) -> io::Result<()> {
-        let json = serde_json::to_vec_pretty(entry)?;
-        self.write(if self.entries == 0 { b"\n    " } else { b",\n    " })?;
-        // Two levels deeper than on its own (JSON strings hold no raw newline).
-        for (i, line) in json.split(|&b| b == b'\n').enumerate() {
-            if i > 0 {
-                self.write(b"\n    ")?;
-            }
-            self.write(line)?;
-        }
-        self.entries += 1;
+    /// Adds the next `count` entries, as [`entries_text`] wrote them.
+    pub(crate) fn add(&mut self, text: &[u8], count: usize) -> io::Result<()> {
+        // The first entry follows the opening bracket without a comma.
+        let text = if self.entries == 0 { text.strip_prefix(b",").unwrap_or(text) } else { text };
+        self.write(text)?;
+        self.entries += count;
         Ok(())
     }
 
@@ -127,6 +121,25 @@ impl<W: Write> ManifestText<W> {
         self.len += bytes.len() as u64;
         self.out.write_all(bytes)
     }
+}
+
+/// The text of entries in the manifest's object list, each after a comma, as they are nested
+/// there: made ahead of time, wherever the objects are encoded, for [`ManifestText::add`].
+pub(crate) fn entries_text(entries: &[ManifestEntry]) -> Vec<u8> {
+    let mut text = Vec::new();
+    for entry in entries {
+        // Strings and numbers are written into memory: nothing can fail.
+        let json = serde_json::to_vec_pretty(entry).expect("a manifest entry is JSON");
+        text.extend_from_slice(b",\n    ");
+        // Two levels deeper than on its own (JSON strings hold no raw newline).
+        for (i, line) in json.split(|&b| b == b'\n').enumerate() {
+            if i > 0 {
+                text.extend_from_slice(b"\n    ");
+            }
+            text.extend_from_slice(line);
+        }
+    }
+    text
 }
 
 /// Only the format field, read before anything else.
@@ -214,8 +227,8 @@ mod tests {
         for count in 0..3 {
             let objects: Vec<ManifestEntry> = [entry(Some("ns"), "a"), entry(None, "b \"quoted\""), entry(Some("ns"), "c")][..count].to_vec();
             let mut text = ManifestText::start(Vec::new(), &header).expect("start");
-            for object in &objects {
-                text.add(object).expect("add");
+            for part in objects.chunks(2) {
+                text.add(&entries_text(part), part.len()).expect("add");
             }
             let (written, len) = text.end().expect("end");
             let mut whole = serde_json::to_vec_pretty(&Manifest { format: FORMAT.into(), header: header.clone(), objects }).expect("json");

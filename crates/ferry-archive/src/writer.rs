@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::manifest::{FORMAT, ManifestText};
+use crate::manifest::{FORMAT, ManifestText, entries_text};
 use crate::member::{MANIFEST, line_sha256_hex, path_for};
 use crate::seal::{self, Sealer};
 use crate::s3::Upload;
@@ -108,9 +108,9 @@ impl Writer {
             if batch.is_empty() {
                 return Ok(());
             }
-            let members: Vec<Result<Member, Refused>> = batch.par_iter().map(|(id, resource, object)| encode(id, resource, object)).collect();
+            let members: Vec<Result<Encoded, Refused>> = batch.par_iter().map(|(id, resource, object)| encode(id, resource, object).map(Encoded::from)).collect();
             for member in members {
-                self.add_encoded(member.map(Encoded::from)).await?;
+                self.add_encoded(member).await?;
             }
         }
     }
@@ -141,7 +141,7 @@ impl Writer {
     /// [`Writer::add_encoded`] without the broken-writer bookkeeping.
     async fn add_unchecked(&mut self, encoded: Result<Encoded, Refused>) -> Result<(), ArchiveError> {
         let invalid = |Refused { object, problem }| ArchiveError::InvalidObject { archive: self.archive.clone(), object, problem };
-        let Encoded { entries, body } = encoded.map_err(invalid)?;
+        let Encoded { entries, manifest, body } = encoded.map_err(invalid)?;
         let mut new = HashSet::with_capacity(entries.len());
         if let Some(twice) = entries.iter().find(|e| self.paths.contains(&e.path) || !new.insert(e.path.as_str())) {
             let problem = "the archive already holds an object of this group, kind, namespace and name".to_owned();
@@ -162,8 +162,8 @@ impl Writer {
             (Form::Directory(_), Body::Frame(_)) => panic!("a batch encoded for a stream archive was added to a directory archive"),
         }
         let noted = match &mut self.form {
-            Form::Directory(out) => entries.iter().try_for_each(|entry| out.manifest.add(entry)),
-            Form::Stream(out) => entries.iter().try_for_each(|entry| out.manifest.add(entry)),
+            Form::Directory(out) => out.manifest.add(&manifest, entries.len()),
+            Form::Stream(out) => out.manifest.add(&manifest, entries.len()),
         };
         noted.map_err(io_error(&self.archive, "write the manifest of"))?;
         self.paths.extend(entries.iter().map(|e| e.path.clone()));
@@ -223,7 +223,8 @@ impl Encoder {
         } else {
             Body::Members(members.iter().map(|(_, json)| with_newline(json)).collect())
         };
-        Ok(Encoded { entries: members.into_iter().map(|(entry, _)| entry).collect(), body })
+        let entries: Vec<ManifestEntry> = members.into_iter().map(|(entry, _)| entry).collect();
+        Ok(Encoded { manifest: entries_text(&entries), entries, body })
     }
 }
 
@@ -241,6 +242,8 @@ pub struct Batch(Result<Encoded, Refused>);
 /// Manifest entries and the bytes that go with them.
 struct Encoded {
     entries: Vec<ManifestEntry>,
+    /// The entries' text in `manifest.json`.
+    manifest: Vec<u8>,
     body: Body,
 }
 
@@ -260,7 +263,8 @@ struct Member {
 
 impl From<Member> for Encoded {
     fn from(Member { entry, bytes }: Member) -> Encoded {
-        Encoded { entries: vec![entry], body: Body::Members(vec![bytes]) }
+        let entries = vec![entry];
+        Encoded { manifest: entries_text(&entries), entries, body: Body::Members(vec![bytes]) }
     }
 }
 
