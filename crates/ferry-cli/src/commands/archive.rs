@@ -121,3 +121,34 @@ async fn complete(writer: Writer, added: Result<(), ArchiveError>) -> Result<Man
     }
     writer.finish().await.map_err(|e| archive_error(&e))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use ferry_archive::S3Settings;
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_that_cannot_be_written_stops_the_writing_and_leaves_no_archive() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.ferry");
+        let settings = ArchiveSettings { key_file: None, s3: S3Settings::default() };
+        let archive = Streamed::create(path.to_str().unwrap(), &settings, Header::default()).await.unwrap();
+        let config_maps = Resource { group: String::new(), version: "v1".into(), plural: "configmaps".into(), kind: "ConfigMap".into(), namespaced: true };
+        let object = RawObject::from_list_item(r#"{"metadata":{"name":"settings","namespace":"shop"}}"#, "v1", "ConfigMap").unwrap();
+        let batch = || archive.encode(&[(object.clone(), &config_maps)]);
+        assert!(archive.add(batch()));
+        assert!(archive.add(batch()), "handed over before the writer has seen it");
+        // The writer refuses the same object twice, gives up the archive and takes nothing more.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while archive.add(batch()) {
+            assert!(Instant::now() < deadline, "the writer still takes batches");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let error = archive.finish().await.expect_err("the archive is aborted");
+        assert!(format!("{error:?}").contains("already holds an object"), "{error:?}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing partial is left");
+    }
+}
