@@ -23,6 +23,7 @@ pub fn run(settings: ExportSettings) -> Result<ExitStatus, CliError> {
             read.generated,
             read.filtered
         );
+        super::leave_to_exit(manifest);
         Ok(incomplete_if_unreadable(&read.unreadable))
     })
 }

@@ -15,13 +15,14 @@ pub fn run(command: MigrateCommand) -> Result<ExitStatus, CliError> {
             Some(to) => Some(archive::Streamed::create(to, &command.archive, export::header(&command.source, &source.connection)).await?),
             None => None,
         };
+        // The chosen objects are kept for the transform and, with --archive-to, written meanwhile.
         let mut objects = Vec::new();
         let encode = |chosen: Vec<_>| (archive.as_ref().map(|archive| archive.encode(&chosen)), chosen);
-        let take = |(batch, chosen): (Option<_>, Vec<(ferry_model::RawObject, _)>)| {
+        let read = cluster::read_source(&source, &command.source, &encode, |(batch, chosen)| {
             objects.extend(chosen.into_iter().map(|(object, _)| object));
-            batch.is_none_or(|batch| archive.as_ref().is_some_and(|archive| archive.add(batch)))
-        };
-        let read = cluster::read_source(&source, &command.source, &encode, take).await;
+            batch.zip(archive.as_ref()).is_none_or(|(batch, archive)| archive.add(batch))
+        })
+        .await;
         if let Some(archive) = archive {
             archive.finish().await?;
         }
