@@ -126,10 +126,11 @@ impl<W: Write> ManifestText<W> {
 /// The text of entries in the manifest's object list, each after a comma, as they are nested
 /// there: made ahead of time, wherever the objects are encoded, for [`ManifestText::add`].
 pub(crate) fn entries_text(entries: &[ManifestEntry]) -> Vec<u8> {
-    let mut text = Vec::new();
+    let (mut text, mut json) = (Vec::new(), Vec::new());
     for entry in entries {
+        json.clear();
         // Strings and numbers are written into memory: nothing can fail.
-        let json = serde_json::to_vec_pretty(entry).expect("a manifest entry is JSON");
+        serde_json::to_writer_pretty(&mut json, entry).expect("a manifest entry is JSON");
         text.extend_from_slice(b",\n    ");
         // Two levels deeper than on its own (JSON strings hold no raw newline).
         for (i, line) in json.split(|&b| b == b'\n').enumerate() {
