@@ -212,28 +212,18 @@ impl Encoder {
     fn encode<'a>(&self, objects: impl Iterator<Item = (&'a ObjectId, &'a str, &'a [u8])>) -> Result<Encoded, Refused> {
         let members: Vec<(ManifestEntry, &[u8])> = objects.map(|(id, resource, json)| Ok((entry(id, resource, json)?, json))).collect::<Result<_, _>>()?;
         let body = if self.frames {
-            let size = members.iter().map(|(entry, _)| tar_size(&entry.path, entry.size)).sum();
-            let mut tar = tar::Builder::new(Vec::with_capacity(size));
-            for (entry, json) in &members {
-                append(&mut tar, &entry.path, entry.size, io::Read::chain(*json, &b"\n"[..]))
-                    .map_err(|e| Refused { object: entry.id.to_string(), problem: format!("it cannot be written as a tar member ({e})") })?;
-            }
-            // Taken before the builder is dropped, which ends its tar stream: the archive's goes on.
-            Body::Frame(compress(&std::mem::take(tar.get_mut())))
+            Body::Frame(compressed_tar(|tar| {
+                members.iter().try_for_each(|(entry, json)| {
+                    append(tar, &entry.path, entry.size, io::Read::chain(*json, &b"\n"[..]))
+                        .map_err(|e| Refused { object: entry.id.to_string(), problem: format!("it cannot be written as a tar member ({e})") })
+                })
+            })?)
         } else {
             Body::Members(members.iter().map(|(_, json)| with_newline(json)).collect())
         };
         let entries: Vec<ManifestEntry> = members.into_iter().map(|(entry, _)| entry).collect();
         Ok(Encoded { manifest: entries_text(&entries), entries, body })
     }
-}
-
-/// The bytes of a member in a tar stream: its header, its content padded to 512-byte blocks,
-/// and before them, for a path over 100 bytes, a GNU long-name entry.
-fn tar_size(path: &str, size: u64) -> usize {
-    let blocks = |bytes: usize| bytes.div_ceil(512) * 512;
-    let long_name = if path.len() > 100 { 512 + blocks(path.len() + 1) } else { 0 };
-    long_name + 512 + blocks(size as usize)
 }
 
 /// Objects encoded by an [`Encoder`], to be added with [`Writer::add_batch`].
@@ -295,12 +285,53 @@ fn with_newline(json: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// One zstd frame of `bytes`, with its content checksum.
+/// What encoding needs on each thread beyond its output, kept from one batch to the next:
+/// allocating a megabyte-sized buffer and a zstd context for every batch costs page faults.
+#[derive(Default)]
+struct Scratch {
+    /// Tar members before compression.
+    tar: Vec<u8>,
+    compressor: Option<zstd::bulk::Compressor<'static>>,
+    /// Compressed bytes, before they are copied out at their size.
+    frame: Vec<u8>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// One zstd frame of the tar members `write` appends (on this thread's scratch buffer).
+fn compressed_tar<E>(write: impl FnOnce(&mut Tar) -> Result<(), E>) -> Result<Vec<u8>, E> {
+    SCRATCH.with_borrow_mut(|Scratch { tar: buffer, compressor, frame }| {
+        let mut tar = tar::Builder::new(std::mem::take(buffer));
+        let written = write(&mut tar);
+        // Taken before the builder is dropped, which ends its tar stream: the archive's goes on.
+        *buffer = std::mem::take(tar.get_mut());
+        let compressed = written.map(|()| frame_of(compressor, frame, buffer));
+        buffer.clear();
+        compressed
+    })
+}
+
+/// One zstd frame of `bytes`.
 fn compress(bytes: &[u8]) -> Vec<u8> {
-    // In memory, with a valid level and parameter, zstd fails only when memory runs out.
-    let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL).expect("a zstd context");
-    compressor.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true)).expect("a valid zstd parameter");
-    compressor.compress(bytes).expect("zstd compresses into memory")
+    SCRATCH.with_borrow_mut(|Scratch { compressor, frame, .. }| frame_of(compressor, frame, bytes))
+}
+
+/// One zstd frame of `bytes`, with its content checksum, made in `frame` with this thread's
+/// context and copied out.
+fn frame_of(compressor: &mut Option<zstd::bulk::Compressor<'static>>, frame: &mut Vec<u8>, bytes: &[u8]) -> Vec<u8> {
+    // In memory, with a valid level and parameter, into a buffer of zstd's bound for the
+    // input, zstd fails only when memory runs out.
+    let compressor = compressor.get_or_insert_with(|| {
+        let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL).expect("a zstd context");
+        compressor.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true)).expect("a valid zstd parameter");
+        compressor
+    });
+    frame.clear();
+    frame.reserve(zstd::zstd_safe::compress_bound(bytes.len()));
+    compressor.compress_to_buffer(bytes, frame).expect("zstd compresses into a buffer of its bound");
+    frame.clone()
 }
 
 /// Removes partial output.
