@@ -23,7 +23,7 @@ pub mod selector;
 mod strings;
 pub mod waves;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 pub use assessment::*;
@@ -93,15 +93,50 @@ pub fn assess_objects(objects: Vec<Object>, report: &LoadReport, options: &Optio
     assess(facts, report, options, knowledge)
 }
 
-/// For each object, whether Kubernetes made it itself (and by which rule of
-/// `data/generated.yaml`): what `ferry export` leaves out unless asked.
-///
-/// The same decision as the assessment's, without extracting every object's facts.
-pub fn generated<M: Manifest + Sync>(objects: &[M]) -> Vec<Option<knowledge::Generated>> {
-    let rules = knowledge::GeneratedRules::builtin();
-    let selects_pods = |o: &M| o.id().kind == "Service" && o.tree().is_some_and(|root| root.at(&["spec", "selector"]).is_some());
-    let by_services = rules.selected_by_services(objects, |o| DocumentId::of(o.id()), selects_pods);
-    objects.par_iter().zip(by_services).map(|(o, by_service)| rules.classify(o.id(), o.outline()).or(by_service)).collect()
+/// Tells, object by object as a cluster is read, whether Kubernetes made an object (what
+/// `ferry export` leaves out unless asked): the same decision as the assessment's, without
+/// extracting facts. Most objects are told from themselves at once; objects named like a
+/// Service's endpoints only once every Service has been seen ([`Provenance::decide`]). The
+/// objects of a page can be judged by a provenance of their own, merged later.
+#[derive(Debug, Default)]
+pub struct Provenance {
+    /// Namespace and name of every Service seen that selects pods.
+    services: HashSet<(Option<String>, String)>,
+}
+
+/// What [`Provenance::judge`] tells of an object alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Made by Kubernetes (by this rule), or not.
+    Known(Option<knowledge::Generated>),
+    /// Named like the endpoints of a Service: decided by [`Provenance::decide`].
+    AwaitsServices,
+}
+
+impl Provenance {
+    /// Judges one object, and notes it if it is a Service that selects pods.
+    pub fn judge<M: Manifest>(&mut self, object: &M) -> Verdict {
+        let rules = knowledge::GeneratedRules::builtin();
+        let id = object.id();
+        if id.kind == "Service" && object.tree().is_some_and(|root| root.at(&["spec", "selector"]).is_some()) {
+            self.services.insert((id.namespace.clone(), id.name.clone()));
+        }
+        match rules.classify(id, object.outline()) {
+            None if rules.waits_for_services(&DocumentId::of(id)) => Verdict::AwaitsServices,
+            generated => Verdict::Known(generated),
+        }
+    }
+
+    /// Adds the Services `later` has seen.
+    pub fn merge(&mut self, later: Provenance) {
+        self.services.extend(later.services);
+    }
+
+    /// What made an object judged [`Verdict::AwaitsServices`], once every Service has been judged.
+    pub fn decide<M: Manifest>(&self, object: &M) -> Option<knowledge::Generated> {
+        let rules = knowledge::GeneratedRules::builtin();
+        rules.by_service(&DocumentId::of(object.id()), |namespace, name| self.services.contains(&(namespace.map(str::to_owned), name.to_owned())))
+    }
 }
 
 /// Assesses facts already extracted. Objects Kubernetes made itself are

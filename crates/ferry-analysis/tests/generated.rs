@@ -1,9 +1,10 @@
-//! `ferry_analysis::generated` (what `ferry export` leaves out) decides without facts what the
-//! assessment decides with them; this keeps the two in step, the Service-selector rule included.
+//! `ferry_analysis::Provenance` (what `ferry export` leaves out, decided as objects are read)
+//! decides without facts what the assessment decides with them; this keeps the two in step,
+//! the Service-selector rule included, whatever order the objects come in.
 
 use std::collections::BTreeMap;
 
-use ferry_analysis::{Options, Source, assess_objects, generated};
+use ferry_analysis::{Options, Provenance, Source, Verdict, assess_objects};
 use ferry_model::load::LoadReport;
 use ferry_model::{Node, Object, Origin};
 use serde_json::json;
@@ -11,6 +12,38 @@ use serde_json::json;
 fn object(value: serde_json::Value) -> Object {
     let root: Node = serde_json::from_value(value).unwrap();
     Object::from_root(root, Origin { file: "cluster".into(), document: 1, line: 0 })
+}
+
+/// The rule by which `ferry export` leaves out each object, reading them in this order a page
+/// of `page` objects at a time, each page judged apart and merged in order.
+fn exported(objects: &[Object], page: usize) -> Vec<Option<String>> {
+    let mut provenance = Provenance::default();
+    let mut verdicts = Vec::new();
+    for part in objects.chunks(page) {
+        let mut apart = Provenance::default();
+        verdicts.extend(part.iter().map(|o| apart.judge(o)));
+        provenance.merge(apart);
+    }
+    let decide = |(o, verdict)| match verdict {
+        Verdict::Known(generated) => generated,
+        Verdict::AwaitsServices => provenance.decide(o),
+    };
+    objects.iter().zip(verdicts).map(decide).map(|g| g.map(|g| g.rule)).collect()
+}
+
+#[test]
+fn endpoints_read_before_their_service_are_still_the_endpoints_controllers() {
+    let objects = vec![
+        object(json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web", "namespace": "shop"}})),
+        object(json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "db", "namespace": "shop"}})),
+        object(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "shop"}, "spec": {"ports": [{"port": 5432}]}})),
+        object(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}, "spec": {"selector": {"app": "web"}}})),
+    ];
+    assert_eq!(Provenance::default().judge(&objects[0]), Verdict::AwaitsServices, "an Endpoints alone cannot be told");
+    assert_eq!(Provenance::default().judge(&objects[2]), Verdict::Known(None));
+    for page in 1..=objects.len() {
+        assert_eq!(exported(&objects, page), [Some("endpoints-controller".to_owned()), None, None, None], "pages of {page}");
+    }
 }
 
 #[test]
@@ -26,9 +59,13 @@ fn export_leaves_out_what_the_assessment_counts_as_made_by_kubernetes() {
         object(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "shop"}})),
     ];
     let mut by_export: BTreeMap<String, usize> = BTreeMap::new();
-    for rule in generated(&objects).into_iter().flatten().map(|g| g.rule) {
+    for rule in exported(&objects, 2).into_iter().flatten() {
         *by_export.entry(rule).or_default() += 1;
     }
+    let reversed: Vec<Object> = objects.iter().rev().cloned().collect();
+    let mut backwards = exported(&reversed, 3);
+    backwards.reverse();
+    assert_eq!(backwards, exported(&objects, 1), "the order objects are read in changes nothing");
     let options = Options { source: Source::Cluster, ..Options::default() };
     let assessment = assess_objects(objects, &LoadReport::default(), &options);
     let by_assessment: BTreeMap<String, usize> = assessment.inventory.generated.iter().map(|g| (g.rule.clone(), g.count)).collect();

@@ -49,7 +49,7 @@ pub use error::ArchiveError;
 pub use key::EncryptionKey;
 pub use manifest::{FORMAT, Filters, Header, Manifest, ManifestEntry, Source};
 pub use reader::{Entry, read};
-pub use writer::Writer;
+pub use writer::{Batch, Encoder, Writer};
 
 /// The first bytes of every zstd frame.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];

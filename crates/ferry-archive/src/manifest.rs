@@ -3,6 +3,7 @@
 //! archive is reported as such rather than as damaged.
 
 use std::collections::HashSet;
+use std::io::{self, Write};
 
 use ferry_model::ObjectId;
 use serde::{Deserialize, Serialize};
@@ -81,6 +82,67 @@ pub struct ManifestEntry {
     pub size: u64,
 }
 
+/// `manifest.json` written entry by entry as objects are added, so that completing an archive
+/// only has to close it: the text of `serde_json::to_vec_pretty` of the whole [`Manifest`],
+/// and a final newline.
+pub(crate) struct ManifestText<W> {
+    out: W,
+    /// Bytes written so far.
+    len: u64,
+    entries: usize,
+}
+
+impl<W: Write> ManifestText<W> {
+    /// Starts the text in `out`: the format, the header, and the opening of the object list.
+    pub(crate) fn start(out: W, header: &Header) -> io::Result<Self> {
+        let empty = serde_json::to_vec_pretty(&Manifest { format: FORMAT.to_owned(), header: header.clone(), objects: Vec::new() })?;
+        // It ends in `"objects": []` and the closing brace: keep what comes before the `]`.
+        let mut text = ManifestText { out, len: 0, entries: 0 };
+        text.write(&empty[..empty.len() - "]\n}".len()])?;
+        Ok(text)
+    }
+
+    /// Adds the next `count` entries, as [`entries_text`] wrote them.
+    pub(crate) fn add(&mut self, text: &[u8], count: usize) -> io::Result<()> {
+        // The first entry follows the opening bracket without a comma.
+        let text = if self.entries == 0 { text.strip_prefix(b",").unwrap_or(text) } else { text };
+        self.write(text)?;
+        self.entries += count;
+        Ok(())
+    }
+
+    /// Closes the object list and the text; returns the output and the length of the text.
+    pub(crate) fn end(mut self) -> io::Result<(W, u64)> {
+        self.write(if self.entries == 0 { b"]\n}\n" } else { b"\n  ]\n}\n" })?;
+        Ok((self.out, self.len))
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.len += bytes.len() as u64;
+        self.out.write_all(bytes)
+    }
+}
+
+/// The text of entries in the manifest's object list, each after a comma, as they are nested
+/// there: made ahead of time, wherever the objects are encoded, for [`ManifestText::add`].
+pub(crate) fn entries_text(entries: &[ManifestEntry]) -> Vec<u8> {
+    let (mut text, mut json) = (Vec::new(), Vec::new());
+    for entry in entries {
+        json.clear();
+        // Strings and numbers are written into memory: nothing can fail.
+        serde_json::to_writer_pretty(&mut json, entry).expect("a manifest entry is JSON");
+        text.extend_from_slice(b",\n    ");
+        // Two levels deeper than on its own (JSON strings hold no raw newline).
+        for (i, line) in json.split(|&b| b == b'\n').enumerate() {
+            if i > 0 {
+                text.extend_from_slice(b"\n    ");
+            }
+            text.extend_from_slice(line);
+        }
+    }
+    text
+}
+
 /// Only the format field, read before anything else.
 #[derive(Deserialize)]
 struct FormatProbe {
@@ -151,6 +213,30 @@ mod tests {
                           "path": "objects/core/ConfigMap/ns/a.json", "sha256": "0".repeat(64), "size": 2 }]
         }))
         .expect("json")
+    }
+
+    #[test]
+    fn the_manifest_text_written_entry_by_entry_is_the_whole_manifest_as_json() {
+        let entry = |namespace: Option<&str>, name: &str| ManifestEntry {
+            id: ObjectId { api_version: "v1".into(), kind: "ConfigMap".into(), namespace: namespace.map(Into::into), name: name.into() },
+            resource: "configmaps".into(),
+            path: format!("objects/core/ConfigMap/{}/{name}.json", namespace.unwrap_or("_cluster")),
+            sha256: "0".repeat(64),
+            size: 2,
+        };
+        let header = Header { created: "2026-01-01T00:00:00Z".into(), filters: Filters { namespaces: vec!["ns".into()], ..Filters::default() }, ..Header::default() };
+        for count in 0..3 {
+            let objects: Vec<ManifestEntry> = [entry(Some("ns"), "a"), entry(None, "b \"quoted\""), entry(Some("ns"), "c")][..count].to_vec();
+            let mut text = ManifestText::start(Vec::new(), &header).expect("start");
+            for part in objects.chunks(2) {
+                text.add(&entries_text(part), part.len()).expect("add");
+            }
+            let (written, len) = text.end().expect("end");
+            let mut whole = serde_json::to_vec_pretty(&Manifest { format: FORMAT.into(), header: header.clone(), objects }).expect("json");
+            whole.push(b'\n');
+            assert_eq!(String::from_utf8(written.clone()).unwrap(), String::from_utf8(whole).unwrap(), "{count} entries");
+            assert_eq!(len, written.len() as u64);
+        }
     }
 
     #[test]

@@ -81,12 +81,18 @@ pub(crate) fn printable(path: &str) -> String {
 
 /// Lower-case hex of a byte string.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes.iter().flat_map(|b| [char::from(DIGITS[usize::from(b >> 4)]), char::from(DIGITS[usize::from(b & 0xf)])]).collect()
 }
 
 /// Lower-case hex sha256 of a byte string.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
+}
+
+/// [`sha256_hex`] of a member holding `json` and a final newline, without copying `json`.
+pub(crate) fn line_sha256_hex(json: &[u8]) -> String {
+    hex(&Sha256::new().chain_update(json).chain_update(b"\n").finalize())
 }
 
 #[cfg(test)]

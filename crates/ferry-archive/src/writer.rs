@@ -2,6 +2,10 @@
 //! last, or one tar stream (compressed with zstd, optionally encrypted) going to a local
 //! `NAME.partial` file or an S3 multipart upload. Only [`Writer::finish`] makes the archive
 //! complete and visible; [`Writer::abort`] (or dropping the writer) leaves no archive behind.
+//!
+//! The costly part of writing (digests, tar, compression) can be done before an object's turn
+//! comes, on any thread: an [`Encoder`] makes a [`Batch`] of objects (for a stream, one zstd
+//! frame), and [`Writer::add_batch`] appends batches in order.
 
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -12,8 +16,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::manifest::FORMAT;
-use crate::member::{MANIFEST, path_for, sha256_hex};
+use crate::manifest::{FORMAT, ManifestText, entries_text};
+use crate::member::{MANIFEST, line_sha256_hex, path_for};
 use crate::seal::{self, Sealer};
 use crate::s3::Upload;
 use crate::{ArchiveError, Destination, EncryptionKey, Header, Manifest, ManifestEntry};
@@ -23,11 +27,12 @@ use crate::{ArchiveError, Destination, EncryptionKey, Header, Manifest, Manifest
 /// smaller too (789 kB against 948 kB).
 const ZSTD_LEVEL: i32 = 1;
 
-/// Objects encoded together on all cores before they are written, in order.
+/// Objects encoded together on all cores by [`Writer::add_all`] before they are added, in order.
 const BATCH: usize = 512;
 
-/// zstd's own worker threads: compression runs beside the encoding of the next objects.
-const COMPRESSION_THREADS: u32 = 2;
+/// Tar bytes of objects added one by one ([`Writer::add`], [`Writer::add_all`]) compressed as
+/// one zstd frame: frames this large compress within 2% of a single frame.
+const FRAME: usize = 1024 * 1024;
 
 /// Compressed bytes collected before they go to the file or the upload.
 const FLUSH_AT: usize = 1024 * 1024;
@@ -49,7 +54,7 @@ pub struct Writer {
 /// Where the members go.
 enum Form {
     Directory(DirectoryOut),
-    /// Boxed: the tar, zstd and cipher state is large.
+    /// Boxed: the tar and cipher state is large.
     Stream(Box<StreamOut>),
 }
 
@@ -66,18 +71,24 @@ impl Writer {
                 if key.is_some() {
                     return Err(ArchiveError::EncryptedDirectory { archive });
                 }
-                Form::Directory(DirectoryOut::prepare(&archive, root).await?)
+                let manifest = ManifestText::start(Vec::new(), &header).map_err(io_error(&archive, "write the manifest of"))?;
+                Form::Directory(DirectoryOut::prepare(&archive, root, manifest).await?)
             }
             Destination::File(path) => {
-                let tar = stream_start(&archive, key)?;
-                Form::Stream(Box::new(StreamOut { tar, sink: Sink::File(FileSink::create(&archive, path).await?) }))
+                let (layer, manifest) = (layer(&archive, key)?, compressed_manifest(&archive, &header)?);
+                Form::Stream(Box::new(StreamOut::new(layer, manifest, Sink::File(FileSink::create(&archive, path).await?))))
             }
             Destination::S3(location) => {
-                let tar = stream_start(&archive, key)?;
-                Form::Stream(Box::new(StreamOut { tar, sink: Sink::S3(Upload::start(location).await?) }))
+                let (layer, manifest) = (layer(&archive, key)?, compressed_manifest(&archive, &header)?);
+                Form::Stream(Box::new(StreamOut::new(layer, manifest, Sink::S3(Upload::start(location).await?))))
             }
         };
         Ok(Writer { archive, header, objects: Vec::new(), paths: HashSet::new(), form, broken: false })
+    }
+
+    /// An encoder of batches for this writer, to use on any thread.
+    pub fn encoder(&self) -> Encoder {
+        Encoder { frames: matches!(self.form, Form::Stream(_)) }
     }
 
     /// Adds one object read through `resource` (`plural.group`, e.g. `deployments.apps`).
@@ -85,67 +96,78 @@ impl Writer {
     /// After an error other than [`ArchiveError::InvalidObject`] (or when this future is dropped
     /// before it completes) the writer is broken: later calls fail; call [`abort`](Writer::abort).
     pub async fn add<T: Serialize + ?Sized>(&mut self, id: &ObjectId, resource: &str, object: &T) -> Result<(), ArchiveError> {
-        let member = encode(id, resource, object);
-        self.add_encoded(member).await
+        self.add_encoded(encode(id, resource, object).map(Encoded::from)).await
     }
 
-    /// Adds objects in order, as [`Writer::add`] does one by one, encoding them (JSON and
-    /// digest) on all cores a batch at a time; stops at the first error.
+    /// Adds objects in order, as [`Writer::add`] does one by one (the same bytes), encoding them
+    /// (JSON and digest) on all cores a batch at a time; stops at the first error.
     pub async fn add_all<'a, T: Serialize + Send + Sync>(&mut self, objects: impl IntoIterator<Item = (ObjectId, &'a str, T)>) -> Result<(), ArchiveError> {
-        self.add_in_batches(objects, |(id, resource, object)| encode(id, resource, object)).await
-    }
-
-    /// Adds objects kept as JSON text, each under the resource it was read from, as
-    /// [`Writer::add_all`] does: their text is written as it is, not encoded again.
-    pub async fn add_raw_all<'a>(&mut self, objects: impl IntoIterator<Item = (&'a RawObject, &'a str)>) -> Result<(), ArchiveError> {
-        self.add_in_batches(objects, |(object, resource)| member(&object.id, resource, copy_with_room_for_newline(object.json()))).await
-    }
-
-    /// Encodes the items of each batch on all cores, then adds them in order.
-    async fn add_in_batches<I: Send + Sync>(
-        &mut self,
-        items: impl IntoIterator<Item = I>,
-        encode: impl Fn(&I) -> Result<Member, Refused> + Sync,
-    ) -> Result<(), ArchiveError> {
-        let mut items = items.into_iter();
+        let mut objects = objects.into_iter();
         loop {
-            let batch: Vec<I> = items.by_ref().take(BATCH).collect();
+            let batch: Vec<(ObjectId, &str, T)> = objects.by_ref().take(BATCH).collect();
             if batch.is_empty() {
                 return Ok(());
             }
-            let members: Vec<Result<Member, Refused>> = batch.par_iter().map(&encode).collect();
+            let members: Vec<Result<Encoded, Refused>> = batch.par_iter().map(|(id, resource, object)| encode(id, resource, object).map(Encoded::from)).collect();
             for member in members {
                 self.add_encoded(member).await?;
             }
         }
     }
 
-    async fn add_encoded(&mut self, member: Result<Member, Refused>) -> Result<(), ArchiveError> {
+    /// Adds a batch made by this writer's [`Encoder`] after everything added before, as
+    /// [`Writer::add`] does: a batch holding an object that cannot be a member (or one already
+    /// in the archive) is refused whole with [`ArchiveError::InvalidObject`].
+    ///
+    /// # Panics
+    ///
+    /// If the batch was encoded for a stream archive and this writer writes a directory.
+    pub async fn add_batch(&mut self, batch: Batch) -> Result<(), ArchiveError> {
+        self.add_encoded(batch.0).await
+    }
+
+    async fn add_encoded(&mut self, encoded: Result<Encoded, Refused>) -> Result<(), ArchiveError> {
         if self.broken {
             return Err(ArchiveError::Broken { archive: self.archive.clone() });
         }
         // Stays set when this future is dropped half-way: the stream may hold part of a member.
         self.broken = true;
-        let result = self.add_member(member).await;
+        let result = self.add_unchecked(encoded).await;
         // An invalid object is refused before anything is written.
         self.broken = result.as_ref().is_err_and(|e| !matches!(e, ArchiveError::InvalidObject { .. }));
         result
     }
 
     /// [`Writer::add_encoded`] without the broken-writer bookkeeping.
-    async fn add_member(&mut self, member: Result<Member, Refused>) -> Result<(), ArchiveError> {
+    async fn add_unchecked(&mut self, encoded: Result<Encoded, Refused>) -> Result<(), ArchiveError> {
         let invalid = |Refused { object, problem }| ArchiveError::InvalidObject { archive: self.archive.clone(), object, problem };
-        let Member { entry, bytes } = member.map_err(invalid)?;
-        if self.paths.contains(&entry.path) {
+        let Encoded { entries, manifest, body } = encoded.map_err(invalid)?;
+        let mut new = HashSet::with_capacity(entries.len());
+        if let Some(twice) = entries.iter().find(|e| self.paths.contains(&e.path) || !new.insert(e.path.as_str())) {
             let problem = "the archive already holds an object of this group, kind, namespace and name".to_owned();
-            return Err(invalid(Refused { object: entry.id.to_string(), problem }));
+            return Err(invalid(Refused { object: twice.id.to_string(), problem }));
         }
-        match &mut self.form {
-            Form::Directory(out) => out.add(&self.archive, &entry.path, &bytes).await?,
-            Form::Stream(out) => out.add(&self.archive, &entry.path, &bytes).await?,
+        match (&mut self.form, body) {
+            (Form::Directory(out), Body::Members(members)) => {
+                for (entry, bytes) in entries.iter().zip(members) {
+                    out.add(&self.archive, &entry.path, &bytes).await?;
+                }
+            }
+            (Form::Stream(out), Body::Members(members)) => {
+                for (entry, bytes) in entries.iter().zip(members) {
+                    out.add(&self.archive, &entry.path, &bytes).await?;
+                }
+            }
+            (Form::Stream(out), Body::Frame(frame)) => out.add_frame(&self.archive, frame).await?,
+            (Form::Directory(_), Body::Frame(_)) => panic!("a batch encoded for a stream archive was added to a directory archive"),
         }
-        self.paths.insert(entry.path.clone());
-        self.objects.push(entry);
+        let noted = match &mut self.form {
+            Form::Directory(out) => out.manifest.add(&manifest, entries.len()),
+            Form::Stream(out) => out.manifest.add(&manifest, entries.len()),
+        };
+        noted.map_err(io_error(&self.archive, "write the manifest of"))?;
+        self.paths.extend(entries.iter().map(|e| e.path.clone()));
+        self.objects.extend(entries);
         Ok(())
     }
 
@@ -157,14 +179,11 @@ impl Writer {
             abort(form).await;
             return Err(ArchiveError::Broken { archive });
         }
-        let manifest = Manifest { format: FORMAT.to_owned(), header, objects };
-        let mut json = serde_json::to_vec_pretty(&manifest).map_err(|e| io_error(&archive, "write the manifest of")(e.into()))?;
-        json.push(b'\n');
         match form {
-            Form::Directory(out) => out.finish(&archive, &json).await?,
-            Form::Stream(out) => out.finish(&archive, &json).await?,
+            Form::Directory(out) => out.finish(&archive).await?,
+            Form::Stream(out) => out.finish(&archive).await?,
         }
-        Ok(manifest)
+        Ok(Manifest { format: FORMAT.to_owned(), header, objects })
     }
 
     /// Abandons the archive: removes what was written to a directory, deletes the `.partial`
@@ -174,10 +193,69 @@ impl Writer {
     }
 }
 
+/// Makes [`Batch`]es for one [`Writer`]: digests, and for a stream the tar members compressed
+/// as one zstd frame. Needs no access to the writer, so batches can be made on any thread in any
+/// order while the writer appends earlier ones.
+#[derive(Debug, Clone, Copy)]
+pub struct Encoder {
+    /// Whether batches are zstd frames (stream archives) or member files (directories).
+    frames: bool,
+}
+
+impl Encoder {
+    /// Encodes objects kept as JSON text, each under the resource it was read from
+    /// (`plural.group`): their text is written as it is, not encoded again.
+    pub fn raw<'a>(&self, objects: impl IntoIterator<Item = (&'a RawObject, &'a str)>) -> Batch {
+        Batch(self.encode(objects.into_iter().map(|(object, resource)| (&object.id, resource, object.json()))))
+    }
+
+    fn encode<'a>(&self, objects: impl Iterator<Item = (&'a ObjectId, &'a str, &'a [u8])>) -> Result<Encoded, Refused> {
+        let members: Vec<(ManifestEntry, &[u8])> = objects.map(|(id, resource, json)| Ok((entry(id, resource, json)?, json))).collect::<Result<_, _>>()?;
+        let body = if self.frames {
+            Body::Frame(compressed_tar(|tar| {
+                members.iter().try_for_each(|(entry, json)| {
+                    append(tar, &entry.path, entry.size, io::Read::chain(*json, &b"\n"[..]))
+                        .map_err(|e| Refused { object: entry.id.to_string(), problem: format!("it cannot be written as a tar member ({e})") })
+                })
+            })?)
+        } else {
+            Body::Members(members.iter().map(|(_, json)| with_newline(json)).collect())
+        };
+        let entries: Vec<ManifestEntry> = members.into_iter().map(|(entry, _)| entry).collect();
+        Ok(Encoded { manifest: entries_text(&entries), entries, body })
+    }
+}
+
+/// Objects encoded by an [`Encoder`], to be added with [`Writer::add_batch`].
+pub struct Batch(Result<Encoded, Refused>);
+
+/// Manifest entries and the bytes that go with them.
+struct Encoded {
+    entries: Vec<ManifestEntry>,
+    /// The entries' text in `manifest.json`.
+    manifest: Vec<u8>,
+    body: Body,
+}
+
+/// The bytes of encoded objects.
+enum Body {
+    /// Each member's bytes, in the order of the entries.
+    Members(Vec<Vec<u8>>),
+    /// The members as tar, compressed as one complete zstd frame (for stream archives).
+    Frame(Vec<u8>),
+}
+
 /// An object ready to be written: its manifest entry and its bytes.
 struct Member {
     entry: ManifestEntry,
     bytes: Vec<u8>,
+}
+
+impl From<Member> for Encoded {
+    fn from(Member { entry, bytes }: Member) -> Encoded {
+        let entries = vec![entry];
+        Encoded { manifest: entries_text(&entries), entries, body: Body::Members(vec![bytes]) }
+    }
 }
 
 /// An object that cannot be a member, and why.
@@ -188,22 +266,72 @@ struct Refused {
 
 /// Encodes an object as a member: JSON on one line with a final newline, its digest and its path.
 fn encode<T: Serialize + ?Sized>(id: &ObjectId, resource: &str, object: &T) -> Result<Member, Refused> {
-    let json = serde_json::to_vec(object).map_err(|e| Refused { object: id.to_string(), problem: format!("it cannot be written as JSON ({e})") })?;
-    member(id, resource, json)
-}
-
-/// A member holding `json` (one JSON object) and a final newline, with its digest and its path.
-fn member(id: &ObjectId, resource: &str, mut bytes: Vec<u8>) -> Result<Member, Refused> {
-    let path = path_for(id).map_err(|problem| Refused { object: id.to_string(), problem: problem.to_owned() })?;
+    let mut bytes = serde_json::to_vec(object).map_err(|e| Refused { object: id.to_string(), problem: format!("it cannot be written as JSON ({e})") })?;
+    let entry = entry(id, resource, &bytes)?;
     bytes.push(b'\n');
-    let entry = ManifestEntry { id: id.clone(), resource: resource.to_owned(), path, sha256: sha256_hex(&bytes), size: bytes.len() as u64 };
     Ok(Member { entry, bytes })
 }
 
-fn copy_with_room_for_newline(json: &[u8]) -> Vec<u8> {
+/// The manifest entry of a member holding `json` (one JSON object) and a final newline.
+fn entry(id: &ObjectId, resource: &str, json: &[u8]) -> Result<ManifestEntry, Refused> {
+    let path = path_for(id).map_err(|problem| Refused { object: id.to_string(), problem: problem.to_owned() })?;
+    Ok(ManifestEntry { id: id.clone(), resource: resource.to_owned(), path, sha256: line_sha256_hex(json), size: json.len() as u64 + 1 })
+}
+
+fn with_newline(json: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(json.len() + 1);
     bytes.extend_from_slice(json);
+    bytes.push(b'\n');
     bytes
+}
+
+/// What encoding needs on each thread beyond its output, kept from one batch to the next:
+/// allocating a megabyte-sized buffer and a zstd context for every batch costs page faults.
+#[derive(Default)]
+struct Scratch {
+    /// Tar members before compression.
+    tar: Vec<u8>,
+    compressor: Option<zstd::bulk::Compressor<'static>>,
+    /// Compressed bytes, before they are copied out at their size.
+    frame: Vec<u8>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// One zstd frame of the tar members `write` appends (on this thread's scratch buffer).
+fn compressed_tar<E>(write: impl FnOnce(&mut Tar) -> Result<(), E>) -> Result<Vec<u8>, E> {
+    SCRATCH.with_borrow_mut(|Scratch { tar: buffer, compressor, frame }| {
+        let mut tar = tar::Builder::new(std::mem::take(buffer));
+        let written = write(&mut tar);
+        // Taken before the builder is dropped, which ends its tar stream: the archive's goes on.
+        *buffer = std::mem::take(tar.get_mut());
+        let compressed = written.map(|()| frame_of(compressor, frame, buffer));
+        buffer.clear();
+        compressed
+    })
+}
+
+/// One zstd frame of `bytes`.
+fn compress(bytes: &[u8]) -> Vec<u8> {
+    SCRATCH.with_borrow_mut(|Scratch { compressor, frame, .. }| frame_of(compressor, frame, bytes))
+}
+
+/// One zstd frame of `bytes`, with its content checksum, made in `frame` with this thread's
+/// context and copied out.
+fn frame_of(compressor: &mut Option<zstd::bulk::Compressor<'static>>, frame: &mut Vec<u8>, bytes: &[u8]) -> Vec<u8> {
+    // In memory, with a valid level and parameter, into a buffer of zstd's bound for the
+    // input, zstd fails only when memory runs out.
+    let compressor = compressor.get_or_insert_with(|| {
+        let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL).expect("a zstd context");
+        compressor.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true)).expect("a valid zstd parameter");
+        compressor
+    });
+    frame.clear();
+    frame.reserve(zstd::zstd_safe::compress_bound(bytes.len()));
+    compressor.compress_to_buffer(bytes, frame).expect("zstd compresses into a buffer of its bound");
+    frame.clone()
 }
 
 /// Removes partial output.
@@ -224,17 +352,18 @@ struct DirectoryOut {
     root: PathBuf,
     created_root: bool,
     made: HashSet<PathBuf>,
+    manifest: ManifestText<Vec<u8>>,
 }
 
 impl DirectoryOut {
     /// Creates the directory, or empties an earlier archive in it (manifest first, so an
     /// interruption never leaves a manifest over missing objects); refuses other contents.
-    async fn prepare(archive: &str, root: &Path) -> Result<DirectoryOut, ArchiveError> {
+    async fn prepare(archive: &str, root: &Path, manifest: ManifestText<Vec<u8>>) -> Result<DirectoryOut, ArchiveError> {
         let names = match list_directory(root).await {
             Ok(names) => names,
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
                 tokio::fs::create_dir_all(root).await.map_err(io_error(archive, "create"))?;
-                return Ok(DirectoryOut { root: root.to_path_buf(), created_root: true, made: HashSet::new() });
+                return Ok(DirectoryOut { root: root.to_path_buf(), created_root: true, made: HashSet::new(), manifest });
             }
             Err(err) => return Err(io_error(archive, "open")(err)),
         };
@@ -248,7 +377,7 @@ impl DirectoryOut {
         if names.iter().any(|n| n == "objects") {
             tokio::fs::remove_dir_all(root.join("objects")).await.map_err(io_error(archive, "replace the earlier archive in"))?;
         }
-        Ok(DirectoryOut { root: root.to_path_buf(), created_root: false, made: HashSet::new() })
+        Ok(DirectoryOut { root: root.to_path_buf(), created_root: false, made: HashSet::new(), manifest })
     }
 
     /// Writes one member file.
@@ -266,10 +395,11 @@ impl DirectoryOut {
     }
 
     /// Writes the manifest under a temporary name and renames it into place.
-    async fn finish(self, archive: &str, json: &[u8]) -> Result<(), ArchiveError> {
+    async fn finish(self, archive: &str) -> Result<(), ArchiveError> {
+        let (json, _) = self.manifest.end().map_err(io_error(archive, "write the manifest of"))?;
         let partial = self.root.join(MANIFEST_PARTIAL);
         let mut file = create_private(&partial).await.map_err(io_error(archive, "write the manifest of"))?;
-        file.write_all(json).await.map_err(io_error(archive, "write the manifest of"))?;
+        file.write_all(&json).await.map_err(io_error(archive, "write the manifest of"))?;
         file.flush().await.map_err(io_error(archive, "write the manifest of"))?;
         file.sync_all().await.map_err(io_error(archive, "write the manifest of"))?;
         drop(file);
@@ -313,19 +443,15 @@ async fn remove_file_if_present(path: &Path) -> io::Result<()> {
     }
 }
 
-/// The tar → zstd → (encryption) pipeline, in memory; its output goes to a [`Sink`].
-type Tar = tar::Builder<zstd::stream::write::Encoder<'static, Layer>>;
+/// Tar members not yet compressed.
+type Tar = tar::Builder<Vec<u8>>;
 
-/// Starts the pipeline.
-fn stream_start(archive: &str, key: Option<&EncryptionKey>) -> Result<Tar, ArchiveError> {
-    let layer = match key {
+/// The layer below compression: the stream as it is, or encrypted with `key`.
+fn layer(archive: &str, key: Option<&EncryptionKey>) -> Result<Layer, ArchiveError> {
+    Ok(match key {
         Some(key) => Layer::Sealed(Sealer::new(key).map_err(io_error(archive, "encrypt"))?),
         None => Layer::Plain(Vec::new()),
-    };
-    let mut encoder = zstd::stream::write::Encoder::new(layer, ZSTD_LEVEL).map_err(io_error(archive, "compress"))?;
-    encoder.include_checksum(true).map_err(io_error(archive, "compress"))?;
-    encoder.multithread(COMPRESSION_THREADS).map_err(io_error(archive, "compress"))?;
-    Ok(tar::Builder::new(encoder))
+    })
 }
 
 /// The compressed stream as it is, or encrypted.
@@ -368,17 +494,59 @@ impl Write for Layer {
     }
 }
 
-/// A single-file or S3 archive being written.
+/// A single-file or S3 archive being written: one tar stream in zstd frames.
 struct StreamOut {
-    tar: Tar,
+    /// Members added one by one since the last frame, compressed once [`FRAME`] bytes collect.
+    open: Tar,
+    /// The manifest's text so far, compressed as it grows.
+    manifest: ManifestText<Compressing>,
+    layer: Layer,
     sink: Sink,
 }
 
+/// A zstd frame being compressed as its bytes come.
+type Compressing = zstd::stream::write::Encoder<'static, Vec<u8>>;
+
+/// A manifest written into a zstd frame of its own as objects are added.
+fn compressed_manifest(archive: &str, header: &Header) -> Result<ManifestText<Compressing>, ArchiveError> {
+    let mut frame = zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL).map_err(io_error(archive, "compress"))?;
+    frame.include_checksum(true).map_err(io_error(archive, "compress"))?;
+    ManifestText::start(frame, header).map_err(io_error(archive, "write the manifest of"))
+}
+
 impl StreamOut {
-    /// Appends one member and passes on the compressed output once enough has collected.
+    fn new(layer: Layer, manifest: ManifestText<Compressing>, sink: Sink) -> StreamOut {
+        StreamOut { open: tar::Builder::new(Vec::new()), manifest, layer, sink }
+    }
+
+    /// Appends one member to the open frame, and compresses the frame once it is large enough.
     async fn add(&mut self, archive: &str, member: &str, bytes: &[u8]) -> Result<(), ArchiveError> {
-        append(&mut self.tar, member, bytes).map_err(io_error(archive, "write"))?;
-        let output = self.tar.get_mut().get_mut().output();
+        append(&mut self.open, member, bytes.len() as u64, bytes).map_err(io_error(archive, "write"))?;
+        if self.open.get_ref().len() >= FRAME {
+            self.close_frame(archive).await?;
+        }
+        Ok(())
+    }
+
+    /// Appends a frame made by an [`Encoder`], after the members added before it.
+    async fn add_frame(&mut self, archive: &str, frame: Vec<u8>) -> Result<(), ArchiveError> {
+        self.close_frame(archive).await?;
+        self.put(archive, &frame).await
+    }
+
+    /// Compresses the members of the open frame, if any.
+    async fn close_frame(&mut self, archive: &str) -> Result<(), ArchiveError> {
+        if self.open.get_ref().is_empty() {
+            return Ok(());
+        }
+        let frame = compress(&std::mem::take(self.open.get_mut()));
+        self.put(archive, &frame).await
+    }
+
+    /// Passes a frame through the encryption layer, and on to the sink once enough has collected.
+    async fn put(&mut self, archive: &str, frame: &[u8]) -> Result<(), ArchiveError> {
+        self.layer.write_all(frame).map_err(io_error(archive, "encrypt"))?;
+        let output = self.layer.output();
         if output.len() >= FLUSH_AT {
             let ready = std::mem::take(output);
             self.sink.write(archive, ready).await?;
@@ -386,10 +554,16 @@ impl StreamOut {
         Ok(())
     }
 
-    /// Appends the manifest, closes tar, zstd and encryption, and completes the sink.
-    async fn finish(self: Box<Self>, archive: &str, json: &[u8]) -> Result<(), ArchiveError> {
-        let StreamOut { tar, sink } = *self;
-        match close(tar, json) {
+    /// Compresses the members still open, ends the tar stream with the manifest, ends the
+    /// encryption, and completes the sink.
+    async fn finish(mut self: Box<Self>, archive: &str) -> Result<(), ArchiveError> {
+        if let Err(error) = self.close_frame(archive).await {
+            self.sink.abort().await;
+            return Err(error);
+        }
+        let StreamOut { manifest, mut layer, sink, .. } = *self;
+        let tail = last_frames(manifest).and_then(|frames| layer.write_all(&frames)).and_then(|()| layer.finish());
+        match tail {
             Ok(tail) => sink.finish(archive, tail).await,
             Err(err) => {
                 sink.abort().await;
@@ -399,21 +573,34 @@ impl StreamOut {
     }
 }
 
-/// Appends a regular file member: owner-only mode, time 0 (archives of the same objects are
-/// byte-identical when not encrypted), GNU long names for paths over 100 bytes.
-fn append(tar: &mut Tar, member: &str, bytes: &[u8]) -> io::Result<()> {
-    let mut header = tar::Header::new_gnu();
-    header.set_entry_type(tar::EntryType::Regular);
-    header.set_size(bytes.len() as u64);
-    header.set_mode(0o600);
-    header.set_mtime(0);
-    tar.append_data(&mut header, member, bytes)
+/// The manifest as the last member, and the end of the tar stream: its header in a frame, its
+/// text in the frame compressed as it was written, and the padding and end-of-archive blocks.
+fn last_frames(manifest: ManifestText<Compressing>) -> io::Result<Vec<u8>> {
+    let (text, size) = manifest.end()?;
+    let mut header = member_header(size);
+    header.set_path(MANIFEST)?;
+    header.set_cksum();
+    let mut frames = compress(header.as_bytes());
+    frames.extend(text.finish()?);
+    let padding = (512 - size % 512) % 512;
+    frames.extend(compress(&vec![0; padding as usize + 1024]));
+    Ok(frames)
 }
 
-/// Appends the manifest and ends every layer; returns the bytes not yet passed on.
-fn close(mut tar: Tar, json: &[u8]) -> io::Result<Vec<u8>> {
-    append(&mut tar, MANIFEST, json)?;
-    tar.into_inner()?.finish()?.finish()
+/// The header of a regular file member of `size` bytes: owner-only mode, time 0 (archives of the
+/// same objects are byte-identical when not encrypted).
+fn member_header(size: u64) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_size(size);
+    header.set_mode(0o600);
+    header.set_mtime(0);
+    header
+}
+
+/// Appends a regular file member of `size` bytes, with a GNU long name for a path over 100 bytes.
+fn append(tar: &mut Tar, member: &str, size: u64, content: impl io::Read) -> io::Result<()> {
+    tar.append_data(&mut member_header(size), member, content)
 }
 
 /// Where a stream archive's bytes go.

@@ -7,7 +7,8 @@ mod support;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use ferry_archive::{ArchiveError, Destination, EncryptionKey, S3Settings, Writer, read};
+use ferry_archive::{ArchiveError, Batch, Destination, EncryptionKey, Encoder, S3Settings, Writer, read};
+use ferry_model::RawObject;
 use serde_json::json;
 use support::{SECRET_VALUE, assert_reported, assert_round_trip, header, sample, write};
 
@@ -197,6 +198,68 @@ async fn the_same_object_twice_is_refused_and_the_writer_goes_on() {
     assert!(matches!(err, ArchiveError::InvalidObject { .. }) && err.to_string().contains("Deployment shop/web"), "{err}");
     writer.finish().await.expect("an invalid object does not break the writer");
     assert_round_trip(&file_dest(&path), None, &sample()[1..2]).await;
+}
+
+/// The sample as JSON text, as `ferry export` reads objects from a cluster.
+fn raw_sample() -> Vec<(RawObject, String)> {
+    let raw = |(id, resource, object): (ferry_model::ObjectId, String, serde_json::Value)| {
+        (RawObject::from_list_item(&object.to_string(), &id.api_version, &id.kind).expect("an object"), resource)
+    };
+    sample().into_iter().map(raw).collect()
+}
+
+fn batch(encoder: &Encoder, objects: &[(RawObject, String)]) -> Batch {
+    encoder.raw(objects.iter().map(|(object, resource)| (object, resource.as_str())))
+}
+
+/// Writes the sample: its last objects encoded first on another thread, added after the first
+/// (a batch) and the middle ones (one by one).
+async fn write_in_batches(dest: &Destination, key: Option<&EncryptionKey>) {
+    let (raw, objects) = (raw_sample(), sample());
+    let mut writer = Writer::create(dest, header(), key).await.expect("create");
+    let encoder = writer.encoder();
+    let last = std::thread::scope(|scope| scope.spawn(|| batch(&encoder, &raw[3..])).join().expect("encoded"));
+    writer.add_batch(batch(&encoder, &raw[..1])).await.expect("first batch");
+    for (id, resource, object) in &objects[1..3] {
+        writer.add(id, resource, object).await.expect("add");
+    }
+    writer.add_batch(last).await.expect("last batch");
+    writer.finish().await.expect("finish");
+}
+
+#[tokio::test]
+async fn batches_encoded_ahead_are_added_in_order_in_every_form() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (key, _) = EncryptionKey::generate();
+    let file = dir.path().join("backup.tar.zst");
+    for (dest, key) in [(Destination::Directory(dir.path().join("tree")), None), (file_dest(&file), None), (file_dest(&dir.path().join("sealed")), Some(&key))] {
+        write_in_batches(&dest, key).await;
+        assert_round_trip(&dest, key, &sample()).await;
+    }
+    let again = dir.path().join("again.tar.zst");
+    write_in_batches(&file_dest(&again), None).await;
+    let bytes = std::fs::read(&file).expect("archive");
+    assert!(bytes == std::fs::read(&again).expect("archive"), "the same batches make the same bytes");
+    assert_eq!(unpack(&bytes).len(), sample().len() + 1, "the frames hold one tar stream: the objects, then the manifest");
+}
+
+#[tokio::test]
+async fn a_batch_with_an_object_already_added_is_refused_whole_and_the_writer_goes_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("backup.tar.zst");
+    let (raw, objects) = (raw_sample(), sample());
+    let mut writer = Writer::create(&file_dest(&path), header(), None).await.expect("create");
+    let encoder = writer.encoder();
+    let (id, resource, object) = &objects[1];
+    writer.add(id, resource, object).await.expect("add");
+    let err = writer.add_batch(batch(&encoder, &raw[1..3])).await.expect_err("the Deployment is there");
+    assert!(matches!(err, ArchiveError::InvalidObject { .. }) && err.to_string().contains("Deployment shop/web"), "{err}");
+    let twice = [raw[2].clone(), raw[2].clone()];
+    let err = writer.add_batch(batch(&encoder, &twice)).await.expect_err("twice in one batch");
+    assert!(err.to_string().contains("Secret shop/db"), "{err}");
+    writer.add_batch(batch(&encoder, &raw[2..3])).await.expect("the Secret alone");
+    writer.finish().await.expect("an invalid batch does not break the writer");
+    assert_round_trip(&file_dest(&path), None, &objects[1..3]).await;
 }
 
 #[tokio::test]

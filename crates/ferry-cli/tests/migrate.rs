@@ -266,6 +266,44 @@ async fn export_transform_apply_moves_an_application_with_namespace_mapping() {
     assert_eq!(summary["counts"]["unchanged"].as_u64(), Some(summary["objects"].as_array().unwrap().len() as u64), "{stdout}");
 }
 
+/// `ferry export` to `archive`: the member paths, in order, and what it said (the archive's name left out).
+async fn exported(src: &str, archive: &Path, extra: &[&str]) -> (Vec<String>, String) {
+    let archive_name = archive.to_str().unwrap();
+    let mut args = vec!["export", "--kubeconfig", src, "--context", "admin", "--to", archive_name];
+    args.extend_from_slice(extra);
+    let (code, _, stderr) = ferry(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let (manifest, _) = ferry_archive::read(&ferry_archive::Destination::File(archive.to_owned()), None).await.unwrap();
+    (manifest.objects.into_iter().map(|entry| entry.path).collect(), stderr.replace(archive_name, "ARCHIVE"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_holds_the_same_objects_in_the_same_order_every_time() {
+    let source = source_cluster().await;
+    let src = kubeconfig(&source);
+    let work = tempfile::tempdir().unwrap();
+    let (first, second) = (work.path().join("first.ferry"), work.path().join("second.ferry"));
+
+    let (shop, counts) = exported(&src, &first, &["-n", "shop"]).await;
+    assert_eq!(exported(&src, &second, &["-n", "shop"]).await, (shop.clone(), counts), "read while it is written, the export does not depend on which list comes in first");
+    // Endpoints are listed before Services: those the endpoints controller made are still left out.
+    assert!(!shop.iter().any(|path| path.starts_with("objects/core/Endpoints/")), "{shop:?}");
+    // With -n, the cluster-scoped objects the namespace needs are decided once it has been read: last, ClusterRoles at the very end.
+    let tail: Vec<&str> = shop.iter().rev().take(4).rev().map(String::as_str).collect();
+    assert_eq!(
+        tail,
+        [
+            "objects/core/Namespace/_cluster/shop.json",
+            "objects/apiextensions.k8s.io/CustomResourceDefinition/_cluster/widgets.example.com.json",
+            "objects/rbac.authorization.k8s.io/ClusterRoleBinding/_cluster/reporter-reads-widgets.json",
+            "objects/rbac.authorization.k8s.io/ClusterRole/_cluster/widget-reader.json",
+        ]
+    );
+    let (everything, counts) = exported(&src, &first, &[]).await;
+    assert_eq!(exported(&src, &second, &[]).await, (everything.clone(), counts));
+    assert!(everything.len() > shop.len() && everything.contains(&"objects/rbac.authorization.k8s.io/ClusterRole/_cluster/unrelated.json".to_owned()));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_in_one_step_through_s3_and_a_corrupt_archive_is_refused() {
     let source = source_cluster().await;

@@ -22,7 +22,7 @@ mod resources;
 
 pub use connect::{ConnectOptions, Connection, connect};
 pub use discovery::{Discovery, Resource, discover};
-pub use read::{Failure, Progress, ReadOptions, Snapshot, read, read_raw};
+pub use read::{Failure, Listed, Progress, ReadOptions, Snapshot, read, read_raw};
 pub use request::{Cause, RequestError};
 
 /// Why a cluster could not be read at all.

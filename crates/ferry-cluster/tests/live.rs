@@ -1,7 +1,9 @@
 //! ferry-cluster against a real kube-apiserver v1.20.2 (see ferry-testcluster).
 
-use ferry_cluster::{ConnectOptions, Connection, ReadOptions, connect, discover, read, read_raw};
+use ferry_cluster::{ConnectOptions, Connection, ReadOptions, Resource, connect, discover, read, read_raw};
+use ferry_model::RawObject;
 use ferry_testcluster::{Options, TestCluster, User, WIDGET_CRD};
+use futures::StreamExt as _;
 
 async fn open(cluster: &TestCluster, context: &str) -> Connection {
     let options = ConnectOptions { kubeconfig: Some(cluster.kubeconfig()), context: Some(context.into()) };
@@ -46,18 +48,28 @@ async fn reads_everything_paginated_with_custom_resources_and_preferred_versions
     assert!(snapshot.objects.iter().any(|o| o.id.kind == "Namespace"), "cluster-scoped objects are read even with -n");
     assert!(!snapshot.objects.iter().any(|o| o.id.kind == "ServiceAccount" && o.id.namespace.as_deref() == Some("default")));
 
-    // The same lists kept as text (what an export writes): the same objects, the same content.
-    let raw = read_raw(&connection, &discovery, &options, &()).await;
-    assert!(raw.failures.is_empty(), "{:?}", raw.failures);
-    let mut trees: Vec<_> = snapshot.objects.iter().map(|o| (o.id.clone(), o.root.to_json())).collect();
-    let mut texts: Vec<_> = raw.objects.iter().map(|o| (o.id.clone(), o.to_value().expect("valid JSON"))).collect();
-    trees.sort_by(|a, b| a.0.cmp(&b.0));
-    texts.sort_by(|a, b| a.0.cmp(&b.0));
+    // The same lists kept as text (what an export writes), page by page: the same objects in
+    // the same order (discovery order, then the server's), the same content.
+    let keep = |resource: &Resource, objects: Vec<RawObject>| (resource.plural.clone(), objects);
+    let lists: Vec<_> = read_raw(&connection, &discovery, &options, &(), &keep).collect().await;
+    let plurals: Vec<&str> = lists.iter().map(|list| list.resource.plural.as_str()).collect();
+    let listed: Vec<&str> = discovery.resources.iter().map(|r| r.plural.as_str()).collect();
+    assert_eq!(plurals, listed, "lists come out in discovery order");
+    let mut raw: Vec<RawObject> = Vec::new();
+    for list in lists {
+        for (plural, objects) in list.pages.expect("every list read") {
+            assert_eq!(plural, list.resource.plural, "pages are handed over with their resource");
+            assert!(objects.len() <= 100, "one page at a time");
+            raw.extend(objects);
+        }
+    }
+    let trees: Vec<_> = snapshot.objects.iter().map(|o| (o.id.clone(), o.root.to_json())).collect();
+    let texts: Vec<_> = raw.iter().map(|o| (o.id.clone(), o.to_value().expect("valid JSON"))).collect();
     // Objects that change between the two reads (leases, the controllers' status) may differ.
     let stable = |(id, _): &&(ferry_model::ObjectId, serde_json::Value)| id.namespace.as_deref() == Some("shop");
     assert_eq!(trees.iter().filter(stable).collect::<Vec<_>>(), texts.iter().filter(stable).collect::<Vec<_>>());
     assert_eq!(trees.len(), texts.len());
-    let c7 = raw.objects.iter().find(|o| o.id.name == "c7").unwrap();
+    let c7 = raw.iter().find(|o| o.id.name == "c7").unwrap();
     assert!(c7.json().starts_with(br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"#), "the type first, as a GET returns it");
 
     let selected = ReadOptions { selector: Some("batch=x".into()), ..Default::default() };

@@ -121,15 +121,24 @@ impl GeneratedRules {
     ) -> Vec<Option<Generated>> {
         let services: HashSet<(Option<&str>, Cow<'_, str>), FastHash> =
             objects.iter().filter(|&o| selects_pods(o)).map(&id).map(|id| (id.namespace, id.name)).collect();
-        objects
-            .par_iter()
-            .map(|o| {
-                let id = id(o);
-                let named_like_one = services.contains(&(id.namespace, Cow::Borrowed(&*id.name)));
-                let rule = self.rules.iter().find(|r| r.when.selecting_service && r.when.matches_identity(&id)).filter(|_| named_like_one)?;
-                Some(Generated { rule: rule.id.clone(), reason: rule.reason.clone() })
-            })
-            .collect()
+        objects.par_iter().map(|o| self.by_service(&id(o), |ns, name| services.contains(&(ns, Cow::Borrowed(name))))).collect()
+    }
+
+    /// Whether a `selecting_service` rule could apply to the object `id`: then what made it is
+    /// known only once every Service is ([`GeneratedRules::by_service`]).
+    pub fn waits_for_services(&self, id: &DocumentId<'_>) -> bool {
+        self.service_rule(id).is_some()
+    }
+
+    /// The `selecting_service` rule that applies to the object `id`, given whether a Service
+    /// that selects pods has a namespace and name (`selecting`).
+    pub fn by_service(&self, id: &DocumentId<'_>, selecting: impl FnOnce(Option<&str>, &str) -> bool) -> Option<Generated> {
+        let rule = self.service_rule(id).filter(|_| selecting(id.namespace, &id.name))?;
+        Some(Generated { rule: rule.id.clone(), reason: rule.reason.clone() })
+    }
+
+    fn service_rule(&self, id: &DocumentId<'_>) -> Option<&GeneratedRule> {
+        self.rules.iter().find(|r| r.when.selecting_service && r.when.matches_identity(id))
     }
 }
 

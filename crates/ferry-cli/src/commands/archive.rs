@@ -1,9 +1,11 @@
 //! Opening, reading and writing archives for the commands.
 
-use ferry_archive::{ArchiveError, Destination, EncryptionKey, Entry, Header, Manifest, Writer};
-use ferry_cluster::export::Selection;
+use ferry_archive::{ArchiveError, Batch, Destination, Encoder, EncryptionKey, Entry, Header, Manifest, Writer};
+use ferry_cluster::Resource;
 use ferry_model::{ObjectId, RawObject};
 use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::args::ArchiveSettings;
 use crate::error::CliError;
@@ -52,12 +54,56 @@ pub async fn write<'a, V: Serialize + Send + Sync>(
     complete(writer, added).await
 }
 
-/// Writes the objects selected from a cluster as an archive, each as the server sent it and
-/// under the resource it was read from.
-pub async fn write_selection(text: &str, settings: &ArchiveSettings, header: Header, selection: &Selection<RawObject>) -> Result<Manifest, CliError> {
-    let mut writer = create(text, settings, header).await?;
-    let added = writer.add_raw_all(selection.objects.iter().map(|s| (&s.object, s.resource.as_str()))).await;
-    complete(writer, added).await
+/// An archive written by a task of its own, batch after batch, while the caller reads on.
+pub struct Streamed {
+    encoder: Encoder,
+    batches: mpsc::UnboundedSender<Batch>,
+    writing: JoinHandle<Result<Manifest, CliError>>,
+}
+
+impl Streamed {
+    /// Starts writing an archive.
+    pub async fn create(text: &str, settings: &ArchiveSettings, header: Header) -> Result<Streamed, CliError> {
+        let mut writer = create(text, settings, header).await?;
+        let encoder = writer.encoder();
+        let (batches, mut received) = mpsc::unbounded_channel();
+        let writing = tokio::spawn(async move {
+            let mut added = Ok(());
+            while added.is_ok()
+                && let Some(batch) = received.recv().await
+            {
+                added = writer.add_batch(batch).await;
+            }
+            drop(received);
+            complete(writer, added).await
+        });
+        Ok(Streamed { encoder, batches, writing })
+    }
+
+    /// Encodes objects chosen from a cluster (digests, tar, compression) on the calling thread,
+    /// each as the server sent it, under the resource it was read from.
+    pub fn encode(&self, objects: &[(RawObject, &Resource)]) -> Batch {
+        let mut names: Vec<(&Resource, String)> = Vec::new();
+        for &(_, resource) in objects {
+            if !names.iter().any(|&(named, _)| named == resource) {
+                names.push((resource, resource.qualified()));
+            }
+        }
+        let name = |resource: &Resource| names.iter().find(|&&(named, _)| named == resource).map_or("", |(_, name)| name.as_str());
+        self.encoder.raw(objects.iter().map(|(object, resource)| (object, name(resource))))
+    }
+
+    /// Hands a batch to the writing task, after the batches before it; `false` once writing failed.
+    pub fn add(&self, batch: Batch) -> bool {
+        self.batches.send(batch).is_ok()
+    }
+
+    /// Waits for every batch to be written and completes the archive; after a failure, the
+    /// archive was aborted (nothing partial is left) and the error is returned.
+    pub async fn finish(self) -> Result<Manifest, CliError> {
+        drop(self.batches);
+        self.writing.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
 }
 
 /// Starts writing an archive.
@@ -74,4 +120,35 @@ async fn complete(writer: Writer, added: Result<(), ArchiveError>) -> Result<Man
         return Err(archive_error(&error));
     }
     writer.finish().await.map_err(|e| archive_error(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use ferry_archive::S3Settings;
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_that_cannot_be_written_stops_the_writing_and_leaves_no_archive() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.ferry");
+        let settings = ArchiveSettings { key_file: None, s3: S3Settings::default() };
+        let archive = Streamed::create(path.to_str().unwrap(), &settings, Header::default()).await.unwrap();
+        let config_maps = Resource { group: String::new(), version: "v1".into(), plural: "configmaps".into(), kind: "ConfigMap".into(), namespaced: true };
+        let object = RawObject::from_list_item(r#"{"metadata":{"name":"settings","namespace":"shop"}}"#, "v1", "ConfigMap").unwrap();
+        let batch = || archive.encode(&[(object.clone(), &config_maps)]);
+        assert!(archive.add(batch()));
+        assert!(archive.add(batch()), "handed over before the writer has seen it");
+        // The writer refuses the same object twice, gives up the archive and takes nothing more.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while archive.add(batch()) {
+            assert!(Instant::now() < deadline, "the writer still takes batches");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let error = archive.finish().await.expect_err("the archive is aborted");
+        assert!(format!("{error:?}").contains("already holds an object"), "{error:?}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing partial is left");
+    }
 }

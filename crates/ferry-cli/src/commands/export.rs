@@ -1,4 +1,5 @@
-//! `ferry export`: read a cluster, leave out what Kubernetes made itself, write an archive.
+//! `ferry export`: read a cluster, leave out what Kubernetes made itself, write an archive,
+//! each page of objects encoded as it arrives and written while the next lists are read.
 
 use ferry_archive::{Filters, Header, Source};
 
@@ -9,20 +10,21 @@ use crate::error::{CliError, ExitStatus};
 /// Exports the source cluster to the archive.
 pub fn run(settings: ExportSettings) -> Result<ExitStatus, CliError> {
     cluster::runtime()?.block_on(async {
-        let source = cluster::read_source(&settings.source).await?;
+        let source = cluster::open_source(&settings.source).await?;
         let header = header(&settings.source, &source.connection);
-        let manifest = archive::write_selection(&settings.to, &settings.archive, header, &source.selection).await?;
+        let archive = archive::Streamed::create(&settings.to, &settings.archive, header).await?;
+        let read = cluster::read_source(&source, &settings.source, &|chosen| archive.encode(&chosen), |batch| archive.add(batch)).await;
+        let manifest = archive.finish().await?;
         eprintln!(
             "exported {} objects from context `{}` to {} ({} made by Kubernetes and {} filtered out were left out)",
             manifest.objects.len(),
             source.connection.context,
             settings.to,
-            source.selection.generated,
-            source.selection.filtered
+            read.generated,
+            read.filtered
         );
-        let status = incomplete_if_unreadable(&source.unreadable);
-        super::leave_to_exit(source);
-        Ok(status)
+        super::leave_to_exit(manifest);
+        Ok(incomplete_if_unreadable(&read.unreadable))
     })
 }
 

@@ -10,16 +10,27 @@ use crate::error::{CliError, ExitStatus};
 pub fn run(command: MigrateCommand) -> Result<ExitStatus, CliError> {
     let rules = pipeline::rules(&command.transform)?;
     cluster::runtime()?.block_on(async {
-        let source = cluster::read_source(&command.source).await?;
-        let read_status = export::incomplete_if_unreadable(&source.unreadable);
-        if let Some(to) = &command.archive_to {
-            let header = export::header(&command.source, &source.connection);
-            archive::write_selection(to, &command.archive, header, &source.selection).await?;
+        let source = cluster::open_source(&command.source).await?;
+        let archive = match &command.archive_to {
+            Some(to) => Some(archive::Streamed::create(to, &command.archive, export::header(&command.source, &source.connection)).await?),
+            None => None,
+        };
+        // The chosen objects are kept for the transform and, with --archive-to, written meanwhile.
+        let mut objects = Vec::new();
+        let encode = |chosen: Vec<_>| (archive.as_ref().map(|archive| archive.encode(&chosen)), chosen);
+        let read = cluster::read_source(&source, &command.source, &encode, |(batch, chosen)| {
+            objects.extend(chosen.into_iter().map(|(object, _)| object));
+            batch.zip(archive.as_ref()).is_none_or(|(batch, archive)| archive.add(batch))
+        })
+        .await;
+        if let Some(archive) = archive {
+            archive.finish().await?;
         }
+        let read_status = export::incomplete_if_unreadable(&read.unreadable);
         let target = cluster::connect(&command.apply.connect).await?;
         let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &target.server_version)?, rules };
-        let objects = source.selection.objects.into_iter().map(|s| {
-            s.object.to_value().map_err(|e| CliError::failure(format!("cannot read {} as the source cluster sent it; nothing was applied", s.object.id), &e))
+        let objects = objects.into_iter().map(|object| {
+            object.to_value().map_err(|e| CliError::failure(format!("cannot read {} as the source cluster sent it; nothing was applied", object.id), &e))
         });
         let prepared = pipeline::transform_all(objects, &options, None, ApplyObject::new)?;
         if command.apply.plan_only {
