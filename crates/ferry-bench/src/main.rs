@@ -31,6 +31,7 @@ fn main() {
         Some("live") => live::bench_live(&args[1..]),
         Some("move") => moving::bench_move(&args[1..]),
         Some("raw-lists") => moving::raw_lists_process(&args[1]),
+        Some("measured") => measured(Path::new(&args[1]), &args[2..]),
         _ => {
             eprintln!("usage: ferry-bench assess [OBJECTS...]   (e.g. ferry-bench assess 10000 100000)");
             eprintln!("       ferry-bench live [OBJECTS]        (e.g. ferry-bench live 20000; needs scripts/install-k8s.sh)");
@@ -93,9 +94,27 @@ fn best_of(n: usize, mut run: impl FnMut() -> Run) -> Run {
     (0..n).map(|_| run()).min_by(|a, b| a.seconds.total_cmp(&b.seconds)).expect("n > 0")
 }
 
-/// Runs a command, returning its wall time and peak RSS (from `wait4`).
-#[allow(clippy::zombie_processes)] // reaped by `wait4` below, which also yields the child's peak RSS
+/// Runs a command, returning its wall time and peak RSS.
+///
+/// Linux starts a child's peak RSS at its parent's resident size when it forks (and keeps it
+/// across `exec`), so a command started straight from this process would report at least this
+/// process's own peak (~60 MB during `move`). The command is started by a small copy of this
+/// binary instead (`ferry-bench measured`), which times it and reads its peak from `wait4`.
 fn measure(program: &Path, args: &[&str]) -> Run {
+    let me = std::env::current_exe().expect("own path");
+    let output = Command::new(me).arg("measured").arg(program).args(args).stderr(std::process::Stdio::inherit()).output().expect("spawn");
+    assert!(output.status.success(), "{} {args:?} failed", program.display());
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut fields = text.split_whitespace().map(|f| f.parse::<f64>().expect("measured prints numbers"));
+    let (seconds, peak_kib) = (fields.next().expect("seconds"), fields.next().expect("peak"));
+    // ru_maxrss is in KiB; MB here are 10^6 bytes, the unit the input sizes are given in.
+    Run { seconds, peak_rss_mb: peak_kib * 1024.0 / 1e6 }
+}
+
+/// `ferry-bench measured PROGRAM ARGS...`: runs the program (its output discarded) and prints
+/// its wall time in seconds and its peak RSS in KiB; exits 1 if it failed.
+#[allow(clippy::zombie_processes)] // reaped by `wait4` below, which also yields the child's peak RSS
+fn measured(program: &Path, args: &[String]) {
     let start = Instant::now();
     let child = Command::new(program).args(args).stdout(std::process::Stdio::null()).spawn().expect("spawn");
     let mut status = 0;
@@ -103,9 +122,10 @@ fn measure(program: &Path, args: &[&str]) -> Run {
     // SAFETY: wait4 on our own child with valid pointers.
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     let seconds = start.elapsed().as_secs_f64();
-    assert!(pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{} {args:?} failed", program.display());
-    // ru_maxrss is in KiB; MB here are 10^6 bytes, the unit the input sizes are given in.
-    Run { seconds, peak_rss_mb: usage.ru_maxrss as f64 * 1024.0 / 1e6 }
+    if !(pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        std::process::exit(1);
+    }
+    println!("{seconds} {}", usage.ru_maxrss);
 }
 
 pub(crate) fn sibling_binary(name: &str) -> PathBuf {
