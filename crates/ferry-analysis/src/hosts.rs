@@ -51,7 +51,6 @@ pub fn host_tokens(text: &str) -> Vec<HostToken<'_>> {
     tokens
 }
 
-/// Whether `c` separates words: white space, and quotes, brackets and list punctuation.
 /// How a host reads as the address of an in-cluster Service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ServiceHost<'a> {
@@ -75,6 +74,7 @@ pub(crate) fn service_host(host: &str) -> Option<ServiceHost<'_>> {
     }
 }
 
+/// Whether `c` separates words: white space, and quotes, brackets and list punctuation.
 fn is_separator(c: char) -> bool {
     match c {
         ',' | ';' | '"' | '\'' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>' | '|' | '`' | '\\' => true,

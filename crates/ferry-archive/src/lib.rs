@@ -3,7 +3,8 @@
 //! directory, a single zstd-compressed tar file (the default), or one object in S3-compatible
 //! storage, optionally encrypted with a 256-bit key.
 //!
-//! [`Writer`] writes object by object with bounded memory, and an archive only becomes visible
+//! [`Writer`] writes object by object, holding only each object's manifest entry (not its
+//! text) once it is written, and an archive only becomes visible
 //! when [`Writer::finish`] succeeds. [`read`] verifies everything before it returns: format,
 //! member paths, every digest, nothing missing and nothing extra. Errors ([`ArchiveError`]) name
 //! the archive and the member and say what to do; they never carry object contents.

@@ -284,6 +284,8 @@ async fn an_export_holds_the_same_objects_in_the_same_order_every_time() {
     let work = tempfile::tempdir().unwrap();
     let (first, second) = (work.path().join("first.ferry"), work.path().join("second.ferry"));
 
+    // The endpoints controller's Endpoints must exist for leaving them out to mean anything.
+    wait_for(|| source.kubectl(&["get", "endpoints", "-n", "shop", "--no-headers"]).is_ok_and(|out| !out.trim().is_empty()));
     let (shop, counts) = exported(&src, &first, &["-n", "shop"]).await;
     assert_eq!(exported(&src, &second, &["-n", "shop"]).await, (shop.clone(), counts), "read while it is written, the export does not depend on which list comes in first");
     // Endpoints are listed before Services: those the endpoints controller made are still left out.
