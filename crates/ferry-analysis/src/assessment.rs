@@ -204,7 +204,11 @@ impl Evidence {
 
 impl std::fmt::Display for Evidence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.location(), self.path)
+        // As `location()` then the path, without making the location a string first.
+        match self.line {
+            0 => write!(f, "{} {}", self.file, self.path),
+            line => write!(f, "{}:{line} {}", self.file, self.path),
+        }
     }
 }
 

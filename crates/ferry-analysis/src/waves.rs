@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::sync::OnceLock;
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -170,9 +169,11 @@ pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[De
             result.cycles.push(explain_cycle(&layering, c, &member_apps, deps));
         }
         let wave = by_wave.entry(wave_of[c]).or_default();
-        let shared_reason = OnceLock::new();
+        // Beyond SHOWN_PEERS the peers are counted, not named: the members that need nothing
+        // outside the cycle all have this one reason.
+        let cycle_reason = (member_apps.len() > SHOWN_PEERS + 1).then(|| Text::from(layering.reason(member_apps[0], &[], &member_apps)));
         wave.par_extend(
-            member_apps.par_iter().with_min_len(PARALLEL_MEMBERS).map(|&a| layering.describe(a, &member_apps, &shared_reason, facts)),
+            member_apps.par_iter().with_min_len(PARALLEL_MEMBERS).map(|&a| layering.describe(a, &member_apps, cycle_reason.as_ref(), facts)),
         );
     }
     result.waves = by_wave
@@ -221,16 +222,15 @@ struct Layering<'a> {
 
 impl Layering<'_> {
     /// Application `a` (a member of `cycle`, which is just `[a]` outside cycles) and why it is
-    /// in its wave; `shared_reason` keeps the one reason of the members of a large cycle that
-    /// need nothing outside it.
-    fn describe(&self, a: usize, cycle: &[usize], shared_reason: &OnceLock<Text>, facts: &[Facts]) -> Application {
+    /// in its wave; `cycle_reason` is the reason shared by the members that need nothing
+    /// outside a large cycle.
+    fn describe(&self, a: usize, cycle: &[usize], cycle_reason: Option<&Text>, facts: &[Facts]) -> Application {
         let apps = self.apps;
         let needs: Vec<usize> = self.edges.from(a).map(|(_, b, _)| b).collect();
-        let needs_outside = needs.iter().any(|&b| self.component_of[b] != self.component_of[a]);
-        let reason = if !needs_outside && cycle.len() > SHOWN_PEERS + 1 {
-            shared_reason.get_or_init(|| self.reason(a, &needs, cycle).into()).clone()
-        } else {
-            self.reason(a, &needs, cycle).into()
+        let outside: Vec<usize> = needs.iter().copied().filter(|&b| self.component_of[b] != self.component_of[a]).collect();
+        let reason = match cycle_reason {
+            Some(shared) if outside.is_empty() => shared.clone(),
+            _ => self.reason(a, &outside, cycle).into(),
         };
         Application {
             name: apps[a].name.into(),
@@ -241,18 +241,16 @@ impl Layering<'_> {
         }
     }
 
-    /// Why application `a`, which needs `needs`, is in its wave. For the members of a cycle of
-    /// more than [`SHOWN_PEERS`] + 1 applications that need nothing outside it, the same text.
-    fn reason(&self, a: usize, needs: &[usize], cycle: &[usize]) -> String {
+    /// Why application `a`, which needs the applications `outside` of its own cycle, is in its wave.
+    fn reason(&self, a: usize, outside: &[usize], cycle: &[usize]) -> String {
         let apps = self.apps;
-        let mut outside = needs.iter().filter(|&&b| self.component_of[b] != self.component_of[a]).peekable();
-        let mut reason = if outside.peek().is_none() && cycle.len() > 1 {
+        let mut reason = if outside.is_empty() && cycle.len() > 1 {
             "needs only the applications of its cycle".to_owned()
-        } else if outside.peek().is_none() {
+        } else if outside.is_empty() {
             "needs no other application in the input: it can move first".to_owned()
         } else {
             let mut reason = "needs ".to_owned();
-            for (k, &b) in outside.enumerate() {
+            for (k, &b) in outside.iter().enumerate() {
                 let separator = if k == 0 { "" } else { ", " };
                 let _ = write!(reason, "{separator}{} (wave {})", apps[b], self.wave_of[self.component_of[b]]);
             }

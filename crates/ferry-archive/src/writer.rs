@@ -211,7 +211,8 @@ impl Encoder {
 
     fn encode<'a>(&self, objects: impl Iterator<Item = (&'a ObjectId, &'a str, &'a [u8])>) -> Result<Encoded, Refused> {
         let members: Vec<(ManifestEntry, &[u8])> = objects.map(|(id, resource, json)| Ok((entry(id, resource, json)?, json))).collect::<Result<_, _>>()?;
-        let body = if self.frames {
+        // A batch of no objects (a page whose objects were all left out) writes nothing.
+        let body = if self.frames && !members.is_empty() {
             Body::Frame(compressed_tar(|tar| {
                 members.iter().try_for_each(|(entry, json)| {
                     append(tar, &entry.path, entry.size, io::Read::chain(*json, &b"\n"[..]))

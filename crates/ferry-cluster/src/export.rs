@@ -36,7 +36,7 @@ pub struct ExportFilter {
 pub struct Choice<'a, T> {
     filter: &'a ExportFilter,
     /// What the namespaced objects chosen so far need.
-    needs: Needs,
+    needs: Needs<'a>,
     /// Cluster-scoped objects, with namespaces given.
     waiting: Vec<(T, &'a Resource)>,
     generated: usize,
@@ -116,18 +116,17 @@ fn kind_wanted(filter: &ExportFilter, resource: &Resource) -> bool {
 /// Cluster-scoped objects the exported namespaces need, as far as the namespaced objects
 /// chosen so far tell.
 #[derive(Debug, Default)]
-struct Needs {
-    /// (group, kind) of every kept object: a CRD defining one of them is needed.
-    custom_kinds: HashSet<(String, String)>,
+struct Needs<'a> {
+    /// (group, kind) of every kept object, borrowed from its resource: a CRD defining one of
+    /// them is needed.
+    custom_kinds: HashSet<(&'a str, &'a str)>,
     cluster_roles: HashSet<String>,
 }
 
-impl Needs {
+impl<'a> Needs<'a> {
     /// Notes what a namespaced object chosen for export needs.
-    fn note(&mut self, object: &impl Manifest, resource: &Resource) {
-        if !self.custom_kinds.iter().any(|(group, kind)| *group == resource.group && *kind == resource.kind) {
-            self.custom_kinds.insert((resource.group.clone(), resource.kind.clone()));
-        }
+    fn note(&mut self, object: &impl Manifest, resource: &'a Resource) {
+        self.custom_kinds.insert((&resource.group, &resource.kind));
         if object.id().kind == "RoleBinding"
             && let Some(binding) = object.tree()
         {
@@ -135,7 +134,7 @@ impl Needs {
         }
     }
 
-    fn merge(&mut self, other: Needs) {
+    fn merge(&mut self, other: Needs<'a>) {
         self.custom_kinds.extend(other.custom_kinds);
         self.cluster_roles.extend(other.cluster_roles);
     }
@@ -174,7 +173,7 @@ impl Needs {
     fn defines_kept_kind(&self, crd: &Node) -> bool {
         let group = crd.at(&["spec", "group"]).and_then(Node::as_str).unwrap_or_default();
         let kind = crd.at(&["spec", "names", "kind"]).and_then(Node::as_str).unwrap_or_default();
-        self.custom_kinds.contains(&(group.to_owned(), kind.to_owned()))
+        self.custom_kinds.contains(&(group, kind))
     }
 }
 

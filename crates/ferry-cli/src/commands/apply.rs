@@ -1,7 +1,5 @@
 //! `ferry apply`: archive in, transformed for the target, applied in dependency order.
 
-use ferry_cluster::apply::ApplyObject;
-
 use crate::args::ApplyCommand;
 use crate::commands::{archive, cluster, pipeline};
 use crate::error::{CliError, ExitStatus};
@@ -14,7 +12,7 @@ pub fn run(command: ApplyCommand) -> Result<ExitStatus, CliError> {
         let connection = cluster::connect(&command.apply.connect).await?;
         let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &connection.server_version)?, rules };
         // One object at a time: an entry's text is parsed, transformed, kept as text again and freed.
-        let prepared = pipeline::transform_all(entries.into_iter().map(|e| archive::parsed(&e)), &options, None, ApplyObject::new)?;
+        let prepared = pipeline::transform_all(entries.into_iter().map(|e| archive::parsed(&e)), &options, None, pipeline::apply_object)?;
         if command.apply.plan_only {
             return pipeline::print_plan(&prepared);
         }

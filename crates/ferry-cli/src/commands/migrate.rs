@@ -1,7 +1,5 @@
 //! `ferry migrate`: export, transform and apply in one step.
 
-use ferry_cluster::apply::ApplyObject;
-
 use crate::args::MigrateCommand;
 use crate::commands::{archive, cluster, export, pipeline};
 use crate::error::{CliError, ExitStatus};
@@ -32,7 +30,7 @@ pub fn run(command: MigrateCommand) -> Result<ExitStatus, CliError> {
         let objects = objects.into_iter().map(|object| {
             object.to_value().map_err(|e| CliError::failure(format!("cannot read {} as the source cluster sent it; nothing was applied", object.id), &e))
         });
-        let prepared = pipeline::transform_all(objects, &options, None, ApplyObject::new)?;
+        let prepared = pipeline::transform_all(objects, &options, None, pipeline::apply_object)?;
         if command.apply.plan_only {
             return pipeline::print_plan(&prepared);
         }

@@ -21,6 +21,11 @@ use crate::args::{ApplySettings, SummaryFormat, TransformSettings};
 use crate::error::{CliError, ExitStatus};
 use crate::progress::ApplyBar;
 
+/// Keeps a transformed object for the target as what `apply` sends (for [`transform_all`]).
+pub fn apply_object(_: usize, id: ObjectId, object: Value) -> ApplyObject {
+    ApplyObject::new(id, object)
+}
+
 /// Reads the rules file, if any.
 pub fn rules(settings: &TransformSettings) -> Result<Rules, CliError> {
     let Some(path) = &settings.rules else { return Ok(Rules::default()) };
@@ -45,8 +50,6 @@ pub fn target_version(settings: &TransformSettings, server_version: &str) -> Res
 pub struct Prepared<T = ApplyObject> {
     /// Objects for the target.
     pub objects: Vec<T>,
-    /// For each of `objects`, its position in the input.
-    pub origins: Vec<usize>,
     /// Objects that cannot go to the target, with why.
     pub blocked: Vec<String>,
     /// Objects left out on purpose (made by Kubernetes, ...), with why.
@@ -59,15 +62,15 @@ pub struct Prepared<T = ApplyObject> {
 /// object values) and, given a writer, a diff per changed object (a closed
 /// pipe ends the diffs, not the transformation nor the count of changes).
 /// The first object that cannot be read stops it, before anything is applied. Each object
-/// for the target is handed to `keep` as soon as it is transformed (`ApplyObject::new` keeps
-/// its text only).
+/// for the target is handed to `keep` with its position in the input as soon as it is
+/// transformed ([`apply_object`] keeps its text only).
 pub fn transform_all<T>(
     objects: impl IntoIterator<Item = Result<Value, CliError>>,
     options: &ferry_transform::Options,
     diff: Option<&mut dyn Write>,
-    keep: impl Fn(ObjectId, Value) -> T,
+    keep: impl Fn(usize, ObjectId, Value) -> T,
 ) -> Result<Prepared<T>, CliError> {
-    let mut prepared = Prepared { objects: Vec::new(), origins: Vec::new(), blocked: Vec::new(), left_out: 0, changed: 0 };
+    let mut prepared = Prepared { objects: Vec::new(), blocked: Vec::new(), left_out: 0, changed: 0 };
     let counting = diff.is_some();
     let mut diff = diff;
     for (origin, input) in objects.into_iter().enumerate() {
@@ -107,8 +110,7 @@ pub fn transform_all<T>(
         }
         match ObjectId::from_json(&after) {
             Some(id) => {
-                prepared.objects.push(keep(id, after));
-                prepared.origins.push(origin);
+                prepared.objects.push(keep(origin, id, after));
             }
             None => prepared.blocked.push(format!("{label}: has no apiVersion, kind or metadata.name after transformation")),
         }
@@ -328,7 +330,7 @@ mod tests {
     fn changes_are_still_counted_after_the_diff_reader_is_gone() {
         let changed = |name: &str| Ok(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "uid": "u"}}));
         let options = ferry_transform::Options { target_version: ferry_transform::KubeVersion { major: 1, minor: 30 }, rules: Default::default() };
-        let prepared = transform_all([changed("a"), changed("b"), changed("c")], &options, Some(&mut ClosedPipe), ApplyObject::new).unwrap();
+        let prepared = transform_all([changed("a"), changed("b"), changed("c")], &options, Some(&mut ClosedPipe), apply_object).unwrap();
         assert_eq!(prepared.objects.len(), 3);
         assert_eq!(prepared.changed, 3, "each object lost its uid");
     }

@@ -17,7 +17,7 @@ pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         let diff: Option<&mut dyn Write> = if command.diff { Some(&mut out) } else { None };
-        let prepared = pipeline::transform_all(entries.iter().map(archive::parsed), &options, diff, |id, object| (id, object))?;
+        let prepared = pipeline::transform_all(entries.iter().map(archive::parsed), &options, diff, |origin, id, object| (id, object, origin))?;
         match out.flush() {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(CliError::failure("cannot write to standard output", &e)),
             _ => {}
@@ -27,7 +27,7 @@ pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
         }
         if let Some(to) = &command.to {
             // The resource each object was exported from, as the source archive records it.
-            let objects = prepared.objects.iter().zip(&prepared.origins).map(|((id, object), &origin)| (id.clone(), entries[origin].resource.as_str(), object));
+            let objects = prepared.objects.iter().map(|(id, object, origin)| (id.clone(), entries[*origin].resource.as_str(), object));
             archive::write(to, &command.archive, manifest.header, objects).await?;
         }
         let changed = if command.diff { format!(" ({} changed)", prepared.changed) } else { String::new() };
