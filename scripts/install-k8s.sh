@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what ferry's cluster tests need and builds the genuine upstream
-# kube-apiserver and kube-controller-manager v1.20.2 from Debian bookworm's
-# `kubernetes` source package, once per machine.
+# kube-apiserver, kube-controller-manager, kube-scheduler and kubelet v1.20.2
+# (and the pause program of the sandbox image) from Debian bookworm's
+# `kubernetes` source package, once per machine. Nodes run Debian's containerd
+# and runc; images are served by Debian's docker-registry (the CNCF
+# distribution registry); see ../shared/notes/nodes.md.
 #
 # The binaries are cached outside the repository, keyed by version, in
 # ${FERRY_K8S_CACHE:-$HOME/.cache/ferry}/k8s-v1.20.2/. A second run finds them
@@ -15,7 +18,7 @@ set -euo pipefail
 
 VERSION=1.20.2
 CACHE="${FERRY_K8S_CACHE:-$HOME/.cache/ferry}/k8s-v$VERSION"
-BINARIES=(kube-apiserver kube-controller-manager)
+BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet pause)
 
 log() { echo "install-k8s: $*" >&2; }
 
@@ -61,7 +64,7 @@ build() {
   BUILD_DIR="$(mktemp -d "${TMPDIR:-/tmp}/ferry-k8s-build.XXXXXX")"
   trap 'rm -rf "$BUILD_DIR"' EXIT
   local work="$BUILD_DIR"
-  log "building kube-apiserver and kube-controller-manager v$VERSION in $work (about 10 minutes on 2 cores)"
+  log "building ${BINARIES[*]} v$VERSION in $work (about 20 minutes on 2 cores)"
   (
     cd "$work"
     apt-get source --download-only kubernetes >/dev/null 2>&1
@@ -71,15 +74,21 @@ build() {
     mkdir -p .go/src/k8s.io && ln -sfn ../../.. .go/src/k8s.io/kubernetes
     mkdir -p "$work/home"
     GOPATH=$PWD/.go CGO_ENABLED=0 HOME="$work/home" \
-      make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >"$work/build.log" 2>&1 \
+      make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubelet" \
+      >"$work/build.log" 2>&1 \
       || { tail -40 "$work/build.log" >&2; exit 1; }
     mkdir -p "$CACHE.partial"
-    for bin in "${BINARIES[@]}"; do cp "_output/local/bin/linux/amd64/$bin" "$CACHE.partial/"; done
+    gcc -Os -static -DVERSION=v3.4.1 -o "$CACHE.partial/pause" build/pause/linux/pause.c
+    strip "$CACHE.partial/pause"
+    for bin in "${BINARIES[@]}"; do
+      [ "$bin" = pause ] || cp "_output/local/bin/linux/amd64/$bin" "$CACHE.partial/"
+    done
   )
   rm -rf "$CACHE" && mv "$CACHE.partial" "$CACHE"
 }
 
-apt_install etcd-server openssl ca-certificates
+apt_install etcd-server openssl ca-certificates containerd runc containernetworking-plugins \
+  busybox-static docker-registry util-linux
 command -v kubectl >/dev/null 2>&1 || apt_install kubernetes-client
 if have_binaries; then
   log "cached: $CACHE"
