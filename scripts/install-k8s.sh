@@ -79,7 +79,8 @@ build() {
   rm -rf "$CACHE" && mv "$CACHE.partial" "$CACHE"
 }
 
-apt_install etcd-server openssl ca-certificates
+# docker-registry, busybox-static and skopeo: the image tests (a loopback registry, the busybox image, reading OCI archives).
+apt_install etcd-server openssl ca-certificates docker-registry busybox-static skopeo
 command -v kubectl >/dev/null 2>&1 || apt_install kubernetes-client
 if have_binaries; then
   log "cached: $CACHE"
