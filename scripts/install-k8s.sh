@@ -87,8 +87,10 @@ build() {
   rm -rf "$CACHE" && mv "$CACHE.partial" "$CACHE"
 }
 
+# Nodes: containerd, runc, the CNI loopback plugin, util-linux (unshare, nsenter, mount).
+# Images: docker-registry (a loopback registry), busybox-static (the busybox image), skopeo (reads OCI archives).
 apt_install etcd-server openssl ca-certificates containerd runc containernetworking-plugins \
-  busybox-static docker-registry util-linux
+  busybox-static docker-registry skopeo util-linux
 command -v kubectl >/dev/null 2>&1 || apt_install kubernetes-client
 if have_binaries; then
   log "cached: $CACHE"

@@ -26,6 +26,11 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
+mod images;
+mod registry;
+pub use images::{BUSYBOX_IMAGE, FERRY_IMAGE, PAUSE_IMAGE, TestImages, pause_binary};
+pub use registry::TestRegistry;
+
 /// The Kubernetes version the project's test binaries are built from.
 pub const KUBERNETES_VERSION: &str = "1.20.2";
 

@@ -1,0 +1,29 @@
+//! OCI container images for ferry, made from files on this machine without a container engine.
+//!
+//! - [`LayerBuilder`] makes one deterministic, gzip-compressed layer from host files, directories,
+//!   symbolic links and bytes: the same input always gives the same digests.
+//! - [`Image`] puts layers, an [`ImageConfig`] and an OCI image manifest together, everything
+//!   addressed by SHA-256, and writes an OCI image-layout archive that `ctr images import`,
+//!   `skopeo` and other OCI tools read ([`Image::write_oci_archive`]).
+//! - [`push`] uploads an image to a registry through the OCI distribution API, skipping blobs the
+//!   registry already has; credentials come from Docker's `config.json` ([`Credentials`]).
+//! - [`ferry_image`], [`busybox_image`] and [`pause_image`] make the images ferry runs in clusters
+//!   and the ones its tests need, each binary with the shared libraries `ldd` names.
+
+mod digest;
+mod error;
+mod image;
+mod layer;
+mod layout;
+mod libraries;
+mod presets;
+mod push;
+
+pub use digest::Digest;
+pub use error::Error;
+pub use image::{Blob, CONFIG_MEDIA_TYPE, Image, ImageConfig, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
+pub use layer::{Layer, LayerBuilder};
+pub use layout::{CONTAINERD_NAME_ANNOTATION, REF_NAME_ANNOTATION};
+pub use libraries::{parse_ldd, shared_libraries};
+pub use presets::{FERRY_PATH, busybox_image, ferry_image, pause_image};
+pub use push::{Credentials, Pushed, push};

@@ -1,0 +1,219 @@
+//! Images checked by real tools: the OCI layout read back and by `skopeo`, root file systems run
+//! in a chroot, and pushes to a real `docker-registry` on loopback, compared blob by blob.
+
+use std::collections::HashMap;
+use std::io::Read as _;
+use std::path::Path;
+use std::process::Command;
+
+use ferry_images::{CONTAINERD_NAME_ANNOTATION, Credentials, Digest, Error, Image, REF_NAME_ANNOTATION, busybox_image, ferry_image, push};
+use ferry_testcluster::TestRegistry;
+use serde_json::Value;
+
+fn busybox() -> Image {
+    busybox_image(Path::new("/bin/busybox")).unwrap()
+}
+
+/// An image-layout archive read back: `index.json` and the blobs, each checked against its name.
+struct Layout {
+    oci_layout: Value,
+    index: Value,
+    blobs: HashMap<String, Vec<u8>>,
+}
+
+fn read_layout(path: &Path) -> Layout {
+    let mut archive = tar::Archive::new(std::fs::File::open(path).unwrap());
+    let (mut oci_layout, mut index, mut blobs) = (Value::Null, Value::Null, HashMap::new());
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().display().to_string();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        match name.as_str() {
+            "oci-layout" => oci_layout = serde_json::from_slice(&data).unwrap(),
+            "index.json" => index = serde_json::from_slice(&data).unwrap(),
+            "blobs/" | "blobs/sha256/" => {}
+            _ => {
+                let hex = name.strip_prefix("blobs/sha256/").unwrap_or_else(|| panic!("unexpected member {name}"));
+                assert_eq!(Digest::of(&data).hex(), hex, "blob {name} does not match its name");
+                blobs.insert(format!("sha256:{hex}"), data);
+            }
+        }
+    }
+    Layout { oci_layout, index, blobs }
+}
+
+impl Layout {
+    /// The blob a descriptor names, checked for size.
+    fn blob(&self, descriptor: &Value) -> &[u8] {
+        let data = &self.blobs[descriptor["digest"].as_str().unwrap()];
+        assert_eq!(data.len() as u64, descriptor["size"].as_u64().unwrap());
+        data
+    }
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data).read_to_end(&mut out).unwrap();
+    out
+}
+
+fn tar_paths(tar: &[u8]) -> Vec<String> {
+    let mut archive = tar::Archive::new(tar);
+    archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect()
+}
+
+#[test]
+fn the_archive_is_an_oci_layout_naming_the_image_for_containerd() {
+    let dir = tempfile::tempdir().unwrap();
+    let (image, archive) = (busybox(), dir.path().join("busybox.tar"));
+    image.write_oci_archive("ferry.local/busybox:1", &archive).unwrap();
+    let layout = read_layout(&archive);
+    assert_eq!(layout.oci_layout["imageLayoutVersion"], "1.0.0");
+    let entry = &layout.index["manifests"][0];
+    assert_eq!(entry["annotations"][CONTAINERD_NAME_ANNOTATION], "ferry.local/busybox:1");
+    assert_eq!(entry["annotations"][REF_NAME_ANNOTATION], "ferry.local/busybox:1");
+    assert_eq!(entry["digest"], image.digest().as_str());
+    let manifest: Value = serde_json::from_slice(layout.blob(entry)).unwrap();
+    let config: Value = serde_json::from_slice(layout.blob(&manifest["config"])).unwrap();
+    assert_eq!((config["os"].as_str(), config["config"]["Cmd"][0].as_str()), (Some("linux"), Some("/bin/sh")));
+    let tar = gunzip(layout.blob(&manifest["layers"][0]));
+    assert_eq!(config["rootfs"]["diff_ids"][0], Digest::of(&tar).as_str());
+    let paths = tar_paths(&tar);
+    for expected in ["bin/busybox", "bin/sh", "bin/ls", "tmp/"] {
+        assert!(paths.iter().any(|p| p == expected), "{expected} missing from {paths:?}");
+    }
+    assert_eq!(layout.blobs.len(), 3);
+}
+
+#[test]
+fn building_twice_gives_the_same_image() {
+    assert_eq!(busybox().digest(), busybox().digest());
+}
+
+#[test]
+fn skopeo_reads_the_archive() {
+    if Command::new("skopeo").arg("--version").output().is_err() {
+        eprintln!("skipped: skopeo is not installed (scripts/install-k8s.sh installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (image, archive) = (busybox(), dir.path().join("busybox.tar"));
+    image.write_oci_archive("ferry.local/busybox:1", &archive).unwrap();
+    let output = Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!("oci-archive:{}", archive.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let inspected: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(inspected["Digest"], image.digest().as_str());
+    assert_eq!((inspected["Os"].as_str(), inspected["Architecture"].as_str()), (Some("linux"), Some("amd64")));
+    assert_eq!(inspected["Layers"][0], image.layers()[0].blob.digest.as_str());
+}
+
+/// Unpacks the image's only layer into `dir`, modes kept.
+fn unpack(image: &Image, dir: &Path) {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&image.layers()[0].blob.data[..]));
+    archive.set_preserve_permissions(true);
+    archive.unpack(dir).unwrap();
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+#[test]
+fn busybox_runs_in_its_root_file_system() {
+    if !is_root() {
+        eprintln!("skipped: chroot needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    unpack(&busybox(), dir.path());
+    let output = Command::new("chroot")
+        .arg(dir.path())
+        .args(["/bin/sh", "-c", "echo hello > /tmp/x && cat /tmp/x && ls -ld /tmp"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with("hello\ndrwxrwxrwt"), "{stdout}");
+}
+
+#[test]
+fn a_dynamic_binary_runs_with_the_libraries_packed_beside_it() {
+    if !is_root() {
+        eprintln!("skipped: chroot needs root");
+        return;
+    }
+    let libraries = ferry_images::shared_libraries(Path::new("/bin/ls")).unwrap();
+    assert!(libraries.iter().any(|l| l.ends_with("libc.so.6")), "{libraries:?}");
+    let dir = tempfile::tempdir().unwrap();
+    unpack(&ferry_image(Path::new("/bin/ls")).unwrap(), dir.path());
+    let output = Command::new("chroot")
+        .arg(dir.path())
+        .args(["/usr/local/bin/ferry", "/usr/local/bin"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "ferry\n");
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// Requests that upload blobs (`POST`/`PATCH`/`PUT` under `/blobs/uploads/`).
+fn uploads(registry: &TestRegistry) -> usize {
+    registry
+        .requests()
+        .iter()
+        .filter(|r| r.contains("/blobs/uploads/") && !r.starts_with("HEAD") && !r.starts_with("GET"))
+        .count()
+}
+
+#[test]
+fn a_pushed_image_is_served_by_tag_and_a_second_push_sends_no_blob() {
+    let registry = TestRegistry::start().unwrap();
+    let image = busybox();
+    let reference = format!("{}/ferry/busybox:1", registry.host());
+    let first = runtime().block_on(push(&image, &reference, &Credentials::anonymous())).unwrap();
+    assert_eq!(first.reference, reference);
+    assert_eq!(&first.digest, image.digest());
+    assert_eq!((first.blobs_sent, first.blobs_skipped), (2, 0));
+    assert_eq!(first.bytes_sent, image.size());
+    assert_eq!(first.pinned(), format!("{reference}@{}", image.digest()));
+
+    let (status, manifest) = registry.get("/v2/ferry/busybox/manifests/1").unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(Digest::of(&manifest), *image.digest());
+    assert_eq!(manifest, image.manifest().data);
+    for blob in image.blobs() {
+        let (status, served) = registry.get(&format!("/v2/ferry/busybox/blobs/{}", blob.digest)).unwrap();
+        assert_eq!((status, served.len()), (200, blob.data.len()));
+        assert!(blob.digest.verify(&served));
+    }
+    let uploads_after_first = uploads(&registry);
+    assert!(uploads_after_first >= 2, "{:?}", registry.requests());
+
+    let second = runtime().block_on(push(&image, &reference, &Credentials::anonymous())).unwrap();
+    assert_eq!((second.blobs_sent, second.blobs_skipped, second.bytes_sent), (0, 2, image.manifest().size()));
+    assert_eq!(second.digest, first.digest);
+    assert_eq!(uploads(&registry), uploads_after_first, "{:?}", registry.requests());
+}
+
+#[test]
+fn an_unreachable_registry_or_a_bad_reference_is_a_clear_error() {
+    let image = busybox();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let err = runtime()
+        .block_on(push(&image, &format!("127.0.0.1:{closed}/ferry:1"), &Credentials::anonymous()))
+        .unwrap_err();
+    assert!(matches!(err, Error::Registry { .. }));
+    assert_eq!(err.to_string(), format!("registry `127.0.0.1:{closed}`: connecting failed"));
+    let err = runtime()
+        .block_on(push(&image, "127.0.0.1:5000/UPPER:1", &Credentials::anonymous()))
+        .unwrap_err();
+    assert!(err.to_string().starts_with("invalid image reference `127.0.0.1:5000/UPPER:1`"), "{err}");
+}
