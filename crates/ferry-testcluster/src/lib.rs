@@ -8,10 +8,18 @@
 //! additionally tied to the thread that started them (`PR_SET_PDEATHSIG`) so
 //! that a killed test binary leaves nothing behind.
 //!
-//! The binaries come from `scripts/install-k8s.sh` (kube-apiserver and
-//! kube-controller-manager v1.20.2 built from Debian's source package and
-//! cached under `~/.cache/ferry/k8s-v1.20.2/`; etcd from Debian's
-//! `etcd-server`). Set `FERRY_K8S_BIN` to use binaries from elsewhere.
+//! With [`Options::nodes`] set to 1 the cluster also gets a kube-scheduler and
+//! a real node (containerd + kubelet, see [`node`]) on which Pods run, the
+//! controllers that bind claims and clear the node's not-ready taint, and a
+//! `local` StorageClass whose volumes [`TestCluster::create_volume`] makes.
+//!
+//! The binaries come from `scripts/install-k8s.sh` (kube-apiserver,
+//! kube-controller-manager, kube-scheduler, kubelet v1.20.2 and the pause
+//! program, built from Debian's source package and cached under
+//! `~/.cache/ferry/k8s-v1.20.2/`; etcd, containerd and runc from Debian's
+//! packages). Set `FERRY_K8S_BIN` to use binaries from elsewhere.
+
+pub mod node;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -35,6 +43,11 @@ pub use registry::TestRegistry;
 pub const KUBERNETES_VERSION: &str = "1.20.2";
 
 const ADMIN_TOKEN: &str = "ferry-admin-token";
+const KUBELET_TOKEN: &str = "ferry-kubelet-token";
+
+/// The StorageClass of the volumes [`TestCluster::create_volume`] makes: statically provisioned,
+/// bound as soon as a claim asks (claims that no Pod mounts bind too).
+const LOCAL_STORAGE_CLASS: &str = "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: local}\nprovisioner: kubernetes.io/no-provisioner\nvolumeBindingMode: Immediate\nreclaimPolicy: Retain\n";
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 const START_ATTEMPTS: usize = 3;
 
@@ -60,7 +73,7 @@ pub enum Error {
     Kubeconfig(String),
 }
 
-fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
+pub(crate) fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
     let what = what.into();
     move |source| Error::Io { what, source }
 }
@@ -113,6 +126,9 @@ pub struct Options {
     pub controllers: bool,
     /// Extra token users, without any RBAC permission until a test grants some.
     pub users: Vec<User>,
+    /// Real nodes running Pods: 0 (the default) or 1 (every node is named `127.0.0.1`). A node
+    /// implies the controllers and adds a kube-scheduler and the `local` StorageClass.
+    pub nodes: usize,
 }
 
 /// A running control plane; killed when dropped.
@@ -124,6 +140,8 @@ pub struct TestCluster {
     etcd: String,
     /// How kube-apiserver was started, to start it again after [`TestCluster::kill_apiserver`].
     apiserver: (PathBuf, Vec<String>),
+    /// The node, when the cluster has one; torn down before the control plane.
+    node: Option<node::Node>,
 }
 
 impl TestCluster {
@@ -144,7 +162,7 @@ impl TestCluster {
 
     async fn start_once(binaries: &Binaries, options: &Options) -> Result<TestCluster, Error> {
         let dir = tempfile::Builder::new().prefix("ferry-cluster-").tempdir().map_err(io_err("creating the cluster directory"))?;
-        let mut cluster = TestCluster { server: String::new(), etcd: String::new(), children: Vec::new(), dir, apiserver: (PathBuf::new(), Vec::new()) };
+        let mut cluster = TestCluster { server: String::new(), etcd: String::new(), children: Vec::new(), dir, apiserver: (PathBuf::new(), Vec::new()), node: None };
         cluster.write_credentials(options)?;
         let (etcd_port, peer_port, api_port) = (free_port()?, free_port()?, free_port()?);
         cluster.server = format!("https://127.0.0.1:{api_port}");
@@ -157,11 +175,81 @@ impl TestCluster {
         let client = cluster.client().await?;
         cluster.wait_until(&client, "/readyz").await?;
         cluster.wait_until(&client, "/api/v1/namespaces/default").await?;
-        if options.controllers {
-            cluster.spawn("kube-controller-manager", &binaries.controller_manager, &controller_manager_args(cluster.path()))?;
+        if options.controllers || options.nodes > 0 {
+            cluster.spawn("kube-controller-manager", &binaries.controller_manager, &controller_manager_args(cluster.path(), options.nodes > 0))?;
             cluster.wait_until(&client, "/api/v1/namespaces/default/serviceaccounts/default").await?;
         }
+        if options.nodes > 0 {
+            cluster.start_node(binaries, &client).await?;
+        }
         Ok(cluster)
+    }
+
+    /// Starts kube-scheduler and the node, waits until the node is Ready without the not-ready
+    /// taint, and creates the `local` StorageClass.
+    async fn start_node(&mut self, binaries: &Binaries, client: &kube::Client) -> Result<(), Error> {
+        let scheduler = binaries.node()?.scheduler.clone();
+        self.spawn("kube-scheduler", &scheduler, &scheduler_args(self.path()))?;
+        let images = node_images(self.path())?;
+        let config = node::NodeConfig { dir: self.path(), kubeconfig: self.path().join("kubelet.kubeconfig"), images: &images };
+        self.node = Some(node::Node::start(binaries, &config)?);
+        self.wait_for_ready_node(client).await?;
+        self.apply(None, LOCAL_STORAGE_CLASS).map(drop)
+    }
+
+    async fn wait_for_ready_node(&mut self, client: &kube::Client) -> Result<(), Error> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let path = format!("/api/v1/nodes/{}", node::NODE_NAME);
+        loop {
+            self.check_alive()?;
+            let request = http::Request::get(&path).body(Vec::new()).expect("static request");
+            if let Ok(text) = client.request_text(request).await
+                && serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|node| node_is_ready(&node))
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(self.not_ready(&format!("node {} was not Ready within {READY_TIMEOUT:?}", node::NODE_NAME)));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Creates a PersistentVolume `name` of class `local` with capacity `size` (a Kubernetes
+    /// quantity such as `1Gi`), backed by a new directory of the cluster's own, which it returns.
+    /// Claims of class `local` bind to such volumes at once.
+    pub fn create_volume(&self, name: &str, size: &str) -> Result<PathBuf, Error> {
+        if self.node.is_none() {
+            return Err(Error::NotReady("volumes need a node: start the cluster with `nodes: 1`".into()));
+        }
+        let path = self.path().join("volumes").join(name);
+        fs::create_dir_all(&path).map_err(io_err(format!("creating {}", path.display())))?;
+        let manifest = format!(
+            "apiVersion: v1\nkind: PersistentVolume\nmetadata: {{name: {name}}}\nspec:\n  storageClassName: local\n  capacity: {{storage: {size}}}\n  accessModes: [ReadWriteOnce]\n  persistentVolumeReclaimPolicy: Retain\n  local: {{path: {}}}\n  nodeAffinity:\n    required:\n      nodeSelectorTerms:\n      - matchExpressions: [{{key: kubernetes.io/hostname, operator: In, values: [\"{}\"]}}]\n",
+            path.display(),
+            node::NODE_NAME
+        );
+        self.apply(None, &manifest)?;
+        Ok(path)
+    }
+
+    /// Lets the node pull from the plain-HTTP registry at `host` (`127.0.0.1:PORT`).
+    pub fn trust_registry(&self, host: &str) -> Result<(), Error> {
+        self.node()?.trust_registry(host)
+    }
+
+    /// Imports an OCI image archive into the node, for Pods with `imagePullPolicy: Never`.
+    pub fn import_image(&self, archive: &Path) -> Result<(), Error> {
+        self.node()?.import_image(archive)
+    }
+
+    /// Resident memory of the node's kubelet and containerd.
+    pub fn node_memory(&self) -> Result<node::NodeMemory, Error> {
+        Ok(self.node()?.memory())
+    }
+
+    fn node(&self) -> Result<&node::Node, Error> {
+        self.node.as_ref().ok_or_else(|| Error::NotReady("this cluster has no node: start it with `nodes: 1`".into()))
     }
 
     /// Compacts etcd's history up to its current revision, as the API server does every five
@@ -274,17 +362,7 @@ impl TestCluster {
     }
 
     fn spawn(&mut self, name: &'static str, program: &Path, args: &[String]) -> Result<(), Error> {
-        let log = fs::File::create(self.path().join(format!("{name}.log"))).map_err(io_err(format!("creating {name}.log")))?;
-        let stderr = log.try_clone().map_err(io_err(format!("opening {name}.log")))?;
-        let mut command = Command::new(program);
-        command.args(args).stdin(Stdio::null()).stdout(log).stderr(stderr);
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
-            });
-        }
-        let child = command.spawn().map_err(io_err(format!("starting {}", program.display())))?;
+        let child = spawn_logged(self.path(), name, Command::new(program).args(args))?;
         self.children.push((name, child));
         Ok(())
     }
@@ -324,8 +402,11 @@ impl TestCluster {
             Ok(Some(status)) => Some((*name, status)),
             _ => None,
         });
-        match exited {
-            Some((name, status)) => Err(self.not_ready(&format!("{name} exited ({status})"))),
+        if let Some((name, status)) = exited {
+            return Err(self.not_ready(&format!("{name} exited ({status})")));
+        }
+        match self.node.as_mut().and_then(node::Node::exited) {
+            Some(name) => Err(self.not_ready(&format!("the node's {name} exited"))),
             None => Ok(()),
         }
     }
@@ -344,6 +425,9 @@ impl TestCluster {
                 let _ = write!(message, "\n{line}");
             }
         }
+        if let Some(node) = &self.node {
+            message.push_str(&node.log_tail());
+        }
         Error::NotReady(message)
     }
 
@@ -351,33 +435,44 @@ impl TestCluster {
         let dir = self.path();
         run("openssl", &["genrsa", "-out", "sa.key", "2048"], dir)?;
         run("openssl", &["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir)?;
-        let mut tokens = format!("{ADMIN_TOKEN},admin,admin,system:masters\n");
+        // The kubelet's user is used only when the cluster has a node.
+        let mut tokens = format!("{ADMIN_TOKEN},admin,admin,system:masters\n{KUBELET_TOKEN},kubelet,kubelet,system:masters\n");
         for user in &options.users {
             let _ = writeln!(tokens, "{},{},{},\"{}\"", user_token(&user.name), user.name, user.name, user.groups.join(","));
         }
         fs::write(dir.join("tokens.csv"), tokens).map_err(io_err("writing tokens.csv"))
     }
 
+    /// Writes `kubeconfig` (admin and the extra users) and `kubelet.kubeconfig` (the node's).
     fn write_kubeconfig(&self, options: &Options) -> Result<(), Error> {
         let ca = fs::read(self.path().join("certs/apiserver.crt")).map_err(io_err("reading the server certificate"))?;
         let ca = base64::engine::general_purpose::STANDARD.encode(ca);
-        let users = std::iter::once(("admin".to_owned(), ADMIN_TOKEN.to_owned()))
-            .chain(options.users.iter().map(|u| (u.name.clone(), user_token(&u.name))));
+        let users: Vec<(String, String)> = std::iter::once(("admin".to_owned(), ADMIN_TOKEN.to_owned()))
+            .chain(options.users.iter().map(|u| (u.name.clone(), user_token(&u.name))))
+            .collect();
+        fs::write(self.kubeconfig(), self.kubeconfig_text(&ca, &users)).map_err(io_err("writing the kubeconfig"))?;
+        let kubelet = [("kubelet".to_owned(), KUBELET_TOKEN.to_owned())];
+        fs::write(self.path().join("kubelet.kubeconfig"), self.kubeconfig_text(&ca, &kubelet)).map_err(io_err("writing the kubelet's kubeconfig"))
+    }
+
+    /// A kubeconfig with one context per user, the first one current.
+    fn kubeconfig_text(&self, ca: &str, users: &[(String, String)]) -> String {
         let (mut contexts, mut credentials) = (String::new(), String::new());
         for (name, token) in users {
             let _ = write!(contexts, "- name: {name}\n  context: {{cluster: test, user: {name}}}\n");
             let _ = write!(credentials, "- name: {name}\n  user: {{token: {token}}}\n");
         }
-        let text = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\ncontexts:\n{contexts}users:\n{credentials}current-context: admin\n",
-            self.server
-        );
-        fs::write(self.kubeconfig(), text).map_err(io_err("writing the kubeconfig"))
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\ncontexts:\n{contexts}users:\n{credentials}current-context: {}\n",
+            self.server, users[0].0
+        )
     }
 }
 
 impl Drop for TestCluster {
     fn drop(&mut self) {
+        // The node first: its kubelet would otherwise outlive the API server it reports to.
+        drop(self.node.take());
         for (_, child) in self.children.iter_mut().rev() {
             let _ = child.kill();
             let _ = child.wait();
@@ -423,10 +518,21 @@ fn process_cpu_ticks(pid: u32) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
-struct Binaries {
+/// The programs a cluster runs.
+pub(crate) struct Binaries {
     etcd: PathBuf,
     apiserver: PathBuf,
     controller_manager: PathBuf,
+    node: Result<NodeBinaries, String>,
+}
+
+/// The programs a node and its scheduler run (containerd, runc and the CNI plugins come from PATH
+/// and `/usr/lib/cni`).
+pub(crate) struct NodeBinaries {
+    pub(crate) scheduler: PathBuf,
+    pub(crate) kubelet: PathBuf,
+    /// The sandbox program, also the init of the node's namespace.
+    pub(crate) pause: PathBuf,
 }
 
 impl Binaries {
@@ -443,7 +549,13 @@ impl Binaries {
             .into_iter()
             .find(|p| p.is_file())
             .ok_or_else(|| Error::MissingBinary("etcd".into()))?;
-        Ok(Binaries { etcd, apiserver: in_dir("kube-apiserver")?, controller_manager: in_dir("kube-controller-manager")? })
+        let node = (|| Ok(NodeBinaries { scheduler: in_dir("kube-scheduler")?, kubelet: in_dir("kubelet")?, pause: in_dir("pause")? }))();
+        Ok(Binaries { etcd, apiserver: in_dir("kube-apiserver")?, controller_manager: in_dir("kube-controller-manager")?, node: node.map_err(|e: Error| e.to_string()) })
+    }
+
+    /// The node's programs, or which one is missing.
+    pub(crate) fn node(&self) -> Result<&NodeBinaries, Error> {
+        self.node.as_ref().map_err(|missing| Error::NotReady(missing.clone()))
     }
 }
 
@@ -455,7 +567,29 @@ fn cache_dir() -> PathBuf {
     home.join(".cache/ferry")
 }
 
-fn free_port() -> Result<u16, Error> {
+/// Starts a program with its output in `DIR/NAME.log`, killed with SIGKILL when the thread that
+/// started it ends (`PR_SET_PDEATHSIG`), so that a killed test leaves no process behind.
+pub(crate) fn spawn_logged(dir: &Path, name: &str, command: &mut Command) -> Result<Child, Error> {
+    let log = fs::File::create(dir.join(format!("{name}.log"))).map_err(io_err(format!("creating {name}.log")))?;
+    let stderr = log.try_clone().map_err(io_err(format!("opening {name}.log")))?;
+    command.stdin(Stdio::null()).stdout(log).stderr(stderr);
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 { Ok(()) } else { Err(io::Error::last_os_error()) });
+    }
+    command.spawn().map_err(io_err(format!("starting {}", command.get_program().to_string_lossy())))
+}
+
+/// Whether a Node object says Ready and no longer carries the not-ready taint.
+fn node_is_ready(node: &serde_json::Value) -> bool {
+    let conditions = node.pointer("/status/conditions").and_then(serde_json::Value::as_array);
+    let ready = conditions.is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
+    let taints = node.pointer("/spec/taints").and_then(serde_json::Value::as_array);
+    let tainted = taints.is_some_and(|t| t.iter().any(|t| t["key"] == "node.kubernetes.io/not-ready"));
+    ready && !tainted
+}
+
+pub(crate) fn free_port() -> Result<u16, Error> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(io_err("finding a free port"))?;
     listener.local_addr().map(|a| a.port()).map_err(io_err("finding a free port"))
 }
@@ -470,7 +604,7 @@ fn run(program: &str, args: &[&str], dir: &Path) -> Result<(), Error> {
 }
 
 /// `--flag=value` arguments (Go's flag parser needs `=` for booleans).
-fn flags<const N: usize>(pairs: [(&str, String); N]) -> Vec<String> {
+pub(crate) fn flags<const N: usize>(pairs: [(&str, String); N]) -> Vec<String> {
     pairs.into_iter().map(|(flag, value)| format!("{flag}={value}")).collect()
 }
 
@@ -510,7 +644,14 @@ fn apiserver_args(dir: &Path, etcd_port: u16, port: u16) -> Vec<String> {
     ])
 }
 
-fn controller_manager_args(dir: &Path) -> Vec<String> {
+/// With a node, the claim binder and the node lifecycle controller run too: the API server taints
+/// every new Node not-ready and only that controller removes the taint.
+fn controller_manager_args(dir: &Path, node: bool) -> Vec<String> {
+    let controllers = if node {
+        "*,-nodeipam,-cloud-node-lifecycle,-service,-route,-attachdetach,-persistentvolume-expander,-ttl"
+    } else {
+        "*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service,-route,-attachdetach,-persistentvolume-binder,-persistentvolume-expander,-ttl"
+    };
     let file = |name: &str| file(dir, name);
     flags([
         ("--kubeconfig", file("kubeconfig")),
@@ -521,9 +662,25 @@ fn controller_manager_args(dir: &Path) -> Vec<String> {
         ("--root-ca-file", file("certs/apiserver.crt")),
         ("--use-service-account-credentials", "false".into()),
         ("--leader-elect", "false".into()),
-        (
-            "--controllers",
-            "*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service,-route,-attachdetach,-persistentvolume-binder,-persistentvolume-expander,-ttl".into(),
-        ),
+        ("--controllers", controllers.into()),
     ])
+}
+
+fn scheduler_args(dir: &Path) -> Vec<String> {
+    flags([
+        ("--kubeconfig", file(dir, "kubeconfig")),
+        ("--leader-elect", "false".into()),
+        ("--bind-address", "127.0.0.1".into()),
+        ("--port", "0".into()),
+        ("--secure-port", "0".into()),
+    ])
+}
+
+/// The images every node imports at start, written into `DIR/images`: busybox and the pause image.
+fn node_images(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let dir = dir.join("images");
+    fs::create_dir_all(&dir).map_err(io_err("creating the images directory"))?;
+    let images = TestImages::build(&dir, None).map_err(|e| Error::NotReady(format!("building the node's images: {e}")))?;
+    let pause = images.pause.ok_or_else(|| Error::MissingBinary("pause (the sandbox program)".into()))?;
+    Ok(vec![images.busybox, pause])
 }
