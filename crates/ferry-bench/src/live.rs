@@ -63,9 +63,14 @@ async fn run(objects: usize) {
 
 /// The seconds `work` takes.
 pub(crate) async fn timed(work: impl std::future::Future<Output = ()>) -> f64 {
+    timed_value(work).await.0
+}
+
+/// The seconds `work` takes, and what it gives.
+pub(crate) async fn timed_value<T>(work: impl std::future::Future<Output = T>) -> (f64, T) {
     let started = Instant::now();
-    work.await;
-    started.elapsed().as_secs_f64()
+    let value = work.await;
+    (started.elapsed().as_secs_f64(), value)
 }
 
 fn process(program: &Path, args: &[&str]) -> f64 {

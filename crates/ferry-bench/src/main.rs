@@ -13,11 +13,13 @@
 //!
 //! `ferry-bench live [OBJECTS]` measures reading a live cluster (see `live.rs`).
 //! `ferry-bench move [OBJECTS]` measures export and apply (see `moving.rs`).
+//! `ferry-bench nodes [RUNS]` measures test clusters with a real node (see `nodes.rs`).
 
 mod corpus;
 mod delay;
 mod live;
 mod moving;
+mod nodes;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,12 +32,14 @@ fn main() {
         Some("assess") => bench_assess(&args[1..]),
         Some("live") => live::bench_live(&args[1..]),
         Some("move") => moving::bench_move(&args[1..]),
+        Some("nodes") => nodes::bench_nodes(&args[1..]),
         Some("raw-lists") => moving::raw_lists_process(&args[1]),
         Some("measured") => measured(Path::new(&args[1]), &args[2..]),
         _ => {
             eprintln!("usage: ferry-bench assess [OBJECTS...]   (e.g. ferry-bench assess 10000 100000)");
             eprintln!("       ferry-bench live [OBJECTS]        (e.g. ferry-bench live 20000; needs scripts/install-k8s.sh)");
             eprintln!("       ferry-bench move [OBJECTS]        (e.g. ferry-bench move 10000; export and apply against kubectl)");
+            eprintln!("       ferry-bench nodes [RUNS]          (e.g. ferry-bench nodes 3; test clusters with a real node)");
             std::process::exit(2);
         }
     }

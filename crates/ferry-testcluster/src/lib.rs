@@ -142,6 +142,8 @@ pub struct TestCluster {
     apiserver: (PathBuf, Vec<String>),
     /// The node, when the cluster has one; torn down before the control plane.
     node: Option<node::Node>,
+    /// From starting the node's containerd to the Node being Ready and untainted.
+    node_ready_after: Option<Duration>,
 }
 
 impl TestCluster {
@@ -162,7 +164,7 @@ impl TestCluster {
 
     async fn start_once(binaries: &Binaries, options: &Options) -> Result<TestCluster, Error> {
         let dir = tempfile::Builder::new().prefix("ferry-cluster-").tempdir().map_err(io_err("creating the cluster directory"))?;
-        let mut cluster = TestCluster { server: String::new(), etcd: String::new(), children: Vec::new(), dir, apiserver: (PathBuf::new(), Vec::new()), node: None };
+        let mut cluster = TestCluster { server: String::new(), etcd: String::new(), children: Vec::new(), dir, apiserver: (PathBuf::new(), Vec::new()), node: None, node_ready_after: None };
         cluster.write_credentials(options)?;
         let (etcd_port, peer_port, api_port) = (free_port()?, free_port()?, free_port()?);
         cluster.server = format!("https://127.0.0.1:{api_port}");
@@ -192,8 +194,10 @@ impl TestCluster {
         self.spawn("kube-scheduler", &scheduler, &scheduler_args(self.path()))?;
         let images = node_images(self.path())?;
         let config = node::NodeConfig { dir: self.path(), kubeconfig: self.path().join("kubelet.kubeconfig"), images: &images };
+        let started = Instant::now();
         self.node = Some(node::Node::start(binaries, &config)?);
         self.wait_for_ready_node(client).await?;
+        self.node_ready_after = Some(started.elapsed());
         self.apply(None, LOCAL_STORAGE_CLASS).map(drop)
     }
 
@@ -246,6 +250,11 @@ impl TestCluster {
     /// Resident memory of the node's kubelet and containerd.
     pub fn node_memory(&self) -> Result<node::NodeMemory, Error> {
         Ok(self.node()?.memory())
+    }
+
+    /// How long the node took from starting containerd to being Ready (images imported included).
+    pub fn node_ready_after(&self) -> Option<Duration> {
+        self.node_ready_after
     }
 
     fn node(&self) -> Result<&node::Node, Error> {
