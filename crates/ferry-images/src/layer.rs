@@ -96,10 +96,11 @@ impl LayerBuilder {
     pub fn build(&self) -> Result<Layer, Error> {
         let tar = self.tar()?;
         let diff_id = Digest::of(&tar);
+        // Level 1: a 288 MB debug ferry binary compresses in ~2.5 s to 100 MB instead of ~13 s to 81 MB.
         let mut gzip = GzBuilder::new()
             .mtime(0)
             .operating_system(255)
-            .write(Vec::with_capacity(tar.len() / 2), Compression::default());
+            .write(Vec::with_capacity(tar.len() / 2), Compression::fast());
         gzip.write_all(&tar).map_err(io_err("compressing a layer"))?;
         let compressed = gzip.finish().map_err(io_err("compressing a layer"))?;
         Ok(Layer {
