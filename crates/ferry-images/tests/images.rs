@@ -217,3 +217,117 @@ fn an_unreachable_registry_or_a_bad_reference_is_a_clear_error() {
         .unwrap_err();
     assert!(err.to_string().starts_with("invalid image reference `127.0.0.1:5000/UPPER:1`"), "{err}");
 }
+
+/// A throwaway containerd (CRI plugin off) with its root, state and socket in a temporary
+/// directory; killed on drop, and with the test process.
+struct Containerd {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl Containerd {
+    /// Starts containerd, or `None` (with the reason printed) where it cannot run here.
+    fn start() -> Option<Containerd> {
+        use std::os::unix::process::CommandExt as _;
+        if !is_root() || Command::new("ctr").arg("--version").output().is_err() || Command::new("runc").arg("--version").output().is_err() {
+            eprintln!("skipped: needs root, containerd, ctr and runc");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().display();
+        let config = format!(
+            "version = 2\nroot = \"{path}/root\"\nstate = \"{path}/state\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \"{path}/containerd.sock\"\n"
+        );
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        let log = std::fs::File::create(dir.path().join("containerd.log")).unwrap();
+        let mut command = Command::new("containerd");
+        command
+            .arg("--config")
+            .arg(dir.path().join("config.toml"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        let containerd = Containerd {
+            child: command.spawn().unwrap(),
+            dir,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while containerd.ctr(&["version"]).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "containerd did not start: {}",
+                std::fs::read_to_string(containerd.dir.path().join("containerd.log")).unwrap()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Some(containerd)
+    }
+
+    /// Runs `ctr -n k8s.io ARGS` (killed after a minute); stdout, or stderr as the error.
+    fn ctr(&self, args: &[&str]) -> Result<String, String> {
+        let socket = self.dir.path().join("containerd.sock");
+        let output = Command::new("timeout")
+            .args(["60", "ctr", "-a"])
+            .arg(socket)
+            .args(["-n", "k8s.io"])
+            .args(args)
+            .output()
+            .unwrap();
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn containerd_imports_the_archives_under_their_names_and_runs_them() {
+    let Some(containerd) = Containerd::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (busybox, ls) = (busybox(), ferry_image(Path::new("/bin/ls")).unwrap());
+    busybox.write_oci_archive("ferry.local/busybox:1", &dir.path().join("busybox.tar")).unwrap();
+    ls.write_oci_archive("ferry.local/ls:1", &dir.path().join("ls.tar")).unwrap();
+    for archive in ["busybox.tar", "ls.tar"] {
+        containerd.ctr(&["images", "import", &dir.path().join(archive).display().to_string()]).unwrap();
+    }
+    let images = containerd.ctr(&["images", "ls"]).unwrap();
+    for (name, image) in [("ferry.local/busybox:1", &busybox), ("ferry.local/ls:1", &ls)] {
+        let line = images
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} not imported: {images}"));
+        assert!(line.contains(image.digest().as_str()) && line.contains("linux/amd64"), "{line}");
+    }
+    let said = containerd
+        .ctr(&[
+            "run",
+            "--rm",
+            "ferry.local/busybox:1",
+            "busybox-test",
+            "/bin/sh",
+            "-c",
+            "echo hello; ls -ld /tmp",
+        ])
+        .unwrap();
+    assert!(said.starts_with("hello\ndrwxrwxrwt"), "{said}");
+    // No arguments: the entrypoint (ls, with the libraries beside it) lists the root.
+    let listed = containerd.ctr(&["run", "--rm", "ferry.local/ls:1", "ls-test"]).unwrap();
+    assert!(listed.lines().any(|l| l == "usr") && listed.lines().any(|l| l == "tmp"), "{listed}");
+}
