@@ -111,3 +111,39 @@ fn help_shows_an_example_and_a_missing_reference_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&help.get_output().stdout).contains("ferry images push-ferry registry.example.com/tools/ferry:0.1.0"));
     ferry().args(["images", "push-ferry"]).assert().code(2);
 }
+
+#[test]
+fn credentials_come_from_docker_config_and_are_never_printed() {
+    let registry = ferry_testcluster::TestRegistry::start_with_basic_auth().unwrap();
+    let reference = format!("{}/private/ferry:1", registry.host());
+    let dir = tempfile::tempdir().unwrap();
+    let write_config = |auth: &str| {
+        std::fs::write(
+            dir.path().join("config.json"),
+            serde_json::json!({"auths": {registry.host(): {"auth": auth}}}).to_string(),
+        )
+        .unwrap()
+    };
+    write_config(&ferry_testcluster::basic_credentials());
+    ferry()
+        .env("DOCKER_CONFIG", dir.path())
+        .args(["images", "push-ferry", &reference])
+        .assert()
+        .success();
+
+    use base64::Engine as _;
+    let wrong = base64::engine::general_purpose::STANDARD.encode("ferry:wrong-password-xyz");
+    write_config(&wrong);
+    let output = ferry()
+        .env("DOCKER_CONFIG", dir.path())
+        .args(["images", "push-ferry", &reference])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!("error: cannot push to `{reference}`\n")) && stderr.contains("401"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("wrong-password-xyz") && !stderr.contains(&wrong), "{stderr}");
+}

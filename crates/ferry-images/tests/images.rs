@@ -331,3 +331,38 @@ fn containerd_imports_the_archives_under_their_names_and_runs_them() {
     let listed = containerd.ctr(&["run", "--rm", "ferry.local/ls:1", "ls-test"]).unwrap();
     assert!(listed.lines().any(|l| l == "usr") && listed.lines().any(|l| l == "tmp"), "{listed}");
 }
+
+/// A Docker `config.json` in `dir` with `auth` (base64 `user:password`) for `registry`.
+fn docker_config(dir: &Path, registry: &str, auth: &str) -> std::path::PathBuf {
+    let path = dir.join("config.json");
+    std::fs::write(&path, serde_json::json!({"auths": {registry: {"auth": auth}}}).to_string()).unwrap();
+    path
+}
+
+#[test]
+fn credentials_from_docker_config_log_in_and_wrong_ones_are_refused_without_being_shown() {
+    let registry = TestRegistry::start_with_basic_auth().unwrap();
+    let (image, reference) = (busybox(), format!("{}/private/busybox:1", registry.host()));
+    let dir = tempfile::tempdir().unwrap();
+    let config = docker_config(dir.path(), &format!("http://{}", registry.host()), &ferry_testcluster::basic_credentials());
+    let credentials = Credentials::from_docker_config_file(&config, &registry.host()).unwrap();
+    let pushed = runtime().block_on(push(&image, &reference, &credentials)).unwrap();
+    assert_eq!((pushed.blobs_sent, &pushed.digest), (2, image.digest()));
+    assert_eq!(registry.get("/v2/private/busybox/manifests/1").unwrap().1, image.manifest().data);
+
+    let err = runtime().block_on(push(&image, &reference, &Credentials::anonymous())).unwrap_err();
+    assert!(err.to_string().starts_with(&format!("registry `{}`: checking blob", registry.host())), "{err}");
+    use base64::Engine as _;
+    let wrong = base64::engine::general_purpose::STANDARD.encode(format!("{}:not-the-password-xyz", ferry_testcluster::REGISTRY_USER));
+    let credentials = Credentials::from_docker_config_file(&docker_config(dir.path(), &registry.host(), &wrong), &registry.host()).unwrap();
+    let err = runtime().block_on(push(&image, &reference, &credentials)).unwrap_err();
+    let mut chain = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        chain.push_str(&format!(" {cause}"));
+        source = cause.source();
+    }
+    assert!(chain.contains("401") || chain.contains("nauthorized"), "{chain}");
+    assert!(!chain.contains("not-the-password-xyz") && !chain.contains(&wrong), "{chain}");
+    assert_eq!(format!("{credentials:?}"), "Credentials(<redacted>)");
+}
