@@ -272,8 +272,8 @@ impl Containerd {
         Some(containerd)
     }
 
-    /// Runs `ctr -n k8s.io ARGS` (killed after a minute); stdout, or stderr as the error.
-    fn ctr(&self, args: &[&str]) -> Result<String, String> {
+    /// Runs `ctr -n k8s.io ARGS` (killed after a minute); stdout, or the exit code and stderr.
+    fn ctr(&self, args: &[&str]) -> Result<String, (Option<i32>, String)> {
         let socket = self.dir.path().join("containerd.sock");
         let output = Command::new("timeout")
             .args(["60", "ctr", "-a"])
@@ -285,7 +285,7 @@ impl Containerd {
         if output.status.success() {
             Ok(String::from_utf8_lossy(&output.stdout).into_owned())
         } else {
-            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+            Err((output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned()))
         }
     }
 }
@@ -315,21 +315,33 @@ fn containerd_imports_the_archives_under_their_names_and_runs_them() {
             .unwrap_or_else(|| panic!("{name} not imported: {images}"));
         assert!(line.contains(image.digest().as_str()) && line.contains("linux/amd64"), "{line}");
     }
-    let said = containerd
+    // What a container prints can be lost when it exits at once, so it writes to a bind mount.
+    let out = tempfile::tempdir().unwrap();
+    let mount = format!("type=bind,src={},dst=/out,options=rbind:rw", out.path().display());
+    let script = "echo hello > /out/said; ls -ld /tmp >> /out/said";
+    containerd
         .ctr(&[
             "run",
             "--rm",
+            "--mount",
+            &mount,
             "ferry.local/busybox:1",
             "busybox-test",
             "/bin/sh",
             "-c",
-            "echo hello; ls -ld /tmp",
+            script,
         ])
         .unwrap();
+    let said = std::fs::read_to_string(out.path().join("said")).unwrap();
     assert!(said.starts_with("hello\ndrwxrwxrwt"), "{said}");
-    // No arguments: the entrypoint (ls, with the libraries beside it) lists the root.
-    let listed = containerd.ctr(&["run", "--rm", "ferry.local/ls:1", "ls-test"]).unwrap();
-    assert!(listed.lines().any(|l| l == "usr") && listed.lines().any(|l| l == "tmp"), "{listed}");
+    // ls (with the libraries beside it) runs: its exit status tells a directory it lists from one it cannot find.
+    containerd
+        .ctr(&["run", "--rm", "ferry.local/ls:1", "ls-test", "/usr/local/bin/ferry", "/usr/local/bin"])
+        .unwrap();
+    let missing = containerd
+        .ctr(&["run", "--rm", "ferry.local/ls:1", "ls-test-2", "/usr/local/bin/ferry", "/nonexistent"])
+        .unwrap_err();
+    assert_eq!(missing.0, Some(2), "{}", missing.1);
 }
 
 /// A Docker `config.json` in `dir` with `auth` (base64 `user:password`) for `registry`.
