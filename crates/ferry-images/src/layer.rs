@@ -3,11 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write as _;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use flate2::write::GzEncoder;
 use flate2::{Compression, GzBuilder};
+use sha2::{Digest as _, Sha256};
 use tar::{EntryType, Header};
 
 use crate::error::{Error, io_err};
@@ -92,48 +94,88 @@ impl LayerBuilder {
         Ok(self)
     }
 
-    /// Writes the tar (entries sorted by path), compresses it and digests both.
+    /// Writes the tar (entries sorted by path), compressing and digesting it as it is written:
+    /// host files are streamed, so only the compressed layer is held in memory.
     pub fn build(&self) -> Result<Layer, Error> {
-        let tar = self.tar()?;
-        let diff_id = Digest::of(&tar);
-        let mut gzip = GzBuilder::new()
-            .mtime(0)
-            .operating_system(255)
-            .write(Vec::with_capacity(tar.len() / 2), Compression::default());
-        gzip.write_all(&tar).map_err(io_err("compressing a layer"))?;
-        let compressed = gzip.finish().map_err(io_err("compressing a layer"))?;
-        Ok(Layer {
-            diff_id,
-            blob: crate::Blob::new(LAYER_MEDIA_TYPE, compressed),
-        })
-    }
-
-    /// The uncompressed tar of the entries.
-    fn tar(&self) -> Result<Vec<u8>, Error> {
-        let mut tar = tar::Builder::new(Vec::new());
+        // Level 1: a 288 MB debug ferry binary compresses in ~2.5 s to 100 MB instead of ~13 s to 81 MB.
+        let gzip = GzBuilder::new().mtime(0).operating_system(255).write(Vec::new(), Compression::fast());
+        let mut tar = tar::Builder::new(Tee { hasher: Sha256::new(), gzip });
         for (path, (source, mode)) in &self.entries {
             append(&mut tar, path, source, *mode)?;
         }
-        tar.into_inner().map_err(io_err("writing a layer's tar"))
+        let Tee { hasher, gzip } = tar.into_inner().map_err(io_err("writing a layer's tar"))?;
+        let compressed = gzip.finish().map_err(io_err("compressing a layer"))?;
+        Ok(Layer {
+            diff_id: Digest::from_hash(hasher.finalize().as_slice()),
+            blob: crate::Blob::new(LAYER_MEDIA_TYPE, compressed),
+        })
+    }
+}
+
+/// The tar's way out: digested (the diff_id) and compressed.
+struct Tee {
+    hasher: Sha256,
+    gzip: GzEncoder<Vec<u8>>,
+}
+
+impl Write for Tee {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let written = self.gzip.write(data)?;
+        self.hasher.update(&data[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.gzip.flush()
     }
 }
 
 /// Appends one entry with a deterministic header.
-fn append(tar: &mut tar::Builder<Vec<u8>>, path: &str, source: &Source, mode: u32) -> Result<(), Error> {
+fn append(tar: &mut tar::Builder<Tee>, path: &str, source: &Source, mode: u32) -> Result<(), Error> {
     let failed = || io_err(format!("adding `/{path}` to a layer"));
     match source {
         Source::Dir => tar
-            .append_data(&mut header(EntryType::Directory, mode, 0), format!("{path}/"), std::io::empty())
+            .append_data(&mut header(EntryType::Directory, mode, 0), format!("{path}/"), io::empty())
             .map_err(failed()),
         Source::Symlink(target) => tar.append_link(&mut header(EntryType::Symlink, mode, 0), path, target).map_err(failed()),
         Source::Bytes(data) => tar
             .append_data(&mut header(EntryType::Regular, mode, data.len() as u64), path, &data[..])
             .map_err(failed()),
-        Source::File(host) => {
-            let data = fs::read(host).map_err(io_err(format!("reading `{}` for `/{path}`", host.display())))?;
-            tar.append_data(&mut header(EntryType::Regular, mode, data.len() as u64), path, &data[..])
-                .map_err(failed())
-        }
+        Source::File(host) => append_file(tar, path, host, mode),
+    }
+}
+
+/// Streams a host file into the tar; a file that changes size while it is read is an error.
+fn append_file(tar: &mut tar::Builder<Tee>, path: &str, host: &Path, mode: u32) -> Result<(), Error> {
+    let reading = || io_err(format!("reading `{}` for `/{path}`", host.display()));
+    let file = fs::File::open(host).map_err(reading())?;
+    let size = file.metadata().map_err(reading())?.len();
+    let mut counted = Counted {
+        inner: file.take(size),
+        count: 0,
+    };
+    tar.append_data(&mut header(EntryType::Regular, mode, size), path, &mut counted)
+        .map_err(reading())?;
+    if counted.count != size {
+        return Err(reading()(io::Error::other(format!(
+            "it changed size while being read ({size} bytes, then {})",
+            counted.count
+        ))));
+    }
+    Ok(())
+}
+
+/// A reader that counts what it reads.
+struct Counted<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
     }
 }
 

@@ -7,6 +7,9 @@ use crate::error::Error;
 
 /// The absolute paths of the shared libraries `binary` loads, the dynamic loader included, from
 /// `ldd`; empty for a statically linked binary. A library `ldd` cannot find is an error.
+///
+/// `ldd` has the dynamic loader trace the binary, which for a hostile binary can run its code:
+/// pack only binaries you trust.
 pub fn shared_libraries(binary: &Path) -> Result<Vec<PathBuf>, Error> {
     let failed = |reason: String| Error::Libraries {
         binary: binary.display().to_string(),

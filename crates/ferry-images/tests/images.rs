@@ -217,3 +217,164 @@ fn an_unreachable_registry_or_a_bad_reference_is_a_clear_error() {
         .unwrap_err();
     assert!(err.to_string().starts_with("invalid image reference `127.0.0.1:5000/UPPER:1`"), "{err}");
 }
+
+/// A throwaway containerd (CRI plugin off) with its root, state and socket in a temporary
+/// directory; killed on drop, and with the test process.
+struct Containerd {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl Containerd {
+    /// Starts containerd, or `None` (with the reason printed) where it cannot run here.
+    fn start() -> Option<Containerd> {
+        use std::os::unix::process::CommandExt as _;
+        if !is_root() || Command::new("ctr").arg("--version").output().is_err() || Command::new("runc").arg("--version").output().is_err() {
+            eprintln!("skipped: needs root, containerd, ctr and runc");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().display();
+        let config = format!(
+            "version = 2\nroot = \"{path}/root\"\nstate = \"{path}/state\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \"{path}/containerd.sock\"\n"
+        );
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        let log = std::fs::File::create(dir.path().join("containerd.log")).unwrap();
+        let mut command = Command::new("containerd");
+        command
+            .arg("--config")
+            .arg(dir.path().join("config.toml"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        let containerd = Containerd {
+            child: command.spawn().unwrap(),
+            dir,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while containerd.ctr(&["version"]).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "containerd did not start: {}",
+                std::fs::read_to_string(containerd.dir.path().join("containerd.log")).unwrap()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Some(containerd)
+    }
+
+    /// Runs `ctr -n k8s.io ARGS` (killed after a minute); stdout, or the exit code and stderr.
+    fn ctr(&self, args: &[&str]) -> Result<String, (Option<i32>, String)> {
+        let socket = self.dir.path().join("containerd.sock");
+        let output = Command::new("timeout")
+            .args(["60", "ctr", "-a"])
+            .arg(socket)
+            .args(["-n", "k8s.io"])
+            .args(args)
+            .output()
+            .unwrap();
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        } else {
+            Err((output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned()))
+        }
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn containerd_imports_the_archives_under_their_names_and_runs_them() {
+    let Some(containerd) = Containerd::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (busybox, ls) = (busybox(), ferry_image(Path::new("/bin/ls")).unwrap());
+    busybox.write_oci_archive("ferry.local/busybox:1", &dir.path().join("busybox.tar")).unwrap();
+    ls.write_oci_archive("ferry.local/ls:1", &dir.path().join("ls.tar")).unwrap();
+    for archive in ["busybox.tar", "ls.tar"] {
+        containerd.ctr(&["images", "import", &dir.path().join(archive).display().to_string()]).unwrap();
+    }
+    let images = containerd.ctr(&["images", "ls"]).unwrap();
+    for (name, image) in [("ferry.local/busybox:1", &busybox), ("ferry.local/ls:1", &ls)] {
+        let line = images
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} not imported: {images}"));
+        assert!(line.contains(image.digest().as_str()) && line.contains("linux/amd64"), "{line}");
+    }
+    // What a container prints can be lost when it exits at once, so it writes to a bind mount.
+    let out = tempfile::tempdir().unwrap();
+    let mount = format!("type=bind,src={},dst=/out,options=rbind:rw", out.path().display());
+    let script = "echo hello > /out/said; ls -ld /tmp >> /out/said";
+    containerd
+        .ctr(&[
+            "run",
+            "--rm",
+            "--mount",
+            &mount,
+            "ferry.local/busybox:1",
+            "busybox-test",
+            "/bin/sh",
+            "-c",
+            script,
+        ])
+        .unwrap();
+    let said = std::fs::read_to_string(out.path().join("said")).unwrap();
+    assert!(said.starts_with("hello\ndrwxrwxrwt"), "{said}");
+    // ls (with the libraries beside it) runs: its exit status tells a directory it lists from one it cannot find.
+    containerd
+        .ctr(&["run", "--rm", "ferry.local/ls:1", "ls-test", "/usr/local/bin/ferry", "/usr/local/bin"])
+        .unwrap();
+    let missing = containerd
+        .ctr(&["run", "--rm", "ferry.local/ls:1", "ls-test-2", "/usr/local/bin/ferry", "/nonexistent"])
+        .unwrap_err();
+    assert_eq!(missing.0, Some(2), "{}", missing.1);
+}
+
+/// A Docker `config.json` in `dir` with `auth` (base64 `user:password`) for `registry`.
+fn docker_config(dir: &Path, registry: &str, auth: &str) -> std::path::PathBuf {
+    let path = dir.join("config.json");
+    std::fs::write(&path, serde_json::json!({"auths": {registry: {"auth": auth}}}).to_string()).unwrap();
+    path
+}
+
+#[test]
+fn credentials_from_docker_config_log_in_and_wrong_ones_are_refused_without_being_shown() {
+    let registry = TestRegistry::start_with_basic_auth().unwrap();
+    let (image, reference) = (busybox(), format!("{}/private/busybox:1", registry.host()));
+    let dir = tempfile::tempdir().unwrap();
+    let config = docker_config(dir.path(), &format!("http://{}", registry.host()), &ferry_testcluster::basic_credentials());
+    let credentials = Credentials::from_docker_config_file(&config, &registry.host()).unwrap();
+    let pushed = runtime().block_on(push(&image, &reference, &credentials)).unwrap();
+    assert_eq!((pushed.blobs_sent, &pushed.digest), (2, image.digest()));
+    assert_eq!(registry.get("/v2/private/busybox/manifests/1").unwrap().1, image.manifest().data);
+
+    let err = runtime().block_on(push(&image, &reference, &Credentials::anonymous())).unwrap_err();
+    assert!(err.to_string().starts_with(&format!("registry `{}`: checking blob", registry.host())), "{err}");
+    use base64::Engine as _;
+    let wrong = base64::engine::general_purpose::STANDARD.encode(format!("{}:not-the-password-xyz", ferry_testcluster::REGISTRY_USER));
+    let credentials = Credentials::from_docker_config_file(&docker_config(dir.path(), &registry.host(), &wrong), &registry.host()).unwrap();
+    let err = runtime().block_on(push(&image, &reference, &credentials)).unwrap_err();
+    let mut chain = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        chain.push_str(&format!(" {cause}"));
+        source = cause.source();
+    }
+    assert!(chain.contains("401") || chain.contains("nauthorized"), "{chain}");
+    assert!(!chain.contains("not-the-password-xyz") && !chain.contains(&wrong), "{chain}");
+    assert_eq!(format!("{credentials:?}"), "Credentials(<redacted>)");
+}

@@ -37,7 +37,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 mod images;
 mod registry;
 pub use images::{BUSYBOX_IMAGE, FERRY_IMAGE, PAUSE_IMAGE, TestImages, pause_binary};
-pub use registry::TestRegistry;
+pub use registry::{REGISTRY_PASSWORD, REGISTRY_USER, TestRegistry, basic_credentials};
 
 /// The Kubernetes version the project's test binaries are built from.
 pub const KUBERNETES_VERSION: &str = "1.20.2";

@@ -12,6 +12,13 @@ use std::time::{Duration, Instant};
 use crate::{Error, free_port, io_err};
 
 const REGISTRY_BINARY: &str = "/usr/bin/docker-registry";
+
+/// The user of a registry started with [`TestRegistry::start_with_basic_auth`].
+pub const REGISTRY_USER: &str = "ferry";
+/// The password of [`REGISTRY_USER`].
+pub const REGISTRY_PASSWORD: &str = "ferry-test-password";
+/// bcrypt of [`REGISTRY_PASSWORD`] (cost 5), the only form `htpasswd` files may hold for the registry.
+const REGISTRY_PASSWORD_BCRYPT: &str = "$2b$05$ferrytestsaltferryteseWBJUpeB9WnXfKV1rTEB9ehA0ZAnaJaG";
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const START_ATTEMPTS: usize = 3;
 
@@ -20,17 +27,28 @@ pub struct TestRegistry {
     dir: tempfile::TempDir,
     child: Child,
     port: u16,
+    basic_auth: bool,
 }
 
 impl TestRegistry {
     /// Starts `docker-registry serve` and waits until `GET /v2/` answers.
     pub fn start() -> Result<TestRegistry, Error> {
+        TestRegistry::start_with(false)
+    }
+
+    /// Starts a registry that asks for HTTP basic authentication: [`REGISTRY_USER`] with
+    /// [`REGISTRY_PASSWORD`] (an `htpasswd` file), over plain HTTP on loopback.
+    pub fn start_with_basic_auth() -> Result<TestRegistry, Error> {
+        TestRegistry::start_with(true)
+    }
+
+    fn start_with(basic_auth: bool) -> Result<TestRegistry, Error> {
         if !Path::new(REGISTRY_BINARY).is_file() {
             return Err(Error::MissingBinary(REGISTRY_BINARY.into()));
         }
         let mut last = None;
         for _ in 0..START_ATTEMPTS {
-            match TestRegistry::start_once() {
+            match TestRegistry::start_once(basic_auth) {
                 Ok(registry) => return Ok(registry),
                 // A port picked as free can be taken by a parallel test before the registry binds it.
                 Err(Error::NotReady(msg)) if msg.contains("address already in use") => last = Some(Error::NotReady(msg)),
@@ -40,14 +58,20 @@ impl TestRegistry {
         Err(last.unwrap_or_else(|| Error::NotReady("registry did not start".into())))
     }
 
-    fn start_once() -> Result<TestRegistry, Error> {
+    fn start_once(basic_auth: bool) -> Result<TestRegistry, Error> {
         let dir = tempfile::Builder::new()
             .prefix("ferry-registry-")
             .tempdir()
             .map_err(io_err("creating the registry directory"))?;
         let port = free_port()?;
         let config = dir.path().join("config.yml");
-        fs::write(&config, config_yaml(&dir.path().join("data"), port)).map_err(io_err("writing the registry config"))?;
+        let mut yaml = config_yaml(&dir.path().join("data"), port);
+        if basic_auth {
+            let htpasswd = dir.path().join("htpasswd");
+            fs::write(&htpasswd, format!("{REGISTRY_USER}:{REGISTRY_PASSWORD_BCRYPT}\n")).map_err(io_err("writing the registry's htpasswd"))?;
+            yaml.push_str(&format!("auth:\n  htpasswd:\n    realm: ferry-test\n    path: {}\n", htpasswd.display()));
+        }
+        fs::write(&config, yaml).map_err(io_err("writing the registry config"))?;
         let log = fs::File::create(dir.path().join("registry.log")).map_err(io_err("creating registry.log"))?;
         let stderr = log.try_clone().map_err(io_err("opening registry.log"))?;
         let mut command = Command::new(REGISTRY_BINARY);
@@ -63,7 +87,7 @@ impl TestRegistry {
             });
         }
         let child = command.spawn().map_err(io_err(format!("starting {REGISTRY_BINARY}")))?;
-        let mut registry = TestRegistry { dir, child, port };
+        let mut registry = TestRegistry { dir, child, port, basic_auth };
         registry.wait_ready()?;
         Ok(registry)
     }
@@ -74,7 +98,8 @@ impl TestRegistry {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(self.not_ready(&format!("docker-registry exited ({status})")));
             }
-            if self.get("/v2/").is_ok_and(|(status, _)| status == 200) {
+            // 401: the registry answers, and asks for credentials.
+            if self.get("/v2/").is_ok_and(|(status, _)| status == 200 || status == 401) {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -118,14 +143,20 @@ impl TestRegistry {
         self.log().lines().filter_map(request_of_access_line).collect()
     }
 
-    /// A plain HTTP/1.0 GET of `path` (e.g. `/v2/ferry/manifests/test`); returns the status and body.
-    /// Manifests are asked for as OCI or Docker v2 manifests.
+    /// A plain HTTP/1.0 GET of `path` (e.g. `/v2/ferry/manifests/test`) with the registry's
+    /// credentials if it has any; returns the status and body. Manifests are asked for as OCI or
+    /// Docker v2 manifests.
     pub fn get(&self, path: &str) -> Result<(u16, Vec<u8>), Error> {
         let exchange = || -> io::Result<Vec<u8>> {
             let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
             stream.set_read_timeout(Some(Duration::from_secs(30)))?;
             let accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
-            write!(stream, "GET {path} HTTP/1.0\r\nHost: {}\r\nAccept: {accept}\r\n\r\n", self.host())?;
+            let auth = if self.basic_auth {
+                format!("Authorization: Basic {}\r\n", basic_credentials())
+            } else {
+                String::new()
+            };
+            write!(stream, "GET {path} HTTP/1.0\r\nHost: {}\r\nAccept: {accept}\r\n{auth}\r\n", self.host())?;
             let mut response = Vec::new();
             stream.read_to_end(&mut response)?;
             Ok(response)
@@ -162,6 +193,12 @@ fn request_of_access_line(line: &str) -> Option<String> {
     version.starts_with("HTTP/").then(|| format!("{method} {path}"))
 }
 
+/// `REGISTRY_USER:REGISTRY_PASSWORD` in base64, as a basic `Authorization` header and Docker's `config.json` hold it.
+pub fn basic_credentials() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{REGISTRY_USER}:{REGISTRY_PASSWORD}"))
+}
+
 fn config_yaml(data: &Path, port: u16) -> String {
     format!(
         "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:{port}\n",
@@ -190,5 +227,13 @@ mod tests {
         let port = registry.port;
         drop(registry);
         assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    }
+
+    #[test]
+    fn a_registry_with_basic_auth_refuses_anonymous_requests() {
+        let mut registry = TestRegistry::start_with_basic_auth().unwrap();
+        assert_eq!(registry.get("/v2/").unwrap().0, 200);
+        registry.basic_auth = false;
+        assert_eq!(registry.get("/v2/").unwrap().0, 401);
     }
 }

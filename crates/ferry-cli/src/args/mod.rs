@@ -8,7 +8,9 @@ use ferry_report::Format;
 
 use crate::error::CliError;
 
+mod images;
 mod moving;
+pub use images::*;
 pub use moving::*;
 
 /// ferry: carry Kubernetes workloads from one cluster to another.
@@ -38,6 +40,9 @@ pub enum Command {
     /// Export, transform and apply in one step, from one cluster to another.
     #[command(after_help = MIGRATE_EXAMPLES)]
     Migrate(MigrateArgs),
+    /// Container images: build ferry's own and push it to a registry.
+    #[command(subcommand)]
+    Images(ImagesCommand),
 }
 
 const ASSESS_EXAMPLES: &str = "\

@@ -5,6 +5,7 @@ mod archive;
 pub mod assess;
 mod cluster;
 pub mod export;
+pub mod images;
 pub mod migrate;
 mod pipeline;
 pub mod transform;

@@ -1,0 +1,154 @@
+//! `ferry images push-ferry` run as a user would, against a real `docker-registry` on loopback.
+
+use std::io::Read as _;
+
+use assert_cmd::Command;
+use ferry_testcluster::TestRegistry;
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+fn sha256(data: &[u8]) -> String {
+    Sha256::digest(data).iter().fold("sha256:".to_owned(), |mut text, byte| {
+        text.push_str(&format!("{byte:02x}"));
+        text
+    })
+}
+
+fn ferry() -> Command {
+    Command::cargo_bin("ferry").unwrap()
+}
+
+/// The member `path` of a gzip-compressed tar, if there.
+fn member(layer: &[u8], path: &str) -> Option<Vec<u8>> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(layer));
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_str() == Some(path) {
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            return Some(data);
+        }
+    }
+    None
+}
+
+#[test]
+fn push_ferry_pushes_this_binary_and_a_second_push_sends_only_the_manifest() {
+    let registry = TestRegistry::start().unwrap();
+    let reference = format!("{}/ferry:test", registry.host());
+    // A copy, run itself: the target directory's binary may be rebuilt while the test runs.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("ferry");
+    std::fs::copy(env!("CARGO_BIN_EXE_ferry"), &copy).unwrap();
+    let ferry = || Command::new(&copy);
+    let output = ferry().args(["images", "push-ferry", &reference, "-o", "json"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let pushed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let digest = pushed["digest"].as_str().unwrap();
+    assert_eq!(pushed["pinned"], format!("{reference}@{digest}"));
+    assert_eq!((pushed["blobsSent"].as_u64(), pushed["blobsSkipped"].as_u64()), (Some(2), Some(0)));
+
+    let (status, manifest) = registry.get("/v2/ferry/manifests/test").unwrap();
+    assert_eq!((status, sha256(&manifest).as_str()), (200, digest));
+    let (status, by_digest) = registry.get(&format!("/v2/ferry/manifests/{digest}")).unwrap();
+    assert_eq!((status, by_digest), (200, manifest.clone()));
+    let manifest: Value = serde_json::from_slice(&manifest).unwrap();
+    let layer_digest = manifest["layers"][0]["digest"].as_str().unwrap();
+    let (status, layer) = registry.get(&format!("/v2/ferry/blobs/{layer_digest}")).unwrap();
+    assert_eq!((status, sha256(&layer).as_str()), (200, layer_digest));
+    let binary = member(&layer, "usr/local/bin/ferry").expect("the layer holds usr/local/bin/ferry");
+    assert_eq!(sha256(&binary), sha256(&std::fs::read(&copy).unwrap()), "the layer holds another binary");
+    assert!(member(&layer, "lib64/ld-linux-x86-64.so.2").is_some() || cfg!(not(target_arch = "x86_64")));
+    let sent = pushed["bytesSent"].as_u64().unwrap();
+    assert!(sent > layer.len() as u64, "{sent} bytes sent for a {} byte layer", layer.len());
+
+    let again = ferry().args(["images", "push-ferry", &reference]).assert().success();
+    let stdout = String::from_utf8_lossy(&again.get_output().stdout).into_owned();
+    assert!(stdout.starts_with(&format!("{reference}@{digest}\n")), "{stdout}");
+    assert!(stdout.contains("\nblobs sent: 0\nblobs skipped (already present): 2\n"), "{stdout}");
+}
+
+#[test]
+fn an_unreachable_registry_fails_with_exit_1_and_says_why() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let reference = format!("127.0.0.1:{closed}/ferry:test");
+    let output = ferry().args(["images", "push-ferry", &reference]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: cannot push to `{reference}`\n  Caused by: registry `127.0.0.1:{closed}`: connecting failed\n"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: check that the registry is reachable") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_reference_or_binary_fails_with_exit_1() {
+    let output = ferry().args(["images", "push-ferry", "127.0.0.1:5000/Bad Name:1"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Caused by: invalid image reference `127.0.0.1:5000/Bad Name:1`") && stderr.contains("hint: give REGISTRY/REPOSITORY"),
+        "{stderr}"
+    );
+    let output = ferry()
+        .args(["images", "push-ferry", "127.0.0.1:5000/ferry:1", "--binary", "/nonexistent/ferry"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: cannot build the image of `/nonexistent/ferry`\n  Caused by: cannot list the shared libraries of `/nonexistent/ferry`: no such file"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_shows_an_example_and_a_missing_reference_is_a_usage_error() {
+    let help = ferry().args(["images", "push-ferry", "--help"]).assert().success();
+    assert!(String::from_utf8_lossy(&help.get_output().stdout).contains("ferry images push-ferry registry.example.com/tools/ferry:0.1.0"));
+    ferry().args(["images", "push-ferry"]).assert().code(2);
+}
+
+#[test]
+fn credentials_come_from_docker_config_and_are_never_printed() {
+    let registry = ferry_testcluster::TestRegistry::start_with_basic_auth().unwrap();
+    let reference = format!("{}/private/ferry:1", registry.host());
+    let dir = tempfile::tempdir().unwrap();
+    let write_config = |auth: &str| {
+        std::fs::write(
+            dir.path().join("config.json"),
+            serde_json::json!({"auths": {registry.host(): {"auth": auth}}}).to_string(),
+        )
+        .unwrap()
+    };
+    write_config(&ferry_testcluster::basic_credentials());
+    ferry()
+        .env("DOCKER_CONFIG", dir.path())
+        .args(["images", "push-ferry", &reference])
+        .assert()
+        .success();
+
+    use base64::Engine as _;
+    let wrong = base64::engine::general_purpose::STANDARD.encode("ferry:wrong-password-xyz");
+    write_config(&wrong);
+    let output = ferry()
+        .env("DOCKER_CONFIG", dir.path())
+        .args(["images", "push-ferry", &reference])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!("error: cannot push to `{reference}`\n")) && stderr.contains("401"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("wrong-password-xyz") && !stderr.contains(&wrong), "{stderr}");
+}
