@@ -7,17 +7,17 @@ use ferry_model::Node;
 use crate::finding::{Finding, Severity};
 use crate::scope::{Issuer, Scope};
 
-/// Findings about every issuer in scope.
-pub fn check(scope: &Scope<'_>) -> Vec<Finding> {
+/// Findings about every issuer in scope; `namespaces` were read (all when empty).
+pub fn check(scope: &Scope<'_>, namespaces: &[String]) -> Vec<Finding> {
     scope
         .issuers
         .iter()
-        .flat_map(|issuer| secrets(issuer, scope).into_iter().chain(http01(issuer)))
+        .flat_map(|issuer| secrets(issuer, scope, namespaces).into_iter().chain(http01(issuer)))
         .collect()
 }
 
 /// The Secrets the issuer names that are not in the input.
-fn secrets(issuer: &Issuer<'_>, scope: &Scope<'_>) -> Vec<Finding> {
+fn secrets(issuer: &Issuer<'_>, scope: &Scope<'_>, namespaces: &[String]) -> Vec<Finding> {
     let namespace = issuer.secret_namespace();
     let mut findings = Vec::new();
     let mut named = Vec::new();
@@ -28,7 +28,16 @@ fn secrets(issuer: &Issuer<'_>, scope: &Scope<'_>) -> Vec<Finding> {
         if scope.has_secret(namespace, &name) {
             continue;
         }
-        let finding = if path == "spec.acme.privateKeySecretRef" {
+        let finding = if !namespaces.is_empty() && !namespaces.iter().any(|n| n == namespace) {
+            let message = format!("`{path}` names the Secret `{namespace}/{name}`, in a namespace that was not read");
+            Finding::new(
+                Severity::Info,
+                "issuer-secret-unchecked",
+                &issuer.subject,
+                message,
+                format!("add `-n {namespace}` to check it"),
+            )
+        } else if path == "spec.acme.privateKeySecretRef" {
             let message =
                 format!("the ACME account key Secret `{namespace}/{name}` is not in the input: cert-manager would register a new ACME account on the target");
             Finding::new(

@@ -42,6 +42,9 @@ pub struct Options {
     pub cutover: i64,
     /// Trusted CA certificates (PEM text) that chains may end at, besides self-signed roots.
     pub ca_bundle: Option<String>,
+    /// The namespaces the objects were read from (all when empty): an issuer's Secret in
+    /// another namespace is noted as not checked rather than reported missing.
+    pub namespaces: Vec<String>,
 }
 
 /// Everything [`check`] found.
@@ -106,7 +109,7 @@ pub fn check(objects: &[Object], options: &Options) -> Report {
         report.certificates.push(summary);
         report.findings.extend(findings);
     }
-    report.findings.extend(issuers::check(&scope));
+    report.findings.extend(issuers::check(&scope, &options.namespaces));
     let (orders, findings) = orders::project(&reissued, &scope);
     report.orders = orders;
     report.findings.extend(findings);

@@ -110,9 +110,17 @@ fn ingress(name: &str, secret: &str, hosts: &[&str], annotations: Value) -> Obje
 }
 
 fn run(objects: &[Object], cutover: i64) -> Report {
-    let report = check(objects, &Options { cutover, ca_bundle: None });
+    let report = check(objects, &Options { cutover, ..Options::default() });
     no_secret_material(&report, objects);
     report
+}
+
+fn bundle(ca_bundle: Option<String>) -> Options {
+    Options {
+        cutover: FEB,
+        ca_bundle,
+        ..Options::default()
+    }
 }
 
 fn codes(report: &Report) -> Vec<&'static str> {
@@ -303,29 +311,11 @@ fn chains_are_checked_for_order_signatures_and_their_top() {
     let without_root = crt.clone() + &intermediate.pem();
     assert_eq!(codes(&run(&[secret("tls", &without_root, &key_pem, None)], FEB)), ["chain-unverified"]);
     let objects = [secret("tls", &without_root, &key_pem, None)];
-    let trusted = check(
-        &objects,
-        &Options {
-            cutover: FEB,
-            ca_bundle: Some(root.pem()),
-        },
-    );
+    let trusted = check(&objects, &bundle(Some(root.pem())));
     assert!(trusted.findings.is_empty(), "{:#?}", trusted.findings);
-    let wrong = check(
-        &objects,
-        &Options {
-            cutover: FEB,
-            ca_bundle: Some(other_root.pem()),
-        },
-    );
+    let wrong = check(&objects, &bundle(Some(other_root.pem())));
     assert_eq!(codes(&wrong), ["chain-incomplete"]);
-    let broken_bundle = check(
-        &objects,
-        &Options {
-            cutover: FEB,
-            ca_bundle: Some("junk".into()),
-        },
-    );
+    let broken_bundle = check(&objects, &bundle(Some("junk".into())));
     assert!(codes(&broken_bundle).contains(&"ca-bundle-invalid"));
 }
 

@@ -8,7 +8,9 @@ use ferry_report::Format;
 
 use crate::error::CliError;
 
+mod certs;
 mod moving;
+pub use certs::*;
 pub use moving::*;
 
 /// ferry: carry Kubernetes workloads from one cluster to another.
@@ -38,6 +40,9 @@ pub enum Command {
     /// Export, transform and apply in one step, from one cluster to another.
     #[command(after_help = MIGRATE_EXAMPLES)]
     Migrate(MigrateArgs),
+    /// Check TLS certificates, cert-manager objects and Ingresses so that certificates move without being issued again.
+    #[command(after_help = CERTS_EXAMPLES)]
+    Certs(CertsArgs),
 }
 
 const ASSESS_EXAMPLES: &str = "\
