@@ -50,6 +50,22 @@ impl Anchors {
     pub fn problems(&self) -> Vec<Finding> {
         self.problems.clone()
     }
+
+    /// The bundle, parsed once for every chain.
+    pub fn trust(&self) -> Trust<'_> {
+        Trust {
+            bundle: parse(&self.ders),
+            given: self.given,
+        }
+    }
+}
+
+/// The caller's CA bundle, parsed.
+pub struct Trust<'a> {
+    /// The CA certificates.
+    bundle: Vec<X509Certificate<'a>>,
+    /// Whether a bundle was given at all.
+    given: bool,
 }
 
 /// The DER of every `CERTIFICATE` block in `text`, each checked to parse as X.509; the error
@@ -88,14 +104,14 @@ fn issued(child: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
     child.issuer().as_raw() == issuer.subject().as_raw() && child.verify_signature(Some(issuer.public_key())).is_ok()
 }
 
-/// Findings about the chain `certs` (as `tls.crt` holds it), trusting `trusted` (the Secret's
-/// `ca.crt` and the caller's bundle); `bundle_given` says whether the caller gave one.
-pub fn check(certs: &[X509Certificate<'_>], trusted: &[X509Certificate<'_>], bundle_given: bool, subject: &Subject) -> Vec<Finding> {
+/// Findings about the chain `certs` (as `tls.crt` holds it), trusting the Secret's own CA
+/// certificates (`ca_crt`) and the caller's bundle.
+pub fn check(certs: &[X509Certificate<'_>], ca_crt: &[X509Certificate<'_>], trust: &Trust<'_>, subject: &Subject) -> Vec<Finding> {
     if let Some(broken) = (0..certs.len().saturating_sub(1)).find(|&i| !issued(&certs[i], &certs[i + 1])) {
         return vec![out_of_order(certs, broken, subject)];
     }
     let Some(top) = certs.last() else { return Vec::new() };
-    if issued(top, top) || trusted.iter().any(|ca| issued(top, ca)) {
+    if issued(top, top) || ca_crt.iter().chain(&trust.bundle).any(|ca| issued(top, ca)) {
         return Vec::new();
     }
     let message = format!(
@@ -103,7 +119,7 @@ pub fn check(certs: &[X509Certificate<'_>], trusted: &[X509Certificate<'_>], bun
         top.subject(),
         top.issuer()
     );
-    if bundle_given {
+    if trust.given {
         vec![Finding::new(
             Severity::Fail,
             "chain-incomplete",

@@ -7,7 +7,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::public_key::PublicKey;
 
-use crate::chain::{self, Anchors};
+use crate::chain::{self, Trust};
 use crate::duration::rfc3339;
 use crate::finding::{Finding, Severity};
 use crate::key::{self, KeyError};
@@ -18,7 +18,7 @@ use crate::{Options, Summary};
 const UNMANAGED_MARGIN: i64 = 30 * 86_400;
 
 /// The summary of one unit and its findings.
-pub fn check_unit(unit: &Unit<'_>, scope: &Scope<'_>, anchors: &Anchors, options: &Options) -> (Summary, Vec<Finding>) {
+pub fn check_unit(unit: &Unit<'_>, scope: &Scope<'_>, trust: &Trust<'_>, options: &Options) -> (Summary, Vec<Finding>) {
     let mut summary = Summary {
         secret: unit.subject.clone(),
         managed_by: unit.desired.as_ref().map(managed_by),
@@ -26,13 +26,7 @@ pub fn check_unit(unit: &Unit<'_>, scope: &Scope<'_>, anchors: &Anchors, options
     };
     let mut findings = match unit.secret {
         None => vec![missing_secret(unit)],
-        Some(secret) => Secret {
-            unit,
-            secret,
-            anchors,
-            options,
-        }
-        .check(&mut summary),
+        Some(secret) => Secret { unit, secret, trust, options }.check(&mut summary),
     };
     if let Some(desired) = &unit.desired {
         findings.extend(issuer_in_scope(desired, unit, scope));
@@ -116,7 +110,7 @@ fn issuer_in_scope(desired: &Desired, unit: &Unit<'_>, scope: &Scope<'_>) -> Opt
 struct Secret<'a> {
     unit: &'a Unit<'a>,
     secret: &'a Object,
-    anchors: &'a Anchors,
+    trust: &'a Trust<'a>,
     options: &'a Options,
 }
 
@@ -294,9 +288,7 @@ impl Secret<'_> {
             .flatten()
             .and_then(|text| chain::certificates(&text).ok())
             .unwrap_or_default();
-        let ders: Vec<Vec<u8>> = ca_crt.into_iter().chain(self.anchors.ders.iter().cloned()).collect();
-        let trusted = chain::parse(&ders);
-        chain::check(certs, &trusted, self.anchors.given, &self.unit.subject)
+        chain::check(certs, &chain::parse(&ca_crt), self.trust, &self.unit.subject)
     }
 
     /// Every host an Ingress serves with this Secret is named by the leaf.

@@ -64,6 +64,12 @@ impl Report {
         self.findings.iter().any(|f| f.severity == Severity::Fail)
     }
 
+    /// Adds findings (from [`compare`], say), keeping failing ones first.
+    pub fn add(&mut self, findings: impl IntoIterator<Item = Finding>) {
+        self.findings.extend(findings);
+        finding::sort(&mut self.findings);
+    }
+
     /// Findings that make cert-manager issue a certificate anew.
     pub fn reissuing(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| f.reissue)
@@ -100,9 +106,10 @@ pub fn check(objects: &[Object], options: &Options) -> Report {
     let anchors = chain::Anchors::parse(options.ca_bundle.as_deref());
     let mut report = Report::default();
     report.findings.extend(anchors.problems());
+    let trust = anchors.trust();
     let mut reissued = Vec::new();
     for unit in scope.units() {
-        let (summary, findings) = checks::check_unit(&unit, &scope, &anchors, options);
+        let (summary, findings) = checks::check_unit(&unit, &scope, &trust, options);
         if findings.iter().any(|f| f.reissue) {
             reissued.push(unit);
         }

@@ -234,8 +234,8 @@ impl<'a> Scope<'a> {
                         ingress_shim: true,
                         issuer: issuer.clone(),
                         dns_names: hosts,
-                        renew_before: None,
-                        renew_before_percentage: None,
+                        renew_before: annotation(ingress, "cert-manager.io/renew-before").and_then(duration::seconds),
+                        renew_before_percentage: annotation(ingress, "cert-manager.io/renew-before-percentage").and_then(|p| p.parse().ok()),
                     });
                 }
             }

@@ -429,3 +429,44 @@ fn the_target_must_hold_the_same_bytes() {
     assert!(differs[0].message.starts_with("tls.crt and tls.key"), "{}", differs[0].message);
     assert_eq!(compare(&source, &[]).iter().map(|f| f.code).collect::<Vec<_>>(), ["target-secret-missing"]);
 }
+
+#[test]
+fn unmanaged_certificates_warn_near_expiry_and_before_they_are_valid() {
+    let root = ca("Test Root", None);
+    let key = KeyPair::generate().unwrap();
+    let crt = leaf(&["shop.example.com"], &key, &root) + &root.pem();
+    let objects = [secret("tls", &crt, &key.serialize_pem(), None)];
+    assert!(run(&objects, FEB).findings.is_empty());
+    assert_eq!(
+        codes(&run(&objects, MID_MARCH)),
+        ["expires-soon"],
+        "nothing renews it, 17 days after the cut-over"
+    );
+    const NEW_YEARS_EVE: i64 = 1_767_139_200;
+    assert_eq!(codes(&run(&objects, NEW_YEARS_EVE)), ["not-yet-valid"]);
+}
+
+#[test]
+fn ingress_shim_reads_renew_before_from_the_ingress() {
+    let root = ca("Test Root", None);
+    let key = KeyPair::generate().unwrap();
+    let crt = leaf(&["shop.example.com"], &key, &root) + &root.pem();
+    let with = |annotations: Value| {
+        vec![
+            acme_issuer(
+                "letsencrypt",
+                json!({"dns01": {"webhook": {"groupName": "acme.example.com", "solverName": "x"}}}),
+            ),
+            opaque("letsencrypt-account"),
+            secret("tls", &crt, &key.serialize_pem(), Some(("letsencrypt", "Issuer"))),
+            ingress("web", "tls", &["shop.example.com"], annotations),
+        ]
+    };
+    let default = run(&with(json!({"cert-manager.io/issuer": "letsencrypt"})), MID_MARCH);
+    assert_eq!(codes(&default), ["renewal-before-cutover", "duplicate-limit"]);
+    let later = run(
+        &with(json!({"cert-manager.io/issuer": "letsencrypt", "cert-manager.io/renew-before": "360h"})),
+        MID_MARCH,
+    );
+    assert!(later.findings.is_empty(), "{:#?}", later.findings);
+}

@@ -38,13 +38,7 @@ pub fn run(settings: CertsSettings) -> Result<ExitStatus, CliError> {
     if let Some(target) = &settings.target {
         let (target_objects, unreadable) = read_cluster(target, &settings.read)?;
         incomplete.extend(unreadable);
-        report.findings.extend(ferry_certs::compare(&objects, &target_objects));
-        report.findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.object.cmp(&b.object))
-                .then_with(|| a.code.cmp(b.code))
-        });
+        report.add(ferry_certs::compare(&objects, &target_objects));
     }
     for line in &incomplete {
         eprintln!("warning: {line}");
