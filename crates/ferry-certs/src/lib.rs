@@ -30,7 +30,7 @@ mod scope;
 
 pub use compare::compare;
 pub use finding::{Finding, Severity, Subject};
-pub use orders::{DUPLICATE_LIMIT_PER_WEEK, OrderProjection};
+pub use orders::OrderProjection;
 use serde::Serialize;
 
 use ferry_model::Object;
