@@ -15,6 +15,13 @@
 //!
 //! Pure: no I/O. No finding ever holds a certificate body or a key, only names, dates and
 //! what is wrong.
+//!
+//! X.509 comes from `x509-parser` (with signatures checked through ring, already linked for
+//! the cluster client): it reads names, SANs, validity and the public key of each certificate
+//! and verifies one certificate against another, which is what telling an out-of-order chain
+//! from a broken one needs. `rustls-webpki` only answers whether a whole path to a trust anchor
+//! verifies, and `x509-cert` would need a signature crate per algorithm. Private keys are read
+//! with a few lines of DER (`der.rs`, `key.rs`) and compared with the leaf's public key.
 
 mod chain;
 mod checks;
