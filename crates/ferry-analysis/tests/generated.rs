@@ -73,3 +73,24 @@ fn export_leaves_out_what_the_assessment_counts_as_made_by_kubernetes() {
     assert_eq!(by_export.get("endpoints-controller"), Some(&1), "only the selecting Service's Endpoints: {by_export:?}");
     assert_eq!(by_export.values().sum::<usize>(), 3, "{by_export:?}");
 }
+
+#[test]
+fn cert_manager_orders_challenges_requests_and_ingress_shim_certificates_are_left_out() {
+    let by = |kind: &str, name: &str| json!({"apiVersion": "networking.k8s.io/v1", "kind": kind, "name": name, "uid": "u", "controller": true});
+    let objects = vec![
+        object(json!({"apiVersion": "acme.cert-manager.io/v1", "kind": "Order", "metadata": {"name": "shop-1-1", "namespace": "shop"}})),
+        object(json!({"apiVersion": "acme.cert-manager.io/v1", "kind": "Challenge", "metadata": {"name": "shop-1-1-2", "namespace": "shop"}})),
+        object(json!({"apiVersion": "cert-manager.io/v1", "kind": "CertificateRequest", "metadata": {"name": "shop-1", "namespace": "shop"}})),
+        object(json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "web-tls", "namespace": "shop", "ownerReferences": [by("Ingress", "web")]}})),
+        object(json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "shop", "namespace": "shop"}})),
+        object(json!({"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": "letsencrypt", "namespace": "shop"}})),
+        object(json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls", "metadata": {"name": "shop-tls", "namespace": "shop"}})),
+    ];
+    let rules = exported(&objects, 1);
+    let expected = ["cert-manager-acme-order", "cert-manager-acme-challenge", "cert-manager-certificate-request", "cert-manager-ingress-shim-certificate"];
+    assert_eq!(rules[..4], expected.map(|r| Some(r.to_owned())));
+    assert_eq!(rules[4..], [None, None, None], "a Certificate of its own, Issuers and TLS Secrets move");
+    let assessment = assess_objects(objects, &LoadReport::default(), &Options { source: Source::Cluster, ..Options::default() });
+    let shim = assessment.inventory.generated.iter().find(|g| g.rule == "cert-manager-ingress-shim-certificate").expect("counted");
+    assert!(shim.reason.contains("Ingress web"), "{}", shim.reason);
+}

@@ -48,6 +48,8 @@ pub struct When {
     /// An ownerReference with `controller: true`.
     #[serde(default)]
     pub controller_owner: bool,
+    /// The kind of the ownerReference with `controller: true`.
+    pub owner_kind: Option<String>,
     /// Endpoints named like a Service with a selector (decided across objects).
     #[serde(default)]
     pub selecting_service: bool,
@@ -152,7 +154,7 @@ impl When {
 
     /// Whether any condition looks inside the object.
     pub fn looks_at_content(&self) -> bool {
-        self.label.is_some() || self.annotation.is_some() || self.field.is_some() || self.controller_owner
+        self.label.is_some() || self.annotation.is_some() || self.field.is_some() || self.controller_owner || self.owner_kind.is_some()
     }
 
     /// Label, annotation, field and owner conditions.
@@ -162,6 +164,7 @@ impl When {
             && self.annotation.as_deref().is_none_or(|a| has_entry(meta.and_then(|m| m.get("annotations")), a))
             && self.field.as_deref().is_none_or(|f| has_entry(Some(root), f))
             && (!self.controller_owner || controlling_owner(root).is_some())
+            && self.owner_kind.as_deref().is_none_or(|kind| controlling_owner_node(root).and_then(|o| o.str_at("kind")) == Some(kind))
     }
 }
 
@@ -176,8 +179,10 @@ fn has_entry(map: Option<DocNode<'_>>, condition: &str) -> bool {
 
 /// `Kind name` of the ownerReference marked `controller: true`.
 fn controlling_owner(root: DocNode<'_>) -> Option<String> {
-    let owners = root.at(&["metadata", "ownerReferences"])?;
-    owners.items().find(|o| o.get("controller").and_then(DocNode::as_bool) == Some(true)).map(|o| {
-        format!("{} {}", o.str_at("kind").unwrap_or("owner"), o.str_at("name").unwrap_or("?"))
-    })
+    controlling_owner_node(root).map(|o| format!("{} {}", o.str_at("kind").unwrap_or("owner"), o.str_at("name").unwrap_or("?")))
+}
+
+/// The ownerReference marked `controller: true`.
+fn controlling_owner_node(root: DocNode<'_>) -> Option<DocNode<'_>> {
+    root.at(&["metadata", "ownerReferences"])?.items().find(|o| o.get("controller").and_then(DocNode::as_bool) == Some(true))
 }

@@ -8,8 +8,10 @@ use ferry_report::Format;
 
 use crate::error::CliError;
 
+mod certs;
 mod images;
 mod moving;
+pub use certs::*;
 pub use images::*;
 pub use moving::*;
 
@@ -43,6 +45,9 @@ pub enum Command {
     /// Container images: build ferry's own and push it to a registry.
     #[command(subcommand)]
     Images(ImagesCommand),
+    /// Check TLS certificates, cert-manager objects and Ingresses so that certificates move without being issued again.
+    #[command(after_help = CERTS_EXAMPLES)]
+    Certs(CertsArgs),
 }
 
 const ASSESS_EXAMPLES: &str = "\

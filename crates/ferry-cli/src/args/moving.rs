@@ -290,7 +290,7 @@ pub struct ArchiveSettings {
 }
 
 impl ArchiveSettings {
-    fn resolve(args: ArchiveArgs) -> ArchiveSettings {
+    pub(super) fn resolve(args: ArchiveArgs) -> ArchiveSettings {
         let mut s3 = S3Settings::from_env();
         if let Some(endpoint) = args.s3_endpoint {
             s3.allow_http = endpoint.starts_with("http://");

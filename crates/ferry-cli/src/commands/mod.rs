@@ -3,6 +3,7 @@
 pub mod apply;
 mod archive;
 pub mod assess;
+pub mod certs;
 mod cluster;
 pub mod export;
 pub mod images;

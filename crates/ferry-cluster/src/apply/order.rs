@@ -125,6 +125,20 @@ mod tests {
     }
 
     #[test]
+    fn cert_manager_secrets_then_issuers_then_certificates_then_ingresses() {
+        let ids = vec![
+            id("networking.k8s.io/v1", "Ingress"),
+            id("cert-manager.io/v1", "Certificate"),
+            id("cert-manager.io/v1", "ClusterIssuer"),
+            id("cert-manager.io/v1", "Issuer"),
+            id("v1", "Secret"),
+        ];
+        let steps = plan(&ids, &|_| None);
+        let order: Vec<Vec<&str>> = steps.iter().map(|s| s.objects.iter().map(|&i| ids[i].kind.as_str()).collect()).collect();
+        assert_eq!(order, [vec!["Secret"], vec!["ClusterIssuer", "Issuer"], vec!["Certificate"], vec!["Ingress"]]);
+    }
+
+    #[test]
     fn workloads_follow_waves_and_unwaved_objects_go_last() {
         let ids = vec![id("apps/v1", "Deployment"), id("apps/v1", "StatefulSet"), id("apps/v1", "Deployment")];
         let waves = [Some(1), Some(0), None];
