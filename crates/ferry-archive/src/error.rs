@@ -102,6 +102,15 @@ pub enum ArchiveError {
         /// The archive.
         archive: String,
     },
+    /// A key was given but the archive is not encrypted: reading it anyway would let a plain
+    /// archive stand in for the encrypted one expected.
+    #[error(
+        "the archive `{archive}` is not encrypted but a key was given: refusing to read it, as it may have been swapped for an unencrypted copy; read it without --encryption-key-file if it is meant to be plain"
+    )]
+    NotEncrypted {
+        /// The archive.
+        archive: String,
+    },
     /// The key given is not the one the archive was encrypted with.
     #[error(
         "the encryption key does not fit the archive `{archive}`: it was encrypted with another key; pass the key file it was exported with"

@@ -37,11 +37,13 @@ type Members = HashMap<String, Vec<u8>>;
 
 /// Reads and verifies a whole archive; the entries come in manifest order.
 ///
-/// `key` is needed for an encrypted archive and ignored for a plain one.
+/// `key` is needed for an encrypted archive; with a key, a plain archive (a directory or an
+/// unencrypted file) is refused, so that an attacker cannot swap in an unencrypted copy.
 pub async fn read(dest: &Destination, key: Option<&EncryptionKey>) -> Result<(Manifest, Vec<Entry>), ArchiveError> {
     let archive = dest.to_string();
     let key = key.cloned();
     match dest {
+        Destination::Directory(_) if key.is_some() => Err(ArchiveError::NotEncrypted { archive }),
         Destination::Directory(root) => {
             let root = root.clone();
             blocking(archive, move |archive| verified(archive, read_directory(archive, &root)?)).await
@@ -118,6 +120,9 @@ fn read_stream(
         let key = key.ok_or_else(|| ArchiveError::KeyRequired { archive: archive.to_owned() })?;
         Box::new(Opener::new(stream, key).map_err(|e| fail(None, e))?)
     } else if head.starts_with(&ZSTD_MAGIC) {
+        if key.is_some() {
+            return Err(ArchiveError::NotEncrypted { archive: archive.to_owned() });
+        }
         Box::new(stream)
     } else {
         return Err(unrecognised(archive, head));

@@ -107,6 +107,21 @@ async fn an_encrypted_archive_needs_its_key() {
 }
 
 #[tokio::test]
+async fn a_plain_archive_is_refused_when_a_key_is_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (key, _) = EncryptionKey::generate();
+    let path = sample_file(dir.path(), None).await;
+    let err = read_error(&path, Some(&key)).await;
+    assert!(matches!(err, ArchiveError::NotEncrypted { .. }), "{err}");
+    assert!(err.to_string().contains("is not encrypted but a key was given"), "{err}");
+
+    let root = dir.path().join("plain/");
+    write(&dest(&root), None, &sample()).await.expect("write");
+    let err = read(&dest(&root), Some(&key)).await.expect_err("a directory cannot be encrypted");
+    assert!(matches!(err, ArchiveError::NotEncrypted { .. }), "{err}");
+}
+
+#[tokio::test]
 async fn key_files_that_hold_no_key_are_explained() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bad.key");
