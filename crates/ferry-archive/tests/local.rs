@@ -74,6 +74,22 @@ async fn single_file_round_trip_leaves_no_partial_file() {
     assert_eq!(members.last().map(|(p, _)| p.as_str()), Some("manifest.json"), "the manifest comes last");
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn a_link_planted_at_the_old_partial_name_is_not_followed_and_the_archive_is_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "keep me").expect("victim");
+    std::os::unix::fs::symlink(&victim, dir.path().join("backup.tar.zst.partial")).expect("symlink");
+    let path = sample_file(dir.path(), None).await;
+    assert_eq!(std::fs::read_to_string(&victim).expect("victim"), "keep me", "the planted link was followed");
+    assert_eq!(std::fs::metadata(&path).expect("archive").permissions().mode() & 0o777, 0o600);
+    assert_round_trip(&file_dest(&path), None, &sample()).await;
+    let names: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").map(|e| e.expect("entry").file_name()).collect();
+    assert_eq!(names.len(), 3, "no temporary file is left: {names:?}");
+}
+
 #[tokio::test]
 async fn encrypted_round_trip_hides_the_contents() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -179,9 +195,9 @@ async fn an_interrupted_export_leaves_no_archive() {
 
     let mut writer = Writer::create(&file_dest(&path), header(), None).await.expect("create");
     writer.add(id, resource, object).await.expect("add");
-    assert!(dir.path().join("backup.tar.zst.partial").exists());
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1, "a temporary file is being written");
     writer.abort().await;
-    assert!(!dir.path().join("backup.tar.zst.partial").exists());
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "aborting removes the temporary file");
     assert!(matches!(read(&file_dest(&path), None).await, Err(ArchiveError::NotFound { .. })));
 
     let mut dropped = Writer::create(&file_dest(&path), header(), None).await.expect("create");

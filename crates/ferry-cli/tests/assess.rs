@@ -149,6 +149,21 @@ fn out_file_is_written_whole() {
 }
 
 #[test]
+fn out_goes_through_a_private_temporary_file_that_no_planted_link_can_redirect() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    fs::write(&victim, "keep me").unwrap();
+    // The name the temporary file used to have: a link planted there was followed.
+    std::os::unix::fs::symlink(&victim, dir.path().join(".report.md.ferry-tmp")).unwrap();
+    let report = dir.path().join("report.md");
+    ferry().args(["assess", "examples/aks-shop", "-o", "markdown", "--fail-on", "never", "--out"]).arg(&report).assert().code(0);
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me", "the planted link was followed");
+    assert_eq!(fs::metadata(&report).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(fs::read_to_string(&report).unwrap().starts_with("# ferry assessment"));
+}
+
+#[test]
 fn out_never_replaces_a_link_or_a_pipe_with_a_plain_file() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("kept.md");
