@@ -167,6 +167,20 @@ pub enum ArchiveError {
         /// The object the manifest says it holds.
         object: String,
     },
+    /// A member holds another object than the one its manifest entry names.
+    #[error(
+        "the archive `{archive}` has been altered: member `{member}` is listed as {listed} but holds {held}; use another copy of the archive or run `ferry export` again"
+    )]
+    IdentityMismatch {
+        /// The archive.
+        archive: String,
+        /// The member's path inside the archive.
+        member: String,
+        /// The object the manifest says it holds (control characters escaped).
+        listed: String,
+        /// The object it holds (kind, namespace, name and apiVersion; control characters escaped).
+        held: String,
+    },
     /// The manifest lists a member the archive does not hold.
     #[error(
         "the archive `{archive}` is incomplete: the manifest lists member `{member}` ({object}) but the archive does not contain it; use another copy of the archive or run `ferry export` again"

@@ -11,7 +11,7 @@ use ferry_model::ObjectId;
 
 use crate::member::{MANIFEST, is_safe, printable, sha256_hex};
 use crate::seal::{self, Opener, Problem};
-use crate::{ArchiveError, Destination, ZSTD_MAGIC, EncryptionKey, Manifest, S3Location, manifest, s3};
+use crate::{ArchiveError, Destination, ZSTD_MAGIC, EncryptionKey, Manifest, ManifestEntry, S3Location, manifest, s3};
 
 /// One object read from an archive, kept as the JSON text stored (checked to be JSON), so
 /// that a whole archive in memory costs its size, not the size of its parsed trees.
@@ -91,17 +91,59 @@ fn verified(archive: &str, (manifest, mut members): (Manifest, Members)) -> Resu
             let (archive, member, object) = described();
             return Err(ArchiveError::DigestMismatch { archive, member, object });
         }
-        // Checked without building a tree: the objects are parsed one at a time where they are used.
-        serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).map_err(|e| ArchiveError::Damaged {
-            archive: archive.to_owned(),
-            problem: format!("member `{}` ({}) is not valid JSON ({e})", listed.path, listed.id),
-        })?;
+        check_identity(archive, listed, &bytes)?;
         entries.push(Entry { id: listed.id.clone(), resource: listed.resource.clone(), text: bytes.into_boxed_slice() });
     }
     match members.into_keys().min() {
         Some(extra) => Err(ArchiveError::UnexpectedMember { archive: archive.to_owned(), member: printable(&extra) }),
         None => Ok((manifest, entries)),
     }
+}
+
+/// The fields of a member that name its object; everything else is skipped (but checked to be JSON).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    #[serde(borrow, default)]
+    api_version: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    metadata: Option<Metadata<'a>>,
+}
+
+/// The naming fields of a member's `metadata`.
+#[derive(serde::Deserialize)]
+struct Metadata<'a> {
+    #[serde(borrow, default)]
+    namespace: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// A member must be JSON (checked without building a tree: objects are parsed one at a time
+/// where they are used) and hold the object its manifest entry names: same kind, API group,
+/// namespace and name, so that a member swapped under another object's entry is refused.
+fn check_identity(archive: &str, listed: &ManifestEntry, bytes: &[u8]) -> Result<(), ArchiveError> {
+    let damaged = |problem: String| ArchiveError::Damaged { archive: archive.to_owned(), problem };
+    let found: Identity = serde_json::from_slice(bytes).map_err(|e| damaged(format!("member `{}` ({}) is not a JSON object ({e})", listed.path, listed.id)))?;
+    let metadata = found.metadata.unwrap_or(Metadata { namespace: None, name: None });
+    let held = ObjectId {
+        api_version: found.api_version.unwrap_or_default().into_owned(),
+        kind: found.kind.unwrap_or_default().into_owned(),
+        namespace: metadata.namespace.filter(|ns| !ns.is_empty()).map(std::borrow::Cow::into_owned),
+        name: metadata.name.unwrap_or_default().into_owned(),
+    };
+    let expected = &listed.id;
+    if held.kind == expected.kind && held.group() == expected.group() && held.namespace == expected.namespace && held.name == expected.name {
+        return Ok(());
+    }
+    Err(ArchiveError::IdentityMismatch {
+        archive: archive.to_owned(),
+        member: listed.path.clone(),
+        listed: printable(&expected.to_string()),
+        held: printable(&format!("{} ({})", held, held.api_version)),
+    })
 }
 
 /// Reads a single-file or S3 archive: sniffs encryption, decompresses, unpacks the tar.

@@ -360,6 +360,12 @@ async fn a_truncated_or_altered_encrypted_file_is_caught() {
     }
 }
 
+/// Lower-case hex sha256 of a byte string, as the manifest records it.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Rewrites the sample archive's members with `change` and returns the error reading it gives.
 async fn forged(change: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) -> ArchiveError {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -388,6 +394,28 @@ async fn a_member_the_manifest_does_not_list_is_refused() {
     })
     .await;
     assert!(matches!(&err, ArchiveError::UnexpectedMember { member, .. } if member == "objects/core/ConfigMap/shop/planted.json"), "{err}");
+}
+
+#[tokio::test]
+async fn a_member_swapped_for_another_object_with_its_digest_updated_is_refused() {
+    let err = forged(|members| {
+        let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "pwned"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}});
+        let bytes = format!("{binding}\n").into_bytes();
+        let (path, member) = members.iter_mut().find(|(p, _)| p.contains("/ConfigMap/")).expect("the ConfigMap");
+        let path = path.clone();
+        *member = bytes.clone();
+        let (_, manifest) = members.last_mut().expect("manifest");
+        let mut value: serde_json::Value = serde_json::from_slice(manifest).expect("json");
+        let entry = value["objects"].as_array_mut().expect("objects").iter_mut().find(|e| e["path"] == path.as_str()).expect("entry");
+        entry["sha256"] = json!(sha256_hex(&bytes));
+        entry["size"] = json!(bytes.len());
+        *manifest = serde_json::to_vec(&value).expect("json");
+    })
+    .await;
+    assert!(matches!(err, ArchiveError::IdentityMismatch { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("is listed as ConfigMap shop/long-") && text.contains("but holds ClusterRoleBinding pwned"), "{text}");
 }
 
 #[tokio::test]
