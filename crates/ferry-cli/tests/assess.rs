@@ -105,6 +105,20 @@ fn malformed_yaml_names_file_line_and_document_and_the_rest_loads() {
 }
 
 #[test]
+fn a_duplicate_key_is_an_error_so_a_removed_api_cannot_hide_behind_an_earlier_value() {
+    let dir = tempfile::tempdir().unwrap();
+    // kubectl takes the last apiVersion (or refuses the document): first-wins would see apps/v1 only.
+    let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\napiVersion: extensions/v1beta1\n";
+    fs::write(dir.path().join("dup.yaml"), text).unwrap();
+    let out = ferry().args(["assess"]).arg(dir.path()).args(["-o", "json", "--fail-on", "removed"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let error = a["warnings"].as_array().unwrap().iter().find(|w| w["severity"] == "error").expect("an error");
+    assert!(error["file"].as_str().unwrap().ends_with("dup.yaml") && error["line"] == 5, "{error:#?}");
+    assert!(error["message"].as_str().unwrap().contains("duplicate key `apiVersion`"), "{error:#?}");
+}
+
+#[test]
 fn huge_documents_and_many_documents_load() {
     let dir = tempfile::tempdir().unwrap();
     let big_value = "x".repeat(8 * 1024 * 1024);

@@ -41,6 +41,16 @@ fn malformed_document_is_an_error_and_the_rest_loads() {
 }
 
 #[test]
+fn a_duplicate_key_is_a_document_error_naming_file_and_line() {
+    let text = format!("{}apiVersion: v2\n---\n{}", CM.replace("NAME", "a"), CM.replace("NAME", "b"));
+    let (objects, report, _dir) = load_dir(&[("dup.yaml", text.as_bytes())]);
+    assert_eq!(names(&objects), ["ConfigMap/b"], "the document with the duplicate is left out");
+    let err = &report.issues[0];
+    assert_eq!((err.severity, err.location.document, err.location.line), (Severity::Error, Some(1), Some(5)));
+    assert!(err.to_string().contains("dup.yaml:5") && err.to_string().contains("duplicate key `apiVersion`"), "{err}");
+}
+
+#[test]
 fn lists_expand_into_items_with_their_own_lines() {
     let json = r#"{"apiVersion": "v1", "kind": "List", "items": [
   {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}},

@@ -121,6 +121,8 @@ struct Builder<'a> {
     /// Items and entries of the open collections; moved into `doc` when a collection closes.
     open_items: Vec<u32>,
     open_entries: Vec<(Cow<'a, str>, u32)>,
+    /// The line of each key in `open_entries`, for duplicate-key errors.
+    open_key_lines: Vec<u32>,
     anchors: HashMap<usize, Anchor>,
     root: Option<u32>,
     expanded: usize,
@@ -142,6 +144,7 @@ impl<'a> Builder<'a> {
             stack: Vec::with_capacity(16),
             open_items: Vec::with_capacity(16),
             open_entries: Vec::with_capacity(64),
+            open_key_lines: Vec::with_capacity(64),
             anchors: HashMap::new(),
             root: None,
             expanded: 0,
@@ -169,7 +172,7 @@ impl<'a> Builder<'a> {
             Event::MappingStart(_, anchor, _) => {
                 self.stack.push(Frame::Map { line, anchor, start: self.open_entries.len(), key: None })
             }
-            Event::SequenceEnd | Event::MappingEnd => self.close_collection(),
+            Event::SequenceEnd | Event::MappingEnd => self.close_collection()?,
             Event::Alias(id) => self.expand_alias(id, line)?,
             _ => {}
         }
@@ -185,7 +188,7 @@ impl<'a> Builder<'a> {
         DocNode::new(&self.doc, index)
     }
 
-    fn close_collection(&mut self) {
+    fn close_collection(&mut self) -> Result<(), SyntaxError> {
         match self.stack.pop() {
             Some(Frame::Seq { line, anchor, start }) => {
                 let at = self.doc.items.len() as u32;
@@ -195,6 +198,8 @@ impl<'a> Builder<'a> {
                 self.complete(index, anchor)
             }
             Some(Frame::Map { line, anchor, start, .. }) => {
+                self.check_unique_keys(start)?;
+                self.open_key_lines.truncate(start);
                 let at = self.doc.entries.len() as u32;
                 if self.open_entries[start..].iter().any(|(k, _)| k == "<<") {
                     let entries: Vec<_> = self.open_entries.drain(start..).collect();
@@ -209,6 +214,30 @@ impl<'a> Builder<'a> {
             }
             None => {}
         }
+        Ok(())
+    }
+
+    /// Refuses a mapping (its entries from `start` in `open_entries`) that has a key twice, as
+    /// kubectl's strict decoding does: readers disagree on which value wins (kubectl takes the
+    /// last), so any choice here could show something other than what would be applied.
+    /// Linear in the number of entries: small mappings are compared pairwise, larger ones sorted.
+    fn check_unique_keys(&self, start: usize) -> Result<(), SyntaxError> {
+        let keys = &self.open_entries[start..];
+        let repeated = if keys.len() <= 16 {
+            (1..keys.len()).find(|&i| keys[..i].iter().any(|(k, _)| *k == keys[i].0))
+        } else {
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            order.sort_by(|&a, &b| keys[a].0.cmp(&keys[b].0).then(a.cmp(&b)));
+            order.windows(2).filter(|pair| keys[pair[0]].0 == keys[pair[1]].0).map(|pair| pair[1]).min()
+        };
+        let Some(second) = repeated else { return Ok(()) };
+        let key = &keys[second].0;
+        let first = keys.iter().position(|(k, _)| k == key).unwrap_or(second);
+        let lines = &self.open_key_lines[start..];
+        Err(SyntaxError {
+            line: lines[second],
+            message: format!("duplicate key `{key}` in a mapping (first on line {}); kubectl refuses duplicate keys, remove one", lines[first]),
+        })
     }
 
     fn expand_alias(&mut self, id: usize, line: u32) -> Result<(), SyntaxError> {
@@ -256,6 +285,7 @@ impl<'a> Builder<'a> {
                     slot.line = key_line;
                 }
                 self.open_entries.push((k, index));
+                self.open_key_lines.push(key_line);
             }
         }
     }
@@ -392,6 +422,18 @@ mod tests {
         assert_eq!(doc.get("a").unwrap().line, 1);
         assert_eq!(doc.get("b").unwrap().line, 2, "the alias is the anchored value, as written");
         assert_eq!(doc.get("d").unwrap(), doc.get("c").unwrap());
+    }
+
+    #[test]
+    fn a_duplicate_key_is_an_error_at_its_line() {
+        let err = nodes("apiVersion: apps/v1\nkind: Deployment\napiVersion: extensions/v1beta1\n", 5).unwrap_err();
+        assert_eq!(err.line, 7, "{err:?}");
+        assert!(err.message.contains("duplicate key `apiVersion`") && err.message.contains("first on line 5"), "{err:?}");
+        let big: String = (0..100).map(|i| format!("k{i}: v\n")).collect::<String>() + "nested:\n  k50: x\nk42: again\n";
+        let err = nodes(&big, 1).unwrap_err();
+        assert_eq!(err.line, 103, "{err:?}");
+        assert!(err.message.contains("`k42`") && err.message.contains("first on line 43"), "{err:?}");
+        assert!(nodes("a: {x: 1}\nb: {x: 2}\n", 1).is_ok(), "the same key in two mappings is fine");
     }
 
     #[test]
