@@ -203,6 +203,16 @@ pub enum ArchiveError {
         /// The member's path inside the archive (control characters escaped).
         member: String,
     },
+    /// The archive would make ferry read more than its limits allow (a decompression bomb).
+    #[error(
+        "refusing to read the archive `{archive}`: {problem}; ferry's limits (docs/archive-format.md) keep a hostile archive from using up memory, so the archive was not written by ferry or was tampered with"
+    )]
+    TooLarge {
+        /// The archive.
+        archive: String,
+        /// Which member or part is too large, and the limit.
+        problem: String,
+    },
     /// A member's path could point outside the archive.
     #[error(
         "refusing to read the archive `{archive}`: member path `{member}` is not a plain relative path (absolute, `..`, empty segments or odd characters) and could escape the archive; the archive was not written by ferry or was tampered with"

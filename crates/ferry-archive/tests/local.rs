@@ -419,6 +419,34 @@ async fn a_member_swapped_for_another_object_with_its_digest_updated_is_refused(
 }
 
 #[tokio::test]
+async fn a_decompression_bomb_is_refused_from_its_header_in_both_forms() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let started = std::time::Instant::now();
+    // A header declaring a 2 GiB member, then 8 MiB of zeros: a few kB compressed.
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_size(2 << 30);
+    header.set_path("objects/core/ConfigMap/shop/bomb.json").expect("path");
+    header.set_cksum();
+    let mut tar = header.as_bytes().to_vec();
+    tar.resize(8 << 20, 0);
+    let path = dir.path().join("bomb.tar.zst");
+    std::fs::write(&path, zstd::encode_all(tar.as_slice(), 1).expect("zstd")).expect("write");
+    assert!(std::fs::metadata(&path).expect("bomb").len() < 100_000);
+    let err = read_error(&path, None).await;
+    assert!(matches!(err, ArchiveError::TooLarge { .. }), "{err}");
+    assert!(err.to_string().contains("member `objects/core/ConfigMap/shop/bomb.json` is 2147483648 bytes, over the limit of 16 MiB"), "{err}");
+
+    let root = dir.path().join("tree/");
+    write(&dest(&root), None, &sample()).await.expect("write");
+    let member = std::fs::OpenOptions::new().write(true).open(root.join("objects/core/Secret/shop/db.json")).expect("member");
+    member.set_len(2 << 30).expect("a sparse 2 GiB member");
+    let err = read(&dest(&root), None).await.expect_err("too large");
+    assert!(matches!(err, ArchiveError::TooLarge { .. }) && err.to_string().contains("over the limit of 16 MiB"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "refusing took {:?}", started.elapsed());
+}
+
+#[tokio::test]
 async fn a_member_the_manifest_lists_must_be_there() {
     let err = forged(|members| {
         members.retain(|(p, _)| !p.ends_with("Deployment/shop/web.json"));
