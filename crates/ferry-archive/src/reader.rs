@@ -400,13 +400,24 @@ fn read_directory(archive: &str, root: &Path, limits: Limits) -> Result<(Manifes
     Ok((manifest, members))
 }
 
-/// Reads one file of a directory archive, its size checked before it is read.
+/// Reads one file of a directory archive, its size checked before it is read. The file is
+/// opened without following a symbolic link or waiting for a named pipe's writer, and must be
+/// a regular file.
 fn read_file(archive: &str, path: &Path, member: &str, budget: &mut Budget) -> Result<io::Result<Vec<u8>>, ArchiveError> {
-    let opened = std::fs::File::open(path).and_then(|file| Ok((file.metadata()?.len(), file)));
-    let (size, file) = match opened {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    let opened = options.open(path).and_then(|file| Ok((file.metadata()?, file)));
+    let (metadata, file) = match opened {
         Ok(opened) => opened,
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => return Err(not_regular(archive, member)),
         Err(err) => return Ok(Err(err)),
     };
+    if !metadata.is_file() {
+        return Err(not_regular(archive, member));
+    }
+    let size = metadata.len();
     budget.admit(archive, member, size)?;
     read_member(archive, member, file, size, budget.limits.of(member))
 }
@@ -443,13 +454,18 @@ fn collect_files(archive: &str, dir: &Path, prefix: &str, members: &mut Members,
                 members.insert(relative, bytes);
             }
         } else {
-            return Err(ArchiveError::Damaged {
-                archive: archive.to_owned(),
-                problem: format!("`{}` is a symbolic link or special file; an archive holds regular files only", printable(&relative)),
-            });
+            return Err(not_regular(archive, &relative));
         }
     }
     Ok(())
+}
+
+/// A directory archive's file that is a symbolic link, a named pipe or another special file.
+fn not_regular(archive: &str, member: &str) -> ArchiveError {
+    ArchiveError::Damaged {
+        archive: archive.to_owned(),
+        problem: format!("`{}` is a symbolic link or special file; an archive holds regular files only", printable(member)),
+    }
 }
 
 #[cfg(test)]
@@ -522,6 +538,24 @@ mod tests {
         let err = unpacked(&tar, &read);
         assert!(matches!(err, ArchiveError::TooLarge { .. }) && err.to_string().contains("long member name"), "{err}");
         assert!(read.get() <= 10 * 1024, "read {} bytes", read.get());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_or_a_link_as_a_directory_archive_s_manifest_is_refused_at_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let manifest = dir.path().join(MANIFEST);
+        let fifo = std::ffi::CString::new(manifest.to_str().expect("utf-8")).expect("path");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0, "mkfifo");
+        let started = std::time::Instant::now();
+        let err = read_directory("d", dir.path(), Limits::DEFAULT).expect_err("a pipe");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+        assert!(err.to_string().contains("`manifest.json` is a symbolic link or special file"), "{err}");
+        std::fs::remove_file(&manifest).expect("remove");
+        std::os::unix::fs::symlink("/etc/hostname", &manifest).expect("link");
+        let err = read_directory("d", dir.path(), Limits::DEFAULT).expect_err("a link");
+        assert!(err.to_string().contains("`manifest.json` is a symbolic link or special file"), "{err}");
     }
 
     #[test]
