@@ -208,6 +208,8 @@ fn open_journal(settings: &ApplySettings, connection: &Connection, run: &str, co
         JournalError::NothingToResume(_) | JournalError::OtherRun { .. } => {
             CliError::failure("cannot resume", &e).with_hint("run without --resume to start a new apply (an apply of the same objects is safe to repeat)")
         }
+        JournalError::Busy { .. } => CliError::failure("another apply is running", &e)
+            .with_hint("two applies with one journal would both apply and record the same objects; wait for the other one, or stop it"),
         JournalError::Io { .. } => CliError::failure("cannot use the apply journal", &e).with_hint("choose another file with --journal"),
     })
 }
