@@ -15,6 +15,7 @@ use crate::args::{AssessSettings, FailOn, Input};
 use crate::commands::cluster;
 use crate::error::{CliError, ExitStatus};
 use crate::progress::ReadBar;
+use crate::terminal::diag;
 
 /// Runs the assessment and writes it where asked.
 pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
@@ -35,7 +36,7 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
         }
     }
     if settings.format != Format::Table || settings.out.is_some() {
-        eprintln!("{}", one_line_summary(&assessment));
+        diag!("{}", one_line_summary(&assessment));
     }
     let status = exit_status(&assessment, settings.fail_on);
     super::leave_to_exit(assessment);

@@ -20,6 +20,7 @@ use sha2::{Digest as _, Sha256};
 use crate::args::{ApplySettings, SummaryFormat, TransformSettings};
 use crate::error::{CliError, ExitStatus};
 use crate::progress::ApplyBar;
+use crate::terminal::{diag, printable};
 
 /// Keeps a transformed object for the target as what `apply` sends (for [`transform_all`]).
 pub fn apply_object(_: usize, id: ObjectId, object: Value) -> ApplyObject {
@@ -86,7 +87,7 @@ pub fn transform_all<T>(
                     blocked = true;
                     prepared.blocked.push(format!("{label}: {}{field}", note.message));
                 }
-                Severity::Warning => eprintln!("warning: {label}: {}{field}", note.message),
+                Severity::Warning => diag!("warning: {label}: {}{field}", note.message),
                 Severity::Info => {}
             }
         }
@@ -102,7 +103,7 @@ pub fn transform_all<T>(
             prepared.changed += 1;
             if let Some(out) = diff.as_deref_mut() {
                 let text = ferry_transform::diff(&redact_secret(&before), &redact_secret(&after));
-                match writeln!(out, "--- {label}\n{text}") {
+                match writeln!(out, "--- {}\n{text}", printable(&label)) {
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => diff = None,
                     written => written.map_err(|e| CliError::failure("cannot write the diff", &e))?,
                 }
@@ -217,13 +218,13 @@ fn open_journal(settings: &ApplySettings, connection: &Connection, run: &str, co
 /// Applies prepared objects to the target, prints the summary, and picks the exit status.
 pub async fn apply_prepared(connection: &Connection, prepared: Prepared, settings: &ApplySettings, command: &str) -> Result<ExitStatus, CliError> {
     for line in &prepared.blocked {
-        eprintln!("error: not applied: {line}");
+        diag!("error: not applied: {line}");
     }
     let wave_of = waves(&prepared.objects);
     let run = run_key(&prepared.objects, connection);
     let mut journal = open_journal(settings, connection, &run, command)?;
     if journal.done_before() > 0 {
-        eprintln!("resuming: {} objects were applied by the interrupted run", journal.done_before());
+        diag!("resuming: {} objects were applied by the interrupted run", journal.done_before());
     }
     let bar = ApplyBar::stderr();
     let started = std::time::Instant::now();
@@ -235,7 +236,7 @@ pub async fn apply_prepared(connection: &Connection, prepared: Prepared, setting
         journal.complete().map_err(|e| CliError::failure("cannot finish the apply journal", &e))?;
         Ok(if prepared.blocked.is_empty() { ExitStatus::Success } else { ExitStatus::Blockers })
     } else {
-        eprintln!("hint: fix the cause, then run `{command} --resume` to apply what is missing (journal: {})", journal.path().display());
+        diag!("hint: fix the cause, then run `{command} --resume` to apply what is missing (journal: {})", journal.path().display());
         Ok(ExitStatus::IncompleteInput)
     }
 }
@@ -271,11 +272,11 @@ fn print_summary(out: &mut dyn Write, report: &ApplyReport, connection: &Connect
             }
             for result in &report.results {
                 if let Outcome::Failed(message) = &result.outcome {
-                    writeln!(out, "  failed: {} ({}): {message}", result.id, result.step)?;
+                    writeln!(out, "{}", printable(&format!("  failed: {} ({}): {message}", result.id, result.step)))?;
                 }
             }
             if let Some(why) = &report.stopped {
-                writeln!(out, "  stopped early: {why}")?;
+                writeln!(out, "{}", printable(&format!("  stopped early: {why}")))?;
             }
         }
     }
@@ -297,7 +298,7 @@ pub fn print_plan(prepared: &Prepared) -> Result<ExitStatus, CliError> {
         Ok(())
     })?;
     for line in &prepared.blocked {
-        eprintln!("error: not applied: {line}");
+        diag!("error: not applied: {line}");
     }
     Ok(if prepared.blocked.is_empty() { ExitStatus::Success } else { ExitStatus::Blockers })
 }
