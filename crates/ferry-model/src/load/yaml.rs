@@ -17,6 +17,11 @@ const ALIAS_BUDGET: usize = 1_000_000;
 /// How many under-indented quoted-scalar lines one document may have re-indented.
 const MAX_REINDENTED_LINES: usize = 1_000;
 
+/// How much text the re-indenting may parse again in all: each line re-indented means one
+/// more parse of the whole chunk, so a large chunk gets fewer attempts (a 5 MB document with
+/// many such lines was parsed up to 1,000 times).
+const REINDENT_BUDGET: usize = 16 << 20;
+
 /// A syntax error, located by line within the file.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SyntaxError {
@@ -37,21 +42,32 @@ pub(crate) fn parse_documents(text: &str, first_line: u32) -> Result<Doc<'_>, Sy
         Ok(doc) => return Ok(doc),
         Err(error) => error,
     };
-    let mut error = match error {
-        Failure::Scan(e) if *e.kind() == ErrorKind::InvalidQuotedScalarIndent => e,
-        other => return Err(other.into_syntax_error(first_line)),
-    };
+    match error {
+        Failure::Scan(e) if *e.kind() == ErrorKind::InvalidQuotedScalarIndent => reindented(text, first_line, e).0,
+        other => Err(other.into_syntax_error(first_line)),
+    }
+}
+
+/// How many lines a chunk of `len` bytes may have re-indented: at most
+/// [`MAX_REINDENTED_LINES`], and no more parses than [`REINDENT_BUDGET`] allows.
+fn reindent_attempts(len: usize) -> usize {
+    MAX_REINDENTED_LINES.min(REINDENT_BUDGET / len.max(1)).max(1)
+}
+
+/// Parses `text` again with the under-indented line of `error` (and the next ones found)
+/// re-indented; also returns how many parses that took.
+fn reindented(text: &str, first_line: u32, mut error: ScanError) -> (Result<Doc<'static>, SyntaxError>, usize) {
     let mut fixed = text.to_owned();
-    for _ in 0..MAX_REINDENTED_LINES {
+    for attempt in 1..=reindent_attempts(text.len()) {
         let Some(reindented) = reindent_line(&fixed, error.marker().line()) else { break };
         fixed = reindented;
         match parse(&fixed, first_line) {
-            Ok(doc) => return Ok(doc.into_owned()),
+            Ok(doc) => return (Ok(doc.into_owned()), attempt),
             Err(Failure::Scan(e)) if *e.kind() == ErrorKind::InvalidQuotedScalarIndent => error = e,
-            Err(other) => return Err(other.into_syntax_error(first_line)),
+            Err(other) => return (Err(other.into_syntax_error(first_line)), attempt),
         }
     }
-    Err(Failure::Scan(error).into_syntax_error(first_line))
+    (Err(Failure::Scan(error).into_syntax_error(first_line)), reindent_attempts(text.len()))
 }
 
 /// `text` with its 1-based line `line` indented past every line before it (so
@@ -303,24 +319,29 @@ impl<'a> Builder<'a> {
         Cow::Owned(self.view(index).to_node().to_json().to_string())
     }
 
-    /// Applies YAML `<<` merge keys: merged entries never override explicit ones.
+    /// Applies YAML `<<` merge keys: merged entries never override explicit ones, nor earlier
+    /// merged ones. The keys taken are kept in a set, so the cost is linear in the entries merged.
     fn apply_merge_keys(&self, entries: Vec<(Cow<'a, str>, u32)>) -> Vec<(Cow<'a, str>, u32)> {
         let (merges, mut own): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _)| k == "<<");
+        let mut taken: std::collections::HashSet<&str> = own.iter().map(|(k, _)| k.as_ref()).collect();
+        let mut merged = Vec::new();
         for (_, merge) in merges {
-            let sources: Vec<u32> = match &self.doc.slots[merge as usize].kind {
-                SlotKind::Seq { start, len } => self.doc.items[*start as usize..(*start + *len) as usize].to_vec(),
-                _ => vec![merge],
+            let sources: &[u32] = match &self.doc.slots[merge as usize].kind {
+                SlotKind::Seq { start, len } => &self.doc.items[*start as usize..(*start + *len) as usize],
+                _ => std::slice::from_ref(&merge),
             };
-            for source in sources {
+            for &source in sources {
                 if let SlotKind::Map { start, len } = self.doc.slots[source as usize].kind {
                     for (k, v) in &self.doc.entries[start as usize..(start + len) as usize] {
-                        if !own.iter().any(|(existing, _)| existing == k) {
-                            own.push((k.clone(), *v));
+                        if taken.insert(k.as_ref()) {
+                            merged.push((k.clone(), *v));
                         }
                     }
                 }
             }
         }
+        drop(taken);
+        own.extend(merged);
         own
     }
 }
@@ -434,6 +455,40 @@ mod tests {
         assert_eq!(err.line, 103, "{err:?}");
         assert!(err.message.contains("`k42`") && err.message.contains("first on line 43"), "{err:?}");
         assert!(nodes("a: {x: 1}\nb: {x: 2}\n", 1).is_ok(), "the same key in two mappings is fine");
+    }
+
+    #[test]
+    fn merging_a_large_mapping_many_times_is_linear() {
+        // 50 mappings each merging one of 10,000 keys: 500,000 entries merged (first-wins
+        // with a scan of the entries so far made it 2.5 billion comparisons).
+        let mut text = String::from("base: &b {");
+        text.push_str(&(0..10_000).map(|i| format!("k{i}: {i}")).collect::<Vec<_>>().join(", "));
+        text.push_str("}\n");
+        for m in 0..50 {
+            text.push_str(&format!("m{m}:\n  <<: *b\n  k7: own\n"));
+        }
+        let started = std::time::Instant::now();
+        let doc = one(&text);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+        let last = doc.get("m49").unwrap();
+        assert_eq!(last.entries().len(), 10_000);
+        assert_eq!((last.str_at("k7"), last.str_at("k9999")), (Some("own"), Some("9999")));
+    }
+
+    #[test]
+    fn re_indenting_a_large_document_is_bounded_by_its_size() {
+        assert_eq!(reindent_attempts(4_000), MAX_REINDENTED_LINES, "small documents get every attempt");
+        assert_eq!(reindent_attempts(5 << 20), 3);
+        // A 5 MB document with 2,000 under-indented quoted lines: refused after 3 parses, not 1,000.
+        let mut text = String::from("metadata:\n  annotations:\n");
+        for i in 0..2_000 {
+            text.push_str(&format!("    a{i}: \"x\n  y\"\n"));
+        }
+        text.push_str(&format!("data:\n  pad: {}\n", "z".repeat(5 << 20)));
+        let Err(Failure::Scan(error)) = parse(&text, 1) else { panic!("the document needs re-indenting") };
+        let (result, parses) = reindented(&text, 1, error);
+        assert!(result.is_err());
+        assert_eq!(parses, 3);
     }
 
     #[test]
