@@ -7,6 +7,7 @@ mod cluster;
 pub mod export;
 pub mod migrate;
 mod pipeline;
+mod redact;
 pub mod transform;
 
 /// Gives up a large result without freeing it, because the process ends next:

@@ -17,7 +17,7 @@ pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
         let (manifest, entries) = archive::read(&command.from, &command.archive).await?;
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
-        let diff: Option<&mut dyn Write> = if command.diff { Some(&mut out) } else { None };
+        let diff = if command.diff { Some(pipeline::Diff { out: &mut out, show_secrets: command.show_secrets }) } else { None };
         let prepared = pipeline::transform_all(entries.iter().map(archive::parsed), &options, diff, |origin, id, object| (id, object, origin))?;
         match out.flush() {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(CliError::failure("cannot write to standard output", &e)),
