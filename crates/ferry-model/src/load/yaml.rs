@@ -14,6 +14,11 @@ use crate::doc::{Doc, DocNode, Slot, SlotKind};
 /// The most values one document may expand to through aliases.
 const ALIAS_BUDGET: usize = 1_000_000;
 
+/// How deep values may nest. The parser allows 255 levels of flow and 255 of block
+/// collections; aliases could nest anchored collections in one another far deeper, and code
+/// that walks trees (facts, owned copies) recurses once per level.
+const MAX_DEPTH: u32 = 1_000;
+
 /// How many under-indented quoted-scalar lines one document may have re-indented.
 const MAX_REINDENTED_LINES: usize = 1_000;
 
@@ -140,6 +145,8 @@ struct Builder<'a> {
     /// The line of each key in `open_entries`, for duplicate-key errors.
     open_key_lines: Vec<u32>,
     anchors: HashMap<usize, Anchor>,
+    /// The height of each slot's value (1 for a scalar), to keep values within [`MAX_DEPTH`].
+    heights: Vec<u32>,
     root: Option<u32>,
     expanded: usize,
 }
@@ -162,6 +169,7 @@ impl<'a> Builder<'a> {
             open_entries: Vec::with_capacity(64),
             open_key_lines: Vec::with_capacity(64),
             anchors: HashMap::new(),
+            heights: Vec::with_capacity(len / 16 + 4),
             root: None,
             expanded: 0,
         }
@@ -179,7 +187,7 @@ impl<'a> Builder<'a> {
                 self.doc.roots.push(root);
             }
             Event::Scalar(text, style, anchor, _tag) => {
-                let index = self.push(line, SlotKind::Scalar { text, plain: style == ScalarStyle::Plain });
+                let index = self.push(line, SlotKind::Scalar { text, plain: style == ScalarStyle::Plain }, 1);
                 self.complete(index, anchor);
             }
             Event::SequenceStart(_, anchor, _) => {
@@ -195,8 +203,9 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn push(&mut self, line: u32, kind: SlotKind<'a>) -> u32 {
+    fn push(&mut self, line: u32, kind: SlotKind<'a>, height: u32) -> u32 {
         self.doc.slots.push(Slot { line, kind });
+        self.heights.push(height);
         (self.doc.slots.len() - 1) as u32
     }
 
@@ -207,14 +216,16 @@ impl<'a> Builder<'a> {
     fn close_collection(&mut self) -> Result<(), SyntaxError> {
         match self.stack.pop() {
             Some(Frame::Seq { line, anchor, start }) => {
+                let height = self.height_over(line, self.open_items[start..].iter().copied())?;
                 let at = self.doc.items.len() as u32;
                 self.doc.items.extend(self.open_items.drain(start..));
                 let len = self.doc.items.len() as u32 - at;
-                let index = self.push(line, SlotKind::Seq { start: at, len });
+                let index = self.push(line, SlotKind::Seq { start: at, len }, height);
                 self.complete(index, anchor)
             }
             Some(Frame::Map { line, anchor, start, .. }) => {
                 self.check_unique_keys(start)?;
+                let height = self.height_over(line, self.open_entries[start..].iter().map(|&(_, v)| v))?;
                 self.open_key_lines.truncate(start);
                 let at = self.doc.entries.len() as u32;
                 if self.open_entries[start..].iter().any(|(k, _)| k == "<<") {
@@ -225,12 +236,21 @@ impl<'a> Builder<'a> {
                     self.doc.entries.extend(self.open_entries.drain(start..));
                 }
                 let len = self.doc.entries.len() as u32 - at;
-                let index = self.push(line, SlotKind::Map { start: at, len });
+                let index = self.push(line, SlotKind::Map { start: at, len }, height);
                 self.complete(index, anchor)
             }
             None => {}
         }
         Ok(())
+    }
+
+    /// The height of a collection of the values `children`, refused beyond [`MAX_DEPTH`].
+    fn height_over(&self, line: u32, children: impl Iterator<Item = u32>) -> Result<u32, SyntaxError> {
+        let height = 1 + children.map(|child| self.heights[child as usize]).max().unwrap_or(0);
+        if height > MAX_DEPTH {
+            return Err(SyntaxError { line, message: format!("values nest deeper than {MAX_DEPTH} levels (aliases inside aliases)") });
+        }
+        Ok(height)
     }
 
     /// Refuses a mapping (its entries from `start` in `open_entries`) that has a key twice, as
@@ -270,7 +290,7 @@ impl<'a> Builder<'a> {
         let index = match &self.doc.slots[index as usize].kind {
             SlotKind::Scalar { text, plain } => {
                 let kind = SlotKind::Scalar { text: text.clone(), plain: *plain };
-                self.push(anchored_line, kind)
+                self.push(anchored_line, kind, 1)
             }
             _ => index,
         };
@@ -311,6 +331,7 @@ impl<'a> Builder<'a> {
         let last = index as usize + 1 == self.doc.slots.len();
         if let SlotKind::Scalar { text, .. } = &self.doc.slots[index as usize].kind {
             if last && !anchored {
+                self.heights.pop();
                 let Some(Slot { kind: SlotKind::Scalar { text, .. }, .. }) = self.doc.slots.pop() else { unreachable!() };
                 return text;
             }
@@ -398,6 +419,21 @@ mod tests {
         }
         let err = nodes(&text, 1).unwrap_err();
         assert!(err.message.contains("aliases expand"), "{err:?}");
+    }
+
+    #[test]
+    fn aliases_cannot_nest_values_deeper_than_the_limit() {
+        // Each anchor nests the one before 200 levels deeper: 6 of them reach 1,200 levels.
+        let mut text = String::new();
+        for i in 0..6 {
+            let inner = if i == 0 { "x".to_owned() } else { format!("*a{}", i - 1) };
+            text.push_str(&format!("a{i}: &a{i} {}{inner}{}\n", "[".repeat(200), "]".repeat(200)));
+        }
+        let err = nodes(&text, 1).unwrap_err();
+        assert!(err.message.contains("nest deeper than 1000 levels"), "{err:?}");
+        assert_eq!(err.line, 5, "{err:?}");
+        let shallow: String = text.lines().take(4).map(|l| format!("{l}\n")).collect();
+        assert!(nodes(&shallow, 1).is_ok(), "800 levels are fine");
     }
 
     #[test]
