@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -143,8 +143,10 @@ pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[De
     for (a, b, _) in edges.all() {
         graph.add_edge(nodes[a], nodes[b], ());
     }
-    // Tarjan yields components dependencies-first (reverse topological order).
-    let components = tarjan_scc(&graph);
+    // Kosaraju's algorithm yields components dependencies-first (reverse topological order).
+    // petgraph's is iterative (explicit stacks); its tarjan_scc recurses once per node on a
+    // path, which overflowed the stack on a long chain of applications.
+    let components = kosaraju_scc(&graph);
     let mut component_of = vec![0; apps.len()];
     for (c, members) in components.iter().enumerate() {
         for n in members {
@@ -366,7 +368,69 @@ fn reachable(start: usize, next: &[Vec<usize>]) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use ferry_model::{Node, Object, Origin};
+
     use super::*;
+    use crate::assessment::Resolution;
+    use crate::facts::Relation;
+    use crate::{Knowledge, Strings};
+
+    /// `count` Deployments, each its own application, and a dependency to stand for every need.
+    fn deployments(count: usize) -> (Vec<Facts>, Vec<Dependency>) {
+        let (knowledge, strings) = (Knowledge::builtin(), Strings::default());
+        let facts: Vec<Facts> = (0..count)
+            .map(|i| {
+                let json = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": format!("app-{i}"), "namespace": "ns"},
+                    "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
+                let root: Node = serde_json::from_value(json).expect("node");
+                crate::facts::extract(&Object::from_root(root, Origin { file: Arc::from("f.yaml"), document: 1, line: 1 }), knowledge, &strings)
+            })
+            .collect();
+        let evidence = Evidence { file: "f.yaml".into(), line: 1, path: "spec".into() };
+        let dependency = Dependency {
+            from: facts[0].id.obj_ref(),
+            to: facts[1].id.obj_ref(),
+            kind: Relation::ServiceAccount,
+            resolution: Resolution::Resolved,
+            evidence,
+            via: None,
+            address: None,
+            note: None,
+            also: Box::new([]),
+        };
+        (facts, vec![dependency])
+    }
+
+    /// Runs `work` on a thread with a 256 KiB stack: recursion by input size would overflow it.
+    fn on_a_small_stack<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new().stack_size(256 << 10).spawn(work).expect("thread").join().expect("no stack overflow")
+    }
+
+    #[test]
+    fn a_chain_of_100_000_applications_is_layered_without_recursion() {
+        let waves = on_a_small_stack(|| {
+            let (facts, deps) = deployments(100_000);
+            let needs: Vec<(usize, usize, usize)> = (0..facts.len() - 1).map(|i| (i, i + 1, 0)).collect();
+            waves(&facts, &needs, &deps)
+        });
+        assert_eq!(waves.waves.len(), 100_000, "each application waits for the one it needs");
+        assert_eq!(&*waves.waves[0].applications[0].name, "app-99999");
+        assert!(waves.cycles.is_empty());
+    }
+
+    #[test]
+    fn a_cycle_of_100_000_applications_is_one_group_without_recursion() {
+        let waves = on_a_small_stack(|| {
+            let (facts, deps) = deployments(100_000);
+            let needs: Vec<(usize, usize, usize)> = (0..facts.len()).map(|i| (i, (i + 1) % facts.len(), 0)).collect();
+            waves(&facts, &needs, &deps)
+        });
+        assert_eq!(waves.waves.len(), 1);
+        assert_eq!(waves.cycles.len(), 1);
+        assert_eq!(waves.cycles[0].members.len(), 100_000);
+    }
 
     #[test]
     fn application_edges_keep_the_first_dependency_of_each_pair() {

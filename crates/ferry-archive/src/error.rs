@@ -102,6 +102,15 @@ pub enum ArchiveError {
         /// The archive.
         archive: String,
     },
+    /// A key was given but the archive is not encrypted: reading it anyway would let a plain
+    /// archive stand in for the encrypted one expected.
+    #[error(
+        "the archive `{archive}` is not encrypted but a key was given: refusing to read it, as it may have been swapped for an unencrypted copy; read it without --encryption-key-file if it is meant to be plain"
+    )]
+    NotEncrypted {
+        /// The archive.
+        archive: String,
+    },
     /// The key given is not the one the archive was encrypted with.
     #[error(
         "the encryption key does not fit the archive `{archive}`: it was encrypted with another key; pass the key file it was exported with"
@@ -158,6 +167,20 @@ pub enum ArchiveError {
         /// The object the manifest says it holds.
         object: String,
     },
+    /// A member holds another object than the one its manifest entry names.
+    #[error(
+        "the archive `{archive}` has been altered: member `{member}` is listed as {listed} but holds {held}; use another copy of the archive or run `ferry export` again"
+    )]
+    IdentityMismatch {
+        /// The archive.
+        archive: String,
+        /// The member's path inside the archive.
+        member: String,
+        /// The object the manifest says it holds (control characters escaped).
+        listed: String,
+        /// The object it holds (kind, namespace, name and apiVersion; control characters escaped).
+        held: String,
+    },
     /// The manifest lists a member the archive does not hold.
     #[error(
         "the archive `{archive}` is incomplete: the manifest lists member `{member}` ({object}) but the archive does not contain it; use another copy of the archive or run `ferry export` again"
@@ -179,6 +202,16 @@ pub enum ArchiveError {
         archive: String,
         /// The member's path inside the archive (control characters escaped).
         member: String,
+    },
+    /// The archive would make ferry read more than its limits allow (a decompression bomb).
+    #[error(
+        "refusing to read the archive `{archive}`: {problem}; ferry's limits (docs/archive-format.md) keep a hostile archive from using up memory, so the archive was not written by ferry or was tampered with"
+    )]
+    TooLarge {
+        /// The archive.
+        archive: String,
+        /// Which member or part is too large, and the limit.
+        problem: String,
     },
     /// A member's path could point outside the archive.
     #[error(

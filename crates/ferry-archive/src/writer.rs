@@ -1,6 +1,6 @@
 //! Writing an archive object by object: a directory of JSON files with `manifest.json` written
 //! last, or one tar stream (compressed with zstd, optionally encrypted) going to a local
-//! `NAME.partial` file or an S3 multipart upload. Only [`Writer::finish`] makes the archive
+//! temporary file beside `NAME` (a new file with a random name, `.NAME.XXXXXX.partial`) or an S3 multipart upload. Only [`Writer::finish`] makes the archive
 //! complete and visible; [`Writer::abort`] (or dropping the writer) leaves no archive behind.
 //!
 //! The costly part of writing (digests, tar, compression) can be done before an object's turn
@@ -62,7 +62,7 @@ impl Writer {
     /// Starts an archive at `dest`, encrypted with `key` when one is given (not for directories).
     ///
     /// A directory must be new, empty, or an earlier ferry archive (which is removed first). A
-    /// single file is written as `NAME.partial` and may replace an earlier archive only. An S3
+    /// single file is written under a temporary name beside `NAME` and may replace an earlier archive only. An S3
     /// upload starts at once, so a missing bucket or refused credentials fail here.
     pub async fn create(dest: &Destination, header: Header, key: Option<&EncryptionKey>) -> Result<Writer, ArchiveError> {
         let archive = dest.to_string();
@@ -172,7 +172,7 @@ impl Writer {
     }
 
     /// Writes the manifest and completes the archive: renames the directory's manifest or the
-    /// `.partial` file into place, or completes the S3 upload. Returns the manifest written.
+    /// temporary file into place, or completes the S3 upload. Returns the manifest written.
     pub async fn finish(self) -> Result<Manifest, ArchiveError> {
         let Writer { archive, header, objects, form, broken, .. } = self;
         if broken {
@@ -186,7 +186,7 @@ impl Writer {
         Ok(Manifest { format: FORMAT.to_owned(), header, objects })
     }
 
-    /// Abandons the archive: removes what was written to a directory, deletes the `.partial`
+    /// Abandons the archive: removes what was written to a directory, deletes the temporary
     /// file, or aborts the S3 multipart upload. Best effort; never fails.
     pub async fn abort(self) {
         abort(self.form).await;
@@ -427,10 +427,11 @@ async fn list_directory(dir: &Path) -> io::Result<Vec<std::ffi::OsString>> {
     Ok(names)
 }
 
-/// Creates (or truncates) a file readable by its owner only: archives hold Secrets.
+/// Creates a new file readable by its owner only (archives hold Secrets); an existing file or
+/// symbolic link at `path` makes it fail rather than be followed or reused.
 async fn create_private(path: &Path) -> io::Result<tokio::fs::File> {
     let mut options = tokio::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     options.mode(0o600);
     options.open(path).await
@@ -634,45 +635,41 @@ impl Sink {
     }
 }
 
-/// A local single-file archive being written under its `.partial` name.
+/// A local single-file archive being written under a temporary name beside it; dropping the
+/// sink removes the temporary file.
 struct FileSink {
     file: tokio::fs::File,
-    partial: Partial,
+    partial: tempfile::TempPath,
     target: PathBuf,
 }
 
 impl FileSink {
-    /// Opens `NAME.partial`; refuses when `NAME` exists and is not an archive.
+    /// Creates the temporary file `.NAME.XXXXXX.partial` in `NAME`'s directory: a random name,
+    /// created exclusively (an existing file or symbolic link is never followed or reused) with
+    /// mode `0600` (tempfile's default). Refuses when `NAME` exists and is not an archive.
     async fn create(archive: &str, target: &Path) -> Result<FileSink, ArchiveError> {
         if !replaceable(target).await.map_err(io_error(archive, "check the file"))? {
             return Err(ArchiveError::FileNotArchive { archive: archive.to_owned() });
         }
-        let mut name = target.as_os_str().to_owned();
-        name.push(".partial");
-        let partial = PathBuf::from(name);
-        let file = create_private(&partial).await.map_err(|source| ArchiveError::Io {
-            archive: partial.display().to_string(),
-            action: "create",
-            source,
-        })?;
-        Ok(FileSink { file, partial: Partial(Some(partial)), target: target.to_path_buf() })
+        let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let mut prefix = std::ffi::OsString::from(".");
+        prefix.push(target.file_name().unwrap_or_default());
+        prefix.push(".");
+        let temp = tempfile::Builder::new().prefix(&prefix).suffix(".partial").tempfile_in(dir);
+        let (file, partial) = temp.map_err(io_error(archive, "create a temporary file beside"))?.into_parts();
+        Ok(FileSink { file: tokio::fs::File::from_std(file), partial, target: target.to_path_buf() })
     }
 
-    /// Writes the tail, syncs, and renames `NAME.partial` to `NAME`.
+    /// Writes the tail, syncs, and renames the temporary file to `NAME`.
     async fn finish(mut self, archive: &str, tail: &[u8]) -> Result<(), ArchiveError> {
         self.file.write_all(tail).await.map_err(io_error(archive, "write"))?;
         self.file.flush().await.map_err(io_error(archive, "write"))?;
         self.file.sync_all().await.map_err(io_error(archive, "write"))?;
-        let Some(partial) = self.partial.0.take() else { return Ok(()) };
-        match tokio::fs::rename(&partial, &self.target).await {
-            Ok(()) => Ok(()),
-            Err(err) => {
-                self.partial.0 = Some(partial);
-                Err(io_error(archive, "complete")(err))
-            }
-        }
+        // On failure the temporary path comes back in the error and is removed when it drops.
+        self.partial.persist(&self.target).map_err(|e| io_error(archive, "complete")(e.error))
     }
 }
+
 
 /// Whether `target` may be written: it does not exist, or it starts like a ferry archive.
 async fn replaceable(target: &Path) -> io::Result<bool> {
@@ -686,13 +683,3 @@ async fn replaceable(target: &Path) -> io::Result<bool> {
     Ok(head == seal::MAGIC || head.starts_with(&crate::ZSTD_MAGIC))
 }
 
-/// A partial file, removed when dropped unless taken.
-struct Partial(Option<PathBuf>);
-
-impl Drop for Partial {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}

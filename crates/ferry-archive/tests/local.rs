@@ -74,6 +74,22 @@ async fn single_file_round_trip_leaves_no_partial_file() {
     assert_eq!(members.last().map(|(p, _)| p.as_str()), Some("manifest.json"), "the manifest comes last");
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn a_link_planted_at_the_old_partial_name_is_not_followed_and_the_archive_is_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "keep me").expect("victim");
+    std::os::unix::fs::symlink(&victim, dir.path().join("backup.tar.zst.partial")).expect("symlink");
+    let path = sample_file(dir.path(), None).await;
+    assert_eq!(std::fs::read_to_string(&victim).expect("victim"), "keep me", "the planted link was followed");
+    assert_eq!(std::fs::metadata(&path).expect("archive").permissions().mode() & 0o777, 0o600);
+    assert_round_trip(&file_dest(&path), None, &sample()).await;
+    let names: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").map(|e| e.expect("entry").file_name()).collect();
+    assert_eq!(names.len(), 3, "no temporary file is left: {names:?}");
+}
+
 #[tokio::test]
 async fn encrypted_round_trip_hides_the_contents() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -104,6 +120,21 @@ async fn an_encrypted_archive_needs_its_key() {
     let wrong = read_error(&path, Some(&other)).await;
     assert!(matches!(wrong, ArchiveError::WrongKey { .. }), "{wrong}");
     assert!(wrong.to_string().contains("encryption key does not fit"), "{wrong}");
+}
+
+#[tokio::test]
+async fn a_plain_archive_is_refused_when_a_key_is_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (key, _) = EncryptionKey::generate();
+    let path = sample_file(dir.path(), None).await;
+    let err = read_error(&path, Some(&key)).await;
+    assert!(matches!(err, ArchiveError::NotEncrypted { .. }), "{err}");
+    assert!(err.to_string().contains("is not encrypted but a key was given"), "{err}");
+
+    let root = dir.path().join("plain/");
+    write(&dest(&root), None, &sample()).await.expect("write");
+    let err = read(&dest(&root), Some(&key)).await.expect_err("a directory cannot be encrypted");
+    assert!(matches!(err, ArchiveError::NotEncrypted { .. }), "{err}");
 }
 
 #[tokio::test]
@@ -164,9 +195,9 @@ async fn an_interrupted_export_leaves_no_archive() {
 
     let mut writer = Writer::create(&file_dest(&path), header(), None).await.expect("create");
     writer.add(id, resource, object).await.expect("add");
-    assert!(dir.path().join("backup.tar.zst.partial").exists());
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1, "a temporary file is being written");
     writer.abort().await;
-    assert!(!dir.path().join("backup.tar.zst.partial").exists());
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "aborting removes the temporary file");
     assert!(matches!(read(&file_dest(&path), None).await, Err(ArchiveError::NotFound { .. })));
 
     let mut dropped = Writer::create(&file_dest(&path), header(), None).await.expect("create");
@@ -329,6 +360,12 @@ async fn a_truncated_or_altered_encrypted_file_is_caught() {
     }
 }
 
+/// Lower-case hex sha256 of a byte string, as the manifest records it.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Rewrites the sample archive's members with `change` and returns the error reading it gives.
 async fn forged(change: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) -> ArchiveError {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -357,6 +394,56 @@ async fn a_member_the_manifest_does_not_list_is_refused() {
     })
     .await;
     assert!(matches!(&err, ArchiveError::UnexpectedMember { member, .. } if member == "objects/core/ConfigMap/shop/planted.json"), "{err}");
+}
+
+#[tokio::test]
+async fn a_member_swapped_for_another_object_with_its_digest_updated_is_refused() {
+    let err = forged(|members| {
+        let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "pwned"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}});
+        let bytes = format!("{binding}\n").into_bytes();
+        let (path, member) = members.iter_mut().find(|(p, _)| p.contains("/ConfigMap/")).expect("the ConfigMap");
+        let path = path.clone();
+        *member = bytes.clone();
+        let (_, manifest) = members.last_mut().expect("manifest");
+        let mut value: serde_json::Value = serde_json::from_slice(manifest).expect("json");
+        let entry = value["objects"].as_array_mut().expect("objects").iter_mut().find(|e| e["path"] == path.as_str()).expect("entry");
+        entry["sha256"] = json!(sha256_hex(&bytes));
+        entry["size"] = json!(bytes.len());
+        *manifest = serde_json::to_vec(&value).expect("json");
+    })
+    .await;
+    assert!(matches!(err, ArchiveError::IdentityMismatch { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("is listed as ConfigMap shop/long-") && text.contains("but holds ClusterRoleBinding pwned"), "{text}");
+}
+
+#[tokio::test]
+async fn a_decompression_bomb_is_refused_from_its_header_in_both_forms() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let started = std::time::Instant::now();
+    // A header declaring a 2 GiB member, then 8 MiB of zeros: a few kB compressed.
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_size(2 << 30);
+    header.set_path("objects/core/ConfigMap/shop/bomb.json").expect("path");
+    header.set_cksum();
+    let mut tar = header.as_bytes().to_vec();
+    tar.resize(8 << 20, 0);
+    let path = dir.path().join("bomb.tar.zst");
+    std::fs::write(&path, zstd::encode_all(tar.as_slice(), 1).expect("zstd")).expect("write");
+    assert!(std::fs::metadata(&path).expect("bomb").len() < 100_000);
+    let err = read_error(&path, None).await;
+    assert!(matches!(err, ArchiveError::TooLarge { .. }), "{err}");
+    assert!(err.to_string().contains("member `objects/core/ConfigMap/shop/bomb.json` is 2147483648 bytes, over the limit of 16 MiB"), "{err}");
+
+    let root = dir.path().join("tree/");
+    write(&dest(&root), None, &sample()).await.expect("write");
+    let member = std::fs::OpenOptions::new().write(true).open(root.join("objects/core/Secret/shop/db.json")).expect("member");
+    member.set_len(2 << 30).expect("a sparse 2 GiB member");
+    let err = read(&dest(&root), None).await.expect_err("too large");
+    assert!(matches!(err, ArchiveError::TooLarge { .. }) && err.to_string().contains("over the limit of 16 MiB"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "refusing took {:?}", started.elapsed());
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Errors and exit codes of the command line.
 
 use std::process::ExitCode;
+use crate::terminal::diag;
 
 /// Exit codes: stable, documented in the README, for CI pipelines to act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,12 +70,12 @@ impl CliError {
 
     /// Prints the error to stderr.
     pub fn print(&self) {
-        eprintln!("error: {}", self.message);
+        diag!("error: {}", self.message);
         for cause in &self.causes {
-            eprintln!("  Caused by: {cause}");
+            diag!("  Caused by: {cause}");
         }
         if let Some(hint) = &self.hint {
-            eprintln!("hint: {hint}");
+            diag!("hint: {hint}");
         }
     }
 }

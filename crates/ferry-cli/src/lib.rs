@@ -1,11 +1,13 @@
 //! The ferry command line: argument parsing, settings, and dispatch to
 //! commands. Commands receive plain settings (never clap types) and return an
-//! [`ExitStatus`]; errors are printed here, once, as `error:` / `Caused by:` / `hint:`.
+//! [`ExitStatus`]; errors are printed here, once, as `error:` / `Caused by:` / `hint:`,
+//! and every diagnostic goes through one filter of control characters (`terminal`).
 
 mod args;
 mod commands;
 mod error;
 mod progress;
+mod terminal;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

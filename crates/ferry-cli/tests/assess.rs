@@ -105,6 +105,20 @@ fn malformed_yaml_names_file_line_and_document_and_the_rest_loads() {
 }
 
 #[test]
+fn a_duplicate_key_is_an_error_so_a_removed_api_cannot_hide_behind_an_earlier_value() {
+    let dir = tempfile::tempdir().unwrap();
+    // kubectl takes the last apiVersion (or refuses the document): first-wins would see apps/v1 only.
+    let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\napiVersion: extensions/v1beta1\n";
+    fs::write(dir.path().join("dup.yaml"), text).unwrap();
+    let out = ferry().args(["assess"]).arg(dir.path()).args(["-o", "json", "--fail-on", "removed"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let error = a["warnings"].as_array().unwrap().iter().find(|w| w["severity"] == "error").expect("an error");
+    assert!(error["file"].as_str().unwrap().ends_with("dup.yaml") && error["line"] == 5, "{error:#?}");
+    assert!(error["message"].as_str().unwrap().contains("duplicate key `apiVersion`"), "{error:#?}");
+}
+
+#[test]
 fn huge_documents_and_many_documents_load() {
     let dir = tempfile::tempdir().unwrap();
     let big_value = "x".repeat(8 * 1024 * 1024);
@@ -146,6 +160,21 @@ fn out_file_is_written_whole() {
     assert!(text.starts_with("# ferry assessment"));
     assert!(text.contains("## Migration checklist"));
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left behind");
+}
+
+#[test]
+fn out_goes_through_a_private_temporary_file_that_no_planted_link_can_redirect() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    fs::write(&victim, "keep me").unwrap();
+    // The name the temporary file used to have: a link planted there was followed.
+    std::os::unix::fs::symlink(&victim, dir.path().join(".report.md.ferry-tmp")).unwrap();
+    let report = dir.path().join("report.md");
+    ferry().args(["assess", "examples/aks-shop", "-o", "markdown", "--fail-on", "never", "--out"]).arg(&report).assert().code(0);
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me", "the planted link was followed");
+    assert_eq!(fs::metadata(&report).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(fs::read_to_string(&report).unwrap().starts_with("# ferry assessment"));
 }
 
 #[test]

@@ -101,3 +101,15 @@ async fn existing_objects_are_skipped_or_refused_as_asked_and_failures_are_colle
     let mode = cluster.kubectl(&["get", "configmap", "cart", "-n", "shop", "-o", "jsonpath={.data.MODE}"]).unwrap();
     assert_eq!(mode, "theirs");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_s_message_about_a_refused_secret_does_not_show_its_values() {
+    let cluster = TestCluster::start(Options::default()).await.unwrap();
+    let connection = open(&cluster).await;
+    let secret = object(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "default"},
+        "stringData": {"password": 987654321987_u64, "token": {"nested": "hunter2-not-a-string"}}}));
+    let report = apply(&connection, vec![secret], &|_| None, &ApplyOptions::default(), &mut Journal::disabled(), &()).await.unwrap();
+    let Outcome::Failed(message) = &report.results[0].outcome else { panic!("refused: {:?}", report.results[0].outcome) };
+    assert!(!message.contains("987654321987") && !message.contains("hunter2"), "{message}");
+    assert!(message.contains("stringData") || message.contains("string"), "the reason stays: {message}");
+}

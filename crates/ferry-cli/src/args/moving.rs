@@ -41,7 +41,9 @@ Examples:
 Every object is sanitised (uid, resourceVersion, status, managedFields, cluster IPs,
 auto-assigned node ports, ...), API versions removed in --target-version are converted,
 then the rules of ferry.yaml apply (docs/transform-rules.md). --diff prints what changes
-per object, with Secret values masked.
+per object, with Secret values masked, and ConfigMap values and container env values whose
+keys or names look secret (PASSWORD, SECRET, TOKEN, KEY, CREDENTIAL, ...); --show-secrets
+shows them.
 
 Exit codes:
   0  transformed
@@ -207,9 +209,13 @@ pub struct TransformArgs {
     /// Where to write the transformed archive (omit with --diff to preview only).
     #[arg(long, value_name = "DEST", required_unless_present = "diff")]
     pub to: Option<String>,
-    /// Print what changes, object by object (Secret values masked).
+    /// Print what changes, object by object (Secret values, ConfigMap values under keys that
+    /// look secret and env values whose names look secret masked).
     #[arg(long)]
     pub diff: bool,
+    /// Show in --diff the values it masks by default.
+    #[arg(long, requires = "diff")]
+    pub show_secrets: bool,
     #[command(flatten)]
     pub transform: TransformOpts,
     #[command(flatten)]
@@ -389,6 +395,8 @@ pub struct TransformCommand {
     pub to: Option<String>,
     /// Print diffs.
     pub diff: bool,
+    /// Show in diffs the values masked by default.
+    pub show_secrets: bool,
     /// Rules and version.
     pub transform: TransformSettings,
     /// Key and S3 settings.
@@ -402,6 +410,7 @@ impl TransformCommand {
             from: args.from,
             to: args.to,
             diff: args.diff,
+            show_secrets: args.show_secrets,
             transform: TransformSettings::resolve(args.transform)?,
             archive: ArchiveSettings::resolve(args.archive),
         })

@@ -15,6 +15,7 @@ use crate::args::{AssessSettings, FailOn, Input};
 use crate::commands::cluster;
 use crate::error::{CliError, ExitStatus};
 use crate::progress::ReadBar;
+use crate::terminal::diag;
 
 /// Runs the assessment and writes it where asked.
 pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
@@ -35,7 +36,7 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
         }
     }
     if settings.format != Format::Table || settings.out.is_some() {
-        eprintln!("{}", one_line_summary(&assessment));
+        diag!("{}", one_line_summary(&assessment));
     }
     let status = exit_status(&assessment, settings.fail_on);
     super::leave_to_exit(assessment);
@@ -87,14 +88,15 @@ fn write_file(path: &Path, assessment: &Assessment, format: Format) -> Result<()
 }
 
 /// Writes a temporary file beside `path` and renames it into place; on failure removes it.
+/// The temporary file has a random name and is created exclusively with mode `0600`
+/// (tempfile's defaults), so a file or link planted beside `path` is never followed or reused.
 fn replace_atomically(path: &Path, write_to: impl FnOnce(fs::File) -> io::Result<()>) -> io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.ferry-tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")));
-    let result = fs::File::create(&tmp).and_then(write_to).and_then(|()| fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    let tmp = tempfile::Builder::new().prefix(".ferry-").suffix(".tmp").tempfile_in(dir)?;
+    let (file, tmp) = tmp.into_parts();
+    write_to(file)?;
+    // On failure the temporary path comes back in the error and is removed when it drops.
+    tmp.persist(path).map_err(|e| e.error)
 }
 
 fn one_line_summary(a: &Assessment) -> String {

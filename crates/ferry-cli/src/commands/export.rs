@@ -6,6 +6,7 @@ use ferry_archive::{Filters, Header, Source};
 use crate::args::{ExportSettings, SourceSettings};
 use crate::commands::{archive, cluster};
 use crate::error::{CliError, ExitStatus};
+use crate::terminal::diag;
 
 /// Exports the source cluster to the archive.
 pub fn run(settings: ExportSettings) -> Result<ExitStatus, CliError> {
@@ -15,7 +16,7 @@ pub fn run(settings: ExportSettings) -> Result<ExitStatus, CliError> {
         let archive = archive::Streamed::create(&settings.to, &settings.archive, header).await?;
         let read = cluster::read_source(&source, &settings.source, &|chosen| archive.encode(&chosen), |batch| archive.add(batch)).await;
         let manifest = archive.finish().await?;
-        eprintln!(
+        diag!(
             "exported {} objects from context `{}` to {} ({} made by Kubernetes and {} filtered out were left out)",
             manifest.objects.len(),
             source.connection.context,
@@ -46,7 +47,7 @@ pub fn header(source: &SourceSettings, connection: &ferry_cluster::Connection) -
 /// Exit 4 with each unreadable resource named, or 0.
 pub fn incomplete_if_unreadable(unreadable: &[String]) -> ExitStatus {
     for line in unreadable {
-        eprintln!("error: not exported: {line}");
+        diag!("error: not exported: {line}");
     }
     if unreadable.is_empty() { ExitStatus::Success } else { ExitStatus::IncompleteInput }
 }

@@ -9,6 +9,7 @@ pub mod export;
 pub mod images;
 pub mod migrate;
 mod pipeline;
+mod redact;
 pub mod transform;
 
 /// Gives up a large result without freeing it, because the process ends next:

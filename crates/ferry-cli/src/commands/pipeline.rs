@@ -18,8 +18,10 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use crate::args::{ApplySettings, SummaryFormat, TransformSettings};
+use crate::commands::redact;
 use crate::error::{CliError, ExitStatus};
 use crate::progress::ApplyBar;
+use crate::terminal::{diag, printable};
 
 /// Keeps a transformed object for the target as what `apply` sends (for [`transform_all`]).
 pub fn apply_object(_: usize, id: ObjectId, object: Value) -> ApplyObject {
@@ -58,6 +60,14 @@ pub struct Prepared<T = ApplyObject> {
     pub changed: usize,
 }
 
+/// Where `transform --diff` writes, and whether it shows what looks secret ([`redact`]).
+pub struct Diff<'a> {
+    /// Standard output, usually.
+    pub out: &'a mut dyn Write,
+    /// `--show-secrets`: values are shown as they are.
+    pub show_secrets: bool,
+}
+
 /// Transforms every object, printing warnings and errors to stderr (never
 /// object values) and, given a writer, a diff per changed object (a closed
 /// pipe ends the diffs, not the transformation nor the count of changes).
@@ -67,12 +77,13 @@ pub struct Prepared<T = ApplyObject> {
 pub fn transform_all<T>(
     objects: impl IntoIterator<Item = Result<Value, CliError>>,
     options: &ferry_transform::Options,
-    diff: Option<&mut dyn Write>,
+    diff: Option<Diff<'_>>,
     keep: impl Fn(usize, ObjectId, Value) -> T,
 ) -> Result<Prepared<T>, CliError> {
     let mut prepared = Prepared { objects: Vec::new(), blocked: Vec::new(), left_out: 0, changed: 0 };
     let counting = diff.is_some();
-    let mut diff = diff;
+    let show_secrets = diff.as_ref().is_some_and(|d| d.show_secrets);
+    let mut diff = diff.map(|d| d.out);
     for (origin, input) in objects.into_iter().enumerate() {
         let input = input?;
         let label = ObjectId::from_json(&input).map_or_else(|| "an object without a name".to_owned(), |id| id.to_string());
@@ -86,7 +97,7 @@ pub fn transform_all<T>(
                     blocked = true;
                     prepared.blocked.push(format!("{label}: {}{field}", note.message));
                 }
-                Severity::Warning => eprintln!("warning: {label}: {}{field}", note.message),
+                Severity::Warning => diag!("warning: {label}: {}{field}", note.message),
                 Severity::Info => {}
             }
         }
@@ -101,8 +112,9 @@ pub fn transform_all<T>(
         {
             prepared.changed += 1;
             if let Some(out) = diff.as_deref_mut() {
-                let text = ferry_transform::diff(&redact_secret(&before), &redact_secret(&after));
-                match writeln!(out, "--- {label}\n{text}") {
+                let shown = |object: &Value| if show_secrets { object.clone() } else { redact::masked(object) };
+                let text = ferry_transform::diff(&shown(&before), &shown(&after));
+                match writeln!(out, "--- {}\n{text}", printable(&label)) {
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => diff = None,
                     written => written.map_err(|e| CliError::failure("cannot write the diff", &e))?,
                 }
@@ -116,32 +128,6 @@ pub fn transform_all<T>(
         }
     }
     Ok(prepared)
-}
-
-/// A copy of a Secret with every value replaced by its length and a digest
-/// prefix, so diffs show that a value changed but never what it is. The
-/// last-applied annotation holds the whole Secret as `kubectl apply` sent it,
-/// so it is masked too.
-fn redact_secret(object: &Value) -> Value {
-    if object.get("kind").and_then(Value::as_str) != Some("Secret") || object.get("apiVersion").and_then(Value::as_str) != Some("v1") {
-        return object.clone();
-    }
-    let mut copy = object.clone();
-    for field in ["data", "stringData"] {
-        if let Some(map) = copy.get_mut(field).and_then(Value::as_object_mut) {
-            map.values_mut().for_each(mask);
-        }
-    }
-    if let Some(annotations) = copy.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
-        annotations.get_mut("kubectl.kubernetes.io/last-applied-configuration").into_iter().for_each(mask);
-    }
-    copy
-}
-
-fn mask(value: &mut Value) {
-    let text = value.as_str().unwrap_or_default();
-    let digest = Sha256::digest(text.as_bytes());
-    *value = Value::String(format!("<redacted: {} bytes, sha256 {:02x}{:02x}{:02x}{:02x}>", text.len(), digest[0], digest[1], digest[2], digest[3]));
 }
 
 /// The migration wave of each object (workloads only), from ferry's assessment of the objects themselves.
@@ -208,6 +194,8 @@ fn open_journal(settings: &ApplySettings, connection: &Connection, run: &str, co
         JournalError::NothingToResume(_) | JournalError::OtherRun { .. } => {
             CliError::failure("cannot resume", &e).with_hint("run without --resume to start a new apply (an apply of the same objects is safe to repeat)")
         }
+        JournalError::Busy { .. } => CliError::failure("another apply is running", &e)
+            .with_hint("two applies with one journal would both apply and record the same objects; wait for the other one, or stop it"),
         JournalError::Io { .. } => CliError::failure("cannot use the apply journal", &e).with_hint("choose another file with --journal"),
     })
 }
@@ -215,13 +203,13 @@ fn open_journal(settings: &ApplySettings, connection: &Connection, run: &str, co
 /// Applies prepared objects to the target, prints the summary, and picks the exit status.
 pub async fn apply_prepared(connection: &Connection, prepared: Prepared, settings: &ApplySettings, command: &str) -> Result<ExitStatus, CliError> {
     for line in &prepared.blocked {
-        eprintln!("error: not applied: {line}");
+        diag!("error: not applied: {line}");
     }
     let wave_of = waves(&prepared.objects);
     let run = run_key(&prepared.objects, connection);
     let mut journal = open_journal(settings, connection, &run, command)?;
     if journal.done_before() > 0 {
-        eprintln!("resuming: {} objects were applied by the interrupted run", journal.done_before());
+        diag!("resuming: {} objects were applied by the interrupted run", journal.done_before());
     }
     let bar = ApplyBar::stderr();
     let started = std::time::Instant::now();
@@ -233,7 +221,7 @@ pub async fn apply_prepared(connection: &Connection, prepared: Prepared, setting
         journal.complete().map_err(|e| CliError::failure("cannot finish the apply journal", &e))?;
         Ok(if prepared.blocked.is_empty() { ExitStatus::Success } else { ExitStatus::Blockers })
     } else {
-        eprintln!("hint: fix the cause, then run `{command} --resume` to apply what is missing (journal: {})", journal.path().display());
+        diag!("hint: fix the cause, then run `{command} --resume` to apply what is missing (journal: {})", journal.path().display());
         Ok(ExitStatus::IncompleteInput)
     }
 }
@@ -269,11 +257,11 @@ fn print_summary(out: &mut dyn Write, report: &ApplyReport, connection: &Connect
             }
             for result in &report.results {
                 if let Outcome::Failed(message) = &result.outcome {
-                    writeln!(out, "  failed: {} ({}): {message}", result.id, result.step)?;
+                    writeln!(out, "{}", printable(&format!("  failed: {} ({}): {message}", result.id, result.step)))?;
                 }
             }
             if let Some(why) = &report.stopped {
-                writeln!(out, "  stopped early: {why}")?;
+                writeln!(out, "{}", printable(&format!("  stopped early: {why}")))?;
             }
         }
     }
@@ -295,7 +283,7 @@ pub fn print_plan(prepared: &Prepared) -> Result<ExitStatus, CliError> {
         Ok(())
     })?;
     for line in &prepared.blocked {
-        eprintln!("error: not applied: {line}");
+        diag!("error: not applied: {line}");
     }
     Ok(if prepared.blocked.is_empty() { ExitStatus::Success } else { ExitStatus::Blockers })
 }
@@ -330,7 +318,7 @@ mod tests {
     fn changes_are_still_counted_after_the_diff_reader_is_gone() {
         let changed = |name: &str| Ok(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "uid": "u"}}));
         let options = ferry_transform::Options { target_version: ferry_transform::KubeVersion { major: 1, minor: 30 }, rules: Default::default() };
-        let prepared = transform_all([changed("a"), changed("b"), changed("c")], &options, Some(&mut ClosedPipe), apply_object).unwrap();
+        let prepared = transform_all([changed("a"), changed("b"), changed("c")], &options, Some(Diff { out: &mut ClosedPipe, show_secrets: false }), apply_object).unwrap();
         assert_eq!(prepared.objects.len(), 3);
         assert_eq!(prepared.changed, 3, "each object lost its uid");
     }

@@ -7,6 +7,7 @@ use ferry_analysis::DEFAULT_TARGET_VERSION;
 use crate::args::TransformCommand;
 use crate::commands::{archive, cluster, pipeline};
 use crate::error::{CliError, ExitStatus};
+use crate::terminal::diag;
 
 /// Transforms the archive.
 pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
@@ -16,14 +17,14 @@ pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
         let (manifest, entries) = archive::read(&command.from, &command.archive).await?;
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
-        let diff: Option<&mut dyn Write> = if command.diff { Some(&mut out) } else { None };
+        let diff = if command.diff { Some(pipeline::Diff { out: &mut out, show_secrets: command.show_secrets }) } else { None };
         let prepared = pipeline::transform_all(entries.iter().map(archive::parsed), &options, diff, |origin, id, object| (id, object, origin))?;
         match out.flush() {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(CliError::failure("cannot write to standard output", &e)),
             _ => {}
         }
         for line in &prepared.blocked {
-            eprintln!("error: cannot go to the target: {line}");
+            diag!("error: cannot go to the target: {line}");
         }
         if let Some(to) = &command.to {
             // The resource each object was exported from, as the source archive records it.
@@ -31,7 +32,7 @@ pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
             archive::write(to, &command.archive, manifest.header, objects).await?;
         }
         let changed = if command.diff { format!(" ({} changed)", prepared.changed) } else { String::new() };
-        eprintln!(
+        diag!(
             "transformed {} objects for Kubernetes {}{changed}: {} left out, {} cannot go to the target",
             prepared.objects.len() + prepared.left_out + prepared.blocked.len(),
             options.target_version,

@@ -7,6 +7,10 @@
 //! last line, which is ignored on resume (that object is applied again, which
 //! server-side apply makes harmless). The file is synced at the end of every
 //! step, so a machine crash loses at most the current step's records.
+//!
+//! A run holds an exclusive lock (`flock`) on `PATH.lock`, which records its process ID, from
+//! opening the journal until it is dropped, so a second apply with the same journal is refused
+//! instead of interleaving its records with the first's.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -39,6 +43,14 @@ pub enum JournalError {
         /// The run asked for.
         wanted: String,
     },
+    /// Another ferry is applying with the same journal.
+    #[error("{} is in use by another ferry apply (process {}); wait for it to finish", path.display(), pid.as_deref().unwrap_or("unknown"))]
+    Busy {
+        /// The journal file.
+        path: PathBuf,
+        /// The process ID the other run recorded in the lock file, if it could be read.
+        pid: Option<String>,
+    },
     /// The file could not be read or written.
     #[error("journal {path}: {error}")]
     Io {
@@ -63,12 +75,14 @@ pub struct Journal {
     path: PathBuf,
     file: Option<File>,
     done: HashSet<String>,
+    /// The locked `PATH.lock`, held while the journal is open.
+    _lock: Option<File>,
 }
 
 impl Journal {
     /// A journal that records nothing (dry runs).
     pub fn disabled() -> Journal {
-        Journal { path: PathBuf::new(), file: None, done: HashSet::new() }
+        Journal { path: PathBuf::new(), file: None, done: HashSet::new(), _lock: None }
     }
 
     /// Opens the journal at `path` for the run named `run` (archive digest and target).
@@ -77,6 +91,7 @@ impl Journal {
     /// same run is continued and anything else is an error.
     pub fn open(path: &Path, run: &str, resume: bool) -> Result<Journal, JournalError> {
         let io = |error| JournalError::Io { path: path.to_owned(), error };
+        let lock = lock(path)?;
         let previous = match std::fs::read_to_string(path) {
             Ok(text) => Some(read_previous(&text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -95,7 +110,7 @@ impl Journal {
             (_, false) => HashSet::new(),
         };
         let file = if resume { append(path, cut_off) } else { start(path, run) }.map_err(io)?;
-        Ok(Journal { path: path.to_owned(), file: Some(file), done })
+        Ok(Journal { path: path.to_owned(), file: Some(file), done, _lock: Some(lock) })
     }
 
     /// Whether an earlier run recorded `object` as applied.
@@ -165,10 +180,34 @@ fn read_previous(text: &str) -> Previous {
     previous
 }
 
-fn start(path: &Path, run: &str) -> std::io::Result<File> {
+/// Takes the exclusive lock of the journal at `path` (on `PATH.lock`, made if needed, without
+/// following a link) and records this process's ID in it; refuses if another process holds it.
+fn lock(path: &Path) -> Result<File, JournalError> {
+    use std::io::Read as _;
+    use std::os::fd::AsRawFd as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let io = |error| JournalError::Io { path: path.to_owned(), error };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(io)?;
     }
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(&name).map_err(io)?;
+    // SAFETY: flock on a file descriptor this function owns.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::WouldBlock {
+            return Err(io(error));
+        }
+        let mut pid = String::new();
+        let pid = file.read_to_string(&mut pid).ok().map(|_| pid.trim().to_owned()).filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        return Err(JournalError::Busy { path: path.to_owned(), pid });
+    }
+    file.set_len(0).and_then(|()| write!(file, "{}", std::process::id())).map_err(io)?;
+    Ok(file)
+}
+
+fn start(path: &Path, run: &str) -> std::io::Result<File> {
     let mut file = File::create(path)?;
     let mut header = serde_json::to_string(&Line::Header { ferry_journal: 1, run: run.to_owned() }).expect("journal lines serialize");
     header.push('\n');
@@ -211,6 +250,18 @@ mod tests {
         assert!(matches!(Journal::open(&path, "run-a", true), Err(JournalError::NothingToResume(_))));
         let fresh = Journal::open(&path, "run-a", false).unwrap();
         assert_eq!(fresh.done_before(), 0);
+    }
+
+    #[test]
+    fn a_second_run_on_the_same_journal_is_refused_with_the_first_run_s_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("apply.journal");
+        let first = Journal::open(&path, "run-a", false).unwrap();
+        let error = Journal::open(&path, "run-a", false).unwrap_err();
+        assert!(matches!(&error, JournalError::Busy { pid: Some(pid), .. } if *pid == std::process::id().to_string()), "{error}");
+        assert!(error.to_string().contains(&format!("in use by another ferry apply (process {})", std::process::id())), "{error}");
+        first.complete().unwrap();
+        Journal::open(&path, "run-a", false).expect("the lock goes with the first run");
     }
 
     #[test]

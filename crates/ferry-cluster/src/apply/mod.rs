@@ -12,6 +12,7 @@
 
 pub mod journal;
 pub mod order;
+mod redact;
 mod target;
 
 use std::borrow::Cow;
@@ -348,7 +349,7 @@ impl Run<'_> {
         let payload = Payload { content_type: "application/apply-patch+yaml", bytes: &body };
         match send(&self.connection.client, http::Method::PATCH, &path, JSON, Some(&payload)).await {
             Ok(response) => outcome_of(&response, before, self.options.dry_run),
-            Err(error) => Outcome::Failed(failure_message(&error)),
+            Err(error) => Outcome::Failed(failure_message(&error, &object.id)),
         }
     }
 
@@ -361,8 +362,15 @@ impl Run<'_> {
     }
 }
 
-fn failure_message(error: &RequestError) -> String {
-    if error.is_unreachable() { format!("{error} {UNREACHABLE}") } else { error.message.clone() }
+/// The reason a request for `id` failed; about a Secret, without the values the server may quote.
+fn failure_message(error: &RequestError, id: &ObjectId) -> String {
+    if error.is_unreachable() {
+        format!("{error} {UNREACHABLE}")
+    } else if id.kind == "Secret" && id.group().is_empty() {
+        redact::secret_message(&error.message, &id.name)
+    } else {
+        error.message.clone()
+    }
 }
 
 /// created / updated / unchanged, from what was there before and the response.

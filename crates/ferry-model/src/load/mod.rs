@@ -297,6 +297,13 @@ fn walk_dir(root: &Path, files: &mut Vec<InputFile>, report: &mut LoadReport) {
                 templates = Some(path.to_path_buf());
             }
         } else if has_manifest_extension(path) {
+            // Only regular files (also behind a link) are read from a walk: a named pipe would
+            // block the run and a device could be read forever.
+            let regular = entry.file_type().is_file() || (entry.path_is_symlink() && std::fs::metadata(path).is_ok_and(|m| m.is_file()));
+            if !regular {
+                report.issues.push(file_issue(Severity::Note, &path.display().to_string(), SPECIAL_NOTE.into()));
+                continue;
+            }
             let helm_template = templates.as_ref().is_some_and(|t| path.starts_with(t));
             files.push(InputFile { path: path.to_path_buf(), helm_template });
         }
@@ -304,6 +311,12 @@ fn walk_dir(root: &Path, files: &mut Vec<InputFile>, report: &mut LoadReport) {
 }
 
 const HELM_NOTE: &str = "Helm chart templates read without rendering: templated documents count only by their `apiVersion`, `kind` and name; render with `helm template` to assess dependencies";
+
+const SPECIAL_NOTE: &str = "skipped: not a regular file (a named pipe, device or socket); name it on the command line to read it";
+
+/// The most that is read from a file named on the command line that is not a regular file (a
+/// named pipe such as `<(helm template …)`, a device): `/dev/zero` must not fill memory.
+const MAX_SPECIAL_FILE: u64 = 256 << 20;
 
 fn is_hidden(path: &Path) -> bool {
     path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'))
@@ -400,13 +413,27 @@ where
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    let bytes = read_bytes(path).map_err(|e| format!("cannot read: {e}"))?;
     if bytes.contains(&0)
         && let Some(pos) = bytes.iter().position(|&b| b == 0)
     {
         return Err(format!("not a text file (NUL byte at offset {pos})"));
     }
     String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+}
+
+/// A file's bytes; one that is not a regular file is read up to [`MAX_SPECIAL_FILE`].
+fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let metadata = file.metadata()?;
+    let limit = if metadata.is_file() { u64::MAX } else { MAX_SPECIAL_FILE };
+    let mut bytes = Vec::with_capacity(metadata.len().min(MAX_SPECIAL_FILE) as usize);
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!("it is not a regular file and holds more than {} MiB", MAX_SPECIAL_FILE >> 20)));
+    }
+    Ok(bytes)
 }
 
 /// Adds what one chunk of a file holds to what the chunks before it in the same range yielded.

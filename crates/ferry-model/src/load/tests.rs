@@ -41,6 +41,42 @@ fn malformed_document_is_an_error_and_the_rest_loads() {
 }
 
 #[test]
+fn a_duplicate_key_is_a_document_error_naming_file_and_line() {
+    let text = format!("{}apiVersion: v2\n---\n{}", CM.replace("NAME", "a"), CM.replace("NAME", "b"));
+    let (objects, report, _dir) = load_dir(&[("dup.yaml", text.as_bytes())]);
+    assert_eq!(names(&objects), ["ConfigMap/b"], "the document with the duplicate is left out");
+    let err = &report.issues[0];
+    assert_eq!((err.severity, err.location.document, err.location.line), (Severity::Error, Some(1), Some(5)));
+    assert!(err.to_string().contains("dup.yaml:5") && err.to_string().contains("duplicate key `apiVersion`"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_in_a_directory_is_skipped_with_a_note_not_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.yaml"), CM.replace("NAME", "a")).unwrap();
+    let status = std::process::Command::new("mkfifo").arg(dir.path().join("pipe.yaml")).status().unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let (objects, report) = load_documents(&[dir.path().to_path_buf()], |d| d.into_object()).unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert_eq!(names(&objects), ["ConfigMap/a"]);
+    let note = &report.issues[0];
+    assert_eq!(note.severity, Severity::Note);
+    assert!(note.to_string().contains("pipe.yaml") && note.message.contains("not a regular file"), "{note}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_device_named_on_the_command_line_is_read_up_to_a_limit() {
+    let started = std::time::Instant::now();
+    let (objects, report) = load_documents(&[PathBuf::from("/dev/zero")], |d| d.into_object()).unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
+    assert!(objects.is_empty());
+    assert!(report.issues[0].message.contains("not a regular file and holds more than 256 MiB"), "{}", report.issues[0]);
+}
+
+#[test]
 fn lists_expand_into_items_with_their_own_lines() {
     let json = r#"{"apiVersion": "v1", "kind": "List", "items": [
   {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}},

@@ -14,8 +14,18 @@ use crate::doc::{Doc, DocNode, Slot, SlotKind};
 /// The most values one document may expand to through aliases.
 const ALIAS_BUDGET: usize = 1_000_000;
 
+/// How deep values may nest. The parser allows 255 levels of flow and 255 of block
+/// collections; aliases could nest anchored collections in one another far deeper, and code
+/// that walks trees (facts, owned copies) recurses once per level.
+const MAX_DEPTH: u32 = 1_000;
+
 /// How many under-indented quoted-scalar lines one document may have re-indented.
 const MAX_REINDENTED_LINES: usize = 1_000;
+
+/// How much text the re-indenting may parse again in all: each line re-indented means one
+/// more parse of the whole chunk, so a large chunk gets fewer attempts (a 5 MB document with
+/// many such lines was parsed up to 1,000 times).
+const REINDENT_BUDGET: usize = 16 << 20;
 
 /// A syntax error, located by line within the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,21 +47,32 @@ pub(crate) fn parse_documents(text: &str, first_line: u32) -> Result<Doc<'_>, Sy
         Ok(doc) => return Ok(doc),
         Err(error) => error,
     };
-    let mut error = match error {
-        Failure::Scan(e) if *e.kind() == ErrorKind::InvalidQuotedScalarIndent => e,
-        other => return Err(other.into_syntax_error(first_line)),
-    };
+    match error {
+        Failure::Scan(e) if *e.kind() == ErrorKind::InvalidQuotedScalarIndent => reindented(text, first_line, e).0,
+        other => Err(other.into_syntax_error(first_line)),
+    }
+}
+
+/// How many lines a chunk of `len` bytes may have re-indented: at most
+/// [`MAX_REINDENTED_LINES`], and no more parses than [`REINDENT_BUDGET`] allows.
+fn reindent_attempts(len: usize) -> usize {
+    MAX_REINDENTED_LINES.min(REINDENT_BUDGET / len.max(1)).max(1)
+}
+
+/// Parses `text` again with the under-indented line of `error` (and the next ones found)
+/// re-indented; also returns how many parses that took.
+fn reindented(text: &str, first_line: u32, mut error: ScanError) -> (Result<Doc<'static>, SyntaxError>, usize) {
     let mut fixed = text.to_owned();
-    for _ in 0..MAX_REINDENTED_LINES {
+    for attempt in 1..=reindent_attempts(text.len()) {
         let Some(reindented) = reindent_line(&fixed, error.marker().line()) else { break };
         fixed = reindented;
         match parse(&fixed, first_line) {
-            Ok(doc) => return Ok(doc.into_owned()),
+            Ok(doc) => return (Ok(doc.into_owned()), attempt),
             Err(Failure::Scan(e)) if *e.kind() == ErrorKind::InvalidQuotedScalarIndent => error = e,
-            Err(other) => return Err(other.into_syntax_error(first_line)),
+            Err(other) => return (Err(other.into_syntax_error(first_line)), attempt),
         }
     }
-    Err(Failure::Scan(error).into_syntax_error(first_line))
+    (Err(Failure::Scan(error).into_syntax_error(first_line)), reindent_attempts(text.len()))
 }
 
 /// `text` with its 1-based line `line` indented past every line before it (so
@@ -121,7 +142,11 @@ struct Builder<'a> {
     /// Items and entries of the open collections; moved into `doc` when a collection closes.
     open_items: Vec<u32>,
     open_entries: Vec<(Cow<'a, str>, u32)>,
+    /// The line of each key in `open_entries`, for duplicate-key errors.
+    open_key_lines: Vec<u32>,
     anchors: HashMap<usize, Anchor>,
+    /// The height of each slot's value (1 for a scalar), to keep values within [`MAX_DEPTH`].
+    heights: Vec<u32>,
     root: Option<u32>,
     expanded: usize,
 }
@@ -142,7 +167,9 @@ impl<'a> Builder<'a> {
             stack: Vec::with_capacity(16),
             open_items: Vec::with_capacity(16),
             open_entries: Vec::with_capacity(64),
+            open_key_lines: Vec::with_capacity(64),
             anchors: HashMap::new(),
+            heights: Vec::with_capacity(len / 16 + 4),
             root: None,
             expanded: 0,
         }
@@ -160,7 +187,7 @@ impl<'a> Builder<'a> {
                 self.doc.roots.push(root);
             }
             Event::Scalar(text, style, anchor, _tag) => {
-                let index = self.push(line, SlotKind::Scalar { text, plain: style == ScalarStyle::Plain });
+                let index = self.push(line, SlotKind::Scalar { text, plain: style == ScalarStyle::Plain }, 1);
                 self.complete(index, anchor);
             }
             Event::SequenceStart(_, anchor, _) => {
@@ -169,15 +196,16 @@ impl<'a> Builder<'a> {
             Event::MappingStart(_, anchor, _) => {
                 self.stack.push(Frame::Map { line, anchor, start: self.open_entries.len(), key: None })
             }
-            Event::SequenceEnd | Event::MappingEnd => self.close_collection(),
+            Event::SequenceEnd | Event::MappingEnd => self.close_collection()?,
             Event::Alias(id) => self.expand_alias(id, line)?,
             _ => {}
         }
         Ok(())
     }
 
-    fn push(&mut self, line: u32, kind: SlotKind<'a>) -> u32 {
+    fn push(&mut self, line: u32, kind: SlotKind<'a>, height: u32) -> u32 {
         self.doc.slots.push(Slot { line, kind });
+        self.heights.push(height);
         (self.doc.slots.len() - 1) as u32
     }
 
@@ -185,16 +213,20 @@ impl<'a> Builder<'a> {
         DocNode::new(&self.doc, index)
     }
 
-    fn close_collection(&mut self) {
+    fn close_collection(&mut self) -> Result<(), SyntaxError> {
         match self.stack.pop() {
             Some(Frame::Seq { line, anchor, start }) => {
+                let height = self.height_over(line, self.open_items[start..].iter().copied())?;
                 let at = self.doc.items.len() as u32;
                 self.doc.items.extend(self.open_items.drain(start..));
                 let len = self.doc.items.len() as u32 - at;
-                let index = self.push(line, SlotKind::Seq { start: at, len });
+                let index = self.push(line, SlotKind::Seq { start: at, len }, height);
                 self.complete(index, anchor)
             }
             Some(Frame::Map { line, anchor, start, .. }) => {
+                self.check_unique_keys(start)?;
+                let height = self.height_over(line, self.open_entries[start..].iter().map(|&(_, v)| v))?;
+                self.open_key_lines.truncate(start);
                 let at = self.doc.entries.len() as u32;
                 if self.open_entries[start..].iter().any(|(k, _)| k == "<<") {
                     let entries: Vec<_> = self.open_entries.drain(start..).collect();
@@ -204,11 +236,44 @@ impl<'a> Builder<'a> {
                     self.doc.entries.extend(self.open_entries.drain(start..));
                 }
                 let len = self.doc.entries.len() as u32 - at;
-                let index = self.push(line, SlotKind::Map { start: at, len });
+                let index = self.push(line, SlotKind::Map { start: at, len }, height);
                 self.complete(index, anchor)
             }
             None => {}
         }
+        Ok(())
+    }
+
+    /// The height of a collection of the values `children`, refused beyond [`MAX_DEPTH`].
+    fn height_over(&self, line: u32, children: impl Iterator<Item = u32>) -> Result<u32, SyntaxError> {
+        let height = 1 + children.map(|child| self.heights[child as usize]).max().unwrap_or(0);
+        if height > MAX_DEPTH {
+            return Err(SyntaxError { line, message: format!("values nest deeper than {MAX_DEPTH} levels (aliases inside aliases)") });
+        }
+        Ok(height)
+    }
+
+    /// Refuses a mapping (its entries from `start` in `open_entries`) that has a key twice, as
+    /// kubectl's strict decoding does: readers disagree on which value wins (kubectl takes the
+    /// last), so any choice here could show something other than what would be applied.
+    /// Linear in the number of entries: small mappings are compared pairwise, larger ones sorted.
+    fn check_unique_keys(&self, start: usize) -> Result<(), SyntaxError> {
+        let keys = &self.open_entries[start..];
+        let repeated = if keys.len() <= 16 {
+            (1..keys.len()).find(|&i| keys[..i].iter().any(|(k, _)| *k == keys[i].0))
+        } else {
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            order.sort_by(|&a, &b| keys[a].0.cmp(&keys[b].0).then(a.cmp(&b)));
+            order.windows(2).filter(|pair| keys[pair[0]].0 == keys[pair[1]].0).map(|pair| pair[1]).min()
+        };
+        let Some(second) = repeated else { return Ok(()) };
+        let key = &keys[second].0;
+        let first = keys.iter().position(|(k, _)| k == key).unwrap_or(second);
+        let lines = &self.open_key_lines[start..];
+        Err(SyntaxError {
+            line: lines[second],
+            message: format!("duplicate key `{key}` in a mapping (first on line {}); kubectl refuses duplicate keys, remove one", lines[first]),
+        })
     }
 
     fn expand_alias(&mut self, id: usize, line: u32) -> Result<(), SyntaxError> {
@@ -225,7 +290,7 @@ impl<'a> Builder<'a> {
         let index = match &self.doc.slots[index as usize].kind {
             SlotKind::Scalar { text, plain } => {
                 let kind = SlotKind::Scalar { text: text.clone(), plain: *plain };
-                self.push(anchored_line, kind)
+                self.push(anchored_line, kind, 1)
             }
             _ => index,
         };
@@ -256,6 +321,7 @@ impl<'a> Builder<'a> {
                     slot.line = key_line;
                 }
                 self.open_entries.push((k, index));
+                self.open_key_lines.push(key_line);
             }
         }
     }
@@ -265,6 +331,7 @@ impl<'a> Builder<'a> {
         let last = index as usize + 1 == self.doc.slots.len();
         if let SlotKind::Scalar { text, .. } = &self.doc.slots[index as usize].kind {
             if last && !anchored {
+                self.heights.pop();
                 let Some(Slot { kind: SlotKind::Scalar { text, .. }, .. }) = self.doc.slots.pop() else { unreachable!() };
                 return text;
             }
@@ -273,24 +340,29 @@ impl<'a> Builder<'a> {
         Cow::Owned(self.view(index).to_node().to_json().to_string())
     }
 
-    /// Applies YAML `<<` merge keys: merged entries never override explicit ones.
+    /// Applies YAML `<<` merge keys: merged entries never override explicit ones, nor earlier
+    /// merged ones. The keys taken are kept in a set, so the cost is linear in the entries merged.
     fn apply_merge_keys(&self, entries: Vec<(Cow<'a, str>, u32)>) -> Vec<(Cow<'a, str>, u32)> {
         let (merges, mut own): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _)| k == "<<");
+        let mut taken: std::collections::HashSet<&str> = own.iter().map(|(k, _)| k.as_ref()).collect();
+        let mut merged = Vec::new();
         for (_, merge) in merges {
-            let sources: Vec<u32> = match &self.doc.slots[merge as usize].kind {
-                SlotKind::Seq { start, len } => self.doc.items[*start as usize..(*start + *len) as usize].to_vec(),
-                _ => vec![merge],
+            let sources: &[u32] = match &self.doc.slots[merge as usize].kind {
+                SlotKind::Seq { start, len } => &self.doc.items[*start as usize..(*start + *len) as usize],
+                _ => std::slice::from_ref(&merge),
             };
-            for source in sources {
+            for &source in sources {
                 if let SlotKind::Map { start, len } = self.doc.slots[source as usize].kind {
                     for (k, v) in &self.doc.entries[start as usize..(start + len) as usize] {
-                        if !own.iter().any(|(existing, _)| existing == k) {
-                            own.push((k.clone(), *v));
+                        if taken.insert(k.as_ref()) {
+                            merged.push((k.clone(), *v));
                         }
                     }
                 }
             }
         }
+        drop(taken);
+        own.extend(merged);
         own
     }
 }
@@ -350,6 +422,21 @@ mod tests {
     }
 
     #[test]
+    fn aliases_cannot_nest_values_deeper_than_the_limit() {
+        // Each anchor nests the one before 200 levels deeper: 6 of them reach 1,200 levels.
+        let mut text = String::new();
+        for i in 0..6 {
+            let inner = if i == 0 { "x".to_owned() } else { format!("*a{}", i - 1) };
+            text.push_str(&format!("a{i}: &a{i} {}{inner}{}\n", "[".repeat(200), "]".repeat(200)));
+        }
+        let err = nodes(&text, 1).unwrap_err();
+        assert!(err.message.contains("nest deeper than 1000 levels"), "{err:?}");
+        assert_eq!(err.line, 5, "{err:?}");
+        let shallow: String = text.lines().take(4).map(|l| format!("{l}\n")).collect();
+        assert!(nodes(&shallow, 1).is_ok(), "800 levels are fine");
+    }
+
+    #[test]
     fn syntax_error_names_the_file_line() {
         let err = nodes("a: 1\nb: [unclosed\nc: 3\n", 10).unwrap_err();
         assert!(err.line >= 11, "{err:?}");
@@ -392,6 +479,52 @@ mod tests {
         assert_eq!(doc.get("a").unwrap().line, 1);
         assert_eq!(doc.get("b").unwrap().line, 2, "the alias is the anchored value, as written");
         assert_eq!(doc.get("d").unwrap(), doc.get("c").unwrap());
+    }
+
+    #[test]
+    fn a_duplicate_key_is_an_error_at_its_line() {
+        let err = nodes("apiVersion: apps/v1\nkind: Deployment\napiVersion: extensions/v1beta1\n", 5).unwrap_err();
+        assert_eq!(err.line, 7, "{err:?}");
+        assert!(err.message.contains("duplicate key `apiVersion`") && err.message.contains("first on line 5"), "{err:?}");
+        let big: String = (0..100).map(|i| format!("k{i}: v\n")).collect::<String>() + "nested:\n  k50: x\nk42: again\n";
+        let err = nodes(&big, 1).unwrap_err();
+        assert_eq!(err.line, 103, "{err:?}");
+        assert!(err.message.contains("`k42`") && err.message.contains("first on line 43"), "{err:?}");
+        assert!(nodes("a: {x: 1}\nb: {x: 2}\n", 1).is_ok(), "the same key in two mappings is fine");
+    }
+
+    #[test]
+    fn merging_a_large_mapping_many_times_is_linear() {
+        // 50 mappings each merging one of 10,000 keys: 500,000 entries merged (first-wins
+        // with a scan of the entries so far made it 2.5 billion comparisons).
+        let mut text = String::from("base: &b {");
+        text.push_str(&(0..10_000).map(|i| format!("k{i}: {i}")).collect::<Vec<_>>().join(", "));
+        text.push_str("}\n");
+        for m in 0..50 {
+            text.push_str(&format!("m{m}:\n  <<: *b\n  k7: own\n"));
+        }
+        let started = std::time::Instant::now();
+        let doc = one(&text);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+        let last = doc.get("m49").unwrap();
+        assert_eq!(last.entries().len(), 10_000);
+        assert_eq!((last.str_at("k7"), last.str_at("k9999")), (Some("own"), Some("9999")));
+    }
+
+    #[test]
+    fn re_indenting_a_large_document_is_bounded_by_its_size() {
+        assert_eq!(reindent_attempts(4_000), MAX_REINDENTED_LINES, "small documents get every attempt");
+        assert_eq!(reindent_attempts(5 << 20), 3);
+        // A 5 MB document with 2,000 under-indented quoted lines: refused after 3 parses, not 1,000.
+        let mut text = String::from("metadata:\n  annotations:\n");
+        for i in 0..2_000 {
+            text.push_str(&format!("    a{i}: \"x\n  y\"\n"));
+        }
+        text.push_str(&format!("data:\n  pad: {}\n", "z".repeat(5 << 20)));
+        let Err(Failure::Scan(error)) = parse(&text, 1) else { panic!("the document needs re-indenting") };
+        let (result, parses) = reindented(&text, 1, error);
+        assert!(result.is_err());
+        assert_eq!(parses, 3);
     }
 
     #[test]
