@@ -34,9 +34,15 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
+mod backend;
+mod haproxy;
 mod images;
+mod powerdns;
 mod registry;
+pub use backend::TestBackend;
+pub use haproxy::TestHaproxy;
 pub use images::{BUSYBOX_IMAGE, FERRY_IMAGE, PAUSE_IMAGE, TestImages, pause_binary};
+pub use powerdns::{POWERDNS_API_KEY, TestPowerDns};
 pub use registry::TestRegistry;
 
 /// The Kubernetes version the project's test binaries are built from.
