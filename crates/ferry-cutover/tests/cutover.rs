@@ -1,0 +1,274 @@
+//! Cut-overs against real servers on loopback: HAProxy and PowerDNS started by the tests, two
+//! HTTP backends on 127.0.0.2 (old) and 127.0.0.3 (new) whose health can be flipped.
+
+use std::io::{Read as _, Write as _};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ferry_cutover::{Cutover, Event, Mode, Outcome, Record, Weights};
+use ferry_testcluster::{POWERDNS_API_KEY, TestBackend, TestHaproxy, TestPowerDns};
+
+const OLD_IP: [u8; 4] = [127, 0, 0, 2];
+const NEW_IP: [u8; 4] = [127, 0, 0, 3];
+
+fn backends() -> (TestBackend, TestBackend) {
+    (
+        TestBackend::start("old", OLD_IP.into()).unwrap(),
+        TestBackend::start("new", NEW_IP.into()).unwrap(),
+    )
+}
+
+/// HTTP gates on both sides, the host pinned to each backend's address.
+fn gates(old: &TestBackend, new: &TestBackend) -> String {
+    let gate = |name: &str, b: &TestBackend| {
+        format!(
+            "  - {{name: {name}, side: {name}, url: 'http://{name}.cutover.test:{}/', address: {}, expect_body: ok, requests: 2, timeout: 1s}}\n",
+            b.address().port(),
+            b.address().ip()
+        )
+    };
+    format!("gates:\n  http:\n{}{}", gate("old", old), gate("new", new))
+}
+
+fn haproxy_plan(haproxy: &TestHaproxy, steps: &str, bake: &str, interval: &str, gates: &str) -> String {
+    format!(
+        "driver:\n  haproxy: {{socket: '{}', backend: be, old: old, new: new}}\nsteps: {steps}\nbake: {bake}\ngate_interval: {interval}\nwatch_old: 500ms\n{gates}",
+        haproxy.admin_socket().display()
+    )
+}
+
+fn run(plan: &str, mode: Mode, journal: &Path, observer: &mut dyn FnMut(&Event)) -> Result<ferry_cutover::Report, ferry_cutover::Error> {
+    Cutover::new(plan, observer)?.run(mode, journal)
+}
+
+fn journal_records(path: &Path) -> Vec<Record> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Requests through the frontend from a few threads, ~2 ms apart each, until stopped.
+struct Load {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(frontend: SocketAddr, threads: usize) -> Load {
+        let (stop, ok, failed) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let threads = (0..threads)
+            .map(|_| {
+                let (stop, ok, failed) = (Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&failed));
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        let counter = if get(frontend).is_some_and(|a| a.starts_with("HTTP/1.1 200") || a.starts_with("HTTP/1.0 200")) {
+                            &ok
+                        } else {
+                            &failed
+                        };
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                })
+            })
+            .collect();
+        Load { stop, ok, failed, threads }
+    }
+
+    /// Stops and returns (ok, failed).
+    fn finish(self) -> (u64, u64) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.threads.into_iter().for_each(|t| t.join().unwrap());
+        (self.ok.load(Ordering::SeqCst), self.failed.load(Ordering::SeqCst))
+    }
+}
+
+fn get(address: SocketAddr) -> Option<String> {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(b"GET / HTTP/1.0\r\nHost: shop.cutover.test\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer)
+}
+
+#[test]
+fn a_healthy_shift_through_haproxy_loses_no_request() {
+    let (old, new) = backends();
+    let haproxy = TestHaproxy::start(old.address(), new.address()).unwrap();
+    let plan = haproxy_plan(&haproxy, "[0, 1, 5, 25, 50, 100]", "600ms", "200ms", &gates(&old, &new));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cutover.journal");
+    let load = Load::start(haproxy.frontend(), 4);
+    let report = run(&plan, Mode::Fresh, &journal, &mut |_| {}).unwrap();
+    let (ok, failed) = load.finish();
+    assert_eq!(report.outcome, Outcome::Completed);
+    assert_eq!(failed, 0, "{ok} answered, {failed} failed");
+    assert!(
+        ok > 500 && new.served() > 100 && old.served() > 100,
+        "ok {ok}, old {}, new {}",
+        old.served(),
+        new.served()
+    );
+    assert_eq!((haproxy.weight("old").unwrap(), haproxy.weight("new").unwrap()), (0, 100));
+    let watch = report.events.iter().find(|e| e.action == "watch_old").expect("the old side was watched");
+    assert!(watch.detail.contains("old side idle"), "{}", watch.detail);
+    let passed: Vec<usize> = journal_records(&journal)
+        .iter()
+        .filter_map(|r| if let Record::Passed { step } = r { Some(*step) } else { None })
+        .collect();
+    assert_eq!(passed, [0, 1, 2, 3, 4, 5]);
+    assert_eq!(journal_records(&journal).last(), Some(&Record::Completed));
+}
+
+#[test]
+fn a_failing_gate_rolls_back_to_the_last_good_weights_within_one_interval() {
+    let (old, new) = backends();
+    let new = Arc::new(new);
+    let haproxy = Arc::new(TestHaproxy::start(old.address(), new.address()).unwrap());
+    let interval = Duration::from_millis(400);
+    let plan = haproxy_plan(&haproxy, "[0, 5, 25, 50, 100]", "1600ms", "400ms", &gates(&old, &new));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cutover.journal");
+    // At the 25 % step the new side starts failing; a watcher measures how long until 95/5 is back.
+    let restored_after: Arc<Mutex<Option<Duration>>> = Arc::default();
+    let mut watcher = None;
+    let mut observer = |event: &Event| {
+        if event.action == "set" && event.percent == Some(25) {
+            let (new, haproxy, restored_after) = (Arc::clone(&new), Arc::clone(&haproxy), Arc::clone(&restored_after));
+            watcher = Some(std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(150));
+                new.set_status(500);
+                let flipped = Instant::now();
+                while flipped.elapsed() < Duration::from_secs(10) {
+                    if haproxy.weight("new").unwrap() == 5 && haproxy.weight("old").unwrap() == 95 {
+                        *restored_after.lock().unwrap() = Some(flipped.elapsed());
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }));
+        }
+    };
+    let report = run(&plan, Mode::Fresh, &journal, &mut observer).unwrap();
+    watcher.expect("the 25 % step was reached").join().unwrap();
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    let restored_after = restored_after.lock().unwrap().expect("95/5 was restored");
+    let margin = Duration::from_millis(300);
+    assert!(
+        restored_after <= interval + margin,
+        "rolled back {restored_after:?} after the failure (interval {interval:?})"
+    );
+    eprintln!("rolled back {restored_after:?} after the new side began failing (gate interval {interval:?})");
+    let records = journal_records(&journal);
+    assert_eq!(
+        records.last(),
+        Some(&Record::RolledBack {
+            to: Weights { old: 95, new: 5 }
+        })
+    );
+    assert!(!records.contains(&Record::Passed { step: 2 }));
+}
+
+#[test]
+fn powerdns_answers_follow_the_weights_of_each_step() {
+    let (old, new) = backends();
+    let pdns = TestPowerDns::start().unwrap();
+    pdns.create_zone("cutover.test.", "shop.cutover.test.", &[Ipv4Addr::from(OLD_IP)], 2).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("pdns.key");
+    std::fs::write(&key_file, format!("{POWERDNS_API_KEY}\n")).unwrap();
+    let plan = powerdns_plan(&pdns, &key_file, &gates(&old, &new));
+    let journal = dir.path().join("cutover.journal");
+    const QUERIES: u32 = 400;
+    let mut observed: Vec<(u8, u32, u32)> = Vec::new();
+    let mut observer = |event: &Event| {
+        if event.action == "set" {
+            let answers: Vec<(Vec<Ipv4Addr>, u32)> = (0..QUERIES).map(|_| pdns.query_a("shop.cutover.test.").unwrap()).collect();
+            let to_new = answers.iter().filter(|(a, _)| a == &[Ipv4Addr::from(NEW_IP)]).count() as u32;
+            assert!(
+                answers.iter().all(|(a, ttl)| a.len() == 1 && *ttl == 1),
+                "one address with the cut-over TTL: {:?}",
+                answers[0]
+            );
+            observed.push((event.percent.unwrap(), to_new, QUERIES));
+        }
+    };
+    let report = run(&plan, Mode::Fresh, &journal, &mut observer).unwrap();
+    assert_eq!(report.outcome, Outcome::Completed);
+    for &(percent, to_new, n) in &observed {
+        let share = f64::from(to_new) / f64::from(n);
+        let expected = f64::from(percent) / 100.0;
+        // Four standard deviations of a binomial share at p = 0.5 over 400 answers is 0.1.
+        assert!((share - expected).abs() <= 0.1, "{percent} %: {to_new}/{n} answers to the new side");
+        if percent == 0 || percent == 100 {
+            assert_eq!(share, expected, "{percent} %: plain A records of one side");
+        }
+    }
+    assert_eq!(observed.iter().map(|o| o.0).collect::<Vec<_>>(), [0, 10, 50, 90, 100]);
+    assert_eq!(
+        pdns.query_a("shop.cutover.test.").unwrap(),
+        (vec![Ipv4Addr::from(NEW_IP)], 2),
+        "all on the new side, TTL restored"
+    );
+    eprintln!("answers to the new side per step: {observed:?}");
+}
+
+fn powerdns_plan(pdns: &TestPowerDns, key_file: &Path, gates: &str) -> String {
+    format!(
+        "driver:\n  powerdns:\n    api: {}\n    api_key: {{file: '{}'}}\n    zone: cutover.test.\n    name: shop.cutover.test.\n    old: [127.0.0.2]\n    new: [127.0.0.3]\n    ttl: 1\nsteps: [0, 10, 50, 90, 100]\nbake: 400ms\ngate_interval: 200ms\n{gates}",
+        pdns.api_url(),
+        key_file.display()
+    )
+}
+
+#[test]
+fn bad_plans_are_refused_before_any_change() {
+    let (old, new) = backends();
+    let pdns = TestPowerDns::start().unwrap();
+    pdns.create_zone("cutover.test.", "shop.cutover.test.", &[Ipv4Addr::from(OLD_IP)], 2).unwrap();
+    let haproxy = TestHaproxy::start(old.address(), new.address()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cutover.journal");
+    let wrong_key = dir.path().join("wrong.key");
+    std::fs::write(&wrong_key, "not-the-key").unwrap();
+    let good_key = dir.path().join("good.key");
+    std::fs::write(&good_key, POWERDNS_API_KEY).unwrap();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cases = [
+        (powerdns_plan(&pdns, &wrong_key, ""), "refused the API key"),
+        (
+            powerdns_plan(&pdns, &good_key, "").replace(&pdns.api_url(), &format!("http://127.0.0.1:{closed_port}")),
+            "PowerDNS API",
+        ),
+        (
+            powerdns_plan(&pdns, &good_key, "").replace("name: shop.", "name: nothing."),
+            "has no A or LUA record",
+        ),
+        (
+            haproxy_plan(&haproxy, "[0, 100]", "1s", "1s", "").replace("backend: be", "backend: nope"),
+            "No such",
+        ),
+        (
+            haproxy_plan(&haproxy, "[0, 100]", "1s", "1s", "").replace("admin.sock", "missing.sock"),
+            "runtime API",
+        ),
+        (haproxy_plan(&haproxy, "[50, 10]", "1s", "1s", ""), "must increase"),
+        (haproxy_plan(&haproxy, "[0, 100]", "1s", "1s", "").replace("haproxy:", "route53:"), "route53"),
+    ];
+    for (plan, expected) in cases {
+        let err = run(&plan, Mode::Fresh, &journal, &mut |_| {}).unwrap_err().to_string();
+        assert!(err.contains(expected), "expected `{expected}` in: {err}");
+        assert!(!err.contains(POWERDNS_API_KEY) && !err.contains("not-the-key"), "a key leaked: {err}");
+        assert!(!journal.exists(), "nothing may be journalled for a refused plan");
+    }
+    assert_eq!(pdns.query_a("shop.cutover.test.").unwrap().0, [Ipv4Addr::from(OLD_IP)]);
+    assert_eq!((haproxy.weight("old").unwrap(), haproxy.weight("new").unwrap()), (100, 0));
+}
