@@ -8,7 +8,9 @@ use ferry_report::Format;
 
 use crate::error::CliError;
 
+mod cutover;
 mod moving;
+pub use cutover::*;
 pub use moving::*;
 
 /// ferry: carry Kubernetes workloads from one cluster to another.
@@ -38,6 +40,9 @@ pub enum Command {
     /// Export, transform and apply in one step, from one cluster to another.
     #[command(after_help = MIGRATE_EXAMPLES)]
     Migrate(MigrateArgs),
+    /// Shift traffic from the old cluster to the new one step by step behind health gates, with automatic rollback.
+    #[command(after_help = CUTOVER_EXAMPLES)]
+    Cutover(CutoverArgs),
 }
 
 const ASSESS_EXAMPLES: &str = "\

@@ -4,6 +4,7 @@ pub mod apply;
 mod archive;
 pub mod assess;
 mod cluster;
+pub mod cutover;
 pub mod export;
 pub mod migrate;
 mod pipeline;
