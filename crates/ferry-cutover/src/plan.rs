@@ -345,3 +345,19 @@ mod tests {
         assert!(Span::parse("99999999999999999h").is_err());
     }
 }
+
+#[cfg(test)]
+mod documented {
+    use super::Plan;
+
+    /// Every plan in docs/cutover.md parses and validates.
+    #[test]
+    fn the_documented_plans_are_valid() {
+        let doc = include_str!("../../../docs/cutover.md");
+        let plans: Vec<&str> = doc.split("```yaml\n").skip(1).filter_map(|block| block.split("```").next()).collect();
+        assert_eq!(plans.len(), 2);
+        for plan in plans {
+            Plan::parse(plan).unwrap_or_else(|e| panic!("{e}\n{plan}"));
+        }
+    }
+}
