@@ -13,8 +13,10 @@
 //!
 //! `ferry-bench live [OBJECTS]` measures reading a live cluster (see `live.rs`).
 //! `ferry-bench move [OBJECTS]` measures export and apply (see `moving.rs`).
+//! `ferry-bench cutover [TRIALS]` measures rollback time and requests lost (see `cutover.rs`).
 
 mod corpus;
+mod cutover;
 mod delay;
 mod live;
 mod moving;
@@ -30,12 +32,14 @@ fn main() {
         Some("assess") => bench_assess(&args[1..]),
         Some("live") => live::bench_live(&args[1..]),
         Some("move") => moving::bench_move(&args[1..]),
+        Some("cutover") => cutover::bench_cutover(&args[1..]),
         Some("raw-lists") => moving::raw_lists_process(&args[1]),
         Some("measured") => measured(Path::new(&args[1]), &args[2..]),
         _ => {
             eprintln!("usage: ferry-bench assess [OBJECTS...]   (e.g. ferry-bench assess 10000 100000)");
             eprintln!("       ferry-bench live [OBJECTS]        (e.g. ferry-bench live 20000; needs scripts/install-k8s.sh)");
             eprintln!("       ferry-bench move [OBJECTS]        (e.g. ferry-bench move 10000; export and apply against kubectl)");
+            eprintln!("       ferry-bench cutover [TRIALS]      (e.g. ferry-bench cutover 5; rollback time per driver, requests lost in a shift)");
             std::process::exit(2);
         }
     }

@@ -1,15 +1,13 @@
 //! Cut-overs against real servers on loopback: HAProxy and PowerDNS started by the tests, two
 //! HTTP backends on 127.0.0.2 (old) and 127.0.0.3 (new) whose health can be flipped.
 
-use std::io::{Read as _, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::Ipv4Addr;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferry_cutover::{Cutover, Event, Mode, Outcome, Record, Weights};
-use ferry_testcluster::{POWERDNS_API_KEY, TestBackend, TestHaproxy, TestPowerDns};
+use ferry_testcluster::{LoadResult, POWERDNS_API_KEY, TestBackend, TestHaproxy, TestLoad, TestPowerDns};
 
 const OLD_IP: [u8; 4] = [127, 0, 0, 2];
 const NEW_IP: [u8; 4] = [127, 0, 0, 3];
@@ -52,53 +50,6 @@ fn journal_records(path: &Path) -> Vec<Record> {
         .collect()
 }
 
-/// Requests through the frontend from a few threads, ~2 ms apart each, until stopped.
-struct Load {
-    stop: Arc<AtomicBool>,
-    ok: Arc<AtomicU64>,
-    failed: Arc<AtomicU64>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Load {
-    fn start(frontend: SocketAddr, threads: usize) -> Load {
-        let (stop, ok, failed) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-        let threads = (0..threads)
-            .map(|_| {
-                let (stop, ok, failed) = (Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&failed));
-                std::thread::spawn(move || {
-                    while !stop.load(Ordering::SeqCst) {
-                        let counter = if get(frontend).is_some_and(|a| a.starts_with("HTTP/1.1 200") || a.starts_with("HTTP/1.0 200")) {
-                            &ok
-                        } else {
-                            &failed
-                        };
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        std::thread::sleep(Duration::from_millis(2));
-                    }
-                })
-            })
-            .collect();
-        Load { stop, ok, failed, threads }
-    }
-
-    /// Stops and returns (ok, failed).
-    fn finish(self) -> (u64, u64) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.threads.into_iter().for_each(|t| t.join().unwrap());
-        (self.ok.load(Ordering::SeqCst), self.failed.load(Ordering::SeqCst))
-    }
-}
-
-fn get(address: SocketAddr) -> Option<String> {
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    stream.write_all(b"GET / HTTP/1.0\r\nHost: shop.cutover.test\r\n\r\n").ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    Some(answer)
-}
-
 #[test]
 fn a_healthy_shift_through_haproxy_loses_no_request() {
     let (old, new) = backends();
@@ -106,9 +57,9 @@ fn a_healthy_shift_through_haproxy_loses_no_request() {
     let plan = haproxy_plan(&haproxy, "[0, 1, 5, 25, 50, 100]", "600ms", "200ms", &gates(&old, &new));
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("cutover.journal");
-    let load = Load::start(haproxy.frontend(), 4);
+    let load = TestLoad::start(haproxy.frontend(), 4, Duration::from_millis(2));
     let report = run(&plan, Mode::Fresh, &journal, &mut |_| {}).unwrap();
-    let (ok, failed) = load.finish();
+    let LoadResult { ok, failed, .. } = load.finish();
     assert_eq!(report.outcome, Outcome::Completed);
     assert_eq!(failed, 0, "{ok} answered, {failed} failed");
     assert!(

@@ -100,3 +100,72 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
         }
     }
 }
+
+/// A load generator: threads sending `GET /` (HTTP/1.0, one connection per request) to one
+/// address, each pausing between requests, until finished.
+pub struct TestLoad {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    started: std::time::Instant,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// What a [`TestLoad`] saw.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadResult {
+    /// Answers with status 200.
+    pub ok: u64,
+    /// Other answers, refused or reset connections, timeouts.
+    pub failed: u64,
+    /// How long the load ran.
+    pub elapsed: Duration,
+}
+
+impl TestLoad {
+    /// Starts `threads` threads against `address`, each pausing `pause` between requests.
+    pub fn start(address: SocketAddr, threads: usize, pause: Duration) -> TestLoad {
+        let (stop, ok, failed) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let threads = (0..threads)
+            .map(|_| {
+                let (stop, ok, failed) = (Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&failed));
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        let healthy = get(address).is_some_and(|a| a.starts_with("HTTP/1.1 200") || a.starts_with("HTTP/1.0 200"));
+                        (if healthy { &ok } else { &failed }).fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(pause);
+                    }
+                })
+            })
+            .collect();
+        TestLoad {
+            stop,
+            ok,
+            failed,
+            started: std::time::Instant::now(),
+            threads,
+        }
+    }
+
+    /// Stops the threads and returns the counts.
+    pub fn finish(self) -> LoadResult {
+        self.stop.store(true, Ordering::SeqCst);
+        let elapsed = self.started.elapsed();
+        self.threads.into_iter().for_each(|t| t.join().unwrap_or_default());
+        LoadResult {
+            ok: self.ok.load(Ordering::SeqCst),
+            failed: self.failed.load(Ordering::SeqCst),
+            elapsed,
+        }
+    }
+}
+
+/// One `GET /` over its own connection; the whole answer.
+fn get(address: SocketAddr) -> Option<String> {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(b"GET / HTTP/1.0\r\nHost: shop.cutover.test\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer)
+}

@@ -39,7 +39,7 @@ mod haproxy;
 mod images;
 mod powerdns;
 mod registry;
-pub use backend::TestBackend;
+pub use backend::{LoadResult, TestBackend, TestLoad};
 pub use haproxy::TestHaproxy;
 pub use images::{BUSYBOX_IMAGE, FERRY_IMAGE, PAUSE_IMAGE, TestImages, pause_binary};
 pub use powerdns::{POWERDNS_API_KEY, TestPowerDns};
