@@ -39,11 +39,13 @@ mod haproxy;
 mod images;
 mod powerdns;
 mod registry;
+mod tls;
 pub use backend::{LoadResult, TestBackend, TestLoad};
 pub use haproxy::TestHaproxy;
 pub use images::{BUSYBOX_IMAGE, FERRY_IMAGE, PAUSE_IMAGE, TestImages, pause_binary};
 pub use powerdns::{POWERDNS_API_KEY, TestPowerDns};
 pub use registry::TestRegistry;
+pub use tls::TestTlsServer;
 
 /// The Kubernetes version the project's test binaries are built from.
 pub const KUBERNETES_VERSION: &str = "1.20.2";
