@@ -117,6 +117,33 @@ pub struct Gates {
     /// HTTP probes.
     #[serde(default)]
     pub http: Vec<HttpGate>,
+    /// Prometheus instant queries with a bound.
+    #[serde(default)]
+    pub prometheus: Vec<PrometheusGate>,
+}
+
+/// A Prometheus instant query whose every sample must stay within `min`/`max`; no sample fails.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusGate {
+    /// A name for the timeline.
+    pub name: String,
+    /// Prometheus's base URL, e.g. `http://prometheus:9090`.
+    pub url: String,
+    /// The PromQL expression.
+    pub query: String,
+    /// Highest allowed value.
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// Lowest allowed value.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Request timeout.
+    #[serde(default = "two_seconds")]
+    pub timeout: Span,
+    /// Extra CA certificates (PEM) to trust.
+    #[serde(default)]
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// Which side a probe checks.
@@ -264,6 +291,7 @@ impl Plan {
             ));
         }
         self.gates.http.iter().try_for_each(HttpGate::validate)?;
+        self.gates.prometheus.iter().try_for_each(PrometheusGate::validate)?;
         self.driver.validate()
     }
 }
@@ -282,6 +310,19 @@ impl HttpGate {
         }
         if self.latency.as_ref().is_some_and(|l| !(1..=100).contains(&l.percentile)) {
             return bad("`latency.percentile` must be within 1–100");
+        }
+        Ok(())
+    }
+}
+
+impl PrometheusGate {
+    fn validate(&self) -> Result<(), Error> {
+        let bad = |what: &str| Err(Error::Plan(format!("gate `{}`: {what}", self.name)));
+        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+            return bad("`url` must start with http:// or https://");
+        }
+        if self.max.is_none() && self.min.is_none() {
+            return bad("needs `max`, `min` or both");
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Error;
 use crate::driver::{Driver, Weights};
-use crate::gate::{Probe, Verdict};
+use crate::gate::{Gate, Verdict};
 use crate::journal::{Journal, Progress, Record};
 use crate::plan::Plan;
 
@@ -76,7 +76,7 @@ pub struct Cutover<'a> {
     plan: Plan,
     plan_sha256: String,
     driver: Box<dyn Driver>,
-    probes: Vec<Probe>,
+    gates: Vec<Box<dyn Gate>>,
     observer: &'a mut dyn FnMut(&Event),
     started: Instant,
     events: Vec<Event>,
@@ -87,13 +87,13 @@ impl<'a> Cutover<'a> {
     pub fn new(plan_text: &str, observer: &'a mut dyn FnMut(&Event)) -> Result<Cutover<'a>, Error> {
         let plan = Plan::parse(plan_text)?;
         let driver = crate::driver::from_config(&plan.driver)?;
-        let probes = plan.gates.http.iter().map(Probe::new).collect::<Result<_, _>>()?;
+        let gates = crate::gate::from_plan(&plan.gates)?;
         let plan_sha256 = Sha256::digest(plan_text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
         Ok(Cutover {
             plan,
             plan_sha256,
             driver,
-            probes,
+            gates,
             observer,
             started: Instant::now(),
             events: Vec::new(),
@@ -119,7 +119,7 @@ impl<'a> Cutover<'a> {
     /// Gate interval × (failures allowed + 1) + one evaluation's longest probe time + the DNS TTL.
     pub fn worst_case_rollback(&self) -> Duration {
         let evaluations = self.plan.gate_interval.0 * (self.plan.failures_allowed + 1);
-        let probing = self.plan.gates.http.iter().map(|g| g.timeout.0 * g.requests).sum::<Duration>();
+        let probing = self.gates.iter().map(|g| g.longest()).sum::<Duration>();
         let ttl = Duration::from_secs(u64::from(self.driver.cutover_ttl().unwrap_or(0)));
         evaluations + probing + ttl
     }
@@ -284,7 +284,7 @@ impl<'a> Cutover<'a> {
         let mut failures = 0;
         for n in 1..=evaluations {
             std::thread::sleep((start + interval * n).saturating_duration_since(Instant::now()));
-            let verdicts: Vec<Verdict> = self.probes.iter().map(Probe::evaluate).collect();
+            let verdicts: Vec<Verdict> = self.gates.iter().map(|g| g.evaluate()).collect();
             let failed: Vec<String> = verdicts
                 .iter()
                 .filter(|v| !v.passed)

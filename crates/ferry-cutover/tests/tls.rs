@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ferry_cutover::gate::Probe;
+use ferry_cutover::gate::{Gate as _, Probe};
 use ferry_cutover::plan::{HttpGate, Side, Span};
 use ferry_testcluster::TestTlsServer;
 

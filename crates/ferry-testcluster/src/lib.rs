@@ -38,12 +38,14 @@ mod backend;
 mod haproxy;
 mod images;
 mod powerdns;
+mod prometheus;
 mod registry;
 mod tls;
 pub use backend::{LoadResult, TestBackend, TestLoad};
 pub use haproxy::TestHaproxy;
 pub use images::{BUSYBOX_IMAGE, FERRY_IMAGE, PAUSE_IMAGE, TestImages, pause_binary};
 pub use powerdns::{POWERDNS_API_KEY, TestPowerDns};
+pub use prometheus::TestPrometheus;
 pub use registry::TestRegistry;
 pub use tls::TestTlsServer;
 
