@@ -143,6 +143,8 @@ pub struct Progress {
     pub last_passed: Option<usize>,
     /// Whether any step's weights were touched.
     pub any_step_set: bool,
+    /// Weights a rollback was restoring when the run stopped, if it did not finish.
+    pub rolling_back: Option<Weights>,
     /// Whether the run ended (completed or rolled back).
     pub finished: bool,
 }
@@ -165,6 +167,7 @@ impl Progress {
             ttl_lowered: false,
             last_passed: None,
             any_step_set: false,
+            rolling_back: None,
             finished: false,
         };
         for record in &records[1..] {
@@ -172,8 +175,9 @@ impl Progress {
                 Record::TtlLowered { .. } => progress.ttl_lowered = true,
                 Record::Setting { .. } => progress.any_step_set = true,
                 Record::Passed { step } => progress.last_passed = Some(*step),
-                Record::RolledBack { .. } | Record::Completed => progress.finished = true,
-                Record::Started { .. } | Record::Set { .. } | Record::RollingBack { .. } => {}
+                Record::RollingBack { to, .. } => progress.rolling_back = Some(*to),
+                Record::RolledBack { .. } | Record::Completed => (progress.finished, progress.rolling_back) = (true, None),
+                Record::Started { .. } | Record::Set { .. } => {}
             }
         }
         Some(progress)

@@ -20,7 +20,8 @@ use crate::plan::Plan;
 pub enum Mode {
     /// A new cut-over (the journal must be empty).
     Fresh,
-    /// Go on with the run the journal records, from the first step whose gates did not hold.
+    /// Go on with the run the journal records, from the first step whose gates did not hold (or
+    /// finish the rollback it was making).
     Resume,
     /// Restore the weights and TTL the journal recorded before the first change.
     Rollback,
@@ -185,6 +186,11 @@ impl<'a> Cutover<'a> {
             });
         }
         self.announce()?;
+        if let Some(to) = progress.rolling_back {
+            self.restore(&mut journal, to, "finishing the rollback the interrupted run began".into())?;
+            self.restore_ttl(progress.original_ttl)?;
+            return Ok(Outcome::RolledBack);
+        }
         if !progress.ttl_lowered || !progress.any_step_set {
             self.lower_ttl(&mut journal, progress.original_ttl)?;
         }

@@ -223,3 +223,29 @@ fn bad_plans_are_refused_before_any_change() {
     assert_eq!(pdns.query_a("shop.cutover.test.").unwrap().0, [Ipv4Addr::from(OLD_IP)]);
     assert_eq!((haproxy.weight("old").unwrap(), haproxy.weight("new").unwrap()), (100, 0));
 }
+
+#[test]
+fn resuming_a_run_killed_while_rolling_back_finishes_the_rollback() {
+    let (old, new) = backends();
+    new.set_status(500);
+    let haproxy = TestHaproxy::start(old.address(), new.address()).unwrap();
+    let plan = haproxy_plan(&haproxy, "[0, 50, 100]", "400ms", "200ms", &gates(&old, &new));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cutover.journal");
+    assert_eq!(run(&plan, Mode::Fresh, &journal, &mut |_| {}).unwrap().outcome, Outcome::RolledBack);
+    // As if ferry had been killed between `rolling_back` and `rolled_back`, the weights half changed.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.contains("\"rolled_back\"")).collect();
+    std::fs::write(&journal, kept.join("\n") + "\n").unwrap();
+    haproxy.command("set weight be/new 50").unwrap();
+    haproxy.command("set weight be/old 50").unwrap();
+    let report = run(&plan, Mode::Resume, &journal, &mut |_| {}).unwrap();
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert_eq!((haproxy.weight("old").unwrap(), haproxy.weight("new").unwrap()), (100, 0));
+    assert!(
+        report.events.iter().all(|e| e.action != "set"),
+        "no step may be set while a rollback is unfinished"
+    );
+    let err = run(&plan, Mode::Resume, &journal, &mut |_| {}).unwrap_err().to_string();
+    assert!(err.contains("has ended"), "{err}");
+}
