@@ -129,7 +129,7 @@ fn a_failing_gate_rolls_back_to_the_last_good_weights_within_one_interval() {
 }
 
 #[test]
-fn powerdns_answers_follow_the_weights_of_each_step() {
+fn powerdns_answers_follow_the_weights_of_each_step_and_rollback_restores_the_old_record() {
     let (old, new) = backends();
     let pdns = TestPowerDns::start().unwrap();
     pdns.create_zone("cutover.test.", "shop.cutover.test.", &[Ipv4Addr::from(OLD_IP)], 2).unwrap();
@@ -170,6 +170,13 @@ fn powerdns_answers_follow_the_weights_of_each_step() {
         "all on the new side, TTL restored"
     );
     eprintln!("answers to the new side per step: {observed:?}");
+    let restored = run(&plan, Mode::Rollback, &journal, &mut |_| {}).unwrap();
+    assert_eq!(restored.outcome, Outcome::Restored);
+    assert_eq!(
+        pdns.query_a("shop.cutover.test.").unwrap(),
+        (vec![Ipv4Addr::from(OLD_IP)], 2),
+        "--rollback: the old A record with its TTL"
+    );
 }
 
 fn powerdns_plan(pdns: &TestPowerDns, key_file: &Path, gates: &str) -> String {
