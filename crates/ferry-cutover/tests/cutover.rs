@@ -256,3 +256,31 @@ fn resuming_a_run_killed_while_rolling_back_finishes_the_rollback() {
     let err = run(&plan, Mode::Resume, &journal, &mut |_| {}).unwrap_err().to_string();
     assert!(err.contains("has ended"), "{err}");
 }
+
+#[test]
+fn traffic_reaching_the_old_side_after_100_percent_is_reported_and_tcp_admin_sockets_work() {
+    let (old, new) = backends();
+    let haproxy = Arc::new(TestHaproxy::start(old.address(), new.address()).unwrap());
+    // The runtime API over TCP this time.
+    let plan =
+        haproxy_plan(&haproxy, "[0, 100]", "400ms", "200ms", "").replace(&haproxy.admin_socket().display().to_string(), &haproxy.admin_address().to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let mut sender = None;
+    // Once 100 % passed, someone puts the old server back and requests arrive there while it is watched.
+    let mut observer = |event: &Event| {
+        if event.action == "passed" && event.percent == Some(100) {
+            let haproxy = Arc::clone(&haproxy);
+            sender = Some(std::thread::spawn(move || {
+                haproxy.command("set weight be/old 100").unwrap();
+                let load = TestLoad::start(haproxy.frontend(), 1, Duration::from_millis(20));
+                std::thread::sleep(Duration::from_millis(200));
+                load.finish()
+            }));
+        }
+    };
+    let report = run(&plan, Mode::Fresh, &dir.path().join("journal"), &mut observer).unwrap();
+    let load = sender.expect("100 % passed").join().unwrap();
+    assert_eq!(report.outcome, Outcome::Completed);
+    let watch = report.events.iter().find(|e| e.action == "watch_old").unwrap();
+    assert!(load.ok > 2 && watch.detail.contains("NOT idle"), "{} ({load:?})", watch.detail);
+}
