@@ -89,8 +89,10 @@ build() {
 
 # Nodes: containerd, runc, the CNI loopback plugin, util-linux (unshare, nsenter, mount).
 # Images: docker-registry (a loopback registry), busybox-static (the busybox image), skopeo (reads OCI archives).
+# Cut-over (ferry-cutover): PowerDNS with its sqlite3 backend (weighted DNS through its API), HAProxy (runtime weights),
+# Prometheus (query gates).
 apt_install etcd-server openssl ca-certificates containerd runc containernetworking-plugins \
-  busybox-static docker-registry skopeo util-linux
+  busybox-static docker-registry skopeo util-linux pdns-server pdns-backend-sqlite3 sqlite3 haproxy prometheus
 command -v kubectl >/dev/null 2>&1 || apt_install kubernetes-client
 if have_binaries; then
   log "cached: $CACHE"

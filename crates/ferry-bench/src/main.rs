@@ -14,8 +14,10 @@
 //! `ferry-bench live [OBJECTS]` measures reading a live cluster (see `live.rs`).
 //! `ferry-bench move [OBJECTS]` measures export and apply (see `moving.rs`).
 //! `ferry-bench nodes [RUNS]` measures test clusters with a real node (see `nodes.rs`).
+//! `ferry-bench cutover [TRIALS]` measures rollback time and requests lost (see `cutover.rs`).
 
 mod corpus;
+mod cutover;
 mod delay;
 mod live;
 mod moving;
@@ -33,6 +35,7 @@ fn main() {
         Some("live") => live::bench_live(&args[1..]),
         Some("move") => moving::bench_move(&args[1..]),
         Some("nodes") => nodes::bench_nodes(&args[1..]),
+        Some("cutover") => cutover::bench_cutover(&args[1..]),
         Some("raw-lists") => moving::raw_lists_process(&args[1]),
         Some("measured") => measured(Path::new(&args[1]), &args[2..]),
         _ => {
@@ -40,6 +43,7 @@ fn main() {
             eprintln!("       ferry-bench live [OBJECTS]        (e.g. ferry-bench live 20000; needs scripts/install-k8s.sh)");
             eprintln!("       ferry-bench move [OBJECTS]        (e.g. ferry-bench move 10000; export and apply against kubectl)");
             eprintln!("       ferry-bench nodes [RUNS]          (e.g. ferry-bench nodes 3; test clusters with a real node)");
+            eprintln!("       ferry-bench cutover [TRIALS]      (e.g. ferry-bench cutover 5; rollback time per driver, requests lost in a shift)");
             std::process::exit(2);
         }
     }

@@ -17,6 +17,8 @@ pub enum ExitStatus {
     Blockers,
     /// 4: incomplete: some input could not be read, or some objects were not applied (`--resume` finishes them).
     IncompleteInput,
+    /// 5: `ferry cutover`: a health gate failed and the last good weights were restored.
+    RolledBack,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -27,6 +29,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Usage => 2,
             ExitStatus::Blockers => 3,
             ExitStatus::IncompleteInput => 4,
+            ExitStatus::RolledBack => 5,
         })
     }
 }

@@ -34,10 +34,20 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
+mod backend;
+mod haproxy;
 mod images;
+mod powerdns;
+mod prometheus;
 mod registry;
+mod tls;
+pub use backend::{LoadResult, TestBackend, TestLoad};
+pub use haproxy::TestHaproxy;
 pub use images::{BUSYBOX_IMAGE, FERRY_IMAGE, PAUSE_IMAGE, TestImages, pause_binary};
+pub use powerdns::{POWERDNS_API_KEY, TestPowerDns};
+pub use prometheus::TestPrometheus;
 pub use registry::{REGISTRY_PASSWORD, REGISTRY_USER, TestRegistry, basic_credentials};
+pub use tls::TestTlsServer;
 
 /// The Kubernetes version the project's test binaries are built from.
 pub const KUBERNETES_VERSION: &str = "1.20.2";

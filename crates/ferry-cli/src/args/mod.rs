@@ -9,9 +9,11 @@ use ferry_report::Format;
 use crate::error::CliError;
 
 mod certs;
+mod cutover;
 mod images;
 mod moving;
 pub use certs::*;
+pub use cutover::*;
 pub use images::*;
 pub use moving::*;
 
@@ -48,6 +50,9 @@ pub enum Command {
     /// Check TLS certificates, cert-manager objects and Ingresses so that certificates move without being issued again.
     #[command(after_help = CERTS_EXAMPLES)]
     Certs(CertsArgs),
+    /// Shift traffic from the old cluster to the new one step by step behind health gates, with automatic rollback.
+    #[command(after_help = CUTOVER_EXAMPLES)]
+    Cutover(CutoverArgs),
 }
 
 const ASSESS_EXAMPLES: &str = "\

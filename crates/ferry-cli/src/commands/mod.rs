@@ -5,6 +5,7 @@ mod archive;
 pub mod assess;
 pub mod certs;
 mod cluster;
+pub mod cutover;
 pub mod export;
 pub mod images;
 pub mod migrate;

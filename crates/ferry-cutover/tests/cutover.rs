@@ -1,0 +1,286 @@
+//! Cut-overs against real servers on loopback: HAProxy and PowerDNS started by the tests, two
+//! HTTP backends on 127.0.0.2 (old) and 127.0.0.3 (new) whose health can be flipped.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ferry_cutover::{Cutover, Event, Mode, Outcome, Record, Weights};
+use ferry_testcluster::{LoadResult, POWERDNS_API_KEY, TestBackend, TestHaproxy, TestLoad, TestPowerDns};
+
+const OLD_IP: [u8; 4] = [127, 0, 0, 2];
+const NEW_IP: [u8; 4] = [127, 0, 0, 3];
+
+fn backends() -> (TestBackend, TestBackend) {
+    (
+        TestBackend::start("old", OLD_IP.into()).unwrap(),
+        TestBackend::start("new", NEW_IP.into()).unwrap(),
+    )
+}
+
+/// HTTP gates on both sides, the host pinned to each backend's address.
+fn gates(old: &TestBackend, new: &TestBackend) -> String {
+    let gate = |name: &str, b: &TestBackend| {
+        format!(
+            "  - {{name: {name}, side: {name}, url: 'http://{name}.cutover.test:{}/', address: {}, expect_body: ok, requests: 2, timeout: 1s}}\n",
+            b.address().port(),
+            b.address().ip()
+        )
+    };
+    format!("gates:\n  http:\n{}{}", gate("old", old), gate("new", new))
+}
+
+fn haproxy_plan(haproxy: &TestHaproxy, steps: &str, bake: &str, interval: &str, gates: &str) -> String {
+    format!(
+        "driver:\n  haproxy: {{socket: '{}', backend: be, old: old, new: new}}\nsteps: {steps}\nbake: {bake}\ngate_interval: {interval}\nwatch_old: 500ms\n{gates}",
+        haproxy.admin_socket().display()
+    )
+}
+
+fn run(plan: &str, mode: Mode, journal: &Path, observer: &mut dyn FnMut(&Event)) -> Result<ferry_cutover::Report, ferry_cutover::Error> {
+    Cutover::new(plan, observer)?.run(mode, journal)
+}
+
+fn journal_records(path: &Path) -> Vec<Record> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_healthy_shift_through_haproxy_loses_no_request() {
+    let (old, new) = backends();
+    let haproxy = TestHaproxy::start(old.address(), new.address()).unwrap();
+    let plan = haproxy_plan(&haproxy, "[0, 1, 5, 25, 50, 100]", "600ms", "200ms", &gates(&old, &new));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cutover.journal");
+    let load = TestLoad::start(haproxy.frontend(), 4, Duration::from_millis(2));
+    let report = run(&plan, Mode::Fresh, &journal, &mut |_| {}).unwrap();
+    let LoadResult { ok, failed, .. } = load.finish();
+    assert_eq!(report.outcome, Outcome::Completed);
+    assert_eq!(failed, 0, "{ok} answered, {failed} failed");
+    assert!(
+        ok > 500 && new.served() > 100 && old.served() > 100,
+        "ok {ok}, old {}, new {}",
+        old.served(),
+        new.served()
+    );
+    assert_eq!((haproxy.weight("old").unwrap(), haproxy.weight("new").unwrap()), (0, 100));
+    let watch = report.events.iter().find(|e| e.action == "watch_old").expect("the old side was watched");
+    assert!(watch.detail.contains("old side idle"), "{}", watch.detail);
+    let passed: Vec<usize> = journal_records(&journal)
+        .iter()
+        .filter_map(|r| if let Record::Passed { step } = r { Some(*step) } else { None })
+        .collect();
+    assert_eq!(passed, [0, 1, 2, 3, 4, 5]);
+    assert_eq!(journal_records(&journal).last(), Some(&Record::Completed));
+}
+
+#[test]
+fn a_failing_gate_rolls_back_to_the_last_good_weights_within_one_interval() {
+    let (old, new) = backends();
+    let new = Arc::new(new);
+    let haproxy = Arc::new(TestHaproxy::start(old.address(), new.address()).unwrap());
+    let interval = Duration::from_millis(400);
+    let plan = haproxy_plan(&haproxy, "[0, 5, 25, 50, 100]", "1600ms", "400ms", &gates(&old, &new));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cutover.journal");
+    // At the 25 % step the new side starts failing; a watcher measures how long until 95/5 is back.
+    let restored_after: Arc<Mutex<Option<Duration>>> = Arc::default();
+    let mut watcher = None;
+    let mut observer = |event: &Event| {
+        if event.action == "set" && event.percent == Some(25) {
+            let (new, haproxy, restored_after) = (Arc::clone(&new), Arc::clone(&haproxy), Arc::clone(&restored_after));
+            watcher = Some(std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(150));
+                new.set_status(500);
+                let flipped = Instant::now();
+                while flipped.elapsed() < Duration::from_secs(10) {
+                    if haproxy.weight("new").unwrap() == 5 && haproxy.weight("old").unwrap() == 95 {
+                        *restored_after.lock().unwrap() = Some(flipped.elapsed());
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }));
+        }
+    };
+    let report = run(&plan, Mode::Fresh, &journal, &mut observer).unwrap();
+    watcher.expect("the 25 % step was reached").join().unwrap();
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    let restored_after = restored_after.lock().unwrap().expect("95/5 was restored");
+    let margin = Duration::from_millis(300);
+    assert!(
+        restored_after <= interval + margin,
+        "rolled back {restored_after:?} after the failure (interval {interval:?})"
+    );
+    eprintln!("rolled back {restored_after:?} after the new side began failing (gate interval {interval:?})");
+    let records = journal_records(&journal);
+    assert_eq!(
+        records.last(),
+        Some(&Record::RolledBack {
+            to: Weights { old: 95, new: 5 }
+        })
+    );
+    assert!(!records.contains(&Record::Passed { step: 2 }));
+}
+
+#[test]
+fn powerdns_answers_follow_the_weights_of_each_step_and_rollback_restores_the_old_record() {
+    let (old, new) = backends();
+    let pdns = TestPowerDns::start().unwrap();
+    pdns.create_zone("cutover.test.", "shop.cutover.test.", &[Ipv4Addr::from(OLD_IP)], 2).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("pdns.key");
+    std::fs::write(&key_file, format!("{POWERDNS_API_KEY}\n")).unwrap();
+    let plan = powerdns_plan(&pdns, &key_file, &gates(&old, &new));
+    let journal = dir.path().join("cutover.journal");
+    const QUERIES: u32 = 400;
+    let mut observed: Vec<(u8, u32, u32)> = Vec::new();
+    let mut observer = |event: &Event| {
+        if event.action == "set" {
+            let answers: Vec<(Vec<Ipv4Addr>, u32)> = (0..QUERIES).map(|_| pdns.query_a("shop.cutover.test.").unwrap()).collect();
+            let to_new = answers.iter().filter(|(a, _)| a == &[Ipv4Addr::from(NEW_IP)]).count() as u32;
+            assert!(
+                answers.iter().all(|(a, ttl)| a.len() == 1 && *ttl == 1),
+                "one address with the cut-over TTL: {:?}",
+                answers[0]
+            );
+            observed.push((event.percent.unwrap(), to_new, QUERIES));
+        }
+    };
+    let report = run(&plan, Mode::Fresh, &journal, &mut observer).unwrap();
+    assert_eq!(report.outcome, Outcome::Completed);
+    for &(percent, to_new, n) in &observed {
+        let share = f64::from(to_new) / f64::from(n);
+        let expected = f64::from(percent) / 100.0;
+        // Four standard deviations of a binomial share at p = 0.5 over 400 answers is 0.1.
+        assert!((share - expected).abs() <= 0.1, "{percent} %: {to_new}/{n} answers to the new side");
+        if percent == 0 || percent == 100 {
+            assert_eq!(share, expected, "{percent} %: plain A records of one side");
+        }
+    }
+    assert_eq!(observed.iter().map(|o| o.0).collect::<Vec<_>>(), [0, 10, 50, 90, 100]);
+    assert_eq!(
+        pdns.query_a("shop.cutover.test.").unwrap(),
+        (vec![Ipv4Addr::from(NEW_IP)], 2),
+        "all on the new side, TTL restored"
+    );
+    eprintln!("answers to the new side per step: {observed:?}");
+    let restored = run(&plan, Mode::Rollback, &journal, &mut |_| {}).unwrap();
+    assert_eq!(restored.outcome, Outcome::Restored);
+    assert_eq!(
+        pdns.query_a("shop.cutover.test.").unwrap(),
+        (vec![Ipv4Addr::from(OLD_IP)], 2),
+        "--rollback: the old A record with its TTL"
+    );
+}
+
+fn powerdns_plan(pdns: &TestPowerDns, key_file: &Path, gates: &str) -> String {
+    format!(
+        "driver:\n  powerdns:\n    api: {}\n    api_key: {{file: '{}'}}\n    zone: cutover.test.\n    name: shop.cutover.test.\n    old: [127.0.0.2]\n    new: [127.0.0.3]\n    ttl: 1\nsteps: [0, 10, 50, 90, 100]\nbake: 400ms\ngate_interval: 200ms\n{gates}",
+        pdns.api_url(),
+        key_file.display()
+    )
+}
+
+#[test]
+fn bad_plans_are_refused_before_any_change() {
+    let (old, new) = backends();
+    let pdns = TestPowerDns::start().unwrap();
+    pdns.create_zone("cutover.test.", "shop.cutover.test.", &[Ipv4Addr::from(OLD_IP)], 2).unwrap();
+    let haproxy = TestHaproxy::start(old.address(), new.address()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cutover.journal");
+    let wrong_key = dir.path().join("wrong.key");
+    std::fs::write(&wrong_key, "not-the-key").unwrap();
+    let good_key = dir.path().join("good.key");
+    std::fs::write(&good_key, POWERDNS_API_KEY).unwrap();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cases = [
+        (powerdns_plan(&pdns, &wrong_key, ""), "refused the API key"),
+        (
+            powerdns_plan(&pdns, &good_key, "").replace(&pdns.api_url(), &format!("http://127.0.0.1:{closed_port}")),
+            "PowerDNS API",
+        ),
+        (
+            powerdns_plan(&pdns, &good_key, "").replace("name: shop.", "name: nothing."),
+            "has no A or LUA record",
+        ),
+        (
+            haproxy_plan(&haproxy, "[0, 100]", "1s", "1s", "").replace("backend: be", "backend: nope"),
+            "No such",
+        ),
+        (
+            haproxy_plan(&haproxy, "[0, 100]", "1s", "1s", "").replace("admin.sock", "missing.sock"),
+            "runtime API",
+        ),
+        (haproxy_plan(&haproxy, "[50, 10]", "1s", "1s", ""), "must increase"),
+        (haproxy_plan(&haproxy, "[0, 100]", "1s", "1s", "").replace("haproxy:", "route53:"), "route53"),
+    ];
+    for (plan, expected) in cases {
+        let err = run(&plan, Mode::Fresh, &journal, &mut |_| {}).unwrap_err().to_string();
+        assert!(err.contains(expected), "expected `{expected}` in: {err}");
+        assert!(!err.contains(POWERDNS_API_KEY) && !err.contains("not-the-key"), "a key leaked: {err}");
+        assert!(!journal.exists(), "nothing may be journalled for a refused plan");
+    }
+    assert_eq!(pdns.query_a("shop.cutover.test.").unwrap().0, [Ipv4Addr::from(OLD_IP)]);
+    assert_eq!((haproxy.weight("old").unwrap(), haproxy.weight("new").unwrap()), (100, 0));
+}
+
+#[test]
+fn resuming_a_run_killed_while_rolling_back_finishes_the_rollback() {
+    let (old, new) = backends();
+    new.set_status(500);
+    let haproxy = TestHaproxy::start(old.address(), new.address()).unwrap();
+    let plan = haproxy_plan(&haproxy, "[0, 50, 100]", "400ms", "200ms", &gates(&old, &new));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cutover.journal");
+    assert_eq!(run(&plan, Mode::Fresh, &journal, &mut |_| {}).unwrap().outcome, Outcome::RolledBack);
+    // As if ferry had been killed between `rolling_back` and `rolled_back`, the weights half changed.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.contains("\"rolled_back\"")).collect();
+    std::fs::write(&journal, kept.join("\n") + "\n").unwrap();
+    haproxy.command("set weight be/new 50").unwrap();
+    haproxy.command("set weight be/old 50").unwrap();
+    let report = run(&plan, Mode::Resume, &journal, &mut |_| {}).unwrap();
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert_eq!((haproxy.weight("old").unwrap(), haproxy.weight("new").unwrap()), (100, 0));
+    assert!(
+        report.events.iter().all(|e| e.action != "set"),
+        "no step may be set while a rollback is unfinished"
+    );
+    let err = run(&plan, Mode::Resume, &journal, &mut |_| {}).unwrap_err().to_string();
+    assert!(err.contains("has ended"), "{err}");
+}
+
+#[test]
+fn traffic_reaching_the_old_side_after_100_percent_is_reported_and_tcp_admin_sockets_work() {
+    let (old, new) = backends();
+    let haproxy = Arc::new(TestHaproxy::start(old.address(), new.address()).unwrap());
+    // The runtime API over TCP this time.
+    let plan =
+        haproxy_plan(&haproxy, "[0, 100]", "400ms", "200ms", "").replace(&haproxy.admin_socket().display().to_string(), &haproxy.admin_address().to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let mut sender = None;
+    // Once 100 % passed, someone puts the old server back and requests arrive there while it is watched.
+    let mut observer = |event: &Event| {
+        if event.action == "passed" && event.percent == Some(100) {
+            let haproxy = Arc::clone(&haproxy);
+            sender = Some(std::thread::spawn(move || {
+                haproxy.command("set weight be/old 100").unwrap();
+                let load = TestLoad::start(haproxy.frontend(), 1, Duration::from_millis(20));
+                std::thread::sleep(Duration::from_millis(200));
+                load.finish()
+            }));
+        }
+    };
+    let report = run(&plan, Mode::Fresh, &dir.path().join("journal"), &mut observer).unwrap();
+    let load = sender.expect("100 % passed").join().unwrap();
+    assert_eq!(report.outcome, Outcome::Completed);
+    let watch = report.events.iter().find(|e| e.action == "watch_old").unwrap();
+    assert!(load.ok > 2 && watch.detail.contains("NOT idle"), "{} ({load:?})", watch.detail);
+}

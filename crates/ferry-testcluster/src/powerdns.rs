@@ -1,0 +1,237 @@
+//! A real PowerDNS Authoritative server (Debian's `pdns-server` with the sqlite3 backend) for
+//! cut-over tests: DNS on a free 127.0.0.1 UDP/TCP port, the HTTP API on another, LUA records
+//! enabled and every cache off (a change is answered at once); killed on drop. Also a minimal
+//! DNS client ([`TestPowerDns::query_a`]) to observe what clients are told.
+
+use std::fs;
+use std::io::{Read as _, Write as _};
+use std::net::{Ipv4Addr, TcpStream, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use crate::{Error, free_port, io_err, spawn_logged};
+
+const PDNS_BINARY: &str = "/usr/sbin/pdns_server";
+const SCHEMA: &str = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql";
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+/// Query ids, so that an answer is matched to its query.
+static NEXT_QUERY_ID: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(1);
+/// The API key of every test server.
+pub const POWERDNS_API_KEY: &str = "ferry-test-pdns-key";
+
+/// A running PowerDNS; killed when dropped.
+pub struct TestPowerDns {
+    dir: tempfile::TempDir,
+    child: Child,
+    dns_port: u16,
+    api_port: u16,
+}
+
+impl TestPowerDns {
+    /// Starts pdns_server with a fresh sqlite database and waits until its API answers.
+    pub fn start() -> Result<TestPowerDns, Error> {
+        for binary in [PDNS_BINARY, SCHEMA, "/usr/bin/sqlite3"] {
+            if !Path::new(binary).is_file() {
+                return Err(Error::MissingBinary(binary.into()));
+            }
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("ferry-pdns-")
+            .tempdir()
+            .map_err(io_err("creating the PowerDNS directory"))?;
+        let database = dir.path().join("pdns.sqlite3");
+        let schema = fs::File::open(SCHEMA).map_err(io_err(format!("opening {SCHEMA}")))?;
+        let status = Command::new("sqlite3")
+            .arg(&database)
+            .stdin(schema)
+            .status()
+            .map_err(io_err("running sqlite3"))?;
+        if !status.success() {
+            return Err(Error::NotReady(format!("sqlite3 could not create the PowerDNS database ({status})")));
+        }
+        let (dns_port, api_port) = (free_port()?, free_port()?);
+        fs::write(dir.path().join("pdns.conf"), config_text(dir.path(), &database, dns_port, api_port)).map_err(io_err("writing pdns.conf"))?;
+        let config_dir = format!("--config-dir={}", dir.path().display());
+        let child = spawn_logged(dir.path(), "pdns", Command::new(PDNS_BINARY).arg(config_dir))?;
+        let mut server = TestPowerDns {
+            dir,
+            child,
+            dns_port,
+            api_port,
+        };
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    fn wait_ready(&mut self) -> Result<(), Error> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(Error::NotReady(format!("pdns_server exited ({status}): {}", self.log())));
+            }
+            if self.api("GET", "/api/v1/servers/localhost", None).is_ok_and(|(status, _)| status == 200) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(Error::NotReady(format!("PowerDNS API did not answer within {READY_TIMEOUT:?}: {}", self.log())));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The API's base URL, `http://127.0.0.1:PORT`.
+    pub fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.api_port)
+    }
+
+    /// The DNS port on 127.0.0.1.
+    pub fn dns_port(&self) -> u16 {
+        self.dns_port
+    }
+
+    /// Creates `zone` (e.g. `cutover.test.`) with `name` as A records of `addresses` with `ttl`.
+    pub fn create_zone(&self, zone: &str, name: &str, addresses: &[Ipv4Addr], ttl: u32) -> Result<(), Error> {
+        let zone_body = serde_json::json!({"name": zone, "kind": "Native", "nameservers": [format!("ns1.{zone}")]});
+        self.api_ok("POST", "/api/v1/servers/localhost/zones", &zone_body)?;
+        let records: Vec<_> = addresses
+            .iter()
+            .map(|a| serde_json::json!({"content": a.to_string(), "disabled": false}))
+            .collect();
+        let rrsets = serde_json::json!({"rrsets": [{"name": name, "type": "A", "ttl": ttl, "changetype": "REPLACE", "records": records}]});
+        self.api_ok("PATCH", &format!("/api/v1/servers/localhost/zones/{zone}"), &rrsets)
+    }
+
+    fn api_ok(&self, method: &str, path: &str, body: &serde_json::Value) -> Result<(), Error> {
+        let (status, answer) = self.api(method, path, Some(body))?;
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(Error::NotReady(format!("PowerDNS API {method} {path}: {status} {answer}")))
+        }
+    }
+
+    /// One HTTP/1.0 API request with the key; the status and body.
+    pub fn api(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> Result<(u16, String), Error> {
+        let body = body.map(serde_json::Value::to_string).unwrap_or_default();
+        let exchange = || -> std::io::Result<String> {
+            let mut stream = TcpStream::connect(("127.0.0.1", self.api_port))?;
+            stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+            let head = format!(
+                "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nX-API-Key: {POWERDNS_API_KEY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes())?;
+            stream.write_all(body.as_bytes())?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer)?;
+            Ok(answer)
+        };
+        let answer = exchange().map_err(io_err(format!("PowerDNS API {method} {path}")))?;
+        let status = answer
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| Error::NotReady(format!("PowerDNS API: not HTTP: {answer}")))?;
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        Ok((status, body))
+    }
+
+    /// Asks the server for `name`'s A records over UDP; the addresses and their TTL.
+    pub fn query_a(&self, name: &str) -> Result<(Vec<Ipv4Addr>, u32), Error> {
+        let socket = UdpSocket::bind("127.0.0.1:0").map_err(io_err("binding a DNS client socket"))?;
+        socket.set_read_timeout(Some(Duration::from_secs(5))).map_err(io_err("DNS client socket"))?;
+        let id = NEXT_QUERY_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        socket
+            .send_to(&query(id, name), ("127.0.0.1", self.dns_port))
+            .map_err(io_err("sending a DNS query"))?;
+        let mut buffer = [0u8; 1500];
+        let n = socket.recv(&mut buffer).map_err(io_err("receiving a DNS answer"))?;
+        parse_answer(&buffer[..n], id).ok_or_else(|| Error::NotReady(format!("malformed DNS answer for {name}")))
+    }
+
+    /// What pdns_server logged so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("pdns.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TestPowerDns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn config_text(dir: &Path, database: &Path, dns_port: u16, api_port: u16) -> String {
+    format!(
+        "launch=gsqlite3\ngsqlite3-database={}\nlocal-address=127.0.0.1\nlocal-port={dns_port}\nsocket-dir={}\ndaemon=no\nguardian=no\n\
+         disable-syslog=yes\nsecurity-poll-suffix=\napi=yes\napi-key={POWERDNS_API_KEY}\nwebserver=yes\nwebserver-address=127.0.0.1\n\
+         webserver-port={api_port}\nwebserver-allow-from=127.0.0.0/8\nenable-lua-records=yes\ncache-ttl=0\nquery-cache-ttl=0\nnegquery-cache-ttl=0\n",
+        database.display(),
+        dir.display()
+    )
+}
+
+/// A DNS query for `name`'s A records (recursion not asked for).
+fn query(id: u16, name: &str) -> Vec<u8> {
+    let mut packet = Vec::with_capacity(64);
+    packet.extend_from_slice(&id.to_be_bytes());
+    packet.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name.trim_end_matches('.').split('.') {
+        packet.push(label.len() as u8);
+        packet.extend_from_slice(label.as_bytes());
+    }
+    packet.extend_from_slice(&[0, 0, 1, 0, 1]);
+    packet
+}
+
+/// The A records (and the first one's TTL) of an answer to [`query`].
+fn parse_answer(packet: &[u8], id: u16) -> Option<(Vec<Ipv4Addr>, u32)> {
+    if packet.get(0..2)? != id.to_be_bytes() {
+        return None;
+    }
+    let answers = u16::from_be_bytes([*packet.get(6)?, *packet.get(7)?]);
+    let mut at = skip_name(packet, 12)? + 4;
+    let (mut addresses, mut ttl) = (Vec::new(), 0);
+    for _ in 0..answers {
+        at = skip_name(packet, at)?;
+        let field = |i: usize| packet.get(at + i).copied();
+        let rtype = u16::from_be_bytes([field(0)?, field(1)?]);
+        let record_ttl = u32::from_be_bytes([field(4)?, field(5)?, field(6)?, field(7)?]);
+        let length = usize::from(u16::from_be_bytes([field(8)?, field(9)?]));
+        let data = packet.get(at + 10..at + 10 + length)?;
+        if rtype == 1 && length == 4 {
+            addresses.push(Ipv4Addr::new(data[0], data[1], data[2], data[3]));
+            ttl = record_ttl;
+        }
+        at += 10 + length;
+    }
+    Some((addresses, ttl))
+}
+
+/// The offset after a (possibly compressed) name starting at `at`.
+fn skip_name(packet: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let length = *packet.get(at)?;
+        match length {
+            0 => return Some(at + 1),
+            l if l & 0xc0 == 0xc0 => return Some(at + 2),
+            l => at += 1 + usize::from(l),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn powerdns_answers_its_records() {
+        let pdns = TestPowerDns::start().unwrap();
+        pdns.create_zone("cutover.test.", "shop.cutover.test.", &[Ipv4Addr::new(127, 0, 0, 2)], 30)
+            .unwrap();
+        let (addresses, ttl) = pdns.query_a("shop.cutover.test.").unwrap();
+        assert_eq!((addresses, ttl), (vec![Ipv4Addr::new(127, 0, 0, 2)], 30));
+        assert!(pdns.query_a("missing.cutover.test.").unwrap().0.is_empty());
+    }
+}
