@@ -152,3 +152,35 @@ fn credentials_come_from_docker_config_and_are_never_printed() {
     );
     assert!(!stderr.contains("wrong-password-xyz") && !stderr.contains(&wrong), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_runs_the_image_push_ferry_pushed() {
+    let registry = TestRegistry::start().unwrap();
+    let reference = format!("{}/tools/ferry:e2e", registry.host());
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("ferry");
+    std::fs::copy(env!("CARGO_BIN_EXE_ferry"), &copy).unwrap();
+    let output = Command::new(&copy).args(["images", "push-ferry", &reference, "-o", "json"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let pinned = serde_json::from_slice::<Value>(&output.stdout).unwrap()["pinned"].as_str().unwrap().to_owned();
+    let version = Command::new(&copy).arg("--version").output().unwrap();
+    let version = String::from_utf8(version.stdout).unwrap();
+
+    let cluster = ferry_testcluster::TestCluster::start(ferry_testcluster::Options { nodes: 1, ..Default::default() }).await.unwrap();
+    cluster.trust_registry(&registry.host()).unwrap();
+    let pod = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: ferry}}\nspec:\n  hostNetwork: true\n  restartPolicy: Never\n  containers:\n  - {{name: ferry, image: '{pinned}', args: ['--version']}}\n"
+    );
+    cluster.apply(None, &pod).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let phase = loop {
+        let phase = cluster.kubectl(&["get", "pod", "ferry", "-o", "jsonpath={.status.phase}"]).unwrap();
+        if phase == "Succeeded" || phase == "Failed" || std::time::Instant::now() > deadline {
+            break phase;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let describe = cluster.kubectl(&["describe", "pod", "ferry"]).unwrap_or_default();
+    assert_eq!(phase, "Succeeded", "{describe}");
+    assert_eq!(cluster.kubectl(&["logs", "ferry"]).unwrap(), version, "the Pod ran this ferry binary, with its own libraries");
+}
