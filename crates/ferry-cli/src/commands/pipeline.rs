@@ -101,7 +101,7 @@ pub fn transform_all<T>(
         {
             prepared.changed += 1;
             if let Some(out) = diff.as_deref_mut() {
-                let text = ferry_transform::diff(&redact_secret(&before), &redact_secret(&after));
+                let text = ferry_transform::diff(&ferry_transform::redact_secret(&before), &ferry_transform::redact_secret(&after));
                 match writeln!(out, "--- {label}\n{text}") {
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => diff = None,
                     written => written.map_err(|e| CliError::failure("cannot write the diff", &e))?,
@@ -116,32 +116,6 @@ pub fn transform_all<T>(
         }
     }
     Ok(prepared)
-}
-
-/// A copy of a Secret with every value replaced by its length and a digest
-/// prefix, so diffs show that a value changed but never what it is. The
-/// last-applied annotation holds the whole Secret as `kubectl apply` sent it,
-/// so it is masked too.
-fn redact_secret(object: &Value) -> Value {
-    if object.get("kind").and_then(Value::as_str) != Some("Secret") || object.get("apiVersion").and_then(Value::as_str) != Some("v1") {
-        return object.clone();
-    }
-    let mut copy = object.clone();
-    for field in ["data", "stringData"] {
-        if let Some(map) = copy.get_mut(field).and_then(Value::as_object_mut) {
-            map.values_mut().for_each(mask);
-        }
-    }
-    if let Some(annotations) = copy.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
-        annotations.get_mut("kubectl.kubernetes.io/last-applied-configuration").into_iter().for_each(mask);
-    }
-    copy
-}
-
-fn mask(value: &mut Value) {
-    let text = value.as_str().unwrap_or_default();
-    let digest = Sha256::digest(text.as_bytes());
-    *value = Value::String(format!("<redacted: {} bytes, sha256 {:02x}{:02x}{:02x}{:02x}>", text.len(), digest[0], digest[1], digest[2], digest[3]));
 }
 
 /// The migration wave of each object (workloads only), from ferry's assessment of the objects themselves.

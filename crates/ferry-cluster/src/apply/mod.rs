@@ -12,7 +12,7 @@
 
 pub mod journal;
 pub mod order;
-mod target;
+pub(crate) mod target;
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
