@@ -16,6 +16,8 @@ pub enum ExitStatus {
     Blockers,
     /// 4: incomplete: some input could not be read, or some objects were not applied (`--resume` finishes them).
     IncompleteInput,
+    /// 5: `verify`: at parity, but something on the target is not ready.
+    NotReady,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -26,6 +28,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Usage => 2,
             ExitStatus::Blockers => 3,
             ExitStatus::IncompleteInput => 4,
+            ExitStatus::NotReady => 5,
         })
     }
 }

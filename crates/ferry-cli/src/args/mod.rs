@@ -9,7 +9,9 @@ use ferry_report::Format;
 use crate::error::CliError;
 
 mod moving;
+mod verify;
 pub use moving::*;
+pub use verify::*;
 
 /// ferry: carry Kubernetes workloads from one cluster to another.
 #[derive(Debug, Parser)]
@@ -38,6 +40,9 @@ pub enum Command {
     /// Export, transform and apply in one step, from one cluster to another.
     #[command(after_help = MIGRATE_EXAMPLES)]
     Migrate(MigrateArgs),
+    /// Verify a migration: source, transformation and target compared field by field, and the target's workloads ready.
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
 }
 
 const ASSESS_EXAMPLES: &str = "\

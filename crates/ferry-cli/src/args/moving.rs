@@ -270,7 +270,7 @@ pub struct SourceSettings {
 }
 
 impl SourceSettings {
-    fn resolve(args: SourceArgs, concurrency: u16) -> SourceSettings {
+    pub(super) fn resolve(args: SourceArgs, concurrency: u16) -> SourceSettings {
         let SourceArgs { context, kubeconfig, namespaces, selector, include, exclude, include_generated } = args;
         SourceSettings {
             connect: ConnectOptions { kubeconfig, context },
@@ -290,7 +290,7 @@ pub struct ArchiveSettings {
 }
 
 impl ArchiveSettings {
-    fn resolve(args: ArchiveArgs) -> ArchiveSettings {
+    pub(super) fn resolve(args: ArchiveArgs) -> ArchiveSettings {
         let mut s3 = S3Settings::from_env();
         if let Some(endpoint) = args.s3_endpoint {
             s3.allow_http = endpoint.starts_with("http://");
@@ -314,7 +314,7 @@ pub struct TransformSettings {
 }
 
 impl TransformSettings {
-    fn resolve(args: TransformOpts) -> Result<TransformSettings, CliError> {
+    pub(super) fn resolve(args: TransformOpts) -> Result<TransformSettings, CliError> {
         let target_version = args.target_version.map(|v| parse_version(&v)).transpose()?;
         Ok(TransformSettings { rules: args.rules, target_version })
     }
