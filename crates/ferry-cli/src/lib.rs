@@ -30,6 +30,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         args::Command::Apply(apply) => args::ApplyCommand::resolve(apply).and_then(commands::apply::run),
         args::Command::Migrate(migrate) => args::MigrateCommand::resolve(migrate).and_then(commands::migrate::run),
         args::Command::Verify(verify) => args::VerifyCommand::resolve(verify).and_then(commands::verify::run),
+        args::Command::Preflight(preflight) => args::PreflightCommand::resolve(preflight).and_then(commands::preflight::run),
     };
     match result {
         Ok(status) => status.into(),

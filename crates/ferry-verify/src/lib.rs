@@ -13,6 +13,9 @@
 //! steps left in evidence files. A [`Report`] gathers all three into one
 //! [`Verdict`] that gates the cut-over.
 //!
+//! Before a migration, [`preflight`] checks what the transformed objects need
+//! from the target (served kinds, storage and ingress classes) and the version skew.
+//!
 //! ```
 //! use ferry_verify::{Difference, compare};
 //! use serde_json::json;
@@ -27,6 +30,7 @@
 
 mod compare;
 pub mod evidence;
+pub mod preflight;
 mod readiness;
 mod report;
 

@@ -9,8 +9,10 @@ use ferry_report::Format;
 use crate::error::CliError;
 
 mod moving;
+mod preflight;
 mod verify;
 pub use moving::*;
+pub use preflight::*;
 pub use verify::*;
 
 /// ferry: carry Kubernetes workloads from one cluster to another.
@@ -43,6 +45,9 @@ pub enum Command {
     /// Verify a migration: source, transformation and target compared field by field, and the target's workloads ready.
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
+    /// Check a target before migrating to it, read-only: a server-side dry run, classes and CRDs needed, version skew.
+    #[command(after_help = PREFLIGHT_EXAMPLES)]
+    Preflight(PreflightArgs),
 }
 
 const ASSESS_EXAMPLES: &str = "\

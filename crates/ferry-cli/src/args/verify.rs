@@ -61,9 +61,9 @@ pub struct VerifyArgs {
     pub archive: ArchiveArgs,
 }
 
-/// Where `ferry verify` reads the source.
+/// Where `ferry verify` and `ferry preflight` read the source.
 #[derive(Debug)]
-pub enum VerifySource {
+pub enum SourceInput {
     /// A live cluster, read as `ferry export` reads it.
     Cluster(SourceSettings),
     /// An archive, limited to some namespaces (all when empty) and the cluster-scoped objects.
@@ -79,7 +79,7 @@ pub enum VerifySource {
 #[derive(Debug)]
 pub struct VerifyCommand {
     /// The source.
-    pub source: VerifySource,
+    pub source: SourceInput,
     /// The target's kubeconfig and context.
     pub target: ConnectOptions,
     /// Rules and version.
@@ -100,11 +100,11 @@ impl VerifyCommand {
         let kubeconfig = args.to_kubeconfig.or_else(|| args.source.kubeconfig.clone());
         let wait = args.wait.as_deref().map(parse_duration).transpose()?.unwrap_or_default();
         let source = match args.from {
-            Some(from) => VerifySource::Archive {
+            Some(from) => SourceInput::Archive {
                 from,
                 namespaces: args.source.namespaces,
             },
-            None => VerifySource::Cluster(SourceSettings::resolve(args.source, 8)),
+            None => SourceInput::Cluster(SourceSettings::resolve(args.source, 8)),
         };
         Ok(VerifyCommand {
             source,

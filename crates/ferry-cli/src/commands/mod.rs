@@ -7,6 +7,8 @@ mod cluster;
 pub mod export;
 pub mod migrate;
 mod pipeline;
+pub mod preflight;
+mod sources;
 pub mod transform;
 pub mod verify;
 

@@ -6,14 +6,14 @@ use std::time::{Duration, Instant};
 
 use ferry_cluster::fetch::{self, Fetched};
 use ferry_cluster::{Connection, Discovery};
-use ferry_model::{ObjectId, RawObject};
-use ferry_transform::{Severity, Transformed};
+use ferry_model::ObjectId;
 use ferry_verify::{Difference, Finding, Readiness, Report, State, Verdict, evidence};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::args::{SummaryFormat, VerifyCommand, VerifySource};
-use crate::commands::{archive, cluster, pipeline};
+use crate::args::{SummaryFormat, VerifyCommand};
+use crate::commands::sources::{self, Plan, Source};
+use crate::commands::{cluster, pipeline};
 use crate::error::{CliError, ExitStatus};
 
 /// How often readiness is read again while waiting.
@@ -31,7 +31,8 @@ pub fn run(command: VerifyCommand) -> Result<ExitStatus, CliError> {
             described,
             generated,
             unreadable,
-        } = read_source(&command).await?;
+            ..
+        } = sources::read(&command.source, &command.archive).await?;
         let target = cluster::connect(&command.target).await?;
         let discovery = cluster::discover(&target, &command.target).await?;
         let options = ferry_transform::Options {
@@ -78,109 +79,6 @@ fn read_evidence(command: &VerifyCommand) -> Result<Vec<ferry_verify::Check>, Cl
         checks.extend(evidence::parse(&text).map_err(|e| CliError::failure(what(), &e))?);
     }
     Ok(checks)
-}
-
-/// What was read from the source.
-struct Source {
-    /// The objects, as the cluster or the archive holds them.
-    objects: Vec<Value>,
-    /// Where they were read, for the report.
-    described: String,
-    /// Objects left out as made by Kubernetes (a cluster source).
-    generated: usize,
-    /// What could not be read.
-    unreadable: Vec<String>,
-}
-
-/// Reads the source's objects, as `ferry export` chooses them.
-async fn read_source(command: &VerifyCommand) -> Result<Source, CliError> {
-    match &command.source {
-        VerifySource::Archive { from, namespaces } => {
-            let (_, entries) = archive::read(from, &command.archive).await?;
-            let wanted = |id: &ObjectId| namespaces.is_empty() || id.namespace.as_ref().is_none_or(|ns| namespaces.contains(ns));
-            let objects = entries.iter().filter(|e| wanted(&e.id)).map(archive::parsed).collect::<Result<_, _>>()?;
-            Ok(Source {
-                objects,
-                described: format!("archive {from}"),
-                generated: 0,
-                unreadable: Vec::new(),
-            })
-        }
-        VerifySource::Cluster(settings) => {
-            let source = cluster::open_source(settings).await?;
-            let mut raw: Vec<RawObject> = Vec::new();
-            let keep = |chosen: cluster::Chosen| chosen.into_iter().map(|(object, _)| object).collect::<Vec<_>>();
-            let read = cluster::read_source(&source, settings, &keep, |objects| {
-                raw.extend(objects);
-                true
-            })
-            .await;
-            let objects = raw
-                .iter()
-                .map(|o| {
-                    o.to_value()
-                        .map_err(|e| CliError::failure(format!("cannot read {} as the source cluster sent it", o.id), &e))
-                })
-                .collect::<Result<_, _>>()?;
-            Ok(Source {
-                objects,
-                described: format!("context `{}`", source.connection.context),
-                generated: read.generated,
-                unreadable: read.unreadable,
-            })
-        }
-    }
-}
-
-/// One object of the source and what the transformation makes of it.
-struct Planned {
-    id: ObjectId,
-    source: Value,
-    expected: Value,
-}
-
-/// What the target should hold.
-struct Plan {
-    objects: Vec<Planned>,
-    /// The target identities of `objects`, in the same order.
-    ids: Vec<ObjectId>,
-    /// Source objects that cannot go to the target, with why.
-    blocked: Vec<Finding<String>>,
-    /// Source objects left out on purpose.
-    left_out: usize,
-}
-
-impl Plan {
-    /// Transforms every source object as `ferry apply` does.
-    fn new(sources: Vec<Value>, options: &ferry_transform::Options) -> Plan {
-        let mut plan = Plan {
-            objects: Vec::new(),
-            ids: Vec::new(),
-            blocked: Vec::new(),
-            left_out: 0,
-        };
-        for source in sources {
-            let Transformed { object, notes } = ferry_transform::transform(source.clone(), options);
-            let source_id = ObjectId::from_json(&source);
-            match object.and_then(|expected| Some((ObjectId::from_json(&expected)?, expected))) {
-                Some((id, expected)) => {
-                    plan.ids.push(id.clone());
-                    plan.objects.push(Planned { id, source, expected });
-                }
-                None => {
-                    let errors: Vec<&str> = notes.iter().filter(|n| n.severity == Severity::Error).map(|n| n.message.as_str()).collect();
-                    match source_id {
-                        Some(object) if !errors.is_empty() => plan.blocked.push(Finding {
-                            object,
-                            found: format!("cannot go to the target: {}", errors.join("; ")),
-                        }),
-                        _ => plan.left_out += 1,
-                    }
-                }
-            }
-        }
-        plan
-    }
 }
 
 /// Reads the target's copies and compares them; reads the readiness of those that run.
