@@ -269,7 +269,9 @@ async fn clusters() -> Clusters {
     source.create_volume("data-1", "1Gi").unwrap();
     target.create_volume("data-1", "1Gi").unwrap();
     source.apply(Some("shop"), &application(free_port())).unwrap();
-    source.kubectl(&["rollout", "status", "deployment/web", "-n", "shop", "--timeout=90s"]).unwrap();
+    if let Err(e) = source.kubectl(&["rollout", "status", "deployment/web", "-n", "shop", "--timeout=180s"]) {
+        panic!("{e}\n{}", pods(&source));
+    }
     Clusters { source, target, work }
 }
 
@@ -280,7 +282,7 @@ async fn verify_finds_parity_then_each_difference_and_each_object_not_ready() {
 
     // Parity after the migration: what differs from the source is what the rules and the target's server did.
     let (code, report) = clusters.verify_json(&["--wait", "120s"]);
-    assert_eq!((code, &report["verdict"]), (0, &json!("ready")), "{report:#}");
+    assert_eq!((code, &report["verdict"]), (0, &json!("ready")), "{report:#}\n{}", pods(&clusters.target));
     assert_eq!((&report["differences"], &report["problems"]), (&json!([]), &json!([])), "{report:#}");
     assert_eq!(report["compared"], report["atParity"]);
     assert!(
@@ -305,6 +307,17 @@ async fn verify_finds_parity_then_each_difference_and_each_object_not_ready() {
     // The same from the archive the migration kept.
     let (code, table, stderr) = clusters.verify_from(vec!["--from".into(), clusters.path("first.ferry")], &[]);
     assert_eq!(code, 0, "{table}{stderr}");
+
+    // Evidence another step recorded counts: a failed check stops the cut-over.
+    let evidence = r#"{"apiVersion": "ferry.dev/v1alpha1", "kind": "Evidence", "step": "volumes",
+        "checks": [{"object": {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": "shop", "name": "data"}, "passed": false, "detail": "checksum differs"}]}"#;
+    let evidence = write(clusters.work.path(), "volumes.json", evidence);
+    let (code, table, _) = clusters.verify(&["--evidence", &evidence]);
+    assert_eq!(code, 3, "{table}");
+    assert!(
+        table.contains("evidence volumes: FAILED v1 PersistentVolumeClaim shop/data: checksum differs"),
+        "{table}"
+    );
 
     // Differences made on the target, each reported at its field.
     let target = &clusters.target;
@@ -428,6 +441,11 @@ async fn verify_finds_parity_then_each_difference_and_each_object_not_ready() {
     assert_eq!(code, 5, "{table}");
     assert!(table.contains("not ready        apps/v1 Deployment shop/stuck: 0/1 replicas ready"), "{table}");
     assert!(table.contains("verdict: NOT ready for cut-over: at parity, 3 objects not ready"), "{table}");
+}
+
+/// What the Pods of `shop` went through, for a failure message.
+fn pods(cluster: &TestCluster) -> String {
+    cluster.kubectl(&["describe", "pods", "-n", "shop"]).unwrap_or_else(|e| e.to_string())
 }
 
 /// Writes `text` to `name` in `dir`; returns its path.

@@ -43,9 +43,12 @@ pub fn run(command: VerifyCommand) -> Result<ExitStatus, CliError> {
         plan.left_out += generated;
         let deadline = Instant::now() + command.wait;
         let mut report = check(&target, &discovery, &plan, &evidence).await;
-        while report.verdict() == Verdict::NotReady && Instant::now() + POLL < deadline {
+        // Read again every POLL, and once more when the time is up.
+        while report.verdict() == Verdict::NotReady
+            && let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|left| !left.is_zero())
+        {
             eprintln!("waiting: {} objects not ready yet", report.not_ready());
-            tokio::time::sleep(POLL).await;
+            tokio::time::sleep(POLL.min(left)).await;
             report = check(&target, &discovery, &plan, &evidence).await;
         }
         for line in &unreadable {
