@@ -41,16 +41,7 @@ pub fn run(command: VerifyCommand) -> Result<ExitStatus, CliError> {
         };
         let mut plan = Plan::new(sources, &options);
         plan.left_out += generated;
-        let deadline = Instant::now() + command.wait;
-        let mut report = check(&target, &discovery, &plan, &evidence).await;
-        // Read again every POLL, and once more when the time is up.
-        while report.verdict() == Verdict::NotReady
-            && let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|left| !left.is_zero())
-        {
-            eprintln!("waiting: {} objects not ready yet", report.not_ready());
-            tokio::time::sleep(POLL.min(left)).await;
-            report = check(&target, &discovery, &plan, &evidence).await;
-        }
+        let report = check_until(&target, &discovery, &plan, &evidence, Instant::now() + command.wait).await;
         for line in &unreadable {
             eprintln!("warning: source not read completely: {line}");
         }
@@ -82,6 +73,20 @@ fn read_evidence(command: &VerifyCommand) -> Result<Vec<ferry_verify::Check>, Cl
         checks.extend(evidence::parse(&text).map_err(|e| CliError::failure(what(), &e))?);
     }
     Ok(checks)
+}
+
+/// Checks, and while everything is at parity but something is not ready, checks again every
+/// [`POLL`] and once more at `deadline`.
+async fn check_until(target: &Connection, discovery: &Discovery, plan: &Plan, evidence: &[ferry_verify::Check], deadline: Instant) -> Report {
+    let mut report = check(target, discovery, plan, evidence).await;
+    while report.verdict() == Verdict::NotReady
+        && let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|left| !left.is_zero())
+    {
+        eprintln!("waiting: {} objects not ready yet", report.not_ready());
+        tokio::time::sleep(POLL.min(left)).await;
+        report = check(target, discovery, plan, evidence).await;
+    }
+    report
 }
 
 /// Reads the target's copies and compares them; reads the readiness of those that run.
