@@ -19,6 +19,8 @@ pub enum ExitStatus {
     IncompleteInput,
     /// 5: `ferry cutover`: a health gate failed and the last good weights were restored.
     RolledBack,
+    /// 6: `ferry verify`: at parity, but something on the target is not ready.
+    NotReady,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -30,6 +32,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Blockers => 3,
             ExitStatus::IncompleteInput => 4,
             ExitStatus::RolledBack => 5,
+            ExitStatus::NotReady => 6,
         })
     }
 }

@@ -16,6 +16,7 @@ pub mod apply;
 mod connect;
 mod discovery;
 pub mod export;
+pub mod fetch;
 mod read;
 mod request;
 mod resources;

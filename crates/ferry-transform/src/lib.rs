@@ -45,7 +45,7 @@ mod object;
 pub mod rules;
 mod sanitise;
 
-pub use compare::{diff, normalise_for_compare};
+pub use compare::{diff, normalise_for_compare, redact_secret};
 pub use convert::{Converted, convert};
 pub use ferry_analysis::KubeVersion;
 pub use note::{Note, Severity};

@@ -276,7 +276,7 @@ pub struct SourceSettings {
 }
 
 impl SourceSettings {
-    fn resolve(args: SourceArgs, concurrency: u16) -> SourceSettings {
+    pub(super) fn resolve(args: SourceArgs, concurrency: u16) -> SourceSettings {
         let SourceArgs { context, kubeconfig, namespaces, selector, include, exclude, include_generated } = args;
         SourceSettings {
             connect: ConnectOptions { kubeconfig, context },
@@ -320,7 +320,7 @@ pub struct TransformSettings {
 }
 
 impl TransformSettings {
-    fn resolve(args: TransformOpts) -> Result<TransformSettings, CliError> {
+    pub(super) fn resolve(args: TransformOpts) -> Result<TransformSettings, CliError> {
         let target_version = args.target_version.map(|v| parse_version(&v)).transpose()?;
         Ok(TransformSettings { rules: args.rules, target_version })
     }

@@ -10,8 +10,11 @@ pub mod export;
 pub mod images;
 pub mod migrate;
 mod pipeline;
+pub mod preflight;
 mod redact;
+mod sources;
 pub mod transform;
+pub mod verify;
 
 /// Gives up a large result without freeing it, because the process ends next:
 /// freeing every object tree or report entry one by one would only delay the exit.

@@ -289,7 +289,7 @@ pub fn print_plan(prepared: &Prepared) -> Result<ExitStatus, CliError> {
 }
 
 /// Writes to standard output; a closed pipe (`| head`) is not an error.
-fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), CliError> {
+pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), CliError> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match write(&mut out).and_then(|()| out.flush()) {

@@ -13,7 +13,7 @@
 pub mod journal;
 pub mod order;
 mod redact;
-mod target;
+pub(crate) mod target;
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};

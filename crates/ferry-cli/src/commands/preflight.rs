@@ -1,0 +1,148 @@
+//! `ferry preflight`: read-only checks of a target before migrating to it.
+
+use std::io::Write;
+
+use ferry_cluster::apply::{ApplyObject, ApplyOptions, Journal, Outcome, apply};
+use ferry_cluster::fetch;
+use ferry_cluster::{Connection, Discovery};
+use ferry_model::ObjectId;
+use ferry_verify::preflight::{self, Issue, Severity};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::args::{PreflightCommand, SummaryFormat};
+use crate::commands::sources::{self, Plan};
+use crate::commands::{cluster, pipeline};
+use crate::error::{CliError, ExitStatus};
+
+/// Checks the target for the source's objects, as transformed for it; writes nothing.
+pub fn run(command: PreflightCommand) -> Result<ExitStatus, CliError> {
+    let rules = pipeline::rules(&command.transform)?;
+    cluster::runtime()?.block_on(async {
+        let source = sources::read(&command.source, &command.archive).await?;
+        let target = cluster::connect(&command.target).await?;
+        let discovery = cluster::discover(&target, &command.target).await?;
+        let options = ferry_transform::Options {
+            target_version: pipeline::target_version(&command.transform, &target.server_version)?,
+            rules,
+        };
+        let plan = Plan::new(source.objects, &options);
+        let blocked = plan.blocked.into_iter().map(|b| Issue {
+            severity: Severity::Fail,
+            code: "cannot-migrate",
+            object: Some(b.object),
+            message: b.found,
+        });
+        let objects: Vec<(ObjectId, Value)> = plan.objects.into_iter().map(|p| (p.id, p.expected)).collect();
+        let facts = target_facts(&target, &discovery).await?;
+        let mut issues: Vec<Issue> = blocked.chain(preflight::check(&objects, &facts, source.version.as_deref())).collect();
+        let dry_run = dry_run(&target, &objects, &issues).await?;
+        issues.extend(dry_run);
+        issues.sort_by_key(|issue| issue.severity);
+        for line in &source.unreadable {
+            eprintln!("warning: source not read completely: {line}");
+        }
+        let summary = Summary {
+            source: source.described,
+            target: format!("context `{}` ({}, Kubernetes {})", target.context, target.server, target.server_version),
+            objects: objects.len(),
+            issues,
+        };
+        pipeline::to_stdout(|out| print(out, &summary, command.output))?;
+        Ok(if !source.unreadable.is_empty() {
+            ExitStatus::IncompleteInput
+        } else if summary.count(Severity::Fail) > 0 {
+            ExitStatus::Blockers
+        } else {
+            ExitStatus::Success
+        })
+    })
+}
+
+/// What the target serves and its classes.
+async fn target_facts(target: &Connection, discovery: &Discovery) -> Result<preflight::Target, CliError> {
+    let list = |group: &'static str, kind: &'static str| async move {
+        match fetch::preferred(discovery, group, kind) {
+            Some(resource) => fetch::list(target, resource, None, "")
+                .await
+                .map_err(|e| CliError::failure(format!("cannot list the target's {kind}es"), &e)),
+            None => Ok(Vec::new()),
+        }
+    };
+    let name = |object: &Value| object.pointer("/metadata/name").and_then(Value::as_str).map(str::to_owned);
+    Ok(preflight::Target {
+        served: discovery.served.iter().map(|r| (r.group.clone(), r.kind.clone())).collect(),
+        storage_classes: list("storage.k8s.io", "StorageClass").await?,
+        ingress_classes: list("networking.k8s.io", "IngressClass").await?.iter().filter_map(name).collect(),
+        version: target.server_version.clone(),
+    })
+}
+
+/// A server-side dry run of every object (apply's own, with no journal); an object already
+/// failed by another check is not reported twice.
+async fn dry_run(target: &Connection, objects: &[(ObjectId, Value)], known: &[Issue]) -> Result<Vec<Issue>, CliError> {
+    let failed = |id: &ObjectId| known.iter().any(|i| i.severity == Severity::Fail && i.object.as_ref() == Some(id));
+    let requests = objects.iter().map(|(id, object)| ApplyObject::new(id.clone(), object.clone())).collect();
+    let options = ApplyOptions {
+        dry_run: true,
+        ..Default::default()
+    };
+    let report = apply(target, requests, &|_| None, &options, &mut Journal::disabled(), &())
+        .await
+        .map_err(|e| CliError::failure(format!("cannot dry-run the objects on context `{}`", target.context), &e))?;
+    let issue = |severity, code, id: &ObjectId, message: String| Issue {
+        severity,
+        code,
+        object: Some(id.clone()),
+        message,
+    };
+    Ok(report
+        .results
+        .iter()
+        .filter(|r| !failed(&r.id))
+        .filter_map(|r| match &r.outcome {
+            Outcome::Failed(message) if message.contains("exceeded quota") => Some(issue(Severity::Fail, "quota", &r.id, message.clone())),
+            Outcome::Failed(message) => Some(issue(Severity::Fail, "dry-run-rejected", &r.id, message.clone())),
+            Outcome::Skipped(message) => Some(issue(Severity::Info, "not-dry-run", &r.id, message.clone())),
+            Outcome::NotAttempted => Some(issue(Severity::Warn, "not-checked", &r.id, "the dry run stopped before this object".into())),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The preflight's outcome.
+#[derive(Serialize)]
+struct Summary {
+    source: String,
+    target: String,
+    objects: usize,
+    issues: Vec<Issue>,
+}
+
+impl Summary {
+    fn count(&self, severity: Severity) -> usize {
+        self.issues.iter().filter(|i| i.severity == severity).count()
+    }
+}
+
+fn print(out: &mut dyn Write, summary: &Summary, format: SummaryFormat) -> std::io::Result<()> {
+    if format == SummaryFormat::Json {
+        return writeln!(out, "{}", serde_json::to_string_pretty(summary).expect("JSON values serialize"));
+    }
+    writeln!(
+        out,
+        "preflight of target {} for {} objects from {}",
+        summary.target, summary.objects, summary.source
+    )?;
+    for issue in &summary.issues {
+        let severity = match issue.severity {
+            Severity::Fail => "FAIL",
+            Severity::Warn => "warn",
+            Severity::Info => "info",
+        };
+        let object = issue.object.as_ref().map(|o| format!("{} {o}: ", o.api_version)).unwrap_or_default();
+        writeln!(out, "  {severity}  {:<24} {object}{}", issue.code, issue.message)?;
+    }
+    let counts = [Severity::Fail, Severity::Warn, Severity::Info].map(|s| summary.count(s));
+    writeln!(out, "{} fail, {} warn, {} info", counts[0], counts[1], counts[2])
+}

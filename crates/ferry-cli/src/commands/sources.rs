@@ -1,0 +1,123 @@
+//! What `verify` and `preflight` share: reading the source (a cluster, as `ferry export`
+//! chooses its objects, or an archive) and transforming it as `ferry apply` would.
+
+use ferry_model::{ObjectId, RawObject};
+use ferry_transform::{Severity, Transformed};
+use ferry_verify::Finding;
+use serde_json::Value;
+
+use crate::args::{ArchiveSettings, SourceInput};
+use crate::commands::{archive, cluster};
+use crate::error::CliError;
+
+/// What was read from the source.
+pub struct Source {
+    /// The objects, as the cluster or the archive holds them.
+    pub objects: Vec<Value>,
+    /// Where they were read, for the report.
+    pub described: String,
+    /// The source cluster's `gitVersion`, when known.
+    pub version: Option<String>,
+    /// Objects left out as made by Kubernetes (a cluster source).
+    pub generated: usize,
+    /// What could not be read.
+    pub unreadable: Vec<String>,
+}
+
+/// Reads the source's objects, as `ferry export` chooses them.
+pub async fn read(input: &SourceInput, settings: &ArchiveSettings) -> Result<Source, CliError> {
+    match input {
+        SourceInput::Archive { from, namespaces } => {
+            let (manifest, entries) = archive::read(from, settings).await?;
+            let wanted = |id: &ObjectId| namespaces.is_empty() || id.namespace.as_ref().is_none_or(|ns| namespaces.contains(ns));
+            let objects = entries.iter().filter(|e| wanted(&e.id)).map(archive::parsed).collect::<Result<_, _>>()?;
+            let version = Some(manifest.header.source.server_version).filter(|v| !v.is_empty());
+            Ok(Source {
+                objects,
+                described: format!("archive {from}"),
+                version,
+                generated: 0,
+                unreadable: Vec::new(),
+            })
+        }
+        SourceInput::Cluster(settings) => {
+            let source = cluster::open_source(settings).await?;
+            let mut raw: Vec<RawObject> = Vec::new();
+            let keep = |chosen: cluster::Chosen| chosen.into_iter().map(|(object, _)| object).collect::<Vec<_>>();
+            let read = cluster::read_source(&source, settings, &keep, |objects| {
+                raw.extend(objects);
+                true
+            })
+            .await;
+            let objects = raw
+                .iter()
+                .map(|o| {
+                    o.to_value()
+                        .map_err(|e| CliError::failure(format!("cannot read {} as the source cluster sent it", o.id), &e))
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Source {
+                objects,
+                described: format!("context `{}`", source.connection.context),
+                version: Some(source.connection.server_version.clone()),
+                generated: read.generated,
+                unreadable: read.unreadable,
+            })
+        }
+    }
+}
+
+/// One object of the source and what the transformation makes of it.
+pub struct Planned {
+    /// Its identity on the target.
+    pub id: ObjectId,
+    /// As the source holds it.
+    pub source: Value,
+    /// As the transformation makes it.
+    pub expected: Value,
+}
+
+/// What the target should hold.
+pub struct Plan {
+    /// The objects for the target.
+    pub objects: Vec<Planned>,
+    /// The target identities of `objects`, in the same order.
+    pub ids: Vec<ObjectId>,
+    /// Source objects that cannot go to the target, with why.
+    pub blocked: Vec<Finding<String>>,
+    /// Source objects left out on purpose.
+    pub left_out: usize,
+}
+
+impl Plan {
+    /// Transforms every source object as `ferry apply` does.
+    pub fn new(sources: Vec<Value>, options: &ferry_transform::Options) -> Plan {
+        let mut plan = Plan {
+            objects: Vec::new(),
+            ids: Vec::new(),
+            blocked: Vec::new(),
+            left_out: 0,
+        };
+        for source in sources {
+            let Transformed { object, notes } = ferry_transform::transform(source.clone(), options);
+            let source_id = ObjectId::from_json(&source);
+            match object.and_then(|expected| Some((ObjectId::from_json(&expected)?, expected))) {
+                Some((id, expected)) => {
+                    plan.ids.push(id.clone());
+                    plan.objects.push(Planned { id, source, expected });
+                }
+                None => {
+                    let errors: Vec<&str> = notes.iter().filter(|n| n.severity == Severity::Error).map(|n| n.message.as_str()).collect();
+                    match source_id {
+                        Some(object) if !errors.is_empty() => plan.blocked.push(Finding {
+                            object,
+                            found: format!("cannot go to the target: {}", errors.join("; ")),
+                        }),
+                        _ => plan.left_out += 1,
+                    }
+                }
+            }
+        }
+        plan
+    }
+}

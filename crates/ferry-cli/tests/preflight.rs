@@ -1,0 +1,193 @@
+//! `ferry preflight` against a real target (kube-apiserver v1.20.2 with controllers): a target
+//! lacking a storage class and a CRD the objects need, the same target made ready, then a
+//! ResourceQuota too small for a claim; each gives exactly the right findings and exit code,
+//! and the target's objects are the same before and after every run.
+
+use assert_cmd::Command;
+use ferry_testcluster::{Options, TestCluster, WIDGET_CRD};
+use serde_json::Value;
+
+const APPLICATION: &str = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-config}
+data: {greeting: hello}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  storageClassName: fast
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: c, image: ferry.local/busybox:1, command: [sleep, "3600"]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, protocol: TCP}]
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: blue}
+spec: {size: 3, color: blue}
+"#;
+
+const FAST: &str = "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\nprovisioner: kubernetes.io/no-provisioner\n";
+
+const QUOTA: &str = "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: small}\nspec:\n  hard: {requests.storage: 1Mi}\n";
+
+/// `ferry ARGS`; returns (exit code, stdout, stderr).
+fn ferry(args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("ferry").unwrap().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every object of the kinds an apply could touch, with its resourceVersion.
+fn state(cluster: &TestCluster) -> String {
+    let kinds =
+        "namespaces,configmaps,secrets,persistentvolumeclaims,deployments,services,serviceaccounts,resourcequotas,storageclasses,customresourcedefinitions";
+    cluster
+        .kubectl(&[
+            "get",
+            kinds,
+            "-A",
+            "-o",
+            "custom-columns=KIND:.kind,NS:.metadata.namespace,NAME:.metadata.name,RV:.metadata.resourceVersion",
+        ])
+        .unwrap()
+}
+
+/// Runs preflight with `args` and checks that it wrote nothing; returns the exit code and the JSON report.
+fn preflight(target: &TestCluster, args: &[&str]) -> (i32, Value) {
+    let before = state(target);
+    let kubeconfig = target.kubeconfig().to_str().unwrap().to_owned();
+    let mut all = vec!["preflight", "--kubeconfig", &kubeconfig, "--context", "admin", "-o", "json"];
+    all.extend(args);
+    let (code, stdout, stderr) = ferry(&all);
+    assert_eq!(state(target), before, "preflight wrote to the target: {stderr}");
+    (code, serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}")))
+}
+
+/// `severity code Kind/name` of each issue, info left out.
+fn issues(report: &Value) -> Vec<String> {
+    let issues = report["issues"].as_array().unwrap().iter().filter(|i| i["severity"] != "info");
+    issues
+        .map(|i| {
+            format!(
+                "{} {} {}/{}",
+                i["severity"].as_str().unwrap(),
+                i["code"].as_str().unwrap(),
+                i["kind"].as_str().unwrap_or("-"),
+                i["name"].as_str().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_finds_missing_classes_crds_and_quotas_and_never_writes() {
+    let controllers = || {
+        TestCluster::start(Options {
+            controllers: true,
+            ..Default::default()
+        })
+    };
+    let (source, target) = tokio::join!(controllers(), controllers());
+    let (source, target) = (source.unwrap(), target.unwrap());
+    source.apply_crd("widgets.example.com", WIDGET_CRD).unwrap();
+    source.apply(None, FAST).unwrap();
+    source.kubectl(&["create", "namespace", "shop"]).unwrap();
+    source.apply(Some("shop"), APPLICATION).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("shop.ferry");
+    let archive = archive.to_str().unwrap();
+    let source_kubeconfig = source.kubeconfig().to_str().unwrap().to_owned();
+    let (code, _, stderr) = ferry(&[
+        "export",
+        "--kubeconfig",
+        &source_kubeconfig,
+        "--context",
+        "admin",
+        "-n",
+        "shop",
+        "--exclude",
+        "customresourcedefinitions",
+        "--to",
+        archive,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+
+    // A bare target: no storage class `fast`, no Widget CRD.
+    let (code, report) = preflight(&target, &["--from", archive]);
+    assert_eq!(code, 3, "{report:#}");
+    assert_eq!(
+        issues(&report),
+        ["fail missing-storage-class PersistentVolumeClaim/data", "fail missing-api Widget/blue"],
+        "{report:#}"
+    );
+
+    // Ready: the class, the CRD and the namespace exist. Read from the source cluster this time.
+    target.apply(None, FAST).unwrap();
+    target.apply_crd("widgets.example.com", WIDGET_CRD).unwrap();
+    target.kubectl(&["create", "namespace", "shop"]).unwrap();
+    let from_source = [
+        "--context-from",
+        "admin",
+        "--kubeconfig-from",
+        &source_kubeconfig,
+        "-n",
+        "shop",
+        "--exclude",
+        "customresourcedefinitions",
+    ];
+    let (code, report) = preflight(&target, &from_source);
+    assert_eq!((code, &report["issues"]), (0, &serde_json::json!([])), "{report:#}");
+    assert!(report["objects"].as_u64().unwrap() >= 6, "{report:#}");
+
+    // A quota too small for the claim: the server's dry run refuses it.
+    target.apply(Some("shop"), QUOTA).unwrap();
+    let quota_known = || {
+        target
+            .kubectl(&["get", "resourcequota", "small", "-n", "shop", "-o", "jsonpath={.status.hard}"])
+            .is_ok_and(|h| !h.is_empty())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !quota_known() {
+        assert!(std::time::Instant::now() < deadline, "the quota controller did not fill in the quota's status");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let (code, report) = preflight(&target, &["--from", archive]);
+    assert_eq!(code, 3, "{report:#}");
+    assert_eq!(issues(&report), ["fail quota PersistentVolumeClaim/data"], "{report:#}");
+    let message = report["issues"][0]["message"].as_str().unwrap();
+    assert!(message.contains("exceeded quota: small"), "{message}");
+
+    let (code, table, _) = ferry(&[
+        "preflight",
+        "--kubeconfig",
+        target.kubeconfig().to_str().unwrap(),
+        "--context",
+        "admin",
+        "--from",
+        archive,
+    ]);
+    assert_eq!(code, 3);
+    assert!(table.contains("FAIL  quota") && table.contains("1 fail, 0 warn"), "{table}");
+}
