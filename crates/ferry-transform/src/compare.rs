@@ -3,7 +3,6 @@
 //! the target compare equal, and Secrets with their values masked.
 
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 use similar::TextDiff;
 
 use crate::sanitise;
@@ -35,33 +34,6 @@ pub fn normalise_for_compare(object: &Value) -> Value {
     normal
 }
 
-/// A copy of `object` with every value of a (v1) Secret replaced by its length
-/// and a digest prefix, so that diffs and comparisons show that a value changed
-/// but never what it is; other objects are copied as they are. The
-/// last-applied annotation holds the whole Secret as `kubectl apply` sent it,
-/// so it is masked too.
-pub fn redact_secret(object: &Value) -> Value {
-    if object.get("kind").and_then(Value::as_str) != Some("Secret") || object.get("apiVersion").and_then(Value::as_str) != Some("v1") {
-        return object.clone();
-    }
-    let mut copy = object.clone();
-    for field in ["data", "stringData"] {
-        if let Some(map) = copy.get_mut(field).and_then(Value::as_object_mut) {
-            map.values_mut().for_each(mask);
-        }
-    }
-    if let Some(annotations) = copy.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
-        annotations.get_mut("kubectl.kubernetes.io/last-applied-configuration").into_iter().for_each(mask);
-    }
-    copy
-}
-
-fn mask(value: &mut Value) {
-    let text = value.as_str().unwrap_or_default();
-    let digest = Sha256::digest(text.as_bytes());
-    *value = Value::String(format!("<redacted: {} bytes, sha256 {:02x}{:02x}{:02x}{:02x}>", text.len(), digest[0], digest[1], digest[2], digest[3]));
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -89,15 +61,5 @@ mod tests {
         assert_eq!(normalise_for_compare(&source), normalise_for_compare(&target));
         let token = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token", "metadata": {"name": "t", "uid": "1"}});
         assert_eq!(normalise_for_compare(&token), json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token", "metadata": {"name": "t"}}));
-    }
-
-    #[test]
-    fn secret_values_are_masked_and_other_objects_kept() {
-        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"password": "aHVudGVyMg=="}, "stringData": {"token": "t0ps3cret"}});
-        let masked = redact_secret(&secret).to_string();
-        assert!(!masked.contains("aHVudGVyMg==") && !masked.contains("t0ps3cret"), "{masked}");
-        assert!(masked.contains("<redacted: 12 bytes, sha256 "), "{masked}");
-        let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"password": "visible"}});
-        assert_eq!(redact_secret(&config), config);
     }
 }

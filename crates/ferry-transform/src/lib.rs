@@ -42,10 +42,12 @@ mod compare;
 mod convert;
 mod note;
 mod object;
+mod redact;
 pub mod rules;
 mod sanitise;
 
-pub use compare::{diff, normalise_for_compare, redact_secret};
+pub use compare::{diff, normalise_for_compare};
+pub use redact::{redact_secret, redact_secret_looking};
 pub use convert::{Converted, convert};
 pub use ferry_analysis::KubeVersion;
 pub use note::{Note, Severity};

@@ -11,7 +11,6 @@ pub mod images;
 pub mod migrate;
 mod pipeline;
 pub mod preflight;
-mod redact;
 mod sources;
 pub mod transform;
 pub mod verify;

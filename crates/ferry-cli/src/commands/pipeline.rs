@@ -18,7 +18,6 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use crate::args::{ApplySettings, SummaryFormat, TransformSettings};
-use crate::commands::redact;
 use crate::error::{CliError, ExitStatus};
 use crate::progress::ApplyBar;
 use crate::terminal::{diag, printable};
@@ -60,7 +59,7 @@ pub struct Prepared<T = ApplyObject> {
     pub changed: usize,
 }
 
-/// Where `transform --diff` writes, and whether it shows what looks secret ([`redact`]).
+/// Where `transform --diff` writes, and whether it shows what looks secret ([`ferry_transform::redact_secret_looking`]).
 pub struct Diff<'a> {
     /// Standard output, usually.
     pub out: &'a mut dyn Write,
@@ -112,7 +111,7 @@ pub fn transform_all<T>(
         {
             prepared.changed += 1;
             if let Some(out) = diff.as_deref_mut() {
-                let shown = |object: &Value| if show_secrets { object.clone() } else { redact::masked(object) };
+                let shown = |object: &Value| if show_secrets { object.clone() } else { ferry_transform::redact_secret_looking(object) };
                 let text = ferry_transform::diff(&shown(&before), &shown(&after));
                 match writeln!(out, "--- {}\n{text}", printable(&label)) {
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => diff = None,

@@ -1,8 +1,10 @@
-//! What `transform --diff` masks unless `--show-secrets` is given: every value of a Secret, the
-//! values of a ConfigMap under keys that look secret (`db.password`, `API_TOKEN`, …), and the
-//! literal `value` of a container's env variable whose name looks secret; kubectl's
-//! last-applied annotation repeats the object, so it is masked with them. A masked value is
-//! replaced by its length and a digest prefix: the diff shows that it changed, never what it is.
+//! Masking values before they are shown. [`redact_secret`] masks every value of a Secret
+//! (what `ferry verify` prints); [`redact_secret_looking`] also masks the values of a ConfigMap
+//! under keys that look secret (`db.password`, `API_TOKEN`, …) and the literal `value` of a
+//! container's env variable whose name looks secret (what `transform --diff` prints unless
+//! `--show-secrets`). kubectl's last-applied annotation repeats the object, so it is masked
+//! with them. A masked value is replaced by its length and a digest prefix: a diff shows that
+//! it changed, never what it is.
 
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -13,14 +15,25 @@ const SECRET_WORDS: [&str; 9] = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY",
 /// The annotation in which `kubectl apply` keeps the whole object as it sent it.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
-/// A copy of `object` with what looks secret masked (see the module's documentation).
-pub fn masked(object: &Value) -> Value {
+/// A copy of `object` with every value of a (v1) Secret masked; other objects are copied as they are.
+pub fn redact_secret(object: &Value) -> Value {
+    redact(object, false)
+}
+
+/// A copy of `object` with what looks secret masked: Secrets, ConfigMap values under secret-looking
+/// keys, literal env values with secret-looking names (see the module's documentation).
+pub fn redact_secret_looking(object: &Value) -> Value {
+    redact(object, true)
+}
+
+fn redact(object: &Value, secret_looking: bool) -> Value {
     let mut copy = object.clone();
     let core = copy.get("apiVersion").and_then(Value::as_str) == Some("v1");
     let masked_any = match copy.get("kind").and_then(Value::as_str) {
         Some("Secret") if core => mask_entries(&mut copy, &["data", "stringData"], |_| true),
-        Some("ConfigMap") if core => mask_entries(&mut copy, &["data", "binaryData"], looks_secret),
-        _ => mask_env_values(&mut copy),
+        Some("ConfigMap") if core && secret_looking => mask_entries(&mut copy, &["data", "binaryData"], looks_secret),
+        _ if secret_looking => mask_env_values(&mut copy),
+        _ => false,
     };
     if masked_any && let Some(annotations) = copy.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
         annotations.get_mut(LAST_APPLIED).into_iter().for_each(mask);
@@ -92,7 +105,7 @@ mod tests {
     fn secret_looking_config_map_keys_and_env_values_are_masked_and_the_rest_kept() {
         let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "annotations": {LAST_APPLIED: "{\"data\":{\"db.password\":\"hunter2\"}}"}},
             "data": {"db.password": "hunter2", "API_TOKEN": "t0k3n", "log-level": "debug"}});
-        let text = masked(&config).to_string();
+        let text = redact_secret_looking(&config).to_string();
         assert!(!text.contains("hunter2") && !text.contains("t0k3n"), "{text}");
         assert!(text.contains("\"log-level\":\"debug\""), "{text}");
 
@@ -100,11 +113,21 @@ mod tests {
             "spec": {"template": {"spec": {"containers": [{"name": "web", "env": [
                 {"name": "DB_PASSWORD", "value": "s3cret"}, {"name": "aws_secret_access_key", "value": "AKIA"},
                 {"name": "MODE", "value": "prod"}, {"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "k", "key": "api"}}}]}]}}}});
-        let text = masked(&deployment).to_string();
+        let text = redact_secret_looking(&deployment).to_string();
         assert!(!text.contains("s3cret") && !text.contains("AKIA"), "{text}");
         assert!(text.contains("\"value\":\"prod\"") && text.contains("\"key\":\"api\""), "{text}");
 
         let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"anything": "c2VjcmV0"}});
-        assert!(!masked(&secret).to_string().contains("c2VjcmV0"));
+        assert!(!redact_secret_looking(&secret).to_string().contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn secret_values_are_masked_and_other_objects_kept() {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"password": "aHVudGVyMg=="}, "stringData": {"token": "t0ps3cret"}});
+        let masked = redact_secret(&secret).to_string();
+        assert!(!masked.contains("aHVudGVyMg==") && !masked.contains("t0ps3cret"), "{masked}");
+        assert!(masked.contains("<redacted: 12 bytes, sha256 "), "{masked}");
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"password": "visible"}});
+        assert_eq!(redact_secret(&config), config);
     }
 }
