@@ -214,14 +214,7 @@ impl<'a> Scope<'a> {
             let shim = shim_issuer(ingress);
             for entry in ingress.root.at(&["spec", "tls"]).map(Node::items).unwrap_or_default() {
                 let Some(secret) = entry.str_at("secretName") else { continue };
-                let hosts: Vec<String> = entry
-                    .get("hosts")
-                    .map(Node::items)
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(Node::as_str)
-                    .map(str::to_owned)
-                    .collect();
+                let hosts = strings(entry.get("hosts"));
                 let target = self.unit(units, namespace, secret);
                 target.hosts.extend(hosts.iter().map(|h| Host {
                     name: h.clone(),
@@ -262,6 +255,11 @@ pub fn annotation<'o>(object: &'o Object, key: &str) -> Option<&'o str> {
     object.root.at(&["metadata", "annotations"]).and_then(|a| a.str_at(key))
 }
 
+/// The strings of a list (its other items and a missing list give none).
+fn strings(list: Option<&Node>) -> Vec<String> {
+    list.map(Node::items).unwrap_or_default().iter().filter_map(Node::as_str).map(str::to_owned).collect()
+}
+
 fn desired_of_certificate(certificate: &Object) -> Desired {
     let spec = certificate.root.get("spec");
     let at = |path: &[&str]| spec.and_then(|s| s.at(path)).and_then(Node::as_str);
@@ -270,14 +268,7 @@ fn desired_of_certificate(certificate: &Object) -> Desired {
         at(&["issuerRef", "kind"]),
         at(&["issuerRef", "group"]),
     );
-    let dns_names = spec
-        .and_then(|s| s.get("dnsNames"))
-        .map(Node::items)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(Node::as_str)
-        .map(str::to_owned)
-        .collect();
+    let dns_names = strings(spec.and_then(|s| s.get("dnsNames")));
     Desired {
         from: Subject::of(certificate),
         ingress_shim: false,
