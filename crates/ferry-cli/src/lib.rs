@@ -29,6 +29,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         args::Command::Transform(transform) => args::TransformCommand::resolve(transform).and_then(commands::transform::run),
         args::Command::Apply(apply) => args::ApplyCommand::resolve(apply).and_then(commands::apply::run),
         args::Command::Migrate(migrate) => args::MigrateCommand::resolve(migrate).and_then(commands::migrate::run),
+        args::Command::Volumes(volumes) => args::VolumesSettings::resolve(volumes).and_then(commands::volumes::run),
     };
     match result {
         Ok(status) => status.into(),

@@ -28,8 +28,10 @@
 //! ```
 
 mod backup;
+pub mod cluster;
 mod error;
 mod manifest;
+mod mover;
 mod repo;
 mod restore;
 mod snapshot;
@@ -39,6 +41,7 @@ mod walk;
 pub use backup::{BackupOptions, BackupStats, backup};
 pub use error::VolumeError;
 pub use manifest::{Manifest, ManifestEntry, Mismatch};
+pub use mover::{ManifestSummary, MoverReport, MoverTask, REPORT_LIMIT, run_mover};
 pub use repo::{Chunker, Config, FORMAT, Repository};
 pub use restore::{RestoreStats, restore};
 pub use snapshot::{Entry, Kind, Snapshot, Stamp};

@@ -192,6 +192,7 @@ impl Repository {
 
     /// Stores a snapshot and makes it its volume's latest; returns its id (the SHA-256 of its JSON text).
     pub fn save_snapshot(&self, snapshot: &Snapshot) -> Result<String, VolumeError> {
+        check_volume_name(&self.name(), &snapshot.volume)?;
         let text = serde_json::to_vec(snapshot).map_err(|e| VolumeError::Corrupt {
             repository: self.name(),
             problem: e.to_string(),
@@ -204,6 +205,12 @@ impl Repository {
 
     /// Reads a snapshot and checks it against its id.
     pub fn load_snapshot(&self, id: &str) -> Result<Snapshot, VolumeError> {
+        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(VolumeError::NoSnapshot {
+                repository: self.name(),
+                snapshot: id.to_owned(),
+            });
+        }
         let key = format!("snapshots/{id}");
         let (snapshot, digest) = self.get_document::<Snapshot>(&key)?.ok_or_else(|| VolumeError::NoSnapshot {
             repository: self.name(),
@@ -220,7 +227,22 @@ impl Repository {
 
     /// The id of a volume's latest snapshot, if it has one.
     pub fn latest(&self, volume: &str) -> Result<Option<String>, VolumeError> {
+        check_volume_name(&self.name(), volume)?;
         let id = self.store.get(&format!("refs/{volume}"))?;
         Ok(id.map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned()))
+    }
+}
+
+/// Refuses volume names that are not `/`-separated segments of letters, digits, `.`, `-` and `_`
+/// (no empty, `.` or `..` segment): they become repository keys.
+fn check_volume_name(repository: &str, volume: &str) -> Result<(), VolumeError> {
+    let segment_ok = |s: &str| !s.is_empty() && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if volume.split('/').all(segment_ok) {
+        Ok(())
+    } else {
+        Err(VolumeError::Location {
+            text: repository.to_owned(),
+            problem: format!("the volume name `{volume}` is not a path of letters, digits, `.`, `-` and `_`"),
+        })
     }
 }

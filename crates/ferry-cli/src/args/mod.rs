@@ -9,7 +9,9 @@ use ferry_report::Format;
 use crate::error::CliError;
 
 mod moving;
+mod volumes;
 pub use moving::*;
+pub use volumes::*;
 
 /// ferry: carry Kubernetes workloads from one cluster to another.
 #[derive(Debug, Parser)]
@@ -38,6 +40,9 @@ pub enum Command {
     /// Export, transform and apply in one step, from one cluster to another.
     #[command(after_help = MIGRATE_EXAMPLES)]
     Migrate(MigrateArgs),
+    /// Move persistent-volume data: plan, warm sync passes, cutover and verification with evidence.
+    #[command(subcommand, after_help = VOLUMES_EXAMPLES)]
+    Volumes(VolumesCommand),
 }
 
 const ASSESS_EXAMPLES: &str = "\

@@ -8,6 +8,7 @@ pub mod export;
 pub mod migrate;
 mod pipeline;
 pub mod transform;
+pub mod volumes;
 
 /// Gives up a large result without freeing it, because the process ends next:
 /// freeing every object tree or report entry one by one would only delay the exit.
