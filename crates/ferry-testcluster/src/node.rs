@@ -352,6 +352,12 @@ fn kubelet_args(dir: &Path, kubeconfig: &Path, cgroup: &str) -> Result<Vec<Strin
         ("--make-iptables-util-chains", "false".into()),
         ("--resolv-conf", path("ns/resolv.conf")),
         ("--node-status-update-frequency", "1s".into()),
+        // The node shares the machine's disk with everything else: the default thresholds
+        // (imagefs.available<15%) taint it with disk-pressure and evict Pods, and image garbage
+        // collection would delete imported images, whenever the machine's disk is busy.
+        ("--eviction-hard", "memory.available<1Mi,nodefs.available<1%,nodefs.inodesFree<1%,imagefs.available<1%".into()),
+        ("--image-gc-high-threshold", "100".into()),
+        ("--image-gc-low-threshold", "99".into()),
     ]))
 }
 
