@@ -303,3 +303,78 @@ fn job_failure(job: &Job) -> Option<String> {
         failed.message.as_deref().unwrap_or("")
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> JobRequest {
+        JobRequest {
+            side: "target",
+            namespace: "shop".into(),
+            claim: "data".into(),
+            name: "ferry-restore-1-0".into(),
+            read_only: false,
+            node: None,
+            args: Vec::new(),
+        }
+    }
+
+    /// A Pod whose only container is in `state`.
+    fn pod(state: serde_json::Value) -> Pod {
+        serde_json::from_value(json!({"metadata": {"name": "p"}, "status": {"containerStatuses": [{
+            "name": "mover", "image": "i", "imageID": "", "ready": false, "restartCount": 0, "state": state}]}}))
+        .expect("a Pod")
+    }
+
+    fn ended(code: i32, message: Option<&str>) -> Option<Result<MoverReport, Error>> {
+        outcome(
+            &request(),
+            &pod(json!({"terminated": {"exitCode": code, "reason": "Error", "message": message}})),
+        )
+    }
+
+    #[test]
+    fn success_needs_exit_code_zero_and_a_result() {
+        let report = ended(
+            0,
+            Some(r#"{"restore": {"files": 2, "bytes": 9, "written_files": 1, "written_bytes": 4, "removed": 0}}"#),
+        );
+        assert_eq!(report.and_then(Result::ok).and_then(|r| r.restore).map(|r| r.files), Some(2));
+
+        let silent = ended(0, None).and_then(Result::err).map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            silent.contains("exited 0 but left no result") && silent.contains("shop/data") && silent.contains("ferry-restore-1-0"),
+            "{silent}"
+        );
+        let garbage = ended(0, Some("done!")).and_then(Result::err).map(|e| e.to_string()).unwrap_or_default();
+        assert!(garbage.contains("left no result"), "{garbage}");
+    }
+
+    #[test]
+    fn failures_carry_the_movers_error_or_the_exit_code() {
+        let failed = ended(
+            1,
+            Some(r#"{"error": "the repository `/repository` is damaged: the chunk `chunks/ab/abc` of `big` is missing"}"#),
+        );
+        let text = failed.and_then(Result::err).map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            text.contains("exit code 1") && text.contains("chunks/ab/abc") && text.contains("on the target"),
+            "{text}"
+        );
+        let killed = ended(137, None).and_then(Result::err).map(|e| e.to_string()).unwrap_or_default();
+        assert!(killed.contains("exit code 137 (Error) without a result"), "{killed}");
+    }
+
+    #[test]
+    fn a_pod_that_cannot_start_fails_at_once_and_a_running_one_is_waited_for() {
+        let stuck = outcome(
+            &request(),
+            &pod(json!({"waiting": {"reason": "ErrImageNeverPull", "message": "image not present"}})),
+        );
+        let text = stuck.and_then(Result::err).map(|e| e.to_string()).unwrap_or_default();
+        assert!(text.contains("cannot start: ErrImageNeverPull image not present"), "{text}");
+        assert!(outcome(&request(), &pod(json!({"waiting": {"reason": "ContainerCreating"}}))).is_none());
+        assert!(outcome(&request(), &pod(json!({"running": {}}))).is_none());
+    }
+}
