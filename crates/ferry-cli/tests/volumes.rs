@@ -204,9 +204,15 @@ async fn volumes_move_with_warm_passes_cutover_and_evidence() {
     source.apply(None, SOURCE).unwrap();
     target.apply(None, TARGET).unwrap();
     if let Err(err) = source.kubectl(&["-n", "shop", "rollout", "status", "deployment/db", "--timeout=180s"]) {
-        let state = source.kubectl(&["get", "pods,pvc,pv,events", "-A", "-o", "wide"]).unwrap_or_else(|e| e.to_string());
+        let state = source
+            .kubectl(&["get", "pods,pvc,pv,events", "-A", "-o", "wide"])
+            .unwrap_or_else(|e| e.to_string());
         panic!("{err}\n{state}");
     }
+    let phases = |cluster: &TestCluster, namespace: &str| kubectl(cluster, &["-n", namespace, "get", "pvc", "-o", "jsonpath={.items[*].status.phase}"]);
+    eventually("the claims bound", || {
+        phases(&source, "shop") == "Bound Bound" && phases(&source, "tight") == "Bound" && phases(&target, "shop") == "Bound Bound"
+    });
     let moving = Move {
         source,
         target,
@@ -302,7 +308,7 @@ async fn volumes_move_with_warm_passes_cutover_and_evidence() {
     assert_eq!(phase(), "Succeeded");
 
     // A difference on the target is found and named.
-    std::fs::write(target_data.join("sub/f7"), "tampered\n").unwrap();
+    std::fs::write(target_data.join("sub/f7"), "line-7\n".repeat(7) + "tamper\n").unwrap();
     let (code, _, stderr) = moving.volumes("verify", &["-n", "shop", "--evidence", evidence_file.to_str().unwrap()]);
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("sub/f7: content differs"), "{stderr}");
