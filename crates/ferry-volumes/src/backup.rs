@@ -3,11 +3,12 @@
 //! repository lacks, and save a snapshot.
 
 use std::collections::HashMap;
+use std::io::Read as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use fastcdc::v2020::StreamCDC;
+use fastcdc::v2020::{FastCDC, StreamCDC};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -164,24 +165,37 @@ fn entry(repository: &Repository, found: &Found, plan: Plan, stored: &AtomicU64,
     })
 }
 
-/// Reads a file into chunks, storing those the repository lacks.
+/// Reads a file into chunks, storing those the repository lacks. Files up to the largest chunk
+/// are read whole and cut in memory: the streaming chunker allocates a buffer of the largest
+/// chunk's size per file, which made backups of many small files 50 times slower.
 fn read_file(repository: &Repository, found: &Found, stored: &AtomicU64, new_chunks: &AtomicU64) -> Result<Kind, VolumeError> {
     let chunker = repository.config().chunker;
-    let file = std::fs::File::open(&found.full).map_err(VolumeError::io("open", &found.full))?;
+    let mut file = std::fs::File::open(&found.full).map_err(VolumeError::io("open", &found.full))?;
     let mut whole = Sha256::new();
     let mut chunks = Vec::new();
     let mut size = 0u64;
-    for chunk in StreamCDC::new(file, chunker.min, chunker.avg, chunker.max) {
-        let chunk = chunk.map_err(|e| VolumeError::io("read", &found.full)(std::io::Error::other(e)))?;
-        whole.update(&chunk.data);
-        size += chunk.data.len() as u64;
-        let id = crate::repo::sha256_hex(&chunk.data);
-        let written = repository.put_chunk(&id, &chunk.data)?;
+    let mut add = |data: &[u8]| -> Result<(), VolumeError> {
+        whole.update(data);
+        size += data.len() as u64;
+        let id = crate::repo::sha256_hex(data);
+        let written = repository.put_chunk(&id, data)?;
         if written > 0 {
             stored.fetch_add(written, Ordering::Relaxed);
             new_chunks.fetch_add(1, Ordering::Relaxed);
         }
         chunks.push(id);
+        Ok(())
+    };
+    if found.meta.len() <= u64::from(chunker.max) {
+        let mut data = Vec::with_capacity(usize::try_from(found.meta.len()).unwrap_or(0));
+        file.read_to_end(&mut data).map_err(VolumeError::io("read", &found.full))?;
+        for chunk in FastCDC::new(&data, chunker.min, chunker.avg, chunker.max) {
+            add(&data[chunk.offset..chunk.offset + chunk.length])?;
+        }
+    } else {
+        for chunk in StreamCDC::new(file, chunker.min, chunker.avg, chunker.max) {
+            add(&chunk.map_err(|e| VolumeError::io("read", &found.full)(std::io::Error::other(e)))?.data)?;
+        }
     }
     Ok(Kind::File {
         size,
