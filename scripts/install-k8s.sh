@@ -89,8 +89,9 @@ build() {
 
 # Nodes: containerd, runc, the CNI loopback plugin, util-linux (unshare, nsenter, mount).
 # Images: docker-registry (a loopback registry), busybox-static (the busybox image), skopeo (reads OCI archives).
+# Volume benchmarks (scripts/bench-volumes.sh): restic and rsync, ferry's volume mover's baselines.
 apt_install etcd-server openssl ca-certificates containerd runc containernetworking-plugins \
-  busybox-static docker-registry skopeo util-linux
+  busybox-static docker-registry skopeo util-linux restic rsync
 command -v kubectl >/dev/null 2>&1 || apt_install kubernetes-client
 if have_binaries; then
   log "cached: $CACHE"
