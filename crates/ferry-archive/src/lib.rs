@@ -48,8 +48,10 @@ mod writer;
 pub use destination::{DEFAULT_OBJECT_NAME, Destination, S3Location, S3Settings};
 pub use error::ArchiveError;
 pub use key::EncryptionKey;
+pub use member::hex;
 pub use manifest::{FORMAT, Filters, Header, Manifest, ManifestEntry, Source};
 pub use reader::{Entry, read};
+pub use s3::{storage_error, store as s3_client};
 pub use writer::{Batch, Encoder, Writer};
 
 /// The first bytes of every zstd frame.

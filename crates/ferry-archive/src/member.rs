@@ -80,7 +80,7 @@ pub(crate) fn printable(path: &str) -> String {
 }
 
 /// Lower-case hex of a byte string.
-pub(crate) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     bytes.iter().flat_map(|b| [char::from(DIGITS[usize::from(b >> 4)]), char::from(DIGITS[usize::from(b & 0xf)])]).collect()
 }

@@ -24,8 +24,9 @@ const PARTS_IN_FLIGHT: usize = 2;
 /// Downloaded chunks waiting for the reader.
 const CHUNKS_AHEAD: usize = 8;
 
-/// A client for the location's bucket.
-fn store(location: &S3Location) -> Result<AmazonS3, ArchiveError> {
+/// A client for the location's bucket (the key is not used), with ferry's timeouts and retries;
+/// refuses missing or half-set credentials.
+pub fn store(location: &S3Location) -> Result<AmazonS3, ArchiveError> {
     let settings = &location.settings;
     let refuse = |problem: &str| ArchiveError::S3Settings { archive: location.to_string(), problem: problem.to_owned() };
     let (key_id, secret) = match (&settings.access_key_id, &settings.secret_access_key) {
@@ -70,7 +71,7 @@ fn object_path(location: &S3Location) -> Result<Path, ArchiveError> {
 }
 
 /// A storage failure explained: which of the usual causes it is, and what to do.
-pub(crate) fn storage_error(location: &S3Location, action: &'static str, source: object_store::Error) -> ArchiveError {
+pub fn storage_error(location: &S3Location, action: &'static str, source: object_store::Error) -> ArchiveError {
     let problem = explain(location, &source);
     ArchiveError::Storage { archive: location.to_string(), action, problem, source: Box::new(source) }
 }

@@ -3,8 +3,6 @@
 //! and the errors for wrong credentials, a missing bucket and damaged objects.
 
 mod support;
-#[path = "support/s3.rs"]
-mod server;
 
 use std::sync::Arc;
 
@@ -14,7 +12,7 @@ use object_store::ObjectStoreExt as _;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as StorePath;
 use serde_json::{Value, json};
-use server::S3Server;
+use ferry_testcluster::s3::S3Server;
 use support::{assert_reported, assert_round_trip, header, object, sample, write};
 
 /// A client of the test server, to look at and tamper with stored objects directly.
@@ -25,8 +23,8 @@ fn store(server: &S3Server) -> Arc<object_store::aws::AmazonS3> {
         .with_allow_http(true)
         .with_bucket_name("ferry")
         .with_region("us-east-1")
-        .with_access_key_id(server::ACCESS_KEY)
-        .with_secret_access_key(server::SECRET_KEY)
+        .with_access_key_id(ferry_testcluster::s3::ACCESS_KEY)
+        .with_secret_access_key(ferry_testcluster::s3::SECRET_KEY)
         .build()
         .expect("store");
     Arc::new(store)
@@ -137,7 +135,7 @@ async fn a_server_that_dies_mid_upload_leaves_no_archive() {
 #[tokio::test]
 async fn wrong_credentials_are_reported_as_such() {
     let server = S3Server::start();
-    let settings = server.settings_with(server::ACCESS_KEY, "not-the-secret");
+    let settings = server.settings_with(ferry_testcluster::s3::ACCESS_KEY, "not-the-secret");
     let dest = Destination::parse("s3://ferry/x.tar.zst", &settings).expect("dest");
     let err = Writer::create(&dest, header(), None).await.err().expect("refused");
     assert_reported(&err, "s3://ferry/x.tar.zst");

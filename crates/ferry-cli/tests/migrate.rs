@@ -10,12 +10,9 @@ use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use ferry_testcluster::{Options, TestCluster, WIDGET_CRD, corpora};
+use ferry_testcluster::{Options, TestCluster, WIDGET_CRD, corpora, s3};
 use serde_json::Value;
 
-#[allow(dead_code, reason = "shared with ferry-archive's tests; this file uses the server only")]
-#[path = "../../ferry-archive/tests/support/s3.rs"]
-mod s3;
 
 /// `ferry ARGS` with the cluster's kubeconfig; returns (exit code, stdout, stderr).
 fn ferry(args: &[&str]) -> (i32, String, String) {

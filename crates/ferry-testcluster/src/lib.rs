@@ -20,6 +20,7 @@
 //! packages). Set `FERRY_K8S_BIN` to use binaries from elsewhere.
 
 pub mod node;
+pub mod s3;
 
 use std::fmt::Write as _;
 use std::io::Write as _;

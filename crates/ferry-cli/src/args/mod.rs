@@ -14,12 +14,14 @@ mod images;
 mod moving;
 mod preflight;
 mod verify;
+mod volumes;
 pub use certs::*;
 pub use cutover::*;
 pub use images::*;
 pub use moving::*;
 pub use preflight::*;
 pub use verify::*;
+pub use volumes::*;
 
 /// ferry: carry Kubernetes workloads from one cluster to another.
 #[derive(Debug, Parser)]
@@ -57,13 +59,15 @@ pub enum Command {
     /// Shift traffic from the old cluster to the new one step by step behind health gates, with automatic rollback.
     #[command(after_help = CUTOVER_EXAMPLES)]
     Cutover(CutoverArgs),
-
     /// Verify a migration: source, transformation and target compared field by field, and the target's workloads ready.
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
     /// Check a target before migrating to it, read-only: a server-side dry run, classes and CRDs needed, version skew.
     #[command(after_help = PREFLIGHT_EXAMPLES)]
     Preflight(PreflightArgs),
+    /// Move persistent-volume data: plan, warm sync passes, cutover and verification with evidence.
+    #[command(subcommand, after_help = VOLUMES_EXAMPLES)]
+    Volumes(VolumesCommand),
 }
 
 const ASSESS_EXAMPLES: &str = "\

@@ -14,6 +14,7 @@ pub mod preflight;
 mod sources;
 pub mod transform;
 pub mod verify;
+pub mod volumes;
 
 /// Gives up a large result without freeing it, because the process ends next:
 /// freeing every object tree or report entry one by one would only delay the exit.

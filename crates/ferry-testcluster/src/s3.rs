@@ -1,4 +1,4 @@
-//! A real S3-compatible server for tests: `rclone serve s3` on a free 127.0.0.1 port, serving a
+//! A real S3-compatible server for tests (the archive and volume tests share it): `rclone serve s3` on a free 127.0.0.1 port, serving a
 //! temporary directory (each top-level directory is a bucket), stopped by PID when dropped.
 //! rclone comes from `scripts/install-s3.sh`; without it the tests fail and say so.
 

@@ -1,0 +1,270 @@
+//! Arguments of `ferry volumes` (plan, sync, cutover, verify, and the internal mover) and the
+//! settings resolved from them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use ferry_cluster::ConnectOptions;
+use ferry_volumes::MoverTask;
+use ferry_volumes::cluster::Scope;
+
+use crate::error::CliError;
+
+pub(super) const VOLUMES_EXAMPLES: &str = "\
+Examples:
+  ferry volumes plan    --context old --to-context new -n shop
+  ferry volumes sync    --context old --to-context new -n shop --via s3://migrations/shop-volumes
+  ferry volumes sync    --context old --to-context new -n shop --via s3://migrations/shop-volumes   # again: only changes
+  ferry volumes cutover --context old --to-context new -n shop --via s3://migrations/shop-volumes --evidence shop.json
+  ferry volumes verify  --context old --to-context new -n shop --via s3://migrations/shop-volumes
+
+Data moves through Jobs that ferry runs on both clusters with its own image (--mover-image):
+a backup Job on the source (the claim mounted read-only, on the node where it is attached)
+and a restore Job on the target per claim. Outcomes come from the Jobs' exit codes and
+termination messages. --via is a repository in S3-compatible storage (credentials from
+AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_ENDPOINT_URL, handed to the movers in a Secret
+deleted with their Job) or an absolute directory that both clusters' nodes share (hostPath).
+
+Exit codes:
+  0  done; for verify and cutover: every claim equal on both sides
+  1  ferry could not run, or a mover Job failed (named, with its error)
+  2  wrong command line
+  3  refused (a target claim missing, too small or lost; workloads that cannot be stopped),
+     or verification found differences (paths listed, evidence written)";
+
+/// Subcommands of `ferry volumes`.
+#[derive(Debug, Subcommand)]
+pub enum VolumesCommand {
+    /// List the claims in scope with their size, class, mounts and the target's claim.
+    Plan(VolumesArgs),
+    /// Copy the claims' data to the target's claims (a warm pass; again for only the changes).
+    Sync(VolumesArgs),
+    /// Scale the source workloads that mount the claims to zero, wait until their Pods are gone, final pass, verify.
+    Cutover(VolumesArgs),
+    /// Compare the claims' files on both sides and write the evidence.
+    Verify(VolumesArgs),
+    /// Internal: what a mover Job runs inside the cluster.
+    #[command(hide = true, subcommand)]
+    Mover(MoverCommand),
+}
+
+/// Output formats of `ferry volumes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VolumesOutput {
+    /// A table for a terminal.
+    Table,
+    /// JSON.
+    Json,
+}
+
+/// Arguments shared by plan, sync, cutover and verify.
+#[derive(Debug, Args)]
+pub struct VolumesArgs {
+    /// The source cluster's kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The source's kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The target cluster's kubeconfig context.
+    #[arg(long, value_name = "NAME")]
+    pub to_context: String,
+    /// The target's kubeconfig file (default: the source's).
+    #[arg(long, value_name = "FILE")]
+    pub to_kubeconfig: Option<PathBuf>,
+    /// Only claims in these namespaces (repeat or separate with commas; default: all).
+    #[arg(short, long = "namespace", value_name = "NS", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// Only claims matching this label selector.
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// The repository: s3://BUCKET/PREFIX, or an absolute directory both clusters' nodes share.
+    #[arg(long, value_name = "LOCATION")]
+    pub via: Option<String>,
+    /// The image the mover Jobs run (ferry at /usr/local/bin/ferry).
+    #[arg(long, value_name = "REF", default_value = concat!("ferry:", env!("CARGO_PKG_VERSION")))]
+    pub mover_image: String,
+    /// Run mover Pods in the node's network (for clusters without a Pod network).
+    #[arg(long)]
+    pub mover_host_network: bool,
+    /// Longest time one mover Job may take, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub timeout: u64,
+    /// Longest wait for the workloads' Pods to be gone at cutover, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub quiesce_timeout: u64,
+    /// The evidence file of verify and cutover (default: ferry-volumes-RUN.json).
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = VolumesOutput::Table)]
+    pub output: VolumesOutput,
+}
+
+/// The internal mover's tasks.
+#[derive(Debug, Subcommand)]
+pub enum MoverCommand {
+    /// Back up the tree at --path as a new snapshot of --volume.
+    Backup {
+        /// The volume's name in the repository.
+        #[arg(long)]
+        volume: String,
+        /// The pass's time (RFC 3339).
+        #[arg(long)]
+        time: String,
+        #[command(flatten)]
+        common: MoverArgs,
+    },
+    /// Restore a snapshot in place at --path.
+    Restore {
+        /// The snapshot id.
+        #[arg(long)]
+        snapshot: String,
+        #[command(flatten)]
+        common: MoverArgs,
+    },
+    /// Store the manifest of the tree at --path under --key.
+    Manifest {
+        /// The repository key.
+        #[arg(long)]
+        key: String,
+        #[command(flatten)]
+        common: MoverArgs,
+    },
+}
+
+/// Where the mover works.
+#[derive(Debug, Args)]
+pub struct MoverArgs {
+    /// The repository (a directory or s3://BUCKET/PREFIX; S3 settings from the AWS_* variables).
+    #[arg(long)]
+    pub repository: String,
+    /// The tree.
+    #[arg(long)]
+    pub path: PathBuf,
+    /// Also write the JSON report here (a Job's /dev/termination-log).
+    #[arg(long)]
+    pub result: Option<PathBuf>,
+}
+
+/// What `ferry volumes` does, resolved.
+#[derive(Debug)]
+pub enum VolumesSettings {
+    /// Plan, sync, cutover or verify.
+    Run(RunSettings),
+    /// The mover inside a Job.
+    Mover(MoverSettings),
+}
+
+/// Which of the cluster commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// `plan`.
+    Plan,
+    /// `sync`.
+    Sync,
+    /// `cutover`.
+    Cutover,
+    /// `verify`.
+    Verify,
+}
+
+/// Settings of plan, sync, cutover and verify.
+#[derive(Debug)]
+pub struct RunSettings {
+    /// Which command.
+    pub verb: Verb,
+    /// The source.
+    pub source: ConnectOptions,
+    /// The target.
+    pub target: ConnectOptions,
+    /// The claims in scope.
+    pub scope: Scope,
+    /// The repository location (required except for plan).
+    pub via: Option<String>,
+    /// The mover image.
+    pub image: String,
+    /// Mover Pods in the node's network.
+    pub host_network: bool,
+    /// Longest Job.
+    pub timeout: Duration,
+    /// Longest wait for Pods to be gone.
+    pub quiesce_timeout: Duration,
+    /// The evidence file.
+    pub evidence: Option<PathBuf>,
+    /// JSON instead of a table.
+    pub json: bool,
+}
+
+/// Settings of the mover.
+#[derive(Debug)]
+pub struct MoverSettings {
+    /// The task.
+    pub task: MoverTask,
+    /// The repository.
+    pub repository: String,
+    /// The tree.
+    pub path: PathBuf,
+    /// Where the report also goes.
+    pub result: Option<PathBuf>,
+}
+
+impl VolumesSettings {
+    /// Validates the arguments.
+    pub fn resolve(command: VolumesCommand) -> Result<VolumesSettings, CliError> {
+        let (verb, args) = match command {
+            VolumesCommand::Plan(args) => (Verb::Plan, args),
+            VolumesCommand::Sync(args) => (Verb::Sync, args),
+            VolumesCommand::Cutover(args) => (Verb::Cutover, args),
+            VolumesCommand::Verify(args) => (Verb::Verify, args),
+            VolumesCommand::Mover(mover) => return Ok(VolumesSettings::Mover(MoverSettings::resolve(mover))),
+        };
+        if verb != Verb::Plan && args.via.is_none() {
+            return Err(CliError::usage(
+                "`--via` is required to move or verify data",
+                Some("give s3://BUCKET/PREFIX or a directory both clusters' nodes share".into()),
+            ));
+        }
+        let target_kubeconfig = args.to_kubeconfig.or_else(|| args.kubeconfig.clone());
+        Ok(VolumesSettings::Run(RunSettings {
+            verb,
+            source: ConnectOptions {
+                kubeconfig: args.kubeconfig,
+                context: args.context,
+            },
+            target: ConnectOptions {
+                kubeconfig: target_kubeconfig,
+                context: Some(args.to_context),
+            },
+            scope: Scope {
+                namespaces: args.namespaces,
+                selector: args.selector,
+            },
+            via: args.via,
+            image: args.mover_image,
+            host_network: args.mover_host_network,
+            timeout: Duration::from_secs(args.timeout.max(1)),
+            quiesce_timeout: Duration::from_secs(args.quiesce_timeout.max(1)),
+            evidence: args.evidence,
+            json: args.output == VolumesOutput::Json,
+        }))
+    }
+}
+
+impl MoverSettings {
+    /// The task and where it works.
+    fn resolve(command: MoverCommand) -> MoverSettings {
+        let (task, common) = match command {
+            MoverCommand::Backup { volume, time, common } => (MoverTask::Backup { volume, time }, common),
+            MoverCommand::Restore { snapshot, common } => (MoverTask::Restore { snapshot }, common),
+            MoverCommand::Manifest { key, common } => (MoverTask::Manifest { key }, common),
+        };
+        MoverSettings {
+            task,
+            repository: common.repository,
+            path: common.path,
+            result: common.result,
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! `ferry volumes`: plan, sync, cutover and verify through mover Jobs on both clusters, and
+//! the mover itself (`ferry volumes mover`, run inside those Jobs). Outcomes are printed as a
+//! table or JSON; evidence goes to a file; mismatches and refusals exit with code 3.
+
+use std::path::{Path, PathBuf};
+
+use ferry_archive::S3Settings;
+use ferry_volumes::cluster::{self, CutoverReport, Error, Evidence, Mover, SyncReport, Via, VolumePlan};
+use ferry_volumes::{MoverReport, run_mover};
+use kube::Client;
+
+use crate::args::{MoverSettings, RunSettings, Verb, VolumesSettings};
+use crate::commands::cluster::{connect, runtime};
+use crate::error::{CliError, ExitStatus};
+
+/// Runs a `ferry volumes` command.
+pub fn run(settings: VolumesSettings) -> Result<ExitStatus, CliError> {
+    match settings {
+        VolumesSettings::Mover(mover) => Ok(mover_run(&mover)),
+        VolumesSettings::Run(settings) => runtime()?.block_on(cluster_run(settings)),
+    }
+}
+
+/// The mover: runs its task, prints the report and writes it to `--result`; exit 1 on failure.
+fn mover_run(settings: &MoverSettings) -> ExitStatus {
+    let (report, status) = match run_mover(&settings.repository, &S3Settings::from_env(), &settings.path, &settings.task) {
+        Ok(report) => (report, ExitStatus::Success),
+        Err(err) => {
+            CliError::failure(format!("the mover failed on `{}`", settings.path.display()), &err).print();
+            (MoverReport::failed(&err), ExitStatus::Failure)
+        }
+    };
+    let text = serde_json::to_string(&report).unwrap_or_default();
+    println!("{text}");
+    if let Some(path) = &settings.result
+        && let Err(err) = std::fs::write(path, &text)
+    {
+        CliError::failure(format!("cannot write the result to `{}`", path.display()), &err).print();
+        return ExitStatus::Failure;
+    }
+    status
+}
+
+/// Plan, sync, cutover or verify.
+async fn cluster_run(settings: RunSettings) -> Result<ExitStatus, CliError> {
+    let source = connect(&settings.source).await?;
+    let target = connect(&settings.target).await?;
+    let plan = cluster::plan(&source.client, &target.client, &settings.scope).await.map_err(|e| failure(&e))?;
+    if settings.verb == Verb::Plan {
+        print(settings.json, &plan, plan_table);
+        return Ok(if plan.blocking().is_empty() {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Blockers
+        });
+    }
+    let mover = mover(&settings)?;
+    let (source, target) = (&source.client, &target.client);
+    let outcome = match settings.verb {
+        Verb::Sync => cluster::sync(source, target, &plan, &mover).await.map(|report| {
+            print(settings.json, &report, sync_table);
+            ExitStatus::Success
+        }),
+        Verb::Verify => cluster::verify(source, target, &plan, &mover)
+            .await
+            .and_then(|evidence| conclude(&settings, &mover, &evidence, &evidence)),
+        Verb::Cutover => cutover(source, target, &plan, &mover, &settings).await,
+        Verb::Plan => Ok(ExitStatus::Success),
+    };
+    outcome.or_else(|err| refused_or_failed(&err))
+}
+
+/// The cutover, its report and its evidence.
+async fn cutover(source: &Client, target: &Client, plan: &VolumePlan, mover: &Mover, settings: &RunSettings) -> Result<ExitStatus, Error> {
+    let report = cluster::cutover(source, target, plan, mover, settings.quiesce_timeout).await?;
+    conclude(settings, mover, &report.evidence, &report)
+}
+
+/// The mover settings of a run.
+fn mover(settings: &RunSettings) -> Result<Mover, CliError> {
+    let text = settings.via.as_deref().unwrap_or_default();
+    let via = Via::parse(text, &S3Settings::from_env()).map_err(|e| CliError::usage(e.to_string(), None))?;
+    Ok(Mover {
+        image: settings.image.clone(),
+        via,
+        host_network: settings.host_network,
+        run: run_id(),
+        timeout: settings.timeout,
+    })
+}
+
+/// A run id that names Jobs and manifests: the time and the process id.
+fn run_id() -> String {
+    format!("{}-{:x}", jiff::Timestamp::now().strftime("%Y%m%d%H%M%S"), std::process::id())
+}
+
+/// Writes the evidence file, prints the report, and exits 3 when a claim differs.
+fn conclude<T: serde::Serialize + Printable>(settings: &RunSettings, mover: &Mover, evidence: &Evidence, report: &T) -> Result<ExitStatus, Error> {
+    let path = settings
+        .evidence
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("ferry-volumes-{}.json", mover.run)));
+    write_evidence(&path, evidence)?;
+    print(settings.json, report, T::table);
+    eprintln!("evidence written to {}", path.display());
+    for claim in evidence.claims.iter().filter(|c| !c.equal) {
+        eprintln!(
+            "error: `{}/{}` differs on the target in {} paths:",
+            claim.namespace, claim.name, claim.mismatch_count
+        );
+        for mismatch in &claim.mismatches {
+            eprintln!("  {}: {}", mismatch.path, mismatch.problem);
+        }
+    }
+    Ok(if evidence.equal() { ExitStatus::Success } else { ExitStatus::Blockers })
+}
+
+/// Writes the evidence as JSON.
+fn write_evidence(path: &Path, evidence: &Evidence) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(evidence).unwrap_or_default();
+    std::fs::write(path, text + "\n").map_err(|source| {
+        Error::Repository(ferry_volumes::VolumeError::Io {
+            action: "write the evidence to",
+            path: path.to_owned(),
+            source,
+        })
+    })
+}
+
+/// Refusals exit 3 with each reason; other errors are failures.
+fn refused_or_failed(err: &Error) -> Result<ExitStatus, CliError> {
+    if let Error::Refused(reasons) = err {
+        for reason in reasons {
+            eprintln!("error: refused: {reason}");
+        }
+        eprintln!("hint: nothing was moved; `ferry volumes plan` shows every claim and finding");
+        return Ok(ExitStatus::Blockers);
+    }
+    Err(failure(err))
+}
+
+/// A failure for the user.
+fn failure(err: &Error) -> CliError {
+    CliError::failure("ferry volumes failed", err)
+}
+
+/// Prints a report as JSON or as its table.
+fn print<T: serde::Serialize>(json: bool, value: &T, table: fn(&T) -> String) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    } else {
+        print!("{}", table(value));
+    }
+}
+
+/// Reports that have a table.
+trait Printable {
+    /// The table.
+    fn table(&self) -> String;
+}
+
+impl Printable for Evidence {
+    fn table(&self) -> String {
+        evidence_table(self)
+    }
+}
+
+impl Printable for CutoverReport {
+    fn table(&self) -> String {
+        let scaled: Vec<String> = self
+            .scaled
+            .iter()
+            .map(|s| format!("{}/{} {} (was {} replicas)", s.namespace, s.kind, s.name, s.replicas))
+            .collect();
+        let scaled = if scaled.is_empty() { "nothing to stop".to_owned() } else { scaled.join(", ") };
+        format!(
+            "scaled to zero: {scaled}; their Pods were gone after {:.1} s\n\n{}\n{}",
+            self.quiesce_seconds,
+            sync_table(&self.sync),
+            evidence_table(&self.evidence)
+        )
+    }
+}
+
+/// Columns left-aligned to their widest cell.
+fn columns(rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The plan as a table, findings under their claim.
+fn plan_table(plan: &VolumePlan) -> String {
+    let mut rows = vec![
+        ["CLAIM", "SIZE", "CLASS", "ACCESS", "PHASE", "MOUNTED BY", "NODE", "TARGET"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for claim in &plan.claims {
+        let workloads: Vec<String> = claim.workloads.iter().map(|w| format!("{}/{}", w.kind, w.name)).collect();
+        let target = [Some(claim.target.state.clone()), claim.target.size.clone(), claim.target.storage_class.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        rows.push(vec![
+            format!("{}/{}", claim.namespace, claim.name),
+            claim.size.clone(),
+            claim.storage_class.clone().unwrap_or_else(|| "-".into()),
+            claim.access_modes.join(","),
+            claim.phase.clone(),
+            if workloads.is_empty() { "(no Pod)".into() } else { workloads.join(",") },
+            claim.node.clone().unwrap_or_else(|| "-".into()),
+            target,
+        ]);
+    }
+    let mut out = columns(&rows);
+    for claim in &plan.claims {
+        for finding in &claim.findings {
+            let level = if finding.blocking { "blocking" } else { "warning" };
+            out.push_str(&format!("{level}: {}/{}: {}\n", claim.namespace, claim.name, finding.message));
+        }
+    }
+    if plan.claims.is_empty() {
+        out.push_str("no claims in scope\n");
+    }
+    out
+}
+
+/// A sync pass as a table.
+fn sync_table(report: &SyncReport) -> String {
+    let mut rows = vec![
+        [
+            "CLAIM",
+            "FILES",
+            "BYTES",
+            "CHANGED FILES",
+            "CHANGED BYTES",
+            "SENT BYTES",
+            "WRITTEN",
+            "REMOVED",
+            "SECONDS",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for c in &report.claims {
+        rows.push(vec![
+            format!("{}/{}", c.namespace, c.name),
+            c.files.to_string(),
+            c.bytes.to_string(),
+            c.changed_files.to_string(),
+            c.changed_bytes.to_string(),
+            c.sent_bytes.to_string(),
+            c.written_files.to_string(),
+            c.removed.to_string(),
+            format!("{:.1}", c.seconds),
+        ]);
+    }
+    columns(&rows)
+}
+
+/// The evidence as a table.
+fn evidence_table(evidence: &Evidence) -> String {
+    let mut rows = vec![
+        ["CLAIM", "RESULT", "FILES", "BYTES", "SOURCE DIGEST", "TARGET DIGEST"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for c in &evidence.claims {
+        let result = if c.equal {
+            "equal".to_owned()
+        } else {
+            format!("{} differences", c.mismatch_count)
+        };
+        let short = |digest: &str| digest.get(..16).unwrap_or(digest).to_owned();
+        rows.push(vec![
+            format!("{}/{}", c.namespace, c.name),
+            result,
+            c.source.files.to_string(),
+            c.source.bytes.to_string(),
+            short(&c.source.digest),
+            short(&c.target.digest),
+        ]);
+    }
+    columns(&rows)
+}

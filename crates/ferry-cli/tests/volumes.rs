@@ -1,0 +1,323 @@
+//! `ferry volumes` between two real clusters with nodes: a Deployment's claim and a claim no
+//! Pod mounts move through mover Jobs on ferry's own image and a repository shared by
+//! hostPath; a second sync sends only the change; cutover scales the Deployment to zero,
+//! waits for its Pod, makes the final pass and verifies into evidence; a target Pod reads the
+//! same bytes; a too-small target claim is refused before any data moves; a difference made on
+//! the target is named by verify.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use ferry_testcluster::{FERRY_IMAGE, Options, TestCluster, TestImages};
+use serde_json::Value;
+
+/// Source objects: the Deployment `db` mounting `shop/data`, the unmounted `shop/idle`, and
+/// `tight/logs`, whose target claim is too small. Claims name their volumes so that each binds
+/// to the directory the test fills.
+const SOURCE: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: tight}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: shop}
+spec: {storageClassName: local, volumeName: pv-data, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: idle, namespace: shop}
+spec: {storageClassName: local, volumeName: pv-idle, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: logs, namespace: tight}
+spec: {storageClassName: local, volumeName: pv-logs, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      hostNetwork: true
+      terminationGracePeriodSeconds: 1
+      volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
+      containers:
+      - {name: db, image: ferry.local/busybox:1, imagePullPolicy: Never, command: [sleep, "100000"], volumeMounts: [{name: data, mountPath: /data}]}
+"#;
+
+/// The target's claims: the same two in `shop`, a 100Mi one in `tight`.
+const TARGET: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: tight}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: shop}
+spec: {storageClassName: local, volumeName: pv-data, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: idle, namespace: shop}
+spec: {storageClassName: local, volumeName: pv-idle, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: logs, namespace: tight}
+spec: {storageClassName: local, accessModes: [ReadWriteOnce], resources: {requests: {storage: 100Mi}}}
+"#;
+
+/// `ferry ARGS`; returns (exit code, stdout, stderr).
+fn ferry(args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("ferry").unwrap().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The two clusters and the repository, as `ferry volumes` arguments.
+struct Move {
+    source: TestCluster,
+    target: TestCluster,
+    repository: PathBuf,
+}
+
+impl Move {
+    /// `ferry volumes VERB` between the clusters with ARGS after the common ones.
+    fn volumes(&self, verb: &str, args: &[&str]) -> (i32, String, String) {
+        let (src, dst) = (self.source.kubeconfig(), self.target.kubeconfig());
+        let repository = self.repository.to_string_lossy();
+        let mut all = vec![
+            "volumes",
+            verb,
+            "--kubeconfig",
+            src.to_str().unwrap(),
+            "--context",
+            "admin",
+            "--to-kubeconfig",
+            dst.to_str().unwrap(),
+        ];
+        all.extend([
+            "--to-context",
+            "admin",
+            "--via",
+            &repository,
+            "--mover-image",
+            FERRY_IMAGE,
+            "--mover-host-network",
+            "--timeout",
+            "120",
+        ]);
+        all.extend(args);
+        ferry(&all)
+    }
+
+    /// `volumes VERB -o json` that must exit 0, parsed.
+    fn json(&self, verb: &str, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        let (code, stdout, stderr) = self.volumes(verb, &all);
+        assert_eq!(code, 0, "{verb}: {stderr}\n{stdout}");
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{verb}: {e}: {stdout}"))
+    }
+}
+
+fn kubectl(cluster: &TestCluster, args: &[&str]) -> String {
+    cluster.kubectl(args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Waits until `check` holds, for at most 90 s.
+fn eventually(what: &str, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !check() {
+        assert!(Instant::now() < deadline, "gave up waiting: {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Fills a volume directory: nested small files, a larger one, a link, an empty directory.
+fn fill(dir: &Path) {
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    for i in 0..50 {
+        std::fs::write(dir.join(format!("sub/f{i}")), format!("line-{i}\n").repeat(i + 1)).unwrap();
+    }
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    std::fs::write(dir.join("big"), big).unwrap();
+    std::os::unix::fs::symlink("sub/f1", dir.join("link")).unwrap();
+    std::fs::create_dir(dir.join("empty")).unwrap();
+}
+
+/// The claim `NAMESPACE/NAME` in a sync report.
+fn claim<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| format!("{}/{}", c["namespace"].as_str().unwrap(), c["name"].as_str().unwrap()) == name)
+        .unwrap()
+}
+
+/// Mover Jobs left in a cluster.
+fn jobs_left(cluster: &TestCluster) -> String {
+    kubectl(cluster, &["get", "jobs", "-A", "-l", "ferry.io/volumes-run", "-o", "name"])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volumes_move_with_warm_passes_cutover_and_evidence() {
+    let (source, target) = tokio::join!(
+        TestCluster::start(Options {
+            nodes: 1,
+            ..Default::default()
+        }),
+        TestCluster::start(Options {
+            nodes: 1,
+            ..Default::default()
+        })
+    );
+    let (source, target) = (source.unwrap(), target.unwrap());
+    let work = tempfile::tempdir().unwrap();
+    let images = TestImages::build(work.path(), Some(Path::new(env!("CARGO_BIN_EXE_ferry")))).unwrap();
+    for cluster in [&source, &target] {
+        cluster.import_image(images.ferry.as_ref().unwrap()).unwrap();
+    }
+    let (data, idle) = (source.create_volume("pv-data", "1Gi").unwrap(), source.create_volume("pv-idle", "1Gi").unwrap());
+    source.create_volume("pv-logs", "1Gi").unwrap();
+    let (target_data, target_idle) = (target.create_volume("pv-data", "1Gi").unwrap(), target.create_volume("pv-idle", "1Gi").unwrap());
+    fill(&data);
+    std::fs::write(idle.join("only-here"), "nobody mounts me\n").unwrap();
+    source.apply(None, SOURCE).unwrap();
+    target.apply(None, TARGET).unwrap();
+    if let Err(err) = source.kubectl(&["-n", "shop", "rollout", "status", "deployment/db", "--timeout=180s"]) {
+        let state = source
+            .kubectl(&["get", "pods,pvc,pv,events", "-A", "-o", "wide"])
+            .unwrap_or_else(|e| e.to_string());
+        panic!("{err}\n{state}");
+    }
+    let phases = |cluster: &TestCluster, namespace: &str| kubectl(cluster, &["-n", namespace, "get", "pvc", "-o", "jsonpath={.items[*].status.phase}"]);
+    eventually("the claims bound", || {
+        phases(&source, "shop") == "Bound Bound" && phases(&source, "tight") == "Bound" && phases(&target, "shop") == "Bound Bound"
+    });
+    let moving = Move {
+        source,
+        target,
+        repository: work.path().join("repository"),
+    };
+
+    // The plan: the Deployment's claim with its node, the unmounted claim, the too-small one (exit 3).
+    let (code, stdout, stderr) = moving.volumes("plan", &["-n", "shop,tight", "-o", "json"]);
+    assert_eq!(code, 3, "{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    let data_plan = claim(&plan, "shop/data");
+    assert_eq!(
+        (data_plan["workloads"][0]["kind"].as_str(), data_plan["workloads"][0]["name"].as_str()),
+        (Some("Deployment"), Some("db")),
+        "{data_plan}"
+    );
+    assert_eq!(
+        (data_plan["node"].as_str(), data_plan["target"]["state"].as_str()),
+        (Some("127.0.0.1"), Some("bound"))
+    );
+    assert_eq!(claim(&plan, "shop/idle")["pods"], serde_json::json!([]));
+    let logs = claim(&plan, "tight/logs");
+    assert!(logs["findings"][0]["message"].as_str().unwrap().contains("too small"), "{logs}");
+
+    // A too-small target claim is refused before any data moves.
+    let (code, _, stderr) = moving.volumes("sync", &["-n", "tight"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("tight/logs: too small"), "{stderr}");
+    assert!(!moving.repository.join("config.json").exists(), "nothing was written");
+    assert_eq!(jobs_left(&moving.source), "");
+
+    // The first pass moves everything; no Job is left behind.
+    let first = moving.json("sync", &["-n", "shop"]);
+    assert_eq!(
+        (
+            claim(&first, "shop/data")["files"].as_u64(),
+            claim(&first, "shop/data")["changed_files"].as_u64()
+        ),
+        (Some(51), Some(51)),
+        "{first}"
+    );
+    assert_eq!(claim(&first, "shop/idle")["files"].as_u64(), Some(1));
+    assert_eq!(std::fs::read(target_data.join("big")).unwrap(), std::fs::read(data.join("big")).unwrap());
+    assert_eq!(std::fs::read_to_string(target_idle.join("only-here")).unwrap(), "nobody mounts me\n");
+    eventually("mover Jobs deleted", || {
+        jobs_left(&moving.source).is_empty() && jobs_left(&moving.target).is_empty()
+    });
+
+    // A change on the source: the second pass sends only it.
+    std::fs::write(data.join("sub/f3"), "changed\n").unwrap();
+    std::fs::write(data.join("new"), "added\n").unwrap();
+    std::fs::remove_file(data.join("sub/f4")).unwrap();
+    let second = moving.json("sync", &["-n", "shop"]);
+    let data_pass = claim(&second, "shop/data");
+    assert_eq!(
+        (
+            data_pass["changed_files"].as_u64(),
+            data_pass["changed_bytes"].as_u64(),
+            data_pass["removed"].as_u64()
+        ),
+        (Some(2), Some(14), Some(1)),
+        "{second}"
+    );
+    assert!(data_pass["sent_bytes"].as_u64().unwrap() < 1000, "{second}");
+    assert_eq!(claim(&second, "shop/idle")["changed_files"].as_u64(), Some(0));
+
+    // Cutover: the Deployment goes to zero (replicas remembered), its Pod is gone, final pass, evidence equal.
+    std::fs::write(data.join("last-write"), "before the cutover\n").unwrap();
+    let evidence_file = work.path().join("evidence.json");
+    let cutover = moving.json("cutover", &["-n", "shop", "--evidence", evidence_file.to_str().unwrap()]);
+    assert_eq!(cutover["scaled"][0]["replicas"].as_i64(), Some(1), "{cutover}");
+    let deployment: Value = serde_json::from_str(&kubectl(&moving.source, &["-n", "shop", "get", "deployment", "db", "-o", "json"])).unwrap();
+    assert_eq!(deployment["spec"]["replicas"].as_i64(), Some(0));
+    assert_eq!(deployment["metadata"]["annotations"]["ferry.io/replicas-before-cutover"].as_str(), Some("1"));
+    assert_eq!(kubectl(&moving.source, &["-n", "shop", "get", "pods", "-l", "app=db", "-o", "name"]), "");
+    let evidence: Value = serde_json::from_str(&std::fs::read_to_string(&evidence_file).unwrap()).unwrap();
+    assert_eq!(evidence["format"].as_str(), Some("ferry.volumes.evidence/v1"));
+    for name in ["shop/data", "shop/idle"] {
+        let claim = claim(&evidence, name);
+        assert_eq!(claim["equal"].as_bool(), Some(true), "{claim}");
+        assert_eq!(claim["source"]["digest"], claim["target"]["digest"]);
+    }
+    assert_eq!(claim(&evidence, "shop/data")["source"]["files"].as_u64(), Some(52));
+
+    // A Pod on the target reads the same bytes.
+    let digest = sha256_of(&data.join("big"));
+    let reader = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: reader, namespace: shop}}\nspec:\n  hostNetwork: true\n  restartPolicy: Never\n  volumes: [{{name: d, persistentVolumeClaim: {{claimName: data}}}}]\n  containers:\n  - {{name: c, image: ferry.local/busybox:1, imagePullPolicy: Never, volumeMounts: [{{name: d, mountPath: /data}}], command: [sh, -c, 'echo \"{digest}  /data/big\" | sha256sum -c && test \"$(cat /data/last-write)\" = \"before the cutover\"']}}\n"
+    );
+    moving.target.apply(None, &reader).unwrap();
+    let phase = || kubectl(&moving.target, &["-n", "shop", "get", "pod", "reader", "-o", "jsonpath={.status.phase}"]);
+    eventually("the reader Pod ends", || matches!(phase().as_str(), "Succeeded" | "Failed"));
+    assert_eq!(phase(), "Succeeded");
+
+    // A difference on the target is found and named.
+    std::fs::write(target_data.join("sub/f7"), "line-7\n".repeat(7) + "tamper\n").unwrap();
+    let (code, _, stderr) = moving.volumes("verify", &["-n", "shop", "--evidence", evidence_file.to_str().unwrap()]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("sub/f7: content differs"), "{stderr}");
+    let evidence: Value = serde_json::from_str(&std::fs::read_to_string(&evidence_file).unwrap()).unwrap();
+    assert_eq!(claim(&evidence, "shop/data")["mismatches"][0]["path"].as_str(), Some("sub/f7"));
+}
+
+/// Hex SHA-256 of a file, through the `sha256sum` the test images also use.
+fn sha256_of(path: &Path) -> String {
+    let out = std::process::Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_owned()
+}

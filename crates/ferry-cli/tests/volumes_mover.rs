@@ -1,0 +1,146 @@
+//! `ferry volumes mover` as a Job runs it, without a cluster: its report on stdout and in the
+//! result file, exit code 1 with the error in the report on failure, and a backup killed
+//! mid-pass that the next pass resumes, reusing the chunks already stored.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
+
+/// `ferry volumes mover ARGS`; returns (exit code, stdout, stderr).
+fn mover(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(FERRY).args(["volumes", "mover"]).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A poorly compressible byte string.
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// Chunk files in a directory repository.
+fn chunk_count(repository: &Path) -> usize {
+    let Ok(prefixes) = std::fs::read_dir(repository.join("chunks")) else {
+        return 0;
+    };
+    prefixes
+        .filter_map(Result::ok)
+        .map(|p| std::fs::read_dir(p.path()).map_or(0, |files| files.count()))
+        .sum()
+}
+
+#[test]
+fn reports_go_to_the_result_file_and_failures_exit_1() {
+    let work = tempfile::tempdir().unwrap();
+    let (tree, repository, result) = (work.path().join("tree"), work.path().join("repository"), work.path().join("result.json"));
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(tree.join("a"), "a\n").unwrap();
+    let (repository, result) = (repository.to_str().unwrap(), result.to_str().unwrap());
+    let tree = tree.to_str().unwrap();
+
+    let (code, stdout, stderr) = mover(&[
+        "backup",
+        "--volume",
+        "ns/a",
+        "--time",
+        "t",
+        "--repository",
+        repository,
+        "--path",
+        tree,
+        "--result",
+        result,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(result).unwrap()).unwrap();
+    assert_eq!(report, serde_json::from_str::<Value>(&stdout).unwrap());
+    assert_eq!(report["backup"]["files"].as_u64(), Some(1));
+
+    let (code, _, stderr) = mover(&[
+        "restore",
+        "--snapshot",
+        "0".repeat(64).as_str(),
+        "--repository",
+        repository,
+        "--path",
+        tree,
+        "--result",
+        result,
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(result).unwrap()).unwrap();
+    assert!(report["error"].as_str().unwrap().contains("has no snapshot"), "{report}");
+    assert!(report.get("restore").is_none());
+}
+
+#[test]
+fn a_backup_killed_mid_pass_is_resumed_by_the_next_one() {
+    let work = tempfile::tempdir().unwrap();
+    let (tree, repository, restored) = (work.path().join("tree"), work.path().join("repository"), work.path().join("restored"));
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(tree.join("big.bin"), noise(96 << 20)).unwrap();
+    let args = [
+        "volumes",
+        "mover",
+        "backup",
+        "--volume",
+        "ns/big",
+        "--time",
+        "t",
+        "--repository",
+        repository.to_str().unwrap(),
+        "--path",
+        tree.to_str().unwrap(),
+    ];
+
+    let mut child = Command::new(FERRY).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while chunk_count(&repository) < 10 {
+        assert!(child.try_wait().unwrap().is_none(), "the backup ended before it could be killed");
+        assert!(Instant::now() < deadline, "no chunks written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stored = chunk_count(&repository);
+    assert!(!repository.join("refs/ns/big").exists(), "a killed pass leaves no snapshot reference");
+
+    let (code, stdout, stderr) = mover(&args[2..]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let new_chunks = report["backup"]["new_chunks"].as_u64().unwrap() as usize;
+    assert_eq!(
+        new_chunks + stored,
+        chunk_count(&repository),
+        "the chunks stored before the kill are reused: {report}"
+    );
+    assert!(stored >= 10 && new_chunks < chunk_count(&repository), "{report}");
+
+    let snapshot = report["backup"]["snapshot"].as_str().unwrap();
+    let (code, _, stderr) = mover(&[
+        "restore",
+        "--snapshot",
+        snapshot,
+        "--repository",
+        repository.to_str().unwrap(),
+        "--path",
+        restored.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(std::fs::read(restored.join("big.bin")).unwrap() == std::fs::read(tree.join("big.bin")).unwrap());
+}

@@ -1,0 +1,248 @@
+//! The repository: its configuration, chunks (zstd-compressed, named by the SHA-256 of their
+//! plain bytes, verified on every read), snapshots, per-volume references to the latest
+//! snapshot, and JSON documents such as manifests. The format is docs/volume-repository.md.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::{Snapshot, Store, VolumeError};
+
+/// The format this version reads and writes.
+pub const FORMAT: &str = "ferry.volumes/v1";
+
+/// zstd level for chunks and documents: fast, and close to level 9's ratio on typical data.
+const ZSTD_LEVEL: i32 = 3;
+
+/// The repository's `config.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Content-defined chunking parameters (FastCDC 2020), in bytes.
+    pub chunker: Chunker,
+}
+
+/// FastCDC parameters; every backup into a repository uses the repository's, so that the
+/// same contents give the same chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chunker {
+    /// Smallest chunk (except a file's last).
+    pub min: u32,
+    /// Average chunk.
+    pub avg: u32,
+    /// Largest chunk.
+    pub max: u32,
+}
+
+impl Default for Chunker {
+    /// 512 KiB / 1 MiB / 8 MiB, as restic uses.
+    fn default() -> Chunker {
+        Chunker {
+            min: 512 * 1024,
+            avg: 1024 * 1024,
+            max: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// An open repository.
+pub struct Repository {
+    store: Arc<dyn Store>,
+    config: Config,
+    /// Chunks known to be stored (listed at open, added to as chunks are written).
+    known: Mutex<HashSet<String>>,
+}
+
+/// Lower-case hex SHA-256 of bytes.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    ferry_archive::hex(&Sha256::digest(bytes))
+}
+
+impl Repository {
+    /// Opens the repository in `store`, creating it with `chunker` when the store is empty.
+    pub fn open_or_create(store: Arc<dyn Store>, chunker: Chunker) -> Result<Repository, VolumeError> {
+        if store.get("config.json")?.is_none() {
+            let config = Config {
+                format: FORMAT.to_owned(),
+                chunker,
+            };
+            let text = serde_json::to_vec_pretty(&config).map_err(|e| VolumeError::Corrupt {
+                repository: store.to_string(),
+                problem: e.to_string(),
+            })?;
+            store.put("config.json", text)?;
+        }
+        Repository::open(store)
+    }
+
+    /// Opens an existing repository and lists its chunks.
+    pub fn open(store: Arc<dyn Store>) -> Result<Repository, VolumeError> {
+        let repository = store.to_string();
+        let bytes = store.get("config.json")?.ok_or_else(|| VolumeError::Format {
+            repository: repository.clone(),
+            expected: FORMAT,
+            found: "there is no config.json (nothing was backed up to it yet?)".to_owned(),
+        })?;
+        let config: Config = serde_json::from_slice(&bytes).map_err(|e| VolumeError::Format {
+            repository: repository.clone(),
+            expected: FORMAT,
+            found: format!("config.json is not readable: {e}"),
+        })?;
+        if config.format != FORMAT {
+            return Err(VolumeError::Format {
+                repository,
+                expected: FORMAT,
+                found: format!("its config.json says `{}`", config.format),
+            });
+        }
+        let known = store
+            .list("chunks/")?
+            .into_iter()
+            .filter_map(|key| key.rsplit('/').next().map(str::to_owned))
+            .collect();
+        Ok(Repository {
+            store,
+            config,
+            known: Mutex::new(known),
+        })
+    }
+
+    /// The repository's configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the repository is, as shown in messages.
+    pub fn name(&self) -> String {
+        self.store.to_string()
+    }
+
+    /// The key of a chunk.
+    fn chunk_key(id: &str) -> String {
+        format!("chunks/{}/{id}", id.get(..2).unwrap_or("00"))
+    }
+
+    /// Whether a chunk is stored.
+    pub(crate) fn has_chunk(&self, id: &str) -> bool {
+        self.known.lock().unwrap_or_else(PoisonError::into_inner).contains(id)
+    }
+
+    /// Stores a chunk unless it is stored already; returns the bytes written (0 when deduplicated).
+    pub(crate) fn put_chunk(&self, id: &str, plain: &[u8]) -> Result<u64, VolumeError> {
+        if self.has_chunk(id) {
+            return Ok(0);
+        }
+        let packed = self.compress(plain)?;
+        let written = packed.len() as u64;
+        self.store.put(&Self::chunk_key(id), packed)?;
+        self.known.lock().unwrap_or_else(PoisonError::into_inner).insert(id.to_owned());
+        Ok(written)
+    }
+
+    /// Reads a chunk and checks its SHA-256; `file` names the file it belongs to in errors.
+    pub(crate) fn get_chunk(&self, id: &str, file: &str) -> Result<Vec<u8>, VolumeError> {
+        let key = Self::chunk_key(id);
+        let corrupt = |problem: String| VolumeError::Corrupt {
+            repository: self.name(),
+            problem,
+        };
+        let packed = self
+            .store
+            .get(&key)?
+            .ok_or_else(|| corrupt(format!("the chunk `{key}` of `{file}` is missing")))?;
+        let plain = zstd::decode_all(packed.as_slice()).map_err(|e| corrupt(format!("the chunk `{key}` of `{file}` does not decompress ({e})")))?;
+        if sha256_hex(&plain) != id {
+            return Err(corrupt(format!("the chunk `{key}` of `{file}` does not match its SHA-256")));
+        }
+        Ok(plain)
+    }
+
+    /// zstd of bytes.
+    fn compress(&self, plain: &[u8]) -> Result<Vec<u8>, VolumeError> {
+        zstd::encode_all(plain, ZSTD_LEVEL).map_err(|e| VolumeError::Corrupt {
+            repository: self.name(),
+            problem: format!("cannot compress: {e}"),
+        })
+    }
+
+    /// Stores a JSON document (zstd-compressed) under `key`.
+    pub fn put_document<T: Serialize>(&self, key: &str, value: &T) -> Result<(), VolumeError> {
+        let text = serde_json::to_vec(value).map_err(|e| VolumeError::Corrupt {
+            repository: self.name(),
+            problem: format!("`{key}`: {e}"),
+        })?;
+        self.store.put(key, self.compress(&text)?)
+    }
+
+    /// Reads a JSON document written by [`Repository::put_document`]; `None` when absent.
+    pub fn get_document<T: DeserializeOwned>(&self, key: &str) -> Result<Option<(T, String)>, VolumeError> {
+        let Some(packed) = self.store.get(key)? else { return Ok(None) };
+        let corrupt = |problem: String| VolumeError::Corrupt {
+            repository: self.name(),
+            problem: format!("`{key}` {problem}"),
+        };
+        let text = zstd::decode_all(packed.as_slice()).map_err(|e| corrupt(format!("does not decompress ({e})")))?;
+        let value = serde_json::from_slice(&text).map_err(|e| corrupt(format!("is not readable ({e})")))?;
+        Ok(Some((value, sha256_hex(&text))))
+    }
+
+    /// Stores a snapshot and makes it its volume's latest; returns its id (the SHA-256 of its JSON text).
+    pub fn save_snapshot(&self, snapshot: &Snapshot) -> Result<String, VolumeError> {
+        check_volume_name(&self.name(), &snapshot.volume)?;
+        let text = serde_json::to_vec(snapshot).map_err(|e| VolumeError::Corrupt {
+            repository: self.name(),
+            problem: e.to_string(),
+        })?;
+        let id = sha256_hex(&text);
+        self.store.put(&format!("snapshots/{id}"), self.compress(&text)?)?;
+        self.store.put(&format!("refs/{}", snapshot.volume), id.clone().into_bytes())?;
+        Ok(id)
+    }
+
+    /// Reads a snapshot and checks it against its id.
+    pub fn load_snapshot(&self, id: &str) -> Result<Snapshot, VolumeError> {
+        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(VolumeError::NoSnapshot {
+                repository: self.name(),
+                snapshot: id.to_owned(),
+            });
+        }
+        let key = format!("snapshots/{id}");
+        let (snapshot, digest) = self.get_document::<Snapshot>(&key)?.ok_or_else(|| VolumeError::NoSnapshot {
+            repository: self.name(),
+            snapshot: id.to_owned(),
+        })?;
+        if digest != id {
+            return Err(VolumeError::Corrupt {
+                repository: self.name(),
+                problem: format!("`{key}` does not match its SHA-256"),
+            });
+        }
+        Ok(snapshot)
+    }
+
+    /// The id of a volume's latest snapshot, if it has one.
+    pub fn latest(&self, volume: &str) -> Result<Option<String>, VolumeError> {
+        check_volume_name(&self.name(), volume)?;
+        let id = self.store.get(&format!("refs/{volume}"))?;
+        Ok(id.map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned()))
+    }
+}
+
+/// Refuses volume names that are not `/`-separated segments of letters, digits, `.`, `-` and `_`
+/// (no empty, `.` or `..` segment): they become repository keys.
+fn check_volume_name(repository: &str, volume: &str) -> Result<(), VolumeError> {
+    let segment_ok = |s: &str| !s.is_empty() && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if volume.split('/').all(segment_ok) {
+        Ok(())
+    } else {
+        Err(VolumeError::Location {
+            text: repository.to_owned(),
+            problem: format!("the volume name `{volume}` is not a path of letters, digits, `.`, `-` and `_`"),
+        })
+    }
+}

@@ -1,0 +1,203 @@
+//! Where a repository's objects live, behind one small synchronous trait: a local directory
+//! ([`DirStore`]) or a prefix in an S3-compatible bucket ([`S3Store`], through `object_store`
+//! with the client, settings and error explanations of `ferry-archive`).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ferry_archive::{Destination, S3Location, S3Settings};
+use futures::TryStreamExt as _;
+use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
+
+use crate::VolumeError;
+
+/// A flat key-value store of immutable objects, keyed by `/`-separated relative keys.
+pub trait Store: Send + Sync + fmt::Display {
+    /// The object's bytes, or `None` when there is no such object.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, VolumeError>;
+    /// Stores an object; it becomes visible whole or not at all.
+    fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), VolumeError>;
+    /// Every key that starts with `prefix`.
+    fn list(&self, prefix: &str) -> Result<Vec<String>, VolumeError>;
+}
+
+/// Opens a repository location as the user wrote it: `s3://BUCKET/PREFIX` or a local directory.
+pub fn open_store(text: &str, s3: &S3Settings) -> Result<Arc<dyn Store>, VolumeError> {
+    let location = |problem: String| VolumeError::Location {
+        text: text.to_owned(),
+        problem,
+    };
+    if text.len() > 5 && text[..5].eq_ignore_ascii_case("s3://") {
+        let dir = if text.ends_with('/') { text.to_owned() } else { format!("{text}/") };
+        return match Destination::parse(&dir, s3) {
+            Ok(Destination::S3(object)) => S3Store::open(object).map(|store| Arc::new(store) as Arc<dyn Store>),
+            Ok(_) => Err(location("not an s3:// URL".to_owned())),
+            Err(err) => Err(location(err.to_string())),
+        };
+    }
+    if text.is_empty() || text.contains("://") {
+        return Err(location("give a local directory or s3://BUCKET/PREFIX".to_owned()));
+    }
+    Ok(Arc::new(DirStore { root: PathBuf::from(text) }))
+}
+
+/// A repository in a local directory: each key is a file below it.
+#[derive(Debug)]
+pub struct DirStore {
+    root: PathBuf,
+}
+
+impl DirStore {
+    /// A store rooted at `root` (created on the first write).
+    pub fn new(root: impl Into<PathBuf>) -> DirStore {
+        DirStore { root: root.into() }
+    }
+}
+
+impl fmt::Display for DirStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.root.display())
+    }
+}
+
+impl Store for DirStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, VolumeError> {
+        let path = self.root.join(key);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(VolumeError::io("read", path)(err)),
+        }
+    }
+
+    fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), VolumeError> {
+        let path = self.root.join(key);
+        let parent = path.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(parent).map_err(VolumeError::io("create", parent))?;
+        let temporary = parent.join(format!(".tmp-{}-{:?}", std::process::id(), std::thread::current().id()));
+        std::fs::write(&temporary, bytes).map_err(VolumeError::io("write", &temporary))?;
+        std::fs::rename(&temporary, &path).map_err(VolumeError::io("rename into place", &path))
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>, VolumeError> {
+        let mut keys = Vec::new();
+        list_dir(&self.root, &self.root.join(prefix), &mut keys)?;
+        Ok(keys)
+    }
+}
+
+/// Collects the keys of the files below `dir`, skipping unfinished writes.
+fn list_dir(root: &Path, dir: &Path, keys: &mut Vec<String>) -> Result<(), VolumeError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(VolumeError::io("list", dir)(err)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(VolumeError::io("list", dir))?;
+        let path = entry.path();
+        if entry.file_type().map_err(VolumeError::io("inspect", &path))?.is_dir() {
+            list_dir(root, &path, keys)?;
+        } else if !entry.file_name().to_string_lossy().starts_with(".tmp-") {
+            let key = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+            keys.push(key);
+        }
+    }
+    Ok(())
+}
+
+/// A repository under a prefix of an S3-compatible bucket. Requests run on a small runtime of
+/// its own, so the store can be used from any (non-async) thread.
+pub struct S3Store {
+    location: S3Location,
+    prefix: String,
+    client: Arc<dyn ObjectStore>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl S3Store {
+    /// A store for `s3://BUCKET/PREFIX/`, where `location.key` ends in a placeholder file name.
+    fn open(mut location: S3Location) -> Result<S3Store, VolumeError> {
+        let prefix = location.key.rsplit_once('/').map(|(dir, _)| format!("{dir}/")).unwrap_or_default();
+        location.key = prefix.trim_end_matches('/').to_owned();
+        let shown = format!("s3://{}/{}", location.bucket, prefix);
+        let client = ferry_archive::s3_client(&location).map_err(|err| VolumeError::Location {
+            text: shown.clone(),
+            problem: err.to_string(),
+        })?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|err| VolumeError::Location {
+                text: shown,
+                problem: format!("cannot start the I/O runtime: {err}"),
+            })?;
+        Ok(S3Store {
+            location,
+            prefix,
+            client: Arc::new(client),
+            runtime,
+        })
+    }
+
+    /// The object path of a key.
+    fn path(&self, key: &str) -> object_store::path::Path {
+        object_store::path::Path::from(format!("{}{key}", self.prefix))
+    }
+
+    /// A storage error with `ferry-archive`'s explanation of the cause.
+    fn error(&self, action: &'static str, key: &str, err: object_store::Error) -> VolumeError {
+        let source = ferry_archive::storage_error(&self.location, action, err);
+        VolumeError::Storage {
+            repository: self.to_string(),
+            action,
+            key: key.to_owned(),
+            source: Box::new(source),
+        }
+    }
+}
+
+impl fmt::Display for S3Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.location.bucket, self.prefix)
+    }
+}
+
+impl Store for S3Store {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, VolumeError> {
+        let path = self.path(key);
+        self.runtime.block_on(async {
+            match self.client.get(&path).await {
+                Ok(result) => result
+                    .bytes()
+                    .await
+                    .map(|bytes| Some(bytes.to_vec()))
+                    .map_err(|err| self.error("download", key, err)),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(err) => Err(self.error("download", key, err)),
+            }
+        })
+    }
+
+    fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), VolumeError> {
+        let path = self.path(key);
+        self.runtime
+            .block_on(self.client.put(&path, PutPayload::from(bytes)))
+            .map(drop)
+            .map_err(|err| self.error("upload", key, err))
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>, VolumeError> {
+        let path = self.path(prefix.trim_end_matches('/'));
+        let objects: Vec<_> = self
+            .runtime
+            .block_on(self.client.list(Some(&path)).try_collect())
+            .map_err(|err| self.error("list", prefix, err))?;
+        Ok(objects
+            .into_iter()
+            .filter_map(|meta| meta.location.as_ref().strip_prefix(&self.prefix).map(str::to_owned))
+            .collect())
+    }
+}

@@ -1,0 +1,190 @@
+//! Backup and in-place restore of a realistic tree through a repository in a local directory:
+//! many small files, a larger file, symbolic links, a hard link, an empty directory, a sparse
+//! file, odd modes; a second pass after changes sends only the change and the restore leaves
+//! unchanged files untouched; a damaged chunk is detected.
+
+use std::collections::HashMap;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::path::Path;
+use std::sync::Arc;
+
+use ferry_volumes::{BackupOptions, BackupStats, Chunker, DirStore, Manifest, Repository, VolumeError, backup, restore};
+
+/// A deterministic, poorly compressible byte string.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// Writes the sample tree.
+fn make_tree(root: &Path) {
+    for dir in 0..10 {
+        let dir_path = root.join(format!("dir-{dir}"));
+        std::fs::create_dir_all(&dir_path).expect("dir");
+        for file in 0..30 {
+            std::fs::write(dir_path.join(format!("file-{file}.txt")), format!("file {file} in {dir}\n").repeat(file + 1)).expect("small file");
+        }
+    }
+    std::fs::write(root.join("large.bin"), noise(6 << 20, 1)).expect("large file");
+    std::os::unix::fs::symlink("dir-1/file-1.txt", root.join("link")).expect("symlink");
+    std::os::unix::fs::symlink("nowhere", root.join("dangling")).expect("dangling symlink");
+    std::fs::hard_link(root.join("dir-2/file-2.txt"), root.join("hard")).expect("hard link");
+    std::fs::create_dir(root.join("empty")).expect("empty dir");
+    let sparse = std::fs::File::create(root.join("sparse.img")).expect("sparse");
+    sparse.set_len(32 << 20).expect("sparse length");
+    std::os::unix::fs::FileExt::write_at(&sparse, b"middle", 16 << 20).expect("sparse data");
+    let mode = |path: &str, mode: u32| std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode)).expect("chmod");
+    mode("dir-3/file-3.txt", 0o600);
+    mode("dir-4/file-4.txt", 0o4755);
+    mode("dir-5", 0o1777);
+    mode("dir-6/file-6.txt", 0o000);
+    std::os::unix::fs::lchown(root.join("dir-7/file-7.txt"), Some(1234), Some(5678)).expect("chown (the tests run as root)");
+}
+
+fn repository(dir: &Path) -> Repository {
+    Repository::open_or_create(Arc::new(DirStore::new(dir)), Chunker::default()).expect("repository")
+}
+
+fn pass(repository: &Repository, root: &Path, time: &str) -> BackupStats {
+    backup(
+        repository,
+        root,
+        &BackupOptions {
+            volume: "shop/data".into(),
+            time: time.into(),
+        },
+    )
+    .expect("backup")
+}
+
+fn assert_same(source: &Path, target: &Path) {
+    let mismatches = Manifest::of_tree(source)
+        .expect("source manifest")
+        .compare(&Manifest::of_tree(target).expect("target manifest"));
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
+
+/// Inode, modification and change time of every regular file.
+fn stamps(root: &Path) -> HashMap<String, (u64, i64, i64)> {
+    let mut out = HashMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list") {
+            let path = entry.expect("entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("stat");
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.is_file() {
+                let name = path.strip_prefix(root).expect("below").to_string_lossy().into_owned();
+                out.insert(
+                    name,
+                    (
+                        meta.ino(),
+                        meta.mtime_nsec() + meta.mtime() * 1_000_000_000,
+                        meta.ctime_nsec() + meta.ctime() * 1_000_000_000,
+                    ),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_tree_round_trips_and_a_second_pass_sends_only_the_change() {
+    let (source, target, repo) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    make_tree(source.path());
+    let repository = repository(repo.path());
+
+    let first = pass(&repository, source.path(), "2026-12-06T12:00:00Z");
+    assert_eq!((first.files, first.changed_files, first.parent.as_deref()), (302, 302, None));
+    let restored = restore(&repository, &first.snapshot, target.path()).expect("restore");
+    assert_eq!((restored.files, restored.written_files, restored.removed), (302, 302, 0));
+    assert_same(source.path(), target.path());
+    let meta = |path: &str| std::fs::symlink_metadata(target.path().join(path)).expect("restored entry");
+    assert_eq!(meta("hard").ino(), meta("dir-2/file-2.txt").ino(), "the hard link is one file");
+    assert!(
+        meta("sparse.img").blocks() * 512 < 1 << 20,
+        "the sparse file keeps its holes: {} blocks",
+        meta("sparse.img").blocks()
+    );
+    assert_eq!(
+        meta("dir-5/file-5.txt").mtime(),
+        std::fs::metadata(source.path().join("dir-5/file-5.txt")).expect("src").mtime()
+    );
+    assert_eq!(std::fs::read_link(target.path().join("dangling")).expect("link").to_string_lossy(), "nowhere");
+    assert!(meta("empty").is_dir());
+    assert_eq!((meta("dir-7/file-7.txt").uid(), meta("dir-7/file-7.txt").gid()), (1234, 5678));
+
+    // Change: one small file, 64 KiB in the middle of the large one, a new file, a deleted file and directory, a chmod.
+    std::fs::write(source.path().join("dir-0/file-0.txt"), "changed\n").expect("change");
+    let mut large = std::fs::read(source.path().join("large.bin")).expect("large");
+    large[3 << 20..(3 << 20) + 65536].copy_from_slice(&noise(65536, 2));
+    std::fs::write(source.path().join("large.bin"), large).expect("large change");
+    std::fs::write(source.path().join("dir-9/new.txt"), "new\n").expect("new");
+    std::fs::remove_file(source.path().join("dir-8/file-8.txt")).expect("delete");
+    std::fs::remove_dir_all(source.path().join("dir-1")).expect("delete dir");
+    std::fs::set_permissions(source.path().join("dir-3/file-3.txt"), std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let before = stamps(target.path());
+
+    let second = pass(&repository, source.path(), "2026-12-06T12:10:00Z");
+    assert_eq!(second.parent.as_deref(), Some(first.snapshot.as_str()));
+    assert_eq!((second.files, second.changed_files), (302 - 1 - 30 + 1, 3), "{second:?}");
+    assert!(second.stored_bytes < 3 << 20, "only the changed chunks are stored: {second:?}");
+    assert!(second.new_chunks <= 5, "{second:?}");
+
+    let again = restore(&repository, &second.snapshot, target.path()).expect("restore in place");
+    assert_eq!((again.written_files, again.removed), (3, 2), "{again:?}");
+    assert_same(source.path(), target.path());
+    let after = stamps(target.path());
+    for (path, stamp) in &before {
+        if !["dir-0/file-0.txt", "large.bin", "dir-3/file-3.txt"].contains(&path.as_str()) && after.contains_key(path) {
+            assert_eq!(after[path], *stamp, "{path} was touched");
+        }
+    }
+    assert_ne!(after["large.bin"].0, before["large.bin"].0, "the changed file is rewritten");
+}
+
+#[test]
+fn a_damaged_chunk_is_detected_on_restore() {
+    let (source, target, repo) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    std::fs::write(source.path().join("only.txt"), "precious data\n").expect("file");
+    let repository = repository(repo.path());
+    let stats = pass(&repository, source.path(), "2026-12-06T12:00:00Z");
+    let chunks = std::fs::read_dir(repo.path().join("chunks"))
+        .expect("chunks")
+        .next()
+        .expect("one prefix")
+        .expect("entry")
+        .path();
+    let chunk = std::fs::read_dir(&chunks).expect("chunk").next().expect("one chunk").expect("entry").path();
+    let good = std::fs::read(&chunk).expect("chunk bytes");
+    std::fs::write(&chunk, zstd::encode_all(&b"tampered data\n"[..], 3).expect("zstd")).expect("tamper");
+
+    let err = restore(&repository, &stats.snapshot, target.path()).expect_err("a damaged chunk");
+    let text = err.to_string();
+    assert!(
+        matches!(err, VolumeError::Corrupt { .. }) && text.contains("only.txt") && text.contains("SHA-256"),
+        "{text}"
+    );
+    assert!(!text.contains("precious") && !text.contains("tampered"), "{text}");
+
+    std::fs::write(&chunk, &good[..good.len() / 2]).expect("truncate");
+    let text = restore(&repository, &stats.snapshot, target.path()).expect_err("a truncated chunk").to_string();
+    assert!(text.contains("does not decompress"), "{text}");
+}
