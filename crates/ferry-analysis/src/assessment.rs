@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use ferry_model::load::{Location, Severity};
 use ferry_model::ObjectId;
+use ferry_model::load::{Location, Severity};
 use serde::Serialize;
 
 use crate::facts::Relation;

@@ -373,17 +373,36 @@ fn entry_count(node: Option<DocNode<'_>>) -> usize {
 }
 
 const BUILTIN_GROUPS: &[&str] = &[
-    "", "apps", "batch", "extensions", "policy", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io",
-    "storage.k8s.io", "apiextensions.k8s.io", "admissionregistration.k8s.io", "scheduling.k8s.io",
-    "coordination.k8s.io", "node.k8s.io", "discovery.k8s.io", "certificates.k8s.io", "events.k8s.io",
-    "flowcontrol.apiserver.k8s.io", "apiregistration.k8s.io", "authentication.k8s.io", "authorization.k8s.io",
-    "resource.k8s.io", "storagemigration.k8s.io", "internal.apiserver.k8s.io", "audit.k8s.io",
+    "",
+    "apps",
+    "batch",
+    "extensions",
+    "policy",
+    "autoscaling",
+    "networking.k8s.io",
+    "rbac.authorization.k8s.io",
+    "storage.k8s.io",
+    "apiextensions.k8s.io",
+    "admissionregistration.k8s.io",
+    "scheduling.k8s.io",
+    "coordination.k8s.io",
+    "node.k8s.io",
+    "discovery.k8s.io",
+    "certificates.k8s.io",
+    "events.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+    "apiregistration.k8s.io",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "resource.k8s.io",
+    "storagemigration.k8s.io",
+    "internal.apiserver.k8s.io",
+    "audit.k8s.io",
 ];
 
 fn classify(kind: &str, group: &str, root: DocNode<'_>) -> Class {
     match kind {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" | "CronJob"
-        | "Pod" => Class::Workload,
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" | "CronJob" | "Pod" => Class::Workload,
         "Service" => Class::Service,
         "Ingress" => Class::Ingress,
         "ConfigMap" => Class::ConfigMap,
@@ -695,9 +714,10 @@ impl<'a> Extractor<'a> {
         if let Some(hit) = self.kb.cloud.find(Subject::ImagePath, &repository, None) {
             self.hit(hit, Subject::ImagePath, reference.to_owned(), node.line(), path.to_owned());
         } else if !self.kb.cloud.is_public_image(&repository)
-            && let Some(hit) = self.find(Subject::Image, &registry, None) {
-                self.hit(hit, Subject::Image, reference.to_owned(), node.line(), path.to_owned());
-            }
+            && let Some(hit) = self.find(Subject::Image, &registry, None)
+        {
+            self.hit(hit, Subject::Image, reference.to_owned(), node.line(), path.to_owned());
+        }
         pod.images.push(Image { reference: reference.to_owned(), registry: self.strings.get(&registry) });
     }
 
@@ -731,23 +751,36 @@ impl<'a> Extractor<'a> {
     fn volume(&mut self, volume: DocNode<'_>, path: &str) {
         let optional = |n: DocNode<'_>| n.str_at("optional") == Some("true");
         if let Some(cm) = volume.get("configMap")
-            && let Some(r) = self.reference("ConfigMap", cm.get("name"), Relation::Volume, format!("{path}.configMap.name")) {
-                r.optional = optional(cm);
-            }
+            && let Some(r) = self.reference("ConfigMap", cm.get("name"), Relation::Volume, format!("{path}.configMap.name"))
+        {
+            r.optional = optional(cm);
+        }
         if let Some(secret) = volume.get("secret")
-            && let Some(r) = self.reference("Secret", secret.get("secretName"), Relation::Volume, format!("{path}.secret.secretName")) {
-                r.optional = optional(secret);
-            }
-        self.reference("PersistentVolumeClaim", volume.at(&["persistentVolumeClaim", "claimName"]), Relation::Volume, format!("{path}.persistentVolumeClaim.claimName"));
+            && let Some(r) = self.reference("Secret", secret.get("secretName"), Relation::Volume, format!("{path}.secret.secretName"))
+        {
+            r.optional = optional(secret);
+        }
+        self.reference(
+            "PersistentVolumeClaim",
+            volume.at(&["persistentVolumeClaim", "claimName"]),
+            Relation::Volume,
+            format!("{path}.persistentVolumeClaim.claimName"),
+        );
         for (k, source) in items(volume.at(&["projected", "sources"])).enumerate() {
             for (field, kind) in [("configMap", "ConfigMap"), ("secret", "Secret")] {
                 self.reference(kind, source.at(&[field, "name"]), Relation::ProjectedVolume, format!("{path}.projected.sources[{k}].{field}.name"));
             }
         }
         if let Some(csi) = volume.get("csi")
-            && csi.str_at("driver") == Some("secrets-store.csi.k8s.io") {
-                self.reference("SecretProviderClass", csi.at(&["volumeAttributes", "secretProviderClass"]), Relation::SecretProviderClass, format!("{path}.csi.volumeAttributes.secretProviderClass"));
-            }
+            && csi.str_at("driver") == Some("secrets-store.csi.k8s.io")
+        {
+            self.reference(
+                "SecretProviderClass",
+                csi.at(&["volumeAttributes", "secretProviderClass"]),
+                Relation::SecretProviderClass,
+                format!("{path}.csi.volumeAttributes.secretProviderClass"),
+            );
+        }
         self.claim(volume.at(&["ephemeral", "volumeClaimTemplate", "spec"]), &format!("{path}.ephemeral.volumeClaimTemplate.spec"));
         self.volume_source_drivers(Some(volume), path);
     }
@@ -758,9 +791,10 @@ impl<'a> Extractor<'a> {
         self.scalar_subject(source.at(&["csi", "driver"]), Subject::StorageDriver, &format!("{path}.csi.driver"));
         for (field, driver) in IN_TREE_VOLUMES {
             if let Some(node) = source.get(field)
-                && let Some(hit) = self.find(Subject::StorageDriver, driver, None) {
-                    self.hit(hit, Subject::StorageDriver, (*driver).to_owned(), node.line(), format!("{path}.{field}"));
-                }
+                && let Some(hit) = self.find(Subject::StorageDriver, driver, None)
+            {
+                self.hit(hit, Subject::StorageDriver, (*driver).to_owned(), node.line(), format!("{path}.{field}"));
+            }
         }
     }
 
@@ -927,17 +961,19 @@ impl<'a> Extractor<'a> {
         let kind = target.str_at("kind").unwrap_or("Deployment").to_owned();
         self.reference(&kind, target.get("name"), Relation::ScaleTarget, format!("spec.{field}.name"));
         if let Some(api) = target.get("apiVersion")
-            && let Some(api_version) = api.as_str() {
-                let path = format!("spec.{field}.apiVersion");
-                self.facts.api_refs.push(ApiRef { api_version: api_version.to_owned(), kind, line: api.line(), path, via: Via::Reference });
-            }
+            && let Some(api_version) = api.as_str()
+        {
+            let path = format!("spec.{field}.apiVersion");
+            self.facts.api_refs.push(ApiRef { api_version: api_version.to_owned(), kind, line: api.line(), path, via: Via::Reference });
+        }
     }
 
     fn namespace(&mut self, root: DocNode<'_>) {
         let Some(node) = root.at(&["metadata", "annotations", "net.beta.kubernetes.io/network-policy"]) else { return };
         self.facts.findings.push(Finding {
             code: "legacy-network-policy-annotation",
-            message: "`net.beta.kubernetes.io/network-policy` has been ignored since Kubernetes 1.7 and isolates nothing; use a default-deny NetworkPolicy".into(),
+            message: "`net.beta.kubernetes.io/network-policy` has been ignored since Kubernetes 1.7 and isolates nothing; use a default-deny NetworkPolicy"
+                .into(),
             line: node.line(),
             path: "metadata.annotations.net.beta.kubernetes.io/network-policy".into(),
         });
@@ -979,9 +1015,7 @@ fn has_non_value_suffix(name: &str) -> bool {
 }
 
 fn looks_like_credential(name: &str) -> bool {
-    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY"]
-        .iter()
-        .any(|marker| contains_ignoring_case(name, marker))
+    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY"].iter().any(|marker| contains_ignoring_case(name, marker))
         && !has_non_value_suffix(name)
 }
 
@@ -994,8 +1028,8 @@ fn contains_ignoring_case(text: &str, upper: &str) -> bool {
 /// value is an address, so that a bare word like `rabbitmq` may be read as a Service.
 fn key_names_an_address(key: &str) -> bool {
     let hints = [
-        "HOST", "ADDR", "SERVER", "ENDPOINT", "URL", "URI", "SERVICE", "BROKER", "REDIS", "MONGO", "MYSQL",
-        "POSTGRES", "RABBIT", "AMQP", "KAFKA", "NATS", "MEMCACHE", "ELASTIC", "ZIPKIN", "JAEGER", "UPSTREAM", "BACKEND",
+        "HOST", "ADDR", "SERVER", "ENDPOINT", "URL", "URI", "SERVICE", "BROKER", "REDIS", "MONGO", "MYSQL", "POSTGRES", "RABBIT", "AMQP", "KAFKA", "NATS",
+        "MEMCACHE", "ELASTIC", "ZIPKIN", "JAEGER", "UPSTREAM", "BACKEND",
     ];
     hints.iter().any(|h| contains_ignoring_case(key, h)) && !has_non_value_suffix(key)
 }

@@ -33,7 +33,6 @@ impl HostToken<'_> {
 /// URL schemes whose authority part names a bucket or a path, not a host to connect to.
 const NON_HOST_SCHEMES: &[&str] = &["s3", "s3a", "s3n", "gs", "gcs", "file", "memory", "mem", "classpath"];
 
-
 /// Every host token in `text`, in order.
 pub fn host_tokens(text: &str) -> Vec<HostToken<'_>> {
     let mut words = text.split(is_separator).filter(|w| !w.is_empty()).peekable();

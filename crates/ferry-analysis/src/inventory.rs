@@ -144,16 +144,11 @@ pub(crate) fn inventory(mut facts: Vec<Facts>, generated: &[Facts]) -> Inventory
         }
     }
     let total = facts.len();
-    let by_kind = sorted_counts(kinds, |(api_version, kind), count| KindCount {
-        api_version: api_version.to_owned(),
-        kind: kind.to_owned(),
-        count,
-    });
+    let by_kind = sorted_counts(kinds, |(api_version, kind), count| KindCount { api_version: api_version.to_owned(), kind: kind.to_owned(), count });
     let by_namespace = sorted_counts(namespaces, |ns, count| NamespaceCount { namespace: ns.to_owned(), count });
     let registries = sorted_counts(registries, |registry, images| RegistryCount { registry: registry.to_owned(), images });
     let mut workloads = Vec::with_capacity(workload_count);
-    let mut resources: BTreeMap<Class, Vec<Resource>> =
-        class_counts.into_iter().map(|(class, count)| (class, Vec::with_capacity(count))).collect();
+    let mut resources: BTreeMap<Class, Vec<Resource>> = class_counts.into_iter().map(|(class, count)| (class, Vec::with_capacity(count))).collect();
     // Taken from the back, so that the facts' memory is given back while the inventory grows.
     const GIVE_BACK: usize = 4096;
     while let Some(f) = facts.pop() {
@@ -169,15 +164,7 @@ pub(crate) fn inventory(mut facts: Vec<Facts>, generated: &[Facts]) -> Inventory
     for listed in resources.values_mut() {
         listed.reverse();
     }
-    Inventory {
-        total,
-        generated: generated_counts(generated),
-        by_kind,
-        by_namespace,
-        workloads,
-        registries,
-        resources,
-    }
+    Inventory { total, generated: generated_counts(generated), by_kind, by_namespace, workloads, registries, resources }
 }
 
 /// An object as the inventory lists it.
@@ -197,14 +184,7 @@ fn listed(f: Facts) -> Listed {
         }
         None => Listed::Resource(
             f.class,
-            Resource {
-                object,
-                api_version: api_version.into(),
-                r#type: f.detail.r#type,
-                details: f.detail.items.into_vec(),
-                keys: f.detail.keys,
-                location,
-            },
+            Resource { object, api_version: api_version.into(), r#type: f.detail.r#type, details: f.detail.items.into_vec(), keys: f.detail.keys, location },
         ),
     }
 }

@@ -30,10 +30,10 @@ pub use assessment::*;
 use facts::{Class, Facts};
 use ferry_model::load::{DocumentId, LoadError, LoadReport, Location, load_documents};
 use ferry_model::{Manifest, Object};
-use rayon::prelude::*;
-use thin_vec::ThinVec;
 pub use knowledge::{Knowledge, KubeVersion};
+use rayon::prelude::*;
 pub use strings::Strings;
+use thin_vec::ThinVec;
 
 /// The Kubernetes version assessed against when none is given: the newest
 /// release whose removals the deprecation table covers.
@@ -149,8 +149,7 @@ impl Provenance {
 pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, knowledge: &Knowledge) -> Assessment {
     mark_controller_endpoints(&mut facts, knowledge);
     let generated: Vec<Facts> = facts.extract_if(.., |f| f.generated.is_some()).collect();
-    let (resolved, deprecations) =
-        rayon::join(|| resolve::resolve(&facts), || deprecation_findings(&facts, options, knowledge));
+    let (resolved, deprecations) = rayon::join(|| resolve::resolve(&facts), || deprecation_findings(&facts, options, knowledge));
     for f in &mut facts {
         f.refs = ThinVec::new();
         f.mentions = ThinVec::new();

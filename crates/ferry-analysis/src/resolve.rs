@@ -24,9 +24,20 @@ use crate::strings::FastHash;
 
 /// Kinds without a namespace.
 const CLUSTER_SCOPED: &[&str] = &[
-    "Namespace", "StorageClass", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "IngressClass",
-    "CustomResourceDefinition", "PriorityClass", "RuntimeClass", "CSIDriver", "ValidatingWebhookConfiguration",
-    "MutatingWebhookConfiguration", "APIService", "Node",
+    "Namespace",
+    "StorageClass",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "IngressClass",
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "RuntimeClass",
+    "CSIDriver",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "APIService",
+    "Node",
 ];
 
 type Key<'a> = (&'a str, Option<&'a str>, &'a str);
@@ -115,12 +126,7 @@ impl<'a> Index<'a> {
             Some((k, v)) => self.workloads_by_label.get(&(ns, k.as_str(), v.as_str())),
             None => self.workloads_by_namespace.get(&ns),
         };
-        candidates
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(|&w| self.facts[w].pod.as_ref().is_some_and(|p| selector.matches(&p.labels[..])))
-            .collect()
+        candidates.into_iter().flatten().copied().filter(|&w| self.facts[w].pod.as_ref().is_some_and(|p| selector.matches(&p.labels[..]))).collect()
     }
 }
 
@@ -372,13 +378,7 @@ fn candidates<'a>(index: &Index<'a>, i: usize, f: &'a Facts, out: &mut Found<'a>
     if let Some(selector) = f.selector.as_deref().filter(|s| !s.value.is_empty()) {
         let chosen = index.selected(i);
         for &w in &chosen {
-            out.named.push(Candidate {
-                from: i as u32,
-                target: w as u32,
-                fallback: false,
-                relation: Relation::Selects,
-                source: Source::Selects(selector),
-            });
+            out.named.push(Candidate { from: i as u32, target: w as u32, fallback: false, relation: Relation::Selects, source: Source::Selects(selector) });
         }
         out.selections.push((i, chosen));
     }

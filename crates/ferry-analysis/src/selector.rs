@@ -63,10 +63,7 @@ fn requirement(node: DocNode<'_>) -> Option<Requirement> {
     Some(Requirement {
         key: node.str_at("key")?.to_owned(),
         operator: node.str_at("operator")?.to_owned(),
-        values: node
-            .get("values")
-            .map(|v| v.items().filter_map(|i| i.as_str().map(str::to_owned)).collect())
-            .unwrap_or_default(),
+        values: node.get("values").map(|v| v.items().filter_map(|i| i.as_str().map(str::to_owned)).collect()).unwrap_or_default(),
     })
 }
 

@@ -155,11 +155,7 @@ pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[De
     }
     let mut wave_of = vec![0usize; components.len()];
     for (c, members) in components.iter().enumerate() {
-        let needed = members
-            .iter()
-            .flat_map(|n| graph.neighbors(*n))
-            .map(|m| component_of[graph[m]])
-            .filter(|&d| d != c);
+        let needed = members.iter().flat_map(|n| graph.neighbors(*n)).map(|m| component_of[graph[m]]).filter(|&d| d != c);
         wave_of[c] = 1 + needed.map(|d| wave_of[d]).max().unwrap_or(0);
     }
     let mut result = Waves::default();
@@ -174,9 +170,7 @@ pub(crate) fn waves(facts: &[Facts], needs: &[(usize, usize, usize)], deps: &[De
         // Beyond SHOWN_PEERS the peers are counted, not named: the members that need nothing
         // outside the cycle all have this one reason.
         let cycle_reason = (member_apps.len() > SHOWN_PEERS + 1).then(|| Text::from(layering.reason(member_apps[0], &[], &member_apps)));
-        wave.par_extend(
-            member_apps.par_iter().with_min_len(PARALLEL_MEMBERS).map(|&a| layering.describe(a, &member_apps, cycle_reason.as_ref(), facts)),
-        );
+        wave.par_extend(member_apps.par_iter().with_min_len(PARALLEL_MEMBERS).map(|&a| layering.describe(a, &member_apps, cycle_reason.as_ref(), facts)));
     }
     result.waves = by_wave
         .into_iter()

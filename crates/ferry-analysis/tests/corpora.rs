@@ -14,9 +14,7 @@ use ferry_analysis::{Assessment, Options, Resolution, assess_paths};
 /// The rule of `ferry_testcluster::corpora`, repeated so that these tests build without the
 /// cluster crates.
 fn corpora() -> PathBuf {
-    std::env::var_os("FERRY_CORPORA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora")))
+    std::env::var_os("FERRY_CORPORA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora")))
 }
 
 fn assess(relative: &[&str]) -> Assessment {
@@ -142,7 +140,10 @@ fn retail_store_eks_render_finds_every_aws_dependency_and_the_ui_edges() {
         assert!(a.cloud.iter().any(|c| c.evidence.file.ends_with("ui-eks-sim.yaml") && c.evidence.line == line), "NLB annotation l.{line}");
     }
     for (file, line) in [("catalog-eks-sim.yaml", 105), ("checkout-eks-sim.yaml", 89), ("orders-eks-sim.yaml", 117)] {
-        assert!(a.cloud.iter().any(|c| c.evidence.file.ends_with(file) && c.evidence.line.abs_diff(line) <= 1 && c.object.kind == "SecurityGroupPolicy"), "SecurityGroupPolicy {file}:{line}");
+        assert!(
+            a.cloud.iter().any(|c| c.evidence.file.ends_with(file) && c.evidence.line.abs_diff(line) <= 1 && c.object.kind == "SecurityGroupPolicy"),
+            "SecurityGroupPolicy {file}:{line}"
+        );
     }
     let edges = network(&a);
     for target in ["catalog", "carts", "checkout", "orders"] {
@@ -167,7 +168,8 @@ fn retail_store_defaults_are_cloud_neutral_without_service_edges() {
 #[test]
 fn sock_shop_2019_reports_every_deprecated_object() {
     let a = assess(&["sock-shop-2019/deploy/kubernetes"]);
-    let count = |api: &str, kind: &str| a.deprecations.iter().filter(|d| d.via == ferry_analysis::Via::Declared && d.api_version == api && d.kind == kind).count();
+    let count =
+        |api: &str, kind: &str| a.deprecations.iter().filter(|d| d.via == ferry_analysis::Via::Declared && d.api_version == api && d.kind == kind).count();
     assert!(count("extensions/v1beta1", "Deployment") >= 46);
     assert_eq!(count("extensions/v1beta1", "DaemonSet"), 2);
     assert_eq!(count("extensions/v1beta1", "NetworkPolicy"), 13);

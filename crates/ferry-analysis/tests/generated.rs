@@ -81,7 +81,9 @@ fn cert_manager_orders_challenges_requests_and_ingress_shim_certificates_are_lef
         object(json!({"apiVersion": "acme.cert-manager.io/v1", "kind": "Order", "metadata": {"name": "shop-1-1", "namespace": "shop"}})),
         object(json!({"apiVersion": "acme.cert-manager.io/v1", "kind": "Challenge", "metadata": {"name": "shop-1-1-2", "namespace": "shop"}})),
         object(json!({"apiVersion": "cert-manager.io/v1", "kind": "CertificateRequest", "metadata": {"name": "shop-1", "namespace": "shop"}})),
-        object(json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "web-tls", "namespace": "shop", "ownerReferences": [by("Ingress", "web")]}})),
+        object(
+            json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "web-tls", "namespace": "shop", "ownerReferences": [by("Ingress", "web")]}}),
+        ),
         object(json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "shop", "namespace": "shop"}})),
         object(json!({"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": "letsencrypt", "namespace": "shop"}})),
         object(json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls", "metadata": {"name": "shop-tls", "namespace": "shop"}})),

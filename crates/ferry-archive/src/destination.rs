@@ -197,9 +197,7 @@ mod tests {
 
     #[test]
     fn settings_follow_the_aws_variables() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
-        };
+        let env = |pairs: &'static [(&'static str, &'static str)]| move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned());
         let plain = S3Settings::from_lookup(env(&[]));
         assert_eq!(plain.region.as_deref(), Some("us-east-1"));
         assert!(!plain.path_style && !plain.allow_http && plain.endpoint.is_none());

@@ -69,9 +69,7 @@ pub enum ArchiveError {
         source: Box<object_store::Error>,
     },
     /// A directory archive was asked to go into a directory that holds other files.
-    #[error(
-        "refusing to write an archive into `{archive}`: the directory is not empty and is not a ferry archive; choose a new or empty directory"
-    )]
+    #[error("refusing to write an archive into `{archive}`: the directory is not empty and is not a ferry archive; choose a new or empty directory")]
     DirectoryNotEmpty {
         /// The directory.
         archive: String,
@@ -112,9 +110,7 @@ pub enum ArchiveError {
         archive: String,
     },
     /// The key given is not the one the archive was encrypted with.
-    #[error(
-        "the encryption key does not fit the archive `{archive}`: it was encrypted with another key; pass the key file it was exported with"
-    )]
+    #[error("the encryption key does not fit the archive `{archive}`: it was encrypted with another key; pass the key file it was exported with")]
     WrongKey {
         /// The archive.
         archive: String,
@@ -128,9 +124,7 @@ pub enum ArchiveError {
         problem: String,
     },
     /// The archive's format is newer than this ferry knows.
-    #[error(
-        "the archive `{archive}` was written by a newer ferry (format `{format}`; this ferry reads `{known}`); upgrade ferry to read it"
-    )]
+    #[error("the archive `{archive}` was written by a newer ferry (format `{format}`; this ferry reads `{known}`); upgrade ferry to read it")]
     NewerFormat {
         /// The archive.
         archive: String,

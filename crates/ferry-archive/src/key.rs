@@ -30,8 +30,7 @@ impl EncryptionKey {
     pub fn from_file(path: &Path) -> Result<Self, ArchiveError> {
         let shown = path.display().to_string();
         let text = std::fs::read(path).map_err(|source| ArchiveError::KeyFileUnreadable { path: shown.clone(), source })?;
-        let text = String::from_utf8(text)
-            .map_err(|_| ArchiveError::KeyFileInvalid { path: shown.clone(), problem: "it is not text".to_owned() })?;
+        let text = String::from_utf8(text).map_err(|_| ArchiveError::KeyFileInvalid { path: shown.clone(), problem: "it is not text".to_owned() })?;
         parse(text.trim()).map(EncryptionKey).map_err(|problem| ArchiveError::KeyFileInvalid { path: shown, problem })
     }
 
@@ -69,8 +68,7 @@ fn parse(text: &str) -> Result<[u8; KEY_LEN], String> {
         .decode(text)
         .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text))
         .map_err(|_| format!("its {} characters are neither 64 hex digits nor base64", text.chars().count()))?;
-    <[u8; KEY_LEN]>::try_from(decoded.as_slice())
-        .map_err(|_| format!("it is base64 of {} bytes, not {KEY_LEN}", decoded.len()))
+    <[u8; KEY_LEN]>::try_from(decoded.as_slice()).map_err(|_| format!("it is base64 of {} bytes, not {KEY_LEN}", decoded.len()))
 }
 
 /// Decodes hex text already checked to be `2 * KEY_LEN` hex digits.

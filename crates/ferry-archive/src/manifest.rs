@@ -154,8 +154,8 @@ pub(crate) fn parse(archive: &str, bytes: &[u8]) -> Result<Manifest, ArchiveErro
     let damaged = |problem: String| ArchiveError::Damaged { archive: archive.to_owned(), problem };
     let probe: FormatProbe = serde_json::from_slice(bytes).map_err(|e| damaged(format!("`{}` is not a JSON object ({e})", crate::member::MANIFEST)))?;
     check_format(archive, probe.format)?;
-    let manifest: Manifest = serde_json::from_slice(bytes)
-        .map_err(|e| damaged(format!("`{}` does not have the layout of format `{FORMAT}` ({e})", crate::member::MANIFEST)))?;
+    let manifest: Manifest =
+        serde_json::from_slice(bytes).map_err(|e| damaged(format!("`{}` does not have the layout of format `{FORMAT}` ({e})", crate::member::MANIFEST)))?;
     check_entries(archive, &manifest)?;
     Ok(manifest)
 }
@@ -192,10 +192,7 @@ fn check_entries(archive: &str, manifest: &Manifest) -> Result<(), ArchiveError>
         } else {
             continue;
         };
-        return Err(ArchiveError::Damaged {
-            archive: archive.to_owned(),
-            problem: format!("the manifest's member `{}` ({}) {problem}", entry.path, entry.id),
-        });
+        return Err(ArchiveError::Damaged { archive: archive.to_owned(), problem: format!("the manifest's member `{}` ({}) {problem}", entry.path, entry.id) });
     }
     Ok(())
 }
@@ -224,7 +221,8 @@ mod tests {
             sha256: "0".repeat(64),
             size: 2,
         };
-        let header = Header { created: "2026-01-01T00:00:00Z".into(), filters: Filters { namespaces: vec!["ns".into()], ..Filters::default() }, ..Header::default() };
+        let header =
+            Header { created: "2026-01-01T00:00:00Z".into(), filters: Filters { namespaces: vec!["ns".into()], ..Filters::default() }, ..Header::default() };
         for count in 0..3 {
             let objects: Vec<ManifestEntry> = [entry(Some("ns"), "a"), entry(None, "b \"quoted\""), entry(Some("ns"), "c")][..count].to_vec();
             let mut text = ManifestText::start(Vec::new(), &header).expect("start");

@@ -11,7 +11,7 @@ use ferry_model::ObjectId;
 
 use crate::member::{MANIFEST, is_safe, printable, sha256_hex};
 use crate::seal::{self, Opener, Problem};
-use crate::{ArchiveError, Destination, ZSTD_MAGIC, EncryptionKey, Manifest, ManifestEntry, S3Location, manifest, s3};
+use crate::{ArchiveError, Destination, EncryptionKey, Manifest, ManifestEntry, S3Location, ZSTD_MAGIC, manifest, s3};
 
 /// One object read from an archive, kept as the JSON text stored (checked to be JSON), so
 /// that a whole archive in memory costs its size, not the size of its parsed trees.
@@ -149,14 +149,9 @@ pub async fn read(dest: &Destination, key: Option<&EncryptionKey>) -> Result<(Ma
 }
 
 /// Runs synchronous reading and verification on tokio's blocking pool.
-async fn blocking<T: Send + 'static>(
-    archive: String,
-    work: impl FnOnce(&str) -> Result<T, ArchiveError> + Send + 'static,
-) -> Result<T, ArchiveError> {
+async fn blocking<T: Send + 'static>(archive: String, work: impl FnOnce(&str) -> Result<T, ArchiveError> + Send + 'static) -> Result<T, ArchiveError> {
     let shown = archive.clone();
-    tokio::task::spawn_blocking(move || work(&archive))
-        .await
-        .map_err(|e| ArchiveError::Io { archive: shown, action: "read", source: io::Error::other(e) })?
+    tokio::task::spawn_blocking(move || work(&archive)).await.map_err(|e| ArchiveError::Io { archive: shown, action: "read", source: io::Error::other(e) })?
 }
 
 /// Every member's bytes must match the manifest; returns the parsed objects in manifest order.

@@ -18,8 +18,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::manifest::{FORMAT, ManifestText, entries_text};
 use crate::member::{MANIFEST, line_sha256_hex, path_for};
-use crate::seal::{self, Sealer};
 use crate::s3::Upload;
+use crate::seal::{self, Sealer};
 use crate::{ArchiveError, Destination, EncryptionKey, Header, Manifest, ManifestEntry};
 
 /// zstd level 1: on the tar of an export of 10,000 objects as the API server sent them (one
@@ -108,7 +108,8 @@ impl Writer {
             if batch.is_empty() {
                 return Ok(());
             }
-            let members: Vec<Result<Encoded, Refused>> = batch.par_iter().map(|(id, resource, object)| encode(id, resource, object).map(Encoded::from)).collect();
+            let members: Vec<Result<Encoded, Refused>> =
+                batch.par_iter().map(|(id, resource, object)| encode(id, resource, object).map(Encoded::from)).collect();
             for member in members {
                 self.add_encoded(member).await?;
             }
@@ -670,7 +671,6 @@ impl FileSink {
     }
 }
 
-
 /// Whether `target` may be written: it does not exist, or it starts like a ferry archive.
 async fn replaceable(target: &Path) -> io::Result<bool> {
     let file = match tokio::fs::File::open(target).await {
@@ -682,4 +682,3 @@ async fn replaceable(target: &Path) -> io::Result<bool> {
     file.take(seal::MAGIC.len() as u64).read_to_end(&mut head).await?;
     Ok(head == seal::MAGIC || head.starts_with(&crate::ZSTD_MAGIC))
 }
-

@@ -7,7 +7,7 @@ mod support;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use ferry_archive::{ArchiveError, Batch, Destination, EncryptionKey, Encoder, S3Settings, Writer, read};
+use ferry_archive::{ArchiveError, Batch, Destination, Encoder, EncryptionKey, S3Settings, Writer, read};
 use ferry_model::RawObject;
 use serde_json::json;
 use support::{SECRET_VALUE, assert_reported, assert_round_trip, header, sample, write};
@@ -263,7 +263,8 @@ async fn batches_encoded_ahead_are_added_in_order_in_every_form() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (key, _) = EncryptionKey::generate();
     let file = dir.path().join("backup.tar.zst");
-    for (dest, key) in [(Destination::Directory(dir.path().join("tree")), None), (file_dest(&file), None), (file_dest(&dir.path().join("sealed")), Some(&key))] {
+    for (dest, key) in [(Destination::Directory(dir.path().join("tree")), None), (file_dest(&file), None), (file_dest(&dir.path().join("sealed")), Some(&key))]
+    {
         write_in_batches(&dest, key).await;
         assert_round_trip(&dest, key, &sample()).await;
     }
@@ -320,7 +321,10 @@ async fn a_flipped_byte_anywhere_in_the_file_is_caught() {
         std::fs::write(&path, &bad).expect("write");
         let err = read_error(&path, None).await;
         assert!(
-            matches!(err, ArchiveError::Damaged { .. } | ArchiveError::DigestMismatch { .. } | ArchiveError::NotAnArchive { .. } | ArchiveError::Truncated { .. }),
+            matches!(
+                err,
+                ArchiveError::Damaged { .. } | ArchiveError::DigestMismatch { .. } | ArchiveError::NotAnArchive { .. } | ArchiveError::Truncated { .. }
+            ),
             "byte {at}: {err}"
         );
     }

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use ferry_archive::{ArchiveError, Destination, EncryptionKey, S3Settings, Writer, read};
 use ferry_model::ObjectId;
+use ferry_testcluster::s3::S3Server;
 use object_store::ObjectStoreExt as _;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as StorePath;
 use serde_json::{Value, json};
-use ferry_testcluster::s3::S3Server;
 use support::{assert_reported, assert_round_trip, header, object, sample, write};
 
 /// A client of the test server, to look at and tamper with stored objects directly.

@@ -77,16 +77,9 @@ fn switch(driver: Driver, old: &TestBackend, new: &TestBackend) -> Switch {
     match driver {
         Driver::Haproxy => {
             let haproxy = Arc::new(TestHaproxy::start(old.address(), new.address()).expect("haproxy"));
-            let plan = format!(
-                "driver:\n  haproxy: {{socket: '{}', backend: be, old: old, new: new}}\n{timing}",
-                haproxy.admin_socket().display()
-            );
+            let plan = format!("driver:\n  haproxy: {{socket: '{}', backend: be, old: old, new: new}}\n{timing}", haproxy.admin_socket().display());
             let in_force = move || haproxy.weight("new").ok() == Some(0) && haproxy.weight("old").ok() == Some(100);
-            Switch {
-                plan,
-                in_force: Box::new(in_force),
-                _dir: dir,
-            }
+            Switch { plan, in_force: Box::new(in_force), _dir: dir }
         }
         Driver::PowerDns => {
             let pdns = Arc::new(TestPowerDns::start().expect("pdns"));
@@ -99,11 +92,7 @@ fn switch(driver: Driver, old: &TestBackend, new: &TestBackend) -> Switch {
                 key.display()
             );
             let in_force = move || (0..30).all(|_| pdns.query_a("shop.cutover.test.").is_ok_and(|(a, _)| a == [OLD_IP]));
-            Switch {
-                plan,
-                in_force: Box::new(in_force),
-                _dir: dir,
-            }
+            Switch { plan, in_force: Box::new(in_force), _dir: dir }
         }
     }
 }
@@ -136,10 +125,7 @@ fn rollback_trial(driver: Driver, trial: usize) -> (Duration, Duration) {
             *verdict.lock().expect("verdict") = Some(Instant::now());
         }
     };
-    let report = Cutover::new(&switch.plan, &mut observer)
-        .expect("plan")
-        .run(Mode::Fresh, &switch._dir.path().join("journal"))
-        .expect("run");
+    let report = Cutover::new(&switch.plan, &mut observer).expect("plan").run(Mode::Fresh, &switch._dir.path().join("journal")).expect("run");
     watcher.expect("the 50 % step was reached").join().expect("watcher");
     assert_eq!(report.outcome, Outcome::RolledBack);
     let (failed, restored) = *times.lock().expect("times");
@@ -155,11 +141,7 @@ fn healthy_shift() {
     let haproxy = TestHaproxy::start(old.address(), new.address()).expect("haproxy");
     let dir = tempfile::tempdir().expect("temp dir");
     let gate = |name: &str, b: &TestBackend| {
-        format!(
-            "  - {{name: {name}, side: {name}, url: 'http://{name}.cutover.test:{}/', address: {}, requests: 2}}\n",
-            b.address().port(),
-            b.address().ip()
-        )
+        format!("  - {{name: {name}, side: {name}, url: 'http://{name}.cutover.test:{}/', address: {}, requests: 2}}\n", b.address().port(), b.address().ip())
     };
     let plan = format!(
         "driver:\n  haproxy: {{socket: '{}', backend: be, old: old, new: new}}\nsteps: [0, 1, 5, 25, 50, 100]\nbake: 2s\ngate_interval: {INTERVAL_MS}ms\ngates:\n  http:\n{}{}",
@@ -168,10 +150,7 @@ fn healthy_shift() {
         gate("new", &new)
     );
     let load = TestLoad::start(haproxy.frontend(), 8, Duration::ZERO);
-    let report = Cutover::new(&plan, &mut |_| {})
-        .expect("plan")
-        .run(Mode::Fresh, &dir.path().join("journal"))
-        .expect("run");
+    let report = Cutover::new(&plan, &mut |_| {}).expect("plan").run(Mode::Fresh, &dir.path().join("journal")).expect("run");
     let result = load.finish();
     assert_eq!(report.outcome, Outcome::Completed);
     let total = result.ok + result.failed;

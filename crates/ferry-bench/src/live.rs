@@ -52,11 +52,14 @@ async fn run(objects: usize) {
         read = read.min(started.elapsed().as_secs_f64());
         assert!(snapshot.failures.is_empty(), "{:?}", snapshot.failures);
         count = snapshot.objects.len();
-        assess = assess.min(process(&ferry, &["assess", "--kubeconfig", kubeconfig, "--context", "admin", "-o", "json", "--out", "/dev/null", "--fail-on", "never"]));
+        assess = assess
+            .min(process(&ferry, &["assess", "--kubeconfig", kubeconfig, "--context", "admin", "-o", "json", "--out", "/dev/null", "--fail-on", "never"]));
         kubectl = kubectl.min(process(Path::new("kubectl"), &["--kubeconfig", kubeconfig, "get", &kinds.join(","), "-A", "-o", "json", "--chunk-size=500"]));
     }
     println!("machine: {} cores, {}; kube-apiserver v1.20.2 on 127.0.0.1; {} resource types", crate::cores(), crate::cpu_model(), kinds.len());
-    println!("| objects read | raw LISTs s | ferry read s | ferry assess --context s | kubectl get -A -o json s | ferry read / raw | kubectl / ferry read | kubectl / ferry assess |");
+    println!(
+        "| objects read | raw LISTs s | ferry read s | ferry assess --context s | kubectl get -A -o json s | ferry read / raw | kubectl / ferry read | kubectl / ferry assess |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     println!("| {count} | {raw:.3} | {read:.3} | {assess:.3} | {kubectl:.3} | {:.2} | {:.2} | {:.2} |", read / raw, kubectl / read, kubectl / assess);
 }

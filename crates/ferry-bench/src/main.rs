@@ -62,7 +62,9 @@ fn bench_assess(sizes: &[String]) {
     let me = std::env::current_exe().expect("own path");
     let root = std::env::var_os("FERRY_BENCH_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".bench"));
     println!("machine: {} cores, {}", cores(), cpu_model());
-    println!("| objects | input MB | parse-only 1 thread s | parse-only 2 threads s | ferry assess s | objects/s | assess / parse-only (2 threads) | assess / parse-only (1 thread) | peak RSS parse-only MB | peak RSS assess MB | assess RSS / input |");
+    println!(
+        "| objects | input MB | parse-only 1 thread s | parse-only 2 threads s | ferry assess s | objects/s | assess / parse-only (2 threads) | assess / parse-only (1 thread) | peak RSS parse-only MB | peak RSS assess MB | assess RSS / input |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut per_object = Vec::new();
     for size in sizes {
@@ -88,14 +90,15 @@ fn bench_assess(sizes: &[String]) {
         );
     }
     if let (Some(first), Some(last)) = (per_object.first(), per_object.last())
-        && first.0 != last.0 {
-            println!(
-                "\ngrowth: {}x more objects took {:.2}x the time ({:.2}x the time per object; 1.00 = linear)",
-                last.0 / first.0,
-                last.1 * last.0 as f64 / (first.1 * first.0 as f64),
-                last.1 / first.1
-            );
-        }
+        && first.0 != last.0
+    {
+        println!(
+            "\ngrowth: {}x more objects took {:.2}x the time ({:.2}x the time per object; 1.00 = linear)",
+            last.0 / first.0,
+            last.1 * last.0 as f64 / (first.1 * first.0 as f64),
+            last.1 / first.1
+        );
+    }
 }
 
 fn best_of(n: usize, mut run: impl FnMut() -> Run) -> Run {

@@ -87,7 +87,9 @@ async fn run(objects: usize) {
 
     println!("machine: {} cores, {}; kube-apiserver v1.20.2 + etcd on 127.0.0.1 (fresh cluster per apply)", crate::cores(), crate::cpu_model());
     println!();
-    println!("| network | objects | kubectl apply --server-side s | ferry apply s | kubectl / ferry | ferry objects/s | server CPU, kubectl s | server CPU, ferry s | server-bound floor s | ferry / floor | ferry peak RSS MB | Velero at ~10 objects/s s |");
+    println!(
+        "| network | objects | kubectl apply --server-side s | ferry apply s | kubectl / ferry | ferry objects/s | server CPU, kubectl s | server CPU, ferry s | server-bound floor s | ferry / floor | ferry peak RSS MB | Velero at ~10 objects/s s |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (network, kubectl, ferry) in [("loopback", &kubectl_loopback, &ferry_loopback), ("2 ms round trip", &kubectl_remote, &ferry_remote)] {
         println!(
@@ -106,7 +108,9 @@ async fn run(objects: usize) {
         );
     }
     println!();
-    println!("| objects | raw LISTs in-process s | raw LISTs process s | ferry export s | kubectl get -A -o json s | export / raw in-process | export / raw process | kubectl get / export | ferry export peak RSS MB |");
+    println!(
+        "| objects | raw LISTs in-process s | raw LISTs process s | ferry export s | kubectl get -A -o json s | export / raw in-process | export / raw process | kubectl get / export | ferry export peak RSS MB |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     println!(
         "| {objects} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} | {:.2} | {:.0} |",
@@ -170,7 +174,9 @@ async fn bench_export(source: &TestCluster, ferry: &Path, archive: &str) -> Expo
         if run.seconds < best.ferry.seconds {
             best.ferry = run;
         }
-        best.kubectl = best.kubectl.min(measure(Path::new("kubectl"), &["--kubeconfig", kubeconfig, "get", &kinds.join(","), "-A", "-o", "json", "--chunk-size=500"]).seconds);
+        best.kubectl = best
+            .kubectl
+            .min(measure(Path::new("kubectl"), &["--kubeconfig", kubeconfig, "get", &kinds.join(","), "-A", "-o", "json", "--chunk-size=500"]).seconds);
     }
     best
 }

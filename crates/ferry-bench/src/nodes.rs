@@ -13,7 +13,9 @@ pub(crate) fn bench_nodes(args: &[String]) {
     let runs: usize = args.first().map(|r| r.parse().expect("RUNS is a number")).unwrap_or(3);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     println!("machine: {} cores, {}", crate::cores(), crate::cpu_model());
-    println!("| run | control plane alone s | with node s | node Ready s | with node / alone | Pod Running s | 10 Pods Running s | Job Complete s | kubelet RSS MB | containerd RSS MB | teardown s |");
+    println!(
+        "| run | control plane alone s | with node s | node Ready s | with node / alone | Pod Running s | 10 Pods Running s | Job Complete s | kubelet RSS MB | containerd RSS MB | teardown s |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for run in 1..=runs {
         runtime.block_on(measure_run(run));

@@ -24,24 +24,11 @@ impl Anchors {
         let Some(text) = bundle else { return Anchors::default() };
         let subject = Subject::new("CABundle", None, "--ca-bundle");
         match certificates(text.as_bytes()) {
-            Ok(ders) => Anchors {
-                ders,
-                given: true,
-                problems: Vec::new(),
-            },
+            Ok(ders) => Anchors { ders, given: true, problems: Vec::new() },
             Err(why) => {
-                let problem = Finding::new(
-                    Severity::Fail,
-                    "ca-bundle-invalid",
-                    &subject,
-                    format!("the CA bundle {why}"),
-                    "give a file of PEM `CERTIFICATE` blocks",
-                );
-                Anchors {
-                    ders: Vec::new(),
-                    given: true,
-                    problems: vec![problem],
-                }
+                let problem =
+                    Finding::new(Severity::Fail, "ca-bundle-invalid", &subject, format!("the CA bundle {why}"), "give a file of PEM `CERTIFICATE` blocks");
+                Anchors { ders: Vec::new(), given: true, problems: vec![problem] }
             }
         }
     }
@@ -53,10 +40,7 @@ impl Anchors {
 
     /// The bundle, parsed once for every chain.
     pub fn trust(&self) -> Trust<'_> {
-        Trust {
-            bundle: parse(&self.ders),
-            given: self.given,
-        }
+        Trust { bundle: parse(&self.ders), given: self.given }
     }
 }
 
@@ -87,11 +71,7 @@ pub fn certificates(text: &[u8]) -> Result<Vec<Vec<u8>>, String> {
             _ => {}
         }
     }
-    if ders.is_empty() {
-        Err("holds PEM blocks but no `CERTIFICATE`".to_owned())
-    } else {
-        Ok(ders)
-    }
+    if ders.is_empty() { Err("holds PEM blocks but no `CERTIFICATE`".to_owned()) } else { Ok(ders) }
 }
 
 /// Parses DER already checked by [`certificates`].
@@ -114,11 +94,7 @@ pub fn check(certs: &[X509Certificate<'_>], ca_crt: &[X509Certificate<'_>], trus
     if issued(top, top) || ca_crt.iter().chain(&trust.bundle).any(|ca| issued(top, ca)) {
         return Vec::new();
     }
-    let message = format!(
-        "the chain ends at `{}`, issued by `{}`, which is neither in tls.crt nor in the trusted CAs",
-        top.subject(),
-        top.issuer()
-    );
+    let message = format!("the chain ends at `{}`, issued by `{}`, which is neither in tls.crt nor in the trusted CAs", top.subject(), top.issuer());
     if trust.given {
         vec![Finding::new(
             Severity::Fail,
@@ -149,30 +125,11 @@ fn out_of_order(certs: &[X509Certificate<'_>], broken: usize, subject: &Subject)
     }
     let (child, parent) = (&certs[broken], &certs[broken + 1]);
     let message = if child.issuer().as_raw() == parent.subject().as_raw() {
-        format!(
-            "certificate {} ({}) does not verify with the key of certificate {} ({})",
-            broken + 1,
-            name(child),
-            broken + 2,
-            name(parent)
-        )
+        format!("certificate {} ({}) does not verify with the key of certificate {} ({})", broken + 1, name(child), broken + 2, name(parent))
     } else {
-        format!(
-            "certificate {} ({}) is issued by `{}`, but certificate {} is {}",
-            broken + 1,
-            name(child),
-            child.issuer(),
-            broken + 2,
-            name(parent)
-        )
+        format!("certificate {} ({}) is issued by `{}`, but certificate {} is {}", broken + 1, name(child), child.issuer(), broken + 2, name(parent))
     };
-    Finding::new(
-        Severity::Fail,
-        "chain-broken",
-        subject,
-        message,
-        "rebuild tls.crt from the issuer's chain: leaf first, then each issuer",
-    )
+    Finding::new(Severity::Fail, "chain-broken", subject, message, "rebuild tls.crt from the issuer's chain: leaf first, then each issuer")
 }
 
 /// An order of all of `certs` in which each certificate is issued by the next, if there is one.

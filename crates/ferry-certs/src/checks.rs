@@ -19,11 +19,7 @@ const UNMANAGED_MARGIN: i64 = 30 * 86_400;
 
 /// The summary of one unit and its findings.
 pub fn check_unit(unit: &Unit<'_>, scope: &Scope<'_>, trust: &Trust<'_>, options: &Options) -> (Summary, Vec<Finding>) {
-    let mut summary = Summary {
-        secret: unit.subject.clone(),
-        managed_by: unit.desired.as_ref().map(managed_by),
-        ..Summary::default()
-    };
+    let mut summary = Summary { secret: unit.subject.clone(), managed_by: unit.desired.as_ref().map(managed_by), ..Summary::default() };
     let mut findings = match unit.secret {
         None => vec![missing_secret(unit)],
         Some(secret) => Secret { unit, secret, trust, options }.check(&mut summary),
@@ -37,11 +33,7 @@ pub fn check_unit(unit: &Unit<'_>, scope: &Scope<'_>, trust: &Trust<'_>, options
 
 /// What manages a Secret, for the table.
 fn managed_by(desired: &Desired) -> String {
-    if desired.ingress_shim {
-        format!("{} (ingress-shim)", desired.from)
-    } else {
-        desired.from.to_string()
-    }
+    if desired.ingress_shim { format!("{} (ingress-shim)", desired.from) } else { desired.from.to_string() }
 }
 
 /// A unit's Secret is not in the input.
@@ -52,21 +44,12 @@ fn missing_secret(unit: &Unit<'_>) -> Finding {
             Severity::Fail,
             "secret-missing",
             &unit.subject,
-            format!(
-                "{} names the Secret `{name}`, which is not in the input: cert-manager will issue a new certificate on the target",
-                desired.from
-            ),
+            format!("{} names the Secret `{name}`, which is not in the input: cert-manager will issue a new certificate on the target", desired.from),
             "move the TLS Secret with its Certificate (cert-manager's backup guide: Secrets before Issuers and Certificates)",
         )
         .reissuing(),
         None => {
-            let users: Vec<String> = unit
-                .hosts
-                .iter()
-                .map(|h| h.ingress.to_string())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
+            let users: Vec<String> = unit.hosts.iter().map(|h| h.ingress.to_string()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
             Finding::new(
                 Severity::Fail,
                 "secret-missing",
@@ -92,17 +75,8 @@ fn issuer_in_scope(desired: &Desired, unit: &Unit<'_>, scope: &Scope<'_>) -> Opt
         ));
     }
     scope.issuer(namespace, &desired.issuer).is_none().then(|| {
-        let message = format!(
-            "{} names {}, which is not in the input: cert-manager cannot renew it on the target",
-            desired.from, desired.issuer
-        );
-        Finding::new(
-            Severity::Fail,
-            "issuer-missing",
-            &desired.from,
-            message,
-            "move the Issuer or ClusterIssuer (after its Secrets, before the Certificates)",
-        )
+        let message = format!("{} names {}, which is not in the input: cert-manager cannot renew it on the target", desired.from, desired.issuer);
+        Finding::new(Severity::Fail, "issuer-missing", &desired.from, message, "move the Issuer or ClusterIssuer (after its Secrets, before the Certificates)")
     })
 }
 
@@ -120,13 +94,8 @@ impl Secret<'_> {
             Ok(Some(crt)) => crt,
             Ok(None) => {
                 return vec![
-                    self.finding(
-                        Severity::Fail,
-                        "crt-missing",
-                        "has no `tls.crt`".into(),
-                        "a TLS Secret needs tls.crt and tls.key",
-                    )
-                    .reissuing_if(self.managed()),
+                    self.finding(Severity::Fail, "crt-missing", "has no `tls.crt`".into(), "a TLS Secret needs tls.crt and tls.key")
+                        .reissuing_if(self.managed()),
                 ];
             }
             Err(finding) => return vec![*finding],
@@ -134,12 +103,7 @@ impl Secret<'_> {
         let ders = match chain::certificates(&crt) {
             Ok(ders) => ders,
             Err(why) => {
-                let finding = self.finding(
-                    Severity::Fail,
-                    "crt-invalid",
-                    format!("tls.crt {why}"),
-                    "put the PEM certificate chain in tls.crt, leaf first",
-                );
+                let finding = self.finding(Severity::Fail, "crt-invalid", format!("tls.crt {why}"), "put the PEM certificate chain in tls.crt, leaf first");
                 return vec![finding.reissuing_if(self.managed())];
             }
         };
@@ -174,18 +138,8 @@ impl Secret<'_> {
         let Some(encoded) = self.secret.root.at(&["data", key]).and_then(Node::as_str) else {
             return Ok(None);
         };
-        let invalid = || {
-            self.finding(
-                Severity::Fail,
-                "data-invalid",
-                format!("`data.{key}` is not base64"),
-                "Secret data values are base64-encoded",
-            )
-        };
-        base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .map(Some)
-            .map_err(|_| Box::new(invalid()))
+        let invalid = || self.finding(Severity::Fail, "data-invalid", format!("`data.{key}` is not base64"), "Secret data values are base64-encoded");
+        base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map(Some).map_err(|_| Box::new(invalid()))
     }
 
     /// Expiry and validity against the cut-over, and cert-manager's renewal time.
@@ -196,13 +150,8 @@ impl Secret<'_> {
         if not_after <= cutover {
             let hint = "renew it before the migration (on the source), so that a valid certificate moves";
             return vec![
-                self.finding(
-                    Severity::Fail,
-                    "expired",
-                    format!("the certificate expires {until}, before the cut-over {at}"),
-                    hint,
-                )
-                .reissuing_if(self.managed()),
+                self.finding(Severity::Fail, "expired", format!("the certificate expires {until}, before the cut-over {at}"), hint)
+                    .reissuing_if(self.managed()),
             ];
         }
         let mut findings = Vec::new();
@@ -236,10 +185,7 @@ impl Secret<'_> {
         let text = match self.data("tls.key") {
             Ok(Some(text)) => text,
             Ok(None) => {
-                return Some(
-                    self.finding(Severity::Fail, "key-missing", "has no `tls.key`".into(), hint)
-                        .reissuing_if(managed),
-                );
+                return Some(self.finding(Severity::Fail, "key-missing", "has no `tls.key`".into(), hint).reissuing_if(managed));
             }
             Err(finding) => return Some(*finding),
         };
@@ -249,10 +195,7 @@ impl Secret<'_> {
                 return Some(self.finding(Severity::Fail, "key-encrypted", format!("tls.key {error}"), "decrypt it (`openssl pkey`)"));
             }
             Err(error) => {
-                return Some(
-                    self.finding(Severity::Fail, "key-invalid", format!("tls.key {error}"), hint)
-                        .reissuing_if(managed),
-                );
+                return Some(self.finding(Severity::Fail, "key-invalid", format!("tls.key {error}"), hint).reissuing_if(managed));
             }
         };
         let spki = leaf.public_key();
@@ -262,13 +205,8 @@ impl Secret<'_> {
             Some(false) => {
                 let message = format!("the {} key in tls.key does not belong to the certificate in tls.crt", private.format);
                 Some(
-                    self.finding(
-                        Severity::Fail,
-                        "key-mismatch",
-                        message,
-                        "tls.crt's first certificate must be the leaf of tls.key's key",
-                    )
-                    .reissuing_if(managed),
+                    self.finding(Severity::Fail, "key-mismatch", message, "tls.crt's first certificate must be the leaf of tls.key's key")
+                        .reissuing_if(managed),
                 )
             }
             None => Some(self.finding(
@@ -282,12 +220,7 @@ impl Secret<'_> {
 
     /// The chain's order, signatures and top.
     fn chain(&self, certs: &[X509Certificate<'_>]) -> Vec<Finding> {
-        let ca_crt = self
-            .data("ca.crt")
-            .ok()
-            .flatten()
-            .and_then(|text| chain::certificates(&text).ok())
-            .unwrap_or_default();
+        let ca_crt = self.data("ca.crt").ok().flatten().and_then(|text| chain::certificates(&text).ok()).unwrap_or_default();
         chain::check(certs, &chain::parse(&ca_crt), self.trust, &self.unit.subject)
     }
 
@@ -316,12 +249,8 @@ impl Secret<'_> {
         let have = name_set(&dns_names(leaf));
         let want = name_set(&desired.dns_names);
         (have != want).then(|| {
-            let message = format!(
-                "{} asks for [{}] but the certificate names [{}]: cert-manager will issue a new one",
-                desired.from,
-                want.join(", "),
-                have.join(", ")
-            );
+            let message =
+                format!("{} asks for [{}] but the certificate names [{}]: cert-manager will issue a new one", desired.from, want.join(", "), have.join(", "));
             self.finding(
                 Severity::Fail,
                 "names-differ",
@@ -335,11 +264,7 @@ impl Secret<'_> {
     /// The Secret's `cert-manager.io/issuer-*` annotations agree with the issuer reference.
     fn issuer_annotations(&self, desired: &Desired) -> Option<Finding> {
         let name = annotation(self.secret, "cert-manager.io/issuer-name").unwrap_or_default();
-        let on_secret = IssuerRef::new(
-            name,
-            annotation(self.secret, "cert-manager.io/issuer-kind"),
-            annotation(self.secret, "cert-manager.io/issuer-group"),
-        );
+        let on_secret = IssuerRef::new(name, annotation(self.secret, "cert-manager.io/issuer-kind"), annotation(self.secret, "cert-manager.io/issuer-group"));
         (on_secret != desired.issuer).then(|| {
             let shown = if name.is_empty() { "no issuer".to_owned() } else { on_secret.to_string() };
             let message = format!(
@@ -378,11 +303,7 @@ fn renewal_time(desired: &Desired, not_before: i64, not_after: i64) -> i64 {
 /// The DNS names of a certificate's subjectAltName.
 pub fn dns_names(cert: &X509Certificate<'_>) -> Vec<String> {
     let Ok(Some(san)) = cert.subject_alternative_name() else { return Vec::new() };
-    san.value
-        .general_names
-        .iter()
-        .filter_map(|n| if let GeneralName::DNSName(name) = n { Some((*name).to_owned()) } else { None })
-        .collect()
+    san.value.general_names.iter().filter_map(|n| if let GeneralName::DNSName(name) = n { Some((*name).to_owned()) } else { None }).collect()
 }
 
 /// Names compared as cert-manager compares them: lower case, sorted, without duplicates.

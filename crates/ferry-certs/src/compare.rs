@@ -15,11 +15,8 @@ const KEYS: [&str; 2] = ["tls.crt", "tls.key"];
 /// A finding for every TLS Secret of `source` that the target lacks or holds with other
 /// bytes, and an info finding for each that is identical.
 pub fn compare(source: &[Object], target: &[Object]) -> Vec<Finding> {
-    let on_target: HashMap<(Option<&str>, &str), &Object> = target
-        .iter()
-        .filter(|o| is_secret(o))
-        .map(|o| ((o.id.namespace.as_deref(), o.id.name.as_str()), o))
-        .collect();
+    let on_target: HashMap<(Option<&str>, &str), &Object> =
+        target.iter().filter(|o| is_secret(o)).map(|o| ((o.id.namespace.as_deref(), o.id.name.as_str()), o)).collect();
     let mut findings = Vec::new();
     for secret in source.iter().filter(|o| is_secret(o) && o.root.str_at("type") == Some("kubernetes.io/tls")) {
         let subject = Subject::of(secret);
@@ -35,13 +32,7 @@ pub fn compare(source: &[Object], target: &[Object]) -> Vec<Finding> {
         };
         let differing: Vec<&str> = KEYS.into_iter().filter(|key| digest(secret, key) != digest(copy, key)).collect();
         findings.push(if differing.is_empty() {
-            Finding::new(
-                Severity::Info,
-                "target-identical",
-                &subject,
-                "tls.crt and tls.key on the target are byte-identical to the source's",
-                "",
-            )
+            Finding::new(Severity::Info, "target-identical", &subject, "tls.crt and tls.key on the target are byte-identical to the source's", "")
         } else {
             let message = format!(
                 "{} on the target differ(s) from the source's (compared by SHA-256): the certificate was changed or issued again",
@@ -67,9 +58,7 @@ fn is_secret(object: &Object) -> bool {
 fn digest(secret: &Object, key: &str) -> Option<[u8; 32]> {
     let bytes = match secret.root.at(&["stringData", key]).and_then(Node::as_str) {
         Some(text) => text.as_bytes().to_vec(),
-        None => base64::engine::general_purpose::STANDARD
-            .decode(secret.root.at(&["data", key]).and_then(Node::as_str)?.trim())
-            .ok()?,
+        None => base64::engine::general_purpose::STANDARD.decode(secret.root.at(&["data", key]).and_then(Node::as_str)?.trim()).ok()?,
     };
     Some(Sha256::digest(&bytes).into())
 }

@@ -41,20 +41,12 @@ pub struct Subject {
 impl Subject {
     /// The subject naming `object`.
     pub fn of(object: &Object) -> Subject {
-        Subject {
-            kind: object.id.kind.clone(),
-            namespace: object.id.namespace.clone(),
-            name: object.id.name.clone(),
-        }
+        Subject { kind: object.id.kind.clone(), namespace: object.id.namespace.clone(), name: object.id.name.clone() }
     }
 
     /// A subject by kind, namespace and name.
     pub fn new(kind: &str, namespace: Option<&str>, name: &str) -> Subject {
-        Subject {
-            kind: kind.to_owned(),
-            namespace: namespace.map(str::to_owned),
-            name: name.to_owned(),
-        }
+        Subject { kind: kind.to_owned(), namespace: namespace.map(str::to_owned), name: name.to_owned() }
     }
 }
 
@@ -87,14 +79,7 @@ pub struct Finding {
 impl Finding {
     /// A finding of `severity`.
     pub fn new(severity: Severity, code: &'static str, object: &Subject, message: impl Into<String>, hint: impl Into<String>) -> Finding {
-        Finding {
-            severity,
-            code,
-            object: object.clone(),
-            message: message.into(),
-            hint: hint.into(),
-            reissue: false,
-        }
+        Finding { severity, code, object: object.clone(), message: message.into(), hint: hint.into(), reissue: false }
     }
 
     /// Marks the finding as a condition that makes cert-manager issue the certificate again.
@@ -106,10 +91,5 @@ impl Finding {
 
 /// Failing findings first, then by object and code.
 pub fn sort(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.object.cmp(&b.object))
-            .then_with(|| a.code.cmp(b.code))
-    });
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.object.cmp(&b.object)).then_with(|| a.code.cmp(b.code)));
 }

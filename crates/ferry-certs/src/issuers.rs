@@ -9,11 +9,7 @@ use crate::scope::{Issuer, Scope};
 
 /// Findings about every issuer in scope; `namespaces` were read (all when empty).
 pub fn check(scope: &Scope<'_>, namespaces: &[String]) -> Vec<Finding> {
-    scope
-        .issuers
-        .iter()
-        .flat_map(|issuer| secrets(issuer, scope, namespaces).into_iter().chain(http01(issuer)))
-        .collect()
+    scope.issuers.iter().flat_map(|issuer| secrets(issuer, scope, namespaces).into_iter().chain(http01(issuer))).collect()
 }
 
 /// The Secrets the issuer names that are not in the input.
@@ -30,13 +26,7 @@ fn secrets(issuer: &Issuer<'_>, scope: &Scope<'_>, namespaces: &[String]) -> Vec
         }
         let finding = if !namespaces.is_empty() && !namespaces.iter().any(|n| n == namespace) {
             let message = format!("`{path}` names the Secret `{namespace}/{name}`, in a namespace that was not read");
-            Finding::new(
-                Severity::Info,
-                "issuer-secret-unchecked",
-                &issuer.subject,
-                message,
-                format!("add `-n {namespace}` to check it"),
-            )
+            Finding::new(Severity::Info, "issuer-secret-unchecked", &issuer.subject, message, format!("add `-n {namespace}` to check it"))
         } else if path == "spec.acme.privateKeySecretRef" {
             let message =
                 format!("the ACME account key Secret `{namespace}/{name}` is not in the input: cert-manager would register a new ACME account on the target");
@@ -49,13 +39,7 @@ fn secrets(issuer: &Issuer<'_>, scope: &Scope<'_>, namespaces: &[String]) -> Vec
             )
         } else {
             let message = format!("`{path}` names the Secret `{namespace}/{name}`, which is not in the input: the issuer cannot issue or renew on the target");
-            Finding::new(
-                Severity::Fail,
-                "issuer-secret-missing",
-                &issuer.subject,
-                message,
-                "move the Secret before the issuer (or create it on the target)",
-            )
+            Finding::new(Severity::Fail, "issuer-secret-missing", &issuer.subject, message, "move the Secret before the issuer (or create it on the target)")
         };
         findings.push(finding);
     }

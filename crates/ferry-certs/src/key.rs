@@ -82,10 +82,10 @@ pub fn parse(pem_text: &[u8]) -> Result<PrivateKey, KeyError> {
 fn pkcs1(der: &[u8]) -> Option<Public> {
     let items = der::sequence(der)?;
     let [version, n, e, ..] = items.as_slice() else { return None };
-    [version, n, e].iter().all(|i| i.tag == INTEGER).then(|| Public::Rsa {
-        modulus: der::magnitude(n.content).to_vec(),
-        exponent: der::magnitude(e.content).to_vec(),
-    })
+    [version, n, e]
+        .iter()
+        .all(|i| i.tag == INTEGER)
+        .then(|| Public::Rsa { modulus: der::magnitude(n.content).to_vec(), exponent: der::magnitude(e.content).to_vec() })
 }
 
 /// ECPrivateKey (RFC 5915): version 1, privateKey, [0] parameters, [1] publicKey.
@@ -95,11 +95,7 @@ fn sec1(der: &[u8]) -> Option<Public> {
     if version.tag != INTEGER || private.tag != OCTET_STRING {
         return None;
     }
-    let point = rest
-        .iter()
-        .find(|t| t.tag == 0xa1)
-        .and_then(|t| der::read(t.content))
-        .and_then(|(bits, _)| bit_string(bits));
+    let point = rest.iter().find(|t| t.tag == 0xa1).and_then(|t| der::read(t.content)).and_then(|(bits, _)| bit_string(bits));
     Some(Public::Ec(point))
 }
 
@@ -114,14 +110,8 @@ fn pkcs8(der: &[u8]) -> Option<PrivateKey> {
     match oid {
         o if o == RSA || o == RSA_PSS => pkcs1(private.content).map(|public| PrivateKey { format: "PKCS#8 RSA", public }),
         o if o == EC => sec1(private.content).map(|public| PrivateKey { format: "PKCS#8 EC", public }),
-        o if o == ED25519 => Some(PrivateKey {
-            format: "PKCS#8 Ed25519",
-            public: Public::Other("Ed25519"),
-        }),
-        _ => Some(PrivateKey {
-            format: "PKCS#8",
-            public: Public::Other("an unknown algorithm"),
-        }),
+        o if o == ED25519 => Some(PrivateKey { format: "PKCS#8 Ed25519", public: Public::Other("Ed25519") }),
+        _ => Some(PrivateKey { format: "PKCS#8", public: Public::Other("an unknown algorithm") }),
     }
 }
 
@@ -136,10 +126,7 @@ fn bit_string(tlv: Tlv<'_>) -> Option<Vec<u8>> {
 pub fn certificate_public(algorithm: &[u8], key: &[u8]) -> Public {
     match algorithm {
         o if o == RSA || o == RSA_PSS => match der::sequence(key).as_deref() {
-            Some([n, e, ..]) => Public::Rsa {
-                modulus: der::magnitude(n.content).to_vec(),
-                exponent: der::magnitude(e.content).to_vec(),
-            },
+            Some([n, e, ..]) => Public::Rsa { modulus: der::magnitude(n.content).to_vec(), exponent: der::magnitude(e.content).to_vec() },
             _ => Public::Other("a malformed RSA key"),
         },
         o if o == EC => Public::Ec(Some(key.to_vec())),

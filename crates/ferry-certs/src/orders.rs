@@ -60,28 +60,16 @@ pub fn project(reissued: &[Unit<'_>], scope: &Scope<'_>) -> (Vec<OrderProjection
     for unit in reissued {
         let Some(desired) = &unit.desired else { continue };
         let namespace = unit.subject.namespace.as_deref().unwrap_or_default();
-        let server = scope
-            .issuer(namespace, &desired.issuer)
-            .and_then(|i| i.acme())
-            .and_then(|acme| acme.str_at("server"));
+        let server = scope.issuer(namespace, &desired.issuer).and_then(|i| i.acme()).and_then(|acme| acme.str_at("server"));
         if let Some(server) = server {
-            by_set
-                .entry((server.to_owned(), name_set(&desired.dns_names)))
-                .or_default()
-                .push(desired.from.clone());
+            by_set.entry((server.to_owned(), name_set(&desired.dns_names))).or_default().push(desired.from.clone());
         }
     }
     let projections: Vec<OrderProjection> = by_set
         .into_iter()
         .map(|((server, names), from)| {
             let limit_per_week = limit_of(&server).map(|l| l.duplicates_per_week);
-            OrderProjection {
-                server,
-                names,
-                orders: from.len(),
-                limit_per_week,
-                from,
-            }
+            OrderProjection { server, names, orders: from.len(), limit_per_week, from }
         })
         .collect();
     let findings = projections.iter().map(finding).collect();
@@ -129,14 +117,8 @@ mod tests {
             assert!(limit.duplicates_per_week > 0);
             assert_eq!(limit_of(&format!("https://{}/directory", limit.server)).map(|l| &l.server), Some(&limit.server));
         }
-        assert_eq!(
-            limit_of("https://acme-v02.api.letsencrypt.org/directory").map(|l| l.duplicates_per_week),
-            Some(5)
-        );
+        assert_eq!(limit_of("https://acme-v02.api.letsencrypt.org/directory").map(|l| l.duplicates_per_week), Some(5));
         assert!(limit_of("https://acme.zerossl.com/v2/DV90").is_none(), "unknown servers have no limit");
-        assert!(
-            limit_of("https://evil.example/acme-v02.api.letsencrypt.org").is_none(),
-            "the host is compared, not the text"
-        );
+        assert!(limit_of("https://evil.example/acme-v02.api.letsencrypt.org").is_none(), "the host is compared, not the text");
     }
 }

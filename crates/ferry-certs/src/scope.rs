@@ -29,11 +29,7 @@ impl IssuerRef {
     /// A reference as cert-manager reads it: an empty kind is `Issuer`, an empty group `cert-manager.io`.
     pub fn new(name: &str, kind: Option<&str>, group: Option<&str>) -> IssuerRef {
         let or = |value: Option<&str>, default: &str| value.filter(|v| !v.is_empty()).unwrap_or(default).to_owned();
-        IssuerRef {
-            name: name.to_owned(),
-            kind: or(kind, "Issuer"),
-            group: or(group, GROUP),
-        }
+        IssuerRef { name: name.to_owned(), kind: or(kind, "Issuer"), group: or(group, GROUP) }
     }
 
     /// Whether this is an issuer cert-manager itself implements.
@@ -141,10 +137,7 @@ impl<'a> Scope<'a> {
                     }
                 }
                 (GROUP, "Certificate") => scope.certificates.push(object),
-                (GROUP, "Issuer" | "ClusterIssuer") => scope.issuers.push(Issuer {
-                    object,
-                    subject: Subject::of(object),
-                }),
+                (GROUP, "Issuer" | "ClusterIssuer") => scope.issuers.push(Issuer { object, subject: Subject::of(object) }),
                 ("networking.k8s.io" | "extensions", "Ingress") if object.root.at(&["spec", "tls"]).is_some() => scope.ingresses.push(object),
                 _ => {}
             }
@@ -163,9 +156,7 @@ impl<'a> Scope<'a> {
             return None;
         }
         let namespace = (reference.kind == "Issuer").then_some(namespace);
-        self.issuers
-            .iter()
-            .find(|i| i.object.id.kind == reference.kind && i.object.id.name == reference.name && i.object.id.namespace.as_deref() == namespace)
+        self.issuers.iter().find(|i| i.object.id.kind == reference.kind && i.object.id.name == reference.name && i.object.id.namespace.as_deref() == namespace)
     }
 
     /// Every TLS Secret, and every Secret a Certificate or an Ingress names but the input lacks,
@@ -198,12 +189,7 @@ impl<'a> Scope<'a> {
     fn unit<'u>(&self, units: &'u mut Units<'a>, namespace: &str, name: &str) -> &'u mut Unit<'a> {
         let key = (namespace.to_owned(), name.to_owned());
         let secret = self.secrets.get(&key).copied();
-        units.entry(key).or_insert_with(|| Unit {
-            subject: Subject::new("Secret", Some(namespace), name),
-            secret,
-            desired: None,
-            hosts: Vec::new(),
-        })
+        units.entry(key).or_insert_with(|| Unit { subject: Subject::new("Secret", Some(namespace), name), secret, desired: None, hosts: Vec::new() })
     }
 
     /// Adds the hosts of every Ingress TLS entry, and ingress-shim's wishes, to the units.
@@ -216,10 +202,7 @@ impl<'a> Scope<'a> {
                 let Some(secret) = entry.str_at("secretName") else { continue };
                 let hosts = strings(entry.get("hosts"));
                 let target = self.unit(units, namespace, secret);
-                target.hosts.extend(hosts.iter().map(|h| Host {
-                    name: h.clone(),
-                    ingress: subject.clone(),
-                }));
+                target.hosts.extend(hosts.iter().map(|h| Host { name: h.clone(), ingress: subject.clone() }));
                 if let (Some(issuer), None) = (&shim, &target.desired) {
                     let from = subject.clone();
                     target.desired = Some(Desired {
@@ -241,13 +224,7 @@ type Units<'a> = BTreeMap<(String, String), Unit<'a>>;
 
 /// Whether an ownerReference names an Ingress: ingress-shim made this Certificate.
 pub fn owned_by_an_ingress(object: &Object) -> bool {
-    object
-        .root
-        .at(&["metadata", "ownerReferences"])
-        .map(Node::items)
-        .unwrap_or_default()
-        .iter()
-        .any(|o| o.str_at("kind") == Some("Ingress"))
+    object.root.at(&["metadata", "ownerReferences"]).map(Node::items).unwrap_or_default().iter().any(|o| o.str_at("kind") == Some("Ingress"))
 }
 
 /// The annotation on an object, if set.
@@ -263,11 +240,7 @@ fn strings(list: Option<&Node>) -> Vec<String> {
 fn desired_of_certificate(certificate: &Object) -> Desired {
     let spec = certificate.root.get("spec");
     let at = |path: &[&str]| spec.and_then(|s| s.at(path)).and_then(Node::as_str);
-    let issuer = IssuerRef::new(
-        at(&["issuerRef", "name"]).unwrap_or_default(),
-        at(&["issuerRef", "kind"]),
-        at(&["issuerRef", "group"]),
-    );
+    let issuer = IssuerRef::new(at(&["issuerRef", "name"]).unwrap_or_default(), at(&["issuerRef", "kind"]), at(&["issuerRef", "group"]));
     let dns_names = strings(spec.and_then(|s| s.get("dnsNames")));
     Desired {
         from: Subject::of(certificate),

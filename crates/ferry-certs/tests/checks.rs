@@ -40,12 +40,7 @@ fn leaf(names: &[&str], key: &KeyPair, issuer: &Ca) -> String {
 }
 
 fn openssl(args: &[&str], input: &str) -> String {
-    let mut child = Command::new("openssl")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("openssl runs");
+    let mut child = Command::new("openssl").args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("openssl runs");
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "openssl {args:?}");
@@ -58,14 +53,7 @@ fn rsa_pkcs8() -> String {
 
 fn object(value: Value) -> Object {
     let root: Node = serde_json::from_value(value).unwrap();
-    Object::from_root(
-        root,
-        Origin {
-            file: "test".into(),
-            document: 1,
-            line: 0,
-        },
-    )
+    Object::from_root(root, Origin { file: "test".into(), document: 1, line: 0 })
 }
 
 fn b64(text: &str) -> String {
@@ -85,17 +73,13 @@ fn secret(name: &str, crt: &str, key: &str, issuer: Option<(&str, &str)>) -> Obj
 }
 
 fn certificate(name: &str, secret: &str, names: &[&str], issuer: &str) -> Object {
-    object(
-        json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": name, "namespace": "shop"},
-        "spec": {"secretName": secret, "dnsNames": names, "issuerRef": {"name": issuer, "kind": "Issuer", "group": "cert-manager.io"}}}),
-    )
+    object(json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": name, "namespace": "shop"},
+        "spec": {"secretName": secret, "dnsNames": names, "issuerRef": {"name": issuer, "kind": "Issuer", "group": "cert-manager.io"}}}))
 }
 
 fn acme_issuer(name: &str, solver: Value) -> Object {
-    object(
-        json!({"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": name, "namespace": "shop"},
-        "spec": {"acme": {"server": "https://acme-v02.api.letsencrypt.org/directory", "privateKeySecretRef": {"name": "letsencrypt-account"}, "solvers": [solver]}}}),
-    )
+    object(json!({"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": name, "namespace": "shop"},
+        "spec": {"acme": {"server": "https://acme-v02.api.letsencrypt.org/directory", "privateKeySecretRef": {"name": "letsencrypt-account"}, "solvers": [solver]}}}))
 }
 
 fn opaque(name: &str) -> Object {
@@ -103,10 +87,8 @@ fn opaque(name: &str) -> Object {
 }
 
 fn ingress(name: &str, secret: &str, hosts: &[&str], annotations: Value) -> Object {
-    object(
-        json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name, "namespace": "shop", "annotations": annotations},
-        "spec": {"tls": [{"secretName": secret, "hosts": hosts}], "rules": [{"host": hosts[0]}]}}),
-    )
+    object(json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name, "namespace": "shop", "annotations": annotations},
+        "spec": {"tls": [{"secretName": secret, "hosts": hosts}], "rules": [{"host": hosts[0]}]}}))
 }
 
 fn run(objects: &[Object], cutover: i64) -> Report {
@@ -116,11 +98,7 @@ fn run(objects: &[Object], cutover: i64) -> Report {
 }
 
 fn bundle(ca_bundle: Option<String>) -> Options {
-    Options {
-        cutover: FEB,
-        ca_bundle,
-        ..Options::default()
-    }
+    Options { cutover: FEB, ca_bundle, ..Options::default() }
 }
 
 fn codes(report: &Report) -> Vec<&'static str> {
@@ -190,11 +168,9 @@ fn expired_at_the_cutover_fails_and_renewal_before_it_warns() {
 #[test]
 fn renew_before_moves_the_renewal_time() {
     let (mut objects, _) = good();
-    objects[1] = object(
-        json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "shop", "namespace": "shop"},
+    objects[1] = object(json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "shop", "namespace": "shop"},
         "spec": {"secretName": "shop-tls", "dnsNames": ["shop.example.com", "*.shop.example.com"], "renewBefore": "360h0m0s",
-                 "issuerRef": {"name": "letsencrypt", "kind": "Issuer"}}}),
-    );
+                 "issuerRef": {"name": "letsencrypt", "kind": "Issuer"}}}));
     assert!(run(&objects, MID_MARCH).findings.is_empty(), "renewal on 2026-03-17 is after the cut-over");
 }
 
@@ -225,10 +201,7 @@ fn rsa_keys_match_as_pkcs1_and_pkcs8_and_ec_keys_as_sec1() {
         let report = run(&[secret("tls", crt, key, None)], FEB);
         assert!(report.findings.is_empty(), "{:#?}", report.findings);
     }
-    assert_eq!(
-        run(&[secret("tls", &rsa_crt, &rsa, None)], FEB).certificates[0].key.as_deref(),
-        Some("RSA 2048")
-    );
+    assert_eq!(run(&[secret("tls", &rsa_crt, &rsa, None)], FEB).certificates[0].key.as_deref(), Some("RSA 2048"));
     let crossed = run(&[secret("tls", &rsa_crt, &sec1, None)], FEB);
     assert_eq!(codes(&crossed), ["key-mismatch"]);
     assert!(crossed.findings[0].message.contains("SEC1 EC"));
@@ -243,43 +216,20 @@ fn garbage_is_named_without_being_quoted() {
     let crt = leaf(&["shop.example.com"], &key, &root);
     let cases = [
         ("not a certificate at all", key.serialize_pem(), "crt-invalid", "holds no PEM block"),
-        (
-            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-            key.serialize_pem(),
-            "crt-invalid",
-            "not an X.509 certificate",
-        ),
-        (
-            "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
-            key.serialize_pem(),
-            "crt-invalid",
-            "not valid PEM",
-        ),
+        ("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", key.serialize_pem(), "crt-invalid", "not an X.509 certificate"),
+        ("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n", key.serialize_pem(), "crt-invalid", "not valid PEM"),
         (crt.as_str(), "garbage".to_owned(), "key-invalid", "holds no PEM block"),
         (crt.as_str(), crt.clone(), "key-invalid", "no private key (found: CERTIFICATE)"),
-        (
-            crt.as_str(),
-            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".to_owned(),
-            "key-invalid",
-            "not a valid key",
-        ),
+        (crt.as_str(), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".to_owned(), "key-invalid", "not a valid key"),
     ];
     for (crt, key, code, says) in cases {
         let report = run(&[secret("tls", crt, &key, None)], FEB);
-        let finding = report
-            .findings
-            .iter()
-            .find(|f| f.code == code)
-            .unwrap_or_else(|| panic!("{code}: {:#?}", report.findings));
+        let finding = report.findings.iter().find(|f| f.code == code).unwrap_or_else(|| panic!("{code}: {:#?}", report.findings));
         assert!(finding.message.contains(says), "{code}: {}", finding.message);
         assert_eq!(finding.severity, Severity::Fail);
     }
     let in_the_wrong_key = run(&[secret("tls", &(crt.clone() + &key.serialize_pem()), &key.serialize_pem(), None)], FEB);
-    assert!(
-        in_the_wrong_key.findings.iter().any(|f| f.message.contains("holds a private key")),
-        "{:#?}",
-        in_the_wrong_key.findings
-    );
+    assert!(in_the_wrong_key.findings.iter().any(|f| f.message.contains("holds a private key")), "{:#?}", in_the_wrong_key.findings);
 }
 
 #[test]
@@ -294,11 +244,7 @@ fn chains_are_checked_for_order_signatures_and_their_top() {
 
     let reversed = run(&[secret("tls", &(intermediate.pem() + &crt + &root.pem()), &key_pem, None)], FEB);
     let order = reversed.findings.iter().find(|f| f.code == "chain-order").expect("out of order");
-    assert!(
-        order.message.contains("`CN=shop.example.com` → `CN=Test Intermediate` → `CN=Test Root`"),
-        "{}",
-        order.message
-    );
+    assert!(order.message.contains("`CN=shop.example.com` → `CN=Test Intermediate` → `CN=Test Root`"), "{}", order.message);
 
     let other_root = ca("Test Root", None);
     let forged = run(&[secret("tls", &(crt.clone() + &intermediate.pem() + &other_root.pem()), &key_pem, None)], FEB);
@@ -325,11 +271,7 @@ fn every_ingress_host_must_be_named() {
     objects.push(ingress("admin", "shop-tls", &["admin.example.com", "deep.api.shop.example.com"], json!({})));
     let report = run(&objects, FEB);
     assert_eq!(codes(&report), ["host-not-covered", "host-not-covered"]);
-    assert!(
-        report.findings[0].message.contains("Ingress/shop/admin serves `admin.example.com`"),
-        "{}",
-        report.findings[0].message
-    );
+    assert!(report.findings[0].message.contains("Ingress/shop/admin serves `admin.example.com`"), "{}", report.findings[0].message);
     assert!(!report.findings[0].reissue, "a missing host does not make cert-manager issue again");
 }
 
@@ -359,11 +301,7 @@ fn issuers_need_their_secrets_and_http01_cannot_renew_before_dns_moves() {
     objects.retain(|o| o.id.name != "letsencrypt-account" && o.id.name != "cloudflare-token");
     let report = run(&objects, FEB);
     assert_eq!(codes(&report), ["issuer-secret-missing", "account-key-missing"]);
-    assert!(
-        report.findings[0].message.contains("spec.acme.solvers[0].dns01.cloudflare.apiTokenSecretRef"),
-        "{}",
-        report.findings[0].message
-    );
+    assert!(report.findings[0].message.contains("spec.acme.solvers[0].dns01.cloudflare.apiTokenSecretRef"), "{}", report.findings[0].message);
 
     let (mut objects, _) = good();
     objects[2] = acme_issuer("letsencrypt", json!({"http01": {"ingress": {"class": "nginx"}}}));
@@ -374,11 +312,7 @@ fn issuers_need_their_secrets_and_http01_cannot_renew_before_dns_moves() {
     );
     let report = run(&[ca_issuer], FEB);
     assert_eq!(codes(&report), ["issuer-secret-missing"]);
-    assert!(
-        report.findings[0].message.contains("`cert-manager/internal-ca`"),
-        "{}",
-        report.findings[0].message
-    );
+    assert!(report.findings[0].message.contains("`cert-manager/internal-ca`"), "{}", report.findings[0].message);
 }
 
 #[test]
@@ -402,12 +336,7 @@ fn ingress_shim_certificates_are_judged_by_their_ingress_and_orders_add_up() {
         let key = KeyPair::generate().unwrap();
         let crt = leaf(&["shop.example.com"], &key, &root) + &root.pem();
         objects.push(secret(&format!("tls-{i}"), &crt, &key.serialize_pem(), None));
-        objects.push(ingress(
-            &format!("web-{i}"),
-            &format!("tls-{i}"),
-            &["shop.example.com"],
-            json!({"cert-manager.io/issuer": "letsencrypt"}),
-        ));
+        objects.push(ingress(&format!("web-{i}"), &format!("tls-{i}"), &["shop.example.com"], json!({"cert-manager.io/issuer": "letsencrypt"})));
     }
     let report = run(&objects, FEB);
     assert_eq!(report.orders.len(), 1);
@@ -437,11 +366,7 @@ fn unmanaged_certificates_warn_near_expiry_and_before_they_are_valid() {
     let crt = leaf(&["shop.example.com"], &key, &root) + &root.pem();
     let objects = [secret("tls", &crt, &key.serialize_pem(), None)];
     assert!(run(&objects, FEB).findings.is_empty());
-    assert_eq!(
-        codes(&run(&objects, MID_MARCH)),
-        ["expires-soon"],
-        "nothing renews it, 17 days after the cut-over"
-    );
+    assert_eq!(codes(&run(&objects, MID_MARCH)), ["expires-soon"], "nothing renews it, 17 days after the cut-over");
     const NEW_YEARS_EVE: i64 = 1_767_139_200;
     assert_eq!(codes(&run(&objects, NEW_YEARS_EVE)), ["not-yet-valid"]);
 }
@@ -453,10 +378,7 @@ fn ingress_shim_reads_renew_before_from_the_ingress() {
     let crt = leaf(&["shop.example.com"], &key, &root) + &root.pem();
     let with = |annotations: Value| {
         vec![
-            acme_issuer(
-                "letsencrypt",
-                json!({"dns01": {"webhook": {"groupName": "acme.example.com", "solverName": "x"}}}),
-            ),
+            acme_issuer("letsencrypt", json!({"dns01": {"webhook": {"groupName": "acme.example.com", "solverName": "x"}}})),
             opaque("letsencrypt-account"),
             secret("tls", &crt, &key.serialize_pem(), Some(("letsencrypt", "Issuer"))),
             ingress("web", "tls", &["shop.example.com"], annotations),
@@ -464,9 +386,6 @@ fn ingress_shim_reads_renew_before_from_the_ingress() {
     };
     let default = run(&with(json!({"cert-manager.io/issuer": "letsencrypt"})), MID_MARCH);
     assert_eq!(codes(&default), ["renewal-before-cutover", "duplicate-limit"]);
-    let later = run(
-        &with(json!({"cert-manager.io/issuer": "letsencrypt", "cert-manager.io/renew-before": "360h"})),
-        MID_MARCH,
-    );
+    let later = run(&with(json!({"cert-manager.io/issuer": "letsencrypt", "cert-manager.io/renew-before": "360h"})), MID_MARCH);
     assert!(later.findings.is_empty(), "{:#?}", later.findings);
 }

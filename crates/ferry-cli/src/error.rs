@@ -1,7 +1,7 @@
 //! Errors and exit codes of the command line.
 
-use std::process::ExitCode;
 use crate::terminal::diag;
+use std::process::ExitCode;
 
 /// Exit codes: stable, documented in the README, for CI pipelines to act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

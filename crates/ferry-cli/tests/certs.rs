@@ -33,9 +33,7 @@ impl Pki {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(DnType::CommonName, "ferry test root");
-        Pki {
-            root: CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap(),
-        }
+        Pki { root: CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap() }
     }
 
     fn leaf(&self, names: &[&str]) -> Tls {
@@ -101,20 +99,13 @@ fn yaml(objects: &[Value]) -> String {
 /// `ferry ARGS`: (exit code, stdout, stderr).
 fn ferry(args: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("ferry").unwrap().args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// Neither output holds a PEM block, nor any line of a certificate's or key's body, nor their base64.
 fn shows_no_secret(outputs: &[&str], secrets: &[Tls]) {
     for output in outputs {
-        assert!(
-            !output.contains("-----BEGIN") && !output.contains("PRIVATE KEY-----"),
-            "a PEM block is printed:\n{output}"
-        );
+        assert!(!output.contains("-----BEGIN") && !output.contains("PRIVATE KEY-----"), "a PEM block is printed:\n{output}");
         for tls in secrets {
             for pem in [&tls.crt, &tls.key] {
                 for line in pem.lines().filter(|l| !l.starts_with("-----") && l.len() >= 16) {
@@ -144,10 +135,7 @@ fn manifests_that_move_cleanly_pass_and_nothing_secret_is_printed() {
     let path = write(dir.path(), &objects);
     let (code, table, stderr) = ferry(&["certs", "-f", &path, "--cutover-at", CUTOVER]);
     assert_eq!(code, 0, "{table}{stderr}");
-    assert!(
-        table.contains("shop/shop-tls") && table.contains("Certificate/shop/shop") && table.contains("Ingress/shop/www (ingress-shim)"),
-        "{table}"
-    );
+    assert!(table.contains("shop/shop-tls") && table.contains("Certificate/shop/shop") && table.contains("Ingress/shop/www (ingress-shim)"), "{table}");
     assert!(table.contains("2026-04-01T00:00:00Z") && table.contains("EC 256"), "{table}");
     let (code, json, stderr2) = ferry(&["certs", "-f", &path, "--cutover-at", CUTOVER, "-o", "json"]);
     assert_eq!(code, 0, "{stderr2}");
@@ -168,16 +156,10 @@ fn a_wrong_issuer_annotation_or_a_garbage_certificate_fails_with_exit_code_3() {
     assert_eq!(code, 3, "{stderr}");
     let report: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(codes(&report), ["issuer-annotations", "duplicate-limit"], "{json}");
-    assert_eq!(
-        report["findings"][0]["object"],
-        json!({"kind": "Secret", "namespace": "shop", "name": "shop-tls"})
-    );
+    assert_eq!(report["findings"][0]["object"], json!({"kind": "Secret", "namespace": "shop", "name": "shop-tls"}));
     assert_eq!(report["orders"][0]["orders"], 1);
     let (_, table, stderr2) = ferry(&["certs", "-f", &path, "--cutover-at", CUTOVER]);
-    assert!(
-        table.contains("issuer-annotations") && table.contains("[re-issues]") && table.contains("hint:"),
-        "{table}"
-    );
+    assert!(table.contains("issuer-annotations") && table.contains("[re-issues]") && table.contains("hint:"), "{table}");
 
     objects[3]["data"]["tls.crt"] = json!(b64("this is not PEM"));
     objects[3]["data"]["tls.key"] = json!(b64(&tls[1].key));
@@ -192,10 +174,7 @@ fn a_wrong_issuer_annotation_or_a_garbage_certificate_fails_with_exit_code_3() {
 fn the_command_line_is_checked_and_explained() {
     let (code, help, _) = ferry(&["certs", "--help"]);
     assert_eq!(code, 0);
-    assert!(
-        help.contains("ferry certs --context old-aks --to-context new-ck8s") && help.contains("Exit codes"),
-        "{help}"
-    );
+    assert!(help.contains("ferry certs --context old-aks --to-context new-ck8s") && help.contains("Exit codes"), "{help}");
     let (code, _, stderr) = ferry(&["certs", "-f", ".", "--cutover-at", "next tuesday"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("invalid `--cutover-at`"), "{stderr}");
@@ -214,12 +193,7 @@ fn names(cluster: &TestCluster, resource: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_moves_certificates_without_what_would_issue_them_again() {
-    let source = TestCluster::start(Options {
-        controllers: true,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let source = TestCluster::start(Options { controllers: true, ..Default::default() }).await.unwrap();
     let target = TestCluster::start(Options::default()).await.unwrap();
     source.apply(None, CRDS).unwrap();
     for crd in ["issuers", "clusterissuers", "certificates", "certificaterequests"]
@@ -227,17 +201,13 @@ async fn migrate_moves_certificates_without_what_would_issue_them_again() {
         .into_iter()
         .chain(["orders", "challenges"].map(|c| format!("{c}.acme.cert-manager.io")))
     {
-        source
-            .kubectl(&["wait", "--for=condition=Established", &format!("crd/{crd}"), "--timeout=60s"])
-            .unwrap();
+        source.kubectl(&["wait", "--for=condition=Established", &format!("crd/{crd}"), "--timeout=60s"]).unwrap();
     }
     let pki = Pki::new();
     let (objects, tls) = shop(&pki, "letsencrypt");
     source.apply(None, &yaml(&objects)).unwrap();
     // What cert-manager makes for one issuance, and ingress-shim's Certificate owned by its Ingress.
-    let uid = source
-        .kubectl(&["get", "ingress", "www", "-n", "shop", "-o", "jsonpath={.metadata.uid}"])
-        .unwrap();
+    let uid = source.kubectl(&["get", "ingress", "www", "-n", "shop", "-o", "jsonpath={.metadata.uid}"]).unwrap();
     let owner = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": "www", "uid": uid, "controller": true, "blockOwnerDeletion": true});
     let issuer_ref = json!({"name": "letsencrypt", "kind": "Issuer", "group": "cert-manager.io"});
     let made = [
@@ -252,10 +222,7 @@ async fn migrate_moves_certificates_without_what_would_issue_them_again() {
                      "type": "DNS-01", "url": "https://acme.invalid/chall/1", "solver": {"dns01": {"cloudflare": {}}}}}),
     ];
     source.apply(None, &yaml(&made)).unwrap();
-    let (src, dst) = (
-        source.kubeconfig().to_str().unwrap().to_owned(),
-        target.kubeconfig().to_str().unwrap().to_owned(),
-    );
+    let (src, dst) = (source.kubeconfig().to_str().unwrap().to_owned(), target.kubeconfig().to_str().unwrap().to_owned());
     let journal = source.path().join("journal.jsonl");
 
     let (code, stdout, stderr) = ferry(&[
@@ -274,17 +241,9 @@ async fn migrate_moves_certificates_without_what_would_issue_them_again() {
         journal.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert_eq!(
-        names(&target, "certificates.cert-manager.io"),
-        ["certificate.cert-manager.io/shop"],
-        "ingress-shim's Certificate stays behind"
-    );
+    assert_eq!(names(&target, "certificates.cert-manager.io"), ["certificate.cert-manager.io/shop"], "ingress-shim's Certificate stays behind");
     assert_eq!(names(&target, "issuers.cert-manager.io"), ["issuer.cert-manager.io/letsencrypt"]);
-    for resource in [
-        "certificaterequests.cert-manager.io",
-        "orders.acme.cert-manager.io",
-        "challenges.acme.cert-manager.io",
-    ] {
+    for resource in ["certificaterequests.cert-manager.io", "orders.acme.cert-manager.io", "challenges.acme.cert-manager.io"] {
         assert_eq!(names(&source, resource).len(), 1, "{resource} exists on the source");
         assert!(names(&target, resource).is_empty(), "{resource} was moved");
     }
@@ -293,80 +252,28 @@ async fn migrate_moves_certificates_without_what_would_issue_them_again() {
         assert_eq!(data(&source), data(&target), "Secret {secret} arrives byte for byte");
     }
 
-    let compare = [
-        "certs",
-        "--kubeconfig",
-        &src,
-        "--context",
-        "admin",
-        "--to-context",
-        "admin",
-        "--to-kubeconfig",
-        &dst,
-        "-n",
-        "shop",
-        "--cutover-at",
-        CUTOVER,
-    ];
+    let compare =
+        ["certs", "--kubeconfig", &src, "--context", "admin", "--to-context", "admin", "--to-kubeconfig", &dst, "-n", "shop", "--cutover-at", CUTOVER];
     let (code, json, stderr) = ferry(&[&compare[..], &["-o", "json"]].concat());
     assert_eq!(code, 0, "{json}{stderr}");
     let report: Value = serde_json::from_str(&json).unwrap();
-    assert!(
-        report["findings"].as_array().unwrap().iter().all(|f| f["reissue"] == false),
-        "no re-issuance condition: {json}"
-    );
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["reissue"] == false), "no re-issuance condition: {json}");
     assert_eq!(codes(&report), ["target-identical", "target-identical"], "{json}");
     assert_eq!(report["orders"], json!([]));
 
     let archive = source.path().join("shop.ferry");
-    let (code, _, stderr) = ferry(&[
-        "export",
-        "--kubeconfig",
-        &src,
-        "--context",
-        "admin",
-        "-n",
-        "shop",
-        "--to",
-        archive.to_str().unwrap(),
-    ]);
+    let (code, _, stderr) = ferry(&["export", "--kubeconfig", &src, "--context", "admin", "-n", "shop", "--to", archive.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     let (code, from_archive, stderr) = ferry(&["certs", "--from", archive.to_str().unwrap(), "--cutover-at", CUTOVER]);
     assert_eq!(code, 0, "{from_archive}{stderr}");
     assert!(from_archive.contains("Ingress/shop/www (ingress-shim)"), "{from_archive}");
 
-    target
-        .kubectl(&[
-            "annotate",
-            "secret",
-            "shop-tls",
-            "-n",
-            "shop",
-            "cert-manager.io/issuer-name=letsencrypt-staging",
-            "--overwrite",
-        ])
-        .unwrap();
-    let (code, planted, stderr2) = ferry(&[
-        "certs",
-        "--kubeconfig",
-        &dst,
-        "--context",
-        "admin",
-        "-n",
-        "shop",
-        "--cutover-at",
-        CUTOVER,
-        "-o",
-        "json",
-    ]);
+    target.kubectl(&["annotate", "secret", "shop-tls", "-n", "shop", "cert-manager.io/issuer-name=letsencrypt-staging", "--overwrite"]).unwrap();
+    let (code, planted, stderr2) = ferry(&["certs", "--kubeconfig", &dst, "--context", "admin", "-n", "shop", "--cutover-at", CUTOVER, "-o", "json"]);
     assert_eq!(code, 3, "{planted}{stderr2}");
     let report: Value = serde_json::from_str(&planted).unwrap();
     let finding = &report["findings"][0];
-    assert_eq!(
-        (finding["code"].as_str(), finding["reissue"].as_bool()),
-        (Some("issuer-annotations"), Some(true)),
-        "{planted}"
-    );
+    assert_eq!((finding["code"].as_str(), finding["reissue"].as_bool()), (Some("issuer-annotations"), Some(true)), "{planted}");
     assert_eq!(finding["object"]["name"], "shop-tls");
     let (_, table, stderr3) = ferry(&compare);
     shows_no_secret(&[&json, &stderr, &from_archive, &planted, &stderr2, &table, &stderr3], &tls);

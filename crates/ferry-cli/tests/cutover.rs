@@ -20,12 +20,7 @@ impl Setup {
         let old = TestBackend::start("old", [127, 0, 0, 2].into()).unwrap();
         let new = TestBackend::start("new", [127, 0, 0, 3].into()).unwrap();
         let haproxy = TestHaproxy::start(old.address(), new.address()).unwrap();
-        Setup {
-            old,
-            new,
-            haproxy,
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Setup { old, new, haproxy, dir: tempfile::tempdir().unwrap() }
     }
 
     /// Writes a plan with these steps and timings and gates on both sides; returns its path.
@@ -80,11 +75,7 @@ fn events_of(journal: &[Value], event: &str) -> Vec<u64> {
 fn a_killed_cutover_resumes_without_skipping_or_ungated_repeats_and_rolls_back_on_request() {
     let setup = Setup::start();
     let plan = setup.plan("[0, 25, 50, 75, 100]", "1200ms", "300ms");
-    let mut child = ferry(&["cutover", "--plan", path(&plan)])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = ferry(&["cutover", "--plan", path(&plan)]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     // Killed while step 2 (50 %) bakes: its weights are set, its gates have not held yet.
     let deadline = Instant::now() + Duration::from_secs(30);
     while !events_of(&journal(&plan), "set").contains(&2) {
@@ -94,11 +85,7 @@ fn a_killed_cutover_resumes_without_skipping_or_ungated_repeats_and_rolls_back_o
     std::thread::sleep(Duration::from_millis(400));
     let second = run(&["cutover", "--plan", path(&plan)]);
     assert_eq!(second.status.code(), Some(1), "a second run must not share the journal");
-    assert!(
-        String::from_utf8_lossy(&second.stderr).contains("another ferry cutover holds"),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
+    assert!(String::from_utf8_lossy(&second.stderr).contains("another ferry cutover holds"), "{}", String::from_utf8_lossy(&second.stderr));
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(events_of(&journal(&plan), "passed"), [0, 1]);

@@ -75,16 +75,8 @@ fn an_unreachable_registry_fails_with_exit_1_and_says_why() {
     let output = ferry().args(["images", "push-ferry", &reference]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.starts_with(&format!(
-            "error: cannot push to `{reference}`\n  Caused by: registry `127.0.0.1:{closed}`: connecting failed\n"
-        )),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("hint: check that the registry is reachable") && !stderr.contains("panicked"),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with(&format!("error: cannot push to `{reference}`\n  Caused by: registry `127.0.0.1:{closed}`: connecting failed\n")), "{stderr}");
+    assert!(stderr.contains("hint: check that the registry is reachable") && !stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
@@ -92,14 +84,8 @@ fn a_bad_reference_or_binary_fails_with_exit_1() {
     let output = ferry().args(["images", "push-ferry", "127.0.0.1:5000/Bad Name:1"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("Caused by: invalid image reference `127.0.0.1:5000/Bad Name:1`") && stderr.contains("hint: give REGISTRY/REPOSITORY"),
-        "{stderr}"
-    );
-    let output = ferry()
-        .args(["images", "push-ferry", "127.0.0.1:5000/ferry:1", "--binary", "/nonexistent/ferry"])
-        .output()
-        .unwrap();
+    assert!(stderr.contains("Caused by: invalid image reference `127.0.0.1:5000/Bad Name:1`") && stderr.contains("hint: give REGISTRY/REPOSITORY"), "{stderr}");
+    let output = ferry().args(["images", "push-ferry", "127.0.0.1:5000/ferry:1", "--binary", "/nonexistent/ferry"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -122,34 +108,18 @@ fn credentials_come_from_docker_config_and_are_never_printed() {
     let registry = ferry_testcluster::TestRegistry::start_with_basic_auth().unwrap();
     let reference = format!("{}/private/ferry:1", registry.host());
     let dir = tempfile::tempdir().unwrap();
-    let write_config = |auth: &str| {
-        std::fs::write(
-            dir.path().join("config.json"),
-            serde_json::json!({"auths": {registry.host(): {"auth": auth}}}).to_string(),
-        )
-        .unwrap()
-    };
+    let write_config =
+        |auth: &str| std::fs::write(dir.path().join("config.json"), serde_json::json!({"auths": {registry.host(): {"auth": auth}}}).to_string()).unwrap();
     write_config(&ferry_testcluster::basic_credentials());
-    ferry()
-        .env("DOCKER_CONFIG", dir.path())
-        .args(["images", "push-ferry", &reference])
-        .assert()
-        .success();
+    ferry().env("DOCKER_CONFIG", dir.path()).args(["images", "push-ferry", &reference]).assert().success();
 
     use base64::Engine as _;
     let wrong = base64::engine::general_purpose::STANDARD.encode("ferry:wrong-password-xyz");
     write_config(&wrong);
-    let output = ferry()
-        .env("DOCKER_CONFIG", dir.path())
-        .args(["images", "push-ferry", &reference])
-        .output()
-        .unwrap();
+    let output = ferry().env("DOCKER_CONFIG", dir.path()).args(["images", "push-ferry", &reference]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.starts_with(&format!("error: cannot push to `{reference}`\n")) && stderr.contains("401"),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with(&format!("error: cannot push to `{reference}`\n")) && stderr.contains("401"), "{stderr}");
     assert!(!stderr.contains("wrong-password-xyz") && !stderr.contains(&wrong), "{stderr}");
 }
 

@@ -31,7 +31,9 @@ fn comparable(a: &Value) -> [BTreeSet<String>; 5] {
     let obj = |o: &Value| format!("{} {}", o["kind"].as_str().unwrap(), o["name"].as_str().unwrap());
     let rows = |key: &str, f: &dyn Fn(&Value) -> String| a[key].as_array().unwrap().iter().map(f).collect::<BTreeSet<String>>();
     let edges = rows("dependencies", &|d| format!("{} -{}-> {} ({})", obj(&d["from"]), d["kind"], obj(&d["to"]), d["resolution"]));
-    let cloud = rows("cloud", &|c| format!("{} on {} used by {}", c["service_id"], obj(&c["object"]), c["used_by"].as_array().unwrap().iter().map(obj).collect::<Vec<_>>().join(",")));
+    let cloud = rows("cloud", &|c| {
+        format!("{} on {} used by {}", c["service_id"], obj(&c["object"]), c["used_by"].as_array().unwrap().iter().map(obj).collect::<Vec<_>>().join(","))
+    });
     let apis = rows("deprecations", &|d| format!("{} {} {} {}", obj(&d["object"]), d["apiVersion"], d["status"], d["via"]));
     let kinds = a["inventory"]["by_kind"].as_array().unwrap().iter().map(|k| format!("{} {}", k["kind"], k["count"])).collect();
     let waves = a["waves"]["waves"]
@@ -72,10 +74,8 @@ async fn live_assessment_agrees_with_the_applied_manifests() {
 
     let c = corpora();
     // Each retail service lives in its own namespace, as its DNS names (`carts.carts.svc`) say.
-    let retail: Vec<(&str, PathBuf)> = ["carts", "catalog", "checkout", "orders", "ui"]
-        .iter()
-        .map(|s| (*s, c.join(format!("retail-store-sample-app/_rendered/{s}-eks-sim.yaml"))))
-        .collect();
+    let retail: Vec<(&str, PathBuf)> =
+        ["carts", "catalog", "checkout", "orders", "ui"].iter().map(|s| (*s, c.join(format!("retail-store-sample-app/_rendered/{s}-eks-sim.yaml")))).collect();
     let cases: [(&str, Vec<(&str, PathBuf)>); 3] = [
         ("store", vec![("store", c.join("aks-store-demo/aks-store-all-in-one.yaml"))]),
         ("azure", vec![("azure", c.join("aks-store-demo/_rendered/helm-azure-sim.yaml"))]),
@@ -116,7 +116,8 @@ async fn live_assessment_agrees_with_the_applied_manifests() {
 }
 
 fn helm_release_secret(name: &str, manifest: &str) -> String {
-    let release = serde_json::json!({"name": name, "version": 1, "namespace": "legacy", "manifest": manifest, "config": {"dbPassword": "hunter2-release-secret"}});
+    let release =
+        serde_json::json!({"name": name, "version": 1, "namespace": "legacy", "manifest": manifest, "config": {"dbPassword": "hunter2-release-secret"}});
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(release.to_string().as_bytes()).unwrap();
     let engine = base64::engine::general_purpose::STANDARD;
@@ -166,11 +167,7 @@ async fn forbidden_resources_make_the_assessment_incomplete_not_failed() {
     cluster.kubectl(&["create", "clusterrolebinding", "viewer", "--clusterrole=viewer", "--group=viewers"]).unwrap();
     cluster.kubectl(&["create", "configmap", "settings", "--from-literal=mode=fast"]).unwrap();
     let kubeconfig = cluster.kubeconfig();
-    let out = Command::cargo_bin("ferry")
-        .unwrap()
-        .args(["assess", "--kubeconfig", kubeconfig.to_str().unwrap(), "--context", "viewer"])
-        .output()
-        .unwrap();
+    let out = Command::cargo_bin("ferry").unwrap().args(["assess", "--kubeconfig", kubeconfig.to_str().unwrap(), "--context", "viewer"]).output().unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("left out of the assessment: `secrets` forbidden for this user"), "{stdout}");
@@ -203,10 +200,8 @@ async fn kubeconfig_lists_and_exec_plugins_work_like_kubectl() {
     let ca = original.lines().find_map(|l| l.trim().strip_prefix("certificate-authority-data: ")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     // The cluster and an exec-plugin user in one file, the context in another: KUBECONFIG merges them.
-    let credential = format!(
-        r#"{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"{}"}}}}"#,
-        cluster.admin_token()
-    );
+    let credential =
+        format!(r#"{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"{}"}}}}"#, cluster.admin_token());
     let users = dir.path().join("users.yaml");
     std::fs::write(
         &users,
@@ -219,7 +214,12 @@ async fn kubeconfig_lists_and_exec_plugins_work_like_kubectl() {
     let contexts = dir.path().join("contexts.yaml");
     std::fs::write(&contexts, "apiVersion: v1\nkind: Config\ncontexts:\n- name: via-plugin\n  context: {cluster: test, user: plugin}\n").unwrap();
     let list = format!("{}:{}", users.display(), contexts.display());
-    let out = Command::cargo_bin("ferry").unwrap().env("KUBECONFIG", list).args(["assess", "--context", "via-plugin", "-n", "default", "-o", "json"]).output().unwrap();
+    let out = Command::cargo_bin("ferry")
+        .unwrap()
+        .env("KUBECONFIG", list)
+        .args(["assess", "--context", "via-plugin", "-n", "default", "-o", "json"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let a: Value = serde_json::from_slice(&out.stdout).unwrap();

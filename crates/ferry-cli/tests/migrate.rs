@@ -13,7 +13,6 @@ use assert_cmd::Command;
 use ferry_testcluster::{Options, TestCluster, WIDGET_CRD, corpora, s3};
 use serde_json::Value;
 
-
 /// `ferry ARGS` with the cluster's kubeconfig; returns (exit code, stdout, stderr).
 fn ferry(args: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("ferry").unwrap().args(args).output().unwrap();
@@ -150,7 +149,8 @@ fn wait_for(mut ready: impl FnMut() -> bool) {
 }
 
 /// Kinds compared between source and target.
-const KINDS: &str = "configmaps,secrets,services,deployments,statefulsets,serviceaccounts,roles,rolebindings,ingresses.networking.k8s.io,cronjobs,widgets,replicasets,pods";
+const KINDS: &str =
+    "configmaps,secrets,services,deployments,statefulsets,serviceaccounts,roles,rolebindings,ingresses.networking.k8s.io,cronjobs,widgets,replicasets,pods";
 
 /// The objects of `namespace`, by `Kind/name`, with what the servers set themselves removed.
 fn objects(cluster: &TestCluster, namespace: &str) -> BTreeMap<String, Value> {
@@ -160,7 +160,9 @@ fn objects(cluster: &TestCluster, namespace: &str) -> BTreeMap<String, Value> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|item| (format!("{}/{}", item["kind"].as_str().unwrap(), item["metadata"]["name"].as_str().unwrap()), ferry_transform::normalise_for_compare(item)))
+        .map(|item| {
+            (format!("{}/{}", item["kind"].as_str().unwrap(), item["metadata"]["name"].as_str().unwrap()), ferry_transform::normalise_for_compare(item))
+        })
         .collect()
 }
 
@@ -231,10 +233,7 @@ async fn export_transform_apply_moves_an_application_with_namespace_mapping() {
     assert!(missing.is_empty() && extra.is_empty(), "missing on the target: {missing:?}; extra: {extra:?}");
     assert!(expected.len() >= 25, "the comparison covers the application: {:?}", expected.keys());
     // Content: each source object, transformed with the same rules, is what the target holds.
-    let options = ferry_transform::Options {
-        target_version: "1.20".parse().unwrap(),
-        rules: ferry_transform::Rules::parse(RULES, "ferry.yaml").unwrap(),
-    };
+    let options = ferry_transform::Options { target_version: "1.20".parse().unwrap(), rules: ferry_transform::Rules::parse(RULES, "ferry.yaml").unwrap() };
     for (key, source_object) in &expected {
         let transformed = ferry_transform::transform(source_object.clone(), &options).object.unwrap_or_else(|| panic!("{key} is migrated"));
         let want = ferry_transform::normalise_for_compare(&transformed);
@@ -257,7 +256,8 @@ async fn export_transform_apply_moves_an_application_with_namespace_mapping() {
     assert_eq!(password, secret_value, "Secrets arrive intact");
 
     // Applying again changes nothing.
-    let (code, stdout, stderr) = ferry(&["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--rules", rules, "--journal", journal, "-o", "json"]);
+    let (code, stdout, stderr) =
+        ferry(&["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--rules", rules, "--journal", journal, "-o", "json"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let summary: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(summary["counts"]["unchanged"].as_u64(), Some(summary["objects"].as_array().unwrap().len() as u64), "{stdout}");
@@ -284,7 +284,11 @@ async fn an_export_holds_the_same_objects_in_the_same_order_every_time() {
     // The endpoints controller's Endpoints must exist for leaving them out to mean anything.
     wait_for(|| source.kubectl(&["get", "endpoints", "-n", "shop", "--no-headers"]).is_ok_and(|out| !out.trim().is_empty()));
     let (shop, counts) = exported(&src, &first, &["-n", "shop"]).await;
-    assert_eq!(exported(&src, &second, &["-n", "shop"]).await, (shop.clone(), counts), "read while it is written, the export does not depend on which list comes in first");
+    assert_eq!(
+        exported(&src, &second, &["-n", "shop"]).await,
+        (shop.clone(), counts),
+        "read while it is written, the export does not depend on which list comes in first"
+    );
     // Endpoints are listed before Services: those the endpoints controller made are still left out.
     assert!(!shop.iter().any(|path| path.starts_with("objects/core/Endpoints/")), "{shop:?}");
     // With -n, the cluster-scoped objects the namespace needs are decided once it has been read: last, ClusterRoles at the very end.
@@ -313,7 +317,11 @@ async fn migrate_in_one_step_through_s3_and_a_corrupt_archive_is_refused() {
     let work = tempfile::tempdir().unwrap();
     let (src, dst) = (kubeconfig(&source), kubeconfig(&target));
     let s3_env = |command: &mut Command| {
-        command.env("AWS_ENDPOINT_URL", &endpoint).env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY).env("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY).env("AWS_REGION", "us-east-1");
+        command
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY)
+            .env("AWS_REGION", "us-east-1");
     };
 
     let mut migrate = Command::cargo_bin("ferry").unwrap();
@@ -409,7 +417,8 @@ async fn an_interrupted_apply_is_finished_by_resume_after_ferry_or_the_target_is
     let (code, _, stderr) = ferry(&["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--journal", journal.to_str().unwrap()]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("interrupted") && stderr.contains("--resume"), "{stderr}");
-    let (code, stdout, stderr) = ferry(&["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--journal", journal.to_str().unwrap(), "--resume", "-o", "json"]);
+    let (code, stdout, stderr) =
+        ferry(&["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--journal", journal.to_str().unwrap(), "--resume", "-o", "json"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let summary: Value = serde_json::from_str(&stdout).unwrap();
     assert!(summary["counts"]["done-before"].as_u64().unwrap() >= recorded as u64, "every recorded object is done before: {}", summary["counts"]);
@@ -420,7 +429,21 @@ async fn an_interrupted_apply_is_finished_by_resume_after_ferry_or_the_target_is
     std::fs::write(&rules, "apiVersion: ferry.dev/v1alpha1\nkind: TransformRules\nnamespaces: {load: load2}\n").unwrap();
     let journal2 = work.path().join("journal2.jsonl");
     let apply2 = |extra: &[&str]| {
-        let mut args = vec!["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--rules", rules.to_str().unwrap(), "--journal", journal2.to_str().unwrap(), "--concurrency", "4"];
+        let mut args = vec![
+            "apply",
+            "--kubeconfig",
+            &dst,
+            "--context",
+            "admin",
+            "--from",
+            archive,
+            "--rules",
+            rules.to_str().unwrap(),
+            "--journal",
+            journal2.to_str().unwrap(),
+            "--concurrency",
+            "4",
+        ];
         args.extend_from_slice(extra);
         Process::new(assert_cmd::cargo::cargo_bin("ferry")).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
     };
@@ -451,18 +474,31 @@ async fn an_encrypted_archive_needs_its_key_and_holds_no_plain_secret() {
     let archive = work.path().join("vault.ferry");
     let (key, archive) = (key.to_str().unwrap(), archive.to_str().unwrap());
 
-    let (code, _, stderr) = ferry(&["export", "--kubeconfig", &kubeconfig(&source), "--context", "admin", "-n", "vault", "--encryption-key-file", key, "--to", archive]);
+    let (code, _, stderr) =
+        ferry(&["export", "--kubeconfig", &kubeconfig(&source), "--context", "admin", "-n", "vault", "--encryption-key-file", key, "--to", archive]);
     assert_eq!(code, 0, "{stderr}");
     let bytes = std::fs::read(archive).unwrap();
     let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "correct-horse-battery-staple");
     assert!(!bytes.windows(encoded.len()).any(|w| w == encoded.as_bytes()), "the Secret is not readable in the archive");
 
     let dst = kubeconfig(&target);
-    let (code, _, stderr) = ferry(&["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--journal", work.path().join("j").to_str().unwrap()]);
+    let (code, _, stderr) =
+        ferry(&["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--journal", work.path().join("j").to_str().unwrap()]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("--encryption-key-file"), "says what is missing: {stderr}");
-    let (code, stdout, stderr) =
-        ferry(&["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--encryption-key-file", key, "--journal", work.path().join("j").to_str().unwrap()]);
+    let (code, stdout, stderr) = ferry(&[
+        "apply",
+        "--kubeconfig",
+        &dst,
+        "--context",
+        "admin",
+        "--from",
+        archive,
+        "--encryption-key-file",
+        key,
+        "--journal",
+        work.path().join("j").to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let password = target.kubectl(&["get", "secret", "db", "-n", "vault", "-o", "jsonpath={.data.password}"]).unwrap();
     assert_eq!(password, encoded);

@@ -52,26 +52,14 @@ const QUOTA: &str = "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: small
 /// `ferry ARGS`; returns (exit code, stdout, stderr).
 fn ferry(args: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("ferry").unwrap().args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// Every object of the kinds an apply could touch, with its resourceVersion.
 fn state(cluster: &TestCluster) -> String {
     let kinds =
         "namespaces,configmaps,secrets,persistentvolumeclaims,deployments,services,serviceaccounts,resourcequotas,storageclasses,customresourcedefinitions";
-    cluster
-        .kubectl(&[
-            "get",
-            kinds,
-            "-A",
-            "-o",
-            "custom-columns=KIND:.kind,NS:.metadata.namespace,NAME:.metadata.name,RV:.metadata.resourceVersion",
-        ])
-        .unwrap()
+    cluster.kubectl(&["get", kinds, "-A", "-o", "custom-columns=KIND:.kind,NS:.metadata.namespace,NAME:.metadata.name,RV:.metadata.resourceVersion"]).unwrap()
 }
 
 /// Runs preflight with `args` and checks that it wrote nothing; returns the exit code and the JSON report.
@@ -103,12 +91,7 @@ fn issues(report: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preflight_finds_missing_classes_crds_and_quotas_and_never_writes() {
-    let controllers = || {
-        TestCluster::start(Options {
-            controllers: true,
-            ..Default::default()
-        })
-    };
+    let controllers = || TestCluster::start(Options { controllers: true, ..Default::default() });
     let (source, target) = tokio::join!(controllers(), controllers());
     let (source, target) = (source.unwrap(), target.unwrap());
     source.apply_crd("widgets.example.com", WIDGET_CRD).unwrap();
@@ -119,55 +102,27 @@ async fn preflight_finds_missing_classes_crds_and_quotas_and_never_writes() {
     let archive = work.path().join("shop.ferry");
     let archive = archive.to_str().unwrap();
     let source_kubeconfig = source.kubeconfig().to_str().unwrap().to_owned();
-    let (code, _, stderr) = ferry(&[
-        "export",
-        "--kubeconfig",
-        &source_kubeconfig,
-        "--context",
-        "admin",
-        "-n",
-        "shop",
-        "--exclude",
-        "customresourcedefinitions",
-        "--to",
-        archive,
-    ]);
+    let (code, _, stderr) =
+        ferry(&["export", "--kubeconfig", &source_kubeconfig, "--context", "admin", "-n", "shop", "--exclude", "customresourcedefinitions", "--to", archive]);
     assert_eq!(code, 0, "{stderr}");
 
     // A bare target: no storage class `fast`, no Widget CRD.
     let (code, report) = preflight(&target, &["--from", archive]);
     assert_eq!(code, 3, "{report:#}");
-    assert_eq!(
-        issues(&report),
-        ["fail missing-storage-class PersistentVolumeClaim/data", "fail missing-api Widget/blue"],
-        "{report:#}"
-    );
+    assert_eq!(issues(&report), ["fail missing-storage-class PersistentVolumeClaim/data", "fail missing-api Widget/blue"], "{report:#}");
 
     // Ready: the class, the CRD and the namespace exist. Read from the source cluster this time.
     target.apply(None, FAST).unwrap();
     target.apply_crd("widgets.example.com", WIDGET_CRD).unwrap();
     target.kubectl(&["create", "namespace", "shop"]).unwrap();
-    let from_source = [
-        "--context-from",
-        "admin",
-        "--kubeconfig-from",
-        &source_kubeconfig,
-        "-n",
-        "shop",
-        "--exclude",
-        "customresourcedefinitions",
-    ];
+    let from_source = ["--context-from", "admin", "--kubeconfig-from", &source_kubeconfig, "-n", "shop", "--exclude", "customresourcedefinitions"];
     let (code, report) = preflight(&target, &from_source);
     assert_eq!((code, &report["issues"]), (0, &serde_json::json!([])), "{report:#}");
     assert!(report["objects"].as_u64().unwrap() >= 6, "{report:#}");
 
     // A quota too small for the claim: the server's dry run refuses it.
     target.apply(Some("shop"), QUOTA).unwrap();
-    let quota_known = || {
-        target
-            .kubectl(&["get", "resourcequota", "small", "-n", "shop", "-o", "jsonpath={.status.hard}"])
-            .is_ok_and(|h| !h.is_empty())
-    };
+    let quota_known = || target.kubectl(&["get", "resourcequota", "small", "-n", "shop", "-o", "jsonpath={.status.hard}"]).is_ok_and(|h| !h.is_empty());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !quota_known() {
         assert!(std::time::Instant::now() < deadline, "the quota controller did not fill in the quota's status");
@@ -179,15 +134,7 @@ async fn preflight_finds_missing_classes_crds_and_quotas_and_never_writes() {
     let message = report["issues"][0]["message"].as_str().unwrap();
     assert!(message.contains("exceeded quota: small"), "{message}");
 
-    let (code, table, _) = ferry(&[
-        "preflight",
-        "--kubeconfig",
-        target.kubeconfig().to_str().unwrap(),
-        "--context",
-        "admin",
-        "--from",
-        archive,
-    ]);
+    let (code, table, _) = ferry(&["preflight", "--kubeconfig", target.kubeconfig().to_str().unwrap(), "--context", "admin", "--from", archive]);
     assert_eq!(code, 3);
     assert!(table.contains("FAIL  quota") && table.contains("1 fail, 0 warn"), "{table}");
 }

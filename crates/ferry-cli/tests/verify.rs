@@ -25,11 +25,7 @@ fn free_port() -> u16 {
 /// `ferry ARGS`; returns (exit code, stdout, stderr).
 fn ferry(args: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("ferry").unwrap().args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// The application in namespace `shop`, serving on loopback port `port`.
@@ -175,26 +171,13 @@ impl Clusters {
     /// cluster has its own local volume of that name).
     fn source(&self) -> Vec<String> {
         let kubeconfig = self.source.kubeconfig().to_str().unwrap().to_owned();
-        ["--kubeconfig", &kubeconfig, "--context", "admin", "--exclude", "persistentvolumes"]
-            .map(str::to_owned)
-            .to_vec()
+        ["--kubeconfig", &kubeconfig, "--context", "admin", "--exclude", "persistentvolumes"].map(str::to_owned).to_vec()
     }
 
     /// The target cluster, the namespace and the rules.
     fn target(&self) -> Vec<String> {
         let kubeconfig = self.target.kubeconfig().to_str().unwrap().to_owned();
-        [
-            "--to-kubeconfig",
-            &kubeconfig,
-            "--to-context",
-            "admin",
-            "-n",
-            "shop",
-            "--rules",
-            &self.path("ferry.yaml"),
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ["--to-kubeconfig", &kubeconfig, "--to-context", "admin", "-n", "shop", "--rules", &self.path("ferry.yaml")].map(str::to_owned).to_vec()
     }
 
     /// `ferry migrate`, keeping the archive as `RUN.ferry` and the journal as `RUN.jsonl`.
@@ -202,12 +185,7 @@ impl Clusters {
         let mut args: Vec<String> = vec!["migrate".into()];
         args.extend(self.source());
         args.extend(self.target());
-        args.extend([
-            "--journal".into(),
-            self.path(&format!("{run}.jsonl")),
-            "--archive-to".into(),
-            self.path(&format!("{run}.ferry")),
-        ]);
+        args.extend(["--journal".into(), self.path(&format!("{run}.jsonl")), "--archive-to".into(), self.path(&format!("{run}.ferry"))]);
         let (code, stdout, stderr) = ferry(&args.iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!(code, 0, "{stdout}{stderr}");
     }
@@ -241,25 +219,11 @@ impl Clusters {
 /// `Kind/name: detail` of each readiness entry in `state`.
 fn readiness(report: &Value, state: &str) -> Vec<String> {
     let entries = report["readiness"].as_array().unwrap().iter().filter(|r| r["state"] == state);
-    entries
-        .map(|r| {
-            format!(
-                "{}/{}: {}",
-                r["kind"].as_str().unwrap(),
-                r["name"].as_str().unwrap(),
-                r["detail"].as_str().unwrap()
-            )
-        })
-        .collect()
+    entries.map(|r| format!("{}/{}: {}", r["kind"].as_str().unwrap(), r["name"].as_str().unwrap(), r["detail"].as_str().unwrap())).collect()
 }
 
 async fn clusters() -> Clusters {
-    let with_node = || {
-        TestCluster::start(Options {
-            nodes: 1,
-            ..Default::default()
-        })
-    };
+    let with_node = || TestCluster::start(Options { nodes: 1, ..Default::default() });
     let (source, target) = tokio::join!(with_node(), with_node());
     let (source, target) = (source.unwrap(), target.unwrap());
     let work = tempfile::tempdir().unwrap();
@@ -285,22 +249,12 @@ async fn verify_finds_parity_then_each_difference_and_each_object_not_ready() {
     assert_eq!((code, &report["verdict"]), (0, &json!("ready")), "{report:#}\n{}", pods(&clusters.target));
     assert_eq!((&report["differences"], &report["problems"]), (&json!([]), &json!([])), "{report:#}");
     assert_eq!(report["compared"], report["atParity"]);
-    assert!(
-        report["compared"].as_u64().unwrap() >= 9,
-        "namespace, CRD, two ConfigMaps, Secret, claim, Deployment, Service, Widget: {report:#}"
-    );
+    assert!(report["compared"].as_u64().unwrap() >= 9, "namespace, CRD, two ConfigMaps, Secret, claim, Deployment, Service, Widget: {report:#}");
     assert_eq!(report["transformed"], 3, "two labelled ConfigMaps and the Deployment's port: {report:#}");
     assert!(report["leftOut"].as_u64().unwrap() >= 3, "ReplicaSets, Pods, token Secrets...: {report:#}");
     let mut ready = readiness(&report, "ready");
     ready.sort();
-    assert_eq!(
-        ready,
-        [
-            "Deployment/web: 1/1 replicas ready, 1/1 updated",
-            "PersistentVolumeClaim/data: claim Bound",
-            "Service/web: 1 ready endpoints"
-        ]
-    );
+    assert_eq!(ready, ["Deployment/web: 1/1 replicas ready, 1/1 updated", "PersistentVolumeClaim/data: claim Bound", "Service/web: 1 ready endpoints"]);
     let (code, table, _) = clusters.verify(&[]);
     assert_eq!(code, 0, "{table}");
     assert!(table.contains("verdict: ready for cut-over"), "{table}");
@@ -314,44 +268,15 @@ async fn verify_finds_parity_then_each_difference_and_each_object_not_ready() {
     let evidence = write(clusters.work.path(), "volumes.json", evidence);
     let (code, table, _) = clusters.verify(&["--evidence", &evidence]);
     assert_eq!(code, 3, "{table}");
-    assert!(
-        table.contains("evidence volumes: FAILED v1 PersistentVolumeClaim shop/data: checksum differs"),
-        "{table}"
-    );
+    assert!(table.contains("evidence volumes: FAILED v1 PersistentVolumeClaim shop/data: checksum differs"), "{table}");
 
     // Differences made on the target, each reported at its field.
     let target = &clusters.target;
     target.kubectl(&["delete", "widget", "blue", "-n", "shop"]).unwrap();
-    target
-        .kubectl(&[
-            "patch",
-            "configmap",
-            "web-config",
-            "-n",
-            "shop",
-            "--type",
-            "merge",
-            "-p",
-            r#"{"data":{"greeting":"changed"}}"#,
-        ])
-        .unwrap();
+    target.kubectl(&["patch", "configmap", "web-config", "-n", "shop", "--type", "merge", "-p", r#"{"data":{"greeting":"changed"}}"#]).unwrap();
     let untransformed = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-extra, namespace: shop}\ndata: {mode: fast}\n";
-    target
-        .kubectl(&["replace", "-f", &write(clusters.work.path(), "untransformed.yaml", untransformed)])
-        .unwrap();
-    target
-        .kubectl(&[
-            "patch",
-            "secret",
-            "web-secret",
-            "-n",
-            "shop",
-            "--type",
-            "merge",
-            "-p",
-            r#"{"data":{"password":"b3RoZXItdmFsdWU="}}"#,
-        ])
-        .unwrap();
+    target.kubectl(&["replace", "-f", &write(clusters.work.path(), "untransformed.yaml", untransformed)]).unwrap();
+    target.kubectl(&["patch", "secret", "web-secret", "-n", "shop", "--type", "merge", "-p", r#"{"data":{"password":"b3RoZXItdmFsdWU="}}"#]).unwrap();
     let (code, report) = clusters.verify_json(&[]);
     assert_eq!((code, &report["verdict"]), (3, &json!("differences")), "{report:#}");
     let differences: Vec<String> = report["differences"]
@@ -372,69 +297,34 @@ async fn verify_finds_parity_then_each_difference_and_each_object_not_ready() {
         .collect();
     assert_eq!(differences.len(), 4, "{differences:#?}");
     assert!(differences.contains(&"missing Widget/blue null null null".to_owned()), "{differences:#?}");
-    assert!(
-        differences.contains(&r#"changed ConfigMap/web-config "/data/greeting" "hello" "changed""#.to_owned()),
-        "{differences:#?}"
-    );
-    assert!(
-        differences.contains(&r#"not-transformed ConfigMap/web-extra "/metadata/labels/migrated-by" "ferry" null"#.to_owned()),
-        "{differences:#?}"
-    );
-    let secret = differences
-        .iter()
-        .find(|d| d.starts_with("changed Secret/web-secret \"/data/password\""))
-        .expect("the Secret's change");
-    assert!(
-        secret.contains("<redacted: 20 bytes") && secret.contains("<redacted: 16 bytes"),
-        "masked, with lengths: {secret}"
-    );
+    assert!(differences.contains(&r#"changed ConfigMap/web-config "/data/greeting" "hello" "changed""#.to_owned()), "{differences:#?}");
+    assert!(differences.contains(&r#"not-transformed ConfigMap/web-extra "/metadata/labels/migrated-by" "ferry" null"#.to_owned()), "{differences:#?}");
+    let secret = differences.iter().find(|d| d.starts_with("changed Secret/web-secret \"/data/password\"")).expect("the Secret's change");
+    assert!(secret.contains("<redacted: 20 bytes") && secret.contains("<redacted: 16 bytes"), "masked, with lengths: {secret}");
     let (code, table, _) = clusters.verify(&[]);
     assert_eq!(code, 3, "{table}");
     assert!(table.contains("missing          example.com/v1 Widget shop/blue: not on the target"), "{table}");
-    assert!(
-        table.contains("changed          v1 ConfigMap shop/web-config /data/greeting: expected \"hello\", target has \"changed\""),
-        "{table}"
-    );
-    assert!(
-        table.contains("not transformed  v1 ConfigMap shop/web-extra /metadata/labels/migrated-by: expected \"ferry\""),
-        "{table}"
-    );
+    assert!(table.contains("changed          v1 ConfigMap shop/web-config /data/greeting: expected \"hello\", target has \"changed\""), "{table}");
+    assert!(table.contains("not transformed  v1 ConfigMap shop/web-extra /metadata/labels/migrated-by: expected \"ferry\""), "{table}");
 
     // A second migration repairs the target and brings objects that never become ready: at parity, not ready.
     clusters.source.apply(Some("shop"), NEVER_READY).unwrap();
     clusters.migrate("second");
     wait_for("the crashing Pod on the target", || {
         target
-            .kubectl(&[
-                "get",
-                "pods",
-                "-n",
-                "shop",
-                "-l",
-                "app=stuck",
-                "-o",
-                "jsonpath={.items[0].status.containerStatuses[0].restartCount}",
-            ])
+            .kubectl(&["get", "pods", "-n", "shop", "-l", "app=stuck", "-o", "jsonpath={.items[0].status.containerStatuses[0].restartCount}"])
             .is_ok_and(|n| !n.is_empty())
     });
     let started = Instant::now();
     let (code, report) = clusters.verify_json(&["--wait", "4s"]);
     assert!(started.elapsed() >= Duration::from_secs(3), "--wait polls until the time is up");
     assert_eq!((code, &report["verdict"]), (6, &json!("not-ready")), "{report:#}");
-    assert_eq!(
-        (&report["differences"], &report["problems"]),
-        (&json!([]), &json!([])),
-        "the second migration repaired the target: {report:#}"
-    );
+    assert_eq!((&report["differences"], &report["problems"]), (&json!([]), &json!([])), "the second migration repaired the target: {report:#}");
     let mut not_ready = readiness(&report, "not-ready");
     not_ready.sort();
     assert_eq!(
         not_ready,
-        [
-            "Deployment/stuck: 0/1 replicas ready, 1/1 updated",
-            "PersistentVolumeClaim/unbound: claim Pending",
-            "Service/orphan: 0 ready endpoints"
-        ]
+        ["Deployment/stuck: 0/1 replicas ready, 1/1 updated", "PersistentVolumeClaim/unbound: claim Pending", "Service/orphan: 0 ready endpoints"]
     );
     assert_eq!(readiness(&report, "ready").len(), 3, "{report:#}");
     let (code, table, _) = clusters.verify(&[]);

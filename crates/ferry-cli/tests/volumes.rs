@@ -84,11 +84,7 @@ spec: {storageClassName: local, accessModes: [ReadWriteOnce], resources: {reques
 /// `ferry ARGS`; returns (exit code, stdout, stderr).
 fn ferry(args: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("ferry").unwrap().args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// The two clusters and the repository, as `ferry volumes` arguments.
@@ -103,27 +99,8 @@ impl Move {
     fn volumes(&self, verb: &str, args: &[&str]) -> (i32, String, String) {
         let (src, dst) = (self.source.kubeconfig(), self.target.kubeconfig());
         let repository = self.repository.to_string_lossy();
-        let mut all = vec![
-            "volumes",
-            verb,
-            "--kubeconfig",
-            src.to_str().unwrap(),
-            "--context",
-            "admin",
-            "--to-kubeconfig",
-            dst.to_str().unwrap(),
-        ];
-        all.extend([
-            "--to-context",
-            "admin",
-            "--via",
-            &repository,
-            "--mover-image",
-            FERRY_IMAGE,
-            "--mover-host-network",
-            "--timeout",
-            "120",
-        ]);
+        let mut all = vec!["volumes", verb, "--kubeconfig", src.to_str().unwrap(), "--context", "admin", "--to-kubeconfig", dst.to_str().unwrap()];
+        all.extend(["--to-context", "admin", "--via", &repository, "--mover-image", FERRY_IMAGE, "--mover-host-network", "--timeout", "120"]);
         all.extend(args);
         ferry(&all)
     }
@@ -165,12 +142,7 @@ fn fill(dir: &Path) {
 
 /// The claim `NAMESPACE/NAME` in a sync report.
 fn claim<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["claims"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| format!("{}/{}", c["namespace"].as_str().unwrap(), c["name"].as_str().unwrap()) == name)
-        .unwrap()
+    report["claims"].as_array().unwrap().iter().find(|c| format!("{}/{}", c["namespace"].as_str().unwrap(), c["name"].as_str().unwrap()) == name).unwrap()
 }
 
 /// Mover Jobs left in a cluster.
@@ -180,16 +152,8 @@ fn jobs_left(cluster: &TestCluster) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn volumes_move_with_warm_passes_cutover_and_evidence() {
-    let (source, target) = tokio::join!(
-        TestCluster::start(Options {
-            nodes: 1,
-            ..Default::default()
-        }),
-        TestCluster::start(Options {
-            nodes: 1,
-            ..Default::default()
-        })
-    );
+    let (source, target) =
+        tokio::join!(TestCluster::start(Options { nodes: 1, ..Default::default() }), TestCluster::start(Options { nodes: 1, ..Default::default() }));
     let (source, target) = (source.unwrap(), target.unwrap());
     let work = tempfile::tempdir().unwrap();
     let images = TestImages::build(work.path(), Some(Path::new(env!("CARGO_BIN_EXE_ferry")))).unwrap();
@@ -204,35 +168,22 @@ async fn volumes_move_with_warm_passes_cutover_and_evidence() {
     source.apply(None, SOURCE).unwrap();
     target.apply(None, TARGET).unwrap();
     if let Err(err) = source.kubectl(&["-n", "shop", "rollout", "status", "deployment/db", "--timeout=180s"]) {
-        let state = source
-            .kubectl(&["get", "pods,pvc,pv,events", "-A", "-o", "wide"])
-            .unwrap_or_else(|e| e.to_string());
+        let state = source.kubectl(&["get", "pods,pvc,pv,events", "-A", "-o", "wide"]).unwrap_or_else(|e| e.to_string());
         panic!("{err}\n{state}");
     }
     let phases = |cluster: &TestCluster, namespace: &str| kubectl(cluster, &["-n", namespace, "get", "pvc", "-o", "jsonpath={.items[*].status.phase}"]);
     eventually("the claims bound", || {
         phases(&source, "shop") == "Bound Bound" && phases(&source, "tight") == "Bound" && phases(&target, "shop") == "Bound Bound"
     });
-    let moving = Move {
-        source,
-        target,
-        repository: work.path().join("repository"),
-    };
+    let moving = Move { source, target, repository: work.path().join("repository") };
 
     // The plan: the Deployment's claim with its node, the unmounted claim, the too-small one (exit 3).
     let (code, stdout, stderr) = moving.volumes("plan", &["-n", "shop,tight", "-o", "json"]);
     assert_eq!(code, 3, "{stderr}");
     let plan: Value = serde_json::from_str(&stdout).unwrap();
     let data_plan = claim(&plan, "shop/data");
-    assert_eq!(
-        (data_plan["workloads"][0]["kind"].as_str(), data_plan["workloads"][0]["name"].as_str()),
-        (Some("Deployment"), Some("db")),
-        "{data_plan}"
-    );
-    assert_eq!(
-        (data_plan["node"].as_str(), data_plan["target"]["state"].as_str()),
-        (Some("127.0.0.1"), Some("bound"))
-    );
+    assert_eq!((data_plan["workloads"][0]["kind"].as_str(), data_plan["workloads"][0]["name"].as_str()), (Some("Deployment"), Some("db")), "{data_plan}");
+    assert_eq!((data_plan["node"].as_str(), data_plan["target"]["state"].as_str()), (Some("127.0.0.1"), Some("bound")));
     assert_eq!(claim(&plan, "shop/idle")["pods"], serde_json::json!([]));
     let logs = claim(&plan, "tight/logs");
     assert!(logs["findings"][0]["message"].as_str().unwrap().contains("too small"), "{logs}");
@@ -246,20 +197,11 @@ async fn volumes_move_with_warm_passes_cutover_and_evidence() {
 
     // The first pass moves everything; no Job is left behind.
     let first = moving.json("sync", &["-n", "shop"]);
-    assert_eq!(
-        (
-            claim(&first, "shop/data")["files"].as_u64(),
-            claim(&first, "shop/data")["changed_files"].as_u64()
-        ),
-        (Some(51), Some(51)),
-        "{first}"
-    );
+    assert_eq!((claim(&first, "shop/data")["files"].as_u64(), claim(&first, "shop/data")["changed_files"].as_u64()), (Some(51), Some(51)), "{first}");
     assert_eq!(claim(&first, "shop/idle")["files"].as_u64(), Some(1));
     assert_eq!(std::fs::read(target_data.join("big")).unwrap(), std::fs::read(data.join("big")).unwrap());
     assert_eq!(std::fs::read_to_string(target_idle.join("only-here")).unwrap(), "nobody mounts me\n");
-    eventually("mover Jobs deleted", || {
-        jobs_left(&moving.source).is_empty() && jobs_left(&moving.target).is_empty()
-    });
+    eventually("mover Jobs deleted", || jobs_left(&moving.source).is_empty() && jobs_left(&moving.target).is_empty());
 
     // A change on the source: the second pass sends only it.
     std::fs::write(data.join("sub/f3"), "changed\n").unwrap();
@@ -268,11 +210,7 @@ async fn volumes_move_with_warm_passes_cutover_and_evidence() {
     let second = moving.json("sync", &["-n", "shop"]);
     let data_pass = claim(&second, "shop/data");
     assert_eq!(
-        (
-            data_pass["changed_files"].as_u64(),
-            data_pass["changed_bytes"].as_u64(),
-            data_pass["removed"].as_u64()
-        ),
+        (data_pass["changed_files"].as_u64(), data_pass["changed_bytes"].as_u64(), data_pass["removed"].as_u64()),
         (Some(2), Some(14), Some(1)),
         "{second}"
     );

@@ -13,11 +13,7 @@ const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 /// `ferry volumes mover ARGS`; returns (exit code, stdout, stderr).
 fn mover(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(FERRY).args(["volumes", "mover"]).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// A poorly compressible byte string.
@@ -38,10 +34,7 @@ fn chunk_count(repository: &Path) -> usize {
     let Ok(prefixes) = std::fs::read_dir(repository.join("chunks")) else {
         return 0;
     };
-    prefixes
-        .filter_map(Result::ok)
-        .map(|p| std::fs::read_dir(p.path()).map_or(0, |files| files.count()))
-        .sum()
+    prefixes.filter_map(Result::ok).map(|p| std::fs::read_dir(p.path()).map_or(0, |files| files.count())).sum()
 }
 
 #[test]
@@ -53,35 +46,13 @@ fn reports_go_to_the_result_file_and_failures_exit_1() {
     let (repository, result) = (repository.to_str().unwrap(), result.to_str().unwrap());
     let tree = tree.to_str().unwrap();
 
-    let (code, stdout, stderr) = mover(&[
-        "backup",
-        "--volume",
-        "ns/a",
-        "--time",
-        "t",
-        "--repository",
-        repository,
-        "--path",
-        tree,
-        "--result",
-        result,
-    ]);
+    let (code, stdout, stderr) = mover(&["backup", "--volume", "ns/a", "--time", "t", "--repository", repository, "--path", tree, "--result", result]);
     assert_eq!(code, 0, "{stderr}");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(result).unwrap()).unwrap();
     assert_eq!(report, serde_json::from_str::<Value>(&stdout).unwrap());
     assert_eq!(report["backup"]["files"].as_u64(), Some(1));
 
-    let (code, _, stderr) = mover(&[
-        "restore",
-        "--snapshot",
-        "0".repeat(64).as_str(),
-        "--repository",
-        repository,
-        "--path",
-        tree,
-        "--result",
-        result,
-    ]);
+    let (code, _, stderr) = mover(&["restore", "--snapshot", "0".repeat(64).as_str(), "--repository", repository, "--path", tree, "--result", result]);
     assert_eq!(code, 1, "{stderr}");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(result).unwrap()).unwrap();
     assert!(report["error"].as_str().unwrap().contains("has no snapshot"), "{report}");
@@ -94,19 +65,8 @@ fn a_backup_killed_mid_pass_is_resumed_by_the_next_one() {
     let (tree, repository, restored) = (work.path().join("tree"), work.path().join("repository"), work.path().join("restored"));
     std::fs::create_dir(&tree).unwrap();
     std::fs::write(tree.join("big.bin"), noise(96 << 20)).unwrap();
-    let args = [
-        "volumes",
-        "mover",
-        "backup",
-        "--volume",
-        "ns/big",
-        "--time",
-        "t",
-        "--repository",
-        repository.to_str().unwrap(),
-        "--path",
-        tree.to_str().unwrap(),
-    ];
+    let args =
+        ["volumes", "mover", "backup", "--volume", "ns/big", "--time", "t", "--repository", repository.to_str().unwrap(), "--path", tree.to_str().unwrap()];
 
     let mut child = Command::new(FERRY).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -124,23 +84,11 @@ fn a_backup_killed_mid_pass_is_resumed_by_the_next_one() {
     assert_eq!(code, 0, "{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     let new_chunks = report["backup"]["new_chunks"].as_u64().unwrap() as usize;
-    assert_eq!(
-        new_chunks + stored,
-        chunk_count(&repository),
-        "the chunks stored before the kill are reused: {report}"
-    );
+    assert_eq!(new_chunks + stored, chunk_count(&repository), "the chunks stored before the kill are reused: {report}");
     assert!(stored >= 10 && new_chunks < chunk_count(&repository), "{report}");
 
     let snapshot = report["backup"]["snapshot"].as_str().unwrap();
-    let (code, _, stderr) = mover(&[
-        "restore",
-        "--snapshot",
-        snapshot,
-        "--repository",
-        repository.to_str().unwrap(),
-        "--path",
-        restored.to_str().unwrap(),
-    ]);
+    let (code, _, stderr) = mover(&["restore", "--snapshot", snapshot, "--repository", repository.to_str().unwrap(), "--path", restored.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     assert!(std::fs::read(restored.join("big.bin")).unwrap() == std::fs::read(tree.join("big.bin")).unwrap());
 }

@@ -51,9 +51,8 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, ClusterErro
     };
     let context = resolve_context(&kubeconfig, options.context.as_deref())?;
     let kube_options = KubeConfigOptions { context: Some(context.clone()), ..Default::default() };
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube_options)
-        .await
-        .map_err(|e| ClusterError::Kubeconfig(format!("context `{context}`: {e}")))?;
+    let mut config =
+        kube::Config::from_custom_kubeconfig(kubeconfig, &kube_options).await.map_err(|e| ClusterError::Kubeconfig(format!("context `{context}`: {e}")))?;
     config.default_retry = false;
     config.connect_timeout = Some(Duration::from_secs(10));
     config.read_timeout = Some(Duration::from_secs(120));

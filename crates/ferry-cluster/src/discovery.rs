@@ -115,7 +115,8 @@ pub async fn discover(connection: &Connection) -> Result<Discovery, ClusterError
     let client = &connection.client;
     let core: CoreVersions = get_json(client, "/api").await?;
     let groups: GroupList = get_json(client, "/apis").await?;
-    let mut wanted: Vec<GroupVersion> = core.versions.into_iter().map(|version| GroupVersion { group: String::new(), preferred: version == "v1", version }).collect();
+    let mut wanted: Vec<GroupVersion> =
+        core.versions.into_iter().map(|version| GroupVersion { group: String::new(), preferred: version == "v1", version }).collect();
     for group in groups.groups {
         let preferred = group.preferred_version.map(|v| v.version);
         for v in group.versions {
@@ -223,7 +224,12 @@ mod tests {
 
     #[test]
     fn broken_groups_are_reported_not_fatal() {
-        let broken = RequestError { method: http::Method::GET, path: "/apis/metrics.k8s.io/v1beta1".into(), cause: crate::Cause::Status(503), message: "503 Service Unavailable".into() };
+        let broken = RequestError {
+            method: http::Method::GET,
+            path: "/apis/metrics.k8s.io/v1beta1".into(),
+            cause: crate::Cause::Status(503),
+            message: "503 Service Unavailable".into(),
+        };
         let discovery = choose(vec![(GroupVersion { group: "metrics.k8s.io".into(), version: "v1beta1".into(), preferred: true }, Err(broken))]);
         assert!(discovery.resources.is_empty());
         assert_eq!(discovery.failures.len(), 1);

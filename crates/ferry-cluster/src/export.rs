@@ -179,9 +179,12 @@ impl<'a> Needs<'a> {
 
 /// Whether a binding names a ServiceAccount of a namespace `here` says yes to.
 fn binds_service_account_in(binding: &Node, here: &dyn Fn(&str) -> bool) -> bool {
-    binding.get("subjects").map(Node::items).unwrap_or_default().iter().any(|subject| {
-        subject.str_at("kind") == Some("ServiceAccount") && subject.str_at("namespace").is_some_and(here)
-    })
+    binding
+        .get("subjects")
+        .map(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .any(|subject| subject.str_at("kind") == Some("ServiceAccount") && subject.str_at("namespace").is_some_and(here))
 }
 
 #[cfg(test)]
@@ -202,7 +205,8 @@ mod tests {
     /// Objects read from a cluster with `-n shop`, each with its resource and whether Kubernetes made it.
     fn shop_cluster() -> Vec<(Value, Resource, bool)> {
         let rbac = "rbac.authorization.k8s.io";
-        let (namespaces, crds) = (cluster_scoped("", "namespaces", "Namespace"), cluster_scoped("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition"));
+        let (namespaces, crds) =
+            (cluster_scoped("", "namespaces", "Namespace"), cluster_scoped("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition"));
         let (volumes, roles) = (cluster_scoped("", "persistentvolumes", "PersistentVolume"), cluster_scoped(rbac, "clusterroles", "ClusterRole"));
         let bindings = cluster_scoped(rbac, "clusterrolebindings", "ClusterRoleBinding");
         let meta = |api: &str, kind: &str, name: &str| json!({"apiVersion": api, "kind": kind, "metadata": {"name": name}});
@@ -210,7 +214,9 @@ mod tests {
             object.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
             object
         };
-        let crd = |name: &str, kind: &str| with(meta("apiextensions.k8s.io/v1", "CustomResourceDefinition", name), json!({"spec": {"group": "example.com", "names": {"kind": kind}}}));
+        let crd = |name: &str, kind: &str| {
+            with(meta("apiextensions.k8s.io/v1", "CustomResourceDefinition", name), json!({"spec": {"group": "example.com", "names": {"kind": kind}}}))
+        };
         let volume = |name: &str, ns: &str| with(meta("v1", "PersistentVolume", name), json!({"spec": {"claimRef": {"namespace": ns, "name": "data"}}}));
         let binding = |name: &str, ns: &str, role: &str| {
             let subjects = json!([{"kind": "ServiceAccount", "name": "reporter", "namespace": ns}]);

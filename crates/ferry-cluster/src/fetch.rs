@@ -25,11 +25,7 @@ pub enum Fetched {
 /// Reads each object by its identity (at its own apiVersion, so the server converts
 /// it if it stores another), `concurrency` requests at a time; answers in the order asked.
 pub async fn get_each(connection: &Connection, discovery: &Discovery, ids: &[ObjectId], concurrency: usize) -> Vec<Fetched> {
-    futures::stream::iter(ids)
-        .map(|id| get_one(connection, discovery, id))
-        .buffered(concurrency.max(1))
-        .collect()
-        .await
+    futures::stream::iter(ids).map(|id| get_one(connection, discovery, id)).buffered(concurrency.max(1)).collect().await
 }
 
 async fn get_one(connection: &Connection, discovery: &Discovery, id: &ObjectId) -> Fetched {
@@ -57,10 +53,7 @@ pub async fn list(connection: &Connection, resource: &Resource, namespace: Optio
         #[serde(default)]
         items: Option<Vec<Value>>,
     }
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("limit", "500")
-        .append_pair("labelSelector", selector)
-        .finish();
+    let query = form_urlencoded::Serializer::new(String::new()).append_pair("limit", "500").append_pair("labelSelector", selector).finish();
     let items: Items = get_json(&connection.client, &format!("{}?{query}", resource.list_path(namespace))).await?;
     Ok(items.items.unwrap_or_default())
 }

@@ -9,9 +9,9 @@ use ferry_model::{Node, Object, Origin, RawObject};
 use futures::{Stream, StreamExt as _};
 use serde::Deserialize;
 
+use crate::Connection;
 use crate::discovery::{Discovery, Resource};
 use crate::request::{JSON, RequestError, send};
-use crate::Connection;
 
 /// What to read and how hard to push the server.
 #[derive(Debug, Clone)]

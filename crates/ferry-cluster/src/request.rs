@@ -134,18 +134,10 @@ async fn send_once(
     .map_err(|e| (fail(Cause::Invalid, e.to_string()), None))?;
     let response = client.send(request).await.map_err(|e| (fail(Cause::Transport, transport_message(&e)), None))?;
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(http::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let retry_after =
+        response.headers().get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()).map(Duration::from_secs);
     let body = response.into_body().collect().await.map_err(|e| (fail(Cause::Transport, e.to_string()), None))?.to_bytes();
-    if status.is_success() {
-        Ok(body)
-    } else {
-        Err((fail(Cause::Status(status.as_u16()), status_message(status, &body)), retry_after))
-    }
+    if status.is_success() { Ok(body) } else { Err((fail(Cause::Status(status.as_u16()), status_message(status, &body)), retry_after)) }
 }
 
 /// The `message` of a Kubernetes `Status` body, else the status line.

@@ -80,8 +80,10 @@ async fn reads_everything_paginated_with_custom_resources_and_preferred_versions
 async fn forbidden_resources_are_listed_and_the_rest_is_read() {
     let viewer = User { name: "viewer".into(), groups: vec!["viewers".into()] };
     let cluster = TestCluster::start(Options { users: vec![viewer], ..Default::default() }).await.unwrap();
-    cluster.apply(None,
-        r#"
+    cluster
+        .apply(
+            None,
+            r#"
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: viewer}
@@ -111,8 +113,8 @@ rules:
 - nonResourceURLs: ["*"]
   verbs: [get]
 "#,
-    )
-    .unwrap();
+        )
+        .unwrap();
     cluster.kubectl(&["create", "configmap", "settings", "--from-literal=mode=fast"]).unwrap();
     let connection = open(&cluster, "viewer").await;
     let discovery = discover(&connection).await.unwrap();
@@ -126,8 +128,10 @@ rules:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_aggregated_api_does_not_stop_discovery() {
     let cluster = TestCluster::start(Options::default()).await.unwrap();
-    cluster.apply(None,
-        r#"
+    cluster
+        .apply(
+            None,
+            r#"
 apiVersion: v1
 kind: Service
 metadata: {name: metrics-server, namespace: kube-system}
@@ -145,8 +149,8 @@ spec:
   insecureSkipTLSVerify: true
   service: {name: metrics-server, namespace: kube-system}
 "#,
-    )
-    .unwrap();
+        )
+        .unwrap();
     let connection = open(&cluster, "admin").await;
     for _ in 0..50 {
         if cluster.kubectl(&["get", "--raw", "/apis"]).unwrap().contains("metrics.k8s.io") {

@@ -57,21 +57,14 @@ pub struct Verdict {
 impl Probe {
     /// Builds the HTTP client of a gate (pinned address, CA bundle, timeout).
     pub fn new(gate: &HttpGate) -> Result<Probe, Error> {
-        let mut builder = reqwest::blocking::Client::builder()
-            .timeout(gate.timeout.0)
-            .redirect(reqwest::redirect::Policy::none());
+        let mut builder = reqwest::blocking::Client::builder().timeout(gate.timeout.0).redirect(reqwest::redirect::Policy::none());
         if let Some(address) = gate.address {
             let url = reqwest::Url::parse(&gate.url).map_err(|e| Error::Plan(format!("gate `{}`: {e}", gate.name)))?;
-            let host = url
-                .host_str()
-                .ok_or_else(|| Error::Plan(format!("gate `{}`: the URL has no host", gate.name)))?;
+            let host = url.host_str().ok_or_else(|| Error::Plan(format!("gate `{}`: the URL has no host", gate.name)))?;
             builder = builder.resolve(host, SocketAddr::new(address, 0));
         }
         builder = trust(builder, &gate.name, gate.ca_bundle.as_deref())?;
-        Ok(Probe {
-            gate: gate.clone(),
-            client: crate::http_client(builder)?,
-        })
+        Ok(Probe { gate: gate.clone(), client: crate::http_client(builder)? })
     }
 
     /// The side the gate checks.
@@ -135,12 +128,7 @@ impl Probe {
         };
         if success_rate < self.gate.min_success_rate {
             verdict.passed = false;
-            verdict.reason = Some(format!(
-                "success rate {:.2} < {} ({})",
-                success_rate,
-                self.gate.min_success_rate,
-                reason.unwrap_or_default()
-            ));
+            verdict.reason = Some(format!("success rate {:.2} < {} ({})", success_rate, self.gate.min_success_rate, reason.unwrap_or_default()));
         } else if let Some(bound) = self.gate.latency.as_ref().filter(|b| latency > b.max.0) {
             verdict.passed = false;
             verdict.reason = Some(format!("p{} latency {latency:?} > {}", bound.percentile, bound.max));
@@ -167,26 +155,14 @@ pub struct Query {
 impl Query {
     /// Builds the query's HTTP client.
     pub fn new(gate: &PrometheusGate) -> Result<Query, Error> {
-        let builder = trust(
-            reqwest::blocking::Client::builder().timeout(gate.timeout.0),
-            &gate.name,
-            gate.ca_bundle.as_deref(),
-        )?;
-        Ok(Query {
-            gate: gate.clone(),
-            client: crate::http_client(builder)?,
-        })
+        let builder = trust(reqwest::blocking::Client::builder().timeout(gate.timeout.0), &gate.name, gate.ca_bundle.as_deref())?;
+        Ok(Query { gate: gate.clone(), client: crate::http_client(builder)? })
     }
 
     /// The samples of the query's result.
     fn samples(&self) -> Result<Vec<f64>, String> {
         let url = format!("{}/api/v1/query", self.gate.url.trim_end_matches('/'));
-        let response = self
-            .client
-            .get(url)
-            .query(&[("query", &self.gate.query)])
-            .send()
-            .map_err(|e| crate::error_chain(&e))?;
+        let response = self.client.get(url).query(&[("query", &self.gate.query)]).send().map_err(|e| crate::error_chain(&e))?;
         let status = response.status().as_u16();
         let body: serde_json::Value = response.json().map_err(|e| crate::error_chain(&e))?;
         if status != 200 || body["status"] != "success" {
@@ -208,15 +184,8 @@ fn samples_of(data: &serde_json::Value) -> Option<Vec<f64>> {
 
 impl Gate for Query {
     fn evaluate(&self) -> Verdict {
-        let mut verdict = Verdict {
-            gate: self.gate.name.clone(),
-            side: "query".into(),
-            passed: false,
-            success_rate: None,
-            latency_ms: None,
-            value: None,
-            reason: None,
-        };
+        let mut verdict =
+            Verdict { gate: self.gate.name.clone(), side: "query".into(), passed: false, success_rate: None, latency_ms: None, value: None, reason: None };
         let samples = match self.samples() {
             Ok(samples) if samples.is_empty() => Err("the query returned no sample".to_owned()),
             other => other,
@@ -229,12 +198,7 @@ impl Gate for Query {
                 verdict.value = worst;
                 verdict.passed = !worst.as_ref().is_some_and(out);
                 if !verdict.passed {
-                    verdict.reason = Some(format!(
-                        "value {} outside [{}, {}]",
-                        worst.unwrap_or(f64::NAN),
-                        bound(self.gate.min),
-                        bound(self.gate.max)
-                    ));
+                    verdict.reason = Some(format!("value {} outside [{}, {}]", worst.unwrap_or(f64::NAN), bound(self.gate.min), bound(self.gate.max)));
                 }
             }
         }

@@ -73,10 +73,7 @@ impl Journal {
     /// Opens (creating it if needed) and locks the journal; fails if another run holds it.
     pub fn open(path: &Path) -> Result<Journal, Error> {
         let file = OpenOptions::new().create(true).read(true).append(true).open(path).map_err(journal_err(path))?;
-        file.try_lock().map_err(|_| Error::Journal {
-            path: path.to_owned(),
-            message: "another ferry cutover holds this journal".into(),
-        })?;
+        file.try_lock().map_err(|_| Error::Journal { path: path.to_owned(), message: "another ferry cutover holds this journal".into() })?;
         // A line torn by a kill is cut off, so that the next record starts a line of its own.
         let text = std::fs::read(path).map_err(journal_err(path))?;
         if text.last().is_some_and(|&b| b != b'\n') {
@@ -96,10 +93,7 @@ impl Journal {
                 Ok(record) => records.push(record),
                 Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
                 Err(e) => {
-                    return Err(Error::Journal {
-                        path: self.path.clone(),
-                        message: format!("line {}: {e}", i + 1),
-                    });
+                    return Err(Error::Journal { path: self.path.clone(), message: format!("line {}: {e}", i + 1) });
                 }
             }
         }
@@ -108,10 +102,7 @@ impl Journal {
 
     /// Appends a record and waits until it is on disk.
     pub fn append(&mut self, record: &Record) -> Result<(), Error> {
-        let mut line = serde_json::to_string(record).map_err(|e| Error::Journal {
-            path: self.path.clone(),
-            message: e.to_string(),
-        })?;
+        let mut line = serde_json::to_string(record).map_err(|e| Error::Journal { path: self.path.clone(), message: e.to_string() })?;
         line.push('\n');
         self.file.write_all(line.as_bytes()).map_err(journal_err(&self.path))?;
         self.file.sync_data().map_err(journal_err(&self.path))
@@ -152,12 +143,7 @@ pub struct Progress {
 impl Progress {
     /// Reads the progress from records; `None` for an empty journal.
     pub fn of(records: &[Record]) -> Option<Progress> {
-        let Some(Record::Started {
-            plan_sha256,
-            original,
-            original_ttl,
-        }) = records.first()
-        else {
+        let Some(Record::Started { plan_sha256, original, original_ttl }) = records.first() else {
             return None;
         };
         let mut progress = Progress {
@@ -193,20 +179,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         let mut journal = Journal::open(&path).unwrap();
-        let started = Record::Started {
-            plan_sha256: "ab".into(),
-            original: Weights { old: 100, new: 0 },
-            original_ttl: Some(300),
-        };
+        let started = Record::Started { plan_sha256: "ab".into(), original: Weights { old: 100, new: 0 }, original_ttl: Some(300) };
         journal.append(&started).unwrap();
         journal.append(&Record::Setting { step: 0, percent: 0 }).unwrap();
         journal.append(&Record::Passed { step: 0 }).unwrap();
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap()
-            .write_all(b"{\"event\":\"set")
-            .unwrap();
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"event\":\"set").unwrap();
         let records = journal.records().unwrap();
         assert_eq!(records.len(), 3);
         drop(journal);

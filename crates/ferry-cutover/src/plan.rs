@@ -232,9 +232,7 @@ impl Span {
     /// Parses `500ms`, `30s`, `5m`, `1h`.
     pub fn parse(text: &str) -> Result<Span, String> {
         let text = text.trim();
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .ok_or_else(|| format!("`{text}` has no unit (ms, s, m or h)"))?;
+        let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(|| format!("`{text}` has no unit (ms, s, m or h)"))?;
         let (number, unit) = text.split_at(split);
         let number: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration"))?;
         let millis = match unit {
@@ -285,10 +283,7 @@ impl Plan {
             return bad("`gate_interval` must be above zero".into());
         }
         if self.bake < self.gate_interval {
-            return bad(format!(
-                "`bake` ({}) is shorter than `gate_interval` ({}): no gate would run",
-                self.bake, self.gate_interval
-            ));
+            return bad(format!("`bake` ({}) is shorter than `gate_interval` ({}): no gate would run", self.bake, self.gate_interval));
         }
         self.gates.http.iter().try_for_each(HttpGate::validate)?;
         self.gates.prometheus.iter().try_for_each(PrometheusGate::validate)?;

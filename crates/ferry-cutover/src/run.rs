@@ -90,15 +90,7 @@ impl<'a> Cutover<'a> {
         let driver = crate::driver::from_config(&plan.driver)?;
         let gates = crate::gate::from_plan(&plan.gates)?;
         let plan_sha256 = Sha256::digest(plan_text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Cutover {
-            plan,
-            plan_sha256,
-            driver,
-            gates,
-            observer,
-            started: Instant::now(),
-            events: Vec::new(),
-        })
+        Ok(Cutover { plan, plan_sha256, driver, gates, observer, started: Instant::now(), events: Vec::new() })
     }
 
     /// Runs in `mode` with the journal at `journal` (not opened for a dry run).
@@ -110,11 +102,7 @@ impl<'a> Cutover<'a> {
             Mode::Resume => self.resume(Journal::open(journal)?)?,
             Mode::Rollback => self.rollback(Journal::open(journal)?)?,
         };
-        Ok(Report {
-            outcome,
-            worst_case_rollback_ms: self.worst_case_rollback().as_millis() as u64,
-            events: self.events,
-        })
+        Ok(Report { outcome, worst_case_rollback_ms: self.worst_case_rollback().as_millis() as u64, events: self.events })
     }
 
     /// Gate interval × (failures allowed + 1) + one evaluation's longest probe time + the DNS TTL.
@@ -127,25 +115,14 @@ impl<'a> Cutover<'a> {
 
     fn emit(&mut self, step: Option<usize>, action: &'static str, detail: String, verdicts: Vec<Verdict>) {
         let percent = step.map(|s| self.plan.steps[s]);
-        let event = Event {
-            at_ms: self.started.elapsed().as_millis() as u64,
-            step,
-            percent,
-            action,
-            detail,
-            verdicts,
-        };
+        let event = Event { at_ms: self.started.elapsed().as_millis() as u64, step, percent, action, detail, verdicts };
         (self.observer)(&event);
         self.events.push(event);
     }
 
     fn announce(&mut self) -> Result<Weights, Error> {
         let weights = self.driver.weights()?;
-        let detail = format!(
-            "{}: {weights} now; worst-case time to roll back {:?}",
-            self.driver.describe(),
-            self.worst_case_rollback()
-        );
+        let detail = format!("{}: {weights} now; worst-case time to roll back {:?}", self.driver.describe(), self.worst_case_rollback());
         self.emit(None, "plan", detail, Vec::new());
         Ok(weights)
     }
@@ -168,11 +145,7 @@ impl<'a> Cutover<'a> {
         }
         let original = self.announce()?;
         let original_ttl = self.driver.ttl()?;
-        journal.append(&Record::Started {
-            plan_sha256: self.plan_sha256.clone(),
-            original,
-            original_ttl,
-        })?;
+        journal.append(&Record::Started { plan_sha256: self.plan_sha256.clone(), original, original_ttl })?;
         self.lower_ttl(&mut journal, original_ttl)?;
         self.steps(&mut journal, 0, original, original_ttl)
     }
@@ -180,10 +153,7 @@ impl<'a> Cutover<'a> {
     fn resume(&mut self, mut journal: Journal) -> Result<Outcome, Error> {
         let progress = self.progress(&journal)?;
         if progress.finished {
-            return Err(Error::Journal {
-                path: journal.path().to_owned(),
-                message: "the run it records has ended; nothing to resume".into(),
-            });
+            return Err(Error::Journal { path: journal.path().to_owned(), message: "the run it records has ended; nothing to resume".into() });
         }
         self.announce()?;
         if let Some(to) = progress.rolling_back {
@@ -213,15 +183,9 @@ impl<'a> Cutover<'a> {
     /// The journal's progress, checked against this plan.
     fn progress(&self, journal: &Journal) -> Result<Progress, Error> {
         let records = journal.records()?;
-        let progress = Progress::of(&records).ok_or_else(|| Error::Journal {
-            path: journal.path().to_owned(),
-            message: "records no run".into(),
-        })?;
+        let progress = Progress::of(&records).ok_or_else(|| Error::Journal { path: journal.path().to_owned(), message: "records no run".into() })?;
         if progress.plan_sha256 != self.plan_sha256 {
-            return Err(Error::Journal {
-                path: journal.path().to_owned(),
-                message: "was written for another plan (its SHA-256 differs)".into(),
-            });
+            return Err(Error::Journal { path: journal.path().to_owned(), message: "was written for another plan (its SHA-256 differs)".into() });
         }
         Ok(progress)
     }
@@ -236,12 +200,7 @@ impl<'a> Cutover<'a> {
         }
         self.driver.set_ttl(ttl)?;
         journal.append(&Record::TtlLowered { ttl })?;
-        self.emit(
-            None,
-            "ttl",
-            format!("TTL {original}s → {ttl}s; waiting {original}s for cached answers to expire"),
-            Vec::new(),
-        );
+        self.emit(None, "ttl", format!("TTL {original}s → {ttl}s; waiting {original}s for cached answers to expire"), Vec::new());
         std::thread::sleep(Duration::from_secs(u64::from(original)));
         Ok(())
     }
@@ -258,10 +217,7 @@ impl<'a> Cutover<'a> {
     fn steps(&mut self, journal: &mut Journal, first: usize, mut last_good: Weights, original_ttl: Option<u32>) -> Result<Outcome, Error> {
         for step in first..self.plan.steps.len() {
             let weights = Weights::percent_new(self.plan.steps[step]);
-            journal.append(&Record::Setting {
-                step,
-                percent: self.plan.steps[step],
-            })?;
+            journal.append(&Record::Setting { step, percent: self.plan.steps[step] })?;
             self.driver.set_weights(weights)?;
             journal.append(&Record::Set { step })?;
             self.emit(Some(step), "set", weights.to_string(), Vec::new());
@@ -291,17 +247,10 @@ impl<'a> Cutover<'a> {
         for n in 1..=evaluations {
             std::thread::sleep((start + interval * n).saturating_duration_since(Instant::now()));
             let verdicts: Vec<Verdict> = self.gates.iter().map(|g| g.evaluate()).collect();
-            let failed: Vec<String> = verdicts
-                .iter()
-                .filter(|v| !v.passed)
-                .map(|v| format!("{} ({}): {}", v.gate, v.side, v.reason.clone().unwrap_or_default()))
-                .collect();
+            let failed: Vec<String> =
+                verdicts.iter().filter(|v| !v.passed).map(|v| format!("{} ({}): {}", v.gate, v.side, v.reason.clone().unwrap_or_default())).collect();
             failures = if failed.is_empty() { 0 } else { failures + 1 };
-            let detail = if failed.is_empty() {
-                format!("{} gate(s) held", verdicts.len())
-            } else {
-                format!("failure {failures}: {}", failed.join("; "))
-            };
+            let detail = if failed.is_empty() { format!("{} gate(s) held", verdicts.len()) } else { format!("failure {failures}: {}", failed.join("; ")) };
             self.emit(Some(step), "gate", detail, verdicts);
             if failures > self.plan.failures_allowed {
                 return Err(failed.join("; "));

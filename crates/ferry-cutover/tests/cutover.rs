@@ -13,10 +13,7 @@ const OLD_IP: [u8; 4] = [127, 0, 0, 2];
 const NEW_IP: [u8; 4] = [127, 0, 0, 3];
 
 fn backends() -> (TestBackend, TestBackend) {
-    (
-        TestBackend::start("old", OLD_IP.into()).unwrap(),
-        TestBackend::start("new", NEW_IP.into()).unwrap(),
-    )
+    (TestBackend::start("old", OLD_IP.into()).unwrap(), TestBackend::start("new", NEW_IP.into()).unwrap())
 }
 
 /// HTTP gates on both sides, the host pinned to each backend's address.
@@ -43,11 +40,7 @@ fn run(plan: &str, mode: Mode, journal: &Path, observer: &mut dyn FnMut(&Event))
 }
 
 fn journal_records(path: &Path) -> Vec<Record> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 #[test]
@@ -62,19 +55,11 @@ fn a_healthy_shift_through_haproxy_loses_no_request() {
     let LoadResult { ok, failed, .. } = load.finish();
     assert_eq!(report.outcome, Outcome::Completed);
     assert_eq!(failed, 0, "{ok} answered, {failed} failed");
-    assert!(
-        ok > 500 && new.served() > 100 && old.served() > 100,
-        "ok {ok}, old {}, new {}",
-        old.served(),
-        new.served()
-    );
+    assert!(ok > 500 && new.served() > 100 && old.served() > 100, "ok {ok}, old {}, new {}", old.served(), new.served());
     assert_eq!((haproxy.weight("old").unwrap(), haproxy.weight("new").unwrap()), (0, 100));
     let watch = report.events.iter().find(|e| e.action == "watch_old").expect("the old side was watched");
     assert!(watch.detail.contains("old side idle"), "{}", watch.detail);
-    let passed: Vec<usize> = journal_records(&journal)
-        .iter()
-        .filter_map(|r| if let Record::Passed { step } = r { Some(*step) } else { None })
-        .collect();
+    let passed: Vec<usize> = journal_records(&journal).iter().filter_map(|r| if let Record::Passed { step } = r { Some(*step) } else { None }).collect();
     assert_eq!(passed, [0, 1, 2, 3, 4, 5]);
     assert_eq!(journal_records(&journal).last(), Some(&Record::Completed));
 }
@@ -113,18 +98,10 @@ fn a_failing_gate_rolls_back_to_the_last_good_weights_within_one_interval() {
     assert_eq!(report.outcome, Outcome::RolledBack);
     let restored_after = restored_after.lock().unwrap().expect("95/5 was restored");
     let margin = Duration::from_millis(300);
-    assert!(
-        restored_after <= interval + margin,
-        "rolled back {restored_after:?} after the failure (interval {interval:?})"
-    );
+    assert!(restored_after <= interval + margin, "rolled back {restored_after:?} after the failure (interval {interval:?})");
     eprintln!("rolled back {restored_after:?} after the new side began failing (gate interval {interval:?})");
     let records = journal_records(&journal);
-    assert_eq!(
-        records.last(),
-        Some(&Record::RolledBack {
-            to: Weights { old: 95, new: 5 }
-        })
-    );
+    assert_eq!(records.last(), Some(&Record::RolledBack { to: Weights { old: 95, new: 5 } }));
     assert!(!records.contains(&Record::Passed { step: 2 }));
 }
 
@@ -144,11 +121,7 @@ fn powerdns_answers_follow_the_weights_of_each_step_and_rollback_restores_the_ol
         if event.action == "set" {
             let answers: Vec<(Vec<Ipv4Addr>, u32)> = (0..QUERIES).map(|_| pdns.query_a("shop.cutover.test.").unwrap()).collect();
             let to_new = answers.iter().filter(|(a, _)| a == &[Ipv4Addr::from(NEW_IP)]).count() as u32;
-            assert!(
-                answers.iter().all(|(a, ttl)| a.len() == 1 && *ttl == 1),
-                "one address with the cut-over TTL: {:?}",
-                answers[0]
-            );
+            assert!(answers.iter().all(|(a, ttl)| a.len() == 1 && *ttl == 1), "one address with the cut-over TTL: {:?}", answers[0]);
             observed.push((event.percent.unwrap(), to_new, QUERIES));
         }
     };
@@ -164,19 +137,11 @@ fn powerdns_answers_follow_the_weights_of_each_step_and_rollback_restores_the_ol
         }
     }
     assert_eq!(observed.iter().map(|o| o.0).collect::<Vec<_>>(), [0, 10, 50, 90, 100]);
-    assert_eq!(
-        pdns.query_a("shop.cutover.test.").unwrap(),
-        (vec![Ipv4Addr::from(NEW_IP)], 2),
-        "all on the new side, TTL restored"
-    );
+    assert_eq!(pdns.query_a("shop.cutover.test.").unwrap(), (vec![Ipv4Addr::from(NEW_IP)], 2), "all on the new side, TTL restored");
     eprintln!("answers to the new side per step: {observed:?}");
     let restored = run(&plan, Mode::Rollback, &journal, &mut |_| {}).unwrap();
     assert_eq!(restored.outcome, Outcome::Restored);
-    assert_eq!(
-        pdns.query_a("shop.cutover.test.").unwrap(),
-        (vec![Ipv4Addr::from(OLD_IP)], 2),
-        "--rollback: the old A record with its TTL"
-    );
+    assert_eq!(pdns.query_a("shop.cutover.test.").unwrap(), (vec![Ipv4Addr::from(OLD_IP)], 2), "--rollback: the old A record with its TTL");
 }
 
 fn powerdns_plan(pdns: &TestPowerDns, key_file: &Path, gates: &str) -> String {
@@ -202,22 +167,10 @@ fn bad_plans_are_refused_before_any_change() {
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let cases = [
         (powerdns_plan(&pdns, &wrong_key, ""), "refused the API key"),
-        (
-            powerdns_plan(&pdns, &good_key, "").replace(&pdns.api_url(), &format!("http://127.0.0.1:{closed_port}")),
-            "PowerDNS API",
-        ),
-        (
-            powerdns_plan(&pdns, &good_key, "").replace("name: shop.", "name: nothing."),
-            "has no A or LUA record",
-        ),
-        (
-            haproxy_plan(&haproxy, "[0, 100]", "1s", "1s", "").replace("backend: be", "backend: nope"),
-            "No such",
-        ),
-        (
-            haproxy_plan(&haproxy, "[0, 100]", "1s", "1s", "").replace("admin.sock", "missing.sock"),
-            "runtime API",
-        ),
+        (powerdns_plan(&pdns, &good_key, "").replace(&pdns.api_url(), &format!("http://127.0.0.1:{closed_port}")), "PowerDNS API"),
+        (powerdns_plan(&pdns, &good_key, "").replace("name: shop.", "name: nothing."), "has no A or LUA record"),
+        (haproxy_plan(&haproxy, "[0, 100]", "1s", "1s", "").replace("backend: be", "backend: nope"), "No such"),
+        (haproxy_plan(&haproxy, "[0, 100]", "1s", "1s", "").replace("admin.sock", "missing.sock"), "runtime API"),
         (haproxy_plan(&haproxy, "[50, 10]", "1s", "1s", ""), "must increase"),
         (haproxy_plan(&haproxy, "[0, 100]", "1s", "1s", "").replace("haproxy:", "route53:"), "route53"),
     ];
@@ -249,10 +202,7 @@ fn resuming_a_run_killed_while_rolling_back_finishes_the_rollback() {
     let report = run(&plan, Mode::Resume, &journal, &mut |_| {}).unwrap();
     assert_eq!(report.outcome, Outcome::RolledBack);
     assert_eq!((haproxy.weight("old").unwrap(), haproxy.weight("new").unwrap()), (100, 0));
-    assert!(
-        report.events.iter().all(|e| e.action != "set"),
-        "no step may be set while a rollback is unfinished"
-    );
+    assert!(report.events.iter().all(|e| e.action != "set"), "no step may be set while a rollback is unfinished");
     let err = run(&plan, Mode::Resume, &journal, &mut |_| {}).unwrap_err().to_string();
     assert!(err.contains("has ended"), "{err}");
 }

@@ -9,15 +9,7 @@ use ferry_cutover::{Cutover, Mode, Outcome};
 use ferry_testcluster::{TestBackend, TestHaproxy, TestPrometheus};
 
 fn gate(prometheus: &TestPrometheus, query: &str, max: Option<f64>, min: Option<f64>) -> PrometheusGate {
-    PrometheusGate {
-        name: "errors".into(),
-        url: prometheus.url(),
-        query: query.into(),
-        max,
-        min,
-        timeout: Span(Duration::from_secs(5)),
-        ca_bundle: None,
-    }
+    PrometheusGate { name: "errors".into(), url: prometheus.url(), query: query.into(), max, min, timeout: Span(Duration::from_secs(5)), ca_bundle: None }
 }
 
 #[test]

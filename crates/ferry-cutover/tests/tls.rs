@@ -30,10 +30,7 @@ fn tls_gates_check_the_host_name_against_the_given_ca() {
     let trusted = Probe::new(&gate("new.cutover.test", &server, Some(server.ca_bundle()))).unwrap().evaluate();
     assert!(trusted.passed, "{trusted:?}");
     let untrusted = Probe::new(&gate("new.cutover.test", &server, None)).unwrap().evaluate();
-    assert!(
-        !untrusted.passed && untrusted.reason.as_deref().unwrap_or_default().contains("certificate"),
-        "{untrusted:?}"
-    );
+    assert!(!untrusted.passed && untrusted.reason.as_deref().unwrap_or_default().contains("certificate"), "{untrusted:?}");
     let wrong_name = Probe::new(&gate("old.cutover.test", &server, Some(server.ca_bundle()))).unwrap().evaluate();
     assert!(!wrong_name.passed, "a certificate for another name must not pass: {wrong_name:?}");
 }

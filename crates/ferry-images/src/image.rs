@@ -27,11 +27,7 @@ impl Blob {
     /// A blob of `data`, digested.
     pub fn new(media_type: &'static str, data: impl Into<Bytes>) -> Blob {
         let data = data.into();
-        Blob {
-            media_type,
-            digest: Digest::of(&data),
-            data,
-        }
+        Blob { media_type, digest: Digest::of(&data), data }
     }
 
     /// The size in bytes.
@@ -40,21 +36,13 @@ impl Blob {
     }
 
     fn descriptor(&self) -> Descriptor<'_> {
-        Descriptor {
-            media_type: self.media_type,
-            digest: self.digest.as_str(),
-            size: self.size(),
-        }
+        Descriptor { media_type: self.media_type, digest: self.digest.as_str(), size: self.size() }
     }
 }
 
 impl std::fmt::Debug for Blob {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Blob")
-            .field("media_type", &self.media_type)
-            .field("digest", &self.digest)
-            .field("size", &self.size())
-            .finish()
+        f.debug_struct("Blob").field("media_type", &self.media_type).field("digest", &self.digest).field("size", &self.size()).finish()
     }
 }
 
@@ -186,16 +174,8 @@ fn config_json(config: &ImageConfig, layers: &[Layer]) -> Vec<u8> {
     let file = ConfigFile {
         architecture: host_architecture(),
         os: "linux",
-        config: RunConfig {
-            env: &config.env,
-            entrypoint: &config.entrypoint,
-            cmd: &config.cmd,
-            working_dir: config.working_dir.as_deref(),
-        },
-        rootfs: RootFs {
-            kind: "layers",
-            diff_ids: layers.iter().map(|l| l.diff_id.as_str()).collect(),
-        },
+        config: RunConfig { env: &config.env, entrypoint: &config.entrypoint, cmd: &config.cmd, working_dir: config.working_dir.as_deref() },
+        rootfs: RootFs { kind: "layers", diff_ids: layers.iter().map(|l| l.diff_id.as_str()).collect() },
     };
     serde_json::to_vec(&file).expect("a config serializes")
 }
@@ -210,11 +190,7 @@ mod tests {
         let mut layer = LayerBuilder::new();
         layer.bytes("/hello", &b"hi"[..], 0o644).unwrap();
         let layer = layer.build().unwrap();
-        let config = ImageConfig {
-            cmd: vec!["/hello".into()],
-            env: vec!["PATH=/bin".into()],
-            ..Default::default()
-        };
+        let config = ImageConfig { cmd: vec!["/hello".into()], env: vec!["PATH=/bin".into()], ..Default::default() };
         let image = Image::new(&config, vec![layer.clone()]);
         let manifest: serde_json::Value = serde_json::from_slice(&image.manifest().data).unwrap();
         assert_eq!(manifest["mediaType"], MANIFEST_MEDIA_TYPE);

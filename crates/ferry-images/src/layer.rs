@@ -105,10 +105,7 @@ impl LayerBuilder {
         }
         let Tee { hasher, gzip } = tar.into_inner().map_err(io_err("writing a layer's tar"))?;
         let compressed = gzip.finish().map_err(io_err("compressing a layer"))?;
-        Ok(Layer {
-            diff_id: Digest::from_hash(hasher.finalize().as_slice()),
-            blob: crate::Blob::new(LAYER_MEDIA_TYPE, compressed),
-        })
+        Ok(Layer { diff_id: Digest::from_hash(hasher.finalize().as_slice()), blob: crate::Blob::new(LAYER_MEDIA_TYPE, compressed) })
     }
 }
 
@@ -134,13 +131,9 @@ impl Write for Tee {
 fn append(tar: &mut tar::Builder<Tee>, path: &str, source: &Source, mode: u32) -> Result<(), Error> {
     let failed = || io_err(format!("adding `/{path}` to a layer"));
     match source {
-        Source::Dir => tar
-            .append_data(&mut header(EntryType::Directory, mode, 0), format!("{path}/"), io::empty())
-            .map_err(failed()),
+        Source::Dir => tar.append_data(&mut header(EntryType::Directory, mode, 0), format!("{path}/"), io::empty()).map_err(failed()),
         Source::Symlink(target) => tar.append_link(&mut header(EntryType::Symlink, mode, 0), path, target).map_err(failed()),
-        Source::Bytes(data) => tar
-            .append_data(&mut header(EntryType::Regular, mode, data.len() as u64), path, &data[..])
-            .map_err(failed()),
+        Source::Bytes(data) => tar.append_data(&mut header(EntryType::Regular, mode, data.len() as u64), path, &data[..]).map_err(failed()),
         Source::File(host) => append_file(tar, path, host, mode),
     }
 }
@@ -150,17 +143,10 @@ fn append_file(tar: &mut tar::Builder<Tee>, path: &str, host: &Path, mode: u32) 
     let reading = || io_err(format!("reading `{}` for `/{path}`", host.display()));
     let file = fs::File::open(host).map_err(reading())?;
     let size = file.metadata().map_err(reading())?.len();
-    let mut counted = Counted {
-        inner: file.take(size),
-        count: 0,
-    };
-    tar.append_data(&mut header(EntryType::Regular, mode, size), path, &mut counted)
-        .map_err(reading())?;
+    let mut counted = Counted { inner: file.take(size), count: 0 };
+    tar.append_data(&mut header(EntryType::Regular, mode, size), path, &mut counted).map_err(reading())?;
     if counted.count != size {
-        return Err(reading()(io::Error::other(format!(
-            "it changed size while being read ({size} bytes, then {})",
-            counted.count
-        ))));
+        return Err(reading()(io::Error::other(format!("it changed size while being read ({size} bytes, then {})", counted.count))));
     }
     Ok(())
 }
@@ -250,14 +236,7 @@ mod tests {
             assert_eq!((header.uid().unwrap(), header.gid().unwrap(), header.mtime().unwrap()), (0, 0, 0));
             seen.push((entry.path().unwrap().display().to_string(), header.mode().unwrap()));
         }
-        let expected = [
-            ("bin/", 0o755),
-            ("bin/busybox", 0o755),
-            ("bin/sh", 0o777),
-            ("etc/", 0o755),
-            ("etc/hostname", 0o644),
-            ("tmp/", 0o1777),
-        ];
+        let expected = [("bin/", 0o755), ("bin/busybox", 0o755), ("bin/sh", 0o777), ("etc/", 0o755), ("etc/hostname", 0o644), ("tmp/", 0o1777)];
         assert_eq!(seen, expected.map(|(p, m)| (p.to_owned(), m)));
     }
 

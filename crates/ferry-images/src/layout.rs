@@ -43,12 +43,10 @@ impl Image {
         let blobs = std::iter::once(self.manifest()).chain(self.blobs()).filter(|blob| written.insert(&blob.digest));
         entries.extend(blobs.map(|blob: &Blob| (format!("blobs/sha256/{}", blob.digest.hex()), &blob.data[..])));
         for dir in ["blobs/", "blobs/sha256/"] {
-            tar.append_data(&mut header(EntryType::Directory, 0o755, 0), dir, std::io::empty())
-                .map_err(failed())?;
+            tar.append_data(&mut header(EntryType::Directory, 0o755, 0), dir, std::io::empty()).map_err(failed())?;
         }
         for (name, data) in entries {
-            tar.append_data(&mut header(EntryType::Regular, 0o644, data.len() as u64), name, data)
-                .map_err(failed())?;
+            tar.append_data(&mut header(EntryType::Regular, 0o644, data.len() as u64), name, data).map_err(failed())?;
         }
         tar.into_inner().and_then(|mut w| w.flush()).map_err(failed())
     }

@@ -11,10 +11,7 @@ use crate::error::Error;
 /// `ldd` has the dynamic loader trace the binary, which for a hostile binary can run its code:
 /// pack only binaries you trust.
 pub fn shared_libraries(binary: &Path) -> Result<Vec<PathBuf>, Error> {
-    let failed = |reason: String| Error::Libraries {
-        binary: binary.display().to_string(),
-        reason,
-    };
+    let failed = |reason: String| Error::Libraries { binary: binary.display().to_string(), reason };
     if !binary.is_file() {
         return Err(failed("no such file".into()));
     }
@@ -73,12 +70,8 @@ mod tests {
 
     #[test]
     fn libraries_and_loader_are_listed_in_order() {
-        let expected = [
-            "/lib/x86_64-linux-gnu/libgcc_s.so.1",
-            "/lib/x86_64-linux-gnu/libm.so.6",
-            "/lib/x86_64-linux-gnu/libc.so.6",
-            "/lib64/ld-linux-x86-64.so.2",
-        ];
+        let expected =
+            ["/lib/x86_64-linux-gnu/libgcc_s.so.1", "/lib/x86_64-linux-gnu/libm.so.6", "/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"];
         assert_eq!(parse_ldd(DYNAMIC).unwrap(), expected.map(PathBuf::from));
     }
 

@@ -16,11 +16,7 @@ const PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 pub fn ferry_image(binary: &Path) -> Result<Image, Error> {
     let mut layer = LayerBuilder::new();
     layer.executable(FERRY_PATH, binary)?.dir("/tmp", 0o1777)?;
-    let config = ImageConfig {
-        entrypoint: vec![FERRY_PATH.into()],
-        env: vec![PATH_ENV.into()],
-        ..ImageConfig::default()
-    };
+    let config = ImageConfig { entrypoint: vec![FERRY_PATH.into()], env: vec![PATH_ENV.into()], ..ImageConfig::default() };
     Ok(Image::new(&config, vec![layer.build()?]))
 }
 
@@ -32,11 +28,7 @@ pub fn busybox_image(busybox: &Path) -> Result<Image, Error> {
     for applet in applets(busybox)?.iter().filter(|a| *a != "busybox") {
         layer.symlink(&format!("/bin/{applet}"), "busybox")?;
     }
-    let config = ImageConfig {
-        cmd: vec!["/bin/sh".into()],
-        env: vec![PATH_ENV.into()],
-        ..ImageConfig::default()
-    };
+    let config = ImageConfig { cmd: vec!["/bin/sh".into()], env: vec![PATH_ENV.into()], ..ImageConfig::default() };
     Ok(Image::new(&config, vec![layer.build()?]))
 }
 
@@ -45,19 +37,13 @@ pub fn busybox_image(busybox: &Path) -> Result<Image, Error> {
 pub fn pause_image(pause: &Path) -> Result<Image, Error> {
     let mut layer = LayerBuilder::new();
     layer.executable("/pause", pause)?;
-    let config = ImageConfig {
-        entrypoint: vec!["/pause".into()],
-        ..ImageConfig::default()
-    };
+    let config = ImageConfig { entrypoint: vec!["/pause".into()], ..ImageConfig::default() };
     Ok(Image::new(&config, vec![layer.build()?]))
 }
 
 /// The applet names `busybox --list` prints, one a line; a name with a `/` is refused.
 fn applets(busybox: &Path) -> Result<Vec<String>, Error> {
-    let failed = |what: String| Error::Io {
-        what: format!("running `{} --list`", busybox.display()),
-        source: std::io::Error::other(what),
-    };
+    let failed = |what: String| Error::Io { what: format!("running `{} --list`", busybox.display()), source: std::io::Error::other(what) };
     let output = Command::new(busybox).arg("--list").output().map_err(|e| failed(e.to_string()))?;
     if !output.status.success() {
         return Err(failed(format!("{}: {}", output.status, String::from_utf8_lossy(&output.stderr).trim())));

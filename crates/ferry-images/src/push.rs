@@ -50,24 +50,18 @@ impl Credentials {
     /// The credentials in the `auths` entry for `registry` of a Docker `config.json` at `path`
     /// (its base64 `auth`, `user:password`); anonymous if there is no entry.
     pub fn from_docker_config_file(path: &Path, registry: &str) -> Result<Credentials, Error> {
-        let invalid = |reason: String| Error::DockerConfig {
-            path: path.display().to_string(),
-            reason,
-        };
+        let invalid = |reason: String| Error::DockerConfig { path: path.display().to_string(), reason };
         let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
         let config: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid(format!("not JSON: {e}")))?;
         let Some(auths) = config.get("auths").and_then(serde_json::Value::as_object) else {
             return Ok(Credentials::anonymous());
         };
-        let entry = auths
-            .iter()
-            .find(|(key, _)| registry_of_key(key) == registry || (is_docker_hub(registry) && is_docker_hub(registry_of_key(key))));
+        let entry = auths.iter().find(|(key, _)| registry_of_key(key) == registry || (is_docker_hub(registry) && is_docker_hub(registry_of_key(key))));
         let Some(auth) = entry.and_then(|(_, entry)| entry.get("auth")).and_then(serde_json::Value::as_str) else {
             return Ok(Credentials::anonymous());
         };
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(auth.trim())
-            .map_err(|_| invalid(format!("the `auth` of `{registry}` is not base64")))?;
+        let decoded =
+            base64::engine::general_purpose::STANDARD.decode(auth.trim()).map_err(|_| invalid(format!("the `auth` of `{registry}` is not base64")))?;
         let decoded = String::from_utf8(decoded).map_err(|_| invalid(format!("the `auth` of `{registry}` is not UTF-8")))?;
         match decoded.split_once(':') {
             Some((user, password)) => Ok(Credentials::basic(user, password)),
@@ -135,38 +129,20 @@ pub async fn push(image: &Image, reference: &str, credentials: &Credentials) -> 
         let registry = registry.clone();
         move |source| Error::Registry { registry, action, source }
     };
-    client
-        .auth(&target, &credentials.0, RegistryOperation::Push)
-        .await
-        .map_err(failed("connecting".into()))?;
-    let mut pushed = Pushed {
-        reference: full_name(&target),
-        digest: image.digest().clone(),
-        bytes_sent: 0,
-        blobs_sent: 0,
-        blobs_skipped: 0,
-    };
+    client.auth(&target, &credentials.0, RegistryOperation::Push).await.map_err(failed("connecting".into()))?;
+    let mut pushed = Pushed { reference: full_name(&target), digest: image.digest().clone(), bytes_sent: 0, blobs_sent: 0, blobs_skipped: 0 };
     for blob in image.blobs() {
-        if client
-            .blob_exists(&target, blob.digest.as_str())
-            .await
-            .map_err(failed(format!("checking blob `{}`", blob.digest)))?
-        {
+        if client.blob_exists(&target, blob.digest.as_str()).await.map_err(failed(format!("checking blob `{}`", blob.digest)))? {
             pushed.blobs_skipped += 1;
             continue;
         }
-        upload(&client, &target, blob)
-            .await
-            .map_err(failed(format!("uploading blob `{}`", blob.digest)))?;
+        upload(&client, &target, blob).await.map_err(failed(format!("uploading blob `{}`", blob.digest)))?;
         pushed.blobs_sent += 1;
         pushed.bytes_sent += blob.size();
     }
     let manifest = image.manifest();
     let content_type = http::HeaderValue::from_static(manifest.media_type);
-    client
-        .push_manifest_raw(&target, manifest.data.clone(), content_type)
-        .await
-        .map_err(failed(format!("putting the manifest `{}`", manifest.digest)))?;
+    client.push_manifest_raw(&target, manifest.data.clone(), content_type).await.map_err(failed(format!("putting the manifest `{}`", manifest.digest)))?;
     pushed.bytes_sent += manifest.size();
     Ok(pushed)
 }
@@ -177,10 +153,7 @@ async fn upload(client: &Client, target: &Reference, blob: &Blob) -> Result<(), 
 
 /// A reference to push to: parsed, with a tag and no digest.
 fn parse_reference(reference: &str) -> Result<Reference, Error> {
-    let invalid = |reason: String| Error::Reference {
-        reference: reference.to_owned(),
-        reason,
-    };
+    let invalid = |reason: String| Error::Reference { reference: reference.to_owned(), reason };
     let parsed = Reference::from_str(reference).map_err(|e| invalid(e.to_string()))?;
     if parsed.digest().is_some() {
         return Err(invalid("a digest cannot be pushed to; give a tag, e.g. `registry.example.com/ferry:1`".into()));
@@ -197,22 +170,9 @@ fn full_name(target: &Reference) -> String {
 fn client(registry: &str) -> Result<Client, Error> {
     // reqwest takes the process's default rustls provider: ring, as for the cluster client.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let protocol = if is_loopback(registry) {
-        ClientProtocol::HttpsExcept(vec![registry.to_owned()])
-    } else {
-        ClientProtocol::Https
-    };
-    let config = ClientConfig {
-        protocol,
-        use_monolithic_push: true,
-        connect_timeout: Some(Duration::from_secs(10)),
-        ..ClientConfig::default()
-    };
-    Client::try_from(config).map_err(|source| Error::Registry {
-        registry: registry.to_owned(),
-        action: "setting up the HTTP client".into(),
-        source,
-    })
+    let protocol = if is_loopback(registry) { ClientProtocol::HttpsExcept(vec![registry.to_owned()]) } else { ClientProtocol::Https };
+    let config = ClientConfig { protocol, use_monolithic_push: true, connect_timeout: Some(Duration::from_secs(10)), ..ClientConfig::default() };
+    Client::try_from(config).map_err(|source| Error::Registry { registry: registry.to_owned(), action: "setting up the HTTP client".into(), source })
 }
 
 /// Whether `registry` (`HOST[:PORT]`) is `localhost`, in 127.0.0.0/8 or `::1`.
@@ -222,10 +182,7 @@ fn is_loopback(registry: &str) -> bool {
     }
     let host = match registry.strip_prefix('[') {
         Some(rest) => rest.split_once(']').map_or(rest, |(host, _)| host),
-        None => registry
-            .rsplit_once(':')
-            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
-            .map_or(registry, |(host, _)| host),
+        None => registry.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map_or(registry, |(host, _)| host),
     };
     host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
@@ -269,14 +226,8 @@ mod tests {
         let found = Credentials::from_docker_config_file(&path, "registry.example.com:5000").unwrap();
         assert_eq!(found, Credentials::basic("robot", "s3cret-pass"));
         assert_eq!(format!("{found:?}"), "Credentials(<redacted>)");
-        assert_eq!(
-            Credentials::from_docker_config_file(&path, "docker.io").unwrap(),
-            Credentials::basic("robot", "s3cret-pass")
-        );
-        assert_eq!(
-            Credentials::from_docker_config_file(&path, "other.example.com").unwrap(),
-            Credentials::anonymous()
-        );
+        assert_eq!(Credentials::from_docker_config_file(&path, "docker.io").unwrap(), Credentials::basic("robot", "s3cret-pass"));
+        assert_eq!(Credentials::from_docker_config_file(&path, "other.example.com").unwrap(), Credentials::anonymous());
         let err = Credentials::from_docker_config_file(&path, "broken.example.com").unwrap_err().to_string();
         assert!(err.contains("is not base64") && !err.contains("s3cret"), "{err}");
     }

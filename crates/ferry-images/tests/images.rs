@@ -100,11 +100,7 @@ fn skopeo_reads_the_archive() {
     let dir = tempfile::tempdir().unwrap();
     let (image, archive) = (busybox(), dir.path().join("busybox.tar"));
     image.write_oci_archive("ferry.local/busybox:1", &archive).unwrap();
-    let output = Command::new("skopeo")
-        .arg("inspect")
-        .arg(format!("oci-archive:{}", archive.display()))
-        .output()
-        .unwrap();
+    let output = Command::new("skopeo").arg("inspect").arg(format!("oci-archive:{}", archive.display())).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let inspected: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(inspected["Digest"], image.digest().as_str());
@@ -131,11 +127,7 @@ fn busybox_runs_in_its_root_file_system() {
     }
     let dir = tempfile::tempdir().unwrap();
     unpack(&busybox(), dir.path());
-    let output = Command::new("chroot")
-        .arg(dir.path())
-        .args(["/bin/sh", "-c", "echo hello > /tmp/x && cat /tmp/x && ls -ld /tmp"])
-        .output()
-        .unwrap();
+    let output = Command::new("chroot").arg(dir.path()).args(["/bin/sh", "-c", "echo hello > /tmp/x && cat /tmp/x && ls -ld /tmp"]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.starts_with("hello\ndrwxrwxrwt"), "{stdout}");
@@ -151,11 +143,7 @@ fn a_dynamic_binary_runs_with_the_libraries_packed_beside_it() {
     assert!(libraries.iter().any(|l| l.ends_with("libc.so.6")), "{libraries:?}");
     let dir = tempfile::tempdir().unwrap();
     unpack(&ferry_image(Path::new("/bin/ls")).unwrap(), dir.path());
-    let output = Command::new("chroot")
-        .arg(dir.path())
-        .args(["/usr/local/bin/ferry", "/usr/local/bin"])
-        .output()
-        .unwrap();
+    let output = Command::new("chroot").arg(dir.path()).args(["/usr/local/bin/ferry", "/usr/local/bin"]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(String::from_utf8_lossy(&output.stdout), "ferry\n");
 }
@@ -166,11 +154,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Requests that upload blobs (`POST`/`PATCH`/`PUT` under `/blobs/uploads/`).
 fn uploads(registry: &TestRegistry) -> usize {
-    registry
-        .requests()
-        .iter()
-        .filter(|r| r.contains("/blobs/uploads/") && !r.starts_with("HEAD") && !r.starts_with("GET"))
-        .count()
+    registry.requests().iter().filter(|r| r.contains("/blobs/uploads/") && !r.starts_with("HEAD") && !r.starts_with("GET")).count()
 }
 
 #[test]
@@ -207,14 +191,10 @@ fn a_pushed_image_is_served_by_tag_and_a_second_push_sends_no_blob() {
 fn an_unreachable_registry_or_a_bad_reference_is_a_clear_error() {
     let image = busybox();
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let err = runtime()
-        .block_on(push(&image, &format!("127.0.0.1:{closed}/ferry:1"), &Credentials::anonymous()))
-        .unwrap_err();
+    let err = runtime().block_on(push(&image, &format!("127.0.0.1:{closed}/ferry:1"), &Credentials::anonymous())).unwrap_err();
     assert!(matches!(err, Error::Registry { .. }));
     assert_eq!(err.to_string(), format!("registry `127.0.0.1:{closed}`: connecting failed"));
-    let err = runtime()
-        .block_on(push(&image, "127.0.0.1:5000/UPPER:1", &Credentials::anonymous()))
-        .unwrap_err();
+    let err = runtime().block_on(push(&image, "127.0.0.1:5000/UPPER:1", &Credentials::anonymous())).unwrap_err();
     assert!(err.to_string().starts_with("invalid image reference `127.0.0.1:5000/UPPER:1`"), "{err}");
 }
 
@@ -241,25 +221,12 @@ impl Containerd {
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         let log = std::fs::File::create(dir.path().join("containerd.log")).unwrap();
         let mut command = Command::new("containerd");
-        command
-            .arg("--config")
-            .arg(dir.path().join("config.toml"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log);
+        command.arg("--config").arg(dir.path().join("config.toml")).stdout(log.try_clone().unwrap()).stderr(log);
         // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
         unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
-                }
-            });
+            command.pre_exec(|| if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) });
         }
-        let containerd = Containerd {
-            child: command.spawn().unwrap(),
-            dir,
-        };
+        let containerd = Containerd { child: command.spawn().unwrap(), dir };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while containerd.ctr(&["version"]).is_err() {
             assert!(
@@ -275,13 +242,7 @@ impl Containerd {
     /// Runs `ctr -n k8s.io ARGS` (killed after a minute); stdout, or the exit code and stderr.
     fn ctr(&self, args: &[&str]) -> Result<String, (Option<i32>, String)> {
         let socket = self.dir.path().join("containerd.sock");
-        let output = Command::new("timeout")
-            .args(["60", "ctr", "-a"])
-            .arg(socket)
-            .args(["-n", "k8s.io"])
-            .args(args)
-            .output()
-            .unwrap();
+        let output = Command::new("timeout").args(["60", "ctr", "-a"]).arg(socket).args(["-n", "k8s.io"]).args(args).output().unwrap();
         if output.status.success() {
             Ok(String::from_utf8_lossy(&output.stdout).into_owned())
         } else {
@@ -309,38 +270,19 @@ fn containerd_imports_the_archives_under_their_names_and_runs_them() {
     }
     let images = containerd.ctr(&["images", "ls"]).unwrap();
     for (name, image) in [("ferry.local/busybox:1", &busybox), ("ferry.local/ls:1", &ls)] {
-        let line = images
-            .lines()
-            .find(|l| l.starts_with(name))
-            .unwrap_or_else(|| panic!("{name} not imported: {images}"));
+        let line = images.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} not imported: {images}"));
         assert!(line.contains(image.digest().as_str()) && line.contains("linux/amd64"), "{line}");
     }
     // What a container prints can be lost when it exits at once, so it writes to a bind mount.
     let out = tempfile::tempdir().unwrap();
     let mount = format!("type=bind,src={},dst=/out,options=rbind:rw", out.path().display());
     let script = "echo hello > /out/said; ls -ld /tmp >> /out/said";
-    containerd
-        .ctr(&[
-            "run",
-            "--rm",
-            "--mount",
-            &mount,
-            "ferry.local/busybox:1",
-            "busybox-test",
-            "/bin/sh",
-            "-c",
-            script,
-        ])
-        .unwrap();
+    containerd.ctr(&["run", "--rm", "--mount", &mount, "ferry.local/busybox:1", "busybox-test", "/bin/sh", "-c", script]).unwrap();
     let said = std::fs::read_to_string(out.path().join("said")).unwrap();
     assert!(said.starts_with("hello\ndrwxrwxrwt"), "{said}");
     // ls (with the libraries beside it) runs: its exit status tells a directory it lists from one it cannot find.
-    containerd
-        .ctr(&["run", "--rm", "ferry.local/ls:1", "ls-test", "/usr/local/bin/ferry", "/usr/local/bin"])
-        .unwrap();
-    let missing = containerd
-        .ctr(&["run", "--rm", "ferry.local/ls:1", "ls-test-2", "/usr/local/bin/ferry", "/nonexistent"])
-        .unwrap_err();
+    containerd.ctr(&["run", "--rm", "ferry.local/ls:1", "ls-test", "/usr/local/bin/ferry", "/usr/local/bin"]).unwrap();
+    let missing = containerd.ctr(&["run", "--rm", "ferry.local/ls:1", "ls-test-2", "/usr/local/bin/ferry", "/nonexistent"]).unwrap_err();
     assert_eq!(missing.0, Some(2), "{}", missing.1);
 }
 

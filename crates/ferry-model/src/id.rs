@@ -29,12 +29,7 @@ impl ObjectId {
     /// The identity of a JSON object; `None` when apiVersion, kind or metadata.name is missing.
     pub fn from_json(object: &serde_json::Value) -> Option<ObjectId> {
         let text = |pointer: &str| object.pointer(pointer).and_then(serde_json::Value::as_str).map(str::to_owned);
-        Some(ObjectId {
-            api_version: text("/apiVersion")?,
-            kind: text("/kind")?,
-            namespace: text("/metadata/namespace"),
-            name: text("/metadata/name")?,
-        })
+        Some(ObjectId { api_version: text("/apiVersion")?, kind: text("/kind")?, namespace: text("/metadata/namespace"), name: text("/metadata/name")? })
     }
 }
 

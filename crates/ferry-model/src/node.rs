@@ -197,8 +197,7 @@ impl serde::Serialize for Node {
 /// YAML 1.2 core-schema floats; Rust would also accept `inf` or `nan` as words.
 fn looks_like_float(text: &str) -> bool {
     let digits = text.trim_start_matches(['-', '+']);
-    digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+    digits.starts_with(|c: char| c.is_ascii_digit() || c == '.') && digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
 }
 
 /// Reads JSON (an API server's response) into a tree. JSON carries no line

@@ -23,7 +23,8 @@ pub fn checklist(a: &Assessment) -> Vec<ChecklistItem> {
         let n = a.warnings.iter().filter(|w| w.severity == ferry_analysis::WarningLevel::Error).count();
         items.push(item(format!("Fix {n} unreadable input document(s)"), "The assessment is incomplete until they parse; see Warnings.".into(), true));
     }
-    let removed: Vec<String> = a.removed_apis().map(|d| format!("{} ({} → {})", d.object, d.api_version, d.replacement.as_deref().unwrap_or("no successor"))).collect();
+    let removed: Vec<String> =
+        a.removed_apis().map(|d| format!("{} ({} → {})", d.object, d.api_version, d.replacement.as_deref().unwrap_or("no successor"))).collect();
     if !removed.is_empty() {
         items.push(item(
             format!("Convert {} object(s) from API versions removed in Kubernetes {}", removed.len(), a.target.kubernetes),
@@ -40,14 +41,14 @@ pub fn checklist(a: &Assessment) -> Vec<ChecklistItem> {
         users.sort();
         users.dedup();
         let used_by = if users.is_empty() { String::new() } else { format!(" (used by {})", users.join(", ")) };
-        items.push(item(format!("Replace {service} with {counterpart}"), format!("Provision it on the target before the first wave that needs it{used_by}."), true));
+        items.push(item(
+            format!("Replace {service} with {counterpart}"),
+            format!("Provision it on the target before the first wave that needs it{used_by}."),
+            true,
+        ));
     }
-    let dangling: Vec<String> = a
-        .dependencies
-        .iter()
-        .filter(|d| d.resolution == Resolution::Dangling)
-        .map(|d| format!("{} → {} ({})", d.from, d.to, d.evidence))
-        .collect();
+    let dangling: Vec<String> =
+        a.dependencies.iter().filter(|d| d.resolution == Resolution::Dangling).map(|d| format!("{} → {} ({})", d.from, d.to, d.evidence)).collect();
     if !dangling.is_empty() {
         items.push(item(
             format!("Resolve {} reference(s) to objects missing from the input", dangling.len()),

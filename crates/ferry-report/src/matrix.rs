@@ -26,12 +26,8 @@ pub struct MatrixRow {
 
 /// Builds the matrix from the assessment's dependencies and cloud findings.
 pub fn matrix(a: &Assessment) -> Vec<MatrixRow> {
-    let mut rows: BTreeMap<ObjRef, MatrixRow> = a
-        .inventory
-        .workloads
-        .iter()
-        .map(|w| (w.object.clone(), MatrixRow { workload: w.object.clone(), ..MatrixRow::default() }))
-        .collect();
+    let mut rows: BTreeMap<ObjRef, MatrixRow> =
+        a.inventory.workloads.iter().map(|w| (w.object.clone(), MatrixRow { workload: w.object.clone(), ..MatrixRow::default() })).collect();
     for d in &a.dependencies {
         let Some(row) = rows.get_mut(&d.from) else { continue };
         let cell = (d.to.name.to_string(), d.resolution == Resolution::Dangling);

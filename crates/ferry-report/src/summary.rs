@@ -40,22 +40,16 @@ pub(crate) fn headline(a: &Assessment) -> String {
     let errors = a.warnings.iter().filter(|w| w.severity == WarningLevel::Error).count();
     let read = match &a.input.cluster {
         Some(cluster) => format!("Read {} objects from {cluster}; {notes} notes, {errors} unreadable resources.", a.input.objects),
-        None => format!("Read {} files, {} documents, {} objects; {notes} notes, {errors} unreadable documents.", a.input.files, a.input.documents, a.input.objects),
+        None => {
+            format!("Read {} files, {} documents, {} objects; {notes} notes, {errors} unreadable documents.", a.input.files, a.input.documents, a.input.objects)
+        }
     };
     format!("Target Kubernetes {} (profile `{}`). {read}", a.target.kubernetes, a.target.profile)
 }
 
 /// Every section, tables capped at `limit` rows.
 pub(crate) fn sections(a: &Assessment, limit: usize) -> Vec<Section> {
-    vec![
-        inventory(a, limit),
-        dependency_matrix(a, limit),
-        dangling(a, limit),
-        cloud(a, limit),
-        deprecations(a, limit),
-        waves(a),
-        warnings(a, limit),
-    ]
+    vec![inventory(a, limit), dependency_matrix(a, limit), dangling(a, limit), cloud(a, limit), deprecations(a, limit), waves(a), warnings(a, limit)]
 }
 
 fn inventory(a: &Assessment, limit: usize) -> Section {
@@ -63,15 +57,15 @@ fn inventory(a: &Assessment, limit: usize) -> Section {
     for k in &a.inventory.by_kind {
         s.push(vec![k.kind.clone(), k.api_version.clone(), k.count.to_string()], limit);
     }
-    let namespaces: Vec<String> = a
-        .inventory
-        .by_namespace
-        .iter()
-        .map(|n| format!("{} ({})", if n.namespace.is_empty() { "(unset)" } else { &n.namespace }, n.count))
-        .collect();
+    let namespaces: Vec<String> =
+        a.inventory.by_namespace.iter().map(|n| format!("{} ({})", if n.namespace.is_empty() { "(unset)" } else { &n.namespace }, n.count)).collect();
     s.lines.push(format!("Namespaces: {}", namespaces.join(", ")));
     let registries: Vec<String> = a.inventory.registries.iter().map(|r| format!("{} ({})", r.registry, r.images)).collect();
-    s.lines.push(format!("Workloads: {}; image registries: {}", a.inventory.workloads.len(), if registries.is_empty() { "none".into() } else { registries.join(", ") }));
+    s.lines.push(format!(
+        "Workloads: {}; image registries: {}",
+        a.inventory.workloads.len(),
+        if registries.is_empty() { "none".into() } else { registries.join(", ") }
+    ));
     if !a.inventory.generated.is_empty() {
         let generated: Vec<String> = a.inventory.generated.iter().map(|g| format!("{} {} ({})", g.count, g.kind, g.rule)).collect();
         s.lines.push(format!("Made by Kubernetes itself, not migrated: {}", generated.join(", ")));
@@ -111,7 +105,14 @@ fn cloud(a: &Assessment, limit: usize) -> Section {
     for c in &a.cloud {
         let users: Vec<&str> = c.used_by.iter().map(|u| u.name.as_str()).collect();
         s.push(
-            vec![format!("{} ({})", c.service, c.provider), c.matched.clone(), c.object.to_string(), c.evidence.location(), users.join(", "), c.counterpart.to_string()],
+            vec![
+                format!("{} ({})", c.service, c.provider),
+                c.matched.clone(),
+                c.object.to_string(),
+                c.evidence.location(),
+                users.join(", "),
+                c.counterpart.to_string(),
+            ],
             limit,
         );
     }

@@ -28,12 +28,7 @@ impl TestBackend {
     pub fn start(name: &str, ip: IpAddr) -> Result<TestBackend, Error> {
         let listener = TcpListener::bind((ip, 0)).map_err(io_err(format!("binding a backend on {ip}")))?;
         let address = listener.local_addr().map_err(io_err("reading the backend's address"))?;
-        let shared = Arc::new(Shared {
-            name: name.to_owned(),
-            status: AtomicU16::new(200),
-            served: AtomicU64::new(0),
-            stop: AtomicBool::new(false),
-        });
+        let shared = Arc::new(Shared { name: name.to_owned(), status: AtomicU16::new(200), served: AtomicU64::new(0), stop: AtomicBool::new(false) });
         let accepting = Arc::clone(&shared);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -138,13 +133,7 @@ impl TestLoad {
                 })
             })
             .collect();
-        TestLoad {
-            stop,
-            ok,
-            failed,
-            started: std::time::Instant::now(),
-            threads,
-        }
+        TestLoad { stop, ok, failed, started: std::time::Instant::now(), threads }
     }
 
     /// Stops the threads and returns the counts.
@@ -152,11 +141,7 @@ impl TestLoad {
         self.stop.store(true, Ordering::SeqCst);
         let elapsed = self.started.elapsed();
         self.threads.into_iter().for_each(|t| t.join().unwrap_or_default());
-        LoadResult {
-            ok: self.ok.load(Ordering::SeqCst),
-            failed: self.failed.load(Ordering::SeqCst),
-            elapsed,
-        }
+        LoadResult { ok: self.ok.load(Ordering::SeqCst), failed: self.failed.load(Ordering::SeqCst), elapsed }
     }
 }
 

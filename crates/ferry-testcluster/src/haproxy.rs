@@ -29,20 +29,12 @@ impl TestHaproxy {
         if !Path::new(HAPROXY_BINARY).is_file() {
             return Err(Error::MissingBinary(HAPROXY_BINARY.into()));
         }
-        let dir = tempfile::Builder::new()
-            .prefix("ferry-haproxy-")
-            .tempdir()
-            .map_err(io_err("creating the HAProxy directory"))?;
+        let dir = tempfile::Builder::new().prefix("ferry-haproxy-").tempdir().map_err(io_err("creating the HAProxy directory"))?;
         let (frontend, admin_port) = (free_port()?, free_port()?);
         let config = dir.path().join("haproxy.cfg");
         fs::write(&config, config_text(dir.path(), frontend, admin_port, old, new)).map_err(io_err("writing haproxy.cfg"))?;
         let child = spawn_logged(dir.path(), "haproxy", Command::new(HAPROXY_BINARY).arg("-db").arg("-f").arg(&config))?;
-        let mut haproxy = TestHaproxy {
-            dir,
-            child,
-            frontend,
-            admin_port,
-        };
+        let mut haproxy = TestHaproxy { dir, child, frontend, admin_port };
         haproxy.wait_ready()?;
         Ok(haproxy)
     }
@@ -95,11 +87,7 @@ impl TestHaproxy {
     /// The current weight of server `be/NAME`.
     pub fn weight(&self, server: &str) -> Result<u32, Error> {
         let answer = self.command(&format!("get weight be/{server}"))?;
-        answer
-            .split_whitespace()
-            .next()
-            .and_then(|w| w.parse().ok())
-            .ok_or_else(|| Error::NotReady(format!("get weight be/{server}: {answer}")))
+        answer.split_whitespace().next().and_then(|w| w.parse().ok()).ok_or_else(|| Error::NotReady(format!("get weight be/{server}: {answer}")))
     }
 
     /// What HAProxy logged so far.

@@ -43,9 +43,7 @@ impl TestImages {
 
 /// The pause binary built with the Kubernetes binaries (`FERRY_K8S_BIN`, else the cache), if present.
 pub fn pause_binary() -> Option<PathBuf> {
-    let dir = std::env::var_os("FERRY_K8S_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cache_dir().join(format!("k8s-v{KUBERNETES_VERSION}")));
+    let dir = std::env::var_os("FERRY_K8S_BIN").map(PathBuf::from).unwrap_or_else(|| cache_dir().join(format!("k8s-v{KUBERNETES_VERSION}")));
     Some(dir.join("pause")).filter(|p| p.is_file())
 }
 

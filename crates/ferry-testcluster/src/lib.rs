@@ -23,9 +23,9 @@ pub mod node;
 pub mod s3;
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::fs;
 use std::io;
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -175,7 +175,15 @@ impl TestCluster {
 
     async fn start_once(binaries: &Binaries, options: &Options) -> Result<TestCluster, Error> {
         let dir = tempfile::Builder::new().prefix("ferry-cluster-").tempdir().map_err(io_err("creating the cluster directory"))?;
-        let mut cluster = TestCluster { server: String::new(), etcd: String::new(), children: Vec::new(), dir, apiserver: (PathBuf::new(), Vec::new()), node: None, node_ready_after: None };
+        let mut cluster = TestCluster {
+            server: String::new(),
+            etcd: String::new(),
+            children: Vec::new(),
+            dir,
+            apiserver: (PathBuf::new(), Vec::new()),
+            node: None,
+            node_ready_after: None,
+        };
         cluster.write_credentials(options)?;
         let (etcd_port, peer_port, api_port) = (free_port()?, free_port()?, free_port()?);
         cluster.server = format!("https://127.0.0.1:{api_port}");
@@ -467,9 +475,8 @@ impl TestCluster {
     fn write_kubeconfig(&self, options: &Options) -> Result<(), Error> {
         let ca = fs::read(self.path().join("certs/apiserver.crt")).map_err(io_err("reading the server certificate"))?;
         let ca = base64::engine::general_purpose::STANDARD.encode(ca);
-        let users: Vec<(String, String)> = std::iter::once(("admin".to_owned(), ADMIN_TOKEN.to_owned()))
-            .chain(options.users.iter().map(|u| (u.name.clone(), user_token(&u.name))))
-            .collect();
+        let users: Vec<(String, String)> =
+            std::iter::once(("admin".to_owned(), ADMIN_TOKEN.to_owned())).chain(options.users.iter().map(|u| (u.name.clone(), user_token(&u.name)))).collect();
         fs::write(self.kubeconfig(), self.kubeconfig_text(&ca, &users)).map_err(io_err("writing the kubeconfig"))?;
         let kubelet = [("kubelet".to_owned(), KUBELET_TOKEN.to_owned())];
         fs::write(self.path().join("kubelet.kubeconfig"), self.kubeconfig_text(&ca, &kubelet)).map_err(io_err("writing the kubelet's kubeconfig"))
@@ -517,16 +524,17 @@ fn etcd_post(address: &str, path: &str, body: &serde_json::Value) -> Result<serd
     let body = body.to_string();
     let exchange = || -> io::Result<String> {
         let mut stream = std::net::TcpStream::connect(address)?;
-        write!(stream, "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )?;
         let mut response = String::new();
         stream.read_to_string(&mut response)?;
         Ok(response)
     };
     let response = exchange().map_err(io_err(format!("POST {path} to etcd")))?;
-    let answer = response
-        .split_once("\r\n\r\n")
-        .filter(|(head, _)| head.starts_with("HTTP/1.1 200"))
-        .and_then(|(_, json)| serde_json::from_str(json).ok());
+    let answer = response.split_once("\r\n\r\n").filter(|(head, _)| head.starts_with("HTTP/1.1 200")).and_then(|(_, json)| serde_json::from_str(json).ok());
     answer.ok_or_else(|| Error::NotReady(format!("etcd answered POST {path} with: {response}")))
 }
 
@@ -565,12 +573,14 @@ impl Binaries {
             let path = dir.join(name);
             if path.is_file() { Ok(path) } else { Err(Error::MissingBinary(path.display().to_string())) }
         };
-        let etcd = [dir.join("etcd"), PathBuf::from("/usr/bin/etcd")]
-            .into_iter()
-            .find(|p| p.is_file())
-            .ok_or_else(|| Error::MissingBinary("etcd".into()))?;
+        let etcd = [dir.join("etcd"), PathBuf::from("/usr/bin/etcd")].into_iter().find(|p| p.is_file()).ok_or_else(|| Error::MissingBinary("etcd".into()))?;
         let node = (|| Ok(NodeBinaries { scheduler: in_dir("kube-scheduler")?, kubelet: in_dir("kubelet")?, pause: in_dir("pause")? }))();
-        Ok(Binaries { etcd, apiserver: in_dir("kube-apiserver")?, controller_manager: in_dir("kube-controller-manager")?, node: node.map_err(|e: Error| e.to_string()) })
+        Ok(Binaries {
+            etcd,
+            apiserver: in_dir("kube-apiserver")?,
+            controller_manager: in_dir("kube-controller-manager")?,
+            node: node.map_err(|e: Error| e.to_string()),
+        })
     }
 
     /// The node's programs, or which one is missing.

@@ -36,17 +36,10 @@ impl TestPowerDns {
                 return Err(Error::MissingBinary(binary.into()));
             }
         }
-        let dir = tempfile::Builder::new()
-            .prefix("ferry-pdns-")
-            .tempdir()
-            .map_err(io_err("creating the PowerDNS directory"))?;
+        let dir = tempfile::Builder::new().prefix("ferry-pdns-").tempdir().map_err(io_err("creating the PowerDNS directory"))?;
         let database = dir.path().join("pdns.sqlite3");
         let schema = fs::File::open(SCHEMA).map_err(io_err(format!("opening {SCHEMA}")))?;
-        let status = Command::new("sqlite3")
-            .arg(&database)
-            .stdin(schema)
-            .status()
-            .map_err(io_err("running sqlite3"))?;
+        let status = Command::new("sqlite3").arg(&database).stdin(schema).status().map_err(io_err("running sqlite3"))?;
         if !status.success() {
             return Err(Error::NotReady(format!("sqlite3 could not create the PowerDNS database ({status})")));
         }
@@ -54,12 +47,7 @@ impl TestPowerDns {
         fs::write(dir.path().join("pdns.conf"), config_text(dir.path(), &database, dns_port, api_port)).map_err(io_err("writing pdns.conf"))?;
         let config_dir = format!("--config-dir={}", dir.path().display());
         let child = spawn_logged(dir.path(), "pdns", Command::new(PDNS_BINARY).arg(config_dir))?;
-        let mut server = TestPowerDns {
-            dir,
-            child,
-            dns_port,
-            api_port,
-        };
+        let mut server = TestPowerDns { dir, child, dns_port, api_port };
         server.wait_ready()?;
         Ok(server)
     }
@@ -94,21 +82,14 @@ impl TestPowerDns {
     pub fn create_zone(&self, zone: &str, name: &str, addresses: &[Ipv4Addr], ttl: u32) -> Result<(), Error> {
         let zone_body = serde_json::json!({"name": zone, "kind": "Native", "nameservers": [format!("ns1.{zone}")]});
         self.api_ok("POST", "/api/v1/servers/localhost/zones", &zone_body)?;
-        let records: Vec<_> = addresses
-            .iter()
-            .map(|a| serde_json::json!({"content": a.to_string(), "disabled": false}))
-            .collect();
+        let records: Vec<_> = addresses.iter().map(|a| serde_json::json!({"content": a.to_string(), "disabled": false})).collect();
         let rrsets = serde_json::json!({"rrsets": [{"name": name, "type": "A", "ttl": ttl, "changetype": "REPLACE", "records": records}]});
         self.api_ok("PATCH", &format!("/api/v1/servers/localhost/zones/{zone}"), &rrsets)
     }
 
     fn api_ok(&self, method: &str, path: &str, body: &serde_json::Value) -> Result<(), Error> {
         let (status, answer) = self.api(method, path, Some(body))?;
-        if (200..300).contains(&status) {
-            Ok(())
-        } else {
-            Err(Error::NotReady(format!("PowerDNS API {method} {path}: {status} {answer}")))
-        }
+        if (200..300).contains(&status) { Ok(()) } else { Err(Error::NotReady(format!("PowerDNS API {method} {path}: {status} {answer}"))) }
     }
 
     /// One HTTP/1.0 API request with the key; the status and body.
@@ -128,10 +109,7 @@ impl TestPowerDns {
             Ok(answer)
         };
         let answer = exchange().map_err(io_err(format!("PowerDNS API {method} {path}")))?;
-        let status = answer
-            .get(9..12)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| Error::NotReady(format!("PowerDNS API: not HTTP: {answer}")))?;
+        let status = answer.get(9..12).and_then(|s| s.parse().ok()).ok_or_else(|| Error::NotReady(format!("PowerDNS API: not HTTP: {answer}")))?;
         let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
         Ok((status, body))
     }
@@ -141,9 +119,7 @@ impl TestPowerDns {
         let socket = UdpSocket::bind("127.0.0.1:0").map_err(io_err("binding a DNS client socket"))?;
         socket.set_read_timeout(Some(Duration::from_secs(5))).map_err(io_err("DNS client socket"))?;
         let id = NEXT_QUERY_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        socket
-            .send_to(&query(id, name), ("127.0.0.1", self.dns_port))
-            .map_err(io_err("sending a DNS query"))?;
+        socket.send_to(&query(id, name), ("127.0.0.1", self.dns_port)).map_err(io_err("sending a DNS query"))?;
         let mut buffer = [0u8; 1500];
         let n = socket.recv(&mut buffer).map_err(io_err("receiving a DNS answer"))?;
         parse_answer(&buffer[..n], id).ok_or_else(|| Error::NotReady(format!("malformed DNS answer for {name}")))
@@ -228,8 +204,7 @@ mod tests {
     #[test]
     fn powerdns_answers_its_records() {
         let pdns = TestPowerDns::start().unwrap();
-        pdns.create_zone("cutover.test.", "shop.cutover.test.", &[Ipv4Addr::new(127, 0, 0, 2)], 30)
-            .unwrap();
+        pdns.create_zone("cutover.test.", "shop.cutover.test.", &[Ipv4Addr::new(127, 0, 0, 2)], 30).unwrap();
         let (addresses, ttl) = pdns.query_a("shop.cutover.test.").unwrap();
         assert_eq!((addresses, ttl), (vec![Ipv4Addr::new(127, 0, 0, 2)], 30));
         assert!(pdns.query_a("missing.cutover.test.").unwrap().0.is_empty());

@@ -27,10 +27,7 @@ impl TestPrometheus {
         if !Path::new(PROMETHEUS_BINARY).is_file() {
             return Err(Error::MissingBinary(PROMETHEUS_BINARY.into()));
         }
-        let dir = tempfile::Builder::new()
-            .prefix("ferry-prometheus-")
-            .tempdir()
-            .map_err(io_err("creating the Prometheus directory"))?;
+        let dir = tempfile::Builder::new().prefix("ferry-prometheus-").tempdir().map_err(io_err("creating the Prometheus directory"))?;
         let config = dir.path().join("prometheus.yml");
         fs::write(&config, "global: {scrape_interval: 1s}\nscrape_configs: []\n").map_err(io_err("writing prometheus.yml"))?;
         let port = free_port()?;

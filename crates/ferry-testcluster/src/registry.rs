@@ -59,10 +59,7 @@ impl TestRegistry {
     }
 
     fn start_once(basic_auth: bool) -> Result<TestRegistry, Error> {
-        let dir = tempfile::Builder::new()
-            .prefix("ferry-registry-")
-            .tempdir()
-            .map_err(io_err("creating the registry directory"))?;
+        let dir = tempfile::Builder::new().prefix("ferry-registry-").tempdir().map_err(io_err("creating the registry directory"))?;
         let port = free_port()?;
         let config = dir.path().join("config.yml");
         let mut yaml = config_yaml(&dir.path().join("data"), port);
@@ -78,13 +75,7 @@ impl TestRegistry {
         command.arg("serve").arg(&config).stdin(Stdio::null()).stdout(log).stderr(stderr);
         // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
         unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
-                    Ok(())
-                } else {
-                    Err(io::Error::last_os_error())
-                }
-            });
+            command.pre_exec(|| if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 { Ok(()) } else { Err(io::Error::last_os_error()) });
         }
         let child = command.spawn().map_err(io_err(format!("starting {REGISTRY_BINARY}")))?;
         let mut registry = TestRegistry { dir, child, port, basic_auth };
@@ -112,11 +103,7 @@ impl TestRegistry {
     fn not_ready(&self, what: &str) -> Error {
         let tail: Vec<String> = self.log().lines().rev().take(8).map(str::to_owned).collect();
         let tail: Vec<String> = tail.into_iter().rev().collect();
-        Error::NotReady(format!(
-            "test registry in {}: {what}\n--- registry.log (last lines) ---\n{}",
-            self.path().display(),
-            tail.join("\n")
-        ))
+        Error::NotReady(format!("test registry in {}: {what}\n--- registry.log (last lines) ---\n{}", self.path().display(), tail.join("\n")))
     }
 
     /// `127.0.0.1:PORT`, the registry part of image references (`127.0.0.1:PORT/ferry:test`).
@@ -151,11 +138,7 @@ impl TestRegistry {
             let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
             stream.set_read_timeout(Some(Duration::from_secs(30)))?;
             let accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
-            let auth = if self.basic_auth {
-                format!("Authorization: Basic {}\r\n", basic_credentials())
-            } else {
-                String::new()
-            };
+            let auth = if self.basic_auth { format!("Authorization: Basic {}\r\n", basic_credentials()) } else { String::new() };
             write!(stream, "GET {path} HTTP/1.0\r\nHost: {}\r\nAccept: {accept}\r\n{auth}\r\n", self.host())?;
             let mut response = Vec::new();
             stream.read_to_end(&mut response)?;
@@ -163,16 +146,10 @@ impl TestRegistry {
         };
         let response = exchange().map_err(io_err(format!("GET {path} from the test registry")))?;
         let split = response.windows(4).position(|w| w == b"\r\n\r\n");
-        let status = response
-            .get(9..12)
-            .and_then(|s| std::str::from_utf8(s).ok())
-            .and_then(|s| s.parse::<u16>().ok());
+        let status = response.get(9..12).and_then(|s| std::str::from_utf8(s).ok()).and_then(|s| s.parse::<u16>().ok());
         match (split, status) {
             (Some(at), Some(status)) => Ok((status, response[at + 4..].to_vec())),
-            _ => Err(Error::NotReady(format!(
-                "GET {path}: not an HTTP response: {}",
-                String::from_utf8_lossy(&response)
-            ))),
+            _ => Err(Error::NotReady(format!("GET {path}: not an HTTP response: {}", String::from_utf8_lossy(&response)))),
         }
     }
 }

@@ -57,7 +57,8 @@ impl S3Server {
                 .stderr(log_file)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", rclone.display()));
-            let mut server = S3Server { child: Some(child), root: root.to_path_buf(), log: log.clone(), endpoint: format!("http://127.0.0.1:{port}"), _state: None };
+            let mut server =
+                S3Server { child: Some(child), root: root.to_path_buf(), log: log.clone(), endpoint: format!("http://127.0.0.1:{port}"), _state: None };
             if server.wait_until_ready(port) {
                 return server;
             }

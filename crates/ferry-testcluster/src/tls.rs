@@ -22,21 +22,12 @@ pub struct TestTlsServer {
 impl TestTlsServer {
     /// Makes a CA and a certificate for `host`, and serves HTTPS on a free port of `ip`.
     pub fn start(host: &str, ip: IpAddr) -> Result<TestTlsServer, Error> {
-        let dir = tempfile::Builder::new()
-            .prefix("ferry-tls-")
-            .tempdir()
-            .map_err(io_err("creating the TLS directory"))?;
+        let dir = tempfile::Builder::new().prefix("ferry-tls-").tempdir().map_err(io_err("creating the TLS directory"))?;
         make_certificates(dir.path(), host)?;
-        let port = TcpListener::bind((ip, 0))
-            .and_then(|l| l.local_addr())
-            .map_err(io_err(format!("finding a free port on {ip}")))?
-            .port();
+        let port = TcpListener::bind((ip, 0)).and_then(|l| l.local_addr()).map_err(io_err(format!("finding a free port on {ip}")))?.port();
         let address = SocketAddr::new(ip, port);
         let mut command = Command::new("openssl");
-        command
-            .current_dir(dir.path())
-            .args(["s_server", "-quiet", "-www", "-cert", "server.pem", "-key", "server.key", "-accept"])
-            .arg(address.to_string());
+        command.current_dir(dir.path()).args(["s_server", "-quiet", "-www", "-cert", "server.pem", "-key", "server.key", "-accept"]).arg(address.to_string());
         let child = spawn_logged(dir.path(), "s_server", &mut command)?;
         let mut server = TestTlsServer { dir, child, address };
         server.wait_ready()?;
@@ -80,26 +71,13 @@ impl Drop for TestTlsServer {
 
 /// `ca.pem`/`ca.key` and `server.pem`/`server.key` (P-256, subjectAltName `DNS:host`) in `dir`.
 fn make_certificates(dir: &Path, host: &str) -> Result<(), Error> {
-    fs::write(
-        dir.join("server.ext"),
-        format!("subjectAltName=DNS:{host}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
-    )
-    .map_err(io_err("writing server.ext"))?;
+    fs::write(dir.join("server.ext"), format!("subjectAltName=DNS:{host}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"))
+        .map_err(io_err("writing server.ext"))?;
     let subject = format!("/CN={host}");
     let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
     let steps: [Vec<&str>; 3] = [
-        [
-            &["req", "-x509"][..],
-            &key,
-            &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=ferry test CA"],
-        ]
-        .concat(),
-        [
-            &["req"][..],
-            &key,
-            &["-keyout", "server.key", "-out", "server.csr", "-subj", &subject],
-        ]
-        .concat(),
+        [&["req", "-x509"][..], &key, &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=ferry test CA"]].concat(),
+        [&["req"][..], &key, &["-keyout", "server.key", "-out", "server.csr", "-subj", &subject]].concat(),
         vec![
             "x509",
             "-req",
@@ -119,17 +97,9 @@ fn make_certificates(dir: &Path, host: &str) -> Result<(), Error> {
         ],
     ];
     for args in steps {
-        let output = Command::new("openssl")
-            .args(&args)
-            .current_dir(dir)
-            .output()
-            .map_err(io_err("running openssl"))?;
+        let output = Command::new("openssl").args(&args).current_dir(dir).output().map_err(io_err("running openssl"))?;
         if !output.status.success() {
-            return Err(Error::NotReady(format!(
-                "openssl {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&output.stderr)
-            )));
+            return Err(Error::NotReady(format!("openssl {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr))));
         }
     }
     Ok(())

@@ -60,6 +60,9 @@ mod tests {
             "creationTimestamp": "2026-02-01T00:00:00Z"}, "spec": {"clusterIP": "10.1.0.7", "clusterIPs": ["10.1.0.7"], "ports": [{"port": 80, "nodePort": 32000}], "type": "NodePort"}});
         assert_eq!(normalise_for_compare(&source), normalise_for_compare(&target));
         let token = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token", "metadata": {"name": "t", "uid": "1"}});
-        assert_eq!(normalise_for_compare(&token), json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token", "metadata": {"name": "t"}}));
+        assert_eq!(
+            normalise_for_compare(&token),
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token", "metadata": {"name": "t"}})
+        );
     }
 }

@@ -47,10 +47,10 @@ pub mod rules;
 mod sanitise;
 
 pub use compare::{diff, normalise_for_compare};
-pub use redact::{redact_secret, redact_secret_looking};
 pub use convert::{Converted, convert};
 pub use ferry_analysis::KubeVersion;
 pub use note::{Note, Severity};
+pub use redact::{redact_secret, redact_secret_looking};
 pub use rules::{Rules, RulesError};
 pub use sanitise::sanitise;
 use serde_json::Value;

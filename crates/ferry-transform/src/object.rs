@@ -56,9 +56,7 @@ pub(crate) fn kind(object: &Value) -> &str {
 
 /// The string entries of a JSON map (labels, annotations, selectors).
 pub(crate) fn string_pairs(map: Option<&Value>) -> Vec<(String, String)> {
-    map.and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect())
-        .unwrap_or_default()
+    map.and_then(Value::as_object).map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect()).unwrap_or_default()
 }
 
 /// Escapes one JSON-pointer token (RFC 6901).
@@ -255,19 +253,11 @@ const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralCo
 
 /// Every container of a pod spec, with its pointer relative to the pod spec.
 pub(crate) fn containers_mut(pod_spec: &mut Value) -> impl Iterator<Item = (String, &mut Map<String, Value>)> {
-    pod_spec
-        .as_object_mut()
-        .into_iter()
-        .flat_map(|spec| spec.iter_mut())
-        .filter(|(list, _)| CONTAINER_LISTS.contains(&list.as_str()))
-        .flat_map(|(list, containers)| {
-            containers
-                .as_array_mut()
-                .into_iter()
-                .flatten()
-                .enumerate()
-                .filter_map(move |(i, c)| c.as_object_mut().map(|c| (format!("/{list}/{i}"), c)))
-        })
+    pod_spec.as_object_mut().into_iter().flat_map(|spec| spec.iter_mut()).filter(|(list, _)| CONTAINER_LISTS.contains(&list.as_str())).flat_map(
+        |(list, containers)| {
+            containers.as_array_mut().into_iter().flatten().enumerate().filter_map(move |(i, c)| c.as_object_mut().map(|c| (format!("/{list}/{i}"), c)))
+        },
+    )
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 //! itself, from ferry-analysis's `data/generated.yaml`, plus this crate's `drop`
 //! rows). Per-kind knowledge lives in the table; this code stays generic.
 
+use ferry_analysis::knowledge::GeneratedRules;
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use ferry_analysis::knowledge::GeneratedRules;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -150,7 +150,9 @@ fn strip_identified(object: &mut Value, id: &Identity, notes: &mut Vec<Note>) {
                 if !kept {
                     remove_path(object, &path);
                 } else if row.keep == Some(Keep::UserSet) && !matches!(intent, Some(Intent::Authored)) {
-                    notes.push(Note::info("kept-user-set", format!("kept: a client set it in the source cluster, so it is not {}", row.reason)).at(pointer(&path)));
+                    notes.push(
+                        Note::info("kept-user-set", format!("kept: a client set it in the source cluster, so it is not {}", row.reason)).at(pointer(&path)),
+                    );
                 }
             }
         }
@@ -181,9 +183,7 @@ impl DropRow {
         let annotations = object.pointer("/metadata/annotations");
         applies(&self.kinds, id)
             && self.annotation.as_deref().is_none_or(|key| annotations.and_then(|a| a.get(key)).is_some())
-            && self.label.as_deref().is_none_or(|label| {
-                label.split_once('=').is_some_and(|(key, value)| id.labels.iter().any(|(k, v)| k == key && v == value))
-            })
+            && self.label.as_deref().is_none_or(|label| label.split_once('=').is_some_and(|(key, value)| id.labels.iter().any(|(k, v)| k == key && v == value)))
     }
 }
 
@@ -200,11 +200,7 @@ fn made_by_kubernetes(object: &Value) -> Option<&'static str> {
 fn generated_reasons() -> &'static HashMap<String, String> {
     static REASONS: OnceLock<HashMap<String, String>> = OnceLock::new();
     REASONS.get_or_init(|| {
-        GeneratedRules::builtin()
-            .rules()
-            .iter()
-            .map(|rule| (rule.id.clone(), rule.reason.replace(" ({owner})", "").replace("{owner}", "its owner")))
-            .collect()
+        GeneratedRules::builtin().rules().iter().map(|rule| (rule.id.clone(), rule.reason.replace(" ({owner})", "").replace("{owner}", "its owner"))).collect()
     })
 }
 
@@ -276,10 +272,7 @@ fn applied_has(applied: &Value, live: &Value, path: &[Step]) -> bool {
 
 fn agrees(candidate: &Value, item: &Value, except: Option<&str>) -> bool {
     match candidate.as_object() {
-        Some(fields) => fields
-            .iter()
-            .filter(|(k, v)| Some(k.as_str()) != except && !(v.is_object() || v.is_array()))
-            .all(|(k, v)| item.get(k) == Some(v)),
+        Some(fields) => fields.iter().filter(|(k, v)| Some(k.as_str()) != except && !(v.is_object() || v.is_array())).all(|(k, v)| item.get(k) == Some(v)),
         None => candidate == item,
     }
 }
@@ -289,9 +282,7 @@ fn agrees(candidate: &Value, item: &Value, except: Option<&str>) -> bool {
 fn owns(fields: &Value, live: &Value, path: &[Step]) -> bool {
     match path.split_first() {
         None => true,
-        Some((Step::Key(key), rest)) => {
-            fields.get(format!("f:{key}")).is_some_and(|f| owns(f, live.get(key).unwrap_or(&Value::Null), rest))
-        }
+        Some((Step::Key(key), rest)) => fields.get(format!("f:{key}")).is_some_and(|f| owns(f, live.get(key).unwrap_or(&Value::Null), rest)),
         Some((Step::Index(i), rest)) => {
             let Some(item) = live.get(i) else { return false };
             fields
@@ -353,7 +344,11 @@ mod tests {
         let mut only_token = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "worker", "namespace": "shop"},
             "secrets": [{"name": "worker-token-4f9qz"}]});
         sanitise(&mut only_token);
-        assert_eq!(only_token, json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "worker", "namespace": "shop"}}), "an emptied list goes");
+        assert_eq!(
+            only_token,
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "worker", "namespace": "shop"}}),
+            "an emptied list goes"
+        );
     }
 
     /// A NodePort/LoadBalancer Service as the v1.20.2 test server returned it after

@@ -59,16 +59,9 @@ pub fn compare(source: &Value, expected: &Value, actual: Option<&Value>) -> Comp
     let (source, expected) = (normal(source), normal(expected));
     let transformed = source != expected;
     let Some(actual) = actual.map(normal) else {
-        return Compared {
-            differences: vec![Difference::Missing],
-            transformed,
-            defaulted: false,
-        };
+        return Compared { differences: vec![Difference::Missing], transformed, defaulted: false };
     };
-    let mut walk = Walk {
-        fields: Vec::new(),
-        defaulted: false,
-    };
+    let mut walk = Walk { fields: Vec::new(), defaulted: false };
     walk.value(&mut String::new(), &expected, &actual);
     let differences = walk
         .fields
@@ -82,11 +75,7 @@ pub fn compare(source: &Value, expected: &Value, actual: Option<&Value>) -> Comp
             }
         })
         .collect();
-    Compared {
-        differences,
-        transformed,
-        defaulted: walk.defaulted,
-    }
+    Compared { differences, transformed, defaulted: walk.defaulted }
 }
 
 /// Collects differing fields as (path, expected, actual).
@@ -169,46 +158,18 @@ mod tests {
         actual["spec"]["template"]["spec"]["containers"][0]["ports"][0]["protocol"] = json!("TCP");
         actual["status"] = json!({"readyReplicas": 1});
         let compared = compare(&expected, &expected, Some(&actual));
-        assert_eq!(
-            compared,
-            Compared {
-                differences: vec![],
-                transformed: false,
-                defaulted: true
-            }
-        );
+        assert_eq!(compared, Compared { differences: vec![], transformed: false, defaulted: true });
     }
 
     #[test]
     fn transformed_fields_are_expected_and_their_source_values_are_not_transformed() {
         let (source, expected) = (deployment(8080), deployment(9090));
-        assert_eq!(
-            compare(&source, &expected, Some(&expected)),
-            Compared {
-                differences: vec![],
-                transformed: true,
-                defaulted: false
-            }
-        );
+        assert_eq!(compare(&source, &expected, Some(&expected)), Compared { differences: vec![], transformed: true, defaulted: false });
         let untransformed = compare(&source, &expected, Some(&source));
         let path = "/spec/template/spec/containers/0/ports/0/containerPort".to_owned();
-        assert_eq!(
-            untransformed.differences,
-            vec![Difference::NotTransformed {
-                path: path.clone(),
-                expected: Some(json!(9090)),
-                actual: Some(json!(8080))
-            }]
-        );
+        assert_eq!(untransformed.differences, vec![Difference::NotTransformed { path: path.clone(), expected: Some(json!(9090)), actual: Some(json!(8080)) }]);
         let changed = compare(&source, &expected, Some(&deployment(7070)));
-        assert_eq!(
-            changed.differences,
-            vec![Difference::Changed {
-                path,
-                expected: Some(json!(9090)),
-                actual: Some(json!(7070))
-            }]
-        );
+        assert_eq!(changed.differences, vec![Difference::Changed { path, expected: Some(json!(9090)), actual: Some(json!(7070)) }]);
     }
 
     #[test]
@@ -220,16 +181,8 @@ mod tests {
         assert_eq!(
             compare(&source, &expected, Some(&actual)).differences,
             vec![
-                Difference::Changed {
-                    path: "/metadata/labels/a~1b".into(),
-                    expected: Some(json!("1")),
-                    actual: None
-                },
-                Difference::Changed {
-                    path: "/data/extra".into(),
-                    expected: None,
-                    actual: Some(json!("x"))
-                },
+                Difference::Changed { path: "/metadata/labels/a~1b".into(), expected: Some(json!("1")), actual: None },
+                Difference::Changed { path: "/data/extra".into(), expected: None, actual: Some(json!("x")) },
             ]
         );
         let short = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "a"}, {"name": "b"}]}});

@@ -64,19 +64,9 @@ struct File {
 pub fn parse(text: &str) -> Result<Vec<Check>, EvidenceError> {
     let file: File = serde_json::from_str(text)?;
     if file.api_version != API_VERSION || file.kind != "Evidence" {
-        return Err(EvidenceError::Foreign {
-            api_version: file.api_version,
-            kind: file.kind,
-        });
+        return Err(EvidenceError::Foreign { api_version: file.api_version, kind: file.kind });
     }
-    Ok(file
-        .checks
-        .into_iter()
-        .map(|check| Check {
-            step: file.step.clone(),
-            ..check
-        })
-        .collect())
+    Ok(file.checks.into_iter().map(|check| Check { step: file.step.clone(), ..check }).collect())
 }
 
 #[cfg(test)]
@@ -88,15 +78,9 @@ mod tests {
         let text = r#"{"apiVersion": "ferry.dev/v1alpha1", "kind": "Evidence", "step": "images",
             "checks": [{"passed": true, "detail": "12 images pushed"}, {"object": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "passed": false}]}"#;
         let checks = parse(text).unwrap();
-        assert_eq!(
-            checks.iter().map(|c| (c.step.as_str(), c.passed)).collect::<Vec<_>>(),
-            [("images", true), ("images", false)]
-        );
+        assert_eq!(checks.iter().map(|c| (c.step.as_str(), c.passed)).collect::<Vec<_>>(), [("images", true), ("images", false)]);
         assert_eq!(checks[1].object.as_ref().unwrap().name, "web");
-        assert!(matches!(
-            parse(r#"{"apiVersion": "v1", "kind": "ConfigMap", "step": "x"}"#),
-            Err(EvidenceError::Foreign { .. })
-        ));
+        assert!(matches!(parse(r#"{"apiVersion": "v1", "kind": "ConfigMap", "step": "x"}"#), Err(EvidenceError::Foreign { .. })));
         assert!(matches!(parse("[1, 2"), Err(EvidenceError::Invalid(_))));
     }
 }

@@ -56,16 +56,8 @@ pub fn check(objects: &[(ObjectId, Value)], target: &Target, source_version: Opt
     for (id, object) in objects {
         if !target.served.contains(&(id.group().to_owned(), id.kind.clone())) && !bundle.kinds.contains(&(id.group().to_owned(), id.kind.clone())) {
             let group = if id.group().is_empty() { "the core group" } else { id.group() };
-            let message = format!(
-                "the target serves no {} in {group} and the objects bring no CustomResourceDefinition for it: install it first",
-                id.kind
-            );
-            issues.push(Issue {
-                severity: Severity::Fail,
-                code: "missing-api",
-                object: Some(id.clone()),
-                message,
-            });
+            let message = format!("the target serves no {} in {group} and the objects bring no CustomResourceDefinition for it: install it first", id.kind);
+            issues.push(Issue { severity: Severity::Fail, code: "missing-api", object: Some(id.clone()), message });
         }
         issues.extend(storage_classes(id, object, target, &bundle));
         issues.extend(ingress_class(id, object, target, &bundle));
@@ -89,11 +81,7 @@ impl Bundle {
             .filter(|(id, _)| id.kind == "CustomResourceDefinition")
             .filter_map(|(_, crd)| Some((text(crd, "/spec/group")?.to_owned(), text(crd, "/spec/names/kind")?.to_owned())))
             .collect();
-        Bundle {
-            kinds,
-            storage_classes: named("StorageClass"),
-            ingress_classes: named("IngressClass"),
-        }
+        Bundle { kinds, storage_classes: named("StorageClass"), ingress_classes: named("IngressClass") }
     }
 }
 
@@ -105,36 +93,20 @@ fn text<'a>(object: &'a Value, pointer: &str) -> Option<&'a str> {
 fn storage_classes(id: &ObjectId, object: &Value, target: &Target, bundle: &Bundle) -> Vec<Issue> {
     let claims: Vec<&Value> = match id.kind.as_str() {
         "PersistentVolumeClaim" => vec![object],
-        "StatefulSet" => object
-            .pointer("/spec/volumeClaimTemplates")
-            .and_then(Value::as_array)
-            .map(|t| t.iter().collect())
-            .unwrap_or_default(),
+        "StatefulSet" => object.pointer("/spec/volumeClaimTemplates").and_then(Value::as_array).map(|t| t.iter().collect()).unwrap_or_default(),
         _ => return Vec::new(),
     };
     let on_target = |name: &str| target.storage_classes.iter().any(|c| text(c, "/metadata/name") == Some(name));
     let has_default = target.storage_classes.iter().any(|c| {
-        [
-            "storageclass.kubernetes.io/is-default-class",
-            "storageclass.beta.kubernetes.io/is-default-class",
-        ]
-        .iter()
-        .any(|key| c.pointer("/metadata/annotations").and_then(|a| a.get(key)).and_then(Value::as_str) == Some("true"))
+        ["storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class"]
+            .iter()
+            .any(|key| c.pointer("/metadata/annotations").and_then(|a| a.get(key)).and_then(Value::as_str) == Some("true"))
     });
-    let issue = |severity, code, message| Issue {
-        severity,
-        code,
-        object: Some(id.clone()),
-        message,
-    };
+    let issue = |severity, code, message| Issue { severity, code, object: Some(id.clone()), message };
     claims
         .into_iter()
         .filter_map(|claim| match claim.pointer("/spec/storageClassName") {
-            None if !has_default => Some(issue(
-                Severity::Warn,
-                "no-default-storage-class",
-                "names no storage class and the target has no default one".into(),
-            )),
+            None if !has_default => Some(issue(Severity::Warn, "no-default-storage-class", "names no storage class and the target has no default one".into())),
             Some(Value::String(name)) if !name.is_empty() && !on_target(name) && !bundle.storage_classes.contains(name) => Some(issue(
                 Severity::Fail,
                 "missing-storage-class",
@@ -152,22 +124,11 @@ fn ingress_class(id: &ObjectId, object: &Value, target: &Target, bundle: &Bundle
     }
     let (name, severity) = match text(object, "/spec/ingressClassName") {
         Some(name) => (name, Severity::Fail),
-        None => (
-            object
-                .pointer("/metadata/annotations")
-                .and_then(|a| a.get("kubernetes.io/ingress.class"))
-                .and_then(Value::as_str)?,
-            Severity::Warn,
-        ),
+        None => (object.pointer("/metadata/annotations").and_then(|a| a.get("kubernetes.io/ingress.class")).and_then(Value::as_str)?, Severity::Warn),
     };
     let known = target.ingress_classes.contains(name) || bundle.ingress_classes.contains(name);
     let message = format!("ingress class `{name}` does not exist on the target: install its controller or map it with `ingressClasses` in the rules");
-    (!known).then(|| Issue {
-        severity,
-        code: "missing-ingress-class",
-        object: Some(id.clone()),
-        message,
-    })
+    (!known).then(|| Issue { severity, code: "missing-ingress-class", object: Some(id.clone()), message })
 }
 
 /// `(major, minor)` of a `gitVersion` such as `v1.20.2-eks-1`.
@@ -180,27 +141,14 @@ fn skew(source: Option<&str>, target: &str) -> Option<Issue> {
     let (from, to) = (minor_version(source?)?, minor_version(target)?);
     let (severity, message) = match from.cmp(&to) {
         std::cmp::Ordering::Equal => return None,
-        std::cmp::Ordering::Greater => (
-            Severity::Warn,
-            format!(
-                "the target ({target}) is older than the source ({}): fields and API versions it does not know are rejected",
-                source?
-            ),
-        ),
-        std::cmp::Ordering::Less => (
-            Severity::Info,
-            format!(
-                "the target ({target}) is newer than the source ({}): API versions it no longer serves are converted",
-                source?
-            ),
-        ),
+        std::cmp::Ordering::Greater => {
+            (Severity::Warn, format!("the target ({target}) is older than the source ({}): fields and API versions it does not know are rejected", source?))
+        }
+        std::cmp::Ordering::Less => {
+            (Severity::Info, format!("the target ({target}) is newer than the source ({}): API versions it no longer serves are converted", source?))
+        }
     };
-    Some(Issue {
-        severity,
-        code: "version-skew",
-        object: None,
-        message,
-    })
+    Some(Issue { severity, code: "version-skew", object: None, message })
 }
 
 #[cfg(test)]
@@ -225,10 +173,7 @@ mod tests {
     }
 
     fn codes(issues: &[Issue]) -> Vec<(Severity, &str, String)> {
-        issues
-            .iter()
-            .map(|i| (i.severity, i.code, i.object.as_ref().map_or(String::new(), |o| o.name.clone())))
-            .collect()
+        issues.iter().map(|i| (i.severity, i.code, i.object.as_ref().map_or(String::new(), |o| o.name.clone()))).collect()
     }
 
     #[test]
@@ -244,10 +189,8 @@ mod tests {
             object(
                 json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "none", "namespace": "a"}, "spec": {"storageClassName": ""}}),
             ),
-            object(
-                json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "a"},
-                          "spec": {"volumeClaimTemplates": [{"spec": {"storageClassName": "bundled"}}]}}),
-            ),
+            object(json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "a"},
+                          "spec": {"volumeClaimTemplates": [{"spec": {"storageClassName": "bundled"}}]}})),
             object(json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "bundled"}})),
             object(
                 json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "a"}, "spec": {"ingressClassName": "traefik"}}),
@@ -257,10 +200,8 @@ mod tests {
             ),
             object(json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "blue", "namespace": "a"}})),
             object(json!({"apiVersion": "other.io/v1", "kind": "Gadget", "metadata": {"name": "g", "namespace": "a"}})),
-            object(
-                json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "gadgets.other.io"},
-                          "spec": {"group": "other.io", "names": {"kind": "Gadget"}}}),
-            ),
+            object(json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "gadgets.other.io"},
+                          "spec": {"group": "other.io", "names": {"kind": "Gadget"}}})),
         ];
         let mut target = target();
         target

@@ -28,10 +28,7 @@ pub struct Readiness {
 
 impl Readiness {
     fn new(ready: bool, detail: String) -> Readiness {
-        Readiness {
-            state: if ready { State::Ready } else { State::NotReady },
-            detail,
-        }
+        Readiness { state: if ready { State::Ready } else { State::NotReady }, detail }
     }
 }
 
@@ -132,10 +129,7 @@ fn job(object: &Value) -> Readiness {
 fn ingress(object: &Value) -> Readiness {
     let addresses = object.pointer("/status/loadBalancer/ingress").and_then(Value::as_array).map_or(0, Vec::len);
     if addresses == 0 {
-        return Readiness {
-            state: State::Unknown,
-            detail: "no load-balancer status: no ingress controller has admitted it (yet)".into(),
-        };
+        return Readiness { state: State::Unknown, detail: "no load-balancer status: no ingress controller has admitted it (yet)".into() };
     }
     Readiness::new(true, format!("admitted with {addresses} load-balancer addresses"))
 }
@@ -150,13 +144,7 @@ mod tests {
     fn workloads_are_ready_when_every_desired_replica_is_ready_and_updated() {
         let deployment = |status: Value| json!({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2}, "status": status});
         let ready = deployment(json!({"observedGeneration": 2, "readyReplicas": 2, "updatedReplicas": 2}));
-        assert_eq!(
-            readiness(&ready, 0),
-            Some(Readiness {
-                state: State::Ready,
-                detail: "2/2 replicas ready, 2/2 updated".into()
-            })
-        );
+        assert_eq!(readiness(&ready, 0), Some(Readiness { state: State::Ready, detail: "2/2 replicas ready, 2/2 updated".into() }));
         for status in [
             json!({"observedGeneration": 2, "readyReplicas": 1, "updatedReplicas": 2}),
             json!({"observedGeneration": 1, "readyReplicas": 2, "updatedReplicas": 2}),
@@ -172,25 +160,11 @@ mod tests {
     fn jobs_claims_and_ingresses() {
         let job = |conditions: Value| json!({"kind": "Job", "status": {"succeeded": 1, "conditions": conditions}});
         assert_eq!(readiness(&job(json!([{"type": "Complete", "status": "True"}])), 0).unwrap().state, State::Ready);
-        assert_eq!(
-            readiness(&job(json!([{"type": "Failed", "status": "True"}])), 0).unwrap().detail,
-            "failed (1/1 completions)"
-        );
+        assert_eq!(readiness(&job(json!([{"type": "Failed", "status": "True"}])), 0).unwrap().detail, "failed (1/1 completions)");
         let claim = json!({"kind": "PersistentVolumeClaim", "status": {"phase": "Pending"}});
-        assert_eq!(
-            readiness(&claim, 0),
-            Some(Readiness {
-                state: State::NotReady,
-                detail: "claim Pending".into()
-            })
-        );
+        assert_eq!(readiness(&claim, 0), Some(Readiness { state: State::NotReady, detail: "claim Pending".into() }));
         assert_eq!(readiness(&json!({"kind": "Ingress"}), 0).unwrap().state, State::Unknown);
-        assert_eq!(
-            readiness(&json!({"kind": "Ingress", "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}}}), 0)
-                .unwrap()
-                .state,
-            State::Ready
-        );
+        assert_eq!(readiness(&json!({"kind": "Ingress", "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}}}), 0).unwrap().state, State::Ready);
         assert_eq!(readiness(&json!({"kind": "ConfigMap"}), 0), None);
     }
 
@@ -206,10 +180,6 @@ mod tests {
         assert_eq!(ready_endpoints(&[slice], None), 2);
         let endpoints = json!({"subsets": [{"addresses": [{"ip": "10.0.0.1"}], "notReadyAddresses": [{"ip": "10.0.0.2"}]}]});
         assert_eq!(ready_endpoints(&[], Some(&endpoints)), 1);
-        assert_eq!(
-            ready_endpoints(&[json!({"endpoints": null})], Some(&endpoints)),
-            0,
-            "slices, when there are any, are what counts"
-        );
+        assert_eq!(ready_endpoints(&[json!({"endpoints": null})], Some(&endpoints)), 0, "slices, when there are any, are what counts");
     }
 }

@@ -63,8 +63,7 @@ impl Report {
             self.transformed += usize::from(compared.transformed);
             self.defaulted += usize::from(compared.defaulted);
         }
-        self.differences
-            .extend(compared.differences.into_iter().map(|found| Finding { object: object.clone(), found }));
+        self.differences.extend(compared.differences.into_iter().map(|found| Finding { object: object.clone(), found }));
     }
 
     /// Objects not ready on the target.
@@ -89,56 +88,21 @@ mod tests {
     use super::*;
 
     fn id(name: &str) -> ObjectId {
-        ObjectId {
-            api_version: "v1".into(),
-            kind: "ConfigMap".into(),
-            namespace: Some("shop".into()),
-            name: name.into(),
-        }
+        ObjectId { api_version: "v1".into(), kind: "ConfigMap".into(), namespace: Some("shop".into()), name: name.into() }
     }
 
     #[test]
     fn differences_outrank_readiness_and_unknown_readiness_passes() {
         let mut report = Report::default();
-        report.add(
-            &id("a"),
-            Compared {
-                differences: vec![],
-                transformed: true,
-                defaulted: true,
-            },
-        );
-        report.readiness.push(Finding {
-            object: id("i"),
-            found: Readiness {
-                state: State::Unknown,
-                detail: String::new(),
-            },
-        });
+        report.add(&id("a"), Compared { differences: vec![], transformed: true, defaulted: true });
+        report.readiness.push(Finding { object: id("i"), found: Readiness { state: State::Unknown, detail: String::new() } });
         assert_eq!((report.verdict(), report.at_parity, report.transformed), (Verdict::Ready, 1, 1));
-        report.readiness.push(Finding {
-            object: id("w"),
-            found: Readiness {
-                state: State::NotReady,
-                detail: String::new(),
-            },
-        });
+        report.readiness.push(Finding { object: id("w"), found: Readiness { state: State::NotReady, detail: String::new() } });
         assert_eq!(report.verdict(), Verdict::NotReady);
-        report.add(
-            &id("b"),
-            Compared {
-                differences: vec![Difference::Missing],
-                ..Default::default()
-            },
-        );
+        report.add(&id("b"), Compared { differences: vec![Difference::Missing], ..Default::default() });
         assert_eq!((report.verdict(), report.compared, report.at_parity), (Verdict::Differences, 2, 1));
         let mut failed = Report::default();
-        failed.evidence.push(Check {
-            step: "volumes".into(),
-            object: None,
-            passed: false,
-            detail: String::new(),
-        });
+        failed.evidence.push(Check { step: "volumes".into(), object: None, passed: false, detail: String::new() });
         assert_eq!(failed.verdict(), Verdict::Differences);
     }
 }

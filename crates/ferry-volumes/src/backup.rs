@@ -58,10 +58,7 @@ pub fn backup(repository: &Repository, root: &Path, options: &BackupOptions) -> 
         None => None,
     };
     let previous: HashMap<&str, &Entry> = parent.iter().flat_map(|s| &s.entries).map(|e| (e.path.as_str(), e)).collect();
-    let mut stats = BackupStats {
-        parent: parent_id.clone(),
-        ..BackupStats::default()
-    };
+    let mut stats = BackupStats { parent: parent_id.clone(), ..BackupStats::default() };
     let mut links: HashMap<(u64, u64), String> = HashMap::new();
     let mut planned = Vec::new();
     for found in walk(root)? {
@@ -72,18 +69,12 @@ pub fn backup(repository: &Repository, root: &Path, options: &BackupOptions) -> 
     }
     let stored = AtomicU64::new(0);
     let new_chunks = AtomicU64::new(0);
-    let entries: Vec<Entry> = planned
-        .into_par_iter()
-        .map(|(found, plan)| entry(repository, &found, plan, &stored, &new_chunks))
-        .collect::<Result<_, _>>()?;
+    let entries: Vec<Entry> = planned.into_par_iter().map(|(found, plan)| entry(repository, &found, plan, &stored, &new_chunks)).collect::<Result<_, _>>()?;
     for entry in &entries {
         if let Kind::File { size, sha256, .. } = &entry.kind {
             stats.files += 1;
             stats.bytes += size;
-            if !previous
-                .get(entry.path.as_str())
-                .is_some_and(|old| matches!(&old.kind, Kind::File { sha256: before, .. } if before == sha256))
-            {
+            if !previous.get(entry.path.as_str()).is_some_and(|old| matches!(&old.kind, Kind::File { sha256: before, .. } if before == sha256)) {
                 stats.changed_files += 1;
                 stats.changed_bytes += size;
             }
@@ -91,12 +82,7 @@ pub fn backup(repository: &Repository, root: &Path, options: &BackupOptions) -> 
     }
     stats.stored_bytes = stored.into_inner();
     stats.new_chunks = new_chunks.into_inner();
-    let snapshot = Snapshot {
-        volume: options.volume.clone(),
-        time: options.time.clone(),
-        parent: parent_id,
-        entries,
-    };
+    let snapshot = Snapshot { volume: options.volume.clone(), time: options.time.clone(), parent: parent_id, entries };
     stats.snapshot = repository.save_snapshot(&snapshot)?;
     Ok(stats)
 }
@@ -140,11 +126,7 @@ fn plan(found: &Found, previous: &HashMap<&str, &Entry>, links: &mut HashMap<(u6
 
 /// The device, inode and change time of an entry.
 fn stamp(found: &Found) -> Stamp {
-    Stamp {
-        dev: found.meta.dev(),
-        ino: found.meta.ino(),
-        ctime_ns: nanos(found.meta.ctime(), found.meta.ctime_nsec()),
-    }
+    Stamp { dev: found.meta.dev(), ino: found.meta.ino(), ctime_ns: nanos(found.meta.ctime(), found.meta.ctime_nsec()) }
 }
 
 /// The snapshot entry of a planned entry, reading the file when needed.
@@ -155,14 +137,7 @@ fn entry(repository: &Repository, found: &Found, plan: Plan, stored: &AtomicU64,
         Plan::Read => read_file(repository, found, stored, new_chunks)?,
     };
     let meta = &found.meta;
-    Ok(Entry {
-        path: found.path.clone(),
-        mode: meta.mode() & 0o7777,
-        uid: meta.uid(),
-        gid: meta.gid(),
-        mtime_ns: mtime_ns(meta),
-        kind,
-    })
+    Ok(Entry { path: found.path.clone(), mode: meta.mode() & 0o7777, uid: meta.uid(), gid: meta.gid(), mtime_ns: mtime_ns(meta), kind })
 }
 
 /// Reads a file into chunks, storing those the repository lacks. Files up to the largest chunk
@@ -197,10 +172,5 @@ fn read_file(repository: &Repository, found: &Found, stored: &AtomicU64, new_chu
             add(&chunk.map_err(|e| VolumeError::io("read", &found.full)(std::io::Error::other(e)))?.data)?;
         }
     }
-    Ok(Kind::File {
-        size,
-        sha256: ferry_archive::hex(&whole.finalize()),
-        chunks,
-        stamp: stamp(found),
-    })
+    Ok(Kind::File { size, sha256: ferry_archive::hex(&whole.finalize()), chunks, stamp: stamp(found) })
 }

@@ -85,10 +85,7 @@ impl Manifest {
                     (Some(s), Some(t)) => difference(s, t)?,
                     (None, None) => return None,
                 };
-                Some(Mismatch {
-                    path: path.to_owned(),
-                    problem,
-                })
+                Some(Mismatch { path: path.to_owned(), problem })
             })
             .collect()
     }
@@ -105,10 +102,7 @@ fn difference(source: &ManifestEntry, target: &ManifestEntry) -> Option<String> 
     } else if source.mode != target.mode {
         Some(format!("mode {:04o} on the source, {:04o} on the target", source.mode, target.mode))
     } else if (source.uid, source.gid) != (target.uid, target.gid) {
-        Some(format!(
-            "owner {}:{} on the source, {}:{} on the target",
-            source.uid, source.gid, target.uid, target.gid
-        ))
+        Some(format!("owner {}:{} on the source, {}:{} on the target", source.uid, source.gid, target.uid, target.gid))
     } else {
         None
     }
@@ -128,13 +122,5 @@ fn entry(found: &Found) -> Result<ManifestEntry, VolumeError> {
     } else {
         ("other", 0, None)
     };
-    Ok(ManifestEntry {
-        path: found.path.clone(),
-        kind: name.to_owned(),
-        size,
-        mode: meta.mode() & 0o7777,
-        uid: meta.uid(),
-        gid: meta.gid(),
-        content,
-    })
+    Ok(ManifestEntry { path: found.path.clone(), kind: name.to_owned(), size, mode: meta.mode() & 0o7777, uid: meta.uid(), gid: meta.gid(), content })
 }

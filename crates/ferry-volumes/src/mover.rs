@@ -73,41 +73,20 @@ pub fn run_mover(repository: &str, s3: &S3Settings, path: &Path, task: &MoverTas
     match task {
         MoverTask::Backup { volume, time } => {
             let repository = Repository::open_or_create(store, Chunker::default())?;
-            let mut stats = backup(
-                &repository,
-                path,
-                &BackupOptions {
-                    volume: volume.clone(),
-                    time: time.clone(),
-                },
-            )?;
+            let mut stats = backup(&repository, path, &BackupOptions { volume: volume.clone(), time: time.clone() })?;
             stats.skipped.truncate(SKIPPED_SHOWN);
-            Ok(MoverReport {
-                backup: Some(stats),
-                ..MoverReport::default()
-            })
+            Ok(MoverReport { backup: Some(stats), ..MoverReport::default() })
         }
         MoverTask::Restore { snapshot } => {
             let stats = restore(&Repository::open(store)?, snapshot, path)?;
-            Ok(MoverReport {
-                restore: Some(stats),
-                ..MoverReport::default()
-            })
+            Ok(MoverReport { restore: Some(stats), ..MoverReport::default() })
         }
         MoverTask::Manifest { key } => {
             let repository = Repository::open_or_create(store, Chunker::default())?;
             let manifest = Manifest::of_tree(path)?;
             repository.put_document(key, &manifest)?;
-            let summary = ManifestSummary {
-                key: key.clone(),
-                files: manifest.files(),
-                bytes: manifest.bytes(),
-                digest: manifest.digest(),
-            };
-            Ok(MoverReport {
-                manifest: Some(summary),
-                ..MoverReport::default()
-            })
+            let summary = ManifestSummary { key: key.clone(), files: manifest.files(), bytes: manifest.bytes(), digest: manifest.digest() };
+            Ok(MoverReport { manifest: Some(summary), ..MoverReport::default() })
         }
     }
 }
@@ -115,10 +94,7 @@ pub fn run_mover(repository: &str, s3: &S3Settings, path: &Path, task: &MoverTas
 impl MoverReport {
     /// A failure's report: the error and its causes, cut to fit a termination message.
     pub fn failed(err: &(dyn std::error::Error + 'static)) -> MoverReport {
-        let mut text = std::iter::successors(Some(err), |e| e.source())
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(": ");
+        let mut text = std::iter::successors(Some(err), |e| e.source()).map(ToString::to_string).collect::<Vec<_>>().join(": ");
         if text.len() > REPORT_LIMIT / 2 {
             let mut end = REPORT_LIMIT / 2;
             while !text.is_char_boundary(end) {
@@ -127,9 +103,6 @@ impl MoverReport {
             text.truncate(end);
             text.push('…');
         }
-        MoverReport {
-            error: Some(text),
-            ..MoverReport::default()
-        }
+        MoverReport { error: Some(text), ..MoverReport::default() }
     }
 }

@@ -41,11 +41,7 @@ pub struct Chunker {
 impl Default for Chunker {
     /// 512 KiB / 1 MiB / 8 MiB, as restic uses.
     fn default() -> Chunker {
-        Chunker {
-            min: 512 * 1024,
-            avg: 1024 * 1024,
-            max: 8 * 1024 * 1024,
-        }
+        Chunker { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 }
     }
 }
 
@@ -66,14 +62,8 @@ impl Repository {
     /// Opens the repository in `store`, creating it with `chunker` when the store is empty.
     pub fn open_or_create(store: Arc<dyn Store>, chunker: Chunker) -> Result<Repository, VolumeError> {
         if store.get("config.json")?.is_none() {
-            let config = Config {
-                format: FORMAT.to_owned(),
-                chunker,
-            };
-            let text = serde_json::to_vec_pretty(&config).map_err(|e| VolumeError::Corrupt {
-                repository: store.to_string(),
-                problem: e.to_string(),
-            })?;
+            let config = Config { format: FORMAT.to_owned(), chunker };
+            let text = serde_json::to_vec_pretty(&config).map_err(|e| VolumeError::Corrupt { repository: store.to_string(), problem: e.to_string() })?;
             store.put("config.json", text)?;
         }
         Repository::open(store)
@@ -93,22 +83,10 @@ impl Repository {
             found: format!("config.json is not readable: {e}"),
         })?;
         if config.format != FORMAT {
-            return Err(VolumeError::Format {
-                repository,
-                expected: FORMAT,
-                found: format!("its config.json says `{}`", config.format),
-            });
+            return Err(VolumeError::Format { repository, expected: FORMAT, found: format!("its config.json says `{}`", config.format) });
         }
-        let known = store
-            .list("chunks/")?
-            .into_iter()
-            .filter_map(|key| key.rsplit('/').next().map(str::to_owned))
-            .collect();
-        Ok(Repository {
-            store,
-            config,
-            known: Mutex::new(known),
-        })
+        let known = store.list("chunks/")?.into_iter().filter_map(|key| key.rsplit('/').next().map(str::to_owned)).collect();
+        Ok(Repository { store, config, known: Mutex::new(known) })
     }
 
     /// The repository's configuration.
@@ -146,14 +124,8 @@ impl Repository {
     /// Reads a chunk and checks its SHA-256; `file` names the file it belongs to in errors.
     pub(crate) fn get_chunk(&self, id: &str, file: &str) -> Result<Vec<u8>, VolumeError> {
         let key = Self::chunk_key(id);
-        let corrupt = |problem: String| VolumeError::Corrupt {
-            repository: self.name(),
-            problem,
-        };
-        let packed = self
-            .store
-            .get(&key)?
-            .ok_or_else(|| corrupt(format!("the chunk `{key}` of `{file}` is missing")))?;
+        let corrupt = |problem: String| VolumeError::Corrupt { repository: self.name(), problem };
+        let packed = self.store.get(&key)?.ok_or_else(|| corrupt(format!("the chunk `{key}` of `{file}` is missing")))?;
         let plain = zstd::decode_all(packed.as_slice()).map_err(|e| corrupt(format!("the chunk `{key}` of `{file}` does not decompress ({e})")))?;
         if sha256_hex(&plain) != id {
             return Err(corrupt(format!("the chunk `{key}` of `{file}` does not match its SHA-256")));
@@ -163,28 +135,19 @@ impl Repository {
 
     /// zstd of bytes.
     fn compress(&self, plain: &[u8]) -> Result<Vec<u8>, VolumeError> {
-        zstd::encode_all(plain, ZSTD_LEVEL).map_err(|e| VolumeError::Corrupt {
-            repository: self.name(),
-            problem: format!("cannot compress: {e}"),
-        })
+        zstd::encode_all(plain, ZSTD_LEVEL).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("cannot compress: {e}") })
     }
 
     /// Stores a JSON document (zstd-compressed) under `key`.
     pub fn put_document<T: Serialize>(&self, key: &str, value: &T) -> Result<(), VolumeError> {
-        let text = serde_json::to_vec(value).map_err(|e| VolumeError::Corrupt {
-            repository: self.name(),
-            problem: format!("`{key}`: {e}"),
-        })?;
+        let text = serde_json::to_vec(value).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}`: {e}") })?;
         self.store.put(key, self.compress(&text)?)
     }
 
     /// Reads a JSON document written by [`Repository::put_document`]; `None` when absent.
     pub fn get_document<T: DeserializeOwned>(&self, key: &str) -> Result<Option<(T, String)>, VolumeError> {
         let Some(packed) = self.store.get(key)? else { return Ok(None) };
-        let corrupt = |problem: String| VolumeError::Corrupt {
-            repository: self.name(),
-            problem: format!("`{key}` {problem}"),
-        };
+        let corrupt = |problem: String| VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}` {problem}") };
         let text = zstd::decode_all(packed.as_slice()).map_err(|e| corrupt(format!("does not decompress ({e})")))?;
         let value = serde_json::from_slice(&text).map_err(|e| corrupt(format!("is not readable ({e})")))?;
         Ok(Some((value, sha256_hex(&text))))
@@ -193,10 +156,7 @@ impl Repository {
     /// Stores a snapshot and makes it its volume's latest; returns its id (the SHA-256 of its JSON text).
     pub fn save_snapshot(&self, snapshot: &Snapshot) -> Result<String, VolumeError> {
         check_volume_name(&self.name(), &snapshot.volume)?;
-        let text = serde_json::to_vec(snapshot).map_err(|e| VolumeError::Corrupt {
-            repository: self.name(),
-            problem: e.to_string(),
-        })?;
+        let text = serde_json::to_vec(snapshot).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: e.to_string() })?;
         let id = sha256_hex(&text);
         self.store.put(&format!("snapshots/{id}"), self.compress(&text)?)?;
         self.store.put(&format!("refs/{}", snapshot.volume), id.clone().into_bytes())?;
@@ -206,21 +166,13 @@ impl Repository {
     /// Reads a snapshot and checks it against its id.
     pub fn load_snapshot(&self, id: &str) -> Result<Snapshot, VolumeError> {
         if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(VolumeError::NoSnapshot {
-                repository: self.name(),
-                snapshot: id.to_owned(),
-            });
+            return Err(VolumeError::NoSnapshot { repository: self.name(), snapshot: id.to_owned() });
         }
         let key = format!("snapshots/{id}");
-        let (snapshot, digest) = self.get_document::<Snapshot>(&key)?.ok_or_else(|| VolumeError::NoSnapshot {
-            repository: self.name(),
-            snapshot: id.to_owned(),
-        })?;
+        let (snapshot, digest) =
+            self.get_document::<Snapshot>(&key)?.ok_or_else(|| VolumeError::NoSnapshot { repository: self.name(), snapshot: id.to_owned() })?;
         if digest != id {
-            return Err(VolumeError::Corrupt {
-                repository: self.name(),
-                problem: format!("`{key}` does not match its SHA-256"),
-            });
+            return Err(VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}` does not match its SHA-256") });
         }
         Ok(snapshot)
     }

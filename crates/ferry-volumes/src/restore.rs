@@ -37,10 +37,7 @@ pub struct RestoreStats {
 pub fn restore(repository: &Repository, id: &str, root: &Path) -> Result<RestoreStats, VolumeError> {
     let snapshot = repository.load_snapshot(id)?;
     std::fs::create_dir_all(root).map_err(VolumeError::io("create", root))?;
-    let mut stats = RestoreStats {
-        removed: remove_extra(&snapshot.entries, root)?,
-        ..RestoreStats::default()
-    };
+    let mut stats = RestoreStats { removed: remove_extra(&snapshot.entries, root)?, ..RestoreStats::default() };
     for entry in &snapshot.entries {
         let path = root.join(&entry.path);
         match &entry.kind {
@@ -72,11 +69,7 @@ fn remove_extra(entries: &[Entry], root: &Path) -> Result<u64, VolumeError> {
     let mut removed_dirs: HashSet<String> = HashSet::new();
     let mut removed = 0;
     for found in walk(root)?.into_iter().skip(1) {
-        if found
-            .path
-            .rsplit_once('/')
-            .is_some_and(|(parent, _)| removed_dirs.iter().any(|d| parent == d || parent.starts_with(&format!("{d}/"))))
-        {
+        if found.path.rsplit_once('/').is_some_and(|(parent, _)| removed_dirs.iter().any(|d| parent == d || parent.starts_with(&format!("{d}/")))) {
             continue;
         }
         let kind = found.meta.file_type();
@@ -217,14 +210,8 @@ fn set_metadata(entry: &Entry, path: &Path) -> Result<(), VolumeError> {
 /// Sets a path's modification time (not following a symbolic link); the access time is left alone.
 fn set_mtime(path: &Path, mtime_ns: i64) -> std::io::Result<()> {
     let name = CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
-    let omit = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: libc::UTIME_OMIT,
-    };
-    let mtime = libc::timespec {
-        tv_sec: mtime_ns.div_euclid(1_000_000_000),
-        tv_nsec: mtime_ns.rem_euclid(1_000_000_000),
-    };
+    let omit = libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT };
+    let mtime = libc::timespec { tv_sec: mtime_ns.div_euclid(1_000_000_000), tv_nsec: mtime_ns.rem_euclid(1_000_000_000) };
     let times = [omit, mtime];
     // SAFETY: `name` is a NUL-terminated string and `times` two valid timespecs, both alive for the call.
     let result = unsafe { libc::utimensat(libc::AT_FDCWD, name.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };

@@ -24,10 +24,7 @@ pub trait Store: Send + Sync + fmt::Display {
 
 /// Opens a repository location as the user wrote it: `s3://BUCKET/PREFIX` or a local directory.
 pub fn open_store(text: &str, s3: &S3Settings) -> Result<Arc<dyn Store>, VolumeError> {
-    let location = |problem: String| VolumeError::Location {
-        text: text.to_owned(),
-        problem,
-    };
+    let location = |problem: String| VolumeError::Location { text: text.to_owned(), problem };
     if text.len() > 5 && text[..5].eq_ignore_ascii_case("s3://") {
         let dir = if text.ends_with('/') { text.to_owned() } else { format!("{text}/") };
         return match Destination::parse(&dir, s3) {
@@ -122,24 +119,13 @@ impl S3Store {
         let prefix = location.key.rsplit_once('/').map(|(dir, _)| format!("{dir}/")).unwrap_or_default();
         location.key = prefix.trim_end_matches('/').to_owned();
         let shown = format!("s3://{}/{}", location.bucket, prefix);
-        let client = ferry_archive::s3_client(&location).map_err(|err| VolumeError::Location {
-            text: shown.clone(),
-            problem: err.to_string(),
-        })?;
+        let client = ferry_archive::s3_client(&location).map_err(|err| VolumeError::Location { text: shown.clone(), problem: err.to_string() })?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|err| VolumeError::Location {
-                text: shown,
-                problem: format!("cannot start the I/O runtime: {err}"),
-            })?;
-        Ok(S3Store {
-            location,
-            prefix,
-            client: Arc::new(client),
-            runtime,
-        })
+            .map_err(|err| VolumeError::Location { text: shown, problem: format!("cannot start the I/O runtime: {err}") })?;
+        Ok(S3Store { location, prefix, client: Arc::new(client), runtime })
     }
 
     /// The object path of a key.
@@ -150,12 +136,7 @@ impl S3Store {
     /// A storage error with `ferry-archive`'s explanation of the cause.
     fn error(&self, action: &'static str, key: &str, err: object_store::Error) -> VolumeError {
         let source = ferry_archive::storage_error(&self.location, action, err);
-        VolumeError::Storage {
-            repository: self.to_string(),
-            action,
-            key: key.to_owned(),
-            source: Box::new(source),
-        }
+        VolumeError::Storage { repository: self.to_string(), action, key: key.to_owned(), source: Box::new(source) }
     }
 }
 
@@ -170,11 +151,7 @@ impl Store for S3Store {
         let path = self.path(key);
         self.runtime.block_on(async {
             match self.client.get(&path).await {
-                Ok(result) => result
-                    .bytes()
-                    .await
-                    .map(|bytes| Some(bytes.to_vec()))
-                    .map_err(|err| self.error("download", key, err)),
+                Ok(result) => result.bytes().await.map(|bytes| Some(bytes.to_vec())).map_err(|err| self.error("download", key, err)),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
                 Err(err) => Err(self.error("download", key, err)),
             }
@@ -183,21 +160,12 @@ impl Store for S3Store {
 
     fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), VolumeError> {
         let path = self.path(key);
-        self.runtime
-            .block_on(self.client.put(&path, PutPayload::from(bytes)))
-            .map(drop)
-            .map_err(|err| self.error("upload", key, err))
+        self.runtime.block_on(self.client.put(&path, PutPayload::from(bytes))).map(drop).map_err(|err| self.error("upload", key, err))
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, VolumeError> {
         let path = self.path(prefix.trim_end_matches('/'));
-        let objects: Vec<_> = self
-            .runtime
-            .block_on(self.client.list(Some(&path)).try_collect())
-            .map_err(|err| self.error("list", prefix, err))?;
-        Ok(objects
-            .into_iter()
-            .filter_map(|meta| meta.location.as_ref().strip_prefix(&self.prefix).map(str::to_owned))
-            .collect())
+        let objects: Vec<_> = self.runtime.block_on(self.client.list(Some(&path)).try_collect()).map_err(|err| self.error("list", prefix, err))?;
+        Ok(objects.into_iter().filter_map(|meta| meta.location.as_ref().strip_prefix(&self.prefix).map(str::to_owned)).collect())
     }
 }

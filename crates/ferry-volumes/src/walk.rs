@@ -20,11 +20,7 @@ pub(crate) struct Found {
 /// Every entry of the tree at `root`, the root first.
 pub(crate) fn walk(root: &Path) -> Result<Vec<Found>, VolumeError> {
     let meta = std::fs::symlink_metadata(root).map_err(VolumeError::io("read", root))?;
-    let mut found = vec![Found {
-        path: ".".to_owned(),
-        full: root.to_path_buf(),
-        meta,
-    }];
+    let mut found = vec![Found { path: ".".to_owned(), full: root.to_path_buf(), meta }];
     walk_dir(root, "", &mut found)?;
     Ok(found)
 }
@@ -42,11 +38,7 @@ fn walk_dir(dir: &Path, relative: &str, found: &mut Vec<Found>) -> Result<(), Vo
         let path = if relative.is_empty() { name } else { format!("{relative}/{name}") };
         let meta = std::fs::symlink_metadata(&full).map_err(VolumeError::io("read", &full))?;
         let is_dir = meta.is_dir();
-        found.push(Found {
-            path: path.clone(),
-            full: full.clone(),
-            meta,
-        });
+        found.push(Found { path: path.clone(), full: full.clone(), meta });
         if is_dir {
             walk_dir(&full, &path, found)?;
         }

@@ -53,21 +53,11 @@ fn repository(dir: &Path) -> Repository {
 }
 
 fn pass(repository: &Repository, root: &Path, time: &str) -> BackupStats {
-    backup(
-        repository,
-        root,
-        &BackupOptions {
-            volume: "shop/data".into(),
-            time: time.into(),
-        },
-    )
-    .expect("backup")
+    backup(repository, root, &BackupOptions { volume: "shop/data".into(), time: time.into() }).expect("backup")
 }
 
 fn assert_same(source: &Path, target: &Path) {
-    let mismatches = Manifest::of_tree(source)
-        .expect("source manifest")
-        .compare(&Manifest::of_tree(target).expect("target manifest"));
+    let mismatches = Manifest::of_tree(source).expect("source manifest").compare(&Manifest::of_tree(target).expect("target manifest"));
     assert!(mismatches.is_empty(), "{mismatches:#?}");
 }
 
@@ -83,14 +73,7 @@ fn stamps(root: &Path) -> HashMap<String, (u64, i64, i64)> {
                 stack.push(path);
             } else if meta.is_file() {
                 let name = path.strip_prefix(root).expect("below").to_string_lossy().into_owned();
-                out.insert(
-                    name,
-                    (
-                        meta.ino(),
-                        meta.mtime_nsec() + meta.mtime() * 1_000_000_000,
-                        meta.ctime_nsec() + meta.ctime() * 1_000_000_000,
-                    ),
-                );
+                out.insert(name, (meta.ino(), meta.mtime_nsec() + meta.mtime() * 1_000_000_000, meta.ctime_nsec() + meta.ctime() * 1_000_000_000));
             }
         }
     }
@@ -99,11 +82,7 @@ fn stamps(root: &Path) -> HashMap<String, (u64, i64, i64)> {
 
 #[test]
 fn a_tree_round_trips_and_a_second_pass_sends_only_the_change() {
-    let (source, target, repo) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
+    let (source, target, repo) = (tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"));
     make_tree(source.path());
     let repository = repository(repo.path());
 
@@ -114,15 +93,8 @@ fn a_tree_round_trips_and_a_second_pass_sends_only_the_change() {
     assert_same(source.path(), target.path());
     let meta = |path: &str| std::fs::symlink_metadata(target.path().join(path)).expect("restored entry");
     assert_eq!(meta("hard").ino(), meta("dir-2/file-2.txt").ino(), "the hard link is one file");
-    assert!(
-        meta("sparse.img").blocks() * 512 < 1 << 20,
-        "the sparse file keeps its holes: {} blocks",
-        meta("sparse.img").blocks()
-    );
-    assert_eq!(
-        meta("dir-5/file-5.txt").mtime(),
-        std::fs::metadata(source.path().join("dir-5/file-5.txt")).expect("src").mtime()
-    );
+    assert!(meta("sparse.img").blocks() * 512 < 1 << 20, "the sparse file keeps its holes: {} blocks", meta("sparse.img").blocks());
+    assert_eq!(meta("dir-5/file-5.txt").mtime(), std::fs::metadata(source.path().join("dir-5/file-5.txt")).expect("src").mtime());
     assert_eq!(std::fs::read_link(target.path().join("dangling")).expect("link").to_string_lossy(), "nowhere");
     assert!(meta("empty").is_dir());
     assert_eq!((meta("dir-7/file-7.txt").uid(), meta("dir-7/file-7.txt").gid()), (1234, 5678));
@@ -158,30 +130,18 @@ fn a_tree_round_trips_and_a_second_pass_sends_only_the_change() {
 
 #[test]
 fn a_damaged_chunk_is_detected_on_restore() {
-    let (source, target, repo) = (
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-        tempfile::tempdir().expect("tmp"),
-    );
+    let (source, target, repo) = (tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"));
     std::fs::write(source.path().join("only.txt"), "precious data\n").expect("file");
     let repository = repository(repo.path());
     let stats = pass(&repository, source.path(), "2026-12-06T12:00:00Z");
-    let chunks = std::fs::read_dir(repo.path().join("chunks"))
-        .expect("chunks")
-        .next()
-        .expect("one prefix")
-        .expect("entry")
-        .path();
+    let chunks = std::fs::read_dir(repo.path().join("chunks")).expect("chunks").next().expect("one prefix").expect("entry").path();
     let chunk = std::fs::read_dir(&chunks).expect("chunk").next().expect("one chunk").expect("entry").path();
     let good = std::fs::read(&chunk).expect("chunk bytes");
     std::fs::write(&chunk, zstd::encode_all(&b"tampered data\n"[..], 3).expect("zstd")).expect("tamper");
 
     let err = restore(&repository, &stats.snapshot, target.path()).expect_err("a damaged chunk");
     let text = err.to_string();
-    assert!(
-        matches!(err, VolumeError::Corrupt { .. }) && text.contains("only.txt") && text.contains("SHA-256"),
-        "{text}"
-    );
+    assert!(matches!(err, VolumeError::Corrupt { .. }) && text.contains("only.txt") && text.contains("SHA-256"), "{text}");
     assert!(!text.contains("precious") && !text.contains("tampered"), "{text}");
 
     std::fs::write(&chunk, &good[..good.len() / 2]).expect("truncate");

@@ -148,8 +148,7 @@ impl CloudRules {
     /// Parses and compiles the YAML table.
     pub fn parse(text: &str) -> Result<Self, String> {
         let table: Table = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
-        let service_index: HashMap<String, usize> =
-            table.services.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        let service_index: HashMap<String, usize> = table.services.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         if service_index.len() != table.services.len() {
             return Err("duplicate service id".into());
         }
@@ -168,10 +167,7 @@ impl CloudRules {
         groups.sort_by_key(|(_, ids)| std::cmp::Reverse(ids.len()));
         let (theirs, mine): (Vec<_>, Vec<_>) = groups.into_iter().enumerate().partition(|(k, _)| k % 2 == 0);
         let compile = |groups: Vec<(usize, (Subject, Vec<usize>))>| {
-            groups
-                .into_iter()
-                .map(|(_, (subject, ids))| SubjectMatcher::compile(rules, ids).map(|matcher| (subject, matcher)))
-                .collect::<Result<Vec<_>, _>>()
+            groups.into_iter().map(|(_, (subject, ids))| SubjectMatcher::compile(rules, ids).map(|matcher| (subject, matcher))).collect::<Result<Vec<_>, _>>()
         };
         let (theirs, mine, public_images, field_values) = std::thread::scope(|scope| {
             let theirs = scope.spawn(|| compile(theirs));
@@ -263,10 +259,7 @@ impl SubjectMatcher {
         let keys = glob_set(rule_ids.iter().map(|&i| &rules[i].pattern))?;
         // Punctuation only: it has no other case for the case-insensitive match to accept.
         let required = b"./:@_-".iter().copied().find(|&c| rule_ids.iter().all(|&i| rules[i].pattern.as_bytes().contains(&c)));
-        let values = rule_ids
-            .iter()
-            .map(|&i| rules[i].value.as_deref().map(glob_regex).transpose())
-            .collect::<Result<_, _>>()?;
+        let values = rule_ids.iter().map(|&i| rules[i].value.as_deref().map(glob_regex).transpose()).collect::<Result<_, _>>()?;
         Ok(SubjectMatcher { required, keys, rule_ids, values })
     }
 }
@@ -281,10 +274,7 @@ fn glob_regex(glob: &str) -> Result<Regex, String> {
 }
 
 fn glob_set<'a>(globs: impl Iterator<Item = &'a String>) -> Result<RegexSet, String> {
-    RegexSetBuilder::new(globs.map(|g| glob_to_regex(g)))
-        .case_insensitive(true)
-        .build()
-        .map_err(|e| e.to_string())
+    RegexSetBuilder::new(globs.map(|g| glob_to_regex(g))).case_insensitive(true).build().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use ferry_model::load::DocumentId;
-use rayon::prelude::*;
 use ferry_model::{Doc, DocNode, Node, ObjectId};
+use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::strings::FastHash;

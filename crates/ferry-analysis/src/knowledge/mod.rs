@@ -31,8 +31,7 @@ impl Knowledge {
     pub fn builtin() -> &'static Knowledge {
         static KNOWLEDGE: OnceLock<Knowledge> = OnceLock::new();
         KNOWLEDGE.get_or_init(|| Knowledge {
-            deprecations: Deprecations::parse(include_str!("../../data/deprecations.yaml"))
-                .expect("embedded data/deprecations.yaml is valid"),
+            deprecations: Deprecations::parse(include_str!("../../data/deprecations.yaml")).expect("embedded data/deprecations.yaml is valid"),
             cloud: CloudRules::parse(include_str!("../../data/cloud.yaml")).expect("embedded data/cloud.yaml is valid"),
             generated: GeneratedRules::builtin(),
         })

@@ -13,7 +13,13 @@ pub fn header() -> Header {
     Header {
         source: Source { context: "kind-old".into(), server_version: "v1.20.2".into() },
         created: "2026-11-21T12:00:00Z".into(),
-        filters: Filters { namespaces: vec!["shop".into()], selector: Some("app=web".into()), include: vec![], exclude: vec!["events".into()], include_generated: false },
+        filters: Filters {
+            namespaces: vec!["shop".into()],
+            selector: Some("app=web".into()),
+            include: vec![],
+            exclude: vec!["events".into()],
+            include_generated: false,
+        },
     }
 }
 

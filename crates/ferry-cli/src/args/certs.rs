@@ -115,32 +115,20 @@ impl CertsSettings {
     pub fn resolve(args: CertsArgs) -> Result<CertsSettings, CliError> {
         let cutover = match &args.cutover_at {
             Some(text) => text.parse::<jiff::Timestamp>().map_err(|e| {
-                CliError::usage(
-                    format!("invalid `--cutover-at` `{text}`: {e}"),
-                    Some("use RFC 3339, e.g. `--cutover-at 2026-03-01T22:00:00Z`".into()),
-                )
+                CliError::usage(format!("invalid `--cutover-at` `{text}`: {e}"), Some("use RFC 3339, e.g. `--cutover-at 2026-03-01T22:00:00Z`".into()))
             })?,
             None => jiff::Timestamp::now(),
         };
         let input = match (args.context, args.from) {
-            (Some(context), _) => CertsInput::Cluster(ConnectOptions {
-                kubeconfig: args.kubeconfig.clone(),
-                context: Some(context),
-            }),
+            (Some(context), _) => CertsInput::Cluster(ConnectOptions { kubeconfig: args.kubeconfig.clone(), context: Some(context) }),
             (None, Some(from)) => CertsInput::Archive(from),
             (None, None) => CertsInput::Files(args.files),
         };
-        let target = args.to_context.map(|context| ConnectOptions {
-            kubeconfig: args.to_kubeconfig.or(args.kubeconfig),
-            context: Some(context),
-        });
+        let target = args.to_context.map(|context| ConnectOptions { kubeconfig: args.to_kubeconfig.or(args.kubeconfig), context: Some(context) });
         Ok(CertsSettings {
             input,
             target,
-            read: ReadOptions {
-                namespaces: args.namespaces.clone(),
-                ..ReadOptions::default()
-            },
+            read: ReadOptions { namespaces: args.namespaces.clone(), ..ReadOptions::default() },
             namespaces: args.namespaces,
             cutover: cutover.as_second(),
             ca_bundle: args.ca_bundle,

@@ -67,14 +67,7 @@ pub struct CutoverSettings {
 impl CutoverSettings {
     /// Reads the plan and picks the mode.
     pub fn resolve(args: CutoverArgs) -> Result<Self, CliError> {
-        let CutoverArgs {
-            plan,
-            dry_run,
-            resume,
-            rollback,
-            journal,
-            output,
-        } = args;
+        let CutoverArgs { plan, dry_run, resume, rollback, journal, output } = args;
         let plan_text = std::fs::read_to_string(&plan).map_err(|e| CliError::failure(format!("cannot read the plan {}", plan.display()), &e))?;
         let mode = match (dry_run, resume, rollback) {
             (true, _, _) => Mode::DryRun,
@@ -83,11 +76,6 @@ impl CutoverSettings {
             _ => Mode::Fresh,
         };
         let journal = journal.unwrap_or_else(|| plan.with_extension("journal"));
-        Ok(CutoverSettings {
-            plan_text,
-            mode,
-            journal,
-            output,
-        })
+        Ok(CutoverSettings { plan_text, mode, journal, output })
     }
 }

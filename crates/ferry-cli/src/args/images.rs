@@ -73,10 +73,6 @@ impl PushFerrySettings {
                 std::env::current_exe().map_err(|e| CliError::failure("cannot find the running ferry binary", &e).with_hint("name it with `--binary PATH`"))?
             }
         };
-        Ok(PushFerrySettings {
-            reference: args.reference,
-            binary,
-            output: args.output,
-        })
+        Ok(PushFerrySettings { reference: args.reference, binary, output: args.output })
     }
 }

@@ -327,8 +327,7 @@ impl TransformSettings {
 }
 
 fn parse_version(text: &str) -> Result<KubeVersion, CliError> {
-    text.parse()
-        .map_err(|e: String| CliError::usage(format!("invalid `--target-version`: {e}"), Some("use MAJOR.MINOR, e.g. `--target-version 1.29`".into())))
+    text.parse().map_err(|e: String| CliError::usage(format!("invalid `--target-version`: {e}"), Some("use MAJOR.MINOR, e.g. `--target-version 1.29`".into())))
 }
 
 /// The apply side, resolved.

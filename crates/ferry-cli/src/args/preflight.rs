@@ -81,36 +81,13 @@ pub struct PreflightCommand {
 impl PreflightCommand {
     /// Validates the arguments.
     pub fn resolve(args: PreflightArgs) -> Result<PreflightCommand, CliError> {
-        let PreflightArgs {
-            context,
-            kubeconfig,
-            from,
-            context_from,
-            kubeconfig_from,
-            namespaces,
-            include,
-            exclude,
-            transform,
-            output,
-            archive,
-        } = args;
+        let PreflightArgs { context, kubeconfig, from, context_from, kubeconfig_from, namespaces, include, exclude, transform, output, archive } = args;
         let source = match from {
             Some(from) => SourceInput::Archive { from, namespaces },
             None => SourceInput::Cluster(SourceSettings {
-                connect: ConnectOptions {
-                    kubeconfig: kubeconfig_from.or_else(|| kubeconfig.clone()),
-                    context: context_from,
-                },
-                read: ferry_cluster::ReadOptions {
-                    namespaces: namespaces.clone(),
-                    ..Default::default()
-                },
-                filter: ExportFilter {
-                    namespaces,
-                    include,
-                    exclude,
-                    include_generated: false,
-                },
+                connect: ConnectOptions { kubeconfig: kubeconfig_from.or_else(|| kubeconfig.clone()), context: context_from },
+                read: ferry_cluster::ReadOptions { namespaces: namespaces.clone(), ..Default::default() },
+                filter: ExportFilter { namespaces, include, exclude, include_generated: false },
             }),
         };
         Ok(PreflightCommand {

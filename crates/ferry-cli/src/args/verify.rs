@@ -100,18 +100,12 @@ impl VerifyCommand {
         let kubeconfig = args.to_kubeconfig.or_else(|| args.source.kubeconfig.clone());
         let wait = args.wait.as_deref().map(parse_duration).transpose()?.unwrap_or_default();
         let source = match args.from {
-            Some(from) => SourceInput::Archive {
-                from,
-                namespaces: args.source.namespaces,
-            },
+            Some(from) => SourceInput::Archive { from, namespaces: args.source.namespaces },
             None => SourceInput::Cluster(SourceSettings::resolve(args.source, 8)),
         };
         Ok(VerifyCommand {
             source,
-            target: ConnectOptions {
-                kubeconfig,
-                context: Some(args.to_context),
-            },
+            target: ConnectOptions { kubeconfig, context: Some(args.to_context) },
             transform: TransformSettings::resolve(args.transform)?,
             wait,
             evidence: args.evidence,
@@ -132,10 +126,7 @@ fn parse_duration(text: &str) -> Result<Duration, CliError> {
     };
     match number.parse::<u64>() {
         Ok(n) if seconds > 0 => Ok(Duration::from_secs(n.saturating_mul(seconds))),
-        _ => Err(CliError::usage(
-            format!("invalid `--wait` duration `{text}`"),
-            Some("write e.g. `90s`, `5m`, `1h` or a number of seconds".into()),
-        )),
+        _ => Err(CliError::usage(format!("invalid `--wait` duration `{text}`"), Some("write e.g. `90s`, `5m`, `1h` or a number of seconds".into()))),
     }
 }
 

@@ -229,18 +229,9 @@ impl VolumesSettings {
         let target_kubeconfig = args.to_kubeconfig.or_else(|| args.kubeconfig.clone());
         Ok(VolumesSettings::Run(RunSettings {
             verb,
-            source: ConnectOptions {
-                kubeconfig: args.kubeconfig,
-                context: args.context,
-            },
-            target: ConnectOptions {
-                kubeconfig: target_kubeconfig,
-                context: Some(args.to_context),
-            },
-            scope: Scope {
-                namespaces: args.namespaces,
-                selector: args.selector,
-            },
+            source: ConnectOptions { kubeconfig: args.kubeconfig, context: args.context },
+            target: ConnectOptions { kubeconfig: target_kubeconfig, context: Some(args.to_context) },
+            scope: Scope { namespaces: args.namespaces, selector: args.selector },
             via: args.via,
             image: args.mover_image,
             host_network: args.mover_host_network,
@@ -260,11 +251,6 @@ impl MoverSettings {
             MoverCommand::Restore { snapshot, common } => (MoverTask::Restore { snapshot }, common),
             MoverCommand::Manifest { key, common } => (MoverTask::Manifest { key }, common),
         };
-        MoverSettings {
-            task,
-            repository: common.repository,
-            path: common.path,
-            result: common.result,
-        }
+        MoverSettings { task, repository: common.repository, path: common.path, result: common.result }
     }
 }

@@ -17,11 +17,7 @@ pub fn destination(text: &str, settings: &ArchiveSettings) -> Result<Destination
 
 /// The encryption key, if a key file was given.
 pub fn key(settings: &ArchiveSettings) -> Result<Option<EncryptionKey>, CliError> {
-    settings
-        .key_file
-        .as_deref()
-        .map(|path| EncryptionKey::from_file(path).map_err(|e| CliError::failure("cannot use the encryption key", &e)))
-        .transpose()
+    settings.key_file.as_deref().map(|path| EncryptionKey::from_file(path).map_err(|e| CliError::failure("cannot use the encryption key", &e))).transpose()
 }
 
 /// An archive error for the user (its message names the archive and says what to do).

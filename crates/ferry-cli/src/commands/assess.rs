@@ -54,9 +54,14 @@ fn assess_cluster(connect: &ConnectOptions, read: &ReadOptions, options: &Option
         Ok::<_, CliError>((connection, discovery, snapshot))
     })?;
     let origin: Arc<str> = format!("cluster `{}`", connection.context).into();
-    let mut report = LoadReport { objects: snapshot.objects.len() as u64, documents: snapshot.objects.len() as u64, bytes: snapshot.bytes, ..Default::default() };
+    let mut report =
+        LoadReport { objects: snapshot.objects.len() as u64, documents: snapshot.objects.len() as u64, bytes: snapshot.bytes, ..Default::default() };
     for line in cluster::unreadable(&discovery, &snapshot.failures) {
-        report.issues.push(Issue { severity: Severity::Error, location: Location::file(origin.clone()), message: format!("left out of the assessment: {line}") });
+        report.issues.push(Issue {
+            severity: Severity::Error,
+            location: Location::file(origin.clone()),
+            message: format!("left out of the assessment: {line}"),
+        });
     }
     let mut assessment = assess_objects(snapshot.objects, &report, options);
     assessment.input.cluster = Some(format!("context `{}` ({}, Kubernetes {})", connection.context, connection.server, connection.server_version));

@@ -29,11 +29,7 @@ pub fn run(settings: CertsSettings) -> Result<ExitStatus, CliError> {
         .map(|path| std::fs::read_to_string(path).map_err(|e| CliError::failure(format!("cannot read the CA bundle `{}`", path.display()), &e)))
         .transpose()?;
     let (objects, mut incomplete) = read(&settings)?;
-    let options = ferry_certs::Options {
-        cutover: settings.cutover,
-        ca_bundle,
-        namespaces: settings.namespaces.clone(),
-    };
+    let options = ferry_certs::Options { cutover: settings.cutover, ca_bundle, namespaces: settings.namespaces.clone() };
     let mut report = ferry_certs::check(&objects, &options);
     if let Some(target) = &settings.target {
         let (target_objects, unreadable) = read_cluster(target, &settings.read)?;
@@ -112,14 +108,7 @@ fn read_archive(from: &str, settings: &CertsSettings) -> Result<Vec<Object>, Cli
         .map(|(index, entry)| {
             let root: Node =
                 serde_json::from_value(archive::parsed(entry)?).map_err(|e| CliError::failure(format!("cannot read {} from the archive", entry.id), &e))?;
-            Ok(Object::from_root(
-                root,
-                Origin {
-                    file: file.clone(),
-                    document: u32::try_from(index + 1).unwrap_or(u32::MAX),
-                    line: 0,
-                },
-            ))
+            Ok(Object::from_root(root, Origin { file: file.clone(), document: u32::try_from(index + 1).unwrap_or(u32::MAX), line: 0 }))
         })
         .collect()
 }
@@ -133,20 +122,12 @@ fn json(report: &Report, cutover: i64) -> Result<String, CliError> {
         #[serde(flatten)]
         report: &'a Report,
     }
-    let document = Document {
-        schema: SCHEMA,
-        cutover: rfc3339(cutover),
-        report,
-    };
-    serde_json::to_string_pretty(&document)
-        .map(|text| text + "\n")
-        .map_err(|e| CliError::failure("cannot write the report as JSON", &e))
+    let document = Document { schema: SCHEMA, cutover: rfc3339(cutover), report };
+    serde_json::to_string_pretty(&document).map(|text| text + "\n").map_err(|e| CliError::failure("cannot write the report as JSON", &e))
 }
 
 fn rfc3339(seconds: i64) -> String {
-    jiff::Timestamp::from_second(seconds)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| seconds.to_string())
+    jiff::Timestamp::from_second(seconds).map(|t| t.to_string()).unwrap_or_else(|_| seconds.to_string())
 }
 
 /// The report for a terminal: certificates, findings with hints, projected orders, a summary line.
@@ -159,14 +140,7 @@ fn table(report: &Report, cutover: i64) -> String {
             let secret = format!("{}/{}", c.secret.namespace.as_deref().unwrap_or_default(), c.secret.name);
             let names = if c.names.is_empty() { "-".to_owned() } else { c.names.join(",") };
             let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
-            [
-                secret,
-                dash(&c.managed_by),
-                names,
-                dash(&c.not_after),
-                dash(&c.key),
-                status(c.status).to_owned(),
-            ]
+            [secret, dash(&c.managed_by), names, dash(&c.not_after), dash(&c.key), status(c.status).to_owned()]
         })
         .collect();
     write_columns(&mut out, ["SECRET", "MANAGED BY", "NAMES", "EXPIRES", "KEY", "STATUS"], &rows);
@@ -210,11 +184,7 @@ fn status(severity: Severity) -> &'static str {
 
 fn write_finding(out: &mut String, finding: &Finding) {
     let reissue = if finding.reissue { " [re-issues]" } else { "" };
-    let _ = writeln!(
-        out,
-        "  {:<4}  {}  {}{reissue}: {}",
-        finding.severity, finding.code, finding.object, finding.message
-    );
+    let _ = writeln!(out, "  {:<4}  {}  {}{reissue}: {}", finding.severity, finding.code, finding.object, finding.message);
     if !finding.hint.is_empty() {
         let _ = writeln!(out, "        hint: {}", finding.hint);
     }

@@ -14,10 +14,7 @@ pub fn run(settings: CutoverSettings) -> Result<ExitStatus, CliError> {
     let report = cutover.run(settings.mode, &settings.journal).map_err(refused)?;
     match settings.output {
         SummaryFormat::Table => println!("{}", table(&report)),
-        SummaryFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| CliError::failure("cannot write the timeline", &e))?
-        ),
+        SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| CliError::failure("cannot write the timeline", &e))?),
     }
     Ok(match report.outcome {
         Outcome::RolledBack => ExitStatus::RolledBack,
@@ -46,12 +43,7 @@ fn table(report: &Report) -> String {
     table.load_preset(UTF8_FULL_CONDENSED).set_header(["time", "step", "action", "detail"]);
     for event in &report.events {
         let step = event.percent.map(|p| format!("{p} %")).unwrap_or_default();
-        table.add_row([
-            format!("{:.1}s", event.at_ms as f64 / 1000.0),
-            step,
-            event.action.to_owned(),
-            event.detail.clone(),
-        ]);
+        table.add_row([format!("{:.1}s", event.at_ms as f64 / 1000.0), step, event.action.to_owned(), event.detail.clone()]);
     }
     let outcome = match report.outcome {
         Outcome::Completed => "completed: all traffic on the new side",
@@ -59,8 +51,5 @@ fn table(report: &Report) -> String {
         Outcome::Restored => "restored: the original weights are in force",
         Outcome::DryRun => "dry run: nothing changed",
     };
-    format!(
-        "{table}\n{outcome} (worst-case time to roll back: {:.1}s)",
-        report.worst_case_rollback_ms as f64 / 1000.0
-    )
+    format!("{table}\n{outcome} (worst-case time to roll back: {:.1}s)", report.worst_case_rollback_ms as f64 / 1000.0)
 }

@@ -12,9 +12,8 @@ pub fn run(settings: PushFerrySettings) -> Result<ExitStatus, CliError> {
     let credentials = Credentials::for_reference(&settings.reference).map_err(|e| push_error(&settings.reference, &e))?;
     let image =
         ferry_images::ferry_image(&settings.binary).map_err(|e| CliError::failure(format!("cannot build the image of `{}`", settings.binary.display()), &e))?;
-    let pushed = cluster::runtime()?
-        .block_on(ferry_images::push(&image, &settings.reference, &credentials))
-        .map_err(|e| push_error(&settings.reference, &e))?;
+    let pushed =
+        cluster::runtime()?.block_on(ferry_images::push(&image, &settings.reference, &credentials)).map_err(|e| push_error(&settings.reference, &e))?;
     match settings.output {
         PushOutput::Table => print_table(&pushed),
         PushOutput::Json => println!("{}", json(&pushed)),

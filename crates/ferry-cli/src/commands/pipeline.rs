@@ -153,10 +153,7 @@ pub fn waves(objects: &[ApplyObject]) -> Vec<Option<usize>> {
 
 /// A name for this apply (objects, target), so that `--resume` continues the same run and not another.
 pub fn run_key(objects: &[ApplyObject], connection: &Connection) -> String {
-    let mut digests: Vec<(String, Vec<u8>)> = objects
-        .iter()
-        .map(|o| (journal_key(&o.id), Sha256::digest(o.body()).to_vec()))
-        .collect();
+    let mut digests: Vec<(String, Vec<u8>)> = objects.iter().map(|o| (journal_key(&o.id), Sha256::digest(o.body()).to_vec())).collect();
     digests.sort();
     let mut hasher = Sha256::new();
     hasher.update(connection.server.as_bytes());
@@ -186,10 +183,8 @@ fn open_journal(settings: &ApplySettings, connection: &Connection, run: &str, co
     }
     let path = journal_path(settings, &connection.context, run);
     Journal::open(&path, run, settings.resume).map_err(|e| match &e {
-        JournalError::Interrupted { path, .. } => CliError::failure("an earlier run of this apply was interrupted", &e).with_hint(format!(
-            "finish it with `{command} --resume` (the same command plus --resume), or delete {} to start over",
-            path.display()
-        )),
+        JournalError::Interrupted { path, .. } => CliError::failure("an earlier run of this apply was interrupted", &e)
+            .with_hint(format!("finish it with `{command} --resume` (the same command plus --resume), or delete {} to start over", path.display())),
         JournalError::NothingToResume(_) | JournalError::OtherRun { .. } => {
             CliError::failure("cannot resume", &e).with_hint("run without --resume to start a new apply (an apply of the same objects is safe to repeat)")
         }
@@ -225,7 +220,13 @@ pub async fn apply_prepared(connection: &Connection, prepared: Prepared, setting
     }
 }
 
-fn print_summary(out: &mut dyn Write, report: &ApplyReport, connection: &Connection, settings: &ApplySettings, elapsed: std::time::Duration) -> std::io::Result<()> {
+fn print_summary(
+    out: &mut dyn Write,
+    report: &ApplyReport,
+    connection: &Connection,
+    settings: &ApplySettings,
+    elapsed: std::time::Duration,
+) -> std::io::Result<()> {
     let counts: BTreeMap<&str, usize> = report.counts().into_iter().filter(|(_, n)| *n > 0).collect();
     let mode = if settings.options.dry_run { " (server dry run: nothing stored)" } else { "" };
     let target = format!("context `{}` ({}, Kubernetes {})", connection.context, connection.server, connection.server_version);
@@ -317,7 +318,9 @@ mod tests {
     fn changes_are_still_counted_after_the_diff_reader_is_gone() {
         let changed = |name: &str| Ok(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "uid": "u"}}));
         let options = ferry_transform::Options { target_version: ferry_transform::KubeVersion { major: 1, minor: 30 }, rules: Default::default() };
-        let prepared = transform_all([changed("a"), changed("b"), changed("c")], &options, Some(Diff { out: &mut ClosedPipe, show_secrets: false }), apply_object).unwrap();
+        let prepared =
+            transform_all([changed("a"), changed("b"), changed("c")], &options, Some(Diff { out: &mut ClosedPipe, show_secrets: false }), apply_object)
+                .unwrap();
         assert_eq!(prepared.objects.len(), 3);
         assert_eq!(prepared.changed, 3, "each object lost its uid");
     }

@@ -22,17 +22,9 @@ pub fn run(command: PreflightCommand) -> Result<ExitStatus, CliError> {
         let source = sources::read(&command.source, &command.archive).await?;
         let target = cluster::connect(&command.target).await?;
         let discovery = cluster::discover(&target, &command.target).await?;
-        let options = ferry_transform::Options {
-            target_version: pipeline::target_version(&command.transform, &target.server_version)?,
-            rules,
-        };
+        let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &target.server_version)?, rules };
         let plan = Plan::new(source.objects, &options);
-        let blocked = plan.blocked.into_iter().map(|b| Issue {
-            severity: Severity::Fail,
-            code: "cannot-migrate",
-            object: Some(b.object),
-            message: b.found,
-        });
+        let blocked = plan.blocked.into_iter().map(|b| Issue { severity: Severity::Fail, code: "cannot-migrate", object: Some(b.object), message: b.found });
         let objects: Vec<(ObjectId, Value)> = plan.objects.into_iter().map(|p| (p.id, p.expected)).collect();
         let facts = target_facts(&target, &discovery).await?;
         let mut issues: Vec<Issue> = blocked.chain(preflight::check(&objects, &facts, source.version.as_deref())).collect();
@@ -63,9 +55,7 @@ pub fn run(command: PreflightCommand) -> Result<ExitStatus, CliError> {
 async fn target_facts(target: &Connection, discovery: &Discovery) -> Result<preflight::Target, CliError> {
     let list = |group: &'static str, kind: &'static str| async move {
         match fetch::preferred(discovery, group, kind) {
-            Some(resource) => fetch::list(target, resource, None, "")
-                .await
-                .map_err(|e| CliError::failure(format!("cannot list the target's {kind}es"), &e)),
+            Some(resource) => fetch::list(target, resource, None, "").await.map_err(|e| CliError::failure(format!("cannot list the target's {kind}es"), &e)),
             None => Ok(Vec::new()),
         }
     };
@@ -83,19 +73,11 @@ async fn target_facts(target: &Connection, discovery: &Discovery) -> Result<pref
 async fn dry_run(target: &Connection, objects: &[(ObjectId, Value)], known: &[Issue]) -> Result<Vec<Issue>, CliError> {
     let failed = |id: &ObjectId| known.iter().any(|i| i.severity == Severity::Fail && i.object.as_ref() == Some(id));
     let requests = objects.iter().map(|(id, object)| ApplyObject::new(id.clone(), object.clone())).collect();
-    let options = ApplyOptions {
-        dry_run: true,
-        ..Default::default()
-    };
+    let options = ApplyOptions { dry_run: true, ..Default::default() };
     let report = apply(target, requests, &|_| None, &options, &mut Journal::disabled(), &())
         .await
         .map_err(|e| CliError::failure(format!("cannot dry-run the objects on context `{}`", target.context), &e))?;
-    let issue = |severity, code, id: &ObjectId, message: String| Issue {
-        severity,
-        code,
-        object: Some(id.clone()),
-        message,
-    };
+    let issue = |severity, code, id: &ObjectId, message: String| Issue { severity, code, object: Some(id.clone()), message };
     Ok(report
         .results
         .iter()
@@ -129,11 +111,7 @@ fn print(out: &mut dyn Write, summary: &Summary, format: SummaryFormat) -> std::
     if format == SummaryFormat::Json {
         return writeln!(out, "{}", serde_json::to_string_pretty(summary).expect("JSON values serialize"));
     }
-    writeln!(
-        out,
-        "preflight of target {} for {} objects from {}",
-        summary.target, summary.objects, summary.source
-    )?;
+    writeln!(out, "preflight of target {} for {} objects from {}", summary.target, summary.objects, summary.source)?;
     for issue in &summary.issues {
         let severity = match issue.severity {
             Severity::Fail => "FAIL",

@@ -32,13 +32,7 @@ pub async fn read(input: &SourceInput, settings: &ArchiveSettings) -> Result<Sou
             let wanted = |id: &ObjectId| namespaces.is_empty() || id.namespace.as_ref().is_none_or(|ns| namespaces.contains(ns));
             let objects = entries.iter().filter(|e| wanted(&e.id)).map(archive::parsed).collect::<Result<_, _>>()?;
             let version = Some(manifest.header.source.server_version).filter(|v| !v.is_empty());
-            Ok(Source {
-                objects,
-                described: format!("archive {from}"),
-                version,
-                generated: 0,
-                unreadable: Vec::new(),
-            })
+            Ok(Source { objects, described: format!("archive {from}"), version, generated: 0, unreadable: Vec::new() })
         }
         SourceInput::Cluster(settings) => {
             let source = cluster::open_source(settings).await?;
@@ -51,10 +45,7 @@ pub async fn read(input: &SourceInput, settings: &ArchiveSettings) -> Result<Sou
             .await;
             let objects = raw
                 .iter()
-                .map(|o| {
-                    o.to_value()
-                        .map_err(|e| CliError::failure(format!("cannot read {} as the source cluster sent it", o.id), &e))
-                })
+                .map(|o| o.to_value().map_err(|e| CliError::failure(format!("cannot read {} as the source cluster sent it", o.id), &e)))
                 .collect::<Result<_, _>>()?;
             Ok(Source {
                 objects,
@@ -92,12 +83,7 @@ pub struct Plan {
 impl Plan {
     /// Transforms every source object as `ferry apply` does.
     pub fn new(sources: Vec<Value>, options: &ferry_transform::Options) -> Plan {
-        let mut plan = Plan {
-            objects: Vec::new(),
-            ids: Vec::new(),
-            blocked: Vec::new(),
-            left_out: 0,
-        };
+        let mut plan = Plan { objects: Vec::new(), ids: Vec::new(), blocked: Vec::new(), left_out: 0 };
         for source in sources {
             let Transformed { object, notes } = ferry_transform::transform(source.clone(), options);
             let source_id = ObjectId::from_json(&source);
@@ -109,10 +95,9 @@ impl Plan {
                 None => {
                     let errors: Vec<&str> = notes.iter().filter(|n| n.severity == Severity::Error).map(|n| n.message.as_str()).collect();
                     match source_id {
-                        Some(object) if !errors.is_empty() => plan.blocked.push(Finding {
-                            object,
-                            found: format!("cannot go to the target: {}", errors.join("; ")),
-                        }),
+                        Some(object) if !errors.is_empty() => {
+                            plan.blocked.push(Finding { object, found: format!("cannot go to the target: {}", errors.join("; ")) })
+                        }
                         _ => plan.left_out += 1,
                     }
                 }

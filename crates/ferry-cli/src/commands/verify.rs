@@ -26,29 +26,17 @@ pub fn run(command: VerifyCommand) -> Result<ExitStatus, CliError> {
     let rules = pipeline::rules(&command.transform)?;
     let evidence = read_evidence(&command)?;
     cluster::runtime()?.block_on(async {
-        let Source {
-            objects: sources,
-            described,
-            generated,
-            unreadable,
-            ..
-        } = sources::read(&command.source, &command.archive).await?;
+        let Source { objects: sources, described, generated, unreadable, .. } = sources::read(&command.source, &command.archive).await?;
         let target = cluster::connect(&command.target).await?;
         let discovery = cluster::discover(&target, &command.target).await?;
-        let options = ferry_transform::Options {
-            target_version: pipeline::target_version(&command.transform, &target.server_version)?,
-            rules,
-        };
+        let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &target.server_version)?, rules };
         let mut plan = Plan::new(sources, &options);
         plan.left_out += generated;
         let report = check_until(&target, &discovery, &plan, &evidence, Instant::now() + command.wait).await;
         for line in &unreadable {
             eprintln!("warning: source not read completely: {line}");
         }
-        let header = Header {
-            source: described,
-            target: format!("context `{}` ({}, Kubernetes {})", target.context, target.server, target.server_version),
-        };
+        let header = Header { source: described, target: format!("context `{}` ({}, Kubernetes {})", target.context, target.server, target.server_version) };
         pipeline::to_stdout(|out| print(out, &header, &report, command.output))?;
         Ok(status(&report, &unreadable))
     })
@@ -92,12 +80,7 @@ async fn check_until(target: &Connection, discovery: &Discovery, plan: &Plan, ev
 /// Reads the target's copies and compares them; reads the readiness of those that run.
 async fn check(target: &Connection, discovery: &Discovery, plan: &Plan, evidence: &[ferry_verify::Check]) -> Report {
     let fetched = fetch::get_each(target, discovery, &plan.ids, CONCURRENCY).await;
-    let mut report = Report {
-        left_out: plan.left_out,
-        problems: plan.blocked.clone(),
-        evidence: evidence.to_vec(),
-        ..Default::default()
-    };
+    let mut report = Report { left_out: plan.left_out, problems: plan.blocked.clone(), evidence: evidence.to_vec(), ..Default::default() };
     for (planned, fetched) in plan.objects.iter().zip(fetched) {
         let actual = match fetched {
             Fetched::Found(actual) => actual,
@@ -106,10 +89,7 @@ async fn check(target: &Connection, discovery: &Discovery, plan: &Plan, evidence
                 continue;
             }
             Fetched::Unreadable(why) => {
-                report.problems.push(Finding {
-                    object: planned.id.clone(),
-                    found: format!("cannot be read on the target: {why}"),
-                });
+                report.problems.push(Finding { object: planned.id.clone(), found: format!("cannot be read on the target: {why}") });
                 continue;
             }
         };
@@ -120,15 +100,9 @@ async fn check(target: &Connection, discovery: &Discovery, plan: &Plan, evidence
         };
         let readiness = match endpoints {
             Ok(endpoints) => ferry_verify::readiness(&actual, endpoints),
-            Err(why) => Some(Readiness {
-                state: State::NotReady,
-                detail: format!("cannot read its endpoints: {why}"),
-            }),
+            Err(why) => Some(Readiness { state: State::NotReady, detail: format!("cannot read its endpoints: {why}") }),
         };
-        report.readiness.extend(readiness.map(|found| Finding {
-            object: planned.id.clone(),
-            found,
-        }));
+        report.readiness.extend(readiness.map(|found| Finding { object: planned.id.clone(), found }));
     }
     report
 }
@@ -136,19 +110,13 @@ async fn check(target: &Connection, discovery: &Discovery, plan: &Plan, evidence
 /// A Service's ready endpoints: from its EndpointSlices, else from its Endpoints object.
 async fn ready_endpoints(target: &Connection, discovery: &Discovery, service: &ObjectId, selector: &str) -> Result<usize, String> {
     let slices = match fetch::preferred(discovery, "discovery.k8s.io", "EndpointSlice") {
-        Some(resource) => fetch::list(target, resource, service.namespace.as_deref(), selector)
-            .await
-            .map_err(|e| e.to_string())?,
+        Some(resource) => fetch::list(target, resource, service.namespace.as_deref(), selector).await.map_err(|e| e.to_string())?,
         None => Vec::new(),
     };
     if !slices.is_empty() {
         return Ok(ferry_verify::ready_endpoints(&slices, None));
     }
-    let endpoints = ObjectId {
-        api_version: "v1".into(),
-        kind: "Endpoints".into(),
-        ..service.clone()
-    };
+    let endpoints = ObjectId { api_version: "v1".into(), kind: "Endpoints".into(), ..service.clone() };
     match fetch::get_each(target, discovery, &[endpoints], 1).await.pop() {
         Some(Fetched::Found(endpoints)) => Ok(ferry_verify::ready_endpoints(&[], Some(&endpoints))),
         Some(Fetched::Unreadable(why)) => Err(why),
@@ -176,11 +144,7 @@ struct Output<'a> {
 fn print(out: &mut dyn Write, header: &Header, report: &Report, format: SummaryFormat) -> std::io::Result<()> {
     match format {
         SummaryFormat::Json => {
-            let output = Output {
-                verdict: report.verdict(),
-                header,
-                report,
-            };
+            let output = Output { verdict: report.verdict(), header, report };
             writeln!(out, "{}", serde_json::to_string_pretty(&output).expect("JSON values serialize"))
         }
         SummaryFormat::Table => print_table(out, header, report),
@@ -204,34 +168,18 @@ fn print_table(out: &mut dyn Write, header: &Header, report: &Report) -> std::io
         writeln!(out, "  problem          {}: {}", name(&problem.object), problem.found)?;
     }
     let count = |state| report.readiness.iter().filter(|r| r.found.state == state).count();
-    writeln!(
-        out,
-        "readiness: {} ready, {} not ready, {} unknown",
-        count(State::Ready),
-        count(State::NotReady),
-        count(State::Unknown)
-    )?;
+    writeln!(out, "readiness: {} ready, {} not ready, {} unknown", count(State::Ready), count(State::NotReady), count(State::Unknown))?;
     for finding in report.readiness.iter().filter(|r| r.found.state != State::Ready) {
         let label = if finding.found.state == State::NotReady { "not ready" } else { "unknown" };
         writeln!(out, "  {label:<16} {}: {}", name(&finding.object), finding.found.detail)?;
     }
     for check in &report.evidence {
         let object = check.object.as_ref().map(|o| format!(" {}", name(o))).unwrap_or_default();
-        writeln!(
-            out,
-            "evidence {}: {}{object}: {}",
-            check.step,
-            if check.passed { "passed" } else { "FAILED" },
-            check.detail
-        )?;
+        writeln!(out, "evidence {}: {}{object}: {}", check.step, if check.passed { "passed" } else { "FAILED" }, check.detail)?;
     }
     let verdict = match report.verdict() {
         Verdict::Ready => "ready for cut-over (parity, everything ready)".to_owned(),
-        Verdict::Differences => format!(
-            "NOT ready for cut-over: {} unexpected differences, {} problems",
-            report.differences.len(),
-            report.problems.len()
-        ),
+        Verdict::Differences => format!("NOT ready for cut-over: {} unexpected differences, {} problems", report.differences.len(), report.problems.len()),
         Verdict::NotReady => format!("NOT ready for cut-over: at parity, {} objects not ready", report.not_ready()),
     };
     writeln!(out, "verdict: {verdict}")
@@ -246,17 +194,11 @@ fn difference(finding: &Finding<Difference>) -> String {
     match &finding.found {
         Difference::Missing => format!("missing          {object}: not on the target"),
         Difference::Changed { path, expected, actual } => {
-            format!(
-                "changed          {object} {path}: expected {}, target has {}",
-                shown(expected.as_ref()),
-                shown(actual.as_ref())
-            )
+            format!("changed          {object} {path}: expected {}, target has {}", shown(expected.as_ref()), shown(actual.as_ref()))
         }
-        Difference::NotTransformed { path, expected, actual } => format!(
-            "not transformed  {object} {path}: expected {}, target has the source's {}",
-            shown(expected.as_ref()),
-            shown(actual.as_ref())
-        ),
+        Difference::NotTransformed { path, expected, actual } => {
+            format!("not transformed  {object} {path}: expected {}, target has the source's {}", shown(expected.as_ref()), shown(actual.as_ref()))
+        }
     }
 }
 

@@ -48,11 +48,7 @@ async fn cluster_run(settings: RunSettings) -> Result<ExitStatus, CliError> {
     let plan = cluster::plan(&source.client, &target.client, &settings.scope).await.map_err(|e| failure(&e))?;
     if settings.verb == Verb::Plan {
         print(settings.json, &plan, plan_table);
-        return Ok(if plan.blocking().is_empty() {
-            ExitStatus::Success
-        } else {
-            ExitStatus::Blockers
-        });
+        return Ok(if plan.blocking().is_empty() { ExitStatus::Success } else { ExitStatus::Blockers });
     }
     let mover = mover(&settings)?;
     let (source, target) = (&source.client, &target.client);
@@ -61,9 +57,7 @@ async fn cluster_run(settings: RunSettings) -> Result<ExitStatus, CliError> {
             print(settings.json, &report, sync_table);
             ExitStatus::Success
         }),
-        Verb::Verify => cluster::verify(source, target, &plan, &mover)
-            .await
-            .and_then(|evidence| conclude(&settings, &mover, &evidence, &evidence)),
+        Verb::Verify => cluster::verify(source, target, &plan, &mover).await.and_then(|evidence| conclude(&settings, &mover, &evidence, &evidence)),
         Verb::Cutover => cutover(source, target, &plan, &mover, &settings).await,
         Verb::Plan => Ok(ExitStatus::Success),
     };
@@ -80,13 +74,7 @@ async fn cutover(source: &Client, target: &Client, plan: &VolumePlan, mover: &Mo
 fn mover(settings: &RunSettings) -> Result<Mover, CliError> {
     let text = settings.via.as_deref().unwrap_or_default();
     let via = Via::parse(text, &S3Settings::from_env()).map_err(|e| CliError::usage(e.to_string(), None))?;
-    Ok(Mover {
-        image: settings.image.clone(),
-        via,
-        host_network: settings.host_network,
-        run: run_id(),
-        timeout: settings.timeout,
-    })
+    Ok(Mover { image: settings.image.clone(), via, host_network: settings.host_network, run: run_id(), timeout: settings.timeout })
 }
 
 /// A run id that names Jobs and manifests: the time and the process id.
@@ -96,18 +84,12 @@ fn run_id() -> String {
 
 /// Writes the evidence file, prints the report, and exits 3 when a claim differs.
 fn conclude<T: serde::Serialize + Printable>(settings: &RunSettings, mover: &Mover, evidence: &Evidence, report: &T) -> Result<ExitStatus, Error> {
-    let path = settings
-        .evidence
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("ferry-volumes-{}.json", mover.run)));
+    let path = settings.evidence.clone().unwrap_or_else(|| PathBuf::from(format!("ferry-volumes-{}.json", mover.run)));
     write_evidence(&path, evidence)?;
     print(settings.json, report, T::table);
     eprintln!("evidence written to {}", path.display());
     for claim in evidence.claims.iter().filter(|c| !c.equal) {
-        eprintln!(
-            "error: `{}/{}` differs on the target in {} paths:",
-            claim.namespace, claim.name, claim.mismatch_count
-        );
+        eprintln!("error: `{}/{}` differs on the target in {} paths:", claim.namespace, claim.name, claim.mismatch_count);
         for mismatch in &claim.mismatches {
             eprintln!("  {}: {}", mismatch.path, mismatch.problem);
         }
@@ -118,13 +100,8 @@ fn conclude<T: serde::Serialize + Printable>(settings: &RunSettings, mover: &Mov
 /// Writes the evidence as JSON.
 fn write_evidence(path: &Path, evidence: &Evidence) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(evidence).unwrap_or_default();
-    std::fs::write(path, text + "\n").map_err(|source| {
-        Error::Repository(ferry_volumes::VolumeError::Io {
-            action: "write the evidence to",
-            path: path.to_owned(),
-            source,
-        })
-    })
+    std::fs::write(path, text + "\n")
+        .map_err(|source| Error::Repository(ferry_volumes::VolumeError::Io { action: "write the evidence to", path: path.to_owned(), source }))
 }
 
 /// Refusals exit 3 with each reason; other errors are failures.
@@ -167,11 +144,7 @@ impl Printable for Evidence {
 
 impl Printable for CutoverReport {
     fn table(&self) -> String {
-        let scaled: Vec<String> = self
-            .scaled
-            .iter()
-            .map(|s| format!("{}/{} {} (was {} replicas)", s.namespace, s.kind, s.name, s.replicas))
-            .collect();
+        let scaled: Vec<String> = self.scaled.iter().map(|s| format!("{}/{} {} (was {} replicas)", s.namespace, s.kind, s.name, s.replicas)).collect();
         let scaled = if scaled.is_empty() { "nothing to stop".to_owned() } else { scaled.join(", ") };
         format!(
             "scaled to zero: {scaled}; their Pods were gone after {:.1} s\n\n{}\n{}",
@@ -184,9 +157,7 @@ impl Printable for CutoverReport {
 
 /// Columns left-aligned to their widest cell.
 fn columns(rows: &[Vec<String>]) -> String {
-    let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
+    let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len)).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for row in rows {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
@@ -198,11 +169,7 @@ fn columns(rows: &[Vec<String>]) -> String {
 
 /// The plan as a table, findings under their claim.
 fn plan_table(plan: &VolumePlan) -> String {
-    let mut rows = vec![
-        ["CLAIM", "SIZE", "CLASS", "ACCESS", "PHASE", "MOUNTED BY", "NODE", "TARGET"]
-            .map(String::from)
-            .to_vec(),
-    ];
+    let mut rows = vec![["CLAIM", "SIZE", "CLASS", "ACCESS", "PHASE", "MOUNTED BY", "NODE", "TARGET"].map(String::from).to_vec()];
     for claim in &plan.claims {
         let workloads: Vec<String> = claim.workloads.iter().map(|w| format!("{}/{}", w.kind, w.name)).collect();
         let target = [Some(claim.target.state.clone()), claim.target.size.clone(), claim.target.storage_class.clone()]
@@ -236,21 +203,8 @@ fn plan_table(plan: &VolumePlan) -> String {
 
 /// A sync pass as a table.
 fn sync_table(report: &SyncReport) -> String {
-    let mut rows = vec![
-        [
-            "CLAIM",
-            "FILES",
-            "BYTES",
-            "CHANGED FILES",
-            "CHANGED BYTES",
-            "SENT BYTES",
-            "WRITTEN",
-            "REMOVED",
-            "SECONDS",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    let mut rows =
+        vec![["CLAIM", "FILES", "BYTES", "CHANGED FILES", "CHANGED BYTES", "SENT BYTES", "WRITTEN", "REMOVED", "SECONDS"].map(String::from).to_vec()];
     for c in &report.claims {
         rows.push(vec![
             format!("{}/{}", c.namespace, c.name),
@@ -269,17 +223,9 @@ fn sync_table(report: &SyncReport) -> String {
 
 /// The evidence as a table.
 fn evidence_table(evidence: &Evidence) -> String {
-    let mut rows = vec![
-        ["CLAIM", "RESULT", "FILES", "BYTES", "SOURCE DIGEST", "TARGET DIGEST"]
-            .map(String::from)
-            .to_vec(),
-    ];
+    let mut rows = vec![["CLAIM", "RESULT", "FILES", "BYTES", "SOURCE DIGEST", "TARGET DIGEST"].map(String::from).to_vec()];
     for c in &evidence.claims {
-        let result = if c.equal {
-            "equal".to_owned()
-        } else {
-            format!("{} differences", c.mismatch_count)
-        };
+        let result = if c.equal { "equal".to_owned() } else { format!("{} differences", c.mismatch_count) };
         let short = |digest: &str| digest.get(..16).unwrap_or(digest).to_owned();
         rows.push(vec![
             format!("{}/{}", c.namespace, c.name),

@@ -333,7 +333,10 @@ impl Run<'_> {
         if before.is_some() && self.options.if_exists == IfExists::Skip {
             return Outcome::Skipped("exists on the target (--existing skip)".into());
         }
-        if self.options.dry_run && namespace.as_ref().is_some_and(|ns| self.created_in_run.namespaces.contains(ns)) && !self.namespace_exists(namespace.as_deref()) {
+        if self.options.dry_run
+            && namespace.as_ref().is_some_and(|ns| self.created_in_run.namespaces.contains(ns))
+            && !self.namespace_exists(namespace.as_deref())
+        {
             return Outcome::Skipped(format!("namespace {} is created by this run, which a dry run does not do", namespace.unwrap_or_default()));
         }
         let path = format!(
@@ -379,9 +382,7 @@ fn outcome_of(response: &[u8], before: Option<&Present>, dry_run: bool) -> Outco
     if dry_run {
         return Outcome::Updated;
     }
-    let after = serde_json::from_slice::<Value>(response)
-        .ok()
-        .and_then(|v| v.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_owned));
+    let after = serde_json::from_slice::<Value>(response).ok().and_then(|v| v.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_owned));
     if after.as_deref() == Some(before.resource_version.as_str()) { Outcome::Unchanged } else { Outcome::Updated }
 }
 
@@ -411,7 +412,12 @@ fn default_port_protocols(service: &mut Value) {
 }
 
 /// Lists what is on the target in every collection the objects go to, plus namespaces.
-async fn present_objects(connection: &Connection, discovery: &Discovery, objects: &[ApplyObject], options: &ApplyOptions) -> Result<HashMap<Key, Present>, ApplyError> {
+async fn present_objects(
+    connection: &Connection,
+    discovery: &Discovery,
+    objects: &[ApplyObject],
+    options: &ApplyOptions,
+) -> Result<HashMap<Key, Present>, ApplyError> {
     let mut collections = BTreeSet::new();
     let namespaces = ObjectId { api_version: "v1".into(), kind: "Namespace".into(), namespace: None, name: String::new() };
     for id in objects.iter().map(|o| &o.id).chain([&namespaces]) {
@@ -427,10 +433,7 @@ async fn present_objects(connection: &Connection, discovery: &Discovery, objects
 fn add_missing_namespaces(objects: &mut Vec<ApplyObject>, present: &HashMap<Key, Present>) -> Vec<String> {
     let declared: HashSet<&str> = objects.iter().filter(|o| o.id.kind == "Namespace" && o.id.group().is_empty()).map(|o| o.id.name.as_str()).collect();
     let used: BTreeSet<String> = objects.iter().filter_map(|o| o.id.namespace.clone()).collect();
-    let missing: Vec<String> = used
-        .into_iter()
-        .filter(|ns| !declared.contains(ns.as_str()) && !present.contains_key(&namespace_key(ns)))
-        .collect();
+    let missing: Vec<String> = used.into_iter().filter(|ns| !declared.contains(ns.as_str()) && !present.contains_key(&namespace_key(ns))).collect();
     for ns in &missing {
         let id = ObjectId { api_version: "v1".into(), kind: "Namespace".into(), namespace: None, name: ns.clone() };
         objects.push(ApplyObject::new(id, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})));
@@ -505,7 +508,10 @@ mod tests {
 
     #[test]
     fn the_request_names_the_namespace_only_where_the_object_does_not() {
-        let named = ApplyObject::new(id("ConfigMap", Some("shop"), "a"), json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "shop"}}));
+        let named = ApplyObject::new(
+            id("ConfigMap", Some("shop"), "a"),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "shop"}}),
+        );
         assert!(matches!(request_body(&named, Some("shop")).unwrap(), Cow::Borrowed(body) if body == named.body()));
         let unnamed = ApplyObject::new(id("ConfigMap", None, "b"), json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}}));
         let body: Value = serde_json::from_slice(&request_body(&unnamed, Some("default")).unwrap()).unwrap();

@@ -62,16 +62,24 @@ mod tests {
 
     #[test]
     fn values_the_server_quotes_about_a_secret_are_masked_and_the_rest_kept() {
-        let message = r#"Secret "db" is invalid: [stringData[password]: Invalid value: 123456789: must be a string, data[token]: Invalid value: "s3cr\"et": bad]"#;
+        let message =
+            r#"Secret "db" is invalid: [stringData[password]: Invalid value: 123456789: must be a string, data[token]: Invalid value: "s3cr\"et": bad]"#;
         let masked = secret_message(message, "db");
         assert_eq!(
             masked,
             r#"Secret "db" is invalid: [stringData[password]: Invalid value: (value hidden): must be a string, data[token]: Invalid value: (value hidden): bad]"#
         );
         assert!(!masked.contains("123456789") && !masked.contains("s3cr"));
-        let typed = "failed to create typed patch object: errors:\n  .stringData.password: expected string, got &value.valueUnstructured{Value:987654321}\n  .x: y";
-        assert_eq!(secret_message(typed, "db"), "failed to create typed patch object: errors:\n  .stringData.password: expected string, got (value hidden)\n  .x: y");
+        let typed =
+            "failed to create typed patch object: errors:\n  .stringData.password: expected string, got &value.valueUnstructured{Value:987654321}\n  .x: y";
+        assert_eq!(
+            secret_message(typed, "db"),
+            "failed to create typed patch object: errors:\n  .stringData.password: expected string, got (value hidden)\n  .x: y"
+        );
         assert_eq!(secret_message("unterminated \"hunter2", "db"), "unterminated \"(value hidden)");
-        assert_eq!(secret_message("json: cannot unmarshal number into Go struct field Secret.stringData of type string", "db"), "json: cannot unmarshal number into Go struct field Secret.stringData of type string");
+        assert_eq!(
+            secret_message("json: cannot unmarshal number into Go struct field Secret.stringData of type string", "db"),
+            "json: cannot unmarshal number into Go struct field Secret.stringData of type string"
+        );
     }
 }

@@ -8,10 +8,10 @@ use ferry_model::id::split_api_version;
 use futures::StreamExt as _;
 use serde::Deserialize;
 
+use crate::Connection;
 use crate::discovery::{Discovery, Resource};
 use crate::read::{PageMeta, invalid_list, paginate};
 use crate::request::RequestError;
-use crate::Connection;
 
 /// The field manager's name in `metadata.managedFields`.
 pub(crate) const FIELD_MANAGER: &str = "ferry";

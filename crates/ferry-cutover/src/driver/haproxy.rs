@@ -59,15 +59,7 @@ impl Haproxy {
 
     fn set_weight(&self, server: &str, weight: u32) -> Result<(), Error> {
         let answer = self.command(&format!("set weight {} {weight}", self.server(server)))?;
-        if answer.trim().is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Driver(format!(
-                "HAProxy: `set weight {} {weight}`: {}",
-                self.server(server),
-                answer.trim()
-            )))
-        }
+        if answer.trim().is_empty() { Ok(()) } else { Err(Error::Driver(format!("HAProxy: `set weight {} {weight}`: {}", self.server(server), answer.trim()))) }
     }
 }
 
@@ -80,12 +72,7 @@ fn exchange<S: Read + Write>(mut stream: S, command: &str) -> std::io::Result<St
 
 impl Driver for Haproxy {
     fn describe(&self) -> String {
-        format!(
-            "HAProxy {} (servers {} and {})",
-            self.config.socket,
-            self.server(&self.config.old),
-            self.server(&self.config.new)
-        )
+        format!("HAProxy {} (servers {} and {})", self.config.socket, self.server(&self.config.old), self.server(&self.config.new))
     }
 
     fn check(&mut self) -> Result<(), Error> {
@@ -93,10 +80,7 @@ impl Driver for Haproxy {
     }
 
     fn weights(&mut self) -> Result<Weights, Error> {
-        Ok(Weights {
-            old: self.weight(&self.config.old)?,
-            new: self.weight(&self.config.new)?,
-        })
+        Ok(Weights { old: self.weight(&self.config.old)?, new: self.weight(&self.config.new)? })
     }
 
     fn set_weights(&mut self, weights: Weights) -> Result<(), Error> {
@@ -139,12 +123,7 @@ fn parse_stat(csv: &str, backend: &str, server: &str) -> Option<Residual> {
     lines
         .map(|l| l.split(',').collect::<Vec<_>>())
         .find(|f| f.get(px) == Some(&backend) && f.get(sv) == Some(&server))
-        .and_then(|f| {
-            Some(Residual {
-                current_sessions: f.get(scur)?.parse().ok()?,
-                total_sessions: f.get(stot)?.parse().ok()?,
-            })
-        })
+        .and_then(|f| Some(Residual { current_sessions: f.get(scur)?.parse().ok()?, total_sessions: f.get(stot)?.parse().ok()? }))
 }
 
 #[cfg(test)]
@@ -154,13 +133,7 @@ mod tests {
     #[test]
     fn stat_rows_give_session_counters() {
         let csv = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin\nbe,old,0,0,2,5,,17,100\nbe,new,0,0,0,1,,3,10\n";
-        assert_eq!(
-            parse_stat(csv, "be", "old"),
-            Some(Residual {
-                current_sessions: 2,
-                total_sessions: 17
-            })
-        );
+        assert_eq!(parse_stat(csv, "be", "old"), Some(Residual { current_sessions: 2, total_sessions: 17 }));
         assert_eq!(parse_stat(csv, "be", "gone"), None);
         assert_eq!(parse_stat("", "be", "old"), None);
     }

@@ -32,22 +32,11 @@ impl PowerDns {
             _ => return Err(Error::Plan("powerdns: `old` and `new` mix IPv4 and IPv6 addresses".into())),
         };
         let client = crate::http_client(reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(10)))?;
-        Ok(PowerDns {
-            config: config.clone(),
-            key: config.api_key.read()?,
-            client,
-            rtype,
-            ttl: config.ttl,
-        })
+        Ok(PowerDns { config: config.clone(), key: config.api_key.read()?, client, rtype, ttl: config.ttl })
     }
 
     fn zone_url(&self) -> String {
-        format!(
-            "{}/api/v1/servers/{}/zones/{}",
-            self.config.api.trim_end_matches('/'),
-            self.config.server,
-            self.config.zone
-        )
+        format!("{}/api/v1/servers/{}/zones/{}", self.config.api.trim_end_matches('/'), self.config.server, self.config.zone)
     }
 
     fn failed(&self, what: &str) -> impl Fn(reqwest::Error) -> Error {
@@ -57,23 +46,13 @@ impl PowerDns {
 
     /// The rrset of the name (LUA or A/AAAA), from the zone.
     fn rrset(&self) -> Result<Value, Error> {
-        let response = self
-            .client
-            .get(self.zone_url())
-            .header("X-API-Key", &self.key)
-            .send()
-            .map_err(self.failed("reading the zone"))?;
+        let response = self.client.get(self.zone_url()).header("X-API-Key", &self.key).send().map_err(self.failed("reading the zone"))?;
         let zone: Value = checked(response, &self.config.zone)?.json().map_err(self.failed("reading the zone"))?;
         let rrsets = zone["rrsets"].as_array().cloned().unwrap_or_default();
         rrsets
             .into_iter()
             .find(|r| r["name"] == self.config.name.as_str() && (r["type"] == "LUA" || r["type"] == self.rtype))
-            .ok_or_else(|| {
-                Error::Driver(format!(
-                    "PowerDNS: zone {} has no {} or LUA record named {}",
-                    self.config.zone, self.rtype, self.config.name
-                ))
-            })
+            .ok_or_else(|| Error::Driver(format!("PowerDNS: zone {} has no {} or LUA record named {}", self.config.zone, self.rtype, self.config.name)))
     }
 
     /// Replaces the name's record by `records` of type `rtype` and deletes the other type.
@@ -84,13 +63,7 @@ impl PowerDns {
             {"name": self.config.name, "type": other, "changetype": "DELETE"},
             {"name": self.config.name, "type": rtype, "ttl": self.ttl, "changetype": "REPLACE", "records": records},
         ]});
-        let response = self
-            .client
-            .patch(self.zone_url())
-            .header("X-API-Key", &self.key)
-            .json(&body)
-            .send()
-            .map_err(self.failed("changing the record"))?;
+        let response = self.client.patch(self.zone_url()).header("X-API-Key", &self.key).json(&body).send().map_err(self.failed("changing the record"))?;
         checked(response, &self.config.zone).map(drop)
     }
 
@@ -115,12 +88,7 @@ impl PowerDns {
 
     /// The weights a record set stands for.
     fn weights_of(&self, rrset: &Value) -> Result<Weights, Error> {
-        let contents: Vec<&str> = rrset["records"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r["content"].as_str())
-            .collect();
+        let contents: Vec<&str> = rrset["records"].as_array().into_iter().flatten().filter_map(|r| r["content"].as_str()).collect();
         let (n_old, n_new) = (self.config.old.len() as u32, self.config.new.len() as u32);
         let mut weights = Weights { old: 0, new: 0 };
         let entries: Vec<(u32, IpAddr)> = if rrset["type"] == "LUA" {
@@ -134,17 +102,11 @@ impl PowerDns {
             } else if self.config.new.contains(&address) {
                 weights.new += weight / n_old;
             } else {
-                return Err(Error::Driver(format!(
-                    "PowerDNS: {} answers {address}, which is on neither side of the plan",
-                    self.config.name
-                )));
+                return Err(Error::Driver(format!("PowerDNS: {} answers {address}, which is on neither side of the plan", self.config.name)));
             }
         }
         if rrset["type"] != "LUA" {
-            weights = Weights {
-                old: if weights.old > 0 { 100 } else { 0 },
-                new: if weights.new > 0 { 100 } else { 0 },
-            };
+            weights = Weights { old: if weights.old > 0 { 100 } else { 0 }, new: if weights.new > 0 { 100 } else { 0 } };
         }
         Ok(weights)
     }
@@ -168,14 +130,8 @@ fn checked(response: reqwest::blocking::Response, zone: &str) -> Result<reqwest:
     match response.status().as_u16() {
         200..=299 => Ok(response),
         401 | 403 => Err(Error::Driver("PowerDNS API refused the API key".into())),
-        404 | 422 => Err(Error::Driver(format!(
-            "PowerDNS: zone {zone} not found ({})",
-            response.text().unwrap_or_default().trim()
-        ))),
-        status => Err(Error::Driver(format!(
-            "PowerDNS API answered {status}: {}",
-            response.text().unwrap_or_default().trim()
-        ))),
+        404 | 422 => Err(Error::Driver(format!("PowerDNS: zone {zone} not found ({})", response.text().unwrap_or_default().trim()))),
+        status => Err(Error::Driver(format!("PowerDNS API answered {status}: {}", response.text().unwrap_or_default().trim()))),
     }
 }
 

@@ -23,10 +23,10 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::Object;
 use crate::doc::{Doc, DocNode};
 use crate::id::{ObjectId, Origin};
 use crate::node::Node;
-use crate::Object;
 
 /// One object of the input, its tree borrowed from the text being loaded.
 #[derive(Debug, Clone)]
@@ -323,8 +323,7 @@ fn is_hidden(path: &Path) -> bool {
 }
 
 fn is_helm_templates_dir(path: &Path) -> bool {
-    path.file_name().is_some_and(|n| n == "templates")
-        && path.parent().is_some_and(|chart| chart.join("Chart.yaml").is_file())
+    path.file_name().is_some_and(|n| n == "templates") && path.parent().is_some_and(|chart| chart.join("Chart.yaml").is_file())
 }
 
 fn has_manifest_extension(path: &Path) -> bool {
@@ -534,8 +533,13 @@ fn expand_list<'d>(root: DocNode<'d>, origin: &Origin) -> Vec<Result<(Found<'d>,
 
 /// Kinds the API server never stores, which therefore need no name.
 const UNNAMED_KINDS: &[&str] = &[
-    "TokenReview", "SubjectAccessReview", "LocalSubjectAccessReview", "SelfSubjectAccessReview",
-    "SelfSubjectRulesReview", "SelfSubjectReview", "TokenRequest",
+    "TokenReview",
+    "SubjectAccessReview",
+    "LocalSubjectAccessReview",
+    "SelfSubjectAccessReview",
+    "SelfSubjectRulesReview",
+    "SelfSubjectReview",
+    "TokenRequest",
 ];
 
 impl Object {

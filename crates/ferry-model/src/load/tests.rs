@@ -113,7 +113,10 @@ fn non_kubernetes_yaml_is_skipped_with_a_note() {
 fn helm_templates_count_by_their_header_without_errors() {
     let (objects, report, _dir) = load_dir(&[
         ("chart/Chart.yaml", b"apiVersion: v2\nname: demo\nversion: 0.1.0\n"),
-        ("chart/templates/dep.yaml", b"apiVersion: apps/v1beta1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.n }}\n"),
+        (
+            "chart/templates/dep.yaml",
+            b"apiVersion: apps/v1beta1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.n }}\n",
+        ),
     ]);
     assert_eq!(names(&objects), ["Deployment/{{ .Release.Name }}"]);
     assert_eq!(objects[0].id.api_version, "apps/v1beta1");

@@ -190,12 +190,8 @@ impl<'a> Builder<'a> {
                 let index = self.push(line, SlotKind::Scalar { text, plain: style == ScalarStyle::Plain }, 1);
                 self.complete(index, anchor);
             }
-            Event::SequenceStart(_, anchor, _) => {
-                self.stack.push(Frame::Seq { line, anchor, start: self.open_items.len() })
-            }
-            Event::MappingStart(_, anchor, _) => {
-                self.stack.push(Frame::Map { line, anchor, start: self.open_entries.len(), key: None })
-            }
+            Event::SequenceStart(_, anchor, _) => self.stack.push(Frame::Seq { line, anchor, start: self.open_items.len() }),
+            Event::MappingStart(_, anchor, _) => self.stack.push(Frame::Map { line, anchor, start: self.open_entries.len(), key: None }),
             Event::SequenceEnd | Event::MappingEnd => self.close_collection()?,
             Event::Alias(id) => self.expand_alias(id, line)?,
             _ => {}

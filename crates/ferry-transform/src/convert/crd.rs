@@ -52,7 +52,9 @@ fn mark_unapproved_protected_group(object: &mut Value, notes: &mut Vec<Note>) {
     if !protected || approved {
         return;
     }
-    let message = format!("group `{group}` is reserved for Kubernetes: v1 requires the `{APPROVAL}` annotation, so it is set to `unapproved, ...`; replace it with the URL of the approving API review if there is one");
+    let message = format!(
+        "group `{group}` is reserved for Kubernetes: v1 requires the `{APPROVAL}` annotation, so it is set to `unapproved, ...`; replace it with the URL of the approving API review if there is one"
+    );
     if let Some(annotations) = map_at(object, "/metadata/annotations") {
         annotations.insert(APPROVAL.into(), json!("unapproved, converted from apiextensions.k8s.io/v1beta1 by ferry"));
         notes.push(Note::warning("behaviour-change", message).at("/metadata/annotations/api-approved.kubernetes.io"));
@@ -81,14 +83,21 @@ fn schema(version: &mut Map<String, Value>, index: usize, preserve: bool, notes:
     let name = version.get("name").and_then(Value::as_str).unwrap_or("?").to_owned();
     let Some(schema) = version.get_mut("schema").and_then(|s| s.get_mut("openAPIV3Schema")).filter(|s| s.is_object()) else {
         version.insert("schema".into(), json!({ "openAPIV3Schema": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } }));
-        let message = format!("version `{name}` had no schema, which v1 requires; it gets one that accepts any fields (`x-kubernetes-preserve-unknown-fields: true`)");
+        let message =
+            format!("version `{name}` had no schema, which v1 requires; it gets one that accepts any fields (`x-kubernetes-preserve-unknown-fields: true`)");
         notes.push(Note::warning("behaviour-change", message).at(field));
         return;
     };
     let mut untyped = Vec::new();
     untyped_nodes(schema, &field, &mut untyped);
     for node in untyped {
-        notes.push(Note::warning("not-structural", "has properties or items but no `type`: v1 accepts only structural schemas, so the API server will refuse this CRD until the type is added").at(node));
+        notes.push(
+            Note::warning(
+                "not-structural",
+                "has properties or items but no `type`: v1 accepts only structural schemas, so the API server will refuse this CRD until the type is added",
+            )
+            .at(node),
+        );
     }
     if preserve {
         let marked = preserve_unknown_fields(schema);
@@ -214,8 +223,11 @@ mod tests {
     fn conversion_webhook_is_nested() {
         let mut crd = json!({"spec": {"conversion": {"strategy": "Webhook", "webhookClientConfig": {"service": {"namespace": "a", "name": "conv"}, "caBundle": "Zm9v"}}}});
         convert(&mut crd, &mut Vec::new());
-        assert_eq!(crd["spec"]["conversion"], json!({"strategy": "Webhook", "webhook": {
-            "clientConfig": {"service": {"namespace": "a", "name": "conv"}, "caBundle": "Zm9v"}, "conversionReviewVersions": ["v1beta1"]}}));
+        assert_eq!(
+            crd["spec"]["conversion"],
+            json!({"strategy": "Webhook", "webhook": {
+            "clientConfig": {"service": {"namespace": "a", "name": "conv"}, "caBundle": "Zm9v"}, "conversionReviewVersions": ["v1beta1"]}})
+        );
         let mut none = json!({"spec": {"conversion": {"strategy": "None", "conversionReviewVersions": ["v1beta1"]}}});
         convert(&mut none, &mut Vec::new());
         assert_eq!(none["spec"]["conversion"], json!({"strategy": "None"}));

@@ -58,7 +58,9 @@ fn note_class_annotation(object: &Value, notes: &mut Vec<Note>) {
     if let Some(class) = annotated
         && object.pointer("/spec/ingressClassName").is_none()
     {
-        let message = format!("the `{CLASS_ANNOTATION}: {class}` annotation is kept (v1 still honours it, as the API server's own conversion does); `spec.ingressClassName` is its successor");
+        let message = format!(
+            "the `{CLASS_ANNOTATION}: {class}` annotation is kept (v1 still honours it, as the API server's own conversion does); `spec.ingressClassName` is its successor"
+        );
         notes.push(Note::info("converted", message).at("/metadata/annotations/kubernetes.io~1ingress.class"));
     }
 }

@@ -158,7 +158,9 @@ impl Converter {
 
 fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
-    TABLE.get_or_init(|| serde_saphyr::from_str(include_str!("../../data/conversions.yaml")).expect("embedded data/conversions.yaml is valid (checked by its tests)"))
+    TABLE.get_or_init(|| {
+        serde_saphyr::from_str(include_str!("../../data/conversions.yaml")).expect("embedded data/conversions.yaml is valid (checked by its tests)")
+    })
 }
 
 impl Table {
@@ -203,7 +205,10 @@ pub fn convert(object: Value, target: KubeVersion) -> Result<Converted, Note> {
             break;
         };
         conversion.apply(&mut object, &mut notes);
-        notes.push(Note::info("converted", format!("`{from}` {kind} is not served by Kubernetes {target}; converted to `{}` ({})", conversion.to, conversion.source)).at("/apiVersion"));
+        notes.push(
+            Note::info("converted", format!("`{from}` {kind} is not served by Kubernetes {target}; converted to `{}` ({})", conversion.to, conversion.source))
+                .at("/apiVersion"),
+        );
     }
     convert_references(&mut object, target, &mut notes);
     Ok(Converted { object, notes })
@@ -223,7 +228,9 @@ fn convert_references(object: &mut Value, target: KubeVersion, notes: &mut Vec<N
                 && let Some(slot) = object.pointer_mut(&field)
             {
                 *slot = Value::String(served.clone());
-                notes.push(Note::info("converted", format!("refers to `{from}` {kind}, which Kubernetes {target} does not serve; now refers to `{served}`")).at(field));
+                notes.push(
+                    Note::info("converted", format!("refers to `{from}` {kind}, which Kubernetes {target} does not serve; now refers to `{served}`")).at(field),
+                );
             }
         }
     }
@@ -291,7 +298,9 @@ fn no_converter(from: &str, kind: &str, row: &DeprecationRow) -> Note {
         (component, Some(v)) => (Severity::Warning, format!("is not served since {component} {v}")),
         (_, None) => (Severity::Warning, "is deprecated".to_owned()),
     };
-    let message = format!("`{from}` {kind} {removed}; ferry has no converter to `{replacement}`{why}. The object is left as it is and applying it will fail until it is converted{hint}");
+    let message = format!(
+        "`{from}` {kind} {removed}; ferry has no converter to `{replacement}`{why}. The object is left as it is and applying it will fail until it is converted{hint}"
+    );
     Note::new(severity, "no-converter", message).at("/apiVersion")
 }
 

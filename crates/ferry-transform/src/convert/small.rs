@@ -22,8 +22,12 @@ pub(super) fn pod_disruption_budget(object: &mut Value, notes: &mut Vec<Note>) {
 /// certificates.k8s.io/v1 requires `signerName` and refuses `kubernetes.io/legacy-unknown`.
 pub(super) fn certificate_signing_request(object: &mut Value, notes: &mut Vec<Note>) {
     let message = match object.pointer("/spec/signerName").and_then(Value::as_str) {
-        None => "certificates.k8s.io/v1 requires spec.signerName (v1beta1 derived it from the request, usually `kubernetes.io/legacy-unknown`); set it, for example with a patch rule",
-        Some("kubernetes.io/legacy-unknown") => "certificates.k8s.io/v1 refuses `kubernetes.io/legacy-unknown`; choose the signer that should issue this certificate",
+        None => {
+            "certificates.k8s.io/v1 requires spec.signerName (v1beta1 derived it from the request, usually `kubernetes.io/legacy-unknown`); set it, for example with a patch rule"
+        }
+        Some("kubernetes.io/legacy-unknown") => {
+            "certificates.k8s.io/v1 refuses `kubernetes.io/legacy-unknown`; choose the signer that should issue this certificate"
+        }
         Some(_) => return,
     };
     notes.push(Note::error("invalid-object", message).at("/spec/signerName"));
@@ -133,7 +137,10 @@ mod tests {
             "topology": {"kubernetes.io/hostname": "node-1", "topology.kubernetes.io/zone": "us-west2-a", "rack": "r1"}}]});
         let mut notes = Vec::new();
         endpoint_slice(&mut slice, &mut notes);
-        assert_eq!(slice["endpoints"][0], json!({"addresses": ["10.1.2.3"], "conditions": {"ready": true}, "hostname": "pod-1", "nodeName": "node-1", "zone": "us-west2-a"}));
+        assert_eq!(
+            slice["endpoints"][0],
+            json!({"addresses": ["10.1.2.3"], "conditions": {"ready": true}, "hostname": "pod-1", "nodeName": "node-1", "zone": "us-west2-a"})
+        );
         assert_eq!(notes[0].field.as_deref(), Some("/endpoints/0/topology/rack"));
     }
 
@@ -144,10 +151,13 @@ mod tests {
             {"kind": "ServiceAccount", "apiVersion": "v1", "name": "app", "namespace": "a"},
             {"kind": "Team", "apiVersion": "example.com/v1", "name": "x"}]});
         rbac_subjects(&mut binding);
-        assert_eq!(binding["subjects"], json!([
+        assert_eq!(
+            binding["subjects"],
+            json!([
             {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "jane"},
             {"kind": "ServiceAccount", "name": "app", "namespace": "a"},
-            {"kind": "Team", "apiGroup": "example.com", "name": "x"}]));
+            {"kind": "Team", "apiGroup": "example.com", "name": "x"}])
+        );
     }
 
     #[test]

@@ -24,7 +24,9 @@ pub(super) fn convert(object: &mut Value, notes: &mut Vec<Note>) {
         }
         let name = webhook.get("name").and_then(Value::as_str).unwrap_or_default();
         if !names.insert(name.to_owned()) {
-            notes.push(Note::error("invalid-object", format!("webhook name `{name}` is used twice; v1 requires unique names")).at(format!("/webhooks/{i}/name")));
+            notes.push(
+                Note::error("invalid-object", format!("webhook name `{name}` is used twice; v1 requires unique names")).at(format!("/webhooks/{i}/name")),
+            );
         }
     }
 }

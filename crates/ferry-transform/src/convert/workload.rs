@@ -12,7 +12,9 @@ pub(super) fn convert(object: &mut Value, notes: &mut Vec<Note>) {
     let template_labels = object.pointer("/spec/template/metadata/labels").filter(|l| l.as_object().is_some_and(|l| !l.is_empty())).cloned();
     let Some(labels) = template_labels else {
         if object.pointer("/spec/selector").is_none_or(Value::is_null) {
-            notes.push(Note::error("invalid-object", "apps/v1 requires spec.selector, and the pod template has no labels to build it from").at("/spec/selector"));
+            notes.push(
+                Note::error("invalid-object", "apps/v1 requires spec.selector, and the pod template has no labels to build it from").at("/spec/selector"),
+            );
         }
         return;
     };
@@ -20,7 +22,9 @@ pub(super) fn convert(object: &mut Value, notes: &mut Vec<Note>) {
         && let Some(spec) = map_at(object, "/spec")
     {
         spec.insert("selector".into(), serde_json::json!({ "matchLabels": labels.clone() }));
-        notes.push(Note::info("default-kept", "set to the pod template's labels, as the old version defaulted it (apps/v1 requires a selector)").at("/spec/selector"));
+        notes.push(
+            Note::info("default-kept", "set to the pod template's labels, as the old version defaulted it (apps/v1 requires a selector)").at("/spec/selector"),
+        );
     }
     if object.pointer("/metadata/labels").and_then(Value::as_object).is_none_or(|l| l.is_empty())
         && let Some(metadata) = map_at(object, "/metadata")

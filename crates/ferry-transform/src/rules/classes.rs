@@ -85,7 +85,8 @@ mod tests {
 
     #[test]
     fn mapped_class_objects_are_not_migrated() {
-        let class = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "managed-premium"}, "provisioner": "disk.csi.azure.com"});
+        let class =
+            json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "managed-premium"}, "provisioner": "disk.csi.azure.com"});
         assert!(mapped_away(&rules(), &Identity::of(&class)).is_some());
         let other = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "fast"}});
         assert!(mapped_away(&rules(), &Identity::of(&other)).is_none());

@@ -34,7 +34,12 @@ struct ProviderRow {
 
 fn providers() -> &'static [ProviderRow] {
     static TABLE: OnceLock<Table> = OnceLock::new();
-    &TABLE.get_or_init(|| serde_saphyr::from_str(include_str!("../../data/workload-identity.yaml")).expect("embedded data/workload-identity.yaml is valid (checked by its tests)")).providers
+    &TABLE
+        .get_or_init(|| {
+            serde_saphyr::from_str(include_str!("../../data/workload-identity.yaml"))
+                .expect("embedded data/workload-identity.yaml is valid (checked by its tests)")
+        })
+        .providers
 }
 
 /// A workload-identity provider of `data/workload-identity.yaml`, by its id.
@@ -67,7 +72,8 @@ pub(super) fn apply(rules: &[IdentityRule], id: &Identity, object: &mut Value, n
     }
     let Some(spec_pointer) = pod_spec_pointer(&id.group, &id.kind) else { return };
     let spec = object.pointer(spec_pointer);
-    let account = ["serviceAccountName", "serviceAccount"].iter().find_map(|f| spec.and_then(|s| s.get(*f)).and_then(Value::as_str)).unwrap_or("default").to_owned();
+    let account =
+        ["serviceAccountName", "serviceAccount"].iter().find_map(|f| spec.and_then(|s| s.get(*f)).and_then(Value::as_str)).unwrap_or("default").to_owned();
     if let Some((i, rule)) = find(rules, namespace, &account)
         && let Some(metadata_pointer) = pod_metadata_pointer(&id.group, &id.kind)
     {

@@ -54,7 +54,10 @@ mod tests {
     #[test]
     fn prefixes_are_replaced_at_boundaries() {
         let acr = rule("acraksstoredemo01.azurecr.io/", "harbor.example.com/shop/");
-        assert_eq!(acr.rewrite("acraksstoredemo01.azurecr.io/aks-store-demo/order-service:2.2.0").as_deref(), Some("harbor.example.com/shop/aks-store-demo/order-service:2.2.0"));
+        assert_eq!(
+            acr.rewrite("acraksstoredemo01.azurecr.io/aks-store-demo/order-service:2.2.0").as_deref(),
+            Some("harbor.example.com/shop/aks-store-demo/order-service:2.2.0")
+        );
         assert_eq!(acr.rewrite("ghcr.io/azure-samples/aks-store-demo/order-service:2.2.0"), None);
         let no_slash = rule("myacr.azurecr.io", "harbor.example.com");
         assert_eq!(no_slash.rewrite("myacr.azurecr.io.evil.com/x"), None);

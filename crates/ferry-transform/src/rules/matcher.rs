@@ -201,11 +201,7 @@ fn add_requirement(selector: &mut Selector, text: &str) -> Result<(), String> {
 fn set_requirement(text: &str) -> Option<(&str, &'static str, &str)> {
     let (key, rest) = text.split_once(char::is_whitespace)?;
     let rest = rest.trim_start();
-    let (operator, rest) = if let Some(rest) = rest.strip_prefix("notin") {
-        ("NotIn", rest)
-    } else {
-        ("In", rest.strip_prefix("in")?)
-    };
+    let (operator, rest) = if let Some(rest) = rest.strip_prefix("notin") { ("NotIn", rest) } else { ("In", rest.strip_prefix("in")?) };
     let values = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
     Some((key, operator, values))
 }

@@ -41,7 +41,8 @@ pub(super) fn apply(target: Target, rules: &[MetadataRule], id: &Identity, objec
 fn edit(rule: &MetadataRule, map: &mut Map<String, Value>) -> Vec<(String, String)> {
     let mut changes = Vec::new();
     for (from, to) in &rule.rename.0 {
-        let renames: Vec<(String, String)> = map.keys().filter_map(|key| Some((key.clone(), substitute(to, &from.captures(key)?)))).filter(|(old, new)| old != new).collect();
+        let renames: Vec<(String, String)> =
+            map.keys().filter_map(|key| Some((key.clone(), substitute(to, &from.captures(key)?)))).filter(|(old, new)| old != new).collect();
         for (old, new) in renames {
             if let Some(value) = map.remove(&old) {
                 map.insert(new.clone(), value);
@@ -101,7 +102,8 @@ mod tests {
             json!({"keep": "me", "new.example.com/owner": "shop", "service.beta.kubernetes.io/aws-load-balancer-type": "nlb"})
         );
         assert_eq!(notes.len(), 3);
-        let mut deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x", "annotations": {"service.beta.kubernetes.io/azure-x": "1"}}});
+        let mut deployment =
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x", "annotations": {"service.beta.kubernetes.io/azure-x": "1"}}});
         let before = deployment.clone();
         apply(Target::Annotations, &rules.annotations, &Identity::of(&deployment), &mut deployment, &mut Vec::new());
         assert_eq!(deployment, before, "the rule matches Services only");

@@ -65,7 +65,10 @@ fn network_policy(object: &mut Value, map: &BTreeMap<String, String>, notes: &mu
             }
             if selects_by_other_labels(object.pointer(&selector_pointer)) {
                 let renamed: Vec<&str> = map.keys().map(String::as_str).collect();
-                let message = format!("selects namespaces by labels other than their name; the renamed namespace(s) `{}` must carry the same labels on the target", renamed.join("`, `"));
+                let message = format!(
+                    "selects namespaces by labels other than their name; the renamed namespace(s) `{}` must carry the same labels on the target",
+                    renamed.join("`, `")
+                );
                 notes.push(Note::warning("namespace-selector", message).at(selector_pointer));
             }
         }
@@ -87,7 +90,8 @@ fn name_expression_values(object: &Value, selector_pointer: &str) -> Vec<String>
 fn selects_by_other_labels(selector: Option<&Value>) -> bool {
     let Some(selector) = selector else { return false };
     let labels = selector.get("matchLabels").and_then(Value::as_object).into_iter().flatten().any(|(key, _)| key != NAME_LABEL);
-    let expressions = selector.get("matchExpressions").and_then(Value::as_array).into_iter().flatten().any(|e| e.get("key").and_then(Value::as_str) != Some(NAME_LABEL));
+    let expressions =
+        selector.get("matchExpressions").and_then(Value::as_array).into_iter().flatten().any(|e| e.get("key").and_then(Value::as_str) != Some(NAME_LABEL));
     labels || expressions
 }
 

@@ -66,7 +66,9 @@ mod tests {
 
     #[test]
     fn a_failing_patch_is_an_error_note_and_changes_nothing() {
-        let rules = rules("patches:\n  - name: probe\n    jsonPatch:\n      - {op: replace, path: /spec/replicas, value: 1}\n      - {op: remove, path: /spec/template/spec/containers/0/livenessProbe}\n");
+        let rules = rules(
+            "patches:\n  - name: probe\n    jsonPatch:\n      - {op: replace, path: /spec/replicas, value: 1}\n      - {op: remove, path: /spec/template/spec/containers/0/livenessProbe}\n",
+        );
         let mut object = deployment();
         let mut notes = Vec::new();
         apply(&rules.patches, &Identity::of(&object), &mut object, &mut notes);

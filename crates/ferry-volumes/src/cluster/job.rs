@@ -23,13 +23,7 @@ const REPOSITORY_PATH: &str = "/repository";
 /// The ferry binary in the mover image.
 const FERRY_BINARY: &str = "/usr/local/bin/ferry";
 /// Waiting reasons that mean the Pod will never start.
-const STUCK: [&str; 5] = [
-    "ErrImageNeverPull",
-    "ImagePullBackOff",
-    "ErrImagePull",
-    "CreateContainerConfigError",
-    "InvalidImageName",
-];
+const STUCK: [&str; 5] = ["ErrImageNeverPull", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError", "InvalidImageName"];
 
 /// The repository both clusters' movers use.
 #[derive(Debug, Clone)]
@@ -50,16 +44,10 @@ pub enum Via {
 impl Via {
     /// Reads `--via`: `s3://BUCKET/PREFIX` or an absolute directory.
     pub fn parse(text: &str, settings: &S3Settings) -> Result<Via, Error> {
-        let problem = |problem: &str| Error::Via {
-            text: text.to_owned(),
-            problem: problem.to_owned(),
-        };
+        let problem = |problem: &str| Error::Via { text: text.to_owned(), problem: problem.to_owned() };
         if text.len() > 5 && text[..5].eq_ignore_ascii_case("s3://") {
             open_store(text, settings).map_err(|e| problem(&e.to_string()))?;
-            return Ok(Via::S3 {
-                url: text.to_owned(),
-                settings: settings.clone(),
-            });
+            return Ok(Via::S3 { url: text.to_owned(), settings: settings.clone() });
         }
         if !text.starts_with('/') {
             return Err(problem("give an absolute directory that the nodes share, or s3://BUCKET/PREFIX"));
@@ -121,12 +109,7 @@ pub(crate) struct JobRequest {
 impl JobRequest {
     /// An error about this Job.
     fn failed(&self, problem: impl Into<String>) -> Error {
-        Error::Mover {
-            side: self.side,
-            claim: format!("{}/{}", self.namespace, self.claim),
-            job: self.name.clone(),
-            problem: problem.into(),
-        }
+        Error::Mover { side: self.side, claim: format!("{}/{}", self.namespace, self.claim), job: self.name.clone(), problem: problem.into() }
     }
 }
 
@@ -135,19 +118,14 @@ pub(crate) async fn run_job(client: &Client, mover: &Mover, request: &JobRequest
     let jobs = Api::<Job>::namespaced(client.clone(), &request.namespace);
     let secret = credentials(client, mover, request).await?;
     let job: Job = serde_json::from_value(job_manifest(mover, request, secret.as_deref())).map_err(|e| request.failed(format!("cannot build the Job: {e}")))?;
-    let created = jobs
-        .create(&PostParams::default(), &job)
-        .await
-        .map_err(kube_error(format!("create the Job `{}` on the {}", request.name, request.side)));
+    let created = jobs.create(&PostParams::default(), &job).await.map_err(kube_error(format!("create the Job `{}` on the {}", request.name, request.side)));
     let outcome = match created {
         Ok(_) => wait(client, mover, request).await,
         Err(err) => Err(err),
     };
     let _ = jobs.delete(&request.name, &DeleteParams::background()).await;
     if let Some(secret) = secret {
-        let _ = Api::<Secret>::namespaced(client.clone(), &request.namespace)
-            .delete(&secret, &DeleteParams::default())
-            .await;
+        let _ = Api::<Secret>::namespaced(client.clone(), &request.namespace).delete(&secret, &DeleteParams::default()).await;
     }
     outcome
 }
@@ -181,14 +159,7 @@ async fn credentials(client: &Client, mover: &Mover, request: &JobRequest) -> Re
 fn job_manifest(mover: &Mover, request: &JobRequest, secret: Option<&str>) -> serde_json::Value {
     let mut command = vec![FERRY_BINARY.to_owned(), "volumes".into(), "mover".into()];
     command.extend(request.args.iter().cloned());
-    command.extend([
-        "--repository".into(),
-        mover.via.argument(),
-        "--path".into(),
-        DATA_PATH.into(),
-        "--result".into(),
-        "/dev/termination-log".into(),
-    ]);
+    command.extend(["--repository".into(), mover.via.argument(), "--path".into(), DATA_PATH.into(), "--result".into(), "/dev/termination-log".into()]);
     let mut volumes = vec![json!({"name": "data", "persistentVolumeClaim": {"claimName": request.claim, "readOnly": request.read_only}})];
     let mut mounts = vec![json!({"name": "data", "mountPath": DATA_PATH, "readOnly": request.read_only})];
     if let Via::Dir(dir) = &mover.via {
@@ -235,36 +206,20 @@ async fn wait(client: &Client, mover: &Mover, request: &JobRequest) -> Result<Mo
     let deadline = Instant::now() + mover.timeout + Duration::from_secs(30);
     let params = ListParams::default().labels(&format!("job-name={}", request.name));
     loop {
-        let list = pods
-            .list(&params)
-            .await
-            .map_err(kube_error(format!("list the Pods of the Job `{}` on the {}", request.name, request.side)))?;
+        let list = pods.list(&params).await.map_err(kube_error(format!("list the Pods of the Job `{}` on the {}", request.name, request.side)))?;
         for pod in &list.items {
             if let Some(outcome) = outcome(request, pod) {
                 return outcome;
             }
         }
-        let job = jobs
-            .get_opt(&request.name)
-            .await
-            .map_err(kube_error(format!("read the Job `{}` on the {}", request.name, request.side)))?;
+        let job = jobs.get_opt(&request.name).await.map_err(kube_error(format!("read the Job `{}` on the {}", request.name, request.side)))?;
         if let Some(reason) = job.as_ref().and_then(job_failure) {
             // The Pod's end may have been recorded after the list above: look once more.
-            let list = pods
-                .list(&params)
-                .await
-                .map_err(kube_error(format!("list the Pods of the Job `{}` on the {}", request.name, request.side)))?;
-            return list
-                .items
-                .iter()
-                .find_map(|pod| outcome(request, pod))
-                .unwrap_or_else(|| Err(request.failed(reason)));
+            let list = pods.list(&params).await.map_err(kube_error(format!("list the Pods of the Job `{}` on the {}", request.name, request.side)))?;
+            return list.items.iter().find_map(|pod| outcome(request, pod)).unwrap_or_else(|| Err(request.failed(reason)));
         }
         if Instant::now() > deadline {
-            return Err(Error::Timeout(format!(
-                "the Job `{}` on the {} did not end within {:?}",
-                request.name, request.side, mover.timeout
-            )));
+            return Err(Error::Timeout(format!("the Job `{}` on the {} did not end within {:?}", request.name, request.side, mover.timeout)));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -286,10 +241,7 @@ fn outcome(request: &JobRequest, pod: &Pod) -> Option<Result<MoverReport, Error>
         (0, Some(report)) if report.error.is_none() => Ok(report),
         (0, _) => Err(request.failed("it exited 0 but left no result; its outcome is unknown")),
         (code, Some(MoverReport { error: Some(error), .. })) => Err(request.failed(format!("exit code {code}: {error}"))),
-        (code, _) => Err(request.failed(format!(
-            "exit code {code} ({}) without a result",
-            ended.reason.as_deref().unwrap_or("no reason given")
-        ))),
+        (code, _) => Err(request.failed(format!("exit code {code} ({}) without a result", ended.reason.as_deref().unwrap_or("no reason given")))),
     })
 }
 
@@ -297,11 +249,7 @@ fn outcome(request: &JobRequest, pod: &Pod) -> Option<Result<MoverReport, Error>
 fn job_failure(job: &Job) -> Option<String> {
     let conditions = job.status.as_ref()?.conditions.as_ref()?;
     let failed = conditions.iter().find(|c| c.type_ == "Failed" && c.status == "True")?;
-    Some(format!(
-        "the Job failed: {} {}",
-        failed.reason.as_deref().unwrap_or(""),
-        failed.message.as_deref().unwrap_or("")
-    ))
+    Some(format!("the Job failed: {} {}", failed.reason.as_deref().unwrap_or(""), failed.message.as_deref().unwrap_or("")))
 }
 
 #[cfg(test)]
@@ -328,50 +276,32 @@ mod tests {
     }
 
     fn ended(code: i32, message: Option<&str>) -> Option<Result<MoverReport, Error>> {
-        outcome(
-            &request(),
-            &pod(json!({"terminated": {"exitCode": code, "reason": "Error", "message": message}})),
-        )
+        outcome(&request(), &pod(json!({"terminated": {"exitCode": code, "reason": "Error", "message": message}})))
     }
 
     #[test]
     fn success_needs_exit_code_zero_and_a_result() {
-        let report = ended(
-            0,
-            Some(r#"{"restore": {"files": 2, "bytes": 9, "written_files": 1, "written_bytes": 4, "removed": 0}}"#),
-        );
+        let report = ended(0, Some(r#"{"restore": {"files": 2, "bytes": 9, "written_files": 1, "written_bytes": 4, "removed": 0}}"#));
         assert_eq!(report.and_then(Result::ok).and_then(|r| r.restore).map(|r| r.files), Some(2));
 
         let silent = ended(0, None).and_then(Result::err).map(|e| e.to_string()).unwrap_or_default();
-        assert!(
-            silent.contains("exited 0 but left no result") && silent.contains("shop/data") && silent.contains("ferry-restore-1-0"),
-            "{silent}"
-        );
+        assert!(silent.contains("exited 0 but left no result") && silent.contains("shop/data") && silent.contains("ferry-restore-1-0"), "{silent}");
         let garbage = ended(0, Some("done!")).and_then(Result::err).map(|e| e.to_string()).unwrap_or_default();
         assert!(garbage.contains("left no result"), "{garbage}");
     }
 
     #[test]
     fn failures_carry_the_movers_error_or_the_exit_code() {
-        let failed = ended(
-            1,
-            Some(r#"{"error": "the repository `/repository` is damaged: the chunk `chunks/ab/abc` of `big` is missing"}"#),
-        );
+        let failed = ended(1, Some(r#"{"error": "the repository `/repository` is damaged: the chunk `chunks/ab/abc` of `big` is missing"}"#));
         let text = failed.and_then(Result::err).map(|e| e.to_string()).unwrap_or_default();
-        assert!(
-            text.contains("exit code 1") && text.contains("chunks/ab/abc") && text.contains("on the target"),
-            "{text}"
-        );
+        assert!(text.contains("exit code 1") && text.contains("chunks/ab/abc") && text.contains("on the target"), "{text}");
         let killed = ended(137, None).and_then(Result::err).map(|e| e.to_string()).unwrap_or_default();
         assert!(killed.contains("exit code 137 (Error) without a result"), "{killed}");
     }
 
     #[test]
     fn a_pod_that_cannot_start_fails_at_once_and_a_running_one_is_waited_for() {
-        let stuck = outcome(
-            &request(),
-            &pod(json!({"waiting": {"reason": "ErrImageNeverPull", "message": "image not present"}})),
-        );
+        let stuck = outcome(&request(), &pod(json!({"waiting": {"reason": "ErrImageNeverPull", "message": "image not present"}})));
         let text = stuck.and_then(Result::err).map(|e| e.to_string()).unwrap_or_default();
         assert!(text.contains("cannot start: ErrImageNeverPull image not present"), "{text}");
         assert!(outcome(&request(), &pod(json!({"waiting": {"reason": "ContainerCreating"}}))).is_none());

@@ -90,15 +90,7 @@ pub struct Finding {
 impl VolumePlan {
     /// Blocking findings, each naming its claim.
     pub fn blocking(&self) -> Vec<String> {
-        self.claims
-            .iter()
-            .flat_map(|c| {
-                c.findings
-                    .iter()
-                    .filter(|f| f.blocking)
-                    .map(move |f| format!("{}/{}: {}", c.namespace, c.name, f.message))
-            })
-            .collect()
+        self.claims.iter().flat_map(|c| c.findings.iter().filter(|f| f.blocking).map(move |f| format!("{}/{}: {}", c.namespace, c.name, f.message))).collect()
     }
 }
 
@@ -127,18 +119,11 @@ async fn list_claims(client: &Client, scope: &Scope) -> Result<Vec<PersistentVol
     let apis: Vec<(String, Api<PersistentVolumeClaim>)> = if scope.namespaces.is_empty() {
         vec![("all namespaces".to_owned(), Api::all(client.clone()))]
     } else {
-        scope
-            .namespaces
-            .iter()
-            .map(|ns| (format!("namespace `{ns}`"), Api::namespaced(client.clone(), ns)))
-            .collect()
+        scope.namespaces.iter().map(|ns| (format!("namespace `{ns}`"), Api::namespaced(client.clone(), ns))).collect()
     };
     let mut claims = Vec::new();
     for (shown, api) in apis {
-        let list = api
-            .list(&params)
-            .await
-            .map_err(kube_error(format!("list the claims of {shown} on the source")))?;
+        let list = api.list(&params).await.map_err(kube_error(format!("list the claims of {shown} on the source")))?;
         claims.extend(list.items);
     }
     Ok(claims)
@@ -150,11 +135,7 @@ pub(crate) async fn mounting_pods(client: &Client, namespace: &str, claim: &str)
         .list(&ListParams::default())
         .await
         .map_err(kube_error(format!("list the Pods of namespace `{namespace}` on the source")))?;
-    Ok(pods
-        .items
-        .into_iter()
-        .filter(|pod| mounts(pod, claim) && !pod.labels().contains_key(RUN_LABEL) && !finished(pod))
-        .collect())
+    Ok(pods.items.into_iter().filter(|pod| mounts(pod, claim) && !pod.labels().contains_key(RUN_LABEL) && !finished(pod)).collect())
 }
 
 /// Whether a Pod mounts the claim.
@@ -165,10 +146,7 @@ fn mounts(pod: &Pod, claim: &str) -> bool {
 
 /// Whether a Pod has finished (and so no longer holds its volumes).
 fn finished(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.phase.as_deref())
-        .is_some_and(|phase| matches!(phase, "Succeeded" | "Failed"))
+    pod.status.as_ref().and_then(|s| s.phase.as_deref()).is_some_and(|phase| matches!(phase, "Succeeded" | "Failed"))
 }
 
 /// The claim's own facts and findings.
@@ -177,19 +155,13 @@ fn describe(claim: &PersistentVolumeClaim, pods: &[Pod]) -> ClaimPlan {
     let phase = claim.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Pending".to_owned());
     let mut findings = Vec::new();
     if phase != "Bound" {
-        findings.push(Finding {
-            blocking: true,
-            message: format!("the source claim is {phase}: it has no volume to copy"),
-        });
+        findings.push(Finding { blocking: true, message: format!("the source claim is {phase}: it has no volume to copy") });
     }
     let nodes: BTreeMap<String, ()> = pods.iter().filter_map(|p| p.spec.as_ref()?.node_name.clone()).map(|n| (n, ())).collect();
     if nodes.len() > 1 {
         findings.push(Finding {
             blocking: false,
-            message: format!(
-                "mounted on several nodes ({}); the source mover runs on the first",
-                nodes.keys().cloned().collect::<Vec<_>>().join(", ")
-            ),
+            message: format!("mounted on several nodes ({}); the source mover runs on the first", nodes.keys().cloned().collect::<Vec<_>>().join(", ")),
         });
     }
     ClaimPlan {
@@ -233,24 +205,15 @@ fn check_target(plan: &mut ClaimPlan, theirs: Option<&PersistentVolumeClaim>) {
     let needed = bytes_of(&plan.size).unwrap_or(0);
     if offered < needed {
         let offered_text = plan.target.size.clone().unwrap_or_else(|| "no size".to_owned());
-        plan.findings.push(Finding {
-            blocking: true,
-            message: format!("too small: the target claim offers {offered_text}, the source claim asks for {}", plan.size),
-        });
+        plan.findings
+            .push(Finding { blocking: true, message: format!("too small: the target claim offers {offered_text}, the source claim asks for {}", plan.size) });
     }
     if plan.target.state == "lost" {
-        plan.findings.push(Finding {
-            blocking: true,
-            message: "the target claim is Lost: its volume is gone".to_owned(),
-        });
+        plan.findings.push(Finding { blocking: true, message: "the target claim is Lost: its volume is gone".to_owned() });
     }
     if plan.target.storage_class != plan.storage_class {
         let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "(default)".to_owned());
-        let message = format!(
-            "storage class `{}` on the target, `{}` on the source",
-            show(&plan.target.storage_class),
-            show(&plan.storage_class)
-        );
+        let message = format!("storage class `{}` on the target, `{}` on the source", show(&plan.target.storage_class), show(&plan.storage_class));
         plan.findings.push(Finding { blocking: false, message });
     }
 }
@@ -262,14 +225,8 @@ async fn workloads(client: &Client, namespace: &str, pods: &[Pod]) -> Result<Vec
     for pod in pods {
         let workload = match pod.owner_references().iter().find(|o| o.controller == Some(true)) {
             Some(owner) if owner.kind == "ReplicaSet" => replica_set_owner(client, namespace, &owner.name).await?,
-            Some(owner) => Workload {
-                kind: owner.kind.clone(),
-                name: owner.name.clone(),
-            },
-            None => Workload {
-                kind: "Pod".to_owned(),
-                name: pod.name_any(),
-            },
+            Some(owner) => Workload { kind: owner.kind.clone(), name: owner.name.clone() },
+            None => Workload { kind: "Pod".to_owned(), name: pod.name_any() },
         };
         found.push(workload);
     }
@@ -284,19 +241,8 @@ async fn replica_set_owner(client: &Client, namespace: &str, name: &str) -> Resu
         .get_opt(name)
         .await
         .map_err(kube_error(format!("read the ReplicaSet `{namespace}/{name}` on the source")))?;
-    let owner = set.as_ref().and_then(|s| {
-        s.owner_references()
-            .iter()
-            .find(|o| o.controller == Some(true) && o.kind == "Deployment")
-            .cloned()
-    });
-    Ok(owner.map_or_else(
-        || Workload {
-            kind: "ReplicaSet".to_owned(),
-            name: name.to_owned(),
-        },
-        |o| Workload { kind: o.kind, name: o.name },
-    ))
+    let owner = set.as_ref().and_then(|s| s.owner_references().iter().find(|o| o.controller == Some(true) && o.kind == "Deployment").cloned());
+    Ok(owner.map_or_else(|| Workload { kind: "ReplicaSet".to_owned(), name: name.to_owned() }, |o| Workload { kind: o.kind, name: o.name }))
 }
 
 impl Workload {

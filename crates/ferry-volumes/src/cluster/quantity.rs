@@ -19,10 +19,7 @@ const SUFFIXES: [(&str, f64); 12] = [
 /// The bytes of a quantity, rounded up; `None` when it is not a quantity.
 pub fn bytes_of(quantity: &str) -> Option<u64> {
     let text = quantity.trim();
-    let (number, factor) = SUFFIXES
-        .iter()
-        .find_map(|(suffix, factor)| text.strip_suffix(suffix).map(|n| (n, *factor)))
-        .unwrap_or((text, 1.0));
+    let (number, factor) = SUFFIXES.iter().find_map(|(suffix, factor)| text.strip_suffix(suffix).map(|n| (n, *factor))).unwrap_or((text, 1.0));
     let value: f64 = number.parse().ok()?;
     (value.is_finite() && value >= 0.0).then(|| (value * factor).ceil() as u64)
 }

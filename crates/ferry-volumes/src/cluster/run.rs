@@ -134,10 +134,7 @@ fn refuse_blocking(plan: &VolumePlan) -> Result<(), Error> {
 /// mounted), then a restore Job of that snapshot on the target.
 pub async fn sync(source: &Client, target: &Client, plan: &VolumePlan, mover: &Mover) -> Result<SyncReport, Error> {
     refuse_blocking(plan)?;
-    let mut report = SyncReport {
-        run: mover.run.clone(),
-        claims: Vec::new(),
-    };
+    let mut report = SyncReport { run: mover.run.clone(), claims: Vec::new() };
     for (index, claim) in plan.claims.iter().enumerate() {
         report.claims.push(sync_claim(source, target, claim, index, mover).await?);
     }
@@ -149,19 +146,10 @@ async fn sync_claim(source: &Client, target: &Client, claim: &ClaimPlan, index: 
     let started = Instant::now();
     let volume = format!("{}/{}", claim.namespace, claim.name);
     let time = jiff::Timestamp::now().to_string();
-    let backup = request(
-        claim,
-        "source",
-        format!("ferry-backup-{}-{index}", mover.run),
-        vec!["backup".into(), "--volume".into(), volume, "--time".into(), time],
-    );
+    let backup =
+        request(claim, "source", format!("ferry-backup-{}-{index}", mover.run), vec!["backup".into(), "--volume".into(), volume, "--time".into(), time]);
     let sent = run_job(source, mover, &backup).await?.backup.ok_or_else(|| backup_missing(&backup))?;
-    let restore = request(
-        claim,
-        "target",
-        format!("ferry-restore-{}-{index}", mover.run),
-        vec!["restore".into(), "--snapshot".into(), sent.snapshot.clone()],
-    );
+    let restore = request(claim, "target", format!("ferry-restore-{}-{index}", mover.run), vec!["restore".into(), "--snapshot".into(), sent.snapshot.clone()]);
     let written = run_job(target, mover, &restore).await?.restore.ok_or_else(|| backup_missing(&restore))?;
     Ok(ClaimSync {
         namespace: claim.namespace.clone(),
@@ -206,21 +194,13 @@ fn backup_missing(request: &JobRequest) -> Error {
 pub async fn verify(source: &Client, target: &Client, plan: &VolumePlan, mover: &Mover) -> Result<Evidence, Error> {
     refuse_blocking(plan)?;
     let repository = mover.via.open()?;
-    let mut evidence = Evidence {
-        format: EVIDENCE_FORMAT.to_owned(),
-        run: mover.run.clone(),
-        claims: Vec::new(),
-    };
+    let mut evidence = Evidence { format: EVIDENCE_FORMAT.to_owned(), run: mover.run.clone(), claims: Vec::new() };
     for (index, claim) in plan.claims.iter().enumerate() {
         let mut sides = Vec::new();
         for (side, client) in [("source", source), ("target", target)] {
             let key = format!("manifests/{}/{side}/{}/{}", mover.run, claim.namespace, claim.name);
-            let job = request(
-                claim,
-                side,
-                format!("ferry-manifest-{}-{}-{index}", &side[..3], mover.run),
-                vec!["manifest".into(), "--key".into(), key.clone()],
-            );
+            let job =
+                request(claim, side, format!("ferry-manifest-{}-{}-{index}", &side[..3], mover.run), vec!["manifest".into(), "--key".into(), key.clone()]);
             let summary = run_job(client, mover, &job).await?.manifest.ok_or_else(|| backup_missing(&job))?;
             let manifest = repository.get_document::<Manifest>(&key)?.map(|(m, _)| m).ok_or_else(|| {
                 Error::Repository(crate::VolumeError::Corrupt {
@@ -252,21 +232,10 @@ pub async fn verify(source: &Client, target: &Client, plan: &VolumePlan, mover: 
 /// the final pass and verifies it.
 pub async fn cutover(source: &Client, target: &Client, plan: &VolumePlan, mover: &Mover, quiesce_timeout: Duration) -> Result<CutoverReport, Error> {
     refuse_blocking(plan)?;
-    let workloads: BTreeSet<(String, Workload)> = plan
-        .claims
-        .iter()
-        .flat_map(|c| c.workloads.iter().map(|w| (c.namespace.clone(), w.clone())))
-        .collect();
-    let unscalable: Vec<String> = workloads
-        .iter()
-        .filter(|(_, w)| !w.scalable())
-        .map(|(ns, w)| format!("{} `{ns}/{}`", w.kind, w.name))
-        .collect();
+    let workloads: BTreeSet<(String, Workload)> = plan.claims.iter().flat_map(|c| c.workloads.iter().map(|w| (c.namespace.clone(), w.clone()))).collect();
+    let unscalable: Vec<String> = workloads.iter().filter(|(_, w)| !w.scalable()).map(|(ns, w)| format!("{} `{ns}/{}`", w.kind, w.name)).collect();
     if !unscalable.is_empty() {
-        return Err(Error::Refused(vec![format!(
-            "these mount the claims and cannot be scaled to zero; stop them first: {}",
-            unscalable.join(", ")
-        )]));
+        return Err(Error::Refused(vec![format!("these mount the claims and cannot be scaled to zero; stop them first: {}", unscalable.join(", "))]));
     }
     let mut report = CutoverReport::default();
     for (namespace, workload) in &workloads {
@@ -283,15 +252,7 @@ pub async fn cutover(source: &Client, target: &Client, plan: &VolumePlan, mover:
 
 /// The plan once nothing mounts the claims: movers are scheduled freely.
 fn plan_without_pods(plan: &VolumePlan) -> VolumePlan {
-    let claims = plan
-        .claims
-        .iter()
-        .map(|c| ClaimPlan {
-            pods: Vec::new(),
-            node: c.node.clone(),
-            ..c.clone()
-        })
-        .collect();
+    let claims = plan.claims.iter().map(|c| ClaimPlan { pods: Vec::new(), node: c.node.clone(), ..c.clone() }).collect();
     VolumePlan { claims }
 }
 
@@ -304,12 +265,7 @@ async fn scale_to_zero(client: &Client, namespace: &str, workload: &Workload) ->
         _ => patch::<ReplicaSet>(client, namespace, &workload.name, |r: &ReplicaSet| r.spec.replicas).await,
     }
     .map_err(kube_error(action))?;
-    Ok(Scaled {
-        namespace: namespace.to_owned(),
-        kind: workload.kind.clone(),
-        name: workload.name.clone(),
-        replicas,
-    })
+    Ok(Scaled { namespace: namespace.to_owned(), kind: workload.kind.clone(), name: workload.name.clone(), replicas })
 }
 
 /// Reads a scalable object's replicas (keeping an earlier cutover's annotation), then sets
@@ -321,12 +277,7 @@ where
 {
     let api = Api::<K>::namespaced(client.clone(), namespace);
     let current = api.get(name).await?;
-    let remembered = current
-        .meta()
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(REPLICAS_ANNOTATION))
-        .and_then(|v| v.parse().ok());
+    let remembered = current.meta().annotations.as_ref().and_then(|a| a.get(REPLICAS_ANNOTATION)).and_then(|v| v.parse().ok());
     let before = remembered.unwrap_or_else(|| replicas(&current).unwrap_or(1));
     let body = json!({"metadata": {"annotations": {REPLICAS_ANNOTATION: before.to_string()}}, "spec": {"replicas": 0}});
     api.patch(name, &PatchParams::default(), &Patch::Merge(&body)).await?;
@@ -346,10 +297,7 @@ async fn wait_until_unmounted(client: &Client, plan: &VolumePlan, timeout: Durat
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(Error::Timeout(format!(
-                "these Pods still mount the claims after {timeout:?}: {}",
-                remaining.join(", ")
-            )));
+            return Err(Error::Timeout(format!("these Pods still mount the claims after {timeout:?}: {}", remaining.join(", "))));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
