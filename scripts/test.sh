@@ -8,6 +8,7 @@
 # scripts/install-k8s.sh, 10-20 minutes the first time), then runs every test
 # of the workspace and the doc tests. Tests that need a cluster start their own
 # on 127.0.0.1 and stop it when they end; nodes need root (namespaces, cgroups).
+# Before the tests, `cargo fmt --check` and `cargo clippy -D warnings` must pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,5 +29,8 @@ if [ ! -d ../shared/corpora ] && [ -z "${FERRY_CORPORA:-}" ]; then
   exit 1
 fi
 
+# The tree stays formatted and clippy-clean: either failing fails the run before any test.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
 cargo nextest run --workspace --no-fail-fast
 cargo test --workspace --doc
