@@ -8,12 +8,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::{Error, free_port, io_err, spawn_logged};
+use crate::{Error, Server, free_port, io_err, spawn_logged};
 
 const HAPROXY_BINARY: &str = "/usr/sbin/haproxy";
-const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A running HAProxy; killed when dropped.
 pub struct TestHaproxy {
@@ -37,23 +36,6 @@ impl TestHaproxy {
         let mut haproxy = TestHaproxy { dir, child, frontend, admin_port };
         haproxy.wait_ready()?;
         Ok(haproxy)
-    }
-
-    fn wait_ready(&mut self) -> Result<(), Error> {
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(Error::NotReady(format!("haproxy exited ({status}): {}", self.log())));
-            }
-            let frontend_up = TcpStream::connect(("127.0.0.1", self.frontend)).is_ok();
-            if frontend_up && self.command("show info").is_ok_and(|info| info.contains("Name: HAProxy")) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(Error::NotReady(format!("haproxy did not answer within {READY_TIMEOUT:?}: {}", self.log())));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     /// The HTTP frontend, `127.0.0.1:PORT`.
@@ -111,6 +93,23 @@ fn config_text(dir: &Path, frontend: u16, admin_port: u16, old: SocketAddr, new:
          backend be\n  balance roundrobin\n  server old {old} weight 100\n  server new {new} weight 0\n",
         dir.display()
     )
+}
+
+impl Server for TestHaproxy {
+    const NAME: &'static str = "haproxy";
+    const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+    fn process(&mut self) -> &mut Child {
+        &mut self.child
+    }
+
+    fn answers(&self) -> bool {
+        TcpStream::connect(("127.0.0.1", self.frontend)).is_ok() && self.command("show info").is_ok_and(|info| info.contains("Name: HAProxy"))
+    }
+
+    fn log(&self) -> String {
+        TestHaproxy::log(self)
+    }
 }
 
 #[cfg(test)]

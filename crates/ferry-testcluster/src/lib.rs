@@ -597,6 +597,38 @@ fn cache_dir() -> PathBuf {
     home.join(".cache/ferry")
 }
 
+/// A server a fixture started as a child process: the one loop that waits for it to answer.
+pub(crate) trait Server {
+    /// What the server is called in errors.
+    const NAME: &'static str;
+    /// How long it may take to answer after it starts.
+    const READY_TIMEOUT: Duration;
+    /// Its process.
+    fn process(&mut self) -> &mut Child;
+    /// Whether it answers as it should once ready.
+    fn answers(&self) -> bool;
+    /// What it logged so far.
+    fn log(&self) -> String;
+
+    /// Polls [`Server::answers`] until it holds; an error with the log when the process exits
+    /// first or the time is up.
+    fn wait_ready(&mut self) -> Result<(), Error> {
+        let deadline = Instant::now() + Self::READY_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = self.process().try_wait() {
+                return Err(Error::NotReady(format!("{} exited ({status}): {}", Self::NAME, self.log())));
+            }
+            if self.answers() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(Error::NotReady(format!("{} did not answer within {:?}: {}", Self::NAME, Self::READY_TIMEOUT, self.log())));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 /// Starts a program with its output in `DIR/NAME.log`, killed with SIGKILL when the thread that
 /// started it ends (`PR_SET_PDEATHSIG`), so that a killed test leaves no process behind.
 pub(crate) fn spawn_logged(dir: &Path, name: &str, command: &mut Command) -> Result<Child, Error> {

@@ -8,13 +8,12 @@ use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::{Error, free_port, io_err, spawn_logged};
+use crate::{Error, Server, free_port, io_err, spawn_logged};
 
 const PDNS_BINARY: &str = "/usr/sbin/pdns_server";
 const SCHEMA: &str = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql";
-const READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Query ids, so that an answer is matched to its query.
 static NEXT_QUERY_ID: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(1);
 /// The API key of every test server.
@@ -50,22 +49,6 @@ impl TestPowerDns {
         let mut server = TestPowerDns { dir, child, dns_port, api_port };
         server.wait_ready()?;
         Ok(server)
-    }
-
-    fn wait_ready(&mut self) -> Result<(), Error> {
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(Error::NotReady(format!("pdns_server exited ({status}): {}", self.log())));
-            }
-            if self.api("GET", "/api/v1/servers/localhost", None).is_ok_and(|(status, _)| status == 200) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(Error::NotReady(format!("PowerDNS API did not answer within {READY_TIMEOUT:?}: {}", self.log())));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     /// The API's base URL, `http://127.0.0.1:PORT`.
@@ -194,6 +177,23 @@ fn skip_name(packet: &[u8], mut at: usize) -> Option<usize> {
             l if l & 0xc0 == 0xc0 => return Some(at + 2),
             l => at += 1 + usize::from(l),
         }
+    }
+}
+
+impl Server for TestPowerDns {
+    const NAME: &'static str = "pdns_server";
+    const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+    fn process(&mut self) -> &mut Child {
+        &mut self.child
+    }
+
+    fn answers(&self) -> bool {
+        self.api("GET", "/api/v1/servers/localhost", None).is_ok_and(|(status, _)| status == 200)
+    }
+
+    fn log(&self) -> String {
+        TestPowerDns::log(self)
     }
 }
 

@@ -7,12 +7,11 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::{Error, free_port, io_err, spawn_logged};
+use crate::{Error, Server, free_port, io_err, spawn_logged};
 
 const PROMETHEUS_BINARY: &str = "/usr/bin/prometheus";
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A running Prometheus; killed when dropped.
 pub struct TestPrometheus {
@@ -42,23 +41,7 @@ impl TestPrometheus {
         Ok(prometheus)
     }
 
-    fn wait_ready(&mut self) -> Result<(), Error> {
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(Error::NotReady(format!("prometheus exited ({status}): {}", self.log())));
-            }
-            if self.ready() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(Error::NotReady(format!("Prometheus was not ready within {READY_TIMEOUT:?}: {}", self.log())));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn ready(&self) -> bool {
+    fn ready_endpoint_answers(&self) -> bool {
         let exchange = || -> std::io::Result<String> {
             let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
             stream.set_read_timeout(Some(Duration::from_secs(5)))?;
@@ -85,5 +68,22 @@ impl Drop for TestPrometheus {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Server for TestPrometheus {
+    const NAME: &'static str = "prometheus";
+    const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+    fn process(&mut self) -> &mut Child {
+        &mut self.child
+    }
+
+    fn answers(&self) -> bool {
+        self.ready_endpoint_answers()
+    }
+
+    fn log(&self) -> String {
+        TestPrometheus::log(self)
     }
 }

@@ -7,9 +7,9 @@ use std::net::TcpStream;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::{Error, free_port, io_err};
+use crate::{Error, Server, free_port, io_err};
 
 const REGISTRY_BINARY: &str = "/usr/bin/docker-registry";
 
@@ -19,7 +19,6 @@ pub const REGISTRY_USER: &str = "ferry";
 pub const REGISTRY_PASSWORD: &str = "ferry-test-password";
 /// bcrypt of [`REGISTRY_PASSWORD`] (cost 5), the only form `htpasswd` files may hold for the registry.
 const REGISTRY_PASSWORD_BCRYPT: &str = "$2b$05$ferrytestsaltferryteseWBJUpeB9WnXfKV1rTEB9ehA0ZAnaJaG";
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const START_ATTEMPTS: usize = 3;
 
 /// A running registry; killed when dropped. Anonymous, plain HTTP, deletes enabled.
@@ -81,29 +80,6 @@ impl TestRegistry {
         let mut registry = TestRegistry { dir, child, port, basic_auth };
         registry.wait_ready()?;
         Ok(registry)
-    }
-
-    fn wait_ready(&mut self) -> Result<(), Error> {
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(self.not_ready(&format!("docker-registry exited ({status})")));
-            }
-            // 401: the registry answers, and asks for credentials.
-            if self.get("/v2/").is_ok_and(|(status, _)| status == 200 || status == 401) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(self.not_ready(&format!("GET /v2/ did not answer within {READY_TIMEOUT:?}")));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn not_ready(&self, what: &str) -> Error {
-        let tail: Vec<String> = self.log().lines().rev().take(8).map(str::to_owned).collect();
-        let tail: Vec<String> = tail.into_iter().rev().collect();
-        Error::NotReady(format!("test registry in {}: {what}\n--- registry.log (last lines) ---\n{}", self.path().display(), tail.join("\n")))
     }
 
     /// `127.0.0.1:PORT`, the registry part of image references (`127.0.0.1:PORT/ferry:test`).
@@ -181,6 +157,24 @@ fn config_yaml(data: &Path, port: u16) -> String {
         "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:{port}\n",
         data.display()
     )
+}
+
+impl Server for TestRegistry {
+    const NAME: &'static str = "docker-registry";
+    const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+    fn process(&mut self) -> &mut Child {
+        &mut self.child
+    }
+
+    /// 401: the registry answers, and asks for credentials.
+    fn answers(&self) -> bool {
+        self.get("/v2/").is_ok_and(|(status, _)| status == 200 || status == 401)
+    }
+
+    fn log(&self) -> String {
+        TestRegistry::log(self)
+    }
 }
 
 #[cfg(test)]

@@ -5,12 +5,10 @@
 use std::fs;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
+use std::time::Duration;
 
-use crate::{Error, io_err, spawn_logged};
-
-const READY_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::{Error, Server, io_err, spawn_logged};
 
 /// A running `openssl s_server`; killed when dropped.
 pub struct TestTlsServer {
@@ -32,23 +30,6 @@ impl TestTlsServer {
         let mut server = TestTlsServer { dir, child, address };
         server.wait_ready()?;
         Ok(server)
-    }
-
-    fn wait_ready(&mut self) -> Result<(), Error> {
-        let deadline = Instant::now() + READY_TIMEOUT;
-        while TcpStream::connect(self.address).is_err() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(Error::NotReady(format!(
-                    "openssl s_server exited ({status}): {}",
-                    fs::read_to_string(self.dir.path().join("s_server.log")).unwrap_or_default()
-                )));
-            }
-            if Instant::now() > deadline {
-                return Err(Error::NotReady(format!("openssl s_server did not listen within {READY_TIMEOUT:?}")));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(())
     }
 
     /// Where it listens.
@@ -103,4 +84,21 @@ fn make_certificates(dir: &Path, host: &str) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+impl Server for TestTlsServer {
+    const NAME: &'static str = "openssl s_server";
+    const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+    fn process(&mut self) -> &mut Child {
+        &mut self.child
+    }
+
+    fn answers(&self) -> bool {
+        TcpStream::connect(self.address).is_ok()
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("s_server.log")).unwrap_or_default()
+    }
 }
