@@ -214,7 +214,7 @@ impl TestCluster {
         let images = node_images(self.path())?;
         let config = node::NodeConfig { dir: self.path(), kubeconfig: self.path().join("kubelet.kubeconfig"), images: &images };
         let started = Instant::now();
-        self.node = Some(node::Node::start(binaries, &config)?);
+        self.node = Some(node::Node::start(binaries, &config).await?);
         self.wait_for_ready_node(client).await?;
         self.node_ready_after = Some(started.elapsed());
         self.apply(None, LOCAL_STORAGE_CLASS).map(drop)

@@ -72,21 +72,21 @@ pub(crate) struct NodeConfig<'a> {
 impl Node {
     /// Starts containerd and kubelet in a namespace of their own and imports the images. Returns
     /// once kubelet runs; [`crate::TestCluster`] waits for the Node object to be Ready.
-    pub(crate) fn start(binaries: &Binaries, config: &NodeConfig) -> Result<Node, Error> {
+    pub(crate) async fn start(binaries: &Binaries, config: &NodeConfig<'_>) -> Result<Node, Error> {
         let dir = config.dir.join("node");
         let cluster = config.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let cgroup = format!("{CGROUP_PREFIX}{}-{cluster}", std::process::id());
         write_files(&dir)?;
         create_cgroups(&cgroup)?;
         spawn_janitor(&cgroup)?;
-        let (namespace, init) = start_namespace(&binaries.node()?.pause, &dir)?;
+        let (namespace, init) = start_namespace(&binaries.node()?.pause, &dir).await?;
         // From here on, dropping the node (on any error) tears down what was started.
         let mut node = Node { dir, cgroup, namespace, init, containerd: None, kubelet: None };
         node.private_mounts()?;
         let mut containerd = nsenter(init);
         containerd.arg("containerd").arg("--config").arg(node.dir.join("containerd.toml"));
         node.containerd = Some(spawn_logged(&node.dir, "containerd", &mut containerd)?);
-        node.wait_for_containerd()?;
+        node.wait_for_containerd().await?;
         for image in config.images {
             node.import_image(image)?;
         }
@@ -176,7 +176,7 @@ impl Node {
         }
     }
 
-    fn wait_for_containerd(&mut self) -> Result<(), Error> {
+    async fn wait_for_containerd(&mut self) -> Result<(), Error> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let answered = self.ctr().arg("version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
@@ -186,7 +186,7 @@ impl Node {
             if self.exited().is_some() || Instant::now() > deadline {
                 return Err(Error::NotReady(format!("containerd did not start{}", self.log_tail())));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -233,7 +233,7 @@ fn nsenter(init: u32) -> Command {
 
 /// Starts `unshare` with the pause binary as the init of a new PID and mount namespace;
 /// returns the `unshare` process and the host PID of the init.
-fn start_namespace(pause: &Path, dir: &Path) -> Result<(Child, u32), Error> {
+async fn start_namespace(pause: &Path, dir: &Path) -> Result<(Child, u32), Error> {
     let mut command = Command::new("unshare");
     command.args(["--mount", "--propagation", "private", "--pid", "--kill-child", "--mount-proc", "--"]).arg(pause);
     let mut namespace = spawn_logged(dir, "namespace", &mut command)?;
@@ -250,7 +250,7 @@ fn start_namespace(pause: &Path, dir: &Path) -> Result<(Child, u32), Error> {
             let log = fs::read_to_string(dir.join("namespace.log")).unwrap_or_default();
             return Err(Error::NotReady(format!("the node's namespace did not start: {}", log.trim())));
         }
-        std::thread::sleep(Duration::from_millis(10));
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
