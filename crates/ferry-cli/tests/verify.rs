@@ -6,7 +6,6 @@
 //! never become ready (a crashing Deployment, a Service without endpoints, an unbound claim)
 //! are each reported precisely, with the documented exit codes, and Secret values never appear.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -17,10 +16,6 @@ use serde_json::{Value, json};
 /// The Secret's value, as written and as the API stores it (base64).
 const SECRET: &str = "s3cr3t-hunter-2";
 const SECRET_BASE64: &str = "czNjcjN0LWh1bnRlci0y";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// `ferry ARGS`; returns (exit code, stdout, stderr).
 fn ferry(args: &[&str]) -> (i32, String, String) {
@@ -227,12 +222,12 @@ async fn clusters() -> Clusters {
     let (source, target) = tokio::join!(with_node(), with_node());
     let (source, target) = (source.unwrap(), target.unwrap());
     let work = tempfile::tempdir().unwrap();
-    std::fs::write(work.path().join("ferry.yaml"), rules(free_port())).unwrap();
+    std::fs::write(work.path().join("ferry.yaml"), rules(ferry_testcluster::free_port().unwrap())).unwrap();
     source.apply_crd("widgets.example.com", WIDGET_CRD).unwrap();
     source.kubectl(&["create", "namespace", "shop"]).unwrap();
     source.create_volume("data-1", "1Gi").unwrap();
     target.create_volume("data-1", "1Gi").unwrap();
-    source.apply(Some("shop"), &application(free_port())).unwrap();
+    source.apply(Some("shop"), &application(ferry_testcluster::free_port().unwrap())).unwrap();
     if let Err(e) = source.kubectl(&["rollout", "status", "deployment/web", "-n", "shop", "--timeout=180s"]) {
         panic!("{e}\n{}", pods(&source));
     }

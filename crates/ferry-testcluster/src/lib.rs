@@ -651,7 +651,8 @@ fn node_is_ready(node: &serde_json::Value) -> bool {
     ready && !tainted
 }
 
-pub(crate) fn free_port() -> Result<u16, Error> {
+/// A port of 127.0.0.1 nobody listens on right now (for servers the tests start).
+pub fn free_port() -> Result<u16, Error> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(io_err("finding a free port"))?;
     listener.local_addr().map(|a| a.port()).map_err(io_err("finding a free port"))
 }

@@ -2,7 +2,7 @@
 //! temporary directory (each top-level directory is a bucket), stopped by PID when dropped.
 //! rclone comes from `scripts/install-s3.sh`; without it the tests fail and say so.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -45,7 +45,7 @@ impl S3Server {
         let rclone = find_rclone();
         let log = state.join("rclone.log");
         for _ in 0..3 {
-            let port = free_port();
+            let port = crate::free_port().expect("a free port");
             let log_file = std::fs::File::create(&log).expect("log file");
             let child = Command::new(&rclone)
                 .args(["serve", "s3", "--addr", &format!("127.0.0.1:{port}"), "--auth-key", &format!("{ACCESS_KEY},{SECRET_KEY}")])
@@ -135,9 +135,4 @@ fn find_rclone() -> PathBuf {
         .map(|dir| dir.join("rclone"))
         .find(|candidate| candidate.is_file())
         .unwrap_or_else(|| panic!("`rclone` was not found on PATH: the S3 tests need a real S3 server; run scripts/install-s3.sh"))
-}
-
-/// A port nobody listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }

@@ -3,7 +3,6 @@
 //! teardown (also of a killed process) leaves no process, mount or cgroup behind.
 
 use std::io::{BufRead as _, BufReader, Read as _};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,10 +11,6 @@ use ferry_testcluster::{Options, TestCluster, node};
 
 fn with_node() -> Options {
     Options { nodes: 1, ..Default::default() }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A Deployment serving busybox httpd on `port` of loopback, Ready through an HTTP probe, and its Service.
@@ -103,7 +98,7 @@ async fn pods_run_on_the_node_behind_probes_services_jobs_and_bound_claims() {
     assert_eq!(nodes, node::NODE_NAME);
 
     // A Deployment becomes Ready through its HTTP probe, serves on loopback, and its Service has the ready endpoint.
-    let port = free_port();
+    let port = ferry_testcluster::free_port().unwrap();
     cluster.apply(None, &web_app("web", port)).unwrap();
     kubectl(&cluster, &["rollout", "status", "deployment/web", "--timeout=90s"]);
     assert!(http_get(port, "/index.html").contains("served-by-web"));
@@ -190,7 +185,7 @@ async fn two_clusters_with_nodes_run_side_by_side_and_leave_nothing_behind() {
     let host_sysctls = sysctls();
     let (a, b) = tokio::join!(TestCluster::start(with_node()), TestCluster::start(with_node()));
     let (a, b) = (a.unwrap(), b.unwrap());
-    let (port_a, port_b) = (free_port(), free_port());
+    let (port_a, port_b) = (ferry_testcluster::free_port().unwrap(), ferry_testcluster::free_port().unwrap());
     a.apply(None, &web_app("web", port_a)).unwrap();
     b.apply(None, &web_app("web", port_b)).unwrap();
     kubectl(&a, &["rollout", "status", "deployment/web", "--timeout=90s"]);
@@ -232,7 +227,7 @@ fn a_killed_harness_leaves_no_process_mount_or_cgroup_behind() {
     BufReader::new(harness.stdout.take().unwrap()).read_line(&mut kubeconfig).unwrap();
     let kubeconfig = Path::new(kubeconfig.trim()).to_owned();
     let dir = kubeconfig.parent().unwrap().to_owned();
-    let port = free_port();
+    let port = ferry_testcluster::free_port().unwrap();
     let apply = Command::new("kubectl")
         .arg("--kubeconfig")
         .arg(&kubeconfig)
