@@ -256,6 +256,17 @@ async fn verify_finds_parity_then_each_difference_and_each_object_not_ready() {
     // The same from the archive the migration kept.
     let (code, table, stderr) = clusters.verify_from(vec!["--from".into(), clusters.path("first.ferry")], &[]);
     assert_eq!(code, 0, "{table}{stderr}");
+    assert_eq!(report["extra"], json!([]), "Kubernetes' own objects (kube-root-ca.crt, the default ServiceAccount, tokens) are not extra: {report:#}");
+
+    // An object on the target that the source never sent is reported, and does not block.
+    let target = &clusters.target;
+    target.kubectl(&["create", "configmap", "stray", "-n", "shop", "--from-literal=left=over"]).unwrap();
+    let (code, report) = clusters.verify_json(&[]);
+    let stray = json!({"apiVersion": "v1", "kind": "ConfigMap", "namespace": "shop", "name": "stray"});
+    assert_eq!((code, &report["extra"]), (0, &json!([stray])), "{report:#}");
+    let (_, table, _) = clusters.verify(&[]);
+    assert!(table.contains("extra on the target (not sent by the source; not blocking): 1\n  extra            v1 ConfigMap shop/stray"), "{table}");
+    target.kubectl(&["delete", "configmap", "stray", "-n", "shop"]).unwrap();
 
     // Evidence another step recorded counts: a failed check stops the cut-over.
     let evidence = r#"{"apiVersion": "ferry.dev/v1alpha1", "kind": "Evidence", "step": "volumes",
@@ -266,7 +277,6 @@ async fn verify_finds_parity_then_each_difference_and_each_object_not_ready() {
     assert!(table.contains("evidence volumes: FAILED v1 PersistentVolumeClaim shop/data: checksum differs"), "{table}");
 
     // Differences made on the target, each reported at its field.
-    let target = &clusters.target;
     target.kubectl(&["delete", "widget", "blue", "-n", "shop"]).unwrap();
     target.kubectl(&["patch", "configmap", "web-config", "-n", "shop", "--type", "merge", "-p", r#"{"data":{"greeting":"changed"}}"#]).unwrap();
     let untransformed = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-extra, namespace: shop}\ndata: {mode: fast}\n";

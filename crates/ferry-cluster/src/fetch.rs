@@ -1,6 +1,9 @@
-//! Reading back single objects and small filtered lists from a cluster, as JSON,
-//! for checks after a migration (`ferry verify`): the copy of each object the
-//! target holds, and what shows whether it runs (EndpointSlices of a Service).
+//! Reading back what a cluster holds, as JSON, for checks after a migration (`ferry verify`)
+//! and before one (`ferry preflight`): the collections the planned objects live in, each
+//! read with paginated LISTs (one request per 500 objects instead of one per object), and
+//! small filtered lists (EndpointSlices of Services, classes).
+
+use std::collections::{BTreeSet, HashMap};
 
 use ferry_model::ObjectId;
 use futures::StreamExt as _;
@@ -9,7 +12,11 @@ use serde_json::Value;
 use crate::Connection;
 use crate::apply::target::locate;
 use crate::discovery::{Discovery, Resource};
-use crate::request::{JSON, RequestError, get_json, send};
+use crate::read::{PageMeta, invalid_list, paginate};
+use crate::request::{JSON, RequestError};
+
+/// Objects asked for in one list request.
+const PAGE: usize = 500;
 
 /// What the cluster holds for one object.
 #[derive(Debug, Clone)]
@@ -22,23 +29,62 @@ pub enum Fetched {
     Unreadable(String),
 }
 
-/// Reads each object by its identity (at its own apiVersion, so the server converts
-/// it if it stores another), `concurrency` requests at a time; answers in the order asked.
-pub async fn get_each(connection: &Connection, discovery: &Discovery, ids: &[ObjectId], concurrency: usize) -> Vec<Fetched> {
-    futures::stream::iter(ids).map(|id| get_one(connection, discovery, id)).buffered(concurrency.max(1)).collect().await
+/// What [`read_collections`] found.
+#[derive(Debug, Default)]
+pub struct Collections {
+    /// For each identity asked about, in the order asked.
+    pub fetched: Vec<Fetched>,
+    /// The other objects of the collections that were read: what the cluster holds beside
+    /// the objects asked about, in the same kinds and namespaces.
+    pub others: Vec<Value>,
 }
 
-async fn get_one(connection: &Connection, discovery: &Discovery, id: &ObjectId) -> Fetched {
-    let (resource, namespace) = match locate(discovery, id) {
-        Ok(location) => location,
-        Err(why) => return Fetched::Unreadable(why),
-    };
-    let path = format!("{}/{}", resource.list_path(namespace.as_deref()), id.name);
-    match send(&connection.client, http::Method::GET, &path, JSON, None).await {
-        Ok(body) => serde_json::from_slice(&body).map_or_else(|e| Fetched::Unreadable(format!("GET {path}: invalid JSON: {e}")), Fetched::Found),
-        Err(error) if error.status() == Some(404) => Fetched::Absent,
-        Err(error) => Fetched::Unreadable(error.to_string()),
+/// A resource at one version, in one namespace (or cluster-wide).
+type Collection = (Resource, Option<String>);
+
+/// Reads every (resource, namespace) collection the objects `ids` live in (each at the
+/// object's own apiVersion, so the server converts what it stores at another), `concurrency`
+/// collections at a time, and answers for each object in the order asked.
+pub async fn read_collections(connection: &Connection, discovery: &Discovery, ids: &[ObjectId], concurrency: usize) -> Collections {
+    let located: Vec<Result<Collection, String>> = ids.iter().map(|id| locate(discovery, id).map(|(r, ns)| (r.clone(), ns))).collect();
+    let wanted: BTreeSet<&Collection> = located.iter().filter_map(|l| l.as_ref().ok()).collect();
+    let listed: HashMap<&Collection, Result<Vec<Value>, RequestError>> = futures::stream::iter(wanted)
+        .map(|collection| async move { (collection, list(connection, &collection.0, collection.1.as_deref(), "").await) })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut by_name: HashMap<(&Collection, &str), &Value> = HashMap::new();
+    for (collection, items) in &listed {
+        for item in items.iter().flatten() {
+            by_name.insert((*collection, name_of(item)), item);
+        }
     }
+    let fetched = ids.iter().zip(&located).map(|(id, located)| answer(located, id, &listed, &mut by_name)).collect();
+    Collections { fetched, others: by_name.into_values().cloned().collect() }
+}
+
+/// What the lists say about one object; takes it out of `by_name`, which keeps the others.
+fn answer<'a>(
+    located: &'a Result<Collection, String>,
+    id: &'a ObjectId,
+    listed: &HashMap<&Collection, Result<Vec<Value>, RequestError>>,
+    by_name: &mut HashMap<(&'a Collection, &'a str), &'a Value>,
+) -> Fetched {
+    let collection = match located {
+        Ok(collection) => collection,
+        Err(why) => return Fetched::Unreadable(why.clone()),
+    };
+    if let Some(Err(error)) = listed.get(collection) {
+        return Fetched::Unreadable(error.to_string());
+    }
+    match by_name.remove(&(collection, id.name.as_str())) {
+        Some(object) => Fetched::Found(object.clone()),
+        None => Fetched::Absent,
+    }
+}
+
+fn name_of(item: &Value) -> &str {
+    item.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default()
 }
 
 /// The listable resource of `kind` in `group` at the version the cluster prefers, if it serves one.
@@ -46,14 +92,36 @@ pub fn preferred<'a>(discovery: &'a Discovery, group: &str, kind: &str) -> Optio
     discovery.resources.iter().find(|r| r.group == group && r.kind == kind)
 }
 
-/// The items of `resource` in `namespace` that match the label `selector` (one page of up to 500).
+/// Every item of `resource` in `namespace` (all namespaces when `None`) that matches the label
+/// `selector` (everything when empty), page by page, each with its `apiVersion` and `kind`.
 pub async fn list(connection: &Connection, resource: &Resource, namespace: Option<&str>, selector: &str) -> Result<Vec<Value>, RequestError> {
     #[derive(serde::Deserialize)]
-    struct Items {
+    struct Page {
+        #[serde(default)]
+        metadata: PageMeta,
+        /// `null` when the list is empty.
         #[serde(default)]
         items: Option<Vec<Value>>,
     }
-    let query = form_urlencoded::Serializer::new(String::new()).append_pair("limit", "500").append_pair("labelSelector", selector).finish();
-    let items: Items = get_json(&connection.client, &format!("{}?{query}", resource.list_path(namespace))).await?;
-    Ok(items.items.unwrap_or_default())
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("limit", &PAGE.to_string());
+    if !selector.is_empty() {
+        query.append_pair("labelSelector", selector);
+    }
+    let base = format!("{}?{}", resource.list_path(namespace), query.finish());
+    let (api_version, kind) = (Value::from(resource.api_version()), Value::from(resource.kind.as_str()));
+    let mut found = Vec::new();
+    paginate(&connection.client, &base, JSON, |path, body| {
+        let page: Page = serde_json::from_slice(body).map_err(|e| invalid_list(path, &e))?;
+        found.extend(page.items.unwrap_or_default().into_iter().map(|mut item| {
+            if let Some(fields) = item.as_object_mut() {
+                fields.entry("apiVersion").or_insert_with(|| api_version.clone());
+                fields.entry("kind").or_insert_with(|| kind.clone());
+            }
+            item
+        }));
+        Ok(page.metadata.continue_token)
+    })
+    .await?;
+    Ok(found)
 }

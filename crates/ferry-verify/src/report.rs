@@ -40,6 +40,9 @@ pub struct Report {
     pub readiness: Vec<Finding<Readiness>>,
     /// Checks other steps recorded in evidence files.
     pub evidence: Vec<Check>,
+    /// Objects the target holds in the kinds and namespaces verified that the source did not
+    /// send and that ferry would migrate (not made by Kubernetes): reported, not blocking.
+    pub extra: Vec<ObjectId>,
 }
 
 /// Whether the cut-over may go ahead.
@@ -64,6 +67,17 @@ impl Report {
             self.defaulted += usize::from(compared.defaulted);
         }
         self.differences.extend(compared.differences.into_iter().map(|found| Finding { object: object.clone(), found }));
+    }
+
+    /// Notes the target's `others` (objects beside the planned ones in the collections read)
+    /// that ferry would migrate as [`Report::extra`], sorted.
+    pub fn add_extra(&mut self, others: Vec<serde_json::Value>) {
+        let mut extra: Vec<ObjectId> = others
+            .into_iter()
+            .filter_map(|mut object| ferry_transform::sanitise(&mut object).is_none().then(|| ObjectId::from_json(&object)).flatten())
+            .collect();
+        extra.sort();
+        self.extra.extend(extra);
     }
 
     /// Objects not ready on the target.

@@ -1,10 +1,11 @@
 //! `ferry verify`: the source, what the transformation makes of it, and the target,
 //! compared object by object; then the target's readiness; one verdict.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use ferry_cluster::fetch::{self, Fetched};
+use ferry_cluster::fetch::{self, Collections, Fetched};
 use ferry_cluster::{Connection, Discovery};
 use ferry_model::ObjectId;
 use ferry_verify::{Difference, Finding, Readiness, Report, State, Verdict, evidence};
@@ -18,8 +19,10 @@ use crate::error::{CliError, ExitStatus};
 
 /// How often readiness is read again while waiting.
 const POLL: Duration = Duration::from_secs(2);
-/// Objects read from the target at once.
+/// Collections read from the target at once.
 const CONCURRENCY: usize = 16;
+/// The label that ties an EndpointSlice to its Service.
+const SERVICE_NAME: &str = "kubernetes.io/service-name";
 
 /// Verifies the migration and picks the exit status from the verdict.
 pub fn run(command: VerifyCommand) -> Result<ExitStatus, CliError> {
@@ -79,49 +82,85 @@ async fn check_until(target: &Connection, discovery: &Discovery, plan: &Plan, ev
 
 /// Reads the target's copies and compares them; reads the readiness of those that run.
 async fn check(target: &Connection, discovery: &Discovery, plan: &Plan, evidence: &[ferry_verify::Check]) -> Report {
-    let fetched = fetch::get_each(target, discovery, &plan.ids, CONCURRENCY).await;
+    let Collections { fetched, others } = fetch::read_collections(target, discovery, &plan.ids, CONCURRENCY).await;
     let mut report = Report { left_out: plan.left_out, problems: plan.blocked.clone(), evidence: evidence.to_vec(), ..Default::default() };
+    report.add_extra(others);
+    let mut running = Vec::new();
     for (planned, fetched) in plan.objects.iter().zip(fetched) {
-        let actual = match fetched {
-            Fetched::Found(actual) => actual,
-            Fetched::Absent => {
-                report.add(&planned.id, ferry_verify::compare(&planned.source, &planned.expected, None));
-                continue;
+        match fetched {
+            Fetched::Found(actual) => {
+                report.add(&planned.id, ferry_verify::compare(&planned.source, &planned.expected, Some(&actual)));
+                running.push((&planned.id, actual));
             }
-            Fetched::Unreadable(why) => {
-                report.problems.push(Finding { object: planned.id.clone(), found: format!("cannot be read on the target: {why}") });
-                continue;
-            }
-        };
-        report.add(&planned.id, ferry_verify::compare(&planned.source, &planned.expected, Some(&actual)));
-        let endpoints = match ferry_verify::endpoint_selector(&actual) {
-            Some(selector) => ready_endpoints(target, discovery, &planned.id, &selector).await,
-            None => Ok(0),
-        };
-        let readiness = match endpoints {
-            Ok(endpoints) => ferry_verify::readiness(&actual, endpoints),
+            Fetched::Absent => report.add(&planned.id, ferry_verify::compare(&planned.source, &planned.expected, None)),
+            Fetched::Unreadable(why) => report.problems.push(Finding { object: planned.id.clone(), found: format!("cannot be read on the target: {why}") }),
+        }
+    }
+    let endpoints = Endpoints::read(target, discovery, &running).await;
+    for (id, actual) in &running {
+        let readiness = match endpoints.ready(id, actual) {
+            Ok(ready) => ferry_verify::readiness(actual, ready),
             Err(why) => Some(Readiness { state: State::NotReady, detail: format!("cannot read its endpoints: {why}") }),
         };
-        report.readiness.extend(readiness.map(|found| Finding { object: planned.id.clone(), found }));
+        report.readiness.extend(readiness.map(|found| Finding { object: (*id).clone(), found }));
     }
     report
 }
 
-/// A Service's ready endpoints: from its EndpointSlices, else from its Endpoints object.
-async fn ready_endpoints(target: &Connection, discovery: &Discovery, service: &ObjectId, selector: &str) -> Result<usize, String> {
-    let slices = match fetch::preferred(discovery, "discovery.k8s.io", "EndpointSlice") {
-        Some(resource) => fetch::list(target, resource, service.namespace.as_deref(), selector).await.map_err(|e| e.to_string())?,
-        None => Vec::new(),
+/// The EndpointSlices (and, for Services without any, the Endpoints objects) of the namespaces
+/// whose Services select Pods: one list per namespace, not one per Service.
+#[derive(Default)]
+struct Endpoints {
+    /// Per namespace: its slices by Service name and its Endpoints objects by name, or why they could not be read.
+    namespaces: HashMap<String, Result<(HashMap<String, Vec<Value>>, HashMap<String, Value>), String>>,
+}
+
+impl Endpoints {
+    async fn read(target: &Connection, discovery: &Discovery, running: &[(&ObjectId, Value)]) -> Endpoints {
+        let mut services: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (id, actual) in running {
+            if let (Some(_), Some(namespace)) = (ferry_verify::endpoint_selector(actual), id.namespace.as_deref()) {
+                services.entry(namespace).or_default().push(&id.name);
+            }
+        }
+        let mut endpoints = Endpoints::default();
+        for (namespace, services) in services {
+            endpoints.namespaces.insert(namespace.to_owned(), read_namespace(target, discovery, namespace, &services).await);
+        }
+        endpoints
+    }
+
+    /// Ready endpoints of `service` (0 for anything that is not a Service selecting Pods).
+    fn ready(&self, service: &ObjectId, actual: &Value) -> Result<usize, String> {
+        let (Some(_), Some(namespace)) = (ferry_verify::endpoint_selector(actual), service.namespace.as_deref()) else { return Ok(0) };
+        let (slices, objects) = self.namespaces.get(namespace).ok_or("its namespace was not read")?.as_ref().map_err(String::clone)?;
+        Ok(ferry_verify::ready_endpoints(slices.get(&service.name).map_or(&[][..], Vec::as_slice), objects.get(&service.name)))
+    }
+}
+
+/// One namespace's EndpointSlices by the Service they belong to, and its Endpoints objects
+/// when one of `services` has no slice.
+async fn read_namespace(
+    target: &Connection,
+    discovery: &Discovery,
+    namespace: &str,
+    services: &[&str],
+) -> Result<(HashMap<String, Vec<Value>>, HashMap<String, Value>), String> {
+    let named = |items: Vec<Value>, label: &str| -> Vec<(String, Value)> {
+        items.into_iter().filter_map(|item| Some((item.pointer(label)?.as_str()?.to_owned(), item))).collect()
     };
-    if !slices.is_empty() {
-        return Ok(ferry_verify::ready_endpoints(&slices, None));
+    let mut slices: HashMap<String, Vec<Value>> = HashMap::new();
+    if let Some(resource) = fetch::preferred(discovery, "discovery.k8s.io", "EndpointSlice") {
+        let items = fetch::list(target, resource, Some(namespace), SERVICE_NAME).await.map_err(|e| e.to_string())?;
+        for (service, slice) in named(items, "/metadata/labels/kubernetes.io~1service-name") {
+            slices.entry(service).or_default().push(slice);
+        }
     }
-    let endpoints = ObjectId { api_version: "v1".into(), kind: "Endpoints".into(), ..service.clone() };
-    match fetch::get_each(target, discovery, &[endpoints], 1).await.pop() {
-        Some(Fetched::Found(endpoints)) => Ok(ferry_verify::ready_endpoints(&[], Some(&endpoints))),
-        Some(Fetched::Unreadable(why)) => Err(why),
-        _ => Ok(0),
-    }
+    let objects = match fetch::preferred(discovery, "", "Endpoints").filter(|_| services.iter().any(|s| !slices.contains_key(*s))) {
+        Some(resource) => named(fetch::list(target, resource, Some(namespace), "").await.map_err(|e| e.to_string())?, "/metadata/name").into_iter().collect(),
+        None => HashMap::new(),
+    };
+    Ok((slices, objects))
 }
 
 /// What was compared with what.
@@ -172,6 +211,12 @@ fn print_table(out: &mut dyn Write, header: &Header, report: &Report) -> std::io
     for finding in report.readiness.iter().filter(|r| r.found.state != State::Ready) {
         let label = if finding.found.state == State::NotReady { "not ready" } else { "unknown" };
         writeln!(out, "  {label:<16} {}: {}", name(&finding.object), finding.found.detail)?;
+    }
+    if !report.extra.is_empty() {
+        writeln!(out, "extra on the target (not sent by the source; not blocking): {}", report.extra.len())?;
+    }
+    for id in &report.extra {
+        writeln!(out, "  extra            {}", name(id))?;
     }
     for check in &report.evidence {
         let object = check.object.as_ref().map(|o| format!(" {}", name(o))).unwrap_or_default();
