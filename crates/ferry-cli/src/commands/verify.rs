@@ -112,7 +112,13 @@ async fn check(target: &Connection, discovery: &Discovery, plan: &Plan, evidence
 #[derive(Default)]
 struct Endpoints {
     /// Per namespace: its slices by Service name and its Endpoints objects by name, or why they could not be read.
-    namespaces: HashMap<String, Result<(HashMap<String, Vec<Value>>, HashMap<String, Value>), String>>,
+    namespaces: HashMap<String, Result<NamespaceEndpoints, String>>,
+}
+
+/// One namespace's EndpointSlices by Service name, and its Endpoints objects by name.
+struct NamespaceEndpoints {
+    slices: HashMap<String, Vec<Value>>,
+    objects: HashMap<String, Value>,
 }
 
 impl Endpoints {
@@ -133,19 +139,14 @@ impl Endpoints {
     /// Ready endpoints of `service` (0 for anything that is not a Service selecting Pods).
     fn ready(&self, service: &ObjectId, actual: &Value) -> Result<usize, String> {
         let (Some(_), Some(namespace)) = (ferry_verify::endpoint_selector(actual), service.namespace.as_deref()) else { return Ok(0) };
-        let (slices, objects) = self.namespaces.get(namespace).ok_or("its namespace was not read")?.as_ref().map_err(String::clone)?;
-        Ok(ferry_verify::ready_endpoints(slices.get(&service.name).map_or(&[][..], Vec::as_slice), objects.get(&service.name)))
+        let read = self.namespaces.get(namespace).ok_or("its namespace was not read")?.as_ref().map_err(String::clone)?;
+        Ok(ferry_verify::ready_endpoints(read.slices.get(&service.name).map_or(&[][..], Vec::as_slice), read.objects.get(&service.name)))
     }
 }
 
 /// One namespace's EndpointSlices by the Service they belong to, and its Endpoints objects
 /// when one of `services` has no slice.
-async fn read_namespace(
-    target: &Connection,
-    discovery: &Discovery,
-    namespace: &str,
-    services: &[&str],
-) -> Result<(HashMap<String, Vec<Value>>, HashMap<String, Value>), String> {
+async fn read_namespace(target: &Connection, discovery: &Discovery, namespace: &str, services: &[&str]) -> Result<NamespaceEndpoints, String> {
     let named = |items: Vec<Value>, label: &str| -> Vec<(String, Value)> {
         items.into_iter().filter_map(|item| Some((item.pointer(label)?.as_str()?.to_owned(), item))).collect()
     };
@@ -160,7 +161,7 @@ async fn read_namespace(
         Some(resource) => named(fetch::list(target, resource, Some(namespace), "").await.map_err(|e| e.to_string())?, "/metadata/name").into_iter().collect(),
         None => HashMap::new(),
     };
-    Ok((slices, objects))
+    Ok(NamespaceEndpoints { slices, objects })
 }
 
 /// What was compared with what.
