@@ -15,6 +15,7 @@
 //! `ferry-bench move [OBJECTS]` measures export and apply (see `moving.rs`).
 //! `ferry-bench nodes [RUNS]` measures test clusters with a real node (see `nodes.rs`).
 //! `ferry-bench cutover [TRIALS]` measures rollback time and requests lost (see `cutover.rs`).
+//! `ferry-bench verify [OBJECTS]` measures verifying a migration (see `verify.rs`).
 
 mod corpus;
 mod cutover;
@@ -22,6 +23,7 @@ mod delay;
 mod live;
 mod moving;
 mod nodes;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,6 +38,7 @@ fn main() {
         Some("move") => moving::bench_move(&args[1..]),
         Some("nodes") => nodes::bench_nodes(&args[1..]),
         Some("cutover") => cutover::bench_cutover(&args[1..]),
+        Some("verify") => verify::bench_verify(&args[1..]),
         Some("raw-lists") => moving::raw_lists_process(&args[1]),
         Some("measured") => measured(Path::new(&args[1]), &args[2..]),
         _ => {
@@ -44,6 +47,7 @@ fn main() {
             eprintln!("       ferry-bench move [OBJECTS]        (e.g. ferry-bench move 10000; export and apply against kubectl)");
             eprintln!("       ferry-bench nodes [RUNS]          (e.g. ferry-bench nodes 3; test clusters with a real node)");
             eprintln!("       ferry-bench cutover [TRIALS]      (e.g. ferry-bench cutover 5; rollback time per driver, requests lost in a shift)");
+            eprintln!("       ferry-bench verify [OBJECTS]      (e.g. ferry-bench verify 10000; against kubectl diff and raw LISTs)");
             std::process::exit(2);
         }
     }

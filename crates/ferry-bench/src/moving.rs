@@ -193,7 +193,7 @@ pub fn raw_lists_process(kubeconfig: &str) {
 }
 
 /// Writes the namespaces, then the objects in `List` files of [`OBJECTS_PER_FILE`], in the order kubectl reads them.
-fn write_manifests(dir: &Path, objects: usize) {
+pub(crate) fn write_manifests(dir: &Path, objects: usize) {
     std::fs::create_dir_all(dir).expect("manifest dir");
     let namespaces: Vec<serde_json::Value> =
         (0..NAMESPACES).map(|ns| serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": format!("bench-{ns}")}})).collect();

@@ -1,7 +1,8 @@
-//! `ferry preflight` against a real target (kube-apiserver v1.20.2 with controllers): a target
-//! lacking a storage class and a CRD the objects need, the same target made ready, then a
-//! ResourceQuota too small for a claim; each gives exactly the right findings and exit code,
-//! and the target's objects are the same before and after every run.
+//! `ferry preflight` against a real target (kube-apiserver v1.20.2 with controllers and a real
+//! node): a target lacking a storage class and a CRD the objects need, the same target made
+//! ready, then a ResourceQuota too small for a claim, then workloads no node can run (too
+//! large, a node selector nothing matches); each gives exactly the right findings and exit
+//! code, and the target's objects are the same before and after every run.
 
 use assert_cmd::Command;
 use ferry_testcluster::{Options, TestCluster, WIDGET_CRD};
@@ -47,6 +48,30 @@ spec: {size: 3, color: blue}
 
 const FAST: &str = "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\nprovisioner: kubernetes.io/no-provisioner\n";
 
+/// Two workloads the target's node cannot run: one asks for more CPU than any node has, one
+/// for a node label no node carries.
+const UNSCHEDULABLE: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: huge}
+spec:
+  selector: {matchLabels: {app: huge}}
+  template:
+    metadata: {labels: {app: huge}}
+    spec:
+      containers: [{name: c, image: ferry.local/busybox:1, resources: {requests: {cpu: "1000", memory: 1Mi}}}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: pinned}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      nodeSelector: {disk: nvme}
+      containers: [{name: c, image: ferry.local/busybox:1}]
+"#;
+
 const QUOTA: &str = "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: small}\nspec:\n  hard: {requests.storage: 1Mi}\n";
 
 /// `ferry ARGS`; returns (exit code, stdout, stderr).
@@ -91,8 +116,9 @@ fn issues(report: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preflight_finds_missing_classes_crds_and_quotas_and_never_writes() {
-    let controllers = || TestCluster::start(Options { controllers: true, ..Default::default() });
-    let (source, target) = tokio::join!(controllers(), controllers());
+    let source = TestCluster::start(Options { controllers: true, ..Default::default() });
+    let target = TestCluster::start(Options { nodes: 1, ..Default::default() });
+    let (source, target) = tokio::join!(source, target);
     let (source, target) = (source.unwrap(), target.unwrap());
     source.apply_crd("widgets.example.com", WIDGET_CRD).unwrap();
     source.apply(None, FAST).unwrap();
@@ -117,7 +143,7 @@ async fn preflight_finds_missing_classes_crds_and_quotas_and_never_writes() {
     target.kubectl(&["create", "namespace", "shop"]).unwrap();
     let from_source = ["--context-from", "admin", "--kubeconfig-from", &source_kubeconfig, "-n", "shop", "--exclude", "customresourcedefinitions"];
     let (code, report) = preflight(&target, &from_source);
-    assert_eq!((code, &report["issues"]), (0, &serde_json::json!([])), "{report:#}");
+    assert_eq!((code, &report["issues"]), (0, &serde_json::json!([])), "the node can run the Deployment: {report:#}");
     assert!(report["objects"].as_u64().unwrap() >= 6, "{report:#}");
 
     // A quota too small for the claim: the server's dry run refuses it.
@@ -137,4 +163,15 @@ async fn preflight_finds_missing_classes_crds_and_quotas_and_never_writes() {
     let (code, table, _) = ferry(&["preflight", "--kubeconfig", target.kubeconfig().to_str().unwrap(), "--context", "admin", "--from", archive]);
     assert_eq!(code, 3);
     assert!(table.contains("FAIL  quota") && table.contains("1 fail, 0 warn"), "{table}");
+
+    // Workloads the node cannot run, read from the source cluster.
+    source.kubectl(&["create", "namespace", "batch"]).unwrap();
+    source.apply(Some("batch"), UNSCHEDULABLE).unwrap();
+    target.kubectl(&["create", "namespace", "batch"]).unwrap();
+    let batch = ["--context-from", "admin", "--kubeconfig-from", &source_kubeconfig, "-n", "batch"];
+    let (code, report) = preflight(&target, &batch);
+    assert_eq!(code, 3, "{report:#}");
+    assert_eq!(issues(&report), ["fail requests-exceed-nodes Deployment/huge", "fail unschedulable Job/pinned"], "{report:#}");
+    let message = report["issues"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("one Pod requests 1000 CPU, 1 MiB; no node it may run on has that much allocatable (at most "), "{message}");
 }

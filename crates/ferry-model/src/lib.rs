@@ -16,6 +16,7 @@ pub mod doc;
 pub mod id;
 pub mod load;
 pub mod node;
+pub mod quantity;
 pub mod raw;
 
 pub use doc::{Doc, DocNode};

@@ -51,11 +51,13 @@ pub fn run(command: PreflightCommand) -> Result<ExitStatus, CliError> {
     })
 }
 
-/// What the target serves and its classes.
+/// What the target serves, its classes and its nodes.
 async fn target_facts(target: &Connection, discovery: &Discovery) -> Result<preflight::Target, CliError> {
     let list = |group: &'static str, kind: &'static str| async move {
         match fetch::preferred(discovery, group, kind) {
-            Some(resource) => fetch::list(target, resource, None, "").await.map_err(|e| CliError::failure(format!("cannot list the target's {kind}es"), &e)),
+            Some(resource) => {
+                fetch::list(target, resource, None, "").await.map_err(|e| CliError::failure(format!("cannot list the target's {}", resource.plural), &e))
+            }
             None => Ok(Vec::new()),
         }
     };
@@ -65,6 +67,7 @@ async fn target_facts(target: &Connection, discovery: &Discovery) -> Result<pref
         storage_classes: list("storage.k8s.io", "StorageClass").await?,
         ingress_classes: list("networking.k8s.io", "IngressClass").await?.iter().filter_map(name).collect(),
         version: target.server_version.clone(),
+        nodes: list("", "Node").await?,
     })
 }
 

@@ -7,13 +7,11 @@
 mod error;
 mod job;
 mod plan;
-mod quantity;
 mod run;
 
 pub use error::Error;
 pub use job::{Mover, Via};
 pub use plan::{ClaimPlan, Finding, Scope, TargetClaim, VolumePlan, Workload, plan};
-pub use quantity::bytes_of;
 pub use run::{ClaimEvidence, ClaimSync, CutoverReport, EVIDENCE_FORMAT, Evidence, Scaled, SyncReport, cutover, sync, verify};
 
 /// Label on every object ferry creates for a run, with the run id as value.

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use ferry_model::quantity::bytes_of;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, ListParams};
@@ -11,7 +12,7 @@ use kube::{Client, ResourceExt as _};
 use serde::{Deserialize, Serialize};
 
 use super::error::kube_error;
-use super::{Error, RUN_LABEL, bytes_of};
+use super::{Error, RUN_LABEL};
 
 /// Which claims a move covers.
 #[derive(Debug, Clone, Default)]

@@ -1,7 +1,9 @@
 //! The checks of `ferry preflight` that need no request: what the transformed
-//! objects need from the target (served kinds, storage classes, ingress classes)
-//! against what the target has, and the version skew. The server-side dry run
+//! objects need from the target (served kinds, storage classes, ingress classes, nodes
+//! that can run their Pods: `capacity.rs`) against what the target has, and the version skew. The server-side dry run
 //! that validates every object is the CLI's part; its outcomes become [`Issue`]s too.
+
+mod capacity;
 
 use std::collections::BTreeSet;
 
@@ -46,6 +48,8 @@ pub struct Target {
     pub ingress_classes: BTreeSet<String>,
     /// The target's `gitVersion`, e.g. `v1.20.2`.
     pub version: String,
+    /// The target's Node objects (labels, taints, allocatable resources).
+    pub nodes: Vec<Value>,
 }
 
 /// What the transformed `objects` need that neither the target nor the objects
@@ -62,6 +66,7 @@ pub fn check(objects: &[(ObjectId, Value)], target: &Target, source_version: Opt
         issues.extend(storage_classes(id, object, target, &bundle));
         issues.extend(ingress_class(id, object, target, &bundle));
     }
+    issues.extend(capacity::check(objects, &target.nodes));
     issues.extend(skew(source_version, &target.version));
     issues
 }
@@ -169,6 +174,7 @@ mod tests {
             storage_classes: vec![json!({"metadata": {"name": "fast"}})],
             ingress_classes: ["nginx".to_owned()].into(),
             version: "v1.29.1".into(),
+            nodes: Vec::new(),
         }
     }
 
