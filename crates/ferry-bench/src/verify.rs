@@ -4,9 +4,12 @@
 //! namespaces), migrates them to a fresh target with `ferry migrate`, writes the same objects
 //! as `List` files, then measures, alternating rounds and keeping the best of 3:
 //! - the raw limit: the paginated LISTs of both clusters (every discovered resource, plain HTTP,
-//!   parsing nothing but `continue`), one cluster after the other, on open connections;
+//!   parsing nothing but `continue`), one cluster after the other, on open connections, and as
+//!   two processes (`ferry-bench raw-lists`: start, connect, discover, list);
 //! - `ferry verify` of the source cluster against the target, as a process (connect, discover,
-//!   read the source, transform, read the target, compare, readiness, report);
+//!   read the source, transform, read the target, compare, readiness, report), with the 20
+//!   namespaces named (`-n`: each namespaced resource listed per namespace) and without (every
+//!   namespace: differences for what was not migrated, exit 3);
 //! - `ferry verify --from ARCHIVE` (the migration's archive) against the target;
 //! - once, as it is slow: `kubectl diff -f DIR` of the same objects against the target, the
 //!   user's alternative (a server-side dry-run per object, then a local diff).
@@ -50,16 +53,21 @@ async fn run(objects: usize) {
     process_exiting(&ferry, &[&migrate[..], &["--archive-to", &archive, "--journal", &journal]].concat(), &[0]);
     let live: Vec<&str> = ["verify"].into_iter().chain(from_source).chain(to_target).chain(namespaces.iter().map(String::as_str)).collect();
     let archived: Vec<&str> = ["verify", "--from", &archive].into_iter().chain(to_target).chain(namespaces.iter().map(String::as_str)).collect();
+    let everything: Vec<&str> = ["verify"].into_iter().chain(from_source).chain(to_target).collect();
     let compared = check_parity(&ferry, &live);
+    let me = std::env::current_exe().expect("own path");
 
     let (source_connection, target_connection) = (connect(&source).await, connect(&target).await);
-    let (mut raw, mut verify_live, mut verify_archive) = (f64::MAX, f64::MAX, f64::MAX);
+    let (mut raw, mut raw_process, mut verify_live, mut verify_all, mut verify_archive) = (f64::MAX, f64::MAX, f64::MAX, f64::MAX, f64::MAX);
     for _ in 0..3 {
         let both = async {
             raw_lists(&source_connection.0, &source_connection.1).await;
             raw_lists(&target_connection.0, &target_connection.1).await;
         };
         raw = raw.min(timed(both).await);
+        let processes = process_exiting(&me, &["raw-lists", &source_config], &[0]) + process_exiting(&me, &["raw-lists", &target_config], &[0]);
+        raw_process = raw_process.min(processes);
+        verify_all = verify_all.min(process_exiting(&ferry, &everything, &[3]));
         verify_live = verify_live.min(process_exiting(&ferry, &live, &[AT_PARITY_NOT_READY]));
         verify_archive = verify_archive.min(process_exiting(&ferry, &archived, &[AT_PARITY_NOT_READY]));
     }
@@ -69,12 +77,13 @@ async fn run(objects: usize) {
     println!("machine: {} cores, {}; two kube-apiserver v1.20.2 + etcd on 127.0.0.1", crate::cores(), crate::cpu_model());
     println!();
     println!(
-        "| objects compared | raw LISTs of both clusters s | ferry verify (source cluster) s | ferry verify --from archive s | kubectl diff -f s | verify / raw LISTs | kubectl diff / verify |"
+        "| objects compared | raw LISTs of both clusters in-process s | as processes s | ferry verify -n ×20 s | ferry verify, all namespaces s | ferry verify --from archive s | kubectl diff -f s | verify -n / raw processes | verify all / raw processes | kubectl diff / verify -n |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {compared} | {raw:.3} | {verify_live:.3} | {verify_archive:.3} | {kubectl_diff:.1} | {:.2} | {:.1} |",
-        verify_live / raw,
+        "| {compared} | {raw:.3} | {raw_process:.3} | {verify_live:.3} | {verify_all:.3} | {verify_archive:.3} | {kubectl_diff:.1} | {:.2} | {:.2} | {:.1} |",
+        verify_live / raw_process,
+        verify_all / raw_process,
         kubectl_diff / verify_live
     );
 }
