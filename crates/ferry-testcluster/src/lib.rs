@@ -43,7 +43,7 @@ mod prometheus;
 mod registry;
 mod tls;
 pub use backend::{LoadResult, TestBackend, TestLoad};
-pub use haproxy::TestHaproxy;
+pub use haproxy::{TestHaproxy, TlsSite};
 pub use images::{BUSYBOX_IMAGE, FERRY_IMAGE, PAUSE_IMAGE, TestImages, pause_binary};
 pub use powerdns::{POWERDNS_API_KEY, TestPowerDns};
 pub use prometheus::TestPrometheus;
