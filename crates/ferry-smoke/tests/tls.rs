@@ -1,7 +1,8 @@
 //! `ferry_smoke::run` over real TLS: HAProxy (Debian) terminates TLS on 127.0.0.2 (the old
-//! side) and 127.0.0.3 (the new side) with certificates made here (rcgen) and forwards to real
-//! HTTP backends. A correct site passes; a wrong, self-signed or expired certificate, a 502 on
-//! one path, a different body and a closed port are each reported with their precise reason;
+//! side) and 127.0.0.3 (the new side) with certificates from `ferry_testcluster::TestPki` and
+//! forwards to real HTTP backends. A correct site passes; a wrong, self-signed or expired
+//! certificate, a 502 on one path, a different body and a closed port are each reported with
+//! their precise reason;
 //! HAProxy's log shows that every request carried the host name as TLS SNI and Host.
 
 use std::net::{IpAddr, SocketAddr};
@@ -9,45 +10,11 @@ use std::time::Duration;
 
 use ferry_smoke::probe::{Https, Roots};
 use ferry_smoke::{Code, Outcome, Plan, Routes, checks};
-use ferry_testcluster::{TestBackend, TestHaproxy, TlsSite, free_port};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, date_time_ymd};
+use ferry_testcluster::{TestBackend, TestHaproxy, TestPki, TlsSite, free_port};
 
 const HOST: &str = "shop.smoke.test";
 const OLD: [u8; 4] = [127, 0, 0, 2];
 const NEW: [u8; 4] = [127, 0, 0, 3];
-
-/// A test root CA and the leaves the scenarios serve, as HAProxy's PEM (chain, then key).
-struct Pki {
-    root: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, "ferry smoke test root");
-        Pki { root: CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap() }
-    }
-
-    fn params(name: &str, expired: bool) -> CertificateParams {
-        let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, name);
-        (params.not_before, params.not_after) = if expired { (date_time_ymd(2019, 1, 1), date_time_ymd(2020, 1, 1)) } else { (date_time_ymd(2025, 1, 1), date_time_ymd(2036, 1, 1)) };
-        params
-    }
-
-    /// A leaf for `name` signed by the root.
-    fn leaf(&self, name: &str, expired: bool) -> String {
-        let key = KeyPair::generate().unwrap();
-        Self::params(name, expired).signed_by(&key, &self.root).unwrap().pem() + &self.root.pem() + &key.serialize_pem()
-    }
-
-    /// A self-signed certificate for `name`.
-    fn self_signed(name: &str) -> String {
-        let key = KeyPair::generate().unwrap();
-        Self::params(name, false).self_signed(&key).unwrap().pem() + &key.serialize_pem()
-    }
-}
 
 /// A site serving `pem` only to clients that send the SNI `shop.smoke.test` (others get a
 /// certificate for `no-sni.invalid`, which every expected reason below would then name).
@@ -73,21 +40,21 @@ fn codes(outcome: &Outcome) -> Vec<Code> {
 
 #[test]
 fn each_broken_target_is_reported_with_its_reason_and_sni_is_always_the_host() {
-    let pki = Pki::new();
-    let bundle = Roots::Bundle(pki.root.pem());
+    let pki = TestPki::new().unwrap();
+    let bundle = Roots::Bundle(pki.root_pem());
     let old_backend = TestBackend::start("shop", OLD.into()).unwrap();
     let new_backend = TestBackend::start("shop", NEW.into()).unwrap();
     let changed_backend = TestBackend::start("shop-v2", NEW.into()).unwrap();
     let failing_backend = TestBackend::start("api", NEW.into()).unwrap();
     failing_backend.set_status(502);
     let broken = vec![("/broken".to_owned(), failing_backend.address())];
-    let old = site(OLD, pki.leaf(HOST, false), &old_backend, Vec::new());
+    let old = site(OLD, pki.leaf(HOST, false).unwrap(), &old_backend, Vec::new());
     let sites = [
-        site(NEW, pki.leaf(HOST, false), &new_backend, broken.clone()),
-        site(NEW, pki.leaf("other.smoke.test", false), &new_backend, Vec::new()),
-        site(NEW, Pki::self_signed(HOST), &new_backend, Vec::new()),
-        site(NEW, pki.leaf(HOST, true), &new_backend, Vec::new()),
-        site(NEW, pki.leaf(HOST, false), &changed_backend, Vec::new()),
+        site(NEW, pki.leaf(HOST, false).unwrap(), &new_backend, broken.clone()),
+        site(NEW, pki.leaf("other.smoke.test", false).unwrap(), &new_backend, Vec::new()),
+        site(NEW, TestPki::self_signed(HOST).unwrap(), &new_backend, Vec::new()),
+        site(NEW, pki.leaf(HOST, true).unwrap(), &new_backend, Vec::new()),
+        site(NEW, pki.leaf(HOST, false).unwrap(), &changed_backend, Vec::new()),
     ];
     let old_haproxy = TestHaproxy::start_tls(std::slice::from_ref(&old)).unwrap();
     let new_haproxy = TestHaproxy::start_tls(&sites).unwrap();
@@ -120,7 +87,7 @@ fn each_broken_target_is_reported_with_its_reason_and_sni_is_always_the_host() {
 
     let untrusted = smoke(good, None, &Roots::System);
     assert_eq!(codes(&untrusted[0]), [Code::Untrusted], "{:?}", untrusted[0].problems);
-    assert!(untrusted[0].problems[0].message.contains("issued by `CN=ferry smoke test root`"), "{}", untrusted[0].problems[0].message);
+    assert!(untrusted[0].problems[0].message.contains("issued by `CN=ferry test root`"), "{}", untrusted[0].problems[0].message);
 
     let closed = SocketAddr::new(NEW.into(), free_port().unwrap());
     let refused = smoke(closed, Some(old.bind), &bundle);
