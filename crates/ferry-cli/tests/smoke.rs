@@ -59,7 +59,11 @@ async fn the_new_cluster_is_tested_over_tls_and_a_failing_path_fails_the_run() {
     let checks = dir.path().join("checks.yaml");
     std::fs::write(&checks, format!("checks:\n  - {{name: health, host: {HOST}, path: /healthz, expect_status: 200, expect_body: ok shop}}\n")).unwrap();
 
-    let (old_backend, new_backend, api) = (TestBackend::start("shop", [127, 0, 0, 2].into()).unwrap(), TestBackend::start("shop", [127, 0, 0, 3].into()).unwrap(), TestBackend::start("api", [127, 0, 0, 3].into()).unwrap());
+    let (old_backend, new_backend, api) = (
+        TestBackend::start("shop", [127, 0, 0, 2].into()).unwrap(),
+        TestBackend::start("shop", [127, 0, 0, 3].into()).unwrap(),
+        TestBackend::start("api", [127, 0, 0, 3].into()).unwrap(),
+    );
     api.set_status(502);
     let old = site([127, 0, 0, 2], pki.leaf(HOST, false).unwrap(), &old_backend, Vec::new());
     let healthy = site([127, 0, 0, 3], pki.leaf(HOST, false).unwrap(), &new_backend, Vec::new());
@@ -107,7 +111,17 @@ async fn the_new_cluster_is_tested_over_tls_and_a_failing_path_fails_the_run() {
 
     // Without --address, the Ingress's status names where it is served: nothing listens there.
     cluster
-        .kubectl(&["patch", "ingress", "web", "-n", "shop", "--subresource=status", "--type=merge", "-p", r#"{"status":{"loadBalancer":{"ingress":[{"ip":"127.0.0.4"}]}}}"#])
+        .kubectl(&[
+            "patch",
+            "ingress",
+            "web",
+            "-n",
+            "shop",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            r#"{"status":{"loadBalancer":{"ingress":[{"ip":"127.0.0.4"}]}}}"#,
+        ])
         .unwrap();
     let (code, stdout, stderr) = ferry(&[&common[..], &["--timeout", "3"]].concat());
     assert_eq!(code, 3, "{stdout}\n{stderr}");

@@ -132,6 +132,8 @@ mod tests {
         assert_eq!(login.headers, [("Accept".to_owned(), "text/html".to_owned()), ("X-Canary".to_owned(), "1".to_owned())]);
         assert_eq!(login.expect, Expect { status: Some(200), body: Some("Sign in".into()), compare_body: false });
         assert_eq!(login.origin.label(), "check 0 (login)");
+        let shown = serde_json::to_string(login).unwrap();
+        assert!(shown.contains(r#""headers":["Accept","X-Canary"]"#) && !shown.contains("text/html"), "header values stay out of reports: {shown}");
         let plain = &requests[1];
         assert_eq!((plain.method.as_str(), plain.path.as_str()), ("GET", "/"));
         assert_eq!(plain.expect, Expect { status: None, body: None, compare_body: true });
@@ -140,7 +142,10 @@ mod tests {
     #[test]
     fn each_bad_field_is_named_with_the_file_and_the_index() {
         let error = |check: &str| parse(&format!("checks:\n  - host: ok.example.com\n  - {check}\n"), "smoke.yaml").unwrap_err().to_string();
-        assert_eq!(error("{host: 127.0.0.3}"), "smoke.yaml: checks[1].host: `127.0.0.3` is an IP address; give the host name clients use (it is sent as TLS SNI and Host)");
+        assert_eq!(
+            error("{host: 127.0.0.3}"),
+            "smoke.yaml: checks[1].host: `127.0.0.3` is an IP address; give the host name clients use (it is sent as TLS SNI and Host)"
+        );
         assert!(error("{host: a.test, path: login}").starts_with("smoke.yaml: checks[1].path: `login` must start with `/`"));
         assert!(error("{host: a.test, method: FETCH}").starts_with("smoke.yaml: checks[1].method: `FETCH` is not one of GET"));
         assert!(error("{host: a.test, expect_status: 700}").starts_with("smoke.yaml: checks[1].expect_status: 700 is not an HTTP status"));

@@ -26,8 +26,8 @@ pub mod probe;
 pub mod report;
 pub mod targets;
 
-use std::sync::{Mutex, PoisonError};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 pub use address::Routes;
 pub use certificate::Presented;

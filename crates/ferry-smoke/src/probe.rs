@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -71,9 +71,8 @@ impl Https {
             Roots::Bundle(pem) => (bundle(pem)?, "the CA bundle"),
             Roots::System => (system()?, "the system's trust roots"),
         };
-        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
-            .build()
-            .map_err(|e| TransportError::Client(e.to_string()))?;
+        let verifier =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone()).build().map_err(|e| TransportError::Client(e.to_string()))?;
         Ok(Https { verifier, provider, timeout, clients: Mutex::new(HashMap::new()), roots_text })
     }
 
@@ -128,7 +127,14 @@ impl Transport for Https {
 
 impl Https {
     /// The problems of a request that got no answer: the certificate's, if it was refused, else the connection's.
-    fn failure(&self, error: &(dyn std::error::Error + 'static), request: &Request, to: SocketAddr, refused: Option<rustls::Error>, leaf: Option<&Presented>) -> Vec<Problem> {
+    fn failure(
+        &self,
+        error: &(dyn std::error::Error + 'static),
+        request: &Request,
+        to: SocketAddr,
+        refused: Option<rustls::Error>,
+        leaf: Option<&Presented>,
+    ) -> Vec<Problem> {
         match refused {
             Some(refused) => certificate_problems(&refused, &request.host, leaf, self.roots_text),
             None => vec![connection_problem(error, to)],

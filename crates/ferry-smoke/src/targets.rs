@@ -68,11 +68,16 @@ pub struct Request {
     pub host: String,
     /// The path, with the query if any; starts with `/`.
     pub path: String,
-    /// Extra headers.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Extra headers. Reports and evidence name them without their values, which may be credentials.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "header_names")]
     pub headers: Vec<(String, String)>,
     /// What makes the answer pass.
     pub expect: Expect,
+}
+
+/// Headers as their names only.
+fn header_names<S: serde::Serializer>(headers: &[(String, String)], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(headers.iter().map(|(name, _)| name))
 }
 
 impl Request {
@@ -129,7 +134,8 @@ pub fn discover(ingresses: &[Value], services: &[Value]) -> Discovered {
             }
         }
     }
-    let balancers: BTreeSet<IpAddr> = services.iter().filter(|s| s.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer")).flat_map(status_ips).collect();
+    let balancers: BTreeSet<IpAddr> =
+        services.iter().filter(|s| s.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer")).flat_map(status_ips).collect();
     let default = match balancers.len() {
         1 => balancers.first().map(|ip| SocketAddr::new(*ip, HTTPS_PORT)),
         0 => None,

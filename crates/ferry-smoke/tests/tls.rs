@@ -29,7 +29,8 @@ fn requests() -> Vec<ferry_smoke::Request> {
 }
 
 fn smoke(new: SocketAddr, old: Option<SocketAddr>, roots: &Roots) -> Vec<Outcome> {
-    let plan = Plan { requests: requests(), new: Routes::new(Some(new), []), old: old.map(|old| Routes::new(Some(old), [])), skipped: Vec::new(), notes: Vec::new() };
+    let plan =
+        Plan { requests: requests(), new: Routes::new(Some(new), []), old: old.map(|old| Routes::new(Some(old), [])), skipped: Vec::new(), notes: Vec::new() };
     let transport = Https::new(roots, Duration::from_secs(5)).unwrap();
     ferry_smoke::run(&plan, &transport, 4).outcomes
 }

@@ -107,8 +107,21 @@ pub struct SmokeSettings {
 impl SmokeSettings {
     /// Validates the arguments (addresses are parsed here: a malformed one is a usage error).
     pub fn resolve(args: SmokeArgs) -> Result<SmokeSettings, CliError> {
-        let SmokeArgs { to_context, kubeconfig, namespaces, address, resolve, compare_address, compare_resolve, ca_bundle, checks, timeout, concurrency, output, out } =
-            args;
+        let SmokeArgs {
+            to_context,
+            kubeconfig,
+            namespaces,
+            address,
+            resolve,
+            compare_address,
+            compare_resolve,
+            ca_bundle,
+            checks,
+            timeout,
+            concurrency,
+            output,
+            out,
+        } = args;
         let new = routes(address.as_deref(), "--address", &resolve, "--resolve")?;
         let old = routes(compare_address.as_deref(), "--compare-address", &compare_resolve, "--compare-resolve")?;
         Ok(SmokeSettings {
