@@ -130,6 +130,9 @@ async fn the_new_cluster_is_tested_over_tls_and_a_failing_path_fails_the_run() {
 
 #[test]
 fn bad_resolve_syntax_is_a_usage_error_and_a_malformed_checks_file_names_the_field() {
+    let (code, help, _) = ferry(&["smoke", "--help"]);
+    assert_eq!(code, 0);
+    assert!(help.contains("--resolve <HOST:PORT:IP>") && help.contains("Examples:") && help.contains("3  a request failed"), "{help}");
     let (code, _, stderr) = ferry(&["smoke", "--to-context", "new", "--resolve", "shop.example.com:127.0.0.3"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("error: invalid `--resolve` `shop.example.com:127.0.0.3`: expected HOST:PORT:IP"), "{stderr}");
