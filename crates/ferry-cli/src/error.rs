@@ -63,6 +63,11 @@ impl CliError {
         CliError { message: message.into(), causes, hint: None, status: ExitStatus::Failure }
     }
 
+    /// A failure that no underlying error caused (exit code 1).
+    pub fn could_not_run(message: impl Into<String>) -> Self {
+        CliError { message: message.into(), causes: Vec::new(), hint: None, status: ExitStatus::Failure }
+    }
+
     /// Adds a hint.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());

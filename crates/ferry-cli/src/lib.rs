@@ -33,6 +33,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         args::Command::Migrate(migrate) => args::MigrateCommand::resolve(migrate).and_then(commands::migrate::run),
         args::Command::Images(args::ImagesCommand::PushFerry(push)) => args::PushFerrySettings::resolve(push).and_then(commands::images::run),
         args::Command::Certs(certs) => args::CertsSettings::resolve(certs).and_then(commands::certs::run),
+        args::Command::Smoke(smoke) => args::SmokeSettings::resolve(smoke).and_then(commands::smoke::run),
         args::Command::Cutover(cutover) => args::CutoverSettings::resolve(cutover).and_then(commands::cutover::run),
         args::Command::Verify(verify) => args::VerifyCommand::resolve(verify).and_then(commands::verify::run),
         args::Command::Preflight(preflight) => args::PreflightCommand::resolve(preflight).and_then(commands::preflight::run),

@@ -13,6 +13,7 @@ mod cutover;
 mod images;
 mod moving;
 mod preflight;
+mod smoke;
 mod verify;
 mod volumes;
 pub use certs::*;
@@ -20,6 +21,7 @@ pub use cutover::*;
 pub use images::*;
 pub use moving::*;
 pub use preflight::*;
+pub use smoke::*;
 pub use verify::*;
 pub use volumes::*;
 
@@ -56,6 +58,9 @@ pub enum Command {
     /// Check TLS certificates, cert-manager objects and Ingresses so that certificates move without being issued again.
     #[command(after_help = CERTS_EXAMPLES)]
     Certs(CertsArgs),
+    /// Smoke-test the new cluster over real TLS before DNS moves: every Ingress host and path, and user-defined checks.
+    #[command(after_help = SMOKE_EXAMPLES)]
+    Smoke(SmokeArgs),
     /// Shift traffic from the old cluster to the new one step by step behind health gates, with automatic rollback.
     #[command(after_help = CUTOVER_EXAMPLES)]
     Cutover(CutoverArgs),

@@ -14,6 +14,7 @@ use ferry_model::{Node, Object, Origin};
 use serde::Serialize;
 
 use crate::args::{CertsFormat, CertsInput, CertsSettings};
+use crate::commands::columns::write_columns;
 use crate::commands::{archive, cluster};
 use crate::error::{CliError, ExitStatus};
 use crate::progress::ReadBar;
@@ -187,23 +188,5 @@ fn write_finding(out: &mut String, finding: &Finding) {
     let _ = writeln!(out, "  {:<4}  {}  {}{reissue}: {}", finding.severity, finding.code, finding.object, finding.message);
     if !finding.hint.is_empty() {
         let _ = writeln!(out, "        hint: {}", finding.hint);
-    }
-}
-
-/// Left-aligned columns, two spaces apart.
-fn write_columns<const N: usize>(out: &mut String, header: [&str; N], rows: &[[String; N]]) {
-    let mut widths = header.map(str::len);
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-        let text: Vec<String> = cells.zip(widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
-        let _ = writeln!(out, "{}", text.join("  ").trim_end());
-    };
-    line(&mut header.iter().copied());
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
     }
 }
