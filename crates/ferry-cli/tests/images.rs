@@ -178,7 +178,11 @@ fn images_plan_and_copy_follow_the_rules_and_a_second_copy_sends_nothing() {
     );
     std::fs::write(manifests.join("web.yaml"), deployment).unwrap();
     let rules = dir.path().join("ferry.yaml");
-    std::fs::write(&rules, format!("apiVersion: ferry.dev/v1alpha1\nkind: TransformRules\nimages:\n  - {{from: '{}/', to: '{}/mirror/'}}\n", source.host(), target.host())).unwrap();
+    std::fs::write(
+        &rules,
+        format!("apiVersion: ferry.dev/v1alpha1\nkind: TransformRules\nimages:\n  - {{from: '{}/', to: '{}/mirror/'}}\n", source.host(), target.host()),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("config.json"), "{}").unwrap();
     let args = |command: &str| {
         let mut cmd = ferry();

@@ -268,7 +268,11 @@ fn copy_manifest<'a>(
             let given = target.registry.manifest_put(&target.name, tag, &body, &media_type).await?;
             if let Some(given) = given.filter(|g| g != digest) {
                 let action = format!("putting `{}:{tag}`", target.name);
-                return Err(RegistryError { registry: target.registry.host().to_owned(), action, problem: Problem::DigestMismatch { expected: digest.to_owned(), actual: given } });
+                return Err(RegistryError {
+                    registry: target.registry.host().to_owned(),
+                    action,
+                    problem: Problem::DigestMismatch { expected: digest.to_owned(), actual: given },
+                });
             }
         }
         Ok(tree)
@@ -384,7 +388,11 @@ async fn transfer(run: &Run<'_>, source: &Repo, target: &Repo, digest: &str, mut
     let actual = Digest::from_hash(&hash.finalize()).to_string();
     if actual != digest {
         let action = format!("copying the blob `{digest}` from `{}`", source.name);
-        return Err(RegistryError { registry: source.registry.host().to_owned(), action, problem: Problem::DigestMismatch { expected: digest.to_owned(), actual } });
+        return Err(RegistryError {
+            registry: source.registry.host().to_owned(),
+            action,
+            problem: Problem::DigestMismatch { expected: digest.to_owned(), actual },
+        });
     }
     let rest = buffer.freeze();
     let length = rest.len() as u64;

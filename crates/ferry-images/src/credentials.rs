@@ -121,7 +121,9 @@ fn from_helper(name: &str, registry: &str) -> Result<Credentials, String> {
     let text = |key: &str| answer.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
     match (text("Username"), text("Secret")) {
         (_, secret) if secret.is_empty() => Ok(Credentials::anonymous()),
-        (user, _) if user == "<token>" => Err(format!("`{program}` holds an identity token for `{registry}`, which ferry cannot use; log in with a user name and password")),
+        (user, _) if user == "<token>" => {
+            Err(format!("`{program}` holds an identity token for `{registry}`, which ferry cannot use; log in with a user name and password"))
+        }
         (user, secret) => Ok(Credentials::basic(user, secret)),
     }
 }
@@ -157,7 +159,6 @@ fn registry_of_key(key: &str) -> &str {
 fn is_docker_hub(registry: &str) -> bool {
     matches!(registry, "docker.io" | "index.docker.io" | "registry-1.docker.io")
 }
-
 
 #[cfg(test)]
 mod tests {

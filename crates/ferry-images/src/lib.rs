@@ -28,15 +28,15 @@ mod presets;
 mod push;
 pub mod registry;
 
+pub use copy::{CopyJob, ImageEvidence, copy};
+pub use credentials::Credentials;
 pub use digest::Digest;
 pub use error::Error;
 pub use image::{Blob, CONFIG_MEDIA_TYPE, Image, ImageConfig, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
 pub use layer::{Layer, LayerBuilder};
 pub use layout::{CONTAINERD_NAME_ANNOTATION, REF_NAME_ANNOTATION};
 pub use libraries::{parse_ldd, shared_libraries};
-pub use presets::{FERRY_PATH, busybox_image, ferry_image, pause_image};
-pub use copy::{CopyJob, ImageEvidence, copy};
-pub use credentials::Credentials;
 pub use plan::{Plan, plan};
+pub use presets::{FERRY_PATH, busybox_image, ferry_image, pause_image};
 pub use push::{Pushed, push};
 pub use registry::{ImageRef, Registries, RegistryOptions};

@@ -164,7 +164,12 @@ pub fn plan(objects: &[Value], options: &ferry_transform::Options) -> Plan {
         let after = ferry_transform::container_images(target);
         for used in ferry_transform::container_images(source) {
             let Some(moved) = after.iter().find(|a| a.list == used.list && a.container == used.container) else {
-                findings.push(finding(Severity::Warning, "container-removed", &used.image, format!("{id}: the transformed object has no {} `{}`", used.list, used.container)));
+                findings.push(finding(
+                    Severity::Warning,
+                    "container-removed",
+                    &used.image,
+                    format!("{id}: the transformed object has no {} `{}`", used.list, used.container),
+                ));
                 continue;
             };
             let entry = images.entry((used.image.clone(), moved.image.clone())).or_insert_with(|| PlannedImage {
@@ -213,7 +218,11 @@ fn check_image(image: &mut PlannedImage, findings: &mut Vec<Finding>) {
         findings.push(finding(Severity::Error, "digest-differs", &image.source, message));
     }
     if image.source_pull_secret.is_some() && image.target_pull_secret.is_none() {
-        let message = format!("the source pulls it with `{}`, but no pull secret of the transformed objects names `{}`", image.source_pull_secret.as_deref().unwrap_or_default(), target.registry);
+        let message = format!(
+            "the source pulls it with `{}`, but no pull secret of the transformed objects names `{}`",
+            image.source_pull_secret.as_deref().unwrap_or_default(),
+            target.registry
+        );
         findings.push(finding(Severity::Warning, "no-target-pull-secret", &image.source, message));
     }
 }
@@ -361,7 +370,8 @@ async fn resolve_image(image: &PlannedImage, registries: &Registries) -> Result<
     let document: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let media_type = document.get("mediaType").and_then(Value::as_str).map_or(media_type, str::to_owned);
     let mut resolved = Resolved { digest, media_type, manifests: 1, ..Resolved::default() };
-    let children: Vec<(String, String)> = document.get("manifests").and_then(Value::as_array).into_iter().flatten().filter_map(crate::copy::index_entry).collect();
+    let children: Vec<(String, String)> =
+        document.get("manifests").and_then(Value::as_array).into_iter().flatten().filter_map(crate::copy::index_entry).collect();
     resolved.platforms = children.iter().map(|(_, p)| p.clone()).collect();
     let mut blobs = crate::copy::blobs_of(&document);
     for (child, _) in &children {
@@ -436,8 +446,8 @@ mod tests {
             deployment("a", "one", &["r1.example.io/app:1", "r2.example.io/app:1"], &[]),
             deployment("a", "two", &[&format!("r1.example.io/pinned@{digest}")], &[]),
         ];
-        let rules = format!("images:\n  - {{from: r1.example.io/, to: t.example.io/}}\n  - {{from: r2.example.io/, to: t.example.io/}}\npatches:\n  - match: {{name: two}}\n    jsonPatch: [{{op: replace, path: /spec/template/spec/containers/0/image, value: t.example.io/pinned:1}}]\n");
-        let plan = plan(&objects, &options(&rules));
+        let rules = "images:\n  - {from: r1.example.io/, to: t.example.io/}\n  - {from: r2.example.io/, to: t.example.io/}\npatches:\n  - match: {name: two}\n    jsonPatch: [{op: replace, path: /spec/template/spec/containers/0/image, value: t.example.io/pinned:1}]\n";
+        let plan = plan(&objects, &options(rules));
         let codes: Vec<(&str, &str)> = plan.findings.iter().map(|f| (f.code, f.image.as_str())).collect();
         assert!(codes.contains(&("target-conflict", "r1.example.io/app:1")) && codes.contains(&("target-conflict", "r2.example.io/app:1")), "{codes:?}");
         assert!(codes.contains(&("digest-differs", &*format!("r1.example.io/pinned@{digest}"))), "{codes:?}");

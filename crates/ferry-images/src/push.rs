@@ -45,7 +45,7 @@ pub async fn push(image: &Image, reference: &str, credentials: &Credentials) -> 
         let registry = registry.clone();
         move |source| Error::Registry { registry, action, source }
     };
-    client.auth(&target, &credentials.auth(), RegistryOperation::Push).await.map_err(failed("connecting".into()))?;
+    client.auth(&target, credentials.auth(), RegistryOperation::Push).await.map_err(failed("connecting".into()))?;
     let mut pushed = Pushed { reference: full_name(&target), digest: image.digest().clone(), bytes_sent: 0, blobs_sent: 0, blobs_skipped: 0 };
     for blob in image.blobs() {
         if client.blob_exists(&target, blob.digest.as_str()).await.map_err(failed(format!("checking blob `{}`", blob.digest)))? {

@@ -136,7 +136,9 @@ async fn images_indexes_and_referrers_are_copied_byte_exact_and_a_second_run_sen
     let amd64 = push.image("multi", None, &[&base, &noise(4, 60_000)], "amd64").await;
     let arm64 = push.image("multi", None, &[&noise(5, 70_000)], "arm64").await;
     let entry = |digest: &str, arch: &str| json!({"mediaType": MANIFEST, "digest": digest, "size": 0, "platform": {"os": "linux", "architecture": arch}});
-    let index = push.manifest("multi", Some("1"), &json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": [entry(&amd64, "amd64"), entry(&arm64, "arm64")]}), INDEX).await;
+    let index = push
+        .manifest("multi", Some("1"), &json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": [entry(&amd64, "amd64"), entry(&arm64, "arm64")]}), INDEX)
+        .await;
     let hex = one.trim_start_matches("sha256:");
     let (signature, _) = push.artifact("app/one", Some(&format!("sha256-{hex}.sig")), "signed", None).await;
     let (attestation, _) = push.artifact("app/one", Some(&format!("sha256-{hex}.att")), "attested", None).await;

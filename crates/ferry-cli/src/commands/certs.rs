@@ -68,7 +68,12 @@ fn read(settings: &CertsSettings) -> Result<(Vec<Object>, Vec<String>), CliError
 
 /// The objects of files, a cluster or an archive, in `namespaces` (all when empty), and what
 /// could not be read; shared with `ferry images`.
-pub(crate) fn read_input(input: &CertsInput, namespaces: &[String], read: &ReadOptions, archive: &ArchiveSettings) -> Result<(Vec<Object>, Vec<String>), CliError> {
+pub(crate) fn read_input(
+    input: &CertsInput,
+    namespaces: &[String],
+    read: &ReadOptions,
+    archive: &ArchiveSettings,
+) -> Result<(Vec<Object>, Vec<String>), CliError> {
     let (objects, unreadable) = match input {
         CertsInput::Files(paths) => {
             let (objects, report) = load_documents(paths, |document| document.into_object())

@@ -115,7 +115,10 @@ impl Registry {
                 if !self.behaviour.plain_http_allowed {
                     return match self.ping(&https, self.behaviour.attempts).await {
                         Ok(()) => Ok(https),
-                        Err(reason) => Err(self.error("connecting", Problem::Unreachable(format!("{reason} (HTTPS; plain HTTP is used only on loopback or where allowed)")))),
+                        Err(reason) => {
+                            Err(self
+                                .error("connecting", Problem::Unreachable(format!("{reason} (HTTPS; plain HTTP is used only on loopback or where allowed)"))))
+                        }
                     };
                 }
                 // Loopback or allowed: HTTPS once, then plain HTTP (a TLS handshake with a plain
@@ -230,7 +233,9 @@ impl Registry {
             return Err(self.error(&action, Problem::Unauthorized { had_credentials: self.has_credentials() }));
         }
         let body = response.bytes().await.map_err(|e| self.error(&action, Problem::Unreachable(describe(&e))))?;
-        let token = token_of(&body).filter(|_| status.is_success()).ok_or_else(|| self.error(&action, Problem::Status { status: status.as_u16(), detail: "no token in the answer".into() }))?;
+        let token = token_of(&body)
+            .filter(|_| status.is_success())
+            .ok_or_else(|| self.error(&action, Problem::Status { status: status.as_u16(), detail: "no token in the answer".into() }))?;
         self.tokens.lock().expect("not poisoned").insert(scope.clone(), token.clone());
         Ok(token)
     }
@@ -383,7 +388,10 @@ impl Registry {
 
     /// The absolute URL of a `Location` header (registries may send a path).
     fn location(&self, headers: &HeaderMap, action: &str) -> Result<String, RegistryError> {
-        let location = headers.get(LOCATION).and_then(|v| v.to_str().ok()).ok_or_else(|| self.error(action, Problem::Unsupported("no upload location in the answer".into())))?;
+        let location = headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| self.error(action, Problem::Unsupported("no upload location in the answer".into())))?;
         if location.starts_with("http://") || location.starts_with("https://") {
             return Ok(location.to_owned());
         }

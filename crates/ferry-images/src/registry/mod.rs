@@ -14,9 +14,9 @@ use std::str::FromStr as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use client::{Found, MANIFEST_TYPES, Registry};
-pub(crate) use client::Upload;
 use client::Behaviour;
+pub(crate) use client::Upload;
+pub use client::{Found, MANIFEST_TYPES, Registry};
 pub use error::{Problem, RegistryError};
 
 use crate::{Credentials, Error};
