@@ -80,3 +80,34 @@ impl ApplyProgress for ApplyBar {
         self.bar.inc(1);
     }
 }
+
+/// A bar over the images of `ferry images copy`, with the bytes sent so far.
+pub struct CopyBar {
+    bar: ProgressBar,
+    bytes: AtomicU64,
+}
+
+impl CopyBar {
+    /// A bar on stderr over `images` images (drawn only on a terminal).
+    pub fn stderr(images: usize) -> CopyBar {
+        let bar = stderr_bar("copying {pos}/{len} images");
+        bar.set_length(images as u64);
+        CopyBar { bar, bytes: AtomicU64::new(0) }
+    }
+
+    /// Clears the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl ferry_images::copy::CopyProgress for CopyBar {
+    fn sent(&self, bytes: u64) {
+        let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.bar.set_message(format!("{} sent", indicatif::HumanBytes(total)));
+    }
+
+    fn image_done(&self, _: &ferry_images::ImageEvidence) {
+        self.bar.inc(1);
+    }
+}

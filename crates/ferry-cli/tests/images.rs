@@ -154,3 +154,80 @@ async fn a_node_runs_the_image_push_ferry_pushed() {
     assert_eq!(phase, "Succeeded", "{describe}");
     assert_eq!(cluster.kubectl(&["logs", "ferry"]).unwrap(), version, "the Pod ran this ferry binary, with its own libraries");
 }
+
+/// A small image pushed to `registry` as `repository:1`; its digest.
+fn push_small_image(registry: &TestRegistry, repository: &str, content: &'static [u8]) -> String {
+    let layer = ferry_images::LayerBuilder::new().bytes("data", content, 0o644).unwrap().build().unwrap();
+    let image = ferry_images::Image::new(&ferry_images::ImageConfig::default(), vec![layer]);
+    let reference = format!("{}/{repository}:1", registry.host());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(ferry_images::push(&image, &reference, &ferry_images::Credentials::anonymous())).unwrap();
+    image.digest().to_string()
+}
+
+#[test]
+fn images_plan_and_copy_follow_the_rules_and_a_second_copy_sends_nothing() {
+    let (source, target) = (TestRegistry::start().unwrap(), TestRegistry::start().unwrap());
+    let web = push_small_image(&source, "shop/web", b"web");
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    std::fs::create_dir(&manifests).unwrap();
+    let deployment = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec:\n  template:\n    spec:\n      initContainers: [{{name: init, image: {s}/shop/web:1}}]\n      containers: [{{name: web, image: {s}/shop/web:1}}, {{name: sidecar, image: busybox:1.36}}]\n",
+        s = source.host()
+    );
+    std::fs::write(manifests.join("web.yaml"), deployment).unwrap();
+    let rules = dir.path().join("ferry.yaml");
+    std::fs::write(
+        &rules,
+        format!("apiVersion: ferry.dev/v1alpha1\nkind: TransformRules\nimages:\n  - {{from: '{}/', to: '{}/mirror/'}}\n", source.host(), target.host()),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("config.json"), "{}").unwrap();
+    let args = |command: &str| {
+        let mut cmd = ferry();
+        cmd.args(["images", command, "-f"]).arg(&manifests).arg("--rules").arg(&rules).arg("--docker-config").arg(dir.path().join("config.json"));
+        cmd
+    };
+
+    let output = args("plan").args(["-o", "json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["schema"], "ferry.images.plan/v1");
+    let image = &plan["images"][0];
+    assert_eq!(image["target"], format!("{}/mirror/shop/web:1", target.host()));
+    assert_eq!((image["copy"].as_bool(), image["resolved"]["digest"].as_str()), (Some(true), Some(web.as_str())));
+    assert_eq!(image["users"].as_array().unwrap().len(), 2, "the container and the init container");
+    assert_eq!(plan["images"][1]["copy"], false, "busybox stays where it is");
+    assert_eq!(plan["findings"][0]["code"], "not-rewritten");
+
+    let evidence = dir.path().join("evidence.json");
+    let output = args("copy").arg("--evidence").arg(&evidence).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let written: Value = serde_json::from_slice(&std::fs::read(&evidence).unwrap()).unwrap();
+    assert_eq!(written["summary"]["verified"], 1);
+    assert_eq!(written["images"][0]["targetDigest"], web.as_str());
+    let (status, manifest) = target.get("/v2/mirror/shop/web/manifests/1").unwrap();
+    assert_eq!((status, sha256(&manifest)), (200, web.clone()));
+
+    let output = args("copy").output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("nothing to send: every blob was already there"), "{stdout}");
+}
+
+#[test]
+fn images_plan_and_copy_name_two_images_on_one_target_and_copy_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers: [{name: a, image: r1.example.com/app:1}, {name: b, image: r2.example.com/app:1}]\n";
+    std::fs::write(dir.path().join("pod.yaml"), pod).unwrap();
+    let rules = dir.path().join("ferry.yaml");
+    std::fs::write(&rules, "apiVersion: ferry.dev/v1alpha1\nkind: TransformRules\nimages:\n  - {from: r1.example.com/, to: t.example.com/}\n  - {from: r2.example.com/, to: t.example.com/}\n").unwrap();
+    // Neither run may contact a registry: the conflict is found before any request.
+    for args in [&["images", "plan", "--no-resolve"][..], &["images", "copy"]] {
+        let output = ferry().args(args).arg("-f").arg(dir.path().join("pod.yaml")).arg("--rules").arg(&rules).output().unwrap();
+        assert_eq!(output.status.code(), Some(3), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("error [target-conflict] r1.example.com/app:1"), "{stdout}");
+    }
+}

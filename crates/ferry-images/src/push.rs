@@ -1,100 +1,16 @@
 //! Pushing an image to a registry through the OCI distribution API (the `oci-client` crate):
 //! each blob is checked with HEAD and uploaded only if missing, then the manifest is put by tag.
 
-use std::fmt;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
 use std::time::Duration;
 
-use base64::Engine as _;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
-use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 
 use crate::error::Error;
-use crate::{Blob, Digest, Image};
-
-/// How to log in to a registry. `Debug` never shows the secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials(RegistryAuth);
-
-impl Credentials {
-    /// No credentials (anonymous, or a bearer token obtained without any).
-    pub fn anonymous() -> Credentials {
-        Credentials(RegistryAuth::Anonymous)
-    }
-
-    /// A user name and password (HTTP basic, or to obtain a bearer token).
-    pub fn basic(username: impl Into<String>, password: impl Into<String>) -> Credentials {
-        Credentials(RegistryAuth::Basic(username.into(), password.into()))
-    }
-
-    /// The credentials Docker's `config.json` holds for `registry` (host and port, e.g.
-    /// `registry.example.com:5000`): `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
-    /// No file, or no entry for the registry, means anonymous.
-    pub fn from_docker_config(registry: &str) -> Result<Credentials, Error> {
-        match docker_config_path() {
-            Some(path) if path.is_file() => Credentials::from_docker_config_file(&path, registry),
-            _ => Ok(Credentials::anonymous()),
-        }
-    }
-
-    /// The credentials Docker's `config.json` holds for the registry of `reference`
-    /// (`REGISTRY/REPOSITORY[:TAG]`), as [`Credentials::from_docker_config`] finds them.
-    pub fn for_reference(reference: &str) -> Result<Credentials, Error> {
-        Credentials::from_docker_config(parse_reference(reference)?.resolve_registry())
-    }
-
-    /// The credentials in the `auths` entry for `registry` of a Docker `config.json` at `path`
-    /// (its base64 `auth`, `user:password`); anonymous if there is no entry.
-    pub fn from_docker_config_file(path: &Path, registry: &str) -> Result<Credentials, Error> {
-        let invalid = |reason: String| Error::DockerConfig { path: path.display().to_string(), reason };
-        let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
-        let config: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid(format!("not JSON: {e}")))?;
-        let Some(auths) = config.get("auths").and_then(serde_json::Value::as_object) else {
-            return Ok(Credentials::anonymous());
-        };
-        let entry = auths.iter().find(|(key, _)| registry_of_key(key) == registry || (is_docker_hub(registry) && is_docker_hub(registry_of_key(key))));
-        let Some(auth) = entry.and_then(|(_, entry)| entry.get("auth")).and_then(serde_json::Value::as_str) else {
-            return Ok(Credentials::anonymous());
-        };
-        let decoded =
-            base64::engine::general_purpose::STANDARD.decode(auth.trim()).map_err(|_| invalid(format!("the `auth` of `{registry}` is not base64")))?;
-        let decoded = String::from_utf8(decoded).map_err(|_| invalid(format!("the `auth` of `{registry}` is not UTF-8")))?;
-        match decoded.split_once(':') {
-            Some((user, password)) => Ok(Credentials::basic(user, password)),
-            None => Err(invalid(format!("the `auth` of `{registry}` is not `user:password`"))),
-        }
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            RegistryAuth::Anonymous => f.write_str("Credentials(anonymous)"),
-            RegistryAuth::Basic(..) | RegistryAuth::Bearer(_) => f.write_str("Credentials(<redacted>)"),
-        }
-    }
-}
-
-fn docker_config_path() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("DOCKER_CONFIG") {
-        return Some(PathBuf::from(dir).join("config.json"));
-    }
-    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker/config.json"))
-}
-
-/// The host (and port) of a `config.json` key: `https://index.docker.io/v1/` → `index.docker.io`.
-fn registry_of_key(key: &str) -> &str {
-    let key = key.split_once("://").map_or(key, |(_, rest)| rest);
-    key.split('/').next().unwrap_or(key)
-}
-
-fn is_docker_hub(registry: &str) -> bool {
-    matches!(registry, "docker.io" | "index.docker.io" | "registry-1.docker.io")
-}
+use crate::{Blob, Credentials, Digest, Image};
 
 /// What a push did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +45,7 @@ pub async fn push(image: &Image, reference: &str, credentials: &Credentials) -> 
         let registry = registry.clone();
         move |source| Error::Registry { registry, action, source }
     };
-    client.auth(&target, &credentials.0, RegistryOperation::Push).await.map_err(failed("connecting".into()))?;
+    client.auth(&target, credentials.auth(), RegistryOperation::Push).await.map_err(failed("connecting".into()))?;
     let mut pushed = Pushed { reference: full_name(&target), digest: image.digest().clone(), bytes_sent: 0, blobs_sent: 0, blobs_skipped: 0 };
     for blob in image.blobs() {
         if client.blob_exists(&target, blob.digest.as_str()).await.map_err(failed(format!("checking blob `{}`", blob.digest)))? {
@@ -152,7 +68,7 @@ async fn upload(client: &Client, target: &Reference, blob: &Blob) -> Result<(), 
 }
 
 /// A reference to push to: parsed, with a tag and no digest.
-fn parse_reference(reference: &str) -> Result<Reference, Error> {
+pub(crate) fn parse_reference(reference: &str) -> Result<Reference, Error> {
     let invalid = |reason: String| Error::Reference { reference: reference.to_owned(), reason };
     let parsed = Reference::from_str(reference).map_err(|e| invalid(e.to_string()))?;
     if parsed.digest().is_some() {
@@ -176,7 +92,7 @@ fn client(registry: &str) -> Result<Client, Error> {
 }
 
 /// Whether `registry` (`HOST[:PORT]`) is `localhost`, in 127.0.0.0/8 or `::1`.
-fn is_loopback(registry: &str) -> bool {
+pub(crate) fn is_loopback(registry: &str) -> bool {
     if registry.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
         return true;
     }
@@ -210,25 +126,5 @@ mod tests {
         assert!(parse_reference(&digest).unwrap_err().to_string().contains("a digest cannot be pushed to"));
         let err = parse_reference("Not A Reference").unwrap_err().to_string();
         assert!(err.starts_with("invalid image reference `Not A Reference`: "), "{err}");
-    }
-
-    #[test]
-    fn docker_config_auths_are_matched_by_registry_and_never_shown() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.json");
-        let auth = base64::engine::general_purpose::STANDARD.encode("robot:s3cret-pass");
-        let text = serde_json::json!({"auths": {
-            "https://index.docker.io/v1/": {"auth": auth},
-            "registry.example.com:5000": {"auth": auth},
-            "broken.example.com": {"auth": "!!"},
-        }});
-        std::fs::write(&path, text.to_string()).unwrap();
-        let found = Credentials::from_docker_config_file(&path, "registry.example.com:5000").unwrap();
-        assert_eq!(found, Credentials::basic("robot", "s3cret-pass"));
-        assert_eq!(format!("{found:?}"), "Credentials(<redacted>)");
-        assert_eq!(Credentials::from_docker_config_file(&path, "docker.io").unwrap(), Credentials::basic("robot", "s3cret-pass"));
-        assert_eq!(Credentials::from_docker_config_file(&path, "other.example.com").unwrap(), Credentials::anonymous());
-        let err = Credentials::from_docker_config_file(&path, "broken.example.com").unwrap_err().to_string();
-        assert!(err.contains("is not base64") && !err.contains("s3cret"), "{err}");
     }
 }

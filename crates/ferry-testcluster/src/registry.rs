@@ -21,33 +21,47 @@ pub const REGISTRY_PASSWORD: &str = "ferry-test-password";
 const REGISTRY_PASSWORD_BCRYPT: &str = "$2b$05$ferrytestsaltferryteseWBJUpeB9WnXfKV1rTEB9ehA0ZAnaJaG";
 const START_ATTEMPTS: usize = 3;
 
-/// A running registry; killed when dropped. Anonymous, plain HTTP, deletes enabled.
+/// A running registry; killed when dropped. Deletes enabled; anonymous and plain HTTP unless
+/// started with basic authentication or TLS.
 pub struct TestRegistry {
     dir: tempfile::TempDir,
     child: Child,
     port: u16,
     basic_auth: bool,
+    tls: bool,
 }
 
 impl TestRegistry {
     /// Starts `docker-registry serve` and waits until `GET /v2/` answers.
     pub fn start() -> Result<TestRegistry, Error> {
-        TestRegistry::start_with(false)
+        TestRegistry::start_with(false, false)
     }
 
     /// Starts a registry that asks for HTTP basic authentication: [`REGISTRY_USER`] with
     /// [`REGISTRY_PASSWORD`] (an `htpasswd` file), over plain HTTP on loopback.
     pub fn start_with_basic_auth() -> Result<TestRegistry, Error> {
-        TestRegistry::start_with(true)
+        TestRegistry::start_with(true, false)
     }
 
-    fn start_with(basic_auth: bool) -> Result<TestRegistry, Error> {
+    /// Starts a registry behind HTTPS (a certificate for `127.0.0.1` from a throw-away CA, see
+    /// [`TestRegistry::ca_bundle`]) that asks for basic authentication as
+    /// [`TestRegistry::start_with_basic_auth`] does. [`TestRegistry::get`] does not speak TLS.
+    pub fn start_with_tls_and_basic_auth() -> Result<TestRegistry, Error> {
+        TestRegistry::start_with(true, true)
+    }
+
+    /// The CA certificate (PEM) of a registry started with TLS.
+    pub fn ca_bundle(&self) -> PathBuf {
+        self.path().join("ca.pem")
+    }
+
+    fn start_with(basic_auth: bool, tls: bool) -> Result<TestRegistry, Error> {
         if !Path::new(REGISTRY_BINARY).is_file() {
             return Err(Error::MissingBinary(REGISTRY_BINARY.into()));
         }
         let mut last = None;
         for _ in 0..START_ATTEMPTS {
-            match TestRegistry::start_once(basic_auth) {
+            match TestRegistry::start_once(basic_auth, tls) {
                 Ok(registry) => return Ok(registry),
                 // A port picked as free can be taken by a parallel test before the registry binds it.
                 Err(Error::NotReady(msg)) if msg.contains("address already in use") => last = Some(Error::NotReady(msg)),
@@ -57,11 +71,16 @@ impl TestRegistry {
         Err(last.unwrap_or_else(|| Error::NotReady("registry did not start".into())))
     }
 
-    fn start_once(basic_auth: bool) -> Result<TestRegistry, Error> {
+    fn start_once(basic_auth: bool, tls: bool) -> Result<TestRegistry, Error> {
         let dir = tempfile::Builder::new().prefix("ferry-registry-").tempdir().map_err(io_err("creating the registry directory"))?;
         let port = free_port()?;
         let config = dir.path().join("config.yml");
         let mut yaml = config_yaml(&dir.path().join("data"), port);
+        if tls {
+            crate::tls::make_certificates(dir.path(), "127.0.0.1")?;
+            let at = |file: &str| dir.path().join(file).display().to_string();
+            yaml.push_str(&format!("  tls:\n    certificate: {}\n    key: {}\n", at("server.pem"), at("server.key")));
+        }
         if basic_auth {
             let htpasswd = dir.path().join("htpasswd");
             fs::write(&htpasswd, format!("{REGISTRY_USER}:{REGISTRY_PASSWORD_BCRYPT}\n")).map_err(io_err("writing the registry's htpasswd"))?;
@@ -77,7 +96,7 @@ impl TestRegistry {
             command.pre_exec(|| if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 { Ok(()) } else { Err(io::Error::last_os_error()) });
         }
         let child = command.spawn().map_err(io_err(format!("starting {REGISTRY_BINARY}")))?;
-        let mut registry = TestRegistry { dir, child, port, basic_auth };
+        let mut registry = TestRegistry { dir, child, port, basic_auth, tls };
         registry.wait_ready()?;
         Ok(registry)
     }
@@ -108,12 +127,12 @@ impl TestRegistry {
 
     /// A plain HTTP/1.0 GET of `path` (e.g. `/v2/ferry/manifests/test`) with the registry's
     /// credentials if it has any; returns the status and body. Manifests are asked for as OCI or
-    /// Docker v2 manifests.
+    /// Docker v2 manifests or indexes.
     pub fn get(&self, path: &str) -> Result<(u16, Vec<u8>), Error> {
         let exchange = || -> io::Result<Vec<u8>> {
             let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
             stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-            let accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+            let accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json";
             let auth = if self.basic_auth { format!("Authorization: Basic {}\r\n", basic_credentials()) } else { String::new() };
             write!(stream, "GET {path} HTTP/1.0\r\nHost: {}\r\nAccept: {accept}\r\n{auth}\r\n", self.host())?;
             let mut response = Vec::new();
@@ -169,6 +188,9 @@ impl Server for TestRegistry {
 
     /// 401: the registry answers, and asks for credentials.
     fn answers(&self) -> bool {
+        if self.tls {
+            return TcpStream::connect(("127.0.0.1", self.port)).is_ok() && self.log().contains("listening on");
+        }
         self.get("/v2/").is_ok_and(|(status, _)| status == 200 || status == 401)
     }
 

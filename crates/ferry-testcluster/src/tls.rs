@@ -50,9 +50,11 @@ impl Drop for TestTlsServer {
     }
 }
 
-/// `ca.pem`/`ca.key` and `server.pem`/`server.key` (P-256, subjectAltName `DNS:host`) in `dir`.
-fn make_certificates(dir: &Path, host: &str) -> Result<(), Error> {
-    fs::write(dir.join("server.ext"), format!("subjectAltName=DNS:{host}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"))
+/// `ca.pem`/`ca.key` and `server.pem`/`server.key` (P-256, subjectAltName `DNS:host`, or
+/// `IP:host` for an address) in `dir`.
+pub(crate) fn make_certificates(dir: &Path, host: &str) -> Result<(), Error> {
+    let name = if host.parse::<IpAddr>().is_ok() { "IP" } else { "DNS" };
+    fs::write(dir.join("server.ext"), format!("subjectAltName={name}:{host}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"))
         .map_err(io_err("writing server.ext"))?;
     let subject = format!("/CN={host}");
     let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];

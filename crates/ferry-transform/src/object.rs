@@ -249,7 +249,7 @@ pub(crate) fn pod_metadata_pointer(group: &str, kind: &str) -> Option<String> {
     pod_spec_pointer(group, kind).map(|spec| format!("{}/metadata", spec.strip_suffix("/spec").unwrap_or_default()))
 }
 
-const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+pub(crate) const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
 
 /// Every container of a pod spec, with its pointer relative to the pod spec.
 pub(crate) fn containers_mut(pod_spec: &mut Value) -> impl Iterator<Item = (String, &mut Map<String, Value>)> {

@@ -13,7 +13,7 @@ use ferry_model::load::{LoadReport, load_documents};
 use ferry_model::{Node, Object, Origin};
 use serde::Serialize;
 
-use crate::args::{CertsFormat, CertsInput, CertsSettings};
+use crate::args::{ArchiveSettings, CertsFormat, CertsInput, CertsSettings};
 use crate::commands::columns::write_columns;
 use crate::commands::{archive, cluster};
 use crate::error::{CliError, ExitStatus};
@@ -64,16 +64,27 @@ fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
 
 /// The source's objects, in the namespaces asked for, and what could not be read.
 fn read(settings: &CertsSettings) -> Result<(Vec<Object>, Vec<String>), CliError> {
-    let (objects, unreadable) = match &settings.input {
+    read_input(&settings.input, &settings.namespaces, &settings.read, &settings.archive)
+}
+
+/// The objects of files, a cluster or an archive, in `namespaces` (all when empty), and what
+/// could not be read; shared with `ferry images`.
+pub(crate) fn read_input(
+    input: &CertsInput,
+    namespaces: &[String],
+    read: &ReadOptions,
+    archive: &ArchiveSettings,
+) -> Result<(Vec<Object>, Vec<String>), CliError> {
+    let (objects, unreadable) = match input {
         CertsInput::Files(paths) => {
             let (objects, report) = load_documents(paths, |document| document.into_object())
                 .map_err(|e| CliError::failure("cannot load the input", &e).with_hint("check that every PATH exists and is readable"))?;
             (objects, load_errors(&report))
         }
-        CertsInput::Cluster(connect) => read_cluster(connect, &settings.read)?,
-        CertsInput::Archive(from) => (read_archive(from, settings)?, Vec::new()),
+        CertsInput::Cluster(connect) => read_cluster(connect, read)?,
+        CertsInput::Archive(from) => (read_archive(from, archive)?, Vec::new()),
     };
-    let wanted = |o: &Object| settings.namespaces.is_empty() || o.id.namespace.as_ref().is_none_or(|ns| settings.namespaces.contains(ns));
+    let wanted = |o: &Object| namespaces.is_empty() || o.id.namespace.as_ref().is_none_or(|ns| namespaces.contains(ns));
     Ok((objects.into_iter().filter(wanted).collect(), unreadable))
 }
 
@@ -100,8 +111,8 @@ fn read_cluster(connect: &ConnectOptions, read: &ReadOptions) -> Result<(Vec<Obj
 }
 
 /// Every object of an archive.
-fn read_archive(from: &str, settings: &CertsSettings) -> Result<Vec<Object>, CliError> {
-    let (_, entries) = cluster::runtime()?.block_on(archive::read(from, &settings.archive))?;
+fn read_archive(from: &str, settings: &ArchiveSettings) -> Result<Vec<Object>, CliError> {
+    let (_, entries) = cluster::runtime()?.block_on(archive::read(from, settings))?;
     let file: Arc<str> = from.into();
     entries
         .iter()

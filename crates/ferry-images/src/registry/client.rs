@@ -1,0 +1,456 @@
+//! One registry spoken to through the OCI distribution API: every request goes through
+//! [`Registry::send`], which authenticates (basic, or a bearer token per scope), retries
+//! transport errors, 429 and 502–504 with backoff that honours `Retry-After`, bounds the
+//! requests in flight, and counts them. Nothing here logs; errors never carry credentials.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use oci_client::secrets::RegistryAuth;
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
+
+use super::auth::{Challenge, Scope, token_of};
+use super::error::{Problem, RegistryError};
+use crate::Credentials;
+
+/// Every manifest media type the copy reads and writes.
+pub const MANIFEST_TYPES: [&str; 4] = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+/// What a registry says about a manifest or blob without sending it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// `Docker-Content-Digest`, if sent.
+    pub digest: Option<String>,
+    /// `Content-Type`.
+    pub media_type: String,
+    /// `Content-Length`.
+    pub size: u64,
+}
+
+/// Where an upload stands after it was opened.
+pub(crate) enum Upload {
+    /// The blob was mounted from another repository: nothing to send.
+    Mounted,
+    /// An upload session to send the blob to.
+    Session(String),
+}
+
+/// How a [`Registry`] behaves.
+#[derive(Debug, Clone)]
+pub(crate) struct Behaviour {
+    pub attempts: u32,
+    pub first_backoff: Duration,
+    pub max_wait: Duration,
+    pub plain_http_allowed: bool,
+}
+
+/// One registry: its address, credentials, tokens, limits and request count.
+pub struct Registry {
+    host: String,
+    http: reqwest::Client,
+    credentials: Credentials,
+    behaviour: Behaviour,
+    base: OnceCell<String>,
+    challenge: Mutex<Option<Challenge>>,
+    tokens: Mutex<HashMap<Scope, String>>,
+    requests_in_flight: Semaphore,
+    transfers: Semaphore,
+    requests: AtomicU64,
+    /// Whether `GET /v2/<repo>/referrers/<digest>` is served (learnt on first use).
+    pub(crate) referrers_api: Mutex<Option<bool>>,
+}
+
+impl Registry {
+    pub(crate) fn new(host: String, http: reqwest::Client, credentials: Credentials, behaviour: Behaviour, concurrency: usize) -> Registry {
+        Registry {
+            host,
+            http,
+            credentials,
+            behaviour,
+            base: OnceCell::new(),
+            challenge: Mutex::new(None),
+            tokens: Mutex::new(HashMap::new()),
+            requests_in_flight: Semaphore::new(concurrency.max(1) * 2),
+            transfers: Semaphore::new(concurrency.max(1)),
+            requests: AtomicU64::new(0),
+            referrers_api: Mutex::new(None),
+        }
+    }
+
+    /// The registry's host (and port).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// HTTP requests sent so far (token requests included).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// A permit to move one blob's body; at most the registry's concurrency at once.
+    pub(crate) async fn transfer_permit(&self) -> SemaphorePermit<'_> {
+        self.transfers.acquire().await.expect("the semaphore is never closed")
+    }
+
+    fn error(&self, action: &str, problem: Problem) -> RegistryError {
+        RegistryError { registry: self.host.clone(), action: action.to_owned(), problem }
+    }
+
+    /// `https://HOST`, or `http://HOST` when HTTPS fails and plain HTTP is allowed; learnt with
+    /// one `GET /v2/`, whose challenge is kept.
+    async fn base(&self) -> Result<&str, RegistryError> {
+        self.base
+            .get_or_try_init(|| async {
+                let https = format!("https://{}", self.host);
+                if !self.behaviour.plain_http_allowed {
+                    return match self.ping(&https, self.behaviour.attempts).await {
+                        Ok(()) => Ok(https),
+                        Err(reason) => {
+                            Err(self
+                                .error("connecting", Problem::Unreachable(format!("{reason} (HTTPS; plain HTTP is used only on loopback or where allowed)"))))
+                        }
+                    };
+                }
+                // Loopback or allowed: HTTPS once, then plain HTTP (a TLS handshake with a plain
+                // server fails at once, so it is not retried).
+                let Err(tls) = self.ping(&https, 1).await else { return Ok(https) };
+                let http = format!("http://{}", self.host);
+                match self.ping(&http, self.behaviour.attempts).await {
+                    Ok(()) => Ok(http),
+                    Err(plain) => Err(self.error("connecting", Problem::Unreachable(format!("HTTPS: {tls}; plain HTTP: {plain}")))),
+                }
+            })
+            .await
+            .map(String::as_str)
+    }
+
+    async fn ping(&self, base: &str, attempts: u32) -> Result<(), String> {
+        let mut last = String::new();
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                tokio::time::sleep(self.backoff(attempt)).await;
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            match self.http.get(format!("{base}/v2/")).send().await {
+                Ok(response) => {
+                    if let Some(challenge) = response.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).and_then(Challenge::parse) {
+                        *self.challenge.lock().expect("not poisoned") = Some(challenge);
+                    }
+                    return Ok(());
+                }
+                Err(e) => last = describe(&e),
+            }
+        }
+        Err(last)
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        self.behaviour.first_backoff.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1))).min(self.behaviour.max_wait)
+    }
+
+    /// Sends the request `build` makes from the client and the base URL, with authentication
+    /// for `scope`, retrying as the module says. Answers other than 401, 429 and 502–504 are
+    /// returned for the caller to judge.
+    pub(crate) async fn send(&self, action: &str, scope: &Scope, build: impl Fn(&reqwest::Client, &str) -> RequestBuilder) -> Result<Response, RegistryError> {
+        let base = self.base().await?;
+        let mut attempt = 0;
+        let mut authenticated_again = false;
+        loop {
+            let request = self.authorize(build(&self.http, base), scope, action).await?;
+            let permit = self.requests_in_flight.acquire().await.expect("the semaphore is never closed");
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = request.send().await;
+            drop(permit);
+            attempt += 1;
+            let wait = match sent {
+                Err(e) if attempt < self.behaviour.attempts && (e.is_connect() || e.is_timeout() || e.is_request()) => self.backoff(attempt),
+                Err(e) => return Err(self.error(action, Problem::Unreachable(describe(&e)))),
+                Ok(response) if response.status() == StatusCode::UNAUTHORIZED => {
+                    if authenticated_again {
+                        return Err(self.error(action, Problem::Unauthorized { had_credentials: self.has_credentials() }));
+                    }
+                    authenticated_again = true;
+                    self.learn_challenge(response.headers(), scope);
+                    continue;
+                }
+                Ok(response) if retryable(response.status()) && attempt < self.behaviour.attempts => {
+                    retry_after(response.headers()).unwrap_or_else(|| self.backoff(attempt)).min(self.behaviour.max_wait)
+                }
+                Ok(response) => return Ok(response),
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn has_credentials(&self) -> bool {
+        self.credentials.auth() != &RegistryAuth::Anonymous
+    }
+
+    fn learn_challenge(&self, headers: &HeaderMap, scope: &Scope) {
+        let challenge = headers.get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).and_then(Challenge::parse);
+        *self.challenge.lock().expect("not poisoned") = challenge;
+        self.tokens.lock().expect("not poisoned").remove(scope);
+    }
+
+    /// Adds the `Authorization` the registry asked for, if it asked.
+    async fn authorize(&self, request: RequestBuilder, scope: &Scope, action: &str) -> Result<RequestBuilder, RegistryError> {
+        let challenge = self.challenge.lock().expect("not poisoned").clone();
+        Ok(match (challenge, self.credentials.auth()) {
+            (None, _) => request,
+            (Some(_), RegistryAuth::Bearer(token)) => request.bearer_auth(token),
+            (Some(Challenge::Basic), RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
+            (Some(Challenge::Basic), RegistryAuth::Anonymous) => request,
+            (Some(Challenge::Bearer { realm, service }), _) => request.bearer_auth(self.token(&realm, service.as_deref(), scope, action).await?),
+        })
+    }
+
+    /// The bearer token for `scope`, asked for once and kept.
+    async fn token(&self, realm: &str, service: Option<&str>, scope: &Scope, action: &str) -> Result<String, RegistryError> {
+        if let Some(token) = self.tokens.lock().expect("not poisoned").get(scope) {
+            return Ok(token.clone());
+        }
+        let mut query: Vec<(&str, &str)> = service.map(|s| ("service", s)).into_iter().collect();
+        query.extend(scope.parts().iter().map(|s| ("scope", s.as_str())));
+        let mut request = self.http.get(realm).query(&query);
+        if let RegistryAuth::Basic(user, password) = self.credentials.auth() {
+            request = request.basic_auth(user, Some(password));
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let action = format!("{action} (asking for a token)");
+        let response = request.send().await.map_err(|e| self.error(&action, Problem::Unreachable(describe(&e))))?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(self.error(&action, Problem::Unauthorized { had_credentials: self.has_credentials() }));
+        }
+        let body = response.bytes().await.map_err(|e| self.error(&action, Problem::Unreachable(describe(&e))))?;
+        let token = token_of(&body)
+            .filter(|_| status.is_success())
+            .ok_or_else(|| self.error(&action, Problem::Status { status: status.as_u16(), detail: "no token in the answer".into() }))?;
+        self.tokens.lock().expect("not poisoned").insert(scope.clone(), token.clone());
+        Ok(token)
+    }
+
+    /// Turns an answer other than `ok` into the error it means, with the registry's own message.
+    pub(crate) async fn expect(&self, response: Response, ok: &[StatusCode], action: &str) -> Result<Response, RegistryError> {
+        let status = response.status();
+        if ok.contains(&status) {
+            return Ok(response);
+        }
+        let problem = match status {
+            StatusCode::NOT_FOUND => Problem::NotFound,
+            StatusCode::FORBIDDEN => Problem::Denied,
+            StatusCode::UNAUTHORIZED => Problem::Unauthorized { had_credentials: self.has_credentials() },
+            _ => Problem::Status { status: status.as_u16(), detail: error_detail(&response.bytes().await.unwrap_or_default()) },
+        };
+        Err(self.error(action, problem))
+    }
+
+    /// HEAD of a manifest by tag or digest; `None` if it does not exist.
+    pub async fn manifest_head(&self, repository: &str, reference: &str) -> Result<Option<Found>, RegistryError> {
+        let action = format!("looking up the manifest `{repository}:{reference}`");
+        let response = self
+            .send(&action, &Scope::pull(repository), |http, base| {
+                http.head(format!("{base}/v2/{repository}/manifests/{reference}")).header(ACCEPT, MANIFEST_TYPES.join(", "))
+            })
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = self.expect(response, &[StatusCode::OK], &action).await?;
+        Ok(Some(found(response.headers())))
+    }
+
+    /// The manifest's bytes as stored and its media type.
+    pub async fn manifest_get(&self, repository: &str, reference: &str) -> Result<(Bytes, String), RegistryError> {
+        let action = format!("reading the manifest `{repository}:{reference}`");
+        let response = self
+            .send(&action, &Scope::pull(repository), |http, base| {
+                http.get(format!("{base}/v2/{repository}/manifests/{reference}")).header(ACCEPT, MANIFEST_TYPES.join(", "))
+            })
+            .await?;
+        let response = self.expect(response, &[StatusCode::OK], &action).await?;
+        let media_type = found(response.headers()).media_type;
+        let body = response.bytes().await.map_err(|e| self.error(&action, Problem::Unreachable(describe(&e))))?;
+        Ok((body, media_type))
+    }
+
+    /// Puts manifest bytes unchanged under a tag or digest; returns the digest the registry gives.
+    pub async fn manifest_put(&self, repository: &str, reference: &str, body: &Bytes, media_type: &str) -> Result<Option<String>, RegistryError> {
+        let action = format!("putting the manifest `{repository}:{reference}`");
+        let response = self
+            .send(&action, &Scope::push(repository), |http, base| {
+                http.put(format!("{base}/v2/{repository}/manifests/{reference}")).header(CONTENT_TYPE, media_type).body(body.clone())
+            })
+            .await?;
+        let response = self.expect(response, &[StatusCode::CREATED, StatusCode::OK], &action).await?;
+        Ok(found(response.headers()).digest)
+    }
+
+    /// Whether the repository holds the blob.
+    pub async fn blob_exists(&self, repository: &str, digest: &str) -> Result<bool, RegistryError> {
+        let action = format!("looking up the blob `{digest}` in `{repository}`");
+        let response = self.send(&action, &Scope::pull(repository), |http, base| http.head(format!("{base}/v2/{repository}/blobs/{digest}"))).await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        self.expect(response, &[StatusCode::OK], &action).await.map(|_| true)
+    }
+
+    /// A blob's body, streamed.
+    pub(crate) async fn blob_get(&self, repository: &str, digest: &str) -> Result<Response, RegistryError> {
+        let action = format!("reading the blob `{digest}` from `{repository}`");
+        let response = self.send(&action, &Scope::pull(repository), |http, base| http.get(format!("{base}/v2/{repository}/blobs/{digest}"))).await?;
+        self.expect(response, &[StatusCode::OK], &action).await
+    }
+
+    /// Opens an upload to `repository`, asking to mount `digest` from `from` if given.
+    pub(crate) async fn upload_start(&self, repository: &str, mount: Option<(&str, &str)>) -> Result<Upload, RegistryError> {
+        let action = format!("starting an upload to `{repository}`");
+        let scope = match mount {
+            Some((_, from)) => Scope::mount(repository, from),
+            None => Scope::push(repository),
+        };
+        let response = self
+            .send(&action, &scope, |http, base| {
+                let request = http.post(format!("{base}/v2/{repository}/blobs/uploads/")).header(CONTENT_LENGTH, 0);
+                match mount {
+                    Some((digest, from)) => request.query(&[("mount", digest), ("from", from)]),
+                    None => request,
+                }
+            })
+            .await?;
+        let response = self.expect(response, &[StatusCode::CREATED, StatusCode::ACCEPTED], &action).await?;
+        if response.status() == StatusCode::CREATED {
+            return Ok(Upload::Mounted);
+        }
+        self.location(response.headers(), &action).map(Upload::Session)
+    }
+
+    /// Sends one chunk of an upload (`PATCH` with `Content-Range`); returns the next location.
+    pub(crate) async fn upload_chunk(&self, repository: &str, location: &str, offset: u64, chunk: Bytes) -> Result<String, RegistryError> {
+        let action = format!("uploading to `{repository}`");
+        let end = offset + chunk.len() as u64 - 1;
+        let response = self
+            .send(&action, &Scope::push(repository), |http, _| {
+                http.request(Method::PATCH, location)
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .header("Content-Range", format!("{offset}-{end}"))
+                    .body(chunk.clone())
+            })
+            .await?;
+        let response = self.expect(response, &[StatusCode::ACCEPTED, StatusCode::NO_CONTENT], &action).await?;
+        self.location(response.headers(), &action)
+    }
+
+    /// Closes an upload with the blob's digest and the last bytes (empty after chunks).
+    pub(crate) async fn upload_finish(&self, repository: &str, location: &str, digest: &str, rest: Bytes) -> Result<(), RegistryError> {
+        let action = format!("finishing the upload of `{digest}` to `{repository}`");
+        let mut url = reqwest::Url::parse(location).map_err(|e| self.error(&action, Problem::Unsupported(format!("invalid upload location: {e}"))))?;
+        url.query_pairs_mut().append_pair("digest", digest);
+        let response = self
+            .send(&action, &Scope::push(repository), |http, _| {
+                http.put(url.clone()).header(CONTENT_TYPE, "application/octet-stream").header(CONTENT_LENGTH, rest.len()).body(rest.clone())
+            })
+            .await?;
+        self.expect(response, &[StatusCode::CREATED, StatusCode::NO_CONTENT], &action).await.map(drop)
+    }
+
+    /// The OCI 1.1 referrers index of `digest`, or `None` when the registry does not serve the
+    /// referrers API (learnt once per registry).
+    pub async fn referrers(&self, repository: &str, digest: &str) -> Result<Option<Bytes>, RegistryError> {
+        if *self.referrers_api.lock().expect("not poisoned") == Some(false) {
+            return Ok(None);
+        }
+        let action = format!("listing the referrers of `{repository}@{digest}`");
+        let response = self
+            .send(&action, &Scope::pull(repository), |http, base| {
+                http.get(format!("{base}/v2/{repository}/referrers/{digest}")).header(ACCEPT, MANIFEST_TYPES[0])
+            })
+            .await?;
+        let is_index = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with(MANIFEST_TYPES[0]));
+        if response.status() != StatusCode::OK || !is_index {
+            *self.referrers_api.lock().expect("not poisoned") = Some(false);
+            return Ok(None);
+        }
+        *self.referrers_api.lock().expect("not poisoned") = Some(true);
+        response.bytes().await.map(Some).map_err(|e| self.error(&action, Problem::Unreachable(describe(&e))))
+    }
+
+    /// The absolute URL of a `Location` header (registries may send a path).
+    fn location(&self, headers: &HeaderMap, action: &str) -> Result<String, RegistryError> {
+        let location = headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| self.error(action, Problem::Unsupported("no upload location in the answer".into())))?;
+        if location.starts_with("http://") || location.starts_with("https://") {
+            return Ok(location.to_owned());
+        }
+        let base = self.base.get().map_or("", String::as_str);
+        Ok(format!("{base}{location}"))
+    }
+}
+
+fn found(headers: &HeaderMap) -> Found {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    Found {
+        digest: text("docker-content-digest"),
+        media_type: text("content-type").unwrap_or_default(),
+        size: text("content-length").and_then(|l| l.parse().ok()).unwrap_or(0),
+    }
+}
+
+fn retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+}
+
+/// `Retry-After` in seconds (HTTP dates are rare from registries and read as absent).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// The distribution API's error body, `{"errors":[{"code":…,"message":…}]}`, as one line.
+fn error_detail(body: &[u8]) -> String {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else { return String::new() };
+    let errors = value.get("errors").and_then(serde_json::Value::as_array).into_iter().flatten();
+    let text = |e: &serde_json::Value, k: &str| e.get(k).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+    errors.map(|e| format!("{} {}", text(e, "code"), text(e, "message")).trim().to_owned()).collect::<Vec<_>>().join("; ")
+}
+
+/// A transport error and its root cause, on one line.
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_errors_and_retry_after_are_read() {
+        let body = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
+        assert_eq!(error_detail(body), "MANIFEST_UNKNOWN manifest unknown");
+        assert_eq!(error_detail(b"not json"), "");
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(RETRY_AFTER, "Wed, 21 Oct 2026 07:28:00 GMT".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+        assert!(retryable(StatusCode::TOO_MANY_REQUESTS) && !retryable(StatusCode::NOT_FOUND));
+    }
+}
