@@ -19,7 +19,7 @@ use crate::terminal::{diag, printable};
 /// The JSON schema of `ferry images plan -o json`.
 const PLAN_SCHEMA: &str = "ferry.images.plan/v1";
 /// The JSON schema of the evidence file and of `ferry images copy -o json`.
-const COPY_SCHEMA: &str = "ferry.images.copy/v1";
+pub(crate) const COPY_SCHEMA: &str = ferry_verify::evidence::IMAGES_FORMAT;
 
 /// Builds ferry's image from the binary and pushes it; prints the pinned reference. The reference
 /// is checked (and its credentials read) before the image is built.

@@ -257,3 +257,26 @@ fn shown(value: Option<&Value>) -> String {
         None => text,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ferry_images::ImageEvidence;
+    use ferry_verify::evidence;
+    use ferry_volumes::cluster::{ClaimEvidence, EVIDENCE_FORMAT, Evidence};
+    use serde_json::json;
+
+    #[test]
+    fn the_evidence_ferry_volumes_and_ferry_images_write_is_read() {
+        let claim =
+            |name: &str, equal| ClaimEvidence { namespace: "shop".into(), name: name.into(), equal, mismatch_count: u64::from(!equal), ..Default::default() };
+        let volumes = Evidence { format: EVIDENCE_FORMAT.into(), run: "r1".into(), claims: vec![claim("data", true), claim("logs", false)] };
+        let checks = evidence::parse(&serde_json::to_string(&volumes).unwrap()).unwrap();
+        assert_eq!(checks.iter().map(|c| (c.object.as_ref().unwrap().name.as_str(), c.passed)).collect::<Vec<_>>(), [("data", true), ("logs", false)]);
+
+        let copied = ImageEvidence { source: "a.io/web:1".into(), target: "b.io/web:1".into(), verified: true, ..Default::default() };
+        let failed = ImageEvidence { source: "a.io/db:1".into(), target: "b.io/db:1".into(), error: Some("not found".into()), ..Default::default() };
+        let images = json!({"schema": crate::commands::images::COPY_SCHEMA, "images": [copied, failed]});
+        let checks = evidence::parse(&images.to_string()).unwrap();
+        assert_eq!(checks.iter().map(|c| (c.step.as_str(), c.passed)).collect::<Vec<_>>(), [("images", true), ("images", false)]);
+    }
+}
