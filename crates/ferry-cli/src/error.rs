@@ -74,6 +74,12 @@ impl CliError {
         self
     }
 
+    /// Exits with `status` instead (e.g. 3 for a refusal that findings caused).
+    pub fn with_status(mut self, status: ExitStatus) -> Self {
+        self.status = status;
+        self
+    }
+
     /// The exit status this error maps to.
     pub fn status(&self) -> ExitStatus {
         self.status

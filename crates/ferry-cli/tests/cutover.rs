@@ -148,3 +148,27 @@ fn dry_runs_change_nothing_and_bad_plans_and_command_lines_are_refused() {
     assert_eq!(run(&["cutover"]).status.code(), Some(2));
     assert_eq!(setup.weights(), (100, 0));
 }
+
+#[test]
+fn a_cutover_that_requires_a_ready_verify_report_starts_only_with_one() {
+    let setup = Setup::start();
+    let plan = setup.plan("[0, 100]", "300ms", "100ms");
+    let report = setup.dir.path().join("verify.json");
+    let with_requires = format!("{}requires: {{verify_report: '{}', max_age: 10m}}\n", std::fs::read_to_string(&plan).unwrap(), path(&report));
+    std::fs::write(&plan, with_requires).unwrap();
+    let now = jiff::Timestamp::now();
+
+    std::fs::write(&report, format!(r#"{{"verdict": "not-ready", "checkedAt": "{now}"}}"#)).unwrap();
+    let refused = run(&["cutover", "--plan", path(&plan)]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("cutover refused") && stderr.contains("the verdict is `not-ready`, not `ready`"), "{stderr}");
+    assert_eq!(setup.weights(), (100, 0), "nothing moved");
+    assert!(journal(&plan).is_empty(), "nothing journalled");
+
+    std::fs::write(&report, format!(r#"{{"verdict": "ready", "checkedAt": "{now}"}}"#)).unwrap();
+    let output = run(&["cutover", "--plan", path(&plan)]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("required: verify report"), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(setup.weights(), (0, 100));
+}

@@ -11,6 +11,7 @@ pub mod driver;
 pub mod gate;
 pub mod journal;
 pub mod plan;
+pub mod requires;
 pub mod run;
 
 use std::path::PathBuf;
@@ -29,6 +30,9 @@ pub enum Error {
     /// The driver could not read or change the traffic switch.
     #[error("{0}")]
     Driver(String),
+    /// A precondition of the plan's `requires` does not hold: nothing was changed.
+    #[error("{0}")]
+    Precondition(String),
     /// The journal cannot be used.
     #[error("journal {}: {message}", path.display())]
     Journal {

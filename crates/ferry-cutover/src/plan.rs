@@ -32,6 +32,9 @@ pub struct Plan {
     /// The health gates.
     #[serde(default)]
     pub gates: Gates,
+    /// What must hold before the first step (a ready `ferry verify` report, passed evidence).
+    #[serde(default)]
+    pub requires: crate::requires::Requires,
 }
 
 /// The driver and its settings; one key names it.

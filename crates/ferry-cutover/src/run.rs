@@ -127,7 +127,16 @@ impl<'a> Cutover<'a> {
         Ok(weights)
     }
 
+    /// The plan's preconditions, each met one in the timeline; the first that fails stops the run.
+    fn check_requires(&mut self) -> Result<(), Error> {
+        for met in self.plan.requires.check(jiff::Timestamp::now())? {
+            self.emit(None, "required", met, Vec::new());
+        }
+        Ok(())
+    }
+
     fn dry_run(&mut self) -> Result<Outcome, Error> {
+        self.check_requires()?;
         self.announce()?;
         for step in 0..self.plan.steps.len() {
             let detail = format!("would set {} and bake {}", Weights::percent_new(self.plan.steps[step]), self.plan.bake);
@@ -143,6 +152,7 @@ impl<'a> Cutover<'a> {
                 message: "holds an earlier run: use --resume to go on with it, --rollback to undo it, or remove it".into(),
             });
         }
+        self.check_requires()?;
         let original = self.announce()?;
         let original_ttl = self.driver.ttl()?;
         journal.append(&Record::Started { plan_sha256: self.plan_sha256.clone(), original, original_ttl })?;

@@ -27,6 +27,11 @@ fn refused(e: ferry_cutover::Error) -> CliError {
         ferry_cutover::Error::Journal { .. } => "`--resume` goes on with a journalled run, `--rollback` undoes it",
         ferry_cutover::Error::Plan(_) => "the plan's format is in docs/cutover.md",
         ferry_cutover::Error::Driver(_) => "nothing was changed unless the timeline above shows a step",
+        ferry_cutover::Error::Precondition(_) => {
+            return CliError::failure("cutover refused: a precondition of the plan's `requires` does not hold; nothing was changed", &e)
+                .with_status(ExitStatus::Blockers)
+                .with_hint("run `ferry verify -o json` (and the steps whose evidence is required) again, then start the cut-over");
+        }
     };
     CliError::failure("cutover stopped", &e).with_hint(hint)
 }

@@ -36,10 +36,12 @@ pub fn run(command: VerifyCommand) -> Result<ExitStatus, CliError> {
         let mut plan = Plan::new(sources, &options);
         plan.left_out += generated;
         let report = check_until(&target, &discovery, &plan, &evidence, Instant::now() + command.wait).await;
+        let checked_at = jiff::Timestamp::now();
         for line in &unreadable {
             eprintln!("warning: source not read completely: {line}");
         }
-        let header = Header { source: described, target: format!("context `{}` ({}, Kubernetes {})", target.context, target.server, target.server_version) };
+        let target = format!("context `{}` ({}, Kubernetes {})", target.context, target.server, target.server_version);
+        let header = Header { source: described, target, checked_at: checked_at.to_string() };
         pipeline::to_stdout(|out| print(out, &header, &report, command.output))?;
         Ok(status(&report, &unreadable))
     })
@@ -169,6 +171,10 @@ async fn read_namespace(target: &Connection, discovery: &Discovery, namespace: &
 struct Header {
     source: String,
     target: String,
+    /// When the target was read (RFC 3339, UTC), so that a saved report's age is known
+    /// (`ferry cutover`'s `requires.verify_report`).
+    #[serde(rename = "checkedAt")]
+    checked_at: String,
 }
 
 /// The JSON report.
