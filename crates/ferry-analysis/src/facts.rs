@@ -305,6 +305,9 @@ pub struct Facts {
     pub detail: Detail,
     /// Set when Kubernetes made this object itself: counted, not migrated.
     pub generated: Option<Box<Generated>>,
+    /// The Secrets its controller makes (a cert-manager Certificate's `spec.secretName`, ...:
+    /// `data/producers.yaml`), in its namespace.
+    pub provides: ThinVec<Box<str>>,
 }
 
 /// Reduces an object to its facts, sharing repeated strings through `strings` (one set for
@@ -320,6 +323,7 @@ pub fn extract_document(document: Document<'_>, knowledge: &Knowledge, strings: 
     let Document { id, origin, root } = document;
     let generated = knowledge.generated.classify_document(&id, root).map(Box::new);
     let class = classify(id.kind, id.group(), root);
+    let provides = knowledge.producers.secrets(id.group(), id.kind, root).into_iter().map(Box::from).collect();
     let mut x = Extractor { kb: knowledge, strings, id: Id::new(id, strings), class, facts: Draft::default() };
     x.metadata(root, "");
     x.last_applied(root);
@@ -340,6 +344,7 @@ pub fn extract_document(document: Document<'_>, knowledge: &Knowledge, strings: 
         findings: f.findings.into(),
         detail: Detail { r#type: f.detail_type, items: f.detail_items.into_boxed_slice(), keys: f.detail_keys },
         generated,
+        provides,
     }
 }
 
@@ -547,7 +552,8 @@ impl<'a> Extractor<'a> {
 
     fn reference(&mut self, kind: &str, name: Option<DocNode<'_>>, relation: Relation, path: String) -> Option<&mut Ref> {
         let node = name?;
-        let name = node.as_str()?.into();
+        // An empty name refers to nothing (`storageClassName: ""` asks for no class at all).
+        let name = node.as_str().filter(|n| !n.is_empty())?.into();
         let expected_in_input = !matches!(kind, "StorageClass" | "ClusterRole" | "PersistentVolume" | "IngressClass");
         self.facts.refs.push(Ref {
             kind: self.strings.get(kind),
@@ -1026,12 +1032,59 @@ fn contains_ignoring_case(text: &str, upper: &str) -> bool {
 
 /// Whether a key (`REDIS`, `ORDER_QUEUE_HOSTNAME`, `CATALOG_ADDR`) suggests its
 /// value is an address, so that a bare word like `rabbitmq` may be read as a Service.
+///
+/// Words that say "address" count anywhere in the key; a product's name only as the key's last
+/// word (`CART_REDIS`, `KAFKA`), since `POSTGRES_DB`, `MYSQL_USER` or `RABBITMQ_VHOST` name
+/// a database, a user or a virtual host, not the server.
 fn key_names_an_address(key: &str) -> bool {
-    let hints = [
-        "HOST", "ADDR", "SERVER", "ENDPOINT", "URL", "URI", "SERVICE", "BROKER", "REDIS", "MONGO", "MYSQL", "POSTGRES", "RABBIT", "AMQP", "KAFKA", "NATS",
-        "MEMCACHE", "ELASTIC", "ZIPKIN", "JAEGER", "UPSTREAM", "BACKEND",
+    const ADDRESS_WORDS: &[&str] = &["HOST", "ADDR", "SERVER", "ENDPOINT", "URL", "URI", "SERVICE", "BROKER", "UPSTREAM", "BACKEND"];
+    const PRODUCTS: &[&str] = &[
+        "REDIS",
+        "MONGO",
+        "MONGODB",
+        "MYSQL",
+        "POSTGRES",
+        "POSTGRESQL",
+        "RABBIT",
+        "RABBITMQ",
+        "AMQP",
+        "KAFKA",
+        "NATS",
+        "MEMCACHE",
+        "MEMCACHED",
+        "ELASTIC",
+        "ELASTICSEARCH",
+        "ZIPKIN",
+        "JAEGER",
     ];
-    hints.iter().any(|h| contains_ignoring_case(key, h)) && !has_non_value_suffix(key)
+    /// Words that end like an address word but are something else (a RabbitMQ virtual host).
+    const LOOKALIKES: &[&str] = &["VHOST"];
+    if has_non_value_suffix(key) {
+        return false;
+    }
+    let words = key_words(key);
+    let says_address = |word: &str| {
+        let upper = word.to_ascii_uppercase();
+        !LOOKALIKES.contains(&upper.as_str()) && ADDRESS_WORDS.iter().any(|w| upper.starts_with(w) || upper.ends_with(w))
+    };
+    words.iter().any(|w| says_address(w)) || words.last().is_some_and(|last| PRODUCTS.iter().any(|p| last.eq_ignore_ascii_case(p)))
+}
+
+/// The words of a key: split at `_`, `-`, `.` and where camel case starts a new word (`redisHost`).
+fn key_words(key: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    for part in key.split(['_', '-', '.']).filter(|p| !p.is_empty()) {
+        let mut start = 0;
+        let bytes = part.as_bytes();
+        for i in 1..bytes.len() {
+            if bytes[i].is_ascii_uppercase() && bytes[i - 1].is_ascii_lowercase() {
+                words.push(&part[start..i]);
+                start = i;
+            }
+        }
+        words.push(&part[start..]);
+    }
+    words
 }
 
 /// Splits an image reference into its registry host and `registry/repository` (no tag or digest).
@@ -1064,6 +1117,14 @@ mod tests {
         assert!(key_names_an_address("ORDER_QUEUE_HOSTNAME"));
         assert!(!key_names_an_address("QUEUE_NAME"));
         assert!(!key_names_an_address("DB_NAME"));
+        assert!(key_names_an_address("CART_REDIS"));
+        assert!(key_names_an_address("kafka"));
+        assert!(!key_names_an_address("POSTGRES_DB"), "a database name");
+        assert!(!key_names_an_address("MYSQL_USER"));
+        assert!(!key_names_an_address("RABBITMQ_DEFAULT_VHOST"));
+        assert!(key_names_an_address("POSTGRES_HOST"));
+        assert!(key_names_an_address("redisHost") && key_names_an_address("DATABASEURL") && key_names_an_address("cacheServers"));
+        assert!(!key_names_an_address("postgresDb"));
     }
 
     #[test]

@@ -48,10 +48,15 @@ pub(crate) struct Index<'a> {
     by_key: ByKey,
     workloads_by_label: HashMap<(Option<&'a str>, &'a str, &'a str), Vec<usize>, FastHash>,
     workloads_by_namespace: HashMap<Option<&'a str>, Vec<usize>, FastHash>,
+    /// Secrets that objects of the input make (`Facts::provides`), by namespace and name: the maker.
+    made_secrets: HashMap<(Option<&'a str>, &'a str), usize, FastHash>,
 }
 
+/// An object's kind, namespace and name; a cluster-scoped object's stray `metadata.namespace`
+/// (which kubectl ignores) is left out, so that references find it.
 fn key_of(f: &Facts) -> Key<'_> {
-    (&f.id.kind, f.id.namespace.as_deref(), &f.id.name)
+    let namespace = f.id.namespace.as_deref().filter(|_| !CLUSTER_SCOPED.contains(&&*f.id.kind));
+    (&f.id.kind, namespace, &f.id.name)
 }
 
 /// The first object of each kind, namespace and name. The table holds only object indices
@@ -98,7 +103,13 @@ impl<'a> Index<'a> {
             (by_label, by_namespace)
         };
         let (by_key, (workloads_by_label, workloads_by_namespace)) = rayon::join(by_name, by_labels);
-        Index { facts, by_key, workloads_by_label, workloads_by_namespace }
+        let mut made_secrets = HashMap::default();
+        for (i, f) in facts.iter().enumerate() {
+            for name in &f.provides {
+                made_secrets.entry((f.id.namespace.as_deref(), &**name)).or_insert(i);
+            }
+        }
+        Index { facts, by_key, workloads_by_label, workloads_by_namespace, made_secrets }
     }
 
     /// Finds an object, falling back to one whose manifest leaves the namespace unset.
@@ -107,6 +118,11 @@ impl<'a> Index<'a> {
         let namespace = if CLUSTER_SCOPED.contains(&kind) { None } else { namespace };
         if let Some(i) = self.by_key.get(self.facts, (kind, namespace, name)) {
             return Some((i, false));
+        }
+        if kind == "Secret"
+            && let Some(&maker) = self.made_secrets.get(&(namespace, name))
+        {
+            return Some((maker, false));
         }
         namespace.and_then(|_| self.by_key.get(self.facts, (kind, None, name))).map(|i| (i, true))
     }
@@ -255,10 +271,15 @@ impl<'a> Candidate<'a> {
                         let service_namespace = service_address(&mention.host, own_namespace, mention.explicit).and_then(|(ns, _, _)| ns);
                         Some(format!("Service's manifest sets no namespace; assumed to be in `{}`", service_namespace.unwrap_or_default()))
                     }
+                    None if is_api_server(&mention.host) => Some("the cluster's own API server".to_owned()),
                     None => Some("no Service of this name in the input".to_owned()),
                     _ => None,
                 };
-                let resolution = if found.is_some() { Resolution::Resolved } else { Resolution::Dangling };
+                let resolution = match found {
+                    Some(_) => Resolution::Resolved,
+                    None if is_api_server(&mention.host) => Resolution::ClusterProvided,
+                    None => Resolution::Dangling,
+                };
                 let address = (!mention.secret).then(|| format_address(mention));
                 (resolution, note, address)
             }
@@ -275,6 +296,12 @@ impl<'a> Candidate<'a> {
             also: Box::default(),
         }
     }
+}
+
+/// Whether a host names the cluster's API server (`kubernetes`, `kubernetes.default`,
+/// `kubernetes.default.svc[.cluster.local]`), which every cluster provides.
+fn is_api_server(host: &str) -> bool {
+    matches!(host.trim_end_matches('.'), "kubernetes" | "kubernetes.default" | "kubernetes.default.svc" | "kubernetes.default.svc.cluster.local")
 }
 
 /// Candidate edges of a run of objects, with what their selectors chose.

@@ -6,12 +6,14 @@
 pub mod cloud;
 pub mod deprecations;
 pub mod generated;
+pub mod producers;
 
 use std::sync::OnceLock;
 
 pub use cloud::{CloudRules, Subject};
 pub use deprecations::{Deprecations, KubeVersion};
 pub use generated::{Generated, GeneratedRules};
+pub use producers::Producers;
 
 /// Everything ferry knows, loaded once.
 pub struct Knowledge {
@@ -21,6 +23,8 @@ pub struct Knowledge {
     pub cloud: CloudRules,
     /// Objects Kubernetes makes itself.
     pub generated: &'static GeneratedRules,
+    /// Objects whose controllers make Secrets.
+    pub producers: &'static Producers,
 }
 
 impl Knowledge {
@@ -34,6 +38,7 @@ impl Knowledge {
             deprecations: Deprecations::parse(include_str!("../../data/deprecations.yaml")).expect("embedded data/deprecations.yaml is valid"),
             cloud: CloudRules::parse(include_str!("../../data/cloud.yaml")).expect("embedded data/cloud.yaml is valid"),
             generated: GeneratedRules::builtin(),
+            producers: Producers::builtin(),
         })
     }
 }
@@ -54,6 +59,16 @@ mod tests {
                 assert!(d <= r, "{} {} removed before deprecated", row.api_version, row.kind);
             }
             assert_ne!(row.replacement.as_deref(), Some(row.api_version.as_str()));
+        }
+    }
+
+    #[test]
+    fn every_secret_producer_is_sourced_unique_and_names_a_secret() {
+        let mut seen = HashSet::new();
+        for row in Producers::builtin().rows() {
+            assert!(row.source.starts_with("https://"), "{} {} has no source", row.group, row.kind);
+            assert!(!row.names.is_empty() || row.default.is_some(), "{} {} names no Secret", row.group, row.kind);
+            assert!(seen.insert((&row.group, &row.kind)), "{} {} twice", row.group, row.kind);
         }
     }
 
