@@ -490,7 +490,7 @@ impl<'a> Extractor<'a> {
                     };
                     self.hit(hit, subject, matched, node.line(), format!("{prefix}metadata.{field}.{key}"));
                 }
-                if subject == Subject::Annotation && key == "kubernetes.io/ingress.class" {
+                if subject == Subject::Annotation && key == LEGACY_INGRESS_CLASS {
                     self.scalar_subject(Some(node), Subject::IngressClass, &format!("{prefix}metadata.{field}.{key}"));
                 }
             }
@@ -839,7 +839,11 @@ impl<'a> Extractor<'a> {
     fn ingress(&mut self, root: DocNode<'_>) {
         let Some(spec) = root.get("spec") else { return };
         self.scalar_subject(spec.get("ingressClassName"), Subject::IngressClass, "spec.ingressClassName");
-        self.reference("IngressClass", spec.get("ingressClassName"), Relation::IngressClass, "spec.ingressClassName".into());
+        if self.reference("IngressClass", spec.get("ingressClassName"), Relation::IngressClass, "spec.ingressClassName".into()).is_none() {
+            // The class named only by the legacy annotation (still read by most controllers).
+            let annotation = root.at(&["metadata", "annotations", LEGACY_INGRESS_CLASS]);
+            self.reference("IngressClass", annotation, Relation::IngressClass, format!("metadata.annotations.{LEGACY_INGRESS_CLASS}"));
+        }
         for field in ["backend", "defaultBackend"] {
             if let Some(backend) = spec.get(field) {
                 self.backend(backend, &format!("spec.{field}"));
@@ -991,6 +995,9 @@ impl<'a> Extractor<'a> {
         self.facts.detail_type = Some(format!("{group}/{kind}"));
     }
 }
+
+/// The annotation that named an Ingress's class before `spec.ingressClassName`.
+const LEGACY_INGRESS_CLASS: &str = "kubernetes.io/ingress.class";
 
 /// In-tree volume types and the provisioner names the cloud table uses for them.
 const IN_TREE_VOLUMES: &[(&str, &str)] = &[

@@ -1,6 +1,7 @@
 //! Patterns that made wrong or missing edges on real applications (issue 20): Secrets made by
 //! controllers are provided by their maker, `storageClassName: ""` names no class, a
-//! cluster-scoped object with a stray namespace is still found, a database name in an env
+//! cluster-scoped object with a stray namespace is still found, the legacy ingress-class
+//! annotation names a class, a database name in an env
 //! variable is not a call to a Service of that name, and the API server is the cluster's own.
 
 use ferry_analysis::{Options, assess_objects};
@@ -62,9 +63,12 @@ fn an_empty_storage_class_and_a_stray_namespace_on_a_cluster_scoped_object() {
                "spec": {"storageClassName": "", "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}),
         json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "nginx", "namespace": "shop"}, "spec": {"controller": "k8s.io/ingress-nginx"}}),
         json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "shop"}, "spec": {"ingressClassName": "nginx"}}),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {"name": "legacy", "namespace": "shop", "annotations": {"kubernetes.io/ingress.class": "nginx"}}, "spec": {}}),
     ]);
     assert!(!edges.iter().any(|e| e.starts_with("PersistentVolumeClaim/data -> StorageClass")), "`\"\"` asks for no class: {edges:#?}");
     assert!(edges.contains(&"Ingress/web -> IngressClass/nginx (resolved)".to_owned()), "{edges:#?}");
+    assert!(edges.contains(&"Ingress/legacy -> IngressClass/nginx (resolved)".to_owned()), "the legacy annotation names the class too: {edges:#?}");
 }
 
 #[test]
