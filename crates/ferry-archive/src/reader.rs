@@ -136,7 +136,7 @@ pub async fn read(dest: &Destination, key: Option<&EncryptionKey>) -> Result<(Ma
                     io::ErrorKind::NotFound => ArchiveError::NotFound { archive: archive.to_owned() },
                     _ => ArchiveError::Io { archive: archive.to_owned(), action: "open", source },
                 })?;
-                verified(archive, read_stream(archive, None, io::BufReader::new(file), key.as_ref())?)
+                read_from(archive, io::BufReader::new(file), key.as_ref())
             })
             .await
         }
@@ -146,6 +146,12 @@ pub async fn read(dest: &Destination, key: Option<&EncryptionKey>) -> Result<(Ma
             blocking(archive, move |archive| verified(archive, read_stream(archive, Some(&location), download, key.as_ref())?)).await
         }
     }
+}
+
+/// Reads and verifies the bytes of a single-file archive (encrypted or not) from `raw`, as [`read`]
+/// does for a file, on the calling thread; `archive` names it in errors.
+pub fn read_from(archive: &str, raw: impl Read + Send, key: Option<&EncryptionKey>) -> Result<(Manifest, Vec<Entry>), ArchiveError> {
+    verified(archive, read_stream(archive, None, raw, key)?)
 }
 
 /// Runs synchronous reading and verification on tokio's blocking pool.
