@@ -26,7 +26,8 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The object, parsed from its text (which [`read`] has checked to be JSON).
+    /// The object, parsed from its text (which [`read`] has checked to be JSON); fails only for
+    /// an object nested deeper than serde_json builds trees (128 levels).
     pub fn object(&self) -> Result<serde_json::Value, serde_json::Error> {
         serde_json::from_slice(&self.text)
     }
@@ -206,9 +207,13 @@ struct Metadata<'a> {
 /// A member must be JSON (checked without building a tree: objects are parsed one at a time
 /// where they are used) and hold the object its manifest entry names: same kind, API group,
 /// namespace and name, so that a member swapped under another object's entry is refused.
+/// UTF-8 is checked over the whole text first: serde_json does not check the strings of the
+/// fields it skips.
 fn check_identity(archive: &str, listed: &ManifestEntry, bytes: &[u8]) -> Result<(), ArchiveError> {
     let damaged = |problem: String| ArchiveError::Damaged { archive: archive.to_owned(), problem };
-    let found: Identity = serde_json::from_slice(bytes).map_err(|e| damaged(format!("member `{}` ({}) is not a JSON object ({e})", listed.path, listed.id)))?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| damaged(format!("member `{}` ({}) is not UTF-8 text (invalid byte at offset {})", listed.path, listed.id, e.valid_up_to())))?;
+    let found: Identity = serde_json::from_str(text).map_err(|e| damaged(format!("member `{}` ({}) is not a JSON object ({e})", listed.path, listed.id)))?;
     let metadata = found.metadata.unwrap_or(Metadata { namespace: None, name: None });
     let held = ObjectId {
         api_version: found.api_version.unwrap_or_default().into_owned(),

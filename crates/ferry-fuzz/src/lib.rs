@@ -90,13 +90,16 @@ pub fn archive_encrypted(data: &[u8]) {
 }
 
 /// What a successful read promises: one entry per manifest entry, in its order and with its
-/// identity, each holding a JSON document.
+/// identity, each holding a JSON document (whose tree serde_json builds unless it nests deeper
+/// than its limit).
 fn check_read(result: Result<(Manifest, Vec<Entry>), ferry_archive::ArchiveError>) {
     let Ok((manifest, entries)) = result else { return };
     assert_eq!(manifest.objects.len(), entries.len(), "one entry per manifest entry");
     for (listed, entry) in manifest.objects.iter().zip(&entries) {
         assert_eq!(listed.id, entry.id, "entries come in manifest order");
-        assert!(entry.object().is_ok(), "an entry read is JSON: {}", entry.id);
+        if let Err(e) = entry.object() {
+            assert!(e.to_string().starts_with("recursion limit exceeded"), "an entry read is JSON: {} ({e})", entry.id);
+        }
     }
 }
 
