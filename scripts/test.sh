@@ -9,6 +9,10 @@
 # of the workspace and the doc tests. Tests that need a cluster start their own
 # on 127.0.0.1 and stop it when they end; nodes need root (namespaces, cgroups).
 # Before the tests, `cargo fmt --check` and `cargo clippy -D warnings` must pass.
+# The fuzz targets are not built here (the instrumented fuzz/ workspace took 16 minutes to build
+# from scratch on the project's 2-core machine): crates/ferry-fuzz's test replays their seeds
+# and regression inputs through the same functions instead; scripts/fuzz.sh runs the fuzzers.
+# The kill-point suite runs in its quick form (5 kill points; FERRY_KILL_POINTS=100 for the long one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

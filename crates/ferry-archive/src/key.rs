@@ -50,6 +50,11 @@ impl EncryptionKey {
         (EncryptionKey(bytes), text)
     }
 
+    /// A key given as its 32 bytes.
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        EncryptionKey(bytes)
+    }
+
     /// The raw key.
     pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
         &self.0

@@ -50,8 +50,9 @@ pub use error::ArchiveError;
 pub use key::EncryptionKey;
 pub use manifest::{FORMAT, Filters, Header, Manifest, ManifestEntry, Source};
 pub use member::hex;
-pub use reader::{Entry, read};
+pub use reader::{Entry, read, read_from};
 pub use s3::{storage_error, store as s3_client};
+pub use seal::encrypt;
 pub use writer::{Batch, Encoder, Writer};
 
 /// The first bytes of every zstd frame.

@@ -26,7 +26,8 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The object, parsed from its text (which [`read`] has checked to be JSON).
+    /// The object, parsed from its text (which [`read`] has checked to be JSON); fails only for
+    /// an object nested deeper than serde_json builds trees (128 levels).
     pub fn object(&self) -> Result<serde_json::Value, serde_json::Error> {
         serde_json::from_slice(&self.text)
     }
@@ -136,7 +137,7 @@ pub async fn read(dest: &Destination, key: Option<&EncryptionKey>) -> Result<(Ma
                     io::ErrorKind::NotFound => ArchiveError::NotFound { archive: archive.to_owned() },
                     _ => ArchiveError::Io { archive: archive.to_owned(), action: "open", source },
                 })?;
-                verified(archive, read_stream(archive, None, io::BufReader::new(file), key.as_ref())?)
+                read_from(archive, io::BufReader::new(file), key.as_ref())
             })
             .await
         }
@@ -146,6 +147,12 @@ pub async fn read(dest: &Destination, key: Option<&EncryptionKey>) -> Result<(Ma
             blocking(archive, move |archive| verified(archive, read_stream(archive, Some(&location), download, key.as_ref())?)).await
         }
     }
+}
+
+/// Reads and verifies the bytes of a single-file archive (encrypted or not) from `raw`, as [`read`]
+/// does for a file, on the calling thread; `archive` names it in errors.
+pub fn read_from(archive: &str, raw: impl Read + Send, key: Option<&EncryptionKey>) -> Result<(Manifest, Vec<Entry>), ArchiveError> {
+    verified(archive, read_stream(archive, None, raw, key)?)
 }
 
 /// Runs synchronous reading and verification on tokio's blocking pool.
@@ -200,9 +207,13 @@ struct Metadata<'a> {
 /// A member must be JSON (checked without building a tree: objects are parsed one at a time
 /// where they are used) and hold the object its manifest entry names: same kind, API group,
 /// namespace and name, so that a member swapped under another object's entry is refused.
+/// UTF-8 is checked over the whole text first: serde_json does not check the strings of the
+/// fields it skips.
 fn check_identity(archive: &str, listed: &ManifestEntry, bytes: &[u8]) -> Result<(), ArchiveError> {
     let damaged = |problem: String| ArchiveError::Damaged { archive: archive.to_owned(), problem };
-    let found: Identity = serde_json::from_slice(bytes).map_err(|e| damaged(format!("member `{}` ({}) is not a JSON object ({e})", listed.path, listed.id)))?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| damaged(format!("member `{}` ({}) is not UTF-8 text (invalid byte at offset {})", listed.path, listed.id, e.valid_up_to())))?;
+    let found: Identity = serde_json::from_str(text).map_err(|e| damaged(format!("member `{}` ({}) is not a JSON object ({e})", listed.path, listed.id)))?;
     let metadata = found.metadata.unwrap_or(Metadata { namespace: None, name: None });
     let held = ObjectId {
         api_version: found.api_version.unwrap_or_default().into_owned(),

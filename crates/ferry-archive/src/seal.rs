@@ -147,6 +147,14 @@ impl Write for Sealer {
     }
 }
 
+/// Encrypts a whole compressed archive stream held in memory, as a single-file archive's writer
+/// does while it writes (same header, chunks and tags; a fresh random nonce prefix).
+pub fn encrypt(key: &EncryptionKey, plain: &[u8]) -> io::Result<Vec<u8>> {
+    let mut sealer = Sealer::new(key)?;
+    sealer.write_all(plain)?;
+    sealer.finish()
+}
+
 /// Decrypts an encrypted stream whose magic has already been recognised.
 pub(crate) struct Opener<R> {
     inner: R,

@@ -422,6 +422,32 @@ async fn a_member_swapped_for_another_object_with_its_digest_updated_is_refused(
     assert!(text.contains("is listed as ConfigMap shop/long-") && text.contains("but holds ClusterRoleBinding pwned"), "{text}");
 }
 
+/// Found by the fuzz target `archive_encrypted` (fuzz/seeds/archive_encrypted/regression-invalid-utf8):
+/// a byte that is not UTF-8 inside a key the identity check skips passed as JSON.
+#[tokio::test]
+async fn a_member_that_is_not_utf_8_is_refused_even_in_a_field_the_identity_check_skips() {
+    let err = forged(|members| {
+        let (path, member) = members.iter_mut().find(|(p, _)| p.contains("/ConfigMap/")).expect("the ConfigMap");
+        let path = path.clone();
+        let mut value: serde_json::Value = serde_json::from_slice(member).expect("json");
+        value["data"] = json!({"desired": "x"});
+        let text = format!("{value}\n").replace("desired", "d\u{e5}sired");
+        let mut bytes = text.into_bytes();
+        let at = bytes.windows(2).position(|w| w == "\u{e5}".as_bytes()).expect("the two-byte character");
+        bytes.splice(at..at + 2, [0xe5]);
+        *member = bytes.clone();
+        let (_, manifest) = members.last_mut().expect("manifest");
+        let mut value: serde_json::Value = serde_json::from_slice(manifest).expect("json");
+        let entry = value["objects"].as_array_mut().expect("objects").iter_mut().find(|e| e["path"] == path.as_str()).expect("entry");
+        entry["sha256"] = json!(sha256_hex(&bytes));
+        entry["size"] = json!(bytes.len());
+        *manifest = serde_json::to_vec(&value).expect("json");
+    })
+    .await;
+    assert!(matches!(err, ArchiveError::Damaged { .. }), "{err}");
+    assert!(err.to_string().contains("is not UTF-8 text (invalid byte at offset"), "{err}");
+}
+
 #[tokio::test]
 async fn a_decompression_bomb_is_refused_from_its_header_in_both_forms() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -362,104 +362,258 @@ async fn migrate_in_one_step_through_s3_and_a_corrupt_archive_is_refused() {
     assert!(fourth.kubectl(&["get", "namespace", "shop"]).is_err(), "nothing was applied from a corrupt archive");
 }
 
-/// An archive of many ConfigMaps, so that an apply takes long enough to be interrupted.
-async fn load_archive(path: &Path, objects: usize) {
+/// Objects in the kill-point archive: enough that an apply takes long enough to be interrupted many times.
+const KILL_POINT_OBJECTS: usize = 3000;
+
+/// The kill-point archive's objects: ConfigMaps (every twentieth made through `generateName`, so
+/// it carries one beside its name), Secrets with `data` and `stringData`, and ServiceAccounts,
+/// all in namespace `load`.
+fn kill_point_objects() -> Vec<Value> {
+    (0..KILL_POINT_OBJECTS)
+        .map(|i| match i % 10 {
+            0 => serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": format!("s{i:05}"), "namespace": "load"},
+                "data": {"n": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, i.to_string())}}),
+            1 => serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": format!("sa{i:05}"), "namespace": "load"}}),
+            _ if i % 20 == 2 => serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": format!("gen-{i:05}-x7k2p"), "generateName": format!("gen-{i:05}-"), "namespace": "load"}, "data": {"n": i.to_string()}}),
+            _ => serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("c{i:05}"), "namespace": "load", "labels": {"n": i.to_string()}},
+                "data": {"n": i.to_string()}}),
+        })
+        .collect()
+}
+
+async fn write_archive(path: &Path, objects: &[Value]) {
     let destination = ferry_archive::Destination::File(path.to_owned());
     let mut writer = ferry_archive::Writer::create(&destination, ferry_archive::Header::default(), None).await.unwrap();
-    for i in 0..objects {
-        let object = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("c{i:05}"), "namespace": "load"}, "data": {"n": i.to_string()}});
-        let id = ferry_model::ObjectId::from_json(&object).unwrap();
-        writer.add(&id, "configmaps", &object).await.unwrap();
+    for object in objects {
+        let id = ferry_model::ObjectId::from_json(object).unwrap();
+        let resource = format!("{}s", id.kind.to_lowercase());
+        writer.add(&id, &resource, object).await.unwrap();
     }
     writer.finish().await.unwrap();
 }
 
-/// Starts `ferry apply` as a child and returns it once its journal has `lines` lines.
-fn apply_until(dst: &str, archive: &str, journal: &Path, lines: usize) -> std::process::Child {
-    let child = Process::new(assert_cmd::cargo::cargo_bin("ferry"))
-        .args(["apply", "--kubeconfig", dst, "--context", "admin", "--from", archive, "--concurrency", "2", "--journal", journal.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for(|| std::fs::read_to_string(journal).is_ok_and(|text| text.lines().count() > lines));
-    child
+/// A small, seeded random number generator (xorshift64*): the seed is printed, so a failing
+/// sequence of kill points can be replayed with `FERRY_KILL_SEED`.
+struct Random(u64);
+
+impl Random {
+    fn from_env() -> Random {
+        let seed = std::env::var("FERRY_KILL_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
+        eprintln!("kill points: FERRY_KILL_SEED={seed}");
+        Random(seed)
+    }
+
+    /// A number in `0..bound`.
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % bound.max(1)
+    }
 }
 
-fn config_maps(cluster: &TestCluster) -> usize {
-    cluster.kubectl(&["get", "configmaps", "-n", "load", "--no-headers", "--chunk-size=500"]).unwrap().lines().count()
+/// One apply of the kill-point suite: the archive, the journal and (for the second namespace) the rules.
+struct KillRun<'a> {
+    kubeconfig: &'a str,
+    archive: &'a str,
+    journal: &'a Path,
+    rules: Option<&'a Path>,
 }
 
+impl KillRun<'_> {
+    /// Starts `ferry apply` (with `--resume` once the journal exists) with its output piped.
+    fn spawn(&self) -> std::process::Child {
+        let journal = self.journal.to_str().unwrap();
+        let mut args = vec!["apply", "--kubeconfig", self.kubeconfig, "--context", "admin", "--from", self.archive, "--journal", journal, "--concurrency", "4"];
+        if let Some(rules) = self.rules {
+            args.extend(["--rules", rules.to_str().unwrap()]);
+        }
+        if self.journal.exists() {
+            args.push("--resume");
+        }
+        Process::new(assert_cmd::cargo::cargo_bin("ferry")).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+    }
+
+    /// Complete `done` lines in the journal so far.
+    fn recorded(&self) -> usize {
+        std::fs::read_to_string(self.journal).map(|text| text.lines().filter(|line| line.starts_with("{\"done\"") && line.ends_with('}')).count()).unwrap_or(0)
+    }
+
+    /// Waits until the journal has `lines` records or the apply has ended; true if it is still running.
+    fn wait_for_records(&self, child: &mut std::process::Child, lines: usize) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                return false;
+            }
+            if self.recorded() >= lines {
+                return true;
+            }
+            assert!(Instant::now() < deadline, "the apply made no progress to {lines} records in 120 s");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Runs `--resume` to the end and expects success.
+    fn finish(&self) {
+        let out = self.spawn().wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// Kinds the kill-point suite reads back.
+const KILL_POINT_KINDS: &str = "configmaps,secrets,serviceaccounts";
+
+/// The UID of every object of the kill-point kinds in `namespace`, by `Kind/name`.
+fn uids(cluster: &TestCluster, namespace: &str) -> BTreeMap<String, String> {
+    let columns = "custom-columns=K:.kind,N:.metadata.name,U:.metadata.uid";
+    let text = cluster.kubectl(&["get", KILL_POINT_KINDS, "-n", namespace, "--no-headers", "--chunk-size=1000", "-o", columns]).unwrap();
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            Some((format!("{}/{}", fields.next()?, fields.next()?), fields.next()?.to_owned()))
+        })
+        .collect()
+}
+
+/// Objects are never made twice: whatever existed at the last look keeps its UID (it was not
+/// deleted and created again), and nothing appears that the archive does not hold.
+fn check_created_once(seen: &mut BTreeMap<String, String>, now: BTreeMap<String, String>, expected: &BTreeMap<String, Value>) {
+    for (key, uid) in &now {
+        assert!(expected.contains_key(key), "{key} is not in the archive (made twice under another name?)");
+        if let Some(before) = seen.get(key) {
+            assert_eq!(before, uid, "{key} was made again");
+        }
+    }
+    *seen = now;
+}
+
+/// The archive's objects as they should be on the target, in the normal form, by `Kind/name`.
+fn expected_objects(objects: &[Value], namespace: &str) -> BTreeMap<String, Value> {
+    objects
+        .iter()
+        .map(|object| {
+            let mut object = ferry_transform::normalise_for_compare(object);
+            object["metadata"]["namespace"] = namespace.into();
+            (format!("{}/{}", object["kind"].as_str().unwrap(), object["metadata"]["name"].as_str().unwrap()), object)
+        })
+        .collect()
+}
+
+/// The target holds exactly the archive's objects (normal form) and the journal names each one
+/// once, and the namespace ferry created for them.
+fn check_complete(cluster: &TestCluster, namespace: &str, expected: &BTreeMap<String, Value>, journal: &Path) {
+    let text = cluster.kubectl(&["get", KILL_POINT_KINDS, "-n", namespace, "-o", "json", "--chunk-size=1000"]).unwrap();
+    let list: Value = serde_json::from_str(&text).unwrap();
+    let found: BTreeMap<String, Value> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (format!("{}/{}", item["kind"].as_str().unwrap(), item["metadata"]["name"].as_str().unwrap()), ferry_transform::normalise_for_compare(item))
+        })
+        .collect();
+    assert_eq!(found.len(), expected.len(), "the target holds as many objects as the archive");
+    for (key, object) in expected {
+        assert_eq!(found.get(key), Some(object), "{key} on the target");
+    }
+    let text = std::fs::read_to_string(journal).unwrap();
+    let mut done = BTreeMap::new();
+    for line in text.lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()) {
+        if let Some(object) = line["done"]["object"].as_str() {
+            *done.entry(object.to_owned()).or_insert(0) += 1;
+        }
+    }
+    assert!(done.values().all(|&n| n == 1), "no object recorded twice: {:?}", done.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>());
+    assert!(done.remove(&format!("/Namespace//{namespace}")).is_some(), "the namespace ferry created is recorded");
+    assert_eq!(done.len(), expected.len(), "every object recorded once");
+    assert!(text.ends_with("\"complete\"\n"), "the journal ends complete: {}", text.lines().last().unwrap_or_default());
+}
+
+/// The kill-point suite: an apply of [`KILL_POINT_OBJECTS`] objects is SIGKILLed at random
+/// points (`FERRY_KILL_POINTS`, 5 by default; the long form is 100) and resumed each time, and
+/// separately the target's API server is killed and restarted under a running apply (a tenth as
+/// often, at least once). Each time the target ends with exactly the archive's objects, in the
+/// normal form; the journal names every object once; no object was ever made twice (UIDs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_interrupted_apply_is_finished_by_resume_after_ferry_or_the_target_is_killed() {
-    const OBJECTS: usize = 5000;
+async fn an_apply_killed_at_random_points_is_finished_by_resume_exactly_once() {
+    let points: u64 = std::env::var("FERRY_KILL_POINTS").ok().and_then(|n| n.parse().ok()).unwrap_or(5);
+    let mut random = Random::from_env();
     let work = tempfile::tempdir().unwrap();
+    let objects = kill_point_objects();
     let archive = work.path().join("load.ferry");
-    load_archive(&archive, OBJECTS).await;
+    write_archive(&archive, &objects).await;
     let archive = archive.to_str().unwrap();
-
-    // ferry killed mid-apply.
     let mut target = TestCluster::start(Options::default()).await.unwrap();
     let dst = kubeconfig(&target);
-    let journal = work.path().join("journal.jsonl");
-    let mut child = apply_until(&dst, archive, &journal, 300);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let partial = config_maps(&target);
-    assert!(partial > 0 && partial < OBJECTS, "killed mid-way ({partial} applied)");
-    // The ConfigMaps the killed run recorded as done (complete lines only; the last may be cut off).
-    let recorded = std::fs::read_to_string(&journal)
-        .unwrap()
-        .lines()
-        .filter(|line| line.contains("/ConfigMap/load/") && serde_json::from_str::<Value>(line).is_ok())
-        .count();
-    assert!(recorded >= 290, "the journal had more than 300 lines when ferry was killed ({recorded} ConfigMaps)");
-    let (code, _, stderr) = ferry(&["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--journal", journal.to_str().unwrap()]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("interrupted") && stderr.contains("--resume"), "{stderr}");
-    let (code, stdout, stderr) =
-        ferry(&["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--journal", journal.to_str().unwrap(), "--resume", "-o", "json"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    let summary: Value = serde_json::from_str(&stdout).unwrap();
-    assert!(summary["counts"]["done-before"].as_u64().unwrap() >= recorded as u64, "every recorded object is done before: {}", summary["counts"]);
-    assert_eq!(config_maps(&target), OBJECTS, "complete, no duplicates");
 
-    // The target's API server killed mid-apply, into a second namespace.
+    // ferry SIGKILLed: a quarter of the points fall anywhere in the first 1.5 s of a run (reading,
+    // discovery, listing), the others after a random number of further journal records.
+    let journal = work.path().join("journal.jsonl");
+    let run = KillRun { kubeconfig: &dst, archive, journal: &journal, rules: None };
+    let expected = expected_objects(&objects, "load");
+    let mut seen = BTreeMap::new();
+    let complete = |journal: &Path| std::fs::read_to_string(journal).unwrap_or_default().ends_with("\"complete\"\n");
+    let mut killed = 0;
+    for point in 0..points {
+        if complete(&journal) {
+            break;
+        }
+        let mut child = run.spawn();
+        let running = if random.below(4) == 0 {
+            std::thread::sleep(Duration::from_millis(random.below(1500)));
+            child.try_wait().unwrap().is_none()
+        } else {
+            let step = (KILL_POINT_OBJECTS - run.recorded().min(KILL_POINT_OBJECTS)) as u64 / (points - point + 1);
+            run.wait_for_records(&mut child, run.recorded() + 1 + random.below(2 * step) as usize)
+        };
+        child.kill().unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(running || out.status.success(), "kill point {point}: ferry failed on its own: {}", String::from_utf8_lossy(&out.stderr));
+        killed += u64::from(running);
+        check_created_once(&mut seen, uids(&target, "load"), &expected);
+    }
+    if journal.exists() {
+        let (code, _, stderr) = ferry(&["apply", "--kubeconfig", &dst, "--context", "admin", "--from", archive, "--journal", journal.to_str().unwrap()]);
+        assert!(code == 0 || (code == 1 && stderr.contains("interrupted") && stderr.contains("--resume")), "without --resume: {stderr}");
+    }
+    eprintln!("kill points: ferry killed {killed} times of {points}");
+    assert!(killed * 5 >= points * 4, "most kill points hit a running apply ({killed} of {points})");
+    if !complete(&journal) {
+        run.finish();
+    }
+    check_created_once(&mut seen, uids(&target, "load"), &expected);
+    check_complete(&target, "load", &expected, &journal);
+
+    // The target's API server killed under a running apply and restarted, into a second namespace.
     let rules = work.path().join("rename.yaml");
     std::fs::write(&rules, "apiVersion: ferry.dev/v1alpha1\nkind: TransformRules\nnamespaces: {load: load2}\n").unwrap();
-    let journal2 = work.path().join("journal2.jsonl");
-    let apply2 = |extra: &[&str]| {
-        let mut args = vec![
-            "apply",
-            "--kubeconfig",
-            &dst,
-            "--context",
-            "admin",
-            "--from",
-            archive,
-            "--rules",
-            rules.to_str().unwrap(),
-            "--journal",
-            journal2.to_str().unwrap(),
-            "--concurrency",
-            "4",
-        ];
-        args.extend_from_slice(extra);
-        Process::new(assert_cmd::cargo::cargo_bin("ferry")).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
-    };
-    let child = apply2(&[]);
-    wait_for(|| std::fs::read_to_string(&journal2).is_ok_and(|text| text.lines().count() > 300));
-    target.kill_apiserver();
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(4), "{stdout}{stderr}");
-    assert!(stdout.contains("stopped early") && stderr.contains("--resume"), "{stdout}{stderr}");
-    target.restart_apiserver().await.unwrap();
-    let out = apply2(&["--resume"]).wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let in_load2 = target.kubectl(&["get", "configmaps", "-n", "load2", "--no-headers", "--chunk-size=500"]).unwrap().lines().count();
-    assert_eq!(in_load2, OBJECTS, "complete after the restart, no duplicates");
+    let journal = work.path().join("journal2.jsonl");
+    let run = KillRun { kubeconfig: &dst, archive, journal: &journal, rules: Some(&rules) };
+    let expected = expected_objects(&objects, "load2");
+    let mut seen = BTreeMap::new();
+    let restarts = (points / 10).max(1);
+    for restart in 0..restarts {
+        let mut child = run.spawn();
+        let step = (KILL_POINT_OBJECTS - run.recorded().min(KILL_POINT_OBJECTS)) as u64 / (restarts - restart + 1);
+        if !run.wait_for_records(&mut child, run.recorded() + 1 + random.below(2 * step) as usize) {
+            break;
+        }
+        target.kill_apiserver();
+        let out = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(matches!(out.status.code(), Some(1 | 4)), "restart {restart}: {stdout}{stderr}");
+        assert!(stderr.contains("--resume"), "restart {restart}: says how to go on: {stdout}{stderr}");
+        target.restart_apiserver().await.unwrap();
+        check_created_once(&mut seen, uids(&target, "load2"), &expected);
+    }
+    run.finish();
+    check_created_once(&mut seen, uids(&target, "load2"), &expected);
+    check_complete(&target, "load2", &expected, &journal);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

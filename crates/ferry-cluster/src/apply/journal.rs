@@ -97,9 +97,12 @@ impl Journal {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io(e)),
         };
+        // A run killed between creating the journal and writing its header recorded nothing.
+        let headerless = previous.as_ref().is_some_and(|p| p.run.is_empty());
         let mut cut_off = false;
         let done = match (previous, resume) {
             (None, true) => return Err(JournalError::NothingToResume(format!("{} does not exist", path.display()))),
+            (Some(_), _) if headerless => HashSet::new(),
             (Some(p), true) if p.complete => return Err(JournalError::NothingToResume(format!("the apply recorded in {} finished", path.display()))),
             (Some(p), true) if p.run != run => return Err(JournalError::OtherRun { path: path.to_owned(), recorded: p.run, wanted: run.to_owned() }),
             (Some(p), true) => {
@@ -109,7 +112,7 @@ impl Journal {
             (Some(p), false) if !p.complete => return Err(JournalError::Interrupted { path: path.to_owned(), done: p.done.len() }),
             (_, false) => HashSet::new(),
         };
-        let file = if resume { append(path, cut_off) } else { start(path, run) }.map_err(io)?;
+        let file = if resume && !headerless { append(path, cut_off) } else { start(path, run) }.map_err(io)?;
         Ok(Journal { path: path.to_owned(), file: Some(file), done, _lock: Some(lock) })
     }
 
@@ -250,6 +253,21 @@ mod tests {
         assert!(matches!(Journal::open(&path, "run-a", true), Err(JournalError::NothingToResume(_))));
         let fresh = Journal::open(&path, "run-a", false).unwrap();
         assert_eq!(fresh.done_before(), 0);
+    }
+
+    #[test]
+    fn a_journal_cut_off_before_its_header_is_started_afresh_with_or_without_resume() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("apply.journal");
+        for (cut, resume) in [("", true), ("{\"header\":{\"ferry_jou", true), ("", false)] {
+            std::fs::write(&path, cut).unwrap();
+            let mut journal = Journal::open(&path, "run-a", resume).unwrap();
+            assert_eq!(journal.done_before(), 0);
+            journal.record("ConfigMap/shop/x", "created").unwrap();
+            drop(journal);
+            let resumed = Journal::open(&path, "run-a", true).unwrap();
+            assert!(resumed.is_done("ConfigMap/shop/x"), "{cut:?} resume {resume}: the new header and record were written");
+        }
     }
 
     #[test]
