@@ -35,6 +35,7 @@ mod orders;
 mod pem;
 mod scope;
 
+pub use checks::covers;
 pub use compare::compare;
 pub use finding::{Finding, Severity, Subject};
 pub use orders::OrderProjection;

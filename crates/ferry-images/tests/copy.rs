@@ -11,7 +11,7 @@ use std::str::FromStr as _;
 use bytes::Bytes;
 use ferry_images::copy::{CHUNK, NoProgress};
 use ferry_images::{CopyJob, Credentials, Digest, ImageRef, Registries, RegistryOptions, copy};
-use ferry_testcluster::{REGISTRY_PASSWORD, REGISTRY_USER, TestRegistry};
+use ferry_testcluster::{REGISTRY_PASSWORD, REGISTRY_USER, TestRegistry, noise};
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
@@ -91,19 +91,6 @@ fn auth() -> RegistryAuth {
     RegistryAuth::Basic(REGISTRY_USER.into(), REGISTRY_PASSWORD.into())
 }
 
-/// Deterministic bytes that do not compress.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
-
 fn registries(source: &TestRegistry, password: &str) -> Registries {
     let docker_config = source.path().join("docker-config.json");
     std::fs::write(&docker_config, "{}").unwrap();
@@ -130,11 +117,11 @@ async fn images_indexes_and_referrers_are_copied_byte_exact_and_a_second_run_sen
     let source = TestRegistry::start_with_tls_and_basic_auth().unwrap();
     let target = TestRegistry::start().unwrap();
     let push = Pusher::new(&source);
-    let (base, big) = (noise(1, 300_000), noise(2, CHUNK + 1_000_000));
+    let (base, big) = (noise(300_000, 1), noise(CHUNK + 1_000_000, 2));
     let one = push.image("app/one", Some("1"), &[&base, &big], "amd64").await;
-    let two = push.image("app/two", Some("1"), &[&base, &noise(3, 50_000)], "amd64").await;
-    let amd64 = push.image("multi", None, &[&base, &noise(4, 60_000)], "amd64").await;
-    let arm64 = push.image("multi", None, &[&noise(5, 70_000)], "arm64").await;
+    let two = push.image("app/two", Some("1"), &[&base, &noise(50_000, 3)], "amd64").await;
+    let amd64 = push.image("multi", None, &[&base, &noise(60_000, 4)], "amd64").await;
+    let arm64 = push.image("multi", None, &[&noise(70_000, 5)], "arm64").await;
     let entry = |digest: &str, arch: &str| json!({"mediaType": MANIFEST, "digest": digest, "size": 0, "platform": {"os": "linux", "architecture": arch}});
     let index = push
         .manifest("multi", Some("1"), &json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": [entry(&amd64, "amd64"), entry(&arm64, "arm64")]}), INDEX)

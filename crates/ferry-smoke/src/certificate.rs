@@ -63,7 +63,7 @@ impl Presented {
 
     /// Whether its names cover `host`.
     pub fn covers(&self, host: &str) -> bool {
-        self.names.iter().any(|name| crate::names::matches(name, host))
+        self.names.iter().any(|name| ferry_certs::covers(name, host))
     }
 
     /// Whether it has expired at `now` (seconds since the epoch).

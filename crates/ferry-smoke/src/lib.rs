@@ -21,7 +21,6 @@
 pub mod address;
 mod certificate;
 pub mod checks;
-mod names;
 pub mod probe;
 pub mod report;
 pub mod targets;

@@ -201,7 +201,7 @@ fn unrequestable(ingress: &Value, host: &str, path: &str) -> Option<String> {
 fn tls_covers(ingress: &Value, host: &str) -> bool {
     let entries = ingress.pointer("/spec/tls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     entries.iter().any(|entry| match entry.get("hosts").and_then(Value::as_array) {
-        Some(hosts) if !hosts.is_empty() => hosts.iter().filter_map(Value::as_str).any(|h| crate::names::matches(h, host)),
+        Some(hosts) if !hosts.is_empty() => hosts.iter().filter_map(Value::as_str).any(|h| ferry_certs::covers(h, host)),
         _ => true,
     })
 }

@@ -749,3 +749,17 @@ fn node_images(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let pause = images.pause.ok_or_else(|| Error::MissingBinary("pause (the sandbox program)".into()))?;
     Ok(vec![images.busybox, pause])
 }
+
+/// `len` bytes of deterministic noise from `seed` (xorshift): incompressible test data that is
+/// the same on every run.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}

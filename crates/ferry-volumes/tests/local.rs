@@ -8,20 +8,8 @@ use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
 use std::sync::Arc;
 
+use ferry_testcluster::noise;
 use ferry_volumes::{BackupOptions, BackupStats, Chunker, DirStore, Manifest, Repository, VolumeError, backup, restore};
-
-/// A deterministic, poorly compressible byte string.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
 
 /// Writes the sample tree.
 fn make_tree(root: &Path) {
