@@ -405,16 +405,7 @@ async fn a_member_swapped_for_another_object_with_its_digest_updated_is_refused(
     let err = forged(|members| {
         let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "pwned"},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}});
-        let bytes = format!("{binding}\n").into_bytes();
-        let (path, member) = members.iter_mut().find(|(p, _)| p.contains("/ConfigMap/")).expect("the ConfigMap");
-        let path = path.clone();
-        *member = bytes.clone();
-        let (_, manifest) = members.last_mut().expect("manifest");
-        let mut value: serde_json::Value = serde_json::from_slice(manifest).expect("json");
-        let entry = value["objects"].as_array_mut().expect("objects").iter_mut().find(|e| e["path"] == path.as_str()).expect("entry");
-        entry["sha256"] = json!(sha256_hex(&bytes));
-        entry["size"] = json!(bytes.len());
-        *manifest = serde_json::to_vec(&value).expect("json");
+        replace_config_map(members, format!("{binding}\n").into_bytes());
     })
     .await;
     assert!(matches!(err, ArchiveError::IdentityMismatch { .. }), "{err}");
@@ -427,21 +418,14 @@ async fn a_member_swapped_for_another_object_with_its_digest_updated_is_refused(
 #[tokio::test]
 async fn a_member_that_is_not_utf_8_is_refused_even_in_a_field_the_identity_check_skips() {
     let err = forged(|members| {
-        let (path, member) = members.iter_mut().find(|(p, _)| p.contains("/ConfigMap/")).expect("the ConfigMap");
-        let path = path.clone();
+        let (_, member) = members.iter().find(|(p, _)| p.contains("/ConfigMap/")).expect("the ConfigMap");
         let mut value: serde_json::Value = serde_json::from_slice(member).expect("json");
         value["data"] = json!({"desired": "x"});
         let text = format!("{value}\n").replace("desired", "d\u{e5}sired");
         let mut bytes = text.into_bytes();
         let at = bytes.windows(2).position(|w| w == "\u{e5}".as_bytes()).expect("the two-byte character");
         bytes.splice(at..at + 2, [0xe5]);
-        *member = bytes.clone();
-        let (_, manifest) = members.last_mut().expect("manifest");
-        let mut value: serde_json::Value = serde_json::from_slice(manifest).expect("json");
-        let entry = value["objects"].as_array_mut().expect("objects").iter_mut().find(|e| e["path"] == path.as_str()).expect("entry");
-        entry["sha256"] = json!(sha256_hex(&bytes));
-        entry["size"] = json!(bytes.len());
-        *manifest = serde_json::to_vec(&value).expect("json");
+        replace_config_map(members, bytes);
     })
     .await;
     assert!(matches!(err, ArchiveError::Damaged { .. }), "{err}");
@@ -619,4 +603,18 @@ async fn the_same_objects_make_the_same_bytes_one_by_one_or_in_batches() {
     writer.finish().await.expect("finish");
     let (one, batched) = (std::fs::read(&one).expect("archive"), std::fs::read(&batched).expect("archive"));
     assert!(one == batched, "two archives of the same objects differ");
+}
+
+/// Puts `bytes` in place of the ConfigMap's member and updates its digest and size in the
+/// manifest (the last member), as a forger who can rewrite the whole archive would.
+fn replace_config_map(members: &mut [(String, Vec<u8>)], bytes: Vec<u8>) {
+    let (path, member) = members.iter_mut().find(|(p, _)| p.contains("/ConfigMap/")).expect("the ConfigMap");
+    let path = path.clone();
+    *member = bytes.clone();
+    let (_, manifest) = members.last_mut().expect("manifest");
+    let mut value: serde_json::Value = serde_json::from_slice(manifest).expect("json");
+    let entry = value["objects"].as_array_mut().expect("objects").iter_mut().find(|e| e["path"] == path.as_str()).expect("entry");
+    entry["sha256"] = json!(sha256_hex(&bytes));
+    entry["size"] = json!(bytes.len());
+    *manifest = serde_json::to_vec(&value).expect("json");
 }
