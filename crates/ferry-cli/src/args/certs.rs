@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use ferry_cluster::{ConnectOptions, ReadOptions};
+use ferry_cluster::ConnectOptions;
 
-use super::{ArchiveArgs, ArchiveSettings};
+use super::{Objects, ObjectsArgs};
 use crate::error::CliError;
 
 pub(super) const CERTS_EXAMPLES: &str = "\
@@ -42,29 +42,15 @@ pub enum CertsFormat {
 
 /// Arguments of `ferry certs`.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("input").required(true).args(["context", "files", "from"]))]
 pub struct CertsArgs {
-    /// Read the source cluster through this kubeconfig context.
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// The source's kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// Read manifest files or directories instead (repeat).
-    #[arg(short = 'f', long = "filename", value_name = "PATH", conflicts_with_all = ["context", "from"])]
-    pub files: Vec<PathBuf>,
-    /// Read an archive made by `ferry export` instead.
-    #[arg(long, value_name = "ARCHIVE", conflicts_with = "context")]
-    pub from: Option<String>,
+    #[command(flatten)]
+    pub objects: ObjectsArgs,
     /// Also compare the target's TLS Secrets with the source's (same bytes, by digest).
     #[arg(long, value_name = "NAME")]
     pub to_context: Option<String>,
     /// The target's kubeconfig file (default: the source's).
     #[arg(long, value_name = "FILE", requires = "to_context")]
     pub to_kubeconfig: Option<PathBuf>,
-    /// Only these namespaces (repeat or separate with commas).
-    #[arg(short, long = "namespace", value_name = "NS", value_delimiter = ',')]
-    pub namespaces: Vec<String>,
     /// When traffic moves to the target, RFC 3339 (default: now).
     #[arg(long, value_name = "RFC3339")]
     pub cutover_at: Option<String>,
@@ -74,40 +60,21 @@ pub struct CertsArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = CertsFormat::Table)]
     pub output: CertsFormat,
-    #[command(flatten)]
-    pub archive: ArchiveArgs,
-}
-
-/// Where `ferry certs` reads objects from.
-#[derive(Debug)]
-pub enum CertsInput {
-    /// Manifest files and directories.
-    Files(Vec<PathBuf>),
-    /// A live cluster.
-    Cluster(ConnectOptions),
-    /// An archive.
-    Archive(String),
 }
 
 /// `ferry certs`, resolved.
 #[derive(Debug)]
 pub struct CertsSettings {
-    /// The source.
-    pub input: CertsInput,
+    /// The source's objects.
+    pub objects: Objects,
     /// The target to compare with.
     pub target: Option<ConnectOptions>,
-    /// Namespaces (all when empty).
-    pub namespaces: Vec<String>,
-    /// How clusters are read.
-    pub read: ReadOptions,
     /// The cut-over, in seconds since the epoch.
     pub cutover: i64,
     /// The CA bundle file.
     pub ca_bundle: Option<PathBuf>,
     /// Output format.
     pub format: CertsFormat,
-    /// Key and S3 settings for `--from`.
-    pub archive: ArchiveSettings,
 }
 
 impl CertsSettings {
@@ -119,21 +86,9 @@ impl CertsSettings {
             })?,
             None => jiff::Timestamp::now(),
         };
-        let input = match (args.context, args.from) {
-            (Some(context), _) => CertsInput::Cluster(ConnectOptions { kubeconfig: args.kubeconfig.clone(), context: Some(context) }),
-            (None, Some(from)) => CertsInput::Archive(from),
-            (None, None) => CertsInput::Files(args.files),
-        };
-        let target = args.to_context.map(|context| ConnectOptions { kubeconfig: args.to_kubeconfig.or(args.kubeconfig), context: Some(context) });
-        Ok(CertsSettings {
-            input,
-            target,
-            read: ReadOptions { namespaces: args.namespaces.clone(), ..ReadOptions::default() },
-            namespaces: args.namespaces,
-            cutover: cutover.as_second(),
-            ca_bundle: args.ca_bundle,
-            format: args.output,
-            archive: ArchiveSettings::resolve(args.archive),
-        })
+        let target = args
+            .to_context
+            .map(|context| ConnectOptions { kubeconfig: args.to_kubeconfig.or_else(|| args.objects.kubeconfig.clone()), context: Some(context) });
+        Ok(CertsSettings { objects: Objects::resolve(args.objects), target, cutover: cutover.as_second(), ca_bundle: args.ca_bundle, format: args.output })
     }
 }

@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use ferry_cluster::{ConnectOptions, ReadOptions};
 use ferry_images::RegistryOptions;
 
-use super::{ArchiveArgs, ArchiveSettings, CertsInput, TransformOpts, TransformSettings};
+use super::{Objects, ObjectsArgs, TransformOpts, TransformSettings};
 use crate::error::CliError;
 
 pub(super) const PLAN_EXAMPLES: &str = "\
@@ -84,23 +83,9 @@ pub enum ImagesCommand {
 
 /// Where `ferry images plan|copy` read objects, and how registries are reached.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("input").required(true).args(["context", "files", "from"]))]
 pub struct ImagesInputArgs {
-    /// Read the source cluster through this kubeconfig context.
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// The source's kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// Read manifest files or directories instead (repeat).
-    #[arg(short = 'f', long = "filename", value_name = "PATH", conflicts_with_all = ["context", "from"])]
-    pub files: Vec<PathBuf>,
-    /// Read an archive made by `ferry export` instead.
-    #[arg(long, value_name = "ARCHIVE", conflicts_with = "context")]
-    pub from: Option<String>,
-    /// Only these namespaces (repeat or separate with commas).
-    #[arg(short, long = "namespace", value_name = "NS", value_delimiter = ',')]
-    pub namespaces: Vec<String>,
+    #[command(flatten)]
+    pub objects: ObjectsArgs,
     /// Docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json).
     #[arg(long, value_name = "FILE")]
     pub docker_config: Option<PathBuf>,
@@ -115,8 +100,6 @@ pub struct ImagesInputArgs {
     pub concurrency: usize,
     #[command(flatten)]
     pub transform: TransformOpts,
-    #[command(flatten)]
-    pub archive: ArchiveArgs,
 }
 
 /// Arguments of `ferry images plan`.
@@ -149,15 +132,9 @@ pub struct ImagesCopyArgs {
 #[derive(Debug)]
 pub struct ImagesInput {
     /// Where objects come from.
-    pub input: CertsInput,
-    /// Namespaces (all when empty).
-    pub namespaces: Vec<String>,
-    /// How clusters are read.
-    pub read: ReadOptions,
+    pub objects: Objects,
     /// The rules file and target version.
     pub transform: TransformSettings,
-    /// Key and S3 settings for `--from`.
-    pub archive: ArchiveSettings,
     /// How registries are reached.
     pub registries: RegistryOptions,
 }
@@ -167,11 +144,6 @@ impl ImagesInput {
         if args.concurrency == 0 {
             return Err(CliError::usage("`--concurrency` must be at least 1", None));
         }
-        let input = match (args.context, args.from) {
-            (Some(context), _) => CertsInput::Cluster(ConnectOptions { kubeconfig: args.kubeconfig, context: Some(context) }),
-            (None, Some(from)) => CertsInput::Archive(from),
-            (None, None) => CertsInput::Files(args.files),
-        };
         let registries = RegistryOptions {
             docker_config: args.docker_config,
             ca_bundle: args.ca_bundle,
@@ -179,14 +151,7 @@ impl ImagesInput {
             concurrency: args.concurrency,
             ..RegistryOptions::default()
         };
-        Ok(ImagesInput {
-            input,
-            read: ReadOptions { namespaces: args.namespaces.clone(), ..ReadOptions::default() },
-            namespaces: args.namespaces,
-            transform: TransformSettings::resolve(args.transform)?,
-            archive: ArchiveSettings::resolve(args.archive),
-            registries,
-        })
+        Ok(ImagesInput { objects: Objects::resolve(args.objects), transform: TransformSettings::resolve(args.transform)?, registries })
     }
 }
 

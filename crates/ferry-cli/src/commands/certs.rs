@@ -13,7 +13,7 @@ use ferry_model::load::{LoadReport, load_documents};
 use ferry_model::{Node, Object, Origin};
 use serde::Serialize;
 
-use crate::args::{ArchiveSettings, CertsFormat, CertsInput, CertsSettings};
+use crate::args::{ArchiveSettings, CertsFormat, CertsSettings, ObjectSource, Objects};
 use crate::commands::columns::write_columns;
 use crate::commands::{archive, cluster};
 use crate::error::{CliError, ExitStatus};
@@ -30,10 +30,10 @@ pub fn run(settings: CertsSettings) -> Result<ExitStatus, CliError> {
         .map(|path| std::fs::read_to_string(path).map_err(|e| CliError::failure(format!("cannot read the CA bundle `{}`", path.display()), &e)))
         .transpose()?;
     let (objects, mut incomplete) = read(&settings)?;
-    let options = ferry_certs::Options { cutover: settings.cutover, ca_bundle, namespaces: settings.namespaces.clone() };
+    let options = ferry_certs::Options { cutover: settings.cutover, ca_bundle, namespaces: settings.objects.namespaces.clone() };
     let mut report = ferry_certs::check(&objects, &options);
     if let Some(target) = &settings.target {
-        let (target_objects, unreadable) = read_cluster(target, &settings.read)?;
+        let (target_objects, unreadable) = read_cluster(target, &settings.objects.read)?;
         incomplete.extend(unreadable);
         report.add(ferry_certs::compare(&objects, &target_objects));
     }
@@ -64,25 +64,21 @@ fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
 
 /// The source's objects, in the namespaces asked for, and what could not be read.
 fn read(settings: &CertsSettings) -> Result<(Vec<Object>, Vec<String>), CliError> {
-    read_input(&settings.input, &settings.namespaces, &settings.read, &settings.archive)
+    read_input(&settings.objects)
 }
 
 /// The objects of files, a cluster or an archive, in `namespaces` (all when empty), and what
 /// could not be read; shared with `ferry images`.
-pub(crate) fn read_input(
-    input: &CertsInput,
-    namespaces: &[String],
-    read: &ReadOptions,
-    archive: &ArchiveSettings,
-) -> Result<(Vec<Object>, Vec<String>), CliError> {
-    let (objects, unreadable) = match input {
-        CertsInput::Files(paths) => {
+pub(crate) fn read_input(input: &Objects) -> Result<(Vec<Object>, Vec<String>), CliError> {
+    let Objects { source, namespaces, read, archive } = input;
+    let (objects, unreadable) = match source {
+        ObjectSource::Files(paths) => {
             let (objects, report) = load_documents(paths, |document| document.into_object())
                 .map_err(|e| CliError::failure("cannot load the input", &e).with_hint("check that every PATH exists and is readable"))?;
             (objects, load_errors(&report))
         }
-        CertsInput::Cluster(connect) => read_cluster(connect, read)?,
-        CertsInput::Archive(from) => (read_archive(from, archive)?, Vec::new()),
+        ObjectSource::Cluster(connect) => read_cluster(connect, read)?,
+        ObjectSource::Archive(from) => (read_archive(from, archive)?, Vec::new()),
     };
     let wanted = |o: &Object| namespaces.is_empty() || o.id.namespace.as_ref().is_none_or(|ns| namespaces.contains(ns));
     Ok((objects.into_iter().filter(wanted).collect(), unreadable))

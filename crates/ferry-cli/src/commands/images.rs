@@ -69,7 +69,7 @@ fn json(pushed: &Pushed) -> serde_json::Value {
 fn make_plan(input: &ImagesInput) -> Result<(Plan, Vec<String>), CliError> {
     let rules = pipeline::rules(&input.transform)?;
     let options = ferry_transform::Options { target_version: input.transform.target_version.unwrap_or(DEFAULT_TARGET_VERSION), rules };
-    let (objects, unreadable) = certs::read_input(&input.input, &input.namespaces, &input.read, &input.archive)?;
+    let (objects, unreadable) = certs::read_input(&input.objects)?;
     let values: Vec<serde_json::Value> = objects.iter().map(|o| o.root.to_json()).collect();
     for line in &unreadable {
         diag!("warning: {line}");
