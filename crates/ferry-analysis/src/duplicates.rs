@@ -1,0 +1,100 @@
+//! The same object given twice: found before anything is resolved, so that one copy is
+//! assessed and the other named in a warning, never merged into the first.
+//!
+//! Two objects are the same when their API group, kind, namespace and name are (the API
+//! server stores one object under every version of its group). Copies with the same content
+//! ([`Facts::digest`]) are harmless and reported as warnings; copies that differ make the
+//! input ambiguous and are errors unless the user said which copy to keep.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use ferry_model::load::Location;
+
+use crate::assessment::{Warning, WarningLevel};
+use crate::facts::Facts;
+use crate::strings::FastHash;
+
+/// What to do with an object given more than once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnDuplicate {
+    /// Assess the first copy and report conflicting copies as errors (exit code 4).
+    #[default]
+    Error,
+    /// Assess the first copy; the others are noted.
+    First,
+    /// Assess the last copy; the others are noted.
+    Last,
+}
+
+/// The warning codes of duplicates.
+pub const DUPLICATE_OBJECT: &str = "duplicate-object";
+
+type Key<'a> = (&'a str, &'a str, Option<&'a str>, &'a str);
+
+fn key_of(f: &Facts) -> Key<'_> {
+    (f.id.group(), &f.id.kind, f.id.namespace.as_deref(), &f.id.name)
+}
+
+/// Keeps one copy of each object (the first, or the last with [`OnDuplicate::Last`]) and
+/// returns a warning for each copy left out, naming where it and the kept copy are.
+pub(crate) fn keep_one(facts: &mut Vec<Facts>, on_duplicate: OnDuplicate) -> Vec<Warning> {
+    let mut kept: HashMap<Key<'_>, usize, FastHash> = HashMap::with_capacity_and_hasher(facts.len(), FastHash::default());
+    let mut left_out: Vec<usize> = Vec::new();
+    for (i, f) in facts.iter().enumerate() {
+        match kept.entry(key_of(f)) {
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
+            Entry::Occupied(mut slot) if on_duplicate == OnDuplicate::Last => left_out.push(std::mem::replace(slot.get_mut(), i)),
+            Entry::Occupied(_) => left_out.push(i),
+        }
+    }
+    if left_out.is_empty() {
+        return Vec::new();
+    }
+    left_out.sort_unstable();
+    let warnings = left_out.iter().map(|&out| warning(facts, out, kept[&key_of(&facts[out])], on_duplicate)).collect();
+    drop(kept);
+    let mut next = left_out.iter().copied().peekable();
+    let mut index = 0;
+    facts.retain(|_| {
+        let keep = next.next_if_eq(&index).is_none();
+        index += 1;
+        keep
+    });
+    warnings
+}
+
+/// `file:line`, or the object's address when it was read from a cluster (no lines).
+fn place(f: &Facts) -> String {
+    if f.origin.line == 0 { f.origin.file.to_string() } else { f.origin.to_string() }
+}
+
+/// The warning for copy `out` of the object kept at `kept` (indices in input order).
+fn warning(facts: &[Facts], out: usize, kept: usize, on_duplicate: OnDuplicate) -> Warning {
+    let (left_out, copy) = (&facts[out], &facts[kept]);
+    let identical = left_out.digest == copy.digest;
+    let severity = match (on_duplicate, identical) {
+        (OnDuplicate::Error, false) => WarningLevel::Error,
+        (OnDuplicate::Error, true) => WarningLevel::Warning,
+        (OnDuplicate::First | OnDuplicate::Last, _) => WarningLevel::Note,
+    };
+    let (first, second, which) = if kept < out { (copy, left_out, "first") } else { (left_out, copy, "last") };
+    let content = if identical { "the same content" } else { "different content" };
+    let advice = match (on_duplicate, identical) {
+        (OnDuplicate::Error, false) => "; remove one, or choose with `--on-duplicate=first|last`",
+        (OnDuplicate::Error, true) => "; remove one of them",
+        _ => "",
+    };
+    let message =
+        format!("{} is given twice, with {content}: at {} and at {}; the {which} is assessed{advice}", left_out.id.obj_ref(), place(first), place(second));
+    let origin = &left_out.origin;
+    Warning {
+        severity,
+        code: DUPLICATE_OBJECT.into(),
+        message,
+        object: Some(left_out.id.obj_ref()),
+        location: Some(Location::at(origin.file.clone(), origin.document, origin.line, None)),
+    }
+}
