@@ -180,10 +180,13 @@ impl Provenance {
 /// and the inventory takes the names and images it lists from the facts
 /// rather than copying them.
 pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, knowledge: &Knowledge) -> Assessment {
-    let duplicates = duplicates::keep_one(&mut facts, options.on_duplicate);
+    let left_out = duplicates::keep_one(&mut facts, options.on_duplicate);
     mark_controller_endpoints(&mut facts, knowledge);
     let generated: Vec<Facts> = facts.extract_if(.., |f| f.generated.is_some()).collect();
-    let (resolved, deprecations) = rayon::join(|| resolve::resolve(&facts), || deprecation_findings(&facts, options, knowledge));
+    let (resolved, deprecations) = rayon::join(
+        || resolve::resolve(&facts),
+        || deprecation_findings(facts.iter().chain(left_out.facts.iter().filter(|f| f.generated.is_none())), options, knowledge),
+    );
     for f in &mut facts {
         f.refs = ThinVec::new();
         f.mentions = ThinVec::new();
@@ -194,7 +197,7 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
     }
     let (waves, (cloud, warnings)) = rayon::join(
         || waves::waves(&facts, &resolved.workload_needs, &resolved.dependencies),
-        || (cloud_findings(&facts, &resolved.users, options, knowledge), warnings(&facts, report, duplicates, &resolved.empty_selections)),
+        || (cloud_findings(&facts, &resolved.users, options, knowledge), warnings(&facts, report, left_out, &resolved.empty_selections)),
     );
     let inventory = inventory::inventory(facts, &generated);
     Assessment {
@@ -272,7 +275,7 @@ fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: 
     out
 }
 
-fn deprecation_findings(facts: &[Facts], options: &Options, kb: &Knowledge) -> Vec<DeprecationFinding> {
+fn deprecation_findings<'f>(facts: impl Iterator<Item = &'f Facts>, options: &Options, kb: &Knowledge) -> Vec<DeprecationFinding> {
     let mut out = Vec::new();
     for f in facts {
         let declared = std::iter::once((&*f.id.api_version, &*f.id.kind, f.origin.line, "apiVersion", Via::Declared));
@@ -302,7 +305,9 @@ fn deprecation_findings(facts: &[Facts], options: &Options, kb: &Knowledge) -> V
     out
 }
 
-fn warnings(facts: &[Facts], report: &LoadReport, duplicates: Vec<Warning>, empty_selections: &[usize]) -> Vec<Warning> {
+/// Input issues, duplicates, and what each object's facts found (in the copies left out
+/// too: their files need the same fix), then selectors that select nothing.
+fn warnings(facts: &[Facts], report: &LoadReport, left_out: duplicates::LeftOut, empty_selections: &[usize]) -> Vec<Warning> {
     let mut out: Vec<Warning> = report
         .issues
         .iter()
@@ -314,8 +319,8 @@ fn warnings(facts: &[Facts], report: &LoadReport, duplicates: Vec<Warning>, empt
             location: Some(issue.location.clone()),
         })
         .collect();
-    out.extend(duplicates);
-    for f in facts {
+    out.extend(left_out.warnings);
+    for f in facts.iter().chain(&left_out.facts) {
         for finding in &f.findings {
             out.push(object_warning(f, finding.code, finding.message.clone(), finding.line, &finding.path));
         }
