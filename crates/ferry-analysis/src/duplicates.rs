@@ -7,10 +7,11 @@
 //! input ambiguous and are errors unless the user said which copy to keep. The deprecated APIs
 //! written in a copy left out are still reported: its file needs the same fix.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::hash::BuildHasher as _;
 
 use ferry_model::load::Location;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 use crate::assessment::{Warning, WarningLevel};
 use crate::facts::Facts;
@@ -47,11 +48,17 @@ pub(crate) struct LeftOut {
 
 /// Keeps one copy of each object in `facts` (the first, or the last with [`OnDuplicate::Last`])
 /// and returns the others.
+///
+/// The table of kept copies holds only object indices (4 bytes a slot) and reads the names from the facts.
 pub(crate) fn keep_one(facts: &mut Vec<Facts>, on_duplicate: OnDuplicate) -> LeftOut {
-    let mut kept: HashMap<Key<'_>, usize, FastHash> = HashMap::with_capacity_and_hasher(facts.len(), FastHash::default());
-    let mut left_out: Vec<usize> = Vec::new();
-    for (i, f) in facts.iter().enumerate() {
-        match kept.entry(key_of(f)) {
+    let all: &[Facts] = facts;
+    let hasher = FastHash::default();
+    let hash = |i: u32| hasher.hash_one(key_of(&all[i as usize]));
+    let same = |i: u32| move |&j: &u32| key_of(&all[j as usize]) == key_of(&all[i as usize]);
+    let mut kept: HashTable<u32> = HashTable::with_capacity(all.len());
+    let mut left_out: Vec<u32> = Vec::new();
+    for i in 0..all.len() as u32 {
+        match kept.entry(hash(i), same(i), |&j| hash(j)) {
             Entry::Vacant(slot) => {
                 slot.insert(i);
             }
@@ -63,9 +70,10 @@ pub(crate) fn keep_one(facts: &mut Vec<Facts>, on_duplicate: OnDuplicate) -> Lef
         return LeftOut { facts: Vec::new(), warnings: Vec::new() };
     }
     left_out.sort_unstable();
-    let warnings = left_out.iter().map(|&out| warning(facts, out, kept[&key_of(&facts[out])], on_duplicate)).collect();
+    let kept_copy = |out: u32| *kept.find(hash(out), same(out)).expect("every key has a kept copy");
+    let warnings = left_out.iter().map(|&out| warning(all, out as usize, kept_copy(out) as usize, on_duplicate)).collect();
     drop(kept);
-    let mut next = left_out.iter().copied().peekable();
+    let mut next = left_out.iter().map(|&i| i as usize).peekable();
     let mut index = 0;
     let facts = facts
         .extract_if(.., |_| {
