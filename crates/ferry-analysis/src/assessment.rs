@@ -13,6 +13,9 @@ use crate::facts::Relation;
 use crate::knowledge::deprecations::ApiStatus;
 use crate::knowledge::{KubeVersion, Subject};
 
+/// The warning code of a document or file that could not be read.
+pub const INPUT_ERROR: &str = "input-error";
+
 /// Schema identifier written at the top of the JSON output.
 pub const SCHEMA: &str = "ferry.assessment/v1";
 
@@ -301,6 +304,9 @@ pub struct DeprecationFinding {
     pub removed_in: Option<KubeVersion>,
     /// The apiVersion to use instead; `None` when the kind has no successor.
     pub replacement: Option<String>,
+    /// The first Kubernetes release that serves `replacement`, when known (Kubernetes APIs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replacement_since: Option<KubeVersion>,
     /// Field-level changes or caveats.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -309,6 +315,14 @@ pub struct DeprecationFinding {
     pub via: Via,
     /// Where.
     pub evidence: Evidence,
+}
+
+impl DeprecationFinding {
+    /// Whether the target serves the replacement: there is one, and it is served by the
+    /// target version (or since an unknown release, or the version is a component's own).
+    pub fn replacement_available(&self, target: KubeVersion) -> bool {
+        self.replacement.is_some() && self.replacement_since.is_none_or(|since| since <= target)
+    }
 }
 
 /// How an object carries an API version.
@@ -382,7 +396,18 @@ impl Assessment {
         self.deprecations.iter().filter(|d| d.status == ApiStatus::Removed && d.via != Via::LastApplied)
     }
 
-    /// Whether some input could not be read.
+    /// Findings that block with `--fail-on deprecated`: deprecated or removed APIs the objects
+    /// declare or refer to (not the versions of `last-applied-configuration`, which are evidence only).
+    pub fn blocking_deprecations(&self) -> impl Iterator<Item = &DeprecationFinding> {
+        self.deprecations.iter().filter(|d| d.via != Via::LastApplied)
+    }
+
+    /// How many warnings of severity error have this code (e.g. [`INPUT_ERROR`], unreadable input).
+    pub fn errors_of(&self, code: &str) -> usize {
+        self.warnings.iter().filter(|w| w.severity == WarningLevel::Error && w.code == code).count()
+    }
+
+    /// Whether some input could not be read, or is ambiguous (duplicates) or empty.
     pub fn has_input_errors(&self) -> bool {
         self.warnings.iter().any(|w| w.severity == WarningLevel::Error)
     }

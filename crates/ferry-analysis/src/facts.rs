@@ -8,6 +8,7 @@
 //! (field paths, keys, registries) are shared through [`Strings`].
 
 use std::borrow::Cow;
+use std::hash::Hasher as _;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -308,6 +309,9 @@ pub struct Facts {
     /// The Secrets its controller makes (a cert-manager Certificate's `spec.secretName`, ...:
     /// `data/producers.yaml`), in its namespace.
     pub provides: ThinVec<Box<str>>,
+    /// A digest of the whole content ([`content_digest`]), to tell identical copies of an
+    /// object from conflicting ones.
+    pub digest: u64,
 }
 
 /// Reduces an object to its facts, sharing repeated strings through `strings` (one set for
@@ -345,7 +349,35 @@ pub fn extract_document(document: Document<'_>, knowledge: &Knowledge, strings: 
         detail: Detail { r#type: f.detail_type, items: f.detail_items.into_boxed_slice(), keys: f.detail_keys },
         generated,
         provides,
+        digest: content_digest(root),
     }
+}
+
+/// A digest of a value and everything below it: scalars by their text, sequences in order,
+/// mappings in any order of their keys (two renders may order keys differently). Lines and
+/// quoting do not count. Not cryptographic: it tells identical copies of an object apart
+/// from conflicting ones in the input, where a collision would only soften an error to a warning.
+pub fn content_digest(node: DocNode<'_>) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    if let Some(text) = node.as_str() {
+        hasher.write_u8(1);
+        hasher.write(text.as_bytes());
+    } else if node.is_map() {
+        let entries = node.entries().fold(0u64, |sum, (key, value)| {
+            let mut entry = rustc_hash::FxHasher::default();
+            entry.write(key.as_bytes());
+            entry.write_u64(content_digest(value));
+            sum.wrapping_add(entry.finish())
+        });
+        hasher.write_u8(2);
+        hasher.write_u64(entries);
+    } else if node.is_seq() {
+        hasher.write_u8(3);
+        for item in node.items() {
+            hasher.write_u64(content_digest(item));
+        }
+    }
+    hasher.finish()
 }
 
 /// Facts while they are being gathered.

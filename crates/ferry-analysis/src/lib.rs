@@ -13,6 +13,7 @@
 //! ```
 
 pub mod assessment;
+mod duplicates;
 pub mod facts;
 mod helm;
 pub mod hosts;
@@ -27,6 +28,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 pub use assessment::*;
+pub use duplicates::{DUPLICATE_OBJECT, OnDuplicate};
 use facts::{Class, Facts};
 use ferry_model::load::{DocumentId, LoadError, LoadReport, Location, load_documents};
 use ferry_model::{Manifest, Object};
@@ -51,7 +53,14 @@ pub struct Options {
     pub profile: String,
     /// Where the objects came from.
     pub source: Source,
+    /// Which copy of an object given more than once is assessed, and how loudly the others are reported.
+    pub on_duplicate: OnDuplicate,
+    /// Whether an input without any Kubernetes object is fine (otherwise it is an error, [`NO_OBJECTS`]).
+    pub allow_empty: bool,
 }
+
+/// The warning code of an input without Kubernetes objects.
+pub const NO_OBJECTS: &str = "no-objects";
 
 /// Where the assessed objects came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,7 +75,13 @@ pub enum Source {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { target_version: DEFAULT_TARGET_VERSION, profile: "oss".into(), source: Source::Manifests }
+        Options {
+            target_version: DEFAULT_TARGET_VERSION,
+            profile: "oss".into(),
+            source: Source::Manifests,
+            on_duplicate: OnDuplicate::default(),
+            allow_empty: false,
+        }
     }
 }
 
@@ -80,7 +95,24 @@ pub fn assess_paths(paths: &[PathBuf], options: &Options) -> Result<Assessment, 
     let (mut facts, report) = load_documents(paths, |document| facts::extract_document(document, knowledge, &strings))?;
     facts.shrink_to_fit();
     drop(strings);
-    Ok(assess(facts, &report, options, knowledge))
+    let mut assessment = assess(facts, &report, options, knowledge);
+    // Unreadable documents explain an empty result better, and are errors already.
+    if report.objects == 0 && !report.has_errors() {
+        assessment.warnings.insert(0, no_objects(paths, options.allow_empty));
+    }
+    Ok(assessment)
+}
+
+/// The warning for input without a single Kubernetes object: an error unless allowed.
+fn no_objects(paths: &[PathBuf], allowed: bool) -> Warning {
+    let shown: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
+    Warning {
+        severity: if allowed { WarningLevel::Note } else { WarningLevel::Error },
+        code: NO_OBJECTS.into(),
+        message: format!("no Kubernetes objects in {}; did you forget to render Helm or Kustomize?", shown.join(", ")),
+        object: None,
+        location: None,
+    }
 }
 
 /// Assesses objects read elsewhere (from a cluster, say); `report` describes the reading.
@@ -140,16 +172,21 @@ impl Provenance {
 }
 
 /// Assesses facts already extracted. Objects Kubernetes made itself are
-/// counted in the inventory and otherwise left out.
+/// counted in the inventory and otherwise left out; an object given more than once is
+/// assessed once, and the copies left out are reported ([`OnDuplicate`]).
 ///
 /// Independent sections are computed in parallel; facts are given up as soon
 /// as nothing needs them (references, mentions and selectors once the matrix is built),
 /// and the inventory takes the names and images it lists from the facts
 /// rather than copying them.
 pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, knowledge: &Knowledge) -> Assessment {
+    let left_out = duplicates::keep_one(&mut facts, options.on_duplicate);
     mark_controller_endpoints(&mut facts, knowledge);
     let generated: Vec<Facts> = facts.extract_if(.., |f| f.generated.is_some()).collect();
-    let (resolved, deprecations) = rayon::join(|| resolve::resolve(&facts), || deprecation_findings(&facts, options, knowledge));
+    let (resolved, deprecations) = rayon::join(
+        || resolve::resolve(&facts),
+        || deprecation_findings(facts.iter().chain(left_out.facts.iter().filter(|f| f.generated.is_none())), options, knowledge),
+    );
     for f in &mut facts {
         f.refs = ThinVec::new();
         f.mentions = ThinVec::new();
@@ -160,7 +197,7 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
     }
     let (waves, (cloud, warnings)) = rayon::join(
         || waves::waves(&facts, &resolved.workload_needs, &resolved.dependencies),
-        || (cloud_findings(&facts, &resolved.users, options, knowledge), warnings(&facts, report, &resolved.empty_selections)),
+        || (cloud_findings(&facts, &resolved.users, options, knowledge), warnings(&facts, report, left_out, &resolved.empty_selections)),
     );
     let inventory = inventory::inventory(facts, &generated);
     Assessment {
@@ -238,7 +275,7 @@ fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: 
     out
 }
 
-fn deprecation_findings(facts: &[Facts], options: &Options, kb: &Knowledge) -> Vec<DeprecationFinding> {
+fn deprecation_findings<'f>(facts: impl Iterator<Item = &'f Facts>, options: &Options, kb: &Knowledge) -> Vec<DeprecationFinding> {
     let mut out = Vec::new();
     for f in facts {
         let declared = std::iter::once((&*f.id.api_version, &*f.id.kind, f.origin.line, "apiVersion", Via::Declared));
@@ -258,6 +295,7 @@ fn deprecation_findings(facts: &[Facts], options: &Options, kb: &Knowledge) -> V
                 deprecated_in: row.deprecated_in,
                 removed_in: row.removed_in,
                 replacement: row.replacement.clone(),
+                replacement_since: row.replacement_since.filter(|_| row.component == "k8s"),
                 note: row.note.clone().filter(|n| !n.is_empty()),
                 via,
                 evidence: evidence(f, line, path),
@@ -267,19 +305,22 @@ fn deprecation_findings(facts: &[Facts], options: &Options, kb: &Knowledge) -> V
     out
 }
 
-fn warnings(facts: &[Facts], report: &LoadReport, empty_selections: &[usize]) -> Vec<Warning> {
+/// Input issues, duplicates, and what each object's facts found (in the copies left out
+/// too: their files need the same fix), then selectors that select nothing.
+fn warnings(facts: &[Facts], report: &LoadReport, left_out: duplicates::LeftOut, empty_selections: &[usize]) -> Vec<Warning> {
     let mut out: Vec<Warning> = report
         .issues
         .iter()
         .map(|issue| Warning {
             severity: issue.severity.into(),
-            code: if issue.severity == ferry_model::load::Severity::Error { "input-error" } else { "input-skipped" }.into(),
+            code: if issue.severity == ferry_model::load::Severity::Error { INPUT_ERROR } else { "input-skipped" }.into(),
             message: issue.message.clone(),
             object: None,
             location: Some(issue.location.clone()),
         })
         .collect();
-    for f in facts {
+    out.extend(left_out.warnings);
+    for f in facts.iter().chain(&left_out.facts) {
         for finding in &f.findings {
             out.push(object_warning(f, finding.code, finding.message.clone(), finding.line, &finding.path));
         }

@@ -205,16 +205,17 @@ fn sock_shop_complete_demo_edges_and_traps() {
 // §8
 #[test]
 fn every_kube_no_trouble_fixture_is_flagged_and_annotations_raise_no_alarm() {
-    let a = assess(&["kube-no-trouble/fixtures"]);
-    let flagged: std::collections::BTreeSet<&str> = a.deprecations.iter().map(|d| d.evidence.file.rsplit('/').next().unwrap()).collect();
+    // Each fixture is a test case of its own: many name the same object (a Deployment in
+    // several API versions), which assessed together would be duplicates of one another.
     let dir = corpora().join("kube-no-trouble/fixtures");
     for entry in std::fs::read_dir(dir).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if !(name.ends_with(".yaml") || name.ends_with(".json")) || name.starts_with("expected") {
             continue;
         }
+        let a = assess(&[&format!("kube-no-trouble/fixtures/{name}")]);
         let expected = !name.starts_with("fake-") || name == "fake-tokenReview-deprecated.yaml";
-        assert_eq!(flagged.contains(name.as_str()), expected, "{name}");
+        assert_eq!(!a.deprecations.is_empty(), expected, "{name}");
     }
 }
 

@@ -21,11 +21,14 @@ pub enum ExitStatus {
     RolledBack,
     /// 6: `ferry verify`: at parity, but something on the target is not ready.
     NotReady,
+    /// A code of another tool's documented scheme, chosen by the user (`assess --exit-codes=pluto`).
+    Foreign(u8),
 }
 
-impl From<ExitStatus> for ExitCode {
-    fn from(s: ExitStatus) -> Self {
-        ExitCode::from(match s {
+impl ExitStatus {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
             ExitStatus::Usage => 2,
@@ -33,7 +36,14 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::IncompleteInput => 4,
             ExitStatus::RolledBack => 5,
             ExitStatus::NotReady => 6,
-        })
+            ExitStatus::Foreign(code) => code,
+        }
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        ExitCode::from(s.code())
     }
 }
 

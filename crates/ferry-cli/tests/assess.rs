@@ -212,3 +212,137 @@ fn markdown_report_of_the_example_is_stable() {
     let out = ferry().args(["assess", "examples/aks-shop", "-o", "markdown"]).output().unwrap();
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
+
+/// Copies the files of `examples/aks-shop` into `to`.
+fn copy_example(to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(repo_root().join("examples/aks-shop")).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+/// Two renders of the example side by side (`a/` and `b/`), the second with one change:
+/// the cart Deployment's replicas.
+fn two_renders(root: &Path) -> PathBuf {
+    let dir = root.join("two");
+    copy_example(&dir.join("a"));
+    copy_example(&dir.join("b"));
+    let cart = dir.join("b/cart.yaml");
+    let text = fs::read_to_string(&cart).unwrap();
+    assert!(text.contains("replicas: 2"), "the fixture changes the cart's replicas");
+    fs::write(&cart, text.replacen("replicas: 2", "replicas: 5", 1)).unwrap();
+    dir
+}
+
+/// The report text with the temporary directory shown as `[TMP]`.
+fn scrubbed(bytes: &[u8], tmp: &Path) -> String {
+    String::from_utf8_lossy(bytes).replace(&tmp.display().to_string(), "[TMP]")
+}
+
+#[test]
+fn two_renders_of_the_same_objects_are_a_duplicate_finding_naming_both_places_with_exit_code_4() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = two_renders(tmp.path());
+    let out = ferry().args(["assess", "-o", "json"]).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let duplicates: Vec<String> = a["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "duplicate-object")
+        .map(|w| format!("{} {}:{} {}", w["severity"].as_str().unwrap(), w["file"].as_str().unwrap(), w["line"], w["message"].as_str().unwrap()))
+        .collect();
+    let mut text = duplicates.join("\n");
+    text.push('\n');
+    text.push_str(&scrubbed(&out.stderr, tmp.path()));
+    insta::assert_snapshot!(text.replace(&tmp.path().display().to_string(), "[TMP]"));
+}
+
+#[test]
+fn on_duplicate_first_gives_the_edges_and_waves_of_a_single_render() {
+    let tmp = tempfile::tempdir().unwrap();
+    let one = tmp.path().join("one");
+    copy_example(&one);
+    let two = two_renders(tmp.path());
+    let report = |args: &[&str], dir: &Path, prefix: &Path| {
+        let out = ferry().args(["assess", "-o", "json"]).args(args).arg(dir).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap().replace(&format!("{}/", prefix.display()), "");
+        (out.status.code(), serde_json::from_str::<serde_json::Value>(&text).unwrap())
+    };
+    let (single_code, single) = report(&[], &one, &one);
+    let (first_code, first) = report(&["--on-duplicate=first"], &two, &two.join("a"));
+    assert_eq!(first_code, single_code, "the duplicates are notes, the exit code that of one render");
+    assert_eq!(first["dependencies"], single["dependencies"]);
+    assert_eq!(first["waves"], single["waves"]);
+    assert_eq!(single["waves"]["waves"].as_array().unwrap().len(), 3, "the example has three waves");
+    assert_eq!(first["inventory"]["total"], single["inventory"]["total"]);
+    let notes = first["warnings"].as_array().unwrap().iter().filter(|w| w["code"] == "duplicate-object").inspect(|w| assert_eq!(w["severity"], "note")).count();
+    assert_eq!(notes, single["inventory"]["total"].as_u64().unwrap() as usize, "one note per object given twice");
+    let (last_code, last) = report(&["--on-duplicate=last"], &two, &two.join("b"));
+    assert_eq!(last_code, single_code);
+    assert_eq!(last["waves"], single["waves"], "the last render has the same waves");
+}
+
+#[test]
+fn identical_duplicates_are_a_warning_not_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_example(&tmp.path().join("a"));
+    copy_example(&tmp.path().join("b"));
+    let a = json(&[tmp.path().to_str().unwrap(), "--fail-on", "never"]);
+    let severities: Vec<&str> =
+        a["warnings"].as_array().unwrap().iter().filter(|w| w["code"] == "duplicate-object").map(|w| w["severity"].as_str().unwrap()).collect();
+    assert!(!severities.is_empty() && severities.iter().all(|s| *s == "warning"), "{severities:?}");
+    ferry().args(["assess", "--fail-on", "never"]).arg(tmp.path()).assert().code(0).stdout(predicate::str::ends_with("verdict: nothing blocks → exit 0\n"));
+}
+
+#[test]
+fn an_input_without_objects_is_exit_code_4_unless_allowed() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("values.yaml"), "replicaCount: 2\nimage:\n  tag: 1.2.3\n").unwrap();
+    // Run inside the directory, so that the table's widths do not depend on its name.
+    let out = ferry().current_dir(tmp.path()).args(["assess", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+    ferry().arg("assess").arg(tmp.path()).arg("--allow-empty").assert().code(0).stdout(predicate::str::contains("verdict: nothing blocks → exit 0"));
+}
+
+#[test]
+fn pluto_exit_codes_give_4_for_an_api_without_a_served_replacement() {
+    let tmp = tempfile::tempdir().unwrap();
+    let psp = "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata:\n  name: restricted\nspec:\n  privileged: false\n";
+    fs::write(tmp.path().join("psp.yaml"), psp).unwrap();
+    let verdict = "verdict: 1 removed API, 1 API whose replacement Kubernetes 1.36 does not serve → exit 4\n";
+    ferry().arg("assess").arg(tmp.path()).arg("--exit-codes=pluto").assert().code(4).stdout(predicate::str::ends_with(verdict));
+    ferry().arg("assess").arg(tmp.path()).assert().code(3).stdout(predicate::str::ends_with("verdict: 1 removed API → exit 3\n"));
+}
+
+#[test]
+fn the_verdict_line_ends_the_report_with_what_blocks_and_the_exit_code() {
+    let verdict = |args: &[&str]| {
+        let out = ferry().args(["assess", "examples/aks-shop"]).args(args).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let last = text.lines().last().unwrap().to_owned();
+        format!("{args:?} exit {:?}: {last}", out.status.code().unwrap())
+    };
+    let lines = [
+        verdict(&[]),
+        verdict(&["--fail-on", "never"]),
+        verdict(&["--target-version", "1.21", "--fail-on", "deprecated"]),
+        verdict(&["--exit-codes=pluto"]),
+        verdict(&["--exit-codes=pluto", "--target-version", "1.21"]),
+        verdict(&["--exit-codes=pluto", "--target-version", "1.20"]),
+    ];
+    insta::assert_snapshot!(lines.join("\n"));
+}
+
+#[test]
+fn the_verdict_goes_to_stderr_when_stdout_carries_data() {
+    ferry()
+        .args(["assess", "examples/aks-shop", "-o", "json"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("verdict").not())
+        .stderr(predicate::str::contains("verdict: 3 removed APIs → exit 3"));
+}

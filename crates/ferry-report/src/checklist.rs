@@ -19,9 +19,24 @@ pub struct ChecklistItem {
 /// Builds the checklist.
 pub fn checklist(a: &Assessment) -> Vec<ChecklistItem> {
     let mut items = Vec::new();
-    if a.has_input_errors() {
-        let n = a.warnings.iter().filter(|w| w.severity == ferry_analysis::WarningLevel::Error).count();
-        items.push(item(format!("Fix {n} unreadable input document(s)"), "The assessment is incomplete until they parse; see Warnings.".into(), true));
+    if a.errors_of(ferry_analysis::NO_OBJECTS) > 0 {
+        items.push(item(
+            "Give the rendered manifests".into(),
+            "The input holds no Kubernetes object; render Helm charts or Kustomize overlays first.".into(),
+            true,
+        ));
+    }
+    let unreadable = a.errors_of(ferry_analysis::INPUT_ERROR);
+    if unreadable > 0 {
+        items.push(item(format!("Fix {unreadable} unreadable input document(s)"), "The assessment is incomplete until they parse; see Warnings.".into(), true));
+    }
+    let duplicates = a.errors_of(ferry_analysis::DUPLICATE_OBJECT);
+    if duplicates > 0 {
+        items.push(item(
+            format!("Resolve {duplicates} object(s) given twice with different content"),
+            "Only the first copy is assessed; see Warnings for both places.".into(),
+            true,
+        ));
     }
     let removed: Vec<String> =
         a.removed_apis().map(|d| format!("{} ({} → {})", d.object, d.api_version, d.replacement.as_deref().unwrap_or("no successor"))).collect();

@@ -306,7 +306,7 @@ fn counts(a: &Assessment) -> Counts {
         dangling: a.dependencies.iter().filter(|d| d.resolution == Resolution::Dangling).count(),
         removed: a.removed_apis().count(),
         deprecated: a.deprecations.iter().filter(|d| d.status == ApiStatus::Deprecated).count(),
-        errors: a.warnings.iter().filter(|w| w.severity == WarningLevel::Error).count(),
+        errors: a.errors_of(ferry_analysis::INPUT_ERROR),
         services: services.len(),
     }
 }

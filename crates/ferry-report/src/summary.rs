@@ -37,7 +37,7 @@ impl Section {
 /// The headline: target and input counts.
 pub(crate) fn headline(a: &Assessment) -> String {
     let notes = a.warnings.iter().filter(|w| w.severity == WarningLevel::Note).count();
-    let errors = a.warnings.iter().filter(|w| w.severity == WarningLevel::Error).count();
+    let errors = a.errors_of(ferry_analysis::INPUT_ERROR);
     let read = match &a.input.cluster {
         Some(cluster) => format!("Read {} objects from {cluster}; {notes} notes, {errors} unreadable resources.", a.input.objects),
         None => {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ferry_analysis::{KubeVersion, Options, PROFILES, Source};
+use ferry_analysis::{KubeVersion, OnDuplicate, Options, PROFILES, Source};
 use ferry_report::Format;
 
 use crate::error::CliError;
@@ -85,14 +85,26 @@ Examples:
   ferry assess rendered/ --target-version 1.29 -o json --out assessment.json
   ferry assess manifests/ --profile eks -o html --out report.html
   helm template shop ./chart | tee /tmp/shop.yaml >/dev/null && ferry assess /tmp/shop.yaml -o markdown
+  ferry assess overlays/ --on-duplicate=last
+  ferry assess manifests/ --exit-codes=pluto --target-version 1.29
+
+The last line of the report (on stderr with -o json|markdown|html or --out) is the verdict:
+what blocks, and the exit code it gives.
 
 Exit codes:
   0  assessment done, nothing blocking
   1  ferry could not run (unreadable path, cannot write output)
   2  wrong command line
   3  blocking findings (API versions removed in the target version; deprecated too with --fail-on deprecated)
-  4  some input could not be read: the assessment is incomplete (takes precedence over 3);
-     on a cluster: a resource was forbidden or an API group did not answer (each is listed)";
+  4  the assessment is incomplete or ambiguous (takes precedence over 3): some input could not
+     be read, an object is given twice with different content (see --on-duplicate), or the
+     input holds no Kubernetes object (see --allow-empty); on a cluster: a resource was
+     forbidden or an API group did not answer (each is listed)
+
+With --exit-codes=pluto (Pluto's codes; --fail-on defaults to deprecated):
+  0  nothing blocking     1  ferry could not run, or the input is incomplete or ambiguous
+  2  deprecated APIs      3  removed APIs (over 2)
+  4  an API whose replacement the target does not serve, or that has none (over 2 and 3)";
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,6 +128,27 @@ pub enum FailOn {
     Deprecated,
     /// Never exit 3.
     Never,
+}
+
+/// Which exit codes `assess` gives for its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExitCodes {
+    /// ferry's own (see README): 3 for blocking findings, 4 for incomplete input.
+    Ferry,
+    /// Pluto's: 2 deprecated, 3 removed, 4 replacement not available on the target, 1 for input
+    /// ferry cannot assess in full (unreadable documents, duplicates, no objects).
+    Pluto,
+}
+
+/// Which copy of an object given more than once `assess` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnDuplicateArg {
+    /// Keep the first; copies that differ are errors (exit code 4), identical ones warnings.
+    Error,
+    /// Keep the first copy; the others are notes.
+    First,
+    /// Keep the last copy; the others are notes.
+    Last,
 }
 
 /// Arguments of `ferry assess`.
@@ -152,9 +185,18 @@ pub struct AssessArgs {
     /// Write the output to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Which findings make ferry exit with code 3.
-    #[arg(long, value_enum, default_value_t = FailOn::Removed)]
-    pub fail_on: FailOn,
+    /// Which findings block (exit code 3; with `--exit-codes=pluto`: 2, 3 or 4) [default: removed; deprecated with `--exit-codes=pluto`].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Exit codes of ferry (see README) or of Pluto (2 deprecated, 3 removed, 4 replacement not available), for pipelines moving from Pluto.
+    #[arg(long, value_enum, default_value_t = ExitCodes::Ferry)]
+    pub exit_codes: ExitCodes,
+    /// An object (API group, kind, namespace, name) given more than once: an error (keeping the first copy), or keep the first or the last copy.
+    #[arg(long, value_enum, default_value_t = OnDuplicateArg::Error)]
+    pub on_duplicate: OnDuplicateArg,
+    /// Accept input without any Kubernetes object (otherwise exit code 4).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// Where `ferry assess` reads objects from.
@@ -182,14 +224,31 @@ pub struct AssessSettings {
     pub format: Format,
     /// Output file.
     pub out: Option<PathBuf>,
-    /// Exit-code policy.
+    /// Which findings block.
     pub fail_on: FailOn,
+    /// Whose exit codes.
+    pub exit_codes: ExitCodes,
 }
 
 impl AssessSettings {
     /// Validates the arguments.
     pub fn resolve(args: AssessArgs) -> Result<Self, CliError> {
-        let AssessArgs { paths, context, kubeconfig, namespaces, selector, concurrency, target_version, profile, output, out, fail_on } = args;
+        let AssessArgs {
+            paths,
+            context,
+            kubeconfig,
+            namespaces,
+            selector,
+            concurrency,
+            target_version,
+            profile,
+            output,
+            out,
+            fail_on,
+            exit_codes,
+            on_duplicate,
+            allow_empty,
+        } = args;
         let target_version: KubeVersion = target_version
             .parse()
             .map_err(|e: String| CliError::usage(format!("invalid `--target-version`: {e}"), Some("use MAJOR.MINOR, e.g. `--target-version 1.29`".into())))?;
@@ -209,6 +268,16 @@ impl AssessSettings {
         } else {
             (Input::Paths(paths), Source::Manifests)
         };
-        Ok(AssessSettings { input, options: Options { target_version, profile, source }, format, out, fail_on })
+        let fail_on = fail_on.unwrap_or(match exit_codes {
+            ExitCodes::Ferry => FailOn::Removed,
+            ExitCodes::Pluto => FailOn::Deprecated,
+        });
+        let on_duplicate = match on_duplicate {
+            OnDuplicateArg::Error => OnDuplicate::Error,
+            OnDuplicateArg::First => OnDuplicate::First,
+            OnDuplicateArg::Last => OnDuplicate::Last,
+        };
+        let options = Options { target_version, profile, source, on_duplicate, allow_empty };
+        Ok(AssessSettings { input, options, format, out, fail_on, exit_codes })
     }
 }

@@ -1,4 +1,5 @@
-//! `ferry assess`: load manifests, assess them, render the result.
+//! `ferry assess`: load manifests, assess them, render the result, and end it with the
+//! verdict: what blocks, and the exit code it gives (in ferry's codes or Pluto's).
 
 use std::fs;
 use std::io::{self, Write};
@@ -6,12 +7,12 @@ use std::path::Path;
 
 use std::sync::Arc;
 
-use ferry_analysis::{Assessment, Options, assess_objects, assess_paths};
+use ferry_analysis::{Assessment, Options, WarningLevel, assess_objects, assess_paths};
 use ferry_cluster::{ConnectOptions, ReadOptions};
 use ferry_model::load::{Issue, LoadReport, Location, Severity};
 use ferry_report::{Format, render};
 
-use crate::args::{AssessSettings, FailOn, Input};
+use crate::args::{AssessSettings, ExitCodes, FailOn, Input};
 use crate::commands::cluster;
 use crate::error::{CliError, ExitStatus};
 use crate::progress::ReadBar;
@@ -24,12 +25,15 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
             .map_err(|e| CliError::failure("cannot load the input", &e).with_hint("check that every PATH exists and is readable"))?,
         Input::Cluster { connect, read } => assess_cluster(connect, read, &settings.options)?,
     };
+    let verdict = Verdict::of(&assessment, settings.fail_on, settings.exit_codes);
+    let report = Report { assessment: &assessment, format: settings.format, verdict: &verdict };
     match &settings.out {
-        Some(path) => write_file(path, &assessment, settings.format)?,
+        Some(path) => write_file(path, &report)?,
         None => {
             let stdout = io::stdout();
             let mut lock = io::BufWriter::new(stdout.lock());
-            render(&assessment, settings.format, &mut lock)
+            report
+                .write(&mut lock)
                 .and_then(|()| lock.flush())
                 .or_else(ignore_broken_pipe)
                 .map_err(|e| CliError::failure("cannot write to standard output", &e))?;
@@ -37,10 +41,28 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
     }
     if settings.format != Format::Table || settings.out.is_some() {
         diag!("{}", one_line_summary(&assessment));
+        diag!("{verdict}");
     }
-    let status = exit_status(&assessment, settings.fail_on);
     super::leave_to_exit(assessment);
-    Ok(status)
+    Ok(verdict.status)
+}
+
+/// The report as written: the rendered assessment, and for the terminal table the verdict as its last line.
+struct Report<'a> {
+    assessment: &'a Assessment,
+    format: Format,
+    verdict: &'a Verdict,
+}
+
+impl Report<'_> {
+    fn write(&self, out: &mut dyn Write) -> io::Result<()> {
+        render(self.assessment, self.format, out)?;
+        if self.format == Format::Table {
+            writeln!(out)?;
+            writeln!(out, "{}", self.verdict)?;
+        }
+        Ok(())
+    }
 }
 
 /// Reads the cluster and assesses what it holds; unreadable resources become errors in the report.
@@ -77,10 +99,10 @@ fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
 /// place, so a failed run never leaves half a report and the link stays a link; anything
 /// else (`/dev/null`, a named pipe, a dangling link) is written in place, so that it is never
 /// replaced by a plain file.
-fn write_file(path: &Path, assessment: &Assessment, format: Format) -> Result<(), CliError> {
+fn write_file(path: &Path, report: &Report<'_>) -> Result<(), CliError> {
     let write_to = |file: fs::File| {
         let mut file = io::BufWriter::new(file);
-        render(assessment, format, &mut file)?;
+        report.write(&mut file)?;
         file.flush()
     };
     let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
@@ -106,7 +128,7 @@ fn replace_atomically(path: &Path, write_to: impl FnOnce(fs::File) -> io::Result
 
 fn one_line_summary(a: &Assessment) -> String {
     let dangling = a.dependencies.iter().filter(|d| d.resolution == ferry_analysis::Resolution::Dangling).count();
-    let errors = a.warnings.iter().filter(|w| w.severity == ferry_analysis::WarningLevel::Error).count();
+    let errors = a.errors_of(ferry_analysis::INPUT_ERROR);
     let generated: usize = a.inventory.generated.iter().map(|g| g.count).sum();
     format!(
         "ferry: {} objects (+{generated} made by Kubernetes), {} dependencies ({} dangling), {} cloud findings, {} removed / {} deprecated APIs for {}, {} waves, {} unreadable documents",
@@ -122,17 +144,82 @@ fn one_line_summary(a: &Assessment) -> String {
     )
 }
 
-fn exit_status(a: &Assessment, fail_on: FailOn) -> ExitStatus {
-    let blockers = match fail_on {
-        FailOn::Removed => a.removed_apis().count(),
-        FailOn::Deprecated => a.deprecations.len(),
-        FailOn::Never => 0,
-    };
-    if a.has_input_errors() {
-        ExitStatus::IncompleteInput
-    } else if blockers > 0 {
-        ExitStatus::Blockers
-    } else {
-        ExitStatus::Success
+/// What blocks, and the exit status it gives.
+#[derive(Debug)]
+struct Verdict {
+    /// What blocks, counted (`2 removed APIs`), input problems first.
+    blocking: Vec<String>,
+    /// The exit status.
+    status: ExitStatus,
+}
+
+impl Verdict {
+    /// Judges the assessment by `fail_on`, in the codes of `scheme`. Input problems (errors
+    /// among the warnings) come first and decide the code: ferry's 4, or Pluto's 1.
+    fn of(a: &Assessment, fail_on: FailOn, scheme: ExitCodes) -> Verdict {
+        let mut blocking = input_problems(a);
+        let incomplete = !blocking.is_empty();
+        let removed = if fail_on == FailOn::Never { 0 } else { a.removed_apis().count() };
+        let deprecated = if fail_on == FailOn::Deprecated { a.blocking_deprecations().count() - a.removed_apis().count() } else { 0 };
+        blocking.extend(counted(removed, "removed API", "removed APIs"));
+        blocking.extend(counted(deprecated, "deprecated API", "deprecated APIs"));
+        let status = match scheme {
+            ExitCodes::Ferry if incomplete => ExitStatus::IncompleteInput,
+            ExitCodes::Ferry if removed + deprecated > 0 => ExitStatus::Blockers,
+            ExitCodes::Ferry => ExitStatus::Success,
+            ExitCodes::Pluto => {
+                let target = a.target.kubernetes;
+                let unavailable = if fail_on == FailOn::Never { 0 } else { a.blocking_deprecations().filter(|d| !d.replacement_available(target)).count() };
+                let replacements = format!("APIs whose replacement Kubernetes {target} does not serve");
+                blocking.extend(counted(unavailable, &format!("API whose replacement Kubernetes {target} does not serve"), &replacements));
+                // Pluto's order: 2 for deprecations, overridden by 3 for removals, overridden by 4.
+                let code = match (incomplete, unavailable, removed, deprecated) {
+                    (true, ..) => 1,
+                    (_, 1.., _, _) => 4,
+                    (_, _, 1.., _) => 3,
+                    (_, _, _, 1..) => 2,
+                    _ => 0,
+                };
+                ExitStatus::Foreign(code)
+            }
+        };
+        Verdict { blocking, status }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let blocking = if self.blocking.is_empty() { "nothing blocks".to_owned() } else { self.blocking.join(", ") };
+        write!(f, "verdict: {blocking} → exit {}", self.status.code())
+    }
+}
+
+/// The input problems that make the assessment incomplete or ambiguous, counted by kind.
+fn input_problems(a: &Assessment) -> Vec<String> {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for w in a.warnings.iter().filter(|w| w.severity == WarningLevel::Error) {
+        match counts.iter_mut().find(|(code, _)| *code == w.code) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((&w.code, 1)),
+        }
+    }
+    let unreadable = if a.input.cluster.is_some() { ("unreadable resource", "unreadable resources") } else { ("unreadable document", "unreadable documents") };
+    counts
+        .into_iter()
+        .filter_map(|(code, n)| match code {
+            ferry_analysis::NO_OBJECTS => Some("no Kubernetes objects".to_owned()),
+            ferry_analysis::DUPLICATE_OBJECT => counted(n, "conflicting duplicate object", "conflicting duplicate objects"),
+            ferry_analysis::INPUT_ERROR => counted(n, unreadable.0, unreadable.1),
+            other => counted(n, &format!("`{other}` error"), &format!("`{other}` errors")),
+        })
+        .collect()
+}
+
+/// `1 removed API`, `2 removed APIs`; nothing for none.
+fn counted(n: usize, one: &str, many: &str) -> Option<String> {
+    match n {
+        0 => None,
+        1 => Some(format!("1 {one}")),
+        n => Some(format!("{n} {many}")),
     }
 }
