@@ -167,6 +167,10 @@ impl ImagesInput {
         if args.concurrency == 0 {
             return Err(CliError::usage("`--concurrency` must be at least 1", None));
         }
+        if args.transform.pin_images.is_some() {
+            let hint = "pin the manifests after the copy: `ferry transform|apply|migrate --pin-images EVIDENCE`";
+            return Err(CliError::usage("`--pin-images` does not apply to `ferry images`", Some(hint.into())));
+        }
         let input = match (args.context, args.from) {
             (Some(context), _) => CertsInput::Cluster(ConnectOptions { kubeconfig: args.kubeconfig, context: Some(context) }),
             (None, Some(from)) => CertsInput::Archive(from),
