@@ -16,10 +16,12 @@
 //! `ferry-bench nodes [RUNS]` measures test clusters with a real node (see `nodes.rs`).
 //! `ferry-bench cutover [TRIALS]` measures rollback time and requests lost (see `cutover.rs`).
 //! `ferry-bench verify [OBJECTS]` measures verifying a migration (see `verify.rs`).
+//! `ferry-bench images [ROUNDS]` measures copying images against skopeo (see `images.rs`).
 
 mod corpus;
 mod cutover;
 mod delay;
+mod images;
 mod live;
 mod moving;
 mod nodes;
@@ -39,6 +41,7 @@ fn main() {
         Some("nodes") => nodes::bench_nodes(&args[1..]),
         Some("cutover") => cutover::bench_cutover(&args[1..]),
         Some("verify") => verify::bench_verify(&args[1..]),
+        Some("images") => images::bench_images(&args[1..]),
         Some("raw-lists") => moving::raw_lists_process(&args[1]),
         Some("measured") => measured(Path::new(&args[1]), &args[2..]),
         _ => {
@@ -48,6 +51,7 @@ fn main() {
             eprintln!("       ferry-bench nodes [RUNS]          (e.g. ferry-bench nodes 3; test clusters with a real node)");
             eprintln!("       ferry-bench cutover [TRIALS]      (e.g. ferry-bench cutover 5; rollback time per driver, requests lost in a shift)");
             eprintln!("       ferry-bench verify [OBJECTS]      (e.g. ferry-bench verify 10000; against kubectl diff and raw LISTs)");
+            eprintln!("       ferry-bench images [ROUNDS]       (e.g. ferry-bench images 3; registry to registry against skopeo)");
             std::process::exit(2);
         }
     }

@@ -1,21 +1,13 @@
 //! `ferry` on crafted archives, without a cluster: what reaches the terminal from archive data
 //! is escaped, and diffs do not show values that look secret.
 
+mod common;
+
 use assert_cmd::Command;
-use ferry_archive::{Destination, Header, Writer};
+use common::archive;
+use ferry_archive::Destination;
 use ferry_model::ObjectId;
 use serde_json::json;
-
-/// Writes a directory archive holding `objects` at `dest`.
-fn archive(dest: &Destination, objects: &[(ObjectId, &str, serde_json::Value)]) {
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let mut writer = Writer::create(dest, Header::default(), None).await.unwrap();
-        for (id, resource, object) in objects {
-            writer.add(id, resource, object).await.unwrap();
-        }
-        writer.finish().await.unwrap();
-    });
-}
 
 #[test]
 fn control_characters_from_an_archive_reach_the_terminal_escaped() {

@@ -1,4 +1,8 @@
-//! `ferry images push-ferry` run as a user would, against a real `docker-registry` on loopback.
+//! `ferry images push-ferry`, `plan` and `copy` run as a user would, against real
+//! `docker-registry` instances on loopback, and `ferry transform --pin-images` with the
+//! evidence of a copy.
+
+mod common;
 
 use std::io::Read as _;
 
@@ -172,11 +176,11 @@ fn images_plan_and_copy_follow_the_rules_and_a_second_copy_sends_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let manifests = dir.path().join("manifests");
     std::fs::create_dir(&manifests).unwrap();
-    let deployment = format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec:\n  template:\n    spec:\n      initContainers: [{{name: init, image: {s}/shop/web:1}}]\n      containers: [{{name: web, image: {s}/shop/web:1}}, {{name: sidecar, image: busybox:1.36}}]\n",
-        s = source.host()
-    );
-    std::fs::write(manifests.join("web.yaml"), deployment).unwrap();
+    let image = format!("{}/shop/web:1", source.host());
+    let deployment = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"template": {"spec": {"initContainers": [{"name": "init", "image": image}],
+            "containers": [{"name": "web", "image": image}, {"name": "sidecar", "image": "busybox:1.36"}]}}}});
+    std::fs::write(manifests.join("web.yaml"), deployment.to_string()).unwrap();
     let rules = dir.path().join("ferry.yaml");
     std::fs::write(
         &rules,
@@ -214,6 +218,31 @@ fn images_plan_and_copy_follow_the_rules_and_a_second_copy_sends_nothing() {
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("nothing to send: every blob was already there"), "{stdout}");
+
+    // The same objects, transformed with the evidence: pinned to the digest that was copied.
+    let archive = dir.path().join("archive/");
+    let id = ferry_model::ObjectId { api_version: "apps/v1".into(), kind: "Deployment".into(), namespace: Some("shop".into()), name: "web".into() };
+    common::archive(&ferry_archive::Destination::Directory(archive.clone()), &[(id, "deployments.apps", deployment)]);
+    let transform = |evidence: &std::path::Path| {
+        let mut cmd = ferry();
+        cmd.args(["transform", "--target-version", "1.30", "--diff", "--from"]).arg(&archive).arg("--rules").arg(&rules).arg("--pin-images").arg(evidence);
+        cmd.output().unwrap()
+    };
+    let output = transform(&evidence);
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let pinned = format!("{}/mirror/shop/web:1@{web}", target.host());
+    assert_eq!(stdout.matches(&pinned).count(), 2, "the container and the init container: {stdout}");
+    assert!(stderr.contains("warning: Deployment shop/web: image `busybox:1.36` is not in the image copy evidence"), "{stderr}");
+
+    let wrong = dir.path().join("plan.json");
+    std::fs::write(&wrong, serde_json::to_vec(&plan).unwrap()).unwrap();
+    let output = transform(&wrong);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("error: cannot pin images\n"), "{stderr}");
+    assert!(stderr.contains(&format!("`{}`: `schema` is `ferry.images.plan/v1`, not `ferry.images.copy/v1`", wrong.display())), "{stderr}");
+    args("plan").arg("--pin-images").arg(&evidence).assert().code(2);
 }
 
 #[test]
@@ -230,4 +259,85 @@ fn images_plan_and_copy_name_two_images_on_one_target_and_copy_nothing() {
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(stdout.contains("error [target-conflict] r1.example.com/app:1"), "{stdout}");
     }
+}
+
+/// A Deployment whose Pods run busybox from `image` (two replicas, Ready once running; host
+/// network, as test nodes have no pod network).
+fn busybox_deployment(image: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec:\n  replicas: 2\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      hostNetwork: true\n      containers:\n      - {{name: web, image: '{image}', command: [sleep, '3600'], readinessProbe: {{exec: {{command: ['true']}}, periodSeconds: 1}}}}\n"
+    )
+}
+
+/// Waits until the Deployment `shop/web` is rolled out; panics with its Pods described if not.
+fn rolled_out(cluster: &ferry_testcluster::TestCluster) {
+    if let Err(err) = cluster.kubectl(&["-n", "shop", "rollout", "status", "deployment/web", "--timeout=180s"]) {
+        panic!("{err}\n{}", cluster.kubectl(&["-n", "shop", "describe", "pods"]).unwrap_or_default());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_copy_and_migrate_the_target_pods_pull_the_pinned_image_from_the_target_registry() {
+    let (a, b) = (TestRegistry::start().unwrap(), TestRegistry::start().unwrap());
+    let with_node = || ferry_testcluster::TestCluster::start(ferry_testcluster::Options { nodes: 1, ..Default::default() });
+    let (source, target) = tokio::join!(with_node(), with_node());
+    let (source, target) = (source.unwrap(), target.unwrap());
+    source.trust_registry(&a.host()).unwrap();
+    target.trust_registry(&b.host()).unwrap();
+    let busybox = ferry_images::busybox_image(std::path::Path::new("/bin/busybox")).unwrap();
+    let digest = busybox.digest().to_string();
+    ferry_images::push(&busybox, &format!("{}/tools/busybox:1", a.host()), &ferry_images::Credentials::anonymous()).await.unwrap();
+    source.apply(None, &busybox_deployment(&format!("{}/tools/busybox:1", a.host()))).unwrap();
+    rolled_out(&source);
+
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("ferry.yaml");
+    std::fs::write(
+        &rules,
+        format!("apiVersion: ferry.dev/v1alpha1\nkind: TransformRules\nimages:\n  - {{from: '{}/', to: '{}/mirror/'}}\n", a.host(), b.host()),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("config.json"), "{}").unwrap();
+    let (src, dst) = (source.kubeconfig(), target.kubeconfig());
+    let evidence = dir.path().join("images.json");
+    let output = ferry()
+        .args(["images", "copy", "--context", "admin", "-n", "shop", "--kubeconfig"])
+        .arg(&src)
+        .arg("--rules")
+        .arg(&rules)
+        .arg("--docker-config")
+        .arg(dir.path().join("config.json"))
+        .arg("--evidence")
+        .arg(&evidence)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let copied = b.requests().len();
+
+    let output = ferry()
+        .args(["migrate", "--context", "admin", "--to-context", "admin", "-n", "shop", "--kubeconfig"])
+        .arg(&src)
+        .arg("--to-kubeconfig")
+        .arg(&dst)
+        .arg("--rules")
+        .arg(&rules)
+        .arg("--pin-images")
+        .arg(&evidence)
+        .arg("--journal")
+        .arg(dir.path().join("journal.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let pinned = format!("{}/mirror/tools/busybox:1@{digest}", b.host());
+    let image = target.kubectl(&["-n", "shop", "get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]).unwrap();
+    assert_eq!(image, pinned);
+    rolled_out(&target);
+    let ready = target.kubectl(&["-n", "shop", "get", "pods", "-o", "jsonpath={.items[*].status.containerStatuses[0].ready}"]).unwrap();
+    assert_eq!(ready, "true true");
+    // The node resolved the pinned reference at the target registry (it holds busybox's blobs
+    // already: test nodes import the same deterministic busybox image when they start).
+    let requests = b.requests()[copied..].to_vec();
+    let resolved = requests.iter().any(|r| r.ends_with(&format!(" /v2/mirror/tools/busybox/manifests/{digest}")));
+    assert!(resolved, "the target node did not ask the target registry: {requests:?}");
+    assert!(!requests.iter().any(|r| r.starts_with("PUT") || r.starts_with("POST")), "{requests:?}");
 }

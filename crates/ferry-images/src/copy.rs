@@ -6,6 +6,7 @@
 //! checked against their digest before the upload is closed. Referrers follow: the OCI 1.1
 //! referrers API, else the tag schema (`sha256-HEX`) and cosign's `.sig`, `.att`, `.sbom` tags.
 //! Every image yields an [`ImageEvidence`]; a failed image does not stop the others.
+//! [`verified_targets`] reads the evidence back, for pinning manifests to the copied digests.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,9 +20,12 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::OnceCell;
 
-use crate::Digest;
+use crate::{Digest, Error};
+
 use crate::registry::{ImageRef, Problem, Registries, Registry, RegistryError, Upload};
 
+/// The schema of the evidence `ferry images copy --evidence` writes.
+pub const EVIDENCE_SCHEMA: &str = "ferry.images.copy/v1";
 /// Blobs up to this size are sent in one request; larger ones in `PATCH` chunks of this size.
 pub const CHUNK: usize = 32 << 20;
 /// Images copied at once (each bounded further by its registries' concurrency).
@@ -427,6 +431,40 @@ async fn copy_referrers(run: &Run<'_>, source: &Repo, target: &Repo, subjects: &
     Ok(found)
 }
 
+/// The target reference and digest of every image an evidence file (text `text`, written by
+/// `ferry images copy --evidence`) says was copied and verified: what `--pin-images` pins.
+/// Images that failed are left out; `file` names the file in errors.
+pub fn verified_targets(text: &str, file: &str) -> Result<Vec<(String, String)>, Error> {
+    let invalid = |reason: String| Error::Evidence { file: file.to_owned(), reason };
+    let document: Value = serde_json::from_str(text).map_err(|e| invalid(format!("not JSON: {e}")))?;
+    let schema = document.get("schema").and_then(Value::as_str).unwrap_or_default();
+    if schema != EVIDENCE_SCHEMA {
+        return Err(invalid(format!("`schema` is `{schema}`, not `{EVIDENCE_SCHEMA}` (write it with `ferry images copy --evidence FILE`)")));
+    }
+    let images = document.get("images").and_then(Value::as_array).ok_or_else(|| invalid("no `images` list".into()))?;
+    let mut targets: Vec<(String, String)> = Vec::new();
+    for (i, image) in images.iter().enumerate() {
+        if image.get("verified").and_then(Value::as_bool) != Some(true) {
+            continue;
+        }
+        let field = |name: &str| image.get(name).and_then(Value::as_str).ok_or_else(|| invalid(format!("`images[{i}].{name}` is missing")));
+        let (target, digest) = (field("target")?, field("targetDigest")?);
+        if !is_sha256(digest) {
+            return Err(invalid(format!("`images[{i}].targetDigest` `{digest}` is not a SHA-256 digest")));
+        }
+        match targets.iter().find(|(t, _)| t == target) {
+            Some((_, other)) if other != digest => return Err(invalid(format!("`{target}` has two digests, `{other}` and `{digest}`"))),
+            Some(_) => {}
+            None => targets.push((target.to_owned(), digest.to_owned())),
+        }
+    }
+    Ok(targets)
+}
+
+fn is_sha256(digest: &str) -> bool {
+    digest.strip_prefix("sha256:").is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -440,5 +478,22 @@ mod tests {
         let entry = json!({"digest": "sha256:d", "platform": {"os": "linux", "architecture": "arm", "variant": "v7"}});
         assert_eq!(index_entry(&entry), Some(("sha256:d".to_owned(), "linux/arm/v7".to_owned())));
         assert_eq!(index_entry(&json!({"digest": "sha256:e"})), Some(("sha256:e".to_owned(), "unknown".to_owned())));
+    }
+
+    #[test]
+    fn evidence_gives_the_verified_targets_and_bad_files_name_the_field() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let image = |target: &str, digest: &str, verified: bool| json!({"target": target, "targetDigest": digest, "verified": verified});
+        let evidence = |images: Vec<Value>| json!({"schema": EVIDENCE_SCHEMA, "images": images}).to_string();
+        let text = evidence(vec![image("r.example/a:1", &digest, true), image("r.example/b:1", &digest, false), image("r.example/a:1", &digest, true)]);
+        assert_eq!(verified_targets(&text, "e.json").unwrap(), [("r.example/a:1".to_owned(), digest.clone())]);
+        let error = |text: &str| verified_targets(text, "e.json").unwrap_err().to_string();
+        assert!(error("{").starts_with("cannot use the image copy evidence `e.json`: not JSON"), "{}", error("{"));
+        assert!(error(r#"{"schema": "ferry.images.plan/v1"}"#).contains("`schema` is `ferry.images.plan/v1`, not `ferry.images.copy/v1`"));
+        assert!(error(&evidence(vec![image("r.example/a:1", "sha256:zz", true)])).contains("`images[0].targetDigest` `sha256:zz` is not a SHA-256 digest"));
+        assert!(error(&evidence(vec![json!({"verified": true, "targetDigest": digest})])).contains("`images[0].target` is missing"));
+        let other = format!("sha256:{}", "b".repeat(64));
+        let two = evidence(vec![image("r.example/a:1", &digest, true), image("r.example/a:1", &other, true)]);
+        assert!(error(&two).contains("`r.example/a:1` has two digests"));
     }
 }

@@ -45,6 +45,14 @@ pub enum Error {
         /// What is wrong (never the credentials themselves).
         reason: String,
     },
+    /// An evidence file of `ferry images copy` could not be used.
+    #[error("cannot use the image copy evidence `{file}`: {reason}")]
+    Evidence {
+        /// The file.
+        file: String,
+        /// What is wrong, naming the field.
+        reason: String,
+    },
     /// The registry refused a request or could not be reached.
     #[error("registry `{registry}`: {action} failed")]
     Registry {

@@ -144,6 +144,10 @@ impl ImagesInput {
         if args.concurrency == 0 {
             return Err(CliError::usage("`--concurrency` must be at least 1", None));
         }
+        if args.transform.pin_images.is_some() {
+            let hint = "pin the manifests after the copy: `ferry transform|apply|migrate --pin-images EVIDENCE`";
+            return Err(CliError::usage("`--pin-images` does not apply to `ferry images`", Some(hint.into())));
+        }
         let registries = RegistryOptions {
             docker_config: args.docker_config,
             ca_bundle: args.ca_bundle,

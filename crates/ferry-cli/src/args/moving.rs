@@ -37,10 +37,12 @@ Examples:
   ferry transform --from shop.ferry --rules ferry.yaml --to shop-target.ferry
   ferry transform --from shop.ferry --rules ferry.yaml --target-version 1.29 --diff
   ferry transform --from s3://migrations/shop/ --to shop-target/ --diff
+  ferry transform --from shop.ferry --rules ferry.yaml --pin-images images.json --diff
 
 Every object is sanitised (uid, resourceVersion, status, managedFields, cluster IPs,
 auto-assigned node ports, ...), API versions removed in --target-version are converted,
-then the rules of ferry.yaml apply (docs/transform-rules.md). --diff prints what changes
+then the rules of ferry.yaml apply (docs/transform-rules.md); --pin-images then pins each
+image `ferry images copy --evidence` verified to the digest it copied. --diff prints what changes
 per object, with Secret values masked, and ConfigMap values and container env values whose
 keys or names look secret (PASSWORD, SECRET, TOKEN, KEY, CREDENTIAL, ...); --show-secrets
 shows them.
@@ -131,6 +133,10 @@ pub struct TransformOpts {
     /// Convert API versions removed in this Kubernetes version (default for apply: the target's version).
     #[arg(long, value_name = "X.Y")]
     pub target_version: Option<String>,
+    /// Pin every image `ferry images copy --evidence FILE` verified to the digest it copied
+    /// (`registry/app:1@sha256:…`), after the rules' rewrites.
+    #[arg(long, value_name = "EVIDENCE")]
+    pub pin_images: Option<PathBuf>,
 }
 
 /// `--dry-run` values, as kubectl names them.
@@ -317,12 +323,14 @@ pub struct TransformSettings {
     pub rules: Option<PathBuf>,
     /// The version to convert for; `None` means the target's own.
     pub target_version: Option<KubeVersion>,
+    /// The image copy evidence to pin images with.
+    pub pin_images: Option<PathBuf>,
 }
 
 impl TransformSettings {
     pub(super) fn resolve(args: TransformOpts) -> Result<TransformSettings, CliError> {
         let target_version = args.target_version.map(|v| parse_version(&v)).transpose()?;
-        Ok(TransformSettings { rules: args.rules, target_version })
+        Ok(TransformSettings { rules: args.rules, target_version, pin_images: args.pin_images })
     }
 }
 

@@ -18,8 +18,6 @@ use crate::terminal::{diag, printable};
 
 /// The JSON schema of `ferry images plan -o json`.
 const PLAN_SCHEMA: &str = "ferry.images.plan/v1";
-/// The JSON schema of the evidence file and of `ferry images copy -o json`.
-pub(crate) const COPY_SCHEMA: &str = ferry_verify::evidence::IMAGES_FORMAT;
 
 /// Builds ferry's image from the binary and pushes it; prints the pinned reference. The reference
 /// is checked (and its credentials read) before the image is built.
@@ -187,7 +185,7 @@ fn copy_json(evidence: &[ImageEvidence], registries: &Registries) -> serde_json:
     let sum = |f: fn(&ImageEvidence) -> u64| evidence.iter().map(f).sum::<u64>();
     let requests: serde_json::Map<String, serde_json::Value> = registries.requests().into_iter().map(|(host, n)| (host, json!(n))).collect();
     json!({
-        "schema": COPY_SCHEMA,
+        "schema": ferry_images::copy::EVIDENCE_SCHEMA,
         "images": evidence,
         "summary": {
             "images": evidence.len(),

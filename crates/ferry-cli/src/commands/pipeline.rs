@@ -13,6 +13,7 @@ use ferry_cluster::Connection;
 use ferry_cluster::apply::{ApplyObject, ApplyReport, Journal, JournalError, Outcome, apply, journal_key};
 use ferry_model::load::LoadReport;
 use ferry_model::{Node, Object, ObjectId, Origin};
+use ferry_transform::rules::ImagePins;
 use ferry_transform::{Rules, Severity, Transformed};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -27,11 +28,27 @@ pub fn apply_object(_: usize, id: ObjectId, object: Value) -> ApplyObject {
     ApplyObject::new(id, object)
 }
 
-/// Reads the rules file, if any.
+/// Reads the rules file, if any, and the pins of `--pin-images`.
 pub fn rules(settings: &TransformSettings) -> Result<Rules, CliError> {
-    let Some(path) = &settings.rules else { return Ok(Rules::default()) };
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::failure(format!("cannot read the rules file `{}`", path.display()), &e))?;
-    Rules::parse(&text, &path.display().to_string()).map_err(|e| CliError::failure("invalid transformation rules", &e))
+    let mut rules = match &settings.rules {
+        None => Rules::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| CliError::failure(format!("cannot read the rules file `{}`", path.display()), &e))?;
+            Rules::parse(&text, &path.display().to_string()).map_err(|e| CliError::failure("invalid transformation rules", &e))?
+        }
+    };
+    if let Some(path) = &settings.pin_images {
+        rules.pins = ImagePins::new(pins(path)?);
+    }
+    Ok(rules)
+}
+
+/// What `--pin-images` pins: the targets and digests the image copy evidence verified.
+fn pins(path: &Path) -> Result<Vec<(String, String)>, CliError> {
+    let hint = "give the file `ferry images copy --evidence FILE` wrote";
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::failure(format!("cannot read the image copy evidence `{}`", path.display()), &e).with_hint(hint))?;
+    ferry_images::copy::verified_targets(&text, &path.display().to_string()).map_err(|e| CliError::failure("cannot pin images", &e).with_hint(hint))
 }
 
 /// The version to convert for: the one asked for, else the target server's.

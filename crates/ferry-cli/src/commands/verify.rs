@@ -281,7 +281,7 @@ mod tests {
 
         let copied = ImageEvidence { source: "a.io/web:1".into(), target: "b.io/web:1".into(), verified: true, ..Default::default() };
         let failed = ImageEvidence { source: "a.io/db:1".into(), target: "b.io/db:1".into(), error: Some("not found".into()), ..Default::default() };
-        let images = json!({"schema": crate::commands::images::COPY_SCHEMA, "images": [copied, failed]});
+        let images = json!({"schema": ferry_images::copy::EVIDENCE_SCHEMA, "images": [copied, failed]});
         let checks = evidence::parse(&images.to_string()).unwrap();
         assert_eq!(checks.iter().map(|c| (c.step.as_str(), c.passed)).collect::<Vec<_>>(), [("images", true), ("images", false)]);
     }

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use identity::Provider;
+pub use images::ImagePins;
 use matcher::{Glob, Match};
 
 use crate::note::Note;
@@ -56,6 +57,9 @@ pub struct Rules {
     /// JSON patches and merge patches, in file order.
     #[serde(default)]
     pub patches: Vec<PatchRule>,
+    /// Digests to pin images to after the rewrites (`--pin-images`); not part of the file.
+    #[serde(skip)]
+    pub pins: ImagePins,
 }
 
 /// The one `apiVersion` of a rules file.
@@ -279,7 +283,7 @@ pub(crate) fn apply(rules: &Rules, object: &mut Value, notes: &mut Vec<Note>) ->
         return Verdict::Drop;
     }
     namespaces::apply(&rules.namespaces, &id, object, notes);
-    images::apply(&rules.images, &id, object, notes);
+    images::apply(&rules.images, &rules.pins, &id, object, notes);
     classes::apply(rules, &id, object, notes);
     identity::apply(&rules.workload_identity, &id, object, notes);
     metadata::apply(metadata::Target::Labels, &rules.labels, &id, object, notes);
