@@ -250,9 +250,30 @@ pub struct Id {
     object: ObjRef,
 }
 
+/// Kinds without a namespace.
+pub(crate) const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "StorageClass",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "IngressClass",
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "RuntimeClass",
+    "CSIDriver",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "APIService",
+    "Node",
+];
+
 impl Id {
+    /// The identity as reports name it; a cluster-scoped object's stray `metadata.namespace`
+    /// (which kubectl ignores) is left out, so that references find the object.
     fn new(id: DocumentId<'_>, strings: &Strings) -> Id {
-        let object = ObjRef::new(strings.get(id.kind), id.namespace.map(|ns| strings.get(ns)), &*id.name);
+        let namespace = id.namespace.filter(|_| !CLUSTER_SCOPED.contains(&id.kind));
+        let object = ObjRef::new(strings.get(id.kind), namespace.map(|ns| strings.get(ns)), &*id.name);
         Id { api_version: strings.get(id.api_version), object }
     }
 
@@ -1056,7 +1077,7 @@ fn is_service_candidate(token: &HostToken<'_>, standalone: bool) -> bool {
 const NON_VALUE_SUFFIXES: &[&str] = &["_FILE", "_PATH", "_DIR", "_NAME", "_MOUNT", "_LOCATION", "_REF", "_ENABLED"];
 
 fn has_non_value_suffix(name: &str) -> bool {
-    NON_VALUE_SUFFIXES.iter().any(|s| name.len() >= s.len() && name.as_bytes()[name.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes()))
+    NON_VALUE_SUFFIXES.iter().any(|s| ends_with_ignoring_case(name, s))
 }
 
 fn looks_like_credential(name: &str) -> bool {
@@ -1101,29 +1122,29 @@ fn key_names_an_address(key: &str) -> bool {
     if has_non_value_suffix(key) {
         return false;
     }
-    let words = key_words(key);
     let says_address = |word: &str| {
-        let upper = word.to_ascii_uppercase();
-        !LOOKALIKES.contains(&upper.as_str()) && ADDRESS_WORDS.iter().any(|w| upper.starts_with(w) || upper.ends_with(w))
+        !LOOKALIKES.iter().any(|l| word.eq_ignore_ascii_case(l))
+            && ADDRESS_WORDS.iter().any(|w| starts_with_ignoring_case(word, w) || ends_with_ignoring_case(word, w))
     };
-    words.iter().any(|w| says_address(w)) || words.last().is_some_and(|last| PRODUCTS.iter().any(|p| last.eq_ignore_ascii_case(p)))
+    key_words(key).any(says_address) || key_words(key).last().is_some_and(|last| PRODUCTS.iter().any(|p| last.eq_ignore_ascii_case(p)))
 }
 
 /// The words of a key: split at `_`, `-`, `.` and where camel case starts a new word (`redisHost`).
-fn key_words(key: &str) -> Vec<&str> {
-    let mut words = Vec::new();
-    for part in key.split(['_', '-', '.']).filter(|p| !p.is_empty()) {
-        let mut start = 0;
+fn key_words(key: &str) -> impl Iterator<Item = &str> {
+    key.split(['_', '-', '.']).filter(|p| !p.is_empty()).flat_map(|part| {
         let bytes = part.as_bytes();
-        for i in 1..bytes.len() {
-            if bytes[i].is_ascii_uppercase() && bytes[i - 1].is_ascii_lowercase() {
-                words.push(&part[start..i]);
-                start = i;
-            }
-        }
-        words.push(&part[start..]);
-    }
-    words
+        let starts = std::iter::once(0).chain((1..bytes.len()).filter(move |&i| bytes[i].is_ascii_uppercase() && bytes[i - 1].is_ascii_lowercase()));
+        let ends = starts.clone().skip(1).chain(std::iter::once(part.len()));
+        starts.zip(ends).map(move |(start, end)| &part[start..end])
+    })
+}
+
+fn starts_with_ignoring_case(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len() && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+fn ends_with_ignoring_case(text: &str, suffix: &str) -> bool {
+    text.len() >= suffix.len() && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 /// Splits an image reference into its registry host and `registry/repository` (no tag or digest).

@@ -17,28 +17,10 @@ use hashbrown::HashTable;
 use rayon::prelude::*;
 
 use crate::assessment::{Dependency, Evidence, MAX_EXTRA_EVIDENCE, ObjRef, Resolution, Text};
-use crate::facts::{Class, Facts, Located, Mention, Ref, Relation};
+use crate::facts::{CLUSTER_SCOPED, Class, Facts, Located, Mention, Ref, Relation};
 use crate::hosts::{ServiceHost, service_host};
 use crate::selector::Selector;
 use crate::strings::FastHash;
-
-/// Kinds without a namespace.
-const CLUSTER_SCOPED: &[&str] = &[
-    "Namespace",
-    "StorageClass",
-    "PersistentVolume",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "IngressClass",
-    "CustomResourceDefinition",
-    "PriorityClass",
-    "RuntimeClass",
-    "CSIDriver",
-    "ValidatingWebhookConfiguration",
-    "MutatingWebhookConfiguration",
-    "APIService",
-    "Node",
-];
 
 type Key<'a> = (&'a str, Option<&'a str>, &'a str);
 
@@ -52,11 +34,8 @@ pub(crate) struct Index<'a> {
     made_secrets: HashMap<(Option<&'a str>, &'a str), usize, FastHash>,
 }
 
-/// An object's kind, namespace and name; a cluster-scoped object's stray `metadata.namespace`
-/// (which kubectl ignores) is left out, so that references find it.
 fn key_of(f: &Facts) -> Key<'_> {
-    let namespace = f.id.namespace.as_deref().filter(|_| !CLUSTER_SCOPED.contains(&&*f.id.kind));
-    (&f.id.kind, namespace, &f.id.name)
+    (&f.id.kind, f.id.namespace.as_deref(), &f.id.name)
 }
 
 /// The first object of each kind, namespace and name. The table holds only object indices
