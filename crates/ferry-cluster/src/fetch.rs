@@ -48,39 +48,33 @@ type Collection = (Resource, Option<String>);
 pub async fn read_collections(connection: &Connection, discovery: &Discovery, ids: &[ObjectId], concurrency: usize) -> Collections {
     let located: Vec<Result<Collection, String>> = ids.iter().map(|id| locate(discovery, id).map(|(r, ns)| (r.clone(), ns))).collect();
     let wanted: BTreeSet<&Collection> = located.iter().filter_map(|l| l.as_ref().ok()).collect();
-    let listed: HashMap<&Collection, Result<Vec<Value>, RequestError>> = futures::stream::iter(wanted)
+    let listed: Vec<(&Collection, Result<Vec<Value>, RequestError>)> = futures::stream::iter(wanted)
         .map(|collection| async move { (collection, list(connection, &collection.0, collection.1.as_deref(), "").await) })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
-    let mut by_name: HashMap<(&Collection, &str), &Value> = HashMap::new();
-    for (collection, items) in &listed {
-        for item in items.iter().flatten() {
-            by_name.insert((*collection, name_of(item)), item);
+    let mut failed: HashMap<&Collection, String> = HashMap::new();
+    let mut by_name: HashMap<(&Collection, String), Value> = HashMap::new();
+    for (collection, items) in listed {
+        match items {
+            Ok(items) => by_name.extend(items.into_iter().map(|item| ((collection, name_of(&item).to_owned()), item))),
+            Err(error) => {
+                failed.insert(collection, error.to_string());
+            }
         }
     }
-    let fetched = ids.iter().zip(&located).map(|(id, located)| answer(located, id, &listed, &mut by_name)).collect();
-    Collections { fetched, others: by_name.into_values().cloned().collect() }
-}
-
-/// What the lists say about one object; takes it out of `by_name`, which keeps the others.
-fn answer<'a>(
-    located: &'a Result<Collection, String>,
-    id: &'a ObjectId,
-    listed: &HashMap<&Collection, Result<Vec<Value>, RequestError>>,
-    by_name: &mut HashMap<(&'a Collection, &'a str), &'a Value>,
-) -> Fetched {
-    let collection = match located {
-        Ok(collection) => collection,
-        Err(why) => return Fetched::Unreadable(why.clone()),
-    };
-    if let Some(Err(error)) = listed.get(collection) {
-        return Fetched::Unreadable(error.to_string());
-    }
-    match by_name.remove(&(collection, id.name.as_str())) {
-        Some(object) => Fetched::Found(object.clone()),
-        None => Fetched::Absent,
-    }
+    let fetched = ids
+        .iter()
+        .zip(&located)
+        .map(|(id, located)| match located {
+            Err(why) => Fetched::Unreadable(why.clone()),
+            Ok(collection) => match failed.get(collection) {
+                Some(why) => Fetched::Unreadable(why.clone()),
+                None => by_name.remove(&(collection, id.name.clone())).map_or(Fetched::Absent, Fetched::Found),
+            },
+        })
+        .collect();
+    Collections { fetched, others: by_name.into_values().collect() }
 }
 
 fn name_of(item: &Value) -> &str {
