@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ferry_verify::Verdict;
 use serde::Deserialize;
 
 use crate::Error;
@@ -32,7 +33,7 @@ const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3600);
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct VerifyReport {
-    verdict: String,
+    verdict: Verdict,
     checked_at: Option<String>,
 }
 
@@ -65,8 +66,9 @@ impl Requires {
                 max_age.as_secs()
             )));
         }
-        if report.verdict != "ready" {
-            return Err(refuse(format!("the verdict is `{}`, not `ready`", report.verdict)));
+        if report.verdict != Verdict::Ready {
+            let verdict = serde_json::to_value(report.verdict).expect("a verdict serializes");
+            return Err(refuse(format!("the verdict is `{}`, not `ready`", verdict.as_str().unwrap_or_default())));
         }
         Ok(format!("verify report {}: ready, checked at {checked_at}", path.display()))
     }

@@ -46,7 +46,7 @@ pub struct Report {
 }
 
 /// Whether the cut-over may go ahead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// At parity (differences explained) and everything ready.
