@@ -32,7 +32,7 @@ pub(super) fn apply(rules: &[PatchRule], id: &Identity, object: &mut Value, note
             Ok(_) => {}
             Err((path, error)) => {
                 *object = before;
-                let message = format!("{name}: the patch does not apply to {}: {error}; the object cannot go to the target", id.display());
+                let message = format!("{name}: the patch does not apply to {}: {error}", id.display());
                 notes.push(Note::error("rule-failed", message).at(path).by(&name));
             }
         }
