@@ -428,7 +428,7 @@ mod tests {
         let doc = include_str!("../../../../docs/transform-rules.md");
         let example = doc.split("```yaml\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a yaml block in docs/transform-rules.md");
         let rules = Rules::parse(example, "docs/transform-rules.md").unwrap();
-        assert_eq!((rules.images.len(), rules.annotations.len(), rules.patches.len(), rules.workload_identity.len()), (2, 2, 2, 1));
+        assert_eq!((rules.images.len(), rules.annotations.len(), rules.patches.len(), rules.workload_identity.len(), rules.exclude.len()), (2, 2, 3, 1, 1));
     }
 
     #[test]
