@@ -38,6 +38,8 @@ Examples:
   ferry transform --from shop.ferry --rules ferry.yaml --target-version 1.29 --diff
   ferry transform --from s3://migrations/shop/ --to shop-target/ --diff
   ferry transform --from shop.ferry --rules ferry.yaml --pin-images images.json --diff
+  ferry transform --from shop.ferry --rules ferry.yaml --strict -o json > report.json
+  ferry transform --from shop.ferry --rules ferry.yaml --exclude secrets --notes --to shop-target.ferry
 
 Every object is sanitised (uid, resourceVersion, status, managedFields, cluster IPs,
 auto-assigned node ports, ...), API versions removed in --target-version are converted,
@@ -51,7 +53,8 @@ Exit codes:
   0  transformed
   1  ferry could not run (archive unreadable or corrupt, rules invalid)
   2  wrong command line
-  3  some objects cannot go to the target (no successor API, a rule failed): listed on stderr";
+  3  some objects cannot go to the target (no successor API, a rule failed): listed on stderr,
+     and not written; or, with --strict, a rule matched no object (nothing written)";
 
 pub(super) const APPLY_EXAMPLES: &str = "\
 Examples:
@@ -72,7 +75,8 @@ Exit codes:
   0  every object applied (created, updated, unchanged or skipped as asked)
   1  ferry could not run (cluster unreachable, archive corrupt, objects exist with --existing fail)
   2  wrong command line
-  3  applied, but some objects cannot go to the target (no successor API, a rule failed)
+  3  applied, but some objects cannot go to the target (no successor API, a rule failed: those are
+     not applied); or, with --strict, a rule matched no object (nothing applied)
   4  some objects failed or were not attempted: fix the cause, then run again with --resume";
 
 pub(super) const MIGRATE_EXAMPLES: &str = "\
