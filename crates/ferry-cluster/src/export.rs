@@ -105,12 +105,23 @@ impl<'a, T: Manifest> Choice<'a, T> {
 }
 
 fn kind_wanted(filter: &ExportFilter, resource: &Resource) -> bool {
-    let matches = |pattern: &String| {
-        let pattern = pattern.to_ascii_lowercase();
-        let kind = resource.kind.to_ascii_lowercase();
-        [kind.clone(), resource.plural.clone(), resource.qualified(), format!("{kind}.{}", resource.group)].contains(&pattern)
-    };
-    (filter.include.is_empty() || filter.include.iter().any(matches)) && !filter.exclude.iter().any(matches)
+    filter.wants_kind(&resource.group, &resource.kind, Some(&resource.plural))
+}
+
+impl ExportFilter {
+    /// Whether `--include`/`--exclude` keep objects of this group (`""` for core), kind and,
+    /// when known, plural resource name: a pattern is a kind (`Deployment`, any case), a
+    /// plural (`deployments`), or either qualified by the group (`deployments.apps`,
+    /// `Deployment.apps`).
+    pub fn wants_kind(&self, group: &str, kind: &str, plural: Option<&str>) -> bool {
+        let kind = kind.to_ascii_lowercase();
+        let matches = |pattern: &String| {
+            let pattern = pattern.to_ascii_lowercase();
+            let qualified = |name: &str| if group.is_empty() { name.to_owned() } else { format!("{name}.{group}") };
+            pattern == kind || pattern == format!("{kind}.{group}") || plural.is_some_and(|p| pattern == p || pattern == qualified(p))
+        };
+        (self.include.is_empty() || self.include.iter().any(matches)) && !self.exclude.iter().any(matches)
+    }
 }
 
 /// Cluster-scoped objects the exported namespaces need, as far as the namespaced objects
@@ -316,5 +327,8 @@ mod tests {
         assert!(!wanted(&["deployments.extensions"], &[], &deployments));
         assert!(wanted(&[], &["secrets"], &deployments) && !wanted(&[], &["secrets"], &secrets));
         assert!(wanted(&[], &[], &secrets), "no filter keeps everything");
+        let objects = ExportFilter { exclude: vec!["deployments.apps".into(), "Secret".into()], ..Default::default() };
+        assert!(!objects.wants_kind("", "Secret", None) && !objects.wants_kind("apps", "Deployment", Some("deployments")));
+        assert!(objects.wants_kind("apps", "Deployment", None), "a plural name needs the plural: manifests have none");
     }
 }

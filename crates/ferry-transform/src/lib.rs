@@ -11,9 +11,11 @@
 //!    upstream deprecation guide field by field;
 //! 3. applies the user's [`Rules`] from `ferry.yaml` (image registries, storage
 //!    and ingress classes, namespaces, labels and annotations, workload identity,
-//!    JSON and merge patches).
+//!    JSON, merge and strategic merge patches); before all of this, the rules'
+//!    `exclude` section may leave the object out.
 //!
-//! Every decision is reported as a [`Note`]. Nothing here reads files or prints:
+//! Every decision is reported as a [`Note`]; an object with an error note is not applied.
+//! What every rule did to a whole set of objects is summed up by a [`Report`]. Nothing here reads files or prints:
 //! knowledge tables are compiled in from `data/`, and [`diff`] returns text.
 //!
 //! ```
@@ -44,6 +46,7 @@ mod note;
 mod object;
 mod pod_images;
 mod redact;
+mod report;
 pub mod rules;
 mod sanitise;
 
@@ -53,7 +56,8 @@ pub use ferry_analysis::KubeVersion;
 pub use note::{Note, Severity};
 pub use pod_images::{ContainerImage, PodPull, container_images, pod_pull};
 pub use redact::{redact_secret, redact_secret_looking};
-pub use rules::{Rules, RulesError};
+pub use report::{Counts, ObjectReport, Outcome, Report, RuleCount};
+pub use rules::{RuleHit, Rules, RulesError};
 pub use sanitise::sanitise;
 use serde_json::Value;
 
@@ -69,39 +73,62 @@ pub struct Options {
 /// The outcome of transforming one object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transformed {
-    /// The object to apply, or `None` when it is not applied (made by
-    /// Kubernetes itself, no successor API, replaced by a mapped class).
+    /// The object to apply, or `None` when it is not applied (excluded, made by
+    /// Kubernetes itself, replaced by a mapped class; or it has an error note: no
+    /// successor API, a rule failed, ...).
     pub object: Option<Value>,
     /// Everything worth telling about it, in the order it happened.
     pub notes: Vec<Note>,
+    /// The rules that matched it, and what each did.
+    pub rules: Vec<RuleHit>,
 }
 
-/// Sanitises, converts and applies the rules to one object, in that order.
+impl Transformed {
+    /// Whether a note says that the object cannot go to the target.
+    pub fn failed(&self) -> bool {
+        self.notes.iter().any(|n| n.severity == Severity::Error)
+    }
+
+    /// Whether an `exclude` rule left it out.
+    pub fn excluded(&self) -> bool {
+        self.notes.iter().any(|n| n.code == "excluded")
+    }
+}
+
+/// Leaves the object out if an `exclude` rule matches it as read; else sanitises, converts
+/// and applies the rules to it, in that order.
 pub fn transform(object: Value, options: &Options) -> Transformed {
     let mut object = object;
     let mut notes = Vec::new();
     if !object.is_object() {
         notes.push(Note::error("invalid-object", "not a Kubernetes object (a JSON map with apiVersion, kind and metadata)"));
-        return Transformed { object: None, notes };
+        return Transformed { object: None, notes, rules: Vec::new() };
+    }
+    if let Some(note) = options.rules.excluded(&object) {
+        let notes = vec![note];
+        return Transformed { object: None, rules: rules::hits(Vec::new(), &notes), notes };
     }
     if let Some(reason) = sanitise::sanitise_noting(&mut object, &mut notes) {
         let owner = sanitise::controlling_owner(&object).map(|o| format!(" ({o})")).unwrap_or_default();
         notes.push(Note::info("not-migrated", format!("not migrated: {reason}{owner}")));
-        return Transformed { object: None, notes };
+        return Transformed { object: None, notes, rules: Vec::new() };
     }
     let mut converted = match convert(object, options.target_version) {
         Ok(converted) => converted,
         Err(note) => {
             notes.push(note);
-            return Transformed { object: None, notes };
+            return Transformed { object: None, notes, rules: Vec::new() };
         }
     };
     notes.append(&mut converted.notes);
     let mut object = converted.object;
-    match rules::apply(&options.rules, &mut object, &mut notes) {
-        rules::Verdict::Keep => Transformed { object: Some(object), notes },
-        rules::Verdict::Drop => Transformed { object: None, notes },
+    let mut matched = Vec::new();
+    let verdict = rules::apply(&options.rules, &mut object, &mut notes, &mut matched);
+    let mut transformed = Transformed { object: Some(object), rules: rules::hits(matched, &notes), notes };
+    if verdict == rules::Verdict::Drop || transformed.failed() {
+        transformed.object = None;
     }
+    transformed
 }
 
 #[cfg(test)]

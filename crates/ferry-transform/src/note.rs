@@ -34,7 +34,7 @@ impl fmt::Display for Severity {
 /// `not-migrated`, `kept-user-set`, `converted`, `default-kept`,
 /// `default-changed`, `field-removed`, `behaviour-change`, `not-structural`,
 /// `no-successor`, `no-converter`, `invalid-object`, `rule-applied`,
-/// `rule-failed`, `namespace-selector`.
+/// `rule-failed`, `namespace-selector`, `excluded`, `not-built-in`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Note {
     /// How much it matters.
@@ -44,6 +44,9 @@ pub struct Note {
     /// The field concerned, as a JSON pointer (`/spec/rules/0/http/paths/1/pathType`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The rule of `ferry.yaml` the note is about (`images[0]`, `namespaces.shop-legacy`, a rule's `name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     /// For the user.
     pub message: String,
 }
@@ -51,7 +54,7 @@ pub struct Note {
 impl Note {
     /// A note of `severity` about the whole object.
     pub fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> Note {
-        Note { severity, code, field: None, message: message.into() }
+        Note { severity, code, field: None, rule: None, message: message.into() }
     }
 
     /// An [`Severity::Info`] note.
@@ -72,6 +75,12 @@ impl Note {
     /// The same note, about the field at JSON pointer `field`.
     pub fn at(mut self, field: impl Into<String>) -> Note {
         self.field = Some(field.into());
+        self
+    }
+
+    /// The same note, about the rule `rule`.
+    pub fn by(mut self, rule: impl Into<String>) -> Note {
+        self.rule = Some(rule.into());
         self
     }
 }

@@ -83,7 +83,7 @@ pub(crate) fn map_at<'a>(object: &'a mut Value, pointer: &str) -> Option<&'a mut
 
 /// Removes `key` from the map at `pointer`, then every map on the way up that this left empty.
 pub(crate) fn remove_key(object: &mut Value, pointer: &str, key: &str) -> Option<Value> {
-    let removed = object.pointer_mut(pointer)?.as_object_mut()?.remove(key);
+    let removed = object.pointer_mut(pointer)?.as_object_mut()?.shift_remove(key);
     let mut emptied = pointer;
     while let Some((parent, last)) = emptied.rsplit_once('/') {
         let last = last.replace("~1", "/").replace("~0", "~");
@@ -91,7 +91,7 @@ pub(crate) fn remove_key(object: &mut Value, pointer: &str, key: &str) -> Option
         if !map.get(&last).and_then(Value::as_object).is_some_and(Map::is_empty) {
             break;
         }
-        map.remove(&last);
+        map.shift_remove(&last);
         emptied = parent;
     }
     removed

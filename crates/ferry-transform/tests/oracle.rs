@@ -215,7 +215,7 @@ fn documented_divergences(kind: &str, server: &mut Value, ferry: &mut Value) -> 
 /// instead, and gives a schema-less version a schema that preserves everything.
 fn crd_preserve_unknown_fields(server: &mut Value, ferry: &mut Value) -> Result<(), String> {
     let Some(spec) = server.get_mut("spec").and_then(Value::as_object_mut) else { return Ok(()) };
-    if spec.remove("preserveUnknownFields") != Some(Value::Bool(true)) {
+    if spec.shift_remove("preserveUnknownFields") != Some(Value::Bool(true)) {
         return Ok(());
     }
     if ferry.pointer("/spec/preserveUnknownFields").is_some() {
@@ -230,7 +230,7 @@ fn crd_preserve_unknown_fields(server: &mut Value, ferry: &mut Value) -> Result<
                 return Err(format!("version {i} has no schema on the server, and ferry's is not the permissive one"));
             }
             if let Some(version) = ferry.pointer_mut(&format!("/spec/versions/{i}")).and_then(Value::as_object_mut) {
-                version.remove("schema");
+                version.shift_remove("schema");
             }
         } else if !has_preserve_marker(ferry.pointer(&format!("{schema}/openAPIV3Schema"))) {
             return Err(format!("version {i}: ferry did not mark the schema x-kubernetes-preserve-unknown-fields"));
@@ -249,11 +249,11 @@ fn crd_approval(server: &Value, ferry: &mut Value) -> Result<(), String> {
         return Ok(());
     }
     let Some(annotations) = ferry.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) else { return Ok(()) };
-    match annotations.remove(APPROVAL) {
+    match annotations.shift_remove(APPROVAL) {
         Some(value) if !value.as_str().is_some_and(|v| v.starts_with("unapproved")) => Err(format!("unexpected {APPROVAL}: {value}")),
         _ => {
             if annotations.is_empty() {
-                ferry.pointer_mut("/metadata").and_then(Value::as_object_mut).map(|m| m.remove("annotations"));
+                ferry.pointer_mut("/metadata").and_then(Value::as_object_mut).map(|m| m.shift_remove("annotations"));
             }
             Ok(())
         }
@@ -267,7 +267,7 @@ fn has_preserve_marker(schema: Option<&Value>) -> bool {
 fn remove_preserve_markers(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            map.remove("x-kubernetes-preserve-unknown-fields");
+            map.shift_remove("x-kubernetes-preserve-unknown-fields");
             map.values_mut().for_each(remove_preserve_markers);
         }
         Value::Array(items) => items.iter_mut().for_each(remove_preserve_markers),

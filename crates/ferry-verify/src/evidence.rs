@@ -105,8 +105,8 @@ pub fn parse(text: &str) -> Result<Vec<Check>, EvidenceError> {
     match (field("apiVersion"), field("kind"), field("format").or_else(|| field("schema"))) {
         (Some(api_version), Some(kind), _) if api_version == API_VERSION && kind == "Evidence" => {
             let object = value.as_object_mut().expect("a JSON object has fields");
-            object.remove("apiVersion");
-            object.remove("kind");
+            object.shift_remove("apiVersion");
+            object.shift_remove("kind");
             let file: File = serde_json::from_value(value)?;
             Ok(file.checks.into_iter().map(|check| Check { step: file.step.clone(), ..check }).collect())
         }

@@ -38,6 +38,8 @@ Examples:
   ferry transform --from shop.ferry --rules ferry.yaml --target-version 1.29 --diff
   ferry transform --from s3://migrations/shop/ --to shop-target/ --diff
   ferry transform --from shop.ferry --rules ferry.yaml --pin-images images.json --diff
+  ferry transform --from shop.ferry --rules ferry.yaml --strict -o json > report.json
+  ferry transform --from shop.ferry --rules ferry.yaml --exclude secrets --notes --to shop-target.ferry
 
 Every object is sanitised (uid, resourceVersion, status, managedFields, cluster IPs,
 auto-assigned node ports, ...), API versions removed in --target-version are converted,
@@ -51,7 +53,8 @@ Exit codes:
   0  transformed
   1  ferry could not run (archive unreadable or corrupt, rules invalid)
   2  wrong command line
-  3  some objects cannot go to the target (no successor API, a rule failed): listed on stderr";
+  3  some objects cannot go to the target (no successor API, a rule failed): listed on stderr,
+     and not written; or, with --strict, a rule matched no object (nothing written)";
 
 pub(super) const APPLY_EXAMPLES: &str = "\
 Examples:
@@ -72,7 +75,8 @@ Exit codes:
   0  every object applied (created, updated, unchanged or skipped as asked)
   1  ferry could not run (cluster unreachable, archive corrupt, objects exist with --existing fail)
   2  wrong command line
-  3  applied, but some objects cannot go to the target (no successor API, a rule failed)
+  3  applied, but some objects cannot go to the target (no successor API, a rule failed: those are
+     not applied); or, with --strict, a rule matched no object (nothing applied)
   4  some objects failed or were not attempted: fix the cause, then run again with --resume";
 
 pub(super) const MIGRATE_EXAMPLES: &str = "\
@@ -99,15 +103,33 @@ pub struct SourceArgs {
     /// Only objects matching this label selector.
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
+    #[command(flatten)]
+    pub kinds: KindArgs,
+    /// Also export objects Kubernetes made itself (ReplicaSets of Deployments, token Secrets, ...).
+    #[arg(long)]
+    pub include_generated: bool,
+}
+
+/// Kind filters, as `export` has them.
+#[derive(Debug, Args)]
+pub struct KindArgs {
     /// Only these kinds or resources (`Deployment`, `deployments`, `deployments.apps`; repeat or separate with commas).
     #[arg(long, value_name = "KIND", value_delimiter = ',')]
     pub include: Vec<String>,
     /// Never these kinds or resources.
     #[arg(long, value_name = "KIND", value_delimiter = ',')]
     pub exclude: Vec<String>,
-    /// Also export objects Kubernetes made itself (ReplicaSets of Deployments, token Secrets, ...).
+}
+
+/// What the transformation reports.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Fail (exit 3, nothing written or applied) when a rule of the rules file matches no object.
     #[arg(long)]
-    pub include_generated: bool,
+    pub strict: bool,
+    /// Show every note per object on stderr (conversions, defaults kept or changed, rules applied).
+    #[arg(short = 'v', long = "notes")]
+    pub notes: bool,
 }
 
 /// How archives are opened.
@@ -212,8 +234,8 @@ pub struct TransformArgs {
     /// The archive to read.
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// Where to write the transformed archive (omit with --diff to preview only).
-    #[arg(long, value_name = "DEST", required_unless_present = "diff")]
+    /// Where to write the transformed archive (omit with --diff or -o json to preview only).
+    #[arg(long, value_name = "DEST", required_unless_present_any = ["diff", "output"])]
     pub to: Option<String>,
     /// Print what changes, object by object (Secret values, ConfigMap values under keys that
     /// look secret and env values whose names look secret masked).
@@ -222,8 +244,15 @@ pub struct TransformArgs {
     /// Show in --diff the values it masks by default.
     #[arg(long, requires = "diff")]
     pub show_secrets: bool,
+    /// `json`: the whole transformation report (per-rule counts, every object's notes) on stdout.
+    #[arg(short, long, value_enum, default_value_t = SummaryFormat::Table, conflicts_with = "diff")]
+    pub output: SummaryFormat,
     #[command(flatten)]
     pub transform: TransformOpts,
+    #[command(flatten)]
+    pub kinds: KindArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
     #[command(flatten)]
     pub archive: ArchiveArgs,
 }
@@ -242,6 +271,10 @@ pub struct ApplyArgs {
     pub from: String,
     #[command(flatten)]
     pub transform: TransformOpts,
+    #[command(flatten)]
+    pub kinds: KindArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
     #[command(flatten)]
     pub apply: ApplyOpts,
     #[command(flatten)]
@@ -265,6 +298,8 @@ pub struct MigrateArgs {
     #[command(flatten)]
     pub transform: TransformOpts,
     #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
     pub apply: ApplyOpts,
     #[command(flatten)]
     pub archive: ArchiveArgs,
@@ -283,7 +318,7 @@ pub struct SourceSettings {
 
 impl SourceSettings {
     pub(super) fn resolve(args: SourceArgs, concurrency: u16) -> SourceSettings {
-        let SourceArgs { context, kubeconfig, namespaces, selector, include, exclude, include_generated } = args;
+        let SourceArgs { context, kubeconfig, namespaces, selector, kinds: KindArgs { include, exclude }, include_generated } = args;
         SourceSettings {
             connect: ConnectOptions { kubeconfig, context },
             read: ReadOptions { namespaces: namespaces.clone(), selector, concurrency: usize::from(concurrency), ..Default::default() },
@@ -325,12 +360,35 @@ pub struct TransformSettings {
     pub target_version: Option<KubeVersion>,
     /// The image copy evidence to pin images with.
     pub pin_images: Option<PathBuf>,
+    /// `--include`/`--exclude` of `transform` and `apply` (`migrate` filters while it reads).
+    pub kinds: ExportFilter,
+    /// `--strict`: a rule that matches nothing stops the command.
+    pub strict: bool,
+    /// `--notes`: every note of every object on stderr.
+    pub notes: bool,
+    /// Keep every object's notes in the report (`-o json`).
+    pub report_objects: bool,
 }
 
 impl TransformSettings {
     pub(super) fn resolve(args: TransformOpts) -> Result<TransformSettings, CliError> {
         let target_version = args.target_version.map(|v| parse_version(&v)).transpose()?;
-        Ok(TransformSettings { rules: args.rules, target_version, pin_images: args.pin_images })
+        Ok(TransformSettings {
+            rules: args.rules,
+            target_version,
+            pin_images: args.pin_images,
+            kinds: ExportFilter::default(),
+            strict: false,
+            notes: false,
+            report_objects: false,
+        })
+    }
+
+    /// The settings of the commands that report on the transformation (`transform`, `apply`, `migrate`).
+    fn reporting(args: TransformOpts, kinds: Option<KindArgs>, report: ReportArgs, output: SummaryFormat) -> Result<TransformSettings, CliError> {
+        let kinds = kinds.map(|k| ExportFilter { include: k.include, exclude: k.exclude, ..ExportFilter::default() }).unwrap_or_default();
+        let report_objects = output == SummaryFormat::Json;
+        Ok(TransformSettings { kinds, strict: report.strict, notes: report.notes, report_objects, ..TransformSettings::resolve(args)? })
     }
 }
 
@@ -404,6 +462,8 @@ pub struct TransformCommand {
     pub diff: bool,
     /// Show in diffs the values masked by default.
     pub show_secrets: bool,
+    /// `-o json`: the transformation report on stdout.
+    pub output: SummaryFormat,
     /// Rules and version.
     pub transform: TransformSettings,
     /// Key and S3 settings.
@@ -418,7 +478,8 @@ impl TransformCommand {
             to: args.to,
             diff: args.diff,
             show_secrets: args.show_secrets,
-            transform: TransformSettings::resolve(args.transform)?,
+            output: args.output,
+            transform: TransformSettings::reporting(args.transform, Some(args.kinds), args.report, args.output)?,
             archive: ArchiveSettings::resolve(args.archive),
         })
     }
@@ -443,7 +504,7 @@ impl ApplyCommand {
         let connect = ConnectOptions { kubeconfig: args.kubeconfig, context: args.context };
         Ok(ApplyCommand {
             from: args.from,
-            transform: TransformSettings::resolve(args.transform)?,
+            transform: TransformSettings::reporting(args.transform, Some(args.kinds), args.report, args.apply.output)?,
             apply: ApplySettings::resolve(args.apply, connect)?,
             archive: ArchiveSettings::resolve(args.archive),
         })
@@ -474,7 +535,7 @@ impl MigrateCommand {
         Ok(MigrateCommand {
             source: SourceSettings::resolve(args.source, concurrency),
             archive_to: args.archive_to,
-            transform: TransformSettings::resolve(args.transform)?,
+            transform: TransformSettings::reporting(args.transform, None, args.report, args.apply.output)?,
             apply: ApplySettings::resolve(args.apply, connect)?,
             archive: ArchiveSettings::resolve(args.archive),
         })

@@ -12,7 +12,10 @@ pub fn run(command: ApplyCommand) -> Result<ExitStatus, CliError> {
         let connection = cluster::connect(&command.apply.connect).await?;
         let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &connection.server_version)?, rules };
         // One object at a time: an entry's text is parsed, transformed, kept as text again and freed.
-        let prepared = pipeline::transform_all(entries.into_iter().map(|e| archive::parsed(&e)), &options, None, pipeline::apply_object)?;
+        let prepared = pipeline::transform_all(entries, &options, &command.transform, None, pipeline::apply_object)?;
+        if let Some(stop) = pipeline::check_rules(&prepared, &command.transform) {
+            return Ok(stop);
+        }
         if command.apply.plan_only {
             return pipeline::print_plan(&prepared);
         }

@@ -30,7 +30,10 @@ pub fn run(command: MigrateCommand) -> Result<ExitStatus, CliError> {
         let objects = objects.into_iter().map(|object| {
             object.to_value().map_err(|e| CliError::failure(format!("cannot read {} as the source cluster sent it; nothing was applied", object.id), &e))
         });
-        let prepared = pipeline::transform_all(objects, &options, None, pipeline::apply_object)?;
+        let prepared = pipeline::transform_all(objects, &options, &command.transform, None, pipeline::apply_object)?;
+        if let Some(stop) = pipeline::check_rules(&prepared, &command.transform) {
+            return Ok(stop);
+        }
         if command.apply.plan_only {
             return pipeline::print_plan(&prepared);
         }

@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use ferry_analysis::facts::{self, Facts};
 use ferry_analysis::{Knowledge, KubeVersion, ObjRef, Options, Source, Strings};
+use ferry_archive::Entry;
 use ferry_cluster::Connection;
 use ferry_cluster::apply::{ApplyObject, ApplyReport, Journal, JournalError, Outcome, apply, journal_key};
 use ferry_model::load::LoadReport;
 use ferry_model::{Node, Object, ObjectId, Origin};
 use ferry_transform::rules::ImagePins;
-use ferry_transform::{Rules, Severity, Transformed};
+use ferry_transform::{Note, Report, Rules, Severity};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
@@ -68,12 +69,61 @@ pub fn target_version(settings: &TransformSettings, server_version: &str) -> Res
 pub struct Prepared<T = ApplyObject> {
     /// Objects for the target.
     pub objects: Vec<T>,
-    /// Objects that cannot go to the target, with why.
+    /// Why objects cannot go to the target (one line per error note).
     pub blocked: Vec<String>,
     /// Objects left out on purpose (made by Kubernetes, ...), with why.
     pub left_out: usize,
     /// Objects the transformation changed (counted only while diffing, which needs the object before).
     pub changed: usize,
+    /// What every rule did, and every object counted once by outcome.
+    pub report: Report,
+}
+
+/// An object to transform: its JSON (or why it cannot be read) and, when known, the
+/// resource it was read through (`plural.group`, for `--include`/`--exclude`).
+pub trait Input {
+    /// The resource, `plural.group` (`plural` for the core group).
+    fn resource(&self) -> Option<&str>;
+    /// The object.
+    fn into_value(self) -> Result<Value, CliError>;
+}
+
+impl Input for Result<Value, CliError> {
+    fn resource(&self) -> Option<&str> {
+        None
+    }
+    fn into_value(self) -> Result<Value, CliError> {
+        self
+    }
+}
+
+impl Input for &Entry {
+    fn resource(&self) -> Option<&str> {
+        Some(&self.resource)
+    }
+    fn into_value(self) -> Result<Value, CliError> {
+        super::archive::parsed(self)
+    }
+}
+
+impl Input for Entry {
+    fn resource(&self) -> Option<&str> {
+        Some(&self.resource)
+    }
+    fn into_value(self) -> Result<Value, CliError> {
+        super::archive::parsed(&self)
+    }
+}
+
+/// The `excluded` note for an object that `--include`/`--exclude` leave out.
+fn kind_filtered(settings: &TransformSettings, object: &Value, resource: Option<&str>) -> Option<Note> {
+    if settings.kinds.include.is_empty() && settings.kinds.exclude.is_empty() {
+        return None;
+    }
+    let group = object["apiVersion"].as_str().and_then(|v| v.rsplit_once('/')).map_or("", |(group, _)| group);
+    let plural = resource.map(|r| r.split_once('.').map_or(r, |(plural, _)| plural));
+    let kind = object["kind"].as_str().unwrap_or_default();
+    (!settings.kinds.wants_kind(group, kind, plural)).then(|| Note::info("excluded", "left out by --include/--exclude"))
 }
 
 /// Where `transform --diff` writes, and whether it shows what looks secret ([`ferry_transform::redact_secret_looking`]).
@@ -90,39 +140,36 @@ pub struct Diff<'a> {
 /// The first object that cannot be read stops it, before anything is applied. Each object
 /// for the target is handed to `keep` with its position in the input as soon as it is
 /// transformed ([`apply_object`] keeps its text only).
+/// Objects `--include`/`--exclude` leave out are not transformed; an object with an error
+/// note (a rule failed, no successor API) is not kept: it is counted once, as failed.
 pub fn transform_all<T>(
-    objects: impl IntoIterator<Item = Result<Value, CliError>>,
+    objects: impl IntoIterator<Item = impl Input>,
     options: &ferry_transform::Options,
+    settings: &TransformSettings,
     diff: Option<Diff<'_>>,
     keep: impl Fn(usize, ObjectId, Value) -> T,
 ) -> Result<Prepared<T>, CliError> {
-    let mut prepared = Prepared { objects: Vec::new(), blocked: Vec::new(), left_out: 0, changed: 0 };
+    let report = Report::new(&options.rules, settings.report_objects);
+    let mut prepared = Prepared { objects: Vec::new(), blocked: Vec::new(), left_out: 0, changed: 0, report };
     let counting = diff.is_some();
     let show_secrets = diff.as_ref().is_some_and(|d| d.show_secrets);
     let mut diff = diff.map(|d| d.out);
     for (origin, input) in objects.into_iter().enumerate() {
-        let input = input?;
+        let resource = input.resource().map(str::to_owned);
+        let input = input.into_value()?;
         let label = ObjectId::from_json(&input).map_or_else(|| "an object without a name".to_owned(), |id| id.to_string());
-        let before = counting.then(|| input.clone());
-        let Transformed { object, notes } = ferry_transform::transform(input, options);
-        let mut blocked = false;
-        for note in &notes {
-            let field = note.field.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
-            match note.severity {
-                Severity::Error => {
-                    blocked = true;
-                    prepared.blocked.push(format!("{label}: {}{field}", note.message));
-                }
-                Severity::Warning => diag!("warning: {label}: {}{field}", note.message),
-                Severity::Info => {}
-            }
-        }
-        let Some(after) = object else {
-            if !blocked {
-                prepared.left_out += 1;
-            }
+        if let Some(note) = kind_filtered(settings, &input, resource.as_deref()) {
+            print_notes(&label, std::slice::from_ref(&note), settings.notes, &mut prepared.blocked);
+            prepared.report.exclude(&label, note);
             continue;
-        };
+        }
+        let before = counting.then(|| input.clone());
+        let transformed = ferry_transform::transform(input, options);
+        print_notes(&label, &transformed.notes, settings.notes, &mut prepared.blocked);
+        if prepared.report.add(&label, &transformed) == ferry_transform::Outcome::LeftOut {
+            prepared.left_out += 1;
+        }
+        let Some(after) = transformed.object else { continue };
         if let Some(before) = before
             && before != after
         {
@@ -140,10 +187,58 @@ pub fn transform_all<T>(
             Some(id) => {
                 prepared.objects.push(keep(origin, id, after));
             }
-            None => prepared.blocked.push(format!("{label}: has no apiVersion, kind or metadata.name after transformation")),
+            None => {
+                let message = "has no apiVersion, kind or metadata.name after transformation";
+                prepared.blocked.push(format!("{label}: {message}"));
+                prepared.report.fail(&label, Note::error("invalid-object", message));
+            }
         }
     }
     Ok(prepared)
+}
+
+/// Prints warnings (and with `--notes` every note) of one object to stderr, and keeps its
+/// errors for the summary. Notes never hold object values.
+fn print_notes(label: &str, notes: &[Note], all: bool, blocked: &mut Vec<String>) {
+    for note in notes {
+        let field = note.field.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
+        match note.severity {
+            Severity::Error => blocked.push(format!("{label}: {}{field}", note.message)),
+            Severity::Warning => diag!("warning: {}", printable(&format!("{label}: {}{field}", note.message))),
+            Severity::Info if all => diag!("note: {}", printable(&format!("{label}: [{}] {}{field}", note.code, note.message))),
+            Severity::Info => {}
+        }
+    }
+}
+
+/// Warns about every rule that matched no object; with `--strict` they are errors and the
+/// command stops (exit 3) before anything is written or applied.
+pub fn check_rules<T>(prepared: &Prepared<T>, settings: &TransformSettings) -> Option<ExitStatus> {
+    let level = if settings.strict { "error" } else { "warning" };
+    let mut unmatched = 0;
+    for rule in prepared.report.unmatched() {
+        diag!("{level}: rule `{}` of the rules file matched no object (a typo in a prefix, class or namespace name?)", printable(&rule.rule));
+        unmatched += 1;
+    }
+    (settings.strict && unmatched > 0).then(|| {
+        diag!("error: --strict: {unmatched} rule(s) matched nothing; nothing was written or applied");
+        ExitStatus::Blockers
+    })
+}
+
+/// The one-line transformation summary: every object counted once.
+pub fn summary_line(report: &Report, target_version: KubeVersion) -> String {
+    let c = report.counts;
+    let rules: usize = report.rules.iter().filter(|r| r.changed > 0).count();
+    format!(
+        "transformed {} of {} objects for Kubernetes {target_version}: {} left out, {} excluded, {} cannot go to the target; {rules} of {} rules changed something",
+        c.transformed,
+        c.read,
+        c.left_out,
+        c.excluded,
+        c.failed,
+        report.rules.len()
+    )
 }
 
 /// The migration wave of each object (workloads only), from ferry's assessment of the objects themselves.
@@ -213,6 +308,7 @@ fn open_journal(settings: &ApplySettings, connection: &Connection, run: &str, co
 
 /// Applies prepared objects to the target, prints the summary, and picks the exit status.
 pub async fn apply_prepared(connection: &Connection, prepared: Prepared, settings: &ApplySettings, command: &str) -> Result<ExitStatus, CliError> {
+    let transformation = prepared.report;
     for line in &prepared.blocked {
         diag!("error: not applied: {line}");
     }
@@ -227,7 +323,7 @@ pub async fn apply_prepared(connection: &Connection, prepared: Prepared, setting
     let report = apply(connection, prepared.objects, &|i| wave_of.get(i).copied().flatten(), &settings.options, &mut journal, &bar).await;
     bar.finish();
     let report = report.map_err(|e| CliError::failure(format!("cannot apply to context `{}`", connection.context), &e))?;
-    to_stdout(|out| print_summary(out, &report, connection, settings, started.elapsed()))?;
+    to_stdout(|out| print_summary(out, &report, &transformation, connection, settings, started.elapsed()))?;
     if report.is_complete() {
         journal.complete().map_err(|e| CliError::failure("cannot finish the apply journal", &e))?;
         Ok(if prepared.blocked.is_empty() { ExitStatus::Success } else { ExitStatus::Blockers })
@@ -240,6 +336,7 @@ pub async fn apply_prepared(connection: &Connection, prepared: Prepared, setting
 fn print_summary(
     out: &mut dyn Write,
     report: &ApplyReport,
+    transformation: &Report,
     connection: &Connection,
     settings: &ApplySettings,
     elapsed: std::time::Duration,
@@ -262,7 +359,8 @@ fn print_summary(
                 })
                 .collect();
             let summary = json!({"target": target, "dryRun": settings.options.dry_run, "seconds": elapsed.as_secs_f64(), "counts": counts,
-                                 "createdNamespaces": report.created_namespaces, "stopped": report.stopped, "objects": objects});
+                                 "createdNamespaces": report.created_namespaces, "stopped": report.stopped, "objects": objects,
+                                 "transformation": transformation});
             writeln!(out, "{}", serde_json::to_string_pretty(&summary).expect("JSON values serialize"))?;
         }
         SummaryFormat::Table => {
@@ -335,9 +433,17 @@ mod tests {
     fn changes_are_still_counted_after_the_diff_reader_is_gone() {
         let changed = |name: &str| Ok(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "uid": "u"}}));
         let options = ferry_transform::Options { target_version: ferry_transform::KubeVersion { major: 1, minor: 30 }, rules: Default::default() };
-        let prepared =
-            transform_all([changed("a"), changed("b"), changed("c")], &options, Some(Diff { out: &mut ClosedPipe, show_secrets: false }), apply_object)
-                .unwrap();
+        let settings = TransformSettings {
+            rules: None,
+            target_version: None,
+            pin_images: None,
+            kinds: Default::default(),
+            strict: false,
+            notes: false,
+            report_objects: false,
+        };
+        let diff = Some(Diff { out: &mut ClosedPipe, show_secrets: false });
+        let prepared = transform_all([changed("a"), changed("b"), changed("c")], &options, &settings, diff, apply_object).unwrap();
         assert_eq!(prepared.objects.len(), 3);
         assert_eq!(prepared.changed, 3, "each object lost its uid");
     }

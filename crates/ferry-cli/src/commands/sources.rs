@@ -85,7 +85,7 @@ impl Plan {
     pub fn new(sources: Vec<Value>, options: &ferry_transform::Options) -> Plan {
         let mut plan = Plan { objects: Vec::new(), ids: Vec::new(), blocked: Vec::new(), left_out: 0 };
         for source in sources {
-            let Transformed { object, notes } = ferry_transform::transform(source.clone(), options);
+            let Transformed { object, notes, .. } = ferry_transform::transform(source.clone(), options);
             let source_id = ObjectId::from_json(&source);
             match object.and_then(|expected| Some((ObjectId::from_json(&expected)?, expected))) {
                 Some((id, expected)) => {

@@ -47,7 +47,7 @@ impl ApplyObject {
     pub fn new(id: ObjectId, mut object: Value) -> ApplyObject {
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             for field in ["resourceVersion", "uid", "managedFields"] {
-                meta.remove(field);
+                meta.shift_remove(field);
             }
         }
         if id.kind == "Service" && id.group().is_empty() {

@@ -25,13 +25,13 @@ pub(super) fn convert(object: &mut Value, notes: &mut Vec<Note>) {
     let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) else { return };
     versions_from_version(spec);
     for (top, per_version) in PER_VERSION {
-        if let Some(value) = spec.remove(top) {
+        if let Some(value) = spec.shift_remove(top) {
             for version in versions_mut(spec) {
                 version.entry(per_version).or_insert_with(|| value.clone());
             }
         }
     }
-    let preserve = spec.remove("preserveUnknownFields").is_none_or(|v| v != Value::Bool(false));
+    let preserve = spec.shift_remove("preserveUnknownFields").is_none_or(|v| v != Value::Bool(false));
     for (i, version) in versions_mut(spec).enumerate() {
         rename_json_path(version);
         schema(version, i, preserve, notes);
@@ -63,7 +63,7 @@ fn mark_unapproved_protected_group(object: &mut Value, notes: &mut Vec<Note>) {
 
 /// The deprecated single `version` becomes the only entry of `versions` when there is none.
 fn versions_from_version(spec: &mut Map<String, Value>) {
-    let Some(version) = spec.remove("version") else { return };
+    let Some(version) = spec.shift_remove("version") else { return };
     if spec.get("versions").and_then(Value::as_array).is_none_or(Vec::is_empty) {
         spec.insert("versions".into(), json!([{ "name": version, "served": true, "storage": true }]));
     }
@@ -72,7 +72,7 @@ fn versions_from_version(spec: &mut Map<String, Value>) {
 fn rename_json_path(version: &mut Map<String, Value>) {
     let columns = version.get_mut("additionalPrinterColumns").and_then(Value::as_array_mut).into_iter().flatten();
     for column in columns.filter_map(Value::as_object_mut) {
-        if let Some(path) = column.remove("JSONPath") {
+        if let Some(path) = column.shift_remove("JSONPath") {
             column.insert("jsonPath".into(), path);
         }
     }
@@ -152,8 +152,8 @@ fn untyped_nodes(node: &Value, field: &str, found: &mut Vec<String>) {
 /// `conversion.webhook`; v1beta1 defaulted the review versions to `["v1beta1"]`.
 fn nest_conversion_webhook(spec: &mut Map<String, Value>) {
     let Some(conversion) = spec.get_mut("conversion").and_then(Value::as_object_mut) else { return };
-    let client = conversion.remove("webhookClientConfig");
-    let review_versions = conversion.remove("conversionReviewVersions");
+    let client = conversion.shift_remove("webhookClientConfig");
+    let review_versions = conversion.shift_remove("conversionReviewVersions");
     let webhook_strategy = conversion.get("strategy").and_then(Value::as_str) == Some("Webhook");
     if webhook_strategy || client.is_some() {
         let mut webhook = Map::new();

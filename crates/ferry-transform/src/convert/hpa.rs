@@ -34,12 +34,12 @@ fn convert_metric(metric: &mut Map<String, Value>) {
     let target_type = target_type(source_field, source);
     let mut target = Map::from_iter([("type".to_owned(), Value::String(target_type.to_owned()))]);
     for (old, new) in TARGET_FIELDS {
-        if let Some(value) = source.remove(old) {
+        if let Some(value) = source.shift_remove(old) {
             target.insert(new.to_owned(), value);
         }
     }
     if source_field == "object"
-        && let Some(reference) = source.remove("target")
+        && let Some(reference) = source.shift_remove("target")
     {
         source.insert("describedObject".into(), reference);
     }
@@ -59,8 +59,8 @@ fn target_type(source_field: &str, source: &Map<String, Value>) -> &'static str 
 
 /// `metricName` + `selector` (or External's `metricSelector`) → `metric: {name, selector}`.
 fn metric_identifier(source: &mut Map<String, Value>) {
-    let name = source.remove("metricName");
-    let selector = source.remove("metricSelector").or_else(|| source.remove("selector"));
+    let name = source.shift_remove("metricName");
+    let selector = source.shift_remove("metricSelector").or_else(|| source.shift_remove("selector"));
     if name.is_none() && selector.is_none() {
         return;
     }

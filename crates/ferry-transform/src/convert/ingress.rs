@@ -12,7 +12,7 @@ const CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
 pub(super) fn convert(object: &mut Value, notes: &mut Vec<Note>) {
     note_class_annotation(object, notes);
     let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) else { return };
-    if let Some(backend) = spec.remove("backend") {
+    if let Some(backend) = spec.shift_remove("backend") {
         spec.insert("defaultBackend".into(), convert_backend(backend));
     }
     let mut defaulted = 0;
@@ -23,7 +23,7 @@ pub(super) fn convert(object: &mut Value, notes: &mut Vec<Note>) {
             path.insert("pathType".into(), json!("ImplementationSpecific"));
             defaulted += 1;
         }
-        if let Some(backend) = path.remove("backend") {
+        if let Some(backend) = path.shift_remove("backend") {
             path.insert("backend".into(), convert_backend(backend));
         }
     }
@@ -36,8 +36,8 @@ pub(super) fn convert(object: &mut Value, notes: &mut Vec<Note>) {
 /// `{serviceName, servicePort}` → `{service: {name, port: {number|name}}}`; resource backends stay.
 fn convert_backend(backend: Value) -> Value {
     let Value::Object(mut backend) = backend else { return backend };
-    let name = backend.remove("serviceName");
-    let port = backend.remove("servicePort");
+    let name = backend.shift_remove("serviceName");
+    let port = backend.shift_remove("servicePort");
     if name.is_none() && port.is_none() {
         return Value::Object(backend);
     }

@@ -38,9 +38,9 @@ pub(super) fn certificate_signing_request(object: &mut Value, notes: &mut Vec<No
 pub(super) fn endpoint_slice(object: &mut Value, notes: &mut Vec<Note>) {
     let endpoints = object.get_mut("endpoints").and_then(Value::as_array_mut).into_iter().flatten();
     for (i, endpoint) in endpoints.enumerate().filter_map(|(i, e)| e.as_object_mut().map(|e| (i, e))) {
-        let Some(Value::Object(mut topology)) = endpoint.remove("topology") else { continue };
+        let Some(Value::Object(mut topology)) = endpoint.shift_remove("topology") else { continue };
         for (key, field) in [("kubernetes.io/hostname", "nodeName"), ("topology.kubernetes.io/zone", "zone")] {
-            if let Some(value) = topology.remove(key) {
+            if let Some(value) = topology.shift_remove(key) {
                 endpoint.entry(field).or_insert(value);
             }
         }
@@ -71,7 +71,7 @@ pub(super) fn event(object: &mut Value, notes: &mut Vec<Note>) {
 pub(super) fn rbac_subjects(object: &mut Value) {
     let subjects = object.get_mut("subjects").and_then(Value::as_array_mut).into_iter().flatten();
     for subject in subjects.filter_map(Value::as_object_mut) {
-        let api_version = subject.remove("apiVersion");
+        let api_version = subject.shift_remove("apiVersion");
         let group = match subject.get("kind").and_then(Value::as_str) {
             Some("ServiceAccount") => None,
             Some("User" | "Group") => Some("rbac.authorization.k8s.io".to_owned()),
@@ -87,7 +87,7 @@ pub(super) fn rbac_subjects(object: &mut Value) {
 /// (v1beta3), and an explicit 0, which every beta version turned into 30, stays 0 in v1.
 pub(super) fn flow_control_shares(object: &mut Value, notes: &mut Vec<Note>) {
     let Some(limited) = object.pointer_mut("/spec/limited").and_then(Value::as_object_mut) else { return };
-    if let Some(shares) = limited.remove("assuredConcurrencyShares") {
+    if let Some(shares) = limited.shift_remove("assuredConcurrencyShares") {
         limited.insert("nominalConcurrencyShares".into(), shares);
     }
     if limited.get("nominalConcurrencyShares").and_then(Value::as_i64) == Some(0) {
@@ -99,7 +99,7 @@ pub(super) fn flow_control_shares(object: &mut Value, notes: &mut Vec<Note>) {
 /// authorization.k8s.io/v1: `spec.group` was renamed `spec.groups`.
 pub(super) fn access_review(object: &mut Value) {
     let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) else { return };
-    if let Some(groups) = spec.remove("group") {
+    if let Some(groups) = spec.shift_remove("group") {
         spec.insert("groups".into(), groups);
     }
 }

@@ -33,7 +33,8 @@ pub(super) fn mapped_away(rules: &Rules, id: &Identity) -> Option<Note> {
         _ => return None,
     };
     let target = map.get(&id.name)?;
-    Some(Note::info("not-migrated", format!("{section}: `{}` is mapped to the target's `{target}`, so this {} is not migrated", id.name, id.kind)))
+    let message = format!("{section}: `{}` is mapped to the target's `{target}`, so this {} is not migrated", id.name, id.kind);
+    Some(Note::info("not-migrated", message).by(format!("{section}.{}", id.name)))
 }
 
 pub(super) fn apply(rules: &Rules, id: &Identity, object: &mut Value, notes: &mut Vec<Note>) {

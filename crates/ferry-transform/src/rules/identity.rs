@@ -62,11 +62,14 @@ impl fmt::Display for Provider {
     }
 }
 
-pub(super) fn apply(rules: &[IdentityRule], id: &Identity, object: &mut Value, notes: &mut Vec<Note>) {
+/// A rule matches the ServiceAccounts it selects and the pod specs that run as them.
+pub(super) fn apply(rules: &[IdentityRule], id: &Identity, object: &mut Value, notes: &mut Vec<Note>, matched: &mut Vec<String>) {
     let namespace = id.namespace.as_deref().unwrap_or_default();
     if id.group.is_empty() && id.kind == "ServiceAccount" {
         if let Some((i, rule)) = find(rules, namespace, &id.name) {
-            annotate_service_account(object, &rule_name(&rule.name, "workloadIdentity", i), rule, notes);
+            let name = rule_name(&rule.name, "workloadIdentity", i);
+            annotate_service_account(object, &name, rule, notes);
+            matched.push(name);
         }
         return;
     }
@@ -77,7 +80,9 @@ pub(super) fn apply(rules: &[IdentityRule], id: &Identity, object: &mut Value, n
     if let Some((i, rule)) = find(rules, namespace, &account)
         && let Some(metadata_pointer) = pod_metadata_pointer(&id.group, &id.kind)
     {
-        label_pods(object, &metadata_pointer, &rule_name(&rule.name, "workloadIdentity", i), rule, &account, notes);
+        let name = rule_name(&rule.name, "workloadIdentity", i);
+        label_pods(object, &metadata_pointer, &name, rule, &account, notes);
+        matched.push(name);
     }
 }
 
@@ -159,16 +164,16 @@ mod tests {
         let arn = "arn:aws:iam::111122223333:role/aks-store";
         let to_aws = rules("aws", arn);
         let (mut sa, mut pods, mut notes) = (account.clone(), deployment.clone(), Vec::new());
-        apply(&to_aws.workload_identity, &Identity::of(&sa), &mut sa, &mut notes);
-        apply(&to_aws.workload_identity, &Identity::of(&pods), &mut pods, &mut notes);
+        apply(&to_aws.workload_identity, &Identity::of(&sa), &mut sa, &mut notes, &mut Vec::new());
+        apply(&to_aws.workload_identity, &Identity::of(&pods), &mut pods, &mut notes, &mut Vec::new());
         assert_eq!(sa["metadata"]["annotations"], json!({"eks.amazonaws.com/role-arn": arn}));
         assert_eq!(pods["spec"]["template"]["metadata"]["labels"], json!({"app": "ai-service"}));
         assert_eq!(notes.len(), 3);
 
         let to_azure = rules("azure", "6d4a2c8e");
         let mut notes = Vec::new();
-        apply(&to_azure.workload_identity, &Identity::of(&sa), &mut sa, &mut notes);
-        apply(&to_azure.workload_identity, &Identity::of(&pods), &mut pods, &mut notes);
+        apply(&to_azure.workload_identity, &Identity::of(&sa), &mut sa, &mut notes, &mut Vec::new());
+        apply(&to_azure.workload_identity, &Identity::of(&pods), &mut pods, &mut notes, &mut Vec::new());
         assert_eq!(sa["metadata"]["annotations"], json!({"azure.workload.identity/client-id": "6d4a2c8e"}));
         assert_eq!(pods["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"], "true");
         assert!(notes.iter().any(|n| n.message.contains("need `azure.workload.identity/use")));

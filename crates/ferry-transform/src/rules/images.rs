@@ -47,7 +47,7 @@ pub(super) fn apply(rules: &[ImageRule], pins: &ImagePins, id: &Identity, object
         if !pins.is_empty() && !image.contains('@') {
             match pins.digest(&image) {
                 Some(digest) => {
-                    notes.push(applied("pin-images", &field, format!("image `{image}` pinned to `{digest}`")));
+                    notes.push(applied(super::PIN_IMAGES, &field, format!("image `{image}` pinned to `{digest}`")));
                     image = format!("{image}@{digest}");
                 }
                 None => notes.push(

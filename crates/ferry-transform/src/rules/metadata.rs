@@ -23,11 +23,17 @@ impl Target {
     }
 }
 
-pub(super) fn apply(target: Target, rules: &[MetadataRule], id: &Identity, object: &mut Value, notes: &mut Vec<Note>) {
+/// Applies the rules that select the object; a rule matched it when it selects it and has
+/// keys to add, or one of its `rename`/`remove` patterns matches a key of the map.
+pub(super) fn apply(target: Target, rules: &[MetadataRule], id: &Identity, object: &mut Value, notes: &mut Vec<Note>, matched: &mut Vec<String>) {
     let pointer = format!("/metadata/{}", target.field());
     for (i, rule) in rules.iter().enumerate().filter(|(_, r)| r.matches.matches(id)) {
         let name = rule_name(&rule.name, target.field(), i);
         let Some(map) = map_at(object, &pointer) else { continue };
+        let patterns = rule.rename.0.iter().map(|(glob, _)| glob).chain(&rule.remove);
+        if !rule.add.is_empty() || patterns.clone().any(|glob| map.keys().any(|key| glob.matches(key))) {
+            matched.push(name.clone());
+        }
         for (key, what) in edit(rule, map) {
             notes.push(applied(&name, format!("{pointer}/{}", escape(&key)), what));
         }
@@ -44,7 +50,7 @@ fn edit(rule: &MetadataRule, map: &mut Map<String, Value>) -> Vec<(String, Strin
         let renames: Vec<(String, String)> =
             map.keys().filter_map(|key| Some((key.clone(), substitute(to, &from.captures(key)?)))).filter(|(old, new)| old != new).collect();
         for (old, new) in renames {
-            if let Some(value) = map.remove(&old) {
+            if let Some(value) = map.shift_remove(&old) {
                 map.insert(new.clone(), value);
                 changes.push((new.clone(), format!("renamed from `{old}`")));
             }
@@ -53,7 +59,7 @@ fn edit(rule: &MetadataRule, map: &mut Map<String, Value>) -> Vec<(String, Strin
     for glob in &rule.remove {
         let removed: Vec<String> = map.keys().filter(|k| glob.matches(k)).cloned().collect();
         for key in removed {
-            map.remove(&key);
+            map.shift_remove(&key);
             changes.push((key, "removed".to_owned()));
         }
     }
@@ -96,7 +102,7 @@ mod tests {
         let mut service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "store-front", "annotations": {
             "service.beta.kubernetes.io/azure-load-balancer-internal": "true", "old.example.com/owner": "shop", "keep": "me"}}});
         let mut notes = Vec::new();
-        apply(Target::Annotations, &rules.annotations, &Identity::of(&service), &mut service, &mut notes);
+        apply(Target::Annotations, &rules.annotations, &Identity::of(&service), &mut service, &mut notes, &mut Vec::new());
         assert_eq!(
             service["metadata"]["annotations"],
             json!({"keep": "me", "new.example.com/owner": "shop", "service.beta.kubernetes.io/aws-load-balancer-type": "nlb"})
@@ -105,7 +111,7 @@ mod tests {
         let mut deployment =
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x", "annotations": {"service.beta.kubernetes.io/azure-x": "1"}}});
         let before = deployment.clone();
-        apply(Target::Annotations, &rules.annotations, &Identity::of(&deployment), &mut deployment, &mut Vec::new());
+        apply(Target::Annotations, &rules.annotations, &Identity::of(&deployment), &mut deployment, &mut Vec::new(), &mut Vec::new());
         assert_eq!(deployment, before, "the rule matches Services only");
     }
 
@@ -113,10 +119,10 @@ mod tests {
     fn emptied_maps_are_removed_and_untouched_objects_get_none() {
         let rules = rules("labels:\n  - remove: [\"*\"]\n");
         let mut object = json!({"metadata": {"name": "x", "labels": {"a": "b"}}});
-        apply(Target::Labels, &rules.labels, &Identity::of(&object), &mut object, &mut Vec::new());
+        apply(Target::Labels, &rules.labels, &Identity::of(&object), &mut object, &mut Vec::new(), &mut Vec::new());
         assert_eq!(object, json!({"metadata": {"name": "x"}}));
         let mut bare = json!({"metadata": {"name": "x"}});
-        apply(Target::Labels, &rules.labels, &Identity::of(&bare), &mut bare, &mut Vec::new());
+        apply(Target::Labels, &rules.labels, &Identity::of(&bare), &mut bare, &mut Vec::new(), &mut Vec::new());
         assert_eq!(bare, json!({"metadata": {"name": "x"}}));
     }
 }

@@ -11,18 +11,19 @@ pub mod matcher;
 mod metadata;
 mod namespaces;
 mod patches;
+mod strategic;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use identity::Provider;
 pub use images::ImagePins;
 use matcher::{Glob, Match};
 
-use crate::note::Note;
+use crate::note::{Note, Severity};
 use crate::object::Identity;
 
 /// The rules of a `ferry.yaml`; [`Rules::default`] changes nothing.
@@ -54,9 +55,12 @@ pub struct Rules {
     /// Workload identity per ServiceAccount.
     #[serde(default)]
     pub workload_identity: Vec<IdentityRule>,
-    /// JSON patches and merge patches, in file order.
+    /// JSON, merge and strategic merge patches, in file order.
     #[serde(default)]
     pub patches: Vec<PatchRule>,
+    /// Objects left out of the migration.
+    #[serde(default)]
+    pub exclude: Vec<ExcludeRule>,
     /// Digests to pin images to after the rewrites (`--pin-images`); not part of the file.
     #[serde(skip)]
     pub pins: ImagePins,
@@ -164,7 +168,20 @@ pub struct ServiceAccountMatch {
     pub name: Glob,
 }
 
-/// An RFC 6902 JSON patch or an RFC 7386 merge patch for the objects it matches.
+/// Leaves the objects it matches out of the migration (with an `excluded` note).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExcludeRule {
+    /// Name shown in notes (default `exclude[N]`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Which objects, as they were read (before sanitising and API conversion); required.
+    #[serde(rename = "match")]
+    pub matches: Match,
+}
+
+/// An RFC 6902 JSON patch, an RFC 7386 merge patch or a Kubernetes strategic merge patch for
+/// the objects it matches.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PatchRule {
@@ -180,6 +197,9 @@ pub struct PatchRule {
     /// RFC 7386 merge patch (`null` removes a field).
     #[serde(default)]
     pub merge_patch: Option<Value>,
+    /// Kubernetes strategic merge patch (lists merged by their merge keys; `data/strategic-merge.yaml`).
+    #[serde(default)]
+    pub strategic_merge_patch: Option<Value>,
 }
 
 /// A rules file that cannot be used.
@@ -226,8 +246,9 @@ impl Rules {
     /// What serde cannot check: one patch per patch rule, non-empty prefixes and names.
     fn check(&self) -> Result<(), (String, String)> {
         for (i, rule) in self.patches.iter().enumerate() {
-            if rule.json_patch.is_some() == rule.merge_patch.is_some() {
-                return Err((rule_name(&rule.name, "patches", i), "give exactly one of `jsonPatch` and `mergePatch`".into()));
+            let given = usize::from(rule.json_patch.is_some()) + usize::from(rule.merge_patch.is_some()) + usize::from(rule.strategic_merge_patch.is_some());
+            if given != 1 {
+                return Err((rule_name(&rule.name, "patches", i), "give exactly one of `jsonPatch`, `mergePatch` and `strategicMergePatch`".into()));
             }
         }
         for (i, rule) in self.images.iter().enumerate() {
@@ -243,7 +264,45 @@ impl Rules {
         }
         Ok(())
     }
+
+    /// Every rule, by the name its notes and counts use, in the order they apply:
+    /// `exclude[N]`, `namespaces.KEY`, `images[N]`, `storageClasses.KEY`, `ingressClasses.KEY`,
+    /// `workloadIdentity[N]`, `labels[N]`, `annotations[N]`, `patches[N]` (a rule's `name`
+    /// replaces `section[N]`), and `pin-images` when images are pinned.
+    pub fn rule_names(&self) -> Vec<String> {
+        let listed = |names: Vec<&Option<String>>, section: &str| -> Vec<String> {
+            names.into_iter().enumerate().map(|(i, name)| rule_name(name, section, i)).collect()
+        };
+        let keyed = |map: &BTreeMap<String, String>, section: &str| -> Vec<String> { map.keys().map(|key| format!("{section}.{key}")).collect() };
+        let mut names = listed(self.exclude.iter().map(|r| &r.name).collect(), "exclude");
+        names.extend(keyed(&self.namespaces, "namespaces"));
+        names.extend(listed(self.images.iter().map(|r| &r.name).collect(), "images"));
+        names.extend(keyed(&self.storage_classes, "storageClasses"));
+        names.extend(keyed(&self.ingress_classes, "ingressClasses"));
+        names.extend(listed(self.workload_identity.iter().map(|r| &r.name).collect(), "workloadIdentity"));
+        names.extend(listed(self.labels.iter().map(|r| &r.name).collect(), "labels"));
+        names.extend(listed(self.annotations.iter().map(|r| &r.name).collect(), "annotations"));
+        names.extend(listed(self.patches.iter().map(|r| &r.name).collect(), "patches"));
+        if !self.pins.is_empty() {
+            names.push(PIN_IMAGES.to_owned());
+        }
+        names
+    }
+
+    /// The `excluded` note for an object as it was read, if an `exclude` rule matches it.
+    pub(crate) fn excluded(&self, object: &Value) -> Option<Note> {
+        if self.exclude.is_empty() {
+            return None;
+        }
+        let id = Identity::of(object);
+        let (i, rule) = self.exclude.iter().enumerate().find(|(_, r)| r.matches.matches(&id))?;
+        let name = rule_name(&rule.name, "exclude", i);
+        Some(Note::info("excluded", format!("{name}: left out of the migration")).by(name))
+    }
 }
+
+/// The rule name of `--pin-images`.
+pub(super) const PIN_IMAGES: &str = "pin-images";
 
 /// The reader's message without its own location text (the error carries the location),
 /// with control characters escaped since it quotes the file.
@@ -275,8 +334,9 @@ pub(crate) enum Verdict {
 }
 
 /// Applies every rule to `object`, in the documented order. Matching sees the
-/// object as it entered this stage.
-pub(crate) fn apply(rules: &Rules, object: &mut Value, notes: &mut Vec<Note>) -> Verdict {
+/// object as it entered this stage. Rules that select an object without changing it
+/// (labels, annotations, workload identity, patches) add their names to `matched`.
+pub(crate) fn apply(rules: &Rules, object: &mut Value, notes: &mut Vec<Note>, matched: &mut Vec<String>) -> Verdict {
     let id = Identity::of(object);
     if let Some(note) = classes::mapped_away(rules, &id) {
         notes.push(note);
@@ -285,24 +345,58 @@ pub(crate) fn apply(rules: &Rules, object: &mut Value, notes: &mut Vec<Note>) ->
     namespaces::apply(&rules.namespaces, &id, object, notes);
     images::apply(&rules.images, &rules.pins, &id, object, notes);
     classes::apply(rules, &id, object, notes);
-    identity::apply(&rules.workload_identity, &id, object, notes);
-    metadata::apply(metadata::Target::Labels, &rules.labels, &id, object, notes);
-    metadata::apply(metadata::Target::Annotations, &rules.annotations, &id, object, notes);
-    patches::apply(&rules.patches, &id, object, notes);
+    identity::apply(&rules.workload_identity, &id, object, notes, matched);
+    metadata::apply(metadata::Target::Labels, &rules.labels, &id, object, notes, matched);
+    metadata::apply(metadata::Target::Annotations, &rules.annotations, &id, object, notes, matched);
+    patches::apply(&rules.patches, &id, object, notes, matched);
     Verdict::Keep
 }
 
-/// Replaces the string at `field` by its value in `map`, if it has one, with a note.
-fn rename_value(object: &mut Value, field: &str, map: &BTreeMap<String, String>, rule: &str, notes: &mut Vec<Note>) {
+/// What one rule did to one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleHit {
+    /// The rule, as [`Rules::rule_names`] names it.
+    pub rule: String,
+    /// It changed the object (or left it out).
+    pub changed: bool,
+    /// It failed on the object.
+    pub failed: bool,
+}
+
+/// The rules that matched an object: those in `matched`, and every rule a note names
+/// (changed: it has an info note; failed: an error note), in order of first mention.
+pub(crate) fn hits(matched: Vec<String>, notes: &[Note]) -> Vec<RuleHit> {
+    let mut hits: Vec<RuleHit> = Vec::new();
+    let named = notes.iter().filter_map(|n| n.rule.clone().map(|rule| (rule, Some(n.severity))));
+    for (rule, severity) in matched.into_iter().map(|rule| (rule, None)).chain(named) {
+        let index = match hits.iter().position(|h| h.rule == rule) {
+            Some(index) => index,
+            None => {
+                hits.push(RuleHit { rule, changed: false, failed: false });
+                hits.len() - 1
+            }
+        };
+        match severity {
+            Some(Severity::Error) => hits[index].failed = true,
+            Some(Severity::Info) => hits[index].changed = true,
+            _ => {}
+        }
+    }
+    hits
+}
+
+/// Replaces the string at `field` by its value in `map`, if it has one, with a note naming
+/// the rule `SECTION.KEY`.
+fn rename_value(object: &mut Value, field: &str, map: &BTreeMap<String, String>, section: &str, notes: &mut Vec<Note>) {
     let Some(slot) = object.pointer_mut(field) else { return };
     let Some((old, new)) = slot.as_str().and_then(|old| map.get(old).map(|new| (old.to_owned(), new.clone()))) else { return };
     *slot = Value::String(new.clone());
-    notes.push(applied(rule, field, format!("`{old}` → `{new}`")));
+    notes.push(applied(section, field, format!("`{old}` → `{new}`")).by(format!("{section}.{old}")));
 }
 
 /// An Info note saying that `rule` changed `field`.
 fn applied(rule: &str, field: impl Into<String>, what: impl fmt::Display) -> Note {
-    Note::info("rule-applied", format!("{rule}: {what}")).at(field)
+    Note::info("rule-applied", format!("{rule}: {what}")).at(field).by(rule)
 }
 
 #[cfg(test)]
@@ -334,7 +428,7 @@ mod tests {
         let doc = include_str!("../../../../docs/transform-rules.md");
         let example = doc.split("```yaml\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a yaml block in docs/transform-rules.md");
         let rules = Rules::parse(example, "docs/transform-rules.md").unwrap();
-        assert_eq!((rules.images.len(), rules.annotations.len(), rules.patches.len(), rules.workload_identity.len()), (2, 2, 2, 1));
+        assert_eq!((rules.images.len(), rules.annotations.len(), rules.patches.len(), rules.workload_identity.len(), rules.exclude.len()), (2, 2, 3, 1, 1));
     }
 
     #[test]

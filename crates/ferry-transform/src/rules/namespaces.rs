@@ -120,9 +120,11 @@ fn dns_names(object: &mut Value, id: &Identity, map: &BTreeMap<String, String>, 
     }
     for field in fields {
         let Some(slot) = object.pointer_mut(&field) else { continue };
-        if let Some(rewritten) = slot.as_str().and_then(|text| rewrite_dns(text, map)) {
+        if let Some((rewritten, renamed)) = slot.as_str().and_then(|text| rewrite_dns(text, map)) {
             *slot = Value::String(rewritten);
-            notes.push(applied(SECTION, field, "rewrote in-cluster DNS names of renamed namespaces"));
+            for old in renamed {
+                notes.push(applied(SECTION, &field, format!("rewrote in-cluster DNS names of namespace `{old}`")).by(format!("{SECTION}.{old}")));
+            }
         }
     }
 }
@@ -130,10 +132,11 @@ fn dns_names(object: &mut Value, id: &Identity, map: &BTreeMap<String, String>, 
 /// Rewrites host names whose namespace label is renamed: `svc.old`, `svc.old.svc`,
 /// `svc.old.svc.cluster.local` (and deeper names such as `pod.svc.old.svc...`).
 /// The namespace must be a whole label that ends the name or comes before `svc`,
-/// so `foo.older` and `api.old.example.com` are left alone.
-pub(crate) fn rewrite_dns(text: &str, map: &BTreeMap<String, String>) -> Option<String> {
+/// so `foo.older` and `api.old.example.com` are left alone. Returns the text and the
+/// namespaces renamed in it.
+pub(crate) fn rewrite_dns(text: &str, map: &BTreeMap<String, String>) -> Option<(String, Vec<String>)> {
     let mut out = String::with_capacity(text.len());
-    let mut changed = false;
+    let mut renamed: Vec<String> = Vec::new();
     let mut run_start = None;
     for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
         let in_name = i < text.len() && (c.is_ascii_alphanumeric() || c == '.' || c == '-');
@@ -142,9 +145,11 @@ pub(crate) fn rewrite_dns(text: &str, map: &BTreeMap<String, String>) -> Option<
             (false, Some(start)) => {
                 let host = &text[start..i];
                 match rewrite_host(host, map) {
-                    Some(new) => {
+                    Some((new, old)) => {
                         out.push_str(&new);
-                        changed = true;
+                        if !renamed.contains(&old) {
+                            renamed.push(old);
+                        }
                     }
                     None => out.push_str(host),
                 }
@@ -156,18 +161,20 @@ pub(crate) fn rewrite_dns(text: &str, map: &BTreeMap<String, String>) -> Option<
             out.push(c);
         }
     }
-    changed.then_some(out)
+    (!renamed.is_empty()).then_some((out, renamed))
 }
 
-fn rewrite_host(host: &str, map: &BTreeMap<String, String>) -> Option<String> {
+/// The host with its namespace label renamed, and the old namespace.
+fn rewrite_host(host: &str, map: &BTreeMap<String, String>) -> Option<(String, String)> {
     let labels: Vec<&str> = host.split('.').collect();
     let position = (1..labels.len()).find(|&i| {
         let ends = i + 1 == labels.len() || (i + 2 == labels.len() && labels[i + 1].is_empty());
         map.contains_key(labels[i]) && (ends || labels[i + 1] == "svc") && labels[..i].iter().all(|l| !l.is_empty())
     })?;
     let mut labels: Vec<String> = labels.iter().map(|l| (*l).to_owned()).collect();
-    labels[position] = map.get(&labels[position])?.clone();
-    Some(labels.join("."))
+    let new = map.get(labels[position].as_str())?.clone();
+    let old = std::mem::replace(&mut labels[position], new);
+    Some((labels.join("."), old))
 }
 
 #[cfg(test)]
@@ -195,7 +202,7 @@ mod tests {
             ("redis.old.", Some("redis.new.")),
         ];
         for (text, expected) in cases {
-            assert_eq!(rewrite_dns(text, &map()).as_deref(), expected, "{text}");
+            assert_eq!(rewrite_dns(text, &map()).map(|(text, _)| text).as_deref(), expected, "{text}");
         }
     }
 
