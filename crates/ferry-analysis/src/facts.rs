@@ -250,8 +250,8 @@ pub struct Id {
     object: ObjRef,
 }
 
-/// Kinds without a namespace.
-pub(crate) const CLUSTER_SCOPED: &[&str] = &[
+/// Built-in kinds without a namespace.
+pub const CLUSTER_SCOPED: &[&str] = &[
     "Namespace",
     "StorageClass",
     "PersistentVolume",

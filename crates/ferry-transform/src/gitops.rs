@@ -3,14 +3,16 @@
 //! the same JSON; a tree of one file per object by namespace and kind with a generated
 //! `kustomization.yaml`; and Secrets left out unless their values may be written in clear.
 //!
-//! Layout (docs/gitops.md): `NAMESPACE/KIND-NAME.yaml` for namespaced objects,
-//! `_cluster/KIND-NAME.yaml` for objects without a namespace, every part lowercase with
+//! Layout (docs/gitops.md): `NAMESPACE/KIND-NAME.yaml` for objects with a namespace,
+//! `_cluster/KIND-NAME.yaml` for built-in cluster-scoped kinds, `_no-namespace/KIND-NAME.yaml`
+//! for other objects that set no namespace, every part lowercase with
 //! characters other than letters, digits, `.`, `-` and `_` written as `_`. When two objects
 //! would share a file, each of them names its API group too (`KIND.GROUP-NAME.yaml`), and a
 //! number is added if that is still not enough, in the order of their identities.
 
 use std::collections::BTreeMap;
 
+use ferry_analysis::facts::CLUSTER_SCOPED;
 use ferry_model::ObjectId;
 use serde_json::Value;
 
@@ -93,7 +95,11 @@ fn paths(ids: &[&ObjectId]) -> Vec<String> {
         let group = if id.group().is_empty() { "core" } else { id.group() };
         format!("{}.{}-{}", segment(&id.kind), segment(group), segment(&id.name))
     };
-    let folder = |id: &ObjectId| id.namespace.as_deref().map_or_else(|| "_cluster".to_owned(), segment);
+    let folder = |id: &ObjectId| match id.namespace.as_deref() {
+        _ if CLUSTER_SCOPED.contains(&id.kind.as_str()) => "_cluster".to_owned(),
+        Some(namespace) => segment(namespace),
+        None => "_no-namespace".to_owned(),
+    };
     let mut chosen: Vec<(String, String)> = ids.iter().map(|id| (folder(id), plain(id))).collect();
     let shared = |chosen: &[(String, String)]| {
         let mut seen: BTreeMap<&(String, String), usize> = BTreeMap::new();
@@ -202,6 +208,7 @@ mod tests {
             (id("rbac.authorization.k8s.io/v1", "ClusterRole", None, "system:web"), &v),
             (id("rbac.authorization.k8s.io/v1", "ClusterRole", None, "system_web"), &v),
             (id("v1", "ConfigMap", Some("a"), ".hidden"), &v),
+            (id("v1", "ConfigMap", None, "unset"), &v),
         ];
         let tree = tree(&objects, Secrets::Omit);
         let paths: Vec<&str> = tree.files.iter().map(|(p, _)| p.as_str()).collect();
@@ -210,6 +217,7 @@ mod tests {
             [
                 "_cluster/clusterrole.rbac.authorization.k8s.io-system_web-2.yaml",
                 "_cluster/clusterrole.rbac.authorization.k8s.io-system_web.yaml",
+                "_no-namespace/configmap-unset.yaml",
                 "a/certificate.cert-manager.io-web.yaml",
                 "a/certificate.example.com-web.yaml",
                 "a/configmap-_.hidden.yaml",

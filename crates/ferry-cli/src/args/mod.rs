@@ -3,13 +3,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ferry_analysis::{KubeVersion, OnDuplicate, Options, PROFILES, Source};
+use ferry_analysis::{KubeVersion, Options, PROFILES, Source};
 use ferry_report::Format;
 
 use crate::error::CliError;
 
 mod certs;
 mod cutover;
+mod gitops;
 mod images;
 mod moving;
 mod objects;
@@ -19,6 +20,7 @@ mod verify;
 mod volumes;
 pub use certs::*;
 pub use cutover::*;
+pub use gitops::*;
 pub use images::*;
 pub use moving::*;
 pub use objects::*;
@@ -272,11 +274,7 @@ impl AssessSettings {
             ExitCodes::Ferry => FailOn::Removed,
             ExitCodes::Pluto => FailOn::Deprecated,
         });
-        let on_duplicate = match on_duplicate {
-            OnDuplicateArg::Error => OnDuplicate::Error,
-            OnDuplicateArg::First => OnDuplicate::First,
-            OnDuplicateArg::Last => OnDuplicate::Last,
-        };
+        let on_duplicate = on_duplicate.resolve();
         let options = Options { target_version, profile, source, on_duplicate, allow_empty };
         Ok(AssessSettings { input, options, format, out, fail_on, exit_codes })
     }

@@ -1,0 +1,97 @@
+//! Arguments for manifests in and YAML out (`transform`, `apply --from`): which copy of an
+//! object given twice is kept, the output format, and what happens to Secrets (docs/gitops.md).
+
+use clap::{Args, ValueEnum};
+use ferry_analysis::OnDuplicate;
+use ferry_transform::gitops::Secrets;
+
+use super::OnDuplicateArg;
+
+impl OnDuplicateArg {
+    /// The analysis' choice.
+    pub fn resolve(self) -> OnDuplicate {
+        match self {
+            OnDuplicateArg::Error => OnDuplicate::Error,
+            OnDuplicateArg::First => OnDuplicate::First,
+            OnDuplicateArg::Last => OnDuplicate::Last,
+        }
+    }
+}
+
+/// How manifests given with `--from` are read.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Which copy of an object the manifests give more than once is kept (as for `ferry assess`).
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = OnDuplicateArg::Error)]
+    pub on_duplicate: OnDuplicateArg,
+}
+
+/// What `transform` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A ferry archive (docs/archive-format.md).
+    Archive,
+    /// YAML: a directory tree with a kustomization.yaml, or one stream with `--to -`.
+    Yaml,
+}
+
+/// `transform -o`: the transformed objects on standard output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransformOutput {
+    /// One multi-document YAML stream (the same as `--to - --format yaml`).
+    Yaml,
+}
+
+/// `--secrets` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SecretsArg {
+    /// Leave Secrets out of YAML, with a note for each.
+    Omit,
+    /// Write Secrets to YAML as they are (their values base64-encoded, not encrypted).
+    Plain,
+}
+
+/// Where and how `transform` writes YAML.
+#[derive(Debug, Args)]
+pub struct YamlArgs {
+    /// Output format (default: archive; yaml with `--to -`).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Write the transformed objects to standard output (`-o yaml`: one multi-document stream).
+    #[arg(short, long, value_enum, value_name = "FORMAT", conflicts_with_all = ["to", "format"])]
+    pub output: Option<TransformOutput>,
+    /// Secrets in YAML output: left out with a note (omit), or written in clear (plain).
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = SecretsArg::Omit)]
+    pub secrets: SecretsArg,
+}
+
+/// Where `transform` writes, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Nothing (`--diff` only).
+    Nothing,
+    /// An archive at this location.
+    Archive(String),
+    /// A YAML tree in this directory.
+    Tree(std::path::PathBuf),
+    /// One YAML stream on standard output.
+    Stream,
+}
+
+impl YamlArgs {
+    /// The output `--to`, `--format` and `-o` ask for, and the Secrets policy.
+    pub(super) fn resolve(&self, to: Option<String>) -> (Output, Secrets) {
+        let secrets = match self.secrets {
+            SecretsArg::Omit => Secrets::Omit,
+            SecretsArg::Plain => Secrets::Plain,
+        };
+        let output = match (to, self.format, self.output) {
+            (_, _, Some(TransformOutput::Yaml)) => Output::Stream,
+            (None, ..) => Output::Nothing,
+            (Some(to), Some(Format::Yaml) | None, _) if to == "-" => Output::Stream,
+            (Some(to), Some(Format::Yaml), _) => Output::Tree(to.into()),
+            (Some(to), _, _) => Output::Archive(to),
+        };
+        (output, secrets)
+    }
+}

@@ -1,0 +1,221 @@
+//! What `--from` of `transform` and `apply` reads: a ferry archive, or Kubernetes manifests
+//! (files, directories, `-` for standard input) through the loader `ferry assess` uses, each
+//! object given once as `assess` decides ([`ferry_analysis::keep_one`]).
+//!
+//! `--from` names an archive when it is an `s3://` URL, a directory with a `manifest.json` at
+//! its top, or a file whose name does not end in `.yaml`, `.yml` or `.json`; anything else is
+//! manifests (docs/gitops.md).
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use ferry_analysis::facts::content_digest;
+use ferry_analysis::{Given, ObjRef, OnDuplicate, WarningLevel, keep_one};
+use ferry_archive::{Entry, Header, Manifest};
+use ferry_model::load::{Document, LoadReport, Severity, load_documents, load_text_documents};
+use ferry_model::{ObjectId, Origin};
+use serde_json::Value;
+
+use crate::args::ArchiveSettings;
+use crate::commands::archive;
+use crate::error::CliError;
+use crate::terminal::{diag, printable};
+
+/// What `--from` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum From {
+    /// A ferry archive (a tar.zst file, a directory archive, an `s3://` URL).
+    Archive(String),
+    /// Manifest files or directories.
+    Manifests(PathBuf),
+    /// Manifests on standard input (`-`).
+    Stdin,
+}
+
+impl From {
+    /// Tells an archive from manifests (see the module documentation).
+    pub fn parse(text: &str) -> From {
+        if text == "-" {
+            return From::Stdin;
+        }
+        if text.contains("://") {
+            return From::Archive(text.to_owned());
+        }
+        let path = Path::new(text);
+        let manifests = if path.is_dir() {
+            !path.join("manifest.json").is_file()
+        } else {
+            matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
+        };
+        if manifests { From::Manifests(path.to_path_buf()) } else { From::Archive(text.to_owned()) }
+    }
+}
+
+/// An object read from manifests.
+pub struct Loaded {
+    /// Its identity as written.
+    id: ObjectId,
+    /// Where it starts.
+    pub origin: Origin,
+    /// A digest of its content, to tell identical copies from conflicting ones.
+    digest: u64,
+    /// The object, read as Kubernetes reads YAML.
+    pub object: Value,
+}
+
+impl Given for Loaded {
+    fn key(&self) -> (&str, &str, Option<&str>, &str) {
+        (self.id.group(), &self.id.kind, self.id.namespace.as_deref(), &self.id.name)
+    }
+    fn origin(&self) -> &Origin {
+        &self.origin
+    }
+    fn digest(&self) -> u64 {
+        self.digest
+    }
+    fn obj_ref(&self) -> ObjRef {
+        ObjRef::of(&self.id)
+    }
+}
+
+/// The objects `--from` holds.
+pub enum Source {
+    /// An archive's manifest and verified members.
+    Archive(Manifest, Vec<Entry>),
+    /// Objects read from manifests, each once, in input order.
+    Manifests(Vec<Loaded>),
+}
+
+impl Source {
+    /// Reads `--from`; `what` ends the error of input that cannot be used ("nothing was written").
+    pub async fn read(from: &str, settings: &ArchiveSettings, on_duplicate: OnDuplicate, what: &str) -> Result<Source, CliError> {
+        match From::parse(from) {
+            From::Archive(text) => {
+                let (manifest, entries) = archive::read(&text, settings).await?;
+                Ok(Source::Archive(manifest, entries))
+            }
+            From::Manifests(path) => {
+                let (loaded, report) =
+                    load_documents(std::slice::from_ref(&path), load).map_err(|e| CliError::failure("cannot read the manifests", &e))?;
+                given_once(loaded, &report, on_duplicate, what).map(Source::Manifests)
+            }
+            From::Stdin => {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text).map_err(|e| CliError::failure("cannot read manifests from standard input", &e))?;
+                let (loaded, report) = load_text_documents("standard input", text, load);
+                given_once(loaded, &report, on_duplicate, what).map(Source::Manifests)
+            }
+        }
+    }
+
+    /// How many objects it holds.
+    pub fn len(&self) -> usize {
+        match self {
+            Source::Archive(_, entries) => entries.len(),
+            Source::Manifests(objects) => objects.len(),
+        }
+    }
+
+    /// Each object, parsed (an archive member) or as loaded, in input order.
+    pub fn objects(&self) -> impl Iterator<Item = Result<Value, CliError>> + '_ {
+        (0..self.len()).map(|i| match self {
+            Source::Archive(_, entries) => archive::parsed(&entries[i]),
+            Source::Manifests(objects) => Ok(objects[i].object.clone()),
+        })
+    }
+
+    /// Each object, given up one at a time (an archive member is parsed as it comes).
+    pub fn into_objects(self) -> Box<dyn Iterator<Item = Result<Value, CliError>>> {
+        match self {
+            Source::Archive(_, entries) => Box::new(entries.into_iter().map(|e| archive::parsed(&e))),
+            Source::Manifests(objects) => Box::new(objects.into_iter().map(|o| Ok(o.object))),
+        }
+    }
+
+    /// The resource object `index` was exported through (empty for manifests: they do not say).
+    pub fn resource(&self, index: usize) -> &str {
+        match self {
+            Source::Archive(_, entries) => &entries[index].resource,
+            Source::Manifests(_) => "",
+        }
+    }
+
+    /// The header for an archive of these objects: the source archive's, or a new one.
+    pub fn header(&self) -> Header {
+        match self {
+            Source::Archive(manifest, _) => manifest.header.clone(),
+            Source::Manifests(_) => Header { created: crate::commands::export::now_rfc3339(), ..Header::default() },
+        }
+    }
+}
+
+/// One document of the input: an object, or the place of an unrendered Helm template.
+fn load(document: Document<'_>) -> Result<Loaded, Origin> {
+    if document.templated {
+        return Err(document.origin);
+    }
+    let digest = content_digest(document.root);
+    let object = document.into_object();
+    Ok(Loaded { id: object.id, origin: object.origin, digest, object: object.root.to_json() })
+}
+
+/// Reports what the loader noted and keeps one copy of each object; input that cannot be read,
+/// or copies that differ with no `--on-duplicate` choice, stop the command.
+fn given_once(loaded: Vec<Result<Loaded, Origin>>, report: &LoadReport, on_duplicate: OnDuplicate, what: &str) -> Result<Vec<Loaded>, CliError> {
+    for issue in &report.issues {
+        let level = if issue.severity == Severity::Error { "error" } else { "note" };
+        diag!("{level}: {}", printable(&issue.to_string()));
+    }
+    let mut objects = Vec::with_capacity(loaded.len());
+    for item in loaded {
+        match item {
+            Ok(object) => objects.push(object),
+            Err(origin) => diag!(
+                "warning: {}: an unrendered Helm template is left out; render the chart (`helm template`) and give its output",
+                printable(&origin.to_string())
+            ),
+        }
+    }
+    let duplicates = keep_one(&mut objects, on_duplicate);
+    let mut conflicts = 0;
+    for warning in &duplicates.warnings {
+        let level = match warning.severity {
+            WarningLevel::Error => "error",
+            WarningLevel::Warning => "warning",
+            WarningLevel::Note => "note",
+        };
+        conflicts += usize::from(warning.severity == WarningLevel::Error);
+        diag!("{level}: {}", printable(&warning.message));
+    }
+    if report.has_errors() {
+        return Err(CliError::could_not_run(format!("some manifests cannot be read (listed above); {what}"))
+            .with_hint("fix them, or give only the files that can be read"));
+    }
+    if conflicts > 0 {
+        return Err(CliError::could_not_run(format!("{conflicts} objects are given twice with different content; {what}"))
+            .with_hint("remove one copy of each, or choose with `--on-duplicate=first|last`"));
+    }
+    Ok(objects)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_tells_archives_from_manifests() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive_dir = dir.path().join("archive");
+        std::fs::create_dir(&archive_dir).unwrap();
+        std::fs::write(archive_dir.join("manifest.json"), "{}").unwrap();
+        let text = |p: &Path| p.to_str().unwrap().to_owned();
+        assert_eq!(From::parse("-"), From::Stdin);
+        assert_eq!(From::parse("s3://bucket/shop.tar.zst"), From::Archive("s3://bucket/shop.tar.zst".into()));
+        assert_eq!(From::parse("shop.ferry"), From::Archive("shop.ferry".into()));
+        assert_eq!(From::parse("shop.tar.zst"), From::Archive("shop.tar.zst".into()));
+        assert_eq!(From::parse(&text(&archive_dir)), From::Archive(text(&archive_dir)));
+        assert_eq!(From::parse(&text(dir.path())), From::Manifests(dir.path().to_path_buf()));
+        assert_eq!(From::parse("deploy/app.yaml"), From::Manifests("deploy/app.yaml".into()));
+        assert_eq!(From::parse("list.json"), From::Manifests("list.json".into()));
+    }
+}
