@@ -13,7 +13,9 @@ pub fn run(command: ApplyCommand) -> Result<ExitStatus, CliError> {
         let connection = cluster::connect(&command.apply.connect).await?;
         let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &connection.server_version)?, rules };
         // One object at a time: an entry's text is parsed, transformed, kept as text again and freed.
-        let prepared = pipeline::transform_all(source.into_objects(), &options, None, pipeline::apply_object)?;
+        let refused = source.refused().to_vec();
+        let mut prepared = pipeline::transform_all(source.into_objects(), &options, None, pipeline::apply_object)?;
+        prepared.blocked.extend(refused);
         if command.apply.plan_only {
             return pipeline::print_plan(&prepared);
         }

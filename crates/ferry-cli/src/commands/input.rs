@@ -9,7 +9,7 @@
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use ferry_analysis::facts::content_digest;
+use ferry_analysis::facts::{CLUSTER_SCOPED, content_digest};
 use ferry_analysis::{Given, ObjRef, OnDuplicate, WarningLevel, keep_one};
 use ferry_archive::{Entry, Header, Manifest};
 use ferry_model::load::{Document, LoadReport, Severity, load_documents, load_text_documents};
@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::args::ArchiveSettings;
 use crate::commands::archive;
-use crate::error::CliError;
+use crate::error::{CliError, ExitStatus};
 use crate::terminal::{diag, printable};
 
 /// What `--from` names.
@@ -82,8 +82,9 @@ impl Given for Loaded {
 pub enum Source {
     /// An archive's manifest and verified members.
     Archive(Manifest, Vec<Entry>),
-    /// Objects read from manifests, each once, in input order.
-    Manifests(Vec<Loaded>),
+    /// Objects read from manifests, each once, in input order, and what was refused (objects
+    /// no API server accepts, with where they are and why).
+    Manifests(Vec<Loaded>, Vec<String>),
 }
 
 impl Source {
@@ -97,13 +98,13 @@ impl Source {
             From::Manifests(path) => {
                 let (loaded, report) =
                     load_documents(std::slice::from_ref(&path), load).map_err(|e| CliError::failure("cannot read the manifests", &e))?;
-                given_once(loaded, &report, on_duplicate, what).map(Source::Manifests)
+                given_once(loaded, &report, on_duplicate, what)
             }
             From::Stdin => {
                 let mut text = String::new();
                 std::io::stdin().read_to_string(&mut text).map_err(|e| CliError::failure("cannot read manifests from standard input", &e))?;
                 let (loaded, report) = load_text_documents("standard input", text, load);
-                given_once(loaded, &report, on_duplicate, what).map(Source::Manifests)
+                given_once(loaded, &report, on_duplicate, what)
             }
         }
     }
@@ -112,7 +113,7 @@ impl Source {
     pub fn len(&self) -> usize {
         match self {
             Source::Archive(_, entries) => entries.len(),
-            Source::Manifests(objects) => objects.len(),
+            Source::Manifests(objects, _) => objects.len(),
         }
     }
 
@@ -120,7 +121,7 @@ impl Source {
     pub fn objects(&self) -> impl Iterator<Item = Result<Value, CliError>> + '_ {
         (0..self.len()).map(|i| match self {
             Source::Archive(_, entries) => archive::parsed(&entries[i]),
-            Source::Manifests(objects) => Ok(objects[i].object.clone()),
+            Source::Manifests(objects, _) => Ok(objects[i].object.clone()),
         })
     }
 
@@ -128,7 +129,7 @@ impl Source {
     pub fn into_objects(self) -> Box<dyn Iterator<Item = Result<Value, CliError>>> {
         match self {
             Source::Archive(_, entries) => Box::new(entries.into_iter().map(|e| archive::parsed(&e))),
-            Source::Manifests(objects) => Box::new(objects.into_iter().map(|o| Ok(o.object))),
+            Source::Manifests(objects, _) => Box::new(objects.into_iter().map(|o| Ok(o.object))),
         }
     }
 
@@ -136,7 +137,15 @@ impl Source {
     pub fn resource(&self, index: usize) -> &str {
         match self {
             Source::Archive(_, entries) => &entries[index].resource,
-            Source::Manifests(_) => "",
+            Source::Manifests(..) => "",
+        }
+    }
+
+    /// Objects of the manifests that no API server accepts, each with where it is and why.
+    pub fn refused(&self) -> &[String] {
+        match self {
+            Source::Archive(..) => &[],
+            Source::Manifests(_, refused) => refused,
         }
     }
 
@@ -144,15 +153,114 @@ impl Source {
     pub fn header(&self) -> Header {
         match self {
             Source::Archive(manifest, _) => manifest.header.clone(),
-            Source::Manifests(_) => Header { created: crate::commands::export::now_rfc3339(), ..Header::default() },
+            Source::Manifests(..) => Header { created: crate::commands::export::now_rfc3339(), ..Header::default() },
         }
     }
 }
 
-/// One document of the input: an object, or the place of an unrendered Helm template.
-fn load(document: Document<'_>) -> Result<Loaded, Origin> {
+/// A transformed object, as far as telling copies apart needs: two objects of the input can
+/// become the same one when their API versions are converted (`extensions/v1beta1` and
+/// `apps/v1beta1` Deployments both become `apps/v1`), and an object that sets no namespace is
+/// taken to be in `default`, as kustomize and kubectl's default context take it.
+struct Converted {
+    id: ObjectId,
+    origin: Origin,
+    digest: u64,
+    index: usize,
+}
+
+impl Given for Converted {
+    fn key(&self) -> (&str, &str, Option<&str>, &str) {
+        (self.id.group(), &self.id.kind, self.id.namespace.as_deref(), &self.id.name)
+    }
+    fn origin(&self) -> &Origin {
+        &self.origin
+    }
+    fn digest(&self) -> u64 {
+        self.digest
+    }
+    fn obj_ref(&self) -> ObjRef {
+        ObjRef::of(&self.id)
+    }
+}
+
+impl Source {
+    /// Keeps one of the transformed objects (identity, object, position in the input) that
+    /// became the same object, as [`Source::read`] does for the input.
+    pub fn once_after_transform(&self, objects: &mut Vec<(ObjectId, Value, usize)>, on_duplicate: OnDuplicate, what: &str) -> Result<(), CliError> {
+        let origin = |index: usize| match self {
+            Source::Archive(..) => Origin { file: "the archive".into(), document: index as u32 + 1, line: 0 },
+            Source::Manifests(loaded, _) => loaded[index].origin.clone(),
+        };
+        let digest = |object: &Value| {
+            let mut hasher = std::hash::DefaultHasher::new();
+            std::hash::Hash::hash(&object.to_string(), &mut hasher);
+            std::hash::Hasher::finish(&hasher)
+        };
+        let placed = |id: &ObjectId| {
+            let mut id = id.clone();
+            if id.namespace.is_none() && !CLUSTER_SCOPED.contains(&id.kind.as_str()) {
+                id.namespace = Some("default".to_owned());
+            }
+            id
+        };
+        let mut converted: Vec<Converted> =
+            objects.iter().map(|(id, object, index)| Converted { id: placed(id), origin: origin(*index), digest: digest(object), index: *index }).collect();
+        let left_out = keep_one(&mut converted, on_duplicate);
+        if left_out.copies.is_empty() {
+            return Ok(());
+        }
+        let conflicts = report_duplicates(&left_out.warnings, "after conversion");
+        if conflicts > 0 {
+            return Err(conflict_error(conflicts, what));
+        }
+        let out: std::collections::HashSet<usize> = left_out.copies.iter().map(|c| c.index).collect();
+        objects.retain(|(_, _, index)| !out.contains(index));
+        Ok(())
+    }
+}
+
+/// Prints duplicate warnings at their level; returns how many are errors.
+fn report_duplicates(warnings: &[ferry_analysis::Warning], when: &str) -> usize {
+    let mut conflicts = 0;
+    for warning in warnings {
+        let level = match warning.severity {
+            WarningLevel::Error => "error",
+            WarningLevel::Warning => "warning",
+            WarningLevel::Note => "note",
+        };
+        conflicts += usize::from(warning.severity == WarningLevel::Error);
+        let when = if when.is_empty() { String::new() } else { format!(" ({when})") };
+        diag!("{level}: {}{when}", printable(&warning.message));
+    }
+    conflicts
+}
+
+/// The error for objects given twice with different content.
+fn conflict_error(conflicts: usize, what: &str) -> CliError {
+    CliError::could_not_run(format!("{conflicts} objects are given twice with different content; {what}"))
+        .with_hint("remove one copy of each, or choose with `--on-duplicate=first|last`")
+        .with_status(ExitStatus::IncompleteInput)
+}
+
+/// A document of the input that is not transformed.
+enum Skipped {
+    /// An unrendered Helm template, at this place.
+    Template(Origin),
+    /// An object no API server accepts, with why.
+    Invalid(Origin, &'static str),
+}
+
+/// One document of the input: an object, or why it is skipped.
+fn load(document: Document<'_>) -> Result<Loaded, Skipped> {
     if document.templated {
-        return Err(document.origin);
+        return Err(Skipped::Template(document.origin));
+    }
+    for field in ["labels", "annotations"] {
+        if document.root.at(&["metadata", field]).is_some_and(|value| !value.is_map() && !value.is_null()) {
+            let why = if field == "labels" { "`metadata.labels` is not a mapping" } else { "`metadata.annotations` is not a mapping" };
+            return Err(Skipped::Invalid(document.origin, why));
+        }
     }
     let digest = content_digest(document.root);
     let object = document.into_object();
@@ -161,41 +269,33 @@ fn load(document: Document<'_>) -> Result<Loaded, Origin> {
 
 /// Reports what the loader noted and keeps one copy of each object; input that cannot be read,
 /// or copies that differ with no `--on-duplicate` choice, stop the command.
-fn given_once(loaded: Vec<Result<Loaded, Origin>>, report: &LoadReport, on_duplicate: OnDuplicate, what: &str) -> Result<Vec<Loaded>, CliError> {
+fn given_once(loaded: Vec<Result<Loaded, Skipped>>, report: &LoadReport, on_duplicate: OnDuplicate, what: &str) -> Result<Source, CliError> {
     for issue in &report.issues {
         let level = if issue.severity == Severity::Error { "error" } else { "note" };
         diag!("{level}: {}", printable(&issue.to_string()));
     }
     let mut objects = Vec::with_capacity(loaded.len());
+    let mut refused = Vec::new();
     for item in loaded {
         match item {
             Ok(object) => objects.push(object),
-            Err(origin) => diag!(
+            Err(Skipped::Template(origin)) => diag!(
                 "warning: {}: an unrendered Helm template is left out; render the chart (`helm template`) and give its output",
                 printable(&origin.to_string())
             ),
+            Err(Skipped::Invalid(origin, why)) => refused.push(format!("{origin}: {why}; no API server accepts it")),
         }
     }
-    let duplicates = keep_one(&mut objects, on_duplicate);
-    let mut conflicts = 0;
-    for warning in &duplicates.warnings {
-        let level = match warning.severity {
-            WarningLevel::Error => "error",
-            WarningLevel::Warning => "warning",
-            WarningLevel::Note => "note",
-        };
-        conflicts += usize::from(warning.severity == WarningLevel::Error);
-        diag!("{level}: {}", printable(&warning.message));
-    }
+    let conflicts = report_duplicates(&keep_one(&mut objects, on_duplicate).warnings, "");
     if report.has_errors() {
         return Err(CliError::could_not_run(format!("some manifests cannot be read (listed above); {what}"))
-            .with_hint("fix them, or give only the files that can be read"));
+            .with_hint("fix them, or give only the files that can be read")
+            .with_status(ExitStatus::IncompleteInput));
     }
     if conflicts > 0 {
-        return Err(CliError::could_not_run(format!("{conflicts} objects are given twice with different content; {what}"))
-            .with_hint("remove one copy of each, or choose with `--on-duplicate=first|last`"));
+        return Err(conflict_error(conflicts, what));
     }
-    Ok(objects)
+    Ok(Source::Manifests(objects, refused))
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         let diff = if command.diff { Some(pipeline::Diff { out: &mut out, show_secrets: command.show_secrets }) } else { None };
-        let prepared = pipeline::transform_all(source.objects(), &options, diff, |origin, id, object| (id, object, origin))?;
+        let mut prepared = pipeline::transform_all(source.objects(), &options, diff, |origin, id, object| (id, object, origin))?;
+        prepared.blocked.extend_from_slice(source.refused());
         match out.flush() {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(CliError::failure("cannot write to standard output", &e)),
             _ => {}
@@ -29,6 +30,7 @@ pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
         for line in &prepared.blocked {
             diag!("error: cannot go to the target: {line}");
         }
+        source.once_after_transform(&mut prepared.objects, command.on_duplicate, "nothing was written")?;
         let objects = || prepared.objects.iter().map(|(id, object, _)| (id, object));
         match &command.to {
             Output::Nothing => {}
