@@ -132,8 +132,12 @@ fn warning<T: Given>(given: &[T], out: usize, kept: usize, on_duplicate: OnDupli
         (OnDuplicate::Error, true) => "; remove one of them",
         _ => "",
     };
-    let message =
-        format!("{} is given twice, with {content}: at {} and at {}; the {which} is kept{advice}", left_out.obj_ref(), place(first.origin()), place(second.origin()));
+    let message = format!(
+        "{} is given twice, with {content}: at {} and at {}; the {which} is kept{advice}",
+        left_out.obj_ref(),
+        place(first.origin()),
+        place(second.origin())
+    );
     let origin = left_out.origin();
     Warning {
         severity,

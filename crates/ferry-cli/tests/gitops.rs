@@ -11,9 +11,9 @@ use std::process::{Command as Process, Stdio};
 
 use assert_cmd::Command;
 use ferry_archive::{Destination, S3Settings};
-use ferry_model::load::load_text_documents;
 use ferry_model::ObjectId;
 use ferry_model::id::split_api_version;
+use ferry_model::load::load_text_documents;
 use ferry_testcluster::{Options, TestCluster, corpora};
 use serde_json::Value;
 
@@ -35,7 +35,11 @@ const INVALID_UPSTREAM: &[(&str, &str, &str)] = &[
     ("kube-no-trouble", "policy/PodSecurityPolicy//example", "its spec leaves out required fields (supplementalGroups, ...)"),
     ("kube-no-trouble", "autoscaling/HorizontalPodAutoscaler//php-apache", "autoscaling/v2beta1 written with v2beta2's `target` field"),
     ("kube-no-trouble", "certificates.k8s.io/CertificateSigningRequest//example.com", "spec.request is not a PEM certificate request"),
-    ("kube-no-trouble", "networking.k8s.io/Ingress/default/test-ingress", "a fake-client fixture: networking.k8s.io/v1 with v1beta1's serviceName and servicePort"),
+    (
+        "kube-no-trouble",
+        "networking.k8s.io/Ingress/default/test-ingress",
+        "a fake-client fixture: networking.k8s.io/v1 with v1beta1's serviceName and servicePort",
+    ),
     ("kube-no-trouble", "storage.k8s.io/VolumeAttachment//test", "it has no spec"),
     // Not invalid, but newer than the target: ferry converts APIs a target no longer serves, not ones it does not serve yet.
     ("kube-no-trouble", "storage.k8s.io/CSIStorageCapacity//my-csi-capacity", "storage.k8s.io/v1beta1 CSIStorageCapacity came with Kubernetes 1.21"),
@@ -99,7 +103,8 @@ fn any_content_crd(group: &str, kind: &str, versions: &BTreeSet<String>) -> (Str
         .map(|(i, v)| format!("  - name: {v}\n    served: true\n    storage: {}\n    schema: {{openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}\n", i == 0))
         .collect();
     // Groups under k8s.io (the CSI snapshot API) are protected: their CRDs say where they were approved.
-    let approval = if group.ends_with("k8s.io") { ", annotations: {api-approved.kubernetes.io: 'https://github.com/kubernetes-csi/external-snapshotter'}" } else { "" };
+    let approval =
+        if group.ends_with("k8s.io") { ", annotations: {api-approved.kubernetes.io: 'https://github.com/kubernetes-csi/external-snapshotter'}" } else { "" };
     let yaml = format!(
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: {name}{approval}}}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{plural: {plural}, singular: {}, kind: {kind}, listKind: {kind}List}}\n  versions:\n{}",
         kind.to_lowercase(),
@@ -243,7 +248,8 @@ fn manifests_from_standard_input_become_the_same_yaml_as_from_a_file_with_secret
 fn the_same_input_gives_the_same_bytes_and_a_directory_ferry_did_not_write_is_refused() {
     let scratch = tempfile::tempdir().unwrap();
     let from = corpora().join("sock-shop-2019");
-    let write = |dir: &Path| ferry(&["transform", "--from", from.to_str().unwrap(), "--to", dir.to_str().unwrap(), "--format", "yaml", "--on-duplicate=first"], "");
+    let write =
+        |dir: &Path| ferry(&["transform", "--from", from.to_str().unwrap(), "--to", dir.to_str().unwrap(), "--format", "yaml", "--on-duplicate=first"], "");
     let (first, second) = (scratch.path().join("first"), scratch.path().join("second"));
     assert_eq!(write(&first).0, 0);
     assert_eq!(write(&second).0, 0);

@@ -20,8 +20,7 @@ use serde_json::Value;
 pub const KUSTOMIZATION: &str = "kustomization.yaml";
 
 /// The first line of every `kustomization.yaml` ferry writes.
-pub const KUSTOMIZATION_HEADER: &str =
-    "# Written by `ferry transform --format yaml`: one file per object, listed in apply order (docs/gitops.md).";
+pub const KUSTOMIZATION_HEADER: &str = "# Written by `ferry transform --format yaml`: one file per object, listed in apply order (docs/gitops.md).";
 
 /// What happens to Secrets written as YAML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -129,8 +128,7 @@ fn paths(ids: &[&ObjectId]) -> Vec<String> {
 /// A lowercase path segment: letters, digits, `.`, `-` and `_`; anything else (and a leading
 /// `.`, which would hide the file) becomes `_`.
 fn segment(text: &str) -> String {
-    let mut out: String =
-        text.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c.to_ascii_lowercase() } else { '_' }).collect();
+    let mut out: String = text.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c.to_ascii_lowercase() } else { '_' }).collect();
     if out.is_empty() || out.starts_with('.') {
         out.insert(0, '_');
     }

@@ -439,7 +439,10 @@ impl TransformCommand {
     pub fn resolve(args: TransformArgs) -> Result<TransformCommand, CliError> {
         let (to, secrets) = args.yaml.resolve(args.to);
         if args.diff && to == Output::Stream {
-            return Err(CliError::usage("`--diff` and a YAML stream on standard output do not go together", Some("write the YAML to a directory or a file".into())));
+            return Err(CliError::usage(
+                "`--diff` and a YAML stream on standard output do not go together",
+                Some("write the YAML to a directory or a file".into()),
+            ));
         }
         Ok(TransformCommand {
             from: args.from,

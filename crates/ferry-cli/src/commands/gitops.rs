@@ -48,8 +48,6 @@ fn note_omitted(omitted: &[ObjectId]) {
         diag!("note: {} left out of the YAML: its values would be written in clear", printable(&id.to_string()));
     }
     if !omitted.is_empty() {
-        diag!(
-            "hint: keep Secrets in Git encrypted (Sealed Secrets, SOPS) or out of it (External Secrets), or pass --secrets=plain to write them as they are"
-        );
+        diag!("hint: keep Secrets in Git encrypted (Sealed Secrets, SOPS) or out of it (External Secrets), or pass --secrets=plain to write them as they are");
     }
 }

@@ -96,8 +96,7 @@ impl Source {
                 Ok(Source::Archive(manifest, entries))
             }
             From::Manifests(path) => {
-                let (loaded, report) =
-                    load_documents(std::slice::from_ref(&path), load).map_err(|e| CliError::failure("cannot read the manifests", &e))?;
+                let (loaded, report) = load_documents(std::slice::from_ref(&path), load).map_err(|e| CliError::failure("cannot read the manifests", &e))?;
                 given_once(loaded, &report, on_duplicate, what)
             }
             From::Stdin => {
