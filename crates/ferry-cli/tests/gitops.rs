@@ -276,3 +276,12 @@ fn conflicting_copies_stop_the_transform_unless_a_copy_is_chosen() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("team: a"), "{stdout}");
 }
+
+#[test]
+fn outputs_that_cannot_be_are_usage_errors() {
+    let cases: [&[&str]; 3] = [&["--to", "-", "--format", "archive"], &["--to", "s3://bucket/tree", "--format", "yaml"], &["-o", "yaml", "--diff"]];
+    for args in cases {
+        let (code, stdout, stderr) = ferry(&[&["transform", "--from", "-"][..], args].concat(), SHOP);
+        assert_eq!((code, stdout.as_str()), (2, ""), "{args:?}: {stderr}");
+    }
+}

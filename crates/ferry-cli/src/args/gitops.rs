@@ -6,6 +6,7 @@ use ferry_analysis::OnDuplicate;
 use ferry_transform::gitops::Secrets;
 
 use super::OnDuplicateArg;
+use crate::error::CliError;
 
 impl OnDuplicateArg {
     /// The analysis' choice.
@@ -80,7 +81,7 @@ pub enum Output {
 
 impl YamlArgs {
     /// The output `--to`, `--format` and `-o` ask for, and the Secrets policy.
-    pub(super) fn resolve(&self, to: Option<String>) -> (Output, Secrets) {
+    pub(super) fn resolve(&self, to: Option<String>) -> Result<(Output, Secrets), CliError> {
         let secrets = match self.secrets {
             SecretsArg::Omit => Secrets::Omit,
             SecretsArg::Plain => Secrets::Plain,
@@ -89,9 +90,15 @@ impl YamlArgs {
             (_, _, Some(TransformOutput::Yaml)) => Output::Stream,
             (None, ..) => Output::Nothing,
             (Some(to), Some(Format::Yaml) | None, _) if to == "-" => Output::Stream,
+            (Some(to), Some(Format::Archive), _) if to == "-" => {
+                return Err(CliError::usage("an archive cannot go to standard output", Some("give a file, a directory or an s3:// URL".into())));
+            }
+            (Some(to), Some(Format::Yaml), _) if to.contains("://") => {
+                return Err(CliError::usage("`--format yaml` writes to a local directory", Some("give a directory, or `--to -` for standard output".into())));
+            }
             (Some(to), Some(Format::Yaml), _) => Output::Tree(to.into()),
             (Some(to), _, _) => Output::Archive(to),
         };
-        (output, secrets)
+        Ok((output, secrets))
     }
 }

@@ -437,7 +437,7 @@ pub struct TransformCommand {
 impl TransformCommand {
     /// Validates the arguments.
     pub fn resolve(args: TransformArgs) -> Result<TransformCommand, CliError> {
-        let (to, secrets) = args.yaml.resolve(args.to);
+        let (to, secrets) = args.yaml.resolve(args.to)?;
         if args.diff && to == Output::Stream {
             return Err(CliError::usage(
                 "`--diff` and a YAML stream on standard output do not go together",
