@@ -165,6 +165,11 @@ async fn every_corpus_becomes_a_kustomize_tree_the_target_accepts_with_the_objec
         let tree_args = [&common[..], &["--to", dir.to_str().unwrap(), "--format", "yaml", "--secrets", "plain"]].concat();
         let (code, _, stderr) = ferry(&tree_args, "");
         assert_eq!(code, expected, "{corpus}: {stderr}");
+        if corpus == "kube-no-trouble" {
+            // Its VolumeSnapshotContent fixture writes its annotations as a list.
+            let refused = "fixtures/volumesnapshotcontent-v1beta1.yaml:1: `metadata.annotations` is not a mapping; no API server accepts it";
+            assert!(stderr.contains(refused), "{stderr}");
+        }
         let (code, _, stderr) = ferry(&[&common[..], &["--to", archive.to_str().unwrap()]].concat(), "");
         assert_eq!(code, expected, "{corpus}: {stderr}");
 
@@ -184,6 +189,12 @@ async fn every_corpus_becomes_a_kustomize_tree_the_target_accepts_with_the_objec
         assert_eq!(plan.lines().filter(|l| l.starts_with("     ")).count(), from_tree.len(), "{corpus}: {plan}");
 
         let refused = dry_run_apply(&cluster, &built, corpus);
+        if refused.is_empty() {
+            // ferry's own server-side apply takes the tree as it is (Services' ports without `protocol` included).
+            let (code, summary, stderr) =
+                ferry(&["apply", "--kubeconfig", kubeconfig.to_str().unwrap(), "--context", "admin", "--from", dir.to_str().unwrap(), "--dry-run"], "");
+            assert_eq!(code, 0, "{corpus}: {summary}{stderr}");
+        }
         let invalid: BTreeSet<String> = INVALID_UPSTREAM.iter().filter(|(c, ..)| *c == corpus).map(|(_, id, _)| (*id).to_owned()).collect();
         assert_eq!(refused, invalid, "{corpus}: the target refuses the objects invalid upstream");
     }
