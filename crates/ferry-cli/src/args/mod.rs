@@ -47,10 +47,10 @@ pub enum Command {
     /// Export a cluster's objects to an archive (a file, a directory or s3://bucket/key).
     #[command(after_help = EXPORT_EXAMPLES)]
     Export(ExportArgs),
-    /// Transform an archive for the target: strip cluster state, convert API versions, apply rules.
+    /// Transform an archive or manifests for the target (strip cluster state, convert API versions, apply rules) into an archive or YAML.
     #[command(after_help = TRANSFORM_EXAMPLES)]
     Transform(TransformArgs),
-    /// Apply an archive to the target cluster in dependency order (server-side apply, resumable).
+    /// Apply an archive or manifests to the target cluster in dependency order (server-side apply, resumable).
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
     /// Export, transform and apply in one step, from one cluster to another.
