@@ -185,8 +185,8 @@ impl Given for Converted {
 
 impl Source {
     /// Keeps one of the transformed objects (identity, object, position in the input) that
-    /// became the same object, as [`Source::read`] does for the input.
-    pub fn once_after_transform(&self, objects: &mut Vec<(ObjectId, Value, usize)>, on_duplicate: OnDuplicate, what: &str) -> Result<(), CliError> {
+    /// became the same object, as [`Source::read`] does for the input; returns how many were left out.
+    pub fn once_after_transform(&self, objects: &mut Vec<(ObjectId, Value, usize)>, on_duplicate: OnDuplicate, what: &str) -> Result<usize, CliError> {
         let origin = |index: usize| match self {
             Source::Archive(..) => Origin { file: "the archive".into(), document: index as u32 + 1, line: 0 },
             Source::Manifests(loaded, _) => loaded[index].origin.clone(),
@@ -207,7 +207,7 @@ impl Source {
             objects.iter().map(|(id, object, index)| Converted { id: placed(id), origin: origin(*index), digest: digest(object), index: *index }).collect();
         let left_out = keep_one(&mut converted, on_duplicate);
         if left_out.copies.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let conflicts = report_duplicates(&left_out.warnings, "after conversion");
         if conflicts > 0 {
@@ -215,7 +215,7 @@ impl Source {
         }
         let out: std::collections::HashSet<usize> = left_out.copies.iter().map(|c| c.index).collect();
         objects.retain(|(_, _, index)| !out.contains(index));
-        Ok(())
+        Ok(out.len())
     }
 }
 

@@ -30,7 +30,7 @@ pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
         for line in &prepared.blocked {
             diag!("error: cannot go to the target: {line}");
         }
-        source.once_after_transform(&mut prepared.objects, command.on_duplicate, "nothing was written")?;
+        prepared.left_out += source.once_after_transform(&mut prepared.objects, command.on_duplicate, "nothing was written")?;
         let objects = || prepared.objects.iter().map(|(id, object, _)| (id, object));
         match &command.to {
             Output::Nothing => {}
