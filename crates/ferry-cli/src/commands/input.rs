@@ -23,7 +23,7 @@ use crate::terminal::{diag, printable};
 
 /// What `--from` names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum From {
+pub enum Input {
     /// A ferry archive (a tar.zst file, a directory archive, an `s3://` URL).
     Archive(String),
     /// Manifest files or directories.
@@ -32,14 +32,14 @@ pub enum From {
     Stdin,
 }
 
-impl From {
+impl Input {
     /// Tells an archive from manifests (see the module documentation).
-    pub fn parse(text: &str) -> From {
+    pub fn parse(text: &str) -> Input {
         if text == "-" {
-            return From::Stdin;
+            return Input::Stdin;
         }
         if text.contains("://") {
-            return From::Archive(text.to_owned());
+            return Input::Archive(text.to_owned());
         }
         let path = Path::new(text);
         let manifests = if path.is_dir() {
@@ -47,7 +47,7 @@ impl From {
         } else {
             matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
         };
-        if manifests { From::Manifests(path.to_path_buf()) } else { From::Archive(text.to_owned()) }
+        if manifests { Input::Manifests(path.to_path_buf()) } else { Input::Archive(text.to_owned()) }
     }
 }
 
@@ -90,16 +90,16 @@ pub enum Source {
 impl Source {
     /// Reads `--from`; `what` ends the error of input that cannot be used ("nothing was written").
     pub async fn read(from: &str, settings: &ArchiveSettings, on_duplicate: OnDuplicate, what: &str) -> Result<Source, CliError> {
-        match From::parse(from) {
-            From::Archive(text) => {
+        match Input::parse(from) {
+            Input::Archive(text) => {
                 let (manifest, entries) = archive::read(&text, settings).await?;
                 Ok(Source::Archive(manifest, entries))
             }
-            From::Manifests(path) => {
+            Input::Manifests(path) => {
                 let (loaded, report) = load_documents(std::slice::from_ref(&path), load).map_err(|e| CliError::failure("cannot read the manifests", &e))?;
                 given_once(loaded, &report, on_duplicate, what)
             }
-            From::Stdin => {
+            Input::Stdin => {
                 let mut text = String::new();
                 std::io::stdin().read_to_string(&mut text).map_err(|e| CliError::failure("cannot read manifests from standard input", &e))?;
                 let (loaded, report) = load_text_documents("standard input", text, load);
@@ -308,13 +308,13 @@ mod tests {
         std::fs::create_dir(&archive_dir).unwrap();
         std::fs::write(archive_dir.join("manifest.json"), "{}").unwrap();
         let text = |p: &Path| p.to_str().unwrap().to_owned();
-        assert_eq!(From::parse("-"), From::Stdin);
-        assert_eq!(From::parse("s3://bucket/shop.tar.zst"), From::Archive("s3://bucket/shop.tar.zst".into()));
-        assert_eq!(From::parse("shop.ferry"), From::Archive("shop.ferry".into()));
-        assert_eq!(From::parse("shop.tar.zst"), From::Archive("shop.tar.zst".into()));
-        assert_eq!(From::parse(&text(&archive_dir)), From::Archive(text(&archive_dir)));
-        assert_eq!(From::parse(&text(dir.path())), From::Manifests(dir.path().to_path_buf()));
-        assert_eq!(From::parse("deploy/app.yaml"), From::Manifests("deploy/app.yaml".into()));
-        assert_eq!(From::parse("list.json"), From::Manifests("list.json".into()));
+        assert_eq!(Input::parse("-"), Input::Stdin);
+        assert_eq!(Input::parse("s3://bucket/shop.tar.zst"), Input::Archive("s3://bucket/shop.tar.zst".into()));
+        assert_eq!(Input::parse("shop.ferry"), Input::Archive("shop.ferry".into()));
+        assert_eq!(Input::parse("shop.tar.zst"), Input::Archive("shop.tar.zst".into()));
+        assert_eq!(Input::parse(&text(&archive_dir)), Input::Archive(text(&archive_dir)));
+        assert_eq!(Input::parse(&text(dir.path())), Input::Manifests(dir.path().to_path_buf()));
+        assert_eq!(Input::parse("deploy/app.yaml"), Input::Manifests("deploy/app.yaml".into()));
+        assert_eq!(Input::parse("list.json"), Input::Manifests("list.json".into()));
     }
 }
