@@ -9,11 +9,12 @@
 
 use std::hash::BuildHasher as _;
 
+use ferry_model::Origin;
 use ferry_model::load::Location;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
-use crate::assessment::{Warning, WarningLevel};
+use crate::assessment::{ObjRef, Warning, WarningLevel};
 use crate::facts::Facts;
 use crate::strings::FastHash;
 
@@ -32,29 +33,54 @@ pub enum OnDuplicate {
 /// The warning codes of duplicates.
 pub const DUPLICATE_OBJECT: &str = "duplicate-object";
 
-type Key<'a> = (&'a str, &'a str, Option<&'a str>, &'a str);
+/// API group, kind, namespace and name: what makes two copies the same object.
+pub type Key<'a> = (&'a str, &'a str, Option<&'a str>, &'a str);
 
-fn key_of(f: &Facts) -> Key<'_> {
-    (f.id.group(), &f.id.kind, f.id.namespace.as_deref(), &f.id.name)
+/// An object as given in the input, as far as telling its copies apart needs: [`Facts`] for
+/// the assessment, whole objects for `ferry transform` and `ferry apply` of manifests.
+pub trait Given {
+    /// API group, kind, namespace and name.
+    fn key(&self) -> Key<'_>;
+    /// Where it starts.
+    fn origin(&self) -> &Origin;
+    /// A digest of its whole content ([`crate::facts::content_digest`]).
+    fn digest(&self) -> u64;
+    /// Its name in warnings.
+    fn obj_ref(&self) -> ObjRef;
 }
 
-/// The copies left out of the assessment, and a warning for each.
-pub(crate) struct LeftOut {
-    /// Their facts: what is written in their files (deprecated APIs) is still reported.
-    pub facts: Vec<Facts>,
+impl Given for Facts {
+    fn key(&self) -> Key<'_> {
+        (self.id.group(), &self.id.kind, self.id.namespace.as_deref(), &self.id.name)
+    }
+    fn origin(&self) -> &Origin {
+        &self.origin
+    }
+    fn digest(&self) -> u64 {
+        self.digest
+    }
+    fn obj_ref(&self) -> ObjRef {
+        self.id.obj_ref()
+    }
+}
+
+/// The copies left out, and a warning for each.
+pub struct LeftOut<T> {
+    /// The copies left out (for the assessment: what is written in their files, deprecated APIs, is still reported).
+    pub copies: Vec<T>,
     /// One warning per copy, naming where it and the kept copy are.
     pub warnings: Vec<Warning>,
 }
 
-/// Keeps one copy of each object in `facts` (the first, or the last with [`OnDuplicate::Last`])
-/// and returns the others.
+/// Keeps one copy of each object in `given` (the first, or the last with [`OnDuplicate::Last`])
+/// and returns the others, in input order.
 ///
-/// The table of kept copies holds only object indices (4 bytes a slot) and reads the names from the facts.
-pub(crate) fn keep_one(facts: &mut Vec<Facts>, on_duplicate: OnDuplicate) -> LeftOut {
-    let all: &[Facts] = facts;
+/// The table of kept copies holds only object indices (4 bytes a slot) and reads the names from the objects.
+pub fn keep_one<T: Given>(given: &mut Vec<T>, on_duplicate: OnDuplicate) -> LeftOut<T> {
+    let all: &[T] = given;
     let hasher = FastHash::default();
-    let hash = |i: u32| hasher.hash_one(key_of(&all[i as usize]));
-    let same = |i: u32| move |&j: &u32| key_of(&all[j as usize]) == key_of(&all[i as usize]);
+    let hash = |i: u32| hasher.hash_one(all[i as usize].key());
+    let same = |i: u32| move |&j: &u32| all[j as usize].key() == all[i as usize].key();
     let mut kept: HashTable<u32> = HashTable::with_capacity(all.len());
     let mut left_out: Vec<u32> = Vec::new();
     for i in 0..all.len() as u32 {
@@ -67,7 +93,7 @@ pub(crate) fn keep_one(facts: &mut Vec<Facts>, on_duplicate: OnDuplicate) -> Lef
         }
     }
     if left_out.is_empty() {
-        return LeftOut { facts: Vec::new(), warnings: Vec::new() };
+        return LeftOut { copies: Vec::new(), warnings: Vec::new() };
     }
     left_out.sort_unstable();
     let kept_copy = |out: u32| *kept.find(hash(out), same(out)).expect("every key has a kept copy");
@@ -75,25 +101,25 @@ pub(crate) fn keep_one(facts: &mut Vec<Facts>, on_duplicate: OnDuplicate) -> Lef
     drop(kept);
     let mut next = left_out.iter().map(|&i| i as usize).peekable();
     let mut index = 0;
-    let facts = facts
+    let copies = given
         .extract_if(.., |_| {
             let out = next.next_if_eq(&index).is_some();
             index += 1;
             out
         })
         .collect();
-    LeftOut { facts, warnings }
+    LeftOut { copies, warnings }
 }
 
 /// `file:line`, or the object's address when it was read from a cluster (no lines).
-fn place(f: &Facts) -> String {
-    if f.origin.line == 0 { f.origin.file.to_string() } else { f.origin.to_string() }
+fn place(origin: &Origin) -> String {
+    if origin.line == 0 { origin.file.to_string() } else { origin.to_string() }
 }
 
 /// The warning for copy `out` of the object kept at `kept` (indices in input order).
-fn warning(facts: &[Facts], out: usize, kept: usize, on_duplicate: OnDuplicate) -> Warning {
-    let (left_out, copy) = (&facts[out], &facts[kept]);
-    let identical = left_out.digest == copy.digest;
+fn warning<T: Given>(given: &[T], out: usize, kept: usize, on_duplicate: OnDuplicate) -> Warning {
+    let (left_out, copy) = (&given[out], &given[kept]);
+    let identical = left_out.digest() == copy.digest();
     let severity = match (on_duplicate, identical) {
         (OnDuplicate::Error, false) => WarningLevel::Error,
         (OnDuplicate::Error, true) => WarningLevel::Warning,
@@ -106,14 +132,18 @@ fn warning(facts: &[Facts], out: usize, kept: usize, on_duplicate: OnDuplicate) 
         (OnDuplicate::Error, true) => "; remove one of them",
         _ => "",
     };
-    let message =
-        format!("{} is given twice, with {content}: at {} and at {}; the {which} is assessed{advice}", left_out.id.obj_ref(), place(first), place(second));
-    let origin = &left_out.origin;
+    let message = format!(
+        "{} is given twice, with {content}: at {} and at {}; the {which} is kept{advice}",
+        left_out.obj_ref(),
+        place(first.origin()),
+        place(second.origin())
+    );
+    let origin = left_out.origin();
     Warning {
         severity,
         code: DUPLICATE_OBJECT.into(),
         message,
-        object: Some(left_out.id.obj_ref()),
+        object: Some(left_out.obj_ref()),
         location: Some(Location::at(origin.file.clone(), origin.document, origin.line, None)),
     }
 }

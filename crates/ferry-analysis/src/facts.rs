@@ -250,8 +250,8 @@ pub struct Id {
     object: ObjRef,
 }
 
-/// Kinds without a namespace.
-pub(crate) const CLUSTER_SCOPED: &[&str] = &[
+/// Built-in kinds without a namespace.
+pub const CLUSTER_SCOPED: &[&str] = &[
     "Namespace",
     "StorageClass",
     "PersistentVolume",
@@ -340,12 +340,12 @@ pub struct Facts {
 pub fn extract(object: &Object, knowledge: &Knowledge, strings: &Strings) -> Facts {
     let doc = Doc::from_node(&object.root);
     let root = doc.root().expect("a node is a root");
-    extract_document(Document { id: DocumentId::of(&object.id), origin: object.origin.clone(), root }, knowledge, strings)
+    extract_document(Document { id: DocumentId::of(&object.id), origin: object.origin.clone(), root, templated: false }, knowledge, strings)
 }
 
 /// Reduces a document read by the loader to its facts, sharing repeated strings through `strings`.
 pub fn extract_document(document: Document<'_>, knowledge: &Knowledge, strings: &Strings) -> Facts {
-    let Document { id, origin, root } = document;
+    let Document { id, origin, root, .. } = document;
     let generated = knowledge.generated.classify_document(&id, root).map(Box::new);
     let class = classify(id.kind, id.group(), root);
     let provides = knowledge.producers.secrets(id.group(), id.kind, root).into_iter().map(Box::from).collect();

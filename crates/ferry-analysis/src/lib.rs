@@ -28,7 +28,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 pub use assessment::*;
-pub use duplicates::{DUPLICATE_OBJECT, OnDuplicate};
+pub use duplicates::{DUPLICATE_OBJECT, Given, LeftOut, OnDuplicate, keep_one};
 use facts::{Class, Facts};
 use ferry_model::load::{DocumentId, LoadError, LoadReport, Location, load_documents};
 use ferry_model::{Manifest, Object};
@@ -185,7 +185,7 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
     let generated: Vec<Facts> = facts.extract_if(.., |f| f.generated.is_some()).collect();
     let (resolved, deprecations) = rayon::join(
         || resolve::resolve(&facts),
-        || deprecation_findings(facts.iter().chain(left_out.facts.iter().filter(|f| f.generated.is_none())), options, knowledge),
+        || deprecation_findings(facts.iter().chain(left_out.copies.iter().filter(|f| f.generated.is_none())), options, knowledge),
     );
     for f in &mut facts {
         f.refs = ThinVec::new();
@@ -307,7 +307,7 @@ fn deprecation_findings<'f>(facts: impl Iterator<Item = &'f Facts>, options: &Op
 
 /// Input issues, duplicates, and what each object's facts found (in the copies left out
 /// too: their files need the same fix), then selectors that select nothing.
-fn warnings(facts: &[Facts], report: &LoadReport, left_out: duplicates::LeftOut, empty_selections: &[usize]) -> Vec<Warning> {
+fn warnings(facts: &[Facts], report: &LoadReport, left_out: duplicates::LeftOut<Facts>, empty_selections: &[usize]) -> Vec<Warning> {
     let mut out: Vec<Warning> = report
         .issues
         .iter()
@@ -320,7 +320,7 @@ fn warnings(facts: &[Facts], report: &LoadReport, left_out: duplicates::LeftOut,
         })
         .collect();
     out.extend(left_out.warnings);
-    for f in facts.iter().chain(&left_out.facts) {
+    for f in facts.iter().chain(&left_out.copies) {
         for finding in &f.findings {
             out.push(object_warning(f, finding.code, finding.message.clone(), finding.line, &finding.path));
         }

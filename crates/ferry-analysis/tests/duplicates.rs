@@ -48,5 +48,5 @@ fn three_copies_keep_the_chosen_one_and_name_it() {
         assert!(found.iter().all(|(level, message)| *level == WarningLevel::Note && message.contains(kept)), "{found:?}");
         assert_eq!(a.inventory.total, 1);
     }
-    assert!(duplicates(&last).iter().all(|(_, m)| m.contains("the last is assessed")));
+    assert!(duplicates(&last).iter().all(|(_, m)| m.contains("the last is kept")));
 }

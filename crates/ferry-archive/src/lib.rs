@@ -43,6 +43,7 @@ mod member;
 mod reader;
 mod s3;
 mod seal;
+mod tree;
 mod writer;
 
 pub use destination::{DEFAULT_OBJECT_NAME, Destination, S3Location, S3Settings};
@@ -53,6 +54,7 @@ pub use member::hex;
 pub use reader::{Entry, read, read_from};
 pub use s3::{storage_error, store as s3_client};
 pub use seal::encrypt;
+pub use tree::{TREE_MARKER, TreeError, write_tree};
 pub use writer::{Batch, Encoder, Writer};
 
 /// The first bytes of every zstd frame.

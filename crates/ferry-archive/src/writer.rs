@@ -430,7 +430,7 @@ async fn list_directory(dir: &Path) -> io::Result<Vec<std::ffi::OsString>> {
 
 /// Creates a new file readable by its owner only (archives hold Secrets); an existing file or
 /// symbolic link at `path` makes it fail rather than be followed or reused.
-async fn create_private(path: &Path) -> io::Result<tokio::fs::File> {
+pub(crate) async fn create_private(path: &Path) -> io::Result<tokio::fs::File> {
     let mut options = tokio::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

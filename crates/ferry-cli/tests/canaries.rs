@@ -5,7 +5,9 @@
 //! with `RUST_LOG=debug` and `trace`, on success and on its failure paths (refused
 //! credentials). No canary may appear in any stdout, stderr, report file or journal, in clear
 //! or base64; unencrypted archives are the one place they belong, and an encrypted archive's
-//! bytes hold none.
+//! bytes hold none. YAML output (`transform --format yaml`, `-o yaml`) is the objects as an
+//! archive holds them, env and ConfigMap values included, but without the Secrets unless
+//! `--secrets=plain`.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -149,6 +151,17 @@ fn run(canaries: &Canaries, args: &[&str], log: Option<&str>) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
+/// Every file below `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flat_map(|entry| {
+            let path = entry.unwrap().path();
+            if path.is_dir() { walk(&path) } else { vec![path] }
+        })
+        .collect()
+}
+
 /// Runs a command in each of `formats` (`-o`) without `RUST_LOG`, then in its first format with
 /// `RUST_LOG=debug` and `trace`; returns the exit codes.
 fn run_everywhere(canaries: &Canaries, args: &[&str], formats: &[&str]) -> Vec<i32> {
@@ -223,6 +236,27 @@ async fn no_secret_value_leaves_the_clusters_except_inside_an_unencrypted_archiv
         args.extend(with_key);
         run_everywhere(&canaries, &args, &["table", "json"]);
     }
+    // YAML for Git is the objects themselves (env and ConfigMap values are in it as written, as in
+    // an archive), but the Secrets are left out of the stream and the tree unless --secrets=plain.
+    let in_secrets = Canaries([SECRET_DATA, SECRET_STRING_DATA, HELM_VALUE, HELM_MANIFEST].iter().flat_map(|c| [c.to_string(), STANDARD.encode(c)]).collect());
+    let yaml = |from: &str, extra: &[&str]| {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+            .args([&["transform", "--from", from, "--target-version", "1.30"][..], extra].concat())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        canaries.assert_absent("stderr of transform to YAML", &out.stderr);
+        out.stdout
+    };
+    for from in [plain.as_str(), manifests.to_str().unwrap()] {
+        in_secrets.assert_absent("the YAML stream", &yaml(from, &["-o", "yaml"]));
+        let tree = dir.join("tree");
+        yaml(from, &["--to", tree.to_str().unwrap(), "--format", "yaml"]);
+        for file in walk(&tree) {
+            in_secrets.assert_absent(&format!("the YAML tree's {}", file.display()), &std::fs::read(&file).unwrap());
+        }
+    }
+    assert!(in_secrets.any_in(&yaml(&plain, &["-o", "yaml", "--secrets", "plain"])), "--secrets=plain writes them");
     // The control: asked to show them, the diff does, and this suite sees it.
     let shown = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
         .args(["transform", "--from", &plain, "--target-version", "1.30", "--diff", "--show-secrets"])

@@ -368,7 +368,8 @@ impl TestCluster {
         self.kubectl(&["wait", "--for=condition=Established", &format!("crd/{name}"), "--timeout=60s"]).map(drop)
     }
 
-    fn kubectl_with_input(&self, args: &[&str], input: &[u8]) -> Result<String, Error> {
+    /// Runs `kubectl` against the `admin` context with `input` on its standard input; returns stdout, or stderr as the error.
+    pub fn kubectl_with_input(&self, args: &[&str], input: &[u8]) -> Result<String, Error> {
         let mut child = Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(self.kubeconfig())

@@ -42,6 +42,7 @@
 
 mod compare;
 mod convert;
+pub mod gitops;
 mod note;
 mod object;
 mod pod_images;

@@ -110,13 +110,31 @@ impl Report {
         self.count(object, Outcome::Excluded, &[note]);
     }
 
+    /// Counts an object refused before it could be transformed (its metadata is not what any
+    /// API server accepts, ...), with why.
+    pub fn refuse(&mut self, object: &str, note: Note) {
+        self.count(object, Outcome::Failed, &[note]);
+    }
+
     /// Counts an object that went to the target and then failed there after all (it has no
     /// name once transformed, ...): it moves from transformed to failed.
     pub fn fail(&mut self, object: &str, note: Note) {
-        self.counts.transformed -= 1;
         self.counts.failed += 1;
-        if let Some(entry) = self.objects.iter_mut().rev().find(|o| o.object == object) {
-            entry.outcome = Outcome::Failed;
+        self.take_back(object, Outcome::Failed, note);
+    }
+
+    /// Counts a transformed object left out after all (another object became the same one by
+    /// conversion, and one copy is kept): it moves from transformed to left out.
+    pub fn left_out_after(&mut self, object: &str, note: Note) {
+        self.counts.left_out += 1;
+        self.take_back(object, Outcome::LeftOut, note);
+    }
+
+    /// Takes a transformed object back from the target's count, its last entry given `outcome`.
+    fn take_back(&mut self, object: &str, outcome: Outcome, note: Note) {
+        self.counts.transformed -= 1;
+        if let Some(entry) = self.objects.iter_mut().rev().find(|o| o.object == object && o.outcome == Outcome::Transformed) {
+            entry.outcome = outcome;
             entry.notes.push(note);
         }
     }

@@ -3,13 +3,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ferry_analysis::{KubeVersion, OnDuplicate, Options, PROFILES, Source};
+use ferry_analysis::{KubeVersion, Options, PROFILES, Source};
 use ferry_report::Format;
 
 use crate::error::CliError;
 
 mod certs;
 mod cutover;
+mod gitops;
 mod images;
 mod moving;
 mod objects;
@@ -19,6 +20,7 @@ mod verify;
 mod volumes;
 pub use certs::*;
 pub use cutover::*;
+pub use gitops::*;
 pub use images::*;
 pub use moving::*;
 pub use objects::*;
@@ -45,10 +47,10 @@ pub enum Command {
     /// Export a cluster's objects to an archive (a file, a directory or s3://bucket/key).
     #[command(after_help = EXPORT_EXAMPLES)]
     Export(ExportArgs),
-    /// Transform an archive for the target: strip cluster state, convert API versions, apply rules.
+    /// Transform an archive or manifests for the target (strip cluster state, convert API versions, apply rules) into an archive or YAML.
     #[command(after_help = TRANSFORM_EXAMPLES)]
     Transform(TransformArgs),
-    /// Apply an archive to the target cluster in dependency order (server-side apply, resumable).
+    /// Apply an archive or manifests to the target cluster in dependency order (server-side apply, resumable).
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
     /// Export, transform and apply in one step, from one cluster to another.
@@ -272,11 +274,7 @@ impl AssessSettings {
             ExitCodes::Ferry => FailOn::Removed,
             ExitCodes::Pluto => FailOn::Deprecated,
         });
-        let on_duplicate = match on_duplicate {
-            OnDuplicateArg::Error => OnDuplicate::Error,
-            OnDuplicateArg::First => OnDuplicate::First,
-            OnDuplicateArg::Last => OnDuplicate::Last,
-        };
+        let on_duplicate = on_duplicate.resolve();
         let options = Options { target_version, profile, source, on_duplicate, allow_empty };
         Ok(AssessSettings { input, options, format, out, fail_on, exit_codes })
     }

@@ -5,12 +5,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use ferry_analysis::KubeVersion;
+use ferry_analysis::{KubeVersion, OnDuplicate};
 use ferry_archive::S3Settings;
 use ferry_cluster::apply::{ApplyOptions, IfExists};
 use ferry_cluster::export::ExportFilter;
 use ferry_cluster::{ConnectOptions, ReadOptions};
+use ferry_transform::gitops::Secrets;
 
+use super::{InputArgs, Output, TransformOutput, YamlArgs};
 use crate::error::CliError;
 
 pub(super) const EXPORT_EXAMPLES: &str = "\
@@ -40,6 +42,16 @@ Examples:
   ferry transform --from shop.ferry --rules ferry.yaml --pin-images images.json --diff
   ferry transform --from shop.ferry --rules ferry.yaml --strict -o json > report.json
   ferry transform --from shop.ferry --rules ferry.yaml --exclude secrets --notes --to shop-target.ferry
+  ferry transform --from manifests/ --rules ferry.yaml --to clusters/new/shop --format yaml
+  helm template shop ./chart | ferry transform --from - --target-version 1.29 -o yaml
+
+--from is an archive (an s3:// URL, a directory with a manifest.json at its top, a file
+not ending in .yaml, .yml or .json) or manifests (files and directories as `ferry assess`
+reads them, `-` for standard input; an object given twice is kept once, see --on-duplicate).
+--format yaml writes one file per object (NAMESPACE/KIND-NAME.yaml, _cluster/ for objects
+without a namespace) and a kustomization.yaml for Argo CD or Flux; the directory must be new,
+empty or a tree ferry wrote, and is replaced whole. -o yaml (or --to -) writes one YAML
+stream. Secrets are left out of YAML with a note unless --secrets=plain (see docs/gitops.md).
 
 Every object is sanitised (uid, resourceVersion, status, managedFields, cluster IPs,
 auto-assigned node ports, ...), API versions removed in --target-version are converted,
@@ -51,10 +63,11 @@ shows them.
 
 Exit codes:
   0  transformed
-  1  ferry could not run (archive unreadable or corrupt, rules invalid)
+  1  ferry could not run (archive unreadable or corrupt, rules invalid, output not writable)
   2  wrong command line
   3  some objects cannot go to the target (no successor API, a rule failed): listed on stderr,
-     and not written; or, with --strict, a rule matched no object (nothing written)";
+     and not written; or, with --strict, a rule matched no object (nothing written)
+  4  some manifests cannot be read, or an object is given twice with different content: nothing written";
 
 pub(super) const APPLY_EXAMPLES: &str = "\
 Examples:
@@ -62,6 +75,7 @@ Examples:
   ferry apply --context new-cluster --from shop.ferry --rules ferry.yaml
   ferry apply --context new-cluster --from shop.ferry --existing skip
   ferry apply --context new-cluster --from shop.ferry --resume     # after an interruption
+  ferry apply --context new-cluster --from manifests/ --dry-run
 
 Objects are transformed as by `ferry transform` (for the target's version unless
 --target-version), then applied with server-side apply (field manager `ferry`) in
@@ -231,10 +245,11 @@ pub struct ExportArgs {
 /// Arguments of `ferry transform`.
 #[derive(Debug, Args)]
 pub struct TransformArgs {
-    /// The archive to read.
+    /// The archive, or manifest files or directory (`-`: standard input), to read.
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// Where to write the transformed archive (omit with --diff or -o json to preview only).
+    /// Where to write: an archive, a directory with --format yaml, `-` for a YAML stream (omit
+    /// with --diff, -o json or -o yaml to write nothing else).
     #[arg(long, value_name = "DEST", required_unless_present_any = ["diff", "output"])]
     pub to: Option<String>,
     /// Print what changes, object by object (Secret values, ConfigMap values under keys that
@@ -244,9 +259,15 @@ pub struct TransformArgs {
     /// Show in --diff the values it masks by default.
     #[arg(long, requires = "diff")]
     pub show_secrets: bool,
-    /// `json`: the whole transformation report (per-rule counts, every object's notes) on stdout.
-    #[arg(short, long, value_enum, default_value_t = SummaryFormat::Table, conflicts_with = "diff")]
-    pub output: SummaryFormat,
+    /// What goes to standard output: `table` (a summary on stderr), `json` (the whole
+    /// transformation report: per-rule counts, every object's notes) or `yaml` (the transformed
+    /// objects as one multi-document stream).
+    #[arg(short, long, value_enum, value_name = "FORMAT")]
+    pub output: Option<TransformOutput>,
+    #[command(flatten)]
+    pub yaml: YamlArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
     #[command(flatten)]
     pub transform: TransformOpts,
     #[command(flatten)]
@@ -266,9 +287,11 @@ pub struct ApplyArgs {
     /// The target's kubeconfig file.
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// The archive to apply.
+    /// The archive, or manifest files or directory (`-`: standard input), to apply.
     #[arg(long, value_name = "SRC")]
     pub from: String,
+    #[command(flatten)]
+    pub input: InputArgs,
     #[command(flatten)]
     pub transform: TransformOpts,
     #[command(flatten)]
@@ -454,10 +477,14 @@ impl ExportSettings {
 /// `ferry transform`, resolved.
 #[derive(Debug)]
 pub struct TransformCommand {
-    /// The archive to read.
+    /// The archive or manifests to read.
     pub from: String,
-    /// The archive to write, if any.
-    pub to: Option<String>,
+    /// Which copy of an object given twice is kept.
+    pub on_duplicate: OnDuplicate,
+    /// Where to write.
+    pub to: Output,
+    /// Secrets in YAML.
+    pub secrets: Secrets,
     /// Print diffs.
     pub diff: bool,
     /// Show in diffs the values masked by default.
@@ -473,13 +500,34 @@ pub struct TransformCommand {
 impl TransformCommand {
     /// Validates the arguments.
     pub fn resolve(args: TransformArgs) -> Result<TransformCommand, CliError> {
+        let output = args.output.unwrap_or(TransformOutput::Table);
+        if args.diff && output != TransformOutput::Table {
+            return Err(CliError::usage("`--diff` prints to standard output, and so does `-o`", Some("use one of them".into())));
+        }
+        let stream = output == TransformOutput::Yaml;
+        if stream && (args.to.is_some() || args.yaml.format.is_some()) {
+            return Err(CliError::usage("`-o yaml` writes to standard output: it does not go with --to or --format", None));
+        }
+        let (to, secrets) = args.yaml.resolve(args.to, stream)?;
+        if args.diff && to == Output::Stream {
+            return Err(CliError::usage(
+                "`--diff` and a YAML stream on standard output do not go together",
+                Some("write the YAML to a directory or a file".into()),
+            ));
+        }
+        if output == TransformOutput::Json && to == Output::Stream {
+            return Err(CliError::usage("`-o json` and a YAML stream both go to standard output", Some("write the YAML to a directory or a file".into())));
+        }
+        let output = if output == TransformOutput::Json { SummaryFormat::Json } else { SummaryFormat::Table };
         Ok(TransformCommand {
             from: args.from,
-            to: args.to,
+            on_duplicate: args.input.on_duplicate.resolve(),
+            to,
+            secrets,
             diff: args.diff,
             show_secrets: args.show_secrets,
-            output: args.output,
-            transform: TransformSettings::reporting(args.transform, Some(args.kinds), args.report, args.output)?,
+            output,
+            transform: TransformSettings::reporting(args.transform, Some(args.kinds), args.report, output)?,
             archive: ArchiveSettings::resolve(args.archive),
         })
     }
@@ -488,8 +536,10 @@ impl TransformCommand {
 /// `ferry apply`, resolved.
 #[derive(Debug)]
 pub struct ApplyCommand {
-    /// The archive to apply.
+    /// The archive or manifests to apply.
     pub from: String,
+    /// Which copy of an object given twice is kept.
+    pub on_duplicate: OnDuplicate,
     /// Rules and version.
     pub transform: TransformSettings,
     /// Target and engine options.
@@ -504,6 +554,7 @@ impl ApplyCommand {
         let connect = ConnectOptions { kubeconfig: args.kubeconfig, context: args.context };
         Ok(ApplyCommand {
             from: args.from,
+            on_duplicate: args.input.on_duplicate.resolve(),
             transform: TransformSettings::reporting(args.transform, Some(args.kinds), args.report, args.apply.output)?,
             apply: ApplySettings::resolve(args.apply, connect)?,
             archive: ArchiveSettings::resolve(args.archive),

@@ -53,6 +53,6 @@ pub fn incomplete_if_unreadable(unreadable: &[String]) -> ExitStatus {
 }
 
 /// The current time as RFC 3339 UTC, to the second, e.g. `2026-11-21T10:00:00Z`.
-fn now_rfc3339() -> String {
+pub fn now_rfc3339() -> String {
     jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

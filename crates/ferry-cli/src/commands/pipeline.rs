@@ -197,6 +197,15 @@ pub fn transform_all<T>(
     Ok(prepared)
 }
 
+/// Counts the objects of manifests refused before the transformation (each line says where
+/// it is and why) as failed, and lists them with the objects that cannot go to the target.
+pub fn refuse<T>(prepared: &mut Prepared<T>, refused: &[String]) {
+    for line in refused {
+        prepared.report.refuse(line, Note::error("invalid-object", "no API server accepts it"));
+        prepared.blocked.push(line.clone());
+    }
+}
+
 /// Prints warnings (and with `--notes` every note) of one object to stderr, and keeps its
 /// errors for the summary. Notes never hold object values.
 fn print_notes(label: &str, notes: &[Note], all: bool, blocked: &mut Vec<String>) {

@@ -37,6 +37,9 @@ pub struct Document<'d> {
     pub origin: Origin,
     /// The whole object, with a line number on every value.
     pub root: DocNode<'d>,
+    /// Read from an unrendered Helm template: the tree holds only its `apiVersion`, `kind`
+    /// and `metadata.name` lines.
+    pub templated: bool,
 }
 
 impl Document<'_> {
@@ -473,7 +476,7 @@ where
                 result.issues.push(issue(skip.severity, skip.line, skip.field, skip.message));
             }
             if let Some((id, origin, root)) = object {
-                result.objects.push(map(Document { id, origin, root }));
+                result.objects.push(map(Document { id, origin, root, templated: header.is_some() }));
             }
         }
     }
