@@ -9,11 +9,12 @@
   var vp = svg && svg.querySelector("g.viewport");
   var heads = svg && svg.querySelector("g.headers");
   if (!vp || !heads) return;
-  var NS = "http://www.w3.org/2000/svg", NODE_H = 40, PITCH = 62, TOP = 96, GAP = 140, PAD = 24, BAR = 64;
+  var NS = "http://www.w3.org/2000/svg", NODE_H = 40, PITCH = 62, TOP = 96, GAP = 140, PAD = 24, BAR = 64, LABEL = 22;
   var nodes = [].slice.call(svg.querySelectorAll("g.node"));
   var edges = [].slice.call(svg.querySelectorAll("path.edge"));
-  var bands = [].slice.call(svg.querySelectorAll("g.band, rect.outside"));
+  var bands = [].slice.call(svg.querySelectorAll(".band, rect.outside"));
   var titles = [].slice.call(heads.querySelectorAll("text.column-header"));
+  var legend = svg.querySelector("g.legend");
   var byId = {};
   nodes.forEach(function (n) {
     var t = /translate\(([-\d.]+),([-\d.]+)\)/.exec(n.getAttribute("transform"));
@@ -61,6 +62,13 @@
     reg.appendChild(document.createTextNode(" registry edges (" + registry + ")"));
     bar.appendChild(reg);
   }
+  var near = document.createElement("input");
+  near.type = "checkbox";
+  var nearLabel = document.createElement("label");
+  nearLabel.appendChild(near);
+  nearLabel.appendChild(document.createTextNode(" with neighbours"));
+  nearLabel.title = "Also show the applications of other namespaces that the chosen one needs or is needed by";
+  bar.appendChild(nearLabel);
   button("−", "Zoom out", function () { zoom(1 / 1.25); });
   button("+", "Zoom in", function () { zoom(1.25); });
   button("Fit", "Show everything shown", function () { fit(); });
@@ -97,6 +105,11 @@
       x1 = Math.max(x1, n._fx + n._w); y1 = Math.max(y1, n._fy + NODE_H);
     });
     if (x0 === Infinity) return;
+    y0 -= LABEL;
+    if (legend) {
+      var lb = legend.getBBox(), dy = +(/,([-\d.]+)\)/.exec(legend.getAttribute("transform") || "") || [0, 0])[1];
+      x0 = Math.min(x0, lb.x); x1 = Math.max(x1, lb.x + lb.width); y1 = Math.max(y1, lb.y + lb.height + dy);
+    }
     var k = Math.min((size.w - 2 * PAD) / (x1 - x0), (size.h - BAR - 2 * PAD) / (y1 - y0), 1.5);
     view.k = Math.max(k, 0.02);
     view.x = (size.w - (x1 - x0) * view.k) / 2 - x0 * view.k;
@@ -124,14 +137,19 @@
   // packed into the columns it occupies; "" shows everything as drawn.
   function filter(ns) {
     var keep = nodes.filter(function (n) { return !ns || n.getAttribute("data-ns") === ns; });
+    var context = [];
     if (ns) {
       keep.slice().forEach(function (n) {
         n._edges.forEach(function (e) {
           var o = e._a === n ? e._b : e._a;
-          if (o && o.getAttribute("data-ns") === null && keep.indexOf(o) < 0) keep.push(o);
+          if (!o || keep.indexOf(o) >= 0 || context.indexOf(o) >= 0) return;
+          if (o.getAttribute("data-ns") === null) keep.push(o);
+          else if (near.checked && !(e.classList.contains("registry") && !regBox.checked)) context.push(o);
         });
       });
+      keep = keep.concat(context);
     }
+    nodes.forEach(function (n) { n.classList.toggle("context", context.indexOf(n) >= 0); });
     nodes.forEach(function (n) { n.classList.toggle("hidden", keep.indexOf(n) < 0); n._fx = n._x; n._fy = n._y; });
     bands.forEach(function (b) { b.classList.toggle("hidden", !!ns); });
     titles.forEach(function (t) { t._cx = t._x; });
@@ -154,23 +172,33 @@
       titles.forEach(function (t) { t.classList.remove("hidden"); });
     }
     nodes.forEach(function (n) { n.setAttribute("transform", "translate(" + n._fx + "," + n._fy + ")"); });
+    // The legend goes below what is shown.
+    var bottom = Math.max.apply(null, keep.map(function (n) { return n._fy + NODE_H; }));
+    if (legend) legend.setAttribute("transform", ns ? "translate(0," + (bottom + 34 - +legend.getAttribute("data-y")) + ")" : "");
     var drawn = 0, cut = 0;
     edges.forEach(function (e) {
       var ok = e._a && e._b && shown(e._a) && shown(e._b);
       e.classList.toggle("hidden", !ok);
-      if (ok) drawn++; else if ((e._a && shown(e._a)) || (e._b && shown(e._b))) cut++;
       e.setAttribute("d", ns && ok ? curve(e) : e._d);
+      if (!regBox.checked && e.classList.contains("registry")) return;
+      if (ok) drawn++; else if ((e._a && shown(e._a)) || (e._b && shown(e._b))) cut++;
     });
-    var apps = keep.filter(function (n) { return n.classList.contains("app"); }).length;
+    var apps = keep.filter(function (n) { return n.classList.contains("app") && context.indexOf(n) < 0; }).length;
     status.textContent = ns
-      ? ns + ": " + apps + " application(s), " + drawn + " edge(s) drawn; " + cut + " edge(s) to other namespaces hidden"
+      ? ns + ": " + apps + " application(s)" + (context.length ? " and " + context.length + " neighbour(s)" : "") + ", " + drawn + " edge(s) drawn, " + cut + " to other namespaces hidden"
       : nodes.length + " nodes, " + edges.length + " edges; drag to pan, wheel to zoom, hover or click a node for its neighbours";
     select.value = ns;
     fit();
   }
+  // `#ns=NAMESPACE`, optionally `&neighbours`.
   function fromHash() {
-    var m = /^#ns=(.*)$/.exec(location.hash);
-    return m ? decodeURIComponent(m[1]) : null;
+    var m = /^#ns=([^&]*)(&neighbours)?$/.exec(location.hash);
+    if (!m) return null;
+    near.checked = !!m[2];
+    return decodeURIComponent(m[1]);
+  }
+  function toHash() {
+    history.replaceState(null, "", select.value ? "#ns=" + encodeURIComponent(select.value) + (near.checked ? "&neighbours" : "") : "#graph");
   }
 
   // Neighbours of the node under the pointer (or clicked, until clicked again).
@@ -207,10 +235,11 @@
     zoom(Math.exp(-ev.deltaY / 500), ev.clientX - r.left, ev.clientY - r.top);
   }, { passive: false });
 
-  regBox.addEventListener("change", function () { svg.classList.toggle("no-registry", !regBox.checked); });
+  near.addEventListener("change", function () { toHash(); filter(select.value); });
+  regBox.addEventListener("change", function () { svg.classList.toggle("no-registry", !regBox.checked); filter(select.value); });
   svg.classList.toggle("no-registry", !regBox.checked);
   select.addEventListener("change", function () {
-    history.replaceState(null, "", select.value ? "#ns=" + encodeURIComponent(select.value) : "#graph");
+    toHash();
     filter(select.value);
   });
   window.addEventListener("hashchange", function () { var ns = fromHash(); if (ns !== null) filter(ns in names ? ns : ""); });

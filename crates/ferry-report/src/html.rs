@@ -117,6 +117,7 @@ ul.plain{margin:0;padding:0;list-style:none}
 .ferry-graph .hidden,.ferry-graph.no-registry .edge.registry{display:none}
 .ferry-graph.focus .node:not(.hl),.ferry-graph.focus .edge:not(.hl){opacity:.12}
 .ferry-graph .node.hl rect{stroke-width:3}
+.ferry-graph .node.context{opacity:.6}
 .cards{display:flex;flex-wrap:wrap;gap:8px 28px;align-items:flex-start}
 .cards>div{flex:0 1 auto;max-width:100%}
 .service{margin:14px 0;padding:12px 14px;border:1px solid var(--border);border-radius:8px}

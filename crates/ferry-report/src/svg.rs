@@ -716,6 +716,7 @@ pub fn dependency_graph(a: &Assessment) -> String {
         );
     }
     s.push_str("</g>");
+    band_labels(&mut s, &l);
     // Nodes.
     s.push_str(r#"<g class="nodes">"#);
     for (i, n) in g.nodes.iter().enumerate() {
@@ -781,12 +782,23 @@ fn backgrounds(s: &mut String, l: &Layout) {
         let ns = b.namespace.as_ref().map(|ns| format!(r#" data-ns="{}""#, sanitize::html(ns))).unwrap_or_default();
         let _ = write!(
             s,
-            r##"<g class="band"{ns} data-col="{}"><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="6" fill="#eef3f9" fill-opacity="0.7"/><text x="{:.1}" y="{:.1}" font-size="11" font-weight="600" fill="{MUTED}">{}</text></g>"##,
+            r##"<rect class="band"{ns} data-col="{}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="6" fill="#eef3f9" fill-opacity="0.7"/>"##,
             b.column,
             col.x - 5.0,
             b.top,
             col.width + 10.0,
             b.bottom - b.top + 5.0,
+        );
+    }
+}
+
+/// The labels of the namespace groups, drawn over the edges.
+fn band_labels(s: &mut String, l: &Layout) {
+    for b in &l.bands {
+        let col = &l.columns[b.column];
+        let _ = write!(
+            s,
+            r##"<text class="band" x="{:.1}" y="{:.1}" font-size="11" font-weight="600" fill="{MUTED}" stroke="#ffffff" stroke-width="3" paint-order="stroke">{}</text>"##,
             col.x,
             b.top + 13.0,
             sanitize::html(&cut(&b.label, MAX_TITLE))
@@ -816,7 +828,7 @@ fn headers(s: &mut String, l: &Layout) {
 /// The legend: one sample per kind of edge and node present.
 fn legend(s: &mut String, g: &Graph, x0: f64, y: f64) {
     let mut x = x0;
-    let _ = write!(s, r#"<g class="legend" font-size="12" fill="{MUTED}">"#);
+    let _ = write!(s, r#"<g class="legend" data-y="{y:.1}" font-size="12" fill="{MUTED}">"#);
     let mut line = |s: &mut String, label: &str, colour: &str, width: f64, dash: &str, marker: &str| {
         let dash_attr = if dash.is_empty() { String::new() } else { format!(r#" stroke-dasharray="{dash}""#) };
         let _ = write!(
