@@ -5,12 +5,18 @@
 //! An item is *blocking* only when the migration cannot go right until it is
 //! done: input that could not be assessed, removed APIs without a
 //! conversion, references to objects missing from the input, and managed
-//! services whose counterpart has not been decided. Counterparts are offered
-//! as options from the knowledge table, never prescribed; the rest
-//! (convertible APIs, cycles, waves) is work to plan, not a blocker.
+//! services bound to the source platform (found through storage classes,
+//! ingress classes, annotations, labels, node labels, API groups or fields)
+//! whose counterpart must be decided because the target cannot provide them.
+//! Services reached over the network (host names, images, configuration
+//! keys) can stay where they are at first, so deciding on them is work, not
+//! a blocker. Counterparts are offered as options from the knowledge table,
+//! never prescribed; the rest (convertible APIs, cycles, waves) is work to
+//! plan.
 
 use std::collections::BTreeMap;
 
+use ferry_analysis::knowledge::cloud::Subject;
 use ferry_analysis::{Assessment, CloudFinding, DeprecationFinding, Resolution};
 
 /// Names listed in one item before "and N more".
@@ -94,27 +100,44 @@ fn api_items(a: &Assessment, items: &mut Vec<ChecklistItem>) {
     }
 }
 
+/// Whether a finding ties the workload to the source platform (the target
+/// cluster cannot provide it), rather than to an endpoint it reaches over the network.
+fn platform_bound(c: &CloudFinding) -> bool {
+    !matches!(c.subject, Subject::Host | Subject::Image | Subject::ImagePath | Subject::ConfigKey)
+}
+
 /// Managed cloud services: a decision per service, with the knowledge
-/// table's counterparts for the target profile offered as options. Services
-/// the target keeps ("(keep)") only need to stay reachable.
+/// table's counterparts for the target profile offered as options; blocking
+/// when the service is bound to the source platform. Services the target
+/// keeps ("(keep)") only need to stay reachable.
 fn cloud_items(a: &Assessment, items: &mut Vec<ChecklistItem>) {
-    let mut by_service: BTreeMap<&str, (Vec<String>, &CloudFinding)> = BTreeMap::new();
+    let mut by_service: BTreeMap<&str, (Vec<String>, &CloudFinding, bool)> = BTreeMap::new();
     for c in &a.cloud {
-        let entry = by_service.entry(&c.service).or_insert_with(|| (Vec::new(), c));
+        let entry = by_service.entry(&c.service).or_insert_with(|| (Vec::new(), c, false));
         entry.0.extend(c.used_by.iter().map(|u| u.name.to_string()));
+        entry.2 |= platform_bound(c);
     }
-    for (service, (mut users, finding)) in by_service {
+    for (service, (mut users, finding, bound)) in by_service {
         users.sort();
         users.dedup();
         let used_by = if users.is_empty() { String::new() } else { format!(" Used by {}.", listing(&users)) };
         let counterpart = finding.counterpart.trim();
         if counterpart.ends_with("(keep)") || counterpart.is_empty() {
             items.push(item(format!("Keep {service} reachable from the target"), format!("The target profile keeps this service.{used_by}"), false));
-        } else {
+        } else if bound {
             items.push(item(
                 format!("Decide what replaces {service}"),
-                format!("Options: {}. Provision the choice before the first wave that needs it.{used_by}", options(counterpart).join("; ")),
+                format!("The target cannot provide it. Options for profile {}: {counterpart}. Provision the choice before the first wave that needs it.{used_by}", a.target.profile),
                 true,
+            ));
+        } else {
+            items.push(item(
+                format!("Decide whether to keep or replace {service}"),
+                format!(
+                    "It is reached over the network, so the target can keep using it at first. Options for profile {}: keep it, or {counterpart}.{used_by}",
+                    a.target.profile
+                ),
+                false,
             ));
         }
     }
@@ -131,12 +154,6 @@ fn dangling_items(a: &Assessment, items: &mut Vec<ChecklistItem>) {
             true,
         ));
     }
-}
-
-/// Splits a counterpart text of the knowledge table into its alternatives
-/// (`"RabbitMQ, or NATS JetStream"` → `["RabbitMQ", "NATS JetStream"]`).
-fn options(counterpart: &str) -> Vec<String> {
-    counterpart.split(", or ").flat_map(|part| part.split(" or ")).map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect()
 }
 
 /// The first [`NAMES`] entries joined, then how many more there are.
@@ -213,15 +230,25 @@ data: {LOG_LEVEL: info}
     }
 
     #[test]
-    fn counterparts_are_options_and_undecided_services_block() {
+    fn services_reached_over_the_network_are_options_not_blockers() {
         let bus = r#"env: [{name: BUS, value: "Endpoint=sb://contoso.servicebus.windows.net/"}], envFrom"#;
         let a = assess(&NEUTRAL.replacen("envFrom", bus, 1));
         assert_eq!(a.target.profile, "oss");
         let items = checklist(&a);
-        let decide = items.iter().find(|i| i.title == "Decide what replaces Azure Service Bus").expect("decision item");
-        assert!(decide.blocking);
-        assert!(decide.detail.starts_with("Options: RabbitMQ with the AMQP 1.0 plugin; NATS JetStream."), "{}", decide.detail);
+        let decide = items.iter().find(|i| i.title == "Decide whether to keep or replace Azure Service Bus").expect("decision item");
+        assert!(!decide.blocking);
+        assert!(decide.detail.contains("Options for profile oss: keep it, or RabbitMQ with the AMQP 1.0 plugin, or NATS JetStream."), "{}", decide.detail);
         assert!(decide.detail.contains("Used by web."), "{}", decide.detail);
+    }
+
+    #[test]
+    fn platform_bound_services_block_until_decided() {
+        let claim = "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: shop}\nspec: {storageClassName: managed-csi, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n";
+        let a = assess(&format!("{NEUTRAL}{claim}"));
+        let items = checklist(&a);
+        let decide = items.iter().find(|i| i.title.starts_with("Decide what replaces Azure Disk")).expect("decision item");
+        assert!(decide.blocking, "{items:#?}");
+        assert!(decide.detail.starts_with("The target cannot provide it. Options for profile oss: "), "{}", decide.detail);
     }
 
     #[test]
