@@ -127,7 +127,10 @@ fn cloud_items(a: &Assessment, items: &mut Vec<ChecklistItem>) {
         } else if bound {
             items.push(item(
                 format!("Decide what replaces {service}"),
-                format!("The target cannot provide it. Options for profile {}: {counterpart}. Provision the choice before the first wave that needs it.{used_by}", a.target.profile),
+                format!(
+                    "The target cannot provide it. Options for profile {}: {counterpart}. Provision the choice before the first wave that needs it.{used_by}",
+                    a.target.profile
+                ),
                 true,
             ));
         } else {

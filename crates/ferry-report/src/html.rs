@@ -287,9 +287,9 @@ pub fn write(a: &Assessment, out: &mut dyn Write) -> io::Result<()> {
 fn page(a: &Assessment, s: &mut String) -> fmt::Result {
     s.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    write!(
+    writeln!(
         s,
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src {}; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'\">\n",
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src {}; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'\">",
         script_hash()
     )?;
     s.push_str("<meta name=\"generator\" content=\"ferry\">\n");
@@ -1191,7 +1191,9 @@ mod tests {
         let html = render(&shop());
         assert_inert(&html);
         assert!(html.contains(&format!("script-src {};", script_hash())), "the script is allowed by its hash only");
-        for forbidden in ["fetch(", "XMLHttpRequest", "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "import(", "http://", "https://"] {
+        for forbidden in
+            ["fetch(", "XMLHttpRequest", "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "import(", "http://", "https://"]
+        {
             assert!(!SCRIPT.replace("http://www.w3.org/2000/svg", "").contains(forbidden), "the script uses {forbidden}");
         }
         assert!(tags(&html).iter().any(|(_, attrs)| attrs.iter().any(|(k, v)| k == "href" && v == "#graph")));
@@ -1276,7 +1278,12 @@ spec:
         assert!(html.matches(escaped).count() >= 5, "hostile text reaches the report escaped");
         assert!(html.contains(r#"<g class="node app" data-id="ns-&lt;script&gt;alert(1)&lt;/script&gt;/&lt;script&gt;alert(1)&lt;/script&gt;" data-ns="ns-&lt;script&gt;alert(1)&lt;/script&gt;""#));
         // The missing Secret with quotes and comment markers is drawn, escaped.
-        assert!(html.contains(r#"<g class="node missing" data-id="missing:Secret:ns-&lt;script&gt;alert(1)&lt;/script&gt;/sec-&quot;&#39;--&gt;&lt;/script&gt;&lt;!--""#), "missing Secret node");
+        assert!(
+            html.contains(
+                r#"<g class="node missing" data-id="missing:Secret:ns-&lt;script&gt;alert(1)&lt;/script&gt;/sec-&quot;&#39;--&gt;&lt;/script&gt;&lt;!--""#
+            ),
+            "missing Secret node"
+        );
         assert!(!html.contains("\"'-->") && !html.contains("<!--"), "quotes and comment markers stay escaped");
         // ... and never as markup.
         let lower = html.replacen(&format!("<script>{SCRIPT}</script>"), "", 1).to_ascii_lowercase();

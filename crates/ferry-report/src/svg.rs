@@ -350,15 +350,18 @@ struct Stack {
     outside: bool,
 }
 
+/// A band within a stack: (part, group, top, bottom).
+type PartBand = (usize, String, f64, f64);
+
 /// Where the nodes of a stack go: `(part, y)` per node in order, and the bands
 /// `(part, group, top, bottom)`. Groups follow each other with a label above
 /// each; a part (column) ends before [`COLUMN_H`], and a group that would
 /// cross that line starts the next part unless it is taller than a column.
-fn stack_positions(g: &Graph, nodes: &[usize]) -> (Vec<(usize, f64)>, Vec<(usize, String, f64, f64)>) {
+fn stack_positions(g: &Graph, nodes: &[usize]) -> (Vec<(usize, f64)>, Vec<PartBand>) {
     let top = MARGIN + HEADER_H;
     let (mut part, mut y) = (0, top);
     let mut at = Vec::with_capacity(nodes.len());
-    let mut bands: Vec<(usize, String, f64, f64)> = Vec::new();
+    let mut bands: Vec<PartBand> = Vec::new();
     let mut k = 0;
     while k < nodes.len() {
         let group = &g.nodes[nodes[k]].group;
@@ -435,7 +438,7 @@ fn layout(g: &Graph) -> Layout {
         let sequence: Vec<usize> = if sweep % 2 == 0 { order.clone() } else { order.iter().rev().copied().collect() };
         for s in sequence {
             let st = &mut stacks[s];
-            let mut keyed: Vec<((bool, String), bool, f64, usize, usize)> = st
+            let mut keyed: Vec<_> = st
                 .nodes
                 .iter()
                 .enumerate()
@@ -1031,5 +1034,79 @@ spec:
         assert!(svg.contains(&format!(">{} more applications are not drawn", total - MAX_APPLICATIONS)));
         // Applications with edges are kept over isolated ones.
         assert!(svg.contains(r#"data-id="shop/orders""#));
+    }
+
+    #[test]
+    fn missing_config_maps_secrets_and_claims_are_drawn() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let manifest = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+        - name: app
+          image: registry.example/api:1
+          envFrom: [{configMapRef: {name: api-config}}]
+          env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: api-token, key: token}}}]
+      volumes: [{name: data, persistentVolumeClaim: {claimName: api-data}}]
+"#;
+        std::fs::write(dir.path().join("api.yaml"), manifest).expect("manifest");
+        let svg = dependency_graph(&assess_paths(&[dir.path().to_path_buf()], &Options::default()).expect("loads"));
+        for (kind, name) in [("ConfigMap", "api-config"), ("Secret", "api-token"), ("PersistentVolumeClaim", "api-data")] {
+            let id = format!("missing:{kind}:shop/{name}");
+            assert!(svg.contains(&format!(r#"<g class="node missing" data-id="{id}" data-ns="shop""#)), "{kind} node");
+            assert!(svg.contains(&format!(r#"class="edge missing" data-from="shop/api" data-to="{id}""#)), "{kind} edge");
+            assert!(svg.contains(&format!("missing {kind} · shop")));
+        }
+        assert_eq!(count(&svg, r#"stroke-dasharray="5 3""#), 3, "dashed red borders");
+    }
+
+    #[test]
+    fn large_waves_wrap_into_columns_grouped_by_namespace() {
+        let mut a = shop();
+        let template = a.waves.waves[0].applications[0].clone();
+        for i in 0..120 {
+            let mut app = template.clone();
+            app.name = format!("bulk-{i}").into();
+            app.namespace = Some(format!("team-{}", i % 7).into());
+            app.depends_on = Box::default();
+            app.workloads = Box::default();
+            a.waves.waves[0].applications.push(app);
+        }
+        let g = build(&a);
+        let l = layout(&g);
+        assert!(l.height <= MARGIN + HEADER_H + COLUMN_H + 2.0 * BAND_LABEL, "graph is {} high", l.height);
+        let wave1 = l.columns.iter().filter(|c| c.header[0] == "Wave 1").count();
+        assert!(wave1 >= 6, "wave 1 wraps into {wave1} columns");
+        assert!(l.columns.iter().any(|c| c.header.get(1).is_some_and(|h| h == &format!("part 2 of {wave1}"))));
+        // A namespace is one run of nodes per column, under its band.
+        for (c, col) in l.columns.iter().enumerate() {
+            let groups: Vec<&str> = col.nodes.iter().map(|&n| g.nodes[n].group.as_str()).collect();
+            let mut runs = groups.clone();
+            runs.dedup();
+            let distinct: BTreeSet<&str> = groups.iter().copied().collect();
+            assert_eq!(runs.len(), distinct.len(), "column {c} interleaves groups: {groups:?}");
+            for &n in &col.nodes {
+                let band = l.bands.iter().find(|b| b.column == c && b.label == g.nodes[n].group).expect("band");
+                assert!(band.top < l.y[n] && l.y[n] + NODE_H <= band.bottom + 0.1, "{} outside its band", g.nodes[n].id);
+            }
+        }
+        let svg = dependency_graph(&a);
+        assert!(svg.contains(r#"<rect class="band" data-ns="team-3""#));
+        assert!(svg.contains(r#"<g class="headers">"#) && svg.contains(r#"<g class="viewport">"#));
+    }
+
+    #[test]
+    fn registry_edges_are_marked_for_collapsing() {
+        let a = shop();
+        let svg = dependency_graph(&a);
+        let registry = a.cloud.iter().find(|c| c.category.as_str() == "registry").expect("the example pulls from a registry");
+        let users = a.cloud.iter().filter(|c| c.service_id == registry.service_id).flat_map(|c| &c.used_by).map(|w| &w.name).collect::<BTreeSet<_>>().len();
+        assert_eq!(count(&svg, r#"class="edge cloud registry""#), users);
     }
 }

@@ -256,7 +256,7 @@ fn large_report_filters_one_namespace_in_chromium() {
     let scratch = Scratch::new();
     let input = scratch.0.join("corpus");
     corpus::generate(&input, 1_200);
-    let a = assess_paths(&[input.clone()], &Options::default()).expect("corpus loads");
+    let a = assess_paths(std::slice::from_ref(&input), &Options::default()).expect("corpus loads");
     let apps: Vec<_> = a.waves.waves.iter().flat_map(|w| &w.applications).collect();
     assert_eq!(apps.len(), 300, "the corpus has 300 applications");
     let namespace = "team-7";
