@@ -135,7 +135,7 @@ ol.checklist input{margin:0;transform:translateY(1px)}
 ol.checklist .detail{margin:4px 0 0 24px;color:var(--muted);font-size:13px;overflow-wrap:anywhere}
 footer{margin-top:40px;padding:16px 32px;border-top:1px solid var(--border);color:var(--muted);font-size:12px}
 @media print{
- nav{display:none}
+ nav,.graph-tools{display:none}
  body{font-size:11px}
  header.top{background:none;padding:0 0 8px}
  main,footer{padding-left:0;padding-right:0}
