@@ -2,7 +2,15 @@
 # Renders the examples/aks-shop assessment as HTML and takes a screenshot of
 # it with headless Chromium, to check how the report looks.
 #
-# Usage: scripts/screenshot-report.sh OUT.png [REPORT.html]
+# Usage: scripts/screenshot-report.sh [--fragment '#ns=NAMESPACE'] [--no-scripts] OUT.png [REPORT.html]
+#
+# --fragment opens the page at that URL fragment: `#ns=NAMESPACE` applies the
+# graph's namespace filter. --no-scripts turns the page's script off (through
+# the profile's content settings: with --blink-settings=scriptEnabled=false,
+# headless Chromium writes no screenshot at all) to see the static graph.
+# The test crates/ferry-report/tests/html_screenshot.rs does the same for a
+# generated 300-application input (FERRY_REPORT_OUT_DIR=DIR keeps its pages
+# and screenshots).
 #
 # Without REPORT.html the report is generated with the built CLI
 # (target/debug/ferry: build it with `cargo build -p ferry-cli`). Chromium
@@ -10,8 +18,18 @@
 # CHROMIUM to use another binary.
 set -euo pipefail
 
-if [[ $# -lt 1 || $# -gt 2 || $1 == -h || $1 == --help ]]; then
-    echo "usage: $0 OUT.png [REPORT.html]" >&2
+fragment=
+scripts=on
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --fragment) fragment=${2:-}; shift 2 || { echo "error: --fragment needs a value" >&2; exit 2; } ;;
+        --no-scripts) scripts=off; shift ;;
+        -h | --help) set -- ; break ;;
+        *) break ;;
+    esac
+done
+if [[ $# -lt 1 || $# -gt 2 ]]; then
+    echo "usage: $0 [--fragment '#ns=NAMESPACE'] [--no-scripts] OUT.png [REPORT.html]" >&2
     exit 2
 fi
 
@@ -55,10 +73,14 @@ case $out in
     *) out=$PWD/$out ;;
 esac
 rm -f "$out"
+mkdir -p "$work/profile/Default"
+if [[ $scripts == off ]]; then
+    echo '{"profile":{"default_content_setting_values":{"javascript":2}}}' >"$work/profile/Default/Preferences"
+fi
 # Chromium's output is noisy (D-Bus, GPU probing); keep it for errors only.
 if ! timeout 180 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars \
-    --user-data-dir="$work/profile" --window-size=1400,2400 --screenshot="$out" "file://$html" \
+    --user-data-dir="$work/profile" --window-size=1400,2400 --screenshot="$out" "file://$html$fragment" \
     >"$work/chromium.log" 2>&1; then
     cat "$work/chromium.log" >&2
     echo "error: Chromium failed" >&2

@@ -8,6 +8,7 @@ mod checklist;
 mod html;
 mod markdown;
 mod matrix;
+mod mermaid;
 mod sanitize;
 mod summary;
 mod svg;

@@ -17,6 +17,9 @@ use ferry_analysis::{Assessment, Resolution};
 
 use crate::sanitize;
 
+/// Kinds of missing objects drawn as (dashed red) nodes.
+const MISSING_KINDS: [&str; 4] = ["Service", "ConfigMap", "Secret", "PersistentVolumeClaim"];
+
 /// Applications drawn at most; the rest are summarised in a caption.
 pub const MAX_APPLICATIONS: usize = 300;
 
@@ -33,6 +36,15 @@ const COL_GAP: f64 = 140.0;
 const PADDING: f64 = 32.0;
 const MARGIN: f64 = 24.0;
 const HEADER_H: f64 = 54.0;
+/// Height of the nodes of one column before the wave wraps into another
+/// column (20 nodes), so that the graph stays about one screen high.
+const COLUMN_H: f64 = 20.0 * PITCH;
+/// Space above a group of nodes for its label (the namespace).
+const BAND_LABEL: f64 = 20.0;
+/// Space between two groups of one column.
+const BAND_GAP: f64 = 10.0;
+/// Gap between the columns of one wrapped wave.
+const PART_GAP: f64 = 90.0;
 const FONT: &str = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
 
 /// Ordinary dependency between applications.
@@ -65,6 +77,12 @@ struct Node {
     in_cycle: bool,
     /// Wave number; 0 for the outside column.
     wave: usize,
+    /// Namespace the node belongs to (applications and missing objects).
+    namespace: Option<String>,
+    /// Group it is drawn in within its column: the namespace, or the provider of a cloud service.
+    group: String,
+    /// A container registry: its many edges can be collapsed.
+    registry: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -167,6 +185,9 @@ fn build(a: &Assessment) -> Graph {
                 provider: String::new(),
                 in_cycle: cycle_of.contains_key(label.as_str()),
                 wave: wave.number,
+                namespace: app.namespace.as_deref().map(str::to_owned),
+                group: app.namespace.as_deref().unwrap_or("no namespace").to_owned(),
+                registry: false,
             });
             for w in &app.workloads {
                 app_by_workload.insert(w.clone(), i);
@@ -204,37 +225,43 @@ fn build(a: &Assessment) -> Graph {
             provider: provider.to_owned(),
             in_cycle: false,
             wave: 0,
+            namespace: None,
+            group: format!("{} services", provider_name(provider)),
+            registry: category == "registry",
         });
         for from in users {
             edges.insert(Edge { from, to: i, kind: EdgeKind::Cloud });
         }
     }
-    // Services referred to over the network but missing from the input.
-    let mut missing: BTreeMap<(Option<&str>, &str), Vec<usize>> = BTreeMap::new();
+    // Services, ConfigMaps, Secrets and PVCs referred to but missing from the input.
+    let mut missing: BTreeMap<(Option<&str>, &str, &str), Vec<usize>> = BTreeMap::new();
     for d in &a.dependencies {
-        if d.kind == Relation::Network && d.resolution == Resolution::Dangling && d.to.kind == "Service" {
-            let users = missing.entry((d.to.namespace.as_deref(), &d.to.name)).or_default();
+        if d.resolution == Resolution::Dangling && MISSING_KINDS.contains(&d.to.kind.as_str()) && (d.kind == Relation::Network || d.to.kind != "Service") {
+            let users = missing.entry((d.to.namespace.as_deref(), &d.to.kind, &d.to.name)).or_default();
             users.extend(app_by_workload.get(&d.from).copied());
         }
     }
-    for ((namespace, name), mut users) in missing {
+    for ((namespace, kind, name), mut users) in missing {
         users.sort_unstable();
         users.dedup();
         let i = nodes.len();
         let label = app_label(namespace, name);
         let subtitle = match namespace {
-            Some(ns) => format!("missing Service · {ns}"),
-            None => "missing Service".to_owned(),
+            Some(ns) => format!("missing {kind} · {ns}"),
+            None => format!("missing {kind}"),
         };
         nodes.push(Node {
             kind: NodeKind::Missing,
-            id: format!("missing:{label}"),
+            id: format!("missing:{kind}:{label}"),
             title: name.to_owned(),
             subtitle,
-            tooltip: format!("Service {label}: referred to, not in the input"),
+            tooltip: format!("{kind} {label}: referred to, not in the input"),
             provider: String::new(),
             in_cycle: false,
             wave: 0,
+            namespace: namespace.map(str::to_owned),
+            group: "missing from the input".to_owned(),
+            registry: false,
         });
         for from in users {
             edges.insert(Edge { from, to: i, kind: EdgeKind::Missing });
@@ -278,17 +305,30 @@ fn truncate(g: &mut Graph, apps: usize) {
     g.omitted = apps - MAX_APPLICATIONS;
 }
 
-/// A column of the layout.
+/// A column of the layout: a wave (or a part of one, when it wraps) or the outside column.
 struct Column {
     header: Vec<String>,
     nodes: Vec<usize>,
     x: f64,
     width: f64,
+    /// The column of what lies outside the input.
+    outside: bool,
+}
+
+/// A run of nodes of one group (namespace) in a column, drawn as a labelled band.
+struct Band {
+    column: usize,
+    label: String,
+    /// Namespace, for the script's filter (none for groups of cloud services).
+    namespace: Option<String>,
+    top: f64,
+    bottom: f64,
 }
 
 /// Computed positions: per node its column, top-left corner and width.
 struct Layout {
     columns: Vec<Column>,
+    bands: Vec<Band>,
     column_of: Vec<usize>,
     x: Vec<f64>,
     y: Vec<f64>,
@@ -303,96 +343,156 @@ fn node_width(n: &Node) -> f64 {
     (title.max(sub) + PADDING).max(96.0)
 }
 
+/// A wave (or the outside column) before it is cut into columns: its header and nodes in drawing order.
+struct Stack {
+    header: Vec<String>,
+    nodes: Vec<usize>,
+    outside: bool,
+}
+
+/// A band within a stack: (part, group, top, bottom).
+type PartBand = (usize, String, f64, f64);
+
+/// Where the nodes of a stack go: `(part, y)` per node in order, and the bands
+/// `(part, group, top, bottom)`. Groups follow each other with a label above
+/// each; a part (column) ends before [`COLUMN_H`], and a group that would
+/// cross that line starts the next part unless it is taller than a column.
+fn stack_positions(g: &Graph, nodes: &[usize]) -> (Vec<(usize, f64)>, Vec<PartBand>) {
+    let top = MARGIN + HEADER_H;
+    let (mut part, mut y) = (0, top);
+    let mut at = Vec::with_capacity(nodes.len());
+    let mut bands: Vec<PartBand> = Vec::new();
+    let mut k = 0;
+    while k < nodes.len() {
+        let group = &g.nodes[nodes[k]].group;
+        let size = nodes[k..].iter().take_while(|&&n| &g.nodes[n].group == group).count();
+        let height = BAND_LABEL + size as f64 * PITCH;
+        if y > top && y + height > top + COLUMN_H && height <= COLUMN_H {
+            (part, y) = (part + 1, top);
+        }
+        let mut band = (part, group.clone(), y, y);
+        y += BAND_LABEL;
+        for _ in 0..size {
+            if y + PITCH > top + COLUMN_H + BAND_LABEL && y > band.2 + BAND_LABEL {
+                band.3 = y - (PITCH - NODE_H);
+                bands.push(band);
+                (part, y) = (part + 1, top);
+                band = (part, group.clone(), y, y);
+                y += BAND_LABEL;
+            }
+            at.push((part, y));
+            y += PITCH;
+        }
+        band.3 = y - (PITCH - NODE_H);
+        bands.push(band);
+        y += BAND_GAP;
+        k += size;
+    }
+    (at, bands)
+}
+
 fn layout(g: &Graph) -> Layout {
-    let mut columns: Vec<Column> = Vec::new();
+    let mut stacks: Vec<Stack> = Vec::new();
     let outside: Vec<usize> = (0..g.nodes.len()).filter(|&i| g.nodes[i].wave == 0).collect();
     if !outside.is_empty() {
-        columns.push(Column { header: vec!["outside the cluster".into(), "/ not in input".into()], nodes: outside, x: 0.0, width: 0.0 });
+        stacks.push(Stack { header: vec!["outside the cluster".into(), "/ not in input".into()], nodes: outside, outside: true });
     }
     let mut by_wave: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, n) in g.nodes.iter().enumerate().filter(|(_, n)| n.wave > 0) {
         by_wave.entry(n.wave).or_default().push(i);
     }
     for (wave, nodes) in by_wave {
-        columns.push(Column { header: vec![format!("Wave {wave}")], nodes, x: 0.0, width: 0.0 });
+        stacks.push(Stack { header: vec![format!("Wave {wave}")], nodes, outside: false });
     }
-    let mut column_of = vec![0; g.nodes.len()];
-    for (c, col) in columns.iter().enumerate() {
-        for &n in &col.nodes {
-            column_of[n] = c;
+    // Neighbours in other stacks, for the barycenter sweeps.
+    let mut stack_of = vec![0; g.nodes.len()];
+    for (s, st) in stacks.iter().enumerate() {
+        for &n in &st.nodes {
+            stack_of[n] = s;
         }
     }
-    // Nodes without any edge go to the bottom of their column, out of the
-    // way; the connected parts of the columns are centred on each other.
-    let mut connected = vec![false; g.nodes.len()];
-    for e in &g.edges {
-        connected[e.from] = true;
-        connected[e.to] = true;
-    }
-    let linked = |col: &Column| col.nodes.iter().filter(|&&n| connected[n]).count();
-    let tallest = columns.iter().map(linked).max().unwrap_or(0);
-    let top = MARGIN + HEADER_H;
-    let place = |col: &Column, y: &mut [f64]| {
-        let offset = (tallest - linked(col)) as f64 * PITCH / 2.0;
-        for (k, &n) in col.nodes.iter().enumerate() {
-            y[n] = top + offset + k as f64 * PITCH;
-        }
-    };
-    let sink_isolated = |col: &mut Column| {
-        let (linked, isolated): (Vec<usize>, Vec<usize>) = col.nodes.iter().partition(|&&n| connected[n]);
-        col.nodes = linked.into_iter().chain(isolated).collect();
-    };
-    let mut y = vec![0.0; g.nodes.len()];
-    for col in &mut columns {
-        sink_isolated(col);
-        place(col, &mut y);
-    }
-    // Neighbours in other columns, for the barycenter sweeps.
     let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); g.nodes.len()];
     for e in &g.edges {
-        if column_of[e.from] != column_of[e.to] {
+        if stack_of[e.from] != stack_of[e.to] {
             neighbours[e.from].push(e.to);
             neighbours[e.to].push(e.from);
         }
     }
-    let order: Vec<usize> = (0..columns.len()).collect();
+    // Position key of a node for the sweeps: its part and height, as one number.
+    let mut key = vec![0.0; g.nodes.len()];
+    let place = |st: &Stack, key: &mut [f64]| {
+        let (at, _) = stack_positions(g, &st.nodes);
+        for (&n, &(part, y)) in st.nodes.iter().zip(&at) {
+            key[n] = part as f64 * (COLUMN_H + HEADER_H) + y;
+        }
+    };
+    // Groups in name order (missing objects last in the outside column); within
+    // a group, connected nodes by the barycenter of their neighbours, then the isolated.
+    let group_rank = |n: usize| (g.nodes[n].kind == NodeKind::Missing, g.nodes[n].group.clone());
+    for st in &mut stacks {
+        st.nodes.sort_by_key(|&n| group_rank(n));
+        place(st, &mut key);
+    }
+    let order: Vec<usize> = (0..stacks.len()).collect();
     for sweep in 0..4 {
         let sequence: Vec<usize> = if sweep % 2 == 0 { order.clone() } else { order.iter().rev().copied().collect() };
-        for c in sequence {
-            let col = &mut columns[c];
-            let mut keyed: Vec<(f64, usize, usize)> = col
+        for s in sequence {
+            let st = &mut stacks[s];
+            let mut keyed: Vec<_> = st
                 .nodes
                 .iter()
                 .enumerate()
                 .map(|(k, &n)| {
                     let ns = &neighbours[n];
-                    let key = if ns.is_empty() { y[n] } else { ns.iter().map(|&m| y[m]).sum::<f64>() / ns.len() as f64 };
-                    (key, k, n)
+                    let bary = if ns.is_empty() { key[n] } else { ns.iter().map(|&m| key[m]).sum::<f64>() / ns.len() as f64 };
+                    (group_rank(n), ns.is_empty(), bary, k, n)
                 })
                 .collect();
-            keyed.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
-            col.nodes = keyed.into_iter().map(|(_, _, n)| n).collect();
-            sink_isolated(col);
-            place(col, &mut y);
+            keyed.sort_by(|p, q| p.0.cmp(&q.0).then(p.1.cmp(&q.1)).then(p.2.total_cmp(&q.2)).then(p.3.cmp(&q.3)));
+            st.nodes = keyed.into_iter().map(|(.., n)| n).collect();
+            place(st, &mut key);
         }
     }
-    let mut x_pos = MARGIN;
+    // Cut the stacks into columns and place them left to right.
+    let mut columns: Vec<Column> = Vec::new();
+    let mut bands: Vec<Band> = Vec::new();
+    let mut column_of = vec![0; g.nodes.len()];
+    let mut y = vec![0.0; g.nodes.len()];
     let mut x = vec![0.0; g.nodes.len()];
     let mut width = vec![0.0; g.nodes.len()];
-    for col in &mut columns {
-        let header = col.header.iter().map(|h| h.chars().count() as f64 * 7.0 + 8.0).fold(0.0, f64::max);
-        col.width = col.nodes.iter().map(|&n| node_width(&g.nodes[n])).fold(header, f64::max);
-        col.x = x_pos;
-        for &n in &col.nodes {
-            x[n] = x_pos;
-            width[n] = col.width;
+    let mut x_pos = MARGIN;
+    for st in &stacks {
+        let (at, stack_bands) = stack_positions(g, &st.nodes);
+        let parts = at.iter().map(|p| p.0 + 1).max().unwrap_or(1);
+        let first = columns.len();
+        for part in 0..parts {
+            let mut header = st.header.clone();
+            if parts > 1 && !st.outside {
+                header.push(format!("part {} of {parts}", part + 1));
+            }
+            let nodes: Vec<usize> = st.nodes.iter().zip(&at).filter(|(_, p)| p.0 == part).map(|(&n, _)| n).collect();
+            let header_w = header.iter().map(|h| h.chars().count() as f64 * 7.0 + 8.0).fold(0.0, f64::max);
+            let col_w = nodes.iter().map(|&n| node_width(&g.nodes[n])).fold(header_w, f64::max);
+            if part > 0 {
+                x_pos -= COL_GAP - PART_GAP;
+            }
+            columns.push(Column { header, nodes, x: x_pos, width: col_w, outside: st.outside });
+            x_pos += col_w + COL_GAP;
         }
-        x_pos += col.width + COL_GAP;
+        for (&n, &(part, ny)) in st.nodes.iter().zip(&at) {
+            let c = first + part;
+            column_of[n] = c;
+            (x[n], y[n], width[n]) = (columns[c].x, ny, columns[c].width);
+        }
+        for (part, label, top, bottom) in stack_bands {
+            let namespace = columns[first + part].nodes.iter().find(|&&n| g.nodes[n].group == label).and_then(|&n| g.nodes[n].namespace.clone());
+            bands.push(Band { column: first + part, label, namespace, top, bottom });
+        }
     }
     let width_total = x_pos - COL_GAP + MARGIN;
-    let bottom = g.nodes.iter().enumerate().map(|(n, _)| y[n] + NODE_H).fold(top + NODE_H, f64::max);
-    let height = bottom;
-    Layout { columns, column_of, x, y, width, height, width_total }
+    let top = MARGIN + HEADER_H;
+    let height = (0..g.nodes.len()).map(|n| y[n] + NODE_H).fold(top + NODE_H, f64::max);
+    Layout { columns, bands, column_of, x, y, width, height, width_total }
 }
 
 /// Which side of a node an edge end attaches to.
@@ -599,36 +699,15 @@ pub fn dependency_graph(a: &Assessment) -> String {
         );
     }
     s.push_str("</defs>");
-    // Column backgrounds and headers.
-    for col in &l.columns {
-        let outside = col.header.len() > 1;
-        if outside {
-            let _ = write!(
-                s,
-                r##"<rect class="outside" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="8" fill="#f6f7f9" stroke="#d5dae1" stroke-dasharray="4 4"/>"##,
-                col.x - 10.0,
-                MARGIN - 8.0,
-                col.width + 20.0,
-                l.height - MARGIN + 22.0
-            );
-        }
-        let cx = col.x + col.width / 2.0;
-        for (k, line) in col.header.iter().enumerate() {
-            let (weight, size, colour) = if outside { ("600", 12, MUTED) } else { ("700", 14, TEXT) };
-            let _ = write!(
-                s,
-                r#"<text class="column-header" x="{cx:.1}" y="{:.1}" text-anchor="middle" font-weight="{weight}" font-size="{size}" fill="{colour}">{}</text>"#,
-                MARGIN + 14.0 + k as f64 * 16.0,
-                sanitize::html(line)
-            );
-        }
-    }
+    s.push_str(r#"<g class="viewport">"#);
+    backgrounds(&mut s, &l);
     // Edges below nodes.
     s.push_str(r#"<g class="edges">"#);
     for (k, e) in g.edges.iter().enumerate() {
         let (class, colour, width, dash, marker) = edge_style(&g, e);
         let d = edge_path(&g, &l, k, &routes[k], ports[k]);
         let opacity = if e.kind == EdgeKind::Cloud { r#" stroke-opacity="0.55""# } else { "" };
+        let class = if g.nodes[e.to].registry { format!("{class} registry") } else { class.to_owned() };
         let dash_attr = if dash.is_empty() { String::new() } else { format!(r#" stroke-dasharray="{dash}""#) };
         let _ = write!(
             s,
@@ -640,6 +719,7 @@ pub fn dependency_graph(a: &Assessment) -> String {
         );
     }
     s.push_str("</g>");
+    band_labels(&mut s, &l);
     // Nodes.
     s.push_str(r#"<g class="nodes">"#);
     for (i, n) in g.nodes.iter().enumerate() {
@@ -654,10 +734,12 @@ pub fn dependency_graph(a: &Assessment) -> String {
         };
         let dash_attr = if dash.is_empty() { String::new() } else { format!(r#" stroke-dasharray="{dash}""#) };
         let (x, y, w) = (l.x[i], l.y[i], l.width[i]);
+        let ns = n.namespace.as_ref().map(|ns| format!(r#" data-ns="{}""#, sanitize::html(ns))).unwrap_or_default();
         let _ = write!(
             s,
-            r#"<g class="node {class}" data-id="{}" transform="translate({x:.1},{y:.1})"><title>{}</title><rect width="{w:.1}" height="{NODE_H}" rx="6" fill="{fill}" stroke="{stroke}" stroke-width="{stroke_w}"{dash_attr}/>"#,
+            r#"<g class="node {class}" data-id="{}"{ns} data-col="{}" transform="translate({x:.1},{y:.1})"><title>{}</title><rect width="{w:.1}" height="{NODE_H}" rx="6" fill="{fill}" stroke="{stroke}" stroke-width="{stroke_w}"{dash_attr}/>"#,
             sanitize::html(&n.id),
+            l.column_of[i],
             sanitize::html(&n.tooltip),
         );
         let title_colour = if n.kind == NodeKind::Missing { MISSING } else { TEXT };
@@ -672,6 +754,8 @@ pub fn dependency_graph(a: &Assessment) -> String {
     }
     s.push_str("</g>");
     legend(&mut s, &g, MARGIN, legend_y);
+    s.push_str("</g>");
+    headers(&mut s, &l);
     if g.omitted > 0 {
         let _ = write!(
             s,
@@ -684,10 +768,70 @@ pub fn dependency_graph(a: &Assessment) -> String {
     s
 }
 
+/// The outside column's frame and the labelled bands of the namespace groups.
+fn backgrounds(s: &mut String, l: &Layout) {
+    for (c, col) in l.columns.iter().enumerate().filter(|(_, col)| col.outside) {
+        let _ = write!(
+            s,
+            r##"<rect class="outside" data-col="{c}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="8" fill="#f6f7f9" stroke="#d5dae1" stroke-dasharray="4 4"/>"##,
+            col.x - 10.0,
+            MARGIN - 8.0,
+            col.width + 20.0,
+            l.height - MARGIN + 22.0
+        );
+    }
+    for b in &l.bands {
+        let col = &l.columns[b.column];
+        let ns = b.namespace.as_ref().map(|ns| format!(r#" data-ns="{}""#, sanitize::html(ns))).unwrap_or_default();
+        let _ = write!(
+            s,
+            r##"<rect class="band"{ns} data-col="{}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="6" fill="#eef3f9" fill-opacity="0.7"/>"##,
+            b.column,
+            col.x - 5.0,
+            b.top,
+            col.width + 10.0,
+            b.bottom - b.top + 5.0,
+        );
+    }
+}
+
+/// The labels of the namespace groups, drawn over the edges.
+fn band_labels(s: &mut String, l: &Layout) {
+    for b in &l.bands {
+        let col = &l.columns[b.column];
+        let _ = write!(
+            s,
+            r##"<text class="band" x="{:.1}" y="{:.1}" font-size="11" font-weight="600" fill="{MUTED}" stroke="#ffffff" stroke-width="3" paint-order="stroke">{}</text>"##,
+            col.x,
+            b.top + 13.0,
+            sanitize::html(&cut(&b.label, MAX_TITLE))
+        );
+    }
+}
+
+/// The column headers, in a group of their own that the page's script keeps
+/// at the top while the graph is panned.
+fn headers(s: &mut String, l: &Layout) {
+    s.push_str(r#"<g class="headers">"#);
+    for (c, col) in l.columns.iter().enumerate() {
+        let cx = col.x + col.width / 2.0;
+        for (k, line) in col.header.iter().enumerate() {
+            let (weight, size, colour) = if col.outside || k > 0 { ("600", 12, MUTED) } else { ("700", 14, TEXT) };
+            let _ = write!(
+                s,
+                r#"<text class="column-header" data-col="{c}" x="{cx:.1}" y="{:.1}" text-anchor="middle" font-weight="{weight}" font-size="{size}" fill="{colour}">{}</text>"#,
+                MARGIN + 14.0 + k as f64 * 16.0,
+                sanitize::html(line)
+            );
+        }
+    }
+    s.push_str("</g>");
+}
+
 /// The legend: one sample per kind of edge and node present.
 fn legend(s: &mut String, g: &Graph, x0: f64, y: f64) {
     let mut x = x0;
-    let _ = write!(s, r#"<g class="legend" font-size="12" fill="{MUTED}">"#);
+    let _ = write!(s, r#"<g class="legend" data-y="{y:.1}" font-size="12" fill="{MUTED}">"#);
     let mut line = |s: &mut String, label: &str, colour: &str, width: f64, dash: &str, marker: &str| {
         let dash_attr = if dash.is_empty() { String::new() } else { format!(r#" stroke-dasharray="{dash}""#) };
         let _ = write!(
@@ -704,7 +848,7 @@ fn legend(s: &mut String, g: &Graph, x0: f64, y: f64) {
         line(s, "dependency cycle: move together", CYCLE, 2.4, "", "ferry-arrow-cycle");
     }
     if g.nodes.iter().any(|n| n.kind == NodeKind::Missing) {
-        line(s, "Service missing from the input", MISSING, 1.5, "5 4", "ferry-arrow-missing");
+        line(s, "Service, ConfigMap, Secret or PVC missing from the input", MISSING, 1.5, "5 4", "ferry-arrow-missing");
     }
     let mut providers: Vec<&str> = g.nodes.iter().filter(|n| n.kind == NodeKind::Cloud).map(|n| n.provider.as_str()).collect();
     providers.dedup();
@@ -841,9 +985,9 @@ spec:
         let _ = std::fs::remove_dir_all(&dir);
         let svg = dependency_graph(&a.expect("loads"));
         assert_eq!(count(&svg, r#"<g class="node missing""#), 2, "{svg}");
-        assert!(svg.contains(r#"<g class="node missing" data-id="missing:shop/inventory""#));
-        assert!(svg.contains(r#"<g class="node missing" data-id="missing:finance/billing""#));
-        assert!(svg.contains(r#"class="edge missing" data-from="shop/recommendations" data-to="missing:shop/inventory""#));
+        assert!(svg.contains(r#"<g class="node missing" data-id="missing:Service:shop/inventory""#));
+        assert!(svg.contains(r#"<g class="node missing" data-id="missing:Service:finance/billing""#));
+        assert!(svg.contains(r#"class="edge missing" data-from="shop/recommendations" data-to="missing:Service:shop/inventory""#));
         assert!(svg.contains(r#"stroke-dasharray="5 3""#), "dashed border");
         assert!(svg.contains("missing Service · finance"));
         assert!(svg.contains("outside the cluster"));
@@ -890,5 +1034,79 @@ spec:
         assert!(svg.contains(&format!(">{} more applications are not drawn", total - MAX_APPLICATIONS)));
         // Applications with edges are kept over isolated ones.
         assert!(svg.contains(r#"data-id="shop/orders""#));
+    }
+
+    #[test]
+    fn missing_config_maps_secrets_and_claims_are_drawn() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let manifest = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+        - name: app
+          image: registry.example/api:1
+          envFrom: [{configMapRef: {name: api-config}}]
+          env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: api-token, key: token}}}]
+      volumes: [{name: data, persistentVolumeClaim: {claimName: api-data}}]
+"#;
+        std::fs::write(dir.path().join("api.yaml"), manifest).expect("manifest");
+        let svg = dependency_graph(&assess_paths(&[dir.path().to_path_buf()], &Options::default()).expect("loads"));
+        for (kind, name) in [("ConfigMap", "api-config"), ("Secret", "api-token"), ("PersistentVolumeClaim", "api-data")] {
+            let id = format!("missing:{kind}:shop/{name}");
+            assert!(svg.contains(&format!(r#"<g class="node missing" data-id="{id}" data-ns="shop""#)), "{kind} node");
+            assert!(svg.contains(&format!(r#"class="edge missing" data-from="shop/api" data-to="{id}""#)), "{kind} edge");
+            assert!(svg.contains(&format!("missing {kind} · shop")));
+        }
+        assert_eq!(count(&svg, r#"stroke-dasharray="5 3""#), 3, "dashed red borders");
+    }
+
+    #[test]
+    fn large_waves_wrap_into_columns_grouped_by_namespace() {
+        let mut a = shop();
+        let template = a.waves.waves[0].applications[0].clone();
+        for i in 0..120 {
+            let mut app = template.clone();
+            app.name = format!("bulk-{i}").into();
+            app.namespace = Some(format!("team-{}", i % 7).into());
+            app.depends_on = Box::default();
+            app.workloads = Box::default();
+            a.waves.waves[0].applications.push(app);
+        }
+        let g = build(&a);
+        let l = layout(&g);
+        assert!(l.height <= MARGIN + HEADER_H + COLUMN_H + 2.0 * BAND_LABEL, "graph is {} high", l.height);
+        let wave1 = l.columns.iter().filter(|c| c.header[0] == "Wave 1").count();
+        assert!(wave1 >= 6, "wave 1 wraps into {wave1} columns");
+        assert!(l.columns.iter().any(|c| c.header.get(1).is_some_and(|h| h == &format!("part 2 of {wave1}"))));
+        // A namespace is one run of nodes per column, under its band.
+        for (c, col) in l.columns.iter().enumerate() {
+            let groups: Vec<&str> = col.nodes.iter().map(|&n| g.nodes[n].group.as_str()).collect();
+            let mut runs = groups.clone();
+            runs.dedup();
+            let distinct: BTreeSet<&str> = groups.iter().copied().collect();
+            assert_eq!(runs.len(), distinct.len(), "column {c} interleaves groups: {groups:?}");
+            for &n in &col.nodes {
+                let band = l.bands.iter().find(|b| b.column == c && b.label == g.nodes[n].group).expect("band");
+                assert!(band.top < l.y[n] && l.y[n] + NODE_H <= band.bottom + 0.1, "{} outside its band", g.nodes[n].id);
+            }
+        }
+        let svg = dependency_graph(&a);
+        assert!(svg.contains(r#"<rect class="band" data-ns="team-3""#));
+        assert!(svg.contains(r#"<g class="headers">"#) && svg.contains(r#"<g class="viewport">"#));
+    }
+
+    #[test]
+    fn registry_edges_are_marked_for_collapsing() {
+        let a = shop();
+        let svg = dependency_graph(&a);
+        let registry = a.cloud.iter().find(|c| c.category.as_str() == "registry").expect("the example pulls from a registry");
+        let users = a.cloud.iter().filter(|c| c.service_id == registry.service_id).flat_map(|c| &c.used_by).map(|w| &w.name).collect::<BTreeSet<_>>().len();
+        assert_eq!(count(&svg, r#"class="edge cloud registry""#), users);
     }
 }
