@@ -333,7 +333,10 @@ fn bad_rfc2136_plans_are_refused_before_any_change() {
         (rfc2136_plan(&bind.server(), &not_base64, "[0, 100]", ""), "the TSIG secret is not base64"),
         (rfc2136_plan(&bind.server(), &bind.key_file(), "[0, 25, 100]", ""), "`steps`: 25 % cannot be expressed by the rfc2136 driver"),
         // The key may not change ns1's records (update-policy): refused by the no-op check.
-        (good.replace("name: shop.", "name: ns1.").replace("old: [127.0.0.2]", "old: [127.0.0.1]"), "refused the update: does its policy let key"),
+        (
+            good.replace("name: shop.", "name: ns1.").replace("old: [127.0.0.2]", "old: [127.0.0.1]"),
+            "does the server's policy let it change the A records of ns1.cutover.test.",
+        ),
         (good.replace("name: shop.", "name: nothing."), "has no A record named nothing.cutover.test."),
         (good.replace("old: [127.0.0.2]", "old: [127.0.0.9]"), "neither the plan's `old` nor its `new` side"),
         (good.replace(&bind.server(), &format!("127.0.0.1:{closed_port}")), "Connection refused"),
@@ -372,4 +375,36 @@ fn resuming_an_rfc2136_run_killed_while_rolling_back_finishes_the_rollback() {
     assert_eq!(report.outcome, Outcome::RolledBack);
     assert!(report.events.iter().all(|e| e.action != "set"), "no step may be set while a rollback is unfinished");
     assert_eq!(bind.query_a("shop.cutover.test.").unwrap(), (vec![Ipv4Addr::from(OLD_IP)], 2));
+}
+
+#[test]
+fn powerdns_takes_the_rfc2136_drivers_updates_too() {
+    let (old, new) = backends();
+    let pdns = TestPowerDns::start().unwrap();
+    pdns.create_zone("cutover.test.", "shop.cutover.test.", &[Ipv4Addr::from(OLD_IP)], 2).unwrap();
+    pdns.allow_tsig_updates("cutover.test.", BIND_TSIG_KEY, BIND_TSIG_SECRET).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("tsig.secret");
+    std::fs::write(&secret, BIND_TSIG_SECRET).unwrap();
+    let server = format!("127.0.0.1:{}", pdns.dns_port());
+    let wrong = dir.path().join("wrong.secret");
+    std::fs::write(&wrong, "d3Jvbmctc2VjcmV0LWZvci10aGUtdGVzdC1rZXkhIQ==").unwrap();
+    let journal = dir.path().join("cutover.journal");
+    let err = run(&rfc2136_plan(&server, &wrong, "[0, 100]", ""), Mode::Fresh, &journal, &mut |_| {}).unwrap_err().to_string();
+    // PowerDNS answers a wrong signature with REFUSED, without BIND's TSIG error BADSIG.
+    assert!(err.contains("the server refused the update: is the secret of key ferry-cutover. right"), "{err}");
+    assert!(!journal.exists());
+    let plan = rfc2136_plan(&server, &secret, "[0, 100]", &gates(&old, &new));
+    let mut answered = Vec::new();
+    let report = run(&plan, Mode::Fresh, &journal, &mut |e: &Event| {
+        if e.action == "set" {
+            answered.push(pdns.query_a("shop.cutover.test.").unwrap());
+        }
+    })
+    .unwrap();
+    assert_eq!(report.outcome, Outcome::Completed);
+    assert_eq!(answered, [(vec![Ipv4Addr::from(OLD_IP)], 1), (vec![Ipv4Addr::from(NEW_IP)], 1)]);
+    assert_eq!(pdns.query_a("shop.cutover.test.").unwrap(), (vec![Ipv4Addr::from(NEW_IP)], 2));
+    assert_eq!(run(&plan, Mode::Rollback, &journal, &mut |_| {}).unwrap().outcome, Outcome::Restored);
+    assert_eq!(pdns.query_a("shop.cutover.test.").unwrap(), (vec![Ipv4Addr::from(OLD_IP)], 2));
 }

@@ -1,6 +1,8 @@
 //! A real PowerDNS Authoritative server (Debian's `pdns-server` with the sqlite3 backend) for
 //! cut-over tests: DNS on a free 127.0.0.1 UDP/TCP port, the HTTP API on another, LUA records
-//! enabled and every cache off (a change is answered at once); killed on drop.
+//! enabled, RFC 2136 updates accepted from loopback (with a TSIG key, see
+//! [`TestPowerDns::allow_tsig_updates`]) and every cache off (a change is answered at once);
+//! killed on drop.
 
 use std::fs;
 use std::io::{Read as _, Write as _};
@@ -67,6 +69,14 @@ impl TestPowerDns {
         self.api_ok("PATCH", &format!("/api/v1/servers/localhost/zones/{zone}"), &rrsets)
     }
 
+    /// Lets TSIG key `key_name` (HMAC-SHA256, `secret` in base64) update `zone` by RFC 2136.
+    pub fn allow_tsig_updates(&self, zone: &str, key_name: &str, secret: &str) -> Result<(), Error> {
+        let key = serde_json::json!({"name": key_name, "algorithm": "hmac-sha256", "key": secret});
+        self.api_ok("POST", "/api/v1/servers/localhost/tsigkeys", &key)?;
+        let allowed = serde_json::json!({"metadata": [key_name]});
+        self.api_ok("PUT", &format!("/api/v1/servers/localhost/zones/{zone}/metadata/TSIG-ALLOW-DNSUPDATE"), &allowed)
+    }
+
     fn api_ok(&self, method: &str, path: &str, body: &serde_json::Value) -> Result<(), Error> {
         let (status, answer) = self.api(method, path, Some(body))?;
         if (200..300).contains(&status) { Ok(()) } else { Err(Error::NotReady(format!("PowerDNS API {method} {path}: {status} {answer}"))) }
@@ -116,7 +126,8 @@ fn config_text(dir: &Path, database: &Path, dns_port: u16, api_port: u16) -> Str
     format!(
         "launch=gsqlite3\ngsqlite3-database={}\nlocal-address=127.0.0.1\nlocal-port={dns_port}\nsocket-dir={}\ndaemon=no\nguardian=no\n\
          disable-syslog=yes\nsecurity-poll-suffix=\napi=yes\napi-key={POWERDNS_API_KEY}\nwebserver=yes\nwebserver-address=127.0.0.1\n\
-         webserver-port={api_port}\nwebserver-allow-from=127.0.0.0/8\nenable-lua-records=yes\ncache-ttl=0\nquery-cache-ttl=0\nnegquery-cache-ttl=0\n",
+         webserver-port={api_port}\nwebserver-allow-from=127.0.0.0/8\nenable-lua-records=yes\ncache-ttl=0\nquery-cache-ttl=0\nnegquery-cache-ttl=0\n\
+         dnsupdate=yes\nallow-dnsupdate-from=127.0.0.0/8\n",
         database.display(),
         dir.display()
     )

@@ -139,7 +139,13 @@ impl Rfc2136 {
             (Some(TsigError::BadKey), _) => format!("does not know TSIG key {key} with algorithm {}", self.signer.algorithm()),
             (Some(TsigError::BadTime), _) => "refused the signature's time: the clocks differ by more than 5 minutes".into(),
             (Some(other), _) => format!("refused the TSIG signature of key {key} ({other:?})"),
-            (None, ResponseCode::Refused) => format!("refused the update: does its policy let key {key} change the {} records of {}?", self.rtype, self.name),
+            // PowerDNS refuses a wrong signature this way too, without a TSIG error.
+            (None, ResponseCode::Refused) => {
+                format!(
+                    "refused the update: is the secret of key {key} right, and does the server's policy let it change the {} records of {}?",
+                    self.rtype, self.name
+                )
+            }
             (None, ResponseCode::NotAuth) => format!("is not authoritative for zone {} (or refused key {key})", self.config.zone),
             (None, ResponseCode::NotZone) => format!("{} is not in zone {} there", self.name, self.config.zone),
             (None, ResponseCode::NXRRSet | ResponseCode::YXRRSet) => {
