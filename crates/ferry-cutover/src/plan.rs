@@ -489,7 +489,7 @@ mod documented {
     fn the_documented_plans_are_valid() {
         let doc = include_str!("../../../docs/cutover.md");
         let plans: Vec<&str> = doc.split("```yaml\n").skip(1).filter_map(|block| block.split("```").next()).collect();
-        assert_eq!(plans.len(), 2);
+        assert_eq!(plans.len(), 3);
         for plan in plans {
             Plan::parse(plan).unwrap_or_else(|e| panic!("{e}\n{plan}"));
         }
