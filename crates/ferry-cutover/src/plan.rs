@@ -411,6 +411,11 @@ fn validate_dns(driver: &str, zone: &str, name: &str, old: &[IpAddr], new: &[IpA
     if let Some(both) = old.iter().find(|a| new.contains(a)) {
         return bad(format!("{both} is in both `old` and `new`"));
     }
+    for (field, side) in [("old", old), ("new", new)] {
+        if let Some(twice) = side.iter().enumerate().find_map(|(i, a)| side[..i].contains(a).then_some(a)) {
+            return bad(format!("`{field}` lists {twice} twice"));
+        }
+    }
     if old.iter().chain(new).any(IpAddr::is_ipv4) && old.iter().chain(new).any(IpAddr::is_ipv6) {
         return bad("`old` and `new` mix IPv4 and IPv6 addresses".into());
     }
@@ -459,6 +464,7 @@ mod tests {
             (rfc2136.replace("[0, 100]", "[0, 50, 100]"), "`steps`: 50 %"),
             (rfc2136.replace("new: [10.0.0.3]", "new: [10.0.0.2]"), "10.0.0.2 is in both `old` and `new`"),
             (rfc2136.replace("new: [10.0.0.3]", "new: ['::1']"), "mix IPv4 and IPv6"),
+            (rfc2136.replace("new: [10.0.0.3]", "new: [10.0.0.3, 10.0.0.4, 10.0.0.3]"), "`new` lists 10.0.0.3 twice"),
             (rfc2136.replace("name: shop.example.com.", "name: shop.example.org."), "not in `zone`"),
             (rfc2136.replace("name: shop.example.com.", "name: shopexample.com."), "not in `zone`"),
             (rfc2136.replace("key_name: k.", "key_name: k"), "`key_name` must be fully qualified"),
