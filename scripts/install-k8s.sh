@@ -90,10 +90,10 @@ build() {
 # Nodes: containerd, runc, the CNI loopback plugin, util-linux (unshare, nsenter, mount).
 # Images: docker-registry (a loopback registry), busybox-static (the busybox image), skopeo (reads OCI archives).
 # Cut-over (ferry-cutover): PowerDNS with its sqlite3 backend (weighted DNS through its API), HAProxy (runtime weights),
-# Prometheus (query gates). Volume benchmarks (scripts/bench-volumes.sh): restic and rsync, the mover's baselines.
+# Prometheus (query gates), BIND 9 (RFC 2136 updates signed with TSIG). Volume benchmarks (scripts/bench-volumes.sh): restic and rsync, the mover's baselines.
 apt_install etcd-server openssl ca-certificates containerd runc containernetworking-plugins \
   busybox-static docker-registry skopeo util-linux pdns-server pdns-backend-sqlite3 sqlite3 haproxy prometheus \
-  restic rsync
+  bind9 restic rsync
 command -v kubectl >/dev/null 2>&1 || apt_install kubernetes-client
 if have_binaries; then
   log "cached: $CACHE"

@@ -1,9 +1,9 @@
 //! `ferry-bench cutover [TRIALS]`: the cut-over's two promises, measured against real servers
-//! on loopback (ferry-testcluster's HAProxy, PowerDNS and HTTP backends):
+//! on loopback (ferry-testcluster's HAProxy, PowerDNS, BIND and HTTP backends):
 //! - rollback time per driver: the new side starts answering 500 at a random moment of the
-//!   50 % step; measured from that moment, and from the failing gate verdict, until the old
-//!   weights are in force as the switch answers them (HAProxy `get weight`; PowerDNS: 30 DNS
-//!   answers in a row all for the old address);
+//!   50 % step (100 % for the switch-only RFC 2136 driver); measured from that moment, and from
+//!   the failing gate verdict, until the old weights are in force as the switch answers them
+//!   (HAProxy `get weight`; PowerDNS and BIND: 30 DNS answers in a row all for the old address);
 //! - requests lost during a healthy 0 → 100 % shift through HAProxy under closed-loop load.
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferry_cutover::{Cutover, Event, Mode, Outcome};
-use ferry_testcluster::{POWERDNS_API_KEY, TestBackend, TestHaproxy, TestLoad, TestPowerDns};
+use ferry_testcluster::{BIND_TSIG_KEY, POWERDNS_API_KEY, TestBackend, TestBind, TestHaproxy, TestLoad, TestPowerDns};
 
 const OLD_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 const NEW_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
@@ -25,7 +25,7 @@ pub fn bench_cutover(args: &[String]) {
         "| driver | gate interval ms | trials | failure → old weights in force ms (min / median / max) | max / interval | failing verdict → in force ms (median) |"
     );
     println!("|---|---|---|---|---|---|");
-    for driver in [Driver::Haproxy, Driver::PowerDns] {
+    for driver in [Driver::Haproxy, Driver::PowerDns, Driver::Rfc2136] {
         let mut samples: Vec<(Duration, Duration)> = (0..trials).map(|trial| rollback_trial(driver, trial)).collect();
         samples.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -49,6 +49,7 @@ pub fn bench_cutover(args: &[String]) {
 enum Driver {
     Haproxy,
     PowerDns,
+    Rfc2136,
 }
 
 impl Driver {
@@ -56,6 +57,15 @@ impl Driver {
         match self {
             Driver::Haproxy => "HAProxy runtime API (unix socket)",
             Driver::PowerDns => "PowerDNS HTTP API (LUA → A record)",
+            Driver::Rfc2136 => "RFC 2136 update with TSIG (BIND 9, A record switch)",
+        }
+    }
+
+    /// The steps of its plan and the one during which the new side fails.
+    fn steps(self) -> (&'static str, u8) {
+        match self {
+            Driver::Haproxy | Driver::PowerDns => ("[0, 50, 100]", 50),
+            Driver::Rfc2136 => ("[0, 100]", 100),
         }
     }
 }
@@ -73,7 +83,7 @@ fn switch(driver: Driver, old: &TestBackend, new: &TestBackend) -> Switch {
         "gates:\n  http:\n  - {{name: new, side: new, url: 'http://new.cutover.test:{}/', address: {NEW_IP}, requests: 1, timeout: 1s}}\n",
         new.address().port()
     );
-    let timing = format!("steps: [0, 50, 100]\nbake: 5s\ngate_interval: {INTERVAL_MS}ms\n{gate}");
+    let timing = format!("steps: {}\nbake: 5s\ngate_interval: {INTERVAL_MS}ms\n{gate}", driver.steps().0);
     match driver {
         Driver::Haproxy => {
             let haproxy = Arc::new(TestHaproxy::start(old.address(), new.address()).expect("haproxy"));
@@ -94,6 +104,16 @@ fn switch(driver: Driver, old: &TestBackend, new: &TestBackend) -> Switch {
             let in_force = move || (0..30).all(|_| pdns.query_a("shop.cutover.test.").is_ok_and(|(a, _)| a == [OLD_IP]));
             Switch { plan, in_force: Box::new(in_force), _dir: dir }
         }
+        Driver::Rfc2136 => {
+            let bind = Arc::new(TestBind::start("cutover.test.", "shop.cutover.test.", &[OLD_IP], 1).expect("named"));
+            let plan = format!(
+                "driver:\n  rfc2136: {{server: '{}', zone: cutover.test., name: shop.cutover.test., key_name: {BIND_TSIG_KEY}, secret: {{file: '{}'}}, old: [{OLD_IP}], new: [{NEW_IP}], ttl: 1}}\n{timing}",
+                bind.server(),
+                bind.key_file().display()
+            );
+            let in_force = move || (0..30).all(|_| bind.query_a("shop.cutover.test.").is_ok_and(|(a, _)| a == [OLD_IP]));
+            Switch { plan, in_force: Box::new(in_force), _dir: dir }
+        }
     }
 }
 
@@ -109,7 +129,7 @@ fn rollback_trial(driver: Driver, trial: usize) -> (Duration, Duration) {
     // The failure starts at a different moment of the gate interval in each trial.
     let offset = Duration::from_millis(100 + (trial as u64 * 7919) % INTERVAL_MS);
     let mut observer = |event: &Event| {
-        if event.action == "set" && event.percent == Some(50) {
+        if event.action == "set" && event.percent == Some(driver.steps().1) {
             let (new, in_force, times) = (Arc::clone(&new), Arc::clone(&in_force), Arc::clone(&times));
             watcher = Some(std::thread::spawn(move || {
                 std::thread::sleep(offset);
@@ -126,7 +146,7 @@ fn rollback_trial(driver: Driver, trial: usize) -> (Duration, Duration) {
         }
     };
     let report = Cutover::new(&switch.plan, &mut observer).expect("plan").run(Mode::Fresh, &switch._dir.path().join("journal")).expect("run");
-    watcher.expect("the 50 % step was reached").join().expect("watcher");
+    watcher.expect("the failing step was reached").join().expect("watcher");
     assert_eq!(report.outcome, Outcome::RolledBack);
     let (failed, restored) = *times.lock().expect("times");
     let (failed, restored) = (failed.expect("flipped"), restored.expect("restored"));

@@ -1,8 +1,8 @@
 //! Traffic cut-over from the old cluster to the new one (`ferry cutover`, issue 17).
 //!
-//! A [`Plan`] names a [`Driver`] (PowerDNS weighted records or HAProxy server weights), the
-//! steps (percent of the traffic on the new side), how long each bakes and the health gates
-//! evaluated meanwhile. [`Cutover`] runs it: the TTL lowered first, each step's weights set,
+//! A [`Plan`] names a [`Driver`] (PowerDNS weighted records, HAProxy server weights, or a switch
+//! of DNS records by RFC 2136 update), the steps (percent of the traffic on the new side), how
+//! long each bakes and the health gates evaluated meanwhile. [`Cutover`] runs it: the TTL lowered first, each step's weights set,
 //! the gates evaluated every interval, the last good weights restored when a gate fails, the
 //! old side watched for residual traffic at the end. A [`Journal`] records every change before
 //! and after it is made, so a killed run is resumed or rolled back.

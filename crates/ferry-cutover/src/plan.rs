@@ -45,9 +45,13 @@ pub enum DriverConfig {
     Powerdns(PowerDnsConfig),
     /// HAProxy runtime API: the weights of two servers of one backend.
     Haproxy(HaproxyConfig),
+    /// RFC 2136 dynamic DNS update signed with TSIG (BIND and most DNS servers): a switch of
+    /// the name's A/AAAA records from one side to the other, no weights in between.
+    Rfc2136(Rfc2136Config),
 }
 
-/// Where an API key comes from; the key itself never appears in a plan, a log or the journal.
+/// Where a key (an API key, a TSIG secret) comes from; the key itself never appears in a plan,
+/// a log or the journal.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum KeySource {
@@ -61,12 +65,12 @@ impl KeySource {
     /// Reads the key.
     pub fn read(&self) -> Result<String, Error> {
         let key = match self {
-            KeySource::File(path) => std::fs::read_to_string(path).map_err(|e| Error::Plan(format!("API key file {}: {e}", path.display())))?,
-            KeySource::Env(name) => std::env::var(name).map_err(|_| Error::Plan(format!("API key variable `{name}` is not set")))?,
+            KeySource::File(path) => std::fs::read_to_string(path).map_err(|e| Error::Plan(format!("key file {}: {e}", path.display())))?,
+            KeySource::Env(name) => std::env::var(name).map_err(|_| Error::Plan(format!("key variable `{name}` is not set")))?,
         };
         let key = key.trim().to_owned();
         if key.is_empty() {
-            return Err(Error::Plan("the API key is empty".into()));
+            return Err(Error::Plan("the key is empty".into()));
         }
         Ok(key)
     }
@@ -97,6 +101,45 @@ pub struct PowerDnsConfig {
 
 fn localhost() -> String {
     "localhost".into()
+}
+
+/// Settings of the RFC 2136 driver.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rfc2136Config {
+    /// The zone's primary server, `HOST:PORT` (DNS over TCP).
+    pub server: String,
+    /// The zone, e.g. `example.com.`.
+    pub zone: String,
+    /// The name whose traffic moves, e.g. `shop.example.com.`.
+    pub name: String,
+    /// The TSIG key's name, as the server knows it (BIND: `key "NAME" { ... }`).
+    pub key_name: String,
+    /// The TSIG algorithm (default `hmac-sha256`).
+    #[serde(default)]
+    pub algorithm: TsigAlgorithm,
+    /// The TSIG secret, base64: a file holding only the secret or a BIND key file (as written
+    /// by `tsig-keygen`), or an environment variable.
+    pub secret: KeySource,
+    /// Addresses of the old side.
+    pub old: Vec<IpAddr>,
+    /// Addresses of the new side.
+    pub new: Vec<IpAddr>,
+    /// The TTL during the cut-over (seconds); the original is restored at the end.
+    pub ttl: u32,
+}
+
+/// The HMAC of a TSIG key (RFC 8945); the truncated and older ones are not supported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TsigAlgorithm {
+    /// `hmac-sha256`, BIND's default.
+    #[default]
+    HmacSha256,
+    /// `hmac-sha384`.
+    HmacSha384,
+    /// `hmac-sha512`.
+    HmacSha512,
 }
 
 /// Settings of the HAProxy driver.
@@ -290,7 +333,21 @@ impl Plan {
         }
         self.gates.http.iter().try_for_each(HttpGate::validate)?;
         self.gates.prometheus.iter().try_for_each(PrometheusGate::validate)?;
-        self.driver.validate()
+        self.driver.validate()?;
+        self.driver_expresses_steps()
+    }
+
+    /// A switch-only driver (RFC 2136) cannot hold a step between 0 and 100 %.
+    fn driver_expresses_steps(&self) -> Result<(), Error> {
+        let DriverConfig::Rfc2136(_) = self.driver else { return Ok(()) };
+        match self.steps.iter().find(|&&s| s != 0 && s != 100) {
+            Some(step) => Err(Error::Plan(format!(
+                "`steps`: {step} % cannot be expressed by the rfc2136 driver: a DNS UPDATE sets the name's A/AAAA records, \
+                 which cannot weight one address over another, so it only switches between 0 and 100 % (use steps [0, 100], \
+                 or the powerdns or haproxy driver for weighted steps)"
+            ))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -329,16 +386,40 @@ impl PrometheusGate {
 impl DriverConfig {
     fn validate(&self) -> Result<(), Error> {
         match self {
-            DriverConfig::Powerdns(p) if p.old.is_empty() || p.new.is_empty() => {
-                Err(Error::Plan("powerdns: `old` and `new` need at least one address each".into()))
-            }
-            DriverConfig::Powerdns(p) if !p.name.ends_with('.') || !p.zone.ends_with('.') => {
-                Err(Error::Plan("powerdns: `zone` and `name` must be fully qualified (end with a dot)".into()))
-            }
+            DriverConfig::Powerdns(p) => validate_dns("powerdns", &p.zone, &p.name, &p.old, &p.new),
+            DriverConfig::Rfc2136(r) if !r.key_name.ends_with('.') => Err(Error::Plan("rfc2136: `key_name` must be fully qualified (end with a dot)".into())),
+            DriverConfig::Rfc2136(r) => validate_dns("rfc2136", &r.zone, &r.name, &r.old, &r.new),
             DriverConfig::Haproxy(h) if h.old == h.new => Err(Error::Plan("haproxy: `old` and `new` are the same server".into())),
-            _ => Ok(()),
+            DriverConfig::Haproxy(_) => Ok(()),
         }
     }
+}
+
+/// The name and addresses of a DNS driver: fully qualified, the name in the zone, each side
+/// with addresses of one family and no address on both sides.
+fn validate_dns(driver: &str, zone: &str, name: &str, old: &[IpAddr], new: &[IpAddr]) -> Result<(), Error> {
+    let bad = |what: String| Err(Error::Plan(format!("{driver}: {what}")));
+    if old.is_empty() || new.is_empty() {
+        return bad("`old` and `new` need at least one address each".into());
+    }
+    if !name.ends_with('.') || !zone.ends_with('.') {
+        return bad("`zone` and `name` must be fully qualified (end with a dot)".into());
+    }
+    if !(name.eq_ignore_ascii_case(zone) || name.to_ascii_lowercase().ends_with(&format!(".{}", zone.to_ascii_lowercase()))) {
+        return bad(format!("`name` {name} is not in `zone` {zone}"));
+    }
+    if let Some(both) = old.iter().find(|a| new.contains(a)) {
+        return bad(format!("{both} is in both `old` and `new`"));
+    }
+    for (field, side) in [("old", old), ("new", new)] {
+        if let Some(twice) = side.iter().enumerate().find_map(|(i, a)| side[..i].contains(a).then_some(a)) {
+            return bad(format!("`{field}` lists {twice} twice"));
+        }
+    }
+    if old.iter().chain(new).any(IpAddr::is_ipv4) && old.iter().chain(new).any(IpAddr::is_ipv6) {
+        return bad("`old` and `new` mix IPv4 and IPv6 addresses".into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -376,6 +457,26 @@ mod tests {
     }
 
     #[test]
+    fn dns_drivers_need_disjoint_sides_of_one_family_and_rfc2136_only_switches() {
+        let rfc2136 = "driver:\n  rfc2136: {server: '127.0.0.1:53', zone: example.com., name: shop.example.com., key_name: k., secret: {env: K}, old: [10.0.0.2], new: [10.0.0.3], ttl: 30}\nsteps: [0, 100]\nbake: 1s\ngate_interval: 1s\n";
+        assert!(matches!(Plan::parse(rfc2136).unwrap().driver, DriverConfig::Rfc2136(Rfc2136Config { algorithm: TsigAlgorithm::HmacSha256, .. })));
+        let cases = [
+            (rfc2136.replace("[0, 100]", "[0, 50, 100]"), "`steps`: 50 %"),
+            (rfc2136.replace("new: [10.0.0.3]", "new: [10.0.0.2]"), "10.0.0.2 is in both `old` and `new`"),
+            (rfc2136.replace("new: [10.0.0.3]", "new: ['::1']"), "mix IPv4 and IPv6"),
+            (rfc2136.replace("new: [10.0.0.3]", "new: [10.0.0.3, 10.0.0.4, 10.0.0.3]"), "`new` lists 10.0.0.3 twice"),
+            (rfc2136.replace("name: shop.example.com.", "name: shop.example.org."), "not in `zone`"),
+            (rfc2136.replace("name: shop.example.com.", "name: shopexample.com."), "not in `zone`"),
+            (rfc2136.replace("key_name: k.", "key_name: k"), "`key_name` must be fully qualified"),
+            (rfc2136.replace("key_name: k.", "key_name: k., algorithm: hmac-md5"), "hmac-md5"),
+        ];
+        for (text, expected) in cases {
+            let err = Plan::parse(&text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+    }
+
+    #[test]
     fn spans_parse() {
         assert_eq!(Span::parse("250ms").unwrap().0, Duration::from_millis(250));
         assert_eq!(Span::parse("2m").unwrap().0, Duration::from_secs(120));
@@ -394,7 +495,7 @@ mod documented {
     fn the_documented_plans_are_valid() {
         let doc = include_str!("../../../docs/cutover.md");
         let plans: Vec<&str> = doc.split("```yaml\n").skip(1).filter_map(|block| block.split("```").next()).collect();
-        assert_eq!(plans.len(), 2);
+        assert_eq!(plans.len(), 3);
         for plan in plans {
             Plan::parse(plan).unwrap_or_else(|e| panic!("{e}\n{plan}"));
         }

@@ -1,13 +1,15 @@
-//! Cut-overs against real servers on loopback: HAProxy and PowerDNS started by the tests, two
-//! HTTP backends on 127.0.0.2 (old) and 127.0.0.3 (new) whose health can be flipped.
+//! Cut-overs against real servers on loopback: HAProxy, PowerDNS and BIND started by the tests,
+//! two HTTP backends on 127.0.0.2 (old) and 127.0.0.3 (new) whose health can be flipped.
 
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ferry_cutover::driver::{Driver, Rfc2136};
+use ferry_cutover::plan::DriverConfig;
 use ferry_cutover::{Cutover, Event, Mode, Outcome, Record, Weights};
-use ferry_testcluster::{LoadResult, POWERDNS_API_KEY, TestBackend, TestHaproxy, TestLoad, TestPowerDns};
+use ferry_testcluster::{BIND_TSIG_KEY, BIND_TSIG_SECRET, LoadResult, POWERDNS_API_KEY, TestBackend, TestBind, TestHaproxy, TestLoad, TestPowerDns};
 
 const OLD_IP: [u8; 4] = [127, 0, 0, 2];
 const NEW_IP: [u8; 4] = [127, 0, 0, 3];
@@ -233,4 +235,176 @@ fn traffic_reaching_the_old_side_after_100_percent_is_reported_and_tcp_admin_soc
     assert_eq!(report.outcome, Outcome::Completed);
     let watch = report.events.iter().find(|e| e.action == "watch_old").unwrap();
     assert!(load.ok > 2 && watch.detail.contains("NOT idle"), "{} ({load:?})", watch.detail);
+}
+
+/// BIND serving `shop.cutover.test.` as the old side's address with TTL 2.
+fn bind() -> TestBind {
+    TestBind::start("cutover.test.", "shop.cutover.test.", &[Ipv4Addr::from(OLD_IP)], 2).unwrap()
+}
+
+fn rfc2136_plan(server: &str, secret_file: &Path, steps: &str, gates: &str) -> String {
+    format!(
+        "driver:\n  rfc2136:\n    server: '{server}'\n    zone: cutover.test.\n    name: shop.cutover.test.\n    key_name: {BIND_TSIG_KEY}\n    algorithm: hmac-sha256\n    secret: {{file: '{}'}}\n    old: [127.0.0.2]\n    new: [127.0.0.3]\n    ttl: 1\nsteps: {steps}\nbake: 400ms\ngate_interval: 200ms\n{gates}",
+        secret_file.display()
+    )
+}
+
+#[test]
+fn bind_switches_the_record_to_the_new_side_with_the_ttl_lowered_and_rollback_switches_it_back() {
+    let (old, new) = backends();
+    let bind = bind();
+    let plan = rfc2136_plan(&bind.server(), &bind.key_file(), "[0, 100]", &gates(&old, &new));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cutover.journal");
+    // A dry run reaches the server with a signed update that changes nothing.
+    assert_eq!(run(&plan, Mode::DryRun, &journal, &mut |_| {}).unwrap().outcome, Outcome::DryRun);
+    assert_eq!(bind.serial().unwrap(), 1, "the dry run's check changed the zone");
+    let mut answered = Vec::new();
+    let mut observer = |event: &Event| {
+        if event.action == "set" {
+            answered.push((event.percent.unwrap(), bind.query_a("shop.cutover.test.").unwrap()));
+        }
+    };
+    let report = run(&plan, Mode::Fresh, &journal, &mut observer).unwrap();
+    assert_eq!(report.outcome, Outcome::Completed);
+    assert_eq!(answered, [(0, (vec![Ipv4Addr::from(OLD_IP)], 1)), (100, (vec![Ipv4Addr::from(NEW_IP)], 1))], "what BIND answered at each step");
+    assert!(report.events.iter().any(|e| e.action == "ttl" && e.detail.contains("2s → 1s")));
+    assert_eq!(bind.query_a("shop.cutover.test.").unwrap(), (vec![Ipv4Addr::from(NEW_IP)], 2), "all on the new side, TTL restored");
+    assert_eq!(report.worst_case_rollback_ms, 200 + 2 * 2000 + 1000, "interval + both gates' probes + the cut-over TTL");
+    let restored = run(&plan, Mode::Rollback, &journal, &mut |_| {}).unwrap();
+    assert_eq!(restored.outcome, Outcome::Restored);
+    assert_eq!(bind.query_a("shop.cutover.test.").unwrap(), (vec![Ipv4Addr::from(OLD_IP)], 2), "--rollback: the old address with its TTL");
+}
+
+#[test]
+fn a_failing_gate_switches_bind_back_to_the_old_address_within_one_interval() {
+    let (old, new) = backends();
+    let new = Arc::new(new);
+    let bind = Arc::new(bind());
+    let plan = rfc2136_plan(&bind.server(), &bind.key_file(), "[0, 100]", &gates(&old, &new)).replace("bake: 400ms", "bake: 1600ms").replace("200ms", "400ms");
+    let interval = Duration::from_millis(400);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cutover.journal");
+    let restored_after: Arc<Mutex<Option<Duration>>> = Arc::default();
+    let mut watcher = None;
+    let mut observer = |event: &Event| {
+        if event.action == "set" && event.percent == Some(100) {
+            let (new, bind, restored_after) = (Arc::clone(&new), Arc::clone(&bind), Arc::clone(&restored_after));
+            watcher = Some(std::thread::spawn(move || {
+                assert_eq!(bind.query_a("shop.cutover.test.").unwrap().0, [Ipv4Addr::from(NEW_IP)]);
+                new.set_status(500);
+                let flipped = Instant::now();
+                while flipped.elapsed() < Duration::from_secs(10) {
+                    if bind.query_a("shop.cutover.test.").unwrap().0 == [Ipv4Addr::from(OLD_IP)] {
+                        *restored_after.lock().unwrap() = Some(flipped.elapsed());
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }));
+        }
+    };
+    let report = run(&plan, Mode::Fresh, &journal, &mut observer).unwrap();
+    watcher.expect("the 100 % step was reached").join().unwrap();
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    let restored_after = restored_after.lock().unwrap().expect("the old address was restored");
+    assert!(restored_after <= interval + Duration::from_millis(300), "rolled back {restored_after:?} after the failure (interval {interval:?})");
+    eprintln!("BIND answered the old address {restored_after:?} after the new side began failing (gate interval {interval:?})");
+    assert_eq!(bind.query_a("shop.cutover.test.").unwrap(), (vec![Ipv4Addr::from(OLD_IP)], 2), "old address, TTL restored");
+    assert_eq!(journal_records(&journal).last(), Some(&Record::RolledBack { to: Weights { old: 100, new: 0 } }));
+}
+
+#[test]
+fn bad_rfc2136_plans_are_refused_before_any_change() {
+    let bind = bind();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cutover.journal");
+    let wrong_secret = "d3Jvbmctc2VjcmV0LWZvci10aGUtdGVzdC1rZXkhIQ==";
+    let wrong_file = dir.path().join("wrong.key");
+    std::fs::write(&wrong_file, format!("key \"{BIND_TSIG_KEY}\" {{ algorithm hmac-sha256; secret \"{wrong_secret}\"; }};\n")).unwrap();
+    let not_base64 = dir.path().join("garbled.key");
+    std::fs::write(&not_base64, "not*base64").unwrap();
+    let good = rfc2136_plan(&bind.server(), &bind.key_file(), "[0, 100]", "");
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cases = [
+        (rfc2136_plan(&bind.server(), &wrong_file, "[0, 100]", ""), "refused the TSIG signature of key ferry-cutover."),
+        (good.replace("key_name: ferry-cutover.", "key_name: someone-else."), "does not know TSIG key someone-else."),
+        (good.replace("algorithm: hmac-sha256", "algorithm: hmac-sha512"), "does not know TSIG key ferry-cutover. with algorithm hmac-sha512"),
+        (rfc2136_plan(&bind.server(), &not_base64, "[0, 100]", ""), "the TSIG secret is not base64"),
+        (rfc2136_plan(&bind.server(), &bind.key_file(), "[0, 25, 100]", ""), "`steps`: 25 % cannot be expressed by the rfc2136 driver"),
+        // The key may not change ns1's records (update-policy): refused by the no-op check.
+        (
+            good.replace("name: shop.", "name: ns1.").replace("old: [127.0.0.2]", "old: [127.0.0.1]"),
+            "does the server's policy let it change the A records of ns1.cutover.test.",
+        ),
+        (good.replace("name: shop.", "name: nothing."), "has no A record named nothing.cutover.test."),
+        (good.replace("old: [127.0.0.2]", "old: [127.0.0.9]"), "neither the plan's `old` nor its `new` side"),
+        (good.replace(&bind.server(), &format!("127.0.0.1:{closed_port}")), "Connection refused"),
+        (good.replace("zone: cutover.test.", "zone: other.test."), "is not in `zone` other.test."),
+    ];
+    for (plan, expected) in cases {
+        let err = run(&plan, Mode::Fresh, &journal, &mut |_| {}).unwrap_err().to_string();
+        assert!(err.contains(expected), "expected `{expected}` in: {err}");
+        assert!(!err.contains(BIND_TSIG_SECRET) && !err.contains(wrong_secret) && !err.contains("not*base64"), "a secret leaked: {err}");
+        assert!(!journal.exists(), "nothing may be journalled for a refused plan");
+    }
+    assert_eq!(bind.serial().unwrap(), 1, "no refused plan changed the zone");
+    assert_eq!(bind.query_a("shop.cutover.test.").unwrap(), (vec![Ipv4Addr::from(OLD_IP)], 2));
+}
+
+#[test]
+fn resuming_an_rfc2136_run_killed_while_rolling_back_finishes_the_rollback() {
+    let (old, new) = backends();
+    new.set_status(500);
+    let bind = bind();
+    let plan = rfc2136_plan(&bind.server(), &bind.key_file(), "[0, 100]", &gates(&old, &new));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cutover.journal");
+    assert_eq!(run(&plan, Mode::Fresh, &journal, &mut |_| {}).unwrap().outcome, Outcome::RolledBack);
+    // As if ferry had been killed between `rolling_back` and `rolled_back`, before its update
+    // reached the server: the new address is still in force.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.contains("\"rolled_back\"")).collect();
+    std::fs::write(&journal, kept.join("\n") + "\n").unwrap();
+    let DriverConfig::Rfc2136(config) = ferry_cutover::Plan::parse(&plan).unwrap().driver else { unreachable!("an rfc2136 plan") };
+    let mut driver = Rfc2136::new(&config).unwrap();
+    driver.set_weights(Weights { old: 0, new: 100 }).unwrap();
+    assert_eq!(driver.weights().unwrap(), Weights { old: 0, new: 100 }, "the driver reads back what it set");
+    assert_eq!(bind.query_a("shop.cutover.test.").unwrap().0, [Ipv4Addr::from(NEW_IP)]);
+    let report = run(&plan, Mode::Resume, &journal, &mut |_| {}).unwrap();
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert!(report.events.iter().all(|e| e.action != "set"), "no step may be set while a rollback is unfinished");
+    assert_eq!(bind.query_a("shop.cutover.test.").unwrap(), (vec![Ipv4Addr::from(OLD_IP)], 2));
+}
+
+#[test]
+fn powerdns_takes_the_rfc2136_drivers_updates_too() {
+    let (old, new) = backends();
+    let pdns = TestPowerDns::start().unwrap();
+    pdns.create_zone("cutover.test.", "shop.cutover.test.", &[Ipv4Addr::from(OLD_IP)], 2).unwrap();
+    pdns.allow_tsig_updates("cutover.test.", BIND_TSIG_KEY, BIND_TSIG_SECRET).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("tsig.secret");
+    std::fs::write(&secret, BIND_TSIG_SECRET).unwrap();
+    let server = format!("127.0.0.1:{}", pdns.dns_port());
+    let wrong = dir.path().join("wrong.secret");
+    std::fs::write(&wrong, "d3Jvbmctc2VjcmV0LWZvci10aGUtdGVzdC1rZXkhIQ==").unwrap();
+    let journal = dir.path().join("cutover.journal");
+    let err = run(&rfc2136_plan(&server, &wrong, "[0, 100]", ""), Mode::Fresh, &journal, &mut |_| {}).unwrap_err().to_string();
+    // PowerDNS answers a wrong signature with REFUSED, without BIND's TSIG error BADSIG.
+    assert!(err.contains("the server refused the update: is the secret of key ferry-cutover. right"), "{err}");
+    assert!(!journal.exists());
+    let plan = rfc2136_plan(&server, &secret, "[0, 100]", &gates(&old, &new));
+    let mut answered = Vec::new();
+    let report = run(&plan, Mode::Fresh, &journal, &mut |e: &Event| {
+        if e.action == "set" {
+            answered.push(pdns.query_a("shop.cutover.test.").unwrap());
+        }
+    })
+    .unwrap();
+    assert_eq!(report.outcome, Outcome::Completed);
+    assert_eq!(answered, [(vec![Ipv4Addr::from(OLD_IP)], 1), (vec![Ipv4Addr::from(NEW_IP)], 1)]);
+    assert_eq!(pdns.query_a("shop.cutover.test.").unwrap(), (vec![Ipv4Addr::from(NEW_IP)], 2));
+    assert_eq!(run(&plan, Mode::Rollback, &journal, &mut |_| {}).unwrap().outcome, Outcome::Restored);
+    assert_eq!(pdns.query_a("shop.cutover.test.").unwrap(), (vec![Ipv4Addr::from(OLD_IP)], 2));
 }

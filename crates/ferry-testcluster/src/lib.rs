@@ -36,6 +36,8 @@ use base64::Engine as _;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 mod backend;
+mod bind;
+mod dns;
 mod haproxy;
 mod images;
 mod pki;
@@ -44,6 +46,7 @@ mod prometheus;
 mod registry;
 mod tls;
 pub use backend::{LoadResult, TestBackend, TestLoad};
+pub use bind::{BIND_TSIG_KEY, BIND_TSIG_SECRET, TestBind};
 pub use haproxy::{TestHaproxy, TlsSite};
 pub use images::{BUSYBOX_IMAGE, FERRY_IMAGE, PAUSE_IMAGE, TestImages, pause_binary};
 pub use pki::TestPki;

@@ -1,11 +1,12 @@
 //! A real PowerDNS Authoritative server (Debian's `pdns-server` with the sqlite3 backend) for
 //! cut-over tests: DNS on a free 127.0.0.1 UDP/TCP port, the HTTP API on another, LUA records
-//! enabled and every cache off (a change is answered at once); killed on drop. Also a minimal
-//! DNS client ([`TestPowerDns::query_a`]) to observe what clients are told.
+//! enabled, RFC 2136 updates accepted from loopback (with a TSIG key, see
+//! [`TestPowerDns::allow_tsig_updates`]) and every cache off (a change is answered at once);
+//! killed on drop.
 
 use std::fs;
 use std::io::{Read as _, Write as _};
-use std::net::{Ipv4Addr, TcpStream, UdpSocket};
+use std::net::{Ipv4Addr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::Duration;
@@ -14,8 +15,6 @@ use crate::{Error, Server, free_port, io_err, spawn_logged};
 
 const PDNS_BINARY: &str = "/usr/sbin/pdns_server";
 const SCHEMA: &str = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql";
-/// Query ids, so that an answer is matched to its query.
-static NEXT_QUERY_ID: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(1);
 /// The API key of every test server.
 pub const POWERDNS_API_KEY: &str = "ferry-test-pdns-key";
 
@@ -70,6 +69,14 @@ impl TestPowerDns {
         self.api_ok("PATCH", &format!("/api/v1/servers/localhost/zones/{zone}"), &rrsets)
     }
 
+    /// Lets TSIG key `key_name` (HMAC-SHA256, `secret` in base64) update `zone` by RFC 2136.
+    pub fn allow_tsig_updates(&self, zone: &str, key_name: &str, secret: &str) -> Result<(), Error> {
+        let key = serde_json::json!({"name": key_name, "algorithm": "hmac-sha256", "key": secret});
+        self.api_ok("POST", "/api/v1/servers/localhost/tsigkeys", &key)?;
+        let allowed = serde_json::json!({"metadata": [key_name]});
+        self.api_ok("PUT", &format!("/api/v1/servers/localhost/zones/{zone}/metadata/TSIG-ALLOW-DNSUPDATE"), &allowed)
+    }
+
     fn api_ok(&self, method: &str, path: &str, body: &serde_json::Value) -> Result<(), Error> {
         let (status, answer) = self.api(method, path, Some(body))?;
         if (200..300).contains(&status) { Ok(()) } else { Err(Error::NotReady(format!("PowerDNS API {method} {path}: {status} {answer}"))) }
@@ -99,13 +106,7 @@ impl TestPowerDns {
 
     /// Asks the server for `name`'s A records over UDP; the addresses and their TTL.
     pub fn query_a(&self, name: &str) -> Result<(Vec<Ipv4Addr>, u32), Error> {
-        let socket = UdpSocket::bind("127.0.0.1:0").map_err(io_err("binding a DNS client socket"))?;
-        socket.set_read_timeout(Some(Duration::from_secs(5))).map_err(io_err("DNS client socket"))?;
-        let id = NEXT_QUERY_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        socket.send_to(&query(id, name), ("127.0.0.1", self.dns_port)).map_err(io_err("sending a DNS query"))?;
-        let mut buffer = [0u8; 1500];
-        let n = socket.recv(&mut buffer).map_err(io_err("receiving a DNS answer"))?;
-        parse_answer(&buffer[..n], id).ok_or_else(|| Error::NotReady(format!("malformed DNS answer for {name}")))
+        crate::dns::query_a(self.dns_port, name)
     }
 
     /// What pdns_server logged so far.
@@ -125,59 +126,11 @@ fn config_text(dir: &Path, database: &Path, dns_port: u16, api_port: u16) -> Str
     format!(
         "launch=gsqlite3\ngsqlite3-database={}\nlocal-address=127.0.0.1\nlocal-port={dns_port}\nsocket-dir={}\ndaemon=no\nguardian=no\n\
          disable-syslog=yes\nsecurity-poll-suffix=\napi=yes\napi-key={POWERDNS_API_KEY}\nwebserver=yes\nwebserver-address=127.0.0.1\n\
-         webserver-port={api_port}\nwebserver-allow-from=127.0.0.0/8\nenable-lua-records=yes\ncache-ttl=0\nquery-cache-ttl=0\nnegquery-cache-ttl=0\n",
+         webserver-port={api_port}\nwebserver-allow-from=127.0.0.0/8\nenable-lua-records=yes\ncache-ttl=0\nquery-cache-ttl=0\nnegquery-cache-ttl=0\n\
+         dnsupdate=yes\nallow-dnsupdate-from=127.0.0.0/8\n",
         database.display(),
         dir.display()
     )
-}
-
-/// A DNS query for `name`'s A records (recursion not asked for).
-fn query(id: u16, name: &str) -> Vec<u8> {
-    let mut packet = Vec::with_capacity(64);
-    packet.extend_from_slice(&id.to_be_bytes());
-    packet.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in name.trim_end_matches('.').split('.') {
-        packet.push(label.len() as u8);
-        packet.extend_from_slice(label.as_bytes());
-    }
-    packet.extend_from_slice(&[0, 0, 1, 0, 1]);
-    packet
-}
-
-/// The A records (and the first one's TTL) of an answer to [`query`].
-fn parse_answer(packet: &[u8], id: u16) -> Option<(Vec<Ipv4Addr>, u32)> {
-    if packet.get(0..2)? != id.to_be_bytes() {
-        return None;
-    }
-    let answers = u16::from_be_bytes([*packet.get(6)?, *packet.get(7)?]);
-    let mut at = skip_name(packet, 12)? + 4;
-    let (mut addresses, mut ttl) = (Vec::new(), 0);
-    for _ in 0..answers {
-        at = skip_name(packet, at)?;
-        let field = |i: usize| packet.get(at + i).copied();
-        let rtype = u16::from_be_bytes([field(0)?, field(1)?]);
-        let record_ttl = u32::from_be_bytes([field(4)?, field(5)?, field(6)?, field(7)?]);
-        let length = usize::from(u16::from_be_bytes([field(8)?, field(9)?]));
-        let data = packet.get(at + 10..at + 10 + length)?;
-        if rtype == 1 && length == 4 {
-            addresses.push(Ipv4Addr::new(data[0], data[1], data[2], data[3]));
-            ttl = record_ttl;
-        }
-        at += 10 + length;
-    }
-    Some((addresses, ttl))
-}
-
-/// The offset after a (possibly compressed) name starting at `at`.
-fn skip_name(packet: &[u8], mut at: usize) -> Option<usize> {
-    loop {
-        let length = *packet.get(at)?;
-        match length {
-            0 => return Some(at + 1),
-            l if l & 0xc0 == 0xc0 => return Some(at + 2),
-            l => at += 1 + usize::from(l),
-        }
-    }
 }
 
 impl Server for TestPowerDns {

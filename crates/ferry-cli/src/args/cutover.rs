@@ -16,8 +16,8 @@ Examples:
   ferry cutover --plan cutover.yaml --rollback     # restore the weights recorded before the first step
   ferry cutover --plan cutover.yaml -o json > timeline.json
 
-The plan (docs/cutover.md) names a driver (PowerDNS weighted records or HAProxy server
-weights), the steps (percent of the traffic to the new side), the bake time per step and
+The plan (docs/cutover.md) names a driver (PowerDNS weighted records, HAProxy server
+weights, or an RFC 2136 update signed with TSIG switching A/AAAA records), the steps (percent of the traffic to the new side), the bake time per step and
 the health gates evaluated every gate interval. A failing gate restores the last good
 weights. Every change is journalled (default: the plan's path with `.journal`).
 

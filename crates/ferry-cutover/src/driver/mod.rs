@@ -1,14 +1,16 @@
 //! Drivers move traffic between the old and the new side. A driver knows one kind of traffic
 //! switch (a DNS API, a load balancer's runtime API); the cut-over itself ([`crate::run`]) only
-//! speaks [`Driver`]. Route 53 or RFC 2136 drivers would be further implementations.
+//! speaks [`Driver`]. A Route 53 or Cloudflare driver would be a further implementation.
 
 mod haproxy;
 mod powerdns;
+mod rfc2136;
 
 use std::fmt;
 
 pub use haproxy::Haproxy;
 pub use powerdns::PowerDns;
+pub use rfc2136::Rfc2136;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -72,5 +74,6 @@ pub fn from_config(config: &DriverConfig) -> Result<Box<dyn Driver>, Error> {
     Ok(match config {
         DriverConfig::Powerdns(c) => Box::new(PowerDns::new(c)?),
         DriverConfig::Haproxy(c) => Box::new(Haproxy::new(c)),
+        DriverConfig::Rfc2136(c) => Box::new(Rfc2136::new(c)?),
     })
 }

@@ -25,12 +25,8 @@ pub struct PowerDns {
 impl PowerDns {
     /// A driver for the name `config` names; reads the API key.
     pub fn new(config: &PowerDnsConfig) -> Result<PowerDns, Error> {
-        let v4 = config.old.iter().chain(&config.new).filter(|a| a.is_ipv4()).count();
-        let rtype = match v4 {
-            0 => "AAAA",
-            n if n == config.old.len() + config.new.len() => "A",
-            _ => return Err(Error::Plan("powerdns: `old` and `new` mix IPv4 and IPv6 addresses".into())),
-        };
+        // The plan's validation made sure that both sides are of one family.
+        let rtype = if config.old.iter().chain(&config.new).all(IpAddr::is_ipv4) { "A" } else { "AAAA" };
         let client = crate::http_client(reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(10)))?;
         Ok(PowerDns { config: config.clone(), key: config.api_key.read()?, client, rtype, ttl: config.ttl })
     }
