@@ -176,10 +176,8 @@ impl Keys {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let recipient = Recipient::parse(line).map_err(|problem| ArchiveError::Recipient {
-                recipient: format!("{} (line {number} of `{}`)", shown(line), path.display()),
-                problem,
-            })?;
+            let recipient = Recipient::parse(line)
+                .map_err(|problem| ArchiveError::Recipient { recipient: format!("{} (line {number} of `{}`)", shown(line), path.display()), problem })?;
             self.recipients.push(recipient);
         }
         if self.recipients.len() == before {
@@ -199,7 +197,8 @@ impl Keys {
     pub fn add_identity_text(&mut self, text: &str, origin: &str) -> Result<(), ArchiveError> {
         let invalid = |problem: String| ArchiveError::KeyFileInvalid { path: origin.to_owned(), problem };
         if text.trim_start().starts_with("-----BEGIN") {
-            let identity = age::ssh::Identity::from_buffer(text.as_bytes(), None).map_err(|_| invalid("it is not an OpenSSH private key age can use".to_owned()))?;
+            let identity =
+                age::ssh::Identity::from_buffer(text.as_bytes(), None).map_err(|_| invalid("it is not an OpenSSH private key age can use".to_owned()))?;
             return match identity {
                 age::ssh::Identity::Unencrypted(_) => {
                     self.identities.push(Identity::Ssh(identity));
@@ -227,6 +226,12 @@ impl Keys {
             return Err(invalid("it holds no identity".to_owned()));
         }
         Ok(())
+    }
+
+    /// Whether these keys can decrypt (a passphrase or an identity); recipients alone only
+    /// encrypt, so they neither open an encrypted archive nor make a plain one refused.
+    pub fn can_decrypt(&self) -> bool {
+        self.passphrase.is_some() || !self.identities.is_empty()
     }
 
     /// Caps the scrypt work factor (log2 N) a passphrase-encrypted file may ask for (default
@@ -358,7 +363,9 @@ fn decrypt_error(archive: &str, err: age::DecryptError) -> ArchiveError {
         age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed | age::DecryptError::KeyDecryptionFailed => ArchiveError::WrongKey { archive },
         age::DecryptError::ExcessiveWork { required, .. } => ArchiveError::TooLarge {
             archive,
-            problem: format!("its passphrase asks for scrypt work factor {required}, above the limit of {SCRYPT_LIMIT} (it would take too much memory and time)"),
+            problem: format!(
+                "its passphrase asks for scrypt work factor {required}, above the limit of {SCRYPT_LIMIT} (it would take too much memory and time)"
+            ),
         },
         age::DecryptError::InvalidMac => ArchiveError::Damaged { archive, problem: "its age header has been altered (its MAC does not match)".to_owned() },
         age::DecryptError::Io(e) => ArchiveError::Io { archive, action: "read", source: e },

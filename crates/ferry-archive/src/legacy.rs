@@ -220,69 +220,69 @@ mod tests {
 
     use super::*;
 
-/// The old writer, kept here only to make old-format streams for these tests: encrypts what
-/// is written to it; the ciphertext collects in [`Sealer::output`].
-struct Sealer {
-    cipher: XChaCha20Poly1305,
-    header: [u8; HEADER_LEN],
-    counter: u32,
-    plain: Vec<u8>,
-    out: Vec<u8>,
-}
-
-impl Sealer {
-    /// Starts an encrypted stream with a fresh random nonce prefix; the header is the first output.
-    fn new(key: &EncryptionKey) -> io::Result<Sealer> {
-        let mut prefix = [0u8; PREFIX_LEN];
-        getrandom::fill(&mut prefix).map_err(|e| io::Error::other(format!("the operating system's random number generator failed: {e}")))?;
-        let header = header(key, &prefix);
-        let cipher = XChaCha20Poly1305::new(key.bytes().into());
-        Ok(Sealer { cipher, header, counter: 0, plain: Vec::with_capacity(2 * CHUNK), out: header.to_vec() })
+    /// The old writer, kept here only to make old-format streams for these tests: encrypts what
+    /// is written to it; the ciphertext collects in [`Sealer::output`].
+    struct Sealer {
+        cipher: XChaCha20Poly1305,
+        header: [u8; HEADER_LEN],
+        counter: u32,
+        plain: Vec<u8>,
+        out: Vec<u8>,
     }
 
-    /// Ciphertext produced so far and not yet taken.
-    fn output(&mut self) -> &mut Vec<u8> {
-        &mut self.out
-    }
-
-    /// Encrypts the remaining plaintext as the last chunk and returns the remaining output.
-    fn finish(mut self) -> io::Result<Vec<u8>> {
-        self.seal(self.plain.len(), true)?;
-        Ok(self.out)
-    }
-
-    /// Encrypts the first `len` plaintext bytes as one chunk.
-    fn seal(&mut self, len: usize, last: bool) -> io::Result<()> {
-        let mut chunk: Vec<u8> = self.plain.drain(..len).collect();
-        let nonce = nonce(prefix_of(&self.header), self.counter, last);
-        let tag = self
-            .cipher
-            .encrypt_inout_detached(&nonce, &self.header, chunk.as_mut_slice().into())
-            .map_err(|_| io::Error::other("a chunk could not be encrypted"))?;
-        self.out.extend_from_slice(&chunk);
-        self.out.extend_from_slice(&tag);
-        self.counter = self.counter.checked_add(1).ok_or_else(|| io::Error::other("the archive is too large to encrypt (over 256 TiB)"))?;
-        Ok(())
-    }
-}
-
-impl Write for Sealer {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.plain.extend_from_slice(buf);
-        // Keep at least one byte back: only `finish` knows which chunk is the last.
-        while self.plain.len() > CHUNK {
-            self.seal(CHUNK, false)?;
+    impl Sealer {
+        /// Starts an encrypted stream with a fresh random nonce prefix; the header is the first output.
+        fn new(key: &EncryptionKey) -> io::Result<Sealer> {
+            let mut prefix = [0u8; PREFIX_LEN];
+            getrandom::fill(&mut prefix).map_err(|e| io::Error::other(format!("the operating system's random number generator failed: {e}")))?;
+            let header = header(key, &prefix);
+            let cipher = XChaCha20Poly1305::new(key.bytes().into());
+            Ok(Sealer { cipher, header, counter: 0, plain: Vec::with_capacity(2 * CHUNK), out: header.to_vec() })
         }
-        Ok(buf.len())
+
+        /// Ciphertext produced so far and not yet taken.
+        fn output(&mut self) -> &mut Vec<u8> {
+            &mut self.out
+        }
+
+        /// Encrypts the remaining plaintext as the last chunk and returns the remaining output.
+        fn finish(mut self) -> io::Result<Vec<u8>> {
+            self.seal(self.plain.len(), true)?;
+            Ok(self.out)
+        }
+
+        /// Encrypts the first `len` plaintext bytes as one chunk.
+        fn seal(&mut self, len: usize, last: bool) -> io::Result<()> {
+            let mut chunk: Vec<u8> = self.plain.drain(..len).collect();
+            let nonce = nonce(prefix_of(&self.header), self.counter, last);
+            let tag = self
+                .cipher
+                .encrypt_inout_detached(&nonce, &self.header, chunk.as_mut_slice().into())
+                .map_err(|_| io::Error::other("a chunk could not be encrypted"))?;
+            self.out.extend_from_slice(&chunk);
+            self.out.extend_from_slice(&tag);
+            self.counter = self.counter.checked_add(1).ok_or_else(|| io::Error::other("the archive is too large to encrypt (over 256 TiB)"))?;
+            Ok(())
+        }
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+    impl Write for Sealer {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.plain.extend_from_slice(buf);
+            // Keep at least one byte back: only `finish` knows which chunk is the last.
+            while self.plain.len() > CHUNK {
+                self.seal(CHUNK, false)?;
+            }
+            Ok(buf.len())
+        }
 
-/// The header that starts an encrypted archive.
-fn header(key: &EncryptionKey, prefix: &[u8; PREFIX_LEN]) -> [u8; HEADER_LEN] {
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The header that starts an encrypted archive.
+    fn header(key: &EncryptionKey, prefix: &[u8; PREFIX_LEN]) -> [u8; HEADER_LEN] {
         let mut header = [0u8; HEADER_LEN];
         header[..MAGIC.len()].copy_from_slice(MAGIC);
         header[MAGIC.len()] = VERSION;
@@ -302,7 +302,8 @@ fn header(key: &EncryptionKey, prefix: &[u8; PREFIX_LEN]) -> [u8; HEADER_LEN] {
         use base64::Engine as _;
         let bytes: [u8; KEY_LEN] = std::array::from_fn(|i| i as u8 * 7);
         let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-        for text in [b64.clone(), b64.trim_end_matches('=').to_owned(), crate::member::hex(&bytes).to_uppercase(), format!("{}\n", crate::member::hex(&bytes))] {
+        for text in [b64.clone(), b64.trim_end_matches('=').to_owned(), crate::member::hex(&bytes).to_uppercase(), format!("{}\n", crate::member::hex(&bytes))]
+        {
             assert_eq!(EncryptionKey::parse(&text).map(|k| k.0), Some(bytes), "{text}");
         }
         for text in ["", "c2hvcnQ=", "hunter2"] {

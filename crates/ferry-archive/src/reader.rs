@@ -9,9 +9,9 @@ use std::path::Path;
 
 use ferry_model::ObjectId;
 
-use crate::member::{MANIFEST, is_safe, printable, sha256_hex};
 use crate::keys::{AGE_MAGIC, open as open_age};
 use crate::legacy::{self, Opener, Problem};
+use crate::member::{MANIFEST, is_safe, printable, sha256_hex};
 use crate::{ArchiveError, Destination, Keys, Manifest, ManifestEntry, S3Location, ZSTD_MAGIC, manifest, s3};
 
 /// One object read from an archive, kept as the JSON text stored (checked to be JSON), so
@@ -120,13 +120,14 @@ fn read_member(archive: &str, path: &str, reader: impl Read, size: u64, limit: u
 
 /// Reads and verifies a whole archive; the entries come in manifest order.
 ///
-/// `keys` are needed for an encrypted archive; with keys, a plain archive (a directory or an
-/// unencrypted file) is refused, so that an attacker cannot swap in an unencrypted copy. An
+/// `keys` are needed for an encrypted archive; with keys that can decrypt (a passphrase or an
+/// identity; recipients alone only encrypt), a plain archive (a directory or an unencrypted
+/// file) is refused, so that an attacker cannot swap in an unencrypted copy. An
 /// archive in the old `FERRYENC` format is read with a passphrase that is its key, and counted
 /// in [`Keys::legacy_reads`].
 pub async fn read(dest: &Destination, keys: Option<&Keys>) -> Result<(Manifest, Vec<Entry>), ArchiveError> {
     let archive = dest.to_string();
-    let key = keys.cloned();
+    let key = keys.filter(|keys| keys.can_decrypt()).cloned();
     match dest {
         Destination::Directory(_) if key.is_some() => Err(ArchiveError::NotEncrypted { archive }),
         Destination::Directory(root) => {
@@ -155,7 +156,7 @@ pub async fn read(dest: &Destination, keys: Option<&Keys>) -> Result<(Manifest, 
 /// Reads and verifies the bytes of a single-file archive (encrypted or not) from `raw`, as [`read`]
 /// does for a file, on the calling thread; `archive` names it in errors.
 pub fn read_from(archive: &str, raw: impl Read + Send, key: Option<&Keys>) -> Result<(Manifest, Vec<Entry>), ArchiveError> {
-    verified(archive, read_stream(archive, None, raw, key)?)
+    verified(archive, read_stream(archive, None, raw, key.filter(|keys| keys.can_decrypt()))?)
 }
 
 /// Runs synchronous reading and verification on tokio's blocking pool.

@@ -16,10 +16,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+use crate::keys::AGE_MAGIC;
 use crate::manifest::{FORMAT, ManifestText, entries_text};
 use crate::member::{MANIFEST, line_sha256_hex, path_for};
 use crate::s3::Upload;
-use crate::keys::AGE_MAGIC;
 use crate::{ArchiveError, Destination, Header, Keys, Manifest, ManifestEntry};
 
 /// zstd level 1: on the tar of an export of 10,000 objects as the API server sent them (one

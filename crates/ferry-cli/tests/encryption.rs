@@ -85,7 +85,9 @@ fn an_archive_in_the_old_format_is_read_with_its_key_file_and_a_note() {
     let (old, key) = (fixtures.join("ferryenc-v1.tar.zst"), fixtures.join("ferryenc-v1.key"));
     let dir = tempfile::tempdir().unwrap();
     let new = dir.path().join("new.ferry");
-    let args = |from: &Path, to: &Path| ["transform", "--from", from.to_str().unwrap(), "--to", to.to_str().unwrap(), "--encryption-key-file", key.to_str().unwrap()].map(str::to_owned);
+    let args = |from: &Path, to: &Path| {
+        ["transform", "--from", from.to_str().unwrap(), "--to", to.to_str().unwrap(), "--encryption-key-file", key.to_str().unwrap()].map(str::to_owned)
+    };
 
     let (code, _, stderr) = ferry(&args(&old, &new).each_ref().map(String::as_str));
     assert_eq!(code, 0, "{stderr}");

@@ -110,11 +110,13 @@ fn an_encrypted_repository_is_moved_with_its_repository_key_and_refused_without(
     std::fs::write(&key_file, created.key().unwrap().to_text().expose_secret()).unwrap();
     let (repository, key_file) = (repository.to_str().unwrap(), key_file.to_str().unwrap());
 
-    let (code, stdout, stderr) = mover(&["backup", "--volume", "ns/a", "--time", "t", "--repository", repository, "--path", tree.to_str().unwrap(), "--repository-key", key_file]);
+    let (code, stdout, stderr) =
+        mover(&["backup", "--volume", "ns/a", "--time", "t", "--repository", repository, "--path", tree.to_str().unwrap(), "--repository-key", key_file]);
     assert_eq!(code, 0, "{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     let snapshot = report["backup"]["snapshot"].as_str().unwrap();
-    let (code, _, stderr) = mover(&["restore", "--snapshot", snapshot, "--repository", repository, "--path", restored.to_str().unwrap(), "--repository-key", key_file]);
+    let (code, _, stderr) =
+        mover(&["restore", "--snapshot", snapshot, "--repository", repository, "--path", restored.to_str().unwrap(), "--repository-key", key_file]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(std::fs::read_to_string(restored.join("a")).unwrap(), "precious\n");
 

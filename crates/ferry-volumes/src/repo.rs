@@ -186,7 +186,8 @@ impl Repository {
 
     /// zstd of bytes, then encrypted in an encrypted repository.
     fn pack(&self, plain: &[u8]) -> Result<Vec<u8>, VolumeError> {
-        let packed = zstd::encode_all(plain, ZSTD_LEVEL).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("cannot compress: {e}") })?;
+        let packed =
+            zstd::encode_all(plain, ZSTD_LEVEL).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("cannot compress: {e}") })?;
         match &self.sealing {
             Some(sealing) => sealing.seal(&self.name(), &packed),
             None => Ok(packed),
@@ -216,8 +217,8 @@ impl Repository {
     pub fn get_document<T: DeserializeOwned>(&self, key: &str) -> Result<Option<(T, String)>, VolumeError> {
         let Some(packed) = self.store.get(key)? else { return Ok(None) };
         let text = self.unpack(key, &packed)?;
-        let value = serde_json::from_slice(&text)
-            .map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}` is not readable ({e})") })?;
+        let value =
+            serde_json::from_slice(&text).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}` is not readable ({e})") })?;
         Ok(Some((value, self.digest(&text))))
     }
 
@@ -258,9 +259,8 @@ impl Repository {
 fn create_key(store: &dyn Store, keys: &ferry_archive::Keys) -> Result<Encryption, VolumeError> {
     use age::secrecy::ExposeSecret as _;
     let key = RepositoryKey::generate();
-    let wrapped = keys
-        .encrypt(key.to_text().expose_secret().as_bytes())
-        .map_err(|e| VolumeError::Key { repository: store.to_string(), problem: e.to_string() })?;
+    let wrapped =
+        keys.encrypt(key.to_text().expose_secret().as_bytes()).map_err(|e| VolumeError::Key { repository: store.to_string(), problem: e.to_string() })?;
     store.put(&format!("keys/{}", &sha256_hex(&wrapped)[..16]), wrapped)?;
     Ok(Encryption { scheme: "age".to_owned(), recipient: key.recipient() })
 }
@@ -285,7 +285,10 @@ fn unlock_key(store: &dyn Store, encryption: &Encryption, unlock: &Unlock) -> Re
                     Err(err) => return Err(VolumeError::Key { repository, problem: err.to_string() }),
                 }
             }
-            opened.ok_or_else(|| VolumeError::WrongKey { repository: repository.clone(), problem: format!("none of its {} stored keys (keys/) opens with them", names.len()) })?
+            opened.ok_or_else(|| VolumeError::WrongKey {
+                repository: repository.clone(),
+                problem: format!("none of its {} stored keys (keys/) opens with them", names.len()),
+            })?
         }
     };
     if key.recipient() != encryption.recipient {

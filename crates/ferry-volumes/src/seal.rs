@@ -8,7 +8,10 @@
 //! A repository's identity is an ordinary age identity: `age -d -i me.txt keys/K > repo.txt`
 //! and `age -d -i repo.txt chunks/ab/abcd… | zstd -d` read the repository with age's tools.
 
-#![allow(deprecated, reason = "classic X25519 keeps every stored object readable by age 1.x (Debian) and rage; post-quantum headers add ~1.5 KB to each object")]
+#![allow(
+    deprecated,
+    reason = "classic X25519 keeps every stored object readable by age 1.x (Debian) and rage; post-quantum headers add ~1.5 KB to each object"
+)]
 
 use std::fmt;
 use std::io::{Read as _, Write as _};

@@ -9,8 +9,8 @@ use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
 use std::sync::Arc;
 
-use ferry_testcluster::noise;
 use ferry_archive::Keys;
+use ferry_testcluster::noise;
 use ferry_volumes::{BackupOptions, BackupStats, Chunker, DirStore, Manifest, Repository, Unlock, VolumeError, backup, restore};
 
 /// Writes the sample tree.
@@ -225,7 +225,8 @@ fn an_encrypted_repository_round_trips_hides_contents_and_names_and_still_dedupl
 
 #[test]
 fn a_passphrase_opens_an_encrypted_repository() {
-    let (source, target, repo, keys) = (tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"));
+    let (source, target, repo, keys) =
+        (tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"));
     std::fs::write(source.path().join("only.txt"), "precious data\n").expect("file");
     let passphrase = |text: &str| {
         let mut keys = Keys::new();

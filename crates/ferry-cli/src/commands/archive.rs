@@ -23,7 +23,8 @@ pub fn keys(args: &KeyArgs) -> Result<Option<Keys>, CliError> {
         keys.add_passphrase_file(path).map_err(failed)?;
     }
     if let Some(var) = &args.passphrase_env {
-        let text = std::env::var(var).map_err(|_| CliError::usage(format!("the environment variable `{var}` named by --passphrase-env is not set (or not text)"), None))?;
+        let text = std::env::var(var)
+            .map_err(|_| CliError::usage(format!("the environment variable `{var}` named by --passphrase-env is not set (or not text)"), None))?;
         keys.add_passphrase(text, &format!("${var}")).map_err(failed)?;
     }
     for recipient in &args.recipients {

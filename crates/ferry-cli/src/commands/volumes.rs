@@ -24,7 +24,8 @@ pub fn run(settings: VolumesSettings) -> Result<ExitStatus, CliError> {
 
 /// The mover: runs its task, prints the report and writes it to `--result`; exit 1 on failure.
 fn mover_run(settings: &MoverSettings) -> ExitStatus {
-    let run = repository_key(settings).and_then(|unlock| run_mover(&settings.repository, &S3Settings::from_env(), unlock.as_ref(), &settings.path, &settings.task));
+    let run =
+        repository_key(settings).and_then(|unlock| run_mover(&settings.repository, &S3Settings::from_env(), unlock.as_ref(), &settings.path, &settings.task));
     let (report, status) = match run {
         Ok(report) => (report, ExitStatus::Success),
         Err(err) => {
