@@ -160,8 +160,8 @@ pub struct MoverArgs {
 /// What `ferry volumes` does, resolved.
 #[derive(Debug)]
 pub enum VolumesSettings {
-    /// Plan, sync, cutover or verify.
-    Run(RunSettings),
+    /// Plan, sync, cutover or verify (boxed: it is large).
+    Run(Box<RunSettings>),
     /// The mover inside a Job.
     Mover(MoverSettings),
 }
@@ -240,7 +240,7 @@ impl VolumesSettings {
             ));
         }
         let target_kubeconfig = args.to_kubeconfig.or_else(|| args.kubeconfig.clone());
-        Ok(VolumesSettings::Run(RunSettings {
+        Ok(VolumesSettings::Run(Box::new(RunSettings {
             verb,
             source: ConnectOptions { kubeconfig: args.kubeconfig, context: args.context },
             target: ConnectOptions { kubeconfig: target_kubeconfig, context: Some(args.to_context) },
@@ -253,7 +253,7 @@ impl VolumesSettings {
             quiesce_timeout: Duration::from_secs(args.quiesce_timeout.max(1)),
             evidence: args.evidence,
             json: args.output == VolumesOutput::Json,
-        }))
+        })))
     }
 }
 

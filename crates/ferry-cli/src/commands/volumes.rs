@@ -18,7 +18,7 @@ use crate::error::{CliError, ExitStatus};
 pub fn run(settings: VolumesSettings) -> Result<ExitStatus, CliError> {
     match settings {
         VolumesSettings::Mover(mover) => Ok(mover_run(&mover)),
-        VolumesSettings::Run(settings) => runtime()?.block_on(cluster_run(settings)),
+        VolumesSettings::Run(settings) => runtime()?.block_on(cluster_run(*settings)),
     }
 }
 
