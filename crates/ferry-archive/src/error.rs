@@ -25,8 +25,8 @@ pub enum ArchiveError {
         /// What is missing or wrong, and which setting fixes it.
         problem: String,
     },
-    /// The encryption key file cannot be read.
-    #[error("cannot read the encryption key file `{path}`")]
+    /// A key, passphrase, identity or recipients file cannot be read.
+    #[error("cannot read the key file `{path}`")]
     KeyFileUnreadable {
         /// The key file.
         path: String,
@@ -34,14 +34,27 @@ pub enum ArchiveError {
         #[source]
         source: io::Error,
     },
-    /// The encryption key file does not hold a key.
-    #[error(
-        "the encryption key file `{path}` does not hold a key: {problem}; it must hold 64 hex digits or the base64 form of 32 bytes, as ferry writes when it generates a key"
-    )]
+    /// A key, passphrase, identity or recipients file (or a passphrase from the environment)
+    /// cannot be used.
+    #[error("cannot use the key `{path}`: {problem}")]
     KeyFileInvalid {
-        /// The key file.
+        /// The key file, or the environment variable that held the passphrase.
         path: String,
         /// What was found instead (never the file's text).
+        problem: String,
+    },
+    /// A recipient is not an age recipient or SSH public key.
+    #[error("`{recipient}` is not a recipient: {problem}")]
+    Recipient {
+        /// The recipient as given (public; cut short), and where.
+        recipient: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The keys given cannot encrypt (a passphrase and recipients together, nothing to encrypt to).
+    #[error("cannot encrypt: {problem}")]
+    Encryption {
+        /// Why.
         problem: String,
     },
     /// A local file or directory could not be created, written or read.
@@ -95,7 +108,9 @@ pub enum ArchiveError {
         archive: String,
     },
     /// The archive is encrypted and no key was given.
-    #[error("the archive `{archive}` is encrypted; pass --encryption-key-file with the key it was exported with")]
+    #[error(
+        "the archive `{archive}` is encrypted; pass --identity with an age identity it was encrypted to, or --encryption-key-file (or --passphrase-env) with its passphrase"
+    )]
     KeyRequired {
         /// The archive.
         archive: String,
@@ -103,14 +118,16 @@ pub enum ArchiveError {
     /// A key was given but the archive is not encrypted: reading it anyway would let a plain
     /// archive stand in for the encrypted one expected.
     #[error(
-        "the archive `{archive}` is not encrypted but a key was given: refusing to read it, as it may have been swapped for an unencrypted copy; read it without --encryption-key-file if it is meant to be plain"
+        "the archive `{archive}` is not encrypted but a key was given: refusing to read it, as it may have been swapped for an unencrypted copy; read it without keys (--identity, --encryption-key-file, --passphrase-env) if it is meant to be plain"
     )]
     NotEncrypted {
         /// The archive.
         archive: String,
     },
     /// The key given is not the one the archive was encrypted with.
-    #[error("the encryption key does not fit the archive `{archive}`: it was encrypted with another key; pass the key file it was exported with")]
+    #[error(
+        "the keys given do not open the archive `{archive}`: it was encrypted to another identity or passphrase; pass the identity or passphrase it was encrypted with"
+    )]
     WrongKey {
         /// The archive.
         archive: String,

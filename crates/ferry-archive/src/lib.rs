@@ -1,7 +1,8 @@
 //! ferry's migration archive: the objects of an export with a manifest of their sizes and
 //! sha256 digests, versioned (`ferry.archive/v1`, see `docs/archive-format.md`), stored as a
 //! directory, a single zstd-compressed tar file (the default), or one object in S3-compatible
-//! storage, optionally encrypted with a 256-bit key.
+//! storage, optionally encrypted with age ([`Keys`]: a passphrase, recipients, identities), so
+//! that `age` and `rage` can decrypt it; archives in ferry's old `FERRYENC` format are still read.
 //!
 //! [`Writer`] writes object by object, holding only each object's manifest entry (not its
 //! text) once it is written, and an archive only becomes visible
@@ -37,23 +38,22 @@
 
 mod destination;
 mod error;
-mod key;
+mod keys;
+mod legacy;
 mod manifest;
 mod member;
 mod reader;
 mod s3;
-mod seal;
 mod tree;
 mod writer;
 
 pub use destination::{DEFAULT_OBJECT_NAME, Destination, S3Location, S3Settings};
 pub use error::ArchiveError;
-pub use key::EncryptionKey;
+pub use keys::Keys;
 pub use manifest::{FORMAT, Filters, Header, Manifest, ManifestEntry, Source};
 pub use member::hex;
 pub use reader::{Entry, read, read_from};
 pub use s3::{storage_error, store as s3_client};
-pub use seal::encrypt;
 pub use tree::{TREE_MARKER, TreeError, write_tree};
 pub use writer::{Batch, Encoder, Writer};
 

@@ -1,7 +1,7 @@
 //! Reading an archive back, verifying everything: the format version, that every member path is
 //! safe, that every manifest entry is present with its size and sha256, and that nothing else is
-//! there. Single-file and S3 archives are unpacked by one synchronous pipeline (decrypt →
-//! zstd → tar) on a blocking thread; directory archives are walked.
+//! there. Single-file and S3 archives are unpacked by one synchronous pipeline (decrypt: age,
+//! or the old `FERRYENC` format → zstd → tar) on a blocking thread; directory archives are walked.
 
 use std::collections::HashMap;
 use std::io::{self, Cursor, Read};
@@ -9,9 +9,10 @@ use std::path::Path;
 
 use ferry_model::ObjectId;
 
+use crate::keys::{AGE_MAGIC, open as open_age};
+use crate::legacy::{self, Opener, Problem};
 use crate::member::{MANIFEST, is_safe, printable, sha256_hex};
-use crate::seal::{self, Opener, Problem};
-use crate::{ArchiveError, Destination, EncryptionKey, Manifest, ManifestEntry, S3Location, ZSTD_MAGIC, manifest, s3};
+use crate::{ArchiveError, Destination, Keys, Manifest, ManifestEntry, S3Location, ZSTD_MAGIC, manifest, s3};
 
 /// One object read from an archive, kept as the JSON text stored (checked to be JSON), so
 /// that a whole archive in memory costs its size, not the size of its parsed trees.
@@ -119,11 +120,14 @@ fn read_member(archive: &str, path: &str, reader: impl Read, size: u64, limit: u
 
 /// Reads and verifies a whole archive; the entries come in manifest order.
 ///
-/// `key` is needed for an encrypted archive; with a key, a plain archive (a directory or an
-/// unencrypted file) is refused, so that an attacker cannot swap in an unencrypted copy.
-pub async fn read(dest: &Destination, key: Option<&EncryptionKey>) -> Result<(Manifest, Vec<Entry>), ArchiveError> {
+/// `keys` are needed for an encrypted archive; with keys that can decrypt (a passphrase or an
+/// identity; recipients alone only encrypt), a plain archive (a directory or an unencrypted
+/// file) is refused, so that an attacker cannot swap in an unencrypted copy. An
+/// archive in the old `FERRYENC` format is read with a passphrase that is its key, and counted
+/// in [`Keys::legacy_reads`].
+pub async fn read(dest: &Destination, keys: Option<&Keys>) -> Result<(Manifest, Vec<Entry>), ArchiveError> {
     let archive = dest.to_string();
-    let key = key.cloned();
+    let key = keys.filter(|keys| keys.can_decrypt()).cloned();
     match dest {
         Destination::Directory(_) if key.is_some() => Err(ArchiveError::NotEncrypted { archive }),
         Destination::Directory(root) => {
@@ -151,8 +155,8 @@ pub async fn read(dest: &Destination, key: Option<&EncryptionKey>) -> Result<(Ma
 
 /// Reads and verifies the bytes of a single-file archive (encrypted or not) from `raw`, as [`read`]
 /// does for a file, on the calling thread; `archive` names it in errors.
-pub fn read_from(archive: &str, raw: impl Read + Send, key: Option<&EncryptionKey>) -> Result<(Manifest, Vec<Entry>), ArchiveError> {
-    verified(archive, read_stream(archive, None, raw, key)?)
+pub fn read_from(archive: &str, raw: impl Read + Send, key: Option<&Keys>) -> Result<(Manifest, Vec<Entry>), ArchiveError> {
+    verified(archive, read_stream(archive, None, raw, key.filter(|keys| keys.can_decrypt()))?)
 }
 
 /// Runs synchronous reading and verification on tokio's blocking pool.
@@ -234,22 +238,22 @@ fn check_identity(archive: &str, listed: &ManifestEntry, bytes: &[u8]) -> Result
 }
 
 /// Reads a single-file or S3 archive: sniffs encryption, decompresses, unpacks the tar.
-fn read_stream(
-    archive: &str,
-    location: Option<&S3Location>,
-    mut raw: impl Read + Send,
-    key: Option<&EncryptionKey>,
-) -> Result<(Manifest, Members), ArchiveError> {
+fn read_stream(archive: &str, location: Option<&S3Location>, mut raw: impl Read + Send, keys: Option<&Keys>) -> Result<(Manifest, Members), ArchiveError> {
     let fail = |member: Option<&str>, err: io::Error| stream_failure(archive, location, member, err);
-    let mut head = [0u8; seal::MAGIC.len()];
-    let read = seal::fill(&mut raw, &mut head).map_err(|e| fail(None, e))?;
+    let mut head = [0u8; AGE_MAGIC.len()];
+    let read = legacy::fill(&mut raw, &mut head).map_err(|e| fail(None, e))?;
     let head = &head[..read];
     let stream = Cursor::new(head.to_vec()).chain(raw);
-    let compressed: Box<dyn Read + Send> = if head == seal::MAGIC {
-        let key = key.ok_or_else(|| ArchiveError::KeyRequired { archive: archive.to_owned() })?;
-        Box::new(Opener::new(stream, key).map_err(|e| fail(None, e))?)
+    let required = || ArchiveError::KeyRequired { archive: archive.to_owned() };
+    let compressed: Box<dyn Read + Send + '_> = if head == AGE_MAGIC {
+        Box::new(open_age(archive, stream, keys.ok_or_else(required)?)?)
+    } else if head.starts_with(legacy::MAGIC) {
+        let keys = keys.ok_or_else(required)?;
+        let key = keys.legacy_key().ok_or_else(|| ArchiveError::WrongKey { archive: archive.to_owned() })?;
+        keys.count_legacy_read();
+        Box::new(Opener::new(stream, &key).map_err(|e| fail(None, e))?)
     } else if head.starts_with(&ZSTD_MAGIC) {
-        if key.is_some() {
+        if keys.is_some() {
             return Err(ArchiveError::NotEncrypted { archive: archive.to_owned() });
         }
         Box::new(stream)
@@ -265,10 +269,10 @@ fn unrecognised(archive: &str, head: &[u8]) -> ArchiveError {
     let archive = archive.to_owned();
     if head.is_empty() {
         ArchiveError::Truncated { archive, problem: "it is empty (0 bytes)".to_owned() }
-    } else if seal::MAGIC.starts_with(head) || ZSTD_MAGIC.starts_with(head) {
+    } else if [AGE_MAGIC, legacy::MAGIC, &ZSTD_MAGIC].iter().any(|magic| magic.starts_with(head)) {
         ArchiveError::Truncated { archive, problem: format!("it ends after {} bytes", head.len()) }
     } else {
-        ArchiveError::NotAnArchive { archive, problem: "it starts with neither zstd's magic number nor ferry's encryption header".to_owned() }
+        ArchiveError::NotAnArchive { archive, problem: "it starts with neither zstd's magic number nor an age header".to_owned() }
     }
 }
 

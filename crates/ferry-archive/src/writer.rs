@@ -16,11 +16,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+use crate::keys::AGE_MAGIC;
 use crate::manifest::{FORMAT, ManifestText, entries_text};
 use crate::member::{MANIFEST, line_sha256_hex, path_for};
 use crate::s3::Upload;
-use crate::seal::{self, Sealer};
-use crate::{ArchiveError, Destination, EncryptionKey, Header, Manifest, ManifestEntry};
+use crate::{ArchiveError, Destination, Header, Keys, Manifest, ManifestEntry};
 
 /// zstd level 1: on the tar of an export of 10,000 objects as the API server sent them (one
 /// line each, 20.6 MB with the tar headers) it is faster than level 3 (zstd's default) and
@@ -59,12 +59,13 @@ enum Form {
 }
 
 impl Writer {
-    /// Starts an archive at `dest`, encrypted with `key` when one is given (not for directories).
+    /// Starts an archive at `dest`, encrypted with age to `keys` when they are given (not for
+    /// directories): to their recipients, else their identities' recipients, else their passphrase.
     ///
     /// A directory must be new, empty, or an earlier ferry archive (which is removed first). A
     /// single file is written under a temporary name beside `NAME` and may replace an earlier archive only. An S3
     /// upload starts at once, so a missing bucket or refused credentials fail here.
-    pub async fn create(dest: &Destination, header: Header, key: Option<&EncryptionKey>) -> Result<Writer, ArchiveError> {
+    pub async fn create(dest: &Destination, header: Header, key: Option<&Keys>) -> Result<Writer, ArchiveError> {
         let archive = dest.to_string();
         let form = match dest {
             Destination::Directory(root) => {
@@ -449,26 +450,53 @@ async fn remove_file_if_present(path: &Path) -> io::Result<()> {
 /// Tar members not yet compressed.
 type Tar = tar::Builder<Vec<u8>>;
 
-/// The layer below compression: the stream as it is, or encrypted with `key`.
-fn layer(archive: &str, key: Option<&EncryptionKey>) -> Result<Layer, ArchiveError> {
-    Ok(match key {
-        Some(key) => Layer::Sealed(Sealer::new(key).map_err(io_error(archive, "encrypt"))?),
-        None => Layer::Plain(Vec::new()),
-    })
+/// The layer below compression: the stream as it is, or encrypted with age to `keys`.
+fn layer(archive: &str, keys: Option<&Keys>) -> Result<Layer, ArchiveError> {
+    let Some(keys) = keys else { return Ok(Layer::Plain(Vec::new())) };
+    let encryptor = keys.encryptor().map_err(|problem| ArchiveError::Encryption { problem })?;
+    let out = Shared::default();
+    let writer = encryptor.wrap_output(out.clone()).map_err(io_error(archive, "encrypt"))?;
+    Ok(Layer::Sealed(writer, out))
 }
 
-/// The compressed stream as it is, or encrypted.
+/// Bytes written by age's stream writer, taken out by the archive's writer as they collect.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Shared {
+    /// The bytes written so far and not yet taken.
+    fn buffer(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.buffer().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The compressed stream as it is, or encrypted (age's STREAM: 64 KiB chunks, each sealed as
+/// soon as it is full, so nothing but the current chunk is held).
 enum Layer {
     Plain(Vec<u8>),
-    Sealed(Sealer),
+    Sealed(age::stream::StreamWriter<Shared>, Shared),
 }
 
 impl Layer {
-    /// Bytes ready for the sink.
-    fn output(&mut self) -> &mut Vec<u8> {
+    /// Takes the bytes ready for the sink once at least `at_least` have collected.
+    fn take_ready(&mut self, at_least: usize) -> Option<Vec<u8>> {
         match self {
-            Layer::Plain(out) => out,
-            Layer::Sealed(sealer) => sealer.output(),
+            Layer::Plain(out) => (out.len() >= at_least).then(|| std::mem::take(out)),
+            Layer::Sealed(_, out) => {
+                let mut out = out.buffer();
+                (out.len() >= at_least).then(|| std::mem::take(&mut *out))
+            }
         }
     }
 
@@ -476,7 +504,10 @@ impl Layer {
     fn finish(self) -> io::Result<Vec<u8>> {
         match self {
             Layer::Plain(out) => Ok(out),
-            Layer::Sealed(sealer) => sealer.finish(),
+            Layer::Sealed(writer, out) => {
+                writer.finish()?;
+                Ok(std::mem::take(&mut *out.buffer()))
+            }
         }
     }
 }
@@ -488,7 +519,7 @@ impl Write for Layer {
                 out.extend_from_slice(buf);
                 Ok(buf.len())
             }
-            Layer::Sealed(sealer) => sealer.write(buf),
+            Layer::Sealed(writer, _) => writer.write(buf),
         }
     }
 
@@ -549,9 +580,7 @@ impl StreamOut {
     /// Passes a frame through the encryption layer, and on to the sink once enough has collected.
     async fn put(&mut self, archive: &str, frame: &[u8]) -> Result<(), ArchiveError> {
         self.layer.write_all(frame).map_err(io_error(archive, "encrypt"))?;
-        let output = self.layer.output();
-        if output.len() >= FLUSH_AT {
-            let ready = std::mem::take(output);
+        if let Some(ready) = self.layer.take_ready(FLUSH_AT) {
             self.sink.write(archive, ready).await?;
         }
         Ok(())
@@ -678,7 +707,7 @@ async fn replaceable(target: &Path) -> io::Result<bool> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(true),
         Err(err) => return Err(err),
     };
-    let mut head = Vec::with_capacity(seal::MAGIC.len());
-    file.take(seal::MAGIC.len() as u64).read_to_end(&mut head).await?;
-    Ok(head == seal::MAGIC || head.starts_with(&crate::ZSTD_MAGIC))
+    let mut head = Vec::with_capacity(AGE_MAGIC.len());
+    file.take(AGE_MAGIC.len() as u64).read_to_end(&mut head).await?;
+    Ok(head == AGE_MAGIC || head.starts_with(crate::legacy::MAGIC) || head.starts_with(&crate::ZSTD_MAGIC))
 }

@@ -7,10 +7,10 @@ mod support;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use ferry_archive::{ArchiveError, Batch, Destination, Encoder, EncryptionKey, S3Settings, Writer, read};
+use ferry_archive::{ArchiveError, Batch, Destination, Encoder, Keys, S3Settings, Writer, read};
 use ferry_model::RawObject;
 use serde_json::json;
-use support::{SECRET_VALUE, assert_reported, assert_round_trip, header, sample, write};
+use support::{SECRET_VALUE, assert_reported, assert_round_trip, header, identity_keys, new_identity, sample, write};
 
 fn dest(path: &Path) -> Destination {
     Destination::parse(&path.to_string_lossy(), &S3Settings::default()).expect("destination")
@@ -21,14 +21,14 @@ fn file_dest(path: &Path) -> Destination {
 }
 
 /// Writes the sample as a single-file archive and returns its path.
-async fn sample_file(dir: &Path, key: Option<&EncryptionKey>) -> PathBuf {
+async fn sample_file(dir: &Path, key: Option<&Keys>) -> PathBuf {
     let path = dir.join("backup.tar.zst");
     write(&file_dest(&path), key, &sample()).await.expect("write");
     path
 }
 
 /// Reads `path` and returns the error it must give.
-async fn read_error(path: &Path, key: Option<&EncryptionKey>) -> ArchiveError {
+async fn read_error(path: &Path, key: Option<&Keys>) -> ArchiveError {
     let err = read(&file_dest(path), key).await.expect_err("the archive must be refused");
     assert_reported(&err, &path.display().to_string());
     err
@@ -90,42 +90,89 @@ async fn a_link_planted_at_the_old_partial_name_is_not_followed_and_the_archive_
     assert_eq!(names.len(), 3, "no temporary file is left: {names:?}");
 }
 
+/// Keys with only a passphrase, read from a file.
+fn passphrase_keys(dir: &Path, passphrase: &str) -> Keys {
+    let path = dir.join(format!("passphrase-{}.txt", passphrase.len()));
+    std::fs::write(&path, format!("{passphrase}\n")).expect("passphrase file");
+    let mut keys = Keys::new();
+    keys.add_passphrase_file(&path).expect("passphrase");
+    keys
+}
+
 #[tokio::test]
 async fn encrypted_round_trip_hides_the_contents() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (generated, text) = EncryptionKey::generate();
-    let key_file = dir.path().join("archive.key");
-    std::fs::write(&key_file, &text).expect("key file");
-    let path = sample_file(dir.path(), Some(&generated)).await;
-    let key = EncryptionKey::from_file(&key_file).expect("key reads back");
-    assert_round_trip(&file_dest(&path), Some(&key), &sample()).await;
+    let keys = identity_keys(&dir.path().join("identity.txt"));
+    let path = sample_file(dir.path(), Some(&keys)).await;
+    assert_round_trip(&file_dest(&path), Some(&keys), &sample()).await;
     let bytes = std::fs::read(&path).expect("archive");
-    assert!(bytes.starts_with(b"FERRYENC"));
+    assert!(bytes.starts_with(b"age-encryption.org/v1\n-> X25519 "), "an age file to an X25519 recipient");
     let plain = zstd::decode_all(bytes.as_slice());
     assert!(plain.is_err(), "the compressed stream is not readable without the key");
     assert!(!bytes.windows(SECRET_VALUE.len()).any(|w| w == SECRET_VALUE.as_bytes()));
+    assert_eq!(keys.legacy_reads(), 0);
+}
+
+#[tokio::test]
+async fn recipients_encrypt_for_every_holder_of_an_identity() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (alice, bob) = (dir.path().join("alice.txt"), dir.path().join("bob.txt"));
+    let recipients = dir.path().join("team.txt");
+    std::fs::write(&recipients, format!("# the team\n{}\n\n{}\n", new_identity(&alice), new_identity(&bob))).expect("recipients file");
+    let mut writing = Keys::new();
+    writing.add_recipients_file(&recipients).expect("recipients");
+    let path = sample_file(dir.path(), Some(&writing)).await;
+    for identity in [&alice, &bob] {
+        assert_round_trip(&file_dest(&path), Some(&identity_keys(identity)), &sample()).await;
+    }
+    let err = read_error(&path, Some(&writing)).await;
+    assert!(matches!(err, ArchiveError::KeyRequired { .. }), "recipients alone cannot decrypt: {err}");
+    let plain = dir.path().join("plain/");
+    write(&dest(&plain), None, &sample()).await.expect("write");
+    assert_round_trip(&dest(&plain), Some(&writing), &sample()).await;
+}
+
+#[tokio::test]
+async fn a_passphrase_encrypts_and_decrypts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = passphrase_keys(dir.path(), "correct horse battery staple");
+    let path = sample_file(dir.path(), Some(&keys)).await;
+    assert!(std::fs::read(&path).expect("archive").starts_with(b"age-encryption.org/v1\n-> scrypt "));
+    assert_round_trip(&file_dest(&path), Some(&keys), &sample()).await;
+    let mut from_env = Keys::new();
+    from_env.add_passphrase("correct horse battery staple".to_owned(), "FERRY_TEST_PASSPHRASE").expect("passphrase");
+    assert_round_trip(&file_dest(&path), Some(&from_env), &sample()).await;
+
+    let wrong = read_error(&path, Some(&passphrase_keys(dir.path(), "wrong horse"))).await;
+    assert!(matches!(wrong, ArchiveError::WrongKey { .. }), "{wrong}");
+    let identity = read_error(&path, Some(&identity_keys(&dir.path().join("identity.txt")))).await;
+    assert!(matches!(identity, ArchiveError::WrongKey { .. }), "{identity}");
+
+    let mut both = passphrase_keys(dir.path(), "correct horse battery staple");
+    both.add_recipient(&new_identity(&dir.path().join("other.txt"))).expect("recipient");
+    let err = Writer::create(&file_dest(&dir.path().join("both")), header(), Some(&both)).await.err().expect("refused");
+    assert!(matches!(err, ArchiveError::Encryption { .. }) && err.to_string().contains("one or the other"), "{err}");
 }
 
 #[tokio::test]
 async fn an_encrypted_archive_needs_its_key() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (key, _) = EncryptionKey::generate();
-    let path = sample_file(dir.path(), Some(&key)).await;
+    let keys = identity_keys(&dir.path().join("identity.txt"));
+    let path = sample_file(dir.path(), Some(&keys)).await;
 
     let missing = read_error(&path, None).await;
     assert!(matches!(missing, ArchiveError::KeyRequired { .. }), "{missing}");
-    assert!(missing.to_string().contains("is encrypted; pass --encryption-key-file"), "{missing}");
+    assert!(missing.to_string().contains("is encrypted; pass --identity"), "{missing}");
 
-    let (other, _) = EncryptionKey::generate();
-    let wrong = read_error(&path, Some(&other)).await;
+    let wrong = read_error(&path, Some(&identity_keys(&dir.path().join("other.txt")))).await;
     assert!(matches!(wrong, ArchiveError::WrongKey { .. }), "{wrong}");
-    assert!(wrong.to_string().contains("encryption key does not fit"), "{wrong}");
+    assert!(wrong.to_string().contains("keys given do not open"), "{wrong}");
 }
 
 #[tokio::test]
 async fn a_plain_archive_is_refused_when_a_key_is_given() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (key, _) = EncryptionKey::generate();
+    let key = identity_keys(&dir.path().join("identity.txt"));
     let path = sample_file(dir.path(), None).await;
     let err = read_error(&path, Some(&key)).await;
     assert!(matches!(err, ArchiveError::NotEncrypted { .. }), "{err}");
@@ -142,17 +189,59 @@ async fn key_files_that_hold_no_key_are_explained() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bad.key");
     std::fs::write(&path, "hunter2\n").expect("key file");
-    let err = EncryptionKey::from_file(&path).expect_err("not a key");
+    let err = Keys::new().add_identity_file(&path).expect_err("not an identity");
     assert!(matches!(err, ArchiveError::KeyFileInvalid { .. }), "{err}");
-    assert!(err.to_string().contains(&path.display().to_string()) && !err.to_string().contains("hunter2"), "{err}");
-    let err = EncryptionKey::from_file(&dir.path().join("missing.key")).expect_err("missing");
+    assert!(err.to_string().contains(&path.display().to_string()) && err.to_string().contains("line 1") && !err.to_string().contains("hunter2"), "{err}");
+    let err = Keys::new().add_passphrase_file(&dir.path().join("missing.key")).expect_err("missing");
     assert!(matches!(err, ArchiveError::KeyFileUnreadable { .. }), "{err}");
+    std::fs::write(&path, " \n").expect("key file");
+    let err = Keys::new().add_passphrase_file(&path).expect_err("empty");
+    assert!(err.to_string().contains("it is empty"), "{err}");
+    std::fs::write(&path, "# nobody\nage1notakey\n").expect("recipients file");
+    let err = Keys::new().add_recipients_file(&path).expect_err("bad recipient");
+    assert!(matches!(err, ArchiveError::Recipient { .. }) && err.to_string().contains("line 2"), "{err}");
+    let err = Keys::new().add_recipient("bob@example.com").expect_err("not a recipient");
+    assert!(err.to_string().contains("neither an age recipient"), "{err}");
+}
+
+#[tokio::test]
+async fn archives_in_the_old_format_are_still_read_with_their_key() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let archive = fixtures.join("ferryenc-v1.tar.zst");
+    assert!(std::fs::read(&archive).expect("fixture").starts_with(b"FERRYENC"));
+    let mut keys = Keys::new();
+    keys.add_passphrase_file(&fixtures.join("ferryenc-v1.key")).expect("old key file");
+    let expected: Vec<_> = sample().into_iter().take(3).collect();
+    assert_round_trip(&file_dest(&archive), Some(&keys), &expected).await;
+    assert_eq!(keys.legacy_reads(), 1, "the caller can tell that the old format was read");
+
+    let missing = read_error(&archive, None).await;
+    assert!(matches!(missing, ArchiveError::KeyRequired { .. }), "{missing}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    for other in [identity_keys(&dir.path().join("identity.txt")), passphrase_keys(dir.path(), &"ab".repeat(32)), passphrase_keys(dir.path(), "not a key")] {
+        let err = read_error(&archive, Some(&other)).await;
+        assert!(matches!(err, ArchiveError::WrongKey { .. }), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_hostile_age_header_is_refused_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = identity_keys(&dir.path().join("identity.txt"));
+    let path = dir.path().join("hostile.age");
+    let mut bytes = b"age-encryption.org/v1\n-> X25519 ".to_vec();
+    bytes.extend(std::iter::repeat_n(b'A', 4 << 20));
+    std::fs::write(&path, &bytes).expect("write");
+    let started = std::time::Instant::now();
+    let err = read_error(&path, Some(&keys)).await;
+    assert!(matches!(err, ArchiveError::TooLarge { .. } | ArchiveError::Damaged { .. }), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "refused in {:?}", started.elapsed());
 }
 
 #[tokio::test]
 async fn directories_cannot_be_encrypted() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (key, _) = EncryptionKey::generate();
+    let key = identity_keys(&dir.path().join("identity.txt"));
     let err = Writer::create(&Destination::Directory(dir.path().join("out")), header(), Some(&key)).await.err().expect("refused");
     assert!(matches!(err, ArchiveError::EncryptedDirectory { .. }), "{err}");
     assert!(!dir.path().join("out").exists());
@@ -245,7 +334,7 @@ fn batch(encoder: &Encoder, objects: &[(RawObject, String)]) -> Batch {
 
 /// Writes the sample: its last objects encoded first on another thread, added after the first
 /// (a batch) and the middle ones (one by one).
-async fn write_in_batches(dest: &Destination, key: Option<&EncryptionKey>) {
+async fn write_in_batches(dest: &Destination, key: Option<&Keys>) {
     let (raw, objects) = (raw_sample(), sample());
     let mut writer = Writer::create(dest, header(), key).await.expect("create");
     let encoder = writer.encoder();
@@ -261,7 +350,7 @@ async fn write_in_batches(dest: &Destination, key: Option<&EncryptionKey>) {
 #[tokio::test]
 async fn batches_encoded_ahead_are_added_in_order_in_every_form() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (key, _) = EncryptionKey::generate();
+    let key = identity_keys(&dir.path().join("identity.txt"));
     let file = dir.path().join("backup.tar.zst");
     for (dest, key) in [(Destination::Directory(dir.path().join("tree")), None), (file_dest(&file), None), (file_dest(&dir.path().join("sealed")), Some(&key))]
     {
@@ -346,21 +435,29 @@ async fn a_truncated_file_is_reported_as_truncated() {
 #[tokio::test]
 async fn a_truncated_or_altered_encrypted_file_is_caught() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (key, _) = EncryptionKey::generate();
+    let key = identity_keys(&dir.path().join("identity.txt"));
     let path = sample_file(dir.path(), Some(&key)).await;
     let good = std::fs::read(&path).expect("archive");
-    for cut in [0, 3, 8, 20, 44, 60, good.len() / 2, good.len() - 1] {
+    for cut in [0, 3, 8, 20, 44, 60, 150, good.len() / 2, good.len() - 1] {
         std::fs::write(&path, &good[..cut]).expect("write");
         let err = read_error(&path, Some(&key)).await;
         assert!(matches!(err, ArchiveError::Truncated { .. } | ArchiveError::Damaged { .. }), "cut at {cut}: {err}");
     }
-    for at in [50, good.len() / 2, good.len() - 1] {
+    for at in [good.len() / 2, good.len() - 1] {
         let mut bad = good.clone();
         bad[at] ^= 0x01;
         std::fs::write(&path, &bad).expect("write");
         let err = read_error(&path, Some(&key)).await;
         assert!(matches!(err, ArchiveError::Damaged { .. }), "byte {at}: {err}");
         assert!(err.to_string().contains("fails authentication"), "{err}");
+    }
+    // In the header: a recipient's stanza no longer opens (wrong key), or the header's MAC fails.
+    for at in [30, 100] {
+        let mut bad = good.clone();
+        bad[at] ^= 0x01;
+        std::fs::write(&path, &bad).expect("write");
+        let err = read_error(&path, Some(&key)).await;
+        assert!(matches!(err, ArchiveError::Damaged { .. } | ArchiveError::WrongKey { .. }), "byte {at}: {err}");
     }
 }
 

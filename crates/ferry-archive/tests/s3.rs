@@ -6,14 +6,14 @@ mod support;
 
 use std::sync::Arc;
 
-use ferry_archive::{ArchiveError, Destination, EncryptionKey, S3Settings, Writer, read};
+use ferry_archive::{ArchiveError, Destination, S3Settings, Writer, read};
 use ferry_model::ObjectId;
 use ferry_testcluster::s3::S3Server;
 use object_store::ObjectStoreExt as _;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as StorePath;
 use serde_json::{Value, json};
-use support::{assert_reported, assert_round_trip, header, object, sample, write};
+use support::{assert_reported, assert_round_trip, header, identity_keys, object, sample, write};
 
 /// A client of the test server, to look at and tamper with stored objects directly.
 fn store(server: &S3Server) -> Arc<object_store::aws::AmazonS3> {
@@ -64,7 +64,8 @@ async fn round_trip_plain_and_encrypted() {
     assert_round_trip(&dest, None, &sample()).await;
     assert!(server.file_of("ferry", "backups/ferry-archive.tar.zst").is_file());
 
-    let (key, _) = EncryptionKey::generate();
+    let identity = tempfile::tempdir().expect("temp dir");
+    let key = identity_keys(&identity.path().join("identity.txt"));
     let sealed = server.dest("s3://ferry/sealed.tar.zst");
     write(&sealed, Some(&key), &sample()).await.expect("write encrypted");
     assert_round_trip(&sealed, Some(&key), &sample()).await;

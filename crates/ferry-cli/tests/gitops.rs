@@ -290,13 +290,14 @@ fn conflicting_copies_stop_the_transform_unless_a_copy_is_chosen() {
 
 #[test]
 fn outputs_that_cannot_be_are_usage_errors() {
-    let cases: [&[&str]; 6] = [
+    let cases: [&[&str]; 7] = [
         &["--to", "-", "--format", "archive"],
         &["--to", "s3://bucket/tree", "--format", "yaml"],
         &["-o", "yaml", "--diff"],
         &["-o", "json", "--diff"],
         &["-o", "yaml", "--to", "tree"],
         &["-o", "json", "--to", "-"],
+        &["-o", "yaml", "--recipient", "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"],
     ];
     for args in cases {
         let (code, stdout, stderr) = ferry(&[&["transform", "--from", "-"][..], args].concat(), SHOP);

@@ -3,7 +3,8 @@
 //! hostPath; a second sync sends only the change; cutover scales the Deployment to zero,
 //! waits for its Pod, makes the final pass and verifies into evidence; a target Pod reads the
 //! same bytes; a too-small target claim is refused before any data moves; a difference made on
-//! the target is named by verify.
+//! the target is named by verify; a pass and a verification through an encrypted repository
+//! (the repository key reaching the movers through their Jobs' Secrets).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -252,6 +253,29 @@ async fn volumes_move_with_warm_passes_cutover_and_evidence() {
     assert!(stderr.contains("sub/f7: content differs"), "{stderr}");
     let evidence: Value = serde_json::from_str(&std::fs::read_to_string(&evidence_file).unwrap()).unwrap();
     assert_eq!(claim(&evidence, "shop/data")["mismatches"][0]["path"].as_str(), Some("sub/f7"));
+
+    // Through an encrypted repository (an age identity): the pass repairs the target, the
+    // repository holds only age files under keyed names, and it cannot be read without the key.
+    let encrypted = Move { repository: work.path().join("encrypted"), ..moving };
+    let identity = work.path().join("me.txt");
+    std::fs::write(&identity, "AGE-SECRET-KEY-17S8ZHE8RADH2PHSNEYNP65K9KVZQHCMKZD58QQGYHD8WHGELEK4QKTH4P0\n").unwrap();
+    let identity = identity.to_str().unwrap();
+    let pass = encrypted.json("sync", &["-n", "shop", "--identity", identity]);
+    assert_eq!(claim(&pass, "shop/data")["written_files"].as_u64(), Some(1), "only the tampered file is rewritten: {pass}");
+    let config = std::fs::read_to_string(encrypted.repository.join("config.json")).unwrap();
+    assert!(config.contains("\"scheme\": \"age\""), "{config}");
+    let chunks = std::fs::read_dir(encrypted.repository.join("chunks")).unwrap().next().unwrap().unwrap().path();
+    let chunk = std::fs::read_dir(chunks).unwrap().next().unwrap().unwrap().path();
+    assert!(std::fs::read(&chunk).unwrap().starts_with(b"age-encryption.org/v1\n"));
+    let verified = encrypted.json("verify", &["-n", "shop", "--identity", identity, "--evidence", evidence_file.to_str().unwrap()]);
+    assert_eq!(claim(&verified, "shop/data")["equal"].as_bool(), Some(true), "{verified}");
+    let (code, _, stderr) = encrypted.volumes("verify", &["-n", "shop"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("is encrypted; pass --identity"), "{stderr}");
+    eventually("mover Jobs and their Secrets deleted", || {
+        let secrets = kubectl(&encrypted.source, &["get", "secrets", "-A", "-l", "ferry.io/volumes-run", "-o", "name"]);
+        jobs_left(&encrypted.source).is_empty() && jobs_left(&encrypted.target).is_empty() && secrets.is_empty()
+    });
 }
 
 /// Hex SHA-256 of a file, through the `sha256sum` the test images also use.

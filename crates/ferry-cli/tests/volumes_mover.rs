@@ -1,6 +1,7 @@
 //! `ferry volumes mover` as a Job runs it, without a cluster: its report on stdout and in the
 //! result file, exit code 1 with the error in the report on failure, and a backup killed
-//! mid-pass that the next pass resumes, reusing the chunks already stored.
+//! mid-pass that the next pass resumes, reusing the chunks already stored; an encrypted
+//! repository opened with the repository key a Job's Secret holds, and refused without it.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -91,4 +92,36 @@ fn a_backup_killed_mid_pass_is_resumed_by_the_next_one() {
     let (code, _, stderr) = mover(&["restore", "--snapshot", snapshot, "--repository", repository.to_str().unwrap(), "--path", restored.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     assert!(std::fs::read(restored.join("big.bin")).unwrap() == std::fs::read(tree.join("big.bin")).unwrap());
+}
+
+#[test]
+fn an_encrypted_repository_is_moved_with_its_repository_key_and_refused_without() {
+    use age::secrecy::ExposeSecret as _;
+    let work = tempfile::tempdir().unwrap();
+    let (tree, restored, repository) = (work.path().join("tree"), work.path().join("restored"), work.path().join("repository"));
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(tree.join("a"), "precious\n").unwrap();
+    // What `ferry volumes sync` does before its Jobs: create the repository with the user's keys.
+    let mut keys = ferry_archive::Keys::new();
+    keys.add_passphrase("correct horse".into(), "the test").unwrap();
+    let store = std::sync::Arc::new(ferry_volumes::DirStore::new(&repository));
+    let created = ferry_volumes::Repository::open_or_create(store, ferry_volumes::Chunker::default(), Some(&ferry_volumes::Unlock::Keys(keys))).unwrap();
+    let key_file = work.path().join("repository-key");
+    std::fs::write(&key_file, created.key().unwrap().to_text().expose_secret()).unwrap();
+    let (repository, key_file) = (repository.to_str().unwrap(), key_file.to_str().unwrap());
+
+    let (code, stdout, stderr) =
+        mover(&["backup", "--volume", "ns/a", "--time", "t", "--repository", repository, "--path", tree.to_str().unwrap(), "--repository-key", key_file]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let snapshot = report["backup"]["snapshot"].as_str().unwrap();
+    let (code, _, stderr) =
+        mover(&["restore", "--snapshot", snapshot, "--repository", repository, "--path", restored.to_str().unwrap(), "--repository-key", key_file]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read_to_string(restored.join("a")).unwrap(), "precious\n");
+
+    let (code, stdout, stderr) = mover(&["restore", "--snapshot", snapshot, "--repository", repository, "--path", restored.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("is encrypted"), "{stdout}");
+    assert!(!stdout.contains("AGE-SECRET-KEY") && !stderr.contains("AGE-SECRET-KEY"), "the key is never shown");
 }

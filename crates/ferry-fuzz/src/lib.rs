@@ -9,7 +9,7 @@
 //! (`fuzz/seeds/TARGET/`) through the same functions on every test run. Nothing here reads
 //! files or prints.
 
-use ferry_archive::{EncryptionKey, Entry, Manifest, read_from};
+use ferry_archive::{Entry, Keys, Manifest, read_from};
 use ferry_model::load::{load_text_documents, object_id};
 use ferry_transform::{Options, Rules, diff, normalise_for_compare, redact_secret, redact_secret_looking, transform};
 use std::sync::LazyLock;
@@ -19,8 +19,11 @@ use serde_json::Value;
 /// The name inputs are given in errors and evidence.
 const NAME: &str = "fuzz-input";
 
-/// The fixed key of the encrypted-archive target.
-const KEY: [u8; 32] = *b"ferry fuzzing key, not a secret!";
+/// The fixed age identity of the encrypted-archive target (made for fuzzing; not a secret).
+const IDENTITY: &str = "AGE-SECRET-KEY-17S8ZHE8RADH2PHSNEYNP65K9KVZQHCMKZD58QQGYHD8WHGELEK4QKTH4P0";
+
+/// The fixed key of archives in the old `FERRYENC` format, given as a passphrase.
+const LEGACY_KEY: &str = "66657272792066757a7a696e67206b65792c206e6f7420612073656372657421";
 
 /// The page whose first YAML example (every kind of rule) the transform target applies.
 const RULES_PAGE: &str = include_str!("../../../docs/transform-rules.md");
@@ -52,8 +55,25 @@ pub fn archive_plain(data: &[u8]) {
     check_read(read_from(NAME, bytes.as_slice(), None));
 }
 
-/// An encrypted single-file archive. The first byte picks what the rest is:
-/// - 0 mod 3: the archive's bytes as they are, read with the key (the header and chunks);
+/// Keys that encrypt to the fixed identity.
+static WRITING: LazyLock<Keys> = LazyLock::new(|| {
+    let mut keys = Keys::new();
+    keys.add_identity_text(IDENTITY, "the fuzzing identity").expect("a valid identity");
+    keys
+});
+
+/// Keys that read: the fixed identity, and the old format's key as a passphrase (with a low
+/// scrypt limit, so that an input asking for a passphrase costs little).
+static READING: LazyLock<Keys> = LazyLock::new(|| {
+    let mut keys = WRITING.clone();
+    keys.add_passphrase(LEGACY_KEY.to_owned(), "the fuzzing key").expect("a passphrase");
+    keys.set_scrypt_limit(10);
+    keys
+});
+
+/// An encrypted single-file archive (age, or the old `FERRYENC` format). The first byte picks
+/// what the rest is:
+/// - 0 mod 3: the archive's bytes as they are, read with the keys (the header and chunks);
 /// - 1 mod 3: a tar stream, compressed, then encrypted: read with the key, it gives exactly
 ///   what the unencrypted stream gives without one; without the key it is refused, and the
 ///   unencrypted stream is refused with the key (no downgrade);
@@ -62,29 +82,29 @@ pub fn archive_plain(data: &[u8]) {
 ///   there), and the result is refused whatever the archive held.
 pub fn archive_encrypted(data: &[u8]) {
     let Some((&form, rest)) = data.split_first() else { return };
-    let key = EncryptionKey::from_bytes(KEY);
+    let key = &*READING;
     match form % 3 {
-        0 => check_read(read_from(NAME, rest, Some(&key))),
+        0 => check_read(read_from(NAME, rest, Some(key))),
         1 => {
             let plain = compress(rest);
-            let sealed = ferry_archive::encrypt(&key, &plain).expect("encrypts");
-            let opened = read_from(NAME, sealed.as_slice(), Some(&key));
+            let sealed = WRITING.encrypt(&plain).expect("encrypts");
+            let opened = read_from(NAME, sealed.as_slice(), Some(key));
             let expected = read_from(NAME, plain.as_slice(), None);
             assert_eq!(opened.as_ref().ok(), expected.as_ref().ok(), "the encrypted archive reads as the plain one");
             assert_eq!(opened.is_err(), expected.is_err(), "the encrypted archive fails where the plain one does");
             assert!(read_from(NAME, sealed.as_slice(), None).is_err(), "an encrypted archive is refused without its key");
-            assert!(read_from(NAME, plain.as_slice(), Some(&key)).is_err(), "a plain archive is refused when a key is given");
+            assert!(read_from(NAME, plain.as_slice(), Some(key)).is_err(), "a plain archive is refused when a key is given");
             check_read(opened);
         }
         _ => {
             let [high, low, change, tar @ ..] = rest else { return };
-            let mut sealed = ferry_archive::encrypt(&key, &compress(tar)).expect("encrypts");
+            let mut sealed = WRITING.encrypt(&compress(tar)).expect("encrypts");
             let at = usize::from(u16::from_be_bytes([*high, *low])) % sealed.len();
             match change {
                 0 => sealed.truncate(at),
                 change => sealed[at] ^= change,
             }
-            assert!(read_from(NAME, sealed.as_slice(), Some(&key)).is_err(), "a changed encrypted archive is refused (byte {at}, change {change})");
+            assert!(read_from(NAME, sealed.as_slice(), Some(key)).is_err(), "a changed encrypted archive is refused (byte {at}, change {change})");
         }
     }
 }

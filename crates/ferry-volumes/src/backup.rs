@@ -152,7 +152,7 @@ fn read_file(repository: &Repository, found: &Found, stored: &AtomicU64, new_chu
     let mut add = |data: &[u8]| -> Result<(), VolumeError> {
         whole.update(data);
         size += data.len() as u64;
-        let id = crate::repo::sha256_hex(data);
+        let id = repository.digest(data);
         let written = repository.put_chunk(&id, data)?;
         if written > 0 {
             stored.fetch_add(written, Ordering::Relaxed);

@@ -62,6 +62,39 @@ pub enum VolumeError {
         /// What was found.
         found: String,
     },
+    /// The repository is encrypted and no key was given.
+    #[error(
+        "the repository `{repository}` is encrypted; pass --identity with an age identity it was encrypted to, or --encryption-key-file (or --passphrase-env) with its passphrase"
+    )]
+    KeyRequired {
+        /// The repository.
+        repository: String,
+    },
+    /// Keys were given but the repository is not encrypted: using it would let a plain copy
+    /// stand in for the encrypted one expected.
+    #[error(
+        "the repository `{repository}` is not encrypted but keys were given: refusing to use it, as it may have been swapped for a plain copy; use it without keys if it is meant to be plain"
+    )]
+    NotEncrypted {
+        /// The repository.
+        repository: String,
+    },
+    /// None of the keys given opens the repository.
+    #[error("the keys given do not open the repository `{repository}`: {problem}")]
+    WrongKey {
+        /// The repository.
+        repository: String,
+        /// Which key was tried and why it failed.
+        problem: String,
+    },
+    /// A repository key cannot be used or made.
+    #[error("cannot use the key of the repository `{repository}`: {problem}")]
+    Key {
+        /// The repository (or the key file).
+        repository: String,
+        /// Why (never the key).
+        problem: String,
+    },
     /// A snapshot asked for does not exist.
     #[error("the repository `{repository}` has no snapshot `{snapshot}`")]
     NoSnapshot {

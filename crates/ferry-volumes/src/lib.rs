@@ -9,7 +9,8 @@
 //! tree equal to a snapshot in place, verifying every chunk. [`Manifest::of_tree`] describes
 //! a tree independently of the repository, and [`Manifest::compare`] names every difference.
 //!
-//! I/O goes through the [`Store`] trait; this crate never prints.
+//! With [`Unlock`] keys the repository is encrypted: every object an age file, names keyed
+//! hashes (see `seal.rs`). I/O goes through the [`Store`] trait; this crate never prints.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,7 +19,7 @@
 //!
 //! let (source, target, repo) = (tempfile::tempdir()?, tempfile::tempdir()?, tempfile::tempdir()?);
 //! std::fs::write(source.path().join("data.txt"), "hello")?;
-//! let repository = Repository::open_or_create(Arc::new(DirStore::new(repo.path())), Chunker::default())?;
+//! let repository = Repository::open_or_create(Arc::new(DirStore::new(repo.path())), Chunker::default(), None)?;
 //! let options = BackupOptions { volume: "shop/data".into(), time: "2026-12-06T12:00:00Z".into() };
 //! let stats = backup(&repository, source.path(), &options)?;
 //! restore(&repository, &stats.snapshot, target.path())?;
@@ -34,6 +35,7 @@ mod manifest;
 mod mover;
 mod repo;
 mod restore;
+mod seal;
 mod snapshot;
 mod store;
 mod walk;
@@ -42,7 +44,8 @@ pub use backup::{BackupOptions, BackupStats, backup};
 pub use error::VolumeError;
 pub use manifest::{Manifest, ManifestEntry, Mismatch};
 pub use mover::{ManifestSummary, MoverReport, MoverTask, REPORT_LIMIT, run_mover};
-pub use repo::{Chunker, Config, FORMAT, Repository};
+pub use repo::{Chunker, Config, Encryption, FORMAT, Repository};
 pub use restore::{RestoreStats, restore};
+pub use seal::{RepositoryKey, Unlock};
 pub use snapshot::{Entry, Kind, Snapshot, Stamp};
 pub use store::{DirStore, S3Store, Store, open_store};

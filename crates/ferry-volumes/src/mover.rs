@@ -7,7 +7,7 @@ use std::path::Path;
 use ferry_archive::S3Settings;
 use serde::{Deserialize, Serialize};
 
-use crate::{BackupOptions, BackupStats, Chunker, Manifest, Repository, RestoreStats, VolumeError, backup, open_store, restore};
+use crate::{BackupOptions, BackupStats, Chunker, Manifest, Repository, RestoreStats, Unlock, VolumeError, backup, open_store, restore};
 
 /// Kubernetes keeps at most this many bytes of a termination message.
 pub const REPORT_LIMIT: usize = 4096;
@@ -67,22 +67,23 @@ pub enum MoverTask {
     },
 }
 
-/// Runs a task on the tree at `path` with the repository at `repository`.
-pub fn run_mover(repository: &str, s3: &S3Settings, path: &Path, task: &MoverTask) -> Result<MoverReport, VolumeError> {
+/// Runs a task on the tree at `path` with the repository at `repository` (opened with
+/// `unlock` when it is encrypted: in a Job, the repository key ferry put in the Job's Secret).
+pub fn run_mover(repository: &str, s3: &S3Settings, unlock: Option<&Unlock>, path: &Path, task: &MoverTask) -> Result<MoverReport, VolumeError> {
     let store = open_store(repository, s3)?;
     match task {
         MoverTask::Backup { volume, time } => {
-            let repository = Repository::open_or_create(store, Chunker::default())?;
+            let repository = Repository::open_or_create(store, Chunker::default(), unlock)?;
             let mut stats = backup(&repository, path, &BackupOptions { volume: volume.clone(), time: time.clone() })?;
             stats.skipped.truncate(SKIPPED_SHOWN);
             Ok(MoverReport { backup: Some(stats), ..MoverReport::default() })
         }
         MoverTask::Restore { snapshot } => {
-            let stats = restore(&Repository::open(store)?, snapshot, path)?;
+            let stats = restore(&Repository::open(store, unlock)?, snapshot, path)?;
             Ok(MoverReport { restore: Some(stats), ..MoverReport::default() })
         }
         MoverTask::Manifest { key } => {
-            let repository = Repository::open_or_create(store, Chunker::default())?;
+            let repository = Repository::open_or_create(store, Chunker::default(), unlock)?;
             let manifest = Manifest::of_tree(path)?;
             repository.put_document(key, &manifest)?;
             let summary = ManifestSummary { key: key.clone(), files: manifest.files(), bytes: manifest.bytes(), digest: manifest.digest() };

@@ -1,6 +1,7 @@
 //! The repository: its configuration, chunks (zstd-compressed, named by the SHA-256 of their
 //! plain bytes, verified on every read), snapshots, per-volume references to the latest
-//! snapshot, and JSON documents such as manifests. The format is docs/volume-repository.md.
+//! snapshot, and JSON documents such as manifests; optionally encrypted (`seal.rs`: each object
+//! an age file, names keyed hashes). The format is docs/volume-repository.md.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::seal::{RepositoryKey, Sealing, Unlock};
 use crate::{Snapshot, Store, VolumeError};
 
 /// The format this version reads and writes.
@@ -24,6 +26,18 @@ pub struct Config {
     pub format: String,
     /// Content-defined chunking parameters (FastCDC 2020), in bytes.
     pub chunker: Chunker,
+    /// Set when the repository is encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
+}
+
+/// How a repository is encrypted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encryption {
+    /// Always `age`.
+    pub scheme: String,
+    /// The public recipient (`age1…`) of the repository's key, which every object is encrypted to.
+    pub recipient: String,
 }
 
 /// FastCDC parameters; every backup into a repository uses the repository's, so that the
@@ -51,6 +65,8 @@ pub struct Repository {
     config: Config,
     /// Chunks known to be stored (listed at open, added to as chunks are written).
     known: Mutex<HashSet<String>>,
+    /// The cipher of an encrypted repository.
+    sealing: Option<Sealing>,
 }
 
 /// Lower-case hex SHA-256 of bytes.
@@ -59,18 +75,30 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl Repository {
-    /// Opens the repository in `store`, creating it with `chunker` when the store is empty.
-    pub fn open_or_create(store: Arc<dyn Store>, chunker: Chunker) -> Result<Repository, VolumeError> {
+    /// Opens the repository in `store`, creating it with `chunker` when the store is empty:
+    /// encrypted when `unlock` holds keys (its new key is stored under `keys/`, encrypted with them).
+    pub fn open_or_create(store: Arc<dyn Store>, chunker: Chunker, unlock: Option<&Unlock>) -> Result<Repository, VolumeError> {
         if store.get("config.json")?.is_none() {
-            let config = Config { format: FORMAT.to_owned(), chunker };
+            let encryption = match unlock {
+                None => None,
+                Some(Unlock::Keys(keys)) => Some(create_key(store.as_ref(), keys)?),
+                Some(Unlock::Key(_)) => {
+                    return Err(VolumeError::Key {
+                        repository: store.to_string(),
+                        problem: "there is no repository there yet, and a repository key only opens an existing one".to_owned(),
+                    });
+                }
+            };
+            let config = Config { format: FORMAT.to_owned(), chunker, encryption };
             let text = serde_json::to_vec_pretty(&config).map_err(|e| VolumeError::Corrupt { repository: store.to_string(), problem: e.to_string() })?;
             store.put("config.json", text)?;
         }
-        Repository::open(store)
+        Repository::open(store, unlock)
     }
 
-    /// Opens an existing repository and lists its chunks.
-    pub fn open(store: Arc<dyn Store>) -> Result<Repository, VolumeError> {
+    /// Opens an existing repository and lists its chunks. An encrypted repository needs
+    /// `unlock`; a plain one is refused when keys are given (a swapped-in plain copy).
+    pub fn open(store: Arc<dyn Store>, unlock: Option<&Unlock>) -> Result<Repository, VolumeError> {
         let repository = store.to_string();
         let bytes = store.get("config.json")?.ok_or_else(|| VolumeError::Format {
             repository: repository.clone(),
@@ -85,8 +113,28 @@ impl Repository {
         if config.format != FORMAT {
             return Err(VolumeError::Format { repository, expected: FORMAT, found: format!("its config.json says `{}`", config.format) });
         }
+        let sealing = match (&config.encryption, unlock) {
+            (None, None) => None,
+            (None, Some(_)) => return Err(VolumeError::NotEncrypted { repository }),
+            (Some(_), None) => return Err(VolumeError::KeyRequired { repository }),
+            (Some(encryption), Some(unlock)) => Some(Sealing::new(unlock_key(store.as_ref(), encryption, unlock)?)),
+        };
         let known = store.list("chunks/")?.into_iter().filter_map(|key| key.rsplit('/').next().map(str::to_owned)).collect();
-        Ok(Repository { store, config, known: Mutex::new(known) })
+        Ok(Repository { store, config, known: Mutex::new(known), sealing })
+    }
+
+    /// The key of an encrypted repository (what its mover Jobs are given).
+    pub fn key(&self) -> Option<&RepositoryKey> {
+        self.sealing.as_ref().map(Sealing::key)
+    }
+
+    /// The name of plain bytes (a chunk's, a snapshot's): their SHA-256, or in an encrypted
+    /// repository their keyed hash.
+    pub(crate) fn digest(&self, plain: &[u8]) -> String {
+        match &self.sealing {
+            Some(sealing) => sealing.name(plain),
+            None => sha256_hex(plain),
+        }
     }
 
     /// The repository's configuration.
@@ -114,7 +162,7 @@ impl Repository {
         if self.has_chunk(id) {
             return Ok(0);
         }
-        let packed = self.compress(plain)?;
+        let packed = self.pack(plain)?;
         let written = packed.len() as u64;
         self.store.put(&Self::chunk_key(id), packed)?;
         self.known.lock().unwrap_or_else(PoisonError::into_inner).insert(id.to_owned());
@@ -126,39 +174,60 @@ impl Repository {
         let key = Self::chunk_key(id);
         let corrupt = |problem: String| VolumeError::Corrupt { repository: self.name(), problem };
         let packed = self.store.get(&key)?.ok_or_else(|| corrupt(format!("the chunk `{key}` of `{file}` is missing")))?;
-        let plain = zstd::decode_all(packed.as_slice()).map_err(|e| corrupt(format!("the chunk `{key}` of `{file}` does not decompress ({e})")))?;
-        if sha256_hex(&plain) != id {
-            return Err(corrupt(format!("the chunk `{key}` of `{file}` does not match its SHA-256")));
+        let plain = self.unpack(&key, &packed).map_err(|e| match e {
+            VolumeError::Corrupt { problem, .. } => corrupt(format!("{problem} (a chunk of `{file}`)")),
+            other => other,
+        })?;
+        if self.digest(&plain) != id {
+            return Err(corrupt(format!("the chunk `{key}` of `{file}` does not match its digest")));
         }
         Ok(plain)
     }
 
-    /// zstd of bytes.
-    fn compress(&self, plain: &[u8]) -> Result<Vec<u8>, VolumeError> {
-        zstd::encode_all(plain, ZSTD_LEVEL).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("cannot compress: {e}") })
+    /// zstd of bytes, then encrypted in an encrypted repository.
+    fn pack(&self, plain: &[u8]) -> Result<Vec<u8>, VolumeError> {
+        let packed =
+            zstd::encode_all(plain, ZSTD_LEVEL).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("cannot compress: {e}") })?;
+        match &self.sealing {
+            Some(sealing) => sealing.seal(&self.name(), &packed),
+            None => Ok(packed),
+        }
+    }
+
+    /// The plain bytes of a stored object `key`: decrypted if need be, then decompressed.
+    fn unpack(&self, key: &str, stored: &[u8]) -> Result<Vec<u8>, VolumeError> {
+        let opened;
+        let packed = match &self.sealing {
+            Some(sealing) => {
+                opened = sealing.open(&self.name(), key, stored)?;
+                opened.as_slice()
+            }
+            None => stored,
+        };
+        zstd::decode_all(packed).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}` does not decompress ({e})") })
     }
 
     /// Stores a JSON document (zstd-compressed) under `key`.
     pub fn put_document<T: Serialize>(&self, key: &str, value: &T) -> Result<(), VolumeError> {
         let text = serde_json::to_vec(value).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}`: {e}") })?;
-        self.store.put(key, self.compress(&text)?)
+        self.store.put(key, self.pack(&text)?)
     }
 
     /// Reads a JSON document written by [`Repository::put_document`]; `None` when absent.
     pub fn get_document<T: DeserializeOwned>(&self, key: &str) -> Result<Option<(T, String)>, VolumeError> {
         let Some(packed) = self.store.get(key)? else { return Ok(None) };
-        let corrupt = |problem: String| VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}` {problem}") };
-        let text = zstd::decode_all(packed.as_slice()).map_err(|e| corrupt(format!("does not decompress ({e})")))?;
-        let value = serde_json::from_slice(&text).map_err(|e| corrupt(format!("is not readable ({e})")))?;
-        Ok(Some((value, sha256_hex(&text))))
+        let text = self.unpack(key, &packed)?;
+        let value =
+            serde_json::from_slice(&text).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}` is not readable ({e})") })?;
+        Ok(Some((value, self.digest(&text))))
     }
 
-    /// Stores a snapshot and makes it its volume's latest; returns its id (the SHA-256 of its JSON text).
+    /// Stores a snapshot and makes it its volume's latest; returns its id (the digest of its JSON text).
     pub fn save_snapshot(&self, snapshot: &Snapshot) -> Result<String, VolumeError> {
         check_volume_name(&self.name(), &snapshot.volume)?;
         let text = serde_json::to_vec(snapshot).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: e.to_string() })?;
-        let id = sha256_hex(&text);
-        self.store.put(&format!("snapshots/{id}"), self.compress(&text)?)?;
+        let id = self.digest(&text);
+        self.store.put(&format!("snapshots/{id}"), self.pack(&text)?)?;
         self.store.put(&format!("refs/{}", snapshot.volume), id.clone().into_bytes())?;
         Ok(id)
     }
@@ -172,7 +241,7 @@ impl Repository {
         let (snapshot, digest) =
             self.get_document::<Snapshot>(&key)?.ok_or_else(|| VolumeError::NoSnapshot { repository: self.name(), snapshot: id.to_owned() })?;
         if digest != id {
-            return Err(VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}` does not match its SHA-256") });
+            return Err(VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}` does not match its digest") });
         }
         Ok(snapshot)
     }
@@ -183,6 +252,49 @@ impl Repository {
         let id = self.store.get(&format!("refs/{volume}"))?;
         Ok(id.map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned()))
     }
+}
+
+/// Makes a new repository key, stores it under `keys/` encrypted with `keys`, and returns the
+/// configuration's encryption entry.
+fn create_key(store: &dyn Store, keys: &ferry_archive::Keys) -> Result<Encryption, VolumeError> {
+    use age::secrecy::ExposeSecret as _;
+    let key = RepositoryKey::generate();
+    let wrapped =
+        keys.encrypt(key.to_text().expose_secret().as_bytes()).map_err(|e| VolumeError::Key { repository: store.to_string(), problem: e.to_string() })?;
+    store.put(&format!("keys/{}", &sha256_hex(&wrapped)[..16]), wrapped)?;
+    Ok(Encryption { scheme: "age".to_owned(), recipient: key.recipient() })
+}
+
+/// The repository key `unlock` gives: its own, or one stored under `keys/` that the user's keys
+/// decrypt; it must be the key the configuration names.
+fn unlock_key(store: &dyn Store, encryption: &Encryption, unlock: &Unlock) -> Result<RepositoryKey, VolumeError> {
+    let repository = store.to_string();
+    let key = match unlock {
+        Unlock::Key(key) => key.clone(),
+        Unlock::Keys(keys) => {
+            let names = store.list("keys/")?;
+            let mut opened = None;
+            for name in &names {
+                let Some(wrapped) = store.get(name)? else { continue };
+                match keys.decrypt_bytes(name, &wrapped) {
+                    Ok(text) => {
+                        opened = Some(RepositoryKey::parse(&String::from_utf8_lossy(&text), &repository)?);
+                        break;
+                    }
+                    Err(ferry_archive::ArchiveError::WrongKey { .. }) => {}
+                    Err(err) => return Err(VolumeError::Key { repository, problem: err.to_string() }),
+                }
+            }
+            opened.ok_or_else(|| VolumeError::WrongKey {
+                repository: repository.clone(),
+                problem: format!("none of its {} stored keys (keys/) opens with them", names.len()),
+            })?
+        }
+    };
+    if key.recipient() != encryption.recipient {
+        return Err(VolumeError::WrongKey { repository, problem: "the repository key given belongs to another repository".to_owned() });
+    }
+    Ok(key)
 }
 
 /// Refuses volume names that are not `/`-separated segments of letters, digits, `.`, `-` and `_`

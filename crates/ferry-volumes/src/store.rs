@@ -104,13 +104,16 @@ fn list_dir(root: &Path, dir: &Path, keys: &mut Vec<String>) -> Result<(), Volum
     Ok(())
 }
 
-/// A repository under a prefix of an S3-compatible bucket. Requests run on a small runtime of
-/// its own, so the store can be used from any (non-async) thread.
+/// A repository under a prefix of an S3-compatible bucket. Its methods are synchronous: called
+/// from async code on a multi-threaded runtime (`ferry volumes verify` reads manifests between
+/// Jobs), a request runs on that runtime while the worker thread is handed over to others
+/// (`block_in_place`); from any other thread, on a small runtime of the store's own, made the
+/// first time it is needed (a runtime started or dropped inside async code panics).
 pub struct S3Store {
     location: S3Location,
     prefix: String,
     client: Arc<dyn ObjectStore>,
-    runtime: tokio::runtime::Runtime,
+    own_runtime: std::sync::OnceLock<tokio::runtime::Runtime>,
 }
 
 impl S3Store {
@@ -119,13 +122,34 @@ impl S3Store {
         let prefix = location.key.rsplit_once('/').map(|(dir, _)| format!("{dir}/")).unwrap_or_default();
         location.key = prefix.trim_end_matches('/').to_owned();
         let shown = format!("s3://{}/{}", location.bucket, prefix);
-        let client = ferry_archive::s3_client(&location).map_err(|err| VolumeError::Location { text: shown.clone(), problem: err.to_string() })?;
+        let client = ferry_archive::s3_client(&location).map_err(|err| VolumeError::Location { text: shown, problem: err.to_string() })?;
+        Ok(S3Store { location, prefix, client: Arc::new(client), own_runtime: std::sync::OnceLock::new() })
+    }
+
+    /// Runs one request to its end, on the caller's runtime or the store's own (see [`S3Store`]).
+    fn block_on<F: std::future::Future>(&self, request: F) -> Result<F::Output, VolumeError> {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        match Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => Ok(tokio::task::block_in_place(|| handle.block_on(request))),
+            Ok(_) => Err(VolumeError::Location {
+                text: self.to_string(),
+                problem: "the S3 store was used from a single-threaded async runtime, where it cannot wait".to_owned(),
+            }),
+            Err(_) => Ok(self.own_runtime()?.block_on(request)),
+        }
+    }
+
+    /// The store's own runtime, started the first time a request needs it.
+    fn own_runtime(&self) -> Result<&tokio::runtime::Runtime, VolumeError> {
+        if let Some(runtime) = self.own_runtime.get() {
+            return Ok(runtime);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|err| VolumeError::Location { text: shown, problem: format!("cannot start the I/O runtime: {err}") })?;
-        Ok(S3Store { location, prefix, client: Arc::new(client), runtime })
+            .map_err(|err| VolumeError::Location { text: self.to_string(), problem: format!("cannot start the I/O runtime: {err}") })?;
+        Ok(self.own_runtime.get_or_init(|| runtime))
     }
 
     /// The object path of a key.
@@ -149,23 +173,23 @@ impl fmt::Display for S3Store {
 impl Store for S3Store {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, VolumeError> {
         let path = self.path(key);
-        self.runtime.block_on(async {
+        self.block_on(async {
             match self.client.get(&path).await {
                 Ok(result) => result.bytes().await.map(|bytes| Some(bytes.to_vec())).map_err(|err| self.error("download", key, err)),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
                 Err(err) => Err(self.error("download", key, err)),
             }
-        })
+        })?
     }
 
     fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), VolumeError> {
         let path = self.path(key);
-        self.runtime.block_on(self.client.put(&path, PutPayload::from(bytes))).map(drop).map_err(|err| self.error("upload", key, err))
+        self.block_on(self.client.put(&path, PutPayload::from(bytes)))?.map(drop).map_err(|err| self.error("upload", key, err))
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, VolumeError> {
         let path = self.path(prefix.trim_end_matches('/'));
-        let objects: Vec<_> = self.runtime.block_on(self.client.list(Some(&path)).try_collect()).map_err(|err| self.error("list", prefix, err))?;
+        let objects: Vec<_> = self.block_on(self.client.list(Some(&path)).try_collect())?.map_err(|err| self.error("list", prefix, err))?;
         Ok(objects.into_iter().filter_map(|meta| meta.location.as_ref().strip_prefix(&self.prefix).map(str::to_owned)).collect())
     }
 }

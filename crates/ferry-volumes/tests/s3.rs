@@ -16,14 +16,14 @@ fn a_tree_round_trips_through_s3() {
     std::os::unix::fs::symlink("f1", source.path().join("link")).expect("symlink");
     let store = open_store("s3://ferry/volumes/shop", &server.settings()).expect("store");
     assert_eq!(store.to_string(), "s3://ferry/volumes/shop/");
-    let repository = Repository::open_or_create(store, Chunker::default()).expect("repository");
+    let repository = Repository::open_or_create(store, Chunker::default(), None).expect("repository");
     let options = BackupOptions { volume: "shop/data".into(), time: "2026-12-06T12:00:00Z".into() };
     let first = backup(&repository, source.path(), &options).expect("backup");
     assert!(server.file_of("ferry", "volumes/shop/config.json").is_file());
     assert!(server.file_of("ferry", &format!("volumes/shop/snapshots/{}", first.snapshot)).is_file());
 
     std::fs::write(source.path().join("f3"), "changed").expect("change");
-    let reopened = Repository::open(open_store("s3://ferry/volumes/shop/", &server.settings()).expect("store")).expect("reopen");
+    let reopened = Repository::open(open_store("s3://ferry/volumes/shop/", &server.settings()).expect("store"), None).expect("reopen");
     let second = backup(&reopened, source.path(), &options).expect("second backup");
     assert_eq!((second.files, second.changed_files, second.new_chunks), (20, 1, 1), "{second:?}");
     restore(&reopened, &second.snapshot, target.path()).expect("restore");
@@ -31,15 +31,32 @@ fn a_tree_round_trips_through_s3() {
     assert!(mismatches.is_empty(), "{mismatches:?}");
 }
 
+/// `ferry volumes verify` reads the manifests the movers stored between Jobs, from async code
+/// on ferry's multi-threaded runtime: the store must not start (or drop) a runtime there.
+#[test]
+fn the_store_works_from_async_code_on_a_multi_threaded_runtime() {
+    let server = S3Server::start();
+    let settings = server.settings();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let listed = runtime.block_on(async {
+        let store = open_store("s3://ferry/volumes/async", &settings).expect("store");
+        store.put("manifests/one", b"manifest".to_vec()).expect("put");
+        assert_eq!(store.get("manifests/one").expect("get").as_deref(), Some(&b"manifest"[..]));
+        assert_eq!(store.get("manifests/none").expect("get"), None);
+        store.list("manifests/").expect("list")
+    });
+    assert_eq!(listed, ["manifests/one"]);
+}
+
 #[test]
 fn storage_errors_name_the_repository_and_the_cause() {
     let server = S3Server::start();
     let denied = open_store("s3://ferry/volumes", &server.settings_with(ferry_testcluster::s3::ACCESS_KEY, "not-the-secret")).expect("store");
-    let text = chain(&Repository::open_or_create(denied, Chunker::default()).err().expect("refused"));
+    let text = chain(&Repository::open_or_create(denied, Chunker::default(), None).err().expect("refused"));
     assert!(text.contains("s3://ferry/volumes/") && text.contains("credentials") && !text.contains("not-the-secret"), "{text}");
 
     let missing = open_store("s3://no-such-bucket/volumes", &server.settings()).expect("store");
-    let text = chain(&Repository::open_or_create(missing, Chunker::default()).err().expect("no bucket"));
+    let text = chain(&Repository::open_or_create(missing, Chunker::default(), None).err().expect("no bucket"));
     assert!(text.contains("`no-such-bucket` does not exist"), "{text}");
 }
 

@@ -1,7 +1,7 @@
 //! Helpers shared by the archive tests: sample objects (a Secret among them), writing them,
 //! reading them back, and checking error messages.
 
-use ferry_archive::{ArchiveError, Destination, EncryptionKey, Filters, Header, Manifest, Source, Writer, read};
+use ferry_archive::{ArchiveError, Destination, Filters, Header, Keys, Manifest, Source, Writer, read};
 use ferry_model::ObjectId;
 use serde_json::{Value, json};
 
@@ -50,7 +50,7 @@ pub fn sample() -> Vec<(ObjectId, String, Value)> {
 }
 
 /// Writes objects to `dest`.
-pub async fn write(dest: &Destination, key: Option<&EncryptionKey>, objects: &[(ObjectId, String, Value)]) -> Result<Manifest, ArchiveError> {
+pub async fn write(dest: &Destination, key: Option<&Keys>, objects: &[(ObjectId, String, Value)]) -> Result<Manifest, ArchiveError> {
     let mut writer = Writer::create(dest, header(), key).await?;
     for (id, resource, object) in objects {
         writer.add(id, resource, object).await?;
@@ -59,7 +59,7 @@ pub async fn write(dest: &Destination, key: Option<&EncryptionKey>, objects: &[(
 }
 
 /// Reads `dest` and checks it holds exactly `objects`, in order, with the sample header.
-pub async fn assert_round_trip(dest: &Destination, key: Option<&EncryptionKey>, objects: &[(ObjectId, String, Value)]) {
+pub async fn assert_round_trip(dest: &Destination, key: Option<&Keys>, objects: &[(ObjectId, String, Value)]) {
     let (manifest, entries) = read(dest, key).await.unwrap_or_else(|e| panic!("reading {dest}: {e}"));
     assert_eq!(manifest.format, "ferry.archive/v1");
     assert_eq!(manifest.header, header());
@@ -84,4 +84,26 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         next = source.source();
     }
     text
+}
+
+/// A new X25519 identity written as an age identity file at `path` (as `age-keygen` writes it);
+/// returns its public recipient (`age1…`).
+#[allow(dead_code, reason = "not every test binary that shares this module makes identities")]
+pub fn new_identity(path: &std::path::Path) -> String {
+    use age::secrecy::ExposeSecret as _;
+    #[allow(deprecated, reason = "classic X25519 identities are what `age` 1.1 (Debian) reads")]
+    let identity = age::x25519::Identity::generate();
+    std::fs::write(path, format!("# test identity\n{}\n", identity.to_string().expose_secret())).expect("identity file");
+    identity.to_public().to_string()
+}
+
+/// Keys holding the identity file at `path`, made new there if it does not exist.
+#[allow(dead_code, reason = "not every test binary that shares this module makes identities")]
+pub fn identity_keys(path: &std::path::Path) -> Keys {
+    if !path.exists() {
+        new_identity(path);
+    }
+    let mut keys = Keys::new();
+    keys.add_identity_file(path).expect("identity file reads");
+    keys
 }

@@ -21,7 +21,8 @@ Examples:
   ferry export --context old-aks -n shop,payments --exclude secrets --to backup/
   AWS_ENDPOINT_URL=https://s3.example.com AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \\
     ferry export --context old-aks -l app.kubernetes.io/part-of=shop --to s3://migrations/shop/
-  openssl rand -hex 32 > key.txt && ferry export --context old-aks -n shop --encryption-key-file key.txt --to shop.ferry
+  age-keygen -o me.txt && ferry export --context old-aks -n shop --identity me.txt --to shop.ferry
+  ferry export --context old-aks -n shop --recipients-file team.txt --to s3://migrations/shop.ferry
 
 The archive holds a manifest (source, filters, every object with its SHA-256)
 and one JSON document per object; see docs/archive-format.md. Objects Kubernetes
@@ -149,15 +150,37 @@ pub struct ReportArgs {
 /// How archives are opened.
 #[derive(Debug, Args)]
 pub struct ArchiveArgs {
-    /// Encrypt (export) or decrypt (read) the archive with the 256-bit key in FILE (hex or base64).
-    #[arg(long, value_name = "FILE")]
-    pub encryption_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// S3-compatible endpoint for s3:// archives (default: $AWS_ENDPOINT_URL; credentials from $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY).
     #[arg(long, value_name = "URL")]
     pub s3_endpoint: Option<String>,
     /// S3 region (default: $AWS_REGION, else us-east-1).
     #[arg(long, value_name = "REGION")]
     pub s3_region: Option<String>,
+}
+
+/// The keys that encrypt and decrypt archives and volume repositories, in the age format
+/// (`age`/`rage` read what ferry writes). None given: nothing is encrypted.
+#[derive(Debug, Clone, Default, Args)]
+pub struct KeyArgs {
+    /// Encrypt (write) or decrypt (read) with the passphrase in FILE (age's scrypt). A key file
+    /// of earlier ferry versions (64 hex digits) is such a passphrase, and also opens their archives.
+    #[arg(long, value_name = "FILE", visible_alias = "passphrase-file")]
+    pub encryption_key_file: Option<PathBuf>,
+    /// Take the passphrase from the environment variable VAR (for CI; it is never asked for).
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+    /// Encrypt to this recipient: an age public key (age1…) or an SSH public key (repeat for a team).
+    #[arg(long = "recipient", value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+    /// Encrypt to every recipient in FILE (one per line, `#` comments), as `age -R` reads it.
+    #[arg(long = "recipients-file", value_name = "FILE")]
+    pub recipients_files: Vec<PathBuf>,
+    /// Decrypt with the age identity file FILE (age-keygen's) or an unencrypted SSH private key;
+    /// when writing without --recipient, encrypt to it.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
 }
 
 /// How objects are changed for the target.
@@ -353,8 +376,8 @@ impl SourceSettings {
 /// How archives are opened, resolved.
 #[derive(Debug)]
 pub struct ArchiveSettings {
-    /// The encryption key file, if any.
-    pub key_file: Option<PathBuf>,
+    /// Where the encryption keys come from (read when an archive is opened).
+    pub keys: KeyArgs,
     /// S3 endpoint, region and credentials.
     pub s3: S3Settings,
 }
@@ -370,7 +393,7 @@ impl ArchiveSettings {
         if let Some(region) = args.s3_region {
             s3.region = Some(region);
         }
-        ArchiveSettings { key_file: args.encryption_key_file, s3 }
+        ArchiveSettings { keys: args.keys, s3 }
     }
 }
 
@@ -513,6 +536,13 @@ impl TransformCommand {
             return Err(CliError::usage(
                 "`--diff` and a YAML stream on standard output do not go together",
                 Some("write the YAML to a directory or a file".into()),
+            ));
+        }
+        let recipients = !args.archive.keys.recipients.is_empty() || !args.archive.keys.recipients_files.is_empty();
+        if recipients && matches!(to, Output::Tree(_) | Output::Stream) {
+            return Err(CliError::usage(
+                "YAML output is not encrypted: --recipient and --recipients-file only encrypt archives",
+                Some("write an archive, or encrypt the YAML with SOPS (docs/gitops.md)".into()),
             ));
         }
         if output == TransformOutput::Json && to == Output::Stream {

@@ -9,6 +9,7 @@ use ferry_cluster::ConnectOptions;
 use ferry_volumes::MoverTask;
 use ferry_volumes::cluster::Scope;
 
+use super::KeyArgs;
 use crate::error::CliError;
 
 pub(super) const VOLUMES_EXAMPLES: &str = "\
@@ -25,6 +26,9 @@ and a restore Job on the target per claim. Outcomes come from the Jobs' exit cod
 termination messages. --via is a repository in S3-compatible storage (credentials from
 AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_ENDPOINT_URL, handed to the movers in a Secret
 deleted with their Job) or an absolute directory that both clusters' nodes share (hostPath).
+With --identity, --recipient(s-file) or --encryption-key-file/--passphrase-env (the same keys
+as archives) the repository is encrypted with age; its own key is stored in it, encrypted with
+yours, and reaches the movers only through their Job's Secret (mounted as a file).
 
 Exit codes:
   0  done; for verify and cutover: every claim equal on both sides
@@ -82,6 +86,8 @@ pub struct VolumesArgs {
     /// The repository: s3://BUCKET/PREFIX, or an absolute directory both clusters' nodes share.
     #[arg(long, value_name = "LOCATION")]
     pub via: Option<String>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// The image the mover Jobs run (ferry at /usr/local/bin/ferry).
     #[arg(long, value_name = "REF", default_value = concat!("ferry:", env!("CARGO_PKG_VERSION")))]
     pub mover_image: String,
@@ -146,13 +152,16 @@ pub struct MoverArgs {
     /// Also write the JSON report here (a Job's /dev/termination-log).
     #[arg(long)]
     pub result: Option<PathBuf>,
+    /// The key of an encrypted repository (a file mounted from the Job's Secret).
+    #[arg(long)]
+    pub repository_key: Option<PathBuf>,
 }
 
 /// What `ferry volumes` does, resolved.
 #[derive(Debug)]
 pub enum VolumesSettings {
-    /// Plan, sync, cutover or verify.
-    Run(RunSettings),
+    /// Plan, sync, cutover or verify (boxed: it is large).
+    Run(Box<RunSettings>),
     /// The mover inside a Job.
     Mover(MoverSettings),
 }
@@ -183,6 +192,8 @@ pub struct RunSettings {
     pub scope: Scope,
     /// The repository location (required except for plan).
     pub via: Option<String>,
+    /// The keys of an encrypted repository.
+    pub keys: KeyArgs,
     /// The mover image.
     pub image: String,
     /// Mover Pods in the node's network.
@@ -208,6 +219,8 @@ pub struct MoverSettings {
     pub path: PathBuf,
     /// Where the report also goes.
     pub result: Option<PathBuf>,
+    /// The repository key file.
+    pub repository_key: Option<PathBuf>,
 }
 
 impl VolumesSettings {
@@ -227,19 +240,20 @@ impl VolumesSettings {
             ));
         }
         let target_kubeconfig = args.to_kubeconfig.or_else(|| args.kubeconfig.clone());
-        Ok(VolumesSettings::Run(RunSettings {
+        Ok(VolumesSettings::Run(Box::new(RunSettings {
             verb,
             source: ConnectOptions { kubeconfig: args.kubeconfig, context: args.context },
             target: ConnectOptions { kubeconfig: target_kubeconfig, context: Some(args.to_context) },
             scope: Scope { namespaces: args.namespaces, selector: args.selector },
             via: args.via,
+            keys: args.keys,
             image: args.mover_image,
             host_network: args.mover_host_network,
             timeout: Duration::from_secs(args.timeout.max(1)),
             quiesce_timeout: Duration::from_secs(args.quiesce_timeout.max(1)),
             evidence: args.evidence,
             json: args.output == VolumesOutput::Json,
-        }))
+        })))
     }
 }
 
@@ -251,6 +265,6 @@ impl MoverSettings {
             MoverCommand::Restore { snapshot, common } => (MoverTask::Restore { snapshot }, common),
             MoverCommand::Manifest { key, common } => (MoverTask::Manifest { key }, common),
         };
-        MoverSettings { task, repository: common.repository, path: common.path, result: common.result }
+        MoverSettings { task, repository: common.repository, path: common.path, result: common.result, repository_key: common.repository_key }
     }
 }

@@ -1,13 +1,13 @@
 //! Opening, reading and writing archives for the commands.
 
-use ferry_archive::{ArchiveError, Batch, Destination, Encoder, EncryptionKey, Entry, Header, Manifest, Writer};
+use ferry_archive::{ArchiveError, Batch, Destination, Encoder, Entry, Header, Keys, Manifest, Writer};
 use ferry_cluster::Resource;
 use ferry_model::{ObjectId, RawObject};
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::args::ArchiveSettings;
+use crate::args::{ArchiveSettings, KeyArgs};
 use crate::error::CliError;
 
 /// Where an archive is (or goes), parsed.
@@ -15,9 +15,28 @@ pub fn destination(text: &str, settings: &ArchiveSettings) -> Result<Destination
     Destination::parse(text, &settings.s3).map_err(|e| archive_error(&e))
 }
 
-/// The encryption key, if a key file was given.
-pub fn key(settings: &ArchiveSettings) -> Result<Option<EncryptionKey>, CliError> {
-    settings.key_file.as_deref().map(|path| EncryptionKey::from_file(path).map_err(|e| CliError::failure("cannot use the encryption key", &e))).transpose()
+/// The encryption keys given (`None` when none are: nothing is encrypted).
+pub fn keys(args: &KeyArgs) -> Result<Option<Keys>, CliError> {
+    let failed = |e: ArchiveError| CliError::failure("cannot use the encryption keys", &e);
+    let mut keys = Keys::new();
+    if let Some(path) = &args.encryption_key_file {
+        keys.add_passphrase_file(path).map_err(failed)?;
+    }
+    if let Some(var) = &args.passphrase_env {
+        let text = std::env::var(var)
+            .map_err(|_| CliError::usage(format!("the environment variable `{var}` named by --passphrase-env is not set (or not text)"), None))?;
+        keys.add_passphrase(text, &format!("${var}")).map_err(failed)?;
+    }
+    for recipient in &args.recipients {
+        keys.add_recipient(recipient).map_err(failed)?;
+    }
+    for path in &args.recipients_files {
+        keys.add_recipients_file(path).map_err(failed)?;
+    }
+    for path in &args.identities {
+        keys.add_identity_file(path).map_err(failed)?;
+    }
+    Ok(Some(keys).filter(|keys| !keys.is_empty()))
 }
 
 /// An archive error for the user (its message names the archive and says what to do).
@@ -28,8 +47,15 @@ fn archive_error(error: &ArchiveError) -> CliError {
 /// Reads and verifies a whole archive.
 pub async fn read(text: &str, settings: &ArchiveSettings) -> Result<(Manifest, Vec<Entry>), CliError> {
     let destination = destination(text, settings)?;
-    let key = key(settings)?;
-    ferry_archive::read(&destination, key.as_ref()).await.map_err(|e| archive_error(&e))
+    let keys = keys(&settings.keys)?;
+    let read = ferry_archive::read(&destination, keys.as_ref()).await.map_err(|e| archive_error(&e))?;
+    if keys.is_some_and(|keys| keys.legacy_reads() > 0) {
+        eprintln!(
+            "note: `{}` is encrypted in ferry's old format (FERRYENC), which this release still reads and the next will not; write it again with age (for example `ferry transform --from OLD --to NEW` with the same key) to keep it readable",
+            crate::terminal::printable(text)
+        );
+    }
+    Ok(read)
 }
 
 /// An archive entry's object, or an error that names it (nothing has been applied or written yet).
@@ -105,8 +131,8 @@ impl Streamed {
 /// Starts writing an archive.
 async fn create(text: &str, settings: &ArchiveSettings, header: Header) -> Result<Writer, CliError> {
     let destination = destination(text, settings)?;
-    let key = key(settings)?;
-    Writer::create(&destination, header, key.as_ref()).await.map_err(|e| archive_error(&e))
+    let keys = keys(&settings.keys)?;
+    Writer::create(&destination, header, keys.as_ref()).await.map_err(|e| archive_error(&e))
 }
 
 /// Completes the archive, or aborts it (leaving nothing partial) after an error in adding objects.
@@ -130,7 +156,7 @@ mod tests {
     async fn a_batch_that_cannot_be_written_stops_the_writing_and_leaves_no_archive() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("shop.ferry");
-        let settings = ArchiveSettings { key_file: None, s3: S3Settings::default() };
+        let settings = ArchiveSettings { keys: KeyArgs::default(), s3: S3Settings::default() };
         let archive = Streamed::create(path.to_str().unwrap(), &settings, Header::default()).await.unwrap();
         let config_maps = Resource { group: String::new(), version: "v1".into(), plural: "configmaps".into(), kind: "ConfigMap".into(), namespaced: true };
         let object = RawObject::from_list_item(r#"{"metadata":{"name":"settings","namespace":"shop"}}"#, "v1", "ConfigMap").unwrap();

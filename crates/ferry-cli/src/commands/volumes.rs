@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use ferry_archive::S3Settings;
 use ferry_volumes::cluster::{self, CutoverReport, Error, Evidence, Mover, SyncReport, Via, VolumePlan};
-use ferry_volumes::{MoverReport, run_mover};
+use ferry_volumes::{MoverReport, RepositoryKey, Unlock, VolumeError, run_mover};
 use kube::Client;
 
 use crate::args::{MoverSettings, RunSettings, Verb, VolumesSettings};
+use crate::commands::archive;
 use crate::commands::cluster::{connect, runtime};
 use crate::error::{CliError, ExitStatus};
 
@@ -17,13 +18,15 @@ use crate::error::{CliError, ExitStatus};
 pub fn run(settings: VolumesSettings) -> Result<ExitStatus, CliError> {
     match settings {
         VolumesSettings::Mover(mover) => Ok(mover_run(&mover)),
-        VolumesSettings::Run(settings) => runtime()?.block_on(cluster_run(settings)),
+        VolumesSettings::Run(settings) => runtime()?.block_on(cluster_run(*settings)),
     }
 }
 
 /// The mover: runs its task, prints the report and writes it to `--result`; exit 1 on failure.
 fn mover_run(settings: &MoverSettings) -> ExitStatus {
-    let (report, status) = match run_mover(&settings.repository, &S3Settings::from_env(), &settings.path, &settings.task) {
+    let run =
+        repository_key(settings).and_then(|unlock| run_mover(&settings.repository, &S3Settings::from_env(), unlock.as_ref(), &settings.path, &settings.task));
+    let (report, status) = match run {
         Ok(report) => (report, ExitStatus::Success),
         Err(err) => {
             CliError::failure(format!("the mover failed on `{}`", settings.path.display()), &err).print();
@@ -41,6 +44,11 @@ fn mover_run(settings: &MoverSettings) -> ExitStatus {
     status
 }
 
+/// The repository key the mover was given, if any.
+fn repository_key(settings: &MoverSettings) -> Result<Option<Unlock>, VolumeError> {
+    settings.repository_key.as_deref().map(|path| RepositoryKey::from_file(path).map(Unlock::Key)).transpose()
+}
+
 /// Plan, sync, cutover or verify.
 async fn cluster_run(settings: RunSettings) -> Result<ExitStatus, CliError> {
     let source = connect(&settings.source).await?;
@@ -50,7 +58,7 @@ async fn cluster_run(settings: RunSettings) -> Result<ExitStatus, CliError> {
         print(settings.json, &plan, plan_table);
         return Ok(if plan.blocking().is_empty() { ExitStatus::Success } else { ExitStatus::Blockers });
     }
-    let mover = mover(&settings)?;
+    let mover = mover(&settings).await?;
     let (source, target) = (&source.client, &target.client);
     let outcome = match settings.verb {
         Verb::Sync => cluster::sync(source, target, &plan, &mover).await.map(|report| {
@@ -70,11 +78,22 @@ async fn cutover(source: &Client, target: &Client, plan: &VolumePlan, mover: &Mo
     conclude(settings, mover, &report.evidence, &report)
 }
 
-/// The mover settings of a run.
-fn mover(settings: &RunSettings) -> Result<Mover, CliError> {
+/// The mover settings of a run; with keys, the encrypted repository is opened (or created)
+/// first, for the key its movers are given.
+async fn mover(settings: &RunSettings) -> Result<Mover, CliError> {
     let text = settings.via.as_deref().unwrap_or_default();
     let via = Via::parse(text, &S3Settings::from_env()).map_err(|e| CliError::usage(e.to_string(), None))?;
-    Ok(Mover { image: settings.image.clone(), via, host_network: settings.host_network, run: run_id(), timeout: settings.timeout })
+    let key = match archive::keys(&settings.keys)? {
+        Some(keys) => {
+            let opening = via.clone();
+            let prepared = tokio::task::spawn_blocking(move || opening.prepare(Some(&Unlock::Keys(keys))))
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            prepared.map_err(|e| failure(&e))?
+        }
+        None => None,
+    };
+    Ok(Mover { image: settings.image.clone(), via, host_network: settings.host_network, run: run_id(), key, timeout: settings.timeout })
 }
 
 /// A run id that names Jobs and manifests: the time and the process id.

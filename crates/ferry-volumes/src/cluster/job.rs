@@ -1,6 +1,8 @@
 //! One mover Job: created with the claim mounted (read-only on the source), watched until its
 //! Pod ends, its outcome read from the container's exit code and termination message, and
-//! deleted with its Pod (and the credentials Secret of an S3 repository) in every case.
+//! deleted with its Pod (and its Secret: the credentials of an S3 repository, the key of an
+//! encrypted one) in every case. Secrets reach the Pod by reference only: the Job's spec names
+//! the Secret's keys, never their values.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -14,12 +16,18 @@ use serde_json::json;
 
 use super::error::kube_error;
 use super::{Error, RUN_LABEL};
-use crate::{MoverReport, Repository, open_store};
+use crate::{Chunker, MoverReport, Repository, RepositoryKey, Unlock, open_store};
 
 /// Where mover Pods mount the claim.
 const DATA_PATH: &str = "/data";
 /// Where mover Pods mount a `--via` directory.
 const REPOSITORY_PATH: &str = "/repository";
+/// Where mover Pods mount the repository key of an encrypted repository (from the Job's Secret).
+const KEY_DIR: &str = "/ferry-keys";
+/// The repository key's entry in the Job's Secret, and its file name under [`KEY_DIR`].
+const KEY_ENTRY: &str = "repository-key";
+/// The S3 settings handed to movers, as the AWS variables they are read from.
+const S3_VARIABLES: [&str; 5] = ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
 /// The ferry binary in the mover image.
 const FERRY_BINARY: &str = "/usr/local/bin/ferry";
 /// Waiting reasons that mean the Pod will never start.
@@ -55,13 +63,27 @@ impl Via {
         Ok(Via::Dir(PathBuf::from(text)))
     }
 
-    /// Opens the repository from where ferry runs, to read manifests.
-    pub fn open(&self) -> Result<Repository, Error> {
-        let store = match self {
+    /// Opens the repository from where ferry runs, to read manifests (with the mover's key
+    /// when it is encrypted).
+    pub fn open(&self, key: Option<&RepositoryKey>) -> Result<Repository, Error> {
+        let unlock = key.cloned().map(Unlock::Key);
+        Ok(Repository::open(self.store()?, unlock.as_ref())?)
+    }
+
+    /// Opens the repository from where ferry runs before any mover does, creating it when it
+    /// does not exist yet; with keys, it is (or must already be) encrypted, and its key is
+    /// returned for the movers.
+    pub fn prepare(&self, unlock: Option<&Unlock>) -> Result<Option<RepositoryKey>, Error> {
+        let repository = Repository::open_or_create(self.store()?, Chunker::default(), unlock)?;
+        Ok(repository.key().cloned())
+    }
+
+    /// The repository's store.
+    fn store(&self) -> Result<std::sync::Arc<dyn crate::Store>, Error> {
+        Ok(match self {
             Via::Dir(dir) => open_store(&dir.to_string_lossy(), &S3Settings::default())?,
             Via::S3 { url, settings } => open_store(url, settings)?,
-        };
-        Ok(Repository::open(store)?)
+        })
     }
 
     /// The repository as the mover is told it.
@@ -84,6 +106,9 @@ pub struct Mover {
     pub host_network: bool,
     /// The run id: in the Jobs' names and labels and in the manifests' keys.
     pub run: String,
+    /// The key of an encrypted repository ([`Via::prepare`]), handed to each mover Pod in its
+    /// Job's Secret.
+    pub key: Option<RepositoryKey>,
     /// How long one Job may take.
     pub timeout: Duration,
 }
@@ -116,8 +141,8 @@ impl JobRequest {
 /// Runs a mover Job to its end and returns its report; the Job is deleted in every case.
 pub(crate) async fn run_job(client: &Client, mover: &Mover, request: &JobRequest) -> Result<MoverReport, Error> {
     let jobs = Api::<Job>::namespaced(client.clone(), &request.namespace);
-    let secret = credentials(client, mover, request).await?;
-    let job: Job = serde_json::from_value(job_manifest(mover, request, secret.as_deref())).map_err(|e| request.failed(format!("cannot build the Job: {e}")))?;
+    let secret = secret(client, mover, request).await?;
+    let job: Job = serde_json::from_value(job_manifest(mover, request, secret.as_ref())).map_err(|e| request.failed(format!("cannot build the Job: {e}")))?;
     let created = jobs.create(&PostParams::default(), &job).await.map_err(kube_error(format!("create the Job `{}` on the {}", request.name, request.side)));
     let outcome = match created {
         Ok(_) => wait(client, mover, request).await,
@@ -125,38 +150,52 @@ pub(crate) async fn run_job(client: &Client, mover: &Mover, request: &JobRequest
     };
     let _ = jobs.delete(&request.name, &DeleteParams::background()).await;
     if let Some(secret) = secret {
-        let _ = Api::<Secret>::namespaced(client.clone(), &request.namespace).delete(&secret, &DeleteParams::default()).await;
+        let _ = Api::<Secret>::namespaced(client.clone(), &request.namespace).delete(&secret.name, &DeleteParams::default()).await;
     }
     outcome
 }
 
-/// For an S3 repository, a Secret with the credentials as environment variables; its name.
-async fn credentials(client: &Client, mover: &Mover, request: &JobRequest) -> Result<Option<String>, Error> {
-    let Via::S3 { settings, .. } = &mover.via else { return Ok(None) };
-    let name = format!("{}-s3", request.name);
-    let pairs = [
-        ("AWS_ENDPOINT_URL", &settings.endpoint),
-        ("AWS_REGION", &settings.region),
-        ("AWS_ACCESS_KEY_ID", &settings.access_key_id),
-        ("AWS_SECRET_ACCESS_KEY", &settings.secret_access_key),
-        ("AWS_SESSION_TOKEN", &settings.session_token),
-    ];
-    let data: serde_json::Map<String, serde_json::Value> = pairs.iter().filter_map(|(k, v)| Some(((*k).to_owned(), json!(v.as_ref()?)))).collect();
+/// What a mover's Secret holds: the S3 settings of an S3 repository (under the AWS variables'
+/// names) and the key of an encrypted repository; `None` when there is nothing secret.
+fn secret_data(mover: &Mover) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use age::secrecy::ExposeSecret as _;
+    let mut data = serde_json::Map::new();
+    if let Via::S3 { settings, .. } = &mover.via {
+        let values = [&settings.endpoint, &settings.region, &settings.access_key_id, &settings.secret_access_key, &settings.session_token];
+        data.extend(S3_VARIABLES.iter().zip(values).filter_map(|(name, value)| Some(((*name).to_owned(), json!(value.as_ref()?)))));
+    }
+    if let Some(key) = &mover.key {
+        data.insert(KEY_ENTRY.to_owned(), json!(key.to_text().expose_secret()));
+    }
+    Some(data).filter(|data| !data.is_empty())
+}
+
+/// Creates the Job's Secret, if it needs one; returns its name and the entries it holds.
+async fn secret(client: &Client, mover: &Mover, request: &JobRequest) -> Result<Option<SecretRef>, Error> {
+    let Some(data) = secret_data(mover) else { return Ok(None) };
+    let name = format!("{}-secret", request.name);
+    let entries = data.keys().cloned().collect();
     let secret: Secret = serde_json::from_value(json!({
         "metadata": {"name": name, "labels": {RUN_LABEL: mover.run}},
         "stringData": data,
     }))
-    .map_err(|e| request.failed(format!("cannot build the credentials Secret: {e}")))?;
+    .map_err(|e| request.failed(format!("cannot build the Secret: {e}")))?;
     Api::<Secret>::namespaced(client.clone(), &request.namespace)
         .create(&PostParams::default(), &secret)
         .await
         .map_err(kube_error(format!("create the Secret `{name}` on the {}", request.side)))?;
-    Ok(Some(name))
+    Ok(Some(SecretRef { name, entries }))
+}
+
+/// A mover's Secret: its name and the entries it holds.
+struct SecretRef {
+    name: String,
+    entries: Vec<String>,
 }
 
 /// The Job: one Pod, never restarted, root (to read every file and set owners), the claim at
 /// `/data`, the result in the termination message.
-fn job_manifest(mover: &Mover, request: &JobRequest, secret: Option<&str>) -> serde_json::Value {
+fn job_manifest(mover: &Mover, request: &JobRequest, secret: Option<&SecretRef>) -> serde_json::Value {
     let mut command = vec![FERRY_BINARY.to_owned(), "volumes".into(), "mover".into()];
     command.extend(request.args.iter().cloned());
     command.extend(["--repository".into(), mover.via.argument(), "--path".into(), DATA_PATH.into(), "--result".into(), "/dev/termination-log".into()]);
@@ -166,7 +205,19 @@ fn job_manifest(mover: &Mover, request: &JobRequest, secret: Option<&str>) -> se
         volumes.push(json!({"name": "repository", "hostPath": {"path": dir, "type": "DirectoryOrCreate"}}));
         mounts.push(json!({"name": "repository", "mountPath": REPOSITORY_PATH}));
     }
-    let env_from: Vec<serde_json::Value> = secret.iter().map(|name| json!({"secretRef": {"name": name}})).collect();
+    let mut env = Vec::new();
+    if let Some(secret) = secret {
+        for entry in &secret.entries {
+            if entry == KEY_ENTRY {
+                let items = [json!({"key": KEY_ENTRY, "path": KEY_ENTRY, "mode": 0o400})];
+                volumes.push(json!({"name": "keys", "secret": {"secretName": secret.name, "items": items, "defaultMode": 0o400}}));
+                mounts.push(json!({"name": "keys", "mountPath": KEY_DIR, "readOnly": true}));
+                command.extend(["--repository-key".into(), format!("{KEY_DIR}/{KEY_ENTRY}")]);
+            } else {
+                env.push(json!({"name": entry, "valueFrom": {"secretKeyRef": {"name": secret.name, "key": entry}}}));
+            }
+        }
+    }
     let labels = json!({RUN_LABEL: mover.run, "app.kubernetes.io/managed-by": "ferry"});
     json!({
         "apiVersion": "batch/v1",
@@ -188,7 +239,7 @@ fn job_manifest(mover: &Mover, request: &JobRequest, secret: Option<&str>) -> se
                         "image": mover.image,
                         "imagePullPolicy": "IfNotPresent",
                         "command": command,
-                        "envFrom": env_from,
+                        "env": env,
                         "volumeMounts": mounts,
                         "terminationMessagePath": "/dev/termination-log",
                         "terminationMessagePolicy": "File",
@@ -297,6 +348,40 @@ mod tests {
         assert!(text.contains("exit code 1") && text.contains("chunks/ab/abc") && text.contains("on the target"), "{text}");
         let killed = ended(137, None).and_then(Result::err).map(|e| e.to_string()).unwrap_or_default();
         assert!(killed.contains("exit code 137 (Error) without a result"), "{killed}");
+    }
+
+    #[test]
+    fn secrets_reach_the_pod_by_reference_only() {
+        use age::secrecy::ExposeSecret as _;
+        let settings = S3Settings {
+            endpoint: Some("http://127.0.0.1:9000".into()),
+            access_key_id: Some("AKID-CANARY".into()),
+            secret_access_key: Some("SECRET-CANARY".into()),
+            ..S3Settings::default()
+        };
+        let key = RepositoryKey::generate();
+        let mover = Mover {
+            image: "ferry:test".into(),
+            via: Via::S3 { url: "s3://ferry/volumes".into(), settings },
+            host_network: false,
+            run: "1".into(),
+            key: Some(key.clone()),
+            timeout: std::time::Duration::from_secs(60),
+        };
+        let data = secret_data(&mover).expect("a Secret");
+        assert_eq!(data.get("AWS_SECRET_ACCESS_KEY"), Some(&json!("SECRET-CANARY")));
+        assert_eq!(data.get(KEY_ENTRY).and_then(|v| v.as_str()), Some(key.to_text().expose_secret()));
+        let secret = SecretRef { name: "ferry-restore-1-0-secret".into(), entries: data.keys().cloned().collect() };
+        let spec = job_manifest(&mover, &request(), Some(&secret)).to_string();
+        for canary in ["AKID-CANARY", "SECRET-CANARY", "AGE-SECRET-KEY-"] {
+            assert!(!spec.contains(canary), "the Job's spec holds `{canary}`: {spec}");
+        }
+        assert!(spec.contains(r#""--repository-key","/ferry-keys/repository-key""#), "{spec}");
+        assert!(spec.contains(r#""secretKeyRef":{"name":"ferry-restore-1-0-secret","key":"AWS_SECRET_ACCESS_KEY"}"#), "{spec}");
+        let _: Job = serde_json::from_value(job_manifest(&mover, &request(), Some(&secret))).expect("a valid Job");
+
+        let plain = Mover { via: Via::Dir("/srv/volumes".into()), key: None, ..mover };
+        assert!(secret_data(&plain).is_none(), "a plain directory repository needs no Secret");
     }
 
     #[test]

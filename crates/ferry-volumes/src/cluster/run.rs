@@ -193,7 +193,7 @@ fn backup_missing(request: &JobRequest) -> Error {
 /// Manifest Jobs on both sides per claim, compared into evidence.
 pub async fn verify(source: &Client, target: &Client, plan: &VolumePlan, mover: &Mover) -> Result<Evidence, Error> {
     refuse_blocking(plan)?;
-    let repository = mover.via.open()?;
+    let repository = mover.via.open(mover.key.as_ref())?;
     let mut evidence = Evidence { format: EVIDENCE_FORMAT.to_owned(), run: mover.run.clone(), claims: Vec::new() };
     for (index, claim) in plan.claims.iter().enumerate() {
         let mut sides = Vec::new();

@@ -1,5 +1,6 @@
-//! Encryption of a whole compressed archive stream with XChaCha20-Poly1305 in the STREAM
-//! construction (Hoang, Reyhanitabar, Rogaway, Vizár 2015): fixed-size chunks, each with its own
+//! The old encryption format (`FERRYENC`), read for one release so that archives written by
+//! earlier ferry versions can still be opened (ferry writes age now, see `keys.rs`): a whole
+//! compressed archive stream encrypted with XChaCha20-Poly1305 in the STREAM construction (Hoang, Reyhanitabar, Rogaway, Vizár 2015): fixed-size chunks, each with its own
 //! tag, a nonce made of a random per-archive prefix, the chunk counter and a last-chunk flag,
 //! so reordering, dropping or truncating chunks fails authentication.
 //!
@@ -11,15 +12,50 @@
 //! associated data of every chunk: the 44-byte header
 //! ```
 //!
-//! Nothing here does I/O beyond the `Read`/`Write` it is given.
+//! Nothing here does I/O beyond the `Read` it is given.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 use sha2::{Digest, Sha256};
 
-use crate::EncryptionKey;
+/// Length of an old-format key in bytes.
+const KEY_LEN: usize = 32;
+
+/// A 256-bit key of the old format, given as a passphrase: 64 hex digits, or the standard
+/// base64 form of the 32 bytes (padded or not). Never shown in `Debug` output.
+#[derive(Clone)]
+pub(crate) struct EncryptionKey([u8; KEY_LEN]);
+
+impl std::fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EncryptionKey(<redacted>)")
+    }
+}
+
+impl EncryptionKey {
+    /// The key `text` holds, if it is one (64 hex digits or base64 of 32 bytes).
+    pub(crate) fn parse(text: &str) -> Option<EncryptionKey> {
+        use base64::Engine as _;
+        let text = text.trim();
+        if text.len() == 2 * KEY_LEN && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let mut out = [0u8; KEY_LEN];
+            for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
+                *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+            }
+            return Some(EncryptionKey(out));
+        }
+        let engines = [base64::engine::general_purpose::STANDARD, base64::engine::general_purpose::STANDARD_NO_PAD];
+        let decoded = engines.iter().find_map(|engine| engine.decode(text).ok())?;
+        <[u8; KEY_LEN]>::try_from(decoded.as_slice()).ok().map(EncryptionKey)
+    }
+
+    /// The raw key.
+    fn bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+}
 
 /// The first bytes of an encrypted archive.
 pub(crate) const MAGIC: &[u8; 8] = b"FERRYENC";
@@ -55,16 +91,6 @@ impl From<Problem> for io::Error {
     }
 }
 
-/// The header that starts an encrypted archive.
-fn header(key: &EncryptionKey, prefix: &[u8; PREFIX_LEN]) -> [u8; HEADER_LEN] {
-    let mut header = [0u8; HEADER_LEN];
-    header[..MAGIC.len()].copy_from_slice(MAGIC);
-    header[MAGIC.len()] = VERSION;
-    header[MAGIC.len() + 1..MAGIC.len() + 1 + PREFIX_LEN].copy_from_slice(prefix);
-    header[HEADER_LEN - CHECK_LEN..].copy_from_slice(&key_check(key, prefix));
-    header
-}
-
 /// A value that tells a wrong key from a damaged chunk without revealing the key.
 fn key_check(key: &EncryptionKey, prefix: &[u8; PREFIX_LEN]) -> [u8; CHECK_LEN] {
     let digest = Sha256::new().chain_update(b"ferry.archive/v1 key check\0").chain_update(key.bytes()).chain_update(prefix).finalize();
@@ -85,74 +111,6 @@ fn nonce(prefix: &[u8], counter: u32, last: bool) -> XNonce {
 /// The prefix stored in a header.
 fn prefix_of(header: &[u8; HEADER_LEN]) -> &[u8] {
     &header[MAGIC.len() + 1..MAGIC.len() + 1 + PREFIX_LEN]
-}
-
-/// Encrypts what is written to it; the ciphertext collects in [`Sealer::output`].
-pub(crate) struct Sealer {
-    cipher: XChaCha20Poly1305,
-    header: [u8; HEADER_LEN],
-    counter: u32,
-    plain: Vec<u8>,
-    out: Vec<u8>,
-}
-
-impl Sealer {
-    /// Starts an encrypted stream with a fresh random nonce prefix; the header is the first output.
-    pub(crate) fn new(key: &EncryptionKey) -> io::Result<Sealer> {
-        let mut prefix = [0u8; PREFIX_LEN];
-        getrandom::fill(&mut prefix).map_err(|e| io::Error::other(format!("the operating system's random number generator failed: {e}")))?;
-        let header = header(key, &prefix);
-        let cipher = XChaCha20Poly1305::new(key.bytes().into());
-        Ok(Sealer { cipher, header, counter: 0, plain: Vec::with_capacity(2 * CHUNK), out: header.to_vec() })
-    }
-
-    /// Ciphertext produced so far and not yet taken.
-    pub(crate) fn output(&mut self) -> &mut Vec<u8> {
-        &mut self.out
-    }
-
-    /// Encrypts the remaining plaintext as the last chunk and returns the remaining output.
-    pub(crate) fn finish(mut self) -> io::Result<Vec<u8>> {
-        self.seal(self.plain.len(), true)?;
-        Ok(self.out)
-    }
-
-    /// Encrypts the first `len` plaintext bytes as one chunk.
-    fn seal(&mut self, len: usize, last: bool) -> io::Result<()> {
-        let mut chunk: Vec<u8> = self.plain.drain(..len).collect();
-        let nonce = nonce(prefix_of(&self.header), self.counter, last);
-        let tag = self
-            .cipher
-            .encrypt_inout_detached(&nonce, &self.header, chunk.as_mut_slice().into())
-            .map_err(|_| io::Error::other("a chunk could not be encrypted"))?;
-        self.out.extend_from_slice(&chunk);
-        self.out.extend_from_slice(&tag);
-        self.counter = self.counter.checked_add(1).ok_or_else(|| io::Error::other("the archive is too large to encrypt (over 256 TiB)"))?;
-        Ok(())
-    }
-}
-
-impl Write for Sealer {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.plain.extend_from_slice(buf);
-        // Keep at least one byte back: only `finish` knows which chunk is the last.
-        while self.plain.len() > CHUNK {
-            self.seal(CHUNK, false)?;
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Encrypts a whole compressed archive stream held in memory, as a single-file archive's writer
-/// does while it writes (same header, chunks and tags; a fresh random nonce prefix).
-pub fn encrypt(key: &EncryptionKey, plain: &[u8]) -> io::Result<Vec<u8>> {
-    let mut sealer = Sealer::new(key)?;
-    sealer.write_all(plain)?;
-    sealer.finish()
 }
 
 /// Decrypts an encrypted stream whose magic has already been recognised.
@@ -258,7 +216,101 @@ pub(crate) fn fill(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> 
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
     use super::*;
+
+    /// The old writer, kept here only to make old-format streams for these tests: encrypts what
+    /// is written to it; the ciphertext collects in [`Sealer::output`].
+    struct Sealer {
+        cipher: XChaCha20Poly1305,
+        header: [u8; HEADER_LEN],
+        counter: u32,
+        plain: Vec<u8>,
+        out: Vec<u8>,
+    }
+
+    impl Sealer {
+        /// Starts an encrypted stream with a fresh random nonce prefix; the header is the first output.
+        fn new(key: &EncryptionKey) -> io::Result<Sealer> {
+            let mut prefix = [0u8; PREFIX_LEN];
+            getrandom::fill(&mut prefix).map_err(|e| io::Error::other(format!("the operating system's random number generator failed: {e}")))?;
+            let header = header(key, &prefix);
+            let cipher = XChaCha20Poly1305::new(key.bytes().into());
+            Ok(Sealer { cipher, header, counter: 0, plain: Vec::with_capacity(2 * CHUNK), out: header.to_vec() })
+        }
+
+        /// Ciphertext produced so far and not yet taken.
+        fn output(&mut self) -> &mut Vec<u8> {
+            &mut self.out
+        }
+
+        /// Encrypts the remaining plaintext as the last chunk and returns the remaining output.
+        fn finish(mut self) -> io::Result<Vec<u8>> {
+            self.seal(self.plain.len(), true)?;
+            Ok(self.out)
+        }
+
+        /// Encrypts the first `len` plaintext bytes as one chunk.
+        fn seal(&mut self, len: usize, last: bool) -> io::Result<()> {
+            let mut chunk: Vec<u8> = self.plain.drain(..len).collect();
+            let nonce = nonce(prefix_of(&self.header), self.counter, last);
+            let tag = self
+                .cipher
+                .encrypt_inout_detached(&nonce, &self.header, chunk.as_mut_slice().into())
+                .map_err(|_| io::Error::other("a chunk could not be encrypted"))?;
+            self.out.extend_from_slice(&chunk);
+            self.out.extend_from_slice(&tag);
+            self.counter = self.counter.checked_add(1).ok_or_else(|| io::Error::other("the archive is too large to encrypt (over 256 TiB)"))?;
+            Ok(())
+        }
+    }
+
+    impl Write for Sealer {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.plain.extend_from_slice(buf);
+            // Keep at least one byte back: only `finish` knows which chunk is the last.
+            while self.plain.len() > CHUNK {
+                self.seal(CHUNK, false)?;
+            }
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The header that starts an encrypted archive.
+    fn header(key: &EncryptionKey, prefix: &[u8; PREFIX_LEN]) -> [u8; HEADER_LEN] {
+        let mut header = [0u8; HEADER_LEN];
+        header[..MAGIC.len()].copy_from_slice(MAGIC);
+        header[MAGIC.len()] = VERSION;
+        header[MAGIC.len() + 1..MAGIC.len() + 1 + PREFIX_LEN].copy_from_slice(prefix);
+        header[HEADER_LEN - CHECK_LEN..].copy_from_slice(&key_check(key, prefix));
+        header
+    }
+
+    fn generate() -> EncryptionKey {
+        let mut bytes = [0u8; KEY_LEN];
+        getrandom::fill(&mut bytes).expect("random bytes");
+        EncryptionKey(bytes)
+    }
+
+    #[test]
+    fn keys_are_read_from_hex_and_base64() {
+        use base64::Engine as _;
+        let bytes: [u8; KEY_LEN] = std::array::from_fn(|i| i as u8 * 7);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        for text in [b64.clone(), b64.trim_end_matches('=').to_owned(), crate::member::hex(&bytes).to_uppercase(), format!("{}\n", crate::member::hex(&bytes))]
+        {
+            assert_eq!(EncryptionKey::parse(&text).map(|k| k.0), Some(bytes), "{text}");
+        }
+        for text in ["", "c2hvcnQ=", "hunter2"] {
+            assert!(EncryptionKey::parse(text).is_none(), "{text}");
+        }
+        assert_eq!(format!("{:?}", EncryptionKey(bytes)), "EncryptionKey(<redacted>)");
+    }
 
     fn seal(key: &EncryptionKey, plain: &[u8]) -> Vec<u8> {
         let mut sealer = Sealer::new(key).expect("sealer");
@@ -283,7 +335,7 @@ mod tests {
 
     #[test]
     fn round_trips_at_chunk_boundaries() {
-        let (key, _) = EncryptionKey::generate();
+        let key = generate();
         for len in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 3 * CHUNK + 7] {
             let plain: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             let sealed = seal(&key, &plain);
@@ -294,8 +346,8 @@ mod tests {
 
     #[test]
     fn a_wrong_key_is_told_apart_from_damage() {
-        let (key, _) = EncryptionKey::generate();
-        let (other, _) = EncryptionKey::generate();
+        let key = generate();
+        let other = generate();
         let sealed = seal(&key, b"hello");
         assert!(matches!(problem(&open(&other, &sealed).expect_err("wrong key")), Problem::WrongKey));
         let mut flipped = sealed.clone();
@@ -305,7 +357,7 @@ mod tests {
 
     #[test]
     fn every_truncation_fails() {
-        let (key, _) = EncryptionKey::generate();
+        let key = generate();
         let plain = vec![7u8; 2 * CHUNK + 100];
         let sealed = seal(&key, &plain);
         for cut in [0, 5, HEADER_LEN, HEADER_LEN + 10, HEADER_LEN + CHUNK + TAG_LEN, HEADER_LEN + 2 * (CHUNK + TAG_LEN), sealed.len() - 1] {
