@@ -45,6 +45,46 @@ fn journal_records(path: &Path) -> Vec<Record> {
     std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
+/// Runs `plan` and, once the step to `percent` is set, lets `arm` check the switch there and
+/// then makes the new side fail; asserts that the run rolled back and that `restored` held
+/// within one gate `interval` (plus a margin for a loaded machine) of the failure.
+fn assert_rolled_back_within_one_interval(
+    plan: &str,
+    journal: &Path,
+    interval: Duration,
+    percent: u8,
+    new: Arc<TestBackend>,
+    arm: impl Fn() + Send + Sync + 'static,
+    restored: impl Fn() -> bool + Send + Sync + 'static,
+) {
+    let (arm, restored) = (Arc::new(arm), Arc::new(restored));
+    let restored_after: Arc<Mutex<Option<Duration>>> = Arc::default();
+    let mut watcher = None;
+    let mut observer = |event: &Event| {
+        if event.action == "set" && event.percent == Some(percent) {
+            let (new, arm, restored, restored_after) = (Arc::clone(&new), Arc::clone(&arm), Arc::clone(&restored), Arc::clone(&restored_after));
+            watcher = Some(std::thread::spawn(move || {
+                arm();
+                new.set_status(500);
+                let failed = Instant::now();
+                while failed.elapsed() < Duration::from_secs(10) {
+                    if restored() {
+                        *restored_after.lock().unwrap() = Some(failed.elapsed());
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }));
+        }
+    };
+    let report = run(plan, Mode::Fresh, journal, &mut observer).unwrap();
+    watcher.expect("the failing step was reached").join().unwrap();
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    let restored_after = restored_after.lock().unwrap().expect("the last good state was restored");
+    assert!(restored_after <= interval + Duration::from_millis(300), "rolled back {restored_after:?} after the failure (interval {interval:?})");
+    eprintln!("rolled back {restored_after:?} after the new side began failing (gate interval {interval:?})");
+}
+
 #[test]
 fn a_healthy_shift_through_haproxy_loses_no_request() {
     let (old, new) = backends();
@@ -76,32 +116,9 @@ fn a_failing_gate_rolls_back_to_the_last_good_weights_within_one_interval() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("cutover.journal");
     // At the 25 % step the new side starts failing; a watcher measures how long until 95/5 is back.
-    let restored_after: Arc<Mutex<Option<Duration>>> = Arc::default();
-    let mut watcher = None;
-    let mut observer = |event: &Event| {
-        if event.action == "set" && event.percent == Some(25) {
-            let (new, haproxy, restored_after) = (Arc::clone(&new), Arc::clone(&haproxy), Arc::clone(&restored_after));
-            watcher = Some(std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_millis(150));
-                new.set_status(500);
-                let flipped = Instant::now();
-                while flipped.elapsed() < Duration::from_secs(10) {
-                    if haproxy.weight("new").unwrap() == 5 && haproxy.weight("old").unwrap() == 95 {
-                        *restored_after.lock().unwrap() = Some(flipped.elapsed());
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }));
-        }
-    };
-    let report = run(&plan, Mode::Fresh, &journal, &mut observer).unwrap();
-    watcher.expect("the 25 % step was reached").join().unwrap();
-    assert_eq!(report.outcome, Outcome::RolledBack);
-    let restored_after = restored_after.lock().unwrap().expect("95/5 was restored");
-    let margin = Duration::from_millis(300);
-    assert!(restored_after <= interval + margin, "rolled back {restored_after:?} after the failure (interval {interval:?})");
-    eprintln!("rolled back {restored_after:?} after the new side began failing (gate interval {interval:?})");
+    let back = Arc::clone(&haproxy);
+    let restored = move || back.weight("new").unwrap() == 5 && back.weight("old").unwrap() == 95;
+    assert_rolled_back_within_one_interval(&plan, &journal, interval, 25, new, || std::thread::sleep(Duration::from_millis(150)), restored);
     let records = journal_records(&journal);
     assert_eq!(records.last(), Some(&Record::RolledBack { to: Weights { old: 95, new: 5 } }));
     assert!(!records.contains(&Record::Passed { step: 2 }));
@@ -285,31 +302,10 @@ fn a_failing_gate_switches_bind_back_to_the_old_address_within_one_interval() {
     let interval = Duration::from_millis(400);
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("cutover.journal");
-    let restored_after: Arc<Mutex<Option<Duration>>> = Arc::default();
-    let mut watcher = None;
-    let mut observer = |event: &Event| {
-        if event.action == "set" && event.percent == Some(100) {
-            let (new, bind, restored_after) = (Arc::clone(&new), Arc::clone(&bind), Arc::clone(&restored_after));
-            watcher = Some(std::thread::spawn(move || {
-                assert_eq!(bind.query_a("shop.cutover.test.").unwrap().0, [Ipv4Addr::from(NEW_IP)]);
-                new.set_status(500);
-                let flipped = Instant::now();
-                while flipped.elapsed() < Duration::from_secs(10) {
-                    if bind.query_a("shop.cutover.test.").unwrap().0 == [Ipv4Addr::from(OLD_IP)] {
-                        *restored_after.lock().unwrap() = Some(flipped.elapsed());
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }));
-        }
-    };
-    let report = run(&plan, Mode::Fresh, &journal, &mut observer).unwrap();
-    watcher.expect("the 100 % step was reached").join().unwrap();
-    assert_eq!(report.outcome, Outcome::RolledBack);
-    let restored_after = restored_after.lock().unwrap().expect("the old address was restored");
-    assert!(restored_after <= interval + Duration::from_millis(300), "rolled back {restored_after:?} after the failure (interval {interval:?})");
-    eprintln!("BIND answered the old address {restored_after:?} after the new side began failing (gate interval {interval:?})");
+    let (at_new, back) = (Arc::clone(&bind), Arc::clone(&bind));
+    let switched = move || assert_eq!(at_new.query_a("shop.cutover.test.").unwrap().0, [Ipv4Addr::from(NEW_IP)]);
+    let restored = move || back.query_a("shop.cutover.test.").unwrap().0 == [Ipv4Addr::from(OLD_IP)];
+    assert_rolled_back_within_one_interval(&plan, &journal, interval, 100, new, switched, restored);
     assert_eq!(bind.query_a("shop.cutover.test.").unwrap(), (vec![Ipv4Addr::from(OLD_IP)], 2), "old address, TTL restored");
     assert_eq!(journal_records(&journal).last(), Some(&Record::RolledBack { to: Weights { old: 100, new: 0 } }));
 }

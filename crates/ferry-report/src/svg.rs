@@ -962,8 +962,7 @@ mod tests {
 
     #[test]
     fn missing_services_are_dashed_nodes() {
-        let dir = std::env::temp_dir().join(format!("ferry-report-svg-missing-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = tempfile::tempdir().expect("temp dir");
         let manifest = r#"
 apiVersion: apps/v1
 kind: Deployment
@@ -980,9 +979,8 @@ spec:
             - {name: INVENTORY_URL, value: "http://inventory:8080"}
             - {name: BILLING, value: "http://billing.finance.svc.cluster.local:80"}
 "#;
-        std::fs::write(dir.join("reco.yaml"), manifest).expect("manifest");
-        let a = assess_paths(std::slice::from_ref(&dir), &Options::default());
-        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::write(dir.path().join("reco.yaml"), manifest).expect("manifest");
+        let a = assess_paths(&[dir.path().to_path_buf()], &Options::default());
         let svg = dependency_graph(&a.expect("loads"));
         assert_eq!(count(&svg, r#"<g class="node missing""#), 2, "{svg}");
         assert!(svg.contains(r#"<g class="node missing" data-id="missing:Service:shop/inventory""#));

@@ -51,19 +51,23 @@ impl Input {
     }
 }
 
-/// An object read from manifests.
-pub struct Loaded {
-    /// Its identity as written.
+/// One copy of an object, as far as keeping one copy per object needs (its identity, where it
+/// is given and a digest of its content), with what the caller keeps of it.
+pub struct Candidate<T> {
+    /// Its identity.
     id: ObjectId,
     /// Where it starts.
     pub origin: Origin,
     /// A digest of its content, to tell identical copies from conflicting ones.
     digest: u64,
-    /// The object, read as Kubernetes reads YAML.
-    pub object: Value,
+    /// What is kept of it: the object itself, or its position in the input.
+    pub kept: T,
 }
 
-impl Given for Loaded {
+/// An object read from manifests, read as Kubernetes reads YAML.
+pub type Loaded = Candidate<Value>;
+
+impl<T> Given for Candidate<T> {
     fn key(&self) -> (&str, &str, Option<&str>, &str) {
         (self.id.group(), &self.id.kind, self.id.namespace.as_deref(), &self.id.name)
     }
@@ -137,7 +141,7 @@ impl Source {
     pub fn objects(&self) -> impl Iterator<Item = Item<&str>> + '_ {
         (0..self.len()).map(|i| match self {
             Source::Archive(_, entries) => Item { resource: Some(entries[i].resource.as_str()), object: archive::parsed(&entries[i]) },
-            Source::Manifests(objects, _) => Item { resource: None, object: Ok(objects[i].object.clone()) },
+            Source::Manifests(objects, _) => Item { resource: None, object: Ok(objects[i].kept.clone()) },
         })
     }
 
@@ -148,7 +152,7 @@ impl Source {
                 let object = archive::parsed(&e);
                 Item { resource: Some(e.resource), object }
             })),
-            Source::Manifests(objects, _) => Box::new(objects.into_iter().map(|o| Item { resource: None, object: Ok(o.object) })),
+            Source::Manifests(objects, _) => Box::new(objects.into_iter().map(|o| Item { resource: None, object: Ok(o.kept) })),
         }
     }
 
@@ -177,31 +181,12 @@ impl Source {
     }
 }
 
-/// A transformed object, as far as telling copies apart needs: two objects of the input can
-/// become the same one when their API versions are converted (`extensions/v1beta1` and
-/// `apps/v1beta1` Deployments both become `apps/v1`), and an object that sets no namespace is
-/// taken to be in `default`, as kustomize and kubectl's default context take it.
-struct Converted {
-    id: ObjectId,
-    origin: Origin,
-    digest: u64,
-    index: usize,
-}
-
-impl Given for Converted {
-    fn key(&self) -> (&str, &str, Option<&str>, &str) {
-        (self.id.group(), &self.id.kind, self.id.namespace.as_deref(), &self.id.name)
-    }
-    fn origin(&self) -> &Origin {
-        &self.origin
-    }
-    fn digest(&self) -> u64 {
-        self.digest
-    }
-    fn obj_ref(&self) -> ObjRef {
-        ObjRef::of(&self.id)
-    }
-}
+/// A transformed object (kept as its position in the input), as far as telling copies apart
+/// needs: two objects of the input can become the same one when their API versions are
+/// converted (`extensions/v1beta1` and `apps/v1beta1` Deployments both become `apps/v1`), and an
+/// object that sets no namespace is taken to be in `default`, as kustomize and kubectl's default
+/// context take it.
+type Converted = Candidate<usize>;
 
 impl Source {
     /// Keeps one of the transformed objects (identity, object, position in the input) that
@@ -224,7 +209,7 @@ impl Source {
             id
         };
         let mut converted: Vec<Converted> =
-            objects.iter().map(|(id, object, index)| Converted { id: placed(id), origin: origin(*index), digest: digest(object), index: *index }).collect();
+            objects.iter().map(|(id, object, index)| Converted { id: placed(id), origin: origin(*index), digest: digest(object), kept: *index }).collect();
         let left_out = keep_one(&mut converted, on_duplicate);
         if left_out.copies.is_empty() {
             return Ok(Vec::new());
@@ -233,7 +218,7 @@ impl Source {
         if conflicts > 0 {
             return Err(conflict_error(conflicts, what));
         }
-        let out: std::collections::HashSet<usize> = left_out.copies.iter().map(|c| c.index).collect();
+        let out: std::collections::HashSet<usize> = left_out.copies.iter().map(|c| c.kept).collect();
         let copies = objects.iter().filter(|(_, _, index)| out.contains(index)).map(|(id, ..)| id.to_string()).collect();
         objects.retain(|(_, _, index)| !out.contains(index));
         Ok(copies)
@@ -284,7 +269,7 @@ fn load(document: Document<'_>) -> Result<Loaded, Skipped> {
     }
     let digest = content_digest(document.root);
     let object = document.into_object();
-    Ok(Loaded { id: object.id, origin: object.origin, digest, object: object.root.to_json() })
+    Ok(Loaded { id: object.id, origin: object.origin, digest, kept: object.root.to_json() })
 }
 
 /// Reports what the loader noted and keeps one copy of each object; input that cannot be read,
