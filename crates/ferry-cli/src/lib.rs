@@ -40,6 +40,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         args::Command::Verify(verify) => args::VerifyCommand::resolve(verify).and_then(commands::verify::run),
         args::Command::Preflight(preflight) => args::PreflightCommand::resolve(preflight).and_then(commands::preflight::run),
         args::Command::Volumes(volumes) => args::VolumesSettings::resolve(volumes).and_then(commands::volumes::run),
+        args::Command::Version(version) => commands::version::run(args::VersionSettings::resolve(version)),
     };
     match result {
         Ok(status) => status.into(),

@@ -17,6 +17,7 @@ mod objects;
 mod preflight;
 mod smoke;
 mod verify;
+mod version;
 mod volumes;
 pub use certs::*;
 pub use cutover::*;
@@ -27,6 +28,7 @@ pub use objects::*;
 pub use preflight::*;
 pub use smoke::*;
 pub use verify::*;
+pub use version::*;
 pub use volumes::*;
 
 /// ferry: carry Kubernetes workloads from one cluster to another.
@@ -77,7 +79,21 @@ pub enum Command {
     /// Move persistent-volume data: plan, warm sync passes, cutover and verification with evidence.
     #[command(subcommand, after_help = VOLUMES_EXAMPLES)]
     Volumes(VolumesCommand),
+    /// Show ferry's version, the commit and target it was built for, and with a context the API server's version.
+    #[command(after_help = VERSION_EXAMPLES)]
+    Version(VersionArgs),
 }
+
+const VERSION_EXAMPLES: &str = "\
+Examples:
+  ferry version
+  ferry version --client -o json
+  ferry version --context prod-aks -o yaml
+
+Exit codes:
+  0  versions shown
+  1  the cluster could not be reached (with --context or --kubeconfig)
+  2  wrong command line";
 
 const ASSESS_EXAMPLES: &str = "\
 Examples:

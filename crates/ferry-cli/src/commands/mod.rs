@@ -18,6 +18,7 @@ pub mod smoke;
 mod sources;
 pub mod transform;
 pub mod verify;
+pub mod version;
 pub mod volumes;
 
 /// Gives up a large result without freeing it, because the process ends next:
