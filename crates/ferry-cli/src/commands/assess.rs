@@ -35,7 +35,7 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
             report
                 .write(&mut lock)
                 .and_then(|()| lock.flush())
-                .or_else(ignore_broken_pipe)
+                .or_else(super::ignore_broken_pipe)
                 .map_err(|e| CliError::failure("cannot write to standard output", &e))?;
         }
     }
@@ -88,10 +88,6 @@ fn assess_cluster(connect: &ConnectOptions, read: &ReadOptions, options: &Option
     let mut assessment = assess_objects(snapshot.objects, &report, options);
     assessment.input.cluster = Some(format!("context `{}` ({}, Kubernetes {})", connection.context, connection.server, connection.server_version));
     Ok(assessment)
-}
-
-fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
-    if e.kind() == io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) }
 }
 
 /// Writes the report to `path`. A regular file (or a new one), also when reached through a

@@ -63,7 +63,7 @@ pub fn run(settings: VersionSettings) -> Result<ExitStatus, CliError> {
             ferry_transform::gitops::to_yaml(&value)
         }
     };
-    print!("{}", crate::terminal::printable(&text));
+    super::print_stdout(crate::terminal::printable(&text).as_bytes())?;
     Ok(ExitStatus::Success)
 }
 
