@@ -33,12 +33,24 @@ pub use volumes::*;
 
 /// ferry: carry Kubernetes workloads from one cluster to another.
 #[derive(Debug, Parser)]
-#[command(name = "ferry", version, about, long_about = None, propagate_version = true)]
+#[command(name = "ferry", version, about, long_about = None, propagate_version = true, after_help = FERRY_EXAMPLES)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
+
+const FERRY_EXAMPLES: &str = "\
+Examples:
+  ferry assess examples/aks-shop
+  ferry migrate --context old --to-context new -n shop
+  ferry version --context prod-aks
+  source <(ferry completion bash)
+  kubectl ferry version --client   # with a `kubectl-ferry` link to ferry on PATH (README)
+
+Exit codes (each command's --help details them):
+  0 done  1 could not run  2 wrong command line  3 findings or differences  4 incomplete
+  5 cut-over rolled back  6 verified at parity but not ready";
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
@@ -319,5 +331,47 @@ impl AssessSettings {
         let on_duplicate = on_duplicate.resolve();
         let options = Options { target_version, profile, source, on_duplicate, allow_empty };
         Ok(AssessSettings { input, options, format, out, fail_on, exit_codes })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    /// Every `ferry ...` example line of every command's help, as words (a trailing `# comment`
+    /// and `> redirection` left out; quotes are not used in the examples).
+    fn examples(command: &clap::Command, out: &mut Vec<(String, Vec<String>)>) {
+        let help = command.get_after_help().map(ToString::to_string).unwrap_or_default();
+        for line in help.lines().map(str::trim).filter(|l| l.starts_with("ferry ")) {
+            let line = line.split(" #").next().unwrap().split(" >").next().unwrap();
+            out.push((command.get_name().to_owned(), line.split_whitespace().map(str::to_owned).collect()));
+        }
+        for sub in command.get_subcommands() {
+            examples(sub, out);
+        }
+    }
+
+    #[test]
+    fn every_example_in_the_help_parses() {
+        let mut found = Vec::new();
+        examples(&Cli::command(), &mut found);
+        assert!(found.len() > 40, "{found:?}");
+        for (command, words) in found {
+            if let Err(e) = Cli::command().try_get_matches_from(&words) {
+                panic!("an example of `{command}` does not parse: `{}`\n{e}", words.join(" "));
+            }
+        }
+    }
+
+    #[test]
+    fn usage_names_kubectl_ferry_only_for_the_kubectl_plugin() {
+        let name = |argv0: &str| bin_name(Some(std::ffi::OsStr::new(argv0)));
+        assert_eq!(name("/home/u/.local/bin/kubectl-ferry"), "kubectl ferry");
+        assert_eq!(name("kubectl-ferry.exe"), "kubectl ferry");
+        assert_eq!(name("/usr/bin/ferry"), "ferry");
+        assert_eq!(name("./ferry-x86_64-linux"), "ferry");
+        assert_eq!(bin_name(None), "ferry");
     }
 }
