@@ -10,7 +10,7 @@ use std::sync::Arc;
 use ferry_analysis::{Assessment, Options, WarningLevel, assess_objects, assess_paths};
 use ferry_cluster::{ConnectOptions, ReadOptions};
 use ferry_model::load::{Issue, LoadReport, Location, Severity};
-use ferry_report::{Format, render};
+use ferry_report::{Format, render, render_table};
 
 use crate::args::{AssessSettings, ExitCodes, FailOn, Input};
 use crate::commands::cluster;
@@ -26,7 +26,8 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
         Input::Cluster { connect, read } => assess_cluster(connect, read, &settings.options)?,
     };
     let verdict = Verdict::of(&assessment, settings.fail_on, settings.exit_codes);
-    let report = Report { assessment: &assessment, format: settings.format, verdict: &verdict };
+    let width = if settings.out.is_none() { crate::terminal::width() } else { None };
+    let report = Report { assessment: &assessment, format: settings.format, verdict: &verdict, width };
     match &settings.out {
         Some(path) => write_file(path, &report)?,
         None => {
@@ -52,11 +53,16 @@ struct Report<'a> {
     assessment: &'a Assessment,
     format: Format,
     verdict: &'a Verdict,
+    /// The terminal's width for a table on standard output; `None` for a pipe or a file.
+    width: Option<u16>,
 }
 
 impl Report<'_> {
     fn write(&self, out: &mut dyn Write) -> io::Result<()> {
-        render(self.assessment, self.format, out)?;
+        match (self.format, self.width) {
+            (Format::Table, width) => render_table(self.assessment, width, out)?,
+            (format, _) => render(self.assessment, format, out)?,
+        }
         if self.format == Format::Table {
             writeln!(out)?;
             writeln!(out, "{}", self.verdict)?;
