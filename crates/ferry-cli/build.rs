@@ -23,7 +23,8 @@ fn watch_git_head() {
     let mut paths = vec!["HEAD".to_owned(), "packed-refs".to_owned()];
     paths.extend(git(&["symbolic-ref", "-q", "HEAD"]));
     for path in paths {
-        if let Some(file) = git(&["rev-parse", "--path-format=absolute", "--git-path", &path]) {
+        // Only files that exist: cargo reruns a build script on every build for a missing one.
+        if let Some(file) = git(&["rev-parse", "--path-format=absolute", "--git-path", &path]).filter(|f| std::path::Path::new(f).exists()) {
             println!("cargo:rerun-if-changed={file}");
         }
     }
