@@ -28,6 +28,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return if err.use_stderr() { ExitStatus::Usage.into() } else { ExitStatus::Success.into() };
         }
     };
+    match args::request_timeout(cli.request_timeout.as_deref()) {
+        Ok(timeout) => commands::set_request_timeout(timeout),
+        Err(err) => {
+            err.print();
+            return err.status().into();
+        }
+    }
     let result = match cli.command {
         args::Command::Assess(assess) => args::AssessSettings::resolve(assess).and_then(commands::assess::run),
         args::Command::Export(export) => args::ExportSettings::resolve(export).and_then(commands::export::run),

@@ -39,11 +39,11 @@ fn kubectl_finds_the_plugin_and_runs_it() {
 #[test]
 fn usage_says_kubectl_ferry_under_kubectl_and_ferry_otherwise() {
     let help = kubectl(&["ferry", "--help"]);
-    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: kubectl ferry <COMMAND>"), "{help:?}");
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: kubectl ferry [OPTIONS] <COMMAND>"), "{help:?}");
     let wrong = kubectl(&["ferry", "version", "--bogus"]);
     assert_eq!(wrong.status.code(), Some(2), "kubectl passes the plugin's exit code on");
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("Usage: kubectl ferry version [OPTIONS]"), "{wrong:?}");
 
     let direct = Command::new(cargo_bin("ferry")).arg("--help").output().unwrap();
-    assert!(String::from_utf8_lossy(&direct.stdout).contains("Usage: ferry <COMMAND>"), "{direct:?}");
+    assert!(String::from_utf8_lossy(&direct.stdout).contains("Usage: ferry [OPTIONS] <COMMAND>"), "{direct:?}");
 }

@@ -87,3 +87,26 @@ fn an_unreachable_server_is_exit_code_1_with_the_reason() {
     assert!(stderr.contains("error: cannot reach the API server of the current context"), "{stderr}");
     assert!(!stderr.contains("s3cr3t") && out.stdout.is_empty(), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_timeout_gives_up_on_a_stopped_api_server() {
+    let cluster = TestCluster::start(Options::default()).await.unwrap();
+    let kubeconfig = cluster.kubeconfig();
+    let args = ["version", "--kubeconfig", kubeconfig.to_str().unwrap(), "--request-timeout", "1s"];
+    assert_eq!(ferry(&args).status.code(), Some(0), "answers while running");
+
+    cluster.pause_apiserver(true);
+    // Without --request-timeout this read would wait 120 s; with 1s it gives up.
+    let out = ferry(&args);
+    cluster.pause_apiserver(false);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot reach the API server") && stderr.contains("deadline has elapsed"), "{stderr}");
+    assert!(stderr.contains("--request-timeout"), "the hint names the flag: {stderr}");
+
+    let global = ferry(&["--request-timeout", "0", "version", "--kubeconfig", kubeconfig.to_str().unwrap()]);
+    assert_eq!(global.status.code(), Some(0), "given before the command too; 0 is no limit");
+    let bad = ferry(&["version", "--request-timeout", "soon"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid `--request-timeout` duration `soon`"));
+}

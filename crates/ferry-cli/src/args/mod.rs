@@ -35,6 +35,9 @@ pub use volumes::*;
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, about, long_about = None, propagate_version = true, after_help = FERRY_EXAMPLES)]
 pub struct Cli {
+    /// How long one request to an API server may take before giving up, e.g. `30s`, `1m`; `0` for no limit [default: 10s to connect, 120s per read].
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -113,6 +116,30 @@ pub struct CompletionArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `90s`, `5m`, `1h` or a number of seconds, given as `flag`.
+fn parse_duration(flag: &str, text: &str) -> Result<std::time::Duration, CliError> {
+    let (number, unit) = text.find(|c: char| !c.is_ascii_digit()).map_or((text, ""), |at| text.split_at(at));
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => 0,
+    };
+    match number.parse::<u64>() {
+        Ok(n) if seconds > 0 => Ok(std::time::Duration::from_secs(n.saturating_mul(seconds))),
+        _ => Err(CliError::usage(format!("invalid `{flag}` duration `{text}`"), Some("write e.g. `90s`, `5m`, `1h` or a number of seconds".into()))),
+    }
+}
+
+/// `--request-timeout`, as kubectl reads it: `0` for no limit, else a duration.
+pub fn request_timeout(text: Option<&str>) -> Result<ferry_cluster::RequestTimeout, CliError> {
+    Ok(match text.map(|t| parse_duration("--request-timeout", t)).transpose()? {
+        None => ferry_cluster::RequestTimeout::Default,
+        Some(limit) if limit.is_zero() => ferry_cluster::RequestTimeout::Unlimited,
+        Some(limit) => ferry_cluster::RequestTimeout::After(limit),
+    })
 }
 
 /// The program name usage lines show: `kubectl ferry` when started as the kubectl plugin
@@ -363,6 +390,28 @@ mod tests {
                 panic!("an example of `{command}` does not parse: `{}`\n{e}", words.join(" "));
             }
         }
+    }
+
+    #[test]
+    fn durations_take_seconds_minutes_and_hours() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("--wait", "90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("--wait", "5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("--wait", "1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("--wait", "42").unwrap(), Duration::from_secs(42));
+        for bad in ["", "m", "5d", "-1s", "1.5m"] {
+            assert!(parse_duration("--wait", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn request_timeouts_are_read_as_kubectl_reads_them() {
+        use ferry_cluster::RequestTimeout;
+        assert_eq!(request_timeout(None).unwrap(), RequestTimeout::Default);
+        assert_eq!(request_timeout(Some("0")).unwrap(), RequestTimeout::Unlimited);
+        assert_eq!(request_timeout(Some("0s")).unwrap(), RequestTimeout::Unlimited);
+        assert_eq!(request_timeout(Some("1m")).unwrap(), RequestTimeout::After(std::time::Duration::from_secs(60)));
+        assert!(request_timeout(Some("soon")).is_err());
     }
 
     #[test]

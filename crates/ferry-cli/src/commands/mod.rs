@@ -22,6 +22,8 @@ pub mod verify;
 pub mod version;
 pub mod volumes;
 
+pub use cluster::set_request_timeout;
+
 /// Gives up a large result without freeing it, because the process ends next:
 /// freeing every object tree or report entry one by one would only delay the exit.
 fn leave_to_exit<T>(value: T) {
