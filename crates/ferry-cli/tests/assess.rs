@@ -12,7 +12,8 @@ fn repo_root() -> PathBuf {
 
 fn ferry() -> Command {
     let mut cmd = Command::cargo_bin("ferry").unwrap();
-    cmd.current_dir(repo_root());
+    // Tables follow `COLUMNS` (see the width tests); without it, standard output is a pipe here.
+    cmd.current_dir(repo_root()).env_remove("COLUMNS");
     cmd
 }
 
@@ -345,4 +346,54 @@ fn the_verdict_goes_to_stderr_when_stdout_carries_data() {
         .code(3)
         .stdout(predicate::str::contains("verdict").not())
         .stderr(predicate::str::contains("verdict: 3 removed APIs → exit 3"));
+}
+
+/// The example's terminal report with `COLUMNS` set to `columns` (`None`: unset, and standard
+/// output is a pipe, so there is no terminal).
+fn table_at(columns: Option<&str>) -> String {
+    let mut cmd = ferry();
+    if let Some(columns) = columns {
+        cmd.env("COLUMNS", columns);
+    }
+    String::from_utf8(cmd.args(["assess", "examples/aks-shop"]).output().unwrap().stdout).unwrap()
+}
+
+/// Every `file:line` the JSON report gives as evidence of a cloud finding.
+fn cloud_paths() -> Vec<String> {
+    let out = ferry().args(["assess", "examples/aks-shop", "-o", "json"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = json["cloud"].as_array().expect("cloud findings");
+    let paths: Vec<String> = findings.iter().map(|f| format!("{}:{}", f["evidence"]["file"].as_str().unwrap(), f["evidence"]["line"])).collect();
+    assert!(paths.len() > 5, "{paths:?}");
+    paths
+}
+
+#[test]
+fn the_table_fits_the_terminal_width_and_shortens_paths_from_the_left() {
+    let paths = cloud_paths();
+    for columns in [80, 120] {
+        let text = table_at(Some(&columns.to_string()));
+        let table_lines = text.lines().filter(|l| l.starts_with(['┌', '│', '╞', '└']));
+        for line in table_lines {
+            assert!(line.chars().count() <= columns, "wider than {columns}: {line}");
+        }
+        for path in &paths {
+            // Whole, or its end behind `…` starting at a `/`; never split over two lines.
+            let cells: Vec<&str> = text.lines().flat_map(|l| l.split(['│', '┆'])).map(str::trim).collect();
+            let shown = cells.iter().any(|c| *c == path || c.strip_prefix('…').is_some_and(|end| end.starts_with('/') && path.ends_with(end)));
+            assert!(shown, "{path} not shown whole or shortened from the left at {columns} columns");
+        }
+        insta::assert_snapshot!(format!("aks_shop_table_at_{columns}_columns"), text);
+    }
+}
+
+#[test]
+fn without_a_terminal_the_table_is_neither_wrapped_nor_shortened() {
+    let text = table_at(None);
+    assert!(!text.contains('…'), "nothing shortened");
+    for path in cloud_paths() {
+        assert!(text.lines().any(|l| l.split(['│', '┆']).any(|c| c.trim() == path)), "{path} whole on one line");
+    }
+    assert_eq!(table_at(Some("not-a-number")), text, "a `COLUMNS` that is not a number is ignored");
+    insta::assert_snapshot!("aks_shop_table_without_a_terminal", text);
 }

@@ -42,8 +42,26 @@ struct VersionInfo {
     git_version: String,
 }
 
-/// Opens the cluster and checks that it answers (`GET /version`).
+/// How long one request to the API server may take, as kubectl's `--request-timeout` says it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RequestTimeout {
+    /// ferry's own: 10 s to connect, 120 s for each read, kube's default for each write.
+    #[default]
+    Default,
+    /// No limit (kubectl's `--request-timeout=0`).
+    Unlimited,
+    /// This long to connect, and for each read and each write (watches included).
+    After(Duration),
+}
+
+/// Opens the cluster and checks that it answers (`GET /version`), with ferry's timeouts.
 pub async fn connect(options: &ConnectOptions) -> Result<Connection, ClusterError> {
+    connect_with(options, RequestTimeout::Default).await
+}
+
+/// Opens the cluster with the given timeouts for every request of the connection, and checks
+/// that it answers (`GET /version`).
+pub async fn connect_with(options: &ConnectOptions, timeout: RequestTimeout) -> Result<Connection, ClusterError> {
     install_crypto_provider();
     let kubeconfig = match &options.kubeconfig {
         Some(path) => Kubeconfig::read_from(path).map_err(|e| ClusterError::Kubeconfig(format!("{}: {e}", path.display())))?,
@@ -54,8 +72,11 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, ClusterErro
     let mut config =
         kube::Config::from_custom_kubeconfig(kubeconfig, &kube_options).await.map_err(|e| ClusterError::Kubeconfig(format!("context `{context}`: {e}")))?;
     config.default_retry = false;
-    config.connect_timeout = Some(Duration::from_secs(10));
-    config.read_timeout = Some(Duration::from_secs(120));
+    match timeout {
+        RequestTimeout::Default => (config.connect_timeout, config.read_timeout) = (Some(Duration::from_secs(10)), Some(Duration::from_secs(120))),
+        RequestTimeout::Unlimited => (config.connect_timeout, config.read_timeout, config.write_timeout) = (None, None, None),
+        RequestTimeout::After(limit) => (config.connect_timeout, config.read_timeout, config.write_timeout) = (Some(limit), Some(limit), Some(limit)),
+    }
     let server = config.cluster_url.to_string().trim_end_matches('/').to_owned();
     let client = kube::Client::try_from(config).map_err(|e| ClusterError::Kubeconfig(format!("context `{context}`: {e}")))?;
     let version: VersionInfo = get_json(&client, "/version").await?;

@@ -21,7 +21,7 @@ mod read;
 mod request;
 mod resources;
 
-pub use connect::{ConnectOptions, Connection, connect};
+pub use connect::{ConnectOptions, Connection, RequestTimeout, connect, connect_with};
 pub use discovery::{Discovery, Resource, discover};
 pub use read::{Failure, Listed, Progress, ReadOptions, Snapshot, read, read_raw};
 pub use request::{Cause, RequestError};

@@ -34,15 +34,21 @@ pub enum Format {
     Html,
 }
 
+/// Writes the terminal summary for a terminal `width` columns wide (`None`: no terminal, so
+/// nothing is wrapped or shortened); paths are shortened from the left, never cut.
+pub fn render_table(assessment: &Assessment, width: Option<u16>, out: &mut dyn Write) -> io::Result<()> {
+    table::write(assessment, width, out)
+}
+
 /// The name an enum variant has in the JSON output (`env-from`, `removed`, `warning`).
 pub(crate) fn serialized_name(value: impl serde::Serialize) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-/// Writes the assessment in `format`.
+/// Writes the assessment in `format` (a table as for no terminal: nothing wrapped or shortened).
 pub fn render(assessment: &Assessment, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
-        Format::Table => table::write(assessment, out),
+        Format::Table => table::write(assessment, None, out),
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, assessment)?;
             writeln!(out)

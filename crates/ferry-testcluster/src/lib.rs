@@ -314,6 +314,16 @@ impl TestCluster {
         }
     }
 
+    /// Stops (`SIGSTOP`) or continues (`SIGCONT`) kube-apiserver: stopped, it still accepts
+    /// connections (the kernel completes them) but never answers, as a hung server does.
+    pub fn pause_apiserver(&self, paused: bool) {
+        if let Some((_, child)) = self.children.iter().find(|(name, _)| *name == "kube-apiserver") {
+            let signal = if paused { libc::SIGSTOP } else { libc::SIGCONT };
+            // SAFETY: kill only sends a signal to our own child process.
+            unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        }
+    }
+
     /// Starts kube-apiserver again, on the same port with the same certificates, and waits until it is ready.
     pub async fn restart_apiserver(&mut self) -> Result<(), Error> {
         let (program, args) = self.apiserver.clone();

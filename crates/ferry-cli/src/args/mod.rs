@@ -17,6 +17,7 @@ mod objects;
 mod preflight;
 mod smoke;
 mod verify;
+mod version;
 mod volumes;
 pub use certs::*;
 pub use cutover::*;
@@ -27,16 +28,32 @@ pub use objects::*;
 pub use preflight::*;
 pub use smoke::*;
 pub use verify::*;
+pub use version::*;
 pub use volumes::*;
 
 /// ferry: carry Kubernetes workloads from one cluster to another.
 #[derive(Debug, Parser)]
-#[command(name = "ferry", version, about, long_about = None, propagate_version = true)]
+#[command(name = "ferry", version, about, long_about = None, propagate_version = true, after_help = FERRY_EXAMPLES)]
 pub struct Cli {
+    /// How long one request to an API server may take before giving up, e.g. `30s`, `1m`; `0` for no limit [default: 10s to connect, 120s per read].
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
+
+const FERRY_EXAMPLES: &str = "\
+Examples:
+  ferry assess examples/aks-shop
+  ferry migrate --context old --to-context new -n shop
+  ferry version --context prod-aks
+  source <(ferry completion bash)
+  kubectl ferry version --client   # with a `kubectl-ferry` link to ferry on PATH (README)
+
+Exit codes (each command's --help details them):
+  0 done  1 could not run  2 wrong command line  3 findings or differences  4 incomplete
+  5 cut-over rolled back  6 verified at parity but not ready";
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
@@ -77,7 +94,71 @@ pub enum Command {
     /// Move persistent-volume data: plan, warm sync passes, cutover and verification with evidence.
     #[command(subcommand, after_help = VOLUMES_EXAMPLES)]
     Volumes(VolumesCommand),
+    /// Show ferry's version, the commit and target it was built for, and with a context the API server's version.
+    #[command(after_help = VERSION_EXAMPLES)]
+    Version(VersionArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    #[command(after_help = COMPLETION_EXAMPLES)]
+    Completion(CompletionArgs),
 }
+
+const COMPLETION_EXAMPLES: &str = "\
+Examples:
+  source <(ferry completion bash)                       # this bash session
+  ferry completion bash > /etc/bash_completion.d/ferry  # every bash session
+  ferry completion zsh > \"${fpath[1]}/_ferry\"
+  ferry completion fish > ~/.config/fish/completions/ferry.fish
+  ferry completion powershell >> $PROFILE";
+
+/// Arguments of `ferry completion`.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `90s`, `5m`, `1h` or a number of seconds, given as `flag`.
+fn parse_duration(flag: &str, text: &str) -> Result<std::time::Duration, CliError> {
+    let (number, unit) = text.find(|c: char| !c.is_ascii_digit()).map_or((text, ""), |at| text.split_at(at));
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => 0,
+    };
+    match number.parse::<u64>() {
+        Ok(n) if seconds > 0 => Ok(std::time::Duration::from_secs(n.saturating_mul(seconds))),
+        _ => Err(CliError::usage(format!("invalid `{flag}` duration `{text}`"), Some("write e.g. `90s`, `5m`, `1h` or a number of seconds".into()))),
+    }
+}
+
+/// `--request-timeout`, as kubectl reads it: `0` for no limit, else a duration.
+pub fn request_timeout(text: Option<&str>) -> Result<ferry_cluster::RequestTimeout, CliError> {
+    Ok(match text.map(|t| parse_duration("--request-timeout", t)).transpose()? {
+        None => ferry_cluster::RequestTimeout::Default,
+        Some(limit) if limit.is_zero() => ferry_cluster::RequestTimeout::Unlimited,
+        Some(limit) => ferry_cluster::RequestTimeout::After(limit),
+    })
+}
+
+/// The program name usage lines show: `kubectl ferry` when started as the kubectl plugin
+/// `kubectl-ferry` (kubectl runs plugins by their path), else `ferry` whatever the file is called.
+pub fn bin_name(argv0: Option<&std::ffi::OsStr>) -> &'static str {
+    let file = argv0.and_then(|a| std::path::Path::new(a).file_stem()).and_then(|f| f.to_str());
+    if file == Some("kubectl-ferry") { "kubectl ferry" } else { "ferry" }
+}
+
+const VERSION_EXAMPLES: &str = "\
+Examples:
+  ferry version
+  ferry version --client -o json
+  ferry version --context prod-aks -o yaml
+
+Exit codes:
+  0  versions shown
+  1  the cluster could not be reached (with --context or --kubeconfig)
+  2  wrong command line";
 
 const ASSESS_EXAMPLES: &str = "\
 Examples:
@@ -277,5 +358,69 @@ impl AssessSettings {
         let on_duplicate = on_duplicate.resolve();
         let options = Options { target_version, profile, source, on_duplicate, allow_empty };
         Ok(AssessSettings { input, options, format, out, fail_on, exit_codes })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    /// Every `ferry ...` example line of every command's help, as words (a trailing `# comment`
+    /// and `> redirection` left out; quotes are not used in the examples).
+    fn examples(command: &clap::Command, out: &mut Vec<(String, Vec<String>)>) {
+        let help = command.get_after_help().map(ToString::to_string).unwrap_or_default();
+        for line in help.lines().map(str::trim).filter(|l| l.starts_with("ferry ")) {
+            let line = line.split(" #").next().unwrap().split(" >").next().unwrap();
+            out.push((command.get_name().to_owned(), line.split_whitespace().map(str::to_owned).collect()));
+        }
+        for sub in command.get_subcommands() {
+            examples(sub, out);
+        }
+    }
+
+    #[test]
+    fn every_example_in_the_help_parses() {
+        let mut found = Vec::new();
+        examples(&Cli::command(), &mut found);
+        assert!(found.len() > 40, "{found:?}");
+        for (command, words) in found {
+            if let Err(e) = Cli::command().try_get_matches_from(&words) {
+                panic!("an example of `{command}` does not parse: `{}`\n{e}", words.join(" "));
+            }
+        }
+    }
+
+    #[test]
+    fn durations_take_seconds_minutes_and_hours() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("--wait", "90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("--wait", "5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("--wait", "1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("--wait", "42").unwrap(), Duration::from_secs(42));
+        for bad in ["", "m", "5d", "-1s", "1.5m"] {
+            assert!(parse_duration("--wait", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn request_timeouts_are_read_as_kubectl_reads_them() {
+        use ferry_cluster::RequestTimeout;
+        assert_eq!(request_timeout(None).unwrap(), RequestTimeout::Default);
+        assert_eq!(request_timeout(Some("0")).unwrap(), RequestTimeout::Unlimited);
+        assert_eq!(request_timeout(Some("0s")).unwrap(), RequestTimeout::Unlimited);
+        assert_eq!(request_timeout(Some("1m")).unwrap(), RequestTimeout::After(std::time::Duration::from_secs(60)));
+        assert!(request_timeout(Some("soon")).is_err());
+    }
+
+    #[test]
+    fn usage_names_kubectl_ferry_only_for_the_kubectl_plugin() {
+        let name = |argv0: &str| bin_name(Some(std::ffi::OsStr::new(argv0)));
+        assert_eq!(name("/home/u/.local/bin/kubectl-ferry"), "kubectl ferry");
+        assert_eq!(name("kubectl-ferry.exe"), "kubectl ferry");
+        assert_eq!(name("/usr/bin/ferry"), "ferry");
+        assert_eq!(name("./ferry-x86_64-linux"), "ferry");
+        assert_eq!(bin_name(None), "ferry");
     }
 }

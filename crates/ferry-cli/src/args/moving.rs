@@ -97,7 +97,7 @@ Exit codes:
 pub(super) const MIGRATE_EXAMPLES: &str = "\
 Examples:
   ferry migrate --context old-aks --to-context new-ck8s -n shop --rules ferry.yaml --dry-run
-  ferry migrate --context old-aks --to-context new-ck8s -n shop --rules ferry.yaml --archive shop.ferry
+  ferry migrate --context old-aks --to-context new-ck8s -n shop --rules ferry.yaml --archive-to shop.ferry
   ferry migrate --context old-aks --to-context new-ck8s -n shop --rules ferry.yaml --resume
 
 `ferry export`, `ferry transform` and `ferry apply` in one step, with the same options;

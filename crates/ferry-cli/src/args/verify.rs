@@ -98,7 +98,7 @@ impl VerifyCommand {
     /// Validates the arguments.
     pub fn resolve(args: VerifyArgs) -> Result<VerifyCommand, CliError> {
         let kubeconfig = args.to_kubeconfig.or_else(|| args.source.kubeconfig.clone());
-        let wait = args.wait.as_deref().map(parse_duration).transpose()?.unwrap_or_default();
+        let wait = args.wait.as_deref().map(|wait| super::parse_duration("--wait", wait)).transpose()?.unwrap_or_default();
         let source = match args.from {
             Some(from) => SourceInput::Archive { from, namespaces: args.source.namespaces },
             None => SourceInput::Cluster(SourceSettings::resolve(args.source, 8)),
@@ -112,36 +112,5 @@ impl VerifyCommand {
             output: args.output,
             archive: ArchiveSettings::resolve(args.archive),
         })
-    }
-}
-
-/// `90s`, `5m`, `1h` or a number of seconds.
-fn parse_duration(text: &str) -> Result<Duration, CliError> {
-    let (number, unit) = text.find(|c: char| !c.is_ascii_digit()).map_or((text, ""), |at| text.split_at(at));
-    let seconds = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => 0,
-    };
-    match number.parse::<u64>() {
-        Ok(n) if seconds > 0 => Ok(Duration::from_secs(n.saturating_mul(seconds))),
-        _ => Err(CliError::usage(format!("invalid `--wait` duration `{text}`"), Some("write e.g. `90s`, `5m`, `1h` or a number of seconds".into()))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_take_seconds_minutes_and_hours() {
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
-        assert_eq!(parse_duration("42").unwrap(), Duration::from_secs(42));
-        for bad in ["", "m", "5d", "-1s", "1.5m"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
     }
 }

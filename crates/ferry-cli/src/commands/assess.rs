@@ -10,7 +10,7 @@ use std::sync::Arc;
 use ferry_analysis::{Assessment, Options, WarningLevel, assess_objects, assess_paths};
 use ferry_cluster::{ConnectOptions, ReadOptions};
 use ferry_model::load::{Issue, LoadReport, Location, Severity};
-use ferry_report::{Format, render};
+use ferry_report::{Format, render, render_table};
 
 use crate::args::{AssessSettings, ExitCodes, FailOn, Input};
 use crate::commands::cluster;
@@ -26,7 +26,8 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
         Input::Cluster { connect, read } => assess_cluster(connect, read, &settings.options)?,
     };
     let verdict = Verdict::of(&assessment, settings.fail_on, settings.exit_codes);
-    let report = Report { assessment: &assessment, format: settings.format, verdict: &verdict };
+    let width = if settings.out.is_none() { crate::terminal::width() } else { None };
+    let report = Report { assessment: &assessment, format: settings.format, verdict: &verdict, width };
     match &settings.out {
         Some(path) => write_file(path, &report)?,
         None => {
@@ -35,7 +36,7 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
             report
                 .write(&mut lock)
                 .and_then(|()| lock.flush())
-                .or_else(ignore_broken_pipe)
+                .or_else(super::ignore_broken_pipe)
                 .map_err(|e| CliError::failure("cannot write to standard output", &e))?;
         }
     }
@@ -52,11 +53,16 @@ struct Report<'a> {
     assessment: &'a Assessment,
     format: Format,
     verdict: &'a Verdict,
+    /// The terminal's width for a table on standard output; `None` for a pipe or a file.
+    width: Option<u16>,
 }
 
 impl Report<'_> {
     fn write(&self, out: &mut dyn Write) -> io::Result<()> {
-        render(self.assessment, self.format, out)?;
+        match (self.format, self.width) {
+            (Format::Table, width) => render_table(self.assessment, width, out)?,
+            (format, _) => render(self.assessment, format, out)?,
+        }
         if self.format == Format::Table {
             writeln!(out)?;
             writeln!(out, "{}", self.verdict)?;
@@ -88,10 +94,6 @@ fn assess_cluster(connect: &ConnectOptions, read: &ReadOptions, options: &Option
     let mut assessment = assess_objects(snapshot.objects, &report, options);
     assessment.input.cluster = Some(format!("context `{}` ({}, Kubernetes {})", connection.context, connection.server, connection.server_version));
     Ok(assessment)
-}
-
-fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
-    if e.kind() == io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) }
 }
 
 /// Writes the report to `path`. A regular file (or a new one), also when reached through a

@@ -47,7 +47,7 @@ pub fn run(settings: CertsSettings) -> Result<ExitStatus, CliError> {
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .or_else(ignore_broken_pipe)
+        .or_else(super::ignore_broken_pipe)
         .map_err(|e| CliError::failure("cannot write to standard output", &e))?;
     Ok(if !incomplete.is_empty() {
         ExitStatus::IncompleteInput
@@ -56,10 +56,6 @@ pub fn run(settings: CertsSettings) -> Result<ExitStatus, CliError> {
     } else {
         ExitStatus::Success
     })
-}
-
-fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
-    if e.kind() == io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) }
 }
 
 /// The source's objects, in the namespaces asked for, and what could not be read.

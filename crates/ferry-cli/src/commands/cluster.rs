@@ -3,10 +3,11 @@
 //! each page arrives.
 
 use std::pin::pin;
+use std::sync::OnceLock;
 
 use ferry_analysis::{Provenance, Verdict};
 use ferry_cluster::export::{Choice, ExportFilter};
-use ferry_cluster::{ClusterError, ConnectOptions, Connection, Discovery, Failure, Resource};
+use ferry_cluster::{ClusterError, ConnectOptions, Connection, Discovery, Failure, RequestTimeout, Resource};
 use ferry_model::RawObject;
 use futures::StreamExt as _;
 
@@ -19,9 +20,19 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| CliError::failure("cannot start the async runtime", &e))
 }
 
+/// `--request-timeout`: like kubectl's, one flag for the whole process, set once from the command
+/// line before any command runs ([`set_request_timeout`]) and applied to every connection.
+static REQUEST_TIMEOUT: OnceLock<RequestTimeout> = OnceLock::new();
+
+/// Sets the request timeout of every connection this process opens (the first call wins).
+pub fn set_request_timeout(timeout: RequestTimeout) {
+    let _ = REQUEST_TIMEOUT.set(timeout);
+}
+
 /// Connects, or says why not (never showing credentials).
 pub async fn connect(options: &ConnectOptions) -> Result<Connection, CliError> {
-    ferry_cluster::connect(options).await.map_err(|e| cluster_error(&e, options))
+    let timeout = REQUEST_TIMEOUT.get().copied().unwrap_or_default();
+    ferry_cluster::connect_with(options, timeout).await.map_err(|e| cluster_error(&e, options))
 }
 
 /// Discovers, or says why not.
@@ -36,7 +47,7 @@ pub fn cluster_error(error: &ClusterError, connect: &ConnectOptions) -> CliError
         ClusterError::Kubeconfig(_) => CliError::failure("cannot use the kubeconfig", error)
             .with_hint("check `--kubeconfig`/`KUBECONFIG` and `--context` (list contexts with `kubectl config get-contexts`)"),
         ClusterError::Request(e) if e.is_unreachable() => CliError::failure(format!("cannot reach the API server of {context}"), error)
-            .with_hint("check the network path to the server (VPN, proxy, firewall) and that the context points at the right cluster"),
+            .with_hint("check the network path to the server (VPN, proxy, firewall) and that the context points at the right cluster; a slow server may need a longer `--request-timeout`"),
         ClusterError::Request(e) if e.is_unauthorized() => CliError::failure(format!("the API server of {context} rejected the credentials"), error)
             .with_hint("refresh the credentials (token, certificate or exec plugin login) and retry"),
         ClusterError::Request(_) => CliError::failure(format!("cannot read the cluster of {context}"), error),
