@@ -1,7 +1,7 @@
 //! The sections of the terminal and Markdown summaries, built once from the
 //! assessment so that both renderers show the same content.
 
-use ferry_analysis::{Assessment, Resolution, WarningLevel};
+use ferry_analysis::{Assessment, CloudFinding, Resolution, WarningLevel};
 
 use crate::matrix::{cell, matrix};
 use crate::serialized_name;
@@ -99,19 +99,21 @@ fn dangling(a: &Assessment, limit: usize) -> Section {
     s
 }
 
+/// One row per managed service: the findings of all its markers grouped, with their count and
+/// where the first was found (the JSON and HTML reports list every finding).
 fn cloud(a: &Assessment, limit: usize) -> Section {
     let title = format!("Managed cloud dependencies (counterparts for `{}`)", a.target.profile);
-    let mut s = Section::new(title, vec!["Service", "Marker", "Object", "Where", "Used by", "Counterpart"]);
-    for c in &a.cloud {
-        let users: Vec<&str> = c.used_by.iter().map(|u| u.name.as_str()).collect();
+    let mut s = Section::new(title, vec!["Service", "Findings", "Markers", "Where", "Used by", "Counterpart"]);
+    for group in cloud_services(&a.cloud) {
+        let first = group[0];
         s.push(
             vec![
-                format!("{} ({})", c.service, c.provider),
-                c.matched.clone(),
-                c.object.to_string(),
-                c.evidence.location(),
-                users.join(", "),
-                c.counterpart.to_string(),
+                format!("{} ({})", first.service, first.provider),
+                group.len().to_string(),
+                distinct(group.iter().map(|c| c.matched.as_str())),
+                first.evidence.location(),
+                distinct(group.iter().flat_map(|c| c.used_by.iter().map(|u| u.name.as_str()))),
+                distinct(group.iter().map(|c| &*c.counterpart)),
             ],
             limit,
         );
@@ -120,6 +122,29 @@ fn cloud(a: &Assessment, limit: usize) -> Section {
         s.lines.push("None: no managed-cloud marker found; the input looks cloud-neutral.".into());
     }
     s
+}
+
+/// The findings grouped by provider and service, in the order each service was first found.
+fn cloud_services(findings: &[CloudFinding]) -> Vec<Vec<&CloudFinding>> {
+    let mut groups: Vec<Vec<&CloudFinding>> = Vec::new();
+    for finding in findings {
+        match groups.iter_mut().find(|g| g[0].provider == finding.provider && g[0].service_id == finding.service_id) {
+            Some(group) => group.push(finding),
+            None => groups.push(vec![finding]),
+        }
+    }
+    groups
+}
+
+/// The distinct values, in first-seen order, joined by commas.
+fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for value in values {
+        if !seen.contains(&value) {
+            seen.push(value);
+        }
+    }
+    seen.join(", ")
 }
 
 fn deprecations(a: &Assessment, limit: usize) -> Section {
