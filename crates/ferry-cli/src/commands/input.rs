@@ -192,6 +192,23 @@ impl Source {
     /// Keeps one of the transformed objects (identity, object, position in the input) that
     /// became the same object, as [`Source::read`] does for the input; returns the copies left out.
     pub fn once_after_transform(&self, objects: &mut Vec<(ObjectId, Value, usize)>, on_duplicate: OnDuplicate, what: &str) -> Result<Vec<String>, CliError> {
+        let placed = |id: &ObjectId| {
+            let mut id = id.clone();
+            if id.namespace.is_none() && !CLUSTER_SCOPED.contains(&id.kind.as_str()) {
+                id.namespace = Some("default".to_owned());
+            }
+            id
+        };
+        // Copies after conversion are rare: without two objects of one identity there is
+        // nothing to compare, and no object is serialised to be digested.
+        let placed_ids: Vec<ObjectId> = objects.iter().map(|(id, ..)| placed(id)).collect();
+        let all_distinct = {
+            let mut seen = std::collections::HashSet::with_capacity(placed_ids.len());
+            placed_ids.iter().all(|id| seen.insert((id.group(), &id.kind, &id.namespace, &id.name)))
+        };
+        if all_distinct {
+            return Ok(Vec::new());
+        }
         let origin = |index: usize| match self {
             Source::Archive(..) => Origin { file: "the archive".into(), document: index as u32 + 1, line: 0 },
             Source::Manifests(loaded, _) => loaded[index].origin.clone(),
@@ -201,15 +218,11 @@ impl Source {
             std::hash::Hash::hash(&object.to_string(), &mut hasher);
             std::hash::Hasher::finish(&hasher)
         };
-        let placed = |id: &ObjectId| {
-            let mut id = id.clone();
-            if id.namespace.is_none() && !CLUSTER_SCOPED.contains(&id.kind.as_str()) {
-                id.namespace = Some("default".to_owned());
-            }
-            id
-        };
-        let mut converted: Vec<Converted> =
-            objects.iter().map(|(id, object, index)| Converted { id: placed(id), origin: origin(*index), digest: digest(object), kept: *index }).collect();
+        let mut converted: Vec<Converted> = objects
+            .iter()
+            .zip(placed_ids)
+            .map(|((_, object, index), id)| Converted { id, origin: origin(*index), digest: digest(object), kept: *index })
+            .collect();
         let left_out = keep_one(&mut converted, on_duplicate);
         if left_out.copies.is_empty() {
             return Ok(Vec::new());

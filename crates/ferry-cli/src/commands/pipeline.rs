@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use ferry_analysis::facts::{self, Facts};
 use ferry_analysis::{Knowledge, KubeVersion, ObjRef, Options, Source, Strings};
-use ferry_archive::Entry;
 use ferry_cluster::Connection;
 use ferry_cluster::apply::{ApplyObject, ApplyReport, Journal, JournalError, Outcome, apply, journal_key};
 use ferry_model::load::LoadReport;
@@ -71,8 +70,6 @@ pub struct Prepared<T = ApplyObject> {
     pub objects: Vec<T>,
     /// Why objects cannot go to the target (one line per error note).
     pub blocked: Vec<String>,
-    /// Objects left out on purpose (made by Kubernetes, ...), with why.
-    pub left_out: usize,
     /// Objects the transformation changed (counted only while diffing, which needs the object before).
     pub changed: usize,
     /// What every rule did, and every object counted once by outcome.
@@ -94,24 +91,6 @@ impl Input for Result<Value, CliError> {
     }
     fn into_value(self) -> Result<Value, CliError> {
         self
-    }
-}
-
-impl Input for &Entry {
-    fn resource(&self) -> Option<&str> {
-        Some(&self.resource)
-    }
-    fn into_value(self) -> Result<Value, CliError> {
-        super::archive::parsed(self)
-    }
-}
-
-impl Input for Entry {
-    fn resource(&self) -> Option<&str> {
-        Some(&self.resource)
-    }
-    fn into_value(self) -> Result<Value, CliError> {
-        super::archive::parsed(&self)
     }
 }
 
@@ -150,7 +129,7 @@ pub fn transform_all<T>(
     keep: impl Fn(usize, ObjectId, Value) -> T,
 ) -> Result<Prepared<T>, CliError> {
     let report = Report::new(&options.rules, settings.report_objects);
-    let mut prepared = Prepared { objects: Vec::new(), blocked: Vec::new(), left_out: 0, changed: 0, report };
+    let mut prepared = Prepared { objects: Vec::new(), blocked: Vec::new(), changed: 0, report };
     let counting = diff.is_some();
     let show_secrets = diff.as_ref().is_some_and(|d| d.show_secrets);
     let mut diff = diff.map(|d| d.out);
@@ -166,9 +145,7 @@ pub fn transform_all<T>(
         let before = counting.then(|| input.clone());
         let transformed = ferry_transform::transform(input, options);
         print_notes(&label, &transformed.notes, settings.notes, &mut prepared.blocked);
-        if prepared.report.add(&label, &transformed) == ferry_transform::Outcome::LeftOut {
-            prepared.left_out += 1;
-        }
+        prepared.report.add(&label, &transformed);
         let Some(after) = transformed.object else { continue };
         if let Some(before) = before
             && before != after
