@@ -437,6 +437,14 @@ mod tests {
         assert_eq!(plan.gates.http[0].requests, 5);
     }
 
+    /// Each plan text is refused with an error that contains its expected words.
+    fn assert_refused(cases: &[(String, &str)]) {
+        for (text, expected) in cases {
+            let err = Plan::parse(text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+    }
+
     #[test]
     fn bad_plans_are_refused_with_the_reason() {
         let cases = [
@@ -450,10 +458,7 @@ mod tests {
             (GOOD.replace("old: old", "old: new"), "same server"),
             (GOOD.replace("failures_allowed", "failures"), "unknown field"),
         ];
-        for (text, expected) in cases {
-            let err = Plan::parse(&text).unwrap_err().to_string();
-            assert!(err.contains(expected), "{expected}: {err}");
-        }
+        assert_refused(&cases);
     }
 
     #[test]
@@ -470,10 +475,7 @@ mod tests {
             (rfc2136.replace("key_name: k.", "key_name: k"), "`key_name` must be fully qualified"),
             (rfc2136.replace("key_name: k.", "key_name: k., algorithm: hmac-md5"), "hmac-md5"),
         ];
-        for (text, expected) in cases {
-            let err = Plan::parse(&text).unwrap_err().to_string();
-            assert!(err.contains(expected), "{expected}: {err}");
-        }
+        assert_refused(&cases);
     }
 
     #[test]

@@ -45,6 +45,13 @@ fn journal_records(path: &Path) -> Vec<Record> {
     std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
+/// Removes the journal's `rolled_back` record, as if ferry had been killed just before writing it.
+fn forget_rolled_back(journal: &Path) {
+    let text = std::fs::read_to_string(journal).unwrap();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.contains("\"rolled_back\"")).collect();
+    std::fs::write(journal, kept.join("\n") + "\n").unwrap();
+}
+
 /// Runs `plan` and, once the step to `percent` is set, lets `arm` check the switch there and
 /// then makes the new side fail; asserts that the run rolled back and that `restored` held
 /// within one gate `interval` (plus a margin for a loaded machine) of the failure.
@@ -213,9 +220,7 @@ fn resuming_a_run_killed_while_rolling_back_finishes_the_rollback() {
     let journal = dir.path().join("cutover.journal");
     assert_eq!(run(&plan, Mode::Fresh, &journal, &mut |_| {}).unwrap().outcome, Outcome::RolledBack);
     // As if ferry had been killed between `rolling_back` and `rolled_back`, the weights half changed.
-    let text = std::fs::read_to_string(&journal).unwrap();
-    let kept: Vec<&str> = text.lines().filter(|l| !l.contains("\"rolled_back\"")).collect();
-    std::fs::write(&journal, kept.join("\n") + "\n").unwrap();
+    forget_rolled_back(&journal);
     haproxy.command("set weight be/new 50").unwrap();
     haproxy.command("set weight be/old 50").unwrap();
     let report = run(&plan, Mode::Resume, &journal, &mut |_| {}).unwrap();
@@ -359,9 +364,7 @@ fn resuming_an_rfc2136_run_killed_while_rolling_back_finishes_the_rollback() {
     assert_eq!(run(&plan, Mode::Fresh, &journal, &mut |_| {}).unwrap().outcome, Outcome::RolledBack);
     // As if ferry had been killed between `rolling_back` and `rolled_back`, before its update
     // reached the server: the new address is still in force.
-    let text = std::fs::read_to_string(&journal).unwrap();
-    let kept: Vec<&str> = text.lines().filter(|l| !l.contains("\"rolled_back\"")).collect();
-    std::fs::write(&journal, kept.join("\n") + "\n").unwrap();
+    forget_rolled_back(&journal);
     let DriverConfig::Rfc2136(config) = ferry_cutover::Plan::parse(&plan).unwrap().driver else { unreachable!("an rfc2136 plan") };
     let mut driver = Rfc2136::new(&config).unwrap();
     driver.set_weights(Weights { old: 0, new: 100 }).unwrap();
