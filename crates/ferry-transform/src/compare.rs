@@ -13,13 +13,8 @@ pub fn diff(before: &Value, after: &Value) -> String {
     if before == after {
         return String::new();
     }
-    let (before, after) = (render(before), render(after));
+    let (before, after) = (crate::gitops::to_yaml(before), crate::gitops::to_yaml(after));
     TextDiff::from_lines(&before, &after).unified_diff().context_radius(3).header("before", "after").to_string()
-}
-
-/// YAML, or JSON if the YAML writer refuses the value (it cannot for JSON input).
-fn render(object: &Value) -> String {
-    serde_saphyr::to_string(object).unwrap_or_else(|_| serde_json::to_string_pretty(object).unwrap_or_default())
 }
 
 /// `object` without what its cluster's API server and controllers manage (the
