@@ -288,6 +288,27 @@ fn conflicting_copies_stop_the_transform_unless_a_copy_is_chosen() {
     assert!(stdout.contains("team: a"), "{stdout}");
 }
 
+/// Two objects that become one by conversion (an `extensions/v1beta1` and an `apps/v1beta1`
+/// Deployment of one name both become `apps/v1`, with the defaults of their own versions):
+/// refused as conflicting copies, and with `--on-duplicate` kept once and counted as left out.
+#[test]
+fn objects_that_become_one_by_conversion_are_kept_once() {
+    let deployment = |api: &str| {
+        format!(
+            "---\napiVersion: {api}\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers: [{{name: web, image: nginx:1}}]\n"
+        )
+    };
+    let both = deployment("extensions/v1beta1") + &deployment("apps/v1beta1");
+    let (code, stdout, stderr) = ferry(&["transform", "--from", "-", "-o", "yaml"], &both);
+    assert_eq!((code, stdout.as_str()), (4, ""), "{stderr}");
+    assert!(stderr.contains("Deployment shop/web is given twice") && stderr.contains("(after conversion)"), "{stderr}");
+
+    let (code, stdout, stderr) = ferry(&["transform", "--from", "-", "-o", "yaml", "--on-duplicate", "first"], &both);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.matches("kind: Deployment").count(), 1, "{stdout}");
+    assert!(stderr.contains("transformed 1 of 2 objects") && stderr.contains("1 left out"), "{stderr}");
+}
+
 #[test]
 fn outputs_that_cannot_be_are_usage_errors() {
     let cases: [&[&str]; 7] = [
