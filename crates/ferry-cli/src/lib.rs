@@ -49,6 +49,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         args::Command::Cutover(cutover) => args::CutoverSettings::resolve(cutover).and_then(commands::cutover::run),
         args::Command::Verify(verify) => args::VerifyCommand::resolve(verify).and_then(commands::verify::run),
         args::Command::Preflight(preflight) => args::PreflightCommand::resolve(preflight).and_then(commands::preflight::run),
+        args::Command::Report(report) => commands::report::run(report.into()),
         args::Command::Volumes(volumes) => args::VolumesSettings::resolve(volumes).and_then(commands::volumes::run),
         args::Command::Version(version) => commands::version::run(args::VersionSettings::resolve(version)),
         args::Command::Completion(completion) => commands::reference::completion(completion.shell),

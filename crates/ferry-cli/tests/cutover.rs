@@ -109,6 +109,11 @@ fn a_killed_cutover_resumes_without_skipping_or_ungated_repeats_and_rolls_back_o
     }
     assert_eq!(events_of(&journal(&plan), "passed"), [0, 1, 2, 3, 4], "each step passed exactly once");
     assert_eq!(setup.weights(), (0, 100));
+    let saved = setup.dir.path().join("timeline.json");
+    std::fs::write(&saved, &resumed.stdout).unwrap();
+    let record = run(&["report", path(&saved)]);
+    assert_eq!(record.status.code(), Some(0), "{}", String::from_utf8_lossy(&record.stderr));
+    assert!(String::from_utf8_lossy(&record.stdout).contains("completed: all traffic on the new side; 3 steps set"));
 
     let rolled = run(&["cutover", "--plan", path(&plan), "--rollback"]);
     assert_eq!(rolled.status.code(), Some(0), "{}", String::from_utf8_lossy(&rolled.stderr));
@@ -121,11 +126,25 @@ fn a_failing_gate_exits_5_with_the_original_weights_restored() {
     let setup = Setup::start();
     setup.new.set_status(500);
     let plan = setup.plan("[0, 50, 100]", "600ms", "200ms");
-    let output = run(&["cutover", "--plan", path(&plan)]);
+    let output = run(&["cutover", "--plan", path(&plan), "-o", "json"]);
     assert_eq!(output.status.code(), Some(5), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(setup.weights(), (100, 0));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("rolled back") && stdout.contains("status 500"), "{stdout}");
+    let timeline: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!((&timeline["format"], &timeline["outcome"]), (&Value::from("ferry.cutover.timeline/v1"), &Value::from("rolled_back")));
+    let rollback = timeline["events"].as_array().unwrap().iter().find(|e| e["action"] == "rollback").expect("a rollback event");
+    assert!(rollback["detail"].as_str().unwrap().contains("status 500"), "{rollback}");
+    assert_eq!(rollback["weights"], serde_json::json!({"old": 100, "new": 0}));
+
+    // The saved timeline in the migration record: the step failed, and the page draws it.
+    let saved = setup.dir.path().join("timeline.json");
+    std::fs::write(&saved, &output.stdout).unwrap();
+    let page = setup.dir.path().join("record.html");
+    let record = run(&["report", path(&saved), "-o", "html", "--out", path(&page)]);
+    assert_eq!(record.status.code(), Some(3), "{}", String::from_utf8_lossy(&record.stderr));
+    assert!(String::from_utf8_lossy(&record.stderr).contains("record: 1 of 1 steps FAILED: cutover ("));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("rolled back: old 100 / new 0 restored: ") && html.contains(r#"stroke-dasharray="4 3""#), "{html}");
+    assert!(html.contains(r##"fill="#b42318""##), "a failed gate evaluation is drawn red: {html}");
 }
 
 #[test]

@@ -253,6 +253,12 @@ async fn verify_finds_parity_then_each_difference_and_each_object_not_ready() {
     let (code, table, _) = clusters.verify(&[]);
     assert_eq!(code, 0, "{table}");
     assert!(table.contains("verdict: ready for cut-over"), "{table}");
+    // The saved report is the verify step of the migration record.
+    let ready = write(clusters.work.path(), "ready.json", &report.to_string());
+    let (code, record, stderr) = ferry(&["report", &ready, "-o", "json"]);
+    let record: Value = serde_json::from_str(&record).unwrap();
+    assert_eq!((code, &record["passed"], &record["entries"][0]["status"]), (0, &json!(true), &json!("passed")), "{record:#}{stderr}");
+    assert!(record["entries"][0]["summary"].as_str().unwrap().starts_with("ready: parity "), "{record:#}");
     // The same from the archive the migration kept.
     let (code, table, stderr) = clusters.verify_from(vec!["--from".into(), clusters.path("first.ferry")], &[]);
     assert_eq!(code, 0, "{table}{stderr}");
@@ -284,6 +290,12 @@ async fn verify_finds_parity_then_each_difference_and_each_object_not_ready() {
     target.kubectl(&["patch", "secret", "web-secret", "-n", "shop", "--type", "merge", "-p", r#"{"data":{"password":"b3RoZXItdmFsdWU="}}"#]).unwrap();
     let (code, report) = clusters.verify_json(&[]);
     assert_eq!((code, &report["verdict"]), (3, &json!("differences")), "{report:#}");
+    let differences = write(clusters.work.path(), "differences.json", &report.to_string());
+    let (code, record, _) = ferry(&["report", &ready, &differences, &evidence, "-o", "markdown"]);
+    assert_eq!(code, 3, "{record}");
+    assert!(record.contains("**2 of 3 steps FAILED: verify ("), "{record}");
+    assert!(record.contains("| Widget shop/blue | difference | {\"difference\":\"missing\"} |"), "{record}");
+    assert!(!record.contains("b3RoZXItdmFsdWU=") && !record.contains("other-value"), "Secret values stay masked in the record: {record}");
     let differences: Vec<String> = report["differences"]
         .as_array()
         .unwrap()

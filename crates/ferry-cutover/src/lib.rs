@@ -19,7 +19,7 @@ use std::path::PathBuf;
 pub use driver::{Driver, Residual, Weights};
 pub use journal::{Journal, Record};
 pub use plan::Plan;
-pub use run::{Cutover, Event, Mode, Outcome, Report};
+pub use run::{Cutover, Event, Mode, Outcome, Report, TIMELINE_FORMAT};
 
 /// Why a cut-over could not run. Messages never contain an API key.
 #[derive(Debug, thiserror::Error)]

@@ -56,14 +56,23 @@ pub struct Event {
     pub action: &'static str,
     /// Details for people.
     pub detail: String,
+    /// The weights in force after the event, for the events that read or change them
+    /// (`plan`, `set`, `rollback`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Weights>,
     /// The gates' verdicts, for `gate` events.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub verdicts: Vec<Verdict>,
 }
 
+/// The `format` of a saved timeline (`ferry cutover -o json`), read back by `ferry report`.
+pub const TIMELINE_FORMAT: &str = "ferry.cutover.timeline/v1";
+
 /// What a run did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// Always [`TIMELINE_FORMAT`].
+    pub format: &'static str,
     /// How it ended.
     pub outcome: Outcome,
     /// The longest a failing gate can take to bring the last good weights back into force, in milliseconds.
@@ -102,7 +111,7 @@ impl<'a> Cutover<'a> {
             Mode::Resume => self.resume(Journal::open(journal)?)?,
             Mode::Rollback => self.rollback(Journal::open(journal)?)?,
         };
-        Ok(Report { outcome, worst_case_rollback_ms: self.worst_case_rollback().as_millis() as u64, events: self.events })
+        Ok(Report { format: TIMELINE_FORMAT, outcome, worst_case_rollback_ms: self.worst_case_rollback().as_millis() as u64, events: self.events })
     }
 
     /// Gate interval × (failures allowed + 1) + one evaluation's longest probe time + the DNS TTL.
@@ -114,8 +123,17 @@ impl<'a> Cutover<'a> {
     }
 
     fn emit(&mut self, step: Option<usize>, action: &'static str, detail: String, verdicts: Vec<Verdict>) {
+        self.emit_with(step, action, detail, None, verdicts);
+    }
+
+    /// [`Self::emit`] of an event that reads or changes the weights.
+    fn emit_weights(&mut self, step: Option<usize>, action: &'static str, detail: String, weights: Weights) {
+        self.emit_with(step, action, detail, Some(weights), Vec::new());
+    }
+
+    fn emit_with(&mut self, step: Option<usize>, action: &'static str, detail: String, weights: Option<Weights>, verdicts: Vec<Verdict>) {
         let percent = step.map(|s| self.plan.steps[s]);
-        let event = Event { at_ms: self.started.elapsed().as_millis() as u64, step, percent, action, detail, verdicts };
+        let event = Event { at_ms: self.started.elapsed().as_millis() as u64, step, percent, action, detail, weights, verdicts };
         (self.observer)(&event);
         self.events.push(event);
     }
@@ -123,7 +141,7 @@ impl<'a> Cutover<'a> {
     fn announce(&mut self) -> Result<Weights, Error> {
         let weights = self.driver.weights()?;
         let detail = format!("{}: {weights} now; worst-case time to roll back {:?}", self.driver.describe(), self.worst_case_rollback());
-        self.emit(None, "plan", detail, Vec::new());
+        self.emit_weights(None, "plan", detail, weights);
         Ok(weights)
     }
 
@@ -230,7 +248,7 @@ impl<'a> Cutover<'a> {
             journal.append(&Record::Setting { step, percent: self.plan.steps[step] })?;
             self.driver.set_weights(weights)?;
             journal.append(&Record::Set { step })?;
-            self.emit(Some(step), "set", weights.to_string(), Vec::new());
+            self.emit_weights(Some(step), "set", weights.to_string(), weights);
             if let Err(reason) = self.bake(step) {
                 self.restore(journal, last_good, reason)?;
                 self.restore_ttl(original_ttl)?;
@@ -274,7 +292,7 @@ impl<'a> Cutover<'a> {
         journal.append(&Record::RollingBack { to, reason: reason.clone() })?;
         self.driver.set_weights(to)?;
         journal.append(&Record::RolledBack { to })?;
-        self.emit(None, "rollback", format!("{to} restored: {reason}"), Vec::new());
+        self.emit_weights(None, "rollback", format!("{to} restored: {reason}"), to);
         Ok(())
     }
 

@@ -50,7 +50,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("warnings", "Warnings"),
 ];
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 :root{--fg:#1f2933;--muted:#5f6b7a;--border:#d9dfe7;--head:#eef2f6;--zebra:#f7f9fb;--accent:#1c5fb8;
 --bad:#b42318;--bad-bg:#fdecea;--bad-line:#f3b8b2;--warn:#8a5300;--warn-bg:#fff5dc;--warn-line:#eed08a;--cycle:#9c36b5;--cycle-bg:#f8f0fb}
 *{box-sizing:border-box}
@@ -150,7 +150,7 @@ footer{margin-top:40px;padding:16px 32px;border-top:1px solid var(--border);colo
 "#;
 
 /// Escapes untrusted text.
-fn e(s: &str) -> String {
+pub(crate) fn e(s: &str) -> String {
     sanitize::html(s)
 }
 
@@ -226,7 +226,7 @@ fn or_dash(s: String) -> String {
 }
 
 /// Opens a table with its header row; a `#` before a header right-aligns the column.
-fn table(s: &mut String, headers: &[&str]) -> fmt::Result {
+pub(crate) fn table(s: &mut String, headers: &[&str]) -> fmt::Result {
     table_with(s, "", headers)
 }
 
@@ -249,7 +249,7 @@ fn table_with(s: &mut String, class: &str, headers: &[&str]) -> fmt::Result {
 }
 
 /// Closes a table and says how many rows were left out.
-fn end_table(s: &mut String, omitted: usize, what: &str) -> fmt::Result {
+pub(crate) fn end_table(s: &mut String, omitted: usize, what: &str) -> fmt::Result {
     s.push_str("</tbody></table></div>");
     if omitted > 0 {
         write!(
@@ -262,7 +262,7 @@ fn end_table(s: &mut String, omitted: usize, what: &str) -> fmt::Result {
     Ok(())
 }
 
-fn row(s: &mut String, cells: &[String]) {
+pub(crate) fn row(s: &mut String, cells: &[String]) {
     s.push_str("<tr>");
     for c in cells {
         s.push_str("<td>");
@@ -272,7 +272,7 @@ fn row(s: &mut String, cells: &[String]) {
     s.push_str("</tr>");
 }
 
-fn section_start(s: &mut String, id: &str, title: &str) -> fmt::Result {
+pub(crate) fn section_start(s: &mut String, id: &str, title: &str) -> fmt::Result {
     write!(s, r#"<section id="{id}"><h2>{title}</h2>"#)
 }
 

@@ -1,6 +1,7 @@
 //! Renders an [`Assessment`] for people and pipelines: a terminal summary,
 //! JSON (the documented schema), Markdown, and one self-contained HTML file
-//! with the dependency graph drawn as SVG.
+//! with the dependency graph drawn as SVG; and the migration [`record`] of the later steps'
+//! evidence.
 //!
 //! Renderers write to any [`std::io::Write`] and never print on their own.
 
@@ -9,6 +10,7 @@ mod html;
 mod markdown;
 mod matrix;
 mod mermaid;
+pub mod record;
 mod sanitize;
 mod summary;
 mod svg;

@@ -1,7 +1,7 @@
 //! Parity: what the target holds against what the transformation says it should hold.
 
 use ferry_transform::{normalise_for_compare, redact_secret};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Top-level maps whose every key is content the user wrote (a key the target
@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 const CONTENT_MAPS: [&str; 3] = ["data", "binaryData", "stringData"];
 
 /// One unexpected difference of an object on the target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "difference", rename_all = "kebab-case")]
 pub enum Difference {
     /// The target holds no such object.

@@ -32,9 +32,9 @@ mod compare;
 pub mod evidence;
 pub mod preflight;
 mod readiness;
-mod report;
+pub mod report;
 
 pub use compare::{Compared, Difference, compare};
 pub use evidence::{Check, EvidenceError};
 pub use readiness::{Readiness, State, endpoint_selector, readiness, ready_endpoints};
-pub use report::{Finding, Report, Verdict};
+pub use report::{Finding, Problem, Report, Saved, Verdict};

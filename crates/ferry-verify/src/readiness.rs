@@ -2,11 +2,11 @@
 //! updated, Jobs completed, Services with ready endpoints, claims bound,
 //! Ingresses admitted.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Whether an object runs on the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
     /// It does what it should.
@@ -18,7 +18,7 @@ pub enum State {
 }
 
 /// The readiness of one object, with what shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Readiness {
     /// Ready or not.
     pub state: State,

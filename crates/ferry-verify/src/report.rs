@@ -1,14 +1,14 @@
 //! The verification report and its verdict.
 
 use ferry_model::ObjectId;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::compare::{Compared, Difference};
 use crate::evidence::Check;
 use crate::readiness::{Readiness, State};
 
 /// Something found about one object.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding<T> {
     /// The object, as the target holds it (after the transformation).
     #[serde(flatten)]
@@ -18,8 +18,15 @@ pub struct Finding<T> {
     pub found: T,
 }
 
+/// Why an object could not be compared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// What went wrong, e.g. `cannot be read on the target: forbidden`.
+    pub reason: String,
+}
+
 /// What a verification found.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     /// Objects compared between the transformation and the target.
@@ -35,7 +42,7 @@ pub struct Report {
     /// Unexpected differences, object by object.
     pub differences: Vec<Finding<Difference>>,
     /// Objects that cannot go to the target or could not be read there, with why.
-    pub problems: Vec<Finding<String>>,
+    pub problems: Vec<Finding<Problem>>,
     /// Runtime readiness on the target of the objects that run.
     pub readiness: Vec<Finding<Readiness>>,
     /// Checks other steps recorded in evidence files.
@@ -45,8 +52,38 @@ pub struct Report {
     pub extra: Vec<ObjectId>,
 }
 
+/// The `format` of a saved verification (`ferry verify -o json`).
+pub const FORMAT: &str = "ferry.verify/v1";
+
+/// A verification as `ferry verify -o json` writes it, and `ferry report` and `ferry
+/// cutover`'s preconditions read it back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Saved {
+    /// [`FORMAT`].
+    pub format: String,
+    /// The verdict when it was written.
+    pub verdict: Verdict,
+    /// What the source was (a context or an archive).
+    pub source: String,
+    /// The target cluster (context, server, version).
+    pub target: String,
+    /// When the target was read (RFC 3339, UTC), so that a saved report's age is known.
+    pub checked_at: String,
+    /// What was found.
+    #[serde(flatten)]
+    pub report: Report,
+}
+
+impl Saved {
+    /// The report of a verification of `source` against `target`, read at `checked_at`.
+    pub fn new(source: String, target: String, checked_at: String, report: Report) -> Saved {
+        Saved { format: FORMAT.to_owned(), verdict: report.verdict(), source, target, checked_at, report }
+    }
+}
+
 /// Whether the cut-over may go ahead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// At parity (differences explained) and everything ready.
@@ -103,6 +140,38 @@ mod tests {
 
     fn id(name: &str) -> ObjectId {
         ObjectId { api_version: "v1".into(), kind: "ConfigMap".into(), namespace: Some("shop".into()), name: name.into() }
+    }
+
+    #[test]
+    fn a_saved_report_reads_back_as_it_was_written() {
+        let mut report = Report::default();
+        report.add(
+            &id("a"),
+            Compared { differences: vec![Difference::Changed { path: "/data/k".into(), expected: Some("1".into()), actual: None }], ..Default::default() },
+        );
+        report.problems.push(Finding { object: id("p"), found: Problem { reason: "forbidden".into() } });
+        report.readiness.push(Finding { object: id("w"), found: Readiness { state: State::NotReady, detail: "0/1 ready".into() } });
+        report.evidence.push(Check { step: "volumes".into(), object: Some(id("c")), passed: true, detail: "3 files".into() });
+        let saved = Saved::new("context `old`".into(), "context `new`".into(), "2026-12-07T08:00:00Z".into(), report);
+        let text = serde_json::to_string(&saved).unwrap();
+        let read: Saved = serde_json::from_str(&text).unwrap();
+        assert_eq!((read.format.as_str(), read.verdict, read.checked_at.as_str()), (FORMAT, Verdict::Differences, "2026-12-07T08:00:00Z"));
+        assert_eq!(read.report.differences, saved.report.differences);
+        assert_eq!(read.report.problems, saved.report.problems);
+        assert_eq!(read.report.readiness, saved.report.readiness);
+        assert_eq!(read.report.evidence, saved.report.evidence);
+        assert_eq!(serde_json::to_string(&read).unwrap(), text);
+    }
+
+    #[test]
+    fn a_report_with_every_kind_of_finding_serializes() {
+        let mut report = Report::default();
+        report.problems.push(Finding { object: id("p"), found: Problem { reason: "cannot be read on the target: forbidden".into() } });
+        report.add(&id("m"), Compared { differences: vec![Difference::Missing], ..Default::default() });
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["problems"][0]["name"], "p");
+        assert_eq!(json["problems"][0]["reason"], "cannot be read on the target: forbidden");
+        assert_eq!(json["differences"][0]["difference"], "missing");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod images;
 mod moving;
 mod objects;
 mod preflight;
+mod report;
 mod smoke;
 mod verify;
 mod version;
@@ -26,6 +27,7 @@ pub use images::*;
 pub use moving::*;
 pub use objects::*;
 pub use preflight::*;
+pub use report::*;
 pub use smoke::*;
 pub use verify::*;
 pub use version::*;
@@ -91,6 +93,9 @@ pub enum Command {
     /// Check a target before migrating to it, read-only: a server-side dry run, classes and CRDs needed, version skew.
     #[command(after_help = PREFLIGHT_EXAMPLES)]
     Preflight(PreflightArgs),
+    /// Gather the evidence of a migration's steps (verify, volumes, images, smoke tests, cut-over) into one record.
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(RecordArgs),
     /// Move persistent-volume data: plan, warm sync passes, cutover and verification with evidence.
     #[command(subcommand, after_help = VOLUMES_EXAMPLES)]
     Volumes(VolumesCommand),

@@ -1,9 +1,7 @@
 //! `ferry assess`: load manifests, assess them, render the result, and end it with the
 //! verdict: what blocks, and the exit code it gives (in ferry's codes or Pluto's).
 
-use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
 
 use std::sync::Arc;
 
@@ -13,7 +11,7 @@ use ferry_model::load::{Issue, LoadReport, Location, Severity};
 use ferry_report::{Format, render, render_table};
 
 use crate::args::{AssessSettings, ExitCodes, FailOn, Input};
-use crate::commands::cluster;
+use crate::commands::{cluster, out_file};
 use crate::error::{CliError, ExitStatus};
 use crate::progress::ReadBar;
 use crate::terminal::diag;
@@ -29,7 +27,7 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
     let width = if settings.out.is_none() { crate::terminal::width() } else { None };
     let report = Report { assessment: &assessment, format: settings.format, verdict: &verdict, width };
     match &settings.out {
-        Some(path) => write_file(path, &report)?,
+        Some(path) => out_file::write(path, |out| report.write(out))?,
         None => {
             let stdout = io::stdout();
             let mut lock = io::BufWriter::new(stdout.lock());
@@ -94,38 +92,6 @@ fn assess_cluster(connect: &ConnectOptions, read: &ReadOptions, options: &Option
     let mut assessment = assess_objects(snapshot.objects, &report, options);
     assessment.input.cluster = Some(format!("context `{}` ({}, Kubernetes {})", connection.context, connection.server, connection.server_version));
     Ok(assessment)
-}
-
-/// Writes the report to `path`. A regular file (or a new one), also when reached through a
-/// symbolic link, is replaced atomically, through a temporary file beside it renamed into
-/// place, so a failed run never leaves half a report and the link stays a link; anything
-/// else (`/dev/null`, a named pipe, a dangling link) is written in place, so that it is never
-/// replaced by a plain file.
-fn write_file(path: &Path, report: &Report<'_>) -> Result<(), CliError> {
-    let write_to = |file: fs::File| {
-        let mut file = io::BufWriter::new(file);
-        report.write(&mut file)?;
-        file.flush()
-    };
-    let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-    let target = if is_link { fs::canonicalize(path).ok() } else { Some(path.to_path_buf()) };
-    let result = match target {
-        Some(target) if fs::metadata(&target).map_or(true, |m| m.is_file()) => replace_atomically(&target, write_to),
-        _ => fs::OpenOptions::new().write(true).create(true).truncate(true).open(path).and_then(write_to),
-    };
-    result.map_err(|e| CliError::failure(format!("cannot write `{}`", path.display()), &e))
-}
-
-/// Writes a temporary file beside `path` and renames it into place; on failure removes it.
-/// The temporary file has a random name and is created exclusively with mode `0600`
-/// (tempfile's defaults), so a file or link planted beside `path` is never followed or reused.
-fn replace_atomically(path: &Path, write_to: impl FnOnce(fs::File) -> io::Result<()>) -> io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new().prefix(".ferry-").suffix(".tmp").tempfile_in(dir)?;
-    let (file, tmp) = tmp.into_parts();
-    write_to(file)?;
-    // On failure the temporary path comes back in the error and is removed when it drops.
-    tmp.persist(path).map_err(|e| e.error)
 }
 
 fn one_line_summary(a: &Assessment) -> String {

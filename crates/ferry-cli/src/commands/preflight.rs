@@ -24,7 +24,8 @@ pub fn run(command: PreflightCommand) -> Result<ExitStatus, CliError> {
         let discovery = cluster::discover(&target, &command.target).await?;
         let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &target.server_version)?, rules };
         let plan = Plan::new(source.objects, &options);
-        let blocked = plan.blocked.into_iter().map(|b| Issue { severity: Severity::Fail, code: "cannot-migrate", object: Some(b.object), message: b.found });
+        let blocked =
+            plan.blocked.into_iter().map(|b| Issue { severity: Severity::Fail, code: "cannot-migrate", object: Some(b.object), message: b.found.reason });
         let objects: Vec<(ObjectId, Value)> = plan.objects.into_iter().map(|p| (p.id, p.expected)).collect();
         let facts = target_facts(&target, &discovery).await?;
         let mut issues: Vec<Issue> = blocked.chain(preflight::check(&objects, &facts, source.version.as_deref())).collect();

@@ -3,7 +3,7 @@
 
 use ferry_model::{ObjectId, RawObject};
 use ferry_transform::{Severity, Transformed};
-use ferry_verify::Finding;
+use ferry_verify::{Finding, Problem};
 use serde_json::Value;
 
 use crate::args::{ArchiveSettings, SourceInput};
@@ -75,7 +75,7 @@ pub struct Plan {
     /// The target identities of `objects`, in the same order.
     pub ids: Vec<ObjectId>,
     /// Source objects that cannot go to the target, with why.
-    pub blocked: Vec<Finding<String>>,
+    pub blocked: Vec<Finding<Problem>>,
     /// Source objects left out on purpose.
     pub left_out: usize,
 }
@@ -96,7 +96,7 @@ impl Plan {
                     let errors: Vec<&str> = notes.iter().filter(|n| n.severity == Severity::Error).map(|n| n.message.as_str()).collect();
                     match source_id {
                         Some(object) if !errors.is_empty() => {
-                            plan.blocked.push(Finding { object, found: format!("cannot go to the target: {}", errors.join("; ")) })
+                            plan.blocked.push(Finding { object, found: Problem { reason: format!("cannot go to the target: {}", errors.join("; ")) } })
                         }
                         _ => plan.left_out += 1,
                     }

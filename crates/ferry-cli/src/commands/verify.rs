@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use ferry_cluster::fetch::{self, Collections, Fetched};
 use ferry_cluster::{Connection, Discovery};
 use ferry_model::ObjectId;
-use ferry_verify::{Difference, Finding, Readiness, Report, State, Verdict, evidence};
-use serde::Serialize;
+use ferry_verify::{Difference, Finding, Problem, Readiness, Report, Saved, State, Verdict, evidence};
 use serde_json::Value;
 
 use crate::args::{SummaryFormat, VerifyCommand};
@@ -41,9 +40,10 @@ pub fn run(command: VerifyCommand) -> Result<ExitStatus, CliError> {
             eprintln!("warning: source not read completely: {line}");
         }
         let target = format!("context `{}` ({}, Kubernetes {})", target.context, target.server, target.server_version);
-        let header = Header { source: described, target, checked_at: checked_at.to_string() };
-        pipeline::to_stdout(|out| print(out, &header, &report, command.output))?;
-        Ok(status(&report, &unreadable))
+        let status = status(&report, &unreadable);
+        let saved = Saved::new(described, target, checked_at.to_string(), report);
+        pipeline::to_stdout(|out| print(out, &saved, command.output))?;
+        Ok(status)
     })
 }
 
@@ -95,7 +95,9 @@ async fn check(target: &Connection, discovery: &Discovery, plan: &Plan, evidence
                 running.push((&planned.id, actual));
             }
             Fetched::Absent => report.add(&planned.id, ferry_verify::compare(&planned.source, &planned.expected, None)),
-            Fetched::Unreadable(why) => report.problems.push(Finding { object: planned.id.clone(), found: format!("cannot be read on the target: {why}") }),
+            Fetched::Unreadable(why) => {
+                report.problems.push(Finding { object: planned.id.clone(), found: Problem { reason: format!("cannot be read on the target: {why}") } })
+            }
         }
     }
     let endpoints = Endpoints::read(target, discovery, &running).await;
@@ -166,39 +168,16 @@ async fn read_namespace(target: &Connection, discovery: &Discovery, namespace: &
     Ok(NamespaceEndpoints { slices, objects })
 }
 
-/// What was compared with what.
-#[derive(Serialize)]
-struct Header {
-    source: String,
-    target: String,
-    /// When the target was read (RFC 3339, UTC), so that a saved report's age is known
-    /// (`ferry cutover`'s `requires.verify_report`).
-    #[serde(rename = "checkedAt")]
-    checked_at: String,
-}
-
-/// The JSON report.
-#[derive(Serialize)]
-struct Output<'a> {
-    verdict: Verdict,
-    #[serde(flatten)]
-    header: &'a Header,
-    #[serde(flatten)]
-    report: &'a Report,
-}
-
-fn print(out: &mut dyn Write, header: &Header, report: &Report, format: SummaryFormat) -> std::io::Result<()> {
+fn print(out: &mut dyn Write, saved: &Saved, format: SummaryFormat) -> std::io::Result<()> {
     match format {
-        SummaryFormat::Json => {
-            let output = Output { verdict: report.verdict(), header, report };
-            writeln!(out, "{}", serde_json::to_string_pretty(&output).expect("JSON values serialize"))
-        }
-        SummaryFormat::Table => print_table(out, header, report),
+        SummaryFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(saved).expect("JSON values serialize")),
+        SummaryFormat::Table => print_table(out, saved),
     }
 }
 
-fn print_table(out: &mut dyn Write, header: &Header, report: &Report) -> std::io::Result<()> {
-    writeln!(out, "verified source {} against target {}", header.source, header.target)?;
+fn print_table(out: &mut dyn Write, saved: &Saved) -> std::io::Result<()> {
+    let report = &saved.report;
+    writeln!(out, "verified source {} against target {}", saved.source, saved.target)?;
     writeln!(
         out,
         "parity: {}/{} objects (explained: {} transformed as expected, {} with defaults the target filled in; {} source objects left out on purpose)",
@@ -211,7 +190,7 @@ fn print_table(out: &mut dyn Write, header: &Header, report: &Report) -> std::io
         writeln!(out, "  {}", difference(finding))?;
     }
     for problem in &report.problems {
-        writeln!(out, "  problem          {}: {}", name(&problem.object), problem.found)?;
+        writeln!(out, "  problem          {}: {}", name(&problem.object), problem.found.reason)?;
     }
     let count = |state| report.readiness.iter().filter(|r| r.found.state == state).count();
     writeln!(out, "readiness: {} ready, {} not ready, {} unknown", count(State::Ready), count(State::NotReady), count(State::Unknown))?;

@@ -424,8 +424,9 @@ fn read_text(path: &Path) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
 }
 
-/// A file's bytes; one that is not a regular file is read up to [`MAX_SPECIAL_FILE`].
-fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+/// A file's bytes; one that is not a regular file (a pipe, a device) is read up to
+/// [`MAX_SPECIAL_FILE`], so that `/dev/zero` is refused rather than read until memory runs out.
+pub fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
     let file = std::fs::File::open(path)?;
     let metadata = file.metadata()?;
