@@ -1,11 +1,13 @@
 //! `ferry preflight` against a real target (kube-apiserver v1.20.2 with controllers and a real
 //! node): a target lacking a storage class and a CRD the objects need, the same target made
 //! ready, then a ResourceQuota too small for a claim, then workloads no node can run (too
-//! large, a node selector nothing matches); each gives exactly the right findings and exit
-//! code, and the target's objects are the same before and after every run.
+//! large, a node selector nothing matches), then with `--images` images looked up in real
+//! registries on loopback (present, missing, built for another platform, behind basic
+//! authentication with a right and a wrong pull secret); each gives exactly the right findings
+//! and exit code, and the target's objects are the same before and after every run.
 
 use assert_cmd::Command;
-use ferry_testcluster::{Options, TestCluster, WIDGET_CRD};
+use ferry_testcluster::{Options, REGISTRY_PASSWORD, REGISTRY_USER, TestCluster, TestRegistry, WIDGET_CRD};
 use serde_json::Value;
 
 const APPLICATION: &str = r#"
@@ -174,4 +176,86 @@ async fn preflight_finds_missing_classes_crds_and_quotas_and_never_writes() {
     assert_eq!(issues(&report), ["fail requests-exceed-nodes Deployment/huge", "fail unschedulable Job/pinned"], "{report:#}");
     let message = report["issues"][0]["message"].as_str().unwrap();
     assert!(message.starts_with("one Pod requests 1000 CPU, 1 MiB; no node it may run on has that much allocatable (at most "), "{message}");
+
+    // Images, looked up in real registries: only the `media` namespace, whose images all live on loopback.
+    let (open, locked) = (TestRegistry::start().unwrap(), TestRegistry::start_with_basic_auth().unwrap());
+    push_images(&open, &locked).await;
+    source.kubectl(&["create", "namespace", "media"]).unwrap();
+    source.apply(Some("media"), &media(&open.host(), &locked.host())).unwrap();
+    target.kubectl(&["create", "namespace", "media"]).unwrap();
+    let media = ["--context-from", "admin", "--kubeconfig-from", &source_kubeconfig, "-n", "media", "--images"];
+    let (code, report) = preflight(&target, &media);
+    assert_eq!(code, 3, "{report:#}");
+    let mut found: Vec<String> = report["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| format!("{} {} {}", i["severity"].as_str().unwrap(), i["code"].as_str().unwrap(), i["message"].as_str().unwrap().split("`: ").next().unwrap()))
+        .collect();
+    found.sort();
+    let image = |registry: &TestRegistry, name: &str| format!("`{}/shop/{name}", registry.host());
+    assert_eq!(
+        found,
+        [
+            format!("fail image-missing {}", image(&open, "gone:1")),
+            format!("fail image-platform {}", image(&open, "arm:1")),
+            format!("fail image-pull-denied {}", image(&locked, "web:1")),
+        ],
+        "{report:#}"
+    );
+    let text = report.to_string();
+    assert!(text.contains("the image is built for linux/arm64 only; the target's nodes are linux/amd64 (used by Deployment media/arm)"), "{report:#}");
+    assert!(text.contains("with the pull secret `media/wrong` (used by Deployment media/locked)"), "{report:#}");
+    assert!(!text.contains(REGISTRY_PASSWORD) && !text.contains("not-the-password"), "no credential in the report: {report:#}");
+}
+
+/// Pushes `shop/web:1` to both registries (and as `:2` to the locked one) and, to the open one,
+/// `shop/arm:1`: an index whose only entry claims linux/arm64.
+async fn push_images(open: &TestRegistry, locked: &TestRegistry) {
+    let layer = ferry_images::LayerBuilder::new().bytes("data", &b"web"[..], 0o644).unwrap().build().unwrap();
+    let image = ferry_images::Image::new(&ferry_images::ImageConfig::default(), vec![layer]);
+    let anonymous = ferry_images::Credentials::anonymous();
+    ferry_images::push(&image, &format!("{}/shop/web:1", open.host()), &anonymous).await.unwrap();
+    ferry_images::push(&image, &format!("{}/shop/arm:amd64", open.host()), &anonymous).await.unwrap();
+    let basic = ferry_images::Credentials::basic(REGISTRY_USER, REGISTRY_PASSWORD);
+    ferry_images::push(&image, &format!("{}/shop/web:1", locked.host()), &basic).await.unwrap();
+    ferry_images::push(&image, &format!("{}/shop/web:2", locked.host()), &basic).await.unwrap();
+    let entry = serde_json::json!({"mediaType": ferry_images::MANIFEST_MEDIA_TYPE, "digest": image.digest().to_string(), "size": image.manifest().size(),
+        "platform": {"os": "linux", "architecture": "arm64"}});
+    let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [entry]});
+    let docker_config = open.path().join("docker-config.json");
+    std::fs::write(&docker_config, "{}").unwrap();
+    let registries = ferry_images::Registries::new(ferry_images::RegistryOptions { docker_config: Some(docker_config), ..Default::default() }).unwrap();
+    let body = bytes::Bytes::from(serde_json::to_vec(&index).unwrap());
+    registries.get(&open.host()).unwrap().manifest_put("shop/arm", "1", &body, "application/vnd.oci.image.index.v1+json").await.unwrap();
+}
+
+/// Deployments in `media` using an image that is there, one that is not, one for arm64 only,
+/// and the locked registry's image with a right and (under another tag: the check uses an
+/// image's first pull secret) with a wrong pull secret.
+fn media(open: &str, locked: &str) -> String {
+    use base64::Engine as _;
+    let secret = |name: &str, password: &str| {
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{REGISTRY_USER}:{password}"));
+        let config = serde_json::json!({"auths": {locked: {"auth": auth}}}).to_string();
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\ntype: kubernetes.io/dockerconfigjson\ndata: {{.dockerconfigjson: {}}}\n---\n",
+            base64::engine::general_purpose::STANDARD.encode(config)
+        )
+    };
+    let deployment = |name: &str, image: &str, pull: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n      imagePullSecrets: [{pull}]\n      containers: [{{name: c, image: '{image}'}}]\n---\n"
+        )
+    };
+    [
+        secret("right", REGISTRY_PASSWORD),
+        secret("wrong", "not-the-password"),
+        deployment("present", &format!("{open}/shop/web:1"), ""),
+        deployment("absent", &format!("{open}/shop/gone:1"), ""),
+        deployment("arm", &format!("{open}/shop/arm:1"), ""),
+        deployment("unlocked", &format!("{locked}/shop/web:2"), "{name: right}"),
+        deployment("locked", &format!("{locked}/shop/web:1"), "{name: wrong}"),
+    ]
+    .concat()
 }

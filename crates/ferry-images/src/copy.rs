@@ -257,7 +257,7 @@ fn copy_manifest<'a>(
                 join_all(blobs.iter().map(|blob| copy_blob(run, source, target, blob, counts))).await.into_iter().collect::<Result<Vec<_>, _>>()?;
             }
             if top && let Some(config) = blobs.first() {
-                tree.platforms = platform_of_config(source, &config.0).await?.into_iter().collect();
+                tree.platforms = platform_of_config(&source.registry, &source.name, &config.0).await?.into_iter().collect();
             }
         } else {
             return Err(failed(Problem::Unsupported(format!("`{media_type}` is neither an image manifest nor an index (Docker schema 1 is not copied)"))));
@@ -306,8 +306,8 @@ pub(crate) fn blobs_of(manifest: &Value) -> Vec<(String, u64)> {
 }
 
 /// The platform an image config names; `None` for configs that are not image configs.
-async fn platform_of_config(source: &Repo, digest: &str) -> Result<Option<String>, RegistryError> {
-    let response = source.registry.blob_get(&source.name, digest).await?;
+pub(crate) async fn platform_of_config(registry: &Registry, repository: &str, digest: &str) -> Result<Option<String>, RegistryError> {
+    let response = registry.blob_get(repository, digest).await?;
     let body = response.bytes().await.unwrap_or_default();
     let config: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     Ok(Some(platform(&config)).filter(|p| !p.is_empty()))

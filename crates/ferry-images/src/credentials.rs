@@ -64,24 +64,35 @@ impl Credentials {
         if let Some(helper) = helper.or_else(|| config.get("credsStore")).and_then(serde_json::Value::as_str) {
             return from_helper(helper, registry).map_err(invalid);
         }
-        let Some(auths) = config.get("auths").and_then(serde_json::Value::as_object) else {
+        match config.get("auths").and_then(serde_json::Value::as_object) {
+            Some(auths) => Credentials::from_auths(auths, registry).map_err(invalid),
+            None => Ok(Credentials::anonymous()),
+        }
+    }
+
+    /// The credentials an `auths` map (of a `config.json`, or of a Kubernetes pull secret's
+    /// `.dockerconfigjson`) holds for `registry`: `auth` (base64 `user:password`), `username`
+    /// and `password`, or `registrytoken`; anonymous if there is no entry. Errors never hold
+    /// the entry's values.
+    pub fn from_auths(auths: &serde_json::Map<String, serde_json::Value>, registry: &str) -> Result<Credentials, String> {
+        let Some(entry) = auths.iter().find(|(key, _)| key_names_registry(key, registry)).map(|(_, entry)| entry) else {
             return Ok(Credentials::anonymous());
         };
-        let Some(entry) = auths.iter().find(|(key, _)| for_registry(key)).map(|(_, entry)| entry) else {
-            return Ok(Credentials::anonymous());
-        };
-        if let Some(token) = entry.get("registrytoken").and_then(serde_json::Value::as_str) {
+        let text = |name: &str| entry.get(name).and_then(serde_json::Value::as_str).filter(|t| !t.is_empty());
+        if let Some(token) = text("registrytoken") {
             return Ok(Credentials::bearer(token));
         }
-        let Some(auth) = entry.get("auth").and_then(serde_json::Value::as_str) else {
+        if let (Some(user), Some(password)) = (text("username"), text("password")) {
+            return Ok(Credentials::basic(user, password));
+        }
+        let Some(auth) = text("auth") else {
             return Ok(Credentials::anonymous());
         };
-        let decoded =
-            base64::engine::general_purpose::STANDARD.decode(auth.trim()).map_err(|_| invalid(format!("the `auth` of `{registry}` is not base64")))?;
-        let decoded = String::from_utf8(decoded).map_err(|_| invalid(format!("the `auth` of `{registry}` is not UTF-8")))?;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(auth.trim()).map_err(|_| format!("the `auth` of `{registry}` is not base64"))?;
+        let decoded = String::from_utf8(decoded).map_err(|_| format!("the `auth` of `{registry}` is not UTF-8"))?;
         match decoded.split_once(':') {
             Some((user, password)) => Ok(Credentials::basic(user, password)),
-            None => Err(invalid(format!("the `auth` of `{registry}` is not `user:password`"))),
+            None => Err(format!("the `auth` of `{registry}` is not `user:password`")),
         }
     }
 

@@ -9,7 +9,8 @@
 //!   registry already has; credentials come from Docker's `config.json` ([`Credentials`]).
 //! - [`plan()`] lists every image Kubernetes objects run and where `ferry.yaml`'s rules move
 //!   it (through `ferry_transform`, so the copy agrees with the transformed manifests);
-//!   [`plan::resolve`] adds digests and sizes from the registries.
+//!   [`plan::resolve`] adds digests and sizes from the registries; [`pullable::check`] asks
+//!   whether the target's nodes can pull each image (exists, pull secret, platforms).
 //! - [`copy()`] copies images between registries byte for byte (every platform, referrers,
 //!   blobs only where missing) through [`registry`], a small distribution-API client.
 //! - [`ferry_image`], [`busybox_image`] and [`pause_image`] make the images ferry runs in clusters
@@ -25,6 +26,7 @@ mod layout;
 mod libraries;
 pub mod plan;
 mod presets;
+pub mod pullable;
 mod push;
 pub mod registry;
 

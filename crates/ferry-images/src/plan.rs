@@ -310,8 +310,14 @@ impl PullSecrets {
     }
 }
 
-/// The registry keys of a docker-registry Secret (`data` in base64, or `stringData`).
+/// The registry keys of a docker-registry Secret.
 fn registries_of_secret(secret: &Value) -> Vec<String> {
+    pull_secret_auths(secret).map(|auths| auths.keys().cloned().collect()).unwrap_or_default()
+}
+
+/// The `auths` map of a docker-registry Secret: its `.dockerconfigjson`'s `auths` or its
+/// legacy `.dockercfg` (in `data` as base64, or in `stringData`).
+pub(crate) fn pull_secret_auths(secret: &Value) -> Option<serde_json::Map<String, Value>> {
     let field = |name: &str| -> Option<Value> {
         let text = match secret.pointer(&format!("/stringData/{}", name.replace('~', "~0"))).and_then(Value::as_str) {
             Some(text) => text.as_bytes().to_vec(),
@@ -319,10 +325,9 @@ fn registries_of_secret(secret: &Value) -> Vec<String> {
         };
         serde_json::from_slice(&text).ok()
     };
-    let keys = |map: Option<&Value>| map.and_then(Value::as_object).map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
-    let mut registries = keys(field(".dockerconfigjson").as_ref().and_then(|c| c.get("auths")));
-    registries.extend(keys(field(".dockercfg").as_ref()));
-    registries
+    let mut auths = field(".dockerconfigjson").and_then(|mut c| c.get_mut("auths").map(Value::take)).and_then(|a| a.as_object().cloned()).unwrap_or_default();
+    auths.extend(field(".dockercfg").and_then(|c| c.as_object().cloned()).unwrap_or_default());
+    (!auths.is_empty()).then_some(auths)
 }
 
 /// Asks the registries for each copied image's digest, media type, platforms and sizes, and

@@ -89,17 +89,31 @@ pub struct ImagesInputArgs {
     /// Docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json).
     #[arg(long, value_name = "FILE")]
     pub docker_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub trust: RegistryTrustArgs,
+    /// Blob transfers at once per registry.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub transform: TransformOpts,
+}
+
+/// Which registries are trusted how: extra CA certificates, plain HTTP.
+#[derive(Debug, Args)]
+pub struct RegistryTrustArgs {
     /// PEM certificates to trust besides the system's (private registries).
     #[arg(long, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
     /// A registry (HOST[:PORT]) that may be spoken to over plain HTTP (repeat); loopback ones always may.
     #[arg(long, value_name = "HOST")]
     pub plain_http: Vec<String>,
-    /// Blob transfers at once per registry.
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    pub concurrency: usize,
-    #[command(flatten)]
-    pub transform: TransformOpts,
+}
+
+impl RegistryTrustArgs {
+    /// Registry options with this trust and the defaults otherwise.
+    pub fn options(self) -> RegistryOptions {
+        RegistryOptions { ca_bundle: self.ca_bundle, plain_http: self.plain_http, ..RegistryOptions::default() }
+    }
 }
 
 /// Arguments of `ferry images plan`.
@@ -148,13 +162,7 @@ impl ImagesInput {
             let hint = "pin the manifests after the copy: `ferry transform|apply|migrate --pin-images EVIDENCE`";
             return Err(CliError::usage("`--pin-images` does not apply to `ferry images`", Some(hint.into())));
         }
-        let registries = RegistryOptions {
-            docker_config: args.docker_config,
-            ca_bundle: args.ca_bundle,
-            plain_http: args.plain_http,
-            concurrency: args.concurrency,
-            ..RegistryOptions::default()
-        };
+        let registries = RegistryOptions { docker_config: args.docker_config, concurrency: args.concurrency, ..args.trust.options() };
         Ok(ImagesInput { objects: Objects::resolve(args.objects), transform: TransformSettings::resolve(args.transform)?, registries })
     }
 }

@@ -6,6 +6,7 @@ use clap::Args;
 use ferry_cluster::ConnectOptions;
 use ferry_cluster::export::ExportFilter;
 
+use super::images::RegistryTrustArgs;
 use super::moving::{ArchiveArgs, ArchiveSettings, SourceSettings, SummaryFormat, TransformOpts, TransformSettings};
 use super::verify::SourceInput;
 use crate::error::CliError;
@@ -14,11 +15,16 @@ pub(super) const PREFLIGHT_EXAMPLES: &str = "\
 Examples:
   ferry preflight --context new-ck8s --from shop.ferry --rules ferry.yaml
   ferry preflight --context new-ck8s --context-from old-aks -n shop --rules ferry.yaml -o json
+  ferry preflight --context new-ck8s --from shop.ferry --rules ferry.yaml --images --ca-bundle harbor-ca.pem
 
 Read-only checks of the target before `ferry apply` or `ferry migrate`: a server-side dry
 run of every transformed object (unserved API versions, missing CRDs, schema errors,
 admission webhooks, quotas), the storage classes, ingress classes and CRDs the objects
-need, and the version skew between source and target. Nothing is written.
+need, and the version skew between source and target. With --images, each image the
+transformed manifests name is looked up in its registry with the pull secret they give it
+(anonymous without one, as a node without credentials of its own): it must exist, the pull
+secret must open the registry, and a node's platform must be among the image's. Nothing is
+written.
 
 Exit codes:
   0  no finding of severity fail (warnings are listed)
@@ -56,6 +62,11 @@ pub struct PreflightArgs {
     pub exclude: Vec<String>,
     #[command(flatten)]
     pub transform: TransformOpts,
+    /// Also check each image in its registry: it exists, the pull secret the objects give it opens the registry, it runs on a node's platform.
+    #[arg(long)]
+    pub images: bool,
+    #[command(flatten)]
+    pub registries: RegistryTrustArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = SummaryFormat::Table)]
     pub output: SummaryFormat,
@@ -76,12 +87,28 @@ pub struct PreflightCommand {
     pub output: SummaryFormat,
     /// Key and S3 settings.
     pub archive: ArchiveSettings,
+    /// How to reach the images' registries, when they are checked (`--images`).
+    pub images: Option<ferry_images::RegistryOptions>,
 }
 
 impl PreflightCommand {
     /// Validates the arguments.
     pub fn resolve(args: PreflightArgs) -> Result<PreflightCommand, CliError> {
-        let PreflightArgs { context, kubeconfig, from, context_from, kubeconfig_from, namespaces, include, exclude, transform, output, archive } = args;
+        let PreflightArgs {
+            context,
+            kubeconfig,
+            from,
+            context_from,
+            kubeconfig_from,
+            namespaces,
+            include,
+            exclude,
+            transform,
+            images,
+            registries,
+            output,
+            archive,
+        } = args;
         let source = match from {
             Some(from) => SourceInput::Archive { from, namespaces },
             None => SourceInput::Cluster(SourceSettings {
@@ -96,6 +123,7 @@ impl PreflightCommand {
             transform: TransformSettings::resolve(transform)?,
             output,
             archive: ArchiveSettings::resolve(archive),
+            images: images.then(|| registries.options()),
         })
     }
 }

@@ -24,13 +24,18 @@ pub fn run(command: PreflightCommand) -> Result<ExitStatus, CliError> {
         let discovery = cluster::discover(&target, &command.target).await?;
         let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &target.server_version)?, rules };
         let plan = Plan::new(source.objects, &options);
+        let facts = target_facts(&target, &discovery).await?;
+        let image_issues = match &command.images {
+            Some(registries) => images(&plan, &options, &facts.nodes, registries).await,
+            None => Vec::new(),
+        };
         let blocked =
             plan.blocked.into_iter().map(|b| Issue { severity: Severity::Fail, code: "cannot-migrate", object: Some(b.object), message: b.found.reason });
         let objects: Vec<(ObjectId, Value)> = plan.objects.into_iter().map(|p| (p.id, p.expected)).collect();
-        let facts = target_facts(&target, &discovery).await?;
         let mut issues: Vec<Issue> = blocked.chain(preflight::check(&objects, &facts, source.version.as_deref())).collect();
         let dry_run = dry_run(&target, &objects, &issues).await?;
         issues.extend(dry_run);
+        issues.extend(image_issues);
         issues.sort_by_key(|issue| issue.severity);
         for line in &source.unreadable {
             eprintln!("warning: source not read completely: {line}");
@@ -70,6 +75,27 @@ async fn target_facts(target: &Connection, discovery: &Discovery) -> Result<pref
         version: target.server_version.clone(),
         nodes: list("", "Node").await?,
     })
+}
+
+/// Whether the target's nodes can pull each image the transformed objects run (`--images`).
+async fn images(plan: &Plan, options: &ferry_transform::Options, nodes: &[Value], registries: &ferry_images::RegistryOptions) -> Vec<Issue> {
+    let field = |node: &Value, name: &str| node.pointer(&format!("/status/nodeInfo/{name}")).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let platforms: Vec<String> = nodes.iter().map(|node| format!("{}/{}", field(node, "operatingSystem"), field(node, "architecture"))).collect();
+    let sources: Vec<Value> = plan.objects.iter().map(|p| p.source.clone()).collect();
+    let transformed: Vec<Value> = plan.objects.iter().map(|p| p.expected.clone()).collect();
+    let images = ferry_images::plan(&sources, options).images;
+    let findings = ferry_images::pullable::check(&images, &transformed, &platforms, registries).await;
+    findings
+        .into_iter()
+        .map(|f| {
+            let severity = match f.severity {
+                ferry_images::plan::Severity::Error => Severity::Fail,
+                ferry_images::plan::Severity::Warning => Severity::Warn,
+                ferry_images::plan::Severity::Info => Severity::Info,
+            };
+            Issue { severity, code: f.code, object: None, message: format!("`{}`: {}", f.image, f.message) }
+        })
+        .collect()
 }
 
 /// A server-side dry run of every object (apply's own, with no journal); an object already
