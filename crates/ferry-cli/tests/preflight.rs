@@ -1,13 +1,14 @@
 //! `ferry preflight` against a real target (kube-apiserver v1.20.2 with controllers and a real
 //! node): a target lacking a storage class and a CRD the objects need, the same target made
 //! ready, then a ResourceQuota too small for a claim, then workloads no node can run (too
-//! large, a node selector nothing matches), then with `--images` images looked up in real
+//! large, a node selector nothing matches), an admission webhook (HTTPS on loopback) refusing
+//! ConfigMaps, then with `--images` images looked up in real
 //! registries on loopback (present, missing, built for another platform, behind basic
 //! authentication with a right and a wrong pull secret); each gives exactly the right findings
 //! and exit code, and the target's objects are the same before and after every run.
 
 use assert_cmd::Command;
-use ferry_testcluster::{Options, REGISTRY_PASSWORD, REGISTRY_USER, TestCluster, TestRegistry, WIDGET_CRD};
+use ferry_testcluster::{Options, REGISTRY_PASSWORD, REGISTRY_USER, TestCluster, TestRegistry, TestWebhook, WEBHOOK_REFUSAL, WIDGET_CRD};
 use serde_json::Value;
 
 const APPLICATION: &str = r#"
@@ -165,6 +166,19 @@ async fn preflight_finds_missing_classes_crds_and_quotas_and_never_writes() {
     let (code, table, _) = ferry(&["preflight", "--kubeconfig", target.kubeconfig().to_str().unwrap(), "--context", "admin", "--from", archive]);
     assert_eq!(code, 3);
     assert!(table.contains("FAIL  quota") && table.contains("1 fail, 0 warn"), "{table}");
+
+    // An admission webhook (HTTPS on loopback) that refuses ConfigMaps: the dry run meets it.
+    let webhook = TestWebhook::start("ConfigMap").unwrap();
+    target.apply(None, &webhook.configuration("refuse-configmaps", "configmaps")).unwrap();
+    let (code, report) = preflight(&target, &["--from", archive]);
+    assert_eq!(code, 3, "{report:#}");
+    let mut found = issues(&report);
+    found.sort();
+    assert_eq!(found, ["fail dry-run-rejected ConfigMap/web-config", "fail quota PersistentVolumeClaim/data"], "{report:#}");
+    let refusal = report["issues"].as_array().unwrap().iter().find(|i| i["kind"] == "ConfigMap").unwrap()["message"].as_str().unwrap().to_owned();
+    assert!(refusal.contains(WEBHOOK_REFUSAL) && refusal.contains("refuse-configmap.ferry.test"), "{refusal}");
+    assert!(webhook.reviews() >= 1);
+    target.kubectl(&["delete", "validatingwebhookconfiguration", "refuse-configmaps"]).unwrap();
 
     // Workloads the node cannot run, read from the source cluster.
     source.kubectl(&["create", "namespace", "batch"]).unwrap();

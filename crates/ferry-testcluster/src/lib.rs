@@ -45,6 +45,7 @@ mod powerdns;
 mod prometheus;
 mod registry;
 mod tls;
+mod webhook;
 pub use backend::{LoadResult, TestBackend, TestLoad};
 pub use bind::{BIND_TSIG_KEY, BIND_TSIG_SECRET, TestBind};
 pub use haproxy::{TestHaproxy, TlsSite};
@@ -54,6 +55,7 @@ pub use powerdns::{POWERDNS_API_KEY, TestPowerDns};
 pub use prometheus::TestPrometheus;
 pub use registry::{REGISTRY_PASSWORD, REGISTRY_USER, TestRegistry, basic_credentials};
 pub use tls::TestTlsServer;
+pub use webhook::{TestWebhook, WEBHOOK_REFUSAL};
 
 /// The Kubernetes version the project's test binaries are built from.
 pub const KUBERNETES_VERSION: &str = "1.20.2";
