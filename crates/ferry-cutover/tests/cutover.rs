@@ -1,7 +1,7 @@
 //! Cut-overs against real servers on loopback: HAProxy, PowerDNS and BIND started by the tests,
 //! two HTTP backends on 127.0.0.2 (old) and 127.0.0.3 (new) whose health can be flipped.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -296,6 +296,23 @@ fn bind_switches_the_record_to_the_new_side_with_the_ttl_lowered_and_rollback_sw
     let restored = run(&plan, Mode::Rollback, &journal, &mut |_| {}).unwrap();
     assert_eq!(restored.outcome, Outcome::Restored);
     assert_eq!(bind.query_a("shop.cutover.test.").unwrap(), (vec![Ipv4Addr::from(OLD_IP)], 2), "--rollback: the old address with its TTL");
+}
+
+#[test]
+fn bind_switches_aaaa_records_and_rollback_switches_them_back() {
+    // IPv6 addresses of the documentation range are DNS data only here: nothing is sent to them.
+    let (old_v6, new_v6): (Ipv6Addr, Ipv6Addr) = ("2001:db8::2".parse().unwrap(), "2001:db8::3".parse().unwrap());
+    let bind = TestBind::start("cutover.test.", "shop.cutover.test.", &[old_v6], 2).unwrap();
+    let plan =
+        rfc2136_plan(&bind.server(), &bind.key_file(), "[0, 100]", "").replace("[127.0.0.2]", "['2001:db8::2']").replace("[127.0.0.3]", "['2001:db8::3']");
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cutover.journal");
+    let report = run(&plan, Mode::Fresh, &journal, &mut |_| {}).unwrap();
+    assert_eq!(report.outcome, Outcome::Completed);
+    assert_eq!(bind.query_aaaa("shop.cutover.test.").unwrap(), (vec![new_v6], 2), "the new side's AAAA record, TTL restored");
+    assert!(bind.query_a("shop.cutover.test.").unwrap().0.is_empty(), "no A record appeared");
+    assert_eq!(run(&plan, Mode::Rollback, &journal, &mut |_| {}).unwrap().outcome, Outcome::Restored);
+    assert_eq!(bind.query_aaaa("shop.cutover.test.").unwrap(), (vec![old_v6], 2));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! (`update-policy`); killed on drop.
 
 use std::fs;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
@@ -26,15 +26,16 @@ pub struct TestBind {
 }
 
 impl TestBind {
-    /// Starts named with `zone` (e.g. `cutover.test.`) holding `name` as A records of
+    /// Starts named with `zone` (e.g. `cutover.test.`) holding `name` as A (or AAAA) records of
     /// `addresses` with `ttl`; key [`BIND_TSIG_KEY`] may update `name`'s A and AAAA records.
-    pub fn start(zone: &str, name: &str, addresses: &[Ipv4Addr], ttl: u32) -> Result<TestBind, Error> {
+    pub fn start(zone: &str, name: &str, addresses: &[impl Into<IpAddr> + Copy], ttl: u32) -> Result<TestBind, Error> {
         if !Path::new(NAMED_BINARY).is_file() {
             return Err(Error::MissingBinary(NAMED_BINARY.into()));
         }
         let dir = tempfile::Builder::new().prefix("ferry-bind-").tempdir().map_err(io_err("creating the BIND directory"))?;
         let port = free_port()?;
-        let records: String = addresses.iter().map(|a| format!("{name} {ttl} IN A {a}\n")).collect();
+        let record = |address: IpAddr| format!("{name} {ttl} IN {} {address}\n", if address.is_ipv4() { "A" } else { "AAAA" });
+        let records: String = addresses.iter().map(|&a| record(a.into())).collect();
         let zone_file =
             format!("$TTL 300\n@ IN SOA ns1.{zone} hostmaster.{zone} 1 3600 600 86400 60\n@ IN NS ns1.{zone}\nns1.{zone} IN A 127.0.0.1\n{records}");
         fs::write(dir.path().join("zone.db"), zone_file).map_err(io_err("writing the zone file"))?;
@@ -66,6 +67,11 @@ impl TestBind {
     /// Asks the server for `name`'s A records over UDP; the addresses and their TTL.
     pub fn query_a(&self, name: &str) -> Result<(Vec<Ipv4Addr>, u32), Error> {
         crate::dns::query_a(self.port, name)
+    }
+
+    /// Asks the server for `name`'s AAAA records over UDP; the addresses and their TTL.
+    pub fn query_aaaa(&self, name: &str) -> Result<(Vec<Ipv6Addr>, u32), Error> {
+        crate::dns::query_aaaa(self.port, name)
     }
 
     /// The zone's SOA serial: it grows with every update that changed the zone.

@@ -2,7 +2,7 @@
 //! [`crate::TestBind`]): it observes what clients are told, independently of the DNS library
 //! the code under test uses.
 
-use std::net::{Ipv4Addr, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, UdpSocket};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
@@ -13,6 +13,7 @@ use crate::{Error, io_err};
 static NEXT_QUERY_ID: AtomicU16 = AtomicU16::new(1);
 const TYPE_A: u16 = 1;
 const TYPE_SOA: u16 = 6;
+const TYPE_AAAA: u16 = 28;
 
 /// One record of an answer section.
 struct Answer {
@@ -24,9 +25,21 @@ struct Answer {
 
 /// `name`'s A records on the server at 127.0.0.1:`port`, and their TTL.
 pub(crate) fn query_a(port: u16, name: &str) -> Result<(Vec<Ipv4Addr>, u32), Error> {
-    let (packet, answers) = ask(port, name, TYPE_A)?;
-    let records: Vec<&Answer> = answers.iter().filter(|a| a.rtype == TYPE_A && a.data.len() == 4).collect();
-    let addresses = records.iter().map(|a| Ipv4Addr::new(packet[a.data.start], packet[a.data.start + 1], packet[a.data.start + 2], packet[a.data.start + 3]));
+    let (addresses, ttl) = query_addresses::<4>(port, name, TYPE_A)?;
+    Ok((addresses.into_iter().map(Ipv4Addr::from).collect(), ttl))
+}
+
+/// `name`'s AAAA records on the server at 127.0.0.1:`port`, and their TTL.
+pub(crate) fn query_aaaa(port: u16, name: &str) -> Result<(Vec<Ipv6Addr>, u32), Error> {
+    let (addresses, ttl) = query_addresses::<16>(port, name, TYPE_AAAA)?;
+    Ok((addresses.into_iter().map(Ipv6Addr::from).collect(), ttl))
+}
+
+/// The `N`-byte addresses of `name`'s records of type `rtype`, and their TTL.
+fn query_addresses<const N: usize>(port: u16, name: &str, rtype: u16) -> Result<(Vec<[u8; N]>, u32), Error> {
+    let (packet, answers) = ask(port, name, rtype)?;
+    let records: Vec<&Answer> = answers.iter().filter(|a| a.rtype == rtype && a.data.len() == N).collect();
+    let addresses = records.iter().filter_map(|a| packet[a.data.clone()].try_into().ok());
     Ok((addresses.collect(), records.first().map_or(0, |a| a.ttl)))
 }
 
