@@ -4,14 +4,15 @@
 //! distribution API): single images sharing a base layer, one with a layer above the upload
 //! chunk size, a two-platform index, and an image with a cosign signature and attestation
 //! (`sha256-HEX.sig`/`.att` tags) and an OCI 1.1 referrer found through the tag schema
-//! (`sha256-HEX`; docker-registry 2.8 does not serve the referrers API).
+//! (`sha256-HEX`; docker-registry 2.8 does not serve the referrers API). A source stream cut
+//! in the middle of a layer by a relay resumes where it broke.
 
 use std::str::FromStr as _;
 
 use bytes::Bytes;
 use ferry_images::copy::{CHUNK, NoProgress};
 use ferry_images::{CopyJob, Credentials, Digest, ImageRef, Registries, RegistryOptions, copy};
-use ferry_testcluster::{REGISTRY_PASSWORD, REGISTRY_USER, TestRegistry, noise};
+use ferry_testcluster::{REGISTRY_PASSWORD, REGISTRY_USER, TestRegistry, TestRelay, noise};
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
@@ -202,4 +203,33 @@ async fn wrong_credentials_and_missing_repositories_are_named_without_the_creden
     assert!(error.contains("app/none") && error.contains("not found"), "{error}");
     assert!(!error.contains(REGISTRY_PASSWORD), "{error}");
     assert!(target.requests().iter().all(|r| !r.contains("/blobs/")), "nothing was sent to the target");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_stream_broken_mid_blob_resumes_where_it_broke() {
+    let (source, target) = (TestRegistry::start().unwrap(), TestRegistry::start().unwrap());
+    let layer = noise(4_000_000, 9);
+    let image = ferry_images::Image::new(
+        &ferry_images::ImageConfig::default(),
+        vec![ferry_images::LayerBuilder::new().bytes("data", bytes::Bytes::from(layer), 0o644).unwrap().build().unwrap()],
+    );
+    ferry_images::push(&image, &format!("{}/app/big:1", source.host()), &Credentials::anonymous()).await.unwrap();
+    let blobs: u64 = image.blobs().map(|b| b.size()).sum();
+    // The source behind a relay that cuts its first connection 2 MB into what it answers: in
+    // the middle of the layer.
+    let relay = TestRelay::start(source.host().parse().unwrap(), Some(2_000_000)).unwrap();
+    let job = CopyJob {
+        source: ImageRef::parse(&format!("{}/app/big:1", relay.address())).unwrap(),
+        target: ImageRef::parse(&format!("{}/mirror/big:1", target.host())).unwrap(),
+    };
+    let docker_config = target.path().join("docker-config.json");
+    std::fs::write(&docker_config, "{}").unwrap();
+    let registries = Registries::new(RegistryOptions { docker_config: Some(docker_config), ..RegistryOptions::default() }).unwrap();
+    let evidence = copy(&[job], &registries, &NoProgress).await;
+    assert!(relay.was_cut(), "the relay broke a stream");
+    assert_eq!((evidence[0].error.as_deref(), evidence[0].verified), (None, true), "{evidence:?}");
+    assert_eq!(evidence[0].target_digest.as_deref(), Some(image.digest().as_str()));
+    // Resumed, not read again: the source answered the blobs once, plus the manifest and a little HTTP.
+    let returned = relay.returned();
+    assert!(returned > blobs && returned < blobs + 100_000, "{returned} bytes came back through the relay for {blobs} bytes of blobs");
 }

@@ -44,6 +44,7 @@ mod pki;
 mod powerdns;
 mod prometheus;
 mod registry;
+mod relay;
 mod tls;
 mod webhook;
 pub use backend::{LoadResult, TestBackend, TestLoad};
@@ -54,6 +55,7 @@ pub use pki::TestPki;
 pub use powerdns::{POWERDNS_API_KEY, TestPowerDns};
 pub use prometheus::TestPrometheus;
 pub use registry::{REGISTRY_PASSWORD, REGISTRY_USER, TestRegistry, basic_credentials};
+pub use relay::TestRelay;
 pub use tls::TestTlsServer;
 pub use webhook::{TestWebhook, WEBHOOK_REFUSAL};
 

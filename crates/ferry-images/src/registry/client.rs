@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use oci_client::secrets::RegistryAuth;
-use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LOCATION, RANGE, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
 
@@ -308,9 +308,25 @@ impl Registry {
 
     /// A blob's body, streamed.
     pub(crate) async fn blob_get(&self, repository: &str, digest: &str) -> Result<Response, RegistryError> {
+        self.blob_get_from(repository, digest, 0).await
+    }
+
+    /// A blob's body from byte `from` on (`Range: bytes=FROM-`), streamed. A registry that
+    /// ignores the range answers 200 with the whole body: the caller checks the status.
+    pub(crate) async fn blob_get_from(&self, repository: &str, digest: &str, from: u64) -> Result<Response, RegistryError> {
         let action = format!("reading the blob `{digest}` from `{repository}`");
-        let response = self.send(&action, &Scope::pull(repository), |http, base| http.get(format!("{base}/v2/{repository}/blobs/{digest}"))).await?;
-        self.expect(response, &[StatusCode::OK], &action).await
+        let url = |base: &str| format!("{base}/v2/{repository}/blobs/{digest}");
+        let response = if from == 0 {
+            self.send(&action, &Scope::pull(repository), |http, base| http.get(url(base))).await?
+        } else {
+            self.send(&action, &Scope::pull(repository), |http, base| http.get(url(base)).header(RANGE, format!("bytes={from}-"))).await?
+        };
+        self.expect(response, &[StatusCode::OK, StatusCode::PARTIAL_CONTENT], &action).await
+    }
+
+    /// How many times a blob's body is asked for again after its stream broke.
+    pub(crate) fn stream_attempts(&self) -> u32 {
+        self.behaviour.attempts
     }
 
     /// Opens an upload to `repository`, asking to mount `digest` from `from` if given.
