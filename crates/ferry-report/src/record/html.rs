@@ -5,7 +5,7 @@
 use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
-use ferry_verify::{Check, Saved, State};
+use ferry_verify::{Check, Saved};
 
 use super::{Document, Entry, Record, Status, Timeline, TimelineEvent};
 use crate::html::{LIMIT, STYLE, e, end_table, row, section_start, table};
@@ -80,34 +80,20 @@ fn step_cells(index: usize, entry: &Entry) -> [String; 5] {
 }
 
 fn verify(saved: &Saved, s: &mut String) -> fmt::Result {
-    let report = &saved.report;
     write!(s, "<p>Source {} against target {}, checked at {}.</p>", e(&saved.source), e(&saved.target), e(&saved.checked_at))?;
-    write!(
-        s,
-        "<p>Parity: {}/{} objects ({} transformed as expected, {} with defaults the target filled in; {} left out on purpose).</p>",
-        report.at_parity, report.compared, report.transformed, report.defaulted, report.left_out
-    )?;
-    let mut rows: Vec<[String; 3]> = Vec::new();
-    rows.extend(report.differences.iter().map(|d| [d.object.to_string(), "difference".to_owned(), serde_json::to_string(&d.found).unwrap_or_default()]));
-    rows.extend(report.problems.iter().map(|p| [p.object.to_string(), "problem".to_owned(), p.found.reason.clone()]));
-    rows.extend(
-        report.readiness.iter().filter(|r| r.found.state == State::NotReady).map(|r| [r.object.to_string(), "not ready".to_owned(), r.found.detail.clone()]),
-    );
+    write!(s, "<p>{}</p>", e(&super::parity(saved)))?;
+    let rows = super::verify_rows(saved);
     if !rows.is_empty() {
         bounded_table(s, &["object", "found", "detail"], rows, "findings")?;
     }
-    if !report.evidence.is_empty() {
-        checks(&report.evidence, s)?;
+    if !saved.report.evidence.is_empty() {
+        checks(&saved.report.evidence, s)?;
     }
     Ok(())
 }
 
 fn checks(checks: &[Check], s: &mut String) -> fmt::Result {
-    let rows = checks.iter().map(|c| {
-        let object = c.object.as_ref().map(ToString::to_string).unwrap_or_default();
-        [object, if c.passed { "passed" } else { "FAILED" }.to_owned(), c.detail.clone()]
-    });
-    bounded_table(s, &["object", "result", "detail"], rows.collect(), "checks")
+    bounded_table(s, &["object", "result", "detail"], super::check_rows(checks), "checks")
 }
 
 /// A table of escaped text, cut at [`LIMIT`] rows.
@@ -122,11 +108,7 @@ fn bounded_table<const N: usize>(s: &mut String, headers: &[&str], rows: Vec<[St
 fn timeline(timeline: &Timeline, s: &mut String) -> fmt::Result {
     write!(s, "<p>Outcome: <b>{}</b>; worst-case time to roll back {:.1} s.</p>", e(&timeline.outcome), timeline.worst_case_rollback_ms as f64 / 1000.0)?;
     chart(&timeline.events, s)?;
-    let rows = timeline.events.iter().map(|e| {
-        let step = e.percent.map(|p| format!("{p} %")).unwrap_or_default();
-        [format!("{:.1} s", e.at_ms as f64 / 1000.0), step, e.action.clone(), e.detail.clone()]
-    });
-    bounded_table(s, &["time", "step", "action", "detail"], rows.collect(), "events")
+    bounded_table(s, &["time", "step", "action", "detail"], super::timeline_rows(timeline), "events")
 }
 
 /// The chart's size and plot area, in SVG units.

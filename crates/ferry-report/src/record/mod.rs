@@ -8,7 +8,7 @@
 mod html;
 mod text;
 
-use ferry_verify::{Check, EvidenceError, Saved, Verdict};
+use ferry_verify::{Check, EvidenceError, Saved, State, Verdict};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -269,6 +269,40 @@ fn judge_timeline(timeline: &Timeline) -> (String, Status, String) {
         other => (Status::Failed, format!("unknown outcome `{other}`")),
     };
     ("cutover".to_owned(), status, summary)
+}
+
+/// The rows of a verification's findings: object, what was found, detail.
+fn verify_rows(saved: &Saved) -> Vec<[String; 3]> {
+    let report = &saved.report;
+    let differences = report.differences.iter().map(|d| [d.object.to_string(), "difference".to_owned(), serde_json::to_string(&d.found).unwrap_or_default()]);
+    let problems = report.problems.iter().map(|p| [p.object.to_string(), "problem".to_owned(), p.found.reason.clone()]);
+    let not_ready =
+        report.readiness.iter().filter(|r| r.found.state == State::NotReady).map(|r| [r.object.to_string(), "not ready".to_owned(), r.found.detail.clone()]);
+    differences.chain(problems).chain(not_ready).collect()
+}
+
+/// The rows of checks: object, result, detail.
+fn check_rows(checks: &[Check]) -> Vec<[String; 3]> {
+    let row =
+        |c: &Check| [c.object.as_ref().map(ToString::to_string).unwrap_or_default(), if c.passed { "passed" } else { "FAILED" }.to_owned(), c.detail.clone()];
+    checks.iter().map(row).collect()
+}
+
+/// The rows of a timeline: time, step, action, detail.
+fn timeline_rows(timeline: &Timeline) -> Vec<[String; 4]> {
+    let row = |e: &TimelineEvent| {
+        [format!("{:.1} s", e.at_ms as f64 / 1000.0), e.percent.map(|p| format!("{p} %")).unwrap_or_default(), e.action.clone(), e.detail.clone()]
+    };
+    timeline.events.iter().map(row).collect()
+}
+
+/// The sentence saying what a verification compared and found at parity.
+fn parity(saved: &Saved) -> String {
+    let report = &saved.report;
+    format!(
+        "Parity: {}/{} objects ({} transformed as expected, {} with defaults the target filled in; {} left out on purpose).",
+        report.at_parity, report.compared, report.transformed, report.defaulted, report.left_out
+    )
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-use ferry_verify::{Check, Saved, State};
+use ferry_verify::{Check, Saved};
 
 use super::{Document, Record, Status, Timeline};
 use crate::sanitize::{markdown as md, terminal};
@@ -50,43 +50,25 @@ pub fn write_markdown(record: &Record, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn verify(saved: &Saved, out: &mut dyn Write) -> io::Result<()> {
-    let report = &saved.report;
     writeln!(out, "Source {} against target {}, checked at {}.\n", md(&saved.source), md(&saved.target), md(&saved.checked_at))?;
-    writeln!(
-        out,
-        "Parity: {}/{} objects ({} transformed as expected, {} with defaults the target filled in; {} left out on purpose).\n",
-        report.at_parity, report.compared, report.transformed, report.defaulted, report.left_out
-    )?;
-    let mut rows: Vec<[String; 3]> = Vec::new();
-    rows.extend(report.differences.iter().map(|d| [d.object.to_string(), "difference".to_owned(), serde_json::to_string(&d.found).unwrap_or_default()]));
-    rows.extend(report.problems.iter().map(|p| [p.object.to_string(), "problem".to_owned(), p.found.reason.clone()]));
-    rows.extend(
-        report.readiness.iter().filter(|r| r.found.state == State::NotReady).map(|r| [r.object.to_string(), "not ready".to_owned(), r.found.detail.clone()]),
-    );
+    writeln!(out, "{}\n", super::parity(saved))?;
+    let rows = super::verify_rows(saved);
     if !rows.is_empty() {
         table(out, ["object", "found", "detail"], rows)?;
     }
-    if !report.evidence.is_empty() {
-        checks(&report.evidence, out)?;
+    if !saved.report.evidence.is_empty() {
+        checks(&saved.report.evidence, out)?;
     }
     Ok(())
 }
 
 fn checks(checks: &[Check], out: &mut dyn Write) -> io::Result<()> {
-    let rows = checks.iter().map(|c| {
-        let object = c.object.as_ref().map(ToString::to_string).unwrap_or_default();
-        [object, if c.passed { "passed" } else { "FAILED" }.to_owned(), c.detail.clone()]
-    });
-    table(out, ["object", "result", "detail"], rows.collect())
+    table(out, ["object", "result", "detail"], super::check_rows(checks))
 }
 
 fn timeline(timeline: &Timeline, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "Outcome: {}; worst-case time to roll back {:.1} s.\n", md(&timeline.outcome), timeline.worst_case_rollback_ms as f64 / 1000.0)?;
-    let rows = timeline.events.iter().map(|e| {
-        let step = e.percent.map(|p| format!("{p} %")).unwrap_or_default();
-        [format!("{:.1} s", e.at_ms as f64 / 1000.0), step, e.action.clone(), e.detail.clone()]
-    });
-    table(out, ["time", "step", "action", "detail"], rows.collect())
+    table(out, ["time", "step", "action", "detail"], super::timeline_rows(timeline))
 }
 
 /// A Markdown table of at most [`MARKDOWN_ROWS`] rows, escaped, with the rest counted.
