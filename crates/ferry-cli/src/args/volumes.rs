@@ -29,6 +29,11 @@ deleted with their Job) or an absolute directory that both clusters' nodes share
 With --identity, --recipient(s-file) or --encryption-key-file/--passphrase-env (the same keys
 as archives) the repository is encrypted with age; its own key is stored in it, encrypted with
 yours, and reaches the movers only through their Job's Secret (mounted as a file).
+--parallel N claims move at once (one mover Job per claim and cluster at a time).
+
+After a failure or an interruption (ferry killed, a mover Pod gone, the store unreachable),
+run the same command again: only the chunks the repository lacks are sent, and the mover
+Jobs an interrupted run left for the claims are removed first.
 
 Exit codes:
   0  done; for verify and cutover: every claim equal on both sides
@@ -97,6 +102,9 @@ pub struct VolumesArgs {
     /// Longest time one mover Job may take, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     pub timeout: u64,
+    /// Claims moved or verified at once; each runs at most one mover Job per cluster at a time.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
     /// Longest wait for the workloads' Pods to be gone at cutover, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub quiesce_timeout: u64,
@@ -202,6 +210,8 @@ pub struct RunSettings {
     pub timeout: Duration,
     /// Longest wait for Pods to be gone.
     pub quiesce_timeout: Duration,
+    /// Claims at once.
+    pub parallel: usize,
     /// The evidence file.
     pub evidence: Option<PathBuf>,
     /// JSON instead of a table.
@@ -251,6 +261,7 @@ impl VolumesSettings {
             host_network: args.mover_host_network,
             timeout: Duration::from_secs(args.timeout.max(1)),
             quiesce_timeout: Duration::from_secs(args.quiesce_timeout.max(1)),
+            parallel: usize::from(args.parallel),
             evidence: args.evidence,
             json: args.output == VolumesOutput::Json,
         })))
