@@ -1,14 +1,16 @@
 //! `ferry volumes` between two real clusters with nodes: a Deployment's claim and a claim no
-//! Pod mounts move (at once with `--parallel 2`, one after the other with `--parallel 1`) through mover Jobs on ferry's own image and a repository shared by
-//! hostPath; a second sync sends only the change; cutover scales the Deployment to zero,
-//! waits for its Pod, makes the final pass and verifies into evidence; a target Pod reads the
-//! same bytes; a too-small target claim is refused before any data moves; a difference made on
-//! the target is named by verify; a pass and a verification through an encrypted repository
-//! (the repository key reaching the movers through their Jobs' Secrets). Through a real S3
-//! server (`rclone serve s3`), with its credentials reaching the movers only through their
-//! Jobs' Secrets: a pass survives ferry killed mid-pass, a mover Pod deleted mid-pass and the
-//! S3 server stopped mid-pass (each failure named, then a re-run completes without sending
-//! again what is stored); the cutover's evidence is equal; a corrupted chunk is found at restore.
+//! Pod mounts move (at once with `--parallel 2`, one after the other with `--parallel 1`)
+//! through mover Jobs on ferry's own image and a repository shared by hostPath; a second sync
+//! sends only the change; cutover scales the Deployment to zero, waits for its Pod, makes the
+//! final pass and verifies into evidence; a target Pod reads the same bytes; a too-small target
+//! claim, and one of the wrong class (after --rules), are refused before any data moves; a
+//! difference made on the target is named by verify; a pass and a verification through an
+//! encrypted repository (the repository key reaching the movers through their Jobs' Secrets).
+//! Through a real S3 server (`rclone serve s3`), with its credentials reaching the movers only
+//! through their Jobs' Secrets: a pass survives ferry killed mid-pass, a mover Pod deleted
+//! mid-pass and the S3 server stopped mid-pass (each failure named, then a re-run completes
+//! without sending again what is stored); the cutover's evidence is equal; a corrupted chunk
+//! is found at restore.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -18,8 +20,9 @@ use ferry_testcluster::s3::{self, S3Server};
 use ferry_testcluster::{FERRY_IMAGE, Options, TestCluster, TestImages};
 use serde_json::Value;
 
-/// Source objects: the Deployment `db` mounting `shop/data`, the unmounted `shop/idle`, and
-/// `tight/logs`, whose target claim is too small. Claims name their volumes so that each binds
+/// Source objects: the Deployment `db` mounting `shop/data`, the unmounted `shop/idle`,
+/// `tight/logs`, whose target claim is too small, and `tight/cache`, whose target claim has
+/// another class. Claims name their volumes so that each binds
 /// to the directory the test fills.
 const SOURCE: &str = r#"
 apiVersion: v1
@@ -45,6 +48,11 @@ kind: PersistentVolumeClaim
 metadata: {name: logs, namespace: tight}
 spec: {storageClassName: local, volumeName: pv-logs, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
 ---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: cache, namespace: tight}
+spec: {storageClassName: local, volumeName: pv-cache, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: db, namespace: shop}
@@ -61,7 +69,7 @@ spec:
       - {name: db, image: ferry.local/busybox:1, imagePullPolicy: Never, command: [sleep, "100000"], volumeMounts: [{name: data, mountPath: /data}]}
 "#;
 
-/// The target's claims: the same two in `shop`, a 100Mi one in `tight`.
+/// The target's claims: the same two in `shop`; in `tight` a 100Mi one and one of class `slow`.
 const TARGET: &str = r#"
 apiVersion: v1
 kind: Namespace
@@ -85,6 +93,11 @@ apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: logs, namespace: tight}
 spec: {storageClassName: local, accessModes: [ReadWriteOnce], resources: {requests: {storage: 100Mi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: cache, namespace: tight}
+spec: {storageClassName: slow, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
 "#;
 
 /// A finished ferry's (exit code, stdout, stderr).
@@ -192,6 +205,7 @@ async fn setup(work: &Path) -> Setup {
     }
     let (data, idle) = (source.create_volume("pv-data", "1Gi").unwrap(), source.create_volume("pv-idle", "1Gi").unwrap());
     source.create_volume("pv-logs", "1Gi").unwrap();
+    source.create_volume("pv-cache", "1Gi").unwrap();
     let (target_data, target_idle) = (target.create_volume("pv-data", "1Gi").unwrap(), target.create_volume("pv-idle", "1Gi").unwrap());
     fill(&data);
     std::fs::write(idle.join("only-here"), "nobody mounts me\n").unwrap();
@@ -203,7 +217,7 @@ async fn setup(work: &Path) -> Setup {
     }
     let phases = |cluster: &TestCluster, namespace: &str| kubectl(cluster, &["-n", namespace, "get", "pvc", "-o", "jsonpath={.items[*].status.phase}"]);
     eventually("the claims bound", || {
-        phases(&source, "shop") == "Bound Bound" && phases(&source, "tight") == "Bound" && phases(&target, "shop") == "Bound Bound"
+        phases(&source, "shop") == "Bound Bound" && phases(&source, "tight") == "Bound Bound" && phases(&target, "shop") == "Bound Bound"
     });
     Setup { source, target, data, target_data, target_idle }
 }
@@ -225,11 +239,24 @@ async fn volumes_move_with_warm_passes_cutover_and_evidence() {
     assert_eq!(claim(&plan, "shop/idle")["pods"], serde_json::json!([]));
     let logs = claim(&plan, "tight/logs");
     assert!(logs["findings"][0]["message"].as_str().unwrap().contains("too small"), "{logs}");
+    let cache = &claim(&plan, "tight/cache")["findings"];
+    assert_eq!(cache[0]["blocking"].as_bool(), Some(true), "{cache}");
+    assert!(cache[0]["message"].as_str().unwrap().starts_with("wrong storage class: the target claim has `slow`, it should have `local`"), "{cache}");
 
-    // A too-small target claim is refused before any data moves.
+    // Rules that map `local` to `slow` make the class of `cache` right and that of `logs` wrong.
+    let rules = work.path().join("ferry.yaml");
+    std::fs::write(&rules, "apiVersion: ferry.dev/v1alpha1\nkind: TransformRules\nstorageClasses: {local: slow}\n").unwrap();
+    let (code, stdout, stderr) = moving.volumes("plan", &["-n", "tight", "-o", "json", "--rules", rules.to_str().unwrap()]);
+    assert_eq!(code, 3, "{stderr}");
+    let mapped: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(claim(&mapped, "tight/cache")["findings"], serde_json::json!([]), "{mapped}");
+    let logs = claim(&mapped, "tight/logs")["findings"].to_string();
+    assert!(logs.contains("has `local`, it should have `slow` (the source's class after the rules' storageClasses map)"), "{logs}");
+
+    // A too-small target claim, and one of the wrong class, are refused before any data moves.
     let (code, _, stderr) = moving.volumes("sync", &["-n", "tight"]);
     assert_eq!(code, 3, "{stderr}");
-    assert!(stderr.contains("tight/logs: too small"), "{stderr}");
+    assert!(stderr.contains("tight/logs: too small") && stderr.contains("tight/cache: wrong storage class"), "{stderr}");
     assert!(!repository.join("config.json").exists(), "nothing was written");
     assert_eq!(jobs_left(&moving.source), "");
 

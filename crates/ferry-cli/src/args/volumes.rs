@@ -14,7 +14,7 @@ use crate::error::CliError;
 
 pub(super) const VOLUMES_EXAMPLES: &str = "\
 Examples:
-  ferry volumes plan    --context old --to-context new -n shop
+  ferry volumes plan    --context old --to-context new -n shop --rules ferry.yaml
   ferry volumes sync    --context old --to-context new -n shop --via s3://migrations/shop-volumes
   ferry volumes sync    --context old --to-context new -n shop --via s3://migrations/shop-volumes   # again: only changes
   ferry volumes cutover --context old --to-context new -n shop --via s3://migrations/shop-volumes --evidence shop.json
@@ -39,7 +39,8 @@ Exit codes:
   0  done; for verify and cutover: every claim equal on both sides
   1  ferry could not run, or a mover Job failed (named, with its error)
   2  wrong command line
-  3  refused (a target claim missing, too small or lost; workloads that cannot be stopped),
+  3  refused (a target claim missing, too small, lost or of the wrong storage class;
+     workloads that cannot be stopped),
      or verification found differences (paths listed, evidence written)";
 
 /// Subcommands of `ferry volumes`.
@@ -93,6 +94,9 @@ pub struct VolumesArgs {
     pub via: Option<String>,
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// Transformation rules (docs/transform-rules.md): their `storageClasses` map gives the class each target claim must have.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
     /// The image the mover Jobs run (ferry at /usr/local/bin/ferry).
     #[arg(long, value_name = "REF", default_value = concat!("ferry:", env!("CARGO_PKG_VERSION")))]
     pub mover_image: String,
@@ -202,6 +206,8 @@ pub struct RunSettings {
     pub via: Option<String>,
     /// The keys of an encrypted repository.
     pub keys: KeyArgs,
+    /// The rules file.
+    pub rules: Option<PathBuf>,
     /// The mover image.
     pub image: String,
     /// Mover Pods in the node's network.
@@ -254,9 +260,10 @@ impl VolumesSettings {
             verb,
             source: ConnectOptions { kubeconfig: args.kubeconfig, context: args.context },
             target: ConnectOptions { kubeconfig: target_kubeconfig, context: Some(args.to_context) },
-            scope: Scope { namespaces: args.namespaces, selector: args.selector },
+            scope: Scope { namespaces: args.namespaces, selector: args.selector, storage_classes: Default::default() },
             via: args.via,
             keys: args.keys,
+            rules: args.rules,
             image: args.mover_image,
             host_network: args.mover_host_network,
             timeout: Duration::from_secs(args.timeout.max(1)),

@@ -10,8 +10,8 @@ use ferry_volumes::{MoverReport, RepositoryKey, Unlock, VolumeError, run_mover};
 use kube::Client;
 
 use crate::args::{MoverSettings, RunSettings, Verb, VolumesSettings};
-use crate::commands::archive;
 use crate::commands::cluster::{connect, runtime};
+use crate::commands::{archive, pipeline};
 use crate::error::{CliError, ExitStatus};
 
 /// Runs a `ferry volumes` command.
@@ -50,7 +50,8 @@ fn repository_key(settings: &MoverSettings) -> Result<Option<Unlock>, VolumeErro
 }
 
 /// Plan, sync, cutover or verify.
-async fn cluster_run(settings: RunSettings) -> Result<ExitStatus, CliError> {
+async fn cluster_run(mut settings: RunSettings) -> Result<ExitStatus, CliError> {
+    settings.scope.storage_classes = pipeline::read_rules(settings.rules.as_deref())?.storage_classes;
     let source = connect(&settings.source).await?;
     let target = connect(&settings.target).await?;
     let plan = cluster::plan(&source.client, &target.client, &settings.scope).await.map_err(|e| failure(&e))?;
