@@ -2,7 +2,8 @@
 //! Pod ends, its outcome read from the container's exit code and termination message, and
 //! deleted with its Pod (and its Secret: the credentials of an S3 repository, the key of an
 //! encrypted one) in every case. Secrets reach the Pod by reference only: the Job's spec names
-//! the Secret's keys, never their values.
+//! the Secret's keys, never their values. Jobs that an interrupted run left for a claim are
+//! removed, and their Pods waited for, before a new run's Jobs for that claim start.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
