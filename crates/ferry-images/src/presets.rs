@@ -11,11 +11,19 @@ pub const FERRY_PATH: &str = "/usr/local/bin/ferry";
 
 const PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// The trust roots (Debian's and most distributions' bundle), at the same path in ferry's image.
+const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
 /// ferry's image: `binary` at [`FERRY_PATH`] with the shared libraries and loader `ldd` names at
-/// their host paths, `/tmp` (mode 1777), `PATH`, and entrypoint `["/usr/local/bin/ferry"]`.
+/// their host paths, the host's trust roots at [`CA_BUNDLE`] when it has them (the S3 client
+/// of volume movers refuses to start without any, even for plain HTTP), `/tmp` (mode 1777),
+/// `PATH`, and entrypoint `["/usr/local/bin/ferry"]`.
 pub fn ferry_image(binary: &Path) -> Result<Image, Error> {
     let mut layer = LayerBuilder::new();
     layer.executable(FERRY_PATH, binary)?.dir("/tmp", 0o1777)?;
+    if Path::new(CA_BUNDLE).is_file() {
+        layer.file(CA_BUNDLE, CA_BUNDLE, 0o644)?;
+    }
     let config = ImageConfig { entrypoint: vec![FERRY_PATH.into()], env: vec![PATH_ENV.into()], ..ImageConfig::default() };
     Ok(Image::new(&config, vec![layer.build()?]))
 }

@@ -143,6 +143,8 @@ fn a_dynamic_binary_runs_with_the_libraries_packed_beside_it() {
     assert!(libraries.iter().any(|l| l.ends_with("libc.so.6")), "{libraries:?}");
     let dir = tempfile::tempdir().unwrap();
     unpack(&ferry_image(Path::new("/bin/ls")).unwrap(), dir.path());
+    let roots = "etc/ssl/certs/ca-certificates.crt";
+    assert!(std::fs::read(dir.path().join(roots)).unwrap() == std::fs::read(Path::new("/").join(roots)).unwrap(), "the host's trust roots are in the image");
     let output = Command::new("chroot").arg(dir.path()).args(["/usr/local/bin/ferry", "/usr/local/bin"]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(String::from_utf8_lossy(&output.stdout), "ferry\n");

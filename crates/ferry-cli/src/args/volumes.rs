@@ -14,7 +14,7 @@ use crate::error::CliError;
 
 pub(super) const VOLUMES_EXAMPLES: &str = "\
 Examples:
-  ferry volumes plan    --context old --to-context new -n shop
+  ferry volumes plan    --context old --to-context new -n shop --rules ferry.yaml
   ferry volumes sync    --context old --to-context new -n shop --via s3://migrations/shop-volumes
   ferry volumes sync    --context old --to-context new -n shop --via s3://migrations/shop-volumes   # again: only changes
   ferry volumes cutover --context old --to-context new -n shop --via s3://migrations/shop-volumes --evidence shop.json
@@ -29,12 +29,18 @@ deleted with their Job) or an absolute directory that both clusters' nodes share
 With --identity, --recipient(s-file) or --encryption-key-file/--passphrase-env (the same keys
 as archives) the repository is encrypted with age; its own key is stored in it, encrypted with
 yours, and reaches the movers only through their Job's Secret (mounted as a file).
+--parallel N claims move at once (one mover Job per claim and cluster at a time).
+
+After a failure or an interruption (ferry killed, a mover Pod gone, the store unreachable),
+run the same command again: only the chunks the repository lacks are sent, and the mover
+Jobs an interrupted run left for the claims are removed first.
 
 Exit codes:
   0  done; for verify and cutover: every claim equal on both sides
   1  ferry could not run, or a mover Job failed (named, with its error)
   2  wrong command line
-  3  refused (a target claim missing, too small or lost; workloads that cannot be stopped),
+  3  refused (a target claim missing, too small, lost or of the wrong storage class;
+     workloads that cannot be stopped),
      or verification found differences (paths listed, evidence written)";
 
 /// Subcommands of `ferry volumes`.
@@ -88,6 +94,9 @@ pub struct VolumesArgs {
     pub via: Option<String>,
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// Transformation rules (docs/transform-rules.md): their `storageClasses` map gives the class each target claim must have.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
     /// The image the mover Jobs run (ferry at /usr/local/bin/ferry).
     #[arg(long, value_name = "REF", default_value = concat!("ferry:", env!("CARGO_PKG_VERSION")))]
     pub mover_image: String,
@@ -97,6 +106,9 @@ pub struct VolumesArgs {
     /// Longest time one mover Job may take, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     pub timeout: u64,
+    /// Claims moved or verified at once; each runs at most one mover Job per cluster at a time.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
     /// Longest wait for the workloads' Pods to be gone at cutover, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub quiesce_timeout: u64,
@@ -194,6 +206,8 @@ pub struct RunSettings {
     pub via: Option<String>,
     /// The keys of an encrypted repository.
     pub keys: KeyArgs,
+    /// The rules file.
+    pub rules: Option<PathBuf>,
     /// The mover image.
     pub image: String,
     /// Mover Pods in the node's network.
@@ -202,6 +216,8 @@ pub struct RunSettings {
     pub timeout: Duration,
     /// Longest wait for Pods to be gone.
     pub quiesce_timeout: Duration,
+    /// Claims at once.
+    pub parallel: usize,
     /// The evidence file.
     pub evidence: Option<PathBuf>,
     /// JSON instead of a table.
@@ -244,13 +260,15 @@ impl VolumesSettings {
             verb,
             source: ConnectOptions { kubeconfig: args.kubeconfig, context: args.context },
             target: ConnectOptions { kubeconfig: target_kubeconfig, context: Some(args.to_context) },
-            scope: Scope { namespaces: args.namespaces, selector: args.selector },
+            scope: Scope { namespaces: args.namespaces, selector: args.selector, storage_classes: Default::default() },
             via: args.via,
             keys: args.keys,
+            rules: args.rules,
             image: args.mover_image,
             host_network: args.mover_host_network,
             timeout: Duration::from_secs(args.timeout.max(1)),
             quiesce_timeout: Duration::from_secs(args.quiesce_timeout.max(1)),
+            parallel: usize::from(args.parallel),
             evidence: args.evidence,
             json: args.output == VolumesOutput::Json,
         })))

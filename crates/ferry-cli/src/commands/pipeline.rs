@@ -30,17 +30,18 @@ pub fn apply_object(_: usize, id: ObjectId, object: Value) -> ApplyObject {
 
 /// Reads the rules file, if any, and the pins of `--pin-images`.
 pub fn rules(settings: &TransformSettings) -> Result<Rules, CliError> {
-    let mut rules = match &settings.rules {
-        None => Rules::default(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| CliError::failure(format!("cannot read the rules file `{}`", path.display()), &e))?;
-            Rules::parse(&text, &path.display().to_string()).map_err(|e| CliError::failure("invalid transformation rules", &e))?
-        }
-    };
+    let mut rules = read_rules(settings.rules.as_deref())?;
     if let Some(path) = &settings.pin_images {
         rules.pins = ImagePins::new(pins(path)?);
     }
     Ok(rules)
+}
+
+/// Reads a rules file (docs/transform-rules.md); none gives the empty rules.
+pub fn read_rules(path: Option<&Path>) -> Result<Rules, CliError> {
+    let Some(path) = path else { return Ok(Rules::default()) };
+    let text = std::fs::read_to_string(path).map_err(|e| CliError::failure(format!("cannot read the rules file `{}`", path.display()), &e))?;
+    Rules::parse(&text, &path.display().to_string()).map_err(|e| CliError::failure("invalid transformation rules", &e))
 }
 
 /// What `--pin-images` pins: the targets and digests the image copy evidence verified.

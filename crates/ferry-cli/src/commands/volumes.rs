@@ -10,8 +10,8 @@ use ferry_volumes::{MoverReport, RepositoryKey, Unlock, VolumeError, run_mover};
 use kube::Client;
 
 use crate::args::{MoverSettings, RunSettings, Verb, VolumesSettings};
-use crate::commands::archive;
 use crate::commands::cluster::{connect, runtime};
+use crate::commands::{archive, pipeline};
 use crate::error::{CliError, ExitStatus};
 
 /// Runs a `ferry volumes` command.
@@ -50,7 +50,8 @@ fn repository_key(settings: &MoverSettings) -> Result<Option<Unlock>, VolumeErro
 }
 
 /// Plan, sync, cutover or verify.
-async fn cluster_run(settings: RunSettings) -> Result<ExitStatus, CliError> {
+async fn cluster_run(mut settings: RunSettings) -> Result<ExitStatus, CliError> {
+    settings.scope.storage_classes = pipeline::read_rules(settings.rules.as_deref())?.storage_classes;
     let source = connect(&settings.source).await?;
     let target = connect(&settings.target).await?;
     let plan = cluster::plan(&source.client, &target.client, &settings.scope).await.map_err(|e| failure(&e))?;
@@ -69,7 +70,7 @@ async fn cluster_run(settings: RunSettings) -> Result<ExitStatus, CliError> {
         Verb::Cutover => cutover(source, target, &plan, &mover, &settings).await,
         Verb::Plan => Ok(ExitStatus::Success),
     };
-    outcome.or_else(|err| refused_or_failed(&err))
+    outcome.or_else(|err| refused_or_failed(&err, settings.verb))
 }
 
 /// The cutover, its report and its evidence.
@@ -93,7 +94,15 @@ async fn mover(settings: &RunSettings) -> Result<Mover, CliError> {
         }
         None => None,
     };
-    Ok(Mover { image: settings.image.clone(), via, host_network: settings.host_network, run: run_id(), key, timeout: settings.timeout })
+    Ok(Mover {
+        image: settings.image.clone(),
+        via,
+        host_network: settings.host_network,
+        run: run_id(),
+        key,
+        timeout: settings.timeout,
+        parallel: settings.parallel,
+    })
 }
 
 /// A run id that names Jobs and manifests: the time and the process id.
@@ -123,8 +132,8 @@ fn write_evidence(path: &Path, evidence: &Evidence) -> Result<(), Error> {
         .map_err(|source| Error::Repository(ferry_volumes::VolumeError::Io { action: "write the evidence to", path: path.to_owned(), source }))
 }
 
-/// Refusals exit 3 with each reason; other errors are failures.
-fn refused_or_failed(err: &Error) -> Result<ExitStatus, CliError> {
+/// Refusals exit 3 with each reason; other errors are failures, with how to resume.
+fn refused_or_failed(err: &Error, verb: Verb) -> Result<ExitStatus, CliError> {
     if let Error::Refused(reasons) = err {
         for reason in reasons {
             eprintln!("error: refused: {reason}");
@@ -132,7 +141,22 @@ fn refused_or_failed(err: &Error) -> Result<ExitStatus, CliError> {
         eprintln!("hint: nothing was moved; `ferry volumes plan` shows every claim and finding");
         return Ok(ExitStatus::Blockers);
     }
-    Err(failure(err))
+    Err(failure(err).with_hint(resume_hint(verb)))
+}
+
+/// How to continue after a failed or interrupted run.
+fn resume_hint(verb: Verb) -> &'static str {
+    match verb {
+        Verb::Cutover => {
+            "fix the cause and run the same `ferry volumes cutover` again: the workloads stay at zero (their replicas are remembered), \
+             chunks already in the repository are not sent again, and mover Jobs left behind are removed first"
+        }
+        Verb::Sync => {
+            "fix the cause and run the same `ferry volumes sync` again: chunks already in the repository are not sent again, \
+             and mover Jobs left behind are removed first"
+        }
+        Verb::Verify | Verb::Plan => "fix the cause and run the same command again; mover Jobs left behind are removed first",
+    }
 }
 
 /// A failure for the user.
@@ -237,7 +261,11 @@ fn sync_table(report: &SyncReport) -> String {
             format!("{:.1}", c.seconds),
         ]);
     }
-    columns(&rows)
+    let mut out = columns(&rows);
+    for c in report.claims.iter().filter(|c| !c.interrupted_jobs.is_empty()) {
+        out.push_str(&format!("{}/{}: removed the mover Jobs of an interrupted run first: {}\n", c.namespace, c.name, c.interrupted_jobs.join(", ")));
+    }
+    out
 }
 
 /// The evidence as a table.

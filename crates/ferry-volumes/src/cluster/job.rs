@@ -2,14 +2,15 @@
 //! Pod ends, its outcome read from the container's exit code and termination message, and
 //! deleted with its Pod (and its Secret: the credentials of an S3 repository, the key of an
 //! encrypted one) in every case. Secrets reach the Pod by reference only: the Job's spec names
-//! the Secret's keys, never their values.
+//! the Secret's keys, never their values. Jobs that an interrupted run left for a claim are
+//! removed, and their Pods waited for, before a new run's Jobs for that claim start.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ferry_archive::S3Settings;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod, Secret};
 use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::json;
@@ -30,6 +31,11 @@ const KEY_ENTRY: &str = "repository-key";
 const S3_VARIABLES: [&str; 5] = ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
 /// The ferry binary in the mover image.
 const FERRY_BINARY: &str = "/usr/local/bin/ferry";
+/// Seconds a mover Pod gets between SIGTERM and SIGKILL when it is deleted. The mover is its
+/// container's PID 1 without a handler, so SIGTERM does not stop it; nothing needs a clean
+/// stop (repository objects are written whole; a restore's unfinished temporary file is
+/// removed by the next pass), so there is no reason to wait Kubernetes' default 30 s.
+const GRACE_SECONDS: i64 = 2;
 /// Waiting reasons that mean the Pod will never start.
 const STUCK: [&str; 5] = ["ErrImageNeverPull", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError", "InvalidImageName"];
 
@@ -111,6 +117,9 @@ pub struct Mover {
     pub key: Option<RepositoryKey>,
     /// How long one Job may take.
     pub timeout: Duration,
+    /// Claims moved or verified at once (at least 1): at most this many mover Jobs run on
+    /// each cluster at a time.
+    pub parallel: usize,
 }
 
 /// One Job to run.
@@ -153,6 +162,55 @@ pub(crate) async fn run_job(client: &Client, mover: &Mover, request: &JobRequest
         let _ = Api::<Secret>::namespaced(client.clone(), &request.namespace).delete(&secret.name, &DeleteParams::default()).await;
     }
     outcome
+}
+
+/// How long ferry waits for the Pods of an interrupted run's mover Jobs to be gone.
+const LEFTOVER_WAIT: Duration = Duration::from_secs(120);
+
+/// Removes the mover Jobs that earlier, interrupted runs left for the claim on one side (ferry
+/// killed before it could delete them), with their Secrets, and waits until their Pods are
+/// gone: a mover of an interrupted run must not keep writing while a new one starts. Returns
+/// the Jobs' names.
+pub(crate) async fn remove_leftovers(client: &Client, mover: &Mover, side: &'static str, namespace: &str, claim: &str) -> Result<Vec<String>, Error> {
+    let jobs = Api::<Job>::namespaced(client.clone(), namespace);
+    let others = ListParams::default().labels(&format!("{RUN_LABEL},{RUN_LABEL}!={}", mover.run));
+    let list = jobs.list(&others).await.map_err(kube_error(format!("list the mover Jobs of namespace `{namespace}` on the {side}")))?;
+    let names: Vec<String> = list.items.iter().filter(|job| job_mounts(job, claim)).map(kube::ResourceExt::name_any).collect();
+    let (pods, secrets) = (Api::<Pod>::namespaced(client.clone(), namespace), Api::<Secret>::namespaced(client.clone(), namespace));
+    for name in &names {
+        let action = format!("delete the mover Job `{name}` of an interrupted run on the {side}");
+        ignore_missing(jobs.delete(name, &DeleteParams::background()).await.map(drop)).map_err(kube_error(action.clone()))?;
+        ignore_missing(secrets.delete(&format!("{name}-secret"), &DeleteParams::default()).await.map(drop)).map_err(kube_error(action.clone()))?;
+        let params = ListParams::default().labels(&format!("job-name={name}"));
+        ignore_missing(pods.delete_collection(&DeleteParams::default(), &params).await.map(drop)).map_err(kube_error(action))?;
+    }
+    let deadline = Instant::now() + LEFTOVER_WAIT;
+    for name in &names {
+        let params = ListParams::default().labels(&format!("job-name={name}"));
+        while !pods.list(&params).await.map_err(kube_error(format!("list the Pods of the Job `{name}` on the {side}")))?.items.is_empty() {
+            if Instant::now() > deadline {
+                return Err(Error::Timeout(format!(
+                    "the Pod of `{name}`, a mover Job of an interrupted run for `{namespace}/{claim}` on the {side}, is still there after {LEFTOVER_WAIT:?}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    Ok(names)
+}
+
+/// Whether a Job's Pods mount the claim.
+fn job_mounts(job: &Job, claim: &str) -> bool {
+    let volumes = job.spec.iter().filter_map(|s| s.template.spec.as_ref()).flat_map(|s| s.volumes.iter().flatten());
+    volumes.filter_map(|v| v.persistent_volume_claim.as_ref()).any(|c| c.claim_name == claim)
+}
+
+/// A deletion of something already gone is not an error.
+fn ignore_missing(result: Result<(), kube::Error>) -> Result<(), kube::Error> {
+    match result {
+        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
+        other => other,
+    }
 }
 
 /// What a mover's Secret holds: the S3 settings of an S3 repository (under the AWS variables'
@@ -230,6 +288,7 @@ fn job_manifest(mover: &Mover, request: &JobRequest, secret: Option<&SecretRef>)
                 "metadata": {"labels": labels},
                 "spec": {
                     "restartPolicy": "Never",
+                    "terminationGracePeriodSeconds": GRACE_SECONDS,
                     "hostNetwork": mover.host_network,
                     "nodeName": request.node,
                     "securityContext": {"runAsUser": 0, "runAsGroup": 0},
@@ -276,24 +335,34 @@ async fn wait(client: &Client, mover: &Mover, request: &JobRequest) -> Result<Mo
     }
 }
 
-/// The outcome of a Pod that ended or cannot start; `None` while it runs.
+/// The outcome of a Pod that ended, cannot start or is being deleted; `None` while it runs.
+/// A Pod deleted before it ended is a failure at once: the Job controller of older clusters
+/// would start another Pod in its place, whose outcome ferry must not take for this one's.
 fn outcome(request: &JobRequest, pod: &Pod) -> Option<Result<MoverReport, Error>> {
-    let status = pod.status.as_ref()?.container_statuses.as_ref()?.first()?;
-    let state = status.state.as_ref()?;
-    if let Some(waiting) = &state.waiting
-        && let Some(reason) = waiting.reason.as_deref().filter(|r| STUCK.contains(r))
-    {
-        let detail = waiting.message.clone().unwrap_or_default();
-        return Some(Err(request.failed(format!("its Pod cannot start: {reason} {detail}"))));
+    let status = pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).and_then(|c| c.first());
+    let state = status.and_then(|s| s.state.as_ref());
+    if let Some(ended) = state.and_then(|s| s.terminated.as_ref()) {
+        return Some(ended_outcome(request, ended));
     }
-    let ended = state.terminated.as_ref()?;
+    if pod.metadata.deletion_timestamp.is_some() {
+        let name = kube::ResourceExt::name_any(pod);
+        return Some(Err(request.failed(format!("its Pod `{name}` was deleted before it ended (by someone, or evicted); its outcome is unknown"))));
+    }
+    let waiting = state?.waiting.as_ref()?;
+    let reason = waiting.reason.as_deref().filter(|r| STUCK.contains(r))?;
+    let detail = waiting.message.clone().unwrap_or_default();
+    Some(Err(request.failed(format!("its Pod cannot start: {reason} {detail}"))))
+}
+
+/// The outcome of a container that ended: success needs exit code 0 and a result.
+fn ended_outcome(request: &JobRequest, ended: &ContainerStateTerminated) -> Result<MoverReport, Error> {
     let report: Option<MoverReport> = ended.message.as_deref().and_then(|m| serde_json::from_str(m).ok());
-    Some(match (ended.exit_code, report) {
+    match (ended.exit_code, report) {
         (0, Some(report)) if report.error.is_none() => Ok(report),
         (0, _) => Err(request.failed("it exited 0 but left no result; its outcome is unknown")),
         (code, Some(MoverReport { error: Some(error), .. })) => Err(request.failed(format!("exit code {code}: {error}"))),
         (code, _) => Err(request.failed(format!("exit code {code} ({}) without a result", ended.reason.as_deref().unwrap_or("no reason given")))),
-    })
+    }
 }
 
 /// Why the Job failed, if it did (a deadline, a Pod that could not be created).
@@ -367,6 +436,7 @@ mod tests {
             run: "1".into(),
             key: Some(key.clone()),
             timeout: std::time::Duration::from_secs(60),
+            parallel: 1,
         };
         let data = secret_data(&mover).expect("a Secret");
         assert_eq!(data.get("AWS_SECRET_ACCESS_KEY"), Some(&json!("SECRET-CANARY")));
@@ -391,5 +461,18 @@ mod tests {
         assert!(text.contains("cannot start: ErrImageNeverPull image not present"), "{text}");
         assert!(outcome(&request(), &pod(json!({"waiting": {"reason": "ContainerCreating"}}))).is_none());
         assert!(outcome(&request(), &pod(json!({"running": {}}))).is_none());
+    }
+
+    #[test]
+    fn a_pod_deleted_while_it_runs_is_a_failure_and_one_that_ended_keeps_its_outcome() {
+        let deleted = |state: serde_json::Value| {
+            let mut pod = pod(state);
+            pod.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::UNIX_EPOCH));
+            outcome(&request(), &pod)
+        };
+        let text = deleted(json!({"running": {}})).and_then(Result::err).map(|e| e.to_string()).unwrap_or_default();
+        assert!(text.contains("its Pod `p` was deleted before it ended") && text.contains("ferry-restore-1-0"), "{text}");
+        let done = deleted(json!({"terminated": {"exitCode": 0, "message": r#"{"manifest": {"key": "k", "files": 1, "bytes": 2, "digest": "d"}}"#}}));
+        assert_eq!(done.and_then(Result::ok).and_then(|r| r.manifest).map(|m| m.files), Some(1));
     }
 }

@@ -21,6 +21,9 @@ pub struct Scope {
     pub namespaces: Vec<String>,
     /// A label selector on the claims.
     pub selector: Option<String>,
+    /// The rules' `storageClasses` map (source class to target class): a target claim must
+    /// have its source claim's class mapped through it (or the same class, when unmapped).
+    pub storage_classes: BTreeMap<String, String>,
 }
 
 /// The claims in scope and what stands in the way.
@@ -107,7 +110,7 @@ pub async fn plan(source: &Client, target: &Client, scope: &Scope) -> Result<Vol
             .get_opt(&plan.name)
             .await
             .map_err(kube_error(format!("read the claim `{namespace}/{}` on the target", plan.name)))?;
-        check_target(&mut plan, theirs.as_ref());
+        check_target(&mut plan, theirs.as_ref(), &scope.storage_classes);
         claims.push(plan);
     }
     claims.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
@@ -187,7 +190,7 @@ fn requested(spec: &k8s_openapi::api::core::v1::PersistentVolumeClaimSpec) -> Op
 }
 
 /// Fills in the target's claim and the findings about it.
-fn check_target(plan: &mut ClaimPlan, theirs: Option<&PersistentVolumeClaim>) {
+fn check_target(plan: &mut ClaimPlan, theirs: Option<&PersistentVolumeClaim>, storage_classes: &BTreeMap<String, String>) {
     let Some(theirs) = theirs else {
         plan.target.state = "missing".to_owned();
         let message = "the target has no claim of this name; create it first (`ferry migrate`, or apply the same claim)".to_owned();
@@ -212,10 +215,18 @@ fn check_target(plan: &mut ClaimPlan, theirs: Option<&PersistentVolumeClaim>) {
     if plan.target.state == "lost" {
         plan.findings.push(Finding { blocking: true, message: "the target claim is Lost: its volume is gone".to_owned() });
     }
-    if plan.target.storage_class != plan.storage_class {
-        let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "(default)".to_owned());
-        let message = format!("storage class `{}` on the target, `{}` on the source", show(&plan.target.storage_class), show(&plan.storage_class));
-        plan.findings.push(Finding { blocking: false, message });
+    let mapped = plan.storage_class.as_ref().and_then(|class| storage_classes.get(class));
+    let expected = mapped.or(plan.storage_class.as_ref());
+    if plan.target.storage_class.as_ref() != expected {
+        let show = |c: Option<&String>| c.map_or_else(|| "(none)".to_owned(), |c| format!("`{c}`"));
+        let why = if mapped.is_some() {
+            "the source's class after the rules' storageClasses map"
+        } else {
+            "the source's class; map classes with `storageClasses` in --rules"
+        };
+        let message =
+            format!("wrong storage class: the target claim has {}, it should have {} ({why})", show(plan.target.storage_class.as_ref()), show(expected));
+        plan.findings.push(Finding { blocking: true, message });
     }
 }
 
@@ -250,5 +261,36 @@ impl Workload {
     /// Whether `cutover` can stop it by scaling it to zero.
     pub fn scalable(&self) -> bool {
         matches!(self.kind.as_str(), "Deployment" | "StatefulSet" | "ReplicaSet")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The findings about a target claim of `class` for a source claim of class `local`.
+    fn findings(class: Option<&str>, map: &[(&str, &str)]) -> Vec<Finding> {
+        let mut plan = ClaimPlan { storage_class: Some("local".into()), size: "1Gi".into(), ..ClaimPlan::default() };
+        let theirs: PersistentVolumeClaim = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "data"},
+            "spec": {"storageClassName": class, "resources": {"requests": {"storage": "1Gi"}}},
+            "status": {"phase": "Bound"},
+        }))
+        .expect("a claim");
+        let map = map.iter().map(|(from, to)| ((*from).to_owned(), (*to).to_owned())).collect();
+        check_target(&mut plan, Some(&theirs), &map);
+        plan.findings
+    }
+
+    #[test]
+    fn the_target_claim_must_have_the_source_class_or_its_mapped_class() {
+        assert_eq!(findings(Some("local"), &[]), []);
+        assert_eq!(findings(Some("slow"), &[("local", "slow")]), []);
+        let wrong = findings(Some("slow"), &[]);
+        assert!(wrong[0].blocking && wrong[0].message.starts_with("wrong storage class: the target claim has `slow`, it should have `local`"), "{wrong:?}");
+        let unmapped = findings(Some("local"), &[("local", "fast")]);
+        assert!(unmapped[0].message.contains("it should have `fast` (the source's class after the rules' storageClasses map)"), "{unmapped:?}");
+        let none = findings(None, &[]);
+        assert!(none[0].message.contains("has (none), it should have `local`"), "{none:?}");
     }
 }

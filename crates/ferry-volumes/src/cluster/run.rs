@@ -1,7 +1,9 @@
 //! The moves themselves: sync passes, the cutover (stop the workloads, wait until their Pods
-//! are gone, final pass, verify) and verification into evidence.
+//! are gone, final pass, verify) and verification into evidence; claims are handled
+//! `Mover::parallel` at a time.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
@@ -11,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::kube_error;
-use super::job::{JobRequest, run_job};
+use super::job::{JobRequest, remove_leftovers, run_job};
 use super::plan::mounting_pods;
 use super::{ClaimPlan, Error, Mover, VolumePlan, Workload};
 use crate::{Manifest, ManifestSummary, Mismatch};
@@ -53,12 +55,22 @@ pub struct ClaimSync {
     pub changed_bytes: u64,
     /// Compressed bytes sent to the repository.
     pub sent_bytes: u64,
+    /// Chunks sent to the repository (those it already held are never sent again).
+    pub new_chunks: u64,
     /// Files written on the target.
     pub written_files: u64,
     /// Entries removed on the target.
     pub removed: u64,
+    /// When the pass started (RFC 3339).
+    pub started: String,
+    /// When it ended (RFC 3339).
+    pub finished: String,
     /// Seconds the pass took (both Jobs).
     pub seconds: f64,
+    /// Mover Jobs of interrupted runs for this claim, removed (with their Pods and Secrets)
+    /// before the pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interrupted_jobs: Vec<String>,
 }
 
 /// What a cutover did.
@@ -134,18 +146,47 @@ fn refuse_blocking(plan: &VolumePlan) -> Result<(), Error> {
 /// mounted), then a restore Job of that snapshot on the target.
 pub async fn sync(source: &Client, target: &Client, plan: &VolumePlan, mover: &Mover) -> Result<SyncReport, Error> {
     refuse_blocking(plan)?;
-    let mut report = SyncReport { run: mover.run.clone(), claims: Vec::new() };
-    for (index, claim) in plan.claims.iter().enumerate() {
-        report.claims.push(sync_claim(source, target, claim, index, mover).await?);
+    let claims = each_claim(plan, mover, |index, claim| sync_claim(source, target, claim, index, mover)).await?;
+    Ok(SyncReport { run: mover.run.clone(), claims })
+}
+
+/// Runs `task` for every claim of the plan, `mover.parallel` at a time, results in the plan's
+/// order. After a failure no further claim starts, but those under way run to their end (so
+/// that their Jobs are deleted); then the first failure is returned.
+async fn each_claim<'a, T, F, Fut>(plan: &'a VolumePlan, mover: &Mover, task: F) -> Result<Vec<T>, Error>
+where
+    F: Fn(usize, &'a ClaimPlan) -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    use futures::StreamExt as _;
+    let failed = AtomicBool::new(false);
+    let (task, failed) = (&task, &failed);
+    let results: Vec<Result<Option<T>, Error>> = futures::stream::iter(plan.claims.iter().enumerate())
+        .map(|(index, claim)| async move {
+            if failed.load(Ordering::SeqCst) {
+                return Ok(None);
+            }
+            let result = task(index, claim).await;
+            failed.fetch_or(result.is_err(), Ordering::SeqCst);
+            result.map(Some)
+        })
+        .buffered(mover.parallel.max(1))
+        .collect()
+        .await;
+    let mut done = Vec::new();
+    for result in results {
+        done.extend(result?);
     }
-    Ok(report)
+    Ok(done)
 }
 
 /// One claim's pass.
 async fn sync_claim(source: &Client, target: &Client, claim: &ClaimPlan, index: usize, mover: &Mover) -> Result<ClaimSync, Error> {
-    let started = Instant::now();
+    let (started, began) = (Instant::now(), jiff::Timestamp::now());
+    let mut interrupted_jobs = remove_leftovers(source, mover, "source", &claim.namespace, &claim.name).await?;
+    interrupted_jobs.extend(remove_leftovers(target, mover, "target", &claim.namespace, &claim.name).await?);
     let volume = format!("{}/{}", claim.namespace, claim.name);
-    let time = jiff::Timestamp::now().to_string();
+    let time = began.to_string();
     let backup =
         request(claim, "source", format!("ferry-backup-{}-{index}", mover.run), vec!["backup".into(), "--volume".into(), volume, "--time".into(), time]);
     let sent = run_job(source, mover, &backup).await?.backup.ok_or_else(|| backup_missing(&backup))?;
@@ -160,9 +201,13 @@ async fn sync_claim(source: &Client, target: &Client, claim: &ClaimPlan, index: 
         changed_files: sent.changed_files,
         changed_bytes: sent.changed_bytes,
         sent_bytes: sent.stored_bytes,
+        new_chunks: sent.new_chunks,
         written_files: written.written_files,
         removed: written.removed,
+        started: began.to_string(),
+        finished: jiff::Timestamp::now().to_string(),
         seconds: started.elapsed().as_secs_f64(),
+        interrupted_jobs,
     })
 }
 
@@ -194,38 +239,47 @@ fn backup_missing(request: &JobRequest) -> Error {
 pub async fn verify(source: &Client, target: &Client, plan: &VolumePlan, mover: &Mover) -> Result<Evidence, Error> {
     refuse_blocking(plan)?;
     let repository = mover.via.open(mover.key.as_ref())?;
-    let mut evidence = Evidence { format: EVIDENCE_FORMAT.to_owned(), run: mover.run.clone(), claims: Vec::new() };
-    for (index, claim) in plan.claims.iter().enumerate() {
-        let mut sides = Vec::new();
-        for (side, client) in [("source", source), ("target", target)] {
-            let key = format!("manifests/{}/{side}/{}/{}", mover.run, claim.namespace, claim.name);
-            let job =
-                request(claim, side, format!("ferry-manifest-{}-{}-{index}", &side[..3], mover.run), vec!["manifest".into(), "--key".into(), key.clone()]);
-            let summary = run_job(client, mover, &job).await?.manifest.ok_or_else(|| backup_missing(&job))?;
-            let manifest = repository.get_document::<Manifest>(&key)?.map(|(m, _)| m).ok_or_else(|| {
-                Error::Repository(crate::VolumeError::Corrupt {
-                    repository: repository.name(),
-                    problem: format!("the manifest `{key}` the mover reported is not there"),
-                })
-            })?;
-            sides.push((summary, manifest));
-        }
-        let (target_summary, target_manifest) = sides.pop().unwrap_or_default();
-        let (source_summary, source_manifest) = sides.pop().unwrap_or_default();
-        let mut mismatches = source_manifest.compare(&target_manifest);
-        let mismatch_count = mismatches.len() as u64;
-        mismatches.truncate(MISMATCHES_LISTED);
-        evidence.claims.push(ClaimEvidence {
-            namespace: claim.namespace.clone(),
-            name: claim.name.clone(),
-            equal: mismatch_count == 0 && source_summary.digest == target_summary.digest,
-            source: source_summary,
-            target: target_summary,
-            mismatch_count,
-            mismatches,
-        });
+    let claims = each_claim(plan, mover, |index, claim| verify_claim(source, target, &repository, claim, index, mover)).await?;
+    Ok(Evidence { format: EVIDENCE_FORMAT.to_owned(), run: mover.run.clone(), claims })
+}
+
+/// One claim's manifests on both sides, compared.
+async fn verify_claim(
+    source: &Client,
+    target: &Client,
+    repository: &crate::Repository,
+    claim: &ClaimPlan,
+    index: usize,
+    mover: &Mover,
+) -> Result<ClaimEvidence, Error> {
+    let mut sides = Vec::new();
+    for (side, client) in [("source", source), ("target", target)] {
+        remove_leftovers(client, mover, side, &claim.namespace, &claim.name).await?;
+        let key = format!("manifests/{}/{side}/{}/{}", mover.run, claim.namespace, claim.name);
+        let job = request(claim, side, format!("ferry-manifest-{}-{}-{index}", &side[..3], mover.run), vec!["manifest".into(), "--key".into(), key.clone()]);
+        let summary = run_job(client, mover, &job).await?.manifest.ok_or_else(|| backup_missing(&job))?;
+        let manifest = repository.get_document::<Manifest>(&key)?.map(|(m, _)| m).ok_or_else(|| {
+            Error::Repository(crate::VolumeError::Corrupt {
+                repository: repository.name(),
+                problem: format!("the manifest `{key}` the mover reported is not there"),
+            })
+        })?;
+        sides.push((summary, manifest));
     }
-    Ok(evidence)
+    let (target_summary, target_manifest) = sides.pop().unwrap_or_default();
+    let (source_summary, source_manifest) = sides.pop().unwrap_or_default();
+    let mut mismatches = source_manifest.compare(&target_manifest);
+    let mismatch_count = mismatches.len() as u64;
+    mismatches.truncate(MISMATCHES_LISTED);
+    Ok(ClaimEvidence {
+        namespace: claim.namespace.clone(),
+        name: claim.name.clone(),
+        equal: mismatch_count == 0 && source_summary.digest == target_summary.digest,
+        source: source_summary,
+        target: target_summary,
+        mismatch_count,
+        mismatches,
+    })
 }
 
 /// Scales the workloads that mount the claims to zero, waits until no Pod mounts them, makes
