@@ -234,7 +234,7 @@ pub struct PodFacts {
     /// `spec.replicas`, when set.
     pub replicas: Option<u64>,
     /// Set when the pods run a Dapr sidecar (`dapr.io/enabled: "true"`).
-    pub dapr: Option<DaprApp>,
+    pub dapr: Option<Box<DaprApp>>,
 }
 
 /// A Dapr-enabled pod template: the Components of its namespace apply to it.
@@ -804,7 +804,7 @@ impl<'a> Extractor<'a> {
 
     /// The Dapr annotations of a pod template: whether it runs a sidecar, its app-id, its
     /// Configuration (<https://docs.dapr.io/reference/arguments-annotations-overview/>).
-    fn dapr_app(&mut self, template: DocNode<'_>, prefix: &str) -> Option<DaprApp> {
+    fn dapr_app(&mut self, template: DocNode<'_>, prefix: &str) -> Option<Box<DaprApp>> {
         let annotations = template.at(&["metadata", "annotations"])?;
         let enabled = annotations.get("dapr.io/enabled").filter(|e| e.as_str() == Some("true"))?;
         let config_path = format!("{prefix}metadata.annotations.dapr.io/config");
@@ -814,7 +814,7 @@ impl<'a> Extractor<'a> {
             None => (enabled, "dapr.io/enabled"),
         };
         let path = self.strings.get(&format!("{prefix}metadata.annotations.{key}"));
-        Some(DaprApp { app_id: annotations.str_at("dapr.io/app-id").map(Into::into), line: node.line(), path })
+        Some(Box::new(DaprApp { app_id: annotations.str_at("dapr.io/app-id").map(Into::into), line: node.line(), path }))
     }
 
     /// A Dapr Component: the app-ids it is scoped to, the addresses in its metadata values, and
