@@ -119,10 +119,12 @@ impl<'a> Index<'a> {
     }
 
     /// The Dapr Components that apply to a Dapr app in `namespace`: those scoped to its app-id,
-    /// and those without scopes.
-    fn dapr_components<'s>(&'s self, namespace: Option<&'s str>, app: &'s DaprApp) -> impl Iterator<Item = usize> + 's {
+    /// and those without scopes; then, as a fallback (flagged), those whose manifest sets no namespace.
+    fn dapr_components<'s>(&'s self, namespace: Option<&'s str>, app: &'s DaprApp) -> impl Iterator<Item = (usize, bool)> + 's {
         let app_id = app.app_id.as_deref();
-        self.dapr_components.get(&namespace).into_iter().flatten().copied().filter(move |&c| {
+        let own = self.dapr_components.get(&namespace).into_iter().flatten().map(|&c| (c, false));
+        let unset = namespace.and_then(|_| self.dapr_components.get(&None)).into_iter().flatten().map(|&c| (c, true));
+        own.chain(unset).filter(move |&(c, _)| {
             let scopes = &self.facts[c].scopes;
             scopes.is_empty() || app_id.is_some_and(|id| scopes.iter().any(|s| &**s == id))
         })
@@ -153,6 +155,9 @@ pub(crate) struct Resolved {
     /// Objects with a non-empty selector that selects no workload.
     pub empty_selections: Vec<usize>,
 }
+
+/// The note of an edge found through the no-namespace fallback.
+const ALONGSIDE: &str = "target's manifest sets no namespace; assumed to be deployed alongside";
 
 /// An index that stands for no object.
 const NONE: u32 = u32::MAX;
@@ -256,13 +261,14 @@ impl<'a> Candidate<'a> {
                     None => Resolution::ClusterProvided,
                 };
                 let note = match found {
-                    Some(true) => Some("target's manifest sets no namespace; assumed to be deployed alongside".to_owned()),
+                    Some(true) => Some(ALONGSIDE.to_owned()),
                     None if r.optional => Some("marked optional".to_owned()),
                     _ => None,
                 };
                 (resolution, note, None)
             }
-            Source::Selects(_) | Source::Dapr(_) => (Resolution::Resolved, None, None),
+            Source::Selects(_) => (Resolution::Resolved, None, None),
+            Source::Dapr(_) => (Resolution::Resolved, self.fallback.then(|| ALONGSIDE.to_owned()), None),
             Source::Mention(mention, _) => {
                 let note = match found {
                     Some(true) => {
@@ -421,8 +427,8 @@ fn candidates<'a>(index: &Index<'a>, i: usize, f: &'a Facts, out: &mut Found<'a>
 
 /// A Dapr app's Components, and the addresses in them: the app loads them and connects there.
 fn dapr_components<'a>(index: &Index<'a>, i: usize, f: &'a Facts, app: &'a DaprApp, out: &mut Found<'a>) {
-    for c in index.dapr_components(f.id.namespace.as_deref(), app) {
-        out.named.push(Candidate { from: i as u32, target: c as u32, fallback: false, relation: Relation::DaprComponent, source: Source::Dapr(app) });
+    for (c, fallback) in index.dapr_components(f.id.namespace.as_deref(), app) {
+        out.named.push(Candidate { from: i as u32, target: c as u32, fallback, relation: Relation::DaprComponent, source: Source::Dapr(app) });
         for m in index.facts[c].mentions.iter() {
             out.network.extend(mention(index, i, f, m, Some(c)));
         }

@@ -91,6 +91,15 @@ fn a_secret_store_named_by_auth_is_a_component_and_the_kubernetes_store_reads_se
 }
 
 #[test]
+fn a_component_whose_manifest_sets_no_namespace_is_assumed_alongside() {
+    let mut unset = component("cache", "state.redis", json!({}));
+    unset["metadata"].as_object_mut().unwrap().shift_remove("namespace");
+    let report = assess(vec![dapr_app("orders", json!({"dapr.io/enabled": "true", "dapr.io/app-id": "orders"})), unset]);
+    assert_eq!(edges(&report), ["Deployment/shop/orders -> Component/cache [dapr-component] (resolved)"]);
+    assert!(report["dependencies"][0]["note"].as_str().unwrap().contains("no namespace"));
+}
+
+#[test]
 fn a_missing_dapr_configuration_is_dangling() {
     let edges = edges(&assess(vec![dapr_app("orders", json!({"dapr.io/enabled": "true", "dapr.io/app-id": "orders", "dapr.io/config": "tracing"}))]));
     assert_eq!(edges, ["Deployment/shop/orders -> Configuration/shop/tracing [dapr-configuration] (dangling)"]);
