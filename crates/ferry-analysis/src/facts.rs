@@ -21,6 +21,7 @@ use crate::assessment::{Named, ObjRef, Via};
 use crate::helm;
 use crate::hosts::{HostToken, ServiceHost, host_tokens, service_host};
 use crate::knowledge::cloud::Match;
+use crate::knowledge::references::{Reference, Value as RefValue, walk};
 use crate::knowledge::{Generated, Knowledge, Subject};
 use crate::selector::Selector;
 use crate::strings::Strings;
@@ -66,7 +67,7 @@ pub enum Class {
 }
 
 /// How one object refers to another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Relation {
     /// `envFrom` of a ConfigMap or Secret.
@@ -89,7 +90,7 @@ pub enum Relation {
     Selects,
     /// An Ingress rule or default backend.
     IngressBackend,
-    /// An Ingress TLS certificate.
+    /// An Ingress's or a Gateway listener's TLS certificate.
     TlsSecret,
     /// An Ingress's class.
     IngressClass,
@@ -103,6 +104,24 @@ pub enum Relation {
     StorageClass,
     /// A claim bound to a named volume.
     VolumeName,
+    /// A Dapr-enabled workload's Dapr Component: one of its namespace, unscoped or scoped to its app-id.
+    DaprComponent,
+    /// A Dapr-enabled workload's Configuration (`dapr.io/config`).
+    DaprConfiguration,
+    /// A Dapr Component's `secretKeyRef` of a Kubernetes Secret.
+    ComponentSecret,
+    /// A Dapr Component's secret store (`auth.secretStore`), another Component.
+    SecretStore,
+    /// A mesh or gateway route's destination (Istio VirtualService, Gateway API `backendRefs`).
+    RouteBackend,
+    /// A route's gateway (Gateway API `parentRefs`, Istio `gateways`).
+    RouteParent,
+    /// A traffic policy's Service (Istio DestinationRule `host`).
+    TrafficPolicy,
+    /// A Gateway's GatewayClass.
+    GatewayClass,
+    /// A class's parameters (GatewayClass `parametersRef`).
+    ParametersRef,
 }
 
 /// A reference by name from one object to another.
@@ -214,6 +233,19 @@ pub struct PodFacts {
     pub service_account: Option<String>,
     /// `spec.replicas`, when set.
     pub replicas: Option<u64>,
+    /// Set when the pods run a Dapr sidecar (`dapr.io/enabled: "true"`).
+    pub dapr: Option<Box<DaprApp>>,
+}
+
+/// A Dapr-enabled pod template: the Components of its namespace apply to it.
+#[derive(Debug, Clone)]
+pub struct DaprApp {
+    /// `dapr.io/app-id`, when written (Components scoped to app-ids need it).
+    pub app_id: Option<Box<str>>,
+    /// Line of the app-id annotation (of `dapr.io/enabled` without one).
+    pub line: u32,
+    /// Its field path.
+    pub path: Arc<str>,
 }
 
 /// A value with the line and field path it was read from.
@@ -250,7 +282,7 @@ pub struct Id {
     object: ObjRef,
 }
 
-/// Built-in kinds without a namespace.
+/// Built-in kinds without a namespace, and the Gateway API's GatewayClass.
 pub const CLUSTER_SCOPED: &[&str] = &[
     "Namespace",
     "StorageClass",
@@ -258,6 +290,7 @@ pub const CLUSTER_SCOPED: &[&str] = &[
     "ClusterRole",
     "ClusterRoleBinding",
     "IngressClass",
+    "GatewayClass",
     "CustomResourceDefinition",
     "PriorityClass",
     "RuntimeClass",
@@ -330,6 +363,8 @@ pub struct Facts {
     /// The Secrets its controller makes (a cert-manager Certificate's `spec.secretName`, ...:
     /// `data/producers.yaml`), in its namespace.
     pub provides: ThinVec<Box<str>>,
+    /// A Dapr Component's `scopes`: the app-ids it applies to (all of its namespace when empty).
+    pub scopes: ThinVec<Box<str>>,
     /// A digest of the whole content ([`content_digest`]), to tell identical copies of an
     /// object from conflicting ones.
     pub digest: u64,
@@ -354,6 +389,7 @@ pub fn extract_document(document: Document<'_>, knowledge: &Knowledge, strings: 
     x.last_applied(root);
     x.api_group(root);
     x.field_rules(root);
+    x.table_references(root);
     x.by_kind(root);
     let Extractor { id, class, facts: f, .. } = x;
     Facts {
@@ -370,6 +406,7 @@ pub fn extract_document(document: Document<'_>, knowledge: &Knowledge, strings: 
         detail: Detail { r#type: f.detail_type, items: f.detail_items.into_boxed_slice(), keys: f.detail_keys },
         generated,
         provides,
+        scopes: f.scopes.into(),
         digest: content_digest(root),
     }
 }
@@ -414,6 +451,7 @@ struct Draft {
     detail_type: Option<String>,
     detail_items: Vec<String>,
     detail_keys: usize,
+    scopes: Vec<Box<str>>,
 }
 
 /// The items of a sequence that may be absent.
@@ -521,6 +559,9 @@ impl<'a> Extractor<'a> {
             Class::CustomResourceDefinition => self.crd(root),
             Class::ServiceAccount | Class::Other | Class::Custom => {
                 self.selector_at(root, &["spec", "podSelector"], false);
+                if self.id.group() == DAPR_GROUP && *self.id.kind == *"Component" {
+                    self.dapr_component(root);
+                }
                 if root.str_at("kind") == Some("IngressClass") {
                     self.scalar_subject(root.at(&["spec", "controller"]), Subject::IngressClass, "spec.controller");
                 }
@@ -574,6 +615,82 @@ impl<'a> Extractor<'a> {
         }
     }
 
+    /// References at the fields `data/references.yaml` names for this kind.
+    fn table_references(&mut self, root: DocNode<'_>) {
+        let kb = self.kb;
+        for row in kb.references.of(self.id.group(), &self.id.kind) {
+            for field in &row.fields {
+                walk(root, field, &mut |node, path| self.table_reference(row, node, path));
+            }
+        }
+    }
+
+    /// One value at a field of the table: a named reference, or hosts and addresses.
+    fn table_reference(&mut self, row: &Reference, node: DocNode<'_>, path: &str) {
+        // Rows whose values name objects have a relation (checked when the table is parsed).
+        let relation = row.relation.unwrap_or(Relation::Network);
+        let target = row.target.as_deref().unwrap_or_default();
+        let added = match row.value {
+            RefValue::Name => self.reference(target, Some(node), relation, path.to_owned()),
+            RefValue::NamespacedName => {
+                let Some(value) = node.as_str().filter(|v| !row.reserved.iter().any(|r| r == v)) else { return };
+                let (namespace, name) = value.split_once('/').map_or((None, value), |(ns, name)| (Some(ns), name));
+                let namespace = namespace.map(|ns| self.strings.get(ns));
+                self.named_reference(target, name, namespace, relation, node.line(), path)
+            }
+            RefValue::ObjectRef => {
+                let Some(kind) = node.str_at("kind").or(row.target.as_deref()) else { return };
+                let namespace = node.str_at("namespace").map(|ns| self.strings.get(ns));
+                let Some(r) = self.reference(kind, node.get("name"), relation, format!("{path}.name")) else { return };
+                r.namespace = namespace;
+                Some(r)
+            }
+            RefValue::Host => {
+                let Some(host) = node.as_str() else { return };
+                let (namespace, name) = match service_host(host) {
+                    Some(ServiceHost::Bare(name)) if is_dns_label(name) => (None, name),
+                    Some(ServiceHost::Qualified { name, namespace }) => (Some(self.strings.get(namespace)), name),
+                    _ => return,
+                };
+                self.named_reference(target, name, namespace, relation, node.line(), path)
+            }
+            RefValue::ExternalHost => {
+                let Some(host) = node.as_str() else { return };
+                let host = host.to_ascii_lowercase();
+                if let Some(hit) = self.kb.cloud.find(Subject::Host, &host, None) {
+                    self.hit(hit, Subject::Host, host, node.line(), path.to_owned());
+                }
+                return;
+            }
+            RefValue::Address => return self.text(node, None, || path.to_owned(), false),
+        };
+        if let Some(r) = added {
+            r.expected_in_input = !row.cluster;
+        }
+    }
+
+    /// A reference by a name, in `namespace` (`None`: the object's own) when the name is read
+    /// from inside a value (`ns/name`, a host name).
+    fn named_reference(&mut self, kind: &str, name: &str, namespace: Option<Arc<str>>, relation: Relation, line: u32, path: &str) -> Option<&mut Ref> {
+        // An empty name refers to nothing (`storageClassName: ""` asks for no class at all).
+        if name.is_empty() {
+            return None;
+        }
+        let expected_in_input = !matches!(kind, "StorageClass" | "ClusterRole" | "PersistentVolume" | "IngressClass");
+        self.facts.refs.push(Ref {
+            kind: self.strings.get(kind),
+            namespace,
+            name: name.into(),
+            relation,
+            key: None,
+            expected_in_input,
+            optional: false,
+            line,
+            path: self.strings.get(path),
+        });
+        self.facts.refs.last_mut()
+    }
+
     /// The cloud rule that matches `key` (and `value`). Keys that come back from object to object
     /// (label keys, env names, registries) are looked up once; host names and image paths,
     /// which mostly do not, go straight to the rules.
@@ -605,21 +722,7 @@ impl<'a> Extractor<'a> {
 
     fn reference(&mut self, kind: &str, name: Option<DocNode<'_>>, relation: Relation, path: String) -> Option<&mut Ref> {
         let node = name?;
-        // An empty name refers to nothing (`storageClassName: ""` asks for no class at all).
-        let name = node.as_str().filter(|n| !n.is_empty())?.into();
-        let expected_in_input = !matches!(kind, "StorageClass" | "ClusterRole" | "PersistentVolume" | "IngressClass");
-        self.facts.refs.push(Ref {
-            kind: self.strings.get(kind),
-            namespace: None,
-            name,
-            relation,
-            key: None,
-            expected_in_input,
-            optional: false,
-            line: node.line(),
-            path: self.strings.get(&path),
-        });
-        self.facts.refs.last_mut()
+        self.named_reference(kind, node.as_str()?, None, relation, node.line(), &path)
     }
 
     /// Host names in a string value: cloud hosts become cloud hits, the rest mentions.
@@ -689,6 +792,7 @@ impl<'a> Extractor<'a> {
         if !prefix.is_empty() {
             self.metadata(template, &prefix);
         }
+        pod.dapr = self.dapr_app(template, &prefix);
         if let Some(spec) = template.get("spec") {
             self.pod_spec(spec, &format!("{prefix}spec"), &mut pod);
         }
@@ -696,6 +800,47 @@ impl<'a> Extractor<'a> {
             self.claim(claim.get("spec"), &format!("spec.volumeClaimTemplates[{i}].spec"));
         }
         self.facts.pod = Some(pod);
+    }
+
+    /// The Dapr annotations of a pod template: whether it runs a sidecar, its app-id, its
+    /// Configuration (<https://docs.dapr.io/reference/arguments-annotations-overview/>).
+    fn dapr_app(&mut self, template: DocNode<'_>, prefix: &str) -> Option<Box<DaprApp>> {
+        let annotations = template.at(&["metadata", "annotations"])?;
+        let enabled = annotations.get("dapr.io/enabled").filter(|e| e.as_str() == Some("true"))?;
+        let config_path = format!("{prefix}metadata.annotations.dapr.io/config");
+        self.reference("Configuration", annotations.get("dapr.io/config"), Relation::DaprConfiguration, config_path);
+        let (node, key) = match annotations.get("dapr.io/app-id") {
+            Some(app_id) => (app_id, "dapr.io/app-id"),
+            None => (enabled, "dapr.io/enabled"),
+        };
+        let path = self.strings.get(&format!("{prefix}metadata.annotations.{key}"));
+        Some(Box::new(DaprApp { app_id: annotations.str_at("dapr.io/app-id").map(Into::into), line: node.line(), path }))
+    }
+
+    /// A Dapr Component: the app-ids it is scoped to, the addresses in its metadata values, and
+    /// where its `secretKeyRef`s are read from: the secret store Component `auth.secretStore`
+    /// names, or Kubernetes Secrets (<https://docs.dapr.io/operations/components/component-secrets/>).
+    fn dapr_component(&mut self, root: DocNode<'_>) {
+        self.facts.scopes = items(root.get("scopes")).filter_map(DocNode::as_str).map(Into::into).collect();
+        let store = root.at(&["auth", "secretStore"]).filter(|s| s.as_str().is_some_and(|s| s != KUBERNETES_SECRET_STORE));
+        let mut reads_secrets = false;
+        for (i, item) in items(root.at(&["spec", "metadata"])).enumerate() {
+            if let Some(value) = item.get("value") {
+                self.text(value, item.str_at("name"), || format!("spec.metadata[{i}].value"), false);
+            }
+            let Some(secret) = item.get("secretKeyRef") else { continue };
+            reads_secrets = true;
+            if store.is_none() {
+                let key = secret.str_at("key").map(|k| self.strings.get(k));
+                let path = format!("spec.metadata[{i}].secretKeyRef.name");
+                if let Some(r) = self.reference("Secret", secret.get("name"), Relation::ComponentSecret, path) {
+                    r.key = key;
+                }
+            }
+        }
+        if reads_secrets {
+            self.reference("Component", store, Relation::SecretStore, "auth.secretStore".into());
+        }
     }
 
     fn pod_spec(&mut self, spec: DocNode<'_>, path: &str, pod: &mut PodFacts) {
@@ -1049,6 +1194,13 @@ impl<'a> Extractor<'a> {
     }
 }
 
+/// Dapr's API group.
+pub(crate) const DAPR_GROUP: &str = "dapr.io";
+
+/// The secret store Dapr provides on Kubernetes, reading Kubernetes Secrets: the default of
+/// `auth.secretStore` (<https://docs.dapr.io/reference/components-reference/supported-secret-stores/kubernetes-secret-store/>).
+const KUBERNETES_SECRET_STORE: &str = "kubernetes";
+
 /// The annotation that named an Ingress's class before `spec.ingressClassName`.
 const LEGACY_INGRESS_CLASS: &str = "kubernetes.io/ingress.class";
 
@@ -1059,6 +1211,11 @@ const IN_TREE_VOLUMES: &[(&str, &str)] = &[
     ("awsElasticBlockStore", "kubernetes.io/aws-ebs"),
     ("gcePersistentDisk", "kubernetes.io/gce-pd"),
 ];
+
+/// Whether a word is a DNS label (so that `*` or a template is no Service name).
+fn is_dns_label(word: &str) -> bool {
+    !word.is_empty() && word.len() <= 63 && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
 
 /// Whether a host token may name a Service: cluster-style names always, and a
 /// single-label word only when it stands alone or comes with a scheme or port.

@@ -17,7 +17,7 @@ use hashbrown::HashTable;
 use rayon::prelude::*;
 
 use crate::assessment::{Dependency, Evidence, MAX_EXTRA_EVIDENCE, ObjRef, Resolution, Text};
-use crate::facts::{CLUSTER_SCOPED, Class, Facts, Located, Mention, Ref, Relation};
+use crate::facts::{CLUSTER_SCOPED, Class, DAPR_GROUP, DaprApp, Facts, Located, Mention, Ref, Relation};
 use crate::hosts::{ServiceHost, service_host};
 use crate::selector::Selector;
 use crate::strings::FastHash;
@@ -32,6 +32,8 @@ pub(crate) struct Index<'a> {
     workloads_by_namespace: HashMap<Option<&'a str>, Vec<usize>, FastHash>,
     /// Secrets that objects of the input make (`Facts::provides`), by namespace and name: the maker.
     made_secrets: HashMap<(Option<&'a str>, &'a str), usize, FastHash>,
+    /// Dapr Components by namespace.
+    dapr_components: HashMap<Option<&'a str>, Vec<usize>, FastHash>,
 }
 
 fn key_of(f: &Facts) -> Key<'_> {
@@ -83,12 +85,16 @@ impl<'a> Index<'a> {
         };
         let (by_key, (workloads_by_label, workloads_by_namespace)) = rayon::join(by_name, by_labels);
         let mut made_secrets = HashMap::default();
+        let mut dapr_components: HashMap<Option<&'a str>, Vec<usize>, FastHash> = HashMap::default();
         for (i, f) in facts.iter().enumerate() {
             for name in &f.provides {
                 made_secrets.entry((f.id.namespace.as_deref(), &**name)).or_insert(i);
             }
+            if &*f.id.kind == "Component" && f.id.group() == DAPR_GROUP {
+                dapr_components.entry(f.id.namespace.as_deref()).or_default().push(i);
+            }
         }
-        Index { facts, by_key, workloads_by_label, workloads_by_namespace, made_secrets }
+        Index { facts, by_key, workloads_by_label, workloads_by_namespace, made_secrets, dapr_components }
     }
 
     /// Finds an object, falling back to one whose manifest leaves the namespace unset.
@@ -110,6 +116,18 @@ impl<'a> Index<'a> {
     /// objects that would be named alike in a report are one target.
     fn canonical(&self, i: usize) -> usize {
         self.by_key.get(self.facts, key_of(&self.facts[i])).expect("every object is indexed")
+    }
+
+    /// The Dapr Components that apply to a Dapr app in `namespace`: those scoped to its app-id,
+    /// and those without scopes; then, as a fallback (flagged), those whose manifest sets no namespace.
+    fn dapr_components<'s>(&'s self, namespace: Option<&'s str>, app: &'s DaprApp) -> impl Iterator<Item = (usize, bool)> + 's {
+        let app_id = app.app_id.as_deref();
+        let own = self.dapr_components.get(&namespace).into_iter().flatten().map(|&c| (c, false));
+        let unset = namespace.and_then(|_| self.dapr_components.get(&None)).into_iter().flatten().map(|&c| (c, true));
+        own.chain(unset).filter(move |&(c, _)| {
+            let scopes = &self.facts[c].scopes;
+            scopes.is_empty() || app_id.is_some_and(|id| scopes.iter().any(|s| &**s == id))
+        })
     }
 
     /// Workloads whose pod labels satisfy a selector, in the selector's namespace.
@@ -138,6 +156,9 @@ pub(crate) struct Resolved {
     pub empty_selections: Vec<usize>,
 }
 
+/// The note of an edge found through the no-namespace fallback.
+const ALONGSIDE: &str = "target's manifest sets no namespace; assumed to be deployed alongside";
+
 /// An index that stands for no object.
 const NONE: u32 = u32::MAX;
 
@@ -146,6 +167,8 @@ const NONE: u32 = u32::MAX;
 enum Source<'a> {
     Reference(&'a Ref),
     Selects(&'a Located<Selector>),
+    /// A Dapr app's Component, by the app's namespace and app-id.
+    Dapr(&'a DaprApp),
     /// A host mention, in the object itself or in the configuration object `via`.
     Mention(&'a Mention, u32),
 }
@@ -184,6 +207,7 @@ impl<'a> Candidate<'a> {
         match self.source {
             Source::Reference(r) => (r.line, &r.path),
             Source::Selects(selector) => (selector.line, selector.path),
+            Source::Dapr(app) => (app.line, &app.path),
             Source::Mention(m, _) => (m.line, &m.path),
         }
     }
@@ -200,7 +224,7 @@ impl<'a> Candidate<'a> {
                 let (namespace, name, _) = service_address(&m.host, own_namespace, m.explicit).expect("a mention becomes an edge only as an address");
                 ("Service", namespace, name)
             }
-            Source::Selects(_) => unreachable!("selections only find workloads"),
+            Source::Selects(_) | Source::Dapr(_) => unreachable!("selections and Dapr scopes only find objects of the input"),
         }
     }
 
@@ -209,6 +233,7 @@ impl<'a> Candidate<'a> {
         match self.source {
             Source::Reference(r) => r.path.clone().into(),
             Source::Selects(selector) => selector.path.into(),
+            Source::Dapr(app) => app.path.clone().into(),
             Source::Mention(m, _) => m.path.clone().into(),
         }
     }
@@ -236,13 +261,14 @@ impl<'a> Candidate<'a> {
                     None => Resolution::ClusterProvided,
                 };
                 let note = match found {
-                    Some(true) => Some("target's manifest sets no namespace; assumed to be deployed alongside".to_owned()),
+                    Some(true) => Some(ALONGSIDE.to_owned()),
                     None if r.optional => Some("marked optional".to_owned()),
                     _ => None,
                 };
                 (resolution, note, None)
             }
             Source::Selects(_) => (Resolution::Resolved, None, None),
+            Source::Dapr(_) => (Resolution::Resolved, self.fallback.then(|| ALONGSIDE.to_owned()), None),
             Source::Mention(mention, _) => {
                 let note = match found {
                     Some(true) => {
@@ -388,11 +414,24 @@ fn candidates<'a>(index: &Index<'a>, i: usize, f: &'a Facts, out: &mut Found<'a>
         }
         out.selections.push((i, chosen));
     }
-    if f.pod.is_some() {
+    if let Some(pod) = &f.pod {
         for m in f.mentions.iter() {
             out.network.extend(mention(index, i, f, m, None));
         }
         config_mentions(index, i, f, &mut out.network);
+        if let Some(app) = &pod.dapr {
+            dapr_components(index, i, f, app, out);
+        }
+    }
+}
+
+/// A Dapr app's Components, and the addresses in them: the app loads them and connects there.
+fn dapr_components<'a>(index: &Index<'a>, i: usize, f: &'a Facts, app: &'a DaprApp, out: &mut Found<'a>) {
+    for (c, fallback) in index.dapr_components(f.id.namespace.as_deref(), app) {
+        out.named.push(Candidate { from: i as u32, target: c as u32, fallback, relation: Relation::DaprComponent, source: Source::Dapr(app) });
+        for m in index.facts[c].mentions.iter() {
+            out.network.extend(mention(index, i, f, m, Some(c)));
+        }
     }
 }
 
@@ -405,12 +444,12 @@ fn reference<'a>(index: &Index<'a>, from: usize, f: &'a Facts, r: &'a Ref) -> Ca
     Candidate { from: from as u32, target, fallback, relation: r.relation, source: Source::Reference(r) }
 }
 
-/// Host mentions inside the ConfigMaps and Secrets a workload reads.
+/// Host mentions inside the ConfigMaps, Secrets and Dapr Configuration a workload reads.
 fn config_mentions<'a>(index: &Index<'a>, workload: usize, f: &'a Facts, out: &mut Vec<Candidate<'a>>) {
     let refs = f
         .refs
         .iter()
-        .filter(|r| matches!(&*r.kind, "ConfigMap" | "Secret"))
+        .filter(|r| matches!(&*r.kind, "ConfigMap" | "Secret") || r.relation == Relation::DaprConfiguration)
         .filter(|r| r.relation != Relation::ImagePullSecret && r.relation != Relation::TlsSecret)
         .filter_map(|r| index.find(&r.kind, f.id.namespace.as_deref(), &r.name).map(|(t, _)| (t, r.key.as_deref())));
     for (config, key) in refs {
@@ -456,8 +495,8 @@ struct Merge<'i, 'a> {
 impl<'a> Merge<'_, 'a> {
     fn target_key(&mut self, candidate: &Candidate<'a>, facts: &'a [Facts]) -> u32 {
         match (candidate.found(), candidate.source) {
-            // Selections reach workloads through the label index, not by name.
-            (Some(w), Source::Selects(_)) => self.index.canonical(w) as u32,
+            // Selections and Dapr scopes reach objects through an index, not by name.
+            (Some(w), Source::Selects(_) | Source::Dapr(_)) => self.index.canonical(w) as u32,
             (Some(t), _) => t as u32,
             (None, _) => {
                 let next = (facts.len() + self.missing.len()) as u32;

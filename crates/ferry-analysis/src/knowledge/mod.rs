@@ -7,6 +7,7 @@ pub mod cloud;
 pub mod deprecations;
 pub mod generated;
 pub mod producers;
+pub mod references;
 
 use std::sync::OnceLock;
 
@@ -14,6 +15,7 @@ pub use cloud::{CloudRules, Subject};
 pub use deprecations::{Deprecations, KubeVersion};
 pub use generated::{Generated, GeneratedRules};
 pub use producers::Producers;
+pub use references::References;
 
 /// Everything ferry knows, loaded once.
 pub struct Knowledge {
@@ -25,6 +27,8 @@ pub struct Knowledge {
     pub generated: &'static GeneratedRules,
     /// Objects whose controllers make Secrets.
     pub producers: &'static Producers,
+    /// Fields of custom resources that refer to other objects or hosts.
+    pub references: &'static References,
 }
 
 impl Knowledge {
@@ -39,6 +43,7 @@ impl Knowledge {
             cloud: CloudRules::parse(include_str!("../../data/cloud.yaml")).expect("embedded data/cloud.yaml is valid"),
             generated: GeneratedRules::builtin(),
             producers: Producers::builtin(),
+            references: References::builtin(),
         })
     }
 }
@@ -70,6 +75,27 @@ mod tests {
             assert!(!row.names.is_empty() || row.default.is_some(), "{} {} names no Secret", row.group, row.kind);
             assert!(seen.insert((&row.group, &row.kind)), "{} {} twice", row.group, row.kind);
         }
+    }
+
+    #[test]
+    fn every_reference_is_sourced_unique_and_complete() {
+        let mut seen = HashSet::new();
+        let table = References::builtin();
+        assert!(!table.rows().is_empty());
+        for row in table.rows() {
+            assert!(row.source.starts_with("https://"), "{} {:?} has no source", row.group, row.kinds);
+            assert!(!row.kinds.is_empty() && !row.fields.is_empty(), "{} names no kind or field", row.group);
+            for kind in &row.kinds {
+                for field in &row.fields {
+                    assert!(!field.starts_with('.') && !field.ends_with('.') && !field.contains(".."), "{field}");
+                    assert!(seen.insert((&row.group, kind, field)), "{} {kind} {field} twice", row.group);
+                }
+            }
+        }
+        let bad = "references:\n  - {group: g, kinds: [K], fields: [spec.x], value: host, relation: route-backend, source: https://x}\n";
+        assert!(References::parse(bad).unwrap_err().contains("target"), "a host needs a target kind");
+        let bad = "references:\n  - {group: g, kinds: [K], fields: [spec.x], value: name, target: Service, source: https://x}\n";
+        assert!(References::parse(bad).unwrap_err().contains("relation"), "a name needs a relation");
     }
 
     #[test]

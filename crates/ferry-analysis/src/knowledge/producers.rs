@@ -57,13 +57,7 @@ impl Producers {
 
 /// The string values at a dot path, `[]` stepping into every item of a list.
 fn values_at<'d>(root: DocNode<'d>, path: &str) -> Vec<&'d str> {
-    let mut nodes = vec![root];
-    for segment in path.split('.') {
-        let (key, every) = match segment.strip_suffix("[]") {
-            Some(key) => (key, true),
-            None => (segment, false),
-        };
-        nodes = nodes.into_iter().filter_map(|n| n.get(key)).flat_map(|n| if every { n.items().collect() } else { vec![n] }).collect();
-    }
-    nodes.into_iter().filter_map(DocNode::as_str).collect()
+    let mut values = Vec::new();
+    super::references::walk(root, path, &mut |node, _| values.extend(node.as_str()));
+    values
 }

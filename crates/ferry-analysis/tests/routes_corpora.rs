@@ -1,0 +1,205 @@
+//! The Dapr, service-mesh and Gateway API corpora in `tests/corpora`, checked against their
+//! hand-written oracle `tests/corpora/GROUND_TRUTH.md` (section numbers below are its own).
+//!
+//! Recall and precision both: the edges of the patterns these corpora are about (Dapr,
+//! routes, and the network edges they lead to) must be exactly the ground truth's, each with
+//! its evidence line, and so must the cloud findings.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use ferry_analysis::{Options, assess_paths};
+use serde_json::Value;
+
+/// The relations these corpora are about.
+const RELATIONS: &[&str] = &[
+    "network",
+    "dapr-component",
+    "dapr-configuration",
+    "component-secret",
+    "secret-store",
+    "route-backend",
+    "route-parent",
+    "traffic-policy",
+    "gateway-class",
+    "parameters-ref",
+    "tls-secret",
+];
+
+/// The assessment of some folders of a corpus, as JSON (relation names as the report writes them).
+fn assess(corpus: &str, folders: &[&str]) -> Value {
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpora")).join(corpus);
+    let paths: Vec<PathBuf> = folders.iter().map(|f| root.join(f)).collect();
+    serde_json::to_value(assess_paths(&paths, &Options::default()).expect("corpus is readable")).unwrap()
+}
+
+fn name(r: &Value) -> String {
+    match r["namespace"].as_str() {
+        Some(ns) => format!("{}/{ns}/{}", r["kind"].as_str().unwrap(), r["name"].as_str().unwrap()),
+        None => format!("{}/{}", r["kind"].as_str().unwrap(), r["name"].as_str().unwrap()),
+    }
+}
+
+/// Edges of [`RELATIONS`] as `FROM -> TO [relation] resolution file:line`.
+fn edges(a: &Value) -> BTreeSet<String> {
+    a["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| RELATIONS.contains(&d["kind"].as_str().unwrap()))
+        .map(|d| {
+            let file = d["evidence"]["file"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+            format!(
+                "{} -> {} [{}] {} {file}:{}",
+                name(&d["from"]),
+                name(&d["to"]),
+                d["kind"].as_str().unwrap(),
+                d["resolution"].as_str().unwrap(),
+                d["evidence"]["line"]
+            )
+        })
+        .collect()
+}
+
+/// Cloud findings as `SERVICE OBJECT file:line used by USERS`.
+fn cloud(a: &Value) -> BTreeSet<String> {
+    a["cloud"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let file = c["evidence"]["file"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+            let users: Vec<String> = c["used_by"].as_array().unwrap().iter().map(name).collect();
+            format!("{} {} {file}:{} used by [{}]", c["service_id"].as_str().unwrap(), name(&c["object"]), c["evidence"]["line"], users.join(", "))
+        })
+        .collect()
+}
+
+/// Compares found with expected, naming what is missing (recall) and what is extra (precision).
+fn assert_exactly(found: BTreeSet<String>, expected: &[String]) {
+    let expected: BTreeSet<String> = expected.iter().cloned().collect();
+    let missing: Vec<&String> = expected.difference(&found).collect();
+    let extra: Vec<&String> = found.difference(&expected).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "missing (recall): {missing:#?}\nextra (precision): {extra:#?}");
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+// §1a
+#[test]
+fn dapr_distributed_calculator() {
+    let a = assess("dapr-quickstarts", &["tutorials/distributed-calculator/deploy"]);
+    let apps = [
+        ("addapp", "go-adder.yaml", 18),
+        ("subtractapp", "dotnet-subtractor.yaml", 18),
+        ("divideapp", "node-divider.yaml", 18),
+        ("multiplyapp", "python-multiplier.yaml", 18),
+        ("calculator-front-end", "react-calculator.yaml", 34),
+    ];
+    let mut expected = vec!["Component/statestore -> Secret/redis [component-secret] dangling redis.yaml:18".to_owned()];
+    for (app, file, line) in apps {
+        expected.push(format!("Deployment/{app} -> Component/statestore [dapr-component] resolved {file}:{line}"));
+        expected.push(format!("Deployment/{app} -> Configuration/appconfig [dapr-configuration] resolved {file}:{}", line + 2));
+        expected.push(format!("Deployment/{app} -> Service/redis-master [network] dangling redis.yaml:15"));
+        expected.push(format!("Deployment/{app} -> Service/default/zipkin [network] dangling appconfig.yaml:9"));
+    }
+    assert_exactly(edges(&a), &expected);
+    assert_exactly(cloud(&a), &[]);
+}
+
+// §1b
+#[test]
+fn dapr_pub_sub() {
+    let a = assess("dapr-quickstarts", &["tutorials/pub-sub/deploy"]);
+    let apps = [
+        ("node-subscriber", "node-subscriber.yaml", 18),
+        ("python-subscriber", "python-subscriber.yaml", 18),
+        ("csharp-subscriber", "csharp-subscriber.yaml", 18),
+        ("react-form", "react-form.yaml", 34),
+    ];
+    let mut expected = vec!["Component/pubsub -> Secret/redis [component-secret] dangling redis.yaml:18".to_owned()];
+    for (app, file, line) in apps {
+        expected.push(format!("Deployment/{app} -> Component/pubsub [dapr-component] resolved {file}:{line}"));
+        expected.push(format!("Deployment/{app} -> Service/redis-master [network] dangling redis.yaml:15"));
+    }
+    assert_exactly(edges(&a), &expected);
+    assert_exactly(cloud(&a), &[]);
+}
+
+// §1c
+#[test]
+fn dapr_observability_tracing_endpoint_reaches_zipkin() {
+    let a = assess("dapr-quickstarts", &["tutorials/observability/deploy"]);
+    assert_exactly(
+        edges(&a),
+        &strings(&[
+            "Deployment/multiplyapp -> Configuration/appconfig [dapr-configuration] resolved python-multiplier.yaml:20",
+            "Deployment/multiplyapp -> Service/zipkin [network] resolved appconfig.yaml:9",
+        ]),
+    );
+    assert_exactly(cloud(&a), &[]);
+}
+
+// §2
+#[test]
+fn dapr_secret_store_on_aws_is_used_by_the_apps_of_its_namespace() {
+    let a = assess("dapr-samples", &["dapr-eks-podidentity"]);
+    assert_exactly(
+        edges(&a),
+        &strings(&["Deployment/dapr-podidentity/test-app -> Component/dapr-podidentity/aws-secretstore [dapr-component] resolved app.yaml:17"]),
+    );
+    assert_exactly(
+        cloud(&a),
+        &strings(&["aws-secrets-manager Component/dapr-podidentity/aws-secretstore aws-secretstore.yaml:7 used by [Deployment/dapr-podidentity/test-app]"]),
+    );
+}
+
+// §3
+#[test]
+fn istio_bookinfo_routes_and_the_google_apis_service_entry() {
+    let a = assess("istio-bookinfo", &["samples"]);
+    let mut expected = strings(&[
+        "VirtualService/bookinfo -> Gateway/bookinfo-gateway [route-parent] resolved bookinfo-gateway.yaml:26",
+        "VirtualService/bookinfo -> Service/productpage [route-backend] resolved bookinfo-gateway.yaml:41",
+    ]);
+    for (service, line) in [("productpage", 11), ("reviews", 24), ("ratings", 37), ("details", 50)] {
+        expected.push(format!("VirtualService/{service} -> Service/{service} [route-backend] resolved virtual-service-all-v1.yaml:{line}"));
+    }
+    for (service, line) in [("productpage", 6), ("reviews", 17), ("ratings", 34), ("details", 54)] {
+        expected.push(format!("DestinationRule/{service} -> Service/{service} [traffic-policy] resolved destination-rule-all.yaml:{line}"));
+    }
+    assert_exactly(edges(&a), &expected);
+    assert_exactly(cloud(&a), &strings(&["gcp-apis ServiceEntry/googleapis egress-rule-google-apis.yaml:7 used by []"]));
+}
+
+// §4
+#[test]
+fn gateway_api_routes_parents_classes_and_certificates() {
+    let a = assess("gateway-api", &["examples"]);
+    let expected = strings(&[
+        "Gateway/infra-ns/shared-gateway -> GatewayClass/shared-gateway-class [gateway-class] cluster-provided gateway.yaml:9",
+        "Gateway/infra-ns/shared-gateway -> Secret/infra-ns/foo-example-com [tls-secret] dangling gateway.yaml:23",
+        "HTTPRoute/site-ns/home -> Gateway/infra-ns/shared-gateway [route-parent] resolved site-route.yaml:10",
+        "HTTPRoute/site-ns/home -> Service/site-ns/home [route-backend] dangling site-route.yaml:14",
+        "HTTPRoute/site-ns/login -> Gateway/infra-ns/shared-gateway [route-parent] resolved site-route.yaml:24",
+        "HTTPRoute/site-ns/login -> Service/site-ns/login-v1 [route-backend] dangling site-route.yaml:31",
+        "HTTPRoute/site-ns/login -> Service/site-ns/login-v2 [route-backend] dangling site-route.yaml:34",
+        "HTTPRoute/store-ns/store -> Gateway/infra-ns/shared-gateway [route-parent] resolved store-route.yaml:10",
+        "HTTPRoute/store-ns/store -> Service/store-ns/store [route-backend] dangling store-route.yaml:17",
+        "GatewayClass/example -> Parameters/example [parameters-ref] dangling basic-grpc.yaml:10",
+        "Gateway/my-gateway -> GatewayClass/example [gateway-class] resolved basic-grpc.yaml:19",
+        "Gateway/my-gateway -> Secret/example-com-cert [tls-secret] dangling basic-grpc.yaml:28",
+        "GRPCRoute/grpc-app-1 -> Gateway/my-gateway [route-parent] resolved basic-grpc.yaml:36",
+        "GRPCRoute/grpc-app-1 -> Service/my-service1 [route-backend] dangling basic-grpc.yaml:45",
+        "GRPCRoute/grpc-app-1 -> Service/my-service2 [route-backend] dangling basic-grpc.yaml:56",
+        "Gateway/my-tcp-gateway -> GatewayClass/my-tcp-gateway-class [gateway-class] cluster-provided basic-tcp.yaml:8",
+        "TCPRoute/tcp-app-1 -> Gateway/my-tcp-gateway [route-parent] resolved basic-tcp.yaml:29",
+        "TCPRoute/tcp-app-1 -> Service/my-foo-service [route-backend] dangling basic-tcp.yaml:33",
+        "TCPRoute/tcp-app-2 -> Gateway/my-tcp-gateway [route-parent] resolved basic-tcp.yaml:42",
+        "TCPRoute/tcp-app-2 -> Service/my-bar-service [route-backend] dangling basic-tcp.yaml:46",
+    ]);
+    assert_exactly(edges(&a), &expected);
+    assert_exactly(cloud(&a), &[]);
+}
