@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use ferry_analysis::{KubeVersion, OnDuplicate};
+use ferry_analysis::KubeVersion;
 use ferry_archive::S3Settings;
 use ferry_cluster::apply::{ApplyOptions, IfExists};
 use ferry_cluster::export::ExportFilter;
 use ferry_cluster::{ConnectOptions, ReadOptions};
 use ferry_transform::gitops::Secrets;
 
-use super::{InputArgs, Output, TransformOutput, YamlArgs};
+use super::{InputArgs, InputSettings, NamespaceArgs, Output, ScopeArgs, TransformOutput, YamlArgs};
 use crate::error::CliError;
 
 pub(super) const EXPORT_EXAMPLES: &str = "\
@@ -112,12 +112,8 @@ pub struct SourceArgs {
     /// The source's kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// Only these namespaces (repeat or separate with commas), with the cluster-scoped objects they need.
-    #[arg(short, long = "namespace", value_name = "NS", value_delimiter = ',')]
-    pub namespaces: Vec<String>,
-    /// Only objects matching this label selector.
-    #[arg(short = 'l', long, value_name = "SELECTOR")]
-    pub selector: Option<String>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     #[command(flatten)]
     pub kinds: KindArgs,
     /// Also export objects Kubernetes made itself (ReplicaSets of Deployments, token Secrets, ...).
@@ -364,7 +360,13 @@ pub struct SourceSettings {
 
 impl SourceSettings {
     pub(super) fn resolve(args: SourceArgs, concurrency: u16) -> SourceSettings {
-        let SourceArgs { context, kubeconfig, namespaces, selector, kinds: KindArgs { include, exclude }, include_generated } = args;
+        let SourceArgs {
+            context,
+            kubeconfig,
+            scope: ScopeArgs { namespace: NamespaceArgs { namespaces, .. }, selector },
+            kinds: KindArgs { include, exclude },
+            include_generated,
+        } = args;
         SourceSettings {
             connect: ConnectOptions { kubeconfig, context },
             read: ReadOptions { namespaces: namespaces.clone(), selector, concurrency: usize::from(concurrency), ..Default::default() },
@@ -502,8 +504,8 @@ impl ExportSettings {
 pub struct TransformCommand {
     /// The archive or manifests to read.
     pub from: String,
-    /// Which copy of an object given twice is kept.
-    pub on_duplicate: OnDuplicate,
+    /// Which of its objects are read, and which copy of an object given twice is kept.
+    pub input: InputSettings,
     /// Where to write.
     pub to: Output,
     /// Secrets in YAML.
@@ -551,7 +553,7 @@ impl TransformCommand {
         let output = if output == TransformOutput::Json { SummaryFormat::Json } else { SummaryFormat::Table };
         Ok(TransformCommand {
             from: args.from,
-            on_duplicate: args.input.on_duplicate.resolve(),
+            input: args.input.resolve()?,
             to,
             secrets,
             diff: args.diff,
@@ -568,8 +570,8 @@ impl TransformCommand {
 pub struct ApplyCommand {
     /// The archive or manifests to apply.
     pub from: String,
-    /// Which copy of an object given twice is kept.
-    pub on_duplicate: OnDuplicate,
+    /// Which of its objects are applied, and which copy of an object given twice is kept.
+    pub input: InputSettings,
     /// Rules and version.
     pub transform: TransformSettings,
     /// Target and engine options.
@@ -584,7 +586,7 @@ impl ApplyCommand {
         let connect = ConnectOptions { kubeconfig: args.kubeconfig, context: args.context };
         Ok(ApplyCommand {
             from: args.from,
-            on_duplicate: args.input.on_duplicate.resolve(),
+            input: args.input.resolve()?,
             transform: TransformSettings::reporting(args.transform, Some(args.kinds), args.report, args.apply.output)?,
             apply: ApplySettings::resolve(args.apply, connect)?,
             archive: ArchiveSettings::resolve(args.archive),

@@ -6,6 +6,7 @@ use clap::Args;
 use ferry_cluster::ConnectOptions;
 use ferry_cluster::export::ExportFilter;
 
+use super::NamespaceArgs;
 use super::moving::{ArchiveArgs, ArchiveSettings, SourceSettings, SummaryFormat, TransformOpts, TransformSettings};
 use super::verify::SourceInput;
 use crate::error::CliError;
@@ -45,9 +46,8 @@ pub struct PreflightArgs {
     /// The source's kubeconfig file (default: the target's).
     #[arg(long, value_name = "FILE", requires = "context_from")]
     pub kubeconfig_from: Option<PathBuf>,
-    /// Only these namespaces (repeat or separate with commas), with the cluster-scoped objects they need.
-    #[arg(short, long = "namespace", value_name = "NS", value_delimiter = ',')]
-    pub namespaces: Vec<String>,
+    #[command(flatten)]
+    pub namespace: NamespaceArgs,
     /// Only these kinds or resources of a source cluster (repeat or separate with commas).
     #[arg(long, value_name = "KIND", value_delimiter = ',', requires = "context_from")]
     pub include: Vec<String>,
@@ -81,7 +81,19 @@ pub struct PreflightCommand {
 impl PreflightCommand {
     /// Validates the arguments.
     pub fn resolve(args: PreflightArgs) -> Result<PreflightCommand, CliError> {
-        let PreflightArgs { context, kubeconfig, from, context_from, kubeconfig_from, namespaces, include, exclude, transform, output, archive } = args;
+        let PreflightArgs {
+            context,
+            kubeconfig,
+            from,
+            context_from,
+            kubeconfig_from,
+            namespace: NamespaceArgs { namespaces, .. },
+            include,
+            exclude,
+            transform,
+            output,
+            archive,
+        } = args;
         let source = match from {
             Some(from) => SourceInput::Archive { from, namespaces },
             None => SourceInput::Cluster(SourceSettings {

@@ -100,7 +100,7 @@ impl VerifyCommand {
         let kubeconfig = args.to_kubeconfig.or_else(|| args.source.kubeconfig.clone());
         let wait = args.wait.as_deref().map(|wait| super::parse_duration("--wait", wait)).transpose()?.unwrap_or_default();
         let source = match args.from {
-            Some(from) => SourceInput::Archive { from, namespaces: args.source.namespaces },
+            Some(from) => SourceInput::Archive { from, namespaces: args.source.scope.namespace.namespaces },
             None => SourceInput::Cluster(SourceSettings::resolve(args.source, 8)),
         };
         Ok(VerifyCommand {

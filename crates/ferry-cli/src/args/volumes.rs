@@ -9,7 +9,7 @@ use ferry_cluster::ConnectOptions;
 use ferry_volumes::MoverTask;
 use ferry_volumes::cluster::Scope;
 
-use super::KeyArgs;
+use super::{KeyArgs, ScopeArgs};
 use crate::error::CliError;
 
 pub(super) const VOLUMES_EXAMPLES: &str = "\
@@ -77,12 +77,9 @@ pub struct VolumesArgs {
     /// The target's kubeconfig file (default: the source's).
     #[arg(long, value_name = "FILE")]
     pub to_kubeconfig: Option<PathBuf>,
-    /// Only claims in these namespaces (repeat or separate with commas; default: all).
-    #[arg(short, long = "namespace", value_name = "NS", value_delimiter = ',')]
-    pub namespaces: Vec<String>,
-    /// Only claims matching this label selector.
-    #[arg(short = 'l', long, value_name = "SELECTOR")]
-    pub selector: Option<String>,
+    /// Namespaces and labels of the claims.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// The repository: s3://BUCKET/PREFIX, or an absolute directory both clusters' nodes share.
     #[arg(long, value_name = "LOCATION")]
     pub via: Option<String>,
@@ -244,7 +241,7 @@ impl VolumesSettings {
             verb,
             source: ConnectOptions { kubeconfig: args.kubeconfig, context: args.context },
             target: ConnectOptions { kubeconfig: target_kubeconfig, context: Some(args.to_context) },
-            scope: Scope { namespaces: args.namespaces, selector: args.selector },
+            scope: Scope { namespaces: args.scope.namespace.namespaces, selector: args.scope.selector },
             via: args.via,
             keys: args.keys,
             image: args.mover_image,
