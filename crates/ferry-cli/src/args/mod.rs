@@ -8,6 +8,7 @@ use ferry_analysis::{KubeVersion, Options, PROFILES, Source};
 use crate::error::CliError;
 
 mod certs;
+mod cluster;
 mod cutover;
 mod gitops;
 mod images;
@@ -20,6 +21,7 @@ mod verify;
 mod version;
 mod volumes;
 pub use certs::*;
+pub use cluster::*;
 pub use cutover::*;
 pub use gitops::*;
 pub use images::*;

@@ -12,7 +12,7 @@ use ferry_cluster::export::ExportFilter;
 use ferry_cluster::{ConnectOptions, ReadOptions};
 use ferry_transform::gitops::Secrets;
 
-use super::{InputArgs, InputSettings, NamespaceArgs, Output, ScopeArgs, TransformOutput, YamlArgs};
+use super::{InputArgs, InputSettings, NamespaceArgs, Output, ScopeArgs, SourceClusterArgs, TargetClusterArgs, ToClusterArgs, TransformOutput, YamlArgs};
 use crate::error::CliError;
 
 pub(super) const EXPORT_EXAMPLES: &str = "\
@@ -106,12 +106,8 @@ Examples:
 /// Where objects are read from, and which.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// The source cluster's kubeconfig context (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// The source's kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub cluster: SourceClusterArgs,
     #[command(flatten)]
     pub scope: ScopeArgs,
     #[command(flatten)]
@@ -300,12 +296,8 @@ pub struct TransformArgs {
 /// Arguments of `ferry apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The target cluster's kubeconfig context (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// The target's kubeconfig file.
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub cluster: TargetClusterArgs,
     /// The archive, or manifest files or directory (`-`: standard input), to apply.
     #[arg(long, value_name = "SRC")]
     pub from: String,
@@ -328,12 +320,8 @@ pub struct ApplyArgs {
 pub struct MigrateArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// The target cluster's kubeconfig context.
-    #[arg(long, value_name = "NAME")]
-    pub to_context: String,
-    /// The target's kubeconfig file (default: the source's).
-    #[arg(long, value_name = "FILE")]
-    pub to_kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub to: ToClusterArgs,
     /// Also keep what was read as an archive here.
     #[arg(long, value_name = "DEST")]
     pub archive_to: Option<String>,
@@ -361,14 +349,13 @@ pub struct SourceSettings {
 impl SourceSettings {
     pub(super) fn resolve(args: SourceArgs, concurrency: u16) -> SourceSettings {
         let SourceArgs {
-            context,
-            kubeconfig,
+            cluster,
             scope: ScopeArgs { namespace: NamespaceArgs { namespaces, .. }, selector },
             kinds: KindArgs { include, exclude },
             include_generated,
         } = args;
         SourceSettings {
-            connect: ConnectOptions { kubeconfig, context },
+            connect: cluster.connect(),
             read: ReadOptions { namespaces: namespaces.clone(), selector, concurrency: usize::from(concurrency), ..Default::default() },
             filter: ExportFilter { namespaces, include, exclude, include_generated },
         }
@@ -583,7 +570,7 @@ pub struct ApplyCommand {
 impl ApplyCommand {
     /// Validates the arguments.
     pub fn resolve(args: ApplyArgs) -> Result<ApplyCommand, CliError> {
-        let connect = ConnectOptions { kubeconfig: args.kubeconfig, context: args.context };
+        let connect = args.cluster.connect();
         Ok(ApplyCommand {
             from: args.from,
             input: args.input.resolve()?,
@@ -612,8 +599,7 @@ pub struct MigrateCommand {
 impl MigrateCommand {
     /// Validates the arguments.
     pub fn resolve(args: MigrateArgs) -> Result<MigrateCommand, CliError> {
-        let kubeconfig = args.to_kubeconfig.or_else(|| args.source.kubeconfig.clone());
-        let connect = ConnectOptions { kubeconfig, context: Some(args.to_context) };
+        let connect = args.to.connect(args.source.cluster.kubeconfig.as_ref());
         let concurrency = args.apply.concurrency.min(64);
         Ok(MigrateCommand {
             source: SourceSettings::resolve(args.source, concurrency),

@@ -6,9 +6,9 @@ use clap::Args;
 use ferry_cluster::ConnectOptions;
 use ferry_cluster::export::ExportFilter;
 
-use super::NamespaceArgs;
 use super::moving::{ArchiveArgs, ArchiveSettings, SourceSettings, SummaryFormat, TransformOpts, TransformSettings};
 use super::verify::SourceInput;
+use super::{NamespaceArgs, TargetClusterArgs};
 use crate::error::CliError;
 
 pub(super) const PREFLIGHT_EXAMPLES: &str = "\
@@ -31,12 +31,8 @@ Exit codes:
 /// Arguments of `ferry preflight`.
 #[derive(Debug, Args)]
 pub struct PreflightArgs {
-    /// The target cluster's kubeconfig context (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// The target's kubeconfig file.
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub cluster: TargetClusterArgs,
     /// The archive to check (a file, a dir/ or s3://bucket/key).
     #[arg(long, value_name = "SRC", required_unless_present = "context_from", conflicts_with = "context_from")]
     pub from: Option<String>,
@@ -82,8 +78,7 @@ impl PreflightCommand {
     /// Validates the arguments.
     pub fn resolve(args: PreflightArgs) -> Result<PreflightCommand, CliError> {
         let PreflightArgs {
-            context,
-            kubeconfig,
+            cluster: TargetClusterArgs { context, kubeconfig },
             from,
             context_from,
             kubeconfig_from,

@@ -9,7 +9,7 @@ use ferry_cluster::ConnectOptions;
 use ferry_volumes::MoverTask;
 use ferry_volumes::cluster::Scope;
 
-use super::{KeyArgs, ScopeArgs};
+use super::{KeyArgs, ScopeArgs, SourceClusterArgs, ToClusterArgs};
 use crate::error::CliError;
 
 pub(super) const VOLUMES_EXAMPLES: &str = "\
@@ -65,18 +65,10 @@ pub enum VolumesOutput {
 /// Arguments shared by plan, sync, cutover and verify.
 #[derive(Debug, Args)]
 pub struct VolumesArgs {
-    /// The source cluster's kubeconfig context (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// The source's kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// The target cluster's kubeconfig context.
-    #[arg(long, value_name = "NAME")]
-    pub to_context: String,
-    /// The target's kubeconfig file (default: the source's).
-    #[arg(long, value_name = "FILE")]
-    pub to_kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub cluster: SourceClusterArgs,
+    #[command(flatten)]
+    pub to: ToClusterArgs,
     /// Namespaces and labels of the claims.
     #[command(flatten)]
     pub scope: ScopeArgs,
@@ -236,11 +228,11 @@ impl VolumesSettings {
                 Some("give s3://BUCKET/PREFIX or a directory both clusters' nodes share".into()),
             ));
         }
-        let target_kubeconfig = args.to_kubeconfig.or_else(|| args.kubeconfig.clone());
+        let target = args.to.connect(args.cluster.kubeconfig.as_ref());
         Ok(VolumesSettings::Run(Box::new(RunSettings {
             verb,
-            source: ConnectOptions { kubeconfig: args.kubeconfig, context: args.context },
-            target: ConnectOptions { kubeconfig: target_kubeconfig, context: Some(args.to_context) },
+            source: args.cluster.connect(),
+            target,
             scope: Scope { namespaces: args.scope.namespace.namespaces, selector: args.scope.selector },
             via: args.via,
             keys: args.keys,
