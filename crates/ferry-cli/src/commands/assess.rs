@@ -84,7 +84,7 @@ impl Report<'_> {
 fn write_names(a: &Assessment, out: &mut dyn Write) -> io::Result<()> {
     let workloads = a.inventory.workloads.iter().map(|w| &w.object);
     for object in workloads.chain(a.inventory.resources.values().flatten().map(|r| &r.object)) {
-        writeln!(out, "{}/{}", object.kind.to_lowercase(), crate::terminal::printable(&object.name))?;
+        out.write_all(super::columns::name_line(&object.kind, &object.name).as_bytes())?;
     }
     Ok(())
 }
