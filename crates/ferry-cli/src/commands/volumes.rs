@@ -12,6 +12,7 @@ use kube::Client;
 use crate::args::{MoverSettings, RunSettings, Verb, VolumesSettings};
 use crate::commands::archive;
 use crate::commands::cluster::{connect, runtime};
+use crate::commands::columns::write_columns;
 use crate::error::{CliError, ExitStatus};
 
 /// Runs a `ferry volumes` command.
@@ -174,21 +175,9 @@ impl Printable for CutoverReport {
     }
 }
 
-/// Columns left-aligned to their widest cell.
-fn columns(rows: &[Vec<String>]) -> String {
-    let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len)).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for row in rows {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// The plan as a table, findings under their claim.
 fn plan_table(plan: &VolumePlan) -> String {
-    let mut rows = vec![["CLAIM", "SIZE", "CLASS", "ACCESS", "PHASE", "MOUNTED BY", "NODE", "TARGET"].map(String::from).to_vec()];
+    let mut rows = Vec::new();
     for claim in &plan.claims {
         let workloads: Vec<String> = claim.workloads.iter().map(|w| format!("{}/{}", w.kind, w.name)).collect();
         let target = [Some(claim.target.state.clone()), claim.target.size.clone(), claim.target.storage_class.clone()]
@@ -196,7 +185,7 @@ fn plan_table(plan: &VolumePlan) -> String {
             .flatten()
             .collect::<Vec<_>>()
             .join(" ");
-        rows.push(vec![
+        rows.push([
             format!("{}/{}", claim.namespace, claim.name),
             claim.size.clone(),
             claim.storage_class.clone().unwrap_or_else(|| "-".into()),
@@ -207,7 +196,8 @@ fn plan_table(plan: &VolumePlan) -> String {
             target,
         ]);
     }
-    let mut out = columns(&rows);
+    let mut out = String::new();
+    write_columns(&mut out, ["CLAIM", "SIZE", "CLASS", "ACCESS", "PHASE", "MOUNTED BY", "NODE", "TARGET"], &rows);
     for claim in &plan.claims {
         for finding in &claim.findings {
             let level = if finding.blocking { "blocking" } else { "warning" };
@@ -222,10 +212,9 @@ fn plan_table(plan: &VolumePlan) -> String {
 
 /// A sync pass as a table.
 fn sync_table(report: &SyncReport) -> String {
-    let mut rows =
-        vec![["CLAIM", "FILES", "BYTES", "CHANGED FILES", "CHANGED BYTES", "SENT BYTES", "WRITTEN", "REMOVED", "SECONDS"].map(String::from).to_vec()];
+    let mut rows = Vec::new();
     for c in &report.claims {
-        rows.push(vec![
+        rows.push([
             format!("{}/{}", c.namespace, c.name),
             c.files.to_string(),
             c.bytes.to_string(),
@@ -237,16 +226,18 @@ fn sync_table(report: &SyncReport) -> String {
             format!("{:.1}", c.seconds),
         ]);
     }
-    columns(&rows)
+    let mut out = String::new();
+    write_columns(&mut out, ["CLAIM", "FILES", "BYTES", "CHANGED FILES", "CHANGED BYTES", "SENT BYTES", "WRITTEN", "REMOVED", "SECONDS"], &rows);
+    out
 }
 
 /// The evidence as a table.
 fn evidence_table(evidence: &Evidence) -> String {
-    let mut rows = vec![["CLAIM", "RESULT", "FILES", "BYTES", "SOURCE DIGEST", "TARGET DIGEST"].map(String::from).to_vec()];
+    let mut rows = Vec::new();
     for c in &evidence.claims {
         let result = if c.equal { "equal".to_owned() } else { format!("{} differences", c.mismatch_count) };
         let short = |digest: &str| digest.get(..16).unwrap_or(digest).to_owned();
-        rows.push(vec![
+        rows.push([
             format!("{}/{}", c.namespace, c.name),
             result,
             c.source.files.to_string(),
@@ -255,5 +246,7 @@ fn evidence_table(evidence: &Evidence) -> String {
             short(&c.target.digest),
         ]);
     }
-    columns(&rows)
+    let mut out = String::new();
+    write_columns(&mut out, ["CLAIM", "RESULT", "FILES", "BYTES", "SOURCE DIGEST", "TARGET DIGEST"], &rows);
+    out
 }
