@@ -58,6 +58,8 @@ pub enum VolumesCommand {
 pub enum VolumesOutput {
     /// A table for a terminal.
     Table,
+    /// The table with the manifest digests of `verify` and `cutover` whole (the table shows their first 16 digits).
+    Wide,
     /// JSON.
     Json,
 }
@@ -193,8 +195,8 @@ pub struct RunSettings {
     pub quiesce_timeout: Duration,
     /// The evidence file.
     pub evidence: Option<PathBuf>,
-    /// JSON instead of a table.
-    pub json: bool,
+    /// Table, wide table or JSON.
+    pub output: VolumesOutput,
 }
 
 /// Settings of the mover.
@@ -241,7 +243,7 @@ impl VolumesSettings {
             timeout: Duration::from_secs(args.timeout.max(1)),
             quiesce_timeout: Duration::from_secs(args.quiesce_timeout.max(1)),
             evidence: args.evidence,
-            json: args.output == VolumesOutput::Json,
+            output: args.output,
         })))
     }
 }

@@ -9,7 +9,7 @@ use ferry_volumes::cluster::{self, CutoverReport, Error, Evidence, Mover, SyncRe
 use ferry_volumes::{MoverReport, RepositoryKey, Unlock, VolumeError, run_mover};
 use kube::Client;
 
-use crate::args::{MoverSettings, RunSettings, Verb, VolumesSettings};
+use crate::args::{MoverSettings, RunSettings, Verb, VolumesOutput, VolumesSettings};
 use crate::commands::archive;
 use crate::commands::cluster::{connect, runtime};
 use crate::commands::columns::write_columns;
@@ -56,14 +56,14 @@ async fn cluster_run(settings: RunSettings) -> Result<ExitStatus, CliError> {
     let target = connect(&settings.target).await?;
     let plan = cluster::plan(&source.client, &target.client, &settings.scope).await.map_err(|e| failure(&e))?;
     if settings.verb == Verb::Plan {
-        print(settings.json, &plan, plan_table);
+        print(settings.output, &plan, &plan_table);
         return Ok(if plan.blocking().is_empty() { ExitStatus::Success } else { ExitStatus::Blockers });
     }
     let mover = mover(&settings).await?;
     let (source, target) = (&source.client, &target.client);
     let outcome = match settings.verb {
         Verb::Sync => cluster::sync(source, target, &plan, &mover).await.map(|report| {
-            print(settings.json, &report, sync_table);
+            print(settings.output, &report, &sync_table);
             ExitStatus::Success
         }),
         Verb::Verify => cluster::verify(source, target, &plan, &mover).await.and_then(|evidence| conclude(&settings, &mover, &evidence, &evidence)),
@@ -106,7 +106,7 @@ fn run_id() -> String {
 fn conclude<T: serde::Serialize + Printable>(settings: &RunSettings, mover: &Mover, evidence: &Evidence, report: &T) -> Result<ExitStatus, Error> {
     let path = settings.evidence.clone().unwrap_or_else(|| PathBuf::from(format!("ferry-volumes-{}.json", mover.run)));
     write_evidence(&path, evidence)?;
-    print(settings.json, report, T::table);
+    print(settings.output, report, &|report: &T| report.table(settings.output == VolumesOutput::Wide));
     eprintln!("evidence written to {}", path.display());
     for claim in evidence.claims.iter().filter(|c| !c.equal) {
         eprintln!("error: `{}/{}` differs on the target in {} paths:", claim.namespace, claim.name, claim.mismatch_count);
@@ -142,8 +142,8 @@ fn failure(err: &Error) -> CliError {
 }
 
 /// Prints a report as JSON or as its table.
-fn print<T: serde::Serialize>(json: bool, value: &T, table: fn(&T) -> String) {
-    if json {
+fn print<T: serde::Serialize>(output: VolumesOutput, value: &T, table: &dyn Fn(&T) -> String) {
+    if output == VolumesOutput::Json {
         println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
     } else {
         print!("{}", table(value));
@@ -152,25 +152,25 @@ fn print<T: serde::Serialize>(json: bool, value: &T, table: fn(&T) -> String) {
 
 /// Reports that have a table.
 trait Printable {
-    /// The table.
-    fn table(&self) -> String;
+    /// The table; `wide`: digests whole.
+    fn table(&self, wide: bool) -> String;
 }
 
 impl Printable for Evidence {
-    fn table(&self) -> String {
-        evidence_table(self)
+    fn table(&self, wide: bool) -> String {
+        evidence_table(self, wide)
     }
 }
 
 impl Printable for CutoverReport {
-    fn table(&self) -> String {
+    fn table(&self, wide: bool) -> String {
         let scaled: Vec<String> = self.scaled.iter().map(|s| format!("{}/{} {} (was {} replicas)", s.namespace, s.kind, s.name, s.replicas)).collect();
         let scaled = if scaled.is_empty() { "nothing to stop".to_owned() } else { scaled.join(", ") };
         format!(
             "scaled to zero: {scaled}; their Pods were gone after {:.1} s\n\n{}\n{}",
             self.quiesce_seconds,
             sync_table(&self.sync),
-            evidence_table(&self.evidence)
+            evidence_table(&self.evidence, wide)
         )
     }
 }
@@ -231,12 +231,12 @@ fn sync_table(report: &SyncReport) -> String {
     out
 }
 
-/// The evidence as a table.
-fn evidence_table(evidence: &Evidence) -> String {
+/// The evidence as a table: the manifests' digests shortened to 16 digits, or `wide`, whole.
+fn evidence_table(evidence: &Evidence, wide: bool) -> String {
     let mut rows = Vec::new();
     for c in &evidence.claims {
         let result = if c.equal { "equal".to_owned() } else { format!("{} differences", c.mismatch_count) };
-        let short = |digest: &str| digest.get(..16).unwrap_or(digest).to_owned();
+        let short = |digest: &str| if wide { digest.to_owned() } else { digest.get(..16).unwrap_or(digest).to_owned() };
         rows.push([
             format!("{}/{}", c.namespace, c.name),
             result,
@@ -249,4 +249,24 @@ fn evidence_table(evidence: &Evidence) -> String {
     let mut out = String::new();
     write_columns(&mut out, ["CLAIM", "RESULT", "FILES", "BYTES", "SOURCE DIGEST", "TARGET DIGEST"], &rows);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use ferry_volumes::cluster::ClaimEvidence;
+
+    use super::*;
+
+    #[test]
+    fn the_evidence_table_shortens_digests_and_the_wide_one_shows_them_whole() {
+        let digest = "0123456789abcdef".repeat(4);
+        let mut claim = ClaimEvidence { namespace: "shop".into(), name: "data".into(), equal: true, ..Default::default() };
+        claim.source.digest = digest.clone();
+        claim.target.digest = digest.clone();
+        let evidence = Evidence { claims: vec![claim], ..Default::default() };
+        let table = evidence_table(&evidence, false);
+        assert!(table.starts_with("CLAIM      RESULT  FILES  BYTES  SOURCE DIGEST     TARGET DIGEST\nshop/data  equal"), "{table}");
+        assert!(table.contains("0123456789abcdef  0123456789abcdef\n") && !table.contains(&digest), "{table}");
+        assert_eq!(evidence_table(&evidence, true).matches(&digest).count(), 2);
+    }
 }
