@@ -117,7 +117,8 @@ impl Source {
             Input::Archive(text) => {
                 let (manifest, mut entries) = archive::read(&text, settings).await?;
                 if !scope.is_everything() {
-                    entries.retain(|entry| archive::parsed(entry).is_ok_and(|object| scope.keeps_value(&object)));
+                    // A member that cannot be parsed stays, to fail where every member is read.
+                    entries.retain(|entry| archive::parsed(entry).map_or(true, |object| scope.keeps_value(&object)));
                 }
                 Ok(Source::Archive(manifest, entries))
             }
