@@ -20,6 +20,7 @@ pub mod hosts;
 pub mod inventory;
 pub mod knowledge;
 mod resolve;
+pub mod scope;
 pub mod selector;
 mod strings;
 pub mod waves;
@@ -34,6 +35,7 @@ use ferry_model::load::{DocumentId, LoadError, LoadReport, Location, load_docume
 use ferry_model::{Manifest, Object};
 pub use knowledge::{Knowledge, KubeVersion};
 use rayon::prelude::*;
+pub use scope::Scope;
 pub use strings::Strings;
 use thin_vec::ThinVec;
 
@@ -57,6 +59,8 @@ pub struct Options {
     pub on_duplicate: OnDuplicate,
     /// Whether an input without any Kubernetes object is fine (otherwise it is an error, [`NO_OBJECTS`]).
     pub allow_empty: bool,
+    /// Which objects of manifests are assessed (`-n`, `-l`); a cluster is read in scope already.
+    pub scope: Scope,
 }
 
 /// The warning code of an input without Kubernetes objects.
@@ -81,6 +85,7 @@ impl Default for Options {
             source: Source::Manifests,
             on_duplicate: OnDuplicate::default(),
             allow_empty: false,
+            scope: Scope::default(),
         }
     }
 }
@@ -92,27 +97,31 @@ impl Default for Options {
 pub fn assess_paths(paths: &[PathBuf], options: &Options) -> Result<Assessment, LoadError> {
     let knowledge = Knowledge::builtin();
     let strings = Strings::default();
-    let (mut facts, report) = load_documents(paths, |document| facts::extract_document(document, knowledge, &strings))?;
+    let scope = &options.scope;
+    let (facts, mut report) =
+        load_documents(paths, |document| scope.keeps_document(&document).then(|| facts::extract_document(document, knowledge, &strings)))?;
+    let mut facts: Vec<Facts> = facts.into_iter().flatten().collect();
     facts.shrink_to_fit();
     drop(strings);
+    let read = report.objects;
+    report.objects = facts.len() as u64;
     let mut assessment = assess(facts, &report, options, knowledge);
     // Unreadable documents explain an empty result better, and are errors already.
     if report.objects == 0 && !report.has_errors() {
-        assessment.warnings.insert(0, no_objects(paths, options.allow_empty));
+        assessment.warnings.insert(0, no_objects(paths, read, options.allow_empty));
     }
     Ok(assessment)
 }
 
-/// The warning for input without a single Kubernetes object: an error unless allowed.
-fn no_objects(paths: &[PathBuf], allowed: bool) -> Warning {
+/// The warning for input without a single Kubernetes object (or none in `-n`/`-l`'s scope of
+/// the `read` ones): an error unless allowed.
+fn no_objects(paths: &[PathBuf], read: u64, allowed: bool) -> Warning {
     let shown: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
-    Warning {
-        severity: if allowed { WarningLevel::Note } else { WarningLevel::Error },
-        code: NO_OBJECTS.into(),
-        message: format!("no Kubernetes objects in {}; did you forget to render Helm or Kustomize?", shown.join(", ")),
-        object: None,
-        location: None,
-    }
+    let message = match read {
+        0 => format!("no Kubernetes objects in {}; did you forget to render Helm or Kustomize?", shown.join(", ")),
+        n => format!("none of the {n} Kubernetes objects in {} is in the namespaces and selector given (-n, -l)", shown.join(", ")),
+    };
+    Warning { severity: if allowed { WarningLevel::Note } else { WarningLevel::Error }, code: NO_OBJECTS.into(), message, object: None, location: None }
 }
 
 /// Assesses objects read elsewhere (from a cluster, say); `report` describes the reading.

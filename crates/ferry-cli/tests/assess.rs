@@ -406,3 +406,94 @@ fn without_a_terminal_the_table_is_neither_wrapped_nor_shortened() {
     assert_eq!(table_at(Some("not-a-number")), text, "a `COLUMNS` that is not a number is ignored");
     insta::assert_snapshot!("aks_shop_table_without_a_terminal", text);
 }
+
+/// The example plus `other.yaml`: a ConfigMap in namespace `other`, a ConfigMap that sets no
+/// namespace and a ClusterRole, each labelled `team=other`.
+fn example_with_other_namespace(root: &Path) -> PathBuf {
+    let dir = root.join("scoped");
+    copy_example(&dir);
+    let other = "\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: other-settings, namespace: other, labels: {team: other}}
+data: {a: b}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: unplaced-settings, labels: {team: other}}
+data: {a: b}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: other-reader, labels: {team: other}}
+rules: []
+";
+    fs::write(dir.join("other.yaml"), other).unwrap();
+    dir
+}
+
+/// `kind/name` lines of `ferry assess DIR -o name ARGS`, with the exit code.
+fn names(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = ferry().args(["assess", "-o", "name", "--fail-on", "never"]).arg(dir).args(args).output().unwrap();
+    (out.status.code(), String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn output_name_lists_kind_and_name_of_every_object_as_kubectl_does() {
+    let out = ferry().args(["assess", "examples/aks-shop", "-o", "name"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "the exit code is the assessment's");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let total = json(&["examples/aks-shop"])["inventory"]["total"].as_u64().unwrap() as usize;
+    assert_eq!(text.lines().count(), total, "one line per object");
+    assert!(text.lines().all(|l| l.split_once('/').is_some_and(|(kind, name)| kind == kind.to_lowercase() && !name.is_empty())), "{text}");
+    assert!(String::from_utf8(out.stderr).unwrap().contains("verdict: 3 removed APIs → exit 3"), "the verdict goes to stderr");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn namespace_and_selector_filter_manifest_files_as_they_filter_a_cluster() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = example_with_other_namespace(tmp.path());
+    let (code, all) = names(&dir, &[]);
+    assert_eq!(code, Some(0));
+    let (_, everything) = names(&dir, &["-A"]);
+    assert_eq!(everything, all, "-A is every namespace, the default");
+    let (_, other) = names(&dir, &["-n", "other"]);
+    let (_, shop) = names(&dir, &["--namespace", "shop"]);
+    let (_, selected) = names(&dir, &["-l", "team=other"]);
+    let (_, both) = names(&dir, &["-n", "shop", "-l", "app.kubernetes.io/name in (cart,catalog),app.kubernetes.io/component!=frontend"]);
+    insta::assert_snapshot!(format!("-n other:\n{other}\n-n shop:\n{shop}\n-l team=other:\n{selected}\n-n shop -l 'name in (cart,catalog)':\n{both}"));
+    assert!(other.contains("configmap/other-settings") && !shop.contains("configmap/other-settings"));
+    for unplaced in ["configmap/unplaced-settings", "clusterrole/other-reader", "namespace/shop"] {
+        assert!(other.contains(unplaced) && shop.contains(unplaced), "{unplaced}: no namespace set or cluster-scoped, kept by every -n");
+    }
+    let total = |args: &[&str]| json(&[&[dir.to_str().unwrap()], args].concat())["input"]["objects"].as_u64().unwrap();
+    assert_eq!(total(&["-n", "other"]), other.lines().count() as u64, "the input summary counts the objects in scope");
+}
+
+#[test]
+fn a_scope_that_keeps_nothing_and_a_bad_selector_are_refused_clearly() {
+    let out = ferry().args(["assess", "examples/aks-shop", "-n", "nowhere", "-l", "tier=none"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("none of the 29 Kubernetes objects in `examples/aks-shop` is in the namespaces and selector given (-n, -l)"), "{text}");
+    ferry()
+        .args(["assess", "examples/aks-shop", "-l", "env in (prod"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid `--selector`").and(predicate::str::contains("parentheses")));
+    ferry().args(["assess", "examples/aks-shop", "-A", "-n", "shop"]).assert().code(2).stderr(predicate::str::contains("cannot be used with"));
+}
+
+#[test]
+fn output_wide_is_the_table_with_nothing_shortened_whatever_the_terminal() {
+    let wide = |columns: &str| {
+        let out = ferry().env("COLUMNS", columns).args(["assess", "examples/aks-shop", "-o", "wide"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let at_80 = wide("80");
+    assert_eq!(at_80, table_at(None), "-o wide is the table laid out as for no terminal");
+    assert_ne!(at_80, table_at(Some("80")), "the plain table at 80 columns shortens");
+    assert!(!at_80.contains('…') && at_80.ends_with("verdict: 3 removed APIs → exit 3\n"));
+}

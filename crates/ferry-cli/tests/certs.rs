@@ -143,7 +143,12 @@ fn manifests_that_move_cleanly_pass_and_nothing_secret_is_printed() {
     assert_eq!(report["schema"], "ferry.certs/v1");
     assert_eq!(report["certificates"].as_array().unwrap().len(), 2);
     assert!(report["findings"].as_array().unwrap().iter().all(|f| f["reissue"] == false), "{json}");
-    shows_no_secret(&[&table, &stderr, &json, &stderr2], &tls);
+    let (code, names, stderr3) = ferry(&["certs", "-f", &path, "--cutover-at", CUTOVER, "-o", "name"]);
+    assert_eq!(code, 0, "{stderr3}");
+    let secrets: Vec<String> =
+        report["certificates"].as_array().unwrap().iter().map(|c| format!("secret/{}\n", c["secret"]["name"].as_str().unwrap())).collect();
+    assert_eq!(names, secrets.concat(), "one `secret/NAME` line per certificate, in the report's order");
+    shows_no_secret(&[&table, &stderr, &json, &stderr2, &names], &tls);
 }
 
 #[test]

@@ -288,6 +288,27 @@ fn conflicting_copies_stop_the_transform_unless_a_copy_is_chosen() {
     assert!(stdout.contains("team: a"), "{stdout}");
 }
 
+#[test]
+fn namespaces_and_selectors_choose_the_manifests_transformed() {
+    let more = format!(
+        "{SHOP}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: other, namespace: other, labels: {{app: web}}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: unplaced}}\n"
+    );
+    let kept = |args: &[&str]| {
+        let (code, stdout, stderr) = ferry(&[&["transform", "--from", "-", "-o", "yaml"], args].concat(), &more);
+        assert_eq!(code, 0, "{stderr}");
+        objects_of_yaml(&stdout).into_keys().collect::<Vec<_>>()
+    };
+    assert_eq!(kept(&["-n", "shop"]), ["/ConfigMap//unplaced", "/Namespace//shop", "apps/Deployment/shop/web"], "the Secret is left out of YAML");
+    assert_eq!(kept(&["-n", "other"]), ["/ConfigMap//unplaced", "/ConfigMap/other/other", "/Namespace//shop"]);
+    assert_eq!(kept(&["-l", "app=web"]), ["/ConfigMap/other/other"], "a selector applies to the object's own labels");
+    assert_eq!(kept(&["-A"]).len(), 4, "everything but the Secret");
+    let (code, _, stderr) = ferry(&["transform", "--from", "-", "-o", "yaml", "-l", "app="], &more);
+    assert_eq!(code, 0, "`app=` selects an empty value: {stderr}");
+    let (code, _, stderr) = ferry(&["transform", "--from", "-", "-o", "yaml", "-l", "a b"], &more);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("invalid `--selector`"), "{stderr}");
+}
+
 /// Two objects that become one by conversion (an `extensions/v1beta1` and an `apps/v1beta1`
 /// Deployment of one name both become `apps/v1`, with the defaults of their own versions):
 /// refused as conflicting copies, and with `--on-duplicate` kept once and counted as left out.

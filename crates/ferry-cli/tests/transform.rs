@@ -120,3 +120,18 @@ fn excluded_objects_are_left_out_and_reported() {
     assert!(stderr.contains("transformed 28 of 29 objects for Kubernetes 1.30: 0 left out, 1 excluded, 0 cannot go to the target"), "{stderr}");
     assert_eq!(names(&out).len(), 28);
 }
+
+#[test]
+fn namespaces_choose_the_objects_of_an_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("in/");
+    shop(&root);
+    let read = |args: &[&str]| {
+        let (code, stdout, stderr) = ferry(&[args, &["-o", "json"]].concat(), &root, "");
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str::<Value>(&stdout).unwrap()["counts"]["read"].clone()
+    };
+    assert_eq!(read(&["-n", "shop"]), json!(29));
+    assert_eq!(read(&["-A"]), json!(29));
+    assert_eq!(read(&["-n", "other"]), json!(0), "every object of the archive is in `shop`");
+}

@@ -38,6 +38,8 @@ pub enum CertsFormat {
     Table,
     /// JSON, schema `ferry.certs/v1`.
     Json,
+    /// `secret/NAME` of every TLS Secret checked, one a line (as `kubectl get -o name`).
+    Name,
 }
 
 /// Arguments of `ferry certs`.

@@ -2,10 +2,10 @@
 //! object given twice is kept, the output format, and what happens to Secrets (docs/gitops.md).
 
 use clap::{Args, ValueEnum};
-use ferry_analysis::OnDuplicate;
+use ferry_analysis::{OnDuplicate, Scope};
 use ferry_transform::gitops::Secrets;
 
-use super::OnDuplicateArg;
+use super::{OnDuplicateArg, ScopeArgs};
 use crate::error::CliError;
 
 impl OnDuplicateArg {
@@ -19,12 +19,32 @@ impl OnDuplicateArg {
     }
 }
 
-/// How manifests given with `--from` are read.
+/// Which objects of `--from` are read, and which copy of an object manifests give twice.
 #[derive(Debug, Args)]
 pub struct InputArgs {
+    /// Namespaces and labels of the objects read (an object whose manifest sets no namespace
+    /// is kept, and still goes to `default` unless it is given one).
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// Which copy of an object the manifests give more than once is kept (as for `ferry assess`).
     #[arg(long, value_enum, value_name = "WHICH", default_value_t = OnDuplicateArg::Error)]
     pub on_duplicate: OnDuplicateArg,
+}
+
+/// How `--from` is read, resolved.
+#[derive(Debug)]
+pub struct InputSettings {
+    /// The objects kept (`-n`, `-l`).
+    pub scope: Scope,
+    /// Which copy of an object given twice is kept.
+    pub on_duplicate: OnDuplicate,
+}
+
+impl InputArgs {
+    /// Validates the selector.
+    pub fn resolve(self) -> Result<InputSettings, CliError> {
+        Ok(InputSettings { scope: self.scope.scope()?, on_duplicate: self.on_duplicate.resolve() })
+    }
 }
 
 /// What `transform` writes.

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ferry_analysis::{KubeVersion, Options, PROFILES, Source};
-use ferry_report::Format;
 
 use crate::error::CliError;
 
 mod certs;
+mod cluster;
 mod cutover;
 mod gitops;
 mod images;
@@ -16,11 +16,13 @@ mod moving;
 mod objects;
 mod preflight;
 mod report;
+mod scope;
 mod smoke;
 mod verify;
 mod version;
 mod volumes;
 pub use certs::*;
+pub use cluster::*;
 pub use cutover::*;
 pub use gitops::*;
 pub use images::*;
@@ -28,6 +30,7 @@ pub use moving::*;
 pub use objects::*;
 pub use preflight::*;
 pub use report::*;
+pub use scope::*;
 pub use smoke::*;
 pub use verify::*;
 pub use version::*;
@@ -174,6 +177,8 @@ Examples:
   ferry assess manifests/ --profile eks -o html --out report.html
   helm template shop ./chart | tee /tmp/shop.yaml >/dev/null && ferry assess /tmp/shop.yaml -o markdown
   ferry assess overlays/ --on-duplicate=last
+  ferry assess rendered/ -n shop -l app.kubernetes.io/part-of=shop -o name
+  ferry assess --context prod-aks -A -o wide
   ferry assess manifests/ --exit-codes=pluto --target-version 1.29
 
 The last line of the report (on stderr with -o json|markdown|html or --out) is the verdict:
@@ -199,6 +204,10 @@ With --exit-codes=pluto (Pluto's codes; --fail-on defaults to deprecated):
 pub enum OutputFormat {
     /// Readable summary for a terminal.
     Table,
+    /// The summary with nothing shortened, whatever the terminal's width (full paths).
+    Wide,
+    /// `kind/name` of every object assessed, one a line, as `kubectl get -o name` prints them.
+    Name,
     /// JSON, schema `ferry.assessment/v1` (docs/assessment-schema.md).
     Json,
     /// Markdown.
@@ -252,12 +261,10 @@ pub struct AssessArgs {
     /// Kubeconfig file (default: $KUBECONFIG, a list of files, or ~/.kube/config).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// Only these namespaces (repeat or separate with commas); cluster-scoped objects are always read.
-    #[arg(short, long = "namespace", value_name = "NS", value_delimiter = ',', requires = "live")]
-    pub namespaces: Vec<String>,
-    /// Only objects matching this label selector, e.g. `app.kubernetes.io/part-of=shop`.
-    #[arg(short = 'l', long, value_name = "SELECTOR", requires = "live")]
-    pub selector: Option<String>,
+    /// Namespaces and labels, of a cluster or of manifests (an object whose manifest sets no
+    /// namespace is in every namespace given, as `kubectl apply -n` would create it there).
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// Lists in flight at once when reading a cluster.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64), requires = "live")]
     pub concurrency: u16,
@@ -309,7 +316,7 @@ pub struct AssessSettings {
     /// Analysis options.
     pub options: Options,
     /// Output format.
-    pub format: Format,
+    pub output: OutputFormat,
     /// Output file.
     pub out: Option<PathBuf>,
     /// Which findings block.
@@ -321,36 +328,18 @@ pub struct AssessSettings {
 impl AssessSettings {
     /// Validates the arguments.
     pub fn resolve(args: AssessArgs) -> Result<Self, CliError> {
-        let AssessArgs {
-            paths,
-            context,
-            kubeconfig,
-            namespaces,
-            selector,
-            concurrency,
-            target_version,
-            profile,
-            output,
-            out,
-            fail_on,
-            exit_codes,
-            on_duplicate,
-            allow_empty,
-        } = args;
+        let AssessArgs { paths, context, kubeconfig, scope, concurrency, target_version, profile, output, out, fail_on, exit_codes, on_duplicate, allow_empty } =
+            args;
         let target_version: KubeVersion = target_version
             .parse()
             .map_err(|e: String| CliError::usage(format!("invalid `--target-version`: {e}"), Some("use MAJOR.MINOR, e.g. `--target-version 1.29`".into())))?;
         if !PROFILES.contains(&profile.as_str()) {
             return Err(CliError::usage(format!("unknown `--profile` `{profile}`"), Some(format!("choose one of: {}", PROFILES.join(", ")))));
         }
-        let format = match output {
-            OutputFormat::Table => Format::Table,
-            OutputFormat::Json => Format::Json,
-            OutputFormat::Markdown => Format::Markdown,
-            OutputFormat::Html => Format::Html,
-        };
+        let kept = scope.scope()?;
         let (input, source) = if paths.is_empty() {
             let connect = ferry_cluster::ConnectOptions { kubeconfig, context };
+            let ScopeArgs { namespace: NamespaceArgs { namespaces, .. }, selector } = scope;
             let read = ferry_cluster::ReadOptions { namespaces, selector, concurrency: usize::from(concurrency), ..Default::default() };
             (Input::Cluster { connect, read }, Source::Cluster)
         } else {
@@ -361,8 +350,8 @@ impl AssessSettings {
             ExitCodes::Pluto => FailOn::Deprecated,
         });
         let on_duplicate = on_duplicate.resolve();
-        let options = Options { target_version, profile, source, on_duplicate, allow_empty };
-        Ok(AssessSettings { input, options, format, out, fail_on, exit_codes })
+        let options = Options { target_version, profile, source, on_duplicate, allow_empty, scope: kept };
+        Ok(AssessSettings { input, options, output, out, fail_on, exit_codes })
     }
 }
 

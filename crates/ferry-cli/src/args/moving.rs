@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use ferry_analysis::{KubeVersion, OnDuplicate};
+use ferry_analysis::KubeVersion;
 use ferry_archive::S3Settings;
 use ferry_cluster::apply::{ApplyOptions, IfExists};
 use ferry_cluster::export::ExportFilter;
 use ferry_cluster::{ConnectOptions, ReadOptions};
 use ferry_transform::gitops::Secrets;
 
-use super::{InputArgs, Output, TransformOutput, YamlArgs};
+use super::{InputArgs, InputSettings, NamespaceArgs, Output, ScopeArgs, SourceClusterArgs, TargetClusterArgs, ToClusterArgs, TransformOutput, YamlArgs};
 use crate::error::CliError;
 
 pub(super) const EXPORT_EXAMPLES: &str = "\
@@ -106,18 +106,10 @@ Examples:
 /// Where objects are read from, and which.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// The source cluster's kubeconfig context (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// The source's kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// Only these namespaces (repeat or separate with commas), with the cluster-scoped objects they need.
-    #[arg(short, long = "namespace", value_name = "NS", value_delimiter = ',')]
-    pub namespaces: Vec<String>,
-    /// Only objects matching this label selector.
-    #[arg(short = 'l', long, value_name = "SELECTOR")]
-    pub selector: Option<String>,
+    #[command(flatten)]
+    pub cluster: SourceClusterArgs,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     #[command(flatten)]
     pub kinds: KindArgs,
     /// Also export objects Kubernetes made itself (ReplicaSets of Deployments, token Secrets, ...).
@@ -304,12 +296,8 @@ pub struct TransformArgs {
 /// Arguments of `ferry apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The target cluster's kubeconfig context (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// The target's kubeconfig file.
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub cluster: TargetClusterArgs,
     /// The archive, or manifest files or directory (`-`: standard input), to apply.
     #[arg(long, value_name = "SRC")]
     pub from: String,
@@ -332,12 +320,8 @@ pub struct ApplyArgs {
 pub struct MigrateArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// The target cluster's kubeconfig context.
-    #[arg(long, value_name = "NAME")]
-    pub to_context: String,
-    /// The target's kubeconfig file (default: the source's).
-    #[arg(long, value_name = "FILE")]
-    pub to_kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub to: ToClusterArgs,
     /// Also keep what was read as an archive here.
     #[arg(long, value_name = "DEST")]
     pub archive_to: Option<String>,
@@ -364,9 +348,14 @@ pub struct SourceSettings {
 
 impl SourceSettings {
     pub(super) fn resolve(args: SourceArgs, concurrency: u16) -> SourceSettings {
-        let SourceArgs { context, kubeconfig, namespaces, selector, kinds: KindArgs { include, exclude }, include_generated } = args;
+        let SourceArgs {
+            cluster,
+            scope: ScopeArgs { namespace: NamespaceArgs { namespaces, .. }, selector },
+            kinds: KindArgs { include, exclude },
+            include_generated,
+        } = args;
         SourceSettings {
-            connect: ConnectOptions { kubeconfig, context },
+            connect: cluster.connect(),
             read: ReadOptions { namespaces: namespaces.clone(), selector, concurrency: usize::from(concurrency), ..Default::default() },
             filter: ExportFilter { namespaces, include, exclude, include_generated },
         }
@@ -502,8 +491,8 @@ impl ExportSettings {
 pub struct TransformCommand {
     /// The archive or manifests to read.
     pub from: String,
-    /// Which copy of an object given twice is kept.
-    pub on_duplicate: OnDuplicate,
+    /// Which of its objects are read, and which copy of an object given twice is kept.
+    pub input: InputSettings,
     /// Where to write.
     pub to: Output,
     /// Secrets in YAML.
@@ -551,7 +540,7 @@ impl TransformCommand {
         let output = if output == TransformOutput::Json { SummaryFormat::Json } else { SummaryFormat::Table };
         Ok(TransformCommand {
             from: args.from,
-            on_duplicate: args.input.on_duplicate.resolve(),
+            input: args.input.resolve()?,
             to,
             secrets,
             diff: args.diff,
@@ -568,8 +557,8 @@ impl TransformCommand {
 pub struct ApplyCommand {
     /// The archive or manifests to apply.
     pub from: String,
-    /// Which copy of an object given twice is kept.
-    pub on_duplicate: OnDuplicate,
+    /// Which of its objects are applied, and which copy of an object given twice is kept.
+    pub input: InputSettings,
     /// Rules and version.
     pub transform: TransformSettings,
     /// Target and engine options.
@@ -581,10 +570,10 @@ pub struct ApplyCommand {
 impl ApplyCommand {
     /// Validates the arguments.
     pub fn resolve(args: ApplyArgs) -> Result<ApplyCommand, CliError> {
-        let connect = ConnectOptions { kubeconfig: args.kubeconfig, context: args.context };
+        let connect = args.cluster.connect();
         Ok(ApplyCommand {
             from: args.from,
-            on_duplicate: args.input.on_duplicate.resolve(),
+            input: args.input.resolve()?,
             transform: TransformSettings::reporting(args.transform, Some(args.kinds), args.report, args.apply.output)?,
             apply: ApplySettings::resolve(args.apply, connect)?,
             archive: ArchiveSettings::resolve(args.archive),
@@ -610,8 +599,7 @@ pub struct MigrateCommand {
 impl MigrateCommand {
     /// Validates the arguments.
     pub fn resolve(args: MigrateArgs) -> Result<MigrateCommand, CliError> {
-        let kubeconfig = args.to_kubeconfig.or_else(|| args.source.kubeconfig.clone());
-        let connect = ConnectOptions { kubeconfig, context: Some(args.to_context) };
+        let connect = args.to.connect(args.source.cluster.kubeconfig.as_ref());
         let concurrency = args.apply.concurrency.min(64);
         Ok(MigrateCommand {
             source: SourceSettings::resolve(args.source, concurrency),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use ferry_cluster::{ConnectOptions, ReadOptions};
 
-use super::{ArchiveArgs, ArchiveSettings};
+use super::{ArchiveArgs, ArchiveSettings, NamespaceArgs};
 
 /// The source of the objects, as given on the command line.
 #[derive(Debug, Args)]
@@ -24,9 +24,8 @@ pub struct ObjectsArgs {
     /// Read an archive made by `ferry export` instead.
     #[arg(long, value_name = "ARCHIVE", conflicts_with = "context")]
     pub from: Option<String>,
-    /// Only these namespaces (repeat or separate with commas).
-    #[arg(short, long = "namespace", value_name = "NS", value_delimiter = ',')]
-    pub namespaces: Vec<String>,
+    #[command(flatten)]
+    pub namespace: NamespaceArgs,
     #[command(flatten)]
     pub archive: ArchiveArgs,
 }
@@ -65,8 +64,8 @@ impl Objects {
         };
         Objects {
             source,
-            read: ReadOptions { namespaces: args.namespaces.clone(), ..ReadOptions::default() },
-            namespaces: args.namespaces,
+            read: ReadOptions { namespaces: args.namespace.namespaces.clone(), ..ReadOptions::default() },
+            namespaces: args.namespace.namespaces,
             archive: ArchiveSettings::resolve(args.archive),
         }
     }

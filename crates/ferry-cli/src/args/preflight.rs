@@ -9,6 +9,7 @@ use ferry_cluster::export::ExportFilter;
 use super::images::RegistryTrustArgs;
 use super::moving::{ArchiveArgs, ArchiveSettings, SourceSettings, SummaryFormat, TransformOpts, TransformSettings};
 use super::verify::SourceInput;
+use super::{NamespaceArgs, TargetClusterArgs};
 use crate::error::CliError;
 
 pub(super) const PREFLIGHT_EXAMPLES: &str = "\
@@ -36,12 +37,8 @@ Exit codes:
 /// Arguments of `ferry preflight`.
 #[derive(Debug, Args)]
 pub struct PreflightArgs {
-    /// The target cluster's kubeconfig context (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// The target's kubeconfig file.
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub cluster: TargetClusterArgs,
     /// The archive to check (a file, a dir/ or s3://bucket/key).
     #[arg(long, value_name = "SRC", required_unless_present = "context_from", conflicts_with = "context_from")]
     pub from: Option<String>,
@@ -51,9 +48,8 @@ pub struct PreflightArgs {
     /// The source's kubeconfig file (default: the target's).
     #[arg(long, value_name = "FILE", requires = "context_from")]
     pub kubeconfig_from: Option<PathBuf>,
-    /// Only these namespaces (repeat or separate with commas), with the cluster-scoped objects they need.
-    #[arg(short, long = "namespace", value_name = "NS", value_delimiter = ',')]
-    pub namespaces: Vec<String>,
+    #[command(flatten)]
+    pub namespace: NamespaceArgs,
     /// Only these kinds or resources of a source cluster (repeat or separate with commas).
     #[arg(long, value_name = "KIND", value_delimiter = ',', requires = "context_from")]
     pub include: Vec<String>,
@@ -95,12 +91,11 @@ impl PreflightCommand {
     /// Validates the arguments.
     pub fn resolve(args: PreflightArgs) -> Result<PreflightCommand, CliError> {
         let PreflightArgs {
-            context,
-            kubeconfig,
+            cluster: TargetClusterArgs { context, kubeconfig },
             from,
             context_from,
             kubeconfig_from,
-            namespaces,
+            namespace: NamespaceArgs { namespaces, .. },
             include,
             exclude,
             transform,

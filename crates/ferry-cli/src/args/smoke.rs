@@ -9,7 +9,7 @@ use ferry_cluster::{ConnectOptions, ReadOptions};
 use ferry_smoke::Routes;
 use ferry_smoke::address::{AddressError, Pin, parse_address, parse_pin};
 
-use super::SummaryFormat;
+use super::{NamespaceArgs, SummaryFormat};
 use crate::error::CliError;
 
 pub(super) const SMOKE_EXAMPLES: &str = "\
@@ -44,9 +44,9 @@ pub struct SmokeArgs {
     /// Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// Only Ingresses of these namespaces (repeat or separate with commas).
-    #[arg(short, long = "namespace", value_name = "NS", value_delimiter = ',')]
-    pub namespaces: Vec<String>,
+    /// Namespaces of the Ingresses tested.
+    #[command(flatten)]
+    pub namespace: NamespaceArgs,
     /// Send every request to this address of the new cluster (port 443 unless given).
     #[arg(long, value_name = "IP[:PORT]")]
     pub address: Option<String>,
@@ -110,7 +110,7 @@ impl SmokeSettings {
         let SmokeArgs {
             to_context,
             kubeconfig,
-            namespaces,
+            namespace: NamespaceArgs { namespaces, .. },
             address,
             resolve,
             compare_address,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use ferry_cluster::ConnectOptions;
 
+use super::ToClusterArgs;
 use super::moving::{ArchiveArgs, ArchiveSettings, SourceArgs, SourceSettings, SummaryFormat, TransformOpts, TransformSettings};
 use crate::error::CliError;
 
@@ -40,12 +41,8 @@ pub struct VerifyArgs {
     /// Read the source from this archive instead of a cluster (a file, a dir/ or s3://bucket/key).
     #[arg(long, value_name = "SRC", conflicts_with_all = ["context", "selector", "include", "exclude", "include_generated"])]
     pub from: Option<String>,
-    /// The target cluster's kubeconfig context.
-    #[arg(long, value_name = "NAME")]
-    pub to_context: String,
-    /// The target's kubeconfig file (default: the source's).
-    #[arg(long, value_name = "FILE")]
-    pub to_kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub to: ToClusterArgs,
     #[command(flatten)]
     pub transform: TransformOpts,
     /// Poll readiness until everything is ready or DURATION (`90s`, `5m`, `1h`, seconds) has passed.
@@ -97,15 +94,15 @@ pub struct VerifyCommand {
 impl VerifyCommand {
     /// Validates the arguments.
     pub fn resolve(args: VerifyArgs) -> Result<VerifyCommand, CliError> {
-        let kubeconfig = args.to_kubeconfig.or_else(|| args.source.kubeconfig.clone());
+        let target = args.to.connect(args.source.cluster.kubeconfig.as_ref());
         let wait = args.wait.as_deref().map(|wait| super::parse_duration("--wait", wait)).transpose()?.unwrap_or_default();
         let source = match args.from {
-            Some(from) => SourceInput::Archive { from, namespaces: args.source.namespaces },
+            Some(from) => SourceInput::Archive { from, namespaces: args.source.scope.namespace.namespaces },
             None => SourceInput::Cluster(SourceSettings::resolve(args.source, 8)),
         };
         Ok(VerifyCommand {
             source,
-            target: ConnectOptions { kubeconfig, context: Some(args.to_context) },
+            target,
             transform: TransformSettings::resolve(args.transform)?,
             wait,
             evidence: args.evidence,

@@ -9,7 +9,7 @@ use ferry_cluster::ConnectOptions;
 use ferry_volumes::MoverTask;
 use ferry_volumes::cluster::Scope;
 
-use super::KeyArgs;
+use super::{KeyArgs, ScopeArgs, SourceClusterArgs, ToClusterArgs};
 use crate::error::CliError;
 
 pub(super) const VOLUMES_EXAMPLES: &str = "\
@@ -64,6 +64,8 @@ pub enum VolumesCommand {
 pub enum VolumesOutput {
     /// A table for a terminal.
     Table,
+    /// The table with the manifest digests of `verify` and `cutover` whole (the table shows their first 16 digits).
+    Wide,
     /// JSON.
     Json,
 }
@@ -71,24 +73,13 @@ pub enum VolumesOutput {
 /// Arguments shared by plan, sync, cutover and verify.
 #[derive(Debug, Args)]
 pub struct VolumesArgs {
-    /// The source cluster's kubeconfig context (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// The source's kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// The target cluster's kubeconfig context.
-    #[arg(long, value_name = "NAME")]
-    pub to_context: String,
-    /// The target's kubeconfig file (default: the source's).
-    #[arg(long, value_name = "FILE")]
-    pub to_kubeconfig: Option<PathBuf>,
-    /// Only claims in these namespaces (repeat or separate with commas; default: all).
-    #[arg(short, long = "namespace", value_name = "NS", value_delimiter = ',')]
-    pub namespaces: Vec<String>,
-    /// Only claims matching this label selector.
-    #[arg(short = 'l', long, value_name = "SELECTOR")]
-    pub selector: Option<String>,
+    #[command(flatten)]
+    pub cluster: SourceClusterArgs,
+    #[command(flatten)]
+    pub to: ToClusterArgs,
+    /// Namespaces and labels of the claims.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// The repository: s3://BUCKET/PREFIX, or an absolute directory both clusters' nodes share.
     #[arg(long, value_name = "LOCATION")]
     pub via: Option<String>,
@@ -220,8 +211,8 @@ pub struct RunSettings {
     pub parallel: usize,
     /// The evidence file.
     pub evidence: Option<PathBuf>,
-    /// JSON instead of a table.
-    pub json: bool,
+    /// Table, wide table or JSON.
+    pub output: VolumesOutput,
 }
 
 /// Settings of the mover.
@@ -255,12 +246,12 @@ impl VolumesSettings {
                 Some("give s3://BUCKET/PREFIX or a directory both clusters' nodes share".into()),
             ));
         }
-        let target_kubeconfig = args.to_kubeconfig.or_else(|| args.kubeconfig.clone());
+        let target = args.to.connect(args.cluster.kubeconfig.as_ref());
         Ok(VolumesSettings::Run(Box::new(RunSettings {
             verb,
-            source: ConnectOptions { kubeconfig: args.kubeconfig, context: args.context },
-            target: ConnectOptions { kubeconfig: target_kubeconfig, context: Some(args.to_context) },
-            scope: Scope { namespaces: args.namespaces, selector: args.selector, storage_classes: Default::default() },
+            source: args.cluster.connect(),
+            target,
+            scope: Scope { namespaces: args.scope.namespace.namespaces, selector: args.scope.selector, storage_classes: Default::default() },
             via: args.via,
             keys: args.keys,
             rules: args.rules,
@@ -270,7 +261,7 @@ impl VolumesSettings {
             quiesce_timeout: Duration::from_secs(args.quiesce_timeout.max(1)),
             parallel: usize::from(args.parallel),
             evidence: args.evidence,
-            json: args.output == VolumesOutput::Json,
+            output: args.output,
         })))
     }
 }

@@ -9,7 +9,7 @@ use crate::error::{CliError, ExitStatus};
 pub fn run(command: ApplyCommand) -> Result<ExitStatus, CliError> {
     let rules = pipeline::rules(&command.transform)?;
     cluster::runtime()?.block_on(async {
-        let source = Source::read(&command.from, &command.archive, command.on_duplicate, "nothing was applied").await?;
+        let source = Source::read(&command.from, &command.archive, &command.input, "nothing was applied").await?;
         let connection = cluster::connect(&command.apply.connect).await?;
         let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &connection.server_version)?, rules };
         // One object at a time: an entry's text is parsed, transformed, kept as text again and freed.

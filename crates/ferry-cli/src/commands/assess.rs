@@ -10,7 +10,7 @@ use ferry_cluster::{ConnectOptions, ReadOptions};
 use ferry_model::load::{Issue, LoadReport, Location, Severity};
 use ferry_report::{Format, render, render_table};
 
-use crate::args::{AssessSettings, ExitCodes, FailOn, Input};
+use crate::args::{AssessSettings, ExitCodes, FailOn, Input, OutputFormat};
 use crate::commands::{cluster, out_file};
 use crate::error::{CliError, ExitStatus};
 use crate::progress::ReadBar;
@@ -24,8 +24,8 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
         Input::Cluster { connect, read } => assess_cluster(connect, read, &settings.options)?,
     };
     let verdict = Verdict::of(&assessment, settings.fail_on, settings.exit_codes);
-    let width = if settings.out.is_none() { crate::terminal::width() } else { None };
-    let report = Report { assessment: &assessment, format: settings.format, verdict: &verdict, width };
+    let width = if settings.out.is_none() && settings.output == OutputFormat::Table { crate::terminal::width() } else { None };
+    let report = Report { assessment: &assessment, output: settings.output, verdict: &verdict, width };
     match &settings.out {
         Some(path) => out_file::write(path, |out| report.write(out))?,
         None => {
@@ -38,7 +38,7 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
                 .map_err(|e| CliError::failure("cannot write to standard output", &e))?;
         }
     }
-    if settings.format != Format::Table || settings.out.is_some() {
+    if !report.ends_with_verdict() || settings.out.is_some() {
         diag!("{}", one_line_summary(&assessment));
         diag!("{verdict}");
     }
@@ -49,7 +49,7 @@ pub fn run(settings: AssessSettings) -> Result<ExitStatus, CliError> {
 /// The report as written: the rendered assessment, and for the terminal table the verdict as its last line.
 struct Report<'a> {
     assessment: &'a Assessment,
-    format: Format,
+    output: OutputFormat,
     verdict: &'a Verdict,
     /// The terminal's width for a table on standard output; `None` for a pipe or a file.
     width: Option<u16>,
@@ -57,16 +57,34 @@ struct Report<'a> {
 
 impl Report<'_> {
     fn write(&self, out: &mut dyn Write) -> io::Result<()> {
-        match (self.format, self.width) {
-            (Format::Table, width) => render_table(self.assessment, width, out)?,
-            (format, _) => render(self.assessment, format, out)?,
+        match self.output {
+            OutputFormat::Table | OutputFormat::Wide => render_table(self.assessment, self.width, out)?,
+            OutputFormat::Name => write_names(self.assessment, out)?,
+            OutputFormat::Json => render(self.assessment, Format::Json, out)?,
+            OutputFormat::Markdown => render(self.assessment, Format::Markdown, out)?,
+            OutputFormat::Html => render(self.assessment, Format::Html, out)?,
         }
-        if self.format == Format::Table {
+        if self.ends_with_verdict() {
             writeln!(out)?;
             writeln!(out, "{}", self.verdict)?;
         }
         Ok(())
     }
+
+    /// Whether the verdict is the report's last line (the tables), rather than a line on stderr.
+    fn ends_with_verdict(&self) -> bool {
+        matches!(self.output, OutputFormat::Table | OutputFormat::Wide)
+    }
+}
+
+/// `-o name`: `kind/name` of every object assessed (kind in lower case), one a line, as
+/// `kubectl get -o name` prints them, workloads first, each group in the inventory's order.
+fn write_names(a: &Assessment, out: &mut dyn Write) -> io::Result<()> {
+    let workloads = a.inventory.workloads.iter().map(|w| &w.object);
+    for object in workloads.chain(a.inventory.resources.values().flatten().map(|r| &r.object)) {
+        out.write_all(super::columns::name_line(&object.kind, &object.name).as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Reads the cluster and assesses what it holds; unreadable resources become errors in the report.

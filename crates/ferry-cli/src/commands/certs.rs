@@ -14,7 +14,7 @@ use ferry_model::{Node, Object, Origin};
 use serde::Serialize;
 
 use crate::args::{ArchiveSettings, CertsFormat, CertsSettings, ObjectSource, Objects};
-use crate::commands::columns::write_columns;
+use crate::commands::columns::{name_line, write_columns};
 use crate::commands::{archive, cluster};
 use crate::error::{CliError, ExitStatus};
 use crate::progress::ReadBar;
@@ -43,6 +43,7 @@ pub fn run(settings: CertsSettings) -> Result<ExitStatus, CliError> {
     let text = match settings.format {
         CertsFormat::Table => table(&report, settings.cutover),
         CertsFormat::Json => json(&report, settings.cutover)?,
+        CertsFormat::Name => report.certificates.iter().map(|c| name_line("Secret", &c.secret.name)).collect(),
     };
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())

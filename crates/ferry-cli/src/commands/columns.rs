@@ -1,6 +1,13 @@
-//! Plain-text tables for terminals: left-aligned columns, shared by the commands that print them.
+//! Plain-text output for terminals, shared by the commands that print it: left-aligned
+//! columns, and `-o name` lines.
 
 use std::fmt::Write as _;
+
+/// One line of `-o name`: `kind/name` with the kind in lower case, as `kubectl get -o name`
+/// prints objects (`deployment/web`); control characters in the name escaped.
+pub fn name_line(kind: &str, name: &str) -> String {
+    format!("{}/{}\n", kind.to_lowercase(), crate::terminal::printable(name))
+}
 
 /// Left-aligned columns, two spaces apart.
 pub fn write_columns<const N: usize>(out: &mut String, header: [&str; N], rows: &[[String; N]]) {

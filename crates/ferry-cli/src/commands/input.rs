@@ -16,7 +16,7 @@ use ferry_model::load::{Document, LoadReport, Severity, load_documents, load_tex
 use ferry_model::{ObjectId, Origin};
 use serde_json::Value;
 
-use crate::args::ArchiveSettings;
+use crate::args::{ArchiveSettings, InputSettings};
 use crate::commands::{archive, pipeline};
 use crate::error::{CliError, ExitStatus};
 use crate::terminal::{diag, printable};
@@ -109,21 +109,28 @@ impl<R: AsRef<str>> pipeline::Input for Item<R> {
 
 impl Source {
     /// Reads `--from`; `what` ends the error of input that cannot be used ("nothing was written").
-    pub async fn read(from: &str, settings: &ArchiveSettings, on_duplicate: OnDuplicate, what: &str) -> Result<Source, CliError> {
+    /// Only the objects in `input.scope` are read (`-n`, `-l`).
+    pub async fn read(from: &str, settings: &ArchiveSettings, input: &InputSettings, what: &str) -> Result<Source, CliError> {
+        let scope = &input.scope;
+        let in_scope = |document: Document<'_>| scope.keeps_document(&document).then(|| load(document));
         match Input::parse(from) {
             Input::Archive(text) => {
-                let (manifest, entries) = archive::read(&text, settings).await?;
+                let (manifest, mut entries) = archive::read(&text, settings).await?;
+                if !scope.is_everything() {
+                    // A member that cannot be parsed stays, to fail where every member is read.
+                    entries.retain(|entry| archive::parsed(entry).map_or(true, |object| scope.keeps_value(&object)));
+                }
                 Ok(Source::Archive(manifest, entries))
             }
             Input::Manifests(path) => {
-                let (loaded, report) = load_documents(std::slice::from_ref(&path), load).map_err(|e| CliError::failure("cannot read the manifests", &e))?;
-                given_once(loaded, &report, on_duplicate, what)
+                let (loaded, report) = load_documents(std::slice::from_ref(&path), in_scope).map_err(|e| CliError::failure("cannot read the manifests", &e))?;
+                given_once(loaded, &report, input.on_duplicate, what)
             }
             Input::Stdin => {
                 let mut text = String::new();
                 std::io::stdin().read_to_string(&mut text).map_err(|e| CliError::failure("cannot read manifests from standard input", &e))?;
-                let (loaded, report) = load_text_documents("standard input", text, load);
-                given_once(loaded, &report, on_duplicate, what)
+                let (loaded, report) = load_text_documents("standard input", text, in_scope);
+                given_once(loaded, &report, input.on_duplicate, what)
             }
         }
     }
@@ -287,14 +294,14 @@ fn load(document: Document<'_>) -> Result<Loaded, Skipped> {
 
 /// Reports what the loader noted and keeps one copy of each object; input that cannot be read,
 /// or copies that differ with no `--on-duplicate` choice, stop the command.
-fn given_once(loaded: Vec<Result<Loaded, Skipped>>, report: &LoadReport, on_duplicate: OnDuplicate, what: &str) -> Result<Source, CliError> {
+fn given_once(loaded: Vec<Option<Result<Loaded, Skipped>>>, report: &LoadReport, on_duplicate: OnDuplicate, what: &str) -> Result<Source, CliError> {
     for issue in &report.issues {
         let level = if issue.severity == Severity::Error { "error" } else { "note" };
         diag!("{level}: {}", printable(&issue.to_string()));
     }
     let mut objects = Vec::with_capacity(loaded.len());
     let mut refused = Vec::new();
-    for item in loaded {
+    for item in loaded.into_iter().flatten() {
         match item {
             Ok(object) => objects.push(object),
             Err(Skipped::Template(origin)) => diag!(

@@ -17,7 +17,7 @@ pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
     let rules = pipeline::rules(&command.transform)?;
     let options = ferry_transform::Options { target_version: command.transform.target_version.unwrap_or(DEFAULT_TARGET_VERSION), rules };
     cluster::runtime()?.block_on(async {
-        let source = Source::read(&command.from, &command.archive, command.on_duplicate, "nothing was written").await?;
+        let source = Source::read(&command.from, &command.archive, &command.input, "nothing was written").await?;
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         let diff = if command.diff { Some(pipeline::Diff { out: &mut out, show_secrets: command.show_secrets }) } else { None };
@@ -31,7 +31,7 @@ pub fn run(command: TransformCommand) -> Result<ExitStatus, CliError> {
         for line in &prepared.blocked {
             diag!("error: cannot go to the target: {line}");
         }
-        for copy in source.once_after_transform(&mut prepared.objects, command.on_duplicate, "nothing was written")? {
+        for copy in source.once_after_transform(&mut prepared.objects, command.input.on_duplicate, "nothing was written")? {
             prepared.report.left_out_after(&copy, Note::info("duplicate", "the same object as another after conversion: one copy is kept"));
         }
         if command.output == SummaryFormat::Json {

@@ -9,8 +9,9 @@ use ferry_volumes::cluster::{self, CutoverReport, Error, Evidence, Mover, SyncRe
 use ferry_volumes::{MoverReport, RepositoryKey, Unlock, VolumeError, run_mover};
 use kube::Client;
 
-use crate::args::{MoverSettings, RunSettings, Verb, VolumesSettings};
+use crate::args::{MoverSettings, RunSettings, Verb, VolumesOutput, VolumesSettings};
 use crate::commands::cluster::{connect, runtime};
+use crate::commands::columns::write_columns;
 use crate::commands::{archive, pipeline};
 use crate::error::{CliError, ExitStatus};
 
@@ -56,14 +57,14 @@ async fn cluster_run(mut settings: RunSettings) -> Result<ExitStatus, CliError> 
     let target = connect(&settings.target).await?;
     let plan = cluster::plan(&source.client, &target.client, &settings.scope).await.map_err(|e| failure(&e))?;
     if settings.verb == Verb::Plan {
-        print(settings.json, &plan, plan_table);
+        print(settings.output, &plan, &plan_table);
         return Ok(if plan.blocking().is_empty() { ExitStatus::Success } else { ExitStatus::Blockers });
     }
     let mover = mover(&settings).await?;
     let (source, target) = (&source.client, &target.client);
     let outcome = match settings.verb {
         Verb::Sync => cluster::sync(source, target, &plan, &mover).await.map(|report| {
-            print(settings.json, &report, sync_table);
+            print(settings.output, &report, &sync_table);
             ExitStatus::Success
         }),
         Verb::Verify => cluster::verify(source, target, &plan, &mover).await.and_then(|evidence| conclude(&settings, &mover, &evidence, &evidence)),
@@ -114,7 +115,7 @@ fn run_id() -> String {
 fn conclude<T: serde::Serialize + Printable>(settings: &RunSettings, mover: &Mover, evidence: &Evidence, report: &T) -> Result<ExitStatus, Error> {
     let path = settings.evidence.clone().unwrap_or_else(|| PathBuf::from(format!("ferry-volumes-{}.json", mover.run)));
     write_evidence(&path, evidence)?;
-    print(settings.json, report, T::table);
+    print(settings.output, report, &|report: &T| report.table(settings.output == VolumesOutput::Wide));
     eprintln!("evidence written to {}", path.display());
     for claim in evidence.claims.iter().filter(|c| !c.equal) {
         eprintln!("error: `{}/{}` differs on the target in {} paths:", claim.namespace, claim.name, claim.mismatch_count);
@@ -165,8 +166,8 @@ fn failure(err: &Error) -> CliError {
 }
 
 /// Prints a report as JSON or as its table.
-fn print<T: serde::Serialize>(json: bool, value: &T, table: fn(&T) -> String) {
-    if json {
+fn print<T: serde::Serialize>(output: VolumesOutput, value: &T, table: &dyn Fn(&T) -> String) {
+    if output == VolumesOutput::Json {
         println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
     } else {
         print!("{}", table(value));
@@ -175,44 +176,32 @@ fn print<T: serde::Serialize>(json: bool, value: &T, table: fn(&T) -> String) {
 
 /// Reports that have a table.
 trait Printable {
-    /// The table.
-    fn table(&self) -> String;
+    /// The table; `wide`: digests whole.
+    fn table(&self, wide: bool) -> String;
 }
 
 impl Printable for Evidence {
-    fn table(&self) -> String {
-        evidence_table(self)
+    fn table(&self, wide: bool) -> String {
+        evidence_table(self, wide)
     }
 }
 
 impl Printable for CutoverReport {
-    fn table(&self) -> String {
+    fn table(&self, wide: bool) -> String {
         let scaled: Vec<String> = self.scaled.iter().map(|s| format!("{}/{} {} (was {} replicas)", s.namespace, s.kind, s.name, s.replicas)).collect();
         let scaled = if scaled.is_empty() { "nothing to stop".to_owned() } else { scaled.join(", ") };
         format!(
             "scaled to zero: {scaled}; their Pods were gone after {:.1} s\n\n{}\n{}",
             self.quiesce_seconds,
             sync_table(&self.sync),
-            evidence_table(&self.evidence)
+            evidence_table(&self.evidence, wide)
         )
     }
 }
 
-/// Columns left-aligned to their widest cell.
-fn columns(rows: &[Vec<String>]) -> String {
-    let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len)).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for row in rows {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// The plan as a table, findings under their claim.
 fn plan_table(plan: &VolumePlan) -> String {
-    let mut rows = vec![["CLAIM", "SIZE", "CLASS", "ACCESS", "PHASE", "MOUNTED BY", "NODE", "TARGET"].map(String::from).to_vec()];
+    let mut rows = Vec::new();
     for claim in &plan.claims {
         let workloads: Vec<String> = claim.workloads.iter().map(|w| format!("{}/{}", w.kind, w.name)).collect();
         let target = [Some(claim.target.state.clone()), claim.target.size.clone(), claim.target.storage_class.clone()]
@@ -220,7 +209,7 @@ fn plan_table(plan: &VolumePlan) -> String {
             .flatten()
             .collect::<Vec<_>>()
             .join(" ");
-        rows.push(vec![
+        rows.push([
             format!("{}/{}", claim.namespace, claim.name),
             claim.size.clone(),
             claim.storage_class.clone().unwrap_or_else(|| "-".into()),
@@ -231,7 +220,8 @@ fn plan_table(plan: &VolumePlan) -> String {
             target,
         ]);
     }
-    let mut out = columns(&rows);
+    let mut out = String::new();
+    write_columns(&mut out, ["CLAIM", "SIZE", "CLASS", "ACCESS", "PHASE", "MOUNTED BY", "NODE", "TARGET"], &rows);
     for claim in &plan.claims {
         for finding in &claim.findings {
             let level = if finding.blocking { "blocking" } else { "warning" };
@@ -246,10 +236,9 @@ fn plan_table(plan: &VolumePlan) -> String {
 
 /// A sync pass as a table.
 fn sync_table(report: &SyncReport) -> String {
-    let mut rows =
-        vec![["CLAIM", "FILES", "BYTES", "CHANGED FILES", "CHANGED BYTES", "SENT BYTES", "WRITTEN", "REMOVED", "SECONDS"].map(String::from).to_vec()];
+    let mut rows = Vec::new();
     for c in &report.claims {
-        rows.push(vec![
+        rows.push([
             format!("{}/{}", c.namespace, c.name),
             c.files.to_string(),
             c.bytes.to_string(),
@@ -261,20 +250,21 @@ fn sync_table(report: &SyncReport) -> String {
             format!("{:.1}", c.seconds),
         ]);
     }
-    let mut out = columns(&rows);
+    let mut out = String::new();
+    write_columns(&mut out, ["CLAIM", "FILES", "BYTES", "CHANGED FILES", "CHANGED BYTES", "SENT BYTES", "WRITTEN", "REMOVED", "SECONDS"], &rows);
     for c in report.claims.iter().filter(|c| !c.interrupted_jobs.is_empty()) {
         out.push_str(&format!("{}/{}: removed the mover Jobs of an interrupted run first: {}\n", c.namespace, c.name, c.interrupted_jobs.join(", ")));
     }
     out
 }
 
-/// The evidence as a table.
-fn evidence_table(evidence: &Evidence) -> String {
-    let mut rows = vec![["CLAIM", "RESULT", "FILES", "BYTES", "SOURCE DIGEST", "TARGET DIGEST"].map(String::from).to_vec()];
+/// The evidence as a table: the manifests' digests shortened to 16 digits, or `wide`, whole.
+fn evidence_table(evidence: &Evidence, wide: bool) -> String {
+    let mut rows = Vec::new();
     for c in &evidence.claims {
         let result = if c.equal { "equal".to_owned() } else { format!("{} differences", c.mismatch_count) };
-        let short = |digest: &str| digest.get(..16).unwrap_or(digest).to_owned();
-        rows.push(vec![
+        let short = |digest: &str| if wide { digest.to_owned() } else { digest.get(..16).unwrap_or(digest).to_owned() };
+        rows.push([
             format!("{}/{}", c.namespace, c.name),
             result,
             c.source.files.to_string(),
@@ -283,5 +273,27 @@ fn evidence_table(evidence: &Evidence) -> String {
             short(&c.target.digest),
         ]);
     }
-    columns(&rows)
+    let mut out = String::new();
+    write_columns(&mut out, ["CLAIM", "RESULT", "FILES", "BYTES", "SOURCE DIGEST", "TARGET DIGEST"], &rows);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use ferry_volumes::cluster::ClaimEvidence;
+
+    use super::*;
+
+    #[test]
+    fn the_evidence_table_shortens_digests_and_the_wide_one_shows_them_whole() {
+        let digest = "0123456789abcdef".repeat(4);
+        let mut claim = ClaimEvidence { namespace: "shop".into(), name: "data".into(), equal: true, ..Default::default() };
+        claim.source.digest = digest.clone();
+        claim.target.digest = digest.clone();
+        let evidence = Evidence { claims: vec![claim], ..Default::default() };
+        let table = evidence_table(&evidence, false);
+        assert!(table.starts_with("CLAIM      RESULT  FILES  BYTES  SOURCE DIGEST     TARGET DIGEST\nshop/data  equal"), "{table}");
+        assert!(table.contains("0123456789abcdef  0123456789abcdef\n") && !table.contains(&digest), "{table}");
+        assert_eq!(evidence_table(&evidence, true).matches(&digest).count(), 2);
+    }
 }
