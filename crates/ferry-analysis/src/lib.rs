@@ -19,6 +19,7 @@ mod helm;
 pub mod hosts;
 pub mod inventory;
 pub mod knowledge;
+mod orphans;
 mod resolve;
 pub mod selector;
 mod strings;
@@ -33,6 +34,7 @@ use facts::{Class, Facts};
 use ferry_model::load::{DocumentId, LoadError, LoadReport, Location, load_documents};
 use ferry_model::{Manifest, Object};
 pub use knowledge::{Knowledge, KubeVersion};
+pub use orphans::ORPHAN;
 use rayon::prelude::*;
 pub use strings::Strings;
 use thin_vec::ThinVec;
@@ -197,7 +199,7 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
     }
     let (waves, (cloud, warnings)) = rayon::join(
         || waves::waves(&facts, &resolved.workload_needs, &resolved.dependencies),
-        || (cloud_findings(&facts, &resolved.users, options, knowledge), warnings(&facts, report, left_out, &resolved.empty_selections)),
+        || (cloud_findings(&facts, &resolved.users, options, knowledge), warnings(&facts, report, left_out, &resolved, knowledge)),
     );
     let inventory = inventory::inventory(facts, &generated);
     Assessment {
@@ -306,8 +308,8 @@ fn deprecation_findings<'f>(facts: impl Iterator<Item = &'f Facts>, options: &Op
 }
 
 /// Input issues, duplicates, and what each object's facts found (in the copies left out
-/// too: their files need the same fix), then selectors that select nothing.
-fn warnings(facts: &[Facts], report: &LoadReport, left_out: duplicates::LeftOut<Facts>, empty_selections: &[usize]) -> Vec<Warning> {
+/// too: their files need the same fix), then selectors that select nothing, then orphans.
+fn warnings(facts: &[Facts], report: &LoadReport, left_out: duplicates::LeftOut<Facts>, resolved: &resolve::Resolved, kb: &Knowledge) -> Vec<Warning> {
     let mut out: Vec<Warning> = report
         .issues
         .iter()
@@ -322,21 +324,28 @@ fn warnings(facts: &[Facts], report: &LoadReport, left_out: duplicates::LeftOut<
     out.extend(left_out.warnings);
     for f in facts.iter().chain(&left_out.copies) {
         for finding in &f.findings {
-            out.push(object_warning(f, finding.code, finding.message.clone(), finding.line, &finding.path));
+            out.push(object_warning(f, finding.severity(), finding.code, finding.message.clone(), finding.line, &finding.path));
         }
     }
-    for &i in empty_selections {
+    // A workload read from an unrendered Helm template has unknown pod labels: it may be
+    // what a selector selects, in its namespace or (none written) in any.
+    let unknown_labels: HashSet<Option<&str>> = facts.iter().filter(|f| f.templated && f.class == Class::Workload).map(|f| f.id.namespace.as_deref()).collect();
+    for &i in &resolved.empty_selections {
         let f = &facts[i];
         let Some(selector) = &f.selector else { continue };
+        if unknown_labels.contains(&None) || unknown_labels.contains(&f.id.namespace.as_deref()) {
+            continue;
+        }
         let message = format!("{} selects no workload in the input", f.id.obj_ref());
-        out.push(object_warning(f, "selects-nothing", message, selector.line, selector.path));
+        out.push(object_warning(f, WarningLevel::Warning, "selects-nothing", message, selector.line, selector.path));
     }
+    out.extend(orphans::orphans(facts, &resolved.dependencies, kb));
     out
 }
 
-fn object_warning(f: &Facts, code: &str, message: String, line: u32, path: &str) -> Warning {
+fn object_warning(f: &Facts, severity: WarningLevel, code: &str, message: String, line: u32, path: &str) -> Warning {
     Warning {
-        severity: WarningLevel::Warning,
+        severity,
         code: code.to_owned(),
         message,
         object: Some(f.id.obj_ref()),
