@@ -14,6 +14,7 @@
 
 pub mod assessment;
 mod duplicates;
+mod emulated;
 pub mod facts;
 mod helm;
 pub mod hosts;
@@ -34,6 +35,7 @@ use facts::{Class, Facts};
 use ferry_model::load::{DocumentId, LoadError, LoadReport, Location, load_documents};
 use ferry_model::{Manifest, Object};
 pub use knowledge::{Knowledge, KubeVersion};
+pub use emulated::EMULATED_IN_CLUSTER;
 pub use orphans::ORPHAN;
 use rayon::prelude::*;
 pub use strings::Strings;
@@ -185,6 +187,7 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
     let left_out = duplicates::keep_one(&mut facts, options.on_duplicate);
     mark_controller_endpoints(&mut facts, knowledge);
     let generated: Vec<Facts> = facts.extract_if(.., |f| f.generated.is_some()).collect();
+    let emulated = emulated::take_emulated(&mut facts, knowledge);
     let (resolved, deprecations) = rayon::join(
         || resolve::resolve(&facts),
         || deprecation_findings(facts.iter().chain(left_out.copies.iter().filter(|f| f.generated.is_none())), options, knowledge),
@@ -197,10 +200,11 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
             selector.value = selector::Selector::default();
         }
     }
-    let (waves, (cloud, warnings)) = rayon::join(
+    let (waves, (cloud, mut warnings)) = rayon::join(
         || waves::waves(&facts, &resolved.workload_needs, &resolved.dependencies),
         || (cloud_findings(&facts, &resolved.users, options, knowledge), warnings(&facts, report, left_out, &resolved, knowledge)),
     );
+    warnings.extend(emulated);
     let inventory = inventory::inventory(facts, &generated);
     Assessment {
         schema: SCHEMA,
