@@ -76,7 +76,8 @@ pub(crate) fn take_emulated(facts: &mut [Facts], kb: &Knowledge) -> Vec<Warning>
 /// The overrides that apply to each object (owned copies: `facts` is changed afterwards);
 /// empty when the input overrides no endpoint.
 fn coverage(facts: &[Facts], kb: &Knowledge) -> Vec<Vec<OwnedOverride>> {
-    let services: HashSet<(Option<&str>, &str)> = facts.iter().filter(|f| f.class == Class::Service).map(|f| (f.id.namespace.as_deref(), f.id.name.as_str())).collect();
+    let services: HashSet<(Option<&str>, &str)> =
+        facts.iter().filter(|f| f.class == Class::Service).map(|f| (f.id.namespace.as_deref(), f.id.name.as_str())).collect();
     let own: Vec<Vec<Override<'_>>> = facts.iter().enumerate().map(|(i, f)| overrides(i, f, &services, kb)).collect();
     if own.iter().all(Vec::is_empty) {
         return Vec::new();
@@ -93,7 +94,8 @@ fn coverage(facts: &[Facts], kb: &Knowledge) -> Vec<Vec<OwnedOverride>> {
         for r in f.refs.iter().filter(|r| matches!(r.relation, Relation::EnvFrom | Relation::EnvValueFrom | Relation::Volume | Relation::ProjectedVolume)) {
             let ns = r.namespace.as_deref().or(f.id.namespace.as_deref());
             if let Some(&c) = configs.get(&(&*r.kind, ns, &*r.name)) {
-                covered[w].extend(own[c].iter().copied());
+                // A single-key reference reads only the overrides under that key.
+                covered[w].extend(own[c].iter().filter(|o| r.key.is_none() || o.mention.key == r.key).copied());
                 readers.entry(c).or_default().push(w);
             }
         }

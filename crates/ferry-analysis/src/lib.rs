@@ -31,11 +31,11 @@ use std::path::PathBuf;
 
 pub use assessment::*;
 pub use duplicates::{DUPLICATE_OBJECT, Given, LeftOut, OnDuplicate, keep_one};
+pub use emulated::EMULATED_IN_CLUSTER;
 use facts::{Class, Facts};
 use ferry_model::load::{DocumentId, LoadError, LoadReport, Location, load_documents};
 use ferry_model::{Manifest, Object};
 pub use knowledge::{Knowledge, KubeVersion};
-pub use emulated::EMULATED_IN_CLUSTER;
 pub use orphans::ORPHAN;
 use rayon::prelude::*;
 pub use strings::Strings;
@@ -331,13 +331,15 @@ fn warnings(facts: &[Facts], report: &LoadReport, left_out: duplicates::LeftOut<
             out.push(object_warning(f, finding.severity(), finding.code, finding.message.clone(), finding.line, &finding.path));
         }
     }
-    // A workload read from an unrendered Helm template has unknown pod labels: it may be
-    // what a selector selects, in its namespace or (none written) in any.
-    let unknown_labels: HashSet<Option<&str>> = facts.iter().filter(|f| f.templated && f.class == Class::Workload).map(|f| f.id.namespace.as_deref()).collect();
+    // A workload read from an unrendered Helm template has unknown pod labels: it may be what
+    // a selector of the same chart directory, or of the namespace it names, selects.
+    let templated = || facts.iter().filter(|f| f.templated && f.class == Class::Workload);
+    let template_dirs: HashSet<&str> = templated().map(|f| directory(&f.origin.file)).collect();
+    let template_namespaces: HashSet<&str> = templated().filter_map(|f| f.id.namespace.as_deref()).collect();
     for &i in &resolved.empty_selections {
         let f = &facts[i];
         let Some(selector) = &f.selector else { continue };
-        if unknown_labels.contains(&None) || unknown_labels.contains(&f.id.namespace.as_deref()) {
+        if template_dirs.contains(directory(&f.origin.file)) || f.id.namespace.as_deref().is_some_and(|ns| template_namespaces.contains(ns)) {
             continue;
         }
         let message = format!("{} selects no workload in the input", f.id.obj_ref());
@@ -345,6 +347,11 @@ fn warnings(facts: &[Facts], report: &LoadReport, left_out: duplicates::LeftOut<
     }
     out.extend(orphans::orphans(facts, &resolved.dependencies, kb));
     out
+}
+
+/// The directory part of a file path (`""` for a bare name).
+fn directory(file: &str) -> &str {
+    file.rsplit_once(['/', '\\']).map_or("", |(dir, _)| dir)
 }
 
 fn object_warning(f: &Facts, severity: WarningLevel, code: &str, message: String, line: u32, path: &str) -> Warning {

@@ -107,11 +107,19 @@ pub(crate) fn orphans(facts: &[Facts], dependencies: &[Dependency], kb: &Knowled
             Class::Service if f.selector.is_none() && unreferenced(named) => {
                 format!("{}: nothing in the input refers to it (no Ingress, route, address or other reference); left behind?", f.id.obj_ref())
             }
-            Class::Workload if runs_continuously(&f.id.kind) && !reach.referenced.contains(named) && !reach.callers.contains(named) && !uses_cloud(f) && !is_bound(f, &reach) => {
+            Class::Workload
+                if runs_continuously(&f.id.kind)
+                    && !reach.referenced.contains(named)
+                    && !reach.callers.contains(named)
+                    && !uses_cloud(f)
+                    && !is_bound(f, &reach) =>
+            {
                 let behind = reach.selected_by.get(named).map(Vec::as_slice).unwrap_or_default();
                 let managed = managed_data.get(&f.id.namespace.as_deref());
                 match (behind, managed) {
-                    ([], _) => format!("{}: no Service selects it, no object names it and it calls no Service or managed service; left behind?", f.id.obj_ref()),
+                    ([], _) => {
+                        format!("{}: no Service selects it, no object names it and it calls no Service or managed service; left behind?", f.id.obj_ref())
+                    }
                     (_, Some(managed)) if behind.iter().all(|s| unreferenced(s)) && keeps_data(f, &reach) => {
                         let services: Vec<&str> = behind.iter().map(|s| s.name.as_str()).collect();
                         format!(

@@ -50,7 +50,11 @@ fn retail_store_carts_with_dynamodb_local_is_emulated_not_amazon_dynamodb() {
     assert_eq!(notes[0].severity, WarningLevel::Note);
     assert!(notes[0].message.contains("Amazon DynamoDB") && notes[0].message.contains("carts-dynamodb"), "{}", notes[0].message);
     assert!(notes[0].message.contains("RETAIL_CART_PERSISTENCE_DYNAMODB_ENDPOINT"), "{}", notes[0].message);
-    assert!(a.dependencies.iter().any(|d| d.from.name == "carts" && d.to.name == "carts-dynamodb" && d.kind == Relation::Network && d.resolution == Resolution::Resolved));
+    assert!(
+        a.dependencies
+            .iter()
+            .any(|d| d.from.name == "carts" && d.to.name == "carts-dynamodb" && d.kind == Relation::Network && d.resolution == Resolution::Resolved)
+    );
 }
 
 #[test]

@@ -109,7 +109,11 @@ fn an_in_cluster_store_next_to_its_managed_replacement_is_an_orphan() {
 
     let without_managed = pod("Deployment", "orders", container(json!([])), json!({}));
     let code_defaults = assess(vec![without_managed, store.clone(), service("postgres", Some("postgres"), "ClusterIP")]);
-    assert!(warnings(&code_defaults, "orphan").iter().all(|w| !w.ends_with("postgres")), "may be reached by an address in code: {:?}", warnings(&code_defaults, "orphan"));
+    assert!(
+        warnings(&code_defaults, "orphan").iter().all(|w| !w.ends_with("postgres")),
+        "may be reached by an address in code: {:?}",
+        warnings(&code_defaults, "orphan")
+    );
 
     let used = pod("Deployment", "reports", container(json!([{"name": "PGHOST", "value": "postgres"}])), json!({}));
     let still_used = assess(vec![app, used, store, service("postgres", Some("postgres"), "ClusterIP")]);
@@ -138,6 +142,14 @@ fn a_selector_whose_pods_are_unrendered_templates_does_not_select_nothing() {
     let a = assess_paths(&[with.path().to_path_buf()], &Options::default()).unwrap();
     assert!(warnings(&a, "selects-nothing").is_empty(), "{:?}", a.warnings);
     assert!(warnings(&a, "orphan").is_empty(), "what templates reference is unknown: {:?}", warnings(&a, "orphan"));
+
+    let elsewhere = with.path().join("../").join(format!("{}-plain", with.path().file_name().unwrap().to_string_lossy()));
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("svc.yaml"), "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\n  namespace: shop\nspec:\n  selector:\n    app: api\n")
+        .unwrap();
+    let both = assess_paths(&[with.path().to_path_buf(), elsewhere.clone()], &Options::default()).unwrap();
+    std::fs::remove_dir_all(&elsewhere).unwrap();
+    assert_eq!(warnings(&both, "selects-nothing"), ["Warning api"], "a chart elsewhere does not hold what `api` selects");
 
     let without = tempfile::tempdir().unwrap();
     chart(without.path(), false);
