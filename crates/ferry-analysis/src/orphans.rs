@@ -45,8 +45,8 @@ struct Reach<'a> {
     selected_by: HashMap<&'a Named, Vec<&'a Named>>,
     /// Objects with a network dependency of their own.
     callers: HashSet<&'a Named>,
-    /// What each object reads or mounts (ConfigMaps, Secrets, claims...).
-    reads: HashMap<&'a Named, Vec<&'a Named>>,
+    /// Objects that read or mount an object with cloud markers.
+    cloud_readers: HashSet<&'a Named>,
     /// Workloads that mount a PersistentVolumeClaim.
     claims: HashSet<&'a Named>,
     /// ServiceAccounts that a binding grants a role, by namespace and name.
@@ -54,7 +54,8 @@ struct Reach<'a> {
 }
 
 impl<'a> Reach<'a> {
-    fn of(dependencies: &'a [Dependency]) -> Reach<'a> {
+    /// What `dependencies` say; `cloud` holds the objects with cloud markers.
+    fn of(dependencies: &'a [Dependency], cloud: &HashSet<&Named>) -> Reach<'a> {
         let mut reach = Reach::default();
         for d in dependencies {
             match d.kind {
@@ -69,8 +70,8 @@ impl<'a> Reach<'a> {
                     }
                     if kind == Relation::Network {
                         reach.callers.insert(&*d.from);
-                    } else {
-                        reach.reads.entry(&*d.from).or_default().push(&*d.to);
+                    } else if cloud.contains(&*d.to) {
+                        reach.cloud_readers.insert(&*d.from);
                     }
                     if d.resolution == Resolution::Resolved && d.from != d.to {
                         reach.referenced.insert(&*d.to);
@@ -90,9 +91,9 @@ pub(crate) fn orphans(facts: &[Facts], dependencies: &[Dependency], kb: &Knowled
     if facts.iter().any(|f| f.templated) {
         return Vec::new();
     }
-    let reach = Reach::of(dependencies);
-    let cloud_users: HashSet<&Named> = facts.iter().filter(|f| !f.cloud.is_empty()).map(|f| &*f.id).collect();
-    let uses_cloud = |f: &Facts| cloud_users.contains(&*f.id) || reach.reads.get(&*f.id).is_some_and(|read| read.iter().any(|r| cloud_users.contains(r)));
+    let cloud: HashSet<&Named> = facts.iter().filter(|f| !f.cloud.is_empty()).map(|f| &*f.id).collect();
+    let reach = Reach::of(dependencies, &cloud);
+    let uses_cloud = |f: &Facts| cloud.contains(&*f.id) || reach.cloud_readers.contains(&*f.id);
     let managed_data: HashMap<Option<&str>, &str> = facts
         .iter()
         .flat_map(|f| f.cloud.iter().map(move |hit| (f.id.namespace.as_deref(), hit)))
