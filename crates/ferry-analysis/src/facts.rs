@@ -17,7 +17,7 @@ use ferry_model::{Doc, DocNode, Object, Origin};
 use serde::Serialize;
 use thin_vec::ThinVec;
 
-use crate::assessment::{Named, ObjRef, Via};
+use crate::assessment::{Named, ObjRef, Via, WarningLevel};
 use crate::helm;
 use crate::hosts::{HostToken, ServiceHost, host_tokens, service_host};
 use crate::knowledge::cloud::Match;
@@ -209,6 +209,15 @@ pub struct ApiRef {
     pub via: Via,
 }
 
+/// The finding code of an env entry with both `value` and `valueFrom`.
+pub const ENV_VALUE_AND_VALUE_FROM: &str = "env-value-and-value-from";
+
+/// The finding code of a pod template volume replaced by a volumeClaimTemplate of the same name.
+pub const VOLUME_SHADOWED_BY_CLAIM: &str = "volume-shadowed-by-claim-template";
+
+/// Codes of findings the API server rejects the object for: errors, not warnings.
+const REJECTED: &[&str] = &[ENV_VALUE_AND_VALUE_FROM];
+
 /// Something worth telling the user about one object.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -220,6 +229,13 @@ pub struct Finding {
     pub line: u32,
     /// Field path.
     pub path: String,
+}
+
+impl Finding {
+    /// An error when the API server rejects the object as written, a warning otherwise.
+    pub fn severity(&self) -> WarningLevel {
+        if REJECTED.contains(&self.code) { WarningLevel::Error } else { WarningLevel::Warning }
+    }
 }
 
 /// Pod-level facts of a workload.
@@ -368,6 +384,8 @@ pub struct Facts {
     /// A digest of the whole content ([`content_digest`]), to tell identical copies of an
     /// object from conflicting ones.
     pub digest: u64,
+    /// Read from an unrendered Helm template: only its `apiVersion`, `kind` and name are known.
+    pub templated: bool,
 }
 
 /// Reduces an object to its facts, sharing repeated strings through `strings` (one set for
@@ -380,7 +398,7 @@ pub fn extract(object: &Object, knowledge: &Knowledge, strings: &Strings) -> Fac
 
 /// Reduces a document read by the loader to its facts, sharing repeated strings through `strings`.
 pub fn extract_document(document: Document<'_>, knowledge: &Knowledge, strings: &Strings) -> Facts {
-    let Document { id, origin, root, .. } = document;
+    let Document { id, origin, root, templated } = document;
     let generated = knowledge.generated.classify_document(&id, root).map(Box::new);
     let class = classify(id.kind, id.group(), root);
     let provides = knowledge.producers.secrets(id.group(), id.kind, root).into_iter().map(Box::from).collect();
@@ -408,6 +426,7 @@ pub fn extract_document(document: Document<'_>, knowledge: &Knowledge, strings: 
         provides,
         scopes: f.scopes.into(),
         digest: content_digest(root),
+        templated,
     }
 }
 
@@ -798,6 +817,7 @@ impl<'a> Extractor<'a> {
         }
         for (i, claim) in items(root.at(&["spec", "volumeClaimTemplates"])).enumerate() {
             self.claim(claim.get("spec"), &format!("spec.volumeClaimTemplates[{i}].spec"));
+            self.claim_shadows_volume(claim, template, &format!("{prefix}spec.volumes"));
         }
         self.facts.pod = Some(pod);
     }
@@ -841,6 +861,21 @@ impl<'a> Extractor<'a> {
         if reads_secrets {
             self.reference("Component", store, Relation::SecretStore, "auth.secretStore".into());
         }
+    }
+
+    /// A volumeClaimTemplate takes precedence over a pod template volume of the same name
+    /// (StatefulSetSpec reference): the volume's own source is silently never used.
+    fn claim_shadows_volume(&mut self, claim: DocNode<'_>, template: DocNode<'_>, volumes_path: &str) {
+        let Some(name) = claim.at(&["metadata", "name"]).and_then(DocNode::as_str) else { return };
+        let Some((i, volume)) = items(template.at(&["spec", "volumes"])).enumerate().find(|(_, v)| v.str_at("name") == Some(name)) else { return };
+        self.facts.findings.push(Finding {
+            code: VOLUME_SHADOWED_BY_CLAIM,
+            message: format!(
+                "pod volume `{name}` is replaced by the volumeClaimTemplate of the same name (a claim takes precedence over a template volume): the volume's own source is never used; rename one of them"
+            ),
+            line: volume.line(),
+            path: format!("{volumes_path}[{i}]"),
+        });
     }
 
     fn pod_spec(&mut self, spec: DocNode<'_>, path: &str, pod: &mut PodFacts) {
@@ -927,6 +962,19 @@ impl<'a> Extractor<'a> {
 
     fn env(&mut self, env: DocNode<'_>, path: &str) {
         let name = env.str_at("name");
+        if let (Some(value), Some(value_from)) = (env.get("value").filter(|v| v.as_str().is_some_and(|v| !v.is_empty())), env.get("valueFrom")) {
+            // The API server refuses a non-empty `value` next to `valueFrom`; a strategic-merge
+            // patch that sets one over a base with the other makes exactly this.
+            self.facts.findings.push(Finding {
+                code: ENV_VALUE_AND_VALUE_FROM,
+                message: format!(
+                    "env `{}` has both `value` and `valueFrom`: the API server rejects the object (\"may not be specified when `value` is not empty\"); keep one (a patch that sets one over a base with the other produces this)",
+                    name.unwrap_or_default()
+                ),
+                line: value_from.line().max(value.line()),
+                path: format!("{path}.valueFrom"),
+            });
+        }
         if let Some(value) = env.get("value") {
             self.text(value, name, || format!("{path}.value"), false);
             if name.is_some_and(looks_like_credential) && value.as_str().is_some_and(|v| !v.is_empty()) {

@@ -14,11 +14,13 @@
 
 pub mod assessment;
 mod duplicates;
+mod emulated;
 pub mod facts;
 mod helm;
 pub mod hosts;
 pub mod inventory;
 pub mod knowledge;
+mod orphans;
 mod resolve;
 pub mod scope;
 pub mod selector;
@@ -30,10 +32,12 @@ use std::path::PathBuf;
 
 pub use assessment::*;
 pub use duplicates::{DUPLICATE_OBJECT, Given, LeftOut, OnDuplicate, keep_one};
+pub use emulated::EMULATED_IN_CLUSTER;
 use facts::{Class, Facts};
 use ferry_model::load::{DocumentId, LoadError, LoadReport, Location, load_documents};
 use ferry_model::{Manifest, Object};
 pub use knowledge::{Knowledge, KubeVersion};
+pub use orphans::ORPHAN;
 use rayon::prelude::*;
 pub use scope::Scope;
 pub use strings::Strings;
@@ -192,6 +196,7 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
     let left_out = duplicates::keep_one(&mut facts, options.on_duplicate);
     mark_controller_endpoints(&mut facts, knowledge);
     let generated: Vec<Facts> = facts.extract_if(.., |f| f.generated.is_some()).collect();
+    let emulated = emulated::take_emulated(&mut facts, knowledge);
     let (resolved, deprecations) = rayon::join(
         || resolve::resolve(&facts),
         || deprecation_findings(facts.iter().chain(left_out.copies.iter().filter(|f| f.generated.is_none())), options, knowledge),
@@ -204,10 +209,11 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
             selector.value = selector::Selector::default();
         }
     }
-    let (waves, (cloud, warnings)) = rayon::join(
+    let (waves, (cloud, mut warnings)) = rayon::join(
         || waves::waves(&facts, &resolved.workload_needs, &resolved.dependencies),
-        || (cloud_findings(&facts, &resolved.users, options, knowledge), warnings(&facts, report, left_out, &resolved.empty_selections)),
+        || (cloud_findings(&facts, &resolved.users, options, knowledge), warnings(&facts, report, left_out, &resolved, knowledge)),
     );
+    warnings.extend(emulated);
     let inventory = inventory::inventory(facts, &generated);
     Assessment {
         schema: SCHEMA,
@@ -315,8 +321,8 @@ fn deprecation_findings<'f>(facts: impl Iterator<Item = &'f Facts>, options: &Op
 }
 
 /// Input issues, duplicates, and what each object's facts found (in the copies left out
-/// too: their files need the same fix), then selectors that select nothing.
-fn warnings(facts: &[Facts], report: &LoadReport, left_out: duplicates::LeftOut<Facts>, empty_selections: &[usize]) -> Vec<Warning> {
+/// too: their files need the same fix), then selectors that select nothing, then orphans.
+fn warnings(facts: &[Facts], report: &LoadReport, left_out: duplicates::LeftOut<Facts>, resolved: &resolve::Resolved, kb: &Knowledge) -> Vec<Warning> {
     let mut out: Vec<Warning> = report
         .issues
         .iter()
@@ -331,21 +337,35 @@ fn warnings(facts: &[Facts], report: &LoadReport, left_out: duplicates::LeftOut<
     out.extend(left_out.warnings);
     for f in facts.iter().chain(&left_out.copies) {
         for finding in &f.findings {
-            out.push(object_warning(f, finding.code, finding.message.clone(), finding.line, &finding.path));
+            out.push(object_warning(f, finding.severity(), finding.code, finding.message.clone(), finding.line, &finding.path));
         }
     }
-    for &i in empty_selections {
+    // A workload read from an unrendered Helm template has unknown pod labels: it may be what
+    // a selector of the same chart directory, or of the namespace it names, selects.
+    let templated = || facts.iter().filter(|f| f.templated && f.class == Class::Workload);
+    let template_dirs: HashSet<&str> = templated().map(|f| directory(&f.origin.file)).collect();
+    let template_namespaces: HashSet<&str> = templated().filter_map(|f| f.id.namespace.as_deref()).collect();
+    for &i in &resolved.empty_selections {
         let f = &facts[i];
         let Some(selector) = &f.selector else { continue };
+        if template_dirs.contains(directory(&f.origin.file)) || f.id.namespace.as_deref().is_some_and(|ns| template_namespaces.contains(ns)) {
+            continue;
+        }
         let message = format!("{} selects no workload in the input", f.id.obj_ref());
-        out.push(object_warning(f, "selects-nothing", message, selector.line, selector.path));
+        out.push(object_warning(f, WarningLevel::Warning, "selects-nothing", message, selector.line, selector.path));
     }
+    out.extend(orphans::orphans(facts, &resolved.dependencies, kb));
     out
 }
 
-fn object_warning(f: &Facts, code: &str, message: String, line: u32, path: &str) -> Warning {
+/// The directory part of a file path (`""` for a bare name).
+fn directory(file: &str) -> &str {
+    file.rsplit_once(['/', '\\']).map_or("", |(dir, _)| dir)
+}
+
+fn object_warning(f: &Facts, severity: WarningLevel, code: &str, message: String, line: u32, path: &str) -> Warning {
     Warning {
-        severity: WarningLevel::Warning,
+        severity,
         code: code.to_owned(),
         message,
         object: Some(f.id.obj_ref()),

@@ -348,6 +348,8 @@ pub(crate) fn resolve(facts: &[Facts]) -> Resolved {
         users: HashMap::new(),
         targets: Vec::new(),
         backends: Vec::new(),
+        claim_classes: Vec::new(),
+        mounts: Vec::new(),
     };
     for run in &found {
         for candidate in &run.named {
@@ -367,7 +369,8 @@ pub(crate) fn resolve(facts: &[Facts]) -> Resolved {
         }
         selections.insert(i, chosen);
     }
-    let Merge { edges, extra, mut users, targets, backends, seen, missing, .. } = merge;
+    let Merge { edges, extra, mut users, targets, backends, seen, missing, claim_classes, mounts, .. } = merge;
+    storage_class_users(&claim_classes, &mounts, &mut users);
     // Writing the dependencies out is the peak of the assessment: free the look-ups first.
     drop((seen, missing, index));
     let mut dependencies: Vec<Dependency> = edges.par_iter().map(|c| c.dependency(facts)).collect();
@@ -395,6 +398,22 @@ pub(crate) fn resolve(facts: &[Facts]) -> Resolved {
         .flat_map(|(from, ws, edge)| ws.iter().filter(move |&&w| w != from).map(move |&w| (from, w, edge)))
         .collect();
     Resolved { dependencies, users, workload_needs, empty_selections }
+}
+
+/// A StorageClass with cloud markers is used by the workloads that mount its claims.
+fn storage_class_users(claim_classes: &[(usize, usize)], mounts: &[(usize, usize)], users: &mut HashMap<usize, Vec<usize>>) {
+    if claim_classes.is_empty() {
+        return;
+    }
+    let mut mounted_by: HashMap<usize, Vec<usize>> = HashMap::new();
+    for &(workload, claim) in mounts {
+        mounted_by.entry(claim).or_default().push(workload);
+    }
+    for (claim, class) in claim_classes {
+        if let Some(workloads) = mounted_by.get(claim) {
+            users.entry(*class).or_default().extend(workloads);
+        }
+    }
 }
 
 /// Whether an object's users are asked for: only to say who uses its cloud markers.
@@ -490,6 +509,10 @@ struct Merge<'i, 'a> {
     targets: Vec<(usize, usize, usize)>,
     /// Ingress backends that resolved to a Service: (ingress, service).
     backends: Vec<(usize, usize)>,
+    /// Claims whose StorageClass has cloud markers: (claim, class).
+    claim_classes: Vec<(usize, usize)>,
+    /// Claims that workloads mount: (workload, claim).
+    mounts: Vec<(usize, usize)>,
 }
 
 impl<'a> Merge<'_, 'a> {
@@ -508,8 +531,15 @@ impl<'a> Merge<'_, 'a> {
     fn add(&mut self, candidate: &Candidate<'a>, facts: &'a [Facts]) {
         let found = candidate.found();
         let from = candidate.from as usize;
-        if let (Source::Reference(_), Some(t), Relation::IngressBackend) = (candidate.source, found, candidate.relation) {
-            self.backends.push((from, t));
+        match (candidate.source, found, candidate.relation) {
+            (Source::Reference(_), Some(t), Relation::IngressBackend) => self.backends.push((from, t)),
+            (Source::Reference(_), Some(t), Relation::StorageClass) if facts[from].class == Class::PersistentVolumeClaim && has_cloud_markers(facts, t) => {
+                self.claim_classes.push((from, t));
+            }
+            (Source::Reference(_), Some(t), Relation::Volume) if facts[t].class == Class::PersistentVolumeClaim && facts[from].pod.is_some() => {
+                self.mounts.push((from, t));
+            }
+            _ => {}
         }
         let key = (candidate.from, self.target_key(candidate, facts), candidate.relation);
         let edge = match self.seen.entry(key) {
@@ -549,7 +579,7 @@ impl<'a> Merge<'_, 'a> {
 /// `svc.ns.svc` or `svc.ns.svc.<cluster-domain>`. Returns the namespace, the
 /// Service name and whether a miss is a dangling reference (the name is
 /// unmistakably in-cluster) rather than an external host.
-fn service_address<'a>(host: &'a str, own_ns: Option<&'a str>, explicit: bool) -> Option<(Option<&'a str>, &'a str, bool)> {
+pub(crate) fn service_address<'a>(host: &'a str, own_ns: Option<&'a str>, explicit: bool) -> Option<(Option<&'a str>, &'a str, bool)> {
     Some(match service_host(host)? {
         ServiceHost::Bare(name) => (own_ns, name, explicit),
         ServiceHost::Namespaced { name, namespace } => (Some(namespace), name, false),

@@ -199,6 +199,11 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: web-config, namespace: shop}
 data: {LOG_LEVEL: info}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
 "#;
 
     #[test]

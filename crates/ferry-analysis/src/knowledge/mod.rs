@@ -68,6 +68,29 @@ mod tests {
     }
 
     #[test]
+    fn every_ecosystem_row_cites_its_project_and_says_when_it_stops_being_served() {
+        for row in Knowledge::builtin().deprecations.rows().iter().filter(|r| r.component != "k8s") {
+            let what = format!("{} {} ({})", row.api_version, row.kind, row.component);
+            assert!(row.source.contains("https://"), "{what}: cite the project's release notes or upgrade guide by URL");
+            assert!(row.removed_in.is_some(), "{what}: which release of {} stops serving it?", row.component);
+            assert!(row.note.as_deref().is_some_and(|n| !n.is_empty()), "{what}: say what the removal means");
+        }
+    }
+
+    #[test]
+    fn deprecation_rows_are_sorted_and_a_wildcard_is_never_mixed_with_kinds() {
+        let rows = Knowledge::builtin().deprecations.rows();
+        let key = |r: &deprecations::DeprecationRow| (r.removed_in.is_none(), r.removed_in, r.api_version.clone(), r.kind.clone());
+        for pair in rows.windows(2) {
+            assert!(key(&pair[0]) <= key(&pair[1]), "{} {} sorts after {} {}", pair[0].api_version, pair[0].kind, pair[1].api_version, pair[1].kind);
+        }
+        let wildcards: HashSet<&str> = rows.iter().filter(|r| r.kind == "*").map(|r| r.api_version.as_str()).collect();
+        for row in rows.iter().filter(|r| r.kind != "*") {
+            assert!(!wildcards.contains(row.api_version.as_str()), "{} has both `*` and {}", row.api_version, row.kind);
+        }
+    }
+
+    #[test]
     fn every_secret_producer_is_sourced_unique_and_names_a_secret() {
         let mut seen = HashSet::new();
         for row in Producers::builtin().rows() {
