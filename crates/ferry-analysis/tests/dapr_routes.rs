@@ -4,18 +4,12 @@
 //! a fully qualified destination reaches another namespace, and the reserved gateway `mesh`,
 //! wildcard hosts and external hosts name no object.
 
-use ferry_analysis::{Options, assess_objects};
-use ferry_model::load::LoadReport;
-use ferry_model::{Node, Object, Origin};
+mod support;
+
 use serde_json::{Value, json};
 
-fn object(value: Value) -> Object {
-    let root: Node = serde_json::from_value(value).unwrap();
-    Object::from_root(root, Origin { file: "input.yaml".into(), document: 1, line: 0 })
-}
-
 fn assess(objects: Vec<Value>) -> Value {
-    serde_json::to_value(assess_objects(objects.into_iter().map(object).collect(), &LoadReport::default(), &Options::default())).unwrap()
+    serde_json::to_value(support::assess_values(objects)).unwrap()
 }
 
 /// Each dependency as `FROM -> TO [relation] (resolution)`, with namespaces.

@@ -3,24 +3,14 @@
 //! a managed-cloud dependency; without that Service it stays one. A StorageClass's cloud
 //! finding is used by the workloads that mount claims of that class.
 
+mod support;
+
 use std::path::PathBuf;
 
 use ferry_analysis::facts::Relation;
-use ferry_analysis::{Assessment, EMULATED_IN_CLUSTER, Options, Resolution, WarningLevel, assess_objects, assess_paths};
-use ferry_model::load::LoadReport;
-use ferry_model::{Node, Object, Origin};
+use ferry_analysis::{Assessment, EMULATED_IN_CLUSTER, Options, Resolution, WarningLevel, assess_paths};
 use serde_json::{Value, json};
-
-fn assess(objects: Vec<Value>) -> Assessment {
-    let objects = objects
-        .into_iter()
-        .map(|value| {
-            let root: Node = serde_json::from_value(value).unwrap();
-            Object::from_root(root, Origin { file: "input.yaml".into(), document: 1, line: 0 })
-        })
-        .collect();
-    assess_objects(objects, &LoadReport::default(), &Options::default())
-}
+use support::assess_values as assess;
 
 fn cloud(a: &Assessment) -> Vec<String> {
     a.cloud.iter().map(|c| format!("{} {}", c.service_id, c.object.name)).collect()

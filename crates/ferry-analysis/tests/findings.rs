@@ -3,21 +3,11 @@
 //! (orphans, with the precision rules of `orphans.rs`), and no "selects nothing" for a
 //! selector whose pods come from unrendered Helm templates.
 
-use ferry_analysis::{Assessment, Options, WarningLevel, assess_objects, assess_paths};
-use ferry_model::load::LoadReport;
-use ferry_model::{Node, Object, Origin};
-use serde_json::{Value, json};
+mod support;
 
-fn assess(objects: Vec<Value>) -> Assessment {
-    let objects = objects
-        .into_iter()
-        .map(|value| {
-            let root: Node = serde_json::from_value(value).unwrap();
-            Object::from_root(root, Origin { file: "input.yaml".into(), document: 1, line: 0 })
-        })
-        .collect();
-    assess_objects(objects, &LoadReport::default(), &Options::default())
-}
+use ferry_analysis::{Assessment, Options, WarningLevel, assess_paths};
+use serde_json::{Value, json};
+use support::assess_values as assess;
 
 /// The warnings of `code`, as `SEVERITY OBJECT-NAME`.
 fn warnings(a: &Assessment, code: &str) -> Vec<String> {

@@ -4,19 +4,14 @@
 //! annotation names a class, a database name in an env
 //! variable is not a call to a Service of that name, and the API server is the cluster's own.
 
-use ferry_analysis::{Options, assess_objects};
-use ferry_model::load::LoadReport;
-use ferry_model::{Node, Object, Origin};
-use serde_json::{Value, json};
+mod support;
 
-fn object(value: Value) -> Object {
-    let root: Node = serde_json::from_value(value).unwrap();
-    Object::from_root(root, Origin { file: "input.yaml".into(), document: 1, line: 0 })
-}
+use serde_json::{Value, json};
+use support::assess_values;
 
 /// Each dependency as `FROM -> TO (resolution)`, names as the report writes them.
 fn edges(objects: Vec<Value>) -> Vec<String> {
-    let assessment = assess_objects(objects.into_iter().map(object).collect(), &LoadReport::default(), &Options::default());
+    let assessment = assess_values(objects);
     let report = serde_json::to_value(&assessment).unwrap();
     let name = |r: &Value| format!("{}/{}", r["kind"].as_str().unwrap(), r["name"].as_str().unwrap());
     report["dependencies"]
