@@ -34,6 +34,14 @@ fn example_shop_reports_removed_apis_with_exit_code_3() {
 }
 
 #[test]
+fn yaml_is_the_json_document_as_yaml() {
+    let out = ferry().args(["assess", "examples/aks-shop", "-o", "yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "the same verdict as every format");
+    let yaml: serde_json::Value = serde_saphyr::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(yaml, json(&["examples/aks-shop"]));
+}
+
+#[test]
 fn json_has_the_documented_top_level_schema() {
     let a = json(&["examples/aks-shop"]);
     assert_eq!(a["schema"], "ferry.assessment/v1");

@@ -207,7 +207,7 @@ async fn no_secret_value_leaves_the_clusters_except_inside_an_unencrypted_archiv
     let (plain, sealed, journal, report) = (path("plain.ferry"), path("sealed.ferry"), path("journal.jsonl"), path("report.html"));
 
     // Reading: manifests and the live cluster, in every format, and into a report file.
-    run_everywhere(&canaries, &["assess", manifests.to_str().unwrap()], &["table", "json", "markdown", "html"]);
+    run_everywhere(&canaries, &["assess", manifests.to_str().unwrap()], &["table", "json", "yaml", "markdown", "html"]);
     run_everywhere(&canaries, &["assess", "--kubeconfig", src, "--context", "admin", "-n", "shop"], &["table", "json", "markdown", "html"]);
     assert_eq!(run(&canaries, &["assess", "--kubeconfig", src, "--context", "admin", "-o", "html", "--out", &report], None), 0);
     canaries.assert_absent("the HTML report file", &std::fs::read(&report).unwrap());
@@ -269,7 +269,7 @@ async fn no_secret_value_leaves_the_clusters_except_inside_an_unencrypted_archiv
     assert_eq!(run_everywhere(&canaries, &migrate, &["json"]), [0, 0, 0], "migrations succeed (again and again)");
     canaries.assert_absent("the apply journal", &std::fs::read(&journal).unwrap());
     let verify = ["verify", "--kubeconfig", src, "--context", "admin", "--to-kubeconfig", dst, "--to-context", "admin", "-n", "shop"];
-    run_everywhere(&canaries, &verify, &["table", "json"]);
+    run_everywhere(&canaries, &verify, &["table", "json", "yaml"]);
     let volumes = ["volumes", "plan", "--kubeconfig", src, "--context", "admin", "--to-kubeconfig", dst, "--to-context", "admin", "-n", "shop"];
     run_everywhere(&canaries, &volumes, &["table", "json"]);
     let changed = target.kubectl(&["get", "secret", "db", "-n", "shop", "-o", "jsonpath={.data.password}"]).unwrap();

@@ -111,6 +111,9 @@ fn a_killed_cutover_resumes_without_skipping_or_ungated_repeats_and_rolls_back_o
     assert_eq!(setup.weights(), (0, 100));
     let saved = setup.dir.path().join("timeline.json");
     std::fs::write(&saved, &resumed.stdout).unwrap();
+    let dry_run_yaml = run(&["cutover", "--plan", path(&plan), "--dry-run", "-o", "yaml"]);
+    let dry: Value = serde_saphyr::from_slice(&dry_run_yaml.stdout).unwrap();
+    assert_eq!((&dry["format"], &dry["outcome"]), (&Value::from("ferry.cutover.timeline/v1"), &Value::from("dry_run")), "-o yaml: the JSON document as YAML");
     let record = run(&["report", path(&saved)]);
     assert_eq!(record.status.code(), Some(0), "{}", String::from_utf8_lossy(&record.stderr));
     assert!(String::from_utf8_lossy(&record.stdout).contains("completed: all traffic on the new side; 3 steps set"));

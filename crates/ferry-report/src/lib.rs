@@ -30,6 +30,8 @@ pub enum Format {
     Table,
     /// The JSON schema `ferry.assessment/v1`.
     Json,
+    /// The same document as YAML.
+    Yaml,
     /// Markdown, for pull requests and wikis.
     Markdown,
     /// A single self-contained HTML page.
@@ -55,6 +57,7 @@ pub fn render(assessment: &Assessment, format: Format, out: &mut dyn Write) -> i
             serde_json::to_writer_pretty(&mut *out, assessment)?;
             writeln!(out)
         }
+        Format::Yaml => out.write_all(serde_saphyr::to_string(assessment).map_err(io::Error::other)?.as_bytes()),
         Format::Markdown => markdown::write(assessment, out),
         Format::Html => html::write(assessment, out),
     }

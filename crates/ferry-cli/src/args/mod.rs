@@ -210,6 +210,8 @@ pub enum OutputFormat {
     Name,
     /// JSON, schema `ferry.assessment/v1` (docs/assessment-schema.md).
     Json,
+    /// The same document as YAML.
+    Yaml,
     /// Markdown.
     Markdown,
     /// One self-contained HTML page with the dependency graph.

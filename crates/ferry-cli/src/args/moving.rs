@@ -206,6 +206,8 @@ pub enum SummaryFormat {
     Table,
     /// Every object's outcome as JSON.
     Json,
+    /// The same document as `json`, as YAML.
+    Yaml,
 }
 
 /// How objects are applied.
@@ -422,7 +424,7 @@ impl TransformSettings {
     /// The settings of the commands that report on the transformation (`transform`, `apply`, `migrate`).
     fn reporting(args: TransformOpts, kinds: Option<KindArgs>, report: ReportArgs, output: SummaryFormat) -> Result<TransformSettings, CliError> {
         let kinds = kinds.map(|k| ExportFilter { include: k.include, exclude: k.exclude, ..ExportFilter::default() }).unwrap_or_default();
-        let report_objects = output == SummaryFormat::Json;
+        let report_objects = output != SummaryFormat::Table;
         Ok(TransformSettings { kinds, strict: report.strict, notes: report.notes, report_objects, ..TransformSettings::resolve(args)? })
     }
 }

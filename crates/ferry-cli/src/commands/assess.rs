@@ -61,6 +61,7 @@ impl Report<'_> {
             OutputFormat::Table | OutputFormat::Wide => render_table(self.assessment, self.width, out)?,
             OutputFormat::Name => write_names(self.assessment, out)?,
             OutputFormat::Json => render(self.assessment, Format::Json, out)?,
+            OutputFormat::Yaml => render(self.assessment, Format::Yaml, out)?,
             OutputFormat::Markdown => render(self.assessment, Format::Markdown, out)?,
             OutputFormat::Html => render(self.assessment, Format::Html, out)?,
         }

@@ -5,6 +5,7 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use ferry_cutover::{Cutover, Event, Outcome, Report};
 
 use crate::args::{CutoverSettings, SummaryFormat};
+use crate::commands::pipeline;
 use crate::error::{CliError, ExitStatus};
 
 /// Runs the plan in the settings' mode.
@@ -14,7 +15,7 @@ pub fn run(settings: CutoverSettings) -> Result<ExitStatus, CliError> {
     let report = cutover.run(settings.mode, &settings.journal).map_err(refused)?;
     match settings.output {
         SummaryFormat::Table => println!("{}", table(&report)),
-        SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| CliError::failure("cannot write the timeline", &e))?),
+        format => pipeline::to_stdout(|out| pipeline::write_structured(out, &report, format))?,
     }
     Ok(match report.outcome {
         Outcome::RolledBack => ExitStatus::RolledBack,

@@ -138,8 +138,8 @@ impl Summary {
 }
 
 fn print(out: &mut dyn Write, summary: &Summary, format: SummaryFormat) -> std::io::Result<()> {
-    if format == SummaryFormat::Json {
-        return writeln!(out, "{}", serde_json::to_string_pretty(summary).expect("JSON values serialize"));
+    if format != SummaryFormat::Table {
+        return pipeline::write_structured(out, summary, format);
     }
     writeln!(out, "preflight of target {} for {} objects from {}", summary.target, summary.objects, summary.source)?;
     for issue in &summary.issues {

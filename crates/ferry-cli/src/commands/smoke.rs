@@ -47,7 +47,7 @@ pub fn run(settings: SmokeSettings) -> Result<ExitStatus, CliError> {
     }
     pipeline::to_stdout(|out| match settings.output {
         SummaryFormat::Table => out.write_all(printable(&table(&report, &target.context)).as_bytes()),
-        SummaryFormat::Json => json(out, &report, &target.context),
+        format @ (SummaryFormat::Json | SummaryFormat::Yaml) => structured(out, &report, &target.context, format),
     })?;
     Ok(if !unreadable.is_empty() {
         ExitStatus::IncompleteInput
@@ -103,7 +103,7 @@ fn plan(settings: &SmokeSettings, target: &Target, checks: Vec<Request>) -> Resu
 }
 
 /// The report as JSON: the schema, the target's context, then the report.
-fn json(out: &mut dyn std::io::Write, report: &Report, context: &str) -> std::io::Result<()> {
+fn structured(out: &mut dyn std::io::Write, report: &Report, context: &str, format: SummaryFormat) -> std::io::Result<()> {
     #[derive(Serialize)]
     struct Document<'a> {
         schema: &'static str,
@@ -114,8 +114,7 @@ fn json(out: &mut dyn std::io::Write, report: &Report, context: &str) -> std::io
         report: &'a Report,
     }
     let (passed, failed) = report.counts();
-    serde_json::to_writer_pretty(&mut *out, &Document { schema: SCHEMA, context, passed, failed, report })?;
-    writeln!(out)
+    pipeline::write_structured(out, &Document { schema: SCHEMA, context, passed, failed, report }, format)
 }
 
 /// The report for a terminal: one row per request, the problems of those that failed, what

@@ -170,7 +170,7 @@ async fn read_namespace(target: &Connection, discovery: &Discovery, namespace: &
 
 fn print(out: &mut dyn Write, saved: &Saved, format: SummaryFormat) -> std::io::Result<()> {
     match format {
-        SummaryFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(saved).expect("JSON values serialize")),
+        SummaryFormat::Json | SummaryFormat::Yaml => pipeline::write_structured(out, saved, format),
         SummaryFormat::Table => print_table(out, saved),
     }
 }
