@@ -41,9 +41,38 @@ pub fn yaml(data: &[u8]) {
     for object in &objects {
         assert_eq!(object_id(&object.root), object.id, "an object's identity is read from its tree");
         let json = object.root.to_json();
+        if !keys_fit_yaml(&json) {
+            continue;
+        }
         let (again, _) = load_text_documents(NAME, json.to_string(), |document| document.into_object().root.to_json());
         assert_eq!(again, [json], "an object's JSON form loads as the same object");
     }
+}
+
+/// YAML allows implicit keys of at most 1024 characters (YAML 1.2, 7.4.2), so a JSON form whose
+/// keys are longer once quoted and escaped is no YAML: a key of 933 characters with quotes in
+/// it, read from YAML, is 1,074 in JSON and was refused (seed `regression-long-escaped-key`,
+/// found by the fuzzer). kubectl reads JSON files with a JSON decoder, so such a file passes
+/// kubectl and not ferry; keys that
+/// long are invalid in Kubernetes anyway (annotation keys are at most 317 characters).
+const YAML_KEY_LIMIT: usize = 1024;
+
+/// Whether every key of `value`, written as JSON, fits YAML's limit on implicit keys.
+fn keys_fit_yaml(value: &serde_json::Value) -> bool {
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            serde_json::Value::Object(map) => {
+                if map.keys().any(|k| serde_json::Value::from(k.as_str()).to_string().chars().count() > YAML_KEY_LIMIT) {
+                    return false;
+                }
+                pending.extend(map.values());
+            }
+            serde_json::Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    true
 }
 
 /// A single-file archive without a key. The first byte picks the form of the rest: even, the
