@@ -366,12 +366,11 @@ async fn place(run: &Run<'_>, source: &Repo, target: &Repo, digest: &str, home: 
     transfer(run, source, target, digest, location).await.map(Placement::Sent)
 }
 
-/// Streams a blob from the source into an open upload, checking its digest before closing it.
-/// A source stream that breaks is asked for again from the first byte not yet read (a range
-/// request), up to the registry's attempts, so an interrupted blob resumes where it stopped.
+/// Streams a blob from the source into an open upload, checking its digest before closing it;
+/// a broken source stream resumes where it broke ([`crate::registry::Registry::blob_stream`]).
 async fn transfer(run: &Run<'_>, source: &Repo, target: &Repo, digest: &str, mut location: String) -> Result<u64, RegistryError> {
     let _permits = (source.registry.transfer_permit().await, target.registry.transfer_permit().await);
-    let mut stream = SourceStream { source, digest, response: source.registry.blob_get(&source.name, digest).await?, read: 0, skip: 0, breaks: 0 };
+    let mut stream = source.registry.blob_stream(&source.name, digest).await?;
     let mut hash = Sha256::new();
     let mut buffer = BytesMut::new();
     let mut offset = 0u64;
@@ -400,58 +399,6 @@ async fn transfer(run: &Run<'_>, source: &Repo, target: &Repo, digest: &str, mut
     target.registry.upload_finish(&target.name, &location, digest, rest).await?;
     run.progress.sent(length);
     Ok(offset + length)
-}
-
-/// A source blob's body, read on after a broken stream from where it broke.
-struct SourceStream<'a> {
-    source: &'a Repo,
-    digest: &'a str,
-    response: reqwest::Response,
-    /// Bytes of the blob handed out so far.
-    read: u64,
-    /// Bytes still to drop from the current response (a registry that ignored the range).
-    skip: u64,
-    /// Streams that broke so far.
-    breaks: u32,
-}
-
-impl SourceStream<'_> {
-    /// The next piece of the blob, `None` at its end.
-    async fn next(&mut self) -> Result<Option<Bytes>, RegistryError> {
-        loop {
-            match self.response.chunk().await {
-                Ok(Some(mut piece)) => {
-                    let dropped = self.skip.min(piece.len() as u64);
-                    self.skip -= dropped;
-                    let piece = piece.split_off(dropped as usize);
-                    if piece.is_empty() {
-                        continue;
-                    }
-                    self.read += piece.len() as u64;
-                    return Ok(Some(piece));
-                }
-                Ok(None) => return Ok(None),
-                Err(e) if self.breaks + 1 >= self.source.registry.stream_attempts() => return Err(self.broken(&e)),
-                Err(_) => self.resume().await?,
-            }
-        }
-    }
-
-    /// Asks for the rest of the blob after a broken stream.
-    async fn resume(&mut self) -> Result<(), RegistryError> {
-        self.breaks += 1;
-        self.response = self.source.registry.blob_get_from(&self.source.name, self.digest, self.read).await?;
-        self.skip = if self.response.status() == reqwest::StatusCode::PARTIAL_CONTENT { 0 } else { self.read };
-        Ok(())
-    }
-
-    fn broken(&self, e: &reqwest::Error) -> RegistryError {
-        RegistryError {
-            registry: self.source.registry.host().to_owned(),
-            action: format!("reading the blob `{}` from `{}` (the stream broke {} times)", self.digest, self.source.name, self.breaks + 1),
-            problem: Problem::Unreachable(e.to_string()),
-        }
-    }
 }
 
 /// Copies the referrers of every subject: through the referrers API where the source serves

@@ -154,11 +154,17 @@ impl Plan {
 /// objects Kubernetes makes) contribute no image, since the target gets them from their owners.
 pub fn plan(objects: &[Value], options: &ferry_transform::Options) -> Plan {
     let transformed: Vec<Option<Value>> = objects.iter().map(|o| ferry_transform::transform(o.clone(), options).object).collect();
+    plan_transformed(objects, &transformed)
+}
+
+/// [`plan()`] of objects already transformed: `transformed[i]` is what
+/// [`ferry_transform::transform`] made of `objects[i]` (`None`: left out).
+pub fn plan_transformed(objects: &[Value], transformed: &[Option<Value>]) -> Plan {
     let source_secrets = PullSecrets::index(objects.iter());
     let target_secrets = PullSecrets::index(transformed.iter().flatten());
     let mut images: BTreeMap<(String, String), PlannedImage> = BTreeMap::new();
     let mut findings = Vec::new();
-    for (source, target) in objects.iter().zip(&transformed) {
+    for (source, target) in objects.iter().zip(transformed) {
         let Some(target) = target else { continue };
         let Some(id) = ObjectId::from_json(source) else { continue };
         let after = ferry_transform::container_images(target);

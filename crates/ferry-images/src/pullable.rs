@@ -5,8 +5,9 @@
 //! target's nodes. The registries are asked from this machine: a registry the nodes reach
 //! through another network may answer otherwise, and a finding says so when it could not ask.
 //! An image used with several pull secrets is checked with the first the plan found for it.
+//! The images of one pull secret share their registry clients (and tokens).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
@@ -22,58 +23,83 @@ type Platforms = Result<Vec<String>, RegistryError>;
 /// target will receive them: the pull secrets are read from there. `options` carries the CA
 /// bundle and plain-HTTP registries; its Docker `config.json` is not used, since the nodes do
 /// not have it.
-pub async fn check(plan: &[PlannedImage], transformed: &[Value], node_platforms: &[String], options: &RegistryOptions) -> Vec<Finding> {
+pub async fn check<'a>(
+    plan: &[PlannedImage],
+    transformed: impl IntoIterator<Item = &'a Value>,
+    node_platforms: &[String],
+    options: &RegistryOptions,
+) -> Vec<Finding> {
     let secrets = pull_secrets(transformed);
-    let checks = plan.iter().map(|image| check_image(image, &secrets, node_platforms, options));
-    futures::future::join_all(checks).await.into_iter().flatten().collect()
+    let mut by_secret: BTreeMap<Option<&str>, Vec<&PlannedImage>> = BTreeMap::new();
+    for image in plan {
+        by_secret.entry(image.target_pull_secret.as_deref()).or_default().push(image);
+    }
+    let groups = by_secret.into_iter().map(|(secret, images)| check_group(secret, images, &secrets, node_platforms, options));
+    futures::future::join_all(groups).await.into_iter().flatten().collect()
 }
 
 /// The pull secrets of `objects` by `namespace/name`: their `auths` maps.
-fn pull_secrets(objects: &[Value]) -> HashMap<String, serde_json::Map<String, Value>> {
+fn pull_secrets<'a>(objects: impl IntoIterator<Item = &'a Value>) -> HashMap<String, serde_json::Map<String, Value>> {
     let name = |o: &Value, field: &str| o.pointer(&format!("/metadata/{field}")).and_then(Value::as_str).unwrap_or_default().to_owned();
     objects
-        .iter()
+        .into_iter()
         .filter(|o| o.get("kind").and_then(Value::as_str) == Some("Secret"))
         .filter_map(|o| Some((format!("{}/{}", name(o, "namespace"), name(o, "name")), pull_secret_auths(o)?)))
         .collect()
 }
 
-async fn check_image(
-    image: &PlannedImage,
+/// Checks the images pulled with one pull secret (or none) through one set of registry
+/// clients holding that secret's credentials for each registry the images live in.
+async fn check_group(
+    secret: Option<&str>,
+    images: Vec<&PlannedImage>,
     secrets: &HashMap<String, serde_json::Map<String, Value>>,
     nodes: &[String],
     options: &RegistryOptions,
-) -> Option<Finding> {
-    let users = users(image);
-    let finding =
-        |severity, code, message: String| Some(Finding { severity, code, image: image.target.clone(), message: format!("{message} (used by {users})") });
-    let target = ImageRef::parse(&image.target).ok()?;
-    let secret = image.target_pull_secret.as_deref();
-    let credentials = match secret.and_then(|name| secrets.get(name)) {
-        Some(auths) => match Credentials::from_auths(auths, &target.registry) {
-            Ok(credentials) => credentials,
-            Err(reason) => {
-                return finding(
-                    Severity::Error,
-                    "image-pull-secret-invalid",
-                    format!("the pull secret `{}` cannot be read: {reason}", secret.unwrap_or_default()),
-                );
+) -> Vec<Finding> {
+    let auths = secret.and_then(|name| secrets.get(name));
+    let mut findings = Vec::new();
+    let mut credentials: Vec<(String, Credentials)> = Vec::new();
+    let mut checked = Vec::new();
+    for image in images {
+        let Ok(target) = ImageRef::parse(&image.target) else { continue };
+        match auths.map_or(Ok(Credentials::anonymous()), |auths| Credentials::from_auths(auths, &target.registry)) {
+            Ok(found) => {
+                if !credentials.iter().any(|(host, _)| host == target.api_host()) {
+                    credentials.push((target.api_host().to_owned(), found));
+                }
+                checked.push((image, target));
             }
-        },
-        None => Credentials::anonymous(),
-    };
-    let options = RegistryOptions { credentials: vec![(target.api_host().to_owned(), credentials)], docker_config: None, ..options.clone() };
-    let registries = match Registries::new(options) {
-        Ok(registries) => registries,
-        Err(e) => return finding(Severity::Warning, "image-unchecked", e.to_string()),
-    };
-    match platforms(&registries, &target).await {
-        Ok(platforms) => platform_finding(&platforms, nodes).and_then(|message| finding(Severity::Error, "image-platform", message)),
-        Err(e) => {
-            let (severity, code, message) = pull_problem(&e, secret, image.copy);
-            finding(severity, code, message)
+            Err(reason) => {
+                let message = format!("the pull secret `{}` cannot be read: {reason}", secret.unwrap_or_default());
+                findings.push(finding(image, Severity::Error, "image-pull-secret-invalid", message));
+            }
         }
     }
+    match Registries::new(RegistryOptions { credentials, docker_config: None, ..options.clone() }) {
+        Ok(registries) => {
+            let checks = checked.iter().map(|(image, target)| check_image(image, target, &registries, secret, nodes));
+            findings.extend(futures::future::join_all(checks).await.into_iter().flatten());
+        }
+        Err(e) => findings.extend(checked.iter().map(|(image, _)| finding(image, Severity::Warning, "image-unchecked", e.to_string()))),
+    }
+    findings
+}
+
+/// Whether the nodes can pull `image` (at `target`) through `registries`.
+async fn check_image(image: &PlannedImage, target: &ImageRef, registries: &Registries, secret: Option<&str>, nodes: &[String]) -> Option<Finding> {
+    match platforms(registries, target).await {
+        Ok(platforms) => platform_finding(&platforms, nodes).map(|message| finding(image, Severity::Error, "image-platform", message)),
+        Err(e) => {
+            let (severity, code, message) = pull_problem(&e, secret, image.copy);
+            Some(finding(image, severity, code, message))
+        }
+    }
+}
+
+/// A finding about `image`, naming its users.
+fn finding(image: &PlannedImage, severity: Severity, code: &'static str, message: String) -> Finding {
+    Finding { severity, code, image: image.target.clone(), message: format!("{message} (used by {})", users(image)) }
 }
 
 /// `Kind namespace/name` of the first user, and how many more there are.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use oci_client::secrets::RegistryAuth;
-use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LOCATION, RANGE, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderMap, LOCATION, RANGE, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
 
@@ -311,9 +311,15 @@ impl Registry {
         self.blob_get_from(repository, digest, 0).await
     }
 
+    /// A blob's body that resumes where it broke ([`BlobStream`]).
+    pub(crate) async fn blob_stream<'a>(&'a self, repository: &'a str, digest: &'a str) -> Result<BlobStream<'a>, RegistryError> {
+        let response = self.blob_get(repository, digest).await?;
+        Ok(BlobStream { registry: self, repository, digest, response, read: 0, skip: 0, breaks: 0 })
+    }
+
     /// A blob's body from byte `from` on (`Range: bytes=FROM-`), streamed. A registry that
-    /// ignores the range answers 200 with the whole body: the caller checks the status.
-    pub(crate) async fn blob_get_from(&self, repository: &str, digest: &str, from: u64) -> Result<Response, RegistryError> {
+    /// ignores the range answers 200 with the whole body.
+    async fn blob_get_from(&self, repository: &str, digest: &str, from: u64) -> Result<Response, RegistryError> {
         let action = format!("reading the blob `{digest}` from `{repository}`");
         let url = |base: &str| format!("{base}/v2/{repository}/blobs/{digest}");
         let response = if from == 0 {
@@ -322,11 +328,6 @@ impl Registry {
             self.send(&action, &Scope::pull(repository), |http, base| http.get(url(base)).header(RANGE, format!("bytes={from}-"))).await?
         };
         self.expect(response, &[StatusCode::OK, StatusCode::PARTIAL_CONTENT], &action).await
-    }
-
-    /// How many times a blob's body is asked for again after its stream broke.
-    pub(crate) fn stream_attempts(&self) -> u32 {
-        self.behaviour.attempts
     }
 
     /// Opens an upload to `repository`, asking to mount `digest` from `from` if given.
@@ -453,9 +454,84 @@ fn describe(error: &reqwest::Error) -> String {
     text
 }
 
+/// A blob's body that survives broken streams: when one breaks, the rest is asked for from the
+/// first byte not yet handed out (a range request, after the client's backoff, up to its
+/// attempts); a registry that ignores the range sends the whole body again and the bytes
+/// already handed out are skipped. A partial answer must start where it was asked to.
+pub(crate) struct BlobStream<'a> {
+    registry: &'a Registry,
+    repository: &'a str,
+    digest: &'a str,
+    response: Response,
+    /// Bytes of the blob handed out so far.
+    read: u64,
+    /// Bytes still to drop from the current response (a registry that ignored the range).
+    skip: u64,
+    /// Streams that broke so far.
+    breaks: u32,
+}
+
+impl BlobStream<'_> {
+    /// The next piece of the blob, `None` at its end.
+    pub(crate) async fn next(&mut self) -> Result<Option<Bytes>, RegistryError> {
+        loop {
+            match self.response.chunk().await {
+                Ok(Some(mut piece)) => {
+                    let dropped = self.skip.min(piece.len() as u64);
+                    self.skip -= dropped;
+                    let piece = piece.split_off(dropped as usize);
+                    if !piece.is_empty() {
+                        self.read += piece.len() as u64;
+                        return Ok(Some(piece));
+                    }
+                }
+                Ok(None) => return Ok(None),
+                Err(e) if self.breaks + 1 >= self.registry.behaviour.attempts => {
+                    return Err(self.failed(Problem::Unreachable(format!("the stream broke {} times: {}", self.breaks + 1, describe(&e)))));
+                }
+                Err(_) => self.resume().await?,
+            }
+        }
+    }
+
+    /// Asks for the rest of the blob after a broken stream.
+    async fn resume(&mut self) -> Result<(), RegistryError> {
+        self.breaks += 1;
+        tokio::time::sleep(self.registry.backoff(self.breaks)).await;
+        self.response = self.registry.blob_get_from(self.repository, self.digest, self.read).await?;
+        self.skip = match self.response.status() {
+            StatusCode::PARTIAL_CONTENT => {
+                let start = self.response.headers().get(CONTENT_RANGE).and_then(|v| v.to_str().ok()).and_then(range_start);
+                if start != Some(self.read) {
+                    return Err(self.failed(Problem::Unsupported(format!("asked for the blob from byte {}, the registry answered {start:?}", self.read))));
+                }
+                0
+            }
+            _ => self.read,
+        };
+        Ok(())
+    }
+
+    fn failed(&self, problem: Problem) -> RegistryError {
+        self.registry.error(&format!("reading the blob `{}` from `{}`", self.digest, self.repository), problem)
+    }
+}
+
+/// The first byte of a `Content-Range: bytes START-END/TOTAL` answer.
+fn range_start(value: &str) -> Option<u64> {
+    value.strip_prefix("bytes ")?.split_once('-')?.0.trim().parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partial_answer_names_its_first_byte() {
+        assert_eq!(range_start("bytes 2000000-3999999/4000000"), Some(2_000_000));
+        assert_eq!(range_start("bytes */4000000"), None);
+        assert_eq!(range_start("items 0-1/2"), None);
+    }
 
     #[test]
     fn registry_errors_and_retry_after_are_read() {
