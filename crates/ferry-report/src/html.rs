@@ -50,7 +50,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("warnings", "Warnings"),
 ];
 
-pub(crate) const STYLE: &str = r#"
+const STYLE: &str = r#"
 :root{--fg:#1f2933;--muted:#5f6b7a;--border:#d9dfe7;--head:#eef2f6;--zebra:#f7f9fb;--accent:#1c5fb8;
 --bad:#b42318;--bad-bg:#fdecea;--bad-line:#f3b8b2;--warn:#8a5300;--warn-bg:#fff5dc;--warn-line:#eed08a;--cycle:#9c36b5;--cycle-bg:#f8f0fb}
 *{box-sizing:border-box}
@@ -250,14 +250,14 @@ fn table_with(s: &mut String, class: &str, headers: &[&str]) -> fmt::Result {
 
 /// Closes a table and says how many rows were left out.
 pub(crate) fn end_table(s: &mut String, omitted: usize, what: &str) -> fmt::Result {
+    end_table_pointing(s, omitted, what, "the JSON output (<code>-o json</code>)")
+}
+
+/// [`end_table`], saying that `whole` (HTML) has the rows left out.
+pub(crate) fn end_table_pointing(s: &mut String, omitted: usize, what: &str, whole: &str) -> fmt::Result {
     s.push_str("</tbody></table></div>");
     if omitted > 0 {
-        write!(
-            s,
-            r#"<p class="omitted">{} more {what} not shown (the first {} are listed); the JSON output (<code>-o json</code>) has everything.</p>"#,
-            n(omitted),
-            n(LIMIT)
-        )?;
+        write!(s, r#"<p class="omitted">{} more {what} not shown (the first {} are listed); {whole} has everything.</p>"#, n(omitted), n(LIMIT))?;
     }
     Ok(())
 }
@@ -278,22 +278,30 @@ pub(crate) fn section_start(s: &mut String, id: &str, title: &str) -> fmt::Resul
 
 /// Writes the assessment as one self-contained HTML page.
 pub fn write(a: &Assessment, out: &mut dyn Write) -> io::Result<()> {
-    let mut s = String::with_capacity(64 * 1024);
-    page(a, &mut s).map_err(|_| io::Error::other("formatting the HTML report failed"))?;
+    write_page(out, 64 * 1024, |s| page(a, s))
+}
+
+/// Builds a page with `build` in memory (about `capacity` bytes), then writes it.
+pub(crate) fn write_page(out: &mut dyn Write, capacity: usize, build: impl FnOnce(&mut String) -> fmt::Result) -> io::Result<()> {
+    let mut s = String::with_capacity(capacity);
+    build(&mut s).map_err(|_| io::Error::other("formatting the HTML page failed"))?;
     out.write_all(s.as_bytes())?;
     out.flush()
 }
 
-fn page(a: &Assessment, s: &mut String) -> fmt::Result {
+/// Opens a page: its head (content security policy `csp`, `title` escaped, the shared style
+/// and `style`) and the body.
+pub(crate) fn page_start(s: &mut String, csp: &str, title: &str, style: &str) -> fmt::Result {
     s.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    writeln!(
-        s,
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src {}; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'\">",
-        script_hash()
-    )?;
+    writeln!(s, "<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">")?;
     s.push_str("<meta name=\"generator\" content=\"ferry\">\n");
-    write!(s, "<title>ferry assessment · Kubernetes {} · {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n", a.target.kubernetes, e(&a.target.profile))?;
+    write!(s, "<title>{}</title>\n<style>{STYLE}{style}</style>\n</head>\n<body>\n", e(title))
+}
+
+fn page(a: &Assessment, s: &mut String) -> fmt::Result {
+    let csp = format!("default-src 'none'; script-src {}; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'", script_hash());
+    page_start(s, &csp, &format!("ferry assessment · Kubernetes {} · {}", a.target.kubernetes, a.target.profile), "")?;
     header(a, s)?;
     nav(a, s)?;
     s.push_str("<main>\n");

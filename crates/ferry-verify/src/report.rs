@@ -80,6 +80,22 @@ impl Saved {
     pub fn new(source: String, target: String, checked_at: String, report: Report) -> Saved {
         Saved { format: FORMAT.to_owned(), verdict: report.verdict(), source, target, checked_at, report }
     }
+
+    /// The verdict the findings give, checked against the one written: a file whose `verdict`
+    /// says more than its findings (edited, or written by another tool) is not taken at its word.
+    pub fn verdict_of_findings(&self) -> Result<Verdict, String> {
+        let found = self.report.verdict();
+        if found == self.verdict {
+            Ok(found)
+        } else {
+            Err(format!("its `verdict` is {}, but its findings give {}", verdict_name(self.verdict), verdict_name(found)))
+        }
+    }
+}
+
+/// A verdict as the JSON writes it (`ready`, `differences`, `not-ready`).
+pub fn verdict_name(verdict: Verdict) -> String {
+    serde_json::to_value(verdict).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// Whether the cut-over may go ahead.

@@ -8,23 +8,15 @@ use std::io::{self, Write};
 use ferry_verify::{Check, Saved};
 
 use super::{Document, Entry, Record, Status, Timeline, TimelineEvent};
-use crate::html::{LIMIT, STYLE, e, end_table, row, section_start, table};
+use crate::html::{LIMIT, e, end_table, end_table_pointing, page_start, row, section_start, table, write_page};
 
 /// Writes the record as one HTML page.
 pub fn write(record: &Record, out: &mut dyn Write) -> io::Result<()> {
-    let mut s = String::with_capacity(16 * 1024);
-    page(record, &mut s).map_err(|_| io::Error::other("formatting the HTML record failed"))?;
-    out.write_all(s.as_bytes())?;
-    out.flush()
+    write_page(out, 16 * 1024, |s| page(record, s))
 }
 
 fn page(record: &Record, s: &mut String) -> fmt::Result {
-    s.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    s.push_str(
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">\n",
-    );
-    write!(s, "<meta name=\"generator\" content=\"ferry\">\n<title>ferry migration record</title>\n<style>{STYLE}{CHART_STYLE}</style>\n</head>\n<body>\n")?;
+    page_start(s, "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'", "ferry migration record", CHART_STYLE)?;
     let class = if record.passed { "" } else { " bad" };
     write!(
         s,
@@ -102,7 +94,7 @@ fn bounded_table<const N: usize>(s: &mut String, headers: &[&str], rows: Vec<[St
     for cells in rows.iter().take(LIMIT) {
         row(s, &cells.each_ref().map(|c| e(c)));
     }
-    end_table(s, rows.len().saturating_sub(LIMIT), what)
+    end_table_pointing(s, rows.len().saturating_sub(LIMIT), what, "the file itself")
 }
 
 fn timeline(timeline: &Timeline, s: &mut String) -> fmt::Result {

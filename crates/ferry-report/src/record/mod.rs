@@ -226,7 +226,11 @@ fn judge(document: &Document) -> (String, Status, String) {
 fn judge_verify(saved: &Saved) -> (String, Status, String) {
     let report = &saved.report;
     let parity = format!("parity {}/{} objects", report.at_parity, report.compared);
-    let (status, summary) = match saved.verdict {
+    let verdict = match saved.verdict_of_findings() {
+        Ok(verdict) => verdict,
+        Err(mismatch) => return ("verify".to_owned(), Status::Failed, format!("not trusted: {mismatch}")),
+    };
+    let (status, summary) = match verdict {
         Verdict::Ready => (Status::Passed, format!("ready: {parity}, everything ready")),
         Verdict::Differences => (
             Status::Failed,
@@ -345,8 +349,8 @@ mod tests {
                 ("cutover", Status::Passed, "completed: all traffic on the new side; 1 steps set, 2 gate evaluations (0 failed), 2.0 s")
             ]
         );
-        let digest: String = Sha256::digest(SMOKE.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(record.entries[0].sha256, digest);
+        // `sha256sum` of SMOKE's bytes.
+        assert_eq!(record.entries[0].sha256, "d7378e9efe8584b262aafdc87e4be922ac1c9558e40e4dcfd00bdfd2711f3dcb");
         assert_eq!(record.verdict(), "every step passed (2 files of evidence)");
     }
 
@@ -360,6 +364,14 @@ mod tests {
         assert!(record.entries[1].summary.starts_with("rolled back: old 100 / new 0 restored: new-shop (new): status 500;"), "{}", record.entries[1].summary);
         assert_eq!(record.verdict(), "2 of 3 steps FAILED: volumes (v.json), cutover (t.json)");
         assert!(!Record::read(&[]).unwrap().passed, "no evidence is no proof");
+        let claimed = r#"{"format": "ferry.verify/v1", "verdict": "ready", "source": "s", "target": "t", "checkedAt": "2026-12-07T08:00:00Z",
+            "compared": 1, "atParity": 0, "transformed": 0, "defaulted": 0, "leftOut": 0, "problems": [], "readiness": [], "evidence": [], "extra": [],
+            "differences": [{"apiVersion": "v1", "kind": "ConfigMap", "namespace": "shop", "name": "a", "difference": "missing"}]}"#;
+        let record = Record::read(&[file("claimed.json", claimed.into())]).unwrap();
+        assert_eq!(
+            (record.entries[0].status, record.entries[0].summary.as_str()),
+            (Status::Failed, "not trusted: its `verdict` is ready, but its findings give differences")
+        );
     }
 
     #[test]
