@@ -296,6 +296,10 @@ async fn verify_finds_parity_then_each_difference_and_each_object_not_ready() {
     assert!(record.contains("**2 of 3 steps FAILED: verify ("), "{record}");
     assert!(record.contains("| Widget shop/blue | difference | {\"difference\":\"missing\"} |"), "{record}");
     assert!(!record.contains("b3RoZXItdmFsdWU=") && !record.contains("other-value"), "Secret values stay masked in the record: {record}");
+    assert!(
+        record.contains("| Secret shop/web-secret | difference |") && record.contains("&lt;redacted: 16 bytes"),
+        "the Secret's row is there, masked: {record}"
+    );
     let differences: Vec<String> = report["differences"]
         .as_array()
         .unwrap()

@@ -15,7 +15,7 @@ pub fn run(settings: CutoverSettings) -> Result<ExitStatus, CliError> {
     let report = cutover.run(settings.mode, &settings.journal).map_err(refused)?;
     match settings.output {
         SummaryFormat::Table => println!("{}", table(&report)),
-        format => pipeline::to_stdout(|out| pipeline::write_structured(out, &report, format))?,
+        format => pipeline::to_stdout(|out| pipeline::write_structured(out, &report, format == SummaryFormat::Yaml))?,
     }
     Ok(match report.outcome {
         Outcome::RolledBack => ExitStatus::RolledBack,

@@ -348,7 +348,7 @@ fn print_summary(
             let summary = json!({"target": target, "dryRun": settings.options.dry_run, "seconds": elapsed.as_secs_f64(), "counts": counts,
                                  "createdNamespaces": report.created_namespaces, "stopped": report.stopped, "objects": objects,
                                  "transformation": transformation});
-            write_structured(out, &summary, settings.output)?;
+            write_structured(out, &summary, settings.output == SummaryFormat::Yaml)?;
         }
         SummaryFormat::Table => {
             writeln!(out, "applied {} objects to {target} in {:.1}s{mode}", report.results.len(), elapsed.as_secs_f64())?;
@@ -390,14 +390,11 @@ pub fn print_plan(prepared: &Prepared) -> Result<ExitStatus, CliError> {
     Ok(if prepared.blocked.is_empty() { ExitStatus::Success } else { ExitStatus::Blockers })
 }
 
-/// Writes `value` as the structured output `format` asks for: pretty JSON, or the same
-/// document as YAML (keys in the same order).
-pub fn write_structured(out: &mut dyn Write, value: &impl serde::Serialize, format: SummaryFormat) -> std::io::Result<()> {
+/// Writes `value` as pretty JSON, or with `yaml` as the same document in YAML (keys in the
+/// same order): what `-o json` and `-o yaml` print.
+pub fn write_structured(out: &mut dyn Write, value: &impl serde::Serialize, yaml: bool) -> std::io::Result<()> {
     let value = serde_json::to_value(value).map_err(std::io::Error::other)?;
-    match format {
-        SummaryFormat::Yaml => out.write_all(ferry_transform::gitops::to_yaml(&value).as_bytes()),
-        SummaryFormat::Json | SummaryFormat::Table => writeln!(out, "{}", serde_json::to_string_pretty(&value)?),
-    }
+    if yaml { out.write_all(ferry_transform::gitops::to_yaml(&value).as_bytes()) } else { writeln!(out, "{}", serde_json::to_string_pretty(&value)?) }
 }
 
 /// Writes to standard output; a closed pipe (`| head`) is not an error.

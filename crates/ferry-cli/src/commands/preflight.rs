@@ -26,7 +26,7 @@ pub fn run(command: PreflightCommand) -> Result<ExitStatus, CliError> {
         let plan = Plan::new(source.objects, &options);
         let facts = target_facts(&target, &discovery).await?;
         let image_issues = match &command.images {
-            Some(registries) => images(&plan, &options, &facts.nodes, registries).await,
+            Some(registries) => images(&plan, &facts.nodes, registries).await,
             None => Vec::new(),
         };
         let blocked =
@@ -78,13 +78,13 @@ async fn target_facts(target: &Connection, discovery: &Discovery) -> Result<pref
 }
 
 /// Whether the target's nodes can pull each image the transformed objects run (`--images`).
-async fn images(plan: &Plan, options: &ferry_transform::Options, nodes: &[Value], registries: &ferry_images::RegistryOptions) -> Vec<Issue> {
+async fn images(plan: &Plan, nodes: &[Value], registries: &ferry_images::RegistryOptions) -> Vec<Issue> {
     let field = |node: &Value, name: &str| node.pointer(&format!("/status/nodeInfo/{name}")).and_then(Value::as_str).unwrap_or_default().to_owned();
     let platforms: Vec<String> = nodes.iter().map(|node| format!("{}/{}", field(node, "operatingSystem"), field(node, "architecture"))).collect();
     let sources: Vec<Value> = plan.objects.iter().map(|p| p.source.clone()).collect();
-    let transformed: Vec<Value> = plan.objects.iter().map(|p| p.expected.clone()).collect();
-    let images = ferry_images::plan(&sources, options).images;
-    let findings = ferry_images::pullable::check(&images, &transformed, &platforms, registries).await;
+    let transformed: Vec<Option<Value>> = plan.objects.iter().map(|p| Some(p.expected.clone())).collect();
+    let images = ferry_images::plan::plan_transformed(&sources, &transformed).images;
+    let findings = ferry_images::pullable::check(&images, transformed.iter().flatten(), &platforms, registries).await;
     findings
         .into_iter()
         .map(|f| {
@@ -139,7 +139,7 @@ impl Summary {
 
 fn print(out: &mut dyn Write, summary: &Summary, format: SummaryFormat) -> std::io::Result<()> {
     if format != SummaryFormat::Table {
-        return pipeline::write_structured(out, summary, format);
+        return pipeline::write_structured(out, summary, format == SummaryFormat::Yaml);
     }
     writeln!(out, "preflight of target {} for {} objects from {}", summary.target, summary.objects, summary.source)?;
     for issue in &summary.issues {

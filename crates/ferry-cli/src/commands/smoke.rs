@@ -114,7 +114,7 @@ fn structured(out: &mut dyn std::io::Write, report: &Report, context: &str, form
         report: &'a Report,
     }
     let (passed, failed) = report.counts();
-    pipeline::write_structured(out, &Document { schema: SCHEMA, context, passed, failed, report }, format)
+    pipeline::write_structured(out, &Document { schema: SCHEMA, context, passed, failed, report }, format == SummaryFormat::Yaml)
 }
 
 /// The report for a terminal: one row per request, the problems of those that failed, what

@@ -170,7 +170,7 @@ async fn read_namespace(target: &Connection, discovery: &Discovery, namespace: &
 
 fn print(out: &mut dyn Write, saved: &Saved, format: SummaryFormat) -> std::io::Result<()> {
     match format {
-        SummaryFormat::Json | SummaryFormat::Yaml => pipeline::write_structured(out, saved, format),
+        SummaryFormat::Json | SummaryFormat::Yaml => pipeline::write_structured(out, saved, format == SummaryFormat::Yaml),
         SummaryFormat::Table => print_table(out, saved),
     }
 }
