@@ -275,23 +275,24 @@ fn totals(images: &[PlannedImage]) -> Totals {
     }
 }
 
-/// Pull secrets by namespace and name (the registries their `.dockerconfigjson` or
-/// `.dockercfg` names, never their credentials), and ServiceAccounts' `imagePullSecrets`.
+/// Pull secrets by namespace and name (the `auths` of their `.dockerconfigjson` or
+/// `.dockercfg`, kept in memory only), and ServiceAccounts' `imagePullSecrets`.
 #[derive(Default)]
-struct PullSecrets {
-    registries: HashMap<(String, String), Vec<String>>,
+pub(crate) struct PullSecrets {
+    auths: HashMap<(String, String), serde_json::Map<String, Value>>,
     accounts: HashMap<(String, String), Vec<String>>,
 }
 
 impl PullSecrets {
-    fn index<'a>(objects: impl Iterator<Item = &'a Value>) -> PullSecrets {
+    /// The pull secrets and ServiceAccounts among `objects`.
+    pub(crate) fn index<'a>(objects: impl IntoIterator<Item = &'a Value>) -> PullSecrets {
         let mut index = PullSecrets::default();
         for object in objects {
             let Some(id) = ObjectId::from_json(object).filter(|id| id.group().is_empty()) else { continue };
             let key = (id.namespace.clone().unwrap_or_default(), id.name.clone());
             match id.kind.as_str() {
                 "Secret" => {
-                    index.registries.insert(key, registries_of_secret(object));
+                    index.auths.insert(key, pull_secret_auths(object).unwrap_or_default());
                 }
                 "ServiceAccount" => {
                     let names = object.get("imagePullSecrets").and_then(Value::as_array).into_iter().flatten();
@@ -303,6 +304,12 @@ impl PullSecrets {
         index
     }
 
+    /// The `auths` of the pull secret `namespace/name`.
+    pub(crate) fn auths(&self, name: &str) -> Option<&serde_json::Map<String, Value>> {
+        let (namespace, name) = name.split_once('/')?;
+        self.auths.get(&(namespace.to_owned(), name.to_owned()))
+    }
+
     /// The first pull secret of the pod spec (then of its ServiceAccount) naming the image's registry.
     fn for_image(&self, object: &Value, image: &str) -> Option<String> {
         let registry = ImageRef::parse(image).ok()?.registry;
@@ -310,20 +317,15 @@ impl PullSecrets {
         let pull = ferry_transform::pod_pull(object)?;
         let account = self.accounts.get(&(namespace.clone(), pull.service_account)).cloned().unwrap_or_default();
         pull.secrets.into_iter().chain(account).find_map(|name| {
-            let hosts = self.registries.get(&(namespace.clone(), name.clone()))?;
-            hosts.iter().any(|key| key_names_registry(key, &registry)).then(|| format!("{namespace}/{name}"))
+            let auths = self.auths.get(&(namespace.clone(), name.clone()))?;
+            auths.keys().any(|key| key_names_registry(key, &registry)).then(|| format!("{namespace}/{name}"))
         })
     }
 }
 
-/// The registry keys of a docker-registry Secret.
-fn registries_of_secret(secret: &Value) -> Vec<String> {
-    pull_secret_auths(secret).map(|auths| auths.keys().cloned().collect()).unwrap_or_default()
-}
-
 /// The `auths` map of a docker-registry Secret: its `.dockerconfigjson`'s `auths` or its
 /// legacy `.dockercfg` (in `data` as base64, or in `stringData`).
-pub(crate) fn pull_secret_auths(secret: &Value) -> Option<serde_json::Map<String, Value>> {
+fn pull_secret_auths(secret: &Value) -> Option<serde_json::Map<String, Value>> {
     let field = |name: &str| -> Option<Value> {
         let text = match secret.pointer(&format!("/stringData/{}", name.replace('~', "~0"))).and_then(Value::as_str) {
             Some(text) => text.as_bytes().to_vec(),

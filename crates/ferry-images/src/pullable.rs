@@ -7,12 +7,12 @@
 //! An image used with several pull secrets is checked with the first the plan found for it.
 //! The images of one pull secret share their registry clients (and tokens).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use crate::Credentials;
-use crate::plan::{Finding, PlannedImage, Severity, pull_secret_auths};
+use crate::plan::{Finding, PlannedImage, PullSecrets, Severity};
 use crate::registry::{ImageRef, Problem, Registries, RegistryError, RegistryOptions};
 
 /// An image's platforms as `os/architecture[/variant]`, or why they could not be read.
@@ -29,7 +29,7 @@ pub async fn check<'a>(
     node_platforms: &[String],
     options: &RegistryOptions,
 ) -> Vec<Finding> {
-    let secrets = pull_secrets(transformed);
+    let secrets = PullSecrets::index(transformed);
     let mut by_secret: BTreeMap<Option<&str>, Vec<&PlannedImage>> = BTreeMap::new();
     for image in plan {
         by_secret.entry(image.target_pull_secret.as_deref()).or_default().push(image);
@@ -38,26 +38,16 @@ pub async fn check<'a>(
     futures::future::join_all(groups).await.into_iter().flatten().collect()
 }
 
-/// The pull secrets of `objects` by `namespace/name`: their `auths` maps.
-fn pull_secrets<'a>(objects: impl IntoIterator<Item = &'a Value>) -> HashMap<String, serde_json::Map<String, Value>> {
-    let name = |o: &Value, field: &str| o.pointer(&format!("/metadata/{field}")).and_then(Value::as_str).unwrap_or_default().to_owned();
-    objects
-        .into_iter()
-        .filter(|o| o.get("kind").and_then(Value::as_str) == Some("Secret"))
-        .filter_map(|o| Some((format!("{}/{}", name(o, "namespace"), name(o, "name")), pull_secret_auths(o)?)))
-        .collect()
-}
-
 /// Checks the images pulled with one pull secret (or none) through one set of registry
 /// clients holding that secret's credentials for each registry the images live in.
 async fn check_group(
     secret: Option<&str>,
     images: Vec<&PlannedImage>,
-    secrets: &HashMap<String, serde_json::Map<String, Value>>,
+    secrets: &PullSecrets,
     nodes: &[String],
     options: &RegistryOptions,
 ) -> Vec<Finding> {
-    let auths = secret.and_then(|name| secrets.get(name));
+    let auths = secret.and_then(|name| secrets.auths(name));
     let mut findings = Vec::new();
     let mut credentials: Vec<(String, Credentials)> = Vec::new();
     let mut checked = Vec::new();
