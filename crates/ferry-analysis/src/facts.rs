@@ -215,27 +215,19 @@ pub const ENV_VALUE_AND_VALUE_FROM: &str = "env-value-and-value-from";
 /// The finding code of a pod template volume replaced by a volumeClaimTemplate of the same name.
 pub const VOLUME_SHADOWED_BY_CLAIM: &str = "volume-shadowed-by-claim-template";
 
-/// Codes of findings the API server rejects the object for: errors, not warnings.
-const REJECTED: &[&str] = &[ENV_VALUE_AND_VALUE_FROM];
-
 /// Something worth telling the user about one object.
 #[derive(Debug, Clone)]
 pub struct Finding {
     /// Short machine-readable code, e.g. `plain-credential`.
     pub code: &'static str,
+    /// An error when the API server rejects the object as written, a warning otherwise.
+    pub severity: WarningLevel,
     /// What it means, for the user (never contains secret values).
     pub message: String,
     /// Line.
     pub line: u32,
     /// Field path.
     pub path: String,
-}
-
-impl Finding {
-    /// An error when the API server rejects the object as written, a warning otherwise.
-    pub fn severity(&self) -> WarningLevel {
-        if REJECTED.contains(&self.code) { WarningLevel::Error } else { WarningLevel::Warning }
-    }
 }
 
 /// Pod-level facts of a workload.
@@ -870,6 +862,7 @@ impl<'a> Extractor<'a> {
         let Some((i, volume)) = items(template.at(&["spec", "volumes"])).enumerate().find(|(_, v)| v.str_at("name") == Some(name)) else { return };
         self.facts.findings.push(Finding {
             code: VOLUME_SHADOWED_BY_CLAIM,
+            severity: WarningLevel::Warning,
             message: format!(
                 "pod volume `{name}` is replaced by the volumeClaimTemplate of the same name (a claim takes precedence over a template volume): the volume's own source is never used; rename one of them"
             ),
@@ -967,6 +960,7 @@ impl<'a> Extractor<'a> {
             // patch that sets one over a base with the other makes exactly this.
             self.facts.findings.push(Finding {
                 code: ENV_VALUE_AND_VALUE_FROM,
+                severity: WarningLevel::Error,
                 message: format!(
                     "env `{}` has both `value` and `valueFrom`: the API server rejects the object (\"may not be specified when `value` is not empty\"); keep one (a patch that sets one over a base with the other produces this)",
                     name.unwrap_or_default()
@@ -980,6 +974,7 @@ impl<'a> Extractor<'a> {
             if name.is_some_and(looks_like_credential) && value.as_str().is_some_and(|v| !v.is_empty()) {
                 self.facts.findings.push(Finding {
                     code: "plain-credential",
+                    severity: WarningLevel::Warning,
                     message: format!("env `{}` holds a literal value that looks like a credential; move it to a Secret", name.unwrap_or_default()),
                     line: value.line(),
                     path: format!("{path}.value"),
@@ -1164,6 +1159,7 @@ impl<'a> Extractor<'a> {
             }
             Err(why) => self.facts.findings.push(Finding {
                 code: "helm-release-unreadable",
+                severity: WarningLevel::Warning,
                 message: format!("Helm release record could not be decoded ({why}); its manifest's API versions are not assessed"),
                 line: root.get("data").map_or(0, |d| d.line()),
                 path: "data.release".into(),
@@ -1228,6 +1224,7 @@ impl<'a> Extractor<'a> {
         let Some(node) = root.at(&["metadata", "annotations", "net.beta.kubernetes.io/network-policy"]) else { return };
         self.facts.findings.push(Finding {
             code: "legacy-network-policy-annotation",
+            severity: WarningLevel::Warning,
             message: "`net.beta.kubernetes.io/network-policy` has been ignored since Kubernetes 1.7 and isolates nothing; use a default-deny NetworkPolicy"
                 .into(),
             line: node.line(),

@@ -337,7 +337,7 @@ fn warnings(facts: &[Facts], report: &LoadReport, left_out: duplicates::LeftOut<
     out.extend(left_out.warnings);
     for f in facts.iter().chain(&left_out.copies) {
         for finding in &f.findings {
-            out.push(object_warning(f, finding.severity(), finding.code, finding.message.clone(), finding.line, &finding.path));
+            out.push(object_warning(f, finding.severity, finding.code, finding.message.clone(), finding.line, &finding.path));
         }
     }
     // A workload read from an unrendered Helm template has unknown pod labels: it may be what

@@ -42,12 +42,18 @@ impl Scope {
 
     /// Whether a loaded document is in scope.
     pub fn keeps_document(&self, document: &Document<'_>) -> bool {
+        if self.is_everything() {
+            return true;
+        }
         let labels = document.root.at(&["metadata", "labels"]);
         self.keeps(document.id.kind, document.id.namespace, labels.into_iter().flat_map(|l| l.string_entries()))
     }
 
     /// Whether an object as JSON (an archive member) is in scope.
     pub fn keeps_value(&self, object: &Value) -> bool {
+        if self.is_everything() {
+            return true;
+        }
         let text = |path: &str| object.pointer(path).and_then(Value::as_str);
         let labels = object.pointer("/metadata/labels").and_then(Value::as_object);
         let labels = labels.into_iter().flatten().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)));

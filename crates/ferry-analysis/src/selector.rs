@@ -178,9 +178,24 @@ mod tests {
 
     #[test]
     fn malformed_selector_text_is_refused_with_the_requirement_named() {
-        for bad in ["", "app=web,", ",app", "env in (a,b", "env in a,b)", "env within (a)", "a b=c", "app=we b", "/x=1", "a/b/c=1", "env in ((a))"] {
+        let empty = "an empty requirement (two commas, or one at an end)";
+        let parentheses = "parentheses do not match";
+        let cases = [
+            ("", empty),
+            ("app=web,", empty),
+            (",app", empty),
+            ("env in (a,b", parentheses),
+            ("env in a,b)", parentheses),
+            ("env within (a)", "write `KEY in (V1,V2)` or `KEY notin (V1,V2)`"),
+            ("a b=c", "`a b` is not a label key"),
+            ("app=we b", "`we b` is not a label value"),
+            ("/x=1", "`/x` is not a label key"),
+            ("a/b/c=1", "`a/b/c` is not a label key"),
+            ("env in ((a))", parentheses),
+        ];
+        for (bad, reason) in cases {
             let error = Selector::parse(bad).expect_err(bad);
-            assert!(error.contains('`'), "{bad}: {error}");
+            assert_eq!(error, format!("`{bad}`: {reason}"));
         }
     }
 }

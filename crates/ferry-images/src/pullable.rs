@@ -40,13 +40,7 @@ pub async fn check<'a>(
 
 /// Checks the images pulled with one pull secret (or none) through one set of registry
 /// clients holding that secret's credentials for each registry the images live in.
-async fn check_group(
-    secret: Option<&str>,
-    images: Vec<&PlannedImage>,
-    secrets: &PullSecrets,
-    nodes: &[String],
-    options: &RegistryOptions,
-) -> Vec<Finding> {
+async fn check_group(secret: Option<&str>, images: Vec<&PlannedImage>, secrets: &PullSecrets, nodes: &[String], options: &RegistryOptions) -> Vec<Finding> {
     let auths = secret.and_then(|name| secrets.auths(name));
     let mut findings = Vec::new();
     let mut credentials: Vec<(String, Credentials)> = Vec::new();
