@@ -14,7 +14,6 @@
 )]
 
 use std::fmt;
-use std::io::{Read as _, Write as _};
 use std::str::FromStr as _;
 
 use age::secrecy::{ExposeSecret as _, SecretString};
@@ -89,7 +88,9 @@ impl RepositoryKey {
 /// An open encrypted repository's cipher and naming key.
 pub(crate) struct Sealing {
     key: RepositoryKey,
-    recipient: age::x25519::Recipient,
+    /// The repository key as archive keys: each object is an age file to it, read with the
+    /// archive reader's limits (a bounded header) and its account of damage.
+    keys: ferry_archive::Keys,
     names: [u8; 32],
 }
 
@@ -98,8 +99,9 @@ impl Sealing {
     pub(crate) fn new(key: RepositoryKey) -> Sealing {
         let secret = key.identity.to_string();
         let names = Sha256::new().chain_update(b"ferry.volumes/v1 names\0").chain_update(secret.expose_secret().as_bytes()).finalize().into();
-        let recipient = key.identity.to_public();
-        Sealing { key, recipient, names }
+        let mut keys = ferry_archive::Keys::new();
+        keys.add_identity_text(key.to_text().expose_secret(), "the repository key").expect("a repository key is an age identity");
+        Sealing { key, keys, names }
     }
 
     /// The repository key.
@@ -116,23 +118,25 @@ impl Sealing {
 
     /// Encrypts one object.
     pub(crate) fn seal(&self, repository: &str, plain: &[u8]) -> Result<Vec<u8>, VolumeError> {
-        let failed = |e: &dyn fmt::Display| VolumeError::Key { repository: repository.to_owned(), problem: format!("cannot encrypt: {e}") };
-        let encryptor = age::Encryptor::with_recipients(std::iter::once(&self.recipient as &dyn age::Recipient)).map_err(|e| failed(&e))?;
-        let mut out = Vec::with_capacity(plain.len() + 200);
-        let mut writer = encryptor.wrap_output(&mut out).map_err(|e| failed(&e))?;
-        writer.write_all(plain).and_then(|()| writer.finish().map(drop)).map_err(|e| failed(&e))?;
-        Ok(out)
+        self.keys.encrypt(plain).map_err(|e| VolumeError::Key { repository: repository.to_owned(), problem: format!("cannot encrypt: {e}") })
     }
 
     /// Decrypts one object; `key` names it in errors.
     pub(crate) fn open(&self, repository: &str, key: &str, sealed: &[u8]) -> Result<Vec<u8>, VolumeError> {
-        let corrupt = |problem: String| VolumeError::Corrupt { repository: repository.to_owned(), problem: format!("`{key}` {problem}") };
-        let decryptor = age::Decryptor::new_buffered(sealed).map_err(|e| corrupt(format!("is not an age file ({e})")))?;
-        let mut reader = decryptor
-            .decrypt(std::iter::once(&self.key.identity as &dyn age::Identity))
-            .map_err(|e| corrupt(format!("cannot be decrypted with the repository's key ({e})")))?;
-        let mut plain = Vec::new();
-        reader.read_to_end(&mut plain).map_err(|_| corrupt("fails authentication: its bytes were altered or cut short".to_owned()))?;
-        Ok(plain)
+        self.keys.decrypt_bytes(key, sealed).map_err(|e| VolumeError::Corrupt { repository: repository.to_owned(), problem: unopened(key, e) })
+    }
+}
+
+/// Why the object `key` did not open, in the repository's words (the archive reader's
+/// errors speak of archives and of `ferry export`).
+fn unopened(key: &str, error: ferry_archive::ArchiveError) -> String {
+    use ferry_archive::ArchiveError;
+    match error {
+        ArchiveError::Damaged { problem, .. } | ArchiveError::Truncated { problem, .. } | ArchiveError::TooLarge { problem, .. } => {
+            format!("`{key}`: {problem}")
+        }
+        ArchiveError::WrongKey { .. } => format!("`{key}` cannot be decrypted with the repository's key"),
+        ArchiveError::NotAnArchive { problem, .. } => format!("`{key}` is not an age file: {problem}"),
+        other => format!("`{key}`: {other}"),
     }
 }
