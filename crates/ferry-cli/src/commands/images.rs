@@ -11,7 +11,7 @@ use ferry_images::{Credentials, ImageEvidence, Pushed, Registries};
 use serde_json::json;
 
 use crate::args::{ImagesCopySettings, ImagesInput, ImagesPlanSettings, PushFerrySettings, PushOutput};
-use crate::commands::{certs, cluster, pipeline};
+use crate::commands::{certs, cluster, out_file, pipeline};
 use crate::error::{CliError, ExitStatus};
 use crate::progress::CopyBar;
 use crate::terminal::{diag, printable};
@@ -121,7 +121,7 @@ pub fn copy(settings: ImagesCopySettings) -> Result<ExitStatus, CliError> {
     bar.finish();
     let document = copy_json(&evidence, &registries);
     if let Some(path) = &settings.evidence {
-        std::fs::write(path, format!("{document:#}\n")).map_err(|e| CliError::failure(format!("cannot write the evidence `{}`", path.display()), &e))?;
+        out_file::write(path, |out| writeln!(out, "{document:#}"))?;
     }
     let text = match settings.output {
         PushOutput::Table => copy_table(&evidence),

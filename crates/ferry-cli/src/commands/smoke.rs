@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::args::{SmokeSettings, SummaryFormat};
 use crate::commands::columns::write_columns;
-use crate::commands::{cluster, pipeline};
+use crate::commands::{cluster, out_file, pipeline};
 use crate::error::{CliError, ExitStatus};
 use crate::progress::ReadBar;
 use crate::terminal::printable;
@@ -42,8 +42,7 @@ pub fn run(settings: SmokeSettings) -> Result<ExitStatus, CliError> {
         eprintln!("warning: {}", printable(line));
     }
     if let Some(path) = &settings.out {
-        let text = serde_json::to_string_pretty(&report.evidence()).map_err(|e| CliError::failure("cannot write the evidence as JSON", &e))? + "\n";
-        std::fs::write(path, text).map_err(|e| CliError::failure(format!("cannot write the evidence file `{}`", path.display()), &e))?;
+        out_file::write(path, |out| pipeline::write_structured(out, &report.evidence(), false))?;
     }
     pipeline::to_stdout(|out| match settings.output {
         SummaryFormat::Table => out.write_all(printable(&table(&report, &target.context)).as_bytes()),
