@@ -113,7 +113,7 @@ fn cloud(a: &Assessment, limit: usize) -> Section {
                 distinct(group.iter().map(|c| c.matched.as_str())),
                 first.evidence.location(),
                 distinct(group.iter().flat_map(|c| c.used_by.iter().map(|u| u.name.as_str()))),
-                distinct(group.iter().map(|c| &*c.counterpart)),
+                first.counterpart.to_string(),
             ],
             limit,
         );
@@ -136,15 +136,11 @@ fn cloud_services(findings: &[CloudFinding]) -> Vec<Vec<&CloudFinding>> {
     groups
 }
 
-/// The distinct values, in first-seen order, joined by commas.
+/// The distinct values, in first-seen order, joined by commas (linear: a service can be used
+/// by tens of thousands of workloads).
 fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> String {
-    let mut seen: Vec<&str> = Vec::new();
-    for value in values {
-        if !seen.contains(&value) {
-            seen.push(value);
-        }
-    }
-    seen.join(", ")
+    let mut seen = std::collections::HashSet::new();
+    values.filter(|value| seen.insert(*value)).collect::<Vec<_>>().join(", ")
 }
 
 fn deprecations(a: &Assessment, limit: usize) -> Section {
