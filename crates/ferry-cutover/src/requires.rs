@@ -1,11 +1,11 @@
 //! What must hold before the first step of a fresh run: a recent `ferry verify` report whose
-//! verdict is `ready`, and evidence files (volumes, images, smoke tests) whose every check
+//! findings give the verdict `ready` (a written verdict they contradict is not trusted), and evidence files (volumes, images, smoke tests) whose every check
 //! passed. Nothing moves while any of it is missing, stale or failed.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ferry_verify::Verdict;
+use ferry_verify::{Saved, Verdict};
 use serde::Deserialize;
 
 use crate::Error;
@@ -15,7 +15,7 @@ use crate::plan::Span;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Requires {
-    /// A `ferry verify -o json` report, saved; its verdict must be `ready`.
+    /// A `ferry verify -o json` report, saved; its findings must give the verdict `ready`.
     #[serde(default)]
     pub verify_report: Option<PathBuf>,
     /// How old the report may be (default 1h), from its `checkedAt`.
@@ -28,14 +28,6 @@ pub struct Requires {
 
 /// The age a verify report may have when the plan sets none.
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3600);
-
-/// What a precondition check needs of a verify report.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct VerifyReport {
-    verdict: Verdict,
-    checked_at: Option<String>,
-}
 
 impl Requires {
     /// Checks every precondition at `now`; returns one line per precondition met, or why the
@@ -54,8 +46,12 @@ impl Requires {
     fn verify(&self, path: &Path, now: jiff::Timestamp) -> Result<String, Error> {
         let refuse = |why: String| Error::Precondition(format!("verify report {}: {why}", path.display()));
         let text = std::fs::read_to_string(path).map_err(|e| refuse(e.to_string()))?;
-        let report: VerifyReport = serde_json::from_str(&text).map_err(|e| refuse(format!("not a `ferry verify -o json` report: {e}")))?;
-        let checked_at = report.checked_at.ok_or_else(|| refuse("has no `checkedAt`; run `ferry verify -o json` again".into()))?;
+        let saved: Saved = serde_json::from_str(&text).map_err(|e| refuse(format!("not a `ferry verify -o json` report: {e}")))?;
+        if saved.format != ferry_verify::report::FORMAT {
+            return Err(refuse(format!("its `format` is `{}`, not `{}`", saved.format, ferry_verify::report::FORMAT)));
+        }
+        let verdict = saved.verdict_of_findings().map_err(|mismatch| refuse(format!("not trusted: {mismatch}")))?;
+        let checked_at = saved.checked_at;
         let at: jiff::Timestamp = checked_at.parse().map_err(|e| refuse(format!("`checkedAt` {checked_at}: {e}")))?;
         let age = Duration::try_from(now.duration_since(at)).unwrap_or_default();
         let max_age = self.max_age.map_or(DEFAULT_MAX_AGE, |span| span.0);
@@ -66,9 +62,8 @@ impl Requires {
                 max_age.as_secs()
             )));
         }
-        if report.verdict != Verdict::Ready {
-            let verdict = serde_json::to_value(report.verdict).expect("a verdict serializes");
-            return Err(refuse(format!("the verdict is `{}`, not `ready`", verdict.as_str().unwrap_or_default())));
+        if verdict != Verdict::Ready {
+            return Err(refuse(format!("the verdict is `{}`, not `ready`", ferry_verify::report::verdict_name(verdict))));
         }
         Ok(format!("verify report {}: ready, checked at {checked_at}", path.display()))
     }
@@ -98,6 +93,19 @@ mod tests {
         path
     }
 
+    /// A readiness row of a Deployment that is not ready.
+    const NOT_READY: &str =
+        r#"{"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "shop", "name": "web", "state": "not-ready", "detail": "0/1 ready"}"#;
+
+    /// A saved verify report with `verdict`, read at `checked_at`, whose readiness holds `row` (if any).
+    fn verify_report(verdict: &str, checked_at: &str, row: &str) -> String {
+        format!(
+            r#"{{"format": "ferry.verify/v1", "verdict": "{verdict}", "source": "s", "target": "t", "checkedAt": "{checked_at}",
+            "compared": 1, "atParity": 1, "transformed": 0, "defaulted": 0, "leftOut": 0, "problems": [], "readiness": [{row}],
+            "evidence": [], "extra": [], "differences": []}}"#
+        )
+    }
+
     fn refusal(requires: &Requires, now: jiff::Timestamp) -> String {
         match requires.check(now) {
             Err(Error::Precondition(why)) => why,
@@ -109,7 +117,7 @@ mod tests {
     fn a_recent_ready_report_and_passed_evidence_let_the_cut_over_start() {
         let dir = tempfile::tempdir().unwrap();
         let now: jiff::Timestamp = "2026-12-07T03:00:00Z".parse().unwrap();
-        let ready = write(dir.path(), "ready.json", r#"{"verdict": "ready", "checkedAt": "2026-12-07T02:30:00Z", "compared": 3}"#);
+        let ready = write(dir.path(), "ready.json", &verify_report("ready", "2026-12-07T02:30:00Z", ""));
         let passed =
             write(dir.path(), "smoke.json", r#"{"apiVersion": "ferry.dev/v1alpha1", "kind": "Evidence", "step": "smoke", "checks": [{"passed": true}]}"#);
         let requires = Requires { verify_report: Some(ready.clone()), max_age: None, evidence: vec![passed.clone()] };
@@ -117,10 +125,15 @@ mod tests {
 
         let stale = Requires { max_age: Some(Span(Duration::from_secs(600))), ..requires.clone() };
         assert!(refusal(&stale, now).contains("1800s ago, more than `max_age` (600s)"));
-        let not_ready = write(dir.path(), "not-ready.json", r#"{"verdict": "not-ready", "checkedAt": "2026-12-07T02:59:00Z"}"#);
+        let not_ready = write(dir.path(), "not-ready.json", &verify_report("not-ready", "2026-12-07T02:59:00Z", NOT_READY));
         assert!(refusal(&Requires { verify_report: Some(not_ready), ..requires.clone() }, now).contains("the verdict is `not-ready`"));
+        let claimed = write(dir.path(), "claimed.json", &verify_report("ready", "2026-12-07T02:59:00Z", NOT_READY));
+        let claimed = refusal(&Requires { verify_report: Some(claimed), ..requires.clone() }, now);
+        assert!(claimed.contains("not trusted: its `verdict` is ready, but its findings give not-ready"), "{claimed}");
         let undated = write(dir.path(), "undated.json", r#"{"verdict": "ready"}"#);
-        assert!(refusal(&Requires { verify_report: Some(undated), ..requires.clone() }, now).contains("has no `checkedAt`"));
+        assert!(refusal(&Requires { verify_report: Some(undated), ..requires.clone() }, now).contains("not a `ferry verify -o json` report"));
+        let foreign = write(dir.path(), "foreign.json", &verify_report("ready", "2026-12-07T02:59:00Z", "").replace("ferry.verify/v1", "other/v1"));
+        assert!(refusal(&Requires { verify_report: Some(foreign), ..requires.clone() }, now).contains("its `format` is `other/v1`"));
         let failed = write(
             dir.path(),
             "failed.json",
