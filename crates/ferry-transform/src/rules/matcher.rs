@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use ferry_analysis::selector::{Requirement, Selector};
+use ferry_analysis::selector::Selector;
 use regex::Regex;
 use serde::Deserialize;
 
@@ -132,13 +132,9 @@ impl<'de> Deserialize<'de> for NameRegex {
 pub struct LabelSelector(Selector);
 
 impl LabelSelector {
-    /// Parses the selector syntax.
+    /// Parses the selector syntax (one parser with `-l`: [`Selector::parse`]).
     pub fn parse(text: &str) -> Result<LabelSelector, String> {
-        let mut selector = Selector::default();
-        for requirement in split_requirements(text) {
-            add_requirement(&mut selector, requirement.trim())?;
-        }
-        Ok(LabelSelector(selector))
+        Selector::parse(text).map(LabelSelector)
     }
 
     /// Whether labels satisfy the selector.
@@ -151,71 +147,6 @@ impl<'de> Deserialize<'de> for LabelSelector {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<LabelSelector, D::Error> {
         LabelSelector::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
     }
-}
-
-/// Splits at commas that are not inside `( )`.
-fn split_requirements(text: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut depth, mut start) = (0usize, 0);
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => {
-                parts.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&text[start..]);
-    parts
-}
-
-fn add_requirement(selector: &mut Selector, text: &str) -> Result<(), String> {
-    let invalid = || format!("`{text}` is not a label requirement (expected `key`, `!key`, `key=value`, `key!=value`, `key in (a,b)` or `key notin (a,b)`)");
-    let set = |key: &str, operator: &str, values: Vec<String>| Requirement { key: key.to_owned(), operator: operator.to_owned(), values };
-    if let Some(key) = text.strip_prefix('!') {
-        let key = checked(key.trim(), is_label_key).ok_or_else(invalid)?;
-        selector.expressions.push(set(key, "DoesNotExist", Vec::new()));
-    } else if let Some((key, operator, values)) = set_requirement(text) {
-        let key = checked(key, is_label_key).ok_or_else(invalid)?;
-        let values = values.split(',').map(|v| checked(v.trim(), is_label_value).map(str::to_owned)).collect::<Option<Vec<_>>>().ok_or_else(invalid)?;
-        selector.expressions.push(set(key, operator, values));
-    } else if let Some((key, value)) = text.split_once("!=") {
-        let key = checked(key.trim(), is_label_key).ok_or_else(invalid)?;
-        let value = checked(value.trim(), is_label_value).ok_or_else(invalid)?;
-        selector.expressions.push(set(key, "NotIn", vec![value.to_owned()]));
-    } else if let Some((key, value)) = text.split_once("==").or_else(|| text.split_once('=')) {
-        let key = checked(key.trim(), is_label_key).ok_or_else(invalid)?;
-        let value = checked(value.trim(), is_label_value).ok_or_else(invalid)?;
-        selector.labels.push((key.to_owned(), value.to_owned()));
-    } else {
-        let key = checked(text, is_label_key).ok_or_else(invalid)?;
-        selector.expressions.push(set(key, "Exists", Vec::new()));
-    }
-    Ok(())
-}
-
-/// `key in (a,b)` / `key notin (a,b)` as (key, operator, the text between the parentheses).
-fn set_requirement(text: &str) -> Option<(&str, &'static str, &str)> {
-    let (key, rest) = text.split_once(char::is_whitespace)?;
-    let rest = rest.trim_start();
-    let (operator, rest) = if let Some(rest) = rest.strip_prefix("notin") { ("NotIn", rest) } else { ("In", rest.strip_prefix("in")?) };
-    let values = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
-    Some((key, operator, values))
-}
-
-fn checked(text: &str, valid: fn(&str) -> bool) -> Option<&str> {
-    valid(text).then_some(text)
-}
-
-fn is_label_key(key: &str) -> bool {
-    !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
-}
-
-fn is_label_value(value: &str) -> bool {
-    value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// Which objects a rule applies to; every given condition must hold, and an
@@ -288,7 +219,7 @@ mod tests {
         assert!(!selector.matches(&labels(&[("app", "web"), ("tier", "front")])));
         assert!(LabelSelector::parse("app==web").unwrap().matches(&labels(&[("app", "web")])));
         assert!(LabelSelector::parse("tier notin (db)").unwrap().matches(&labels(&[])));
-        for bad in ["", "a=b=c", "tier in front", "=x", "a b"] {
+        for bad in ["", "a=b=c", "tier in front", "=x", "a b", "a/b/c=1", "/x=1", "env in ((a))"] {
             assert!(LabelSelector::parse(bad).is_err(), "{bad}");
         }
     }
