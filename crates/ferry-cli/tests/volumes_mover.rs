@@ -125,3 +125,56 @@ fn an_encrypted_repository_is_moved_with_its_repository_key_and_refused_without(
     assert!(stdout.contains("is encrypted"), "{stdout}");
     assert!(!stdout.contains("AGE-SECRET-KEY") && !stderr.contains("AGE-SECRET-KEY"), "the key is never shown");
 }
+
+/// A new age identity from Debian's `age-keygen`: (its file, its recipient).
+fn age_keygen(path: &Path) -> (String, String) {
+    let out = Command::new("age-keygen").arg("-o").arg(path).output().expect("age-keygen (Debian's age) is installed by scripts/");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let recipient = String::from_utf8_lossy(&out.stderr).trim().strip_prefix("Public key: ").expect("age-keygen names the public key").to_owned();
+    (path.to_str().unwrap().to_owned(), recipient)
+}
+
+/// `ferry volumes add-key ARGS`; returns (exit code, stdout, stderr).
+fn add_key(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(FERRY).args(["volumes", "add-key"]).args(args).env("FERRY_TEST_NEW_PASSPHRASE", "battery staple").output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn add_key_lets_another_key_open_the_repository_and_age_read_its_stored_key() {
+    use age::secrecy::ExposeSecret as _;
+    let work = tempfile::tempdir().unwrap();
+    let repository = work.path().join("repository");
+    let ((first, _), (second, second_recipient), (other, _)) =
+        (age_keygen(&work.path().join("first.txt")), age_keygen(&work.path().join("second.txt")), age_keygen(&work.path().join("other.txt")));
+    let mut keys = ferry_archive::Keys::new();
+    keys.add_identity_file(Path::new(&first)).unwrap();
+    let store = std::sync::Arc::new(ferry_volumes::DirStore::new(&repository));
+    let created = ferry_volumes::Repository::open_or_create(store, ferry_volumes::Chunker::default(), Some(&ferry_volumes::Unlock::Keys(keys))).unwrap();
+    let via = repository.to_str().unwrap();
+
+    let (code, stdout, stderr) = add_key(&["--via", via, "--identity", &other, "--add-recipient", &second_recipient]);
+    assert_eq!(code, 1, "a key that does not open it adds nothing: {stdout}{stderr}");
+    assert!(stderr.contains("none of its 1 stored keys (keys/) opens with them"), "{stderr}");
+    let (code, _, stderr) = add_key(&["--via", via, "--identity", &first]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("give the keys to add"), "{stderr}");
+
+    let (code, stdout, stderr) = add_key(&["--via", via, "--identity", &first, "--add-recipient", &second_recipient, "-o", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["keys"], 2, "{report}");
+    let added = report["added"].as_str().unwrap();
+    // The stored key is an ordinary age file: Debian's age opens it with the added identity.
+    let opened = Command::new("age").args(["-d", "-i", &second]).arg(repository.join(added)).output().unwrap();
+    assert!(opened.status.success(), "{}", String::from_utf8_lossy(&opened.stderr));
+    assert_eq!(String::from_utf8_lossy(&opened.stdout), *created.key().unwrap().to_text().expose_secret(), "the repository's own key");
+
+    // The added identity opens it in turn, and adds a passphrase.
+    let (code, stdout, stderr) = add_key(&["--via", via, "--identity", &second, "--add-passphrase-env", "FERRY_TEST_NEW_PASSPHRASE"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("added keys/") && stdout.contains(": 3 stored keys open it"), "{stdout}");
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains("AGE-SECRET-KEY") && !text.contains("battery staple"), "no key is shown: {text}");
+    }
+}

@@ -123,6 +123,22 @@ impl Repository {
         Ok(Repository { store, config, known: Mutex::new(known), sealing })
     }
 
+    /// Stores the repository's key once more, encrypted with `keys` (another team member's
+    /// recipient, a new passphrase), so that they open it too; the keys stored before stay.
+    /// Returns the new object's name under `keys/`. A plain repository has no key to share.
+    pub fn add_key(&self, keys: &ferry_archive::Keys) -> Result<String, VolumeError> {
+        let sealing = self
+            .sealing
+            .as_ref()
+            .ok_or_else(|| VolumeError::Key { repository: self.store.to_string(), problem: "it is not encrypted, so there is no key to add".to_owned() })?;
+        store_key(self.store.as_ref(), sealing.key(), keys)
+    }
+
+    /// The names of the stored keys (`keys/…`) of an encrypted repository.
+    pub fn key_names(&self) -> Result<Vec<String>, VolumeError> {
+        self.store.list("keys/")
+    }
+
     /// The key of an encrypted repository (what its mover Jobs are given).
     pub fn key(&self) -> Option<&RepositoryKey> {
         self.sealing.as_ref().map(Sealing::key)
@@ -257,12 +273,19 @@ impl Repository {
 /// Makes a new repository key, stores it under `keys/` encrypted with `keys`, and returns the
 /// configuration's encryption entry.
 fn create_key(store: &dyn Store, keys: &ferry_archive::Keys) -> Result<Encryption, VolumeError> {
-    use age::secrecy::ExposeSecret as _;
     let key = RepositoryKey::generate();
+    store_key(store, &key, keys)?;
+    Ok(Encryption { scheme: "age".to_owned(), recipient: key.recipient() })
+}
+
+/// Stores `key` under `keys/`, encrypted with `keys`; returns the stored object's name.
+fn store_key(store: &dyn Store, key: &RepositoryKey, keys: &ferry_archive::Keys) -> Result<String, VolumeError> {
+    use age::secrecy::ExposeSecret as _;
     let wrapped =
         keys.encrypt(key.to_text().expose_secret().as_bytes()).map_err(|e| VolumeError::Key { repository: store.to_string(), problem: e.to_string() })?;
-    store.put(&format!("keys/{}", &sha256_hex(&wrapped)[..16]), wrapped)?;
-    Ok(Encryption { scheme: "age".to_owned(), recipient: key.recipient() })
+    let name = format!("keys/{}", &sha256_hex(&wrapped)[..16]);
+    store.put(&name, wrapped)?;
+    Ok(name)
 }
 
 /// The repository key `unlock` gives: its own, or one stored under `keys/` that the user's keys

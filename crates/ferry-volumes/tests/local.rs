@@ -242,3 +242,35 @@ fn a_passphrase_opens_an_encrypted_repository() {
     let identity = open_with(repo.path(), Some(&identity_keys(&keys.path().join("me.txt")))).err().expect("an identity it was not encrypted to");
     assert!(matches!(identity, VolumeError::WrongKey { .. }), "{identity}");
 }
+
+#[test]
+fn an_added_key_opens_the_repository_and_the_keys_before_it_still_do() {
+    let (source, target, repo, plain, keys) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    std::fs::write(source.path().join("only.txt"), "precious data\n").expect("file");
+    let first = identity_keys(&keys.path().join("first.txt"));
+    let created = open_with(repo.path(), Some(&first)).expect("create");
+    let stats = pass(&created, source.path(), "2026-12-06T12:00:00Z");
+    let Unlock::Keys(second) = identity_keys(&keys.path().join("second.txt")) else { unreachable!("identity_keys gives keys") };
+    let other = identity_keys(&keys.path().join("other.txt"));
+    assert!(matches!(open_with(repo.path(), Some(&Unlock::Keys(second.clone()))).err(), Some(VolumeError::WrongKey { .. })), "not before it is added");
+
+    let added = created.add_key(&second).expect("add a key");
+    assert!(added.starts_with("keys/"), "{added}");
+    assert_eq!(created.key_names().expect("list").len(), 2, "the first key stays");
+    let by_second = open_with(repo.path(), Some(&Unlock::Keys(second))).expect("the added key opens it");
+    assert_eq!(by_second.key().map(|k| k.recipient()), created.key().map(|k| k.recipient()), "the same repository key");
+    restore(&by_second, &stats.snapshot, target.path()).expect("restore with the added key");
+    assert_same(source.path(), target.path());
+    open_with(repo.path(), Some(&first)).expect("the first key still opens it");
+    assert!(matches!(open_with(repo.path(), Some(&other)).err(), Some(VolumeError::WrongKey { .. })), "a key never added does not");
+
+    let Unlock::Keys(any) = other else { unreachable!("identity_keys gives keys") };
+    let refused = repository(plain.path()).add_key(&any).expect_err("a plain repository has no key");
+    assert!(refused.to_string().contains("it is not encrypted, so there is no key to add"), "{refused}");
+}

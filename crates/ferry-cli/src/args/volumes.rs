@@ -9,7 +9,7 @@ use ferry_cluster::ConnectOptions;
 use ferry_volumes::MoverTask;
 use ferry_volumes::cluster::Scope;
 
-use super::{KeyArgs, ScopeArgs, SourceClusterArgs, ToClusterArgs};
+use super::{ClusterArgs, KeyArgs, ScopeArgs, ToClusterArgs};
 use crate::error::CliError;
 
 pub(super) const VOLUMES_EXAMPLES: &str = "\
@@ -54,9 +54,69 @@ pub enum VolumesCommand {
     Cutover(VolumesArgs),
     /// Compare the claims' files on both sides and write the evidence.
     Verify(VolumesArgs),
+    /// Let more keys open an encrypted repository (a team member's recipient, a new passphrase).
+    #[command(after_help = ADD_KEY_EXAMPLES)]
+    AddKey(AddKeyArgs),
     /// Internal: what a mover Job runs inside the cluster.
     #[command(hide = true, subcommand)]
     Mover(MoverCommand),
+}
+
+const ADD_KEY_EXAMPLES: &str = "\
+Examples:
+  ferry volumes add-key --via s3://migrations/shop-volumes --identity me.txt --add-recipient age1…
+  ferry volumes add-key --via s3://migrations/shop-volumes --passphrase-env OLD --add-passphrase-env NEW
+
+The repository's own key is stored once more under keys/, encrypted with the added keys;
+the keys that opened it before still do. Nothing else in the repository changes.";
+
+/// Arguments of `ferry volumes add-key`.
+#[derive(Debug, Args)]
+pub struct AddKeyArgs {
+    /// The encrypted repository: s3://BUCKET/PREFIX or a directory.
+    #[arg(long, value_name = "LOCATION")]
+    pub via: String,
+    /// The keys that open the repository now.
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// The keys to add.
+    #[command(flatten)]
+    pub add: AddedKeyArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = VolumesOutput::Table)]
+    pub output: VolumesOutput,
+}
+
+/// The keys `add-key` lets open the repository, given as `--identity` and its kin give keys.
+#[derive(Debug, Args)]
+pub struct AddedKeyArgs {
+    /// Add the passphrase in FILE.
+    #[arg(long, value_name = "FILE")]
+    pub add_passphrase_file: Option<PathBuf>,
+    /// Add the passphrase in the environment variable VAR.
+    #[arg(long, value_name = "VAR")]
+    pub add_passphrase_env: Option<String>,
+    /// Add a recipient: an age public key (age1…) or an SSH public key (repeat for a team).
+    #[arg(long = "add-recipient", value_name = "RECIPIENT")]
+    pub add_recipients: Vec<String>,
+    /// Add every recipient in FILE (one per line, `#` comments).
+    #[arg(long = "add-recipients-file", value_name = "FILE")]
+    pub add_recipients_files: Vec<PathBuf>,
+    /// Add the recipient of the age identity file FILE.
+    #[arg(long = "add-identity", value_name = "FILE")]
+    pub add_identities: Vec<PathBuf>,
+}
+
+impl From<AddedKeyArgs> for KeyArgs {
+    fn from(add: AddedKeyArgs) -> KeyArgs {
+        KeyArgs {
+            encryption_key_file: add.add_passphrase_file,
+            passphrase_env: add.add_passphrase_env,
+            recipients: add.add_recipients,
+            recipients_files: add.add_recipients_files,
+            identities: add.add_identities,
+        }
+    }
 }
 
 /// Output formats of `ferry volumes`.
@@ -74,7 +134,7 @@ pub enum VolumesOutput {
 #[derive(Debug, Args)]
 pub struct VolumesArgs {
     #[command(flatten)]
-    pub cluster: SourceClusterArgs,
+    pub cluster: ClusterArgs,
     #[command(flatten)]
     pub to: ToClusterArgs,
     /// Namespaces and labels of the claims.
@@ -167,6 +227,21 @@ pub enum VolumesSettings {
     Run(Box<RunSettings>),
     /// The mover inside a Job.
     Mover(MoverSettings),
+    /// `add-key`.
+    AddKey(AddKeySettings),
+}
+
+/// Settings of `add-key`.
+#[derive(Debug)]
+pub struct AddKeySettings {
+    /// The repository.
+    pub via: String,
+    /// The keys that open it now.
+    pub keys: KeyArgs,
+    /// The keys to add.
+    pub add: KeyArgs,
+    /// Table or JSON.
+    pub output: VolumesOutput,
 }
 
 /// Which of the cluster commands.
@@ -239,6 +314,9 @@ impl VolumesSettings {
             VolumesCommand::Cutover(args) => (Verb::Cutover, args),
             VolumesCommand::Verify(args) => (Verb::Verify, args),
             VolumesCommand::Mover(mover) => return Ok(VolumesSettings::Mover(MoverSettings::resolve(mover))),
+            VolumesCommand::AddKey(args) => {
+                return Ok(VolumesSettings::AddKey(AddKeySettings { via: args.via, keys: args.keys, add: args.add.into(), output: args.output }));
+            }
         };
         if verb != Verb::Plan && args.via.is_none() {
             return Err(CliError::usage(

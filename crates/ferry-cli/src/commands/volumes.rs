@@ -1,24 +1,25 @@
 //! `ferry volumes`: plan, sync, cutover and verify through mover Jobs on both clusters, and
-//! the mover itself (`ferry volumes mover`, run inside those Jobs). Outcomes are printed as a
-//! table or JSON; evidence goes to a file; mismatches and refusals exit with code 3.
+//! the mover itself (`ferry volumes mover`, run inside those Jobs), and `add-key` for an
+//! encrypted repository. Outcomes are printed as a table or JSON; evidence goes to a file;
+//! mismatches and refusals exit with code 3.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ferry_archive::S3Settings;
 use ferry_volumes::cluster::{self, CutoverReport, Error, Evidence, Mover, SyncReport, Via, VolumePlan};
-use ferry_volumes::{MoverReport, RepositoryKey, Unlock, VolumeError, run_mover};
-use kube::Client;
+use ferry_volumes::{MoverReport, Repository, RepositoryKey, Unlock, VolumeError, open_store, run_mover};
 
-use crate::args::{MoverSettings, RunSettings, Verb, VolumesOutput, VolumesSettings};
+use crate::args::{AddKeySettings, MoverSettings, RunSettings, Verb, VolumesOutput, VolumesSettings};
 use crate::commands::cluster::{connect, runtime};
 use crate::commands::columns::write_columns;
-use crate::commands::{archive, pipeline};
+use crate::commands::{archive, out_file, pipeline};
 use crate::error::{CliError, ExitStatus};
 
 /// Runs a `ferry volumes` command.
 pub fn run(settings: VolumesSettings) -> Result<ExitStatus, CliError> {
     match settings {
         VolumesSettings::Mover(mover) => Ok(mover_run(&mover)),
+        VolumesSettings::AddKey(settings) => add_key(&settings),
         VolumesSettings::Run(settings) => runtime()?.block_on(cluster_run(*settings)),
     }
 }
@@ -45,6 +46,36 @@ fn mover_run(settings: &MoverSettings) -> ExitStatus {
     status
 }
 
+/// What `add-key` did, for `-o json`.
+#[derive(serde::Serialize)]
+struct KeyAdded<'a> {
+    /// The repository.
+    repository: &'a str,
+    /// The new object under `keys/`.
+    added: String,
+    /// How many stored keys open it now.
+    keys: usize,
+}
+
+/// `add-key`: opens the repository with the keys given, stores its key again for the added ones.
+fn add_key(settings: &AddKeySettings) -> Result<ExitStatus, CliError> {
+    let keys = archive::keys(&settings.keys)?
+        .ok_or_else(|| CliError::usage("give the keys that open the repository now", Some("--identity, --encryption-key-file or --passphrase-env".into())))?;
+    let add = archive::keys(&settings.add)?.ok_or_else(|| {
+        CliError::usage(
+            "give the keys to add",
+            Some("--add-recipient, --add-recipients-file, --add-identity, --add-passphrase-file or --add-passphrase-env".into()),
+        )
+    })?;
+    let failed = |e: VolumeError| CliError::failure("ferry volumes add-key failed", &e);
+    let store = open_store(&settings.via, &S3Settings::from_env()).map_err(failed)?;
+    let repository = Repository::open(store, Some(&Unlock::Keys(keys))).map_err(failed)?;
+    let added = repository.add_key(&add).map_err(failed)?;
+    let report = KeyAdded { repository: &settings.via, added, keys: repository.key_names().map_err(failed)?.len() };
+    print(settings.output, &report, &|r: &KeyAdded| format!("added {} to {}: {} stored keys open it\n", r.added, r.repository, r.keys));
+    Ok(ExitStatus::Success)
+}
+
 /// The repository key the mover was given, if any.
 fn repository_key(settings: &MoverSettings) -> Result<Option<Unlock>, VolumeError> {
     settings.repository_key.as_deref().map(|path| RepositoryKey::from_file(path).map(Unlock::Key)).transpose()
@@ -67,17 +98,17 @@ async fn cluster_run(mut settings: RunSettings) -> Result<ExitStatus, CliError> 
             print(settings.output, &report, &sync_table);
             ExitStatus::Success
         }),
-        Verb::Verify => cluster::verify(source, target, &plan, &mover).await.and_then(|evidence| conclude(&settings, &mover, &evidence, &evidence)),
-        Verb::Cutover => cutover(source, target, &plan, &mover, &settings).await,
+        Verb::Verify => match cluster::verify(source, target, &plan, &mover).await {
+            Ok(evidence) => return conclude(&settings, &mover, &evidence, &evidence),
+            Err(err) => Err(err),
+        },
+        Verb::Cutover => match cluster::cutover(source, target, &plan, &mover, settings.quiesce_timeout).await {
+            Ok(report) => return conclude(&settings, &mover, &report.evidence, &report),
+            Err(err) => Err(err),
+        },
         Verb::Plan => Ok(ExitStatus::Success),
     };
     outcome.or_else(|err| refused_or_failed(&err, settings.verb))
-}
-
-/// The cutover, its report and its evidence.
-async fn cutover(source: &Client, target: &Client, plan: &VolumePlan, mover: &Mover, settings: &RunSettings) -> Result<ExitStatus, Error> {
-    let report = cluster::cutover(source, target, plan, mover, settings.quiesce_timeout).await?;
-    conclude(settings, mover, &report.evidence, &report)
 }
 
 /// The mover settings of a run; with keys, the encrypted repository is opened (or created)
@@ -111,10 +142,11 @@ fn run_id() -> String {
     format!("{}-{:x}", jiff::Timestamp::now().strftime("%Y%m%d%H%M%S"), std::process::id())
 }
 
-/// Writes the evidence file, prints the report, and exits 3 when a claim differs.
-fn conclude<T: serde::Serialize + Printable>(settings: &RunSettings, mover: &Mover, evidence: &Evidence, report: &T) -> Result<ExitStatus, Error> {
+/// Writes the evidence file (as every `--out` file is written), prints the report, and exits 3
+/// when a claim differs.
+fn conclude<T: serde::Serialize + Printable>(settings: &RunSettings, mover: &Mover, evidence: &Evidence, report: &T) -> Result<ExitStatus, CliError> {
     let path = settings.evidence.clone().unwrap_or_else(|| PathBuf::from(format!("ferry-volumes-{}.json", mover.run)));
-    write_evidence(&path, evidence)?;
+    out_file::write(&path, |out| pipeline::write_structured(out, evidence, false))?;
     print(settings.output, report, &|report: &T| report.table(settings.output == VolumesOutput::Wide));
     eprintln!("evidence written to {}", path.display());
     for claim in evidence.claims.iter().filter(|c| !c.equal) {
@@ -124,13 +156,6 @@ fn conclude<T: serde::Serialize + Printable>(settings: &RunSettings, mover: &Mov
         }
     }
     Ok(if evidence.equal() { ExitStatus::Success } else { ExitStatus::Blockers })
-}
-
-/// Writes the evidence as JSON.
-fn write_evidence(path: &Path, evidence: &Evidence) -> Result<(), Error> {
-    let text = serde_json::to_string_pretty(evidence).unwrap_or_default();
-    std::fs::write(path, text + "\n")
-        .map_err(|source| Error::Repository(ferry_volumes::VolumeError::Io { action: "write the evidence to", path: path.to_owned(), source }))
 }
 
 /// Refusals exit 3 with each reason; other errors are failures, with how to resume.
