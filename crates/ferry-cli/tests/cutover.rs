@@ -171,6 +171,15 @@ fn dry_runs_change_nothing_and_bad_plans_and_command_lines_are_refused() {
     assert_eq!(setup.weights(), (100, 0));
 }
 
+/// A saved `ferry verify -o json` report read at `now` with `readiness`; `claimed` overwrites the
+/// verdict the findings give, as an edited file would.
+fn saved_report(now: &jiff::Timestamp, readiness: Vec<ferry_verify::Finding<ferry_verify::Readiness>>, claimed: Option<ferry_verify::Verdict>) -> String {
+    let report = ferry_verify::Report { compared: 1, at_parity: 1, readiness, ..ferry_verify::Report::default() };
+    let mut saved = ferry_verify::Saved::new("context `old`".into(), "context `new`".into(), now.to_string(), report);
+    saved.verdict = claimed.unwrap_or(saved.verdict);
+    serde_json::to_string(&saved).unwrap()
+}
+
 #[test]
 fn a_cutover_that_requires_a_ready_verify_report_starts_only_with_one() {
     let setup = Setup::start();
@@ -180,7 +189,11 @@ fn a_cutover_that_requires_a_ready_verify_report_starts_only_with_one() {
     std::fs::write(&plan, with_requires).unwrap();
     let now = jiff::Timestamp::now();
 
-    std::fs::write(&report, format!(r#"{{"verdict": "not-ready", "checkedAt": "{now}"}}"#)).unwrap();
+    let not_ready = ferry_verify::Finding {
+        object: ferry_model::ObjectId { api_version: "apps/v1".into(), kind: "Deployment".into(), namespace: Some("shop".into()), name: "web".into() },
+        found: ferry_verify::Readiness { state: ferry_verify::State::NotReady, detail: "0/1 replicas ready".into() },
+    };
+    std::fs::write(&report, saved_report(&now, vec![not_ready.clone()], None)).unwrap();
     let refused = run(&["cutover", "--plan", path(&plan)]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(3), "{stderr}");
@@ -188,7 +201,14 @@ fn a_cutover_that_requires_a_ready_verify_report_starts_only_with_one() {
     assert_eq!(setup.weights(), (100, 0), "nothing moved");
     assert!(journal(&plan).is_empty(), "nothing journalled");
 
-    std::fs::write(&report, format!(r#"{{"verdict": "ready", "checkedAt": "{now}"}}"#)).unwrap();
+    std::fs::write(&report, saved_report(&now, vec![not_ready], Some(ferry_verify::Verdict::Ready))).unwrap();
+    let claimed = run(&["cutover", "--plan", path(&plan)]);
+    let stderr = String::from_utf8_lossy(&claimed.stderr);
+    assert_eq!(claimed.status.code(), Some(3), "a written `ready` over not-ready findings is not trusted: {stderr}");
+    assert!(stderr.contains("not trusted: its `verdict` is ready, but its findings give not-ready"), "{stderr}");
+    assert_eq!(setup.weights(), (100, 0), "nothing moved");
+
+    std::fs::write(&report, saved_report(&now, Vec::new(), None)).unwrap();
     let output = run(&["cutover", "--plan", path(&plan)]);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stderr).contains("required: verify report"), "{}", String::from_utf8_lossy(&output.stderr));

@@ -7,24 +7,14 @@ use std::path::PathBuf;
 use clap::Args;
 use ferry_cluster::ConnectOptions;
 
-/// `--context`/`--kubeconfig` of the cluster read (export, migrate, verify, volumes).
+/// `--context`/`--kubeconfig` of the one cluster a command reads (export, migrate, verify,
+/// volumes: the source) or writes and checks (apply, preflight: the target).
 #[derive(Debug, Args)]
-pub struct SourceClusterArgs {
-    /// The source cluster's kubeconfig context (default: the current context).
+pub struct ClusterArgs {
+    /// The kubeconfig context of the cluster (default: the current context).
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
-    /// The source's kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-}
-
-/// `--context`/`--kubeconfig` of the cluster written or checked (apply, preflight).
-#[derive(Debug, Args)]
-pub struct TargetClusterArgs {
-    /// The target cluster's kubeconfig context (default: the current context).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// The target's kubeconfig file.
+    /// The kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
 }
@@ -40,15 +30,8 @@ pub struct ToClusterArgs {
     pub to_kubeconfig: Option<PathBuf>,
 }
 
-impl SourceClusterArgs {
-    /// How to connect to the source.
-    pub fn connect(self) -> ConnectOptions {
-        ConnectOptions { kubeconfig: self.kubeconfig, context: self.context }
-    }
-}
-
-impl TargetClusterArgs {
-    /// How to connect to the target.
+impl ClusterArgs {
+    /// How to connect to the cluster.
     pub fn connect(self) -> ConnectOptions {
         ConnectOptions { kubeconfig: self.kubeconfig, context: self.context }
     }

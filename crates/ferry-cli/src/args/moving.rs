@@ -12,7 +12,7 @@ use ferry_cluster::export::ExportFilter;
 use ferry_cluster::{ConnectOptions, ReadOptions};
 use ferry_transform::gitops::Secrets;
 
-use super::{InputArgs, InputSettings, NamespaceArgs, Output, ScopeArgs, SourceClusterArgs, TargetClusterArgs, ToClusterArgs, TransformOutput, YamlArgs};
+use super::{ClusterArgs, InputArgs, InputSettings, NamespaceArgs, Output, ScopeArgs, ToClusterArgs, TransformOutput, YamlArgs};
 use crate::error::CliError;
 
 pub(super) const EXPORT_EXAMPLES: &str = "\
@@ -107,7 +107,7 @@ Examples:
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     #[command(flatten)]
-    pub cluster: SourceClusterArgs,
+    pub cluster: ClusterArgs,
     #[command(flatten)]
     pub scope: ScopeArgs,
     #[command(flatten)]
@@ -299,7 +299,7 @@ pub struct TransformArgs {
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     #[command(flatten)]
-    pub cluster: TargetClusterArgs,
+    pub cluster: ClusterArgs,
     /// The archive, or manifest files or directory (`-`: standard input), to apply.
     #[arg(long, value_name = "SRC")]
     pub from: String,

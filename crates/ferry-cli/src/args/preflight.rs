@@ -9,7 +9,7 @@ use ferry_cluster::export::ExportFilter;
 use super::images::RegistryTrustArgs;
 use super::moving::{ArchiveArgs, ArchiveSettings, SourceSettings, SummaryFormat, TransformOpts, TransformSettings};
 use super::verify::SourceInput;
-use super::{NamespaceArgs, TargetClusterArgs};
+use super::{ClusterArgs, NamespaceArgs};
 use crate::error::CliError;
 
 pub(super) const PREFLIGHT_EXAMPLES: &str = "\
@@ -38,7 +38,7 @@ Exit codes:
 #[derive(Debug, Args)]
 pub struct PreflightArgs {
     #[command(flatten)]
-    pub cluster: TargetClusterArgs,
+    pub cluster: ClusterArgs,
     /// The archive to check (a file, a dir/ or s3://bucket/key).
     #[arg(long, value_name = "SRC", required_unless_present = "context_from", conflicts_with = "context_from")]
     pub from: Option<String>,
@@ -91,7 +91,7 @@ impl PreflightCommand {
     /// Validates the arguments.
     pub fn resolve(args: PreflightArgs) -> Result<PreflightCommand, CliError> {
         let PreflightArgs {
-            cluster: TargetClusterArgs { context, kubeconfig },
+            cluster: ClusterArgs { context, kubeconfig },
             from,
             context_from,
             kubeconfig_from,
