@@ -49,6 +49,11 @@ pub struct S3Settings {
     pub path_style: bool,
     /// Whether a plain `http://` endpoint may be used.
     pub allow_http: bool,
+    /// How long a request that gets no answer (the connection refused, a timeout, a server
+    /// error) is retried, with backoff, before it fails; `None` gives up after three retries
+    /// within a minute (an interactive command should tell its user soon). Movers set it long,
+    /// so that a store that is down for a while is waited for.
+    pub retry_window: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for S3Settings {
@@ -62,6 +67,7 @@ impl fmt::Debug for S3Settings {
             .field("session_token", &redacted(&self.session_token))
             .field("path_style", &self.path_style)
             .field("allow_http", &self.allow_http)
+            .field("retry_window", &self.retry_window)
             .finish()
     }
 }
@@ -88,6 +94,7 @@ impl S3Settings {
             access_key_id: var("AWS_ACCESS_KEY_ID"),
             secret_access_key: var("AWS_SECRET_ACCESS_KEY"),
             session_token: var("AWS_SESSION_TOKEN"),
+            retry_window: None,
         }
     }
 }

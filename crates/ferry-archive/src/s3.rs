@@ -35,7 +35,11 @@ pub fn store(location: &S3Location) -> Result<AmazonS3, ArchiveError> {
         _ => return Err(refuse("only half of the S3 credentials are set; set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")),
     };
     let client = ClientOptions::new().with_connect_timeout(Duration::from_secs(10)).with_timeout(Duration::from_secs(300));
-    let retry = RetryConfig { backoff: BackoffConfig::default(), max_retries: 3, retry_timeout: Duration::from_secs(60) };
+    let retry = match settings.retry_window {
+        // Backoff grows to 15 s between tries, so the window, not the count, ends the retries.
+        Some(window) => RetryConfig { backoff: BackoffConfig::default(), max_retries: usize::MAX, retry_timeout: window },
+        None => RetryConfig { backoff: BackoffConfig::default(), max_retries: 3, retry_timeout: Duration::from_secs(60) },
+    };
     let mut builder = AmazonS3Builder::new()
         .with_client_options(client)
         .with_retry(retry)

@@ -8,9 +8,10 @@
 //! encrypted repository (the repository key reaching the movers through their Jobs' Secrets).
 //! Through a real S3 server (`rclone serve s3`), with its credentials reaching the movers only
 //! through their Jobs' Secrets: a pass survives ferry killed mid-pass, a mover Pod deleted
-//! mid-pass and the S3 server stopped mid-pass (each failure named, then a re-run completes
-//! without sending again what is stored); the cutover's evidence is equal; a corrupted chunk
-//! is found at restore.
+//! mid-pass and the S3 server stopped mid-pass for longer than `--store-retry` (each failure
+//! named, then a re-run completes without sending again what is stored); a server down for a
+//! few seconds is waited for and the pass completes; the cutover's evidence is equal; a
+//! corrupted chunk is found at restore.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -383,9 +384,10 @@ fn s3_env(server: &S3Server) -> Vec<(&'static str, String)> {
 
 /// Starts `ferry volumes sync -n shop -o json` and returns it once its backup Job has stored
 /// a few chunks of the new round: the pass is under way.
-fn sync_under_way(moving: &Move, server: &S3Server) -> std::process::Child {
+fn sync_under_way(moving: &Move, server: &S3Server, extra: &[&str]) -> std::process::Child {
     let before = stored_chunks(server);
-    let mut child = moving.command("sync", &["-n", "shop", "-o", "json"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let args = [&["-n", "shop", "-o", "json"], extra].concat();
+    let mut child = moving.command("sync", &args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     while stored_chunks(server) < before + 8 {
         if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
@@ -428,7 +430,7 @@ async fn volumes_through_s3_survive_faults_and_resume() {
     // ferry killed mid-pass: its Job's objects hold no credential; the re-run removes the Job
     // it left and sends only what is not stored yet.
     let round = new_round(&data, 1);
-    let mut ferry = sync_under_way(&moving, &server);
+    let mut ferry = sync_under_way(&moving, &server, &[]);
     let objects = kubectl(&moving.source, &["get", "jobs,pods", "-A", "-l", "ferry.io/volumes-run", "-o", "json"]);
     assert!(objects.contains("ferry-backup-") && objects.contains("secretKeyRef"), "{objects}");
     for credential in [s3::ACCESS_KEY, s3::SECRET_KEY] {
@@ -447,7 +449,7 @@ async fn volumes_through_s3_survive_faults_and_resume() {
 
     // A mover Pod deleted mid-pass: the failure names the Job, the claim and how to resume.
     let round = new_round(&data, 2);
-    let ferry = sync_under_way(&moving, &server);
+    let ferry = sync_under_way(&moving, &server, &[]);
     kubectl(&moving.source, &["-n", "shop", "delete", "pods", "-l", "ferry.io/volumes-run", "--wait=false"]);
     let (code, stdout, stderr) = ended(ferry.wait_with_output().unwrap());
     said.extend([stdout, stderr.clone()]);
@@ -456,10 +458,10 @@ async fn volumes_through_s3_survive_faults_and_resume() {
     assert!(stderr.contains("hint: fix the cause and run the same `ferry volumes sync` again"), "{stderr}");
     resumed_pass(&moving, &server, dirs, (2, round), &mut said);
 
-    // The S3 server stopped mid-pass: the mover gives up after its retries, naming the
-    // repository; with the server back (on another port), the re-run completes.
+    // The S3 server stopped mid-pass for longer than --store-retry: the mover gives up,
+    // naming the repository; with the server back (on another port), the re-run completes.
     let round = new_round(&data, 3);
-    let ferry = sync_under_way(&moving, &server);
+    let ferry = sync_under_way(&moving, &server, &["--store-retry", "2"]);
     server.kill();
     let (code, stdout, stderr) = ended(ferry.wait_with_output().unwrap());
     said.extend([stdout, stderr.clone()]);
@@ -469,6 +471,20 @@ async fn volumes_through_s3_survive_faults_and_resume() {
     let _stopped = std::mem::replace(&mut server, restarted); // holds the data directory both serve
     moving.env = s3_env(&server);
     resumed_pass(&moving, &server, dirs, (3, round), &mut said);
+
+    // The S3 server down for a few seconds mid-pass, then back on its port: the movers wait
+    // for it (--store-retry, 300 s by default) and the pass completes without a re-run.
+    new_round(&data, 4);
+    let ferry = sync_under_way(&moving, &server, &[]);
+    server.kill();
+    std::thread::sleep(Duration::from_secs(3));
+    let restarted = server.restart_on_same_port();
+    let _down_once = std::mem::replace(&mut server, restarted);
+    let (code, stdout, stderr) = ended(ferry.wait_with_output().unwrap());
+    said.extend([stdout, stderr.clone()]);
+    assert_eq!(code, 0, "the pass waited for its store: {stderr}");
+    let last = format!("round-4/f{}", ROUND_FILES - 1);
+    assert!(std::fs::read(target_data.join(&last)).unwrap() == std::fs::read(data.join(&last)).unwrap(), "{last} differs on the target");
 
     // The cutover through S3: evidence equal on both claims.
     std::fs::write(data.join("fragile"), "a file of one chunk, damaged below\n").unwrap();
@@ -480,7 +496,7 @@ async fn volumes_through_s3_survive_faults_and_resume() {
     for name in ["shop/data", "shop/idle"] {
         assert_eq!(claim(&evidence, name)["equal"].as_bool(), Some(true), "{evidence}");
     }
-    assert_eq!(claim(&evidence, "shop/data")["source"]["files"].as_u64(), Some(51 + 3 * ROUND_FILES as u64 + 1));
+    assert_eq!(claim(&evidence, "shop/data")["source"]["files"].as_u64(), Some(51 + 4 * ROUND_FILES as u64 + 1));
 
     // A damaged chunk is found when the target needs it again.
     let id = sha256_of(&data.join("fragile"));

@@ -29,23 +29,34 @@ impl S3Server {
         let state = tempfile::tempdir().expect("temp dir");
         let root = state.path().join("data");
         std::fs::create_dir_all(root.join("ferry")).expect("bucket directory");
-        let mut server = S3Server::serve(&root, state.path());
+        let mut server = S3Server::serve(&root, state.path(), None);
         server._state = Some(state);
         server
     }
 
     /// Starts another server over the same data (after [`S3Server::kill`], say).
     pub fn restart(&self) -> S3Server {
-        let state = self.log.parent().expect("state directory").to_path_buf();
-        S3Server::serve(&self.root, &state)
+        S3Server::serve(&self.root, self.state(), None)
     }
 
-    /// Starts rclone on a free port, retrying if another process takes the port first.
-    fn serve(root: &Path, state: &Path) -> S3Server {
+    /// Starts another server over the same data on this one's port (after [`S3Server::kill`]):
+    /// a client that keeps retrying reaches it again, as it would a restarted store.
+    pub fn restart_on_same_port(&self) -> S3Server {
+        let port = self.endpoint.rsplit(':').next().and_then(|port| port.parse().ok()).expect("the endpoint has a port");
+        S3Server::serve(&self.root, self.state(), Some(port))
+    }
+
+    /// The directory of rclone's configuration, cache and log.
+    fn state(&self) -> &Path {
+        self.log.parent().expect("state directory")
+    }
+
+    /// Starts rclone on `port`, or on a free port, retrying if another process takes it first.
+    fn serve(root: &Path, state: &Path, port: Option<u16>) -> S3Server {
         let rclone = find_rclone();
         let log = state.join("rclone.log");
         for _ in 0..3 {
-            let port = crate::free_port().expect("a free port");
+            let port = port.unwrap_or_else(|| crate::free_port().expect("a free port"));
             let log_file = std::fs::File::create(&log).expect("log file");
             let child = Command::new(&rclone)
                 .args(["serve", "s3", "--addr", &format!("127.0.0.1:{port}"), "--auth-key", &format!("{ACCESS_KEY},{SECRET_KEY}")])
@@ -100,6 +111,7 @@ impl S3Server {
             session_token: None,
             path_style: true,
             allow_http: true,
+            retry_window: None,
         }
     }
 

@@ -1,7 +1,11 @@
 //! A repository under an S3 prefix, against a real `rclone serve s3` on 127.0.0.1: a tree
 //! backed up and restored, a second pass that stores only the change, and the errors for wrong
-//! credentials and for a bucket that does not exist.
+//! credentials and for a bucket that does not exist, and a store that is down for a while
+//! waited for within the retry window.
 
+use std::time::Duration;
+
+use ferry_archive::S3Settings;
 use ferry_testcluster::s3::S3Server;
 use ferry_volumes::{BackupOptions, Chunker, Manifest, Repository, backup, open_store, restore};
 
@@ -58,6 +62,29 @@ fn storage_errors_name_the_repository_and_the_cause() {
     let missing = open_store("s3://no-such-bucket/volumes", &server.settings()).expect("store");
     let text = chain(&Repository::open_or_create(missing, Chunker::default(), None).err().expect("no bucket"));
     assert!(text.contains("`no-such-bucket` does not exist"), "{text}");
+}
+
+#[test]
+fn a_store_down_for_a_while_is_waited_for_within_the_retry_window() {
+    let mut server = S3Server::start();
+    let patient = S3Settings { retry_window: Some(Duration::from_secs(60)), ..server.settings() };
+    let (store, impatient) = (open_store("s3://ferry/volumes", &patient).expect("store"), open_store("s3://ferry/volumes", &server.settings()).expect("store"));
+    store.put("before", b"1".to_vec()).expect("put while the store answers");
+
+    server.kill();
+    let refused = chain(&impatient.put("refused", b"2".to_vec()).expect_err("without a window, a store that is down fails the request"));
+    assert!(refused.contains("s3://ferry/volumes/"), "{refused}");
+    let back = std::thread::scope(|scope| {
+        let restarted = scope.spawn(|| {
+            std::thread::sleep(Duration::from_secs(3));
+            server.restart_on_same_port()
+        });
+        store.put("during", b"3".to_vec()).expect("a put while the store is down waits for it to come back");
+        restarted.join().expect("restarted")
+    });
+    assert_eq!(store.get("during").expect("get").as_deref(), Some(&b"3"[..]));
+    assert_eq!(store.list("").expect("list"), ["before", "during"], "the refused put stored nothing");
+    drop(back);
 }
 
 /// An error and its causes.

@@ -157,6 +157,10 @@ pub struct VolumesArgs {
     /// Longest time one mover Job may take, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     pub timeout: u64,
+    /// How long a mover keeps retrying an S3 store that does not answer (down, restarting,
+    /// unreachable) before its pass fails, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub store_retry: u64,
     /// Claims moved or verified at once; each runs at most one mover Job per cluster at a time.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
@@ -218,6 +222,9 @@ pub struct MoverArgs {
     /// The key of an encrypted repository (a file mounted from the Job's Secret).
     #[arg(long)]
     pub repository_key: Option<PathBuf>,
+    /// Retry an S3 repository that does not answer for this long, in seconds.
+    #[arg(long)]
+    pub store_retry_seconds: Option<u64>,
 }
 
 /// What `ferry volumes` does, resolved.
@@ -284,6 +291,8 @@ pub struct RunSettings {
     pub quiesce_timeout: Duration,
     /// Claims at once.
     pub parallel: usize,
+    /// How long movers retry an S3 store.
+    pub store_retry: Duration,
     /// The evidence file.
     pub evidence: Option<PathBuf>,
     /// Table, wide table or JSON.
@@ -303,6 +312,8 @@ pub struct MoverSettings {
     pub result: Option<PathBuf>,
     /// The repository key file.
     pub repository_key: Option<PathBuf>,
+    /// How long to retry an S3 repository that does not answer.
+    pub store_retry: Option<Duration>,
 }
 
 impl VolumesSettings {
@@ -338,6 +349,7 @@ impl VolumesSettings {
             timeout: Duration::from_secs(args.timeout.max(1)),
             quiesce_timeout: Duration::from_secs(args.quiesce_timeout.max(1)),
             parallel: usize::from(args.parallel),
+            store_retry: Duration::from_secs(args.store_retry.max(1)),
             evidence: args.evidence,
             output: args.output,
         })))
@@ -352,6 +364,13 @@ impl MoverSettings {
             MoverCommand::Restore { snapshot, common } => (MoverTask::Restore { snapshot }, common),
             MoverCommand::Manifest { key, common } => (MoverTask::Manifest { key }, common),
         };
-        MoverSettings { task, repository: common.repository, path: common.path, result: common.result, repository_key: common.repository_key }
+        MoverSettings {
+            task,
+            repository: common.repository,
+            path: common.path,
+            result: common.result,
+            repository_key: common.repository_key,
+            store_retry: common.store_retry_seconds.map(Duration::from_secs),
+        }
     }
 }

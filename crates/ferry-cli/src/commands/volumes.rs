@@ -26,8 +26,8 @@ pub fn run(settings: VolumesSettings) -> Result<ExitStatus, CliError> {
 
 /// The mover: runs its task, prints the report and writes it to `--result`; exit 1 on failure.
 fn mover_run(settings: &MoverSettings) -> ExitStatus {
-    let run =
-        repository_key(settings).and_then(|unlock| run_mover(&settings.repository, &S3Settings::from_env(), unlock.as_ref(), &settings.path, &settings.task));
+    let s3 = S3Settings { retry_window: settings.store_retry, ..S3Settings::from_env() };
+    let run = repository_key(settings).and_then(|unlock| run_mover(&settings.repository, &s3, unlock.as_ref(), &settings.path, &settings.task));
     let (report, status) = match run {
         Ok(report) => (report, ExitStatus::Success),
         Err(err) => {
@@ -134,6 +134,7 @@ async fn mover(settings: &RunSettings) -> Result<Mover, CliError> {
         key,
         timeout: settings.timeout,
         parallel: settings.parallel,
+        store_retry: settings.store_retry,
     })
 }
 

@@ -120,6 +120,8 @@ pub struct Mover {
     /// Claims moved or verified at once (at least 1): at most this many mover Jobs run on
     /// each cluster at a time.
     pub parallel: usize,
+    /// How long a mover keeps retrying an S3 store that does not answer before its pass fails.
+    pub store_retry: Duration,
 }
 
 /// One Job to run.
@@ -259,6 +261,9 @@ fn job_manifest(mover: &Mover, request: &JobRequest, secret: Option<&SecretRef>)
     command.extend(["--repository".into(), mover.via.argument(), "--path".into(), DATA_PATH.into(), "--result".into(), "/dev/termination-log".into()]);
     let mut volumes = vec![json!({"name": "data", "persistentVolumeClaim": {"claimName": request.claim, "readOnly": request.read_only}})];
     let mut mounts = vec![json!({"name": "data", "mountPath": DATA_PATH, "readOnly": request.read_only})];
+    if matches!(mover.via, Via::S3 { .. }) {
+        command.extend(["--store-retry-seconds".into(), mover.store_retry.as_secs().max(1).to_string()]);
+    }
     if let Via::Dir(dir) = &mover.via {
         volumes.push(json!({"name": "repository", "hostPath": {"path": dir, "type": "DirectoryOrCreate"}}));
         mounts.push(json!({"name": "repository", "mountPath": REPOSITORY_PATH}));
@@ -437,6 +442,7 @@ mod tests {
             key: Some(key.clone()),
             timeout: std::time::Duration::from_secs(60),
             parallel: 1,
+            store_retry: std::time::Duration::from_secs(300),
         };
         let data = secret_data(&mover).expect("a Secret");
         assert_eq!(data.get("AWS_SECRET_ACCESS_KEY"), Some(&json!("SECRET-CANARY")));
@@ -450,8 +456,11 @@ mod tests {
         assert!(spec.contains(r#""secretKeyRef":{"name":"ferry-restore-1-0-secret","key":"AWS_SECRET_ACCESS_KEY"}"#), "{spec}");
         let _: Job = serde_json::from_value(job_manifest(&mover, &request(), Some(&secret))).expect("a valid Job");
 
+        assert!(spec.contains(r#""--store-retry-seconds","300""#), "an S3 mover waits for its store: {spec}");
+
         let plain = Mover { via: Via::Dir("/srv/volumes".into()), key: None, ..mover };
         assert!(secret_data(&plain).is_none(), "a plain directory repository needs no Secret");
+        assert!(!job_manifest(&plain, &request(), None).to_string().contains("--store-retry-seconds"), "a directory has no store to wait for");
     }
 
     #[test]
