@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::accept::Acceptor;
 use crate::{Error, io_err};
 
 /// A running backend; stopped when dropped.
 pub struct TestBackend {
-    address: SocketAddr,
+    acceptor: Acceptor,
     shared: Arc<Shared>,
 }
 
@@ -20,32 +21,21 @@ struct Shared {
     name: String,
     status: AtomicU16,
     served: AtomicU64,
-    stop: AtomicBool,
 }
 
 impl TestBackend {
     /// Starts a backend named `name` on a free port of `ip` (e.g. 127.0.0.2).
     pub fn start(name: &str, ip: IpAddr) -> Result<TestBackend, Error> {
         let listener = TcpListener::bind((ip, 0)).map_err(io_err(format!("binding a backend on {ip}")))?;
-        let address = listener.local_addr().map_err(io_err("reading the backend's address"))?;
-        let shared = Arc::new(Shared { name: name.to_owned(), status: AtomicU16::new(200), served: AtomicU64::new(0), stop: AtomicBool::new(false) });
-        let accepting = Arc::clone(&shared);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if accepting.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let serving = Arc::clone(&accepting);
-                std::thread::spawn(move || serve(stream, &serving));
-            }
-        });
-        Ok(TestBackend { address, shared })
+        let shared = Arc::new(Shared { name: name.to_owned(), status: AtomicU16::new(200), served: AtomicU64::new(0) });
+        let serving = Arc::clone(&shared);
+        let acceptor = Acceptor::spawn(listener, move |stream| serve(stream, &serving))?;
+        Ok(TestBackend { acceptor, shared })
     }
 
     /// Where it listens.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.acceptor.address()
     }
 
     /// Makes every later answer carry `status` (e.g. 500 for an unhealthy side).
@@ -56,14 +46,6 @@ impl TestBackend {
     /// Requests answered so far.
     pub fn served(&self) -> u64 {
         self.shared.served.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for TestBackend {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        // Wakes the accepting thread so it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.address, Duration::from_secs(1));
     }
 }
 

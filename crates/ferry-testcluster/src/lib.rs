@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
+mod accept;
 mod backend;
 mod bind;
 mod dns;

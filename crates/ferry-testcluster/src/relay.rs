@@ -7,13 +7,13 @@ use std::io::{Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
 
+use crate::accept::Acceptor;
 use crate::{Error, io_err};
 
 /// A running relay; stopped when dropped.
 pub struct TestRelay {
-    address: SocketAddr,
+    acceptor: Acceptor,
     shared: Arc<Shared>,
 }
 
@@ -22,7 +22,6 @@ struct Shared {
     returned: AtomicU64,
     cut_after: Option<u64>,
     cut: AtomicBool,
-    stop: AtomicBool,
 }
 
 impl TestRelay {
@@ -30,25 +29,19 @@ impl TestRelay {
     /// reach that many bytes is cut after exactly that many.
     pub fn start(upstream: SocketAddr, cut_after: Option<u64>) -> Result<TestRelay, Error> {
         let listener = TcpListener::bind("127.0.0.1:0").map_err(io_err("binding the relay"))?;
-        let address = listener.local_addr().map_err(io_err("reading the relay's address"))?;
-        let shared = Arc::new(Shared { upstream, returned: AtomicU64::new(0), cut_after, cut: AtomicBool::new(false), stop: AtomicBool::new(false) });
-        let accepting = Arc::clone(&shared);
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                if accepting.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let (Ok(client), Ok(server)) = (client, TcpStream::connect(accepting.upstream)) else { continue };
-                let relaying = Arc::clone(&accepting);
-                std::thread::spawn(move || relay(client, server, &relaying));
+        let shared = Arc::new(Shared { upstream, returned: AtomicU64::new(0), cut_after, cut: AtomicBool::new(false) });
+        let relaying = Arc::clone(&shared);
+        let acceptor = Acceptor::spawn(listener, move |client| {
+            if let Ok(server) = TcpStream::connect(relaying.upstream) {
+                relay(client, server, &relaying);
             }
-        });
-        Ok(TestRelay { address, shared })
+        })?;
+        Ok(TestRelay { acceptor, shared })
     }
 
     /// Where clients connect instead of the upstream server.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.acceptor.address()
     }
 
     /// Bytes the upstream server sent back through the relay so far.
@@ -59,14 +52,6 @@ impl TestRelay {
     /// Whether a connection was cut.
     pub fn was_cut(&self) -> bool {
         self.shared.cut.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for TestRelay {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        // Wakes the accepting thread so it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.address, Duration::from_secs(1));
     }
 }
 

@@ -5,9 +5,9 @@
 //! `ValidatingWebhookConfiguration` that points an API server at it.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -15,6 +15,7 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 
+use crate::accept::Acceptor;
 use crate::{Error, TestPki, io_err};
 
 /// The message a refusal carries.
@@ -22,7 +23,7 @@ pub const WEBHOOK_REFUSAL: &str = "refused by the ferry test webhook";
 
 /// A running webhook; stopped when dropped.
 pub struct TestWebhook {
-    address: SocketAddr,
+    acceptor: Acceptor,
     root_pem: String,
     denied_kind: String,
     shared: Arc<Shared>,
@@ -31,7 +32,6 @@ pub struct TestWebhook {
 struct Shared {
     denied_kind: String,
     reviews: AtomicU64,
-    stop: AtomicBool,
 }
 
 impl TestWebhook {
@@ -40,20 +40,14 @@ impl TestWebhook {
         let pki = TestPki::new()?;
         let config = server_config(&pki.leaf("127.0.0.1", false)?)?;
         let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(io_err("binding the webhook"))?;
-        let address = listener.local_addr().map_err(io_err("reading the webhook's address"))?;
-        let shared = Arc::new(Shared { denied_kind: denied_kind.to_owned(), reviews: AtomicU64::new(0), stop: AtomicBool::new(false) });
-        let accepting = Arc::clone(&shared);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if accepting.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let (Ok(stream), Ok(connection)) = (stream, rustls::ServerConnection::new(Arc::clone(&config))) else { continue };
-                let serving = Arc::clone(&accepting);
-                std::thread::spawn(move || serve(rustls::StreamOwned::new(connection, stream), &serving));
+        let shared = Arc::new(Shared { denied_kind: denied_kind.to_owned(), reviews: AtomicU64::new(0) });
+        let serving = Arc::clone(&shared);
+        let acceptor = Acceptor::spawn(listener, move |stream| {
+            if let Ok(connection) = rustls::ServerConnection::new(Arc::clone(&config)) {
+                serve(rustls::StreamOwned::new(connection, stream), &serving);
             }
-        });
-        Ok(TestWebhook { address, root_pem: pki.root_pem(), denied_kind: denied_kind.to_owned(), shared })
+        })?;
+        Ok(TestWebhook { acceptor, root_pem: pki.root_pem(), denied_kind: denied_kind.to_owned(), shared })
     }
 
     /// Reviews answered so far.
@@ -71,7 +65,7 @@ impl TestWebhook {
             "metadata": {"name": name},
             "webhooks": [{
                 "name": format!("refuse-{}.ferry.test", self.denied_kind.to_ascii_lowercase()),
-                "clientConfig": {"url": format!("https://{}/validate", self.address), "caBundle": ca},
+                "clientConfig": {"url": format!("https://{}/validate", self.acceptor.address()), "caBundle": ca},
                 "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": [plural]}],
                 "sideEffects": "None",
                 "admissionReviewVersions": ["v1"],
@@ -80,14 +74,6 @@ impl TestWebhook {
             }]
         })
         .to_string()
-    }
-}
-
-impl Drop for TestWebhook {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        // Wakes the accepting thread so it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.address, Duration::from_secs(1));
     }
 }
 
