@@ -10,6 +10,8 @@
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
+# FUZZ_RUNS=N stops each target after N executions (e.g. 10000000) if that comes first.
+#
 # The corpus grows in fuzz/corpus/TARGET (not checked in), starting from fuzz/seeds/TARGET.
 # Prints one line per target: executions, corpus size, slowest corpus input, time. Set
 # CARGO_TARGET_DIR to keep the instrumented build apart from other builds.
@@ -18,6 +20,8 @@ cd "$(dirname "$0")/../fuzz"
 
 seconds=${1:-60}
 timeout=${FUZZ_TIMEOUT:-1}
+run_limit=()
+[[ -n "${FUZZ_RUNS:-}" ]] && run_limit=(-runs="$FUZZ_RUNS")
 bin="${CARGO_TARGET_DIR:-$PWD/target}/x86_64-unknown-linux-gnu/release"
 shift || true
 targets=("$@")
@@ -33,7 +37,7 @@ for target in "${targets[@]}"; do
   log=$(mktemp)
   start=$(date +%s)
   if ! cargo fuzz run -s none "$target" "corpus/$target" "seeds/$target" -- \
-      -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 >"$log" 2>&1; then
+      -max_total_time="$seconds" "${run_limit[@]}" -timeout="$timeout" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "fuzz target $target failed; reproducer in fuzz/artifacts/$target/" >&2
     exit 1
