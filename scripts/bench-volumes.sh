@@ -14,54 +14,10 @@ tree="$dir/tree"
 
 log() { echo "bench-volumes: $*" >&2; }
 
-# The tree: half in small files (1-48 KiB of text, ~24 KiB on average), half in 4 large files of mixed
-# random and repetitive data (compressible about 2:1), a few links.
-make_tree() {
-  python3 - "$tree" "$size_mb" <<'PY'
-import os, random, sys
-root, size_mb = sys.argv[1], int(sys.argv[2])
-rng = random.Random(7)
-half = size_mb * 1024 * 1024 // 2
-written, i = 0, 0
-while written < half:
-    d = os.path.join(root, f"d{i % 160:03d}")
-    os.makedirs(d, exist_ok=True)
-    n = rng.randint(1024, 48 * 1024)
-    words = " ".join(f"w{rng.randint(0, 5000)}" for _ in range(n // 6))
-    with open(os.path.join(d, f"f{i:05d}.txt"), "w") as f:
-        f.write(words[:n])
-    written += n
-    i += 1
-for j in range(4):
-    with open(os.path.join(root, f"large{j}.bin"), "wb") as f:
-        left = half // 4
-        while left > 0:
-            block = rng.randbytes(32768) + bytes(32768)
-            f.write(block[:left])
-            left -= len(block)
-os.symlink("large0.bin", os.path.join(root, "link"))
-os.link(os.path.join(root, "d000/f00000.txt"), os.path.join(root, "hard"))
-PY
-}
-
-# 5 %: rewrite every 20th small file, change 1/20 of each large file in place.
-change_tree() {
-  python3 - "$tree" <<'PY'
-import os, random, sys
-root = sys.argv[1]
-rng = random.Random(11)
-small = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(root) for f in fs if f.endswith(".txt"))
-for path in small[::20]:
-    with open(path, "a") as f:
-        f.write(" changed")
-for j in range(4):
-    path = os.path.join(root, f"large{j}.bin")
-    size = os.path.getsize(path)
-    with open(path, "r+b") as f:
-        f.seek(size // 3)
-        f.write(rng.randbytes(size // 20))
-PY
-}
+# The tree and its 5 % change: scripts/volume-tree.py (shared with `ferry-bench volumes`).
+trees="$(dirname "$0")/volume-tree.py"
+make_tree() { python3 "$trees" make "$tree" "$size_mb"; }
+change_tree() { python3 "$trees" change "$tree"; }
 
 # Runs a command, printing "SECONDS PEAK_RSS_MB".
 measure() {

@@ -17,6 +17,7 @@
 //! `ferry-bench cutover [TRIALS]` measures rollback time and requests lost (see `cutover.rs`).
 //! `ferry-bench verify [OBJECTS]` measures verifying a migration (see `verify.rs`).
 //! `ferry-bench images [ROUNDS]` measures copying images against skopeo (see `images.rs`).
+//! `ferry-bench volumes [SIZE_MB]` measures volume data through the clusters' Jobs (see `volumes.rs`).
 
 mod corpus;
 mod cutover;
@@ -26,6 +27,7 @@ mod live;
 mod moving;
 mod nodes;
 mod verify;
+mod volumes;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,6 +44,7 @@ fn main() {
         Some("cutover") => cutover::bench_cutover(&args[1..]),
         Some("verify") => verify::bench_verify(&args[1..]),
         Some("images") => images::bench_images(&args[1..]),
+        Some("volumes") => volumes::bench_volumes(&args[1..]),
         Some("raw-lists") => moving::raw_lists_process(&args[1]),
         Some("measured") => measured(Path::new(&args[1]), &args[2..]),
         _ => {
@@ -52,6 +55,9 @@ fn main() {
             eprintln!("       ferry-bench cutover [TRIALS]      (e.g. ferry-bench cutover 5; rollback time per driver, requests lost in a shift)");
             eprintln!("       ferry-bench verify [OBJECTS]      (e.g. ferry-bench verify 10000; against kubectl diff and raw LISTs)");
             eprintln!("       ferry-bench images [ROUNDS]       (e.g. ferry-bench images 3; registry to registry against skopeo)");
+            eprintln!(
+                "       ferry-bench volumes [SIZE_MB]     (e.g. ferry-bench volumes 2000; volume data through the clusters' Jobs against the local mover)"
+            );
             std::process::exit(2);
         }
     }
