@@ -204,7 +204,9 @@ fn is_outside(host: &str, own_namespace: Option<&str>, explicit: bool, namespace
 
 /// Where a host is, and why; `None` for a name that is no host of either network.
 fn place(rules: &EndpointRules, host: &str) -> Option<(Network, String)> {
-    if let Ok(ip) = host.parse::<IpAddr>() {
+    // A ServiceEntry's `addresses` may be CIDR blocks: the block is where its first address is.
+    let address = host.split_once('/').map_or(host, |(address, _)| address);
+    if let Ok(ip) = address.parse::<IpAddr>() {
         return Some(match rules.place_of_address(ip) {
             Place::Private(block) => (Network::Private, format!("address in {block}")),
             _ => (Network::Public, "public address".to_owned()),
@@ -219,7 +221,7 @@ fn place(rules: &EndpointRules, host: &str) -> Option<(Network, String)> {
 
 /// `scheme://host:port` as written, without credentials or path.
 fn address(m: &Mention) -> String {
-    let host = if m.host.contains(':') { format!("[{}]", m.host) } else { m.host.to_string() };
+    let host = if m.host.contains(':') && m.port.is_some() { format!("[{}]", m.host) } else { m.host.to_string() };
     let scheme = m.scheme.as_deref().map(|s| format!("{s}://")).unwrap_or_default();
     let port = m.port.map(|p| format!(":{p}")).unwrap_or_default();
     format!("{scheme}{host}{port}")

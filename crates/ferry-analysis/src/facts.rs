@@ -577,6 +577,9 @@ impl<'a> Extractor<'a> {
                 if self.id.group() == DAPR_GROUP && *self.id.kind == *"Component" {
                     self.dapr_component(root);
                 }
+                if self.id.group() == ISTIO_NETWORKING_GROUP && *self.id.kind == *"ServiceEntry" {
+                    self.service_entry(root);
+                }
                 if matches!(&*self.id.kind, "Endpoints" | "EndpointSlice") {
                     self.hand_written_endpoints(root);
                 }
@@ -675,9 +678,8 @@ impl<'a> Extractor<'a> {
             RefValue::ExternalHost => {
                 let Some(host) = node.as_str() else { return };
                 let host = host.to_ascii_lowercase();
-                match self.kb.cloud.find(Subject::Host, &host, None) {
-                    Some(hit) => self.hit(hit, Subject::Host, host, node.line(), path.to_owned()),
-                    None => self.external_host(host, None, None, node.line(), path),
+                if let Some(hit) = self.kb.cloud.find(Subject::Host, &host, None) {
+                    self.hit(hit, Subject::Host, host, node.line(), path.to_owned());
                 }
                 return;
             }
@@ -802,6 +804,22 @@ impl<'a> Extractor<'a> {
                 };
                 let Some(ip) = node.and_then(DocNode::as_str).filter(|ip| ip.parse::<std::net::IpAddr>().is_ok()) else { continue };
                 self.external_host(ip.to_ascii_lowercase(), port, service, node.map_or(0, |n| n.line()), &field);
+            }
+        }
+    }
+
+    /// An Istio ServiceEntry's `hosts` (those that are no managed cloud service, a cloud
+    /// finding already) and `addresses` (addresses or CIDR blocks), with its first port
+    /// (<https://istio.io/latest/docs/reference/config/networking/service-entry/>).
+    fn service_entry(&mut self, root: DocNode<'_>) {
+        let Some(spec) = root.get("spec") else { return };
+        let port = items(spec.get("ports")).find_map(|p| p.str_at("number")?.parse().ok());
+        for field in ["hosts", "addresses"] {
+            for (i, node) in items(spec.get(field)).enumerate() {
+                let Some(host) = node.as_str().map(str::to_ascii_lowercase) else { continue };
+                if self.kb.cloud.find(Subject::Host, &host, None).is_none() {
+                    self.external_host(host, port, None, node.line(), &format!("spec.{field}[{i}]"));
+                }
             }
         }
     }
@@ -1295,6 +1313,9 @@ impl<'a> Extractor<'a> {
 
 /// Dapr's API group.
 pub(crate) const DAPR_GROUP: &str = "dapr.io";
+
+/// Istio's networking API group.
+const ISTIO_NETWORKING_GROUP: &str = "networking.istio.io";
 
 /// The secret store Dapr provides on Kubernetes, reading Kubernetes Secrets: the default of
 /// `auth.secretStore` (<https://docs.dapr.io/reference/components-reference/supported-secret-stores/kubernetes-secret-store/>).
