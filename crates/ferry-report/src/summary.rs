@@ -50,7 +50,16 @@ pub(crate) fn headline(a: &Assessment) -> String {
 
 /// Every section, tables capped at `limit` rows.
 pub(crate) fn sections(a: &Assessment, limit: usize) -> Vec<Section> {
-    vec![inventory(a, limit), dependency_matrix(a, limit), dangling(a, limit), cloud(a, limit), external_endpoints(a, limit), deprecations(a, limit), waves(a), warnings(a, limit)]
+    vec![
+        inventory(a, limit),
+        dependency_matrix(a, limit),
+        dangling(a, limit),
+        cloud(a, limit),
+        external_endpoints(a, limit),
+        deprecations(a, limit),
+        waves(a),
+        warnings(a, limit),
+    ]
 }
 
 fn inventory(a: &Assessment, limit: usize) -> Section {
