@@ -62,7 +62,7 @@ pub fn run(command: PreflightCommand) -> Result<ExitStatus, CliError> {
 fn external_endpoints(objects: &[(ObjectId, Value)]) -> Vec<ferry_analysis::ExternalEndpoint> {
     let parsed = objects.iter().filter_map(|(id, value)| {
         let root = serde_json::from_value(value.clone()).ok()?;
-        Some(ferry_model::Object::from_root(root, ferry_model::Origin { file: id.to_string(), document: 0, line: 0 }))
+        Some(ferry_model::Object::from_root(root, ferry_model::Origin { file: id.to_string().into(), document: 0, line: 0 }))
     });
     ferry_analysis::assess_objects(parsed.collect(), &Default::default(), &ferry_analysis::Options { allow_empty: true, ..Default::default() }).endpoints
 }
