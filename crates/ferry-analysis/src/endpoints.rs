@@ -124,7 +124,8 @@ pub(crate) struct Sighting<'a> {
 }
 
 /// The external endpoints among `sightings` and the objects that point outside by themselves
-/// (`ExternalName` Services, hand-written Endpoints and EndpointSlices, ServiceEntries).
+/// (`ExternalName` Services, hand-written Endpoints and EndpointSlices, ServiceEntries); a
+/// pod's `dnsConfig` name servers and `hostAliases` addresses are among its own sightings.
 /// `callers` are the workloads' network edges that resolved to a Service: (workload, Service).
 pub(crate) fn collect<'a>(facts: &'a [Facts], mut sightings: Vec<Sighting<'a>>, callers: &[(usize, usize)], rules: &EndpointRules) -> Vec<ExternalEndpoint> {
     sightings.extend(pointing_outside(facts));
@@ -207,6 +208,9 @@ fn place(rules: &EndpointRules, host: &str) -> Option<(Network, String)> {
     // A ServiceEntry's `addresses` may be CIDR blocks: the block is where its first address is.
     let address = host.split_once('/').map_or(host, |(address, _)| address);
     if let Ok(ip) = address.parse::<IpAddr>() {
+        if !is_routable(ip) {
+            return None;
+        }
         return Some(match rules.place_of_address(ip) {
             Place::Private(block) => (Network::Private, format!("address in {block}")),
             _ => (Network::Public, "public address".to_owned()),
@@ -214,7 +218,10 @@ fn place(rules: &EndpointRules, host: &str) -> Option<(Network, String)> {
     }
     Some(match rules.place_of_name(host)? {
         Place::Private(suffix) => (Network::Private, format!("`.{suffix}` is no public suffix")),
-        Place::SingleLabel => (Network::Private, "single-label name, no Service of the input".to_owned()),
+        Place::SingleLabel => (
+            Network::Private,
+            "single-label name that no Service of the input has: a host of the resolver's search domains, or a Service installed apart".to_owned(),
+        ),
         Place::Public(tld) => (Network::Public, format!("public `.{tld}` domain")),
     })
 }

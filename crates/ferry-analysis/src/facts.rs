@@ -756,6 +756,8 @@ impl<'a> Extractor<'a> {
     fn scan_text(&mut self, text: &str, line: u32, key: Option<&str>, path: impl Fn() -> String, standalone_words: bool, secret: bool) {
         let whole_value = text.trim();
         let embedded = embedded_json(whole_value);
+        // A link in a comment of a configuration file is documentation, not a host it uses.
+        let commented = |token: &HostToken<'_>| text.contains('\n') && text.lines().any(|l| is_comment(l) && l.contains(&*token.host));
         for token in host_tokens(text) {
             if let Some(hit) = self.kb.cloud.find(Subject::Host, &token.host, None) {
                 let matched = if secret { "(secret value withheld)".to_owned() } else { token.host.to_string() };
@@ -767,7 +769,7 @@ impl<'a> Extractor<'a> {
             }
             let standalone = standalone_words || (token.host == whole_value && key.is_none_or(key_names_an_address));
             let addressed = token.host == whole_value && key.is_some_and(key_names_an_address);
-            let external = endpoints::is_candidate(self.kb.endpoints, &token, addressed);
+            let external = endpoints::is_candidate(self.kb.endpoints, &token, addressed) && !commented(&token);
             if external || is_service_candidate(&token, standalone) {
                 let explicit = token.is_explicit();
                 self.facts.mentions.push(Mention {
@@ -785,22 +787,25 @@ impl<'a> Extractor<'a> {
         }
     }
 
-    /// The addresses of hand-written Endpoints (`subsets[].addresses[].ip`, without a Pod's
-    /// `targetRef`) and EndpointSlices (`endpoints[].addresses[]`, keyed by the Service the
+    /// The addresses of hand-written Endpoints (`subsets[].addresses[].ip`) and EndpointSlices
+    /// (`endpoints[].addresses[]`), those without a Pod's `targetRef`, keyed by the Service the
     /// `kubernetes.io/service-name` label names), each with the first port: where a Service
     /// without selector sends its traffic.
     fn hand_written_endpoints(&mut self, root: DocNode<'_>) {
         let slice = *self.id.kind == *"EndpointSlice";
         let service = if slice { root.at(&["metadata", "labels", "kubernetes.io/service-name"]).and_then(DocNode::as_str) } else { None };
-        let (groups, addresses, ports) = if slice { ("endpoints", "addresses", "ports") } else { ("subsets", "addresses", "ports") };
-        let port_of = |group: DocNode<'_>| items(if slice { root.get(ports) } else { group.get(ports) }).find_map(|p| p.str_at("port")?.parse().ok());
-        for (i, group) in items(root.get(groups)).enumerate() {
+        // A slice lists its ports once; an Endpoints object per subset.
+        let groups = if slice { "endpoints" } else { "subsets" };
+        let port_of = |group: DocNode<'_>| items(if slice { root.get("ports") } else { group.get("ports") }).find_map(|p| p.str_at("port")?.parse().ok());
+        // A Pod's address (`targetRef`) is a controller's, not written by hand.
+        let by_hand = |node: DocNode<'_>| node.get("targetRef").is_none();
+        for (i, group) in items(root.get(groups)).enumerate().filter(|(_, g)| !slice || by_hand(*g)) {
             let port = port_of(group);
-            for (j, address) in items(group.get(addresses)).enumerate().filter(|(_, a)| a.get("targetRef").is_none()) {
+            for (j, address) in items(group.get("addresses")).enumerate().filter(|(_, a)| slice || by_hand(*a)) {
                 let (node, field) = if slice {
-                    (Some(address), format!("{groups}[{i}].{addresses}[{j}]"))
+                    (Some(address), format!("endpoints[{i}].addresses[{j}]"))
                 } else {
-                    (address.get("ip"), format!("{groups}[{i}].{addresses}[{j}].ip"))
+                    (address.get("ip"), format!("subsets[{i}].addresses[{j}].ip"))
                 };
                 let Some(ip) = node.and_then(DocNode::as_str).filter(|ip| ip.parse::<std::net::IpAddr>().is_ok()) else { continue };
                 self.external_host(ip.to_ascii_lowercase(), port, service, node.map_or(0, |n| n.line()), &field);
@@ -963,6 +968,24 @@ impl<'a> Extractor<'a> {
             self.reference("Secret", secret.get("name"), Relation::ImagePullSecret, format!("{path}.imagePullSecrets[{i}].name"));
         }
         self.node_labels(spec, path);
+        self.pod_addresses(spec, path);
+    }
+
+    /// The name servers of `dnsConfig` (DNS, port 53) and the addresses of `hostAliases`:
+    /// hosts outside the cluster the pod uses without naming them in its containers.
+    fn pod_addresses(&mut self, spec: DocNode<'_>, path: &str) {
+        for (i, node) in items(spec.at(&["dnsConfig", "nameservers"])).enumerate() {
+            if let Some(server) = node.as_str() {
+                self.external_host(server.to_ascii_lowercase(), Some(DNS_PORT), None, node.line(), &format!("{path}.dnsConfig.nameservers[{i}]"));
+            }
+        }
+        for (i, alias) in items(spec.get("hostAliases")).enumerate() {
+            if let Some(node) = alias.get("ip")
+                && let Some(ip) = node.as_str()
+            {
+                self.external_host(ip.to_ascii_lowercase(), None, None, node.line(), &format!("{path}.hostAliases[{i}].ip"));
+            }
+        }
     }
 
     fn node_labels(&mut self, spec: DocNode<'_>, path: &str) {
@@ -1314,6 +1337,9 @@ impl<'a> Extractor<'a> {
 /// Dapr's API group.
 pub(crate) const DAPR_GROUP: &str = "dapr.io";
 
+/// The port of DNS (IANA service name `domain`).
+const DNS_PORT: u16 = 53;
+
 /// Istio's networking API group.
 const ISTIO_NETWORKING_GROUP: &str = "networking.istio.io";
 
@@ -1364,6 +1390,12 @@ impl EmbeddedJson {
     fn may_address(self, token: &HostToken<'_>) -> bool {
         !self.dashboard && (token.scheme.is_some() || token.previous.is_some_and(|key| key_names_an_address(key.trim_end_matches(':'))))
     }
+}
+
+/// Whether a line of a configuration file is a comment (`#`, `//`, `;`).
+fn is_comment(line: &str) -> bool {
+    let line = line.trim_start();
+    line.starts_with('#') || line.starts_with("//") || line.starts_with(';')
 }
 
 /// The embedded JSON document a value is, if it is one (it starts with `{` or `[` and ends alike).

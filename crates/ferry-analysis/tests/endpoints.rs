@@ -52,7 +52,7 @@ fn env_args_and_the_configuration_workloads_read_are_classified_with_their_proto
         deployment("web", container, volumes),
         config_map("settings", json!({"MONGO_URL": "mongodb://mongo1.db.lan:27017/app"})),
         config_map("keyed", json!({"ORACLE": "oracle-prod:1521", "UNUSED": "ftp://files.example.org"})),
-        config_map("files", json!({"app.conf": "upstream { server 192.168.10.4:8080; }"})),
+        config_map("files", json!({"app.conf": "# see https://nginx.org/en/docs/http/ngx_http_upstream_module.html\nupstream { server 192.168.10.4:8080; }"})),
     ]);
     let expected = [
         "192.168.10.4:8080 private HTTP <- web",
@@ -125,6 +125,8 @@ fn what_is_never_an_external_endpoint() {
         json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "shop"}, "stringData": {"DB_URL": "postgres://db.corp.example.com:5432/x"}}),
         json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "cart", "namespace": "shop"},
                "subsets": [{"addresses": [{"ip": "10.1.1.1", "targetRef": {"kind": "Pod", "name": "cart-1"}}], "ports": [{"port": 7070}]}]}),
+        json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {"name": "cart-x", "namespace": "shop",
+               "labels": {"kubernetes.io/service-name": "cart"}}, "endpoints": [{"addresses": ["10.1.1.2"], "targetRef": {"kind": "Pod", "name": "cart-2"}}], "ports": [{"port": 7070}]}),
         config_map("unread", json!({"URL": "https://nobody-reads-this.example.com"})),
     ]);
     assert!(found.is_empty(), "{found:#?}");

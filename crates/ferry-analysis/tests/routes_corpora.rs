@@ -268,3 +268,18 @@ fn gateway_api_routes_parents_classes_and_certificates() {
     assert_exactly(edges(&a), &expected);
     assert_exactly(cloud(&a), &[]);
 }
+
+// §6
+#[test]
+fn kubernetes_website_pod_name_servers_and_host_aliases_are_endpoints() {
+    let a = assess("kubernetes-website", &["content"]);
+    assert_exactly(
+        endpoints(&a),
+        &strings(&[
+            "192.0.2.1:53 public DNS custom-dns.yaml:13 used by [Pod/default/dns-example]",
+            "10.1.2.3 private - hostaliases-pod.yaml:17 used by [Pod/hostaliases-pod]",
+        ]),
+    );
+    assert_exactly(edges(&a), &[]);
+    assert_exactly(cloud(&a), &[]);
+}

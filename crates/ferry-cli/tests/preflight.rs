@@ -150,7 +150,10 @@ async fn preflight_finds_missing_classes_crds_and_quotas_and_never_writes() {
     let only = report["issues"].as_array().unwrap();
     assert_eq!((code, only.len(), &only[0]["code"]), (0, 1, &serde_json::json!("external-endpoint")), "the node can run the Deployment: {report:#}");
     let hint = only[0]["message"].as_str().unwrap();
-    assert!(hint.contains("`kubectl --context admin run ferry-probe --rm -i --restart=Never --image=busybox:1.36 -- nc -zv -w 5 mail.corp.internal 25`"), "{hint}");
+    assert!(
+        hint.contains("`kubectl --context admin run ferry-probe --rm -i --restart=Never --image=busybox:1.36 -- nc -zv -w 5 mail.corp.internal 25`"),
+        "{hint}"
+    );
     assert!(hint.contains("private network, SMTP") && hint.contains("Deployment shop/web"), "{hint}");
     assert!(report["objects"].as_u64().unwrap() >= 6, "{report:#}");
 
