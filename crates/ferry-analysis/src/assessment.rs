@@ -34,6 +34,8 @@ pub struct Assessment {
     pub dependencies: Vec<Dependency>,
     /// Dependencies on managed cloud services, with counterparts.
     pub cloud: Vec<CloudFinding>,
+    /// Hosts, addresses and URLs outside the cluster that workloads use (not managed cloud services).
+    pub endpoints: Vec<crate::ExternalEndpoint>,
     /// Deprecated and removed API versions.
     pub deprecations: Vec<DeprecationFinding>,
     /// Migration order.

@@ -18,6 +18,7 @@ use serde::Serialize;
 use thin_vec::ThinVec;
 
 use crate::assessment::{Named, ObjRef, Via, WarningLevel};
+use crate::endpoints;
 use crate::helm;
 use crate::hosts::{HostToken, ServiceHost, host_tokens, service_host};
 use crate::knowledge::cloud::Match;
@@ -158,10 +159,13 @@ pub struct Mention {
     pub scheme: Option<Arc<str>>,
     /// Scheme or port present.
     pub explicit: bool,
-    /// The ConfigMap key or env var name the value sits under.
+    /// The ConfigMap key or env var name the value sits under (for an EndpointSlice's
+    /// addresses, the Service it serves).
     pub key: Option<Arc<str>>,
     /// Found in a Secret: never shown, and never reported as dangling.
     pub secret: bool,
+    /// May name a host outside the cluster (an external endpoint) if it names no Service.
+    pub external: bool,
     /// Line of the value.
     pub line: u32,
     /// Field path of the value.
@@ -573,6 +577,12 @@ impl<'a> Extractor<'a> {
                 if self.id.group() == DAPR_GROUP && *self.id.kind == *"Component" {
                     self.dapr_component(root);
                 }
+                if self.id.group() == ISTIO_NETWORKING_GROUP && *self.id.kind == *"ServiceEntry" {
+                    self.service_entry(root);
+                }
+                if matches!(&*self.id.kind, "Endpoints" | "EndpointSlice") {
+                    self.hand_written_endpoints(root);
+                }
                 if root.str_at("kind") == Some("IngressClass") {
                     self.scalar_subject(root.at(&["spec", "controller"]), Subject::IngressClass, "spec.controller");
                 }
@@ -745,16 +755,25 @@ impl<'a> Extractor<'a> {
 
     fn scan_text(&mut self, text: &str, line: u32, key: Option<&str>, path: impl Fn() -> String, standalone_words: bool, secret: bool) {
         let whole_value = text.trim();
+        let embedded = embedded_json(whole_value);
+        // A link in a comment of a configuration file is documentation, not a host it uses.
+        let commented = |token: &HostToken<'_>| text.contains('\n') && text.lines().any(|l| is_comment(l) && l.contains(&*token.host));
         for token in host_tokens(text) {
             if let Some(hit) = self.kb.cloud.find(Subject::Host, &token.host, None) {
                 let matched = if secret { "(secret value withheld)".to_owned() } else { token.host.to_string() };
                 self.hit(hit, Subject::Host, matched, line, path());
                 continue;
             }
+            if embedded.is_some_and(|json| !json.may_address(&token)) {
+                continue;
+            }
             let standalone = standalone_words || (token.host == whole_value && key.is_none_or(key_names_an_address));
-            if is_service_candidate(&token, standalone) {
+            let addressed = token.host == whole_value && key.is_some_and(key_names_an_address);
+            let external = endpoints::is_candidate(self.kb.endpoints, &token, addressed) && !commented(&token);
+            if external || is_service_candidate(&token, standalone) {
                 let explicit = token.is_explicit();
                 self.facts.mentions.push(Mention {
+                    external,
                     host: token.host.into(),
                     port: token.port,
                     scheme: token.scheme.map(|s| self.strings.get(s)),
@@ -766,6 +785,64 @@ impl<'a> Extractor<'a> {
                 });
             }
         }
+    }
+
+    /// The addresses of hand-written Endpoints (`subsets[].addresses[].ip`) and EndpointSlices
+    /// (`endpoints[].addresses[]`), those without a Pod's `targetRef`, keyed by the Service the
+    /// `kubernetes.io/service-name` label names), each with the first port: where a Service
+    /// without selector sends its traffic.
+    fn hand_written_endpoints(&mut self, root: DocNode<'_>) {
+        let slice = *self.id.kind == *"EndpointSlice";
+        let service = if slice { root.at(&["metadata", "labels", "kubernetes.io/service-name"]).and_then(DocNode::as_str) } else { None };
+        // A slice lists its ports once; an Endpoints object per subset.
+        let groups = if slice { "endpoints" } else { "subsets" };
+        let port_of = |group: DocNode<'_>| items(if slice { root.get("ports") } else { group.get("ports") }).find_map(|p| p.str_at("port")?.parse().ok());
+        // A Pod's address (`targetRef`) is a controller's, not written by hand.
+        let by_hand = |node: DocNode<'_>| node.get("targetRef").is_none();
+        for (i, group) in items(root.get(groups)).enumerate().filter(|(_, g)| !slice || by_hand(*g)) {
+            let port = port_of(group);
+            for (j, address) in items(group.get("addresses")).enumerate().filter(|(_, a)| slice || by_hand(*a)) {
+                let (node, field) = if slice {
+                    (Some(address), format!("endpoints[{i}].addresses[{j}]"))
+                } else {
+                    (address.get("ip"), format!("subsets[{i}].addresses[{j}].ip"))
+                };
+                let Some(ip) = node.and_then(DocNode::as_str).filter(|ip| ip.parse::<std::net::IpAddr>().is_ok()) else { continue };
+                self.external_host(ip.to_ascii_lowercase(), port, service, node.map_or(0, |n| n.line()), &field);
+            }
+        }
+    }
+
+    /// An Istio ServiceEntry's `hosts` (those that are no managed cloud service, a cloud
+    /// finding already) and `addresses` (addresses or CIDR blocks), with its first port
+    /// (<https://istio.io/latest/docs/reference/config/networking/service-entry/>).
+    fn service_entry(&mut self, root: DocNode<'_>) {
+        let Some(spec) = root.get("spec") else { return };
+        let port = items(spec.get("ports")).find_map(|p| p.str_at("number")?.parse().ok());
+        for field in ["hosts", "addresses"] {
+            for (i, node) in items(spec.get(field)).enumerate() {
+                let Some(host) = node.as_str().map(str::to_ascii_lowercase) else { continue };
+                if self.kb.cloud.find(Subject::Host, &host, None).is_none() {
+                    self.external_host(host, port, None, node.line(), &format!("spec.{field}[{i}]"));
+                }
+            }
+        }
+    }
+
+    /// A host outside the cluster that an object names by itself (a ServiceEntry's host, an
+    /// Endpoints address), not found in free text.
+    fn external_host(&mut self, host: String, port: Option<u16>, key: Option<&str>, line: u32, path: &str) {
+        self.facts.mentions.push(Mention {
+            external: true,
+            host: host.into(),
+            port,
+            scheme: None,
+            explicit: true,
+            key: key.map(|k| self.strings.get(k)),
+            secret: false,
+            line,
+            path: self.strings.get(path),
+        });
     }
 
     fn config_key(&mut self, key: &str, line: u32, path: impl FnOnce() -> String) {
@@ -891,6 +968,24 @@ impl<'a> Extractor<'a> {
             self.reference("Secret", secret.get("name"), Relation::ImagePullSecret, format!("{path}.imagePullSecrets[{i}].name"));
         }
         self.node_labels(spec, path);
+        self.pod_addresses(spec, path);
+    }
+
+    /// The name servers of `dnsConfig` (DNS, port 53) and the addresses of `hostAliases`:
+    /// hosts outside the cluster the pod uses without naming them in its containers.
+    fn pod_addresses(&mut self, spec: DocNode<'_>, path: &str) {
+        for (i, node) in items(spec.at(&["dnsConfig", "nameservers"])).enumerate() {
+            if let Some(server) = node.as_str() {
+                self.external_host(server.to_ascii_lowercase(), Some(DNS_PORT), None, node.line(), &format!("{path}.dnsConfig.nameservers[{i}]"));
+            }
+        }
+        for (i, alias) in items(spec.get("hostAliases")).enumerate() {
+            if let Some(node) = alias.get("ip")
+                && let Some(ip) = node.as_str()
+            {
+                self.external_host(ip.to_ascii_lowercase(), None, None, node.line(), &format!("{path}.hostAliases[{i}].ip"));
+            }
+        }
     }
 
     fn node_labels(&mut self, spec: DocNode<'_>, path: &str) {
@@ -1242,6 +1337,12 @@ impl<'a> Extractor<'a> {
 /// Dapr's API group.
 pub(crate) const DAPR_GROUP: &str = "dapr.io";
 
+/// The port of DNS (IANA service name `domain`).
+const DNS_PORT: u16 = 53;
+
+/// Istio's networking API group.
+const ISTIO_NETWORKING_GROUP: &str = "networking.istio.io";
+
 /// The secret store Dapr provides on Kubernetes, reading Kubernetes Secrets: the default of
 /// `auth.secretStore` (<https://docs.dapr.io/reference/components-reference/supported-secret-stores/kubernetes-secret-store/>).
 const KUBERNETES_SECRET_STORE: &str = "kubernetes";
@@ -1273,6 +1374,34 @@ fn is_service_candidate(token: &HostToken<'_>, standalone: bool) -> bool {
         Some(_) => true,
         None => false,
     }
+}
+
+/// A JSON document embedded in a value (a settings file, a Grafana dashboard): its ids and
+/// hash keys (`"object:1058"`) look like `host:port` without being addresses.
+#[derive(Clone, Copy)]
+struct EmbeddedJson {
+    /// A Grafana dashboard (`panels` and `schemaVersion`): what it shows, not what the workload calls.
+    dashboard: bool,
+}
+
+impl EmbeddedJson {
+    /// Whether a token of the document may be an address: never in a dashboard; elsewhere a
+    /// URL, or a value whose key names an address (`"redisHost": "cache:6379"`).
+    fn may_address(self, token: &HostToken<'_>) -> bool {
+        !self.dashboard && (token.scheme.is_some() || token.previous.is_some_and(|key| key_names_an_address(key.trim_end_matches(':'))))
+    }
+}
+
+/// Whether a line of a configuration file is a comment (`#`, `//`, `;`).
+fn is_comment(line: &str) -> bool {
+    let line = line.trim_start();
+    line.starts_with('#') || line.starts_with("//") || line.starts_with(';')
+}
+
+/// The embedded JSON document a value is, if it is one (it starts with `{` or `[` and ends alike).
+fn embedded_json(value: &str) -> Option<EmbeddedJson> {
+    let is_json = (value.starts_with('{') && value.ends_with('}')) || (value.starts_with('[') && value.ends_with(']'));
+    is_json.then(|| EmbeddedJson { dashboard: value.contains("\"panels\"") && value.contains("\"schemaVersion\"") })
 }
 
 /// Suffixes of env/config keys that name a place or an identifier, not a value to protect or dial.

@@ -4,8 +4,11 @@
 //! `KEY=value` and connection-string pieces such as `Endpoint=sb://host/`.
 //! Each token says whether it was *explicit* (had a scheme or a port), which
 //! is what lets a bare word like `rabbitmq` count only where it stands alone.
+//! IP addresses (`10.0.0.5:5432`, `fd00::1`) are tokens too, marked as such; a CIDR block
+//! (`10.0.0.0/8`) is not an address.
 
 use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A host name found in text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +23,10 @@ pub struct HostToken<'a> {
     pub bare: bool,
     /// Whether the port came from the next word (`nc rabbitmq 5672`) rather than `host:port`.
     pub port_from_next_word: bool,
+    /// The IP address, when the host is one rather than a name.
+    pub ip: Option<IpAddr>,
+    /// The word before this one (the key `redisHost` of `"redisHost": "cache:6379"` in JSON), if any.
+    pub previous: Option<&'a str>,
 }
 
 impl HostToken<'_> {
@@ -37,6 +44,7 @@ const NON_HOST_SCHEMES: &[&str] = &["s3", "s3a", "s3n", "gs", "gcs", "file", "me
 pub fn host_tokens(text: &str) -> Vec<HostToken<'_>> {
     let mut words = text.split(is_separator).filter(|w| !w.is_empty()).peekable();
     let mut tokens = Vec::new();
+    let mut previous = None;
     while let Some(word) = words.next() {
         if let Some(mut token) = parse_word(word) {
             let next = words.peek().copied();
@@ -44,7 +52,12 @@ pub fn host_tokens(text: &str) -> Vec<HostToken<'_>> {
                 token.port = next.and_then(|w| w.parse().ok());
                 token.port_from_next_word = true;
             }
+            token.previous = previous;
             tokens.push(token);
+        }
+        // In `"key": "value"` the colon stands alone between the quotes.
+        if word != ":" {
+            previous = Some(word);
         }
     }
     tokens
@@ -61,8 +74,12 @@ pub(crate) enum ServiceHost<'a> {
     Qualified { name: &'a str, namespace: &'a str },
 }
 
-/// Reads `host` as a Service address; `None` for names of three or more labels whose third is not `svc`.
+/// Reads `host` as a Service address; `None` for names of three or more labels whose third is
+/// not `svc`, and for IP addresses.
 pub(crate) fn service_host(host: &str) -> Option<ServiceHost<'_>> {
+    if host.contains(':') || host.parse::<Ipv4Addr>().is_ok() {
+        return None;
+    }
     let mut labels = host.split('.');
     let name = labels.next()?;
     match (labels.next(), labels.next()) {
@@ -88,6 +105,18 @@ fn is_port(word: &str) -> bool {
 fn parse_word(word: &str) -> Option<HostToken<'_>> {
     let original = word;
     let word = strip_assignment(word);
+    if let Ok(ip) = word.parse::<Ipv6Addr>() {
+        let bare = word.len() == original.len();
+        return Some(HostToken {
+            host: Cow::Borrowed(word),
+            port: None,
+            scheme: None,
+            bare,
+            port_from_next_word: false,
+            ip: Some(IpAddr::V6(ip)),
+            previous: None,
+        });
+    }
     let (scheme, rest) = match word.find("://") {
         // `jdbc:postgresql://db:5432/app`: the scheme is the last part before `://`.
         Some(i) => {
@@ -115,12 +144,21 @@ fn parse_word(word: &str) -> Option<HostToken<'_>> {
         None => None,
     };
     let host = host.trim_end_matches('.');
-    if !is_host_name(host) {
+    let ip = host.parse::<Ipv4Addr>().ok();
+    if ip.is_some() && scheme.is_none() && is_prefix_length(&rest[authority_end..]) {
+        return None;
+    }
+    if ip.is_none() && !is_host_name(host) {
         return None;
     }
     let bare = scheme.is_none() && port.is_none() && host.len() == original.trim_end_matches('.').len();
     let host = if host.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(host.to_ascii_lowercase()) } else { Cow::Borrowed(host) };
-    Some(HostToken { host, port, scheme, bare, port_from_next_word: false })
+    Some(HostToken { host, port, scheme, bare, port_from_next_word: false, ip: ip.map(IpAddr::V4), previous: None })
+}
+
+/// Whether what follows an address is a CIDR prefix length (`/8`): a block, not an address.
+fn is_prefix_length(after: &str) -> bool {
+    after.strip_prefix('/').is_some_and(|bits| !bits.is_empty() && bits.len() <= 3 && bits.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `KEY=value` and `--flag=value` become `value`, unless the `=` is inside a URL.
@@ -195,8 +233,24 @@ mod tests {
     }
 
     #[test]
-    fn paths_numbers_and_addresses_are_not_hosts() {
-        assert!(hosts("/api/v1 10.0.0.1:8080 8080 -zv").is_empty());
+    fn paths_and_numbers_are_not_hosts() {
+        assert!(hosts("/api/v1 8080 -zv 1.25").is_empty());
+    }
+
+    #[test]
+    fn addresses_are_tokens_marked_as_addresses_and_blocks_are_not() {
+        let tokens = host_tokens("10.0.0.1:8080 http://192.168.1.5/x fd00::1 10.0.0.0/8 --net=172.16.0.0/12");
+        let found: Vec<(&str, Option<u16>, bool)> = tokens.iter().map(|t| (&*t.host, t.port, t.ip.is_some())).collect();
+        assert_eq!(found, [("10.0.0.1", Some(8080), true), ("192.168.1.5", None, true), ("fd00::1", None, true)]);
+        assert_eq!(service_host("10.0.0.1"), None, "an address is no Service name");
+        assert_eq!(service_host("fd00::1"), None);
+    }
+
+    #[test]
+    fn each_token_knows_the_word_before_it() {
+        let tokens = host_tokens(r#"{"$$hashKey": "object:1058", "redisHost": "cache:6379"}"#);
+        let previous: Vec<Option<&str>> = tokens.iter().map(|t| t.previous).collect();
+        assert_eq!(previous, [Some("$$hashKey"), Some("object:1058"), Some("redisHost")], "`redisHost` is a word too");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 pub mod assessment;
 mod duplicates;
 mod emulated;
+mod endpoints;
 pub mod facts;
 mod helm;
 pub mod hosts;
@@ -33,6 +34,7 @@ use std::path::PathBuf;
 pub use assessment::*;
 pub use duplicates::{DUPLICATE_OBJECT, Given, LeftOut, OnDuplicate, keep_one};
 pub use emulated::EMULATED_IN_CLUSTER;
+pub use endpoints::{ExternalEndpoint, Network};
 use facts::{Class, Facts};
 use ferry_model::load::{DocumentId, LoadError, LoadReport, Location, load_documents};
 use ferry_model::{Manifest, Object};
@@ -197,8 +199,8 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
     mark_controller_endpoints(&mut facts, knowledge);
     let generated: Vec<Facts> = facts.extract_if(.., |f| f.generated.is_some()).collect();
     let emulated = emulated::take_emulated(&mut facts, knowledge);
-    let (resolved, deprecations) = rayon::join(
-        || resolve::resolve(&facts),
+    let (mut resolved, deprecations) = rayon::join(
+        || resolve::resolve(&facts, knowledge.endpoints),
         || deprecation_findings(facts.iter().chain(left_out.copies.iter().filter(|f| f.generated.is_none())), options, knowledge),
     );
     for f in &mut facts {
@@ -214,6 +216,7 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
         || (cloud_findings(&facts, &resolved.users, options, knowledge), warnings(&facts, report, left_out, &resolved, knowledge)),
     );
     warnings.extend(emulated);
+    let endpoints = std::mem::take(&mut resolved.endpoints);
     let inventory = inventory::inventory(facts, &generated);
     Assessment {
         schema: SCHEMA,
@@ -222,6 +225,7 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
         inventory,
         dependencies: resolved.dependencies,
         cloud,
+        endpoints,
         deprecations,
         waves,
         warnings,

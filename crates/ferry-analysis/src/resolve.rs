@@ -17,8 +17,10 @@ use hashbrown::HashTable;
 use rayon::prelude::*;
 
 use crate::assessment::{Dependency, Evidence, MAX_EXTRA_EVIDENCE, ObjRef, Resolution, Text};
+use crate::endpoints::{self, ExternalEndpoint, Sighting};
 use crate::facts::{CLUSTER_SCOPED, Class, DAPR_GROUP, DaprApp, Facts, Located, Mention, Ref, Relation};
 use crate::hosts::{ServiceHost, service_host};
+use crate::knowledge::EndpointRules;
 use crate::selector::Selector;
 use crate::strings::FastHash;
 
@@ -154,6 +156,8 @@ pub(crate) struct Resolved {
     pub workload_needs: Vec<(usize, usize, usize)>,
     /// Objects with a non-empty selector that selects no workload.
     pub empty_selections: Vec<usize>,
+    /// Hosts outside the cluster that workloads use.
+    pub endpoints: Vec<ExternalEndpoint>,
 }
 
 /// The note of an edge found through the no-namespace fallback.
@@ -318,15 +322,17 @@ struct Found<'a> {
     network: Vec<Candidate<'a>>,
     /// The workloads each object with a non-empty selector chose.
     selections: Vec<(usize, Vec<usize>)>,
+    /// Hosts that name no Service of the input: external endpoints, perhaps.
+    external: Vec<Sighting<'a>>,
 }
 
 /// Objects handled together when finding candidates: enough to make each task worth scheduling.
 const RUN: usize = 512;
 
 /// Builds the dependency matrix.
-pub(crate) fn resolve(facts: &[Facts]) -> Resolved {
+pub(crate) fn resolve(facts: &[Facts], rules: &EndpointRules) -> Resolved {
     let index = Index::new(facts);
-    let found: Vec<Found<'_>> = facts
+    let mut found: Vec<Found<'_>> = facts
         .par_chunks(RUN)
         .enumerate()
         .map(|(run, objects)| {
@@ -363,6 +369,9 @@ pub(crate) fn resolve(facts: &[Facts]) -> Resolved {
     }
     let mut selections: HashMap<usize, Vec<usize>, FastHash> = HashMap::default();
     let mut empty_selections = Vec::new();
+    let sightings: Vec<Sighting<'_>> = found.iter_mut().flat_map(|run| std::mem::take(&mut run.external)).collect();
+    let callers: Vec<(usize, usize)> = merge.targets.iter().map(|&(from, service, _)| (from, service)).collect();
+    let endpoints = endpoints::collect(facts, sightings, &callers, rules);
     for (i, chosen) in found.into_iter().flat_map(|run| run.selections) {
         if chosen.is_empty() && facts[i].class != Class::Custom {
             empty_selections.push(i);
@@ -397,7 +406,7 @@ pub(crate) fn resolve(facts: &[Facts]) -> Resolved {
         .filter_map(|&(from, to, edge)| selections.get(&to).map(|ws| (from, ws, edge)))
         .flat_map(|(from, ws, edge)| ws.iter().filter(move |&&w| w != from).map(move |&w| (from, w, edge)))
         .collect();
-    Resolved { dependencies, users, workload_needs, empty_selections }
+    Resolved { dependencies, users, workload_needs, empty_selections, endpoints }
 }
 
 /// A StorageClass with cloud markers is used by the workloads that mount its claims.
@@ -435,9 +444,9 @@ fn candidates<'a>(index: &Index<'a>, i: usize, f: &'a Facts, out: &mut Found<'a>
     }
     if let Some(pod) = &f.pod {
         for m in f.mentions.iter() {
-            out.network.extend(mention(index, i, f, m, None));
+            mention(index, i, f, m, None, out);
         }
-        config_mentions(index, i, f, &mut out.network);
+        config_mentions(index, i, f, out);
         if let Some(app) = &pod.dapr {
             dapr_components(index, i, f, app, out);
         }
@@ -449,7 +458,7 @@ fn dapr_components<'a>(index: &Index<'a>, i: usize, f: &'a Facts, app: &'a DaprA
     for (c, fallback) in index.dapr_components(f.id.namespace.as_deref(), app) {
         out.named.push(Candidate { from: i as u32, target: c as u32, fallback, relation: Relation::DaprComponent, source: Source::Dapr(app) });
         for m in index.facts[c].mentions.iter() {
-            out.network.extend(mention(index, i, f, m, Some(c)));
+            mention(index, i, f, m, Some(c), out);
         }
     }
 }
@@ -464,7 +473,7 @@ fn reference<'a>(index: &Index<'a>, from: usize, f: &'a Facts, r: &'a Ref) -> Ca
 }
 
 /// Host mentions inside the ConfigMaps, Secrets and Dapr Configuration a workload reads.
-fn config_mentions<'a>(index: &Index<'a>, workload: usize, f: &'a Facts, out: &mut Vec<Candidate<'a>>) {
+fn config_mentions<'a>(index: &Index<'a>, workload: usize, f: &'a Facts, out: &mut Found<'a>) {
     let refs = f
         .refs
         .iter()
@@ -473,23 +482,29 @@ fn config_mentions<'a>(index: &Index<'a>, workload: usize, f: &'a Facts, out: &m
         .filter_map(|r| index.find(&r.kind, f.id.namespace.as_deref(), &r.name).map(|(t, _)| (t, r.key.as_deref())));
     for (config, key) in refs {
         for m in index.facts[config].mentions.iter().filter(|m| key.is_none() || m.key.as_deref() == key) {
-            out.extend(mention(index, workload, f, m, Some(config)));
+            mention(index, workload, f, m, Some(config), out);
         }
     }
 }
 
-fn mention<'a>(index: &Index<'a>, from: usize, f: &'a Facts, m: &'a Mention, via: Option<usize>) -> Option<Candidate<'a>> {
-    let (service_ns, name, dangling_if_missing) = service_address(&m.host, f.id.namespace.as_deref(), m.explicit)?;
-    let found = index.find("Service", service_ns, name);
+/// A host mention of workload `from`: a network edge when it names a Service (found, or
+/// unmistakably in-cluster), and a sighting of a possible external endpoint when it names none.
+fn mention<'a>(index: &Index<'a>, from: usize, f: &'a Facts, m: &'a Mention, via: Option<usize>, out: &mut Found<'a>) {
+    let address = service_address(&m.host, f.id.namespace.as_deref(), m.explicit);
+    let found = address.and_then(|(service_ns, name, _)| index.find("Service", service_ns, name));
+    if found.is_none() && m.external && !m.secret && !is_api_server(&m.host) {
+        out.external.push(Sighting { from, via, mention: m });
+    }
+    let Some((_, _, dangling_if_missing)) = address else { return };
     if found.is_none() && (!dangling_if_missing || m.secret) {
-        return None;
+        return;
     }
     let (target, fallback) = match found {
         Some((t, fallback)) => (t as u32, fallback),
         None => (NONE, false),
     };
     let via = via.map_or(NONE, |v| v as u32);
-    Some(Candidate { from: from as u32, target, fallback, relation: Relation::Network, source: Source::Mention(m, via) })
+    out.network.push(Candidate { from: from as u32, target, fallback, relation: Relation::Network, source: Source::Mention(m, via) });
 }
 
 /// Merges repeated edges, in input order, and records who uses what.

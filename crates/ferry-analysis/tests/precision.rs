@@ -77,3 +77,24 @@ fn database_names_are_not_calls_and_the_api_server_is_the_clusters_own() {
     assert!(edges.contains(&"Deployment/web -> Service/payments (resolved)".to_owned()), "{edges:#?}");
     assert!(edges.iter().any(|e| e.contains("-> Service/kubernetes") && e.ends_with("(cluster-provided)")), "{edges:#?}");
 }
+
+/// A Deployment `web` in `shop` that mounts ConfigMap `files` holding `data`.
+fn mounting(data: Value) -> Vec<Value> {
+    let volumes = json!([{"name": "files", "configMap": {"name": "files"}}]);
+    vec![deployment(json!([]), volumes), json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "files", "namespace": "shop"}, "data": data})]
+}
+
+#[test]
+fn host_port_shapes_inside_embedded_json_are_not_service_references() {
+    let settings = r#"{"$$hashKey": "object:1058", "id": "panel:12", "redisHost": "cache:6379", "Logging": {"LogLevel": "Information"}}"#;
+    let edges = edges(mounting(json!({"appsettings.json": settings})));
+    assert!(!edges.iter().any(|e| e.contains("Service/object") || e.contains("Service/panel")), "JSON keys and ids are no addresses: {edges:#?}");
+    assert!(edges.contains(&"Deployment/web -> Service/cache (dangling)".to_owned()), "a key that names an address still counts: {edges:#?}");
+}
+
+#[test]
+fn a_grafana_dashboard_in_a_config_map_holds_no_service_references() {
+    let dashboard = r#"{"schemaVersion": 39, "panels": [{"datasource": "prometheus:9090", "targets": [{"expr": "up", "refId": "A"}], "gridPos": {"h": 8}, "$$hashKey": "object:1058"}], "links": [{"url": "https://grafana.com/grafana/dashboards/1860"}]}"#;
+    let edges = edges(mounting(json!({"node.json": dashboard})));
+    assert!(!edges.iter().any(|e| e.contains("-> Service/")), "a dashboard is no configuration of the workload's calls: {edges:#?}");
+}

@@ -83,6 +83,27 @@ fn assert_exactly(found: BTreeSet<String>, expected: &[String]) {
     assert!(missing.is_empty() && extra.is_empty(), "missing (recall): {missing:#?}\nextra (precision): {extra:#?}");
 }
 
+/// External endpoints as `ADDRESS NETWORK PROTOCOL file:line used by [USERS]`.
+fn endpoints(a: &Value) -> BTreeSet<String> {
+    a["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let file = e["evidence"]["file"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+            let users: Vec<String> = e["used_by"].as_array().unwrap().iter().map(name).collect();
+            let protocol = e["protocol"].as_str().unwrap_or("-");
+            format!(
+                "{} {} {protocol} {file}:{} used by [{}]",
+                e["address"].as_str().unwrap(),
+                e["network"].as_str().unwrap(),
+                e["evidence"]["line"],
+                users.join(", ")
+            )
+        })
+        .collect()
+}
+
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -172,6 +193,50 @@ fn istio_bookinfo_routes_and_the_google_apis_service_entry() {
     }
     assert_exactly(edges(&a), &expected);
     assert_exactly(cloud(&a), &strings(&["gcp-apis ServiceEntry/googleapis egress-rule-google-apis.yaml:7 used by []"]));
+    assert_exactly(endpoints(&a), &[]);
+}
+
+// §5
+#[test]
+fn istio_external_service_entries_are_public_endpoints_with_their_port() {
+    let a = assess("istio-external", &["samples"]);
+    let mut expected = Vec::new();
+    for (host, line) in
+        [("deb.debian.org", 12), ("cdn-fastly.deb.debian.org", 13), ("security.debian.org", 14), ("archive.ubuntu.com", 15), ("security.ubuntu.com", 16)]
+    {
+        expected.push(format!("{host}:80 public HTTP aptget.yaml:{line} used by []"));
+    }
+    expected.push("github.com:443 public HTTPS github.yaml:14 used by []".to_owned());
+    expected.push("dummy.github.com:22 public SSH/SFTP github.yaml:29 used by []".to_owned());
+    let blocks = [
+        "13.229.188.59/32",
+        "13.250.177.223/32",
+        "140.82.112.0/20",
+        "18.194.104.89/32",
+        "18.195.85.27/32",
+        "185.199.108.0/22",
+        "185.199.108.153/32",
+        "185.199.109.153/32",
+        "185.199.110.153/32",
+        "185.199.111.153/32",
+        "192.30.252.0/22",
+        "192.30.252.153/32",
+        "192.30.252.154/32",
+        "23.20.92.3/32",
+        "35.159.8.160/32",
+        "52.74.223.119/32",
+        "54.166.52.62/32",
+        "54.87.5.173/32",
+    ];
+    for (block, line) in blocks.iter().zip(31..) {
+        expected.push(format!("{block}:22 public SSH/SFTP github.yaml:{line} used by []"));
+    }
+    expected.push("pypi.python.org:443 public HTTPS pypi.yaml:14 used by []".to_owned());
+    expected.push("pypi.org:443 public HTTPS pypi.yaml:46 used by []".to_owned());
+    assert_eq!(expected.len(), 27, "the ground truth's count");
+    assert_exactly(endpoints(&a), &expected);
+    assert_exactly(edges(&a), &[]);
+    assert_exactly(cloud(&a), &[]);
 }
 
 // §4
@@ -201,5 +266,20 @@ fn gateway_api_routes_parents_classes_and_certificates() {
         "TCPRoute/tcp-app-2 -> Service/my-bar-service [route-backend] dangling basic-tcp.yaml:46",
     ]);
     assert_exactly(edges(&a), &expected);
+    assert_exactly(cloud(&a), &[]);
+}
+
+// §6
+#[test]
+fn kubernetes_website_pod_name_servers_and_host_aliases_are_endpoints() {
+    let a = assess("kubernetes-website", &["content"]);
+    assert_exactly(
+        endpoints(&a),
+        &strings(&[
+            "192.0.2.1:53 public DNS custom-dns.yaml:13 used by [Pod/default/dns-example]",
+            "10.1.2.3 private - hostaliases-pod.yaml:17 used by [Pod/hostaliases-pod]",
+        ]),
+    );
+    assert_exactly(edges(&a), &[]);
     assert_exactly(cloud(&a), &[]);
 }

@@ -5,7 +5,8 @@
 //! ConfigMaps, then with `--images` images looked up in real
 //! registries on loopback (present, missing, built for another platform, behind basic
 //! authentication with a right and a wrong pull secret); each gives exactly the right findings
-//! and exit code, and the target's objects are the same before and after every run.
+//! and exit code, and the target's objects are the same before and after every run. The
+//! external host the Deployment uses is an `info` finding with the command that tests it.
 
 use assert_cmd::Command;
 use ferry_testcluster::{Options, REGISTRY_PASSWORD, REGISTRY_USER, TestCluster, TestRegistry, TestWebhook, WEBHOOK_REFUSAL, WIDGET_CRD};
@@ -34,7 +35,7 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
-      containers: [{name: c, image: ferry.local/busybox:1, command: [sleep, "3600"]}]
+      containers: [{name: c, image: ferry.local/busybox:1, command: [sleep, "3600"], env: [{name: SMTP_RELAY, value: "smtp://mail.corp.internal:25"}]}]
 ---
 apiVersion: v1
 kind: Service
@@ -146,7 +147,14 @@ async fn preflight_finds_missing_classes_crds_and_quotas_and_never_writes() {
     target.kubectl(&["create", "namespace", "shop"]).unwrap();
     let from_source = ["--context-from", "admin", "--kubeconfig-from", &source_kubeconfig, "-n", "shop", "--exclude", "customresourcedefinitions"];
     let (code, report) = preflight(&target, &from_source);
-    assert_eq!((code, &report["issues"]), (0, &serde_json::json!([])), "the node can run the Deployment: {report:#}");
+    let only = report["issues"].as_array().unwrap();
+    assert_eq!((code, only.len(), &only[0]["code"]), (0, 1, &serde_json::json!("external-endpoint")), "the node can run the Deployment: {report:#}");
+    let hint = only[0]["message"].as_str().unwrap();
+    assert!(
+        hint.contains("`kubectl --context admin run ferry-probe --rm -i --restart=Never --image=busybox:1.36 -- nc -zv -w 5 mail.corp.internal 25`"),
+        "{hint}"
+    );
+    assert!(hint.contains("private network, SMTP") && hint.contains("Deployment shop/web"), "{hint}");
     assert!(report["objects"].as_u64().unwrap() >= 6, "{report:#}");
 
     // A quota too small for the claim: the server's dry run refuses it.

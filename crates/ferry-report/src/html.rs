@@ -20,6 +20,7 @@ use ferry_analysis::{Assessment, CloudFinding, DeprecationFinding, Evidence, Kub
 use serde::Serialize;
 
 use crate::checklist::checklist;
+use crate::endpoints;
 use crate::matrix::{cell, matrix};
 use crate::sanitize;
 use crate::svg;
@@ -42,6 +43,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("graph", "Graph"),
     ("matrix", "Matrix"),
     ("cloud", "Cloud"),
+    ("endpoints", "Endpoints"),
     ("apis", "APIs"),
     ("waves", "Waves"),
     ("checklist", "Checklist"),
@@ -308,6 +310,7 @@ fn page(a: &Assessment, s: &mut String) -> fmt::Result {
     graph(a, s)?;
     dependency_matrix(a, s)?;
     cloud(a, s)?;
+    external_endpoints(a, s)?;
     apis(a, s)?;
     waves(a, s)?;
     migration_checklist(a, s)?;
@@ -403,6 +406,7 @@ fn nav(a: &Assessment, s: &mut String) -> fmt::Result {
     for (id, label) in SECTIONS {
         let (count, bad) = match *id {
             "cloud" => (Some(c.services), false),
+            "endpoints" => (Some(a.endpoints.len()), false),
             "apis" => (Some(a.deprecations.len()), c.removed > 0),
             "waves" => (Some(a.waves.waves.len()), false),
             "dependencies" => (Some(a.dependencies.len()), c.dangling > 0),
@@ -536,6 +540,23 @@ fn cloud(a: &Assessment, s: &mut String) -> fmt::Result {
             write!(s, r#"<p class="muted small">Rule source: {}</p></div>"#, e(&first.rule_source))?;
         }
     }
+    s.push_str("</section>\n");
+    Ok(())
+}
+
+fn external_endpoints(a: &Assessment, s: &mut String) -> fmt::Result {
+    section_start(s, "endpoints", endpoints::TITLE)?;
+    if a.endpoints.is_empty() {
+        write!(s, r#"<p class="empty">{}</p></section>"#, ticks(endpoints::NONE))?;
+        return Ok(());
+    }
+    write!(s, r#"<p class="muted">{}</p>"#, ticks(endpoints::INTRO))?;
+    table(s, &endpoints::HEADERS)?;
+    for cells in endpoints::rows(a).take(LIMIT) {
+        let [address, network, protocol, object, place, users] = cells;
+        row(s, &[long_code(&address), ticks(&network), e(&protocol), e(&object), e(&place), e(&users)]);
+    }
+    end_table(s, a.endpoints.len().saturating_sub(LIMIT), "endpoints")?;
     s.push_str("</section>\n");
     Ok(())
 }
@@ -970,6 +991,7 @@ mod tests {
             "Dependency graph",
             "Dependency matrix",
             "Cloud dependencies",
+            "External endpoints",
             "Deprecated and removed APIs",
             "Migration waves",
             "Migration checklist",

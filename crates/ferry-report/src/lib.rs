@@ -6,6 +6,7 @@
 //! Renderers write to any [`std::io::Write`] and never print on their own.
 
 mod checklist;
+mod endpoints;
 mod html;
 mod markdown;
 mod matrix;

@@ -3,6 +3,7 @@
 
 use ferry_analysis::{Assessment, CloudFinding, Resolution, WarningLevel};
 
+use crate::endpoints;
 use crate::matrix::{cell, matrix};
 use crate::serialized_name;
 
@@ -49,7 +50,16 @@ pub(crate) fn headline(a: &Assessment) -> String {
 
 /// Every section, tables capped at `limit` rows.
 pub(crate) fn sections(a: &Assessment, limit: usize) -> Vec<Section> {
-    vec![inventory(a, limit), dependency_matrix(a, limit), dangling(a, limit), cloud(a, limit), deprecations(a, limit), waves(a), warnings(a, limit)]
+    vec![
+        inventory(a, limit),
+        dependency_matrix(a, limit),
+        dangling(a, limit),
+        cloud(a, limit),
+        external_endpoints(a, limit),
+        deprecations(a, limit),
+        waves(a),
+        warnings(a, limit),
+    ]
 }
 
 fn inventory(a: &Assessment, limit: usize) -> Section {
@@ -121,6 +131,15 @@ fn cloud(a: &Assessment, limit: usize) -> Section {
     if s.rows.is_empty() {
         s.lines.push("None: no managed-cloud marker found; the input looks cloud-neutral.".into());
     }
+    s
+}
+
+fn external_endpoints(a: &Assessment, limit: usize) -> Section {
+    let mut s = Section::new(endpoints::TITLE, endpoints::HEADERS.to_vec());
+    for row in endpoints::rows(a) {
+        s.push(row.to_vec(), limit);
+    }
+    s.lines.push(if s.rows.is_empty() { endpoints::NONE } else { endpoints::INTRO }.to_owned());
     s
 }
 

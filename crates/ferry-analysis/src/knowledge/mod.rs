@@ -5,6 +5,7 @@
 
 pub mod cloud;
 pub mod deprecations;
+pub mod endpoints;
 pub mod generated;
 pub mod producers;
 pub mod references;
@@ -13,6 +14,7 @@ use std::sync::OnceLock;
 
 pub use cloud::{CloudRules, Subject};
 pub use deprecations::{Deprecations, KubeVersion};
+pub use endpoints::EndpointRules;
 pub use generated::{Generated, GeneratedRules};
 pub use producers::Producers;
 pub use references::References;
@@ -29,6 +31,8 @@ pub struct Knowledge {
     pub producers: &'static Producers,
     /// Fields of custom resources that refer to other objects or hosts.
     pub references: &'static References,
+    /// What classifies hosts outside the cluster.
+    pub endpoints: &'static EndpointRules,
 }
 
 impl Knowledge {
@@ -44,6 +48,7 @@ impl Knowledge {
             generated: GeneratedRules::builtin(),
             producers: Producers::builtin(),
             references: References::builtin(),
+            endpoints: EndpointRules::builtin(),
         })
     }
 }
@@ -158,6 +163,30 @@ mod tests {
             assert!(narrowed, "{} would match every object", rule.id);
             assert!(!(w.selecting_service && w.looks_at_content()), "{}: a selecting_service rule is decided across objects, by identity only", rule.id);
         }
+    }
+
+    #[test]
+    fn every_endpoint_row_is_sourced_and_no_private_suffix_is_public() {
+        let rules = EndpointRules::builtin();
+        assert!(rules.protocols().len() > 20 && rules.private_networks().len() >= 7);
+        for protocol in rules.protocols() {
+            assert!(!protocol.source.trim().is_empty(), "{} has no source", protocol.name);
+            assert!(!protocol.schemes.is_empty() || !protocol.ports.is_empty(), "{} says nothing", protocol.name);
+            assert!(protocol.schemes.iter().all(|s| *s == s.to_ascii_lowercase()), "{}: schemes in lower case", protocol.name);
+        }
+        for row in rules.private_suffixes() {
+            assert!(row.source.contains("RFC") || row.source.contains("https://"), "{} has no source", row.suffix);
+            assert!(!rules.is_public_tld(&row.suffix), "{} is delegated in the public root", row.suffix);
+        }
+        for row in rules.private_networks() {
+            assert!(row.source.contains("RFC"), "{} has no RFC", row.network);
+        }
+        for tld in ["com", "net", "org", "io", "de", "arpa"] {
+            assert!(rules.is_public_tld(tld), "{tld}");
+        }
+        assert_eq!(rules.protocol(Some("LDAPS"), Some(389)), Some("LDAPS"), "the scheme says it before the port");
+        assert_eq!(rules.protocol(None, Some(5432)), Some("PostgreSQL"));
+        assert!(EndpointRules::parse(&include_str!("../../data/endpoints.yaml").replace("10.0.0.0/8", "10.0.0.0/99")).unwrap_err().contains("10.0.0.0/99"));
     }
 
     #[test]

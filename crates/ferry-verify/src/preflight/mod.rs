@@ -1,9 +1,11 @@
 //! The checks of `ferry preflight` that need no request: what the transformed
 //! objects need from the target (served kinds, storage classes, ingress classes, nodes
 //! that can run their Pods: `capacity.rs`) against what the target has, and the version skew. The server-side dry run
-//! that validates every object is the CLI's part; its outcomes become [`Issue`]s too.
+//! that validates every object is the CLI's part; its outcomes become [`Issue`]s too, and so do
+//! the external endpoints the assessment finds in the objects (`endpoints.rs`).
 
 mod capacity;
+pub mod endpoints;
 
 use std::collections::BTreeSet;
 
