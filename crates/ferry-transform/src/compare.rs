@@ -25,8 +25,13 @@ pub fn diff(before: &Value, after: &Value) -> String {
 /// never decides that an object is not migrated.
 pub fn normalise_for_compare(object: &Value) -> Value {
     let mut normal = object.clone();
-    sanitise::strip(&mut normal, &mut Vec::new());
+    normalise_in_place(&mut normal);
     normal
+}
+
+/// Brings `object` itself to the normal form of [`normalise_for_compare`], without a copy.
+pub fn normalise_in_place(object: &mut Value) {
+    sanitise::strip(object, &mut Vec::new());
 }
 
 #[cfg(test)]

@@ -51,12 +51,12 @@ mod report;
 pub mod rules;
 mod sanitise;
 
-pub use compare::{diff, normalise_for_compare};
+pub use compare::{diff, normalise_for_compare, normalise_in_place};
 pub use convert::{Converted, convert};
 pub use ferry_analysis::KubeVersion;
 pub use note::{Note, Severity};
 pub use pod_images::{ContainerImage, PodPull, container_images, pod_pull};
-pub use redact::{redact_secret, redact_secret_looking};
+pub use redact::{mask_secret_in_place, redact_secret, redact_secret_looking};
 pub use report::{Counts, ObjectReport, Outcome, Report, RuleCount};
 pub use rules::{RuleHit, Rules, RulesError};
 pub use sanitise::sanitise;

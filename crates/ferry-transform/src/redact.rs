@@ -26,19 +26,28 @@ pub fn redact_secret_looking(object: &Value) -> Value {
     redact(object, true)
 }
 
+/// Masks every value of `object` itself if it is a (v1) Secret, as [`redact_secret`] does, without a copy.
+pub fn mask_secret_in_place(object: &mut Value) {
+    redact_in_place(object, false);
+}
+
 fn redact(object: &Value, secret_looking: bool) -> Value {
     let mut copy = object.clone();
-    let core = copy.get("apiVersion").and_then(Value::as_str) == Some("v1");
-    let masked_any = match copy.get("kind").and_then(Value::as_str) {
-        Some("Secret") if core => mask_entries(&mut copy, &["data", "stringData"], |_| true),
-        Some("ConfigMap") if core && secret_looking => mask_entries(&mut copy, &["data", "binaryData"], looks_secret),
-        _ if secret_looking => mask_env_values(&mut copy),
+    redact_in_place(&mut copy, secret_looking);
+    copy
+}
+
+fn redact_in_place(object: &mut Value, secret_looking: bool) {
+    let core = object.get("apiVersion").and_then(Value::as_str) == Some("v1");
+    let masked_any = match object.get("kind").and_then(Value::as_str) {
+        Some("Secret") if core => mask_entries(object, &["data", "stringData"], |_| true),
+        Some("ConfigMap") if core && secret_looking => mask_entries(object, &["data", "binaryData"], looks_secret),
+        _ if secret_looking => mask_env_values(object),
         _ => false,
     };
-    if masked_any && let Some(annotations) = copy.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+    if masked_any && let Some(annotations) = object.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
         annotations.get_mut(LAST_APPLIED).into_iter().for_each(mask);
     }
-    copy
 }
 
 /// Whether a key or variable name looks like it names a secret.

@@ -1,6 +1,6 @@
 //! Parity: what the target holds against what the transformation says it should hold.
 
-use ferry_transform::{normalise_for_compare, redact_secret};
+use ferry_transform::{mask_secret_in_place, normalise_in_place};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -46,36 +46,59 @@ pub struct Compared {
     pub defaulted: bool,
 }
 
-/// Compares the target's copy of an object (`actual`, `None` when absent) with
-/// what the transformation made of the source's copy (`expected`), both in
-/// normal form (server-managed fields, status and allocated values removed) and
-/// with Secret values masked. Every field of `expected` must be on the target
-/// with the same value; fields only the target has are server defaults, except
-/// new keys of `data`/`binaryData`/`stringData`. A differing field whose target
-/// value equals the source's, where the source's differs from the expected one,
-/// is [`Difference::NotTransformed`].
-pub fn compare(source: &Value, expected: &Value, actual: Option<&Value>) -> Compared {
-    let normal = |object: &Value| redact_secret(&normalise_for_compare(object));
-    let (source, expected) = (normal(source), normal(expected));
-    let transformed = source != expected;
-    let Some(actual) = actual.map(normal) else {
-        return Compared { differences: vec![Difference::Missing], transformed, defaulted: false };
-    };
-    let mut walk = Walk { fields: Vec::new(), defaulted: false };
-    walk.value(&mut String::new(), &expected, &actual);
-    let differences = walk
-        .fields
-        .into_iter()
-        .map(|(path, expected, actual)| {
-            let from_source = source.pointer(&path).cloned();
-            if actual == from_source && from_source != expected {
-                Difference::NotTransformed { path, expected, actual }
-            } else {
-                Difference::Changed { path, expected, actual }
-            }
-        })
-        .collect();
-    Compared { differences, transformed, defaulted: walk.defaulted }
+/// One object's copy on the source and what the transformation made of it, both in normal
+/// form (server-managed fields, status and allocated values removed) with Secret values
+/// masked, ready to be held against the target's copy any number of times.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    source: Value,
+    expected: Value,
+    transformed: bool,
+}
+
+impl Expectation {
+    /// Brings `source` and `expected` (the transformation's output) to normal form, in place.
+    pub fn new(mut source: Value, mut expected: Value) -> Expectation {
+        normalise(&mut source);
+        normalise(&mut expected);
+        let transformed = source != expected;
+        Expectation { source, expected, transformed }
+    }
+
+    /// Compares the target's copy of the object (`actual`, `None` when absent) with the
+    /// expected one, after bringing it to the same normal form. Every field of the expected
+    /// copy must be on the target with the same value; fields only the target has are server
+    /// defaults, except new keys of `data`/`binaryData`/`stringData`. A differing field whose
+    /// target value equals the source's, where the source's differs from the expected one, is
+    /// [`Difference::NotTransformed`].
+    pub fn compare(&self, actual: Option<&Value>) -> Compared {
+        let Expectation { source, expected, transformed } = self;
+        let Some(mut actual) = actual.cloned() else {
+            return Compared { differences: vec![Difference::Missing], transformed: *transformed, defaulted: false };
+        };
+        normalise(&mut actual);
+        let mut walk = Walk { fields: Vec::new(), defaulted: false };
+        walk.value(&mut String::new(), expected, &actual);
+        let differences = walk
+            .fields
+            .into_iter()
+            .map(|(path, expected, actual)| {
+                let from_source = source.pointer(&path).cloned();
+                if actual == from_source && from_source != expected {
+                    Difference::NotTransformed { path, expected, actual }
+                } else {
+                    Difference::Changed { path, expected, actual }
+                }
+            })
+            .collect();
+        Compared { differences, transformed: *transformed, defaulted: walk.defaulted }
+    }
+}
+
+/// The normal form in which copies are compared: `ferry transform`'s, with Secret values masked.
+fn normalise(object: &mut Value) {
+    normalise_in_place(object);
+    mask_secret_in_place(object);
 }
 
 /// Collects differing fields as (path, expected, actual).
@@ -142,6 +165,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn compare(source: &Value, expected: &Value, actual: Option<&Value>) -> Compared {
+        Expectation::new(source.clone(), expected.clone()).compare(actual)
+    }
 
     fn deployment(port: u16) -> Value {
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},

@@ -1,7 +1,7 @@
 //! The checks of `ferry verify`, pure: objects in, findings out.
 //!
 //! A migration is verified three ways. For every object the source held,
-//! [`compare`] takes the source's copy, what the transformation makes of it
+//! an [`Expectation`] takes the source's copy, what the transformation makes of it
 //! (the same transform `ferry apply` runs) and what the target holds, all in
 //! the transform crate's normal form with Secret values masked, and reports
 //! every field where the target differs from the expectation: the object is
@@ -17,13 +17,13 @@
 //! from the target (served kinds, storage and ingress classes) and the version skew.
 //!
 //! ```
-//! use ferry_verify::{Difference, compare};
+//! use ferry_verify::{Difference, Expectation};
 //! use serde_json::json;
 //!
 //! let source = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web", "namespace": "shop", "uid": "1"}, "data": {"mode": "fast"}});
 //! let expected = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web", "namespace": "shop", "labels": {"migrated-by": "ferry"}}, "data": {"mode": "fast"}});
 //! let target = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web", "namespace": "shop", "uid": "2"}, "data": {"mode": "slow"}});
-//! let compared = compare(&source, &expected, Some(&target));
+//! let compared = Expectation::new(source, expected).compare(Some(&target));
 //! assert!(matches!(&compared.differences[0], Difference::NotTransformed { path, .. } if path == "/metadata/labels/migrated-by"));
 //! assert!(matches!(&compared.differences[1], Difference::Changed { path, .. } if path == "/data/mode"));
 //! ```
@@ -34,7 +34,7 @@ pub mod preflight;
 mod readiness;
 pub mod report;
 
-pub use compare::{Compared, Difference, compare};
+pub use compare::{Compared, Difference, Expectation};
 pub use evidence::{Check, EvidenceError};
 pub use readiness::{Readiness, State, endpoint_selector, readiness, ready_endpoints};
 pub use report::{Finding, Problem, Report, Saved, Verdict};

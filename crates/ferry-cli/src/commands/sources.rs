@@ -4,6 +4,7 @@
 use ferry_model::{ObjectId, RawObject};
 use ferry_transform::{Severity, Transformed};
 use ferry_verify::{Finding, Problem};
+use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::args::{ArchiveSettings, SourceInput};
@@ -44,7 +45,7 @@ pub async fn read(input: &SourceInput, settings: &ArchiveSettings) -> Result<Sou
             })
             .await;
             let objects = raw
-                .iter()
+                .par_iter()
                 .map(|o| o.to_value().map_err(|e| CliError::failure(format!("cannot read {} as the source cluster sent it", o.id), &e)))
                 .collect::<Result<_, _>>()?;
             Ok(Source {
@@ -81,11 +82,17 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Transforms every source object as `ferry apply` does.
+    /// Transforms every source object as `ferry apply` does (on every core).
     pub fn new(sources: Vec<Value>, options: &ferry_transform::Options) -> Plan {
         let mut plan = Plan { objects: Vec::new(), ids: Vec::new(), blocked: Vec::new(), left_out: 0 };
-        for source in sources {
-            let Transformed { object, notes, .. } = ferry_transform::transform(source.clone(), options);
+        let transformed: Vec<(Value, Transformed)> = sources
+            .into_par_iter()
+            .map(|source| {
+                let transformed = ferry_transform::transform(source.clone(), options);
+                (source, transformed)
+            })
+            .collect();
+        for (source, Transformed { object, notes, .. }) in transformed {
             let source_id = ObjectId::from_json(&source);
             match object.and_then(|expected| Some((ObjectId::from_json(&expected)?, expected))) {
                 Some((id, expected)) => {

@@ -6,9 +6,11 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use ferry_cluster::fetch::{self, Collections, Fetched};
-use ferry_cluster::{Connection, Discovery};
+use ferry_cluster::{ConnectOptions, Connection, Discovery};
 use ferry_model::ObjectId;
-use ferry_verify::{Difference, Finding, Problem, Readiness, Report, Saved, State, Verdict, evidence};
+use ferry_verify::{Compared, Difference, Expectation, Finding, Problem, Readiness, Report, Saved, State, Verdict, evidence};
+use futures::StreamExt as _;
+use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::args::{SummaryFormat, VerifyCommand};
@@ -28,13 +30,13 @@ pub fn run(command: VerifyCommand) -> Result<ExitStatus, CliError> {
     let rules = pipeline::rules(&command.transform)?;
     let evidence = read_evidence(&command)?;
     cluster::runtime()?.block_on(async {
-        let Source { objects: sources, described, generated, unreadable, .. } = sources::read(&command.source, &command.archive).await?;
-        let target = cluster::connect(&command.target).await?;
-        let discovery = cluster::discover(&target, &command.target).await?;
+        // The target is opened while the source is read: neither waits for the other.
+        let (source, opened) = tokio::join!(sources::read(&command.source, &command.archive), open_target(&command.target));
+        let Source { objects: sources, described, generated, unreadable, .. } = source?;
+        let (target, discovery) = opened?;
         let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &target.server_version)?, rules };
-        let mut plan = Plan::new(sources, &options);
-        plan.left_out += generated;
-        let report = check_until(&target, &discovery, &plan, &evidence, Instant::now() + command.wait).await;
+        let expected = Expected::new(Plan::new(sources, &options), generated);
+        let report = check_until(&target, &discovery, &expected, &evidence, Instant::now() + command.wait).await;
         let checked_at = jiff::Timestamp::now();
         for line in &unreadable {
             eprintln!("warning: source not read completely: {line}");
@@ -45,6 +47,13 @@ pub fn run(command: VerifyCommand) -> Result<ExitStatus, CliError> {
         pipeline::to_stdout(|out| print(out, &saved, command.output))?;
         Ok(status)
     })
+}
+
+/// Connects to the target and discovers it.
+async fn open_target(options: &ConnectOptions) -> Result<(Connection, Discovery), CliError> {
+    let target = cluster::connect(options).await?;
+    let discovery = cluster::discover(&target, options).await?;
+    Ok((target, discovery))
 }
 
 fn status(report: &Report, unreadable: &[String]) -> ExitStatus {
@@ -68,36 +77,64 @@ fn read_evidence(command: &VerifyCommand) -> Result<Vec<ferry_verify::Check>, Cl
     Ok(checks)
 }
 
+/// What the target should hold, ready to be compared with what it holds.
+struct Expected {
+    /// The target identities of `expectations`, in the same order.
+    ids: Vec<ObjectId>,
+    /// Each object's source copy and transformed copy, in normal form.
+    expectations: Vec<Expectation>,
+    /// Source objects that cannot go to the target, with why.
+    blocked: Vec<Finding<Problem>>,
+    /// Source objects left out on purpose (by the transformation, or as made by Kubernetes).
+    left_out: usize,
+}
+
+impl Expected {
+    /// Brings the plan's objects to normal form once (on every core), for every check.
+    fn new(plan: Plan, generated: usize) -> Expected {
+        let Plan { objects, ids, blocked, left_out } = plan;
+        let expectations = objects.into_par_iter().map(|planned| Expectation::new(planned.source, planned.expected)).collect();
+        Expected { ids, expectations, blocked, left_out: left_out + generated }
+    }
+}
+
 /// Checks, and while everything is at parity but something is not ready, checks again every
 /// [`POLL`] and once more at `deadline`.
-async fn check_until(target: &Connection, discovery: &Discovery, plan: &Plan, evidence: &[ferry_verify::Check], deadline: Instant) -> Report {
-    let mut report = check(target, discovery, plan, evidence).await;
+async fn check_until(target: &Connection, discovery: &Discovery, expected: &Expected, evidence: &[ferry_verify::Check], deadline: Instant) -> Report {
+    let mut report = check(target, discovery, expected, evidence).await;
     while report.verdict() == Verdict::NotReady
         && let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|left| !left.is_zero())
     {
         eprintln!("waiting: {} objects not ready yet", report.not_ready());
         tokio::time::sleep(POLL.min(left)).await;
-        report = check(target, discovery, plan, evidence).await;
+        report = check(target, discovery, expected, evidence).await;
     }
     report
 }
 
-/// Reads the target's copies and compares them; reads the readiness of those that run.
-async fn check(target: &Connection, discovery: &Discovery, plan: &Plan, evidence: &[ferry_verify::Check]) -> Report {
-    let Collections { fetched, others } = fetch::read_collections(target, discovery, &plan.ids, CONCURRENCY).await;
-    let mut report = Report { left_out: plan.left_out, problems: plan.blocked.clone(), evidence: evidence.to_vec(), ..Default::default() };
+/// Reads the target's copies and compares them (on every core); reads the readiness of those that run.
+async fn check(target: &Connection, discovery: &Discovery, expected: &Expected, evidence: &[ferry_verify::Check]) -> Report {
+    let Collections { fetched, others } = fetch::read_collections(target, discovery, &expected.ids, CONCURRENCY).await;
+    let mut report = Report { left_out: expected.left_out, problems: expected.blocked.clone(), evidence: evidence.to_vec(), ..Default::default() };
     report.add_extra(others);
+    let compared: Vec<Result<Compared, String>> = expected
+        .expectations
+        .par_iter()
+        .zip(&fetched)
+        .map(|(expectation, fetched)| match fetched {
+            Fetched::Found(actual) => Ok(expectation.compare(Some(actual))),
+            Fetched::Absent => Ok(expectation.compare(None)),
+            Fetched::Unreadable(why) => Err(why.clone()),
+        })
+        .collect();
     let mut running = Vec::new();
-    for (planned, fetched) in plan.objects.iter().zip(fetched) {
-        match fetched {
-            Fetched::Found(actual) => {
-                report.add(&planned.id, ferry_verify::compare(&planned.source, &planned.expected, Some(&actual)));
-                running.push((&planned.id, actual));
-            }
-            Fetched::Absent => report.add(&planned.id, ferry_verify::compare(&planned.source, &planned.expected, None)),
-            Fetched::Unreadable(why) => {
-                report.problems.push(Finding { object: planned.id.clone(), found: Problem { reason: format!("cannot be read on the target: {why}") } })
-            }
+    for ((id, fetched), compared) in expected.ids.iter().zip(fetched).zip(compared) {
+        match compared {
+            Ok(compared) => report.add(id, compared),
+            Err(why) => report.problems.push(Finding { object: id.clone(), found: Problem { reason: format!("cannot be read on the target: {why}") } }),
+        }
+        if let Fetched::Found(actual) = fetched {
+            running.push((id, actual));
         }
     }
     let endpoints = Endpoints::read(target, discovery, &running).await;
@@ -113,7 +150,6 @@ async fn check(target: &Connection, discovery: &Discovery, plan: &Plan, evidence
 
 /// The EndpointSlices (and, for Services without any, the Endpoints objects) of the namespaces
 /// whose Services select Pods: one list per namespace, not one per Service.
-#[derive(Default)]
 struct Endpoints {
     /// Per namespace: its slices by Service name and its Endpoints objects by name, or why they could not be read.
     namespaces: HashMap<String, Result<NamespaceEndpoints, String>>,
@@ -133,11 +169,10 @@ impl Endpoints {
                 services.entry(namespace).or_default().push(&id.name);
             }
         }
-        let mut endpoints = Endpoints::default();
-        for (namespace, services) in services {
-            endpoints.namespaces.insert(namespace.to_owned(), read_namespace(target, discovery, namespace, &services).await);
-        }
-        endpoints
+        let read = futures::stream::iter(services)
+            .map(|(namespace, services)| async move { (namespace.to_owned(), read_namespace(target, discovery, namespace, &services).await) })
+            .buffer_unordered(CONCURRENCY);
+        Endpoints { namespaces: read.collect().await }
     }
 
     /// Ready endpoints of `service` (0 for anything that is not a Service selecting Pods).
