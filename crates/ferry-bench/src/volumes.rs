@@ -20,7 +20,7 @@ const CLAIM: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: bench}\n-
 pub(crate) fn bench_volumes(args: &[String]) {
     let size_mb: u64 = args.first().map(|s| s.parse().expect("SIZE_MB is a number")).unwrap_or(400);
     let ferry = crate::sibling_binary("ferry");
-    let work = tempfile::tempdir_in(".").expect("a work directory on the build's disk");
+    let work = tempfile::tempdir().expect("a work directory");
     let (source, target) = crate::runtime().block_on(async {
         let (source, target) =
             tokio::join!(TestCluster::start(Options { nodes: 1, ..Default::default() }), TestCluster::start(Options { nodes: 1, ..Default::default() }));

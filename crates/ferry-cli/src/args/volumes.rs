@@ -151,6 +151,13 @@ pub struct VolumesArgs {
     /// The image the mover Jobs run (ferry at /usr/local/bin/ferry).
     #[arg(long, value_name = "REF", default_value = concat!("ferry:", env!("CARGO_PKG_VERSION")))]
     pub mover_image: String,
+    /// The CPU the mover containers request (a Kubernetes quantity; 0: none). With no request a
+    /// mover is BestEffort, the class a busy node gives CPU last.
+    #[arg(long, value_name = "QUANTITY", default_value = "250m")]
+    pub mover_cpu: String,
+    /// The memory the mover containers request (0: none).
+    #[arg(long, value_name = "QUANTITY", default_value = "256Mi")]
+    pub mover_memory: String,
     /// Run mover Pods in the node's network (for clusters without a Pod network).
     #[arg(long)]
     pub mover_host_network: bool,
@@ -293,6 +300,8 @@ pub struct RunSettings {
     pub parallel: usize,
     /// How long movers retry an S3 store.
     pub store_retry: Duration,
+    /// The movers' resource requests.
+    pub requests: Vec<(String, String)>,
     /// The evidence file.
     pub evidence: Option<PathBuf>,
     /// Table, wide table or JSON.
@@ -350,10 +359,29 @@ impl VolumesSettings {
             quiesce_timeout: Duration::from_secs(args.quiesce_timeout.max(1)),
             parallel: usize::from(args.parallel),
             store_retry: Duration::from_secs(args.store_retry.max(1)),
+            requests: mover_requests(&args.mover_cpu, &args.mover_memory)?,
             evidence: args.evidence,
             output: args.output,
         })))
     }
+}
+
+/// The movers' resource requests from `--mover-cpu` and `--mover-memory`; `0` requests none.
+fn mover_requests(cpu: &str, memory: &str) -> Result<Vec<(String, String)>, CliError> {
+    let mut requests = Vec::new();
+    for (name, flag, quantity) in [("cpu", "--mover-cpu", cpu), ("memory", "--mover-memory", memory)] {
+        match ferry_model::quantity::value_of(quantity) {
+            Some(value) if value > 0.0 => requests.push((name.to_owned(), quantity.to_owned())),
+            Some(_) => {}
+            None => {
+                return Err(CliError::usage(
+                    format!("{flag} `{quantity}` is not a Kubernetes quantity"),
+                    Some("for example 500m or 1 (CPU), 256Mi or 1Gi (memory)".into()),
+                ));
+            }
+        }
+    }
+    Ok(requests)
 }
 
 impl MoverSettings {
@@ -372,5 +400,19 @@ impl MoverSettings {
             repository_key: common.repository_key,
             store_retry: common.store_retry_seconds.map(Duration::from_secs),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mover_requests_are_quantities_and_zero_requests_nothing() {
+        assert_eq!(mover_requests("250m", "256Mi").unwrap(), [("cpu".to_owned(), "250m".to_owned()), ("memory".to_owned(), "256Mi".to_owned())]);
+        assert_eq!(mover_requests("0", "1Gi").unwrap(), [("memory".to_owned(), "1Gi".to_owned())]);
+        let error = mover_requests("lots", "1Gi").unwrap_err();
+        assert_eq!(error.status(), crate::error::ExitStatus::Usage);
+        assert!(format!("{error:?}").contains("--mover-cpu `lots` is not a Kubernetes quantity"), "{error:?}");
     }
 }

@@ -135,6 +135,7 @@ async fn mover(settings: &RunSettings) -> Result<Mover, CliError> {
         timeout: settings.timeout,
         parallel: settings.parallel,
         store_retry: settings.store_retry,
+        requests: settings.requests.clone(),
     })
 }
 

@@ -122,6 +122,9 @@ pub struct Mover {
     pub parallel: usize,
     /// How long a mover keeps retrying an S3 store that does not answer before its pass fails.
     pub store_retry: Duration,
+    /// The mover container's resource requests (`cpu`, `memory` quantities; empty: none), so
+    /// that on a busy node it is not BestEffort, the class that gets CPU last.
+    pub requests: Vec<(String, String)>,
 }
 
 /// One Job to run.
@@ -307,6 +310,7 @@ fn job_manifest(mover: &Mover, request: &JobRequest, secret: Option<&SecretRef>)
                         "volumeMounts": mounts,
                         "terminationMessagePath": "/dev/termination-log",
                         "terminationMessagePolicy": "File",
+                        "resources": {"requests": mover.requests.iter().map(|(name, quantity)| (name.clone(), json!(quantity))).collect::<serde_json::Map<_, _>>()},
                     }],
                 },
             },
@@ -443,6 +447,7 @@ mod tests {
             timeout: std::time::Duration::from_secs(60),
             parallel: 1,
             store_retry: std::time::Duration::from_secs(300),
+            requests: vec![("cpu".into(), "250m".into())],
         };
         let data = secret_data(&mover).expect("a Secret");
         assert_eq!(data.get("AWS_SECRET_ACCESS_KEY"), Some(&json!("SECRET-CANARY")));
@@ -457,6 +462,7 @@ mod tests {
         let _: Job = serde_json::from_value(job_manifest(&mover, &request(), Some(&secret))).expect("a valid Job");
 
         assert!(spec.contains(r#""--store-retry-seconds","300""#), "an S3 mover waits for its store: {spec}");
+        assert!(spec.contains(r#""resources":{"requests":{"cpu":"250m"}}"#), "the mover is not BestEffort: {spec}");
 
         let plain = Mover { via: Via::Dir("/srv/volumes".into()), key: None, ..mover };
         assert!(secret_data(&plain).is_none(), "a plain directory repository needs no Secret");
