@@ -127,7 +127,9 @@ pub enum Relation {
 /// A reference by name from one object to another.
 #[derive(Debug, Clone)]
 pub struct Ref {
-    /// Kind of the target.
+    /// Kind of the target, followed by `.GROUP` when the reference says which API group it
+    /// means (`Configuration.dapr.io`, `Gateway.networking.istio.io`): [`Ref::target_kind`],
+    /// [`Ref::target_group`]. One shared string, so that naming the group costs no memory.
     pub kind: Arc<str>,
     /// Namespace of the target; `None` means the referrer's own.
     pub namespace: Option<Arc<str>>,
@@ -145,6 +147,23 @@ pub struct Ref {
     pub line: u32,
     /// Field path of the reference.
     pub path: Arc<str>,
+}
+
+impl Ref {
+    /// The target's kind, without its group.
+    pub fn target_kind(&self) -> &str {
+        self.kind.split_once('.').map_or(&self.kind, |(kind, _)| kind)
+    }
+
+    /// The target's API group, when the reference names one: only an object of that group is the target.
+    pub fn target_group(&self) -> Option<&str> {
+        self.kind.split_once('.').map(|(_, group)| group)
+    }
+}
+
+/// `KIND.GROUP` as [`Ref::kind`] holds a reference to a kind of a named API group (`KIND` for the core group).
+fn qualified_kind<'k>(kind: &'k str, group: &str) -> Cow<'k, str> {
+    if group.is_empty() { Cow::Borrowed(kind) } else { Cow::Owned(format!("{kind}.{group}")) }
 }
 
 /// A host name found in a string of the object.
@@ -615,7 +634,9 @@ impl<'a> Extractor<'a> {
 
     fn field_rules(&mut self, root: DocNode<'_>) {
         let kb = self.kb;
-        for (index, rule) in kb.cloud.field_rules(&self.id.kind) {
+        let (api_version, kind) = (self.id.api_version.clone(), self.id.kind.clone());
+        let group = ferry_model::id::split_api_version(&api_version).0;
+        for (index, rule) in kb.cloud.field_rules(group, &kind) {
             let Some(path) = rule.path.as_deref() else { continue };
             let segments: Vec<&str> = path.split('.').collect();
             let Some(node) = root.at(&segments) else { continue };
@@ -640,7 +661,9 @@ impl<'a> Extractor<'a> {
     fn table_reference(&mut self, row: &Reference, node: DocNode<'_>, path: &str) {
         // Rows whose values name objects have a relation (checked when the table is parsed).
         let relation = row.relation.unwrap_or(Relation::Network);
-        let target = row.target.as_deref().unwrap_or_default();
+        let group = row.target_group.as_deref().unwrap_or_default();
+        let target = qualified_kind(row.target.as_deref().unwrap_or_default(), group);
+        let target = &*target;
         let added = match row.value {
             RefValue::Name => self.reference(target, Some(node), relation, path.to_owned()),
             RefValue::NamespacedName => {
@@ -651,8 +674,9 @@ impl<'a> Extractor<'a> {
             }
             RefValue::ObjectRef => {
                 let Some(kind) = node.str_at("kind").or(row.target.as_deref()) else { return };
+                let kind = qualified_kind(kind, node.str_at("group").unwrap_or(group));
                 let namespace = node.str_at("namespace").map(|ns| self.strings.get(ns));
-                let Some(r) = self.reference(kind, node.get("name"), relation, format!("{path}.name")) else { return };
+                let Some(r) = self.reference(&kind, node.get("name"), relation, format!("{path}.name")) else { return };
                 r.namespace = namespace;
                 Some(r)
             }
@@ -687,7 +711,8 @@ impl<'a> Extractor<'a> {
         if name.is_empty() {
             return None;
         }
-        let expected_in_input = !matches!(kind, "StorageClass" | "ClusterRole" | "PersistentVolume" | "IngressClass");
+        let bare = kind.split_once('.').map_or(kind, |(bare, _)| bare);
+        let expected_in_input = !matches!(bare, "StorageClass" | "ClusterRole" | "PersistentVolume" | "IngressClass");
         self.facts.refs.push(Ref {
             kind: self.strings.get(kind),
             namespace,
@@ -820,7 +845,7 @@ impl<'a> Extractor<'a> {
         let annotations = template.at(&["metadata", "annotations"])?;
         let enabled = annotations.get("dapr.io/enabled").filter(|e| e.as_str() == Some("true"))?;
         let config_path = format!("{prefix}metadata.annotations.dapr.io/config");
-        self.reference("Configuration", annotations.get("dapr.io/config"), Relation::DaprConfiguration, config_path);
+        self.reference(DAPR_CONFIGURATION, annotations.get("dapr.io/config"), Relation::DaprConfiguration, config_path);
         let (node, key) = match annotations.get("dapr.io/app-id") {
             Some(app_id) => (app_id, "dapr.io/app-id"),
             None => (enabled, "dapr.io/enabled"),
@@ -851,7 +876,7 @@ impl<'a> Extractor<'a> {
             }
         }
         if reads_secrets {
-            self.reference("Component", store, Relation::SecretStore, "auth.secretStore".into());
+            self.reference(DAPR_COMPONENT, store, Relation::SecretStore, "auth.secretStore".into());
         }
     }
 
@@ -1241,6 +1266,12 @@ impl<'a> Extractor<'a> {
 
 /// Dapr's API group.
 pub(crate) const DAPR_GROUP: &str = "dapr.io";
+
+/// A reference to a Dapr Configuration ([`Ref::kind`]: no Configuration of another group is meant).
+const DAPR_CONFIGURATION: &str = "Configuration.dapr.io";
+
+/// A reference to a Dapr Component.
+const DAPR_COMPONENT: &str = "Component.dapr.io";
 
 /// The secret store Dapr provides on Kubernetes, reading Kubernetes Secrets: the default of
 /// `auth.secretStore` (<https://docs.dapr.io/reference/components-reference/supported-secret-stores/kubernetes-secret-store/>).

@@ -97,6 +97,10 @@ pub struct Rule {
     /// Kind, for `field` rules.
     #[serde(default)]
     pub kind: Option<String>,
+    /// API group of `kind`, for `field` rules of custom kinds: an object of another group with
+    /// the same kind is not looked at.
+    #[serde(default)]
+    pub group: Option<String>,
     /// Dotted path, for `field` rules.
     #[serde(default)]
     pub path: Option<String>,
@@ -236,9 +240,10 @@ impl CloudRules {
         Some(Match { rule, service: &self.services[self.service_index[&rule.service]] })
     }
 
-    /// Rules of the `field` subject that apply to `kind`, as (rule index, rule).
-    pub fn field_rules<'a>(&'a self, kind: &str) -> impl Iterator<Item = (usize, &'a Rule)> + use<'a> {
-        self.field_rules_by_kind.get(kind).into_iter().flatten().map(|&i| (i, &self.rules[i]))
+    /// Rules of the `field` subject that apply to objects of `group` and `kind`, as (rule index, rule).
+    pub fn field_rules<'a>(&'a self, group: &'a str, kind: &str) -> impl Iterator<Item = (usize, &'a Rule)> + use<'a> {
+        let rules = self.field_rules_by_kind.get(kind).into_iter().flatten().map(|&i| (i, &self.rules[i]));
+        rules.filter(move |(_, rule)| rule.group.as_deref().is_none_or(|g| g == group))
     }
 
     /// The match for the `field` rule at `index` when its value glob matches `value`.

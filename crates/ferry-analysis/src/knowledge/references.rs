@@ -46,6 +46,10 @@ pub struct Reference {
     /// The kind referred to (the default kind of an `object-ref`).
     #[serde(default)]
     pub target: Option<String>,
+    /// The API group of the target (of an `object-ref` mapping without `group`): only an
+    /// object of that group is the target. None: the core group, or any group for `name` rows.
+    #[serde(default)]
+    pub target_group: Option<String>,
     /// Whether a missing target comes with the cluster rather than being dangling.
     #[serde(default)]
     pub cluster: bool,
