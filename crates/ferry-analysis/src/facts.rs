@@ -26,6 +26,9 @@ use crate::knowledge::{Generated, Knowledge, Subject};
 use crate::selector::Selector;
 use crate::strings::Strings;
 
+mod markers;
+pub use markers::{LOAD_BALANCER_IP, VENDOR_REGISTRY_IMAGE};
+
 /// The broad role of an object in a migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -122,6 +125,10 @@ pub enum Relation {
     GatewayClass,
     /// A class's parameters (GatewayClass `parametersRef`).
     ParametersRef,
+    /// A Flux HelmRelease's chart source (`spec.chart.spec.sourceRef`, `spec.chartRef`).
+    ChartSource,
+    /// A Flux HelmRelease's `valuesFrom` ConfigMap or Secret.
+    HelmValues,
 }
 
 /// A reference by name from one object to another.
@@ -595,6 +602,7 @@ impl<'a> Extractor<'a> {
                 if root.str_at("kind") == Some("IngressClass") {
                     self.scalar_subject(root.at(&["spec", "controller"]), Subject::IngressClass, "spec.controller");
                 }
+                self.custom_markers(root);
             }
         }
     }
@@ -676,8 +684,10 @@ impl<'a> Extractor<'a> {
                 let Some(kind) = node.str_at("kind").or(row.target.as_deref()) else { return };
                 let kind = qualified_kind(kind, node.str_at("group").unwrap_or(group));
                 let namespace = node.str_at("namespace").map(|ns| self.strings.get(ns));
+                let optional = node.str_at("optional") == Some("true");
                 let Some(r) = self.reference(&kind, node.get("name"), relation, format!("{path}.name")) else { return };
                 r.namespace = namespace;
+                r.optional = optional;
                 Some(r)
             }
             RefValue::Host => {
@@ -698,6 +708,7 @@ impl<'a> Extractor<'a> {
                 return;
             }
             RefValue::Address => return self.text(node, None, || path.to_owned(), false),
+            RefValue::RegistryUrl => return self.registry_url(node, path),
         };
         if let Some(r) = added {
             r.expected_in_input = !row.cluster;
@@ -763,14 +774,27 @@ impl<'a> Extractor<'a> {
 
     /// Host names in a string value: cloud hosts become cloud hits, the rest mentions.
     /// The field path is only spelled out (by `path`) for what is kept.
+    /// A text of several lines is a block scalar, whose lines are the file's from the one after
+    /// its key: each host is evidenced at its own line.
     fn text(&mut self, node: DocNode<'_>, key: Option<&str>, path: impl Fn() -> String, standalone_words: bool) {
         let Some(text) = node.as_str() else { return };
-        self.scan_text(text, node.line(), key, path, standalone_words, false);
+        if !text.contains('\n') {
+            return self.scan_text(text, node.line(), key, path, standalone_words, false);
+        }
+        for (offset, part) in text.lines().enumerate() {
+            self.scan_part(part, text, node.line() + 1 + offset as u32, key, &path, standalone_words, false);
+        }
     }
 
     fn scan_text(&mut self, text: &str, line: u32, key: Option<&str>, path: impl Fn() -> String, standalone_words: bool, secret: bool) {
-        let whole_value = text.trim();
-        for token in host_tokens(text) {
+        self.scan_part(text, text, line, key, &path, standalone_words, secret);
+    }
+
+    /// Hosts in `part` of the value `whole` (which says whether a word stands alone), at `line`.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_part(&mut self, part: &str, whole: &str, line: u32, key: Option<&str>, path: &impl Fn() -> String, standalone_words: bool, secret: bool) {
+        let whole_value = whole.trim();
+        for token in host_tokens(part) {
             if let Some(hit) = self.kb.cloud.find(Subject::Host, &token.host, None) {
                 let matched = if secret { "(secret value withheld)".to_owned() } else { token.host.to_string() };
                 self.hit(hit, Subject::Host, matched, line, path());
@@ -962,19 +986,13 @@ impl<'a> Extractor<'a> {
             for (k, arg) in items(container.get(field)).enumerate() {
                 self.text(arg, None, || format!("{path}.{field}[{k}]"), true);
             }
+            self.arguments(container.get(field), &|k| format!("{path}.{field}[{k}]"));
         }
     }
 
     fn image(&mut self, node: DocNode<'_>, path: &str, pod: &mut PodFacts) {
         let Some(reference) = node.as_str() else { return };
-        let (registry, repository) = split_image(reference);
-        if let Some(hit) = self.kb.cloud.find(Subject::ImagePath, &repository, None) {
-            self.hit(hit, Subject::ImagePath, reference.to_owned(), node.line(), path.to_owned());
-        } else if !self.kb.cloud.is_public_image(&repository)
-            && let Some(hit) = self.find(Subject::Image, &registry, None)
-        {
-            self.hit(hit, Subject::Image, reference.to_owned(), node.line(), path.to_owned());
-        }
+        let registry = self.image_marker(reference, node.line(), &|| path.to_owned(), true);
         pod.images.push(Image { reference: reference.to_owned(), registry: self.strings.get(&registry) });
     }
 
@@ -1061,6 +1079,7 @@ impl<'a> Extractor<'a> {
     fn volume_source_drivers(&mut self, source: Option<DocNode<'_>>, path: &str) {
         let Some(source) = source else { return };
         self.scalar_subject(source.at(&["csi", "driver"]), Subject::StorageDriver, &format!("{path}.csi.driver"));
+        self.host_path(source, path);
         for (field, driver) in IN_TREE_VOLUMES {
             if let Some(node) = source.get(field)
                 && let Some(hit) = self.find(Subject::StorageDriver, driver, None)
@@ -1100,6 +1119,7 @@ impl<'a> Extractor<'a> {
         if let Some(external) = spec.and_then(|s| s.get("externalName")) {
             self.text(external, None, || "spec.externalName".to_owned(), true);
         }
+        self.load_balancer_ip(spec);
     }
 
     fn ingress(&mut self, root: DocNode<'_>) {
@@ -1149,6 +1169,7 @@ impl<'a> Extractor<'a> {
         for (key, value) in entries(root.get("data")) {
             self.text(value, Some(key), || format!("data.{key}"), false);
             self.config_key(key, value.line(), || format!("data.{key}"));
+            self.collector_config(value, &|| format!("data.{key}"));
         }
     }
 
@@ -1159,6 +1180,7 @@ impl<'a> Extractor<'a> {
         if helm::is_release("Secret", root) {
             return self.helm_release("Secret", root);
         }
+        self.secret_keys(root);
         let data = entries(root.get("data"));
         let string_data = entries(root.get("stringData"));
         self.facts.detail_keys = entry_count(root.get("data")) + entry_count(root.get("stringData"));

@@ -571,8 +571,9 @@ impl<'a> Merge<'_, 'a> {
                 }
             }
             _ => {
+                // A workload uses what it refers to; a HelmRelease, the chart source it installs from.
                 if let (Some(_), Some(t)) = (edge, found)
-                    && facts[from].pod.is_some()
+                    && (facts[from].pod.is_some() || candidate.relation == Relation::ChartSource)
                     && has_cloud_markers(facts, t)
                 {
                     self.users.entry(t).or_default().push(from);

@@ -139,7 +139,11 @@ fn references_to_dapr_istio_and_gateway_kinds_are_matched_by_api_group_too() {
     let report = assess(vec![
         dapr_app("orders", json!({"dapr.io/enabled": "true", "dapr.io/app-id": "orders", "dapr.io/config": "appconfig"})),
         json!({"apiVersion": "serving.knative.dev/v1", "kind": "Configuration", "metadata": {"name": "appconfig", "namespace": "shop"}, "spec": {}}),
-        component("state", "state.redis", json!({"metadata": [{"name": "password", "secretKeyRef": {"name": "p", "key": "k"}}], "auth": {"secretStore": "vault"}})),
+        component(
+            "state",
+            "state.redis",
+            json!({"metadata": [{"name": "password", "secretKeyRef": {"name": "p", "key": "k"}}], "auth": {"secretStore": "vault"}}),
+        ),
         json!({"apiVersion": "core.oam.dev/v1beta1", "kind": "Component", "metadata": {"name": "vault", "namespace": "shop"},
                "spec": {"type": "state.azure.cosmosdb"}}),
         mesh_gateway,

@@ -33,6 +33,15 @@ pub enum Subject {
     ConfigKey,
     /// A value at `path` in objects of `kind`.
     Field,
+    /// The type of an OpenTelemetry collector component (receiver, exporter or extension; the
+    /// part of its id before `/`), in a collector configuration.
+    OtelComponent,
+    /// The path of a hostPath volume (a file or directory of the node).
+    HostPath,
+    /// A command-line flag of a container (`--cloud-provider`), its value tested by `value` globs.
+    Argument,
+    /// The kind of an object the input refers to but does not hold.
+    MissingObject,
 }
 
 /// Replacements for a service, by target profile.
@@ -108,6 +117,22 @@ pub struct Rule {
     pub source: String,
 }
 
+/// A cloud vendor's public registry: its images are no managed-cloud dependency, but the target
+/// cluster must reach the registry or have them mirrored.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorRegistry {
+    /// Glob on the registry host.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// Whose registry it is, for the user (`Microsoft's`).
+    pub vendor: String,
+    /// Where the images go on the target.
+    pub counterpart: String,
+    /// Where the registry is documented.
+    pub source: String,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Table {
@@ -115,6 +140,8 @@ struct Table {
     rules: Vec<Rule>,
     #[serde(default)]
     public_images: Vec<String>,
+    #[serde(default)]
+    vendor_registries: Vec<VendorRegistry>,
 }
 
 /// The compiled rule set.
@@ -127,6 +154,8 @@ pub struct CloudRules {
     /// Indices of the `field` rules for each kind, in file order.
     field_rules_by_kind: HashMap<String, Vec<usize>>,
     public_images: RegexSet,
+    vendor_registries: Vec<VendorRegistry>,
+    vendor_hosts: RegexSet,
 }
 
 /// All rules for one subject, compiled into one set; the first rule in file order wins.
@@ -188,13 +217,24 @@ impl CloudRules {
         });
         let by_subject: BTreeMap<Subject, SubjectMatcher> = theirs?.into_iter().chain(mine?).collect();
         let (public_images, field_values) = (public_images?, field_values?);
+        let vendor_hosts = glob_set(table.vendor_registries.iter().map(|v| &v.pattern))?;
         let mut field_rules_by_kind: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, rule) in table.rules.iter().enumerate().filter(|(_, r)| r.on == Subject::Field) {
             if let Some(kind) = &rule.kind {
                 field_rules_by_kind.entry(kind.clone()).or_default().push(i);
             }
         }
-        Ok(CloudRules { services: table.services, rules: table.rules, service_index, by_subject, field_values, field_rules_by_kind, public_images })
+        Ok(CloudRules {
+            services: table.services,
+            rules: table.rules,
+            service_index,
+            by_subject,
+            field_values,
+            field_rules_by_kind,
+            public_images,
+            vendor_registries: table.vendor_registries,
+            vendor_hosts,
+        })
     }
 
     /// Every service.
@@ -256,6 +296,16 @@ impl CloudRules {
     /// Whether an image (registry/path) is on a known public registry path.
     pub fn is_public_image(&self, image_path: &str) -> bool {
         self.public_images.is_match(image_path)
+    }
+
+    /// The cloud vendor's public registry a registry host is, if any (the first in file order).
+    pub fn vendor_registry(&self, host: &str) -> Option<&VendorRegistry> {
+        self.vendor_hosts.matches(host).iter().next().map(|i| &self.vendor_registries[i])
+    }
+
+    /// Every vendor registry.
+    pub fn vendor_registries(&self) -> &[VendorRegistry] {
+        &self.vendor_registries
     }
 }
 

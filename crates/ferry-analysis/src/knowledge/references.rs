@@ -26,6 +26,8 @@ pub enum Value {
     ExternalHost,
     /// Free text holding addresses, read like an env value.
     Address,
+    /// A chart repository's URL, read as a registry.
+    RegistryUrl,
 }
 
 /// One row of the table.
@@ -79,7 +81,7 @@ impl References {
         let Table { references: rows } = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
         let mut by_kind: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, row) in rows.iter().enumerate() {
-            let names_objects = !matches!(row.value, Value::ExternalHost | Value::Address);
+            let names_objects = !matches!(row.value, Value::ExternalHost | Value::Address | Value::RegistryUrl);
             if names_objects && row.relation.is_none() {
                 return Err(format!("{} {:?}: a reference to objects needs a relation", row.group, row.kinds));
             }
