@@ -774,15 +774,18 @@ impl<'a> Extractor<'a> {
 
     /// Host names in a string value: cloud hosts become cloud hits, the rest mentions.
     /// The field path is only spelled out (by `path`) for what is kept.
-    /// A text of several lines is a block scalar, whose lines are the file's from the one after
-    /// its key: each host is evidenced at its own line.
     fn text(&mut self, node: DocNode<'_>, key: Option<&str>, path: impl Fn() -> String, standalone_words: bool) {
         let Some(text) = node.as_str() else { return };
-        if !text.contains('\n') {
-            return self.scan_text(text, node.line(), key, path, standalone_words, false);
-        }
+        self.scan_text(text, node.line(), key, path, standalone_words, false);
+    }
+
+    /// A ConfigMap's file: a text of several lines is a literal block (`|`, the form files take),
+    /// whose lines are the manifest's from the one after its key, so each host is evidenced at its
+    /// own line. (A folded block, `>`, would shift the lines, not what is found.)
+    fn file_text(&mut self, node: DocNode<'_>, key: &str, path: impl Fn() -> String) {
+        let Some(text) = node.as_str().filter(|t| t.contains('\n')) else { return self.text(node, Some(key), path, false) };
         for (offset, part) in text.lines().enumerate() {
-            self.scan_part(part, text, node.line() + 1 + offset as u32, key, &path, standalone_words, false);
+            self.scan_part(part, text, node.line() + 1 + offset as u32, Some(key), &path, false, false);
         }
     }
 
@@ -1167,7 +1170,7 @@ impl<'a> Extractor<'a> {
         }
         self.facts.detail_keys = entry_count(root.get("data")) + entry_count(root.get("binaryData"));
         for (key, value) in entries(root.get("data")) {
-            self.text(value, Some(key), || format!("data.{key}"), false);
+            self.file_text(value, key, || format!("data.{key}"));
             self.config_key(key, value.line(), || format!("data.{key}"));
             self.collector_config(value, &|| format!("data.{key}"));
         }
