@@ -121,7 +121,7 @@ impl Extractor<'_> {
     fn values_text(&mut self, node: DocNode<'_>, path: &str, values: bool) {
         let Some(text) = node.as_str() else { return };
         // A block scalar's text starts on the line after its key.
-        let first_line = node.line() + u32::from(!text.starts_with(|c: char| !c.is_whitespace()) || text.contains('\n'));
+        let first_line = node.line() + u32::from(text.contains('\n'));
         let mut section: Option<(usize, Option<usize>)> = None;
         for (offset, raw) in text.lines().enumerate() {
             let trimmed = raw.trim_start();
@@ -244,10 +244,10 @@ impl Extractor<'_> {
         }
     }
 
-    /// Collector components in a ConfigMap value that holds a collector configuration.
+    /// Collector components in a ConfigMap value that holds a collector configuration (one that
+    /// exports: a configuration without `exporters` is no collector's).
     pub(super) fn collector_config(&mut self, value: DocNode<'_>, path: &dyn Fn() -> String) {
-        let Some(text) = value.as_str() else { return };
-        if COLLECTOR_SECTIONS.iter().any(|section| text.contains(section)) {
+        if value.as_str().is_some_and(|text| text.contains("exporters:")) {
             self.values_text(value, &path(), false);
         }
     }
