@@ -63,14 +63,27 @@ fn argo_cd_parameters_and_application_set_templates_are_read_like_values() {
 }
 
 #[test]
-fn a_flux_v1_release_from_an_acr_helm_repository_and_flags_given_as_two_items() {
+fn a_flux_v1_release_from_an_acr_helm_repository_flags_given_as_two_items_and_a_node_config_of_no_said_provider() {
     let release = json!({"apiVersion": "helm.fluxcd.io/v1", "kind": "HelmRelease", "metadata": {"name": "backend", "namespace": "web"},
                          "spec": {"chart": {"repository": "https://acme.azurecr.io/helm/v1/repo/", "name": "backend", "version": "0.1.0"}}});
     let manager = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kcm", "namespace": "kube-system"},
                          "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/kube-controller-manager:v1.27.0",
                                   "command": ["kube-controller-manager", "--cloud-provider", "aws", "--cloud-config", "/etc/kubernetes/cloud.conf"]}]}});
-    let a = assess(vec![release, manager]);
-    assert_eq!(cloud(&a), ["azure-acr-helm-repository backend acme.azurecr.io/helm/v1/repo", "aws-cloud-provider kcm --cloud-provider=aws"]);
+    let node_config = json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "ccm", "namespace": "kube-system"},
+                             "spec": {"selector": {"matchLabels": {"app": "ccm"}}, "template": {"metadata": {"labels": {"app": "ccm"}}, "spec": {
+                                 "containers": [{"name": "c", "image": "example/ccm:1"}],
+                                 "volumes": [{"name": "cfg", "hostPath": {"path": "/etc/kubernetes/cloud.conf"}}, {"name": "k", "hostPath": {"path": "/etc/kubernetes"}}]}}}});
+    let a = assess(vec![release, manager, node_config]);
+    assert_eq!(
+        cloud(&a),
+        [
+            "azure-acr-helm-repository backend acme.azurecr.io/helm/v1/repo",
+            "aws-cloud-provider kcm --cloud-provider=aws",
+            "node-cloud-provider-unknown kcm --cloud-config=/etc/kubernetes/cloud.conf",
+            "node-cloud-provider-unknown ccm /etc/kubernetes/cloud.conf",
+        ],
+        "kubeadm's /etc/kubernetes alone is no marker"
+    );
 }
 
 #[test]
