@@ -262,7 +262,7 @@ pub const MAX_EXTRA_EVIDENCE: usize = 4;
 /// A dependency on a managed cloud service.
 #[derive(Debug, Clone, Serialize)]
 pub struct CloudFinding {
-    /// `azure`, `aws` or `gcp`.
+    /// `azure`, `aws` or `gcp`; `unknown` when the input does not say (a SecretProviderClass it lacks).
     pub provider: Text,
     /// Service id from the knowledge table.
     pub service_id: Text,

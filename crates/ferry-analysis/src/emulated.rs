@@ -93,7 +93,7 @@ fn coverage(facts: &[Facts], kb: &Knowledge) -> Vec<Vec<OwnedOverride>> {
     for (w, f) in facts.iter().enumerate().filter(|(_, f)| f.pod.is_some()) {
         for r in f.refs.iter().filter(|r| matches!(r.relation, Relation::EnvFrom | Relation::EnvValueFrom | Relation::Volume | Relation::ProjectedVolume)) {
             let ns = r.namespace.as_deref().or(f.id.namespace.as_deref());
-            if let Some(&c) = configs.get(&(&*r.kind, ns, &*r.name)) {
+            if let Some(&c) = configs.get(&(r.target_kind(), ns, &*r.name)) {
                 // A single-key reference reads only the overrides under that key.
                 covered[w].extend(own[c].iter().filter(|o| r.key.is_none() || o.mention.key == r.key).copied());
                 readers.entry(c).or_default().push(w);

@@ -27,6 +27,9 @@ use crate::knowledge::{Generated, Knowledge, Subject};
 use crate::selector::Selector;
 use crate::strings::Strings;
 
+mod markers;
+pub use markers::{LOAD_BALANCER_IP, VENDOR_REGISTRY_IMAGE};
+
 /// The broad role of an object in a migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -123,12 +126,18 @@ pub enum Relation {
     GatewayClass,
     /// A class's parameters (GatewayClass `parametersRef`).
     ParametersRef,
+    /// A Flux HelmRelease's chart source (`spec.chart.spec.sourceRef`, `spec.chartRef`).
+    ChartSource,
+    /// A Flux HelmRelease's `valuesFrom` ConfigMap or Secret.
+    HelmValues,
 }
 
 /// A reference by name from one object to another.
 #[derive(Debug, Clone)]
 pub struct Ref {
-    /// Kind of the target.
+    /// Kind of the target, followed by `.GROUP` when the reference says which API group it
+    /// means (`Configuration.dapr.io`, `Gateway.networking.istio.io`): [`Ref::target_kind`],
+    /// [`Ref::target_group`]. One shared string, so that naming the group costs no memory.
     pub kind: Arc<str>,
     /// Namespace of the target; `None` means the referrer's own.
     pub namespace: Option<Arc<str>>,
@@ -146,6 +155,23 @@ pub struct Ref {
     pub line: u32,
     /// Field path of the reference.
     pub path: Arc<str>,
+}
+
+impl Ref {
+    /// The target's kind, without its group.
+    pub fn target_kind(&self) -> &str {
+        self.kind.split_once('.').map_or(&self.kind, |(kind, _)| kind)
+    }
+
+    /// The target's API group, when the reference names one: only an object of that group is the target.
+    pub fn target_group(&self) -> Option<&str> {
+        self.kind.split_once('.').map(|(_, group)| group)
+    }
+}
+
+/// `KIND.GROUP` as [`Ref::kind`] holds a reference to a kind of a named API group (`KIND` for the core group).
+fn qualified_kind<'k>(kind: &'k str, group: &str) -> Cow<'k, str> {
+    if group.is_empty() { Cow::Borrowed(kind) } else { Cow::Owned(format!("{kind}.{group}")) }
 }
 
 /// A host name found in a string of the object.
@@ -586,6 +612,7 @@ impl<'a> Extractor<'a> {
                 if root.str_at("kind") == Some("IngressClass") {
                     self.scalar_subject(root.at(&["spec", "controller"]), Subject::IngressClass, "spec.controller");
                 }
+                self.custom_markers(root);
             }
         }
     }
@@ -625,7 +652,9 @@ impl<'a> Extractor<'a> {
 
     fn field_rules(&mut self, root: DocNode<'_>) {
         let kb = self.kb;
-        for (index, rule) in kb.cloud.field_rules(&self.id.kind) {
+        let (api_version, kind) = (self.id.api_version.clone(), self.id.kind.clone());
+        let group = ferry_model::id::split_api_version(&api_version).0;
+        for (index, rule) in kb.cloud.field_rules(group, &kind) {
             let Some(path) = rule.path.as_deref() else { continue };
             let segments: Vec<&str> = path.split('.').collect();
             let Some(node) = root.at(&segments) else { continue };
@@ -650,7 +679,9 @@ impl<'a> Extractor<'a> {
     fn table_reference(&mut self, row: &Reference, node: DocNode<'_>, path: &str) {
         // Rows whose values name objects have a relation (checked when the table is parsed).
         let relation = row.relation.unwrap_or(Relation::Network);
-        let target = row.target.as_deref().unwrap_or_default();
+        let group = row.target_group.as_deref().unwrap_or_default();
+        let target = qualified_kind(row.target.as_deref().unwrap_or_default(), group);
+        let target = &*target;
         let added = match row.value {
             RefValue::Name => self.reference(target, Some(node), relation, path.to_owned()),
             RefValue::NamespacedName => {
@@ -661,9 +692,12 @@ impl<'a> Extractor<'a> {
             }
             RefValue::ObjectRef => {
                 let Some(kind) = node.str_at("kind").or(row.target.as_deref()) else { return };
+                let kind = qualified_kind(kind, node.str_at("group").unwrap_or(group));
                 let namespace = node.str_at("namespace").map(|ns| self.strings.get(ns));
-                let Some(r) = self.reference(kind, node.get("name"), relation, format!("{path}.name")) else { return };
+                let optional = node.str_at("optional") == Some("true");
+                let Some(r) = self.reference(&kind, node.get("name"), relation, format!("{path}.name")) else { return };
                 r.namespace = namespace;
+                r.optional = optional;
                 Some(r)
             }
             RefValue::Host => {
@@ -684,6 +718,7 @@ impl<'a> Extractor<'a> {
                 return;
             }
             RefValue::Address => return self.text(node, None, || path.to_owned(), false),
+            RefValue::RegistryUrl => return self.registry_url(node, path),
         };
         if let Some(r) = added {
             r.expected_in_input = !row.cluster;
@@ -697,7 +732,8 @@ impl<'a> Extractor<'a> {
         if name.is_empty() {
             return None;
         }
-        let expected_in_input = !matches!(kind, "StorageClass" | "ClusterRole" | "PersistentVolume" | "IngressClass");
+        let bare = kind.split_once('.').map_or(kind, |(bare, _)| bare);
+        let expected_in_input = !matches!(bare, "StorageClass" | "ClusterRole" | "PersistentVolume" | "IngressClass");
         self.facts.refs.push(Ref {
             kind: self.strings.get(kind),
             namespace,
@@ -753,12 +789,28 @@ impl<'a> Extractor<'a> {
         self.scan_text(text, node.line(), key, path, standalone_words, false);
     }
 
+    /// A ConfigMap's file: a text of several lines is a literal block (`|`, the form files take),
+    /// whose lines are the manifest's from the one after its key, so each host is evidenced at its
+    /// own line. (A folded block, `>`, would shift the lines, not what is found.)
+    fn file_text(&mut self, node: DocNode<'_>, key: &str, path: impl Fn() -> String) {
+        let Some(text) = node.as_str().filter(|t| t.contains('\n')) else { return self.text(node, Some(key), path, false) };
+        let whole = Whole::of(text);
+        for (offset, part) in text.lines().enumerate() {
+            self.scan_part(part, whole, node.line() + 1 + offset as u32, Some(key), &path, false, false);
+        }
+    }
+
     fn scan_text(&mut self, text: &str, line: u32, key: Option<&str>, path: impl Fn() -> String, standalone_words: bool, secret: bool) {
-        let whole_value = text.trim();
-        let embedded = embedded_json(whole_value);
-        // A link in a comment of a configuration file is documentation, not a host it uses.
-        let commented = |token: &HostToken<'_>| text.contains('\n') && text.lines().any(|l| is_comment(l) && l.contains(&*token.host));
-        for token in host_tokens(text) {
+        self.scan_part(text, Whole::of(text), line, key, &path, standalone_words, secret);
+    }
+
+    /// Hosts in `part` of the value `whole` (which says whether a word stands alone, and
+    /// whether the value is an embedded JSON document), at `line`.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_part(&mut self, part: &str, whole: Whole<'_>, line: u32, key: Option<&str>, path: &impl Fn() -> String, standalone_words: bool, secret: bool) {
+        let whole_value = whole.trimmed;
+        let embedded = whole.embedded;
+        for token in host_tokens(part) {
             if let Some(hit) = self.kb.cloud.find(Subject::Host, &token.host, None) {
                 let matched = if secret { "(secret value withheld)".to_owned() } else { token.host.to_string() };
                 self.hit(hit, Subject::Host, matched, line, path());
@@ -769,7 +821,7 @@ impl<'a> Extractor<'a> {
             }
             let standalone = standalone_words || (token.host == whole_value && key.is_none_or(key_names_an_address));
             let addressed = token.host == whole_value && key.is_some_and(key_names_an_address);
-            let external = endpoints::is_candidate(self.kb.endpoints, &token, addressed) && !commented(&token);
+            let external = endpoints::is_candidate(self.kb.endpoints, &token, addressed) && !whole.in_comment(part, &token);
             if external || is_service_candidate(&token, standalone) {
                 let explicit = token.is_explicit();
                 self.facts.mentions.push(Mention {
@@ -897,7 +949,7 @@ impl<'a> Extractor<'a> {
         let annotations = template.at(&["metadata", "annotations"])?;
         let enabled = annotations.get("dapr.io/enabled").filter(|e| e.as_str() == Some("true"))?;
         let config_path = format!("{prefix}metadata.annotations.dapr.io/config");
-        self.reference("Configuration", annotations.get("dapr.io/config"), Relation::DaprConfiguration, config_path);
+        self.reference(DAPR_CONFIGURATION, annotations.get("dapr.io/config"), Relation::DaprConfiguration, config_path);
         let (node, key) = match annotations.get("dapr.io/app-id") {
             Some(app_id) => (app_id, "dapr.io/app-id"),
             None => (enabled, "dapr.io/enabled"),
@@ -928,7 +980,7 @@ impl<'a> Extractor<'a> {
             }
         }
         if reads_secrets {
-            self.reference("Component", store, Relation::SecretStore, "auth.secretStore".into());
+            self.reference(DAPR_COMPONENT, store, Relation::SecretStore, "auth.secretStore".into());
         }
     }
 
@@ -1032,19 +1084,13 @@ impl<'a> Extractor<'a> {
             for (k, arg) in items(container.get(field)).enumerate() {
                 self.text(arg, None, || format!("{path}.{field}[{k}]"), true);
             }
+            self.arguments(container.get(field), &|k| format!("{path}.{field}[{k}]"));
         }
     }
 
     fn image(&mut self, node: DocNode<'_>, path: &str, pod: &mut PodFacts) {
         let Some(reference) = node.as_str() else { return };
-        let (registry, repository) = split_image(reference);
-        if let Some(hit) = self.kb.cloud.find(Subject::ImagePath, &repository, None) {
-            self.hit(hit, Subject::ImagePath, reference.to_owned(), node.line(), path.to_owned());
-        } else if !self.kb.cloud.is_public_image(&repository)
-            && let Some(hit) = self.find(Subject::Image, &registry, None)
-        {
-            self.hit(hit, Subject::Image, reference.to_owned(), node.line(), path.to_owned());
-        }
+        let registry = self.image_marker(reference, node.line(), &|| path.to_owned(), true);
         pod.images.push(Image { reference: reference.to_owned(), registry: self.strings.get(&registry) });
     }
 
@@ -1131,6 +1177,7 @@ impl<'a> Extractor<'a> {
     fn volume_source_drivers(&mut self, source: Option<DocNode<'_>>, path: &str) {
         let Some(source) = source else { return };
         self.scalar_subject(source.at(&["csi", "driver"]), Subject::StorageDriver, &format!("{path}.csi.driver"));
+        self.host_path(source, path);
         for (field, driver) in IN_TREE_VOLUMES {
             if let Some(node) = source.get(field)
                 && let Some(hit) = self.find(Subject::StorageDriver, driver, None)
@@ -1170,6 +1217,7 @@ impl<'a> Extractor<'a> {
         if let Some(external) = spec.and_then(|s| s.get("externalName")) {
             self.text(external, None, || "spec.externalName".to_owned(), true);
         }
+        self.load_balancer_ip(spec);
     }
 
     fn ingress(&mut self, root: DocNode<'_>) {
@@ -1217,8 +1265,9 @@ impl<'a> Extractor<'a> {
         }
         self.facts.detail_keys = entry_count(root.get("data")) + entry_count(root.get("binaryData"));
         for (key, value) in entries(root.get("data")) {
-            self.text(value, Some(key), || format!("data.{key}"), false);
+            self.file_text(value, key, || format!("data.{key}"));
             self.config_key(key, value.line(), || format!("data.{key}"));
+            self.collector_config(value, &|| format!("data.{key}"));
         }
     }
 
@@ -1229,6 +1278,7 @@ impl<'a> Extractor<'a> {
         if helm::is_release("Secret", root) {
             return self.helm_release("Secret", root);
         }
+        self.secret_keys(root);
         let data = entries(root.get("data"));
         let string_data = entries(root.get("stringData"));
         self.facts.detail_keys = entry_count(root.get("data")) + entry_count(root.get("stringData"));
@@ -1343,6 +1393,12 @@ const DNS_PORT: u16 = 53;
 /// Istio's networking API group.
 const ISTIO_NETWORKING_GROUP: &str = "networking.istio.io";
 
+/// A reference to a Dapr Configuration ([`Ref::kind`]: no Configuration of another group is meant).
+const DAPR_CONFIGURATION: &str = "Configuration.dapr.io";
+
+/// A reference to a Dapr Component.
+const DAPR_COMPONENT: &str = "Component.dapr.io";
+
 /// The secret store Dapr provides on Kubernetes, reading Kubernetes Secrets: the default of
 /// `auth.secretStore` (<https://docs.dapr.io/reference/components-reference/supported-secret-stores/kubernetes-secret-store/>).
 const KUBERNETES_SECRET_STORE: &str = "kubernetes";
@@ -1389,6 +1445,31 @@ impl EmbeddedJson {
     /// URL, or a value whose key names an address (`"redisHost": "cache:6379"`).
     fn may_address(self, token: &HostToken<'_>) -> bool {
         !self.dashboard && (token.scheme.is_some() || token.previous.is_some_and(|key| key_names_an_address(key.trim_end_matches(':'))))
+    }
+}
+
+/// A value whose hosts are scanned (whole, or line by line): what the whole says of each token.
+#[derive(Clone, Copy)]
+struct Whole<'t> {
+    text: &'t str,
+    trimmed: &'t str,
+    embedded: Option<EmbeddedJson>,
+}
+
+impl<'t> Whole<'t> {
+    fn of(text: &'t str) -> Whole<'t> {
+        let trimmed = text.trim();
+        Whole { text, trimmed, embedded: embedded_json(trimmed) }
+    }
+
+    /// Whether the token stands in a comment of a configuration file (a link there is
+    /// documentation, not a host the workload uses): `part`'s own line when it is one line of
+    /// the value, else any comment line of the value that holds it.
+    fn in_comment(&self, part: &str, token: &HostToken<'_>) -> bool {
+        if part.len() < self.text.len() {
+            return is_comment(part);
+        }
+        self.text.contains('\n') && self.text.lines().any(|l| is_comment(l) && l.contains(&*token.host))
     }
 }
 

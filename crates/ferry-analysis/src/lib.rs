@@ -12,6 +12,7 @@
 //! println!("{} objects, {} removed APIs", assessment.inventory.total, assessment.removed_apis().count());
 //! ```
 
+mod absent;
 pub mod assessment;
 mod duplicates;
 mod emulated;
@@ -211,10 +212,11 @@ pub fn assess(mut facts: Vec<Facts>, report: &LoadReport, options: &Options, kno
             selector.value = selector::Selector::default();
         }
     }
-    let (waves, (cloud, mut warnings)) = rayon::join(
+    let (waves, (mut cloud, mut warnings)) = rayon::join(
         || waves::waves(&facts, &resolved.workload_needs, &resolved.dependencies),
         || (cloud_findings(&facts, &resolved.users, options, knowledge), warnings(&facts, report, left_out, &resolved, knowledge)),
     );
+    cloud.extend(absent::absent_findings(&resolved.dependencies, &options.profile, knowledge));
     warnings.extend(emulated);
     let endpoints = std::mem::take(&mut resolved.endpoints);
     let inventory = inventory::inventory(facts, &generated);
@@ -256,6 +258,19 @@ struct ServiceTexts {
     counterpart: Text,
 }
 
+impl ServiceTexts {
+    /// The texts of `service`, with its counterpart on `profile`.
+    fn new(service: &knowledge::cloud::Service, profile: &str) -> ServiceTexts {
+        ServiceTexts {
+            provider: service.provider.as_str().into(),
+            id: service.id.as_str().into(),
+            name: service.name.as_str().into(),
+            category: service.category.as_str().into(),
+            counterpart: service.counterparts.for_profile(profile).unwrap_or_default().into(),
+        }
+    }
+}
+
 fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: &Options, kb: &Knowledge) -> Vec<CloudFinding> {
     let mut out = Vec::new();
     let mut services: HashMap<&str, ServiceTexts> = HashMap::new();
@@ -263,13 +278,7 @@ fn cloud_findings(facts: &[Facts], users: &HashMap<usize, Vec<usize>>, options: 
     for (i, f) in facts.iter().enumerate() {
         for hit in &f.cloud {
             let Some(service) = kb.cloud.service(&hit.service_id) else { continue };
-            let texts = services.entry(&service.id).or_insert_with(|| ServiceTexts {
-                provider: service.provider.as_str().into(),
-                id: service.id.as_str().into(),
-                name: service.name.as_str().into(),
-                category: service.category.as_str().into(),
-                counterpart: service.counterparts.for_profile(&options.profile).unwrap_or_default().into(),
-            });
+            let texts = services.entry(&service.id).or_insert_with(|| ServiceTexts::new(service, &options.profile));
             let mut used_by: Vec<ObjRef> = match f.class {
                 Class::Workload => vec![f.id.obj_ref()],
                 _ => users.get(&i).into_iter().flatten().map(|&w| facts[w].id.obj_ref()).collect(),

@@ -114,6 +114,16 @@ impl<'a> Index<'a> {
         namespace.and_then(|_| self.by_key.get(self.facts, (kind, None, name))).map(|i| (i, true))
     }
 
+    /// The object a reference names: of its kind, and of its API group when it names one (a
+    /// Dapr `Configuration` is no Knative `Configuration` of the same name).
+    fn find_ref(&self, r: &Ref, namespace: Option<&str>) -> Option<(usize, bool)> {
+        let found = self.find(r.target_kind(), namespace, &r.name)?;
+        match r.target_group() {
+            Some(group) if self.facts[found.0].id.group() != group => None,
+            _ => Some(found),
+        }
+    }
+
     /// The first object with the same kind, namespace and name as object `i`:
     /// objects that would be named alike in a report are one target.
     fn canonical(&self, i: usize) -> usize {
@@ -221,8 +231,8 @@ impl<'a> Candidate<'a> {
         let own_namespace = facts[self.from as usize].id.namespace.as_deref();
         match self.source {
             Source::Reference(r) => {
-                let namespace = if CLUSTER_SCOPED.contains(&&*r.kind) { None } else { r.namespace.as_deref().or(own_namespace) };
-                (&r.kind, namespace, &r.name)
+                let namespace = if CLUSTER_SCOPED.contains(&r.target_kind()) { None } else { r.namespace.as_deref().or(own_namespace) };
+                (r.target_kind(), namespace, &r.name)
             }
             Source::Mention(m, _) => {
                 let (namespace, name, _) = service_address(&m.host, own_namespace, m.explicit).expect("a mention becomes an edge only as an address");
@@ -465,7 +475,7 @@ fn dapr_components<'a>(index: &Index<'a>, i: usize, f: &'a Facts, app: &'a DaprA
 
 fn reference<'a>(index: &Index<'a>, from: usize, f: &'a Facts, r: &'a Ref) -> Candidate<'a> {
     let ns = r.namespace.as_deref().or(f.id.namespace.as_deref());
-    let (target, fallback) = match index.find(&r.kind, ns, &r.name) {
+    let (target, fallback) = match index.find_ref(r, ns) {
         Some((t, fallback)) => (t as u32, fallback),
         None => (NONE, false),
     };
@@ -477,9 +487,9 @@ fn config_mentions<'a>(index: &Index<'a>, workload: usize, f: &'a Facts, out: &m
     let refs = f
         .refs
         .iter()
-        .filter(|r| matches!(&*r.kind, "ConfigMap" | "Secret") || r.relation == Relation::DaprConfiguration)
+        .filter(|r| matches!(r.target_kind(), "ConfigMap" | "Secret") || r.relation == Relation::DaprConfiguration)
         .filter(|r| r.relation != Relation::ImagePullSecret && r.relation != Relation::TlsSecret)
-        .filter_map(|r| index.find(&r.kind, f.id.namespace.as_deref(), &r.name).map(|(t, _)| (t, r.key.as_deref())));
+        .filter_map(|r| index.find_ref(r, f.id.namespace.as_deref()).map(|(t, _)| (t, r.key.as_deref())));
     for (config, key) in refs {
         for m in index.facts[config].mentions.iter().filter(|m| key.is_none() || m.key.as_deref() == key) {
             mention(index, workload, f, m, Some(config), out);
@@ -576,8 +586,9 @@ impl<'a> Merge<'_, 'a> {
                 }
             }
             _ => {
+                // A workload uses what it refers to; a HelmRelease, the chart source it installs from.
                 if let (Some(_), Some(t)) = (edge, found)
-                    && facts[from].pod.is_some()
+                    && (facts[from].pod.is_some() || candidate.relation == Relation::ChartSource)
                     && has_cloud_markers(facts, t)
                 {
                     self.users.entry(t).or_default().push(from);

@@ -124,3 +124,47 @@ fn mesh_hosts_qualified_reserved_wildcard_and_external() {
         report["cloud"].as_array().unwrap().iter().map(|c| (c["service_id"].as_str().unwrap(), c["matched"].as_str().unwrap())).collect();
     assert_eq!(cloud, [("aws-other", "*.amazonaws.com")], "only the cloud host of the ServiceEntry is a cloud marker");
 }
+
+/// References to Dapr, Istio and Gateway API kinds name the API group as well as the kind: an
+/// object of another group with the same kind and name (a Knative `Configuration`, an Istio
+/// `Gateway` for a Gateway API route, a Gateway API `Gateway` for a VirtualService, an OAM
+/// `Component` for a secret store) is not the target, and neither is it looked at by the cloud
+/// table's rules of the kind (an OAM Component's `spec.type` is no Dapr component type).
+#[test]
+fn references_to_dapr_istio_and_gateway_kinds_are_matched_by_api_group_too() {
+    let mesh_gateway = json!({"apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": {"name": "istio-gw", "namespace": "shop"},
+                              "spec": {"servers": []}});
+    let api_gateway = json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "api-gw", "namespace": "shop"},
+                             "spec": {"gatewayClassName": "istio", "listeners": []}});
+    let report = assess(vec![
+        dapr_app("orders", json!({"dapr.io/enabled": "true", "dapr.io/app-id": "orders", "dapr.io/config": "appconfig"})),
+        json!({"apiVersion": "serving.knative.dev/v1", "kind": "Configuration", "metadata": {"name": "appconfig", "namespace": "shop"}, "spec": {}}),
+        component(
+            "state",
+            "state.redis",
+            json!({"metadata": [{"name": "password", "secretKeyRef": {"name": "p", "key": "k"}}], "auth": {"secretStore": "vault"}}),
+        ),
+        json!({"apiVersion": "core.oam.dev/v1beta1", "kind": "Component", "metadata": {"name": "vault", "namespace": "shop"},
+               "spec": {"type": "state.azure.cosmosdb"}}),
+        mesh_gateway,
+        api_gateway,
+        json!({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "vs", "namespace": "shop"},
+               "spec": {"hosts": ["*"], "gateways": ["api-gw", "istio-gw"], "http": []}}),
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "route", "namespace": "shop"},
+               "spec": {"parentRefs": [{"name": "istio-gw"}, {"name": "api-gw"}], "rules": []}}),
+    ]);
+    let edges = edges(&report);
+    let of = |relation: &str| -> Vec<&String> { edges.iter().filter(|e| e.contains(relation)).collect() };
+    assert_eq!(of("[dapr-configuration]"), ["Deployment/shop/orders -> Configuration/shop/appconfig [dapr-configuration] (dangling)"]);
+    assert_eq!(of("[secret-store]"), ["Component/shop/state -> Component/shop/vault [secret-store] (dangling)"]);
+    assert_eq!(
+        of("[route-parent]"),
+        [
+            "VirtualService/shop/vs -> Gateway/shop/api-gw [route-parent] (dangling)",
+            "VirtualService/shop/vs -> Gateway/shop/istio-gw [route-parent] (resolved)",
+            "HTTPRoute/shop/route -> Gateway/shop/istio-gw [route-parent] (dangling)",
+            "HTTPRoute/shop/route -> Gateway/shop/api-gw [route-parent] (resolved)",
+        ]
+    );
+    assert_eq!(report["cloud"], json!([]), "an OAM Component is no Dapr Component");
+}

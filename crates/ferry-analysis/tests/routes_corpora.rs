@@ -5,10 +5,10 @@
 //! routes, and the network edges they lead to) must be exactly the ground truth's, each with
 //! its evidence line, and so must the cloud findings.
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
+#[path = "support/corpus.rs"]
+mod corpus;
 
-use ferry_analysis::{Options, assess_paths};
+use corpus::{assert_exactly, assess, cloud, endpoints, strings};
 use serde_json::Value;
 
 /// The relations these corpora are about.
@@ -26,86 +26,9 @@ const RELATIONS: &[&str] = &[
     "tls-secret",
 ];
 
-/// The assessment of some folders of a corpus, as JSON (relation names as the report writes them).
-fn assess(corpus: &str, folders: &[&str]) -> Value {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpora")).join(corpus);
-    let paths: Vec<PathBuf> = folders.iter().map(|f| root.join(f)).collect();
-    serde_json::to_value(assess_paths(&paths, &Options::default()).expect("corpus is readable")).unwrap()
-}
-
-fn name(r: &Value) -> String {
-    match r["namespace"].as_str() {
-        Some(ns) => format!("{}/{ns}/{}", r["kind"].as_str().unwrap(), r["name"].as_str().unwrap()),
-        None => format!("{}/{}", r["kind"].as_str().unwrap(), r["name"].as_str().unwrap()),
-    }
-}
-
-/// Edges of [`RELATIONS`] as `FROM -> TO [relation] resolution file:line`.
-fn edges(a: &Value) -> BTreeSet<String> {
-    a["dependencies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| RELATIONS.contains(&d["kind"].as_str().unwrap()))
-        .map(|d| {
-            let file = d["evidence"]["file"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
-            format!(
-                "{} -> {} [{}] {} {file}:{}",
-                name(&d["from"]),
-                name(&d["to"]),
-                d["kind"].as_str().unwrap(),
-                d["resolution"].as_str().unwrap(),
-                d["evidence"]["line"]
-            )
-        })
-        .collect()
-}
-
-/// Cloud findings as `SERVICE OBJECT file:line used by USERS`.
-fn cloud(a: &Value) -> BTreeSet<String> {
-    a["cloud"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            let file = c["evidence"]["file"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
-            let users: Vec<String> = c["used_by"].as_array().unwrap().iter().map(name).collect();
-            format!("{} {} {file}:{} used by [{}]", c["service_id"].as_str().unwrap(), name(&c["object"]), c["evidence"]["line"], users.join(", "))
-        })
-        .collect()
-}
-
-/// Compares found with expected, naming what is missing (recall) and what is extra (precision).
-fn assert_exactly(found: BTreeSet<String>, expected: &[String]) {
-    let expected: BTreeSet<String> = expected.iter().cloned().collect();
-    let missing: Vec<&String> = expected.difference(&found).collect();
-    let extra: Vec<&String> = found.difference(&expected).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "missing (recall): {missing:#?}\nextra (precision): {extra:#?}");
-}
-
-/// External endpoints as `ADDRESS NETWORK PROTOCOL file:line used by [USERS]`.
-fn endpoints(a: &Value) -> BTreeSet<String> {
-    a["endpoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let file = e["evidence"]["file"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
-            let users: Vec<String> = e["used_by"].as_array().unwrap().iter().map(name).collect();
-            let protocol = e["protocol"].as_str().unwrap_or("-");
-            format!(
-                "{} {} {protocol} {file}:{} used by [{}]",
-                e["address"].as_str().unwrap(),
-                e["network"].as_str().unwrap(),
-                e["evidence"]["line"],
-                users.join(", ")
-            )
-        })
-        .collect()
-}
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| (*s).to_owned()).collect()
+/// The edges of [`RELATIONS`].
+fn edges(a: &Value) -> std::collections::BTreeSet<String> {
+    corpus::edges(a, RELATIONS)
 }
 
 // §1a
@@ -196,7 +119,7 @@ fn istio_bookinfo_routes_and_the_google_apis_service_entry() {
     assert_exactly(endpoints(&a), &[]);
 }
 
-// §5
+// §13
 #[test]
 fn istio_external_service_entries_are_public_endpoints_with_their_port() {
     let a = assess("istio-external", &["samples"]);
@@ -269,7 +192,7 @@ fn gateway_api_routes_parents_classes_and_certificates() {
     assert_exactly(cloud(&a), &[]);
 }
 
-// §6
+// §14
 #[test]
 fn kubernetes_website_pod_name_servers_and_host_aliases_are_endpoints() {
     let a = assess("kubernetes-website", &["content"]);

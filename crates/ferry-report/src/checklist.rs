@@ -101,9 +101,10 @@ fn api_items(a: &Assessment, items: &mut Vec<ChecklistItem>) {
 }
 
 /// Whether a finding ties the workload to the source platform (the target
-/// cluster cannot provide it), rather than to an endpoint it reaches over the network.
+/// cluster cannot provide it), rather than to an endpoint it reaches over the network (a
+/// collector's exporter sends there too) or to a store the input does not name.
 fn platform_bound(c: &CloudFinding) -> bool {
-    !matches!(c.subject, Subject::Host | Subject::Image | Subject::ImagePath | Subject::ConfigKey)
+    !matches!(c.subject, Subject::Host | Subject::Image | Subject::ImagePath | Subject::ConfigKey | Subject::OtelComponent | Subject::MissingObject)
 }
 
 /// Managed cloud services: a decision per service, with the knowledge

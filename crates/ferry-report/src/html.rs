@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::checklist::checklist;
 use crate::endpoints;
-use crate::matrix::{cell, matrix};
+use crate::matrix::{cell, has_other, matrix};
 use crate::sanitize;
 use crate::svg;
 
@@ -451,23 +451,30 @@ fn dependency_matrix(a: &Assessment, s: &mut String) -> fmt::Result {
         s.push_str(r#"<p class="empty">No workloads in the input.</p></section>"#);
         return Ok(());
     }
-    s.push_str(r#"<p class="muted">What each workload needs. Entries marked <span class="missing">(missing)</span> are referred to but not in the input.</p>"#);
-    table(s, &["Workload", "Services", "ConfigMaps", "Secrets", "Volumes", "ServiceAccount", "Cloud"])?;
+    s.push_str(r#"<p class="muted">What each workload needs. Entries marked <span class="missing">(missing)</span> are referred to but not in the input."#);
+    let other = has_other(&rows);
+    if other {
+        s.push_str(" Other: custom resources and cluster objects it needs (Dapr Components, SecretProviderClasses, the resources that make its Secrets...).");
+    }
+    s.push_str("</p>");
+    let mut headers = vec!["Workload", "Services", "ConfigMaps", "Secrets", "Volumes", "ServiceAccount"];
+    headers.extend(other.then_some("Other"));
+    headers.push("Cloud");
+    table(s, &headers)?;
     for r in rows.iter().take(LIMIT) {
         let cloud: Vec<String> = r.cloud.iter().map(|c| format!("<li>{}</li>", e(c))).collect();
         let cloud = if cloud.is_empty() { String::new() } else { format!(r#"<ul class="plain">{}</ul>"#, cloud.concat()) };
-        row(
-            s,
-            &[
-                obj(&r.workload),
-                matrix_cell(&r.services),
-                matrix_cell(&r.config_maps),
-                matrix_cell(&r.secrets),
-                matrix_cell(&r.volumes),
-                matrix_cell(&r.service_account),
-                cloud,
-            ],
-        );
+        let mut cells = vec![
+            obj(&r.workload),
+            matrix_cell(&r.services),
+            matrix_cell(&r.config_maps),
+            matrix_cell(&r.secrets),
+            matrix_cell(&r.volumes),
+            matrix_cell(&r.service_account),
+        ];
+        cells.extend(other.then(|| matrix_cell(&r.other)));
+        cells.push(cloud);
+        row(s, &cells);
     }
     end_table(s, rows.len().saturating_sub(LIMIT), "workloads")?;
     s.push_str("</section>\n");

@@ -20,6 +20,10 @@ pub struct MatrixRow {
     pub volumes: Vec<(String, bool)>,
     /// Its ServiceAccount.
     pub service_account: Vec<(String, bool)>,
+    /// Everything else it needs, as `Kind/name`: Dapr Components and Configurations,
+    /// SecretProviderClasses, the resources whose controllers make its Secrets (ExternalSecret,
+    /// Certificate, SealedSecret...), the StorageClasses of its claim templates.
+    pub other: Vec<(String, bool)>,
     /// Managed cloud services it depends on.
     pub cloud: Vec<Text>,
 }
@@ -30,14 +34,14 @@ pub fn matrix(a: &Assessment) -> Vec<MatrixRow> {
         a.inventory.workloads.iter().map(|w| (w.object.clone(), MatrixRow { workload: w.object.clone(), ..MatrixRow::default() })).collect();
     for d in &a.dependencies {
         let Some(row) = rows.get_mut(&d.from) else { continue };
-        let cell = (d.to.name.to_string(), d.resolution == Resolution::Dangling);
-        let column = match (d.to.kind.as_str(), d.kind) {
-            ("Service", Relation::Network) => &mut row.services,
-            ("ConfigMap", _) => &mut row.config_maps,
-            ("Secret", _) => &mut row.secrets,
-            ("PersistentVolumeClaim", _) => &mut row.volumes,
-            ("ServiceAccount", _) => &mut row.service_account,
-            _ => continue,
+        let dangling = d.resolution == Resolution::Dangling;
+        let (column, cell) = match (d.to.kind.as_str(), d.kind) {
+            ("Service", Relation::Network) => (&mut row.services, (d.to.name.to_string(), dangling)),
+            ("ConfigMap", _) => (&mut row.config_maps, (d.to.name.to_string(), dangling)),
+            ("Secret", _) => (&mut row.secrets, (d.to.name.to_string(), dangling)),
+            ("PersistentVolumeClaim", _) => (&mut row.volumes, (d.to.name.to_string(), dangling)),
+            ("ServiceAccount", _) => (&mut row.service_account, (d.to.name.to_string(), dangling)),
+            (kind, _) => (&mut row.other, (format!("{kind}/{}", d.to.name), dangling)),
         };
         if !column.contains(&cell) {
             column.push(cell);
@@ -55,7 +59,65 @@ pub fn matrix(a: &Assessment) -> Vec<MatrixRow> {
     rows.into_values().collect()
 }
 
+/// Whether the matrix needs its `Other` column (some workload needs a kind outside the fixed columns).
+pub fn has_other(rows: &[MatrixRow]) -> bool {
+    rows.iter().any(|r| !r.other.is_empty())
+}
+
 /// Renders a matrix cell: names joined by commas, dangling ones marked.
 pub fn cell(items: &[(String, bool)]) -> String {
     items.iter().map(|(name, dangling)| if *dangling { format!("{name} (missing)") } else { name.clone() }).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use ferry_analysis::{Options, assess_objects};
+    use ferry_model::load::LoadReport;
+    use ferry_model::{Node, Object, Origin};
+    use serde_json::json;
+
+    use super::*;
+
+    fn assess(objects: Vec<serde_json::Value>) -> Assessment {
+        let object = |value| Object::from_root(serde_json::from_value::<Node>(value).unwrap(), Origin { file: "in.yaml".into(), document: 1, line: 0 });
+        assess_objects(objects.into_iter().map(object).collect(), &LoadReport::default(), &Options::default())
+    }
+
+    /// The kinds newer than the matrix's fixed columns (Dapr, Secrets Store CSI, controllers that
+    /// make Secrets, claim templates' classes) are needs of the workload too: before the `Other`
+    /// column their edges were in the assessment but in no column.
+    #[test]
+    fn needs_of_kinds_outside_the_fixed_columns_show_in_the_other_column() {
+        let template = json!({"metadata": {"labels": {"app": "web"}, "annotations": {"dapr.io/enabled": "true", "dapr.io/app-id": "web", "dapr.io/config": "tracing"}},
+                              "spec": {"containers": [{"name": "c", "image": "web:1", "envFrom": [{"secretRef": {"name": "db"}}]}],
+                                       "volumes": [{"name": "s", "csi": {"driver": "secrets-store.csi.k8s.io", "volumeAttributes": {"secretProviderClass": "vault"}}}]}});
+        let a = assess(vec![
+            json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web", "namespace": "shop"},
+                   "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template,
+                            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"storageClassName": "fast"}}]}}),
+            json!({"apiVersion": "dapr.io/v1alpha1", "kind": "Component", "metadata": {"name": "state", "namespace": "shop"}, "spec": {"type": "state.redis"}}),
+            json!({"apiVersion": "dapr.io/v1alpha1", "kind": "Configuration", "metadata": {"name": "tracing", "namespace": "shop"}, "spec": {}}),
+            json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "db", "namespace": "shop"}, "spec": {}}),
+        ]);
+        let rows = matrix(&a);
+        let web = rows.iter().find(|r| r.workload.name == "web").expect("a row per workload");
+        let mut other = web.other.clone();
+        other.sort();
+        let expected = [
+            ("Component/state", false),
+            ("Configuration/tracing", false),
+            ("ExternalSecret/db", false),
+            ("SecretProviderClass/vault", true),
+            ("StorageClass/fast", false),
+        ];
+        assert_eq!(other, expected.map(|(name, dangling)| (name.to_owned(), dangling)));
+        assert!(has_other(&rows));
+        assert_eq!(cell(&web.other[..0]), "");
+    }
+
+    #[test]
+    fn without_such_needs_there_is_no_other_column() {
+        let a = assess(vec![json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}})]);
+        assert!(!has_other(&matrix(&a)));
+    }
 }

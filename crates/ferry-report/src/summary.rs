@@ -4,7 +4,7 @@
 use ferry_analysis::{Assessment, CloudFinding, Resolution, WarningLevel};
 
 use crate::endpoints;
-use crate::matrix::{cell, matrix};
+use crate::matrix::{cell, has_other, matrix};
 use crate::serialized_name;
 
 /// A titled block: a table and/or lines of text.
@@ -84,13 +84,18 @@ fn inventory(a: &Assessment, limit: usize) -> Section {
 }
 
 fn dependency_matrix(a: &Assessment, limit: usize) -> Section {
-    let headers = vec!["Workload", "Services", "ConfigMaps", "Secrets", "Volumes", "ServiceAccount", "Cloud"];
+    let rows = matrix(a);
+    let other = has_other(&rows);
+    let mut headers = vec!["Workload", "Services", "ConfigMaps", "Secrets", "Volumes", "ServiceAccount"];
+    headers.extend(other.then_some("Other"));
+    headers.push("Cloud");
     let mut s = Section::new("Dependency matrix", headers);
-    for row in matrix(a) {
+    for row in rows {
         let workload = format!("{} {}", row.workload.kind, qualified(row.workload.namespace.as_deref(), &row.workload.name));
         let cells = [&row.services, &row.config_maps, &row.secrets, &row.volumes, &row.service_account].map(|c| cell(c));
         let mut r = vec![workload];
         r.extend(cells);
+        r.extend(other.then(|| cell(&row.other)));
         r.push(row.cloud.join(", "));
         s.push(r, limit);
     }

@@ -33,6 +33,15 @@ pub enum Subject {
     ConfigKey,
     /// A value at `path` in objects of `kind`.
     Field,
+    /// The type of an OpenTelemetry collector component (receiver, exporter or extension; the
+    /// part of its id before `/`), in a collector configuration.
+    OtelComponent,
+    /// The path of a hostPath volume (a file or directory of the node).
+    HostPath,
+    /// A command-line flag of a container (`--cloud-provider`), its value tested by `value` globs.
+    Argument,
+    /// The kind of an object the input refers to but does not hold.
+    MissingObject,
 }
 
 /// Replacements for a service, by target profile.
@@ -97,10 +106,30 @@ pub struct Rule {
     /// Kind, for `field` rules.
     #[serde(default)]
     pub kind: Option<String>,
+    /// API group of `kind`, for `field` rules of custom kinds: an object of another group with
+    /// the same kind is not looked at.
+    #[serde(default)]
+    pub group: Option<String>,
     /// Dotted path, for `field` rules.
     #[serde(default)]
     pub path: Option<String>,
     /// Where the marker is documented.
+    pub source: String,
+}
+
+/// A cloud vendor's public registry: its images are no managed-cloud dependency, but the target
+/// cluster must reach the registry or have them mirrored.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorRegistry {
+    /// Glob on the registry host.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// Whose registry it is, for the user (`Microsoft's`).
+    pub vendor: String,
+    /// Where the images go on the target.
+    pub counterpart: String,
+    /// Where the registry is documented.
     pub source: String,
 }
 
@@ -111,6 +140,8 @@ struct Table {
     rules: Vec<Rule>,
     #[serde(default)]
     public_images: Vec<String>,
+    #[serde(default)]
+    vendor_registries: Vec<VendorRegistry>,
 }
 
 /// The compiled rule set.
@@ -123,6 +154,8 @@ pub struct CloudRules {
     /// Indices of the `field` rules for each kind, in file order.
     field_rules_by_kind: HashMap<String, Vec<usize>>,
     public_images: RegexSet,
+    vendor_registries: Vec<VendorRegistry>,
+    vendor_hosts: RegexSet,
 }
 
 /// All rules for one subject, compiled into one set; the first rule in file order wins.
@@ -184,13 +217,24 @@ impl CloudRules {
         });
         let by_subject: BTreeMap<Subject, SubjectMatcher> = theirs?.into_iter().chain(mine?).collect();
         let (public_images, field_values) = (public_images?, field_values?);
+        let vendor_hosts = glob_set(table.vendor_registries.iter().map(|v| &v.pattern))?;
         let mut field_rules_by_kind: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, rule) in table.rules.iter().enumerate().filter(|(_, r)| r.on == Subject::Field) {
             if let Some(kind) = &rule.kind {
                 field_rules_by_kind.entry(kind.clone()).or_default().push(i);
             }
         }
-        Ok(CloudRules { services: table.services, rules: table.rules, service_index, by_subject, field_values, field_rules_by_kind, public_images })
+        Ok(CloudRules {
+            services: table.services,
+            rules: table.rules,
+            service_index,
+            by_subject,
+            field_values,
+            field_rules_by_kind,
+            public_images,
+            vendor_registries: table.vendor_registries,
+            vendor_hosts,
+        })
     }
 
     /// Every service.
@@ -236,9 +280,10 @@ impl CloudRules {
         Some(Match { rule, service: &self.services[self.service_index[&rule.service]] })
     }
 
-    /// Rules of the `field` subject that apply to `kind`, as (rule index, rule).
-    pub fn field_rules<'a>(&'a self, kind: &str) -> impl Iterator<Item = (usize, &'a Rule)> + use<'a> {
-        self.field_rules_by_kind.get(kind).into_iter().flatten().map(|&i| (i, &self.rules[i]))
+    /// Rules of the `field` subject that apply to objects of `group` and `kind`, as (rule index, rule).
+    pub fn field_rules<'a>(&'a self, group: &'a str, kind: &str) -> impl Iterator<Item = (usize, &'a Rule)> + use<'a> {
+        let rules = self.field_rules_by_kind.get(kind).into_iter().flatten().map(|&i| (i, &self.rules[i]));
+        rules.filter(move |(_, rule)| rule.group.as_deref().is_none_or(|g| g == group))
     }
 
     /// The match for the `field` rule at `index` when its value glob matches `value`.
@@ -251,6 +296,16 @@ impl CloudRules {
     /// Whether an image (registry/path) is on a known public registry path.
     pub fn is_public_image(&self, image_path: &str) -> bool {
         self.public_images.is_match(image_path)
+    }
+
+    /// The cloud vendor's public registry a registry host is, if any (the first in file order).
+    pub fn vendor_registry(&self, host: &str) -> Option<&VendorRegistry> {
+        self.vendor_hosts.matches(host).iter().next().map(|i| &self.vendor_registries[i])
+    }
+
+    /// Every vendor registry.
+    pub fn vendor_registries(&self) -> &[VendorRegistry] {
+        &self.vendor_registries
     }
 }
 

@@ -150,6 +150,13 @@ mod tests {
             let key = (rule.on, rule.pattern.to_lowercase(), rule.value.clone(), rule.kind.clone(), rule.path.clone());
             assert!(seen.insert(key), "duplicate rule {:?} {}", rule.on, rule.pattern);
         }
+        for vendor in cloud.vendor_registries() {
+            assert!(
+                !vendor.source.trim().is_empty() && !vendor.counterpart.trim().is_empty(),
+                "vendor registry {} lacks a source or counterpart",
+                vendor.pattern
+            );
+        }
     }
 
     #[test]
@@ -194,6 +201,12 @@ mod tests {
         let cloud = &Knowledge::builtin().cloud;
         for registry in ["public.ecr.aws", "mcr.microsoft.com", "ghcr.io", "docker.io", "quay.io", "registry.k8s.io"] {
             assert!(cloud.find(Subject::Image, registry, None).is_none(), "{registry}");
+        }
+        for registry in ["public.ecr.aws", "mcr.microsoft.com", "gcr.io", "us-docker.pkg.dev"] {
+            assert!(cloud.vendor_registry(registry).is_some(), "{registry} is a vendor's public registry");
+        }
+        for registry in ["ghcr.io", "docker.io", "quay.io", "registry.k8s.io", "acme.azurecr.io"] {
+            assert!(cloud.vendor_registry(registry).is_none(), "{registry} is no vendor's public registry");
         }
     }
 }

@@ -26,6 +26,8 @@ pub enum Value {
     ExternalHost,
     /// Free text holding addresses, read like an env value.
     Address,
+    /// A chart repository's URL, read as a registry.
+    RegistryUrl,
 }
 
 /// One row of the table.
@@ -46,6 +48,10 @@ pub struct Reference {
     /// The kind referred to (the default kind of an `object-ref`).
     #[serde(default)]
     pub target: Option<String>,
+    /// The API group of the target (of an `object-ref` mapping without `group`): only an
+    /// object of that group is the target. None: the core group, or any group for `name` rows.
+    #[serde(default)]
+    pub target_group: Option<String>,
     /// Whether a missing target comes with the cluster rather than being dangling.
     #[serde(default)]
     pub cluster: bool,
@@ -75,7 +81,7 @@ impl References {
         let Table { references: rows } = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
         let mut by_kind: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, row) in rows.iter().enumerate() {
-            let names_objects = !matches!(row.value, Value::ExternalHost | Value::Address);
+            let names_objects = !matches!(row.value, Value::ExternalHost | Value::Address | Value::RegistryUrl);
             if names_objects && row.relation.is_none() {
                 return Err(format!("{} {:?}: a reference to objects needs a relation", row.group, row.kinds));
             }
