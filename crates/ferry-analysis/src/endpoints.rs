@@ -126,8 +126,14 @@ pub(crate) struct Sighting<'a> {
 /// The external endpoints among `sightings` and the objects that point outside by themselves
 /// (`ExternalName` Services, hand-written Endpoints and EndpointSlices, ServiceEntries); a
 /// pod's `dnsConfig` name servers and `hostAliases` addresses are among its own sightings.
-/// `callers` are the workloads' network edges that resolved to a Service: (workload, Service).
-pub(crate) fn collect<'a>(facts: &'a [Facts], mut sightings: Vec<Sighting<'a>>, callers: &[(usize, usize)], rules: &EndpointRules) -> Vec<ExternalEndpoint> {
+/// `callers` are the workloads' network edges that resolved to a Service: (workload, Service),
+/// read only when there is an endpoint to attribute.
+pub(crate) fn collect<'a>(
+    facts: &'a [Facts],
+    mut sightings: Vec<Sighting<'a>>,
+    callers: impl Iterator<Item = (usize, usize)>,
+    rules: &EndpointRules,
+) -> Vec<ExternalEndpoint> {
     sightings.extend(pointing_outside(facts));
     if sightings.is_empty() {
         return Vec::new();
@@ -236,14 +242,14 @@ fn address(m: &Mention) -> String {
 
 /// Who uses a Service, an Endpoints object or an EndpointSlice: the workloads that call the Service.
 struct ServiceUsers<'f> {
-    /// Workloads by the Service (kind, namespace, name) they call.
+    /// Workloads by the Service (namespace, name) they call.
     callers: HashMap<(Option<&'f str>, &'f str), Vec<usize>, FastHash>,
 }
 
 impl<'f> ServiceUsers<'f> {
-    fn new(facts: &'f [Facts], callers: &[(usize, usize)]) -> ServiceUsers<'f> {
+    fn new(facts: &'f [Facts], callers: impl Iterator<Item = (usize, usize)>) -> ServiceUsers<'f> {
         let mut by_service: HashMap<(Option<&str>, &str), Vec<usize>, FastHash> = HashMap::default();
-        for &(workload, service) in callers {
+        for (workload, service) in callers {
             let s = &facts[service].id;
             by_service.entry((s.namespace.as_deref(), &s.name)).or_default().push(workload);
         }

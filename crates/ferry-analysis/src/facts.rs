@@ -651,10 +651,8 @@ impl<'a> Extractor<'a> {
     }
 
     fn field_rules(&mut self, root: DocNode<'_>) {
-        let kb = self.kb;
-        let (api_version, kind) = (self.id.api_version.clone(), self.id.kind.clone());
-        let group = ferry_model::id::split_api_version(&api_version).0;
-        for (index, rule) in kb.cloud.field_rules(group, &kind) {
+        let (kb, id) = (self.kb, self.id.clone());
+        for (index, rule) in kb.cloud.field_rules(id.group(), &id.kind) {
             let Some(path) = rule.path.as_deref() else { continue };
             let segments: Vec<&str> = path.split('.').collect();
             let Some(node) = root.at(&segments) else { continue };
@@ -794,7 +792,7 @@ impl<'a> Extractor<'a> {
     /// own line. (A folded block, `>`, would shift the lines, not what is found.)
     fn file_text(&mut self, node: DocNode<'_>, key: &str, path: impl Fn() -> String) {
         let Some(text) = node.as_str().filter(|t| t.contains('\n')) else { return self.text(node, Some(key), path, false) };
-        let whole = Whole::of(text);
+        let whole = Whole { by_line: true, ..Whole::of(text) };
         for (offset, part) in text.lines().enumerate() {
             self.scan_part(part, whole, node.line() + 1 + offset as u32, Some(key), &path, false, false);
         }
@@ -821,7 +819,8 @@ impl<'a> Extractor<'a> {
             }
             let standalone = standalone_words || (token.host == whole_value && key.is_none_or(key_names_an_address));
             let addressed = token.host == whole_value && key.is_some_and(key_names_an_address);
-            let external = endpoints::is_candidate(self.kb.endpoints, &token, addressed) && !whole.in_comment(part, &token);
+            // Hosts in Secrets are never shown, so they are no endpoint candidates.
+            let external = !secret && endpoints::is_candidate(self.kb.endpoints, &token, addressed) && !whole.in_comment(part, &token);
             if external || is_service_candidate(&token, standalone) {
                 let explicit = token.is_explicit();
                 self.facts.mentions.push(Mention {
@@ -1454,19 +1453,21 @@ struct Whole<'t> {
     text: &'t str,
     trimmed: &'t str,
     embedded: Option<EmbeddedJson>,
+    /// Scanned one line at a time (a ConfigMap file), not as one value.
+    by_line: bool,
 }
 
 impl<'t> Whole<'t> {
     fn of(text: &'t str) -> Whole<'t> {
         let trimmed = text.trim();
-        Whole { text, trimmed, embedded: embedded_json(trimmed) }
+        Whole { text, trimmed, embedded: embedded_json(trimmed), by_line: false }
     }
 
     /// Whether the token stands in a comment of a configuration file (a link there is
-    /// documentation, not a host the workload uses): `part`'s own line when it is one line of
-    /// the value, else any comment line of the value that holds it.
+    /// documentation, not a host the workload uses): `part`'s own line when the value is
+    /// scanned line by line, else any comment line of the value that holds it.
     fn in_comment(&self, part: &str, token: &HostToken<'_>) -> bool {
-        if part.len() < self.text.len() {
+        if self.by_line {
             return is_comment(part);
         }
         self.text.contains('\n') && self.text.lines().any(|l| is_comment(l) && l.contains(&*token.host))

@@ -380,8 +380,8 @@ pub(crate) fn resolve(facts: &[Facts], rules: &EndpointRules) -> Resolved {
     let mut selections: HashMap<usize, Vec<usize>, FastHash> = HashMap::default();
     let mut empty_selections = Vec::new();
     let sightings: Vec<Sighting<'_>> = found.iter_mut().flat_map(|run| std::mem::take(&mut run.external)).collect();
-    let callers: Vec<(usize, usize)> = merge.targets.iter().map(|&(from, service, _)| (from, service)).collect();
-    let endpoints = endpoints::collect(facts, sightings, &callers, rules);
+    let callers = merge.targets.iter().map(|&(from, service, _)| (from, service));
+    let endpoints = endpoints::collect(facts, sightings, callers, rules);
     for (i, chosen) in found.into_iter().flat_map(|run| run.selections) {
         if chosen.is_empty() && facts[i].class != Class::Custom {
             empty_selections.push(i);

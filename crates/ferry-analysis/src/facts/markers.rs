@@ -4,6 +4,8 @@
 //! `loadBalancerIP`. Everything matched comes from the cloud table (`data/cloud.yaml`); this
 //! module only says where to look, and only objects of the kinds concerned are walked.
 
+use std::fmt::Write as _;
+
 use ferry_model::DocNode;
 
 use super::{Extractor, Finding, LEGACY_INGRESS_CLASS, entries, items, split_image};
@@ -43,9 +45,8 @@ struct Entry<'t> {
 impl Extractor<'_> {
     /// Markers in the values and sources of the custom kinds that hold other objects' configuration.
     pub(super) fn custom_markers(&mut self, root: DocNode<'_>) {
-        let kind = self.id.kind.clone();
-        let api_version = self.id.api_version.clone();
-        match (ferry_model::id::split_api_version(&api_version).0, &*kind) {
+        let id = self.id.clone();
+        match (id.group(), &*id.kind) {
             ("helm.toolkit.fluxcd.io" | "helm.fluxcd.io", "HelmRelease") => self.values_tree(root.at(&["spec", "values"]), "spec.values"),
             ("argoproj.io", "Application") => self.application_sources(root.get("spec"), "spec"),
             ("argoproj.io", "ApplicationSet") => self.application_sources(root.at(&["spec", "template", "spec"]), "spec.template.spec"),
@@ -95,7 +96,7 @@ impl Extractor<'_> {
         let base = at.len();
         if node.is_seq() {
             for (i, item) in node.items().enumerate() {
-                at.push_str(&format!("[{i}]"));
+                let _ = write!(at, "[{i}]");
                 self.walk_values(item, at, false);
                 at.truncate(base);
             }
