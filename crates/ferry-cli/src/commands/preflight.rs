@@ -33,7 +33,7 @@ pub fn run(command: PreflightCommand) -> Result<ExitStatus, CliError> {
             plan.blocked.into_iter().map(|b| Issue { severity: Severity::Fail, code: "cannot-migrate", object: Some(b.object), message: b.found.reason });
         let objects: Vec<(ObjectId, Value)> = plan.objects.into_iter().map(|p| (p.id, p.expected)).collect();
         let mut issues: Vec<Issue> = blocked.chain(preflight::check(&objects, &facts, source.version.as_deref())).collect();
-        issues.extend(preflight::endpoints::check(&external_endpoints(&objects), &target.context));
+        issues.extend(preflight::endpoints::check(&preflight::endpoints::of_objects(&objects), &target.context));
         let dry_run = dry_run(&target, &objects, &issues).await?;
         issues.extend(dry_run);
         issues.extend(image_issues);
@@ -56,15 +56,6 @@ pub fn run(command: PreflightCommand) -> Result<ExitStatus, CliError> {
             ExitStatus::Success
         })
     })
-}
-
-/// The hosts outside the cluster that the transformed objects' workloads use (the assessment's section).
-fn external_endpoints(objects: &[(ObjectId, Value)]) -> Vec<ferry_analysis::ExternalEndpoint> {
-    let parsed = objects.iter().filter_map(|(id, value)| {
-        let root = serde_json::from_value(value.clone()).ok()?;
-        Some(ferry_model::Object::from_root(root, ferry_model::Origin { file: id.to_string().into(), document: 0, line: 0 }))
-    });
-    ferry_analysis::assess_objects(parsed.collect(), &Default::default(), &ferry_analysis::Options { allow_empty: true, ..Default::default() }).endpoints
 }
 
 /// What the target serves, its classes and its nodes.

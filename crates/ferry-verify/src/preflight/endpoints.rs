@@ -3,6 +3,9 @@
 //! connection to the host and port (`nc -z`), run with the target's context.
 
 use ferry_analysis::{ExternalEndpoint, Network};
+use ferry_model::{Node, Object, ObjectId, Origin};
+use serde::Deserialize as _;
+use serde_json::Value;
 
 use super::{Issue, Severity};
 
@@ -14,6 +17,17 @@ const PROBE_IMAGE: &str = "busybox:1.36";
 
 /// Protocols carried over UDP, where `nc -zu` cannot tell an answer from silence.
 const UDP_PROTOCOLS: &[&str] = &["NTP", "DNS", "SNMP", "Syslog"];
+
+/// The external endpoints the assessment finds in the transformed objects (each named by its
+/// identity, as there is no file): those their workloads use outside the cluster.
+pub fn of_objects(objects: &[(ObjectId, Value)]) -> Vec<ExternalEndpoint> {
+    let parsed = objects.iter().filter_map(|(id, value)| {
+        let root = Node::deserialize(value).ok()?;
+        Some(Object::from_root(root, Origin { file: id.to_string().into(), document: 0, line: 0 }))
+    });
+    let options = ferry_analysis::Options { allow_empty: true, ..Default::default() };
+    ferry_analysis::assess_objects(parsed.collect(), &Default::default(), &options).endpoints
+}
 
 /// One `info` finding per endpoint, saying who uses it and how to test it from `context`.
 pub fn check(endpoints: &[ExternalEndpoint], context: &str) -> Vec<Issue> {
@@ -58,18 +72,12 @@ fn probe(context: &str, host: &str, port: &str, udp: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use ferry_analysis::{Options, assess_objects};
-    use ferry_model::load::LoadReport;
-    use ferry_model::{Node, Object, Origin};
-
     use super::*;
 
     fn endpoints_of(env: serde_json::Value) -> Vec<ExternalEndpoint> {
         let deployment = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
             "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "w:1", "env": env}]}}}});
-        let root: Node = serde_json::from_value(deployment).unwrap();
-        let object = Object::from_root(root, Origin { file: "app.yaml".into(), document: 1, line: 0 });
-        assess_objects(vec![object], &LoadReport::default(), &Options::default()).endpoints
+        of_objects(&[(ObjectId::from_json(&deployment).unwrap(), deployment)])
     }
 
     #[test]
