@@ -42,7 +42,8 @@ pub(crate) fn bench_volumes(args: &[String]) {
     let local = Local { ferry: &ferry, repository: work.path().join("local-repository"), copy: work.path().join("local-copy") };
     let clusters = Clusters { ferry: &ferry, source: &source, target: &target, repository: work.path().join("cluster-repository") };
 
-    println!("machine: {} cores, {}; tree {size_mb} MB ({} files)", crate::cores(), crate::cpu_model(), files(tree));
+    let files = Manifest::of_tree(tree).expect("source manifest").files();
+    println!("machine: {} cores, {}; tree {size_mb} MB ({files} files)", crate::cores(), crate::cpu_model());
     println!("| pass | local mover: backup + restore s | through the clusters' Jobs s | clusters / local |");
     println!("|---|---|---|---|");
     for (pass, time) in [("first", "2026-12-07T12:00:00Z"), ("second, after a 5 % change", "2026-12-07T12:10:00Z")] {
@@ -51,8 +52,9 @@ pub(crate) fn bench_volumes(args: &[String]) {
         }
         let local_seconds = local.pass(tree, time);
         let cluster_seconds = clusters.sync();
+        let source = Manifest::of_tree(tree).expect("source manifest");
         for copy in [&local.copy, cluster_copy] {
-            let mismatches = Manifest::of_tree(tree).expect("source manifest").compare(&Manifest::of_tree(copy).expect("copy manifest"));
+            let mismatches = source.compare(&Manifest::of_tree(copy).expect("copy manifest"));
             assert!(mismatches.is_empty(), "{} differs from the source: {mismatches:?}", copy.display());
         }
         println!("| {pass} | {local_seconds:.2} | {cluster_seconds:.2} | {:.2} |", cluster_seconds / local_seconds);
@@ -120,19 +122,6 @@ fn tree_script(args: &[&str]) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/volume-tree.py");
     let status = Command::new("python3").arg(script).args(args).status().expect("python3");
     assert!(status.success(), "volume-tree.py {args:?} failed");
-}
-
-/// Regular files below `dir`.
-fn files(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .expect("read the tree")
-        .filter_map(Result::ok)
-        .map(|entry| match entry.file_type() {
-            Ok(kind) if kind.is_dir() => files(&entry.path()),
-            Ok(kind) if kind.is_file() => 1,
-            _ => 0,
-        })
-        .sum()
 }
 
 /// A path as an argument (the benchmark's paths are UTF-8).
