@@ -3,6 +3,7 @@
 //! snapshot, and JSON documents such as manifests; optionally encrypted (`seal.rs`: each object
 //! an age file, names keyed hashes). The format is docs/volume-repository.md.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -18,6 +19,44 @@ pub const FORMAT: &str = "ferry.volumes/v1";
 
 /// zstd level for chunks and documents: fast, and close to level 9's ratio on typical data.
 const ZSTD_LEVEL: i32 = 3;
+
+/// The largest object decompressed into a buffer sized from its frame header; larger ones (and
+/// frames that do not record their size) are decompressed as a stream.
+const BULK_LIMIT: usize = 64 << 20;
+
+thread_local! {
+    /// Each thread's zstd contexts, reused for every chunk: a new context per chunk
+    /// (`zstd::encode_all`, `zstd::decode_all`) sets up its tables and window each time, which
+    /// cost more than compressing a small file's chunk.
+    static CONTEXTS: RefCell<Option<(zstd::bulk::Compressor<'static>, zstd::bulk::Decompressor<'static>)>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` with this thread's zstd contexts.
+fn with_contexts<T>(
+    work: impl FnOnce(&mut zstd::bulk::Compressor<'static>, &mut zstd::bulk::Decompressor<'static>) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    CONTEXTS.with_borrow_mut(|slot| {
+        let (compressor, decompressor) = match slot {
+            Some(contexts) => contexts,
+            None => slot.insert((zstd::bulk::Compressor::new(ZSTD_LEVEL)?, zstd::bulk::Decompressor::new()?)),
+        };
+        work(compressor, decompressor)
+    })
+}
+
+/// One zstd frame of `plain`, recording its size (so that reading it allocates exactly once).
+fn compress(plain: &[u8]) -> std::io::Result<Vec<u8>> {
+    with_contexts(|compressor, _| compressor.compress(plain))
+}
+
+/// The bytes of zstd frames: into one buffer when the frames record a size up to
+/// [`BULK_LIMIT`], else as a stream (objects written before frames recorded their size).
+fn decompress(packed: &[u8]) -> std::io::Result<Vec<u8>> {
+    match zstd::bulk::Decompressor::upper_bound(packed).filter(|size| *size <= BULK_LIMIT) {
+        Some(size) => with_contexts(|_, decompressor| decompressor.decompress(packed, size)),
+        None => zstd::decode_all(packed),
+    }
+}
 
 /// The repository's `config.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,8 +241,7 @@ impl Repository {
 
     /// zstd of bytes, then encrypted in an encrypted repository.
     fn pack(&self, plain: &[u8]) -> Result<Vec<u8>, VolumeError> {
-        let packed =
-            zstd::encode_all(plain, ZSTD_LEVEL).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("cannot compress: {e}") })?;
+        let packed = compress(plain).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("cannot compress: {e}") })?;
         match &self.sealing {
             Some(sealing) => sealing.seal(&self.name(), &packed),
             None => Ok(packed),
@@ -220,7 +258,7 @@ impl Repository {
             }
             None => stored,
         };
-        zstd::decode_all(packed).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}` does not decompress ({e})") })
+        decompress(packed).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}` does not decompress ({e})") })
     }
 
     /// Stores a JSON document (zstd-compressed) under `key`.

@@ -11,6 +11,7 @@ use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -33,34 +34,56 @@ pub struct RestoreStats {
     pub removed: u64,
 }
 
-/// Makes the tree at `root` equal to the snapshot `id`.
+/// Makes the tree at `root` equal to the snapshot `id`: directories first, then files and
+/// symbolic links (in parallel), then hard links to them, then the directories' metadata.
 pub fn restore(repository: &Repository, id: &str, root: &Path) -> Result<RestoreStats, VolumeError> {
     let snapshot = repository.load_snapshot(id)?;
     std::fs::create_dir_all(root).map_err(VolumeError::io("create", root))?;
     let mut stats = RestoreStats { removed: remove_extra(&snapshot.entries, root)?, ..RestoreStats::default() };
-    for entry in &snapshot.entries {
-        let path = root.join(&entry.path);
-        match &entry.kind {
-            Kind::Dir => ensure_dir(&path)?,
-            Kind::File { size, .. } => {
-                stats.files += 1;
-                stats.bytes += size;
-                if restore_file(repository, entry, &path)? {
-                    stats.written_files += 1;
-                    stats.written_bytes += size;
-                }
+    let of_kind = |wanted: fn(&Kind) -> bool| snapshot.entries.iter().filter(move |e| wanted(&e.kind));
+    for entry in of_kind(|k| *k == Kind::Dir) {
+        ensure_dir(&root.join(&entry.path))?;
+    }
+    let leaves: Vec<(&Entry, bool)> = snapshot
+        .entries
+        .par_iter()
+        .enumerate()
+        .filter(|(_, entry)| matches!(entry.kind, Kind::File { .. } | Kind::Symlink { .. }))
+        .map(|(index, entry)| Ok((entry, restore_leaf(repository, entry, &root.join(&entry.path), index)?)))
+        .collect::<Result<_, VolumeError>>()?;
+    for (entry, written) in leaves {
+        if let Kind::File { size, .. } = entry.kind {
+            stats.files += 1;
+            stats.bytes += size;
+            if written {
+                stats.written_files += 1;
+                stats.written_bytes += size;
             }
-            Kind::Symlink { target } => ensure_symlink(target, &path)?,
-            Kind::Hardlink { target } => ensure_hardlink(&root.join(target), &path)?,
-        }
-        if !matches!(entry.kind, Kind::Dir | Kind::Hardlink { .. }) {
-            set_metadata(entry, &path)?;
         }
     }
-    for entry in snapshot.entries.iter().rev().filter(|e| e.kind == Kind::Dir) {
+    for entry in of_kind(|k| matches!(k, Kind::Hardlink { .. })) {
+        if let Kind::Hardlink { target } = &entry.kind {
+            ensure_hardlink(&root.join(target), &root.join(&entry.path))?;
+        }
+    }
+    for entry in of_kind(|k| *k == Kind::Dir).rev() {
         set_metadata(entry, &root.join(&entry.path))?;
     }
     Ok(stats)
+}
+
+/// Restores a file or a symbolic link and sets its metadata; true when a file was written.
+/// `index` (the entry's place in the snapshot) names the file's temporary copy.
+fn restore_leaf(repository: &Repository, entry: &Entry, path: &Path, index: usize) -> Result<bool, VolumeError> {
+    let written = match &entry.kind {
+        Kind::Symlink { target } => {
+            ensure_symlink(target, path)?;
+            false
+        }
+        _ => restore_file(repository, entry, path, index)?,
+    };
+    set_metadata(entry, path)?;
+    Ok(written)
 }
 
 /// Removes what is below `root` but not in the snapshot, or there as another kind; returns how many.
@@ -101,8 +124,9 @@ fn ensure_dir(path: &Path) -> Result<(), VolumeError> {
     }
 }
 
-/// Writes a file unless its contents match already; true when written.
-fn restore_file(repository: &Repository, entry: &Entry, path: &Path) -> Result<bool, VolumeError> {
+/// Writes a file unless its contents match already; true when written. The file is written to
+/// a temporary name made from `index`, then renamed into place.
+fn restore_file(repository: &Repository, entry: &Entry, path: &Path, index: usize) -> Result<bool, VolumeError> {
     let Kind::File { size, sha256, chunks, .. } = &entry.kind else {
         return Ok(false);
     };
@@ -113,7 +137,7 @@ fn restore_file(repository: &Repository, entry: &Entry, path: &Path) -> Result<b
     {
         return Ok(false);
     }
-    let temporary = path.with_file_name(format!(".ferry-restore-{}", std::process::id()));
+    let temporary = path.with_file_name(format!(".ferry-restore-{}-{index}", std::process::id()));
     let mut file = File::create(&temporary).map_err(VolumeError::io("create", &temporary))?;
     for id in chunks {
         let data = repository.get_chunk(id, &entry.path)?;
