@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures ferry's volume mover against Debian's restic (backup/restore) and rsync on the same
 # tree: a first pass, a second pass after a 5 % change, a restore into an empty directory,
-# stored bytes and peak memory. Usage: scripts/bench-volumes.sh FERRY_BINARY [SIZE_MB]
+# stored bytes and peak memory, and the machine's own limit: reading the tree with `cat`.
+# Usage: scripts/bench-volumes.sh FERRY_BINARY [SIZE_MB]
 # (a release build: cargo build --release -p ferry-cli). Needs restic and rsync
 # (scripts/install-k8s.sh installs both). Works in .bench/volumes/, removed at the start.
 set -euo pipefail
@@ -67,6 +68,11 @@ run_rsync() {
   read -r s2 m2 < <(measure rsync -aHS --delete "$tree/" "$dir/rsync-copy/")
   row "rsync $(rsync --version | head -1 | awk '{print $3}')" "$s1 ($(echo "$input / $s1" | bc)), $m1" "$s2, $m2" "(the copy is the restore)" "$(mb "$dir/rsync-copy")" "-"
 }
+run_cat() {
+  read -r s1 m1 < <(measure sh -c "find '$tree' -type f -print0 | xargs -0 cat > /dev/null")
+  row "cat > /dev/null (reading only)" "$s1 ($(echo "$input / $s1" | bc)), $m1" - - - -
+}
+run_cat
 run_ferry
 run_restic
 run_rsync

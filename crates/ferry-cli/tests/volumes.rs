@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 use ferry_testcluster::s3::{self, S3Server};
 use ferry_testcluster::{FERRY_IMAGE, Options, TestCluster, TestImages};
 use serde_json::Value;
+use volumes_support::indexed_chunks;
+
+mod volumes_support;
 
 /// Source objects: the Deployment `db` mounting `shop/data`, the unmounted `shop/idle`,
 /// `tight/logs`, whose target claim is too small, and `tight/cache`, whose target claim has
@@ -332,9 +335,9 @@ async fn volumes_move_with_warm_passes_cutover_and_evidence() {
     assert_eq!(claim(&pass, "shop/data")["written_files"].as_u64(), Some(1), "only the tampered file is rewritten: {pass}");
     let config = std::fs::read_to_string(encrypted_repository.join("config.json")).unwrap();
     assert!(config.contains("\"scheme\": \"age\""), "{config}");
-    let chunks = std::fs::read_dir(encrypted_repository.join("chunks")).unwrap().next().unwrap().unwrap().path();
-    let chunk = std::fs::read_dir(chunks).unwrap().next().unwrap().unwrap().path();
-    assert!(std::fs::read(&chunk).unwrap().starts_with(b"age-encryption.org/v1\n"));
+    let packs = std::fs::read_dir(encrypted_repository.join("packs")).unwrap().next().unwrap().unwrap().path();
+    let pack = std::fs::read_dir(packs).unwrap().next().unwrap().unwrap().path();
+    assert!(std::fs::read(&pack).unwrap().starts_with(b"age-encryption.org/v1\n"));
     let verified = encrypted.json("verify", &["-n", "shop", "--identity", identity, "--evidence", evidence_file.to_str().unwrap()]);
     assert_eq!(claim(&verified, "shop/data")["equal"].as_bool(), Some(true), "{verified}");
     let (code, _, stderr) = encrypted.volumes("verify", &["-n", "shop"]);
@@ -367,13 +370,9 @@ fn new_round(dir: &Path, seed: u64) -> u64 {
     (ROUND_FILES * ROUND_FILE_SIZE) as u64
 }
 
-/// Chunk objects the S3 server holds for the repository `s3://ferry/volumes`.
+/// Chunks the S3 server holds, in packs with an index, for the repository `s3://ferry/volumes`.
 fn stored_chunks(server: &S3Server) -> usize {
-    fn count(dir: &Path) -> usize {
-        let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-        entries.flatten().map(|e| if e.path().is_dir() { count(&e.path()) } else { usize::from(!e.file_name().to_string_lossy().ends_with(".partial")) }).sum()
-    }
-    count(&server.file_of("ferry", "volumes/chunks"))
+    indexed_chunks(&server.file_of("ferry", "volumes")).len()
 }
 
 /// The variables that reach the S3 server, as a user sets them.
@@ -500,9 +499,10 @@ async fn volumes_through_s3_survive_faults_and_resume() {
 
     // A damaged chunk is found when the target needs it again.
     let id = sha256_of(&data.join("fragile"));
-    let chunk = server.file_of("ferry", &format!("volumes/chunks/{}/{id}", &id[..2]));
-    assert!(chunk.is_file(), "{}", chunk.display());
-    std::fs::write(&chunk, b"not what was stored").unwrap();
+    let chunk = indexed_chunks(&server.file_of("ferry", "volumes")).into_iter().find(|c| c.id == id).expect("the file's chunk is indexed");
+    let mut pack = std::fs::read(&chunk.pack).unwrap();
+    pack[chunk.offset as usize..(chunk.offset + chunk.length) as usize].fill(b'!');
+    std::fs::write(&chunk.pack, pack).unwrap();
     std::fs::remove_file(target_data.join("fragile")).unwrap();
     let (code, stdout, stderr) = moving.volumes("sync", &["-n", "shop"]);
     said.extend([stdout, stderr.clone()]);

@@ -8,6 +8,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use volumes_support::indexed_chunks;
+
+mod volumes_support;
 
 const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
@@ -28,14 +31,6 @@ fn noise(len: usize) -> Vec<u8> {
             (state >> 24) as u8
         })
         .collect()
-}
-
-/// Chunk files in a directory repository.
-fn chunk_count(repository: &Path) -> usize {
-    let Ok(prefixes) = std::fs::read_dir(repository.join("chunks")) else {
-        return 0;
-    };
-    prefixes.filter_map(Result::ok).map(|p| std::fs::read_dir(p.path()).map_or(0, |files| files.count())).sum()
 }
 
 #[test]
@@ -71,22 +66,22 @@ fn a_backup_killed_mid_pass_is_resumed_by_the_next_one() {
 
     let mut child = Command::new(FERRY).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
-    while chunk_count(&repository) < 10 {
+    while indexed_chunks(&repository).len() < 10 {
         assert!(child.try_wait().unwrap().is_none(), "the backup ended before it could be killed");
-        assert!(Instant::now() < deadline, "no chunks written");
+        assert!(Instant::now() < deadline, "no pack written");
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let stored = chunk_count(&repository);
+    let stored = indexed_chunks(&repository).len();
     assert!(!repository.join("refs/ns/big").exists(), "a killed pass leaves no snapshot reference");
 
     let (code, stdout, stderr) = mover(&args[2..]);
     assert_eq!(code, 0, "{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     let new_chunks = report["backup"]["new_chunks"].as_u64().unwrap() as usize;
-    assert_eq!(new_chunks + stored, chunk_count(&repository), "the chunks stored before the kill are reused: {report}");
-    assert!(stored >= 10 && new_chunks < chunk_count(&repository), "{report}");
+    assert_eq!(new_chunks + stored, indexed_chunks(&repository).len(), "the chunks stored before the kill are reused: {report}");
+    assert!(stored >= 10 && new_chunks < indexed_chunks(&repository).len(), "{report}");
 
     let snapshot = report["backup"]["snapshot"].as_str().unwrap();
     let (code, _, stderr) = mover(&["restore", "--snapshot", snapshot, "--repository", repository.to_str().unwrap(), "--path", restored.to_str().unwrap()]);

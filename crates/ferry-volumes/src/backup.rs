@@ -1,14 +1,15 @@
 //! A backup pass: walk the tree, reuse the chunks of files unchanged since the parent snapshot,
 //! cut the others into content-defined chunks (files in parallel), store the chunks the
-//! repository lacks, and save a snapshot.
+//! repository lacks (in packs), and save a snapshot.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::io::Read as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use fastcdc::v2020::{FastCDC, StreamCDC};
+use fastcdc::v2020::FastCDC;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -69,7 +70,8 @@ pub fn backup(repository: &Repository, root: &Path, options: &BackupOptions) -> 
     }
     let stored = AtomicU64::new(0);
     let new_chunks = AtomicU64::new(0);
-    let entries: Vec<Entry> = planned.into_par_iter().map(|(found, plan)| entry(repository, &found, plan, &stored, &new_chunks)).collect::<Result<_, _>>()?;
+    let entries = read_entries(repository, planned, &stored, &new_chunks)?;
+    repository.flush()?;
     for entry in &entries {
         if let Kind::File { size, sha256, .. } = &entry.kind {
             stats.files += 1;
@@ -85,6 +87,21 @@ pub fn backup(repository: &Repository, root: &Path, options: &BackupOptions) -> 
     let snapshot = Snapshot { volume: options.volume.clone(), time: options.time.clone(), parent: parent_id, entries };
     stats.snapshot = repository.save_snapshot(&snapshot)?;
     Ok(stats)
+}
+
+/// The entries of the planned paths, in their order. The threads take the files to read
+/// largest first, each the next one when it is free, so that a few large files do not end the
+/// pass on one thread.
+fn read_entries(repository: &Repository, planned: Vec<(Found, Plan)>, stored: &AtomicU64, new_chunks: &AtomicU64) -> Result<Vec<Entry>, VolumeError> {
+    let mut work: Vec<(usize, Found, Plan)> = planned.into_iter().enumerate().map(|(i, (found, plan))| (i, found, plan)).collect();
+    work.sort_by_key(|(_, found, plan)| Reverse(if matches!(plan, Plan::Read) { found.meta.len() } else { 0 }));
+    let mut done: Vec<(usize, Entry)> = work
+        .into_iter()
+        .par_bridge()
+        .map(|(i, found, plan)| Ok((i, entry(repository, &found, plan, stored, new_chunks)?)))
+        .collect::<Result<_, VolumeError>>()?;
+    done.sort_unstable_by_key(|(i, _)| *i);
+    Ok(done.into_iter().map(|(_, entry)| entry).collect())
 }
 
 /// How an entry's kind is found.
@@ -141,36 +158,71 @@ fn entry(repository: &Repository, found: &Found, plan: Plan, stored: &AtomicU64,
 }
 
 /// Reads a file into chunks, storing those the repository lacks. Files up to the largest chunk
-/// are read whole and cut in memory: the streaming chunker allocates a buffer of the largest
-/// chunk's size per file, which made backups of many small files 50 times slower.
+/// are read whole and cut in memory (the streaming chunker allocates a buffer of the largest
+/// chunk's size per file, which made backups of many small files 50 times slower); larger ones
+/// a window at a time, whose chunks are stored in parallel.
 fn read_file(repository: &Repository, found: &Found, stored: &AtomicU64, new_chunks: &AtomicU64) -> Result<Kind, VolumeError> {
     let chunker = repository.config().chunker;
     let mut file = std::fs::File::open(&found.full).map_err(VolumeError::io("open", &found.full))?;
-    let mut whole = Sha256::new();
-    let mut chunks = Vec::new();
-    let mut size = 0u64;
-    let mut add = |data: &[u8]| -> Result<(), VolumeError> {
-        whole.update(data);
-        size += data.len() as u64;
-        let id = repository.digest(data);
-        let written = repository.put_chunk(&id, data)?;
-        if written > 0 {
-            stored.fetch_add(written, Ordering::Relaxed);
-            new_chunks.fetch_add(1, Ordering::Relaxed);
-        }
-        chunks.push(id);
-        Ok(())
-    };
-    if found.meta.len() <= u64::from(chunker.max) {
+    let store = |data: &[u8]| store_chunk(repository, data, stored, new_chunks);
+    let (chunks, sha256) = if found.meta.len() <= u64::from(chunker.max) {
         let mut data = Vec::with_capacity(usize::try_from(found.meta.len()).unwrap_or(0));
         file.read_to_end(&mut data).map_err(VolumeError::io("read", &found.full))?;
-        for chunk in FastCDC::new(&data, chunker.min, chunker.avg, chunker.max) {
-            add(&data[chunk.offset..chunk.offset + chunk.length])?;
-        }
+        let chunks =
+            FastCDC::new(&data, chunker.min, chunker.avg, chunker.max).map(|c| store(&data[c.offset..c.offset + c.length])).collect::<Result<Vec<_>, _>>()?;
+        // Most files are one chunk; in a plain repository its name is the file's SHA-256.
+        let sha256 = match chunks.as_slice() {
+            [only] if repository.names_chunks_by_sha256() => only.0.clone(),
+            _ => ferry_archive::hex(&Sha256::digest(&data)),
+        };
+        (chunks, sha256)
     } else {
-        for chunk in StreamCDC::new(file, chunker.min, chunker.avg, chunker.max) {
-            add(&chunk.map_err(|e| VolumeError::io("read", &found.full)(std::io::Error::other(e)))?.data)?;
+        read_large_file(file, found, chunker, &store)?
+    };
+    let size = chunks.iter().map(|(_, length)| length).sum();
+    Ok(Kind::File { size, sha256, chunks: chunks.into_iter().map(|(id, _)| id).collect(), stamp: stamp(found) })
+}
+
+/// Reads a file larger than a chunk a window of several chunks at a time: the window is cut in
+/// memory, its chunks stored in parallel while the file's SHA-256 goes on. The window's last cut
+/// is kept for the next window unless the file ends there, so the chunks are those of one
+/// pass over the whole file. Returns each chunk's name and length, and the file's SHA-256.
+fn read_large_file<F>(mut file: std::fs::File, found: &Found, chunker: crate::Chunker, store: &F) -> Result<(Vec<(String, u64)>, String), VolumeError>
+where
+    F: Fn(&[u8]) -> Result<(String, u64), VolumeError> + Sync,
+{
+    let window_size = 4 * chunker.max as usize;
+    let (mut window, mut chunks, mut whole) = (Vec::with_capacity(window_size), Vec::new(), Sha256::new());
+    loop {
+        let wanted = (window_size - window.len()) as u64;
+        let read = (&mut file).take(wanted).read_to_end(&mut window).map_err(VolumeError::io("read", &found.full))?;
+        let at_end = (read as u64) < wanted;
+        let mut cuts: Vec<(usize, usize)> = FastCDC::new(&window, chunker.min, chunker.avg, chunker.max).map(|c| (c.offset, c.length)).collect();
+        if !at_end {
+            cuts.pop();
         }
+        let used = cuts.last().map_or(0, |(offset, length)| offset + length);
+        let (stored, ()) = rayon::join(
+            || cuts.par_iter().map(|&(offset, length)| store(&window[offset..offset + length])).collect::<Result<Vec<_>, _>>(),
+            || {
+                whole.update(&window[..used]);
+            },
+        );
+        chunks.extend(stored?);
+        if at_end {
+            return Ok((chunks, ferry_archive::hex(&whole.finalize())));
+        }
+        window.drain(..used);
     }
-    Ok(Kind::File { size, sha256: ferry_archive::hex(&whole.finalize()), chunks, stamp: stamp(found) })
+}
+
+/// Stores one chunk unless the repository has it; returns its name and length.
+fn store_chunk(repository: &Repository, data: &[u8], stored: &AtomicU64, new_chunks: &AtomicU64) -> Result<(String, u64), VolumeError> {
+    let id = repository.digest(data);
+    let written = repository.put_chunk(&id, data)?;
+    if written > 0 {
+        stored.fetch_add(written, Ordering::Relaxed);
+        new_chunks.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok((id, data.len() as u64))
 }

@@ -1,5 +1,5 @@
 //! Persistent-volume data for migrations: a content-addressed, deduplicating repository in a
-//! local directory or under an S3 prefix (`ferry.volumes/v1`, docs/volume-repository.md),
+//! local directory or under an S3 prefix (`ferry.volumes/v2`, docs/volume-repository.md),
 //! with backup passes, in-place restores and manifests for verification.
 //!
 //! [`backup`] walks a tree, cuts files into content-defined chunks (FastCDC), stores the
@@ -33,6 +33,7 @@ pub mod cluster;
 mod error;
 mod manifest;
 mod mover;
+mod pack;
 mod repo;
 mod restore;
 mod seal;

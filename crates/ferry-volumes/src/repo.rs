@@ -4,21 +4,27 @@
 //! an age file, names keyed hashes). The format is docs/volume-repository.md.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::pack::{Location, OpenPack, PackIndex, index_key, pack_key};
 use crate::seal::{RepositoryKey, Sealing, Unlock};
 use crate::{Snapshot, Store, VolumeError};
 
 /// The format this version reads and writes.
-pub const FORMAT: &str = "ferry.volumes/v1";
+pub const FORMAT: &str = "ferry.volumes/v2";
 
-/// zstd level for chunks and documents: fast, and close to level 9's ratio on typical data.
-const ZSTD_LEVEL: i32 = 3;
+/// zstd level for chunks and documents: zstd's fastest. On the volume benchmark's tree
+/// (BENCHMARKS.md) level 1 compressed 1.7 times as fast as level 3 with the same ratio (the
+/// `zstd` tool on 130 MB of its small text files: 48.9 MB at level 1, 49.5 MB at level 3; its
+/// half-random large files: 56.4 MB at both); the compression was the largest part of a
+/// backup's time, and a migration's repository is read once.
+const ZSTD_LEVEL: i32 = 1;
 
 /// The largest object decompressed into a buffer sized from its frame header; larger ones (and
 /// frames that do not record their size) are decompressed as a stream.
@@ -102,10 +108,21 @@ impl Default for Chunker {
 pub struct Repository {
     store: Arc<dyn Store>,
     config: Config,
-    /// Chunks known to be stored (listed at open, added to as chunks are written).
-    known: Mutex<HashSet<String>>,
+    /// Where each stored chunk is (from the packs' indexes, read at open and added to as packs
+    /// are written).
+    known: Mutex<HashMap<String, Location>>,
+    /// Chunks this process is storing, not yet in a written pack's index: a chunk two files
+    /// share is stored once.
+    claimed: Mutex<HashSet<String>>,
+    /// The pack being filled.
+    open_pack: Mutex<OpenPack>,
     /// The cipher of an encrypted repository.
     sealing: Option<Sealing>,
+}
+
+/// Locks a mutex, going on if a thread panicked while holding it (the data stays usable).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Lower-case hex SHA-256 of bytes.
@@ -135,7 +152,7 @@ impl Repository {
         Repository::open(store, unlock)
     }
 
-    /// Opens an existing repository and lists its chunks. An encrypted repository needs
+    /// Opens an existing repository and reads its packs' indexes. An encrypted repository needs
     /// `unlock`; a plain one is refused when keys are given (a swapped-in plain copy).
     pub fn open(store: Arc<dyn Store>, unlock: Option<&Unlock>) -> Result<Repository, VolumeError> {
         let repository = store.to_string();
@@ -158,8 +175,9 @@ impl Repository {
             (Some(_), None) => return Err(VolumeError::KeyRequired { repository }),
             (Some(encryption), Some(unlock)) => Some(Sealing::new(unlock_key(store.as_ref(), encryption, unlock)?)),
         };
-        let known = store.list("chunks/")?.into_iter().filter_map(|key| key.rsplit('/').next().map(str::to_owned)).collect();
-        Ok(Repository { store, config, known: Mutex::new(known), sealing })
+        let repository = Repository { store, config, known: Mutex::default(), claimed: Mutex::default(), open_pack: Mutex::default(), sealing };
+        repository.read_indexes()?;
+        Ok(repository)
     }
 
     /// Stores the repository's key once more, encrypted with `keys` (another team member's
@@ -192,6 +210,11 @@ impl Repository {
         }
     }
 
+    /// Whether chunks are named by the SHA-256 of their plain bytes (a plain repository).
+    pub(crate) fn names_chunks_by_sha256(&self) -> bool {
+        self.sealing.is_none()
+    }
+
     /// The repository's configuration.
     pub fn config(&self) -> &Config {
         &self.config
@@ -202,41 +225,92 @@ impl Repository {
         self.store.to_string()
     }
 
-    /// The key of a chunk.
-    fn chunk_key(id: &str) -> String {
-        format!("chunks/{}/{id}", id.get(..2).unwrap_or("00"))
+    /// Reads every pack's index (one object per pack: fetched together, then opened and parsed
+    /// in parallel).
+    fn read_indexes(&self) -> Result<(), VolumeError> {
+        let keys = self.store.list("index/")?;
+        let objects = self.store.get_all(&keys)?;
+        let indexes: Vec<PackIndex> = keys.par_iter().zip(objects).map(|(key, packed)| self.read_index(key, packed)).collect::<Result<_, _>>()?;
+        let mut known = lock(&self.known);
+        for index in &indexes {
+            known.extend(index.locations());
+        }
+        Ok(())
+    }
+
+    /// One pack's index from its stored bytes; it must name the pack its key names.
+    fn read_index(&self, key: &str, packed: Option<Vec<u8>>) -> Result<PackIndex, VolumeError> {
+        let missing = || VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}` vanished while it was read") };
+        let (index, _) = self.parse_document::<PackIndex>(key, &packed.ok_or_else(missing)?)?;
+        if index_key(&index.pack) != key {
+            return Err(VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}` is the index of another pack (`{}`)", index.pack) });
+        }
+        Ok(index)
     }
 
     /// Whether a chunk is stored.
     pub(crate) fn has_chunk(&self, id: &str) -> bool {
-        self.known.lock().unwrap_or_else(PoisonError::into_inner).contains(id)
+        lock(&self.known).contains_key(id)
     }
 
-    /// Stores a chunk unless it is stored already; returns the bytes written (0 when deduplicated).
+    /// Adds a chunk to the open pack unless it is stored (or being stored) already, writing
+    /// the pack once it is full; returns the bytes added (0 when deduplicated). A backup ends
+    /// with [`Repository::flush`].
     pub(crate) fn put_chunk(&self, id: &str, plain: &[u8]) -> Result<u64, VolumeError> {
-        if self.has_chunk(id) {
+        if self.has_chunk(id) || !lock(&self.claimed).insert(id.to_owned()) {
             return Ok(0);
         }
-        let packed = self.pack(plain)?;
-        let written = packed.len() as u64;
-        self.store.put(&Self::chunk_key(id), packed)?;
-        self.known.lock().unwrap_or_else(PoisonError::into_inner).insert(id.to_owned());
-        Ok(written)
+        let stored = self.pack(plain)?;
+        let full = lock(&self.open_pack).add(id, &stored);
+        if let Some(full) = full {
+            self.write_pack(full)?;
+        }
+        Ok(stored.len() as u64)
     }
 
-    /// Reads a chunk and checks its SHA-256; `file` names the file it belongs to in errors.
+    /// Writes the open pack, if it holds any chunk.
+    pub(crate) fn flush(&self) -> Result<(), VolumeError> {
+        let open = std::mem::take(&mut *lock(&self.open_pack));
+        if open.is_empty() { Ok(()) } else { self.write_pack(open) }
+    }
+
+    /// Writes a pack, then its index: a pack without an index (a pass killed in between) is
+    /// never read, and its chunks are stored again by the next pass.
+    fn write_pack(&self, pack: OpenPack) -> Result<(), VolumeError> {
+        let (bytes, index) = pack.into_parts();
+        self.store.put(&pack_key(&index.pack), bytes)?;
+        self.put_document(&index_key(&index.pack), &index)?;
+        lock(&self.known).extend(index.locations());
+        Ok(())
+    }
+
+    /// Reads a chunk and checks its digest; `file` names the file it belongs to in errors.
     pub(crate) fn get_chunk(&self, id: &str, file: &str) -> Result<Vec<u8>, VolumeError> {
-        let key = Self::chunk_key(id);
         let corrupt = |problem: String| VolumeError::Corrupt { repository: self.name(), problem };
-        let packed = self.store.get(&key)?.ok_or_else(|| corrupt(format!("the chunk `{key}` of `{file}` is missing")))?;
-        let plain = self.unpack(&key, &packed).map_err(|e| match e {
+        let Location { pack, offset, length } =
+            lock(&self.known).get(id).cloned().ok_or_else(|| corrupt(format!("the chunk `{id}` of `{file}` is in no pack's index")))?;
+        let key = pack_key(&pack);
+        let end = offset.checked_add(length).filter(|_| length <= self.largest_stored_chunk());
+        let end = end.ok_or_else(|| corrupt(format!("the index of `{key}` gives the chunk `{id}` of `{file}` an impossible place")))?;
+        let stored = self.store.get_range(&key, offset..end)?.ok_or_else(|| corrupt(format!("the pack `{key}` holding a chunk of `{file}` is missing")))?;
+        if stored.len() as u64 != length {
+            return Err(corrupt(format!("the pack `{key}` ends before the chunk `{id}` of `{file}`")));
+        }
+        let plain = self.unpack(&format!("{key}` at `{offset}"), &stored).map_err(|e| match e {
             VolumeError::Corrupt { problem, .. } => corrupt(format!("{problem} (a chunk of `{file}`)")),
             other => other,
         })?;
         if self.digest(&plain) != id {
-            return Err(corrupt(format!("the chunk `{key}` of `{file}` does not match its digest")));
+            return Err(corrupt(format!("the chunk `{id}` in `{key}` (a chunk of `{file}`) does not match its digest")));
         }
         Ok(plain)
+    }
+
+    /// The most bytes a stored chunk can take: the largest chunk, incompressible, with room for
+    /// zstd's and age's framing.
+    fn largest_stored_chunk(&self) -> u64 {
+        let largest = self.config.chunker.max as usize;
+        (zstd::zstd_safe::compress_bound(largest) + largest / 1024 + (64 << 10)) as u64
     }
 
     /// zstd of bytes, then encrypted in an encrypted repository.
@@ -270,10 +344,15 @@ impl Repository {
     /// Reads a JSON document written by [`Repository::put_document`]; `None` when absent.
     pub fn get_document<T: DeserializeOwned>(&self, key: &str) -> Result<Option<(T, String)>, VolumeError> {
         let Some(packed) = self.store.get(key)? else { return Ok(None) };
-        let text = self.unpack(key, &packed)?;
+        self.parse_document(key, &packed).map(Some)
+    }
+
+    /// A document from the bytes stored under `key`, and the digest of its JSON text.
+    fn parse_document<T: DeserializeOwned>(&self, key: &str, packed: &[u8]) -> Result<(T, String), VolumeError> {
+        let text = self.unpack(key, packed)?;
         let value =
             serde_json::from_slice(&text).map_err(|e| VolumeError::Corrupt { repository: self.name(), problem: format!("`{key}` is not readable ({e})") })?;
-        Ok(Some((value, self.digest(&text))))
+        Ok((value, self.digest(&text)))
     }
 
     /// Stores a snapshot and makes it its volume's latest; returns its id (the digest of its JSON text).

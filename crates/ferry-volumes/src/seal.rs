@@ -6,7 +6,7 @@
 //! same passphrase, recipients and identities as archives, [`ferry_archive::Keys`]).
 //!
 //! A repository's identity is an ordinary age identity: `age -d -i me.txt keys/K > repo.txt`
-//! and `age -d -i repo.txt chunks/ab/abcd… | zstd -d` read the repository with age's tools.
+//! and `age -d -i repo.txt index/abcd… | zstd -d` read the repository with age's tools.
 
 #![allow(
     deprecated,

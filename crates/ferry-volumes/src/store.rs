@@ -3,6 +3,8 @@
 //! with the client, settings and error explanations of `ferry-archive`).
 
 use std::fmt;
+use std::io::{Read as _, Seek as _, SeekFrom};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,8 +18,16 @@ use crate::VolumeError;
 pub trait Store: Send + Sync + fmt::Display {
     /// The object's bytes, or `None` when there is no such object.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, VolumeError>;
+    /// The bytes `range` of an object (fewer if it ends before, or an error, as the store
+    /// reports it), or `None` when there is no such object.
+    fn get_range(&self, key: &str, range: Range<u64>) -> Result<Option<Vec<u8>>, VolumeError>;
     /// Stores an object; it becomes visible whole or not at all.
     fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), VolumeError>;
+    /// Several objects (each `None` when absent), in the order of `keys`: one after another
+    /// unless the store can send the requests concurrently.
+    fn get_all(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, VolumeError> {
+        keys.iter().map(|key| self.get(key)).collect()
+    }
     /// Every key that starts with `prefix`.
     fn list(&self, prefix: &str) -> Result<Vec<String>, VolumeError>;
 }
@@ -68,6 +78,19 @@ impl Store for DirStore {
         }
     }
 
+    fn get_range(&self, key: &str, range: Range<u64>) -> Result<Option<Vec<u8>>, VolumeError> {
+        let path = self.root.join(key);
+        let mut file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(VolumeError::io("read", path)(err)),
+        };
+        file.seek(SeekFrom::Start(range.start)).map_err(VolumeError::io("read", &path))?;
+        let mut bytes = Vec::new();
+        file.take(range.end - range.start).read_to_end(&mut bytes).map_err(VolumeError::io("read", &path))?;
+        Ok(Some(bytes))
+    }
+
     fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), VolumeError> {
         let path = self.root.join(key);
         let parent = path.parent().unwrap_or(&self.root);
@@ -114,7 +137,19 @@ pub struct S3Store {
     prefix: String,
     client: Arc<dyn ObjectStore>,
     own_runtime: std::sync::OnceLock<tokio::runtime::Runtime>,
+    /// Set once the server answered a ranged GET with something other than the range (`rclone
+    /// serve s3` sends the range with status 200, which `object_store` refuses): from then on
+    /// whole objects are read and the last few kept, so that the chunks of a pack cost one GET.
+    ranges_refused: std::sync::atomic::AtomicBool,
+    whole_objects: std::sync::Mutex<std::collections::VecDeque<(String, bytes::Bytes)>>,
 }
+
+/// How many GETs an [`S3Store`] sends at once for [`Store::get_all`].
+const CONCURRENT_GETS: usize = 16;
+
+/// How many whole objects an [`S3Store`] keeps when its server refuses ranged reads: a
+/// restore's threads each read one pack after another.
+const WHOLE_OBJECTS_KEPT: usize = 4;
 
 impl S3Store {
     /// A store for `s3://BUCKET/PREFIX/`, where `location.key` ends in a placeholder file name.
@@ -123,7 +158,14 @@ impl S3Store {
         location.key = prefix.trim_end_matches('/').to_owned();
         let shown = format!("s3://{}/{}", location.bucket, prefix);
         let client = ferry_archive::s3_client(&location).map_err(|err| VolumeError::Location { text: shown, problem: err.to_string() })?;
-        Ok(S3Store { location, prefix, client: Arc::new(client), own_runtime: std::sync::OnceLock::new() })
+        Ok(S3Store {
+            location,
+            prefix,
+            client: Arc::new(client),
+            own_runtime: std::sync::OnceLock::new(),
+            ranges_refused: std::sync::atomic::AtomicBool::new(false),
+            whole_objects: std::sync::Mutex::default(),
+        })
     }
 
     /// Runs one request to its end, on the caller's runtime or the store's own (see [`S3Store`]).
@@ -152,6 +194,37 @@ impl S3Store {
         Ok(self.own_runtime.get_or_init(|| runtime))
     }
 
+    /// A whole object, from the last few read or by a GET.
+    fn whole_object(&self, key: &str) -> Result<Option<bytes::Bytes>, VolumeError> {
+        let kept = || self.whole_objects.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, bytes)) = kept().iter().find(|(k, _)| k == key) {
+            return Ok(Some(bytes.clone()));
+        }
+        let bytes = self.download(key)?;
+        if let Some(bytes) = &bytes {
+            let mut kept = kept();
+            if kept.len() == WHOLE_OBJECTS_KEPT {
+                kept.pop_front();
+            }
+            kept.push_back((key.to_owned(), bytes.clone()));
+        }
+        Ok(bytes)
+    }
+
+    /// An object's bytes by one GET; `None` when there is no such object.
+    fn download(&self, key: &str) -> Result<Option<bytes::Bytes>, VolumeError> {
+        self.block_on(self.fetch(key))?
+    }
+
+    /// The request of [`S3Store::download`].
+    async fn fetch(&self, key: &str) -> Result<Option<bytes::Bytes>, VolumeError> {
+        match self.client.get(&self.path(key)).await {
+            Ok(result) => result.bytes().await.map(Some).map_err(|err| self.error("download", key, err)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(self.error("download", key, err)),
+        }
+    }
+
     /// The object path of a key.
     fn path(&self, key: &str) -> object_store::path::Path {
         object_store::path::Path::from(format!("{}{key}", self.prefix))
@@ -172,14 +245,30 @@ impl fmt::Display for S3Store {
 
 impl Store for S3Store {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, VolumeError> {
-        let path = self.path(key);
-        self.block_on(async {
-            match self.client.get(&path).await {
-                Ok(result) => result.bytes().await.map(|bytes| Some(bytes.to_vec())).map_err(|err| self.error("download", key, err)),
-                Err(object_store::Error::NotFound { .. }) => Ok(None),
-                Err(err) => Err(self.error("download", key, err)),
+        Ok(self.download(key)?.map(|bytes| bytes.to_vec()))
+    }
+
+    fn get_all(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, VolumeError> {
+        use futures::StreamExt as _;
+        let requests = futures::stream::iter(keys).map(|key| self.fetch(key)).buffered(CONCURRENT_GETS).collect::<Vec<_>>();
+        self.block_on(requests)?.into_iter().map(|object| object.map(|bytes| bytes.map(|b| b.to_vec()))).collect()
+    }
+
+    fn get_range(&self, key: &str, range: Range<u64>) -> Result<Option<Vec<u8>>, VolumeError> {
+        use std::sync::atomic::Ordering;
+        if !self.ranges_refused.load(Ordering::Relaxed) {
+            match self.block_on(self.client.get_range(&self.path(key), range.clone()))? {
+                Ok(bytes) => return Ok(Some(bytes.to_vec())),
+                Err(object_store::Error::NotFound { .. }) => return Ok(None),
+                // Any other failure: read the whole object; if that works, ranges do not.
+                Err(_) => {}
             }
-        })?
+        }
+        let Some(whole) = self.whole_object(key)? else { return Ok(None) };
+        self.ranges_refused.store(true, Ordering::Relaxed);
+        let end = usize::try_from(range.end).unwrap_or(usize::MAX).min(whole.len());
+        let start = usize::try_from(range.start).unwrap_or(usize::MAX).min(end);
+        Ok(Some(whole[start..end].to_vec()))
     }
 
     fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), VolumeError> {

@@ -157,19 +157,29 @@ fn a_damaged_chunk_is_detected_on_restore() {
     std::fs::write(source.path().join("only.txt"), "precious data\n").expect("file");
     let repository = repository(repo.path());
     let stats = pass(&repository, source.path(), "2026-12-06T12:00:00Z");
-    let chunks = std::fs::read_dir(repo.path().join("chunks")).expect("chunks").next().expect("one prefix").expect("entry").path();
-    let chunk = std::fs::read_dir(&chunks).expect("chunk").next().expect("one chunk").expect("entry").path();
-    let good = std::fs::read(&chunk).expect("chunk bytes");
-    std::fs::write(&chunk, zstd::encode_all(&b"tampered data\n"[..], 3).expect("zstd")).expect("tamper");
+    // The one file is one chunk, alone in the one pack.
+    let packs = std::fs::read_dir(repo.path().join("packs")).expect("packs").next().expect("one prefix").expect("entry").path();
+    let pack = std::fs::read_dir(&packs).expect("pack").next().expect("one pack").expect("entry").path();
+    let good = std::fs::read(&pack).expect("pack bytes");
+    let tampered = zstd::bulk::compress(b"tampered data\n", 3).expect("zstd");
+    assert_eq!(tampered.len(), good.len(), "the same length, so that only the contents differ");
+    std::fs::write(&pack, tampered).expect("tamper");
 
     let err = restore(&repository, &stats.snapshot, target.path()).expect_err("a damaged chunk");
     let text = err.to_string();
     assert!(matches!(err, VolumeError::Corrupt { .. }) && text.contains("only.txt") && text.contains("does not match its digest"), "{text}");
     assert!(!text.contains("precious") && !text.contains("tampered"), "{text}");
 
-    std::fs::write(&chunk, &good[..good.len() / 2]).expect("truncate");
-    let text = restore(&repository, &stats.snapshot, target.path()).expect_err("a truncated chunk").to_string();
-    assert!(text.contains("does not decompress"), "{text}");
+    std::fs::write(&pack, &good[..good.len() / 2]).expect("truncate");
+    let err = restore(&repository, &stats.snapshot, target.path()).expect_err("a truncated pack");
+    assert!(matches!(err, VolumeError::Corrupt { .. }) && err.to_string().contains("ends before the chunk"), "{err}");
+
+    let mut flipped = good.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0xff;
+    std::fs::write(&pack, flipped).expect("flip");
+    let text = restore(&repository, &stats.snapshot, target.path()).expect_err("a changed byte").to_string();
+    assert!(text.contains("does not decompress") || text.contains("does not match its digest"), "{text}");
 }
 
 #[test]
@@ -273,4 +283,25 @@ fn an_added_key_opens_the_repository_and_the_keys_before_it_still_do() {
     let Unlock::Keys(any) = other else { unreachable!("identity_keys gives keys") };
     let refused = repository(plain.path()).add_key(&any).expect_err("a plain repository has no key");
     assert!(refused.to_string().contains("it is not encrypted, so there is no key to add"), "{refused}");
+}
+
+#[test]
+fn a_file_read_a_window_at_a_time_is_cut_as_one_pass_over_it_would_cut_it() {
+    let (source, repo) = (tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"));
+    // Small chunks, so that the 2 MiB file spans many of the reader's windows (4 largest chunks each).
+    let chunker = Chunker { min: 4 << 10, avg: 16 << 10, max: 64 << 10 };
+    let data = noise(2 << 20, 11);
+    std::fs::write(source.path().join("large.bin"), &data).expect("file");
+    let repository = Repository::open_or_create(Arc::new(DirStore::new(repo.path())), chunker, None).expect("repository");
+    let stats = pass(&repository, source.path(), "2026-12-06T12:00:00Z");
+
+    let sha256 = |bytes: &[u8]| ferry_archive::hex(&<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let expected: Vec<String> =
+        fastcdc::v2020::FastCDC::new(&data, chunker.min, chunker.avg, chunker.max).map(|c| sha256(&data[c.offset..c.offset + c.length])).collect();
+    let snapshot = repository.load_snapshot(&stats.snapshot).expect("snapshot");
+    let file = snapshot.entries.iter().find(|e| e.path == "large.bin").expect("the file");
+    let ferry_volumes::Kind::File { chunks, sha256: whole, size, .. } = &file.kind else { panic!("{file:?}") };
+    assert!(expected.len() > 64, "many windows: {} chunks", expected.len());
+    assert_eq!(chunks, &expected, "the same cuts as one pass over the file");
+    assert_eq!((whole.as_str(), *size), (sha256(&data).as_str(), data.len() as u64));
 }

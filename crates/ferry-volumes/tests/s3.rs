@@ -41,12 +41,20 @@ fn a_tree_round_trips_through_s3() {
 fn the_store_works_from_async_code_on_a_multi_threaded_runtime() {
     let server = S3Server::start();
     let settings = server.settings();
+    let source = tempfile::tempdir().expect("tmp");
+    std::fs::write(source.path().join("f"), "data\n").expect("file");
+    let written = Repository::open_or_create(open_store("s3://ferry/volumes/async", &settings).expect("store"), Chunker::default(), None).expect("repository");
+    let options = BackupOptions { volume: "shop/data".into(), time: "2026-12-06T12:00:00Z".into() };
+    let snapshot = backup(&written, source.path(), &options).expect("backup").snapshot;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let listed = runtime.block_on(async {
         let store = open_store("s3://ferry/volumes/async", &settings).expect("store");
         store.put("manifests/one", b"manifest".to_vec()).expect("put");
         assert_eq!(store.get("manifests/one").expect("get").as_deref(), Some(&b"manifest"[..]));
         assert_eq!(store.get("manifests/none").expect("get"), None);
+        // Opening reads the packs' indexes; the repository is dropped here, inside async code.
+        let repository = Repository::open(store.clone(), None).expect("open");
+        assert_eq!(repository.load_snapshot(&snapshot).expect("snapshot").entries.len(), 2);
         store.list("manifests/").expect("list")
     });
     assert_eq!(listed, ["manifests/one"]);
