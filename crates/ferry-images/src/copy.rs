@@ -401,28 +401,34 @@ async fn transfer(run: &Run<'_>, source: &Repo, target: &Repo, digest: &str, mut
     Ok(offset + length)
 }
 
-/// Copies the referrers of every subject: through the referrers API where the source serves
-/// it, else by the tag schema and cosign's tags.
+/// Copies the referrers of every subject (all subjects, and each subject's tags, looked up at
+/// once): through the referrers API where the source serves it, else by the tag schema and
+/// cosign's tags.
 async fn copy_referrers(run: &Run<'_>, source: &Repo, target: &Repo, subjects: &[String], counts: &Counts) -> Result<Vec<ReferrerEvidence>, RegistryError> {
+    let found = join_all(subjects.iter().map(|subject| copy_referrers_of(run, source, target, subject, counts))).await;
+    Ok(found.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect())
+}
+
+/// Copies the referrers of one subject.
+async fn copy_referrers_of(run: &Run<'_>, source: &Repo, target: &Repo, subject: &str, counts: &Counts) -> Result<Vec<ReferrerEvidence>, RegistryError> {
     let mut found = Vec::new();
-    for subject in subjects {
-        if let Some(index) = source.registry.referrers(&source.name, subject).await? {
-            let index: Value = serde_json::from_slice(&index).unwrap_or(Value::Null);
-            for entry in index.get("manifests").and_then(Value::as_array).into_iter().flatten() {
-                let Some(digest) = entry.get("digest").and_then(Value::as_str) else { continue };
-                copy_manifest(run, source, target, digest, None, counts, false).await?;
-                let artifact_type = entry.get("artifactType").and_then(Value::as_str).map(str::to_owned);
-                found.push(ReferrerEvidence { subject: subject.clone(), digest: digest.to_owned(), found_by: "referrers-api", tag: None, artifact_type });
-            }
-            continue;
+    if let Some(index) = source.registry.referrers(&source.name, subject).await? {
+        let index: Value = serde_json::from_slice(&index).unwrap_or(Value::Null);
+        for entry in index.get("manifests").and_then(Value::as_array).into_iter().flatten() {
+            let Some(digest) = entry.get("digest").and_then(Value::as_str) else { continue };
+            copy_manifest(run, source, target, digest, None, counts, false).await?;
+            let artifact_type = entry.get("artifactType").and_then(Value::as_str).map(str::to_owned);
+            found.push(ReferrerEvidence { subject: subject.to_owned(), digest: digest.to_owned(), found_by: "referrers-api", tag: None, artifact_type });
         }
-        let hex = subject.trim_start_matches("sha256:");
-        for suffix in REFERRER_TAG_SUFFIXES {
-            let tag = format!("sha256-{hex}{suffix}");
-            let Some(digest) = resolve(source, &tag).await? else { continue };
-            copy_manifest(run, source, target, &digest, Some(&tag), counts, false).await?;
-            found.push(ReferrerEvidence { subject: subject.clone(), digest, found_by: "tag", tag: Some(tag), artifact_type: None });
-        }
+        return Ok(found);
+    }
+    let hex = subject.trim_start_matches("sha256:");
+    let tags: Vec<String> = REFERRER_TAG_SUFFIXES.iter().map(|suffix| format!("sha256-{hex}{suffix}")).collect();
+    let digests = join_all(tags.iter().map(|tag| resolve(source, tag))).await;
+    for (tag, digest) in tags.into_iter().zip(digests) {
+        let Some(digest) = digest? else { continue };
+        copy_manifest(run, source, target, &digest, Some(&tag), counts, false).await?;
+        found.push(ReferrerEvidence { subject: subject.to_owned(), digest, found_by: "tag", tag: Some(tag), artifact_type: None });
     }
     Ok(found)
 }
