@@ -70,7 +70,7 @@ pub fn backup(repository: &Repository, root: &Path, options: &BackupOptions) -> 
     }
     let stored = AtomicU64::new(0);
     let new_chunks = AtomicU64::new(0);
-    let entries = read_entries(repository, planned, &stored, &new_chunks)?;
+    let entries = read_entries(repository, planned, &stored, &new_chunks, &mut stats.skipped)?;
     repository.flush()?;
     for entry in &entries {
         if let Kind::File { size, sha256, .. } = &entry.kind {
@@ -91,17 +91,28 @@ pub fn backup(repository: &Repository, root: &Path, options: &BackupOptions) -> 
 
 /// The entries of the planned paths, in their order. The threads take the files to read
 /// largest first, each the next one when it is free, so that a few large files do not end the
-/// pass on one thread.
-fn read_entries(repository: &Repository, planned: Vec<(Found, Plan)>, stored: &AtomicU64, new_chunks: &AtomicU64) -> Result<Vec<Entry>, VolumeError> {
+/// pass on one thread. Names of extended attributes that cannot be kept are added to `skipped`.
+fn read_entries(
+    repository: &Repository,
+    planned: Vec<(Found, Plan)>,
+    stored: &AtomicU64,
+    new_chunks: &AtomicU64,
+    skipped: &mut Vec<String>,
+) -> Result<Vec<Entry>, VolumeError> {
     let mut work: Vec<(usize, Found, Plan)> = planned.into_iter().enumerate().map(|(i, (found, plan))| (i, found, plan)).collect();
     work.sort_by_key(|(_, found, plan)| Reverse(if matches!(plan, Plan::Read) { found.meta.len() } else { 0 }));
-    let mut done: Vec<(usize, Entry)> = work
+    let mut done: Vec<(usize, (Entry, Vec<String>))> = work
         .into_iter()
         .par_bridge()
         .map(|(i, found, plan)| Ok((i, entry(repository, &found, plan, stored, new_chunks)?)))
         .collect::<Result<_, VolumeError>>()?;
     done.sort_unstable_by_key(|(i, _)| *i);
-    Ok(done.into_iter().map(|(_, entry)| entry).collect())
+    let mut entries = Vec::with_capacity(done.len());
+    for (_, (entry, unnamed)) in done {
+        skipped.extend(unnamed.into_iter().map(|name| format!("{}: the extended attribute `{name}` (its name is not UTF-8)", entry.path)));
+        entries.push(entry);
+    }
+    Ok(entries)
 }
 
 /// How an entry's kind is found.
@@ -146,15 +157,19 @@ fn stamp(found: &Found) -> Stamp {
     Stamp { dev: found.meta.dev(), ino: found.meta.ino(), ctime_ns: nanos(found.meta.ctime(), found.meta.ctime_nsec()) }
 }
 
-/// The snapshot entry of a planned entry, reading the file when needed.
-fn entry(repository: &Repository, found: &Found, plan: Plan, stored: &AtomicU64, new_chunks: &AtomicU64) -> Result<Entry, VolumeError> {
+/// The snapshot entry of a planned entry, reading the file when needed, and the names of
+/// extended attributes left out because they are not UTF-8.
+fn entry(repository: &Repository, found: &Found, plan: Plan, stored: &AtomicU64, new_chunks: &AtomicU64) -> Result<(Entry, Vec<String>), VolumeError> {
     let kind = match plan {
         Plan::Known(Kind::File { chunks, .. }) if !chunks.iter().all(|id| repository.has_chunk(id)) => read_file(repository, found, stored, new_chunks)?,
         Plan::Known(kind) => kind,
         Plan::Read => read_file(repository, found, stored, new_chunks)?,
     };
+    let xattrs = if matches!(kind, Kind::Hardlink { .. }) { crate::xattrs::Read::default() } else { crate::xattrs::read(&found.full)? };
     let meta = &found.meta;
-    Ok(Entry { path: found.path.clone(), mode: meta.mode() & 0o7777, uid: meta.uid(), gid: meta.gid(), mtime_ns: mtime_ns(meta), kind })
+    let entry =
+        Entry { path: found.path.clone(), mode: meta.mode() & 0o7777, uid: meta.uid(), gid: meta.gid(), mtime_ns: mtime_ns(meta), kind, xattrs: xattrs.kept };
+    Ok((entry, xattrs.unnamed))
 }
 
 /// Reads a file into chunks, storing those the repository lacks. Files up to the largest chunk

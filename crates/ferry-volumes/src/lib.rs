@@ -40,6 +40,7 @@ mod seal;
 mod snapshot;
 mod store;
 mod walk;
+mod xattrs;
 
 pub use backup::{BackupOptions, BackupStats, backup};
 pub use error::VolumeError;
@@ -50,3 +51,4 @@ pub use restore::{RestoreStats, restore};
 pub use seal::{RepositoryKey, Unlock};
 pub use snapshot::{Entry, Kind, Snapshot, Stamp};
 pub use store::{DirStore, S3Store, Store, open_store};
+pub use xattrs::Xattrs;

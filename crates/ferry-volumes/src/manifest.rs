@@ -1,5 +1,5 @@
-//! A manifest: every entry of a tree with its kind, size, mode, owner, link target and the
-//! SHA-256 of a file's contents, computed from the tree itself on each side of a move, and the
+//! A manifest: every entry of a tree with its kind, size, mode, owner, link target, extended
+//! attributes and the SHA-256 of a file's contents, computed from the tree itself on each side of a move, and the
 //! comparison of two manifests that names every path that differs.
 
 use std::collections::BTreeMap;
@@ -36,6 +36,9 @@ pub struct ManifestEntry {
     pub gid: u32,
     /// SHA-256 of a file's contents, or a link's target.
     pub content: Option<String>,
+    /// Extended attributes (name → base64 value), left out when there are none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub xattrs: crate::Xattrs,
 }
 
 /// One difference between two manifests.
@@ -103,6 +106,8 @@ fn difference(source: &ManifestEntry, target: &ManifestEntry) -> Option<String> 
         Some(format!("mode {:04o} on the source, {:04o} on the target", source.mode, target.mode))
     } else if (source.uid, source.gid) != (target.uid, target.gid) {
         Some(format!("owner {}:{} on the source, {}:{} on the target", source.uid, source.gid, target.uid, target.gid))
+    } else if source.xattrs != target.xattrs {
+        Some(format!("extended attributes differ: {}", crate::xattrs::differing(&source.xattrs, &target.xattrs).join(", ")))
     } else {
         None
     }
@@ -122,5 +127,6 @@ fn entry(found: &Found) -> Result<ManifestEntry, VolumeError> {
     } else {
         ("other", 0, None)
     };
-    Ok(ManifestEntry { path: found.path.clone(), kind: name.to_owned(), size, mode: meta.mode() & 0o7777, uid: meta.uid(), gid: meta.gid(), content })
+    let xattrs = crate::xattrs::read(&found.full)?.kept;
+    Ok(ManifestEntry { path: found.path.clone(), kind: name.to_owned(), size, mode: meta.mode() & 0o7777, uid: meta.uid(), gid: meta.gid(), content, xattrs })
 }

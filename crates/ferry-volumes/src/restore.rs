@@ -215,7 +215,7 @@ fn remove_if_present(path: &Path) -> Result<(), VolumeError> {
     }
 }
 
-/// Sets owner, mode and modification time where they differ from the entry's.
+/// Sets owner, mode, extended attributes and modification time where they differ from the entry's.
 fn set_metadata(entry: &Entry, path: &Path) -> Result<(), VolumeError> {
     let meta = std::fs::symlink_metadata(path).map_err(VolumeError::io("read", path))?;
     if (meta.uid(), meta.gid()) != (entry.uid, entry.gid) {
@@ -225,6 +225,7 @@ fn set_metadata(entry: &Entry, path: &Path) -> Result<(), VolumeError> {
     if !is_link && meta.mode() & 0o7777 != entry.mode {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(entry.mode)).map_err(VolumeError::io("change the mode of", path))?;
     }
+    crate::xattrs::apply(path, &entry.xattrs)?;
     if mtime_ns(&meta) != entry.mtime_ns {
         set_mtime(path, entry.mtime_ns).map_err(VolumeError::io("set the modification time of", path))?;
     }

@@ -32,6 +32,9 @@ pub struct Entry {
     /// What the entry is.
     #[serde(flatten)]
     pub kind: Kind,
+    /// Extended attributes (name → base64 value; see `xattrs.rs`), on every kind but hard links.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub xattrs: crate::Xattrs,
 }
 
 /// The kind of an entry, with what only that kind has.
