@@ -141,6 +141,7 @@ pub struct S3Store {
     /// serve s3` sends the range with status 200, which `object_store` refuses): from then on
     /// whole objects are read and the last few kept, so that the chunks of a pack cost one GET.
     ranges_refused: std::sync::atomic::AtomicBool,
+    /// The last whole objects read once `ranges_refused` is set, oldest first.
     whole_objects: std::sync::Mutex<std::collections::VecDeque<(String, bytes::Bytes)>>,
 }
 
