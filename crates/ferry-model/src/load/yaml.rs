@@ -19,6 +19,11 @@ const ALIAS_BUDGET: usize = 1_000_000;
 /// that walks trees (facts, owned copies) recurses once per level.
 const MAX_DEPTH: u32 = 1_000;
 
+/// The longest JSON text of a mapping or sequence used as a key. Such a key is its JSON text,
+/// which escapes the text of the keys nested in it: each level of nesting doubled it, so 30
+/// levels of `{` (70 bytes of input) took gigabytes and half a minute (found by fuzzing).
+const COMPLEX_KEY_LIMIT: usize = 4096;
+
 /// How many under-indented quoted-scalar lines one document may have re-indented.
 const MAX_REINDENTED_LINES: usize = 1_000;
 
@@ -188,7 +193,7 @@ impl<'a> Builder<'a> {
             }
             Event::Scalar(text, style, anchor, _tag) => {
                 let index = self.push(line, SlotKind::Scalar { text, plain: style == ScalarStyle::Plain }, 1);
-                self.complete(index, anchor);
+                self.complete(index, anchor)?;
             }
             Event::SequenceStart(_, anchor, _) => self.stack.push(Frame::Seq { line, anchor, start: self.open_items.len() }),
             Event::MappingStart(_, anchor, _) => self.stack.push(Frame::Map { line, anchor, start: self.open_entries.len(), key: None }),
@@ -217,7 +222,7 @@ impl<'a> Builder<'a> {
                 self.doc.items.extend(self.open_items.drain(start..));
                 let len = self.doc.items.len() as u32 - at;
                 let index = self.push(line, SlotKind::Seq { start: at, len }, height);
-                self.complete(index, anchor)
+                self.complete(index, anchor)?;
             }
             Some(Frame::Map { line, anchor, start, .. }) => {
                 self.check_unique_keys(start)?;
@@ -233,7 +238,7 @@ impl<'a> Builder<'a> {
                 }
                 let len = self.doc.entries.len() as u32 - at;
                 let index = self.push(line, SlotKind::Map { start: at, len }, height);
-                self.complete(index, anchor)
+                self.complete(index, anchor)?;
             }
             None => {}
         }
@@ -290,11 +295,10 @@ impl<'a> Builder<'a> {
             }
             _ => index,
         };
-        self.complete(index, 0);
-        Ok(())
+        self.complete(index, 0)
     }
 
-    fn complete(&mut self, index: u32, anchor: usize) {
+    fn complete(&mut self, index: u32, anchor: usize) -> Result<(), SyntaxError> {
         if anchor != 0 {
             let anchored = Anchor { index, line: self.doc.slots[index as usize].line, size: self.view(index).count_values() };
             self.anchors.insert(anchor, anchored);
@@ -304,7 +308,7 @@ impl<'a> Builder<'a> {
             Some(Frame::Seq { .. }) => self.open_items.push(index),
             Some(Frame::Map { key: None, .. }) => {
                 let line = self.doc.slots[index as usize].line;
-                let text = self.key_text(index, anchor != 0);
+                let text = self.key_text(index, anchor != 0, line)?;
                 if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
                     *key = Some((text, line));
                 }
@@ -320,20 +324,28 @@ impl<'a> Builder<'a> {
                 self.open_key_lines.push(key_line);
             }
         }
+        Ok(())
     }
 
-    /// A key's text; a scalar key's slot is reclaimed when nothing else refers to it.
-    fn key_text(&mut self, index: u32, anchored: bool) -> Cow<'a, str> {
+    /// A key's text; a scalar key's slot is reclaimed when nothing else refers to it. A mapping
+    /// or sequence used as a key (which no Kubernetes object has) is its JSON text, up to
+    /// [`COMPLEX_KEY_LIMIT`] bytes.
+    fn key_text(&mut self, index: u32, anchored: bool, line: u32) -> Result<Cow<'a, str>, SyntaxError> {
         let last = index as usize + 1 == self.doc.slots.len();
         if let SlotKind::Scalar { text, .. } = &self.doc.slots[index as usize].kind {
             if last && !anchored {
                 self.heights.pop();
                 let Some(Slot { kind: SlotKind::Scalar { text, .. }, .. }) = self.doc.slots.pop() else { unreachable!() };
-                return text;
+                return Ok(text);
             }
-            return text.clone();
+            return Ok(text.clone());
         }
-        Cow::Owned(self.view(index).to_node().to_json().to_string())
+        let text = self.view(index).to_node().to_json().to_string();
+        if text.len() > COMPLEX_KEY_LIMIT {
+            let message = format!("a mapping or sequence used as a key is longer than {COMPLEX_KEY_LIMIT} bytes as JSON (Kubernetes objects have only text keys)");
+            return Err(SyntaxError { line, message });
+        }
+        Ok(Cow::Owned(text))
     }
 
     /// Applies YAML `<<` merge keys: merged entries never override explicit ones, nor earlier
@@ -530,5 +542,13 @@ mod tests {
         assert_eq!(c.entries().iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["z", "x", "y"]);
         assert_eq!(c.str_at("x"), Some("1"));
         assert_eq!(doc.str_at("[\"k\"]"), Some("v"));
+    }
+
+    #[test]
+    fn nested_mapping_keys_are_refused_before_their_text_grows_out_of_bounds() {
+        let text = format!("---\n#\n{} shop{}\n", "{".repeat(40), "}".repeat(40));
+        let err = nodes(&text, 1).expect_err("40 levels of mapping keys");
+        assert!(err.message.contains("longer than 4096 bytes as JSON"), "{err:?}");
+        assert_eq!(one("{{{a}}}").entries().len(), 1, "a few levels still load");
     }
 }
