@@ -342,7 +342,8 @@ impl<'a> Builder<'a> {
         }
         let text = self.view(index).to_node().to_json().to_string();
         if text.len() > COMPLEX_KEY_LIMIT {
-            let message = format!("a mapping or sequence used as a key is longer than {COMPLEX_KEY_LIMIT} bytes as JSON (Kubernetes objects have only text keys)");
+            let message =
+                format!("a mapping or sequence used as a key is longer than {COMPLEX_KEY_LIMIT} bytes as JSON (Kubernetes objects have only text keys)");
             return Err(SyntaxError { line, message });
         }
         Ok(Cow::Owned(text))
