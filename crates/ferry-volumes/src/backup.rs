@@ -46,7 +46,8 @@ pub struct BackupStats {
     pub new_chunks: u64,
     /// Compressed bytes written to the repository for them.
     pub stored_bytes: u64,
-    /// Paths of entries a volume copy cannot hold (sockets, pipes, devices), left out.
+    /// What a volume copy cannot hold, left out: paths of sockets, pipes and devices, and
+    /// `PATH: the extended attribute …` for attributes whose names are not UTF-8.
     pub skipped: Vec<String>,
 }
 
@@ -70,8 +71,8 @@ pub fn backup(repository: &Repository, root: &Path, options: &BackupOptions) -> 
     }
     let stored = AtomicU64::new(0);
     let new_chunks = AtomicU64::new(0);
-    let entries = read_entries(repository, planned, &stored, &new_chunks, &mut stats.skipped)?;
-    repository.flush()?;
+    let read = read_entries(repository, planned, &stored, &new_chunks, &mut stats.skipped).and_then(|entries| repository.flush().map(|()| entries));
+    let entries = read.inspect_err(|_| repository.abandon())?;
     for entry in &entries {
         if let Kind::File { size, sha256, .. } = &entry.kind {
             stats.files += 1;

@@ -4,7 +4,8 @@
 //! an age file, names keyed hashes). The format is docs/volume-repository.md.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry as Slot;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
@@ -56,7 +57,7 @@ fn compress(plain: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 /// The bytes of zstd frames: into one buffer when the frames record a size up to
-/// [`BULK_LIMIT`], else as a stream (objects written before frames recorded their size).
+/// [`BULK_LIMIT`] (every frame ferry writes records it), else as a stream.
 fn decompress(packed: &[u8]) -> std::io::Result<Vec<u8>> {
     match zstd::bulk::Decompressor::upper_bound(packed).filter(|size| *size <= BULK_LIMIT) {
         Some(size) => with_contexts(|_, decompressor| decompressor.decompress(packed, size)),
@@ -108,12 +109,10 @@ impl Default for Chunker {
 pub struct Repository {
     store: Arc<dyn Store>,
     config: Config,
-    /// Where each stored chunk is (from the packs' indexes, read at open and added to as packs
-    /// are written).
-    known: Mutex<HashMap<String, Location>>,
-    /// Chunks this process is storing, not yet in a written pack's index: a chunk two files
-    /// share is stored once.
-    claimed: Mutex<HashSet<String>>,
+    /// Every chunk stored or being stored: where it is (from the packs' indexes, read at open and
+    /// added to as packs are written), or `None` while it waits in the open pack, so that a chunk
+    /// two files share is stored once.
+    known: Mutex<HashMap<String, Option<Location>>>,
     /// The pack being filled.
     open_pack: Mutex<OpenPack>,
     /// The cipher of an encrypted repository.
@@ -175,7 +174,7 @@ impl Repository {
             (Some(_), None) => return Err(VolumeError::KeyRequired { repository }),
             (Some(encryption), Some(unlock)) => Some(Sealing::new(unlock_key(store.as_ref(), encryption, unlock)?)),
         };
-        let repository = Repository { store, config, known: Mutex::default(), claimed: Mutex::default(), open_pack: Mutex::default(), sealing };
+        let repository = Repository { store, config, known: Mutex::default(), open_pack: Mutex::default(), sealing };
         repository.read_indexes()?;
         Ok(repository)
     }
@@ -233,7 +232,7 @@ impl Repository {
         let indexes: Vec<PackIndex> = keys.par_iter().zip(objects).map(|(key, packed)| self.read_index(key, packed)).collect::<Result<_, _>>()?;
         let mut known = lock(&self.known);
         for index in &indexes {
-            known.extend(index.locations());
+            known.extend(index.locations().map(|(id, at)| (id, Some(at))));
         }
         Ok(())
     }
@@ -248,18 +247,19 @@ impl Repository {
         Ok(index)
     }
 
-    /// Whether a chunk is stored.
+    /// Whether a chunk is stored, or waits in the open pack.
     pub(crate) fn has_chunk(&self, id: &str) -> bool {
         lock(&self.known).contains_key(id)
     }
 
     /// Adds a chunk to the open pack unless it is stored (or being stored) already, writing
     /// the pack once it is full; returns the bytes added (0 when deduplicated). A backup ends
-    /// with [`Repository::flush`].
+    /// with [`Repository::flush`], or with [`Repository::abandon`] when it fails.
     pub(crate) fn put_chunk(&self, id: &str, plain: &[u8]) -> Result<u64, VolumeError> {
-        if self.has_chunk(id) || !lock(&self.claimed).insert(id.to_owned()) {
-            return Ok(0);
-        }
+        match lock(&self.known).entry(id.to_owned()) {
+            Slot::Occupied(_) => return Ok(0),
+            Slot::Vacant(slot) => slot.insert(None),
+        };
         let stored = self.pack(plain)?;
         let full = lock(&self.open_pack).add(id, &stored);
         if let Some(full) = full {
@@ -274,13 +274,20 @@ impl Repository {
         if open.is_empty() { Ok(()) } else { self.write_pack(open) }
     }
 
+    /// Forgets the chunks of a failed backup that no written pack holds (those in the open
+    /// pack, or in a pack whose write failed), so that the next backup stores them.
+    pub(crate) fn abandon(&self) {
+        drop(std::mem::take(&mut *lock(&self.open_pack)));
+        lock(&self.known).retain(|_, at| at.is_some());
+    }
+
     /// Writes a pack, then its index: a pack without an index (a pass killed in between) is
     /// never read, and its chunks are stored again by the next pass.
     fn write_pack(&self, pack: OpenPack) -> Result<(), VolumeError> {
         let (bytes, index) = pack.into_parts();
         self.store.put(&pack_key(&index.pack), bytes)?;
         self.put_document(&index_key(&index.pack), &index)?;
-        lock(&self.known).extend(index.locations());
+        lock(&self.known).extend(index.locations().map(|(id, at)| (id, Some(at))));
         Ok(())
     }
 
@@ -288,7 +295,7 @@ impl Repository {
     pub(crate) fn get_chunk(&self, id: &str, file: &str) -> Result<Vec<u8>, VolumeError> {
         let corrupt = |problem: String| VolumeError::Corrupt { repository: self.name(), problem };
         let Location { pack, offset, length } =
-            lock(&self.known).get(id).cloned().ok_or_else(|| corrupt(format!("the chunk `{id}` of `{file}` is in no pack's index")))?;
+            lock(&self.known).get(id).cloned().flatten().ok_or_else(|| corrupt(format!("the chunk `{id}` of `{file}` is in no pack's index")))?;
         let key = pack_key(&pack);
         let end = offset.checked_add(length).filter(|_| length <= self.largest_stored_chunk());
         let end = end.ok_or_else(|| corrupt(format!("the index of `{key}` gives the chunk `{id}` of `{file}` an impossible place")))?;
@@ -296,8 +303,8 @@ impl Repository {
         if stored.len() as u64 != length {
             return Err(corrupt(format!("the pack `{key}` ends before the chunk `{id}` of `{file}`")));
         }
-        let plain = self.unpack(&format!("{key}` at `{offset}"), &stored).map_err(|e| match e {
-            VolumeError::Corrupt { problem, .. } => corrupt(format!("{problem} (a chunk of `{file}`)")),
+        let plain = self.unpack(&key, &stored).map_err(|e| match e {
+            VolumeError::Corrupt { problem, .. } => corrupt(format!("{problem} (the chunk at byte {offset}, of `{file}`)")),
             other => other,
         })?;
         if self.digest(&plain) != id {

@@ -61,7 +61,7 @@ pub fn restore(repository: &Repository, id: &str, root: &Path) -> Result<Restore
             }
         }
     }
-    for entry in of_kind(|k| matches!(k, Kind::Hardlink { .. })) {
+    for entry in &snapshot.entries {
         if let Kind::Hardlink { target } = &entry.kind {
             ensure_hardlink(&root.join(target), &root.join(&entry.path))?;
         }

@@ -331,3 +331,21 @@ fn extended_attributes_are_kept_compared_and_made_equal_in_place() {
     restore(&repository, &stats.snapshot, target.path()).expect("restore in place");
     assert_same(source.path(), target.path());
 }
+
+#[test]
+fn a_backup_that_fails_to_write_its_pack_leaves_nothing_half_known_for_the_next_one() {
+    let (source, target, repo) = (tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"));
+    make_tree(source.path());
+    let repository = repository(repo.path());
+    // A file where the packs' directory should be: the pack cannot be written.
+    std::fs::write(repo.path().join("packs"), "in the way").expect("blocker");
+    let options = BackupOptions { volume: "shop/data".into(), time: "2026-12-06T12:00:00Z".into() };
+    backup(&repository, source.path(), &options).expect_err("the pack cannot be written");
+
+    // The same open repository, the cause removed: every chunk is stored this time.
+    std::fs::remove_file(repo.path().join("packs")).expect("unblock");
+    let stats = pass(&repository, source.path(), "2026-12-06T12:10:00Z");
+    assert!(stats.new_chunks > 0 && stats.stored_bytes > 0, "{stats:?}");
+    restore(&repository, &stats.snapshot, target.path()).expect("every chunk is in a pack");
+    assert_same(source.path(), target.path());
+}
