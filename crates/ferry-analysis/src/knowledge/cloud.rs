@@ -1,6 +1,7 @@
 //! Managed-cloud markers (`data/cloud.yaml`) and the matcher built from them.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
@@ -178,6 +179,15 @@ pub struct Match<'a> {
 }
 
 impl CloudRules {
+    /// The table built into this binary, parsed on first use.
+    ///
+    /// # Panics
+    /// Never in a released build: the embedded table is validated by the test suite.
+    pub fn builtin() -> &'static CloudRules {
+        static TABLE: OnceLock<CloudRules> = OnceLock::new();
+        TABLE.get_or_init(|| CloudRules::parse(include_str!("../../data/cloud.yaml")).expect("embedded data/cloud.yaml is valid"))
+    }
+
     /// Parses and compiles the YAML table.
     pub fn parse(text: &str) -> Result<Self, String> {
         let table: Table = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +96,15 @@ pub struct Deprecations {
 }
 
 impl Deprecations {
+    /// The table built into this binary, parsed on first use.
+    ///
+    /// # Panics
+    /// Never in a released build: the embedded table is validated by the test suite.
+    pub fn builtin() -> &'static Deprecations {
+        static TABLE: OnceLock<Deprecations> = OnceLock::new();
+        TABLE.get_or_init(|| Deprecations::parse(include_str!("../../data/deprecations.yaml")).expect("embedded data/deprecations.yaml is valid"))
+    }
+
     /// Parses the YAML table.
     pub fn parse(text: &str) -> Result<Self, String> {
         let table: Table = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;

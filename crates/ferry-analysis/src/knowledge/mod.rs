@@ -19,12 +19,12 @@ pub use generated::{Generated, GeneratedRules};
 pub use producers::Producers;
 pub use references::References;
 
-/// Everything ferry knows, loaded once.
+/// Everything ferry knows; each table is loaded once, when first asked for.
 pub struct Knowledge {
     /// Deprecated and removed API versions.
-    pub deprecations: Deprecations,
+    pub deprecations: &'static Deprecations,
     /// Managed-cloud markers and counterparts.
-    pub cloud: CloudRules,
+    pub cloud: &'static CloudRules,
     /// Objects Kubernetes makes itself.
     pub generated: &'static GeneratedRules,
     /// Objects whose controllers make Secrets.
@@ -36,15 +36,13 @@ pub struct Knowledge {
 }
 
 impl Knowledge {
-    /// The tables built into this binary.
-    ///
-    /// # Panics
-    /// Never in a released build: the embedded tables are validated by the test suite.
+    /// The tables built into this binary (all of them loaded: callers that need one table ask
+    /// for it alone, e.g. [`Deprecations::builtin`], and skip compiling the cloud matchers).
     pub fn builtin() -> &'static Knowledge {
         static KNOWLEDGE: OnceLock<Knowledge> = OnceLock::new();
         KNOWLEDGE.get_or_init(|| Knowledge {
-            deprecations: Deprecations::parse(include_str!("../../data/deprecations.yaml")).expect("embedded data/deprecations.yaml is valid"),
-            cloud: CloudRules::parse(include_str!("../../data/cloud.yaml")).expect("embedded data/cloud.yaml is valid"),
+            deprecations: Deprecations::builtin(),
+            cloud: CloudRules::builtin(),
             generated: GeneratedRules::builtin(),
             producers: Producers::builtin(),
             references: References::builtin(),

@@ -14,8 +14,9 @@ mod workload;
 
 use std::sync::OnceLock;
 
+use ferry_analysis::KubeVersion;
+use ferry_analysis::knowledge::Deprecations;
 use ferry_analysis::knowledge::deprecations::{ApiStatus, DeprecationRow};
-use ferry_analysis::{Knowledge, KubeVersion};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -192,7 +193,7 @@ pub struct Converted {
 pub fn convert(object: Value, target: KubeVersion) -> Result<Converted, Note> {
     let mut object = object;
     let mut notes = Vec::new();
-    let deprecations = &Knowledge::builtin().deprecations;
+    let deprecations = Deprecations::builtin();
     // Each step moves to a newer version; the bound only guards against a table cycle.
     for _ in 0..=table().conversions.len() {
         let (from, kind) = (api_version(&object).to_owned(), kind(&object).to_owned());
@@ -238,7 +239,7 @@ fn convert_references(object: &mut Value, target: KubeVersion, notes: &mut Vec<N
 
 /// The version that serves `kind` at `target`, following replacements of removed versions.
 fn served_version(api_version: &str, kind: &str, target: KubeVersion) -> String {
-    let deprecations = &Knowledge::builtin().deprecations;
+    let deprecations = Deprecations::builtin();
     let mut current = api_version.to_owned();
     for _ in 0..=deprecations.rows().len() {
         match deprecations.status(&current, kind, target) {
@@ -318,7 +319,7 @@ mod tests {
 
     #[test]
     fn the_table_agrees_with_the_deprecation_table() {
-        let deprecations = &Knowledge::builtin().deprecations;
+        let deprecations = Deprecations::builtin();
         let table = table();
         let mut seen = HashSet::new();
         for c in &table.conversions {
