@@ -2,8 +2,9 @@
 //! distribution API, byte for byte. Manifests and indexes are read by digest, checked against
 //! it and put unchanged (every platform of an index); blobs go only where the target lacks
 //! them (HEAD first), mounted across repositories of the target where one already holds them,
-//! streamed from source to target (one request up to [`CHUNK`], `PATCH` chunks beyond) and
-//! checked against their digest before the upload is closed. Referrers follow: the OCI 1.1
+//! streamed from source to target (one `PATCH` whose body is the source's answer as it comes,
+//! started again from the source if the upload breaks) and checked against their digest before
+//! the upload is closed. Referrers follow: the OCI 1.1
 //! referrers API, else the tag schema (`sha256-HEX`) and cosign's `.sig`, `.att`, `.sbom` tags.
 //! Every image yields an [`ImageEvidence`]; a failed image does not stop the others.
 //! [`verified_targets`] reads the evidence back, for pinning manifests to the copied digests.
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::future::{BoxFuture, FutureExt as _, join_all};
 use futures::stream::{self, StreamExt as _};
 use serde::Serialize;
@@ -26,8 +27,6 @@ use crate::registry::{ImageRef, Problem, Registries, Registry, RegistryError, Up
 
 /// The schema of the evidence `ferry images copy --evidence` writes.
 pub const EVIDENCE_SCHEMA: &str = "ferry.images.copy/v1";
-/// Blobs up to this size are sent in one request; larger ones in `PATCH` chunks of this size.
-pub const CHUNK: usize = 32 << 20;
 /// Images copied at once (each bounded further by its registries' concurrency).
 const IMAGES_AT_ONCE: usize = 8;
 /// cosign's tag suffixes after `sha256-HEX` (signature, attestation, SBOM); `""` is the OCI 1.1
@@ -323,12 +322,13 @@ enum Placement {
 /// Puts one blob into the target repository: nothing if it is there, a mount if another
 /// repository of the target registry got it in this run (or it is the source's own registry),
 /// an upload otherwise. Two images sharing a blob wait for one upload.
-async fn copy_blob(run: &Run<'_>, source: &Repo, target: &Repo, (digest, _): &(String, u64), counts: &Counts) -> Result<(), RegistryError> {
+async fn copy_blob(run: &Run<'_>, source: &Repo, target: &Repo, blob: &(String, u64), counts: &Counts) -> Result<(), RegistryError> {
+    let digest = &blob.0;
     let cell = run.placed.lock().expect("not poisoned").entry((target.registry.host().to_owned(), digest.clone())).or_default().clone();
     let mut first = None;
     let home = cell
         .get_or_init(|| async {
-            let placed = place(run, source, target, digest, None).await;
+            let placed = place(run, source, target, blob, None).await;
             let home = placed.as_ref().map(|_| target.name.clone()).map_err(Clone::clone);
             first = Some(placed);
             home
@@ -339,7 +339,7 @@ async fn copy_blob(run: &Run<'_>, source: &Repo, target: &Repo, (digest, _): &(S
         (Some(placed), _) => placed?,
         (None, Err(e)) => return Err(e),
         (None, Ok(home)) if home == target.name => Placement::Present,
-        (None, Ok(home)) => place(run, source, target, digest, Some(&home)).await?,
+        (None, Ok(home)) => place(run, source, target, blob, Some(&home)).await?,
     };
     let counter = match placement {
         Placement::Present => &counts.blobs_skipped,
@@ -353,52 +353,80 @@ async fn copy_blob(run: &Run<'_>, source: &Repo, target: &Repo, (digest, _): &(S
     Ok(())
 }
 
-async fn place(run: &Run<'_>, source: &Repo, target: &Repo, digest: &str, home: Option<&str>) -> Result<Placement, RegistryError> {
+async fn place(run: &Run<'_>, source: &Repo, target: &Repo, (digest, size): &(String, u64), home: Option<&str>) -> Result<Placement, RegistryError> {
     if target.registry.blob_exists(&target.name, digest).await? {
         return Ok(Placement::Present);
     }
     let same_registry = Arc::ptr_eq(&source.registry, &target.registry);
     let from = home.or(same_registry.then_some(source.name.as_str())).filter(|from| *from != target.name);
-    let location = match target.registry.upload_start(&target.name, from.map(|from| (digest, from))).await? {
-        Upload::Mounted => return Ok(Placement::Mounted),
-        Upload::Session(location) => location,
-    };
-    transfer(run, source, target, digest, location).await.map(Placement::Sent)
-}
-
-/// Streams a blob from the source into an open upload, checking its digest before closing it;
-/// a broken source stream resumes where it broke ([`crate::registry::Registry::blob_stream`]).
-async fn transfer(run: &Run<'_>, source: &Repo, target: &Repo, digest: &str, mut location: String) -> Result<u64, RegistryError> {
-    let _permits = (source.registry.transfer_permit().await, target.registry.transfer_permit().await);
-    let mut stream = source.registry.blob_stream(&source.name, digest).await?;
-    let mut hash = Sha256::new();
-    let mut buffer = BytesMut::new();
-    let mut offset = 0u64;
-    while let Some(piece) = stream.next().await? {
-        hash.update(&piece);
-        buffer.extend_from_slice(&piece);
-        if buffer.len() >= CHUNK {
-            let chunk: Bytes = buffer.split().freeze();
-            let length = chunk.len() as u64;
-            location = target.registry.upload_chunk(&target.name, &location, offset, chunk).await?;
-            offset += length;
-            run.progress.sent(length);
+    let mut failures = 0;
+    loop {
+        let location = match target.registry.upload_start(&target.name, from.map(|from| (digest.as_str(), from))).await? {
+            Upload::Mounted => return Ok(Placement::Mounted),
+            Upload::Session(location) => location,
+        };
+        match transfer(run, source, target, digest, *size, &location).await {
+            Ok(sent) => return Ok(Placement::Sent(sent)),
+            Err(Failed::Upload(error)) if error.problem.is_transient() => {
+                failures += 1;
+                let Some(wait) = target.registry.retry_wait(failures) else { return Err(error) };
+                tokio::time::sleep(wait).await;
+            }
+            Err(Failed::Upload(error) | Failed::Source(error)) => return Err(error),
         }
     }
-    let actual = Digest::from_hash(&hash.finalize()).to_string();
-    if actual != digest {
+}
+
+/// Why a blob transfer failed: the target's side is started again, the source's has had its
+/// own retries.
+enum Failed {
+    Source(RegistryError),
+    Upload(RegistryError),
+}
+
+/// Streams a blob from the source into an open upload: one `PATCH` whose body is the source's
+/// stream, hashed on the way; the upload is closed with the digest only if the bytes hashed to
+/// it. A broken source stream resumes where it broke ([`crate::registry::Registry::blob_stream`]).
+async fn transfer(run: &Run<'_>, source: &Repo, target: &Repo, digest: &str, size: u64, location: &str) -> Result<u64, Failed> {
+    let _permits = (source.registry.transfer_permit().await, target.registry.transfer_permit().await);
+    let mut stream = source.registry.blob_stream(&source.name, digest).await.map_err(Failed::Source)?;
+    let (pieces, received) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    let feed = async move {
+        let (mut hash, mut length) = (Sha256::new(), 0u64);
+        loop {
+            match stream.next().await {
+                Ok(Some(piece)) => {
+                    hash.update(&piece);
+                    length += piece.len() as u64;
+                    run.progress.sent(piece.len() as u64);
+                    if pieces.send(Ok(piece)).await.is_err() {
+                        return Ok(None);
+                    }
+                }
+                Ok(None) => return Ok(Some((Digest::from_hash(&hash.finalize()).to_string(), length))),
+                Err(error) => {
+                    // Ends the upload's body with an error: the upload is not closed.
+                    let _ = pieces.send(Err(std::io::Error::other("the source stream failed"))).await;
+                    return Err(error);
+                }
+            }
+        }
+    };
+    let body = reqwest::Body::wrap_stream(stream::unfold(received, |mut received| async move { received.recv().await.map(|piece| (piece, received)) }));
+    let (fed, uploaded) = tokio::join!(feed, target.registry.upload_stream(&target.name, location, size, body));
+    let read = fed.map_err(Failed::Source)?;
+    if let Some((actual, _)) = read.as_ref().filter(|(actual, _)| actual != digest) {
         let action = format!("copying the blob `{digest}` from `{}`", source.name);
-        return Err(RegistryError {
-            registry: source.registry.host().to_owned(),
-            action,
-            problem: Problem::DigestMismatch { expected: digest.to_owned(), actual },
-        });
+        let problem = Problem::DigestMismatch { expected: digest.to_owned(), actual: actual.clone() };
+        return Err(Failed::Source(RegistryError { registry: source.registry.host().to_owned(), action, problem }));
     }
-    let rest = buffer.freeze();
-    let length = rest.len() as u64;
-    target.registry.upload_finish(&target.name, &location, digest, rest).await?;
-    run.progress.sent(length);
-    Ok(offset + length)
+    let location = uploaded.map_err(Failed::Upload)?;
+    let Some((_, length)) = read else {
+        let problem = Problem::Unsupported("the registry answered the upload before it had the whole blob".into());
+        return Err(Failed::Upload(RegistryError { registry: target.registry.host().to_owned(), action: format!("uploading `{digest}`"), problem }));
+    };
+    target.registry.upload_finish(&target.name, &location, digest).await.map_err(Failed::Upload)?;
+    Ok(length)
 }
 
 /// Copies the referrers of every subject (all subjects, and each subject's tags, looked up at

@@ -1,18 +1,19 @@
 //! `ferry_images::copy` between two real Debian `docker-registry` instances on loopback: the
 //! source behind TLS (a throw-away CA) with htpasswd basic authentication, the target plain
 //! HTTP. Fixtures are pushed to the source with `oci-client` (another implementation of the
-//! distribution API): single images sharing a base layer, one with a layer above the upload
-//! chunk size, a two-platform index, and an image with a cosign signature and attestation
+//! distribution API): single images sharing a base layer, one with a 40 MB layer, a
+//! two-platform index, and an image with a cosign signature and attestation
 //! (`sha256-HEX.sig`/`.att` tags) and an OCI 1.1 referrer found through the tag schema
 //! (`sha256-HEX`; docker-registry 2.8 does not serve the referrers API). A source stream cut
-//! in the middle of a layer by a relay resumes where it broke.
+//! in the middle of a layer by a relay resumes where it broke; an upload cut in the middle is
+//! started again.
 
 use std::str::FromStr as _;
 
 use bytes::Bytes;
-use ferry_images::copy::{CHUNK, NoProgress};
+use ferry_images::copy::NoProgress;
 use ferry_images::{CopyJob, Credentials, Digest, ImageRef, Registries, RegistryOptions, copy};
-use ferry_testcluster::{REGISTRY_PASSWORD, REGISTRY_USER, TestRegistry, TestRelay, noise};
+use ferry_testcluster::{Cut, REGISTRY_PASSWORD, REGISTRY_USER, TestRegistry, TestRelay, noise};
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
@@ -118,7 +119,7 @@ async fn images_indexes_and_referrers_are_copied_byte_exact_and_a_second_run_sen
     let source = TestRegistry::start_with_tls_and_basic_auth().unwrap();
     let target = TestRegistry::start().unwrap();
     let push = Pusher::new(&source);
-    let (base, big) = (noise(300_000, 1), noise(CHUNK + 1_000_000, 2));
+    let (base, big) = (noise(300_000, 1), noise(40_000_000, 2));
     let one = push.image("app/one", Some("1"), &[&base, &big], "amd64").await;
     let two = push.image("app/two", Some("1"), &[&base, &noise(50_000, 3)], "amd64").await;
     let amd64 = push.image("multi", None, &[&base, &noise(60_000, 4)], "amd64").await;
@@ -166,7 +167,7 @@ async fn images_indexes_and_referrers_are_copied_byte_exact_and_a_second_run_sen
     let tag = |suffix: &str| format!("sha256-{hex}{suffix}");
     assert_eq!(found, [("tag", Some(tag("").as_str())), ("tag", Some(tag(".sig").as_str())), ("tag", Some(tag(".att").as_str()))]);
     let (status, big_back) = target.get(&format!("/v2/mirror/app/one/blobs/{}", Digest::of(&big))).unwrap();
-    assert_eq!((status, Digest::of(&big_back)), (200, Digest::of(&big)), "the chunked blob arrives whole");
+    assert_eq!((status, Digest::of(&big_back)), (200, Digest::of(&big)), "the big blob arrives whole");
 
     // The shared base layer and the amd64 config (the same bytes in three images) went once and
     // were mounted into the two other repositories.
@@ -174,7 +175,8 @@ async fn images_indexes_and_referrers_are_copied_byte_exact_and_a_second_run_sen
     let sent: u64 = evidence.iter().map(|e| e.bytes_sent).sum();
     assert!(sent > big.len() as u64 + base.len() as u64 && sent < big.len() as u64 + 2 * base.len() as u64, "{sent}");
     assert!(target.requests().iter().any(|r| r.starts_with("POST") && r.contains("mount=")), "no mount was asked for");
-    assert!(target.requests().iter().any(|r| r.starts_with("PATCH")), "the big layer goes in chunks");
+    let patches = target.requests().iter().filter(|r| r.starts_with("PATCH")).count() as u64;
+    assert_eq!(patches, evidence.iter().map(|e| e.blobs_sent).sum::<u64>(), "each blob sent is streamed in one request");
 
     // Nothing changed: no blob and no manifest is sent again.
     let before = target.requests().len();
@@ -205,31 +207,56 @@ async fn wrong_credentials_and_missing_repositories_are_named_without_the_creden
     assert!(target.requests().iter().all(|r| !r.contains("/blobs/")), "nothing was sent to the target");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_source_stream_broken_mid_blob_resumes_where_it_broke() {
-    let (source, target) = (TestRegistry::start().unwrap(), TestRegistry::start().unwrap());
+/// A 4 MB single-layer image pushed to `source` as `app/big:1`; its blobs' bytes.
+async fn push_big_image(source: &TestRegistry) -> (ferry_images::Image, u64) {
     let layer = noise(4_000_000, 9);
     let image = ferry_images::Image::new(
         &ferry_images::ImageConfig::default(),
         vec![ferry_images::LayerBuilder::new().bytes("data", bytes::Bytes::from(layer), 0o644).unwrap().build().unwrap()],
     );
     ferry_images::push(&image, &format!("{}/app/big:1", source.host()), &Credentials::anonymous()).await.unwrap();
-    let blobs: u64 = image.blobs().map(|b| b.size()).sum();
-    // The source behind a relay that cuts its first connection 2 MB into what it answers: in
-    // the middle of the layer.
-    let relay = TestRelay::start(source.host().parse().unwrap(), Some(2_000_000)).unwrap();
-    let job = CopyJob {
-        source: ImageRef::parse(&format!("{}/app/big:1", relay.address())).unwrap(),
-        target: ImageRef::parse(&format!("{}/mirror/big:1", target.host())).unwrap(),
-    };
-    let docker_config = target.path().join("docker-config.json");
+    let blobs = image.blobs().map(|b| b.size()).sum();
+    (image, blobs)
+}
+
+/// Copies `from/app/big:1` to `to/mirror/big:1` with no credentials.
+async fn copy_big_image(from: &str, to: &str, scratch: &TestRegistry) -> ferry_images::ImageEvidence {
+    let job = CopyJob { source: ImageRef::parse(&format!("{from}/app/big:1")).unwrap(), target: ImageRef::parse(&format!("{to}/mirror/big:1")).unwrap() };
+    let docker_config = scratch.path().join("docker-config.json");
     std::fs::write(&docker_config, "{}").unwrap();
     let registries = Registries::new(RegistryOptions { docker_config: Some(docker_config), ..RegistryOptions::default() }).unwrap();
-    let evidence = copy(&[job], &registries, &NoProgress).await;
+    copy(&[job], &registries, &NoProgress).await.remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_stream_broken_mid_blob_resumes_where_it_broke() {
+    let (source, target) = (TestRegistry::start().unwrap(), TestRegistry::start().unwrap());
+    let (image, blobs) = push_big_image(&source).await;
+    // The source behind a relay that cuts its first connection 2 MB into what it answers: in
+    // the middle of the layer.
+    let relay = TestRelay::start(source.host().parse().unwrap(), Some(Cut::Answers(2_000_000))).unwrap();
+    let evidence = copy_big_image(&relay.address().to_string(), &target.host(), &target).await;
     assert!(relay.was_cut(), "the relay broke a stream");
-    assert_eq!((evidence[0].error.as_deref(), evidence[0].verified), (None, true), "{evidence:?}");
-    assert_eq!(evidence[0].target_digest.as_deref(), Some(image.digest().as_str()));
+    assert_eq!((evidence.error.as_deref(), evidence.verified), (None, true), "{evidence:?}");
+    assert_eq!(evidence.target_digest.as_deref(), Some(image.digest().as_str()));
     // Resumed, not read again: the source answered the blobs once, plus the manifest and a little HTTP.
     let returned = relay.returned();
     assert!(returned > blobs && returned < blobs + 100_000, "{returned} bytes came back through the relay for {blobs} bytes of blobs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_broken_mid_blob_is_started_again() {
+    let (source, target) = (TestRegistry::start().unwrap(), TestRegistry::start().unwrap());
+    let (image, _) = push_big_image(&source).await;
+    // The target behind a relay that cuts the first connection sending it 2 MB: in the middle
+    // of the layer's upload.
+    let relay = TestRelay::start(target.host().parse().unwrap(), Some(Cut::Requests(2_000_000))).unwrap();
+    let evidence = copy_big_image(&source.host(), &relay.address().to_string(), &target).await;
+    assert!(relay.was_cut(), "the relay broke an upload");
+    assert_eq!((evidence.error.as_deref(), evidence.verified, evidence.blobs_sent), (None, true, 2), "{evidence:?}");
+    let layer = image.blobs().map(|b| b.digest.to_string()).find(|d| *d != image.config().digest.to_string()).unwrap();
+    let (status, body) = target.get(&format!("/v2/mirror/big/blobs/{layer}")).unwrap();
+    assert_eq!((status, Digest::of(&body).to_string()), (200, layer), "the layer arrived whole");
+    let uploads = target.requests().iter().filter(|r| r.starts_with("POST") && r.contains("/blobs/uploads/")).count();
+    assert_eq!(uploads, 3, "the config, the cut upload and its new start: {:#?}", target.requests());
 }

@@ -56,7 +56,7 @@ pub use pki::TestPki;
 pub use powerdns::{POWERDNS_API_KEY, TestPowerDns};
 pub use prometheus::TestPrometheus;
 pub use registry::{REGISTRY_PASSWORD, REGISTRY_USER, TestRegistry, basic_credentials};
-pub use relay::TestRelay;
+pub use relay::{Cut, TestRelay};
 pub use tls::TestTlsServer;
 pub use webhook::{TestWebhook, WEBHOOK_REFUSAL};
 

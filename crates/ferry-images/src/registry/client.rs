@@ -68,6 +68,10 @@ pub struct Registry {
     requests: AtomicU64,
     /// Whether `GET /v2/<repo>/referrers/<digest>` is served (learnt on first use).
     pub(crate) referrers_api: Mutex<Option<bool>>,
+    /// Manifests read so far, by repository and the digest of their bytes: content named by
+    /// its digest never changes, so a second read by digest (the copy after the plan) is not
+    /// sent.
+    manifests: Mutex<HashMap<(String, String), (Bytes, String)>>,
 }
 
 impl Registry {
@@ -84,6 +88,7 @@ impl Registry {
             transfers: Semaphore::new(concurrency.max(1)),
             requests: AtomicU64::new(0),
             referrers_api: Mutex::new(None),
+            manifests: Mutex::new(HashMap::new()),
         }
     }
 
@@ -166,11 +171,7 @@ impl Registry {
         let mut attempt = 0;
         let mut authenticated_again = false;
         loop {
-            let request = self.authorize(build(&self.http, base), scope, action).await?;
-            let permit = self.requests_in_flight.acquire().await.expect("the semaphore is never closed");
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = request.send().await;
-            drop(permit);
+            let sent = self.dispatch(build(&self.http, base), scope, action).await?;
             attempt += 1;
             let wait = match sent {
                 Err(e) if attempt < self.behaviour.attempts && (e.is_connect() || e.is_timeout() || e.is_request()) => self.backoff(attempt),
@@ -190,6 +191,21 @@ impl Registry {
             };
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Authenticates `request` for `scope` and sends it once, within the bound on requests in
+    /// flight, counting it.
+    async fn dispatch(&self, request: RequestBuilder, scope: &Scope, action: &str) -> Result<reqwest::Result<Response>, RegistryError> {
+        let request = self.authorize(request, scope, action).await?;
+        let _permit = self.requests_in_flight.acquire().await.expect("the semaphore is never closed");
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        Ok(request.send().await)
+    }
+
+    /// How long to wait before try `attempt + 1` of something that failed `attempt` times, or
+    /// `None` once the tries are spent.
+    pub(crate) fn retry_wait(&self, attempt: u32) -> Option<Duration> {
+        (attempt < self.behaviour.attempts).then(|| self.backoff(attempt))
     }
 
     fn has_credentials(&self) -> bool {
@@ -270,8 +286,20 @@ impl Registry {
         Ok(Some(found(response.headers())))
     }
 
-    /// The manifest's bytes as stored and its media type.
+    /// The manifest's bytes as stored and its media type; one read by digest before is not
+    /// asked again.
     pub async fn manifest_get(&self, repository: &str, reference: &str) -> Result<(Bytes, String), RegistryError> {
+        let key = (repository.to_owned(), reference.to_owned());
+        if let Some(known) = self.manifests.lock().expect("not poisoned").get(&key) {
+            return Ok(known.clone());
+        }
+        let (body, media_type) = self.manifest_fetch(repository, reference).await?;
+        let key = (key.0, crate::Digest::of(&body).to_string());
+        self.manifests.lock().expect("not poisoned").insert(key, (body.clone(), media_type.clone()));
+        Ok((body, media_type))
+    }
+
+    async fn manifest_fetch(&self, repository: &str, reference: &str) -> Result<(Bytes, String), RegistryError> {
         let action = format!("reading the manifest `{repository}:{reference}`");
         let response = self
             .send(&action, &Scope::pull(repository), |http, base| {
@@ -353,32 +381,27 @@ impl Registry {
         self.location(response.headers(), &action).map(Upload::Session)
     }
 
-    /// Sends one chunk of an upload (`PATCH` with `Content-Range`); returns the next location.
-    pub(crate) async fn upload_chunk(&self, repository: &str, location: &str, offset: u64, chunk: Bytes) -> Result<String, RegistryError> {
+    /// Sends a whole blob in one `PATCH` whose body is `body` (`size` bytes, `0` if unknown),
+    /// streamed as it comes; returns the location to close the upload at. A streamed body
+    /// cannot be sent twice, so this is not retried: the copy starts the blob again.
+    pub(crate) async fn upload_stream(&self, repository: &str, location: &str, size: u64, body: reqwest::Body) -> Result<String, RegistryError> {
         let action = format!("uploading to `{repository}`");
-        let end = offset + chunk.len() as u64 - 1;
-        let response = self
-            .send(&action, &Scope::push(repository), |http, _| {
-                http.request(Method::PATCH, location)
-                    .header(CONTENT_TYPE, "application/octet-stream")
-                    .header("Content-Range", format!("{offset}-{end}"))
-                    .body(chunk.clone())
-            })
-            .await?;
+        let mut request = self.http.request(Method::PATCH, location).header(CONTENT_TYPE, "application/octet-stream");
+        if size > 0 {
+            request = request.header(CONTENT_LENGTH, size);
+        }
+        let response = self.dispatch(request.body(body), &Scope::push(repository), &action).await?;
+        let response = response.map_err(|e| self.error(&action, Problem::Unreachable(describe(&e))))?;
         let response = self.expect(response, &[StatusCode::ACCEPTED, StatusCode::NO_CONTENT], &action).await?;
         self.location(response.headers(), &action)
     }
 
-    /// Closes an upload with the blob's digest and the last bytes (empty after chunks).
-    pub(crate) async fn upload_finish(&self, repository: &str, location: &str, digest: &str, rest: Bytes) -> Result<(), RegistryError> {
+    /// Closes an upload whose bytes were all sent, naming the blob's digest.
+    pub(crate) async fn upload_finish(&self, repository: &str, location: &str, digest: &str) -> Result<(), RegistryError> {
         let action = format!("finishing the upload of `{digest}` to `{repository}`");
         let mut url = reqwest::Url::parse(location).map_err(|e| self.error(&action, Problem::Unsupported(format!("invalid upload location: {e}"))))?;
         url.query_pairs_mut().append_pair("digest", digest);
-        let response = self
-            .send(&action, &Scope::push(repository), |http, _| {
-                http.put(url.clone()).header(CONTENT_TYPE, "application/octet-stream").header(CONTENT_LENGTH, rest.len()).body(rest.clone())
-            })
-            .await?;
+        let response = self.send(&action, &Scope::push(repository), |http, _| http.put(url.clone()).header(CONTENT_LENGTH, 0)).await?;
         self.expect(response, &[StatusCode::CREATED, StatusCode::NO_CONTENT], &action).await.map(drop)
     }
 

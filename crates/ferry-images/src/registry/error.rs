@@ -47,6 +47,17 @@ pub enum Problem {
     Unsupported(String),
 }
 
+impl Problem {
+    /// Whether trying again may succeed: a broken connection, a rate limit or a server error.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Problem::Unreachable(_) => true,
+            Problem::Status { status, .. } => *status == 429 || (500..=504).contains(status),
+            _ => false,
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
