@@ -236,10 +236,23 @@ fn copy_manifest<'a>(
         }
         let document: Value = serde_json::from_slice(&body).map_err(|e| failed(Problem::Unsupported(format!("the manifest is not JSON: {e}"))))?;
         let media_type = document.get("mediaType").and_then(Value::as_str).map_or(header_type, str::to_owned);
-        let tag_at = match tag {
-            Some(tag) => target.registry.manifest_head(&target.name, tag).await?.and_then(|f| f.digest),
-            None => None,
+        let is_image = document.get("layers").is_some() || document.get("config").is_some();
+        let blobs = if is_image { blobs_of(&document) } else { Vec::new() };
+        // What the tag holds on the target and the platform of a single image, asked at once.
+        let tag_at = async {
+            match tag {
+                Some(tag) => Ok(target.registry.manifest_head(&target.name, tag).await?.and_then(|f| f.digest)),
+                None => Ok(None),
+            }
         };
+        let platform = async {
+            match blobs.first().filter(|_| top && document.get("manifests").is_none()) {
+                Some(config) => platform_of_config(&source.registry, &source.name, &config.0).await,
+                None => Ok(None),
+            }
+        };
+        let (tag_at, platform) = tokio::join!(tag_at, platform);
+        let (tag_at, platform): (Option<String>, Option<String>) = (tag_at?, platform?);
         let present = tag_at.as_deref() == Some(digest) || target.registry.manifest_head(&target.name, digest).await?.is_some();
         let mut tree = Tree { media_type: media_type.clone(), platforms: Vec::new(), digests: vec![digest.to_owned()] };
         if let Some(children) = document.get("manifests").and_then(Value::as_array) {
@@ -250,14 +263,11 @@ fn copy_manifest<'a>(
                 let copies = children.iter().map(|(child, _)| copy_manifest(run, source, target, child, None, counts, false));
                 join_all(copies).await.into_iter().collect::<Result<Vec<_>, _>>()?;
             }
-        } else if document.get("layers").is_some() || document.get("config").is_some() {
-            let blobs = blobs_of(&document);
+        } else if is_image {
             if !present {
                 join_all(blobs.iter().map(|blob| copy_blob(run, source, target, blob, counts))).await.into_iter().collect::<Result<Vec<_>, _>>()?;
             }
-            if top && let Some(config) = blobs.first() {
-                tree.platforms = platform_of_config(&source.registry, &source.name, &config.0).await?.into_iter().collect();
-            }
+            tree.platforms = platform.into_iter().collect();
         } else {
             return Err(failed(Problem::Unsupported(format!("`{media_type}` is neither an image manifest nor an index (Docker schema 1 is not copied)"))));
         }
