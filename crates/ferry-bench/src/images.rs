@@ -9,7 +9,12 @@
 //! into a fresh target registry, then copies it again with nothing changed:
 //! - `ferry images copy -f MANIFESTS --rules ferry.yaml`, one process for the set;
 //! - `skopeo copy --all --preserve-digests`, one process per image (as scripts do);
-//! - `skopeo sync --all --preserve-digests --src yaml`, one process for the set.
+//! - `skopeo sync --all --preserve-digests --src yaml`, one process for the set;
+//! - the floor any copier pays here, in this process: every unique blob read from the source
+//!   and uploaded with the fewest requests the API allows (a GET, a POST opening the upload and
+//!   one PUT carrying the source's stream), 8 at once, into one repository, with no manifests
+//!   and no hashing on the client; with nothing changed, one HEAD of each image's tag on each
+//!   side (what any copier must ask to know nothing changed).
 //!
 //! The target sits behind a relay on loopback that counts the bytes clients send it; its
 //! access log counts the requests. After each first copy every target manifest is checked
@@ -27,6 +32,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ferry_images::{Credentials, Digest, Image, ImageConfig, Layer, LayerBuilder, Registries, RegistryOptions};
 use ferry_testcluster::TestRegistry;
+use futures::StreamExt as _;
 use serde_json::json;
 
 use crate::delay::DelayRelay;
@@ -56,15 +62,16 @@ pub fn bench_images(args: &[String]) {
 struct ImageSet {
     /// Repository and manifest digest of every image, the index last.
     images: Vec<(String, String)>,
-    /// Sizes of the distinct blobs (configs and layers) by digest.
-    blobs: HashMap<String, u64>,
+    /// Size and a source repository holding it of each distinct blob (configs and layers), by
+    /// digest.
+    blobs: HashMap<String, (u64, String)>,
     /// Sum of every image's blobs, shared ones counted per image.
     logical_bytes: u64,
 }
 
 impl ImageSet {
     fn unique_bytes(&self) -> u64 {
-        self.blobs.values().sum()
+        self.blobs.values().map(|(size, _)| size).sum()
     }
 }
 
@@ -74,16 +81,18 @@ enum Tool {
     Ferry,
     SkopeoCopy,
     SkopeoSync,
+    Floor,
 }
 
 impl Tool {
-    const ALL: [Tool; 3] = [Tool::Ferry, Tool::SkopeoCopy, Tool::SkopeoSync];
+    const ALL: [Tool; 4] = [Tool::Ferry, Tool::SkopeoCopy, Tool::SkopeoSync, Tool::Floor];
 
     fn name(self) -> &'static str {
         match self {
             Tool::Ferry => "ferry images copy",
             Tool::SkopeoCopy => "skopeo copy --all, per image",
             Tool::SkopeoSync => "skopeo sync --all",
+            Tool::Floor => "floor: blob GET + upload, 8 at once, in process",
         }
     }
 
@@ -146,10 +155,13 @@ async fn run(rounds: usize) {
     for round in 0..rounds {
         for (t, tool) in Tool::ALL.into_iter().enumerate() {
             let target = Target::start();
-            let copy = || copy_with(tool, &ferry, dir.path(), &source, &target, &set);
-            let first = target.measure(copy);
-            check_digests(tool, &target, &set);
-            let again = target.measure(copy);
+            let (ferry, dir, source, target, set) = (&ferry, dir.path(), &source, &target, &set);
+            let copy = |again| move || copy_with(tool, again, ferry, dir, source, target, set);
+            let first = target.measure(copy(false));
+            if tool != Tool::Floor {
+                check_digests(tool, target, set);
+            }
+            let again = target.measure(copy(true));
             eprintln!("round {}: {}: first {:.2} s, again {:.2} s", round + 1, tool.name(), first.seconds, again.seconds);
             for (no_change, run) in [(false, first), (true, again)] {
                 let kept = best.entry((t, no_change)).or_insert(run);
@@ -179,19 +191,23 @@ fn print_tables(set: &ImageSet, best: &HashMap<(usize, bool), Copied>, rounds: u
     );
     for (no_change, title) in [(false, "first copy (fresh target)"), (true, "second run, nothing changed")] {
         let ferry = best[&(0, no_change)];
+        let floor = best[&(Tool::ALL.len() - 1, no_change)];
         println!("{title}:\n");
-        println!("| tool | wall s | MB sent to target | sent / unique blob bytes | requests to target | time / ferry's | requests / ferry's |");
-        println!("|---|---|---|---|---|---|---|");
+        println!(
+            "| tool | wall s | MB sent to target | sent / unique blob bytes | requests to target | time / ferry's | time / floor's | requests / ferry's |"
+        );
+        println!("|---|---|---|---|---|---|---|---|");
         for (t, tool) in Tool::ALL.into_iter().enumerate() {
             let run = best[&(t, no_change)];
             println!(
-                "| {} | {:.2} | {:.1} | {:.3} | {} | {:.2} | {:.2} |",
+                "| {} | {:.2} | {:.1} | {:.3} | {} | {:.2} | {:.2} | {:.2} |",
                 tool.name(),
                 run.seconds,
                 run.bytes as f64 / 1e6,
                 run.bytes as f64 / unique as f64,
                 run.requests,
                 run.seconds / ferry.seconds,
+                run.seconds / floor.seconds,
                 run.requests as f64 / ferry.requests as f64
             );
         }
@@ -199,10 +215,15 @@ fn print_tables(set: &ImageSet, best: &HashMap<(usize, bool), Copied>, rounds: u
     }
 }
 
-/// Copies the whole set into `target` with `tool`; panics if the tool fails.
-fn copy_with(tool: Tool, ferry: &Path, dir: &Path, source: &TestRegistry, target: &Target, set: &ImageSet) {
+/// Copies the whole set into `target` with `tool` (`again`: the second time); panics if the
+/// tool fails.
+fn copy_with(tool: Tool, again: bool, ferry: &Path, dir: &Path, source: &TestRegistry, target: &Target, set: &ImageSet) {
     let to = target.host();
     match tool {
+        Tool::Floor => {
+            let floor = async { if again { floor_look_up(&source.host(), &to, set).await } else { floor_copy(&source.host(), &to, set).await } };
+            tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(floor));
+        }
         Tool::Ferry => {
             let rules = dir.join(format!("ferry-{}.yaml", target.relay.address.port()));
             let text = format!("apiVersion: ferry.dev/v1alpha1\nkind: TransformRules\nimages:\n  - {{from: '{}/', to: '{to}/mirror/'}}\n", source.host());
@@ -224,6 +245,39 @@ fn copy_with(tool: Tool, ferry: &Path, dir: &Path, source: &TestRegistry, target
             run_command(skopeo().args(args).arg(dir.join("sync.yaml")).arg(into));
         }
     }
+}
+
+/// The floor of a first copy: each unique blob streamed from its GET into one upload PUT.
+async fn floor_copy(from: &str, to: &str, set: &ImageSet) {
+    let http = reqwest::Client::new();
+    let blobs = futures::stream::iter(&set.blobs).for_each_concurrent(8, |(digest, (size, repository))| {
+        let http = &http;
+        async move {
+            let opened = http.post(format!("http://{to}/v2/floor/blobs/uploads/")).send().await.expect("opening an upload");
+            let location = opened.headers().get("location").and_then(|l| l.to_str().ok()).expect("an upload location");
+            let mut url = reqwest::Url::parse(&format!("http://{to}")).and_then(|base| base.join(location)).expect("upload URL");
+            url.query_pairs_mut().append_pair("digest", digest);
+            let body = http.get(format!("http://{from}/v2/{repository}/blobs/{digest}")).send().await.expect("GET of a blob").bytes_stream();
+            let put = http.put(url).header("content-length", *size).body(reqwest::Body::wrap_stream(body)).send().await.expect("PUT of a blob");
+            assert!(put.status().is_success(), "the floor's PUT of {digest}: {}", put.status());
+        }
+    });
+    blobs.await;
+}
+
+/// The floor of a run with nothing changed: one HEAD of each image's tag on each side.
+async fn floor_look_up(from: &str, to: &str, set: &ImageSet) {
+    let http = reqwest::Client::new();
+    let accept = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json";
+    let heads = futures::stream::iter(&set.images).for_each_concurrent(8, |(repository, _)| {
+        let http = &http;
+        async move {
+            for host in [from, to] {
+                http.head(format!("http://{host}/v2/{repository}/manifests/{TAG}")).header("accept", accept).send().await.expect("HEAD of a manifest");
+            }
+        }
+    });
+    heads.await;
 }
 
 fn skopeo() -> Command {
@@ -306,7 +360,7 @@ async fn push(source: &TestRegistry, image: &Image, repository: &str, tag: &str,
     let reference = format!("{}/{repository}:{tag}", source.host());
     ferry_images::push(image, &reference, &Credentials::anonymous()).await.unwrap_or_else(|e| panic!("pushing {reference}: {e}"));
     for blob in image.blobs() {
-        set.blobs.insert(blob.digest.to_string(), blob.size());
+        set.blobs.insert(blob.digest.to_string(), (blob.size(), repository.to_owned()));
         set.logical_bytes += blob.size();
     }
 }
