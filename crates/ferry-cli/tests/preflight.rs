@@ -6,10 +6,11 @@
 //! registries on loopback (present, missing, built for another platform, behind basic
 //! authentication with a right and a wrong pull secret); each gives exactly the right findings
 //! and exit code, and the target's objects are the same before and after every run. The
-//! external host the Deployment uses is an `info` finding with the command that tests it.
+//! external host the Deployment uses is an `info` finding with the command that tests it; a
+//! probe Pod on the target reaches a listening port on loopback and is refused by a closed one.
 
 use assert_cmd::Command;
-use ferry_testcluster::{Options, REGISTRY_PASSWORD, REGISTRY_USER, TestCluster, TestRegistry, TestWebhook, WEBHOOK_REFUSAL, WIDGET_CRD};
+use ferry_testcluster::{BUSYBOX_IMAGE, Options, REGISTRY_PASSWORD, REGISTRY_USER, TestCluster, TestRegistry, TestWebhook, WEBHOOK_REFUSAL, WIDGET_CRD};
 use serde_json::Value;
 
 const APPLICATION: &str = r#"
@@ -198,6 +199,29 @@ async fn preflight_finds_missing_classes_crds_and_quotas_and_never_writes() {
     assert_eq!(issues(&report), ["fail requests-exceed-nodes Deployment/huge", "fail unschedulable Job/pinned"], "{report:#}");
     let message = report["issues"][0]["message"].as_str().unwrap();
     assert!(message.starts_with("one Pod requests 1000 CPU, 1 MiB; no node it may run on has that much allocatable (at most "), "{message}");
+
+    // A probe Pod on the target tries two given endpoints: a port that listens and one that does
+    // not (the objects' own endpoints are not on loopback, and the probe must send nothing elsewhere).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().to_string();
+    let closed = format!("127.0.0.1:{}", ferry_testcluster::free_port().unwrap());
+    let probe = [&batch[..], &["--probe", &open, "--probe", &closed, "--probe-image", BUSYBOX_IMAGE, "--probe-host-network"]].concat();
+    let (code, report) = preflight(&target, &probe);
+    assert_eq!(code, 3, "{report:#}");
+    let probed: Vec<(&str, &str)> = report["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["code"].as_str().unwrap().starts_with("endpoint-"))
+        .map(|i| (i["code"].as_str().unwrap(), i["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(probed.len(), 2, "{report:#}");
+    let reached = probed.iter().find(|(code, _)| *code == "endpoint-reachable").unwrap().1;
+    assert!(reached.starts_with(&format!("`{open}` (given with --probe) accepted a TCP connection from a Pod on `admin`")), "{reached}");
+    let refused = probed.iter().find(|(code, _)| *code == "endpoint-unreachable").unwrap().1;
+    assert!(refused.contains(&format!("`{closed}`")) && refused.contains("Connection refused"), "{refused}");
+    let left = target.kubectl(&["get", "pods", "-A", "-l", "app.kubernetes.io/component=probe", "-o", "name"]).unwrap();
+    assert_eq!(left.trim(), "", "the probe Pod is deleted");
 
     // Images, looked up in real registries: only the `media` namespace, whose images all live on loopback.
     let (open, locked) = (TestRegistry::start().unwrap(), TestRegistry::start_with_basic_auth().unwrap());

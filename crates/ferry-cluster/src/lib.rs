@@ -10,13 +10,15 @@
 //!
 //! This crate never prints: progress goes to a [`Progress`] reporter and
 //! partial failures (a forbidden resource, an unreachable API group) come back
-//! as data with the objects that could be read.
+//! as data with the objects that could be read. [`pod::run_to_end`] runs a short-lived Pod
+//! (the preflight's probe) and reads how it ended.
 
 pub mod apply;
 mod connect;
 mod discovery;
 pub mod export;
 pub mod fetch;
+pub mod pod;
 mod read;
 mod request;
 mod resources;

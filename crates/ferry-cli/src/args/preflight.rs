@@ -17,6 +17,7 @@ Examples:
   ferry preflight --context new-ck8s --from shop.ferry --rules ferry.yaml
   ferry preflight --context new-ck8s --context-from old-aks -n shop --rules ferry.yaml -o json
   ferry preflight --context new-ck8s --from shop.ferry --rules ferry.yaml --images --ca-bundle harbor-ca.pem
+  ferry preflight --context new-ck8s --from shop.ferry --probe-endpoints --probe db.corp.internal:5432
 
 Read-only checks of the target before `ferry apply` or `ferry migrate`: a server-side dry
 run of every transformed object (unserved API versions, missing CRDs, schema errors,
@@ -24,8 +25,12 @@ admission webhooks, quotas), the storage classes, ingress classes and CRDs the o
 need, and the version skew between source and target. With --images, each image the
 transformed manifests name is looked up in its registry with the pull secret they give it
 (anonymous without one, as a node without credentials of its own): it must exist, the pull
-secret must open the registry, and a node's platform must be among the image's. Nothing is
-written.
+secret must open the registry, and a node's platform must be among the image's. With
+--probe-endpoints (or --probe HOST:PORT), one short-lived Pod on the target (image
+--probe-image, which needs sh, nc and timeout, e.g. busybox) tries a TCP connection to each
+external endpoint the objects use and to each --probe, and each answers reachable (info) or
+not (fail); the Pod is deleted afterwards. Nothing else is written; without those flags,
+nothing at all.
 
 Exit codes:
   0  no finding of severity fail (warnings are listed)
@@ -63,6 +68,21 @@ pub struct PreflightArgs {
     pub images: bool,
     #[command(flatten)]
     pub registries: RegistryTrustArgs,
+    /// Try a TCP connection to each external endpoint the objects use from a short-lived Pod on the target (the only thing preflight creates; it is deleted).
+    #[arg(long)]
+    pub probe_endpoints: bool,
+    /// Also try this endpoint from the probe Pod (repeat; implies the probe): what the manifests do not show, e.g. a database named in a connection string.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_host_port)]
+    pub probe: Vec<(String, u16)>,
+    /// The probe Pod's image: it needs `sh`, `nc` and `timeout`.
+    #[arg(long, value_name = "IMAGE", default_value = ferry_verify::preflight::endpoints::PROBE_IMAGE)]
+    pub probe_image: String,
+    /// The probe Pod's namespace.
+    #[arg(long, value_name = "NAMESPACE", default_value = "default")]
+    pub probe_namespace: String,
+    /// Run the probe Pod on the node's network instead of the Pod network (where the workloads will not run as hostNetwork, leave this off).
+    #[arg(long)]
+    pub probe_host_network: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = SummaryFormat::Table)]
     pub output: SummaryFormat,
@@ -85,6 +105,32 @@ pub struct PreflightCommand {
     pub archive: ArchiveSettings,
     /// How to reach the images' registries, when they are checked (`--images`).
     pub images: Option<ferry_images::RegistryOptions>,
+    /// The probe of the external endpoints, when asked for.
+    pub probe: Option<ProbeSettings>,
+}
+
+/// How `--probe-endpoints` runs.
+#[derive(Debug, Clone)]
+pub struct ProbeSettings {
+    /// Endpoints given with `--probe`, besides those the objects use.
+    pub extra: Vec<(String, u16)>,
+    /// The probe Pod's image.
+    pub image: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// Whether it runs on the node's network.
+    pub host_network: bool,
+}
+
+/// Reads `HOST:PORT` (`[ADDRESS]:PORT` for IPv6).
+fn parse_host_port(text: &str) -> Result<(String, u16), String> {
+    let (host, port) = text.rsplit_once(':').ok_or_else(|| format!("`{text}` is not HOST:PORT"))?;
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let port = port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| format!("`{port}` is not a TCP port (1-65535)"))?;
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!("`{text}` names no host"));
+    }
+    Ok((host.to_owned(), port))
 }
 
 impl PreflightCommand {
@@ -101,9 +147,20 @@ impl PreflightCommand {
             transform,
             images,
             registries,
+            probe_endpoints,
+            probe,
+            probe_image,
+            probe_namespace,
+            probe_host_network,
             output,
             archive,
         } = args;
+        let probe = (probe_endpoints || !probe.is_empty()).then_some(ProbeSettings {
+            extra: probe,
+            image: probe_image,
+            namespace: probe_namespace,
+            host_network: probe_host_network,
+        });
         let source = match from {
             Some(from) => SourceInput::Archive { from, namespaces },
             None => SourceInput::Cluster(SourceSettings {
@@ -119,6 +176,7 @@ impl PreflightCommand {
             output,
             archive: ArchiveSettings::resolve(archive),
             images: images.then(|| registries.options()),
+            probe,
         })
     }
 }

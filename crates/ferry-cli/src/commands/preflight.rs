@@ -1,16 +1,18 @@
 //! `ferry preflight`: read-only checks of a target before migrating to it.
 
 use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use ferry_analysis::ExternalEndpoint;
 use ferry_cluster::apply::{ApplyObject, ApplyOptions, Journal, Outcome, apply};
 use ferry_cluster::fetch;
 use ferry_cluster::{Connection, Discovery};
 use ferry_model::ObjectId;
-use ferry_verify::preflight::{self, Issue, Severity};
+use ferry_verify::preflight::{self, Issue, Severity, probe};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::args::{PreflightCommand, SummaryFormat};
+use crate::args::{PreflightCommand, ProbeSettings, SummaryFormat};
 use crate::commands::sources::{self, Plan};
 use crate::commands::{cluster, pipeline};
 use crate::error::{CliError, ExitStatus};
@@ -33,7 +35,11 @@ pub fn run(command: PreflightCommand) -> Result<ExitStatus, CliError> {
             plan.blocked.into_iter().map(|b| Issue { severity: Severity::Fail, code: "cannot-migrate", object: Some(b.object), message: b.found.reason });
         let objects: Vec<(ObjectId, Value)> = plan.objects.into_iter().map(|p| (p.id, p.expected)).collect();
         let mut issues: Vec<Issue> = blocked.chain(preflight::check(&objects, &facts, source.version.as_deref())).collect();
-        issues.extend(preflight::endpoints::check(&preflight::endpoints::of_objects(&objects), &target.context));
+        let endpoints = preflight::endpoints::of_objects(&objects);
+        issues.extend(preflight::endpoints::check(&endpoints, &target.context));
+        if let Some(settings) = &command.probe {
+            issues.extend(probe_endpoints(&target, &endpoints, settings).await);
+        }
         let dry_run = dry_run(&target, &objects, &issues).await?;
         issues.extend(dry_run);
         issues.extend(image_issues);
@@ -56,6 +62,29 @@ pub fn run(command: PreflightCommand) -> Result<ExitStatus, CliError> {
             ExitStatus::Success
         })
     })
+}
+
+/// How long the probe Pod may take, its image pull included.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Tries the endpoints from a probe Pod on the target (deleted afterwards) and reads its findings.
+async fn probe_endpoints(target: &Connection, endpoints: &[ExternalEndpoint], settings: &ProbeSettings) -> Vec<Issue> {
+    let targets = probe::targets(endpoints, &settings.extra);
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let unique = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos()) ^ std::process::id();
+    let pod = probe::ProbePod {
+        name: format!("ferry-probe-{unique:08x}"),
+        namespace: settings.namespace.clone(),
+        image: settings.image.clone(),
+        host_network: settings.host_network,
+    };
+    eprintln!("probing {} endpoint(s) from the Pod `{}/{}` on the target", targets.len(), pod.namespace, pod.name);
+    match ferry_cluster::pod::run_to_end(&target.client, pod.manifest(&targets), PROBE_TIMEOUT).await {
+        Ok(ended) => probe::read(&targets, &ended.log, &target.context),
+        Err(why) => vec![probe::failed(&why, &targets)],
+    }
 }
 
 /// What the target serves, its classes and its nodes.

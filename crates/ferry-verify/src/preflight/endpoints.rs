@@ -13,7 +13,7 @@ use super::{Issue, Severity};
 pub const EXTERNAL_ENDPOINT: &str = "external-endpoint";
 
 /// The image of the probe Pod in the hints: a small public image that has `nc`.
-const PROBE_IMAGE: &str = "busybox:1.36";
+pub const PROBE_IMAGE: &str = "busybox:1.36";
 
 /// Protocols carried over UDP, where `nc -zu` cannot tell an answer from silence.
 const UDP_PROTOCOLS: &[&str] = &["NTP", "DNS", "SNMP", "Syslog"];
@@ -55,13 +55,18 @@ fn hint(endpoint: &ExternalEndpoint, context: &str) -> String {
     let Some(port) = endpoint.port else {
         return format!("no port is written; test the port the clients use with `{}`", probe(context, host, "PORT", false));
     };
-    let udp = endpoint.protocol.as_deref().is_some_and(|p| UDP_PROTOCOLS.contains(&p));
+    let udp = is_udp(endpoint);
     let command = probe(context, host, &port.to_string(), udp);
     match (block, udp) {
         (true, _) => format!("a block of addresses; test one the clients use, e.g. `{command}`"),
         (false, true) => format!("test with `{command}` (UDP: no error is no proof of an answer)"),
         (false, false) => format!("test with `{command}`"),
     }
+}
+
+/// Whether the endpoint's protocol runs over UDP.
+pub(super) fn is_udp(endpoint: &ExternalEndpoint) -> bool {
+    endpoint.protocol.as_deref().is_some_and(|p| UDP_PROTOCOLS.contains(&p))
 }
 
 /// A short-lived Pod on the target that tries the connection and is removed.

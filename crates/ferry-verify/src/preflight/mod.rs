@@ -2,10 +2,12 @@
 //! objects need from the target (served kinds, storage classes, ingress classes, nodes
 //! that can run their Pods: `capacity.rs`) against what the target has, and the version skew. The server-side dry run
 //! that validates every object is the CLI's part; its outcomes become [`Issue`]s too, and so do
-//! the external endpoints the assessment finds in the objects (`endpoints.rs`).
+//! the external endpoints the assessment finds in the objects (`endpoints.rs`), and what a probe
+//! Pod found trying them (`probe.rs`).
 
 mod capacity;
 pub mod endpoints;
+pub mod probe;
 
 use std::collections::BTreeSet;
 

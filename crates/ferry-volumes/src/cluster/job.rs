@@ -36,8 +36,6 @@ const FERRY_BINARY: &str = "/usr/local/bin/ferry";
 /// stop (repository objects are written whole; a restore's unfinished temporary file is
 /// removed by the next pass), so there is no reason to wait Kubernetes' default 30 s.
 const GRACE_SECONDS: i64 = 2;
-/// Waiting reasons that mean the Pod will never start.
-const STUCK: [&str; 5] = ["ErrImageNeverPull", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError", "InvalidImageName"];
 
 /// The repository both clusters' movers use.
 #[derive(Debug, Clone)]
@@ -358,7 +356,7 @@ fn outcome(request: &JobRequest, pod: &Pod) -> Option<Result<MoverReport, Error>
         return Some(Err(request.failed(format!("its Pod `{name}` was deleted before it ended (by someone, or evicted); its outcome is unknown"))));
     }
     let waiting = state?.waiting.as_ref()?;
-    let reason = waiting.reason.as_deref().filter(|r| STUCK.contains(r))?;
+    let reason = waiting.reason.as_deref().filter(|r| ferry_cluster::pod::CANNOT_START.contains(r))?;
     let detail = waiting.message.clone().unwrap_or_default();
     Some(Err(request.failed(format!("its Pod cannot start: {reason} {detail}"))))
 }
