@@ -10,16 +10,20 @@ use serde::Deserialize;
 
 use crate::object::Identity;
 
-/// A shell-style pattern: `*` stands for any run of characters, `?` for one.
+/// A shell-style pattern: `*` stands for any run of characters, `?` for one. A pattern
+/// without either compares as text (most of the built-in tables' kinds), with no regex built.
 #[derive(Debug, Clone)]
 pub struct Glob {
     text: String,
-    regex: Regex,
+    regex: Option<Regex>,
 }
 
 impl Glob {
     /// Compiles `text`.
     pub fn new(text: &str) -> Result<Glob, String> {
+        if !text.contains(['*', '?']) {
+            return Ok(Glob { text: text.to_owned(), regex: None });
+        }
         let mut pattern = String::from("^");
         for c in text.chars() {
             match c {
@@ -30,17 +34,21 @@ impl Glob {
         }
         pattern.push('$');
         let regex = Regex::new(&pattern).map_err(|e| format!("`{text}` is not a valid pattern: {e}"))?;
-        Ok(Glob { text: text.to_owned(), regex })
+        Ok(Glob { text: text.to_owned(), regex: Some(regex) })
     }
 
     /// Whether `value` matches the whole pattern.
     pub fn matches(&self, value: &str) -> bool {
-        self.regex.is_match(value)
+        match &self.regex {
+            Some(regex) => regex.is_match(value),
+            None => self.text == value,
+        }
     }
 
     /// What each `*` stood for, when `value` matches.
     pub fn captures<'v>(&self, value: &'v str) -> Option<Vec<&'v str>> {
-        let captures = self.regex.captures(value)?;
+        let Some(regex) = &self.regex else { return (self.text == value).then(Vec::new) };
+        let captures = regex.captures(value)?;
         Some(captures.iter().skip(1).map(|c| c.map_or("", |m| m.as_str())).collect())
     }
 
@@ -195,6 +203,7 @@ mod tests {
         assert_eq!(glob.captures("service.beta.kubernetes.io/azure-dns").unwrap(), ["dns"]);
         assert!(Glob::new("a.b").unwrap().matches("a.b") && !Glob::new("a.b").unwrap().matches("axb"));
         assert!(Glob::new("shop-?").unwrap().matches("shop-1"));
+        assert_eq!((Glob::new("web").unwrap().captures("web"), Glob::new("web").unwrap().captures("web2")), (Some(vec![]), None));
     }
 
     #[test]
