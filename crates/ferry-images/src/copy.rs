@@ -447,7 +447,8 @@ async fn copy_referrers(run: &Run<'_>, source: &Repo, target: &Repo, subjects: &
     Ok(found.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect())
 }
 
-/// Copies the referrers of one subject.
+/// Copies the referrers of one subject: those the referrers API lists, else those tagged by the
+/// tag schema or cosign (only the tags the repository lists are looked up).
 async fn copy_referrers_of(run: &Run<'_>, source: &Repo, target: &Repo, subject: &str, counts: &Counts) -> Result<Vec<ReferrerEvidence>, RegistryError> {
     let mut found = Vec::new();
     if let Some(index) = source.registry.referrers(&source.name, subject).await? {
@@ -461,7 +462,12 @@ async fn copy_referrers_of(run: &Run<'_>, source: &Repo, target: &Repo, subject:
         return Ok(found);
     }
     let hex = subject.trim_start_matches("sha256:");
-    let tags: Vec<String> = REFERRER_TAG_SUFFIXES.iter().map(|suffix| format!("sha256-{hex}{suffix}")).collect();
+    let mut tags: Vec<String> = REFERRER_TAG_SUFFIXES.iter().map(|suffix| format!("sha256-{hex}{suffix}")).collect();
+    // One listing of the repository's tags (shared by its images) instead of a look-up per tag,
+    // where the registry lists them.
+    if let Some(known) = source.registry.tags(&source.name).await? {
+        tags.retain(|tag| known.contains(tag));
+    }
     let digests = join_all(tags.iter().map(|tag| resolve(source, tag))).await;
     for (tag, digest) in tags.into_iter().zip(digests) {
         let Some(digest) = digest? else { continue };

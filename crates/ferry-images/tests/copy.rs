@@ -188,6 +188,10 @@ async fn images_indexes_and_referrers_are_copied_byte_exact_and_a_second_run_sen
         assert_eq!((image.error.as_deref(), image.blobs_sent, image.manifests_sent, image.verified), (None, 0, 0, true), "{image:?}");
     }
     assert_eq!(again[0].referrers.len(), 3);
+    // Referrer tags come from one listing per repository: the tags it does not list (no SBOM
+    // was pushed) are never asked for.
+    assert!(source.requests().iter().any(|r| r.contains("/tags/list")), "{:#?}", source.requests());
+    assert!(!source.requests().iter().any(|r| r.contains(".sbom")), "{:#?}", source.requests());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

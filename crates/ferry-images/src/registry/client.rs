@@ -3,9 +3,9 @@
 //! transport errors, 429 and 502–504 with backoff that honours `Retry-After`, bounds the
 //! requests in flight, and counts them. Nothing here logs; errors never carry credentials.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -45,6 +45,9 @@ pub(crate) enum Upload {
     Session(String),
 }
 
+/// The tags of a repository.
+pub type Tags = Arc<HashSet<String>>;
+
 /// How a [`Registry`] behaves.
 #[derive(Debug, Clone)]
 pub(crate) struct Behaviour {
@@ -68,6 +71,8 @@ pub struct Registry {
     requests: AtomicU64,
     /// Whether `GET /v2/<repo>/referrers/<digest>` is served (learnt on first use).
     pub(crate) referrers_api: Mutex<Option<bool>>,
+    /// The tags of each repository listed so far (`None`: the registry refused the listing).
+    tags: Mutex<HashMap<String, Arc<OnceCell<Option<Tags>>>>>,
     /// Manifests read so far, by repository and the digest of their bytes: content named by
     /// its digest never changes, so a second read by digest (the copy after the plan) is not
     /// sent.
@@ -89,6 +94,7 @@ impl Registry {
             requests: AtomicU64::new(0),
             referrers_api: Mutex::new(None),
             manifests: Mutex::new(HashMap::new()),
+            tags: Mutex::new(HashMap::new()),
         }
     }
 
@@ -426,18 +432,56 @@ impl Registry {
         response.bytes().await.map(Some).map_err(|e| self.error(&action, Problem::Unreachable(describe(&e))))
     }
 
+    /// Every tag of `repository`, page by page (`n` and the `Link` header), listed once per run
+    /// and kept; `None` when the registry does not list it (refused, or not served).
+    pub async fn tags(&self, repository: &str) -> Result<Option<Tags>, RegistryError> {
+        let cell = self.tags.lock().expect("not poisoned").entry(repository.to_owned()).or_default().clone();
+        cell.get_or_try_init(|| self.list_tags(repository)).await.cloned()
+    }
+
+    async fn list_tags(&self, repository: &str) -> Result<Option<Tags>, RegistryError> {
+        let action = format!("listing the tags of `{repository}`");
+        let mut tags = HashSet::new();
+        let mut next = Some(format!("{}/v2/{repository}/tags/list?n={TAGS_PAGE}", self.base().await?));
+        while let Some(url) = next.take() {
+            let response = self.send(&action, &Scope::pull(repository), |http, _| http.get(&url)).await?;
+            if response.status() != StatusCode::OK {
+                return Ok(None);
+            }
+            next = next_page(response.headers()).map(|link| self.absolute(&link));
+            let body = response.bytes().await.map_err(|e| self.error(&action, Problem::Unreachable(describe(&e))))?;
+            let page: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let Some(names) = page.get("tags").map(|t| t.as_array().cloned().unwrap_or_default()) else { return Ok(None) };
+            tags.extend(names.iter().filter_map(serde_json::Value::as_str).map(str::to_owned));
+        }
+        Ok(Some(Arc::new(tags)))
+    }
+
+    /// An absolute URL from one the registry sent, which may be a path.
+    fn absolute(&self, url: &str) -> String {
+        if url.starts_with("http://") || url.starts_with("https://") {
+            return url.to_owned();
+        }
+        format!("{}{url}", self.base.get().map_or("", String::as_str))
+    }
+
     /// The absolute URL of a `Location` header (registries may send a path).
     fn location(&self, headers: &HeaderMap, action: &str) -> Result<String, RegistryError> {
         let location = headers
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| self.error(action, Problem::Unsupported("no upload location in the answer".into())))?;
-        if location.starts_with("http://") || location.starts_with("https://") {
-            return Ok(location.to_owned());
-        }
-        let base = self.base.get().map_or("", String::as_str);
-        Ok(format!("{base}{location}"))
+        Ok(self.absolute(location))
     }
+}
+
+/// Tags asked for per page of a tag list.
+const TAGS_PAGE: usize = 1000;
+
+/// The next page of a list: `Link: <URL>; rel="next"`.
+fn next_page(headers: &HeaderMap) -> Option<String> {
+    let link = headers.get(reqwest::header::LINK)?.to_str().ok()?;
+    link.split(',').find(|part| part.contains("rel=\"next\"")).and_then(|part| Some(part.split_once('<')?.1.split_once('>')?.0.to_owned()))
 }
 
 fn found(headers: &HeaderMap) -> Found {
@@ -554,6 +598,16 @@ mod tests {
         assert_eq!(range_start("bytes 2000000-3999999/4000000"), Some(2_000_000));
         assert_eq!(range_start("bytes */4000000"), None);
         assert_eq!(range_start("items 0-1/2"), None);
+    }
+
+    #[test]
+    fn the_next_page_comes_from_the_link_header() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(next_page(&headers), None);
+        headers.insert(reqwest::header::LINK, r#"</v2/shop/web/tags/list?last=v9&n=1000>; rel="next""#.parse().unwrap());
+        assert_eq!(next_page(&headers).as_deref(), Some("/v2/shop/web/tags/list?last=v9&n=1000"));
+        headers.insert(reqwest::header::LINK, r#"<https://r.example/a>; rel="prev", <https://r.example/b>; rel="next""#.parse().unwrap());
+        assert_eq!(next_page(&headers).as_deref(), Some("https://r.example/b"));
     }
 
     #[test]

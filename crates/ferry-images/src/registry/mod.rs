@@ -6,11 +6,11 @@
 mod auth;
 mod client;
 mod error;
+mod reference;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,13 +39,8 @@ impl ImageRef {
     /// Parses a reference as Kubernetes and Docker read it.
     pub fn parse(text: &str) -> Result<ImageRef, Error> {
         let invalid = |reason: String| Error::Reference { reference: text.to_owned(), reason };
-        let parsed = oci_client::Reference::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        Ok(ImageRef {
-            registry: parsed.registry().to_owned(),
-            repository: parsed.repository().to_owned(),
-            tag: parsed.tag().map(str::to_owned),
-            digest: parsed.digest().map(str::to_owned),
-        })
+        let (registry, repository, tag, digest) = reference::split(text).map_err(invalid)?;
+        Ok(ImageRef { registry, repository, tag, digest })
     }
 
     /// The host to send API requests to (Docker Hub's is `registry-1.docker.io`).
