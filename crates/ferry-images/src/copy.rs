@@ -40,6 +40,9 @@ pub struct CopyJob {
     pub source: ImageRef,
     /// Where it goes: its tag is put; a digest in it must be the source's.
     pub target: ImageRef,
+    /// The digest the target's tag held when the plan looked, if it did: when it is the
+    /// source's, the tag is not asked about again.
+    pub target_seen: Option<String>,
 }
 
 /// What was verified and done for one image; the evidence file holds one per image.
@@ -194,7 +197,8 @@ async fn copy_image_into(run: &Run<'_>, job: &CopyJob, counts: &Counts, evidence
     if let Some(pinned) = job.target.digest.as_ref().filter(|d| **d != digest) {
         return Err(format!("the target reference pins `{pinned}` but the source `{}` is `{digest}`; a copy keeps the digest", job.source));
     }
-    let tree = copy_manifest(run, &source, &target, &digest, job.target.tag.as_deref(), counts, true).await.map_err(|e| e.to_string())?;
+    let tag = job.target.tag.as_deref().map(|name| Tag { name, seen: job.target_seen.as_deref() });
+    let tree = copy_manifest(run, &source, &target, &digest, tag, counts, true).await.map_err(|e| e.to_string())?;
     evidence.media_type = tree.media_type;
     evidence.platforms = tree.platforms;
     evidence.target_digest = Some(digest.clone());
@@ -213,6 +217,13 @@ async fn resolve(repo: &Repo, reference: &str) -> Result<Option<String>, Registr
     }
 }
 
+/// A target tag to point at a manifest, with what it held when the plan looked (if it did).
+#[derive(Clone, Copy)]
+struct Tag<'a> {
+    name: &'a str,
+    seen: Option<&'a str>,
+}
+
 /// Copies the manifest `digest` (and everything it refers to) unless the target has it, then
 /// points `tag` at it. `top` asks for the platform of a single image (from its config).
 fn copy_manifest<'a>(
@@ -220,7 +231,7 @@ fn copy_manifest<'a>(
     source: &'a Repo,
     target: &'a Repo,
     digest: &'a str,
-    tag: Option<&'a str>,
+    tag: Option<Tag<'a>>,
     counts: &'a Counts,
     top: bool,
 ) -> BoxFuture<'a, Result<Tree, RegistryError>> {
@@ -241,7 +252,8 @@ fn copy_manifest<'a>(
         // What the tag holds on the target and the platform of a single image, asked at once.
         let tag_at = async {
             match tag {
-                Some(tag) => Ok(target.registry.manifest_head(&target.name, tag).await?.and_then(|f| f.digest)),
+                Some(Tag { seen: Some(seen), .. }) if seen == digest => Ok(Some(seen.to_owned())),
+                Some(tag) => Ok(target.registry.manifest_head(&target.name, tag.name).await?.and_then(|f| f.digest)),
                 None => Ok(None),
             }
         };
@@ -277,7 +289,7 @@ fn copy_manifest<'a>(
             target.registry.manifest_put(&target.name, digest, &body, &media_type).await?;
             counts.manifests_sent.fetch_add(1, Ordering::Relaxed);
         }
-        if let Some(tag) = tag.filter(|_| tag_at.as_deref() != Some(digest)) {
+        if let Some(tag) = tag.map(|t| t.name).filter(|_| tag_at.as_deref() != Some(digest)) {
             let given = target.registry.manifest_put(&target.name, tag, &body, &media_type).await?;
             if let Some(given) = given.filter(|g| g != digest) {
                 let action = format!("putting `{}:{tag}`", target.name);
@@ -471,7 +483,7 @@ async fn copy_referrers_of(run: &Run<'_>, source: &Repo, target: &Repo, subject:
     let digests = join_all(tags.iter().map(|tag| resolve(source, tag))).await;
     for (tag, digest) in tags.into_iter().zip(digests) {
         let Some(digest) = digest? else { continue };
-        copy_manifest(run, source, target, &digest, Some(&tag), counts, false).await?;
+        copy_manifest(run, source, target, &digest, Some(Tag { name: &tag, seen: None }), counts, false).await?;
         found.push(ReferrerEvidence { subject: subject.to_owned(), digest, found_by: "tag", tag: Some(tag), artifact_type: None });
     }
     Ok(found)

@@ -104,7 +104,8 @@ impl PlannedImage {
         if let Some(resolved) = &self.resolved {
             source = source.pinned(&resolved.digest);
         }
-        Some(CopyJob { source, target: ImageRef::parse(&self.target).ok()? })
+        let seen = self.resolved.as_ref().and_then(|r| r.target_digest.clone());
+        Some(CopyJob { source, target: ImageRef::parse(&self.target).ok()?, target_seen: seen })
     }
 }
 
@@ -261,10 +262,14 @@ fn totals(images: &[PlannedImage]) -> Totals {
         let tree = resolved.map_or(1, |r| r.manifests);
         manifests += tree;
         blobs.extend(resolved.into_iter().flat_map(|r| r.blob_list.iter().map(|(d, s)| (d.as_str(), *s))));
-        first += 2 + 4 * tree;
-        again += 2 + tree + 4 * tree + 1;
+        // Both runs: the plan reads the tree and looks at the target's tag; the copy reads the
+        // image's config (its platform) and lists the repository's tags (its referrers). A first
+        // copy also looks up and puts each manifest, and the tag.
+        again += tree + 3;
+        first += tree + 4;
     }
-    first += 3 * manifests + 4 * blobs.len() as u64;
+    // Each blob: looked up on the target, an upload opened, streamed and closed; read from the source.
+    first += 2 * manifests + 5 * blobs.len() as u64;
     Totals {
         images: images.len(),
         to_copy: copied.len(),

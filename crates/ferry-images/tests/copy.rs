@@ -106,7 +106,8 @@ fn registries(source: &TestRegistry, password: &str) -> Registries {
 }
 
 fn job(source: &TestRegistry, target: &TestRegistry, from: &str, to: &str) -> CopyJob {
-    CopyJob { source: ImageRef::parse(&format!("{}/{from}", source.host())).unwrap(), target: ImageRef::parse(&format!("{}/{to}", target.host())).unwrap() }
+    let (source, target) = (ImageRef::parse(&format!("{}/{from}", source.host())).unwrap(), ImageRef::parse(&format!("{}/{to}", target.host())).unwrap());
+    CopyJob { source, target, target_seen: None }
 }
 
 /// Requests that send blob content: upload starts, chunks, and closes.
@@ -188,6 +189,14 @@ async fn images_indexes_and_referrers_are_copied_byte_exact_and_a_second_run_sen
         assert_eq!((image.error.as_deref(), image.blobs_sent, image.manifests_sent, image.verified), (None, 0, 0, true), "{image:?}");
     }
     assert_eq!(again[0].referrers.len(), 3);
+    // What a plan saw on the target (the tag at the source's digest) is not asked again.
+    let seen: Vec<CopyJob> =
+        jobs.iter().zip([&one, &two, &index]).map(|(job, digest)| CopyJob { target_seen: Some(digest.to_string()), ..job.clone() }).collect();
+    let before = target.requests().len();
+    let third = copy(&seen, &registries(&source, REGISTRY_PASSWORD), &NoProgress).await;
+    assert!(third.iter().all(|image| image.verified && image.manifests_sent == 0), "{third:#?}");
+    let asked = target.requests()[before..].to_vec();
+    assert!(!asked.iter().any(|r| r.ends_with("/manifests/1")), "{asked:#?}");
     // Referrer tags come from one listing per repository: the tags it does not list (no SBOM
     // was pushed) are never asked for.
     assert!(source.requests().iter().any(|r| r.contains("/tags/list")), "{:#?}", source.requests());
@@ -225,7 +234,8 @@ async fn push_big_image(source: &TestRegistry) -> (ferry_images::Image, u64) {
 
 /// Copies `from/app/big:1` to `to/mirror/big:1` with no credentials.
 async fn copy_big_image(from: &str, to: &str, scratch: &TestRegistry) -> ferry_images::ImageEvidence {
-    let job = CopyJob { source: ImageRef::parse(&format!("{from}/app/big:1")).unwrap(), target: ImageRef::parse(&format!("{to}/mirror/big:1")).unwrap() };
+    let (source, target) = (ImageRef::parse(&format!("{from}/app/big:1")).unwrap(), ImageRef::parse(&format!("{to}/mirror/big:1")).unwrap());
+    let job = CopyJob { source, target, target_seen: None };
     let docker_config = scratch.path().join("docker-config.json");
     std::fs::write(&docker_config, "{}").unwrap();
     let registries = Registries::new(RegistryOptions { docker_config: Some(docker_config), ..RegistryOptions::default() }).unwrap();
