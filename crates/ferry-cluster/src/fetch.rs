@@ -42,24 +42,52 @@ pub struct Collections {
 /// A resource at one version, in one namespace (or cluster-wide).
 type Collection = (Resource, Option<String>);
 
+/// Collections read ahead of [`read_collections`]: what [`prefetch`] listed while the objects
+/// that live in them were still being found.
+#[derive(Debug, Default)]
+pub struct Prefetched(HashMap<Collection, Result<Vec<Value>, String>>);
+
+/// Lists, `concurrency` at a time, the collection of each identity `ids` yields as soon as it
+/// comes (each collection once, at the identity's own apiVersion), until `ids` ends: a reader of
+/// the source hands identities over page by page, and the target's lists overlap its reading.
+/// Identities whose kind the cluster does not serve are skipped; [`read_collections`] reports them.
+pub async fn prefetch(connection: &Connection, discovery: &Discovery, ids: impl futures::Stream<Item = ObjectId>, concurrency: usize) -> Prefetched {
+    let mut seen: BTreeSet<Collection> = BTreeSet::new();
+    let collections = ids.filter_map(|id| {
+        let located = locate(discovery, &id).ok().map(|(resource, namespace)| (resource.clone(), namespace));
+        std::future::ready(located.filter(|collection| seen.insert(collection.clone())))
+    });
+    let listed = collections
+        .map(|collection| async move {
+            let items = list(connection, &collection.0, collection.1.as_deref(), "").await.map_err(|e| e.to_string());
+            (collection, items)
+        })
+        .buffer_unordered(concurrency.max(1));
+    Prefetched(listed.collect().await)
+}
+
 /// Reads every (resource, namespace) collection the objects `ids` live in (each at the
 /// object's own apiVersion, so the server converts what it stores at another), `concurrency`
-/// collections at a time, and answers for each object in the order asked.
-pub async fn read_collections(connection: &Connection, discovery: &Discovery, ids: &[ObjectId], concurrency: usize) -> Collections {
+/// collections at a time, and answers for each object in the order asked. Collections in
+/// `prefetched` are taken from it instead of being listed again.
+pub async fn read_collections(connection: &Connection, discovery: &Discovery, ids: &[ObjectId], concurrency: usize, prefetched: Prefetched) -> Collections {
     let located: Vec<Result<Collection, String>> = ids.iter().map(|id| locate(discovery, id).map(|(r, ns)| (r.clone(), ns))).collect();
     let wanted: BTreeSet<&Collection> = located.iter().filter_map(|l| l.as_ref().ok()).collect();
-    let listed: Vec<(&Collection, Result<Vec<Value>, RequestError>)> = futures::stream::iter(wanted)
-        .map(|collection| async move { (collection, list(connection, &collection.0, collection.1.as_deref(), "").await) })
+    let mut prefetched = prefetched.0;
+    let (known, missing): (Vec<&Collection>, Vec<&Collection>) = wanted.into_iter().partition(|c| prefetched.contains_key(*c));
+    let mut listed: Vec<(&Collection, Result<Vec<Value>, String>)> = futures::stream::iter(missing)
+        .map(|collection| async move { (collection, list(connection, &collection.0, collection.1.as_deref(), "").await.map_err(|e| e.to_string())) })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
+    listed.extend(known.into_iter().filter_map(|collection| Some((collection, prefetched.remove(collection)?))));
     let mut failed: HashMap<&Collection, String> = HashMap::new();
     let mut by_name: HashMap<(&Collection, String), Value> = HashMap::new();
     for (collection, items) in listed {
         match items {
             Ok(items) => by_name.extend(items.into_iter().map(|item| ((collection, name_of(&item).to_owned()), item))),
             Err(error) => {
-                failed.insert(collection, error.to_string());
+                failed.insert(collection, error);
             }
         }
     }

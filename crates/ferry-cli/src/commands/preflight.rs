@@ -21,7 +21,7 @@ use crate::error::{CliError, ExitStatus};
 pub fn run(command: PreflightCommand) -> Result<ExitStatus, CliError> {
     let rules = pipeline::rules(&command.transform)?;
     cluster::runtime()?.block_on(async {
-        let source = sources::read(&command.source, &command.archive).await?;
+        let source = sources::read(&command.source, &command.archive, |_| {}).await?;
         let target = cluster::connect(&command.target).await?;
         let discovery = cluster::discover(&target, &command.target).await?;
         let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &target.server_version)?, rules };

@@ -25,13 +25,14 @@ pub struct Source {
     pub unreadable: Vec<String>,
 }
 
-/// Reads the source's objects, as `ferry export` chooses them.
-pub async fn read(input: &SourceInput, settings: &ArchiveSettings) -> Result<Source, CliError> {
+/// Reads the source's objects, as `ferry export` chooses them; `found` is told each object's
+/// identity as soon as it is read (list by list from a cluster), before the reading ends.
+pub async fn read(input: &SourceInput, settings: &ArchiveSettings, mut found: impl FnMut(&ObjectId)) -> Result<Source, CliError> {
     match input {
         SourceInput::Archive { from, namespaces } => {
             let (manifest, entries) = archive::read(from, settings).await?;
             let wanted = |id: &ObjectId| namespaces.is_empty() || id.namespace.as_ref().is_none_or(|ns| namespaces.contains(ns));
-            let objects = entries.iter().filter(|e| wanted(&e.id)).map(archive::parsed).collect::<Result<_, _>>()?;
+            let objects = entries.iter().filter(|e| wanted(&e.id)).inspect(|e| found(&e.id)).map(archive::parsed).collect::<Result<_, _>>()?;
             let version = Some(manifest.header.source.server_version).filter(|v| !v.is_empty());
             Ok(Source { objects, described: format!("archive {from}"), version, generated: 0, unreadable: Vec::new() })
         }
@@ -40,6 +41,7 @@ pub async fn read(input: &SourceInput, settings: &ArchiveSettings) -> Result<Sou
             let mut raw: Vec<RawObject> = Vec::new();
             let keep = |chosen: cluster::Chosen| chosen.into_iter().map(|(object, _)| object).collect::<Vec<_>>();
             let read = cluster::read_source(&source, settings, &keep, |objects| {
+                objects.iter().for_each(|object| found(&object.id));
                 raw.extend(objects);
                 true
             })

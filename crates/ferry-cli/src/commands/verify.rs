@@ -5,13 +5,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use ferry_cluster::fetch::{self, Collections, Fetched};
+use ferry_cluster::fetch::{self, Collections, Fetched, Prefetched};
 use ferry_cluster::{ConnectOptions, Connection, Discovery};
 use ferry_model::ObjectId;
 use ferry_verify::{Compared, Difference, Expectation, Finding, Problem, Readiness, Report, Saved, State, Verdict, evidence};
 use futures::StreamExt as _;
 use rayon::prelude::*;
 use serde_json::Value;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::args::{SummaryFormat, VerifyCommand};
 use crate::commands::sources::{self, Plan, Source};
@@ -30,13 +31,16 @@ pub fn run(command: VerifyCommand) -> Result<ExitStatus, CliError> {
     let rules = pipeline::rules(&command.transform)?;
     let evidence = read_evidence(&command)?;
     cluster::runtime()?.block_on(async {
-        // The target is opened while the source is read: neither waits for the other.
-        let (source, opened) = tokio::join!(sources::read(&command.source, &command.archive), open_target(&command.target));
+        // The target is opened, and the collections of the objects found so far are listed,
+        // while the source is read: neither waits for the other.
+        let (found, ids) = tokio::sync::mpsc::unbounded_channel::<ObjectId>();
+        let read = sources::read(&command.source, &command.archive, move |id| drop(found.send(id.clone())));
+        let (source, opened) = tokio::join!(read, open_target_and_prefetch(&command.target, ids));
         let Source { objects: sources, described, generated, unreadable, .. } = source?;
-        let (target, discovery) = opened?;
+        let (target, discovery, prefetched) = opened?;
         let options = ferry_transform::Options { target_version: pipeline::target_version(&command.transform, &target.server_version)?, rules };
         let expected = Expected::new(Plan::new(sources, &options), generated);
-        let report = check_until(&target, &discovery, &expected, &evidence, Instant::now() + command.wait).await;
+        let report = check_until(&target, &discovery, &expected, &evidence, prefetched, Instant::now() + command.wait).await;
         let checked_at = jiff::Timestamp::now();
         for line in &unreadable {
             eprintln!("warning: source not read completely: {line}");
@@ -49,11 +53,15 @@ pub fn run(command: VerifyCommand) -> Result<ExitStatus, CliError> {
     })
 }
 
-/// Connects to the target and discovers it.
-async fn open_target(options: &ConnectOptions) -> Result<(Connection, Discovery), CliError> {
+/// Connects to the target, discovers it, and lists the collections of the source objects `ids`
+/// brings (at the source's versions; those the transformation moves elsewhere are listed again
+/// when compared) until the source is read.
+async fn open_target_and_prefetch(options: &ConnectOptions, ids: UnboundedReceiver<ObjectId>) -> Result<(Connection, Discovery, Prefetched), CliError> {
     let target = cluster::connect(options).await?;
     let discovery = cluster::discover(&target, options).await?;
-    Ok((target, discovery))
+    let ids = futures::stream::unfold(ids, |mut ids| async move { ids.recv().await.map(|id| (id, ids)) });
+    let prefetched = fetch::prefetch(&target, &discovery, ids, CONCURRENCY).await;
+    Ok((target, discovery, prefetched))
 }
 
 fn status(report: &Report, unreadable: &[String]) -> ExitStatus {
@@ -100,21 +108,28 @@ impl Expected {
 
 /// Checks, and while everything is at parity but something is not ready, checks again every
 /// [`POLL`] and once more at `deadline`.
-async fn check_until(target: &Connection, discovery: &Discovery, expected: &Expected, evidence: &[ferry_verify::Check], deadline: Instant) -> Report {
-    let mut report = check(target, discovery, expected, evidence).await;
+async fn check_until(
+    target: &Connection,
+    discovery: &Discovery,
+    expected: &Expected,
+    evidence: &[ferry_verify::Check],
+    prefetched: Prefetched,
+    deadline: Instant,
+) -> Report {
+    let mut report = check(target, discovery, expected, evidence, prefetched).await;
     while report.verdict() == Verdict::NotReady
         && let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|left| !left.is_zero())
     {
         eprintln!("waiting: {} objects not ready yet", report.not_ready());
         tokio::time::sleep(POLL.min(left)).await;
-        report = check(target, discovery, expected, evidence).await;
+        report = check(target, discovery, expected, evidence, Prefetched::default()).await;
     }
     report
 }
 
 /// Reads the target's copies and compares them (on every core); reads the readiness of those that run.
-async fn check(target: &Connection, discovery: &Discovery, expected: &Expected, evidence: &[ferry_verify::Check]) -> Report {
-    let Collections { fetched, others } = fetch::read_collections(target, discovery, &expected.ids, CONCURRENCY).await;
+async fn check(target: &Connection, discovery: &Discovery, expected: &Expected, evidence: &[ferry_verify::Check], prefetched: Prefetched) -> Report {
+    let Collections { fetched, others } = fetch::read_collections(target, discovery, &expected.ids, CONCURRENCY, prefetched).await;
     let mut report = Report { left_out: expected.left_out, problems: expected.blocked.clone(), evidence: evidence.to_vec(), ..Default::default() };
     report.add_extra(others);
     let compared: Vec<Result<Compared, String>> = expected
