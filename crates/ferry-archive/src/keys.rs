@@ -15,8 +15,8 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use age::secrecy::SecretString;
 
@@ -317,9 +317,13 @@ impl Keys {
 /// [`MAX_HEADER`] bytes) and unwraps the file key.
 pub(crate) fn open<R: Read>(archive: &str, stream: R, keys: &Keys) -> Result<Decrypting<R>, ArchiveError> {
     let header_read = Arc::new(AtomicBool::new(false));
-    let capped = HeaderCap { inner: stream, read: 0, header_read: Arc::clone(&header_read) };
+    let first_line = Arc::new(Mutex::new(Vec::with_capacity(AGE_V1_LINE.len())));
+    let capped = HeaderCap { inner: stream, read: 0, header_read: Arc::clone(&header_read), first_line: Arc::clone(&first_line) };
     // Buffered: the header is parsed line by line, not again for every byte it needs.
-    let decryptor = age::Decryptor::new_buffered(io::BufReader::new(capped)).map_err(|e| header_error(archive, e))?;
+    let decryptor = age::Decryptor::new_buffered(io::BufReader::new(capped)).map_err(|e| {
+        let declared_v1 = first_line.lock().map(|line| line.as_slice() == AGE_V1_LINE).unwrap_or(false);
+        header_error(archive, e, declared_v1)
+    })?;
     header_read.store(true, Ordering::Relaxed);
     let reader = keys.decrypt(decryptor).map_err(|e| decrypt_error(archive, e))?;
     Ok(Decrypting(reader))
@@ -340,8 +344,12 @@ impl<R: Read> Read for Decrypting<R> {
     }
 }
 
-/// Why an age header could not be read.
-fn header_error(archive: &str, err: age::DecryptError) -> ArchiveError {
+/// The first line of an age v1 header.
+const AGE_V1_LINE: &[u8] = b"age-encryption.org/v1\n";
+
+/// Why an age header could not be read. age reads a v1 header that does not parse as one of
+/// an unknown later version: when the first line says v1 (`declared_v1`), the header was altered.
+fn header_error(archive: &str, err: age::DecryptError, declared_v1: bool) -> ArchiveError {
     let archive = archive.to_owned();
     match err {
         age::DecryptError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
@@ -349,6 +357,9 @@ fn header_error(archive: &str, err: age::DecryptError) -> ArchiveError {
         }
         age::DecryptError::Io(e) if e.kind() == io::ErrorKind::FileTooLarge => {
             ArchiveError::TooLarge { archive, problem: format!("its age header is longer than {MAX_HEADER} bytes") }
+        }
+        age::DecryptError::UnknownFormat if declared_v1 => {
+            ArchiveError::Damaged { archive, problem: "its age header says v1 but does not read as one: its bytes were altered".to_owned() }
         }
         age::DecryptError::UnknownFormat => ArchiveError::NewerFormat { archive, format: "an age format after v1".to_owned(), known: "age-encryption.org/v1" },
         age::DecryptError::Io(e) => ArchiveError::Io { archive, action: "read", source: e },
@@ -379,6 +390,8 @@ pub(crate) struct HeaderCap<R> {
     inner: R,
     read: u64,
     header_read: Arc<AtomicBool>,
+    /// The header's first bytes, as many as [`AGE_V1_LINE`] has: what version it declares.
+    first_line: Arc<Mutex<Vec<u8>>>,
 }
 
 impl<R: Read> Read for HeaderCap<R> {
@@ -392,6 +405,10 @@ impl<R: Read> Read for HeaderCap<R> {
         }
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         let read = self.inner.read(&mut buf[..want])?;
+        if let Ok(mut line) = self.first_line.lock() {
+            let missing = AGE_V1_LINE.len().saturating_sub(line.len()).min(read);
+            line.extend_from_slice(&buf[..missing]);
+        }
         self.read += read as u64;
         Ok(read)
     }

@@ -451,8 +451,10 @@ async fn a_truncated_or_altered_encrypted_file_is_caught() {
         assert!(matches!(err, ArchiveError::Damaged { .. }), "byte {at}: {err}");
         assert!(err.to_string().contains("fails authentication"), "{err}");
     }
-    // In the header: a recipient's stanza no longer opens (wrong key), or the header's MAC fails.
-    for at in [30, 100] {
+    // Every byte of the header after its version line: a recipient's stanza no longer opens
+    // (wrong key), no longer parses, or the header's MAC fails; never "a newer format".
+    let header_end = good.windows(4).position(|w| w == b"--- ").expect("the header's MAC line") + 48;
+    for at in "age-encryption.org/v1\n".len()..header_end {
         let mut bad = good.clone();
         bad[at] ^= 0x01;
         std::fs::write(&path, &bad).expect("write");
