@@ -180,3 +180,18 @@ impl PreflightCommand {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_endpoints_are_host_and_port_and_bad_ones_say_why() {
+        assert_eq!(parse_host_port("db.corp.internal:5432"), Ok(("db.corp.internal".to_owned(), 5432)));
+        assert_eq!(parse_host_port("[fd00::1]:636"), Ok(("fd00::1".to_owned(), 636)));
+        assert_eq!(parse_host_port("db.corp.internal"), Err("`db.corp.internal` is not HOST:PORT".to_owned()));
+        assert_eq!(parse_host_port("db:0"), Err("`0` is not a TCP port (1-65535)".to_owned()));
+        assert_eq!(parse_host_port("db:http"), Err("`http` is not a TCP port (1-65535)".to_owned()));
+        assert_eq!(parse_host_port(":80"), Err("`:80` names no host".to_owned()));
+    }
+}
