@@ -220,8 +220,24 @@ async fn preflight_finds_missing_classes_crds_and_quotas_and_never_writes() {
     assert!(reached.starts_with(&format!("`{open}` (given with --probe) accepted a TCP connection from a Pod on `admin`")), "{reached}");
     let refused = probed.iter().find(|(code, _)| *code == "endpoint-unreachable").unwrap().1;
     assert!(refused.contains(&format!("`{closed}`")) && refused.contains("Connection refused"), "{refused}");
-    let left = target.kubectl(&["get", "pods", "-A", "-l", "app.kubernetes.io/component=probe", "-o", "name"]).unwrap();
-    assert_eq!(left.trim(), "", "the probe Pod is deleted");
+    let left = || target.kubectl(&["get", "pods", "-A", "-l", "app.kubernetes.io/component=probe", "-o", "name"]).unwrap();
+    assert_eq!(left().trim(), "", "the probe Pod is deleted");
+    // A probe image the node cannot pull (a loopback registry that is not there): one warning
+    // naming what went untested, no endpoint called reachable or not, and no Pod left.
+    let nowhere = format!("127.0.0.1:{}/none:1", ferry_testcluster::free_port().unwrap());
+    let unpullable = [&batch[..], &["--probe", &open, "--probe-image", &nowhere, "--probe-host-network"]].concat();
+    let (_, report) = preflight(&target, &unpullable);
+    let probe_issues: Vec<&Value> = report["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["code"].as_str().unwrap().contains("probe") || i["code"].as_str().unwrap().starts_with("endpoint-"))
+        .collect();
+    assert_eq!(probe_issues.len(), 1, "{report:#}");
+    assert_eq!((probe_issues[0]["code"].as_str(), probe_issues[0]["severity"].as_str()), (Some("probe-failed"), Some("warn")), "{report:#}");
+    let message = probe_issues[0]["message"].as_str().unwrap();
+    assert!(message.contains("cannot start") && message.contains(&format!("`{open}`")), "{message}");
+    assert_eq!(left().trim(), "", "the probe Pod is deleted");
 
     // Images, looked up in real registries: only the `media` namespace, whose images all live on loopback.
     let (open, locked) = (TestRegistry::start().unwrap(), TestRegistry::start_with_basic_auth().unwrap());

@@ -19,15 +19,15 @@ pub struct Ended {
     pub log: String,
 }
 
-/// Creates `pod` (a Pod manifest naming its namespace), waits up to `timeout` for its first
-/// container to end and returns how it ended; the Pod is deleted whatever happens. Errors are
-/// sentences for people.
+/// Creates `pod` (a Pod manifest naming its namespace, and its name or a `generateName`), waits
+/// up to `timeout` for its first container to end and returns how it ended; the Pod is deleted
+/// whatever happens. Errors are sentences for people.
 pub async fn run_to_end(client: &kube::Client, pod: serde_json::Value, timeout: Duration) -> Result<Ended, String> {
     let pod: Pod = serde_json::from_value(pod).map_err(|e| format!("cannot build the Pod: {e}"))?;
-    let name = pod.metadata.name.clone().unwrap_or_default();
     let namespace = pod.metadata.namespace.clone().unwrap_or_else(|| "default".to_owned());
     let pods = Api::<Pod>::namespaced(client.clone(), &namespace);
-    pods.create(&PostParams::default(), &pod).await.map_err(|e| format!("cannot create the Pod `{namespace}/{name}`: {e}"))?;
+    let created = pods.create(&PostParams::default(), &pod).await.map_err(|e| format!("cannot create a Pod in `{namespace}`: {e}"))?;
+    let name = created.metadata.name.unwrap_or_default();
     let ended = wait(&pods, &name, timeout).await;
     let _ = pods.delete(&name, &DeleteParams { grace_period_seconds: Some(0), ..DeleteParams::default() }).await;
     ended

@@ -1,7 +1,7 @@
 //! `ferry preflight`: read-only checks of a target before migrating to it.
 
 use std::io::Write;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ferry_analysis::ExternalEndpoint;
 use ferry_cluster::apply::{ApplyObject, ApplyOptions, Journal, Outcome, apply};
@@ -73,16 +73,10 @@ async fn probe_endpoints(target: &Connection, endpoints: &[ExternalEndpoint], se
     if targets.is_empty() {
         return Vec::new();
     }
-    let unique = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos()) ^ std::process::id();
-    let pod = probe::ProbePod {
-        name: format!("ferry-probe-{unique:08x}"),
-        namespace: settings.namespace.clone(),
-        image: settings.image.clone(),
-        host_network: settings.host_network,
-    };
-    eprintln!("probing {} endpoint(s) from the Pod `{}/{}` on the target", targets.len(), pod.namespace, pod.name);
+    let pod = probe::ProbePod { namespace: settings.namespace.clone(), image: settings.image.clone(), host_network: settings.host_network };
+    eprintln!("probing {} endpoint(s) from a Pod in `{}` on the target", targets.len(), pod.namespace);
     match ferry_cluster::pod::run_to_end(&target.client, pod.manifest(&targets), PROBE_TIMEOUT).await {
-        Ok(ended) => probe::read(&targets, &ended.log, &target.context),
+        Ok(ended) => probe::read(&targets, ended.exit_code, &ended.log, &target.context),
         Err(why) => vec![probe::failed(&why, &targets)],
     }
 }

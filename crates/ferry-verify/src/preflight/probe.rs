@@ -21,12 +21,18 @@ pub const PROBE_FAILED: &str = "probe-failed";
 const CONNECT_SECONDS: u32 = 5;
 
 /// Tries each `HOST PORT` pair of its arguments at once; prints `INDEX ok` when a connection
-/// opened (nc ended by itself, or was still connected when `timeout` ended it), else
-/// `INDEX fail WHY`.
-const SCRIPT: &str = r#"probe() {
+/// opened (nc ended by itself, or was still connected when `timeout` ended it: 124 from GNU
+/// `timeout`, 143 from busybox's), else `INDEX fail WHY`. Exits 3, naming it, if the image lacks
+/// a command it needs: that is a probe that could not run, not an endpoint out of reach.
+const SCRIPT: &str = r#"for command in nc timeout tr cut; do
+  command -v "$command" >/dev/null || { echo "the probe image has no \`$command\`"; exit 3; }
+done
+probe() {
   why=$(timeout WAIT nc -w CONNECT "$2" "$3" </dev/null 2>&1 >/dev/null)
-  code=$?
-  if [ $code -eq 0 ] || [ $code -ge 124 ]; then echo "$1 ok"; else echo "$1 fail $(echo "$why" | tr '\n' ' ' | cut -c1-200)"; fi
+  case $? in
+    0|124|143) echo "$1 ok" ;;
+    *) echo "$1 fail $(echo "$why" | tr '\n' ' ' | cut -c1-200)" ;;
+  esac
 }
 i=0
 while [ $# -ge 2 ]; do
@@ -66,11 +72,9 @@ pub fn targets(endpoints: &[ExternalEndpoint], extra: &[(String, u16)]) -> Vec<P
     targets
 }
 
-/// How the probe Pod runs.
+/// How the probe Pod runs; the API server names it (`ferry-probe-XXXXX`).
 #[derive(Debug, Clone)]
 pub struct ProbePod {
-    /// Its name.
-    pub name: String,
     /// Its namespace.
     pub namespace: String,
     /// An image with `sh`, `nc` and `timeout` (busybox).
@@ -88,7 +92,7 @@ impl ProbePod {
         json!({
             "apiVersion": "v1",
             "kind": "Pod",
-            "metadata": {"name": self.name, "namespace": self.namespace, "labels": {"app.kubernetes.io/managed-by": "ferry", "app.kubernetes.io/component": "probe"}},
+            "metadata": {"generateName": "ferry-probe-", "namespace": self.namespace, "labels": {"app.kubernetes.io/managed-by": "ferry", "app.kubernetes.io/component": "probe"}},
             "spec": {
                 "restartPolicy": "Never",
                 "hostNetwork": self.host_network,
@@ -100,9 +104,14 @@ impl ProbePod {
     }
 }
 
-/// One finding per target from the probe's log: reachable (info) or not (fail, with `nc`'s
-/// words); a target the log does not mention is a failed probe (warn).
-pub fn read(targets: &[ProbeTarget], log: &str, context: &str) -> Vec<Issue> {
+/// One finding per target from how the probe ended: reachable (info) or not (fail, with `nc`'s
+/// words); a target the log does not mention is a failed probe (warn), and so is every target
+/// when the script itself failed (`exit_code` not 0; its log says why).
+pub fn read(targets: &[ProbeTarget], exit_code: i32, log: &str, context: &str) -> Vec<Issue> {
+    if exit_code != 0 {
+        let why = log.lines().next().unwrap_or("no output");
+        return vec![failed(&format!("exit code {exit_code}: {why}"), targets)];
+    }
     let lines: Vec<(usize, &str)> = log.lines().filter_map(|line| line.split_once(' ').and_then(|(i, rest)| Some((i.parse().ok()?, rest)))).collect();
     targets
         .iter()
@@ -146,12 +155,19 @@ mod tests {
     fn the_log_gives_one_finding_per_target_and_silence_is_a_failed_probe() {
         let targets = [target("db.corp.internal", 5432), target("10.1.2.3", 636), target("gone.corp.internal", 25)];
         let log = "0 ok\n1 fail nc: can't connect to remote host (10.1.2.3): Connection refused \n";
-        let found: Vec<(Severity, &str)> = read(&targets, log, "dst").iter().map(|i| (i.severity, i.code)).collect();
+        let found: Vec<(Severity, &str)> = read(&targets, 0, log, "dst").iter().map(|i| (i.severity, i.code)).collect();
         assert_eq!(found, [(Severity::Info, REACHABLE), (Severity::Fail, UNREACHABLE), (Severity::Warn, PROBE_FAILED)]);
-        let refused = &read(&targets, log, "dst")[1].message;
+        let refused = &read(&targets, 0, log, "dst")[1].message;
         assert_eq!(
             refused,
             "`10.1.2.3:636` (given with --probe) did not accept a TCP connection from a Pod on `dst`: nc: can't connect to remote host (10.1.2.3): Connection refused"
+        );
+        let broken = read(&targets, 3, "the probe image has no `timeout`\n", "dst");
+        assert_eq!((broken.len(), broken[0].severity, broken[0].code), (1, Severity::Warn, PROBE_FAILED));
+        assert!(
+            broken[0].message.contains("exit code 3: the probe image has no `timeout`") && broken[0].message.contains("`gone.corp.internal:25`"),
+            "{}",
+            broken[0].message
         );
     }
 
@@ -159,7 +175,7 @@ mod tests {
     fn the_pod_gets_host_port_pairs_and_given_targets_come_once() {
         let targets = targets(&[], &[("10.0.0.1".to_owned(), 80), ("10.0.0.1".to_owned(), 80), ("db".to_owned(), 5432)]);
         assert_eq!(targets, [target("10.0.0.1", 80), target("db", 5432)]);
-        let pod = ProbePod { name: "ferry-probe-x".into(), namespace: "default".into(), image: "busybox:1.36".into(), host_network: false }.manifest(&targets);
+        let pod = ProbePod { namespace: "default".into(), image: "busybox:1.36".into(), host_network: false }.manifest(&targets);
         let command: Vec<&str> = pod["spec"]["containers"][0]["command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
         assert_eq!(command[3..], ["ferry-probe", "10.0.0.1", "80", "db", "5432"]);
         assert!(command[2].contains("timeout 8 nc -w 5 \"$2\" \"$3\""), "{}", command[2]);
