@@ -2,7 +2,6 @@
 //! each blob is checked with HEAD and uploaded only if missing, then the manifest is put by tag.
 
 use std::net::IpAddr;
-use std::str::FromStr as _;
 use std::time::Duration;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -10,7 +9,7 @@ use oci_client::errors::OciDistributionError;
 use oci_client::{Client, Reference, RegistryOperation};
 
 use crate::error::Error;
-use crate::{Blob, Credentials, Digest, Image};
+use crate::{Blob, Credentials, Digest, Image, ImageRef};
 
 /// What a push did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,14 +66,16 @@ async fn upload(client: &Client, target: &Reference, blob: &Blob) -> Result<(), 
     client.push_blob(target, blob.data.clone(), blob.digest.as_str()).await.map(drop)
 }
 
-/// A reference to push to: parsed, with a tag and no digest.
+/// A reference to push to: parsed as every reference is ([`ImageRef::parse`]), with a tag and
+/// no digest.
 pub(crate) fn parse_reference(reference: &str) -> Result<Reference, Error> {
-    let invalid = |reason: String| Error::Reference { reference: reference.to_owned(), reason };
-    let parsed = Reference::from_str(reference).map_err(|e| invalid(e.to_string()))?;
-    if parsed.digest().is_some() {
-        return Err(invalid("a digest cannot be pushed to; give a tag, e.g. `registry.example.com/ferry:1`".into()));
+    let parsed = ImageRef::parse(reference)?;
+    if parsed.digest.is_some() {
+        let reason = "a digest cannot be pushed to; give a tag, e.g. `registry.example.com/ferry:1`".into();
+        return Err(Error::Reference { reference: reference.to_owned(), reason });
     }
-    Ok(parsed)
+    let tag = parsed.tag.unwrap_or_else(|| "latest".to_owned());
+    Ok(Reference::with_tag(parsed.registry, parsed.repository, tag))
 }
 
 /// `REGISTRY/REPOSITORY:TAG` as pushed.

@@ -451,8 +451,9 @@ impl Registry {
             next = next_page(response.headers()).map(|link| self.absolute(&link));
             let body = response.bytes().await.map_err(|e| self.error(&action, Problem::Unreachable(describe(&e))))?;
             let page: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            let Some(names) = page.get("tags").map(|t| t.as_array().cloned().unwrap_or_default()) else { return Ok(None) };
-            tags.extend(names.iter().filter_map(serde_json::Value::as_str).map(str::to_owned));
+            // `"tags": null` is an empty page; no `tags` at all is not a tag list.
+            let Some(names) = page.get("tags") else { return Ok(None) };
+            tags.extend(names.as_array().into_iter().flatten().filter_map(serde_json::Value::as_str).map(str::to_owned));
         }
         Ok(Some(Arc::new(tags)))
     }

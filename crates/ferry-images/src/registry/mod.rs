@@ -39,8 +39,7 @@ impl ImageRef {
     /// Parses a reference as Kubernetes and Docker read it.
     pub fn parse(text: &str) -> Result<ImageRef, Error> {
         let invalid = |reason: String| Error::Reference { reference: text.to_owned(), reason };
-        let (registry, repository, tag, digest) = reference::split(text).map_err(invalid)?;
-        Ok(ImageRef { registry, repository, tag, digest })
+        reference::parse(text).map_err(invalid)
     }
 
     /// The host to send API requests to (Docker Hub's is `registry-1.docker.io`).

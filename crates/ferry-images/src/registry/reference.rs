@@ -8,6 +8,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::ImageRef;
+
 /// The whole reference: name (with optional `domain[:port]/`), optional `:tag`, optional
 /// `@algorithm:hex`; anchored, with the three parts captured.
 static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
@@ -25,7 +27,7 @@ const NAME_MAX: usize = 255;
 
 /// A reference split into registry, repository, tag and digest; `latest` is the tag of a
 /// reference with neither tag nor digest.
-pub(crate) fn split(text: &str) -> Result<(String, String, Option<String>, Option<String>), String> {
+pub(super) fn parse(text: &str) -> Result<ImageRef, String> {
     let captures = REFERENCE.captures(text).ok_or("not a reference (`[registry/]repository[:tag][@digest]`, repository in lower case)")?;
     let name = &captures[1];
     let tag = captures.get(2).map(|m| m.as_str().to_owned());
@@ -38,7 +40,7 @@ pub(crate) fn split(text: &str) -> Result<(String, String, Option<String>, Optio
         return Err(format!("the repository name is longer than {NAME_MAX} characters"));
     }
     let tag = if tag.is_none() && digest.is_none() { Some("latest".to_owned()) } else { tag };
-    Ok((registry, repository, tag, digest))
+    Ok(ImageRef { registry, repository, tag, digest })
 }
 
 /// The hex part of a digest must be as long as its algorithm's output.
@@ -77,7 +79,8 @@ mod tests {
     use super::*;
 
     fn parts(text: &str) -> (String, String, Option<String>, Option<String>) {
-        split(text).unwrap()
+        let ImageRef { registry, repository, tag, digest } = parse(text).unwrap();
+        (registry, repository, tag, digest)
     }
 
     #[test]
@@ -95,13 +98,13 @@ mod tests {
 
     #[test]
     fn bad_references_say_what_is_wrong() {
-        assert!(split("Shop/Web:1").unwrap_err().contains("lower case"));
-        assert!(split("web:").is_err() && split("web:-x").is_err() && split("").is_err() && split("web/:1").is_err());
-        assert!(split(&format!("web:{}", "t".repeat(129))).is_err());
-        assert!(split("web@sha256:abc").unwrap_err().contains("not a reference"));
-        assert_eq!(split(&format!("web@sha256:{}", "a".repeat(63))).unwrap_err(), "a sha256 digest has 64 hex digits, not 63");
-        assert!(split(&format!("web@md5:{}", "a".repeat(32))).unwrap_err().contains("`md5`"));
-        assert!(split(&format!("r.example/{}", "a".repeat(256))).unwrap_err().contains("longer than 255"));
-        assert!(split("web:ünïcode").is_err(), "tags are ASCII, as in Go");
+        assert!(parse("Shop/Web:1").unwrap_err().contains("lower case"));
+        assert!(parse("web:").is_err() && parse("web:-x").is_err() && parse("").is_err() && parse("web/:1").is_err());
+        assert!(parse(&format!("web:{}", "t".repeat(129))).is_err());
+        assert!(parse("web@sha256:abc").unwrap_err().contains("not a reference"));
+        assert_eq!(parse(&format!("web@sha256:{}", "a".repeat(63))).unwrap_err(), "a sha256 digest has 64 hex digits, not 63");
+        assert!(parse(&format!("web@md5:{}", "a".repeat(32))).unwrap_err().contains("`md5`"));
+        assert!(parse(&format!("r.example/{}", "a".repeat(256))).unwrap_err().contains("longer than 255"));
+        assert!(parse("web:ünïcode").is_err(), "tags are ASCII, as in Go");
     }
 }
