@@ -68,9 +68,11 @@ impl TestRelay {
 fn relay(client: TcpStream, server: TcpStream, shared: &Arc<Shared>) {
     let (Ok(client_in), Ok(server_out)) = (client.try_clone(), server.try_clone()) else { return };
     let requests = Arc::clone(shared);
-    let limit = |cut: fn(Cut) -> Option<u64>| shared.cut_at.and_then(cut);
-    let request_limit = limit(|c| if let Cut::Requests(n) = c { Some(n) } else { None });
-    let answer_limit = limit(|c| if let Cut::Answers(n) = c { Some(n) } else { None });
+    let (request_limit, answer_limit) = match shared.cut_at {
+        Some(Cut::Requests(n)) => (Some(n), None),
+        Some(Cut::Answers(n)) => (None, Some(n)),
+        None => (None, None),
+    };
     std::thread::spawn(move || pass(client_in, server_out, request_limit, &requests, None));
     pass(server, client, answer_limit, shared, Some(&shared.returned));
 }
