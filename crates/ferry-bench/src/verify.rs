@@ -16,6 +16,10 @@
 //!
 //! The clusters have no node, so Deployments are never ready: `verify` answers 6 (at parity, not
 //! ready); it is checked once to be at parity before anything is timed.
+//!
+//! With `FERRY_BENCH_HOLD` set, nothing is timed: once the target is at parity the bench prints
+//! the `ferry verify` command lines and keeps both clusters until standard input closes, for
+//! profiling one process at a time (`perf record`, `perf stat`).
 
 use std::path::Path;
 use std::process::Command;
@@ -55,6 +59,10 @@ async fn run(objects: usize) {
     let archived: Vec<&str> = ["verify", "--from", &archive].into_iter().chain(to_target).chain(namespaces.iter().map(String::as_str)).collect();
     let everything: Vec<&str> = ["verify"].into_iter().chain(from_source).chain(to_target).collect();
     let compared = check_parity(&ferry, &live);
+    if std::env::var_os("FERRY_BENCH_HOLD").is_some() {
+        hold(&ferry, &[&live, &everything, &archived]);
+        return;
+    }
     let me = std::env::current_exe().expect("own path");
 
     let (source_connection, target_connection) = (connect(&source).await, connect(&target).await);
@@ -86,6 +94,15 @@ async fn run(objects: usize) {
         verify_all / raw_process,
         kubectl_diff / verify_live
     );
+}
+
+/// Prints each of `commands` as a shell line and waits until standard input closes.
+fn hold(ferry: &Path, commands: &[&[&str]]) {
+    for command in commands {
+        println!("{} {}", ferry.display(), command.join(" "));
+    }
+    eprintln!("clusters held; close standard input (Ctrl-D) to stop them");
+    std::io::copy(&mut std::io::stdin(), &mut std::io::sink()).expect("read standard input");
 }
 
 fn path_of(cluster: &TestCluster) -> String {

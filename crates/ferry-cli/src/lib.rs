@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod error;
+mod memory;
 mod progress;
 mod terminal;
 

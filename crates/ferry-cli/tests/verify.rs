@@ -80,8 +80,11 @@ apiVersion: v1
 kind: Service
 metadata: {{name: web}}
 spec:
+  type: NodePort
   selector: {{app: web}}
-  ports: [{{port: 80, targetPort: http, protocol: TCP}}]
+  # One node port chosen (kept: the target must have it), one allocated by each cluster (not
+  # compared): which is which only the managed fields and the last-applied record tell.
+  ports: [{{name: http, port: 80, targetPort: http, protocol: TCP, nodePort: 30080}}, {{name: alt, port: 81, targetPort: http, protocol: TCP}}]
 ---
 apiVersion: example.com/v1
 kind: Widget

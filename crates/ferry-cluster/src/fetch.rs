@@ -6,7 +6,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use ferry_model::ObjectId;
+use ferry_model::lean::WithoutManagedFields;
 use futures::StreamExt as _;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::Connection;
@@ -39,6 +41,18 @@ pub struct Collections {
     pub others: Vec<Value>,
 }
 
+/// How much of each listed object is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// The object as the server sends it.
+    Whole,
+    /// Without `metadata.managedFields` (see [`ferry_model::lean`]).
+    WithoutManagedFields,
+}
+
+/// Says, for each resource, how much of its objects a reader needs.
+pub type KeptOf<'a> = &'a (dyn Fn(&Resource) -> Kept + Sync);
+
 /// A resource at one version, in one namespace (or cluster-wide).
 type Collection = (Resource, Option<String>);
 
@@ -51,7 +65,13 @@ pub struct Prefetched(HashMap<Collection, Result<Vec<Value>, String>>);
 /// comes (each collection once, at the identity's own apiVersion), until `ids` ends: a reader of
 /// the source hands identities over page by page, and the target's lists overlap its reading.
 /// Identities whose kind the cluster does not serve are skipped; [`read_collections`] reports them.
-pub async fn prefetch(connection: &Connection, discovery: &Discovery, ids: impl futures::Stream<Item = ObjectId>, concurrency: usize) -> Prefetched {
+pub async fn prefetch(
+    connection: &Connection,
+    discovery: &Discovery,
+    ids: impl futures::Stream<Item = ObjectId>,
+    concurrency: usize,
+    kept: KeptOf<'_>,
+) -> Prefetched {
     let mut seen: BTreeSet<Collection> = BTreeSet::new();
     let collections = ids.filter_map(|id| {
         let located = locate(discovery, &id).ok().map(|(resource, namespace)| (resource.clone(), namespace));
@@ -59,7 +79,7 @@ pub async fn prefetch(connection: &Connection, discovery: &Discovery, ids: impl 
     });
     let listed = collections
         .map(|collection| async move {
-            let items = list(connection, &collection.0, collection.1.as_deref(), "").await.map_err(|e| e.to_string());
+            let items = list(connection, &collection.0, collection.1.as_deref(), "", kept(&collection.0)).await.map_err(|e| e.to_string());
             (collection, items)
         })
         .buffer_unordered(concurrency.max(1));
@@ -69,14 +89,25 @@ pub async fn prefetch(connection: &Connection, discovery: &Discovery, ids: impl 
 /// Reads every (resource, namespace) collection the objects `ids` live in (each at the
 /// object's own apiVersion, so the server converts what it stores at another), `concurrency`
 /// collections at a time, and answers for each object in the order asked. Collections in
-/// `prefetched` are taken from it instead of being listed again.
-pub async fn read_collections(connection: &Connection, discovery: &Discovery, ids: &[ObjectId], concurrency: usize, prefetched: Prefetched) -> Collections {
+/// `prefetched` are taken from it instead of being listed again. `kept` says how much of each
+/// resource's objects is read.
+pub async fn read_collections(
+    connection: &Connection,
+    discovery: &Discovery,
+    ids: &[ObjectId],
+    concurrency: usize,
+    prefetched: Prefetched,
+    kept: KeptOf<'_>,
+) -> Collections {
     let located: Vec<Result<Collection, String>> = ids.iter().map(|id| locate(discovery, id).map(|(r, ns)| (r.clone(), ns))).collect();
     let wanted: BTreeSet<&Collection> = located.iter().filter_map(|l| l.as_ref().ok()).collect();
     let mut prefetched = prefetched.0;
     let (known, missing): (Vec<&Collection>, Vec<&Collection>) = wanted.into_iter().partition(|c| prefetched.contains_key(*c));
     let mut listed: Vec<(&Collection, Result<Vec<Value>, String>)> = futures::stream::iter(missing)
-        .map(|collection| async move { (collection, list(connection, &collection.0, collection.1.as_deref(), "").await.map_err(|e| e.to_string())) })
+        .map(|collection| async move {
+            let items = list(connection, &collection.0, collection.1.as_deref(), "", kept(&collection.0)).await.map_err(|e| e.to_string());
+            (collection, items)
+        })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
@@ -106,7 +137,7 @@ pub async fn read_collections(connection: &Connection, discovery: &Discovery, id
 }
 
 fn name_of(item: &Value) -> &str {
-    item.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default()
+    item.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default()
 }
 
 /// The listable resource of `kind` in `group` at the version the cluster prefers, if it serves one.
@@ -115,15 +146,31 @@ pub fn preferred<'a>(discovery: &'a Discovery, group: &str, kind: &str) -> Optio
 }
 
 /// Every item of `resource` in `namespace` (all namespaces when `None`) that matches the label
-/// `selector` (everything when empty), page by page, each with its `apiVersion` and `kind`.
-pub async fn list(connection: &Connection, resource: &Resource, namespace: Option<&str>, selector: &str) -> Result<Vec<Value>, RequestError> {
+/// `selector` (everything when empty), page by page, each with its `apiVersion` and `kind`,
+/// read as `kept` says.
+pub async fn list(connection: &Connection, resource: &Resource, namespace: Option<&str>, selector: &str, kept: Kept) -> Result<Vec<Value>, RequestError> {
+    match kept {
+        Kept::Whole => list_as::<Value>(connection, resource, namespace, selector, |item| item).await,
+        Kept::WithoutManagedFields => list_as::<WithoutManagedFields>(connection, resource, namespace, selector, |item| item.0).await,
+    }
+}
+
+/// [`list`], each item parsed as a `T` and made a value by `value`.
+async fn list_as<T: DeserializeOwned>(
+    connection: &Connection,
+    resource: &Resource,
+    namespace: Option<&str>,
+    selector: &str,
+    value: fn(T) -> Value,
+) -> Result<Vec<Value>, RequestError> {
     #[derive(serde::Deserialize)]
-    struct Page {
+    #[serde(bound = "T: DeserializeOwned")]
+    struct Page<T> {
         #[serde(default)]
         metadata: PageMeta,
         /// `null` when the list is empty.
-        #[serde(default)]
-        items: Option<Vec<Value>>,
+        #[serde(default = "Option::default")]
+        items: Option<Vec<T>>,
     }
     let mut query = form_urlencoded::Serializer::new(String::new());
     query.append_pair("limit", &PAGE.to_string());
@@ -134,8 +181,9 @@ pub async fn list(connection: &Connection, resource: &Resource, namespace: Optio
     let (api_version, kind) = (Value::from(resource.api_version()), Value::from(resource.kind.as_str()));
     let mut found = Vec::new();
     paginate(&connection.client, &base, JSON, |path, body| {
-        let page: Page = serde_json::from_slice(body).map_err(|e| invalid_list(path, &e))?;
-        found.extend(page.items.unwrap_or_default().into_iter().map(|mut item| {
+        let page: Page<T> = serde_json::from_slice(body).map_err(|e| invalid_list(path, &e))?;
+        found.extend(page.items.unwrap_or_default().into_iter().map(|item| {
+            let mut item = value(item);
             if let Some(fields) = item.as_object_mut() {
                 fields.entry("apiVersion").or_insert_with(|| api_version.clone());
                 fields.entry("kind").or_insert_with(|| kind.clone());

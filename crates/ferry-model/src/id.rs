@@ -28,8 +28,15 @@ impl ObjectId {
 
     /// The identity of a JSON object; `None` when apiVersion, kind or metadata.name is missing.
     pub fn from_json(object: &serde_json::Value) -> Option<ObjectId> {
-        let text = |pointer: &str| object.pointer(pointer).and_then(serde_json::Value::as_str).map(str::to_owned);
-        Some(ObjectId { api_version: text("/apiVersion")?, kind: text("/kind")?, namespace: text("/metadata/namespace"), name: text("/metadata/name")? })
+        // `get`, not `pointer`: a pointer is unescaped token by token, allocating, and this runs per object.
+        let text = |value: Option<&serde_json::Value>| value.and_then(serde_json::Value::as_str).map(str::to_owned);
+        let metadata = |field: &str| text(object.get("metadata").and_then(|m| m.get(field)));
+        Some(ObjectId {
+            api_version: text(object.get("apiVersion"))?,
+            kind: text(object.get("kind"))?,
+            namespace: metadata("namespace"),
+            name: metadata("name")?,
+        })
     }
 }
 

@@ -7,13 +7,15 @@
 //! never held in memory twice. Callers that only read objects can take them
 //! as [`load::Document`]s instead, whose tree ([`DocNode`] in a [`Doc`])
 //! borrows its text from the input and costs a few allocations per document.
-//! Objects copied from a cluster unchanged can stay JSON text ([`RawObject`]).
+//! Objects copied from a cluster unchanged can stay JSON text ([`RawObject`]); objects
+//! compared with their copies can be parsed without their managed fields ([`lean`]).
 //!
 //! This crate does no analysis and never prints: problems with the input are
 //! returned as data ([`load::Issue`]) for the caller to report.
 
 pub mod doc;
 pub mod id;
+pub mod lean;
 pub mod load;
 pub mod node;
 pub mod quantity;

@@ -59,7 +59,7 @@ pub use pod_images::{ContainerImage, PodPull, container_images, pod_pull};
 pub use redact::{mask_secret_in_place, redact_secret, redact_secret_looking};
 pub use report::{Counts, ObjectReport, Outcome, Report, RuleCount};
 pub use rules::{RuleHit, Rules, RulesError};
-pub use sanitise::sanitise;
+pub use sanitise::{reads_managed_fields, sanitise};
 use serde_json::Value;
 
 /// What to transform for.
@@ -99,37 +99,49 @@ impl Transformed {
 /// Leaves the object out if an `exclude` rule matches it as read; else sanitises, converts
 /// and applies the rules to it, in that order.
 pub fn transform(object: Value, options: &Options) -> Transformed {
-    let mut object = object;
+    transform_keeping(object, options, false).0
+}
+
+/// [`transform`], also giving the object as sanitised, before conversion and rules, when it is
+/// migrated: its normal form ([`normalise_in_place`]), for holding the source against what it
+/// becomes without copying and normalising the whole source object.
+pub fn transform_with_normal_form(object: Value, options: &Options) -> (Transformed, Option<Value>) {
+    transform_keeping(object, options, true)
+}
+
+/// [`transform`], with a copy of the sanitised object when `keep_sanitised` and it is migrated.
+fn transform_keeping(mut object: Value, options: &Options, keep_sanitised: bool) -> (Transformed, Option<Value>) {
     let mut notes = Vec::new();
     if !object.is_object() {
         notes.push(Note::error("invalid-object", "not a Kubernetes object (a JSON map with apiVersion, kind and metadata)"));
-        return Transformed { object: None, notes, rules: Vec::new() };
+        return (Transformed { object: None, notes, rules: Vec::new() }, None);
     }
     if let Some(note) = options.rules.excluded(&object) {
         let notes = vec![note];
-        return Transformed { object: None, rules: rules::hits(Vec::new(), &notes), notes };
+        return (Transformed { object: None, rules: rules::hits(Vec::new(), &notes), notes }, None);
     }
     if let Some(reason) = sanitise::sanitise_noting(&mut object, &mut notes) {
         let owner = sanitise::controlling_owner(&object).map(|o| format!(" ({o})")).unwrap_or_default();
         notes.push(Note::info("not-migrated", format!("not migrated: {reason}{owner}")));
-        return Transformed { object: None, notes, rules: Vec::new() };
+        return (Transformed { object: None, notes, rules: Vec::new() }, None);
     }
+    let sanitised = keep_sanitised.then(|| object.clone());
     let mut converted = match convert(object, options.target_version) {
         Ok(converted) => converted,
         Err(note) => {
             notes.push(note);
-            return Transformed { object: None, notes, rules: Vec::new() };
+            return (Transformed { object: None, notes, rules: Vec::new() }, None);
         }
     };
     notes.append(&mut converted.notes);
     let mut object = converted.object;
     let mut matched = Vec::new();
     let verdict = rules::apply(&options.rules, &mut object, &mut notes, &mut matched);
-    let mut transformed = Transformed { object: Some(object), rules: rules::hits(matched, &notes), notes };
+    let transformed = Transformed { object: Some(object), rules: rules::hits(matched, &notes), notes };
     if verdict == rules::Verdict::Drop || transformed.failed() {
-        transformed.object = None;
+        return (Transformed { object: None, ..transformed }, None);
     }
-    transformed
+    (transformed, sanitised)
 }
 
 #[cfg(test)]
@@ -149,6 +161,21 @@ mod tests {
         let result = transform(pod, &options("1.30"));
         assert_eq!(result.object, None);
         assert_eq!(result.notes[0].message, "not migrated: created by its controller (ReplicaSet web-5d)");
+    }
+
+    #[test]
+    fn the_normal_form_kept_is_the_sources_before_conversion() {
+        let ingress = json!({"apiVersion": "networking.k8s.io/v1beta1", "kind": "Ingress",
+            "metadata": {"name": "web", "namespace": "shop", "uid": "1", "resourceVersion": "7", "managedFields": [{"manager": "kubectl"}]},
+            "spec": {"rules": [{"host": "shop.example.com", "http": {"paths": [{"path": "/", "backend": {"serviceName": "web", "servicePort": 80}}]}}]},
+            "status": {"loadBalancer": {}}});
+        let (transformed, normal) = transform_with_normal_form(ingress.clone(), &options("1.22"));
+        assert_eq!(normal, Some(normalise_for_compare(&ingress)));
+        assert_eq!(transformed.object, transform(ingress, &options("1.22")).object);
+        assert_eq!(transformed.object.unwrap()["apiVersion"], "networking.k8s.io/v1", "converted after the copy");
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d", "controller": true}]}});
+        assert_eq!(transform_with_normal_form(pod, &options("1.30")).1, None, "not migrated: nothing to compare");
     }
 
     #[test]

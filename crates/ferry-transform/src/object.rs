@@ -177,21 +177,56 @@ fn collect(node: &Value, tokens: &[String], path: &mut Vec<Step>, found: &mut Ve
         found.push(path.clone());
         return;
     };
-    for (step, child) in children(node, token) {
+    let mut visit = |step: Step, child: &Value| {
         path.push(step);
         collect(child, rest, path, found);
         path.pop();
+    };
+    match node {
+        Value::Object(map) if token == "*" => map.iter().for_each(|(key, child)| visit(Step::Key(key.clone()), child)),
+        Value::Object(map) => {
+            if let Some(child) = map.get(token) {
+                visit(Step::Key(token.clone()), child);
+            }
+        }
+        Value::Array(items) if token == "*" => items.iter().enumerate().for_each(|(i, child)| visit(Step::Index(i), child)),
+        Value::Array(items) => {
+            if let Some((i, child)) = token.parse::<usize>().ok().and_then(|i| Some((i, items.get(i)?))) {
+                visit(Step::Index(i), child);
+            }
+        }
+        _ => {}
     }
 }
 
-/// The children of `node` that `token` selects (`*` selects all).
-fn children<'a>(node: &'a Value, token: &str) -> Vec<(Step, &'a Value)> {
-    match node {
-        Value::Object(map) if token == "*" => map.iter().map(|(k, v)| (Step::Key(k.clone()), v)).collect(),
-        Value::Object(map) => map.get(token).map(|v| vec![(Step::Key(token.to_owned()), v)]).unwrap_or_default(),
-        Value::Array(items) if token == "*" => items.iter().enumerate().map(|(i, v)| (Step::Index(i), v)).collect(),
-        Value::Array(items) => token.parse::<usize>().ok().and_then(|i| items.get(i).map(|v| vec![(Step::Index(i), v)])).unwrap_or_default(),
-        _ => Vec::new(),
+/// Removes the map key at the end of `path`, then every map on the way up that this left
+/// empty (up to the first list, or the object itself).
+pub(crate) fn remove_at(object: &mut Value, path: &[Step]) {
+    if let Some((Step::Key(key), parents)) = path.split_last() {
+        remove_below(object, parents, key);
+    }
+}
+
+/// Removes `key` from the map `parents` leads to from `node`, and each map on the way that is
+/// left empty; returns whether `node` itself is an emptied map.
+fn remove_below(node: &mut Value, parents: &[Step], key: &str) -> bool {
+    let Some((step, rest)) = parents.split_first() else {
+        return node.as_object_mut().is_some_and(|map| map.shift_remove(key).is_some() && map.is_empty());
+    };
+    let child = match (step, &mut *node) {
+        (Step::Key(k), Value::Object(map)) => map.get_mut(k),
+        (Step::Index(i), Value::Array(items)) => items.get_mut(*i),
+        _ => None,
+    };
+    if !child.is_some_and(|child| remove_below(child, rest, key)) {
+        return false;
+    }
+    match (step, node) {
+        (Step::Key(k), Value::Object(map)) => {
+            map.shift_remove(k);
+            map.is_empty()
+        }
+        _ => false,
     }
 }
 
@@ -311,5 +346,29 @@ mod tests {
         let mut nested = json!({"spec": {"template": {"metadata": {"labels": {"a": "1"}}}, "x": 1}});
         remove_key(&mut nested, "/spec/template/metadata/labels", "a");
         assert_eq!(nested, json!({"spec": {"x": 1}}));
+    }
+
+    fn removed(mut object: Value, pattern: &str) -> Value {
+        let pattern = PathPattern::parse(pattern).unwrap();
+        for path in pattern.find(&object) {
+            remove_at(&mut object, &path);
+        }
+        object
+    }
+
+    #[test]
+    fn removing_a_field_prunes_the_maps_it_empties_up_to_a_list() {
+        let object =
+            json!({"kind": "X", "metadata": {"uid": "1", "name": "a"}, "spec": {"a": {"b": {"c": 1}}, "items": [{"x": {"y": 1}}, {"x": {"y": 2}, "z": 3}]}});
+        assert_eq!(removed(object.clone(), "/metadata/uid"), json!({"kind": "X", "metadata": {"name": "a"}, "spec": object["spec"]}));
+        assert_eq!(removed(object.clone(), "/spec/a/b/c"), json!({"kind": "X", "metadata": object["metadata"], "spec": {"items": object["spec"]["items"]}}));
+        assert_eq!(
+            removed(object.clone(), "/spec/items/*/x/y"),
+            json!({"kind": "X", "metadata": object["metadata"], "spec": {"a": object["spec"]["a"], "items": [{}, {"z": 3}]}}),
+            "an emptied list item stays"
+        );
+        assert_eq!(removed(object.clone(), "/spec/items/1/z"), removed(object.clone(), "/spec/items/*/z"), "an index is a step like `*`");
+        assert_eq!(removed(object.clone(), "/spec/missing/x"), object);
+        assert_eq!(removed(json!({"metadata": {"uid": "1"}}), "/metadata/uid"), json!({}), "the object itself stays");
     }
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::note::Note;
-use crate::object::{Identity, PathPattern, Step, pointer, remove_key, string_pairs};
+use crate::object::{Identity, PathPattern, Step, pointer, remove_at, remove_key, string_pairs};
 use crate::rules::matcher::KindPattern;
 
 /// The annotation in which `kubectl apply` records what the client sent.
@@ -122,6 +122,14 @@ pub(crate) fn sanitise_noting(object: &mut Value, notes: &mut Vec<Note>) -> Opti
     None
 }
 
+/// Whether the normal form of a `group` (`""` = core) `kind` object depends on its
+/// `metadata.managedFields`: a strip row keeps the fields a client set, which the managed
+/// fields record. Objects of other kinds can be read without them
+/// ([`ferry_model::lean`]) and transform and compare the same.
+pub fn reads_managed_fields(group: &str, kind: &str) -> bool {
+    table().strip.iter().any(|row| row.keep == Some(Keep::UserSet) && row.kinds.iter().any(|k| k.matches(group, kind)))
+}
+
 /// Removes every field the strip rows name, except those a `keep` condition protects.
 pub(crate) fn strip(object: &mut Value, notes: &mut Vec<Note>) {
     let id = Identity::of(object);
@@ -137,7 +145,7 @@ fn strip_identified(object: &mut Value, id: &Identity, notes: &mut Vec<Note>) {
     let rows = || table().strip.iter().filter(|row| applies(&row.kinds, id));
     // Read before any row strips the records it comes from, and only for kinds that need it.
     let intent = rows().any(|row| row.keep == Some(Keep::UserSet)).then(|| Intent::of(object));
-    let manual_selector = object.pointer("/spec/manualSelector") == Some(&Value::Bool(true));
+    let manual_selector = object.get("spec").and_then(|spec| spec.get("manualSelector")) == Some(&Value::Bool(true));
     for row in rows() {
         for pattern in &row.fields {
             for path in pattern.find(object) {
@@ -148,7 +156,7 @@ fn strip_identified(object: &mut Value, id: &Identity, notes: &mut Vec<Note>) {
                     Some(Keep::UserSet) => intent.as_ref().is_some_and(|intent| intent.user_set(object, &path)),
                 };
                 if !kept {
-                    remove_path(object, &path);
+                    remove_at(object, &path);
                 } else if row.keep == Some(Keep::UserSet) && !matches!(intent, Some(Intent::Authored)) {
                     notes.push(
                         Note::info("kept-user-set", format!("kept: a client set it in the source cluster, so it is not {}", row.reason)).at(pointer(&path)),
@@ -159,12 +167,6 @@ fn strip_identified(object: &mut Value, id: &Identity, notes: &mut Vec<Note>) {
     }
     for row in table().prune.iter().filter(|row| applies(&row.kinds, id)) {
         row.apply(object, &id.name);
-    }
-}
-
-fn remove_path(object: &mut Value, path: &[Step]) {
-    if let Some((Step::Key(key), parent)) = path.split_last() {
-        remove_key(object, &pointer(parent), key);
     }
 }
 
@@ -180,7 +182,7 @@ fn not_migrated(object: &Value, id: &Identity) -> Option<&'static str> {
 
 impl DropRow {
     fn matches(&self, id: &Identity, object: &Value) -> bool {
-        let annotations = object.pointer("/metadata/annotations");
+        let annotations = object.get("metadata").and_then(|m| m.get("annotations"));
         applies(&self.kinds, id)
             && self.annotation.as_deref().is_none_or(|key| annotations.and_then(|a| a.get(key)).is_some())
             && self.label.as_deref().is_none_or(|label| label.split_once('=').is_some_and(|(key, value)| id.labels.iter().any(|(k, v)| k == key && v == value)))
@@ -399,6 +401,21 @@ mod tests {
         );
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].field.as_deref(), Some("/spec/ports/0/nodePort"));
+    }
+
+    #[test]
+    fn only_kinds_whose_normal_form_reads_managed_fields_need_them() {
+        assert!(reads_managed_fields("", "Service"));
+        for (group, kind) in [("", "ConfigMap"), ("", "Secret"), ("apps", "Deployment"), ("batch", "Job"), ("", "PersistentVolumeClaim")] {
+            assert!(!reads_managed_fields(group, kind), "{group}/{kind}");
+        }
+        let strip_of = |service: Value| {
+            let mut service = service;
+            sanitise(&mut service);
+            service
+        };
+        let lean = ferry_model::lean::parse_without_managed_fields(created_service().to_string().as_bytes()).unwrap();
+        assert_ne!(strip_of(lean), strip_of(created_service()), "a Service read without them loses its chosen node port");
     }
 
     #[test]

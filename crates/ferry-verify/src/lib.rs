@@ -23,7 +23,7 @@
 //! let source = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web", "namespace": "shop", "uid": "1"}, "data": {"mode": "fast"}});
 //! let expected = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web", "namespace": "shop", "labels": {"migrated-by": "ferry"}}, "data": {"mode": "fast"}});
 //! let target = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web", "namespace": "shop", "uid": "2"}, "data": {"mode": "slow"}});
-//! let compared = Expectation::new(source, expected).compare(Some(&target));
+//! let compared = Expectation::new(source, expected).compare(Some(target));
 //! assert!(matches!(&compared.differences[0], Difference::NotTransformed { path, .. } if path == "/metadata/labels/migrated-by"));
 //! assert!(matches!(&compared.differences[1], Difference::Changed { path, .. } if path == "/data/mode"));
 //! ```

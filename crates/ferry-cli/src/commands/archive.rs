@@ -60,7 +60,12 @@ pub async fn read(text: &str, settings: &ArchiveSettings) -> Result<(Manifest, V
 
 /// An archive entry's object, or an error that names it (nothing has been applied or written yet).
 pub fn parsed(entry: &Entry) -> Result<serde_json::Value, CliError> {
-    entry.object().map_err(|e| CliError::failure(format!("cannot read {} from the archive; nothing was applied or written", entry.id), &e))
+    parsed_by(entry, |_| entry.object())
+}
+
+/// [`parsed`], with `parse` reading the entry's text.
+pub fn parsed_by(entry: &Entry, parse: impl FnOnce(&[u8]) -> Result<serde_json::Value, serde_json::Error>) -> Result<serde_json::Value, CliError> {
+    parse(&entry.text).map_err(|e| CliError::failure(format!("cannot read {} from the archive; nothing was applied or written", entry.id), &e))
 }
 
 /// Writes objects (owned or borrowed) as an archive; a failure aborts the

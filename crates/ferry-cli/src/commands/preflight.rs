@@ -19,6 +19,7 @@ use crate::error::{CliError, ExitStatus};
 
 /// Checks the target for the source's objects, as transformed for it; writes nothing.
 pub fn run(command: PreflightCommand) -> Result<ExitStatus, CliError> {
+    crate::memory::keep_freed_pages();
     let rules = pipeline::rules(&command.transform)?;
     cluster::runtime()?.block_on(async {
         let source = sources::read(&command.source, &command.archive, |_| {}).await?;
@@ -85,9 +86,9 @@ async fn probe_endpoints(target: &Connection, endpoints: &[ExternalEndpoint], se
 async fn target_facts(target: &Connection, discovery: &Discovery) -> Result<preflight::Target, CliError> {
     let list = |group: &'static str, kind: &'static str| async move {
         match fetch::preferred(discovery, group, kind) {
-            Some(resource) => {
-                fetch::list(target, resource, None, "").await.map_err(|e| CliError::failure(format!("cannot list the target's {}", resource.plural), &e))
-            }
+            Some(resource) => fetch::list(target, resource, None, "", fetch::Kept::WithoutManagedFields)
+                .await
+                .map_err(|e| CliError::failure(format!("cannot list the target's {}", resource.plural), &e)),
             None => Ok(Vec::new()),
         }
     };

@@ -1,7 +1,7 @@
 //! What `verify` and `preflight` share: reading the source (a cluster, as `ferry export`
 //! chooses its objects, or an archive) and transforming it as `ferry apply` would.
 
-use ferry_model::{ObjectId, RawObject};
+use ferry_model::ObjectId;
 use ferry_transform::{Severity, Transformed};
 use ferry_verify::{Finding, Problem};
 use rayon::prelude::*;
@@ -32,23 +32,26 @@ pub async fn read(input: &SourceInput, settings: &ArchiveSettings, mut found: im
         SourceInput::Archive { from, namespaces } => {
             let (manifest, entries) = archive::read(from, settings).await?;
             let wanted = |id: &ObjectId| namespaces.is_empty() || id.namespace.as_ref().is_none_or(|ns| namespaces.contains(ns));
-            let objects = entries.iter().filter(|e| wanted(&e.id)).inspect(|e| found(&e.id)).map(archive::parsed).collect::<Result<_, _>>()?;
+            let parsed = |entry| archive::parsed_by(entry, |text| value_of(&entry.id, text));
+            let objects = entries.iter().filter(|e| wanted(&e.id)).inspect(|e| found(&e.id)).map(parsed).collect::<Result<_, _>>()?;
             let version = Some(manifest.header.source.server_version).filter(|v| !v.is_empty());
             Ok(Source { objects, described: format!("archive {from}"), version, generated: 0, unreadable: Vec::new() })
         }
         SourceInput::Cluster(settings) => {
             let source = cluster::open_source(settings).await?;
-            let mut raw: Vec<RawObject> = Vec::new();
-            let keep = |chosen: cluster::Chosen| chosen.into_iter().map(|(object, _)| object).collect::<Vec<_>>();
-            let read = cluster::read_source(&source, settings, &keep, |objects| {
-                objects.iter().for_each(|object| found(&object.id));
-                raw.extend(objects);
+            // Each page is parsed as soon as it is chosen, while later lists are still read,
+            // and its text freed.
+            let parse = |chosen: cluster::Chosen| chosen.into_iter().map(|(object, _)| (value_of(&object.id, object.json()), object.id)).collect::<Vec<_>>();
+            let mut parsed = Vec::new();
+            let read = cluster::read_source(&source, settings, &parse, |objects| {
+                objects.iter().for_each(|(_, id)| found(id));
+                parsed.extend(objects);
                 true
             })
             .await;
-            let objects = raw
-                .par_iter()
-                .map(|o| o.to_value().map_err(|e| CliError::failure(format!("cannot read {} as the source cluster sent it", o.id), &e)))
+            let objects = parsed
+                .into_iter()
+                .map(|(value, id)| value.map_err(|e| CliError::failure(format!("cannot read {id} as the source cluster sent it"), &e)))
                 .collect::<Result<_, _>>()?;
             Ok(Source {
                 objects,
@@ -61,11 +64,22 @@ pub async fn read(input: &SourceInput, settings: &ArchiveSettings, mut found: im
     }
 }
 
+/// The object `id` from its JSON text, without its managed fields unless the transformation
+/// reads them.
+fn value_of(id: &ObjectId, json: &[u8]) -> Result<Value, serde_json::Error> {
+    if ferry_transform::reads_managed_fields(id.group(), &id.kind) {
+        serde_json::from_slice(json)
+    } else {
+        ferry_model::lean::parse_without_managed_fields(json)
+    }
+}
+
 /// One object of the source and what the transformation makes of it.
 pub struct Planned {
     /// Its identity on the target.
     pub id: ObjectId,
-    /// As the source holds it.
+    /// As the source holds it, sanitised (without what belongs to the source cluster: the
+    /// normal form in which it is compared, Secret values still readable).
     pub source: Value,
     /// As the transformation makes it.
     pub expected: Value,
@@ -87,17 +101,17 @@ impl Plan {
     /// Transforms every source object as `ferry apply` does (on every core).
     pub fn new(sources: Vec<Value>, options: &ferry_transform::Options) -> Plan {
         let mut plan = Plan { objects: Vec::new(), ids: Vec::new(), blocked: Vec::new(), left_out: 0 };
-        let transformed: Vec<(Value, Transformed)> = sources
+        let transformed: Vec<(Option<ObjectId>, Transformed, Option<Value>)> = sources
             .into_par_iter()
             .map(|source| {
-                let transformed = ferry_transform::transform(source.clone(), options);
-                (source, transformed)
+                let id = ObjectId::from_json(&source);
+                let (transformed, normal) = ferry_transform::transform_with_normal_form(source, options);
+                (id, transformed, normal)
             })
             .collect();
-        for (source, Transformed { object, notes, .. }) in transformed {
-            let source_id = ObjectId::from_json(&source);
-            match object.and_then(|expected| Some((ObjectId::from_json(&expected)?, expected))) {
-                Some((id, expected)) => {
+        for (source_id, Transformed { object, notes, .. }, source) in transformed {
+            match object.zip(source).and_then(|(expected, source)| Some((ObjectId::from_json(&expected)?, source, expected))) {
+                Some((id, source, expected)) => {
                     plan.ids.push(id.clone());
                     plan.objects.push(Planned { id, source, expected });
                 }

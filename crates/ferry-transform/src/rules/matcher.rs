@@ -40,6 +40,7 @@ impl Glob {
     /// Whether `value` matches the whole pattern.
     pub fn matches(&self, value: &str) -> bool {
         match &self.regex {
+            Some(_) if self.text == "*" => true,
             Some(regex) => regex.is_match(value),
             None => self.text == value,
         }
