@@ -29,6 +29,11 @@ impl Scope {
         Ok(Scope { namespaces, selector })
     }
 
+    /// The scope of `-n` alone.
+    pub fn of_namespaces(namespaces: Vec<String>) -> Scope {
+        Scope { namespaces, selector: None }
+    }
+
     /// Whether every object is in scope (no `-n`, no `-l`).
     pub fn is_everything(&self) -> bool {
         self.namespaces.is_empty() && self.selector.is_none()

@@ -78,7 +78,7 @@ spec:
 ---
 apiVersion: v1
 kind: Service
-metadata: {{name: web}}
+metadata: {{name: web, labels: {{app: web}}}}
 spec:
   type: NodePort
   selector: {{app: web}}
@@ -265,6 +265,11 @@ async fn verify_finds_parity_then_each_difference_and_each_object_not_ready() {
     // The same from the archive the migration kept.
     let (code, table, stderr) = clusters.verify_from(vec!["--from".into(), clusters.path("first.ferry")], &[]);
     assert_eq!(code, 0, "{table}{stderr}");
+    // Only what `-l` selects of the archive is compared, as from a cluster.
+    let (code, selected, stderr) = clusters.verify_from(vec!["--from".into(), clusters.path("first.ferry")], &["-l", "app=web", "-o", "json"]);
+    let selected: Value = serde_json::from_str(&selected).unwrap_or_else(|e| panic!("{e}: {selected}{stderr}"));
+    assert_eq!((code, &selected["compared"], &selected["atParity"]), (0, &json!(1), &json!(1)), "the Service alone: {selected:#}");
+    assert_eq!(readiness(&selected, "ready"), ["Service/web: 1 ready endpoints"], "{selected:#}");
     assert_eq!(report["extra"], json!([]), "Kubernetes' own objects (kube-root-ca.crt, the default ServiceAccount, tokens) are not extra: {report:#}");
 
     // An object on the target that the source never sent is reported, and does not block.

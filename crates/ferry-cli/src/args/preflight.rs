@@ -162,7 +162,7 @@ impl PreflightCommand {
             host_network: probe_host_network,
         });
         let source = match from {
-            Some(from) => SourceInput::Archive { from, namespaces },
+            Some(from) => SourceInput::Archive { from, scope: ferry_analysis::Scope::of_namespaces(namespaces) },
             None => SourceInput::Cluster(SourceSettings {
                 connect: ConnectOptions { kubeconfig: kubeconfig_from.or_else(|| kubeconfig.clone()), context: context_from },
                 read: ferry_cluster::ReadOptions { namespaces: namespaces.clone(), ..Default::default() },

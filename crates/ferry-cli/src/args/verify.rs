@@ -39,7 +39,7 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     /// Read the source from this archive instead of a cluster (a file, a dir/ or s3://bucket/key).
-    #[arg(long, value_name = "SRC", conflicts_with_all = ["context", "selector", "include", "exclude", "include_generated"])]
+    #[arg(long, value_name = "SRC", conflicts_with_all = ["context", "include", "exclude", "include_generated"])]
     pub from: Option<String>,
     #[command(flatten)]
     pub to: ToClusterArgs,
@@ -63,12 +63,12 @@ pub struct VerifyArgs {
 pub enum SourceInput {
     /// A live cluster, read as `ferry export` reads it.
     Cluster(SourceSettings),
-    /// An archive, limited to some namespaces (all when empty) and the cluster-scoped objects.
+    /// An archive, limited to the objects in scope (`-n`, with the cluster-scoped objects, and `-l`).
     Archive {
         /// The archive.
         from: String,
-        /// `-n`.
-        namespaces: Vec<String>,
+        /// `-n` and `-l`.
+        scope: ferry_analysis::Scope,
     },
 }
 
@@ -97,7 +97,7 @@ impl VerifyCommand {
         let target = args.to.connect(args.source.cluster.kubeconfig.as_ref());
         let wait = args.wait.as_deref().map(|wait| super::parse_duration("--wait", wait)).transpose()?.unwrap_or_default();
         let source = match args.from {
-            Some(from) => SourceInput::Archive { from, namespaces: args.source.scope.namespace.namespaces },
+            Some(from) => SourceInput::Archive { from, scope: args.source.scope.scope()? },
             None => SourceInput::Cluster(SourceSettings::resolve(args.source, 8)),
         };
         Ok(VerifyCommand {

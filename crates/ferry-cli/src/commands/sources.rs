@@ -29,11 +29,16 @@ pub struct Source {
 /// identity as soon as it is read (list by list from a cluster), before the reading ends.
 pub async fn read(input: &SourceInput, settings: &ArchiveSettings, mut found: impl FnMut(&ObjectId)) -> Result<Source, CliError> {
     match input {
-        SourceInput::Archive { from, namespaces } => {
+        SourceInput::Archive { from, scope } => {
             let (manifest, entries) = archive::read(from, settings).await?;
-            let wanted = |id: &ObjectId| namespaces.is_empty() || id.namespace.as_ref().is_none_or(|ns| namespaces.contains(ns));
-            let parsed = |entry| archive::parsed_by(entry, |text| value_of(&entry.id, text));
-            let objects = entries.iter().filter(|e| wanted(&e.id)).inspect(|e| found(&e.id)).map(parsed).collect::<Result<_, _>>()?;
+            let mut objects = Vec::new();
+            for entry in &entries {
+                let object = archive::parsed_by(entry, |text| value_of(&entry.id, text))?;
+                if scope.keeps_value(&object) {
+                    found(&entry.id);
+                    objects.push(object);
+                }
+            }
             let version = Some(manifest.header.source.server_version).filter(|v| !v.is_empty());
             Ok(Source { objects, described: format!("archive {from}"), version, generated: 0, unreadable: Vec::new() })
         }
