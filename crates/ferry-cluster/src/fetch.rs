@@ -50,6 +50,16 @@ pub enum Kept {
     WithoutManagedFields,
 }
 
+impl Kept {
+    /// Parses one object's JSON text, keeping what `self` says.
+    pub fn parse(self, json: &[u8]) -> Result<Value, serde_json::Error> {
+        match self {
+            Kept::Whole => serde_json::from_slice(json),
+            Kept::WithoutManagedFields => ferry_model::lean::parse_without_managed_fields(json),
+        }
+    }
+}
+
 /// Says, for each resource, how much of its objects a reader needs.
 pub type KeptOf<'a> = &'a (dyn Fn(&Resource) -> Kept + Sync);
 

@@ -81,20 +81,12 @@ pub(crate) fn map_at<'a>(object: &'a mut Value, pointer: &str) -> Option<&'a mut
     node.as_object_mut()
 }
 
-/// Removes `key` from the map at `pointer`, then every map on the way up that this left empty.
+/// Removes `key` from the map at `pointer` (a pointer through maps), then every map on the way
+/// up that this left empty ([`remove_at`]); returns what was removed.
 pub(crate) fn remove_key(object: &mut Value, pointer: &str, key: &str) -> Option<Value> {
-    let removed = object.pointer_mut(pointer)?.as_object_mut()?.shift_remove(key);
-    let mut emptied = pointer;
-    while let Some((parent, last)) = emptied.rsplit_once('/') {
-        let last = last.replace("~1", "/").replace("~0", "~");
-        let Some(map) = object.pointer_mut(parent).and_then(Value::as_object_mut) else { break };
-        if !map.get(&last).and_then(Value::as_object).is_some_and(Map::is_empty) {
-            break;
-        }
-        map.shift_remove(&last);
-        emptied = parent;
-    }
-    removed
+    let mut path: Vec<Step> = pointer.split('/').skip(1).map(|token| Step::Key(token.replace("~1", "/").replace("~0", "~"))).collect();
+    path.push(Step::Key(key.to_owned()));
+    remove_at(object, &path)
 }
 
 /// One step of a concrete path into an object.
@@ -200,25 +192,28 @@ fn collect(node: &Value, tokens: &[String], path: &mut Vec<Step>, found: &mut Ve
 }
 
 /// Removes the map key at the end of `path`, then every map on the way up that this left
-/// empty (up to the first list, or the object itself).
-pub(crate) fn remove_at(object: &mut Value, path: &[Step]) {
-    if let Some((Step::Key(key), parents)) = path.split_last() {
-        remove_below(object, parents, key);
-    }
+/// empty (up to the first list, or the object itself); returns what was removed.
+pub(crate) fn remove_at(object: &mut Value, path: &[Step]) -> Option<Value> {
+    let (Step::Key(key), parents) = path.split_last()? else { return None };
+    let mut removed = None;
+    remove_below(object, parents, key, &mut removed);
+    removed
 }
 
-/// Removes `key` from the map `parents` leads to from `node`, and each map on the way that is
-/// left empty; returns whether `node` itself is an emptied map.
-fn remove_below(node: &mut Value, parents: &[Step], key: &str) -> bool {
+/// Moves `key` of the map `parents` leads to from `node` into `removed`, and removes each map on
+/// the way that this left empty; returns whether `node` itself is such an emptied map.
+fn remove_below(node: &mut Value, parents: &[Step], key: &str, removed: &mut Option<Value>) -> bool {
     let Some((step, rest)) = parents.split_first() else {
-        return node.as_object_mut().is_some_and(|map| map.shift_remove(key).is_some() && map.is_empty());
+        let Some(map) = node.as_object_mut() else { return false };
+        *removed = map.shift_remove(key);
+        return removed.is_some() && map.is_empty();
     };
     let child = match (step, &mut *node) {
         (Step::Key(k), Value::Object(map)) => map.get_mut(k),
         (Step::Index(i), Value::Array(items)) => items.get_mut(*i),
         _ => None,
     };
-    if !child.is_some_and(|child| remove_below(child, rest, key)) {
+    if !child.is_some_and(|child| remove_below(child, rest, key, removed)) {
         return false;
     }
     match (step, node) {

@@ -60,7 +60,7 @@ pub async fn read(text: &str, settings: &ArchiveSettings) -> Result<(Manifest, V
 
 /// An archive entry's object, or an error that names it (nothing has been applied or written yet).
 pub fn parsed(entry: &Entry) -> Result<serde_json::Value, CliError> {
-    parsed_by(entry, |_| entry.object())
+    parsed_by(entry, |text| serde_json::from_slice(text))
 }
 
 /// [`parsed`], with `parse` reading the entry's text.

@@ -1,6 +1,7 @@
 //! What `verify` and `preflight` share: reading the source (a cluster, as `ferry export`
 //! chooses its objects, or an archive) and transforming it as `ferry apply` would.
 
+use ferry_cluster::fetch::Kept;
 use ferry_model::ObjectId;
 use ferry_transform::{Severity, Transformed};
 use ferry_verify::{Finding, Problem};
@@ -69,14 +70,15 @@ pub async fn read(input: &SourceInput, settings: &ArchiveSettings, mut found: im
     }
 }
 
-/// The object `id` from its JSON text, without its managed fields unless the transformation
-/// reads them.
+/// How much of an object of `group` (`""` = core) and `kind` is read, from either cluster or
+/// an archive: its managed fields only where the transformation's normal form reads them.
+pub fn kept(group: &str, kind: &str) -> Kept {
+    if ferry_transform::reads_managed_fields(group, kind) { Kept::Whole } else { Kept::WithoutManagedFields }
+}
+
+/// The object `id` from its JSON text, read as [`kept`] says.
 fn value_of(id: &ObjectId, json: &[u8]) -> Result<Value, serde_json::Error> {
-    if ferry_transform::reads_managed_fields(id.group(), &id.kind) {
-        serde_json::from_slice(json)
-    } else {
-        ferry_model::lean::parse_without_managed_fields(json)
-    }
+    kept(id.group(), &id.kind).parse(json)
 }
 
 /// One object of the source and what the transformation makes of it.

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::note::{Note, Severity};
-use crate::object::{Identity, PathPattern, Step, api_version, kind, pointer, remove_at};
+use crate::object::{Identity, PathPattern, api_version, kind, pointer, remove_at};
 use crate::rules::matcher::KindPattern;
 
 #[derive(Debug, Deserialize)]
@@ -258,8 +258,7 @@ impl Conversion {
         self.converter.apply(object, notes);
         for removed in &self.removed_fields {
             for path in removed.field.find(object) {
-                if let Some(Step::Key(_)) = path.last() {
-                    remove_at(object, &path);
+                if remove_at(object, &path).is_some() {
                     notes.push(Note::warning("field-removed", format!("removed: {}", removed.why)).at(pointer(&path)));
                 }
             }
